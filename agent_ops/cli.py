@@ -1,0 +1,158 @@
+"""The `agent-ops` command: the one composition root that wires storage, graphs, workers, server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from agent_ops.errors import ConfigError, StorageError
+from agent_ops.observability.logs import configure_logging
+from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.service import Runtime
+from agent_ops.settings import Settings
+from agent_ops.storage import create_storage
+
+log = logging.getLogger("agent_ops")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agent-ops", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the API server with in-process workers")
+    serve.add_argument("--config", type=Path, help="langgraph.json (default: ./langgraph.json)")
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8123; 0 = any)")
+    serve.add_argument("--workers", type=int, help="runs executed at once in this process")
+    worker = commands.add_parser("worker", help="run workers only (scale out on PostgreSQL)")
+    worker.add_argument("--config", type=Path, help="langgraph.json (default: ./langgraph.json)")
+    worker.add_argument("--workers", type=int, help="runs executed at once in this process")
+    commands.add_parser("migrate", help="apply pending database migrations and exit")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key: value
+        for key in ("config", "host", "port", "workers")
+        if (value := getattr(args, key, None)) is not None
+    }
+    return Settings(**overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        print(f"agent-ops: error: setting {where}: {first['msg']}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        if args.command == "migrate":
+            asyncio.run(_migrate(settings))
+        elif args.command == "serve":
+            return _serve(settings)
+        else:
+            asyncio.run(_worker(settings))
+    except (ConfigError, StorageError) as exc:
+        print(f"agent-ops: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _migrate(settings: Settings) -> None:
+    storage = create_storage(settings.database_url, pool_size=2)
+    await storage.open()
+    await storage.close()
+    log.info("database %s is up to date", _redact(settings.database_url))
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    registry = GraphRegistry.load(settings.config)
+
+    async def run() -> None:
+        runtime = Runtime(
+            settings,
+            create_storage(settings.database_url, pool_size=settings.database_pool_size),
+            registry,
+        )
+        await runtime.start()
+        app = create_app(runtime, started=True)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
+        )
+        server = uvicorn.Server(config)
+        serving = asyncio.create_task(server.serve())
+        # uvicorn exposes readiness only as a flag, so poll it briefly.
+        while not server.started and not serving.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        if server.started:
+            port = server.servers[0].sockets[0].getsockname()[1]
+            url = f"http://{settings.host}:{port}"
+            log.info(
+                "agent-ops listening on %s (%s backend, graphs: %s)",
+                url,
+                runtime.storage.backend,
+                ", ".join(registry.ids()),
+            )
+            print(f"agent-ops listening on {url}", flush=True)
+        else:
+            await runtime.stop()
+        await serving
+        if not server.started:
+            raise ConfigError(f"cannot listen on {settings.host}:{settings.port}")
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
+async def _worker(settings: Settings) -> None:
+    if settings.backend == "sqlite":
+        raise ConfigError(
+            "`agent-ops worker` needs PostgreSQL (AGENT_OPS_DATABASE_URL=postgresql://...); "
+            "on the embedded SQLite file, `agent-ops serve` runs the workers itself"
+        )
+    registry = GraphRegistry.load(settings.config)
+    runtime = Runtime(
+        settings,
+        create_storage(settings.database_url, pool_size=settings.database_pool_size),
+        registry,
+    )
+    await runtime.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    log.info("agent-ops worker running (graphs: %s)", ", ".join(registry.ids()))
+    await stop.wait()
+    log.info("shutting down: finishing or re-queueing in-flight runs")
+    await runtime.stop()
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}" if ":" in creds else url
+    return url

@@ -1,0 +1,57 @@
+"""The error vocabulary of agent-ops; the server maps each class to one HTTP status.
+
+AgentOpsError
+├── InvalidInput      a request or a file is malformed (422)
+├── BadRequest        well-formed but not allowed in the current state (400)
+├── NotFound          the named resource does not exist (404)
+├── Conflict          the resource exists or is busy (409)
+├── Forbidden         the caller may not do this (403)
+├── ConfigError       the configuration cannot be used; start-up stops
+└── StorageError      the database cannot be reached or used
+"""
+
+from __future__ import annotations
+
+
+class AgentOpsError(Exception):
+    """Base of all errors agent-ops raises on purpose."""
+
+    status_code = 500
+
+
+class InvalidInput(AgentOpsError):
+    """Raised when a request body, parameter or file does not have the required shape."""
+
+    status_code = 422
+
+
+class BadRequest(AgentOpsError):
+    """Raised when a well-formed request is not allowed in the current state."""
+
+    status_code = 400
+
+
+class NotFound(AgentOpsError):
+    """Raised when an assistant, thread, run, cron or store item does not exist."""
+
+    status_code = 404
+
+
+class Conflict(AgentOpsError):
+    """Raised when a resource already exists or is busy with another run."""
+
+    status_code = 409
+
+
+class Forbidden(AgentOpsError):
+    """Raised when the caller is not allowed to act on a resource."""
+
+    status_code = 403
+
+
+class ConfigError(AgentOpsError):
+    """Raised when langgraph.json, a graph or a setting cannot be used."""
+
+
+class StorageError(AgentOpsError):
+    """Raised when the database is unreachable or its schema is not usable."""

@@ -1,0 +1,228 @@
+"""Execute one claimed run: build the graph's input and config, stream it, and judge the outcome.
+
+A retried run (its worker died) resumes from the last checkpoint that run wrote instead of
+starting over, so steps that completed are not executed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage, BaseMessageChunk
+from langchain_core.runnables import RunnableConfig
+from langgraph.pregel import Pregel
+from langgraph.types import Command, Send, StateSnapshot
+
+from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.serde import dumps, to_jsonable
+from agent_ops.runtime.streams import RunStream
+from agent_ops.storage import Assistant, Run, Storage
+from agent_ops.types import Json, RunStatus
+
+log = logging.getLogger(__name__)
+
+# What a client may ask to stream, mapped to what LangGraph streams to produce it.
+_GRAPH_MODE = {
+    "values": "values",
+    "updates": "updates",
+    "custom": "custom",
+    "checkpoints": "checkpoints",
+    "tasks": "tasks",
+    "debug": "debug",
+    "messages": "messages",
+    "messages-tuple": "messages",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    status: RunStatus
+    error: str | None
+    values: Json | None
+    interrupts: Json
+    output: Json
+
+
+def run_config(run: Run, assistant: Assistant) -> RunnableConfig:
+    """Merge the assistant's config with the run's and add the ids LangGraph needs."""
+    requested: dict[str, Any] = run.kwargs.get("config") or {}
+    configurable = {
+        **(assistant.config.get("configurable") or {}),
+        **(requested.get("configurable") or {}),
+        "thread_id": run.thread_id,
+        "run_id": run.run_id,
+        "assistant_id": assistant.assistant_id,
+        "graph_id": assistant.graph_id,
+    }
+    checkpoint = run.kwargs.get("checkpoint") or {}
+    if run.kwargs.get("checkpoint_id"):
+        checkpoint = {**checkpoint, "checkpoint_id": run.kwargs["checkpoint_id"]}
+    configurable.update({k: v for k, v in checkpoint.items() if k != "thread_id"})
+    config: dict[str, Any] = {**assistant.config, **requested, "configurable": configurable}
+    config["metadata"] = {
+        **(assistant.config.get("metadata") or {}),
+        **(requested.get("metadata") or {}),
+        **run.metadata,
+        "run_id": run.run_id,
+        "thread_id": run.thread_id,
+        "assistant_id": assistant.assistant_id,
+        "graph_id": assistant.graph_id,
+        "run_attempt": run.attempt,
+    }
+    if "recursion_limit" in requested:
+        config["recursion_limit"] = requested["recursion_limit"]
+    return config  # type: ignore[return-value]
+
+
+def graph_input(run: Run) -> Any:
+    """Return the run's input, or a Command when it resumes, updates or jumps."""
+    command = run.kwargs.get("command")
+    if not command:
+        return run.kwargs.get("input")
+    goto = command.get("goto")
+    if isinstance(goto, dict):
+        goto = Send(goto["node"], goto.get("input"))
+    elif isinstance(goto, list):
+        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in goto]
+    return Command(
+        resume=command.get("resume"),
+        update=command.get("update"),
+        goto=goto if goto is not None else (),
+    )
+
+
+def thread_interrupts(state: StateSnapshot) -> Json:
+    """Return interrupts keyed by task id, as the LangGraph server reports them on a thread."""
+    return {
+        task.id: [{"value": to_jsonable(i.value), "id": i.id} for i in task.interrupts]
+        for task in state.tasks
+        if task.interrupts
+    }
+
+
+class _MessageTracker:
+    """Turns `messages` chunks into the `messages/*` events of the non-tuple `messages` mode."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, BaseMessage] = {}
+
+    def events(self, message: Any, metadata: dict[str, Any]) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = []
+        if not isinstance(message, BaseMessage) or message.id is None:
+            return out
+        first = message.id not in self._seen
+        if first:
+            out.append(("messages/metadata", {message.id: {"metadata": metadata}}))
+        if isinstance(message, BaseMessageChunk):
+            previous = self._seen.get(message.id)
+            merged = message if previous is None else previous + message  # type: ignore[operator]
+            self._seen[message.id] = merged
+            out.append(("messages/partial", [merged]))
+        else:
+            self._seen[message.id] = message
+            out.append(("messages/complete", [message]))
+        return out
+
+
+class Executor:
+    """Runs claimed runs to an outcome, publishing their events on a stream."""
+
+    def __init__(self, storage: Storage, registry: GraphRegistry) -> None:
+        self._storage = storage
+        self._registry = registry
+
+    async def execute(self, run: Run, stream: RunStream) -> RunOutcome:
+        """Run the graph; exceptions from the graph become an `error` outcome and event."""
+        assistant = await self._storage.get_assistant(run.assistant_id)
+        config = run_config(run, assistant)
+        graph = await self._registry.get(assistant.graph_id, config)
+        stream.publish("metadata", dumps({"run_id": run.run_id, "attempt": run.attempt}))
+        try:
+            await self._stream(graph, run, assistant, config, stream)
+        except Exception as exc:
+            log.warning("run %s failed: %s: %s", run.run_id, type(exc).__name__, exc)
+            error = {"error": type(exc).__name__, "message": str(exc)}
+            stream.publish("error", dumps(error))
+            values = await self._values(graph, config)
+            return RunOutcome(
+                "error", f"{type(exc).__name__}: {exc}", values, {}, {"__error__": error}
+            )
+        return await self.outcome(graph, config)
+
+    async def _stream(
+        self,
+        graph: Pregel,
+        run: Run,
+        assistant: Assistant,
+        config: RunnableConfig,
+        stream: RunStream,
+    ) -> None:
+        kwargs = run.kwargs
+        requested: list[str] = list(kwargs.get("stream_mode") or ["values"])
+        modes = sorted({_GRAPH_MODE[m] for m in requested})
+        tuple_messages = "messages-tuple" in requested
+        full_messages = "messages" in requested
+        tracker = _MessageTracker() if full_messages else None
+        payload = await self._resume_point(graph, run, config)
+        context = {**assistant.context, **(kwargs.get("context") or {})} or None
+        async for ns, mode, chunk in graph.astream(
+            payload,
+            config,
+            context=context,
+            stream_mode=modes,  # type: ignore[arg-type]
+            subgraphs=True,
+            interrupt_before=kwargs.get("interrupt_before"),
+            interrupt_after=kwargs.get("interrupt_after"),
+            durability=kwargs.get("durability") or "async",
+        ):
+            if ns and not kwargs.get("stream_subgraphs"):
+                continue
+            suffix = "|" + "|".join(ns) if ns else ""
+            if mode == "messages":
+                message, metadata = chunk
+                if tuple_messages:
+                    stream.publish("messages" + suffix, dumps([message, metadata]))
+                if tracker is not None:
+                    for name, data in tracker.events(message, metadata):
+                        stream.publish(name + suffix, dumps(data))
+            else:
+                stream.publish(mode + suffix, dumps(chunk))
+
+    async def _resume_point(self, graph: Pregel, run: Run, config: RunnableConfig) -> Any:
+        """Input for this attempt: None to continue from this run's own last checkpoint."""
+        if run.attempt > 1 and not run.kwargs.get("checkpoint_id"):
+            state = await graph.aget_state(config)
+            if state.metadata and state.metadata.get("run_id") == run.run_id:
+                log.info("run %s attempt %d resumes from checkpoint", run.run_id, run.attempt)
+                return None
+        return graph_input(run)
+
+    async def _values(self, graph: Pregel, config: RunnableConfig) -> Json | None:
+        state = await graph.aget_state(_latest(config))
+        values = to_jsonable(state.values)
+        return values if isinstance(values, dict) else {"__root__": values}
+
+    async def outcome(self, graph: Pregel, config: RunnableConfig) -> RunOutcome:
+        """Judge a finished stream from the thread's latest state."""
+        state = await graph.aget_state(_latest(config))
+        values = to_jsonable(state.values)
+        if not isinstance(values, dict):
+            values = {"__root__": values}
+        interrupts = thread_interrupts(state)
+        output = dict(values)
+        if interrupts:
+            output["__interrupt__"] = [i for group in interrupts.values() for i in group]
+        status: RunStatus = "interrupted" if (interrupts or state.next) else "success"
+        return RunOutcome(status, None, values, interrupts, output)
+
+
+def _latest(config: RunnableConfig) -> RunnableConfig:
+    """The config of the thread's newest checkpoint (dropping a fork point the run started at)."""
+    configurable = {
+        k: v
+        for k, v in (config.get("configurable") or {}).items()
+        if k not in ("checkpoint_id", "checkpoint_map")
+    }
+    return {**config, "configurable": configurable}

@@ -1,0 +1,213 @@
+"""The runtime as the server sees it: storage, graphs, the stream bus and this process's workers.
+
+`Runtime` is where a run is admitted (its assistant resolved, its request checked) and where a
+caller waits for one; the server and the CLI reach everything else through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agent_ops.errors import BadRequest, InvalidInput, NotFound
+from agent_ops.runtime.registry import GraphRegistry, default_assistant_id
+from agent_ops.runtime.streams import StreamBus
+from agent_ops.runtime.worker import WorkerPool
+from agent_ops.settings import Settings
+from agent_ops.storage import RUN_DONE, Assistant, Run, Storage
+from agent_ops.types import TERMINAL_RUN_STATUSES, Json
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_STREAM_MODES = frozenset(
+    {"values", "updates", "custom", "checkpoints", "tasks", "debug", "messages", "messages-tuple"}
+)
+
+
+def new_id() -> str:
+    """Return a new resource id (UUID4, as the LangGraph server issues them)."""
+    return str(uuid.uuid4())
+
+
+class Runtime:
+    """Owns one process's share of agent-ops: store connection, graphs, bus and workers."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        storage: Storage,
+        registry: GraphRegistry,
+        *,
+        workers: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.registry = registry
+        self.bus: StreamBus | None = None
+        self.workers: WorkerPool | None = None
+        self._worker_count = settings.workers if workers is None else workers
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._unlisten: list[Any] = []
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.storage.open()
+        self.registry.bind(self.storage.checkpointer, None)
+        for graph_id in self.registry.ids():
+            await self.storage.create_assistant(
+                assistant_id=default_assistant_id(graph_id),
+                graph_id=graph_id,
+                name=graph_id,
+                metadata={"created_by": "system"},
+                if_exists="do_nothing",
+            )
+        self.bus = StreamBus(self.storage)
+        self._unlisten.append(self.storage.listen(RUN_DONE, self._run_done))
+        if self._worker_count > 0:
+            self.workers = WorkerPool(
+                self.storage,
+                self.registry,
+                self.bus,
+                self.settings,
+                concurrency=self._worker_count,
+            )
+            await self.workers.start()
+            self._sweeper = asyncio.create_task(self._sweep_loop(), name="agent-ops sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self.workers is not None:
+            await self.workers.stop()
+        for unlisten in self._unlisten:
+            unlisten()
+        if self.bus is not None:
+            self.bus.close()
+        await self.storage.close()
+
+    @property
+    def stream_bus(self) -> StreamBus:
+        if self.bus is None:
+            raise RuntimeError("runtime is not started")
+        return self.bus
+
+    # -- assistants -----------------------------------------------------------------------------
+    async def resolve_assistant(self, assistant_id: str) -> Assistant:
+        """Find an assistant by id, or a graph id standing for its default assistant."""
+        if assistant_id in self.registry:
+            assistant_id = default_assistant_id(assistant_id)
+        else:
+            try:
+                uuid.UUID(assistant_id)
+            except ValueError:
+                raise NotFound(
+                    f"assistant {assistant_id!r} not found: not a UUID and not a registered "
+                    f"graph ({', '.join(self.registry.ids())})"
+                ) from None
+        return await self.storage.get_assistant(assistant_id)
+
+    # -- runs -----------------------------------------------------------------------------------
+    async def create_run(
+        self,
+        thread_id: str | None,
+        request: Json,
+        *,
+        force_values: bool = False,
+    ) -> Run:
+        """Admit a run on a thread (or a stateless one when `thread_id` is None)."""
+        assistant = await self.resolve_assistant(request["assistant_id"])
+        if assistant.graph_id not in self.registry:
+            raise BadRequest(
+                f"assistant {assistant.assistant_id} uses graph {assistant.graph_id!r}, which "
+                f"is not registered; registered graphs: {', '.join(self.registry.ids())}"
+            )
+        kwargs = {k: v for k, v in request.items() if k not in _ROW_FIELDS}
+        modes = kwargs.get("stream_mode") or ["values"]
+        if isinstance(modes, str):
+            modes = [modes]
+        unknown = [m for m in modes if m not in SUPPORTED_STREAM_MODES]
+        if unknown:
+            raise InvalidInput(
+                f"stream_mode {unknown[0]!r} is not supported; use one of "
+                f"{sorted(SUPPORTED_STREAM_MODES)}"
+            )
+        if force_values and "values" not in modes:
+            modes = [*modes, "values"]
+        kwargs["stream_mode"] = modes
+        command = kwargs.get("command")
+        if command is not None and kwargs.get("input") is not None:
+            raise InvalidInput("give either input or command, not both")
+        stateless = thread_id is None
+        if stateless:
+            kwargs.setdefault("on_completion", "delete")
+        if command and command.get("resume") is not None and not stateless:
+            thread = await self.storage.get_thread(thread_id)  # type: ignore[arg-type]
+            if thread.status != "interrupted" and request.get("multitask_strategy") != "enqueue":
+                raise BadRequest(
+                    f"thread {thread_id} is {thread.status}, not interrupted; "
+                    "there is nothing to resume"
+                )
+        return await self.storage.create_run(
+            run_id=new_id(),
+            thread_id=thread_id or new_id(),
+            assistant_id=assistant.assistant_id,
+            kwargs=kwargs,
+            metadata=request.get("metadata") or {},
+            multitask_strategy=request.get("multitask_strategy") or "reject",
+            if_not_exists="create" if stateless else (request.get("if_not_exists") or "reject"),
+            after_seconds=float(request.get("after_seconds") or 0),
+            stateless=stateless,
+            thread_metadata={
+                "graph_id": assistant.graph_id,
+                "assistant_id": assistant.assistant_id,
+            },
+        )
+
+    def _run_done(self, run_id: str) -> None:
+        for waiter in self._waiters.get(run_id, ()):
+            waiter.set()
+
+    async def wait_for_run(self, run_id: str, *, thread_id: str | None = None) -> Run:
+        """Return the run once it has reached a final status."""
+        waiter = asyncio.Event()
+        self._waiters.setdefault(run_id, set()).add(waiter)
+        try:
+            while True:
+                waiter.clear()
+                run = await self.storage.get_run(run_id, thread_id=thread_id)
+                if run.status in TERMINAL_RUN_STATUSES:
+                    return run
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.wait(), self.settings.poll_seconds)
+        finally:
+            waiters = self._waiters.get(run_id)
+            if waiters is not None:
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._waiters[run_id]
+
+    # -- housekeeping ---------------------------------------------------------------------------
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(1.0, min(60.0, self.settings.event_retention_seconds / 10)))
+            try:
+                cutoff = datetime.now(UTC) - timedelta(
+                    seconds=self.settings.event_retention_seconds
+                )
+                removed = await self.storage.delete_events(finished_before=cutoff)
+                if removed:
+                    log.debug("dropped %d stream events past retention", removed)
+            except Exception:
+                log.exception("sweeping old stream events failed")
+
+
+# Request fields stored in their own run columns rather than in `kwargs`.
+_ROW_FIELDS = frozenset(
+    {"assistant_id", "metadata", "multitask_strategy", "if_not_exists", "after_seconds"}
+)

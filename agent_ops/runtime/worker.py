@@ -1,0 +1,268 @@
+"""Workers: claim runs from the store, execute them under a heartbeated lease, record the outcome.
+
+One `WorkerPool` per process runs up to `concurrency` runs at once. A run is only ever executed
+by the worker holding its lease: the heartbeat renews the lease while the graph runs, however
+long a node takes, and if renewal fails for longer than the lease (or the heartbeat task itself
+dies) the run is stopped here before another worker may claim it. Cancellation requests arrive
+through the store (RUN_CANCEL wake-up, confirmed by the lease renewal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+from agent_ops.observability.metrics import RUN_DURATION, RUNS_FINISHED
+from agent_ops.runtime.executor import Executor, RunOutcome
+from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.streams import StreamBus
+from agent_ops.settings import Settings
+from agent_ops.storage import RUN_CANCEL, RUN_QUEUED, Run, Storage
+
+log = logging.getLogger(__name__)
+
+StopReason = Literal["interrupt", "rollback", "lease_lost", "shutdown"]
+
+
+@dataclass
+class _Running:
+    run: Run
+    task: asyncio.Task[RunOutcome]
+    stop_reason: StopReason | None = None
+    last_renewal: float = field(default_factory=time.monotonic)
+
+
+class WorkerPool:
+    """Claims and executes runs in this process."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        registry: GraphRegistry,
+        bus: StreamBus,
+        settings: Settings,
+        *,
+        concurrency: int | None = None,
+    ) -> None:
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._storage = storage
+        self._bus = bus
+        self._settings = settings
+        self._executor = Executor(storage, registry)
+        self._slots = asyncio.Semaphore(settings.workers if concurrency is None else concurrency)
+        self._wake = asyncio.Event()
+        self._running: dict[str, _Running] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._loops: list[asyncio.Task[None]] = []
+        self._unlisten: list = []
+
+    @property
+    def running_runs(self) -> list[str]:
+        return list(self._running)
+
+    async def start(self) -> None:
+        self._unlisten = [
+            self._storage.listen(RUN_QUEUED, lambda _: self._wake.set()),
+            self._storage.listen(RUN_CANCEL, self._on_cancel),
+        ]
+        await self._storage.heartbeat_worker(
+            self.worker_id, hostname=socket.gethostname(), pid=os.getpid()
+        )
+        self._loops = [
+            asyncio.create_task(self._dispatch(), name="agent-ops dispatch"),
+            asyncio.create_task(self._beat(), name="agent-ops worker heartbeat"),
+        ]
+        log.info("worker %s started (%d slots)", self.worker_id, self._settings.workers)
+
+    async def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop claiming; let in-flight runs finish for the grace period, then re-queue them."""
+        grace = self._settings.shutdown_grace_seconds if grace_seconds is None else grace_seconds
+        self._stopping = True
+        self._wake.set()
+        for unlisten in self._unlisten:
+            unlisten()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
+            if pending:
+                log.info("re-queueing %d in-flight runs at shutdown", len(self._running))
+                for entry in list(self._running.values()):
+                    self._stop_run(entry, "shutdown")
+                await asyncio.wait(pending, timeout=10)
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._storage.remove_worker(self.worker_id)
+        log.info("worker %s stopped", self.worker_id)
+
+    # -- claiming -------------------------------------------------------------------------------
+    async def _dispatch(self) -> None:
+        while not self._stopping:
+            await self._slots.acquire()
+            try:
+                run = None
+                if not self._stopping:
+                    self._wake.clear()
+                    run = await self._storage.claim_run(
+                        worker_id=self.worker_id,
+                        lease_seconds=self._settings.lease_seconds,
+                        max_attempts=self._settings.max_attempts,
+                    )
+            except Exception:
+                self._slots.release()
+                log.exception("claiming a run failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if run is None:
+                self._slots.release()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)
+                continue
+            task = asyncio.create_task(self._execute(run), name=f"run {run.run_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.heartbeat_seconds)
+            try:
+                await self._storage.heartbeat_worker(
+                    self.worker_id, hostname=socket.gethostname(), pid=os.getpid()
+                )
+            except Exception:
+                log.exception("worker heartbeat failed")
+
+    # -- executing ------------------------------------------------------------------------------
+    async def _execute(self, run: Run) -> None:
+        started = time.monotonic()
+        try:
+            await self._execute_claimed(run)
+        except Exception:
+            log.exception("run %s: recording its outcome failed", run.run_id)
+        finally:
+            self._running.pop(run.run_id, None)
+            self._slots.release()
+            RUN_DURATION.observe(time.monotonic() - started)
+
+    async def _execute_claimed(self, run: Run) -> None:
+        log.info(
+            "run %s claimed (attempt %d)",
+            run.run_id,
+            run.attempt,
+            extra={"run_id": run.run_id, "thread_id": run.thread_id},
+        )
+        stream = await self._bus.start(run.run_id)
+        task = asyncio.create_task(self._executor.execute(run, stream))
+        entry = _Running(run, task)
+        self._running[run.run_id] = entry
+        heartbeat = asyncio.create_task(self._heartbeat(entry))
+        heartbeat.add_done_callback(lambda t: self._heartbeat_ended(entry, t))
+        if run.cancel_action:
+            self._stop_run(entry, run.cancel_action)
+        try:
+            outcome = await task
+        except asyncio.CancelledError:
+            if entry.stop_reason is None:
+                raise
+            outcome = None
+        finally:
+            heartbeat.cancel()
+        await self._bus.finish(stream)
+        reason = entry.stop_reason
+        if reason == "lease_lost":
+            log.warning("run %s stopped: its lease was lost", run.run_id)
+            self._bus.end(stream)
+            return
+        if reason == "shutdown":
+            await self._storage.release_run(run.run_id, worker_id=self.worker_id)
+            self._bus.end(stream)
+            return
+        if outcome is None:  # cancelled on request
+            outcome = RunOutcome("interrupted", f"cancelled ({reason})", None, {}, {})
+        finished = await self._storage.finish_run(
+            run.run_id,
+            worker_id=self.worker_id,
+            status=outcome.status,
+            error=outcome.error,
+            thread_values=outcome.values,
+            thread_interrupts=outcome.interrupts if outcome.values is not None else None,
+            output=outcome.output,
+        )
+        self._bus.end(stream)
+        if not finished:
+            log.warning("run %s finished after its lease was lost; outcome dropped", run.run_id)
+            return
+        RUNS_FINISHED.labels(status=outcome.status).inc()
+        log.info(
+            "run %s %s",
+            run.run_id,
+            outcome.status,
+            extra={"run_id": run.run_id, "thread_id": run.thread_id},
+        )
+
+    # -- the lease ------------------------------------------------------------------------------
+    async def _heartbeat(self, entry: _Running) -> None:
+        settings = self._settings
+        while not entry.task.done():
+            await asyncio.sleep(settings.heartbeat_seconds)
+            await self._renew(entry)
+
+    async def _renew(self, entry: _Running) -> None:
+        try:
+            state = await self._storage.renew_lease(
+                entry.run.run_id,
+                worker_id=self.worker_id,
+                lease_seconds=self._settings.lease_seconds,
+            )
+        except Exception as exc:
+            silent = time.monotonic() - entry.last_renewal
+            log.warning(
+                "run %s: lease renewal failed (%s); %.1fs since the last one",
+                entry.run.run_id,
+                exc,
+                silent,
+            )
+            # Stop before the lease can expire, so no second worker runs it beside this one.
+            if silent > self._settings.lease_seconds * 0.8:
+                self._stop_run(entry, "lease_lost")
+            return
+        if not state.held:
+            self._stop_run(entry, "lease_lost")
+            return
+        entry.last_renewal = time.monotonic()
+        if state.cancel_action is not None:
+            self._stop_run(entry, state.cancel_action)
+
+    def _heartbeat_ended(self, entry: _Running, heartbeat: asyncio.Task[None]) -> None:
+        if heartbeat.cancelled() or entry.task.done():
+            return
+        log.error(
+            "run %s: heartbeat task died (%s); stopping the run",
+            entry.run.run_id,
+            heartbeat.exception(),
+        )
+        self._stop_run(entry, "lease_lost")
+
+    def _on_cancel(self, run_id: str) -> None:
+        entry = self._running.get(run_id)
+        if entry is not None:
+            task = asyncio.create_task(self._renew(entry))
+            self._tasks_keepalive(task)
+
+    def _tasks_keepalive(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    def _stop_run(entry: _Running, reason: StopReason) -> None:
+        if entry.stop_reason is None:
+            entry.stop_reason = reason
+            entry.task.cancel()

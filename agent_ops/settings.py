@@ -1,0 +1,63 @@
+"""Runtime configuration: one pydantic-settings object, built once at start-up and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./agent-ops.db"
+
+
+class Settings(BaseSettings):
+    """Everything agent-ops reads from its environment (`AGENT_OPS_*` variables or `.env`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGENT_OPS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="sqlite:///path/to/file.db (embedded default) or postgresql://user@host/db",
+    )
+    database_pool_size: int = Field(10, ge=1, description="PostgreSQL pool size per process")
+    host: str = "127.0.0.1"
+    port: int = Field(8123, ge=0, le=65535)
+    config: Path = Field(
+        Path("langgraph.json"), description="graph registry (LangGraph CLI format)"
+    )
+    workers: int = Field(8, ge=0, description="runs executed at once per process (0: API only)")
+    lease_seconds: float = Field(30.0, gt=0, description="how long a claim lasts without heartbeat")
+    heartbeat_seconds: float = Field(5.0, gt=0, description="how often a running run renews it")
+    max_attempts: int = Field(3, ge=1, description="attempts before an abandoned run ends in error")
+    poll_seconds: float = Field(
+        2.0, gt=0, description="safety-net poll for runs when no wake-up arrives"
+    )
+    shutdown_grace_seconds: float = Field(
+        20.0, ge=0, description="on shutdown, how long in-flight runs may finish before re-queue"
+    )
+    event_retention_seconds: float = Field(
+        3600.0, ge=0, description="how long a finished run's stream stays replayable"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError(
+                f"database URL {value!r} is not supported; use sqlite:///PATH or postgresql://..."
+            )
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def backend(self) -> Literal["sqlite", "postgres"]:
+        return "sqlite" if self.database_url.startswith("sqlite:") else "postgres"

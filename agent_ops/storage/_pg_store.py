@@ -1,0 +1,118 @@
+"""The long-term memory store on PostgreSQL: items keyed by a `text[]` namespace and a key.
+
+Expired items stay in the table until overwritten or deleted but are invisible to every read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent_ops.storage._pg_rows import Tx, Where, item_from_row, jsonb, labels
+from agent_ops.storage.records import StoreItem
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+
+_LIVE = "(expires_at IS NULL OR expires_at > now())"
+
+
+async def put_item(
+    tx: Tx, namespace: Sequence[str], key: str, value: Json, ttl_seconds: float | None
+) -> None:
+    await tx.conn.execute(
+        """
+        INSERT INTO store_items (tenant_id, owner, namespace, key, value, expires_at, ttl_seconds)
+        VALUES (%(tenant)s, %(owner)s, %(ns)s, %(key)s, %(value)s,
+                now() + make_interval(secs => %(ttl)s), %(ttl)s)
+        ON CONFLICT (tenant_id, namespace, key) DO UPDATE SET
+          value = excluded.value, updated_at = now(), expires_at = excluded.expires_at,
+          ttl_seconds = excluded.ttl_seconds,
+          created_at = CASE WHEN store_items.expires_at <= now() THEN now()
+                            ELSE store_items.created_at END
+        """,
+        {
+            "tenant": DEFAULT_TENANT,
+            "owner": DEFAULT_OWNER,
+            "ns": labels(namespace),
+            "key": key,
+            "value": jsonb(value),
+            "ttl": ttl_seconds,
+        },
+    )
+
+
+async def get_item(
+    tx: Tx, namespace: Sequence[str], key: str, refresh_ttl: bool
+) -> StoreItem | None:
+    params = (DEFAULT_TENANT, labels(namespace), key)
+    if refresh_ttl:
+        cur = await tx.conn.execute(
+            "UPDATE store_items SET expires_at = now() + make_interval(secs => ttl_seconds)"
+            f" WHERE tenant_id = %s AND namespace = %s AND key = %s AND {_LIVE}"
+            " AND ttl_seconds IS NOT NULL RETURNING *",
+            params,
+        )
+        row = await cur.fetchone()
+        if row is not None:
+            return item_from_row(row)
+    cur = await tx.conn.execute(
+        f"SELECT * FROM store_items WHERE tenant_id = %s AND namespace = %s AND key = %s"
+        f" AND {_LIVE}",
+        params,
+    )
+    row = await cur.fetchone()
+    return None if row is None else item_from_row(row)
+
+
+async def delete_item(tx: Tx, namespace: Sequence[str], key: str) -> None:
+    await tx.conn.execute(
+        "DELETE FROM store_items WHERE tenant_id = %s AND namespace = %s AND key = %s",
+        (DEFAULT_TENANT, labels(namespace), key),
+    )
+
+
+async def search_items(
+    tx: Tx, prefix: Sequence[str], filter: Json | None, limit: int, offset: int
+) -> list[StoreItem]:
+    where = Where()
+    where.add("tenant_id = %s", DEFAULT_TENANT)
+    where.add(_LIVE)
+    if prefix:
+        where.add("namespace[1:%s] = %s", len(prefix), list(prefix))
+    for name, wanted in (filter or {}).items():
+        where.add("value -> %s = %s", name, jsonb(wanted))
+    cur = await tx.conn.execute(
+        f"SELECT * FROM store_items{where.sql()} ORDER BY updated_at DESC, namespace, key"
+        " LIMIT %s OFFSET %s",
+        (*where.params, limit, offset),
+    )
+    return [item_from_row(r) for r in await cur.fetchall()]
+
+
+async def list_namespaces(
+    tx: Tx,
+    prefix: Sequence[str] | None,
+    suffix: Sequence[str] | None,
+    max_depth: int | None,
+    limit: int,
+    offset: int,
+) -> list[tuple[str, ...]]:
+    where = Where()
+    where.add("tenant_id = %s", DEFAULT_TENANT)
+    where.add(_LIVE)
+    if prefix:
+        where.add("namespace[1:%s] = %s", len(prefix), list(prefix))
+    if suffix:
+        where.add(
+            "cardinality(namespace) >= %s"
+            " AND namespace[cardinality(namespace) - %s + 1:cardinality(namespace)] = %s",
+            len(suffix),
+            len(suffix),
+            list(suffix),
+        )
+    depth = "namespace" if max_depth is None else "namespace[1:%s]"
+    params = [] if max_depth is None else [max_depth]
+    cur = await tx.conn.execute(
+        f"SELECT DISTINCT {depth} AS ns FROM store_items{where.sql()}"
+        " ORDER BY ns LIMIT %s OFFSET %s",
+        (*params, *where.params, limit, offset),
+    )
+    return [tuple(r["ns"]) for r in await cur.fetchall()]

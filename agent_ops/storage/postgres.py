@@ -1,0 +1,648 @@
+"""The scale-out backend: PostgreSQL shared by any number of `serve` and `worker` processes.
+
+One psycopg pool per process serves our queries and LangGraph's official checkpointer. Every
+connection is in autocommit with prepared statements off, so the store also works behind
+PgBouncer in transaction mode; a state change is one explicit transaction. Wake-ups travel as
+`NOTIFY agent_ops` on commit and come back through one dedicated LISTEN connection per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import psycopg
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from agent_ops.errors import StorageError
+from agent_ops.storage import _pg_catalog as cat
+from agent_ops.storage import _pg_queue as q
+from agent_ops.storage import _pg_store as st
+from agent_ops.storage._pg_rows import NOTIFY_CHANNEL, Tx
+from agent_ops.storage.migrations import load_migrations
+from agent_ops.storage.protocol import RUN_EVENTS, Listener
+from agent_ops.storage.records import (
+    Assistant,
+    Cron,
+    LeaseState,
+    QueueStats,
+    Run,
+    RunEvent,
+    StoreItem,
+    Thread,
+)
+from agent_ops.types import (
+    CancelAction,
+    IfNotExists,
+    Json,
+    MultitaskStrategy,
+    OnConflictBehavior,
+    RunStatus,
+    SortOrder,
+    ThreadStatus,
+)
+
+log = logging.getLogger(__name__)
+
+# Held (per transaction) while migrating, so concurrent `open()`s apply each migration once.
+MIGRATION_LOCK: Final = 0x6167_6F70  # "agop"
+CONNECT_TIMEOUT_SECONDS: Final = 5
+MIGRATION_WAIT_SECONDS: Final = 120.0
+
+_CONNECTION_KWARGS: Final[dict[str, Any]] = {
+    "autocommit": True,
+    "prepare_threshold": None,
+    "row_factory": dict_row,
+    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+}
+
+
+def describe(url: str) -> str:
+    """Name the server and database of a URL without its password."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise StorageError(f"database URL is not valid: {exc}") from exc
+    host = info.get("host") or info.get("hostaddr") or "localhost"
+    return f"{host}:{info.get('port') or 5432}/{info.get('dbname') or info.get('user') or ''}"
+
+
+class PostgresStorage:
+    """agent-ops storage in one PostgreSQL database."""
+
+    backend: Literal["sqlite", "postgres"] = "postgres"
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self._where = describe(url)
+        self._token = uuid.uuid4().hex  # tells our own NOTIFYs apart from other processes'
+        self._pool: AsyncConnectionPool[AsyncConnection[DictRow]] | None = None
+        self._saver: AsyncPostgresSaver | None = None
+        self._listeners: dict[str, list[Listener]] = defaultdict(list)
+        self._listen_task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @property
+    def checkpointer(self) -> AsyncPostgresSaver:
+        if self._saver is None:
+            raise StorageError("storage is not open; call open() first")
+        return self._saver
+
+    async def _connect(self) -> AsyncConnection[DictRow]:
+        try:
+            return await AsyncConnection.connect(self.url, **_CONNECTION_KWARGS)
+        except psycopg.OperationalError as exc:
+            reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            raise StorageError(f"cannot connect to PostgreSQL at {self._where}: {reason}") from exc
+
+    async def open(self) -> None:
+        # One direct connection first: a wrong URL fails here in seconds, where the pool would
+        # keep retrying in the background.
+        conn = await self._connect()
+        try:
+            async with conn:
+                self._pool = AsyncConnectionPool(
+                    self.url,
+                    connection_class=AsyncConnection[DictRow],
+                    kwargs=_CONNECTION_KWARGS,
+                    min_size=1,
+                    max_size=self.pool_size,
+                    open=False,
+                    name="agent-ops",
+                )
+                try:
+                    await self._pool.open(wait=True, timeout=2 * CONNECT_TIMEOUT_SECONDS)
+                except PoolTimeout as exc:
+                    raise StorageError(f"cannot fill the connection pool to {self._where}") from exc
+                self._saver = AsyncPostgresSaver(self._pool)
+                await self._migrate(conn, self._saver)
+            ready = asyncio.Event()
+            self._listen_task = asyncio.create_task(self._listen(ready), name="agent-ops-listen")
+            try:
+                await asyncio.wait_for(ready.wait(), timeout=2 * CONNECT_TIMEOUT_SECONDS)
+            except TimeoutError as exc:
+                raise StorageError(f"cannot LISTEN for wake-ups on {self._where}") from exc
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _migrate(self, conn: AsyncConnection[DictRow], saver: AsyncPostgresSaver) -> None:
+        """Apply pending migrations and the checkpointer's setup under the migration lock.
+
+        The lock is tried, not awaited: a session blocked inside `pg_advisory_xact_lock` holds a
+        snapshot, which the checkpointer's `CREATE INDEX CONCURRENTLY` would wait for while we
+        wait for the lock.
+        """
+        deadline = asyncio.get_running_loop().time() + MIGRATION_WAIT_SECONDS
+        while True:
+            async with conn.transaction():
+                cur = await conn.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s) AS locked", (MIGRATION_LOCK,)
+                )
+                row = await cur.fetchone()
+                if row is not None and row["locked"]:
+                    await self._apply(conn)
+                    await saver.setup()
+                    return
+            if asyncio.get_running_loop().time() > deadline:
+                raise StorageError(
+                    f"gave up after {MIGRATION_WAIT_SECONDS:.0f}s waiting for another process"
+                    f" to finish migrating {self._where}"
+                )
+            await asyncio.sleep(0.05)
+
+    @staticmethod
+    async def _apply(conn: AsyncConnection[DictRow]) -> None:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS agent_ops_migrations (version integer PRIMARY KEY,"
+            " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cur = await conn.execute("SELECT version FROM agent_ops_migrations")
+        done = {r["version"] for r in await cur.fetchall()}
+        for migration in load_migrations("postgres"):
+            if migration.version in done:
+                continue
+            await conn.execute(migration.sql.encode())
+            await conn.execute(
+                "INSERT INTO agent_ops_migrations (version, name) VALUES (%s, %s)",
+                (migration.version, migration.name),
+            )
+            log.info("applied migration %04d_%s", migration.version, migration.name)
+
+    async def close(self) -> None:
+        if self._listen_task is not None:
+            self._listen_task.cancel()
+            await asyncio.gather(self._listen_task, return_exceptions=True)
+            self._listen_task = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+            self._saver = None
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[Tx]:
+        """Run one transaction; hand its wake-ups to local listeners once it has committed."""
+        if self._pool is None:
+            raise StorageError("storage is not open; call open() first")
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                tx = Tx(conn, self._token)
+                yield tx
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StorageError(f"PostgreSQL at {self._where} failed: {exc}") from exc
+        for channel, payload in tx.wakeups:
+            self._deliver(channel, payload)
+
+    # -- wake-ups -------------------------------------------------------------------------------
+    async def notify(self, channel: str, payload: str) -> None:
+        async with self._tx() as tx:
+            await tx.notify(channel, payload)
+
+    def listen(self, channel: str, listener: Listener) -> Callable[[], None]:
+        self._listeners[channel].append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners[channel]:
+                self._listeners[channel].remove(listener)
+
+        return unsubscribe
+
+    def _deliver(self, channel: str, payload: str) -> None:
+        # Scheduled, not called: a failing listener is reported by the loop and never turns a
+        # committed change into an error for the caller.
+        loop = asyncio.get_running_loop()
+        for listener in list(self._listeners.get(channel, ())):
+            loop.call_soon(listener, payload)
+
+    def _on_notify(self, message: str) -> None:
+        channel, _, rest = message.partition("|")
+        payload, _, token = rest.rpartition("|")
+        if token != self._token:
+            self._deliver(channel, payload)
+
+    async def _listen(self, ready: asyncio.Event) -> None:
+        """Feed NOTIFYs from other processes to local listeners; reconnect when the link drops."""
+        delay = 0.5
+        while True:
+            try:
+                conn = await self._connect()
+                async with conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    ready.set()
+                    delay = 0.5
+                    async for note in conn.notifies():
+                        self._on_notify(note.payload)
+            except (StorageError, psycopg.OperationalError) as exc:
+                log.warning(
+                    "LISTEN connection to %s lost (%s); reconnecting in %.1fs",
+                    self._where,
+                    exc,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
+
+    # -- assistants -----------------------------------------------------------------------------
+    async def create_assistant(
+        self,
+        *,
+        assistant_id: str,
+        graph_id: str,
+        name: str,
+        description: str | None = None,
+        config: Json | None = None,
+        context: Json | None = None,
+        metadata: Json | None = None,
+        if_exists: OnConflictBehavior = "raise",
+    ) -> Assistant:
+        async with self._tx() as tx:
+            return await cat.create_assistant(
+                tx,
+                assistant_id=assistant_id,
+                graph_id=graph_id,
+                name=name,
+                description=description,
+                config=config or {},
+                context=context or {},
+                metadata=metadata or {},
+                if_exists=if_exists,
+            )
+
+    async def get_assistant(self, assistant_id: str) -> Assistant:
+        async with self._tx() as tx:
+            return await cat.get_assistant(tx, assistant_id)
+
+    async def update_assistant(
+        self,
+        assistant_id: str,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        config: Json | None = None,
+        context: Json | None = None,
+        metadata: Json | None = None,
+    ) -> Assistant:
+        async with self._tx() as tx:
+            return await cat.update_assistant(
+                tx,
+                assistant_id,
+                graph_id=graph_id,
+                name=name,
+                description=description,
+                config=config,
+                context=context,
+                metadata=metadata,
+            )
+
+    async def delete_assistant(self, assistant_id: str) -> None:
+        async with self._tx() as tx:
+            await cat.delete_assistant(tx, assistant_id)
+
+    async def search_assistants(
+        self,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        metadata: Json | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        sort_by: str | None = None,
+        sort_order: SortOrder | None = None,
+    ) -> list[Assistant]:
+        where = cat.assistant_filter(graph_id, name, metadata)
+        async with self._tx() as tx:
+            return await cat.search_assistants(tx, where, limit, offset, sort_by, sort_order)
+
+    async def count_assistants(
+        self, *, graph_id: str | None = None, name: str | None = None, metadata: Json | None = None
+    ) -> int:
+        async with self._tx() as tx:
+            return await cat.count(tx, "assistants", cat.assistant_filter(graph_id, name, metadata))
+
+    async def list_assistant_versions(
+        self, assistant_id: str, *, metadata: Json | None = None, limit: int = 10, offset: int = 0
+    ) -> list[Assistant]:
+        async with self._tx() as tx:
+            return await cat.list_assistant_versions(tx, assistant_id, metadata, limit, offset)
+
+    async def set_assistant_version(self, assistant_id: str, version: int) -> Assistant:
+        async with self._tx() as tx:
+            return await cat.set_assistant_version(tx, assistant_id, version)
+
+    # -- threads --------------------------------------------------------------------------------
+    async def create_thread(
+        self,
+        *,
+        thread_id: str,
+        metadata: Json | None = None,
+        if_exists: OnConflictBehavior = "raise",
+    ) -> Thread:
+        async with self._tx() as tx:
+            return await cat.create_thread(tx, thread_id, metadata or {}, if_exists)
+
+    async def get_thread(self, thread_id: str) -> Thread:
+        async with self._tx() as tx:
+            return await cat.get_thread(tx, thread_id)
+
+    async def update_thread(self, thread_id: str, *, metadata: Json) -> Thread:
+        async with self._tx() as tx:
+            return await cat.update_thread(tx, thread_id, metadata)
+
+    async def delete_thread(self, thread_id: str) -> None:
+        async with self._tx() as tx:
+            await cat.delete_thread(tx, thread_id)
+
+    async def search_threads(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        metadata: Json | None = None,
+        values: Json | None = None,
+        status: ThreadStatus | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        sort_by: str | None = None,
+        sort_order: SortOrder | None = None,
+    ) -> list[Thread]:
+        where = cat.thread_filter(ids, metadata, values, status)
+        async with self._tx() as tx:
+            return await cat.search_threads(tx, where, limit, offset, sort_by, sort_order)
+
+    async def count_threads(
+        self,
+        *,
+        metadata: Json | None = None,
+        values: Json | None = None,
+        status: ThreadStatus | None = None,
+    ) -> int:
+        async with self._tx() as tx:
+            return await cat.count(tx, "threads", cat.thread_filter(None, metadata, values, status))
+
+    async def set_thread_state(
+        self,
+        thread_id: str,
+        *,
+        values: Json | None,
+        interrupts: Json,
+        status: ThreadStatus | None = None,
+    ) -> Thread:
+        async with self._tx() as tx:
+            return await cat.set_thread_state(tx, thread_id, values, interrupts, status)
+
+    # -- runs and the queue ---------------------------------------------------------------------
+    async def create_run(
+        self,
+        *,
+        run_id: str,
+        thread_id: str,
+        assistant_id: str,
+        kwargs: Json,
+        metadata: Json | None = None,
+        multitask_strategy: MultitaskStrategy = "reject",
+        if_not_exists: IfNotExists = "reject",
+        after_seconds: float = 0.0,
+        stateless: bool = False,
+        thread_metadata: Json | None = None,
+    ) -> Run:
+        async with self._tx() as tx:
+            return await q.create_run(
+                tx,
+                run_id=run_id,
+                thread_id=thread_id,
+                assistant_id=assistant_id,
+                kwargs=kwargs,
+                metadata=metadata or {},
+                multitask_strategy=multitask_strategy,
+                if_not_exists=if_not_exists,
+                after_seconds=after_seconds,
+                stateless=stateless,
+                thread_metadata=thread_metadata or {},
+            )
+
+    async def get_run(self, run_id: str, *, thread_id: str | None = None) -> Run:
+        async with self._tx() as tx:
+            return await q.get_run(tx, run_id, thread_id)
+
+    async def list_runs(
+        self,
+        thread_id: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        status: RunStatus | None = None,
+    ) -> list[Run]:
+        async with self._tx() as tx:
+            return await q.list_runs(tx, thread_id, limit, offset, status)
+
+    async def delete_run(self, run_id: str, *, thread_id: str | None = None) -> None:
+        async with self._tx() as tx:
+            await q.delete_run(tx, run_id, thread_id)
+
+    async def claim_run(
+        self, *, worker_id: str, lease_seconds: float, max_attempts: int
+    ) -> Run | None:
+        async with self._tx() as tx:
+            return await q.claim_run(tx, worker_id, lease_seconds, max_attempts)
+
+    async def renew_lease(self, run_id: str, *, worker_id: str, lease_seconds: float) -> LeaseState:
+        async with self._tx() as tx:
+            return await q.renew_lease(tx, run_id, worker_id, lease_seconds)
+
+    async def finish_run(
+        self,
+        run_id: str,
+        *,
+        worker_id: str,
+        status: RunStatus,
+        error: str | None = None,
+        thread_values: Json | None = None,
+        thread_interrupts: Json | None = None,
+        output: Json | None = None,
+    ) -> bool:
+        async with self._tx() as tx:
+            return await q.finish_run(
+                tx, run_id, worker_id, status, error, thread_values, thread_interrupts, output
+            )
+
+    async def release_run(self, run_id: str, *, worker_id: str) -> bool:
+        async with self._tx() as tx:
+            return await q.release_run(tx, run_id, worker_id)
+
+    async def cancel_runs(
+        self, run_ids: Sequence[str], *, thread_id: str | None = None, action: CancelAction
+    ) -> list[Run]:
+        async with self._tx() as tx:
+            return await q.cancel_runs(tx, run_ids, thread_id, action)
+
+    # -- stream events --------------------------------------------------------------------------
+    async def append_events(self, run_id: str, events: Sequence[RunEvent]) -> None:
+        if not events:
+            return
+        async with self._tx() as tx:
+            await q.append_events(tx, run_id, events)
+            await tx.notify(RUN_EVENTS, run_id)
+
+    async def read_events(self, run_id: str, *, after_seq: int = 0) -> list[RunEvent]:
+        async with self._tx() as tx:
+            return await q.read_events(tx, run_id, after_seq)
+
+    async def delete_events(self, *, finished_before: datetime) -> int:
+        async with self._tx() as tx:
+            return await q.delete_events(tx, finished_before)
+
+    # -- store ----------------------------------------------------------------------------------
+    async def put_item(
+        self, namespace: Sequence[str], key: str, value: Json, *, ttl_seconds: float | None = None
+    ) -> None:
+        async with self._tx() as tx:
+            await st.put_item(tx, namespace, key, value, ttl_seconds)
+
+    async def get_item(
+        self, namespace: Sequence[str], key: str, *, refresh_ttl: bool = True
+    ) -> StoreItem | None:
+        async with self._tx() as tx:
+            return await st.get_item(tx, namespace, key, refresh_ttl)
+
+    async def delete_item(self, namespace: Sequence[str], key: str) -> None:
+        async with self._tx() as tx:
+            await st.delete_item(tx, namespace, key)
+
+    async def search_items(
+        self,
+        namespace_prefix: Sequence[str],
+        *,
+        filter: Json | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[StoreItem]:
+        async with self._tx() as tx:
+            return await st.search_items(tx, namespace_prefix, filter, limit, offset)
+
+    async def list_namespaces(
+        self,
+        *,
+        prefix: Sequence[str] | None = None,
+        suffix: Sequence[str] | None = None,
+        max_depth: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[tuple[str, ...]]:
+        async with self._tx() as tx:
+            return await st.list_namespaces(tx, prefix, suffix, max_depth, limit, offset)
+
+    # -- crons ----------------------------------------------------------------------------------
+    async def create_cron(
+        self,
+        *,
+        cron_id: str,
+        assistant_id: str,
+        thread_id: str | None,
+        schedule: str,
+        payload: Json,
+        metadata: Json | None,
+        next_run_date: datetime,
+        end_time: datetime | None,
+        enabled: bool = True,
+    ) -> Cron:
+        async with self._tx() as tx:
+            return await cat.create_cron(
+                tx,
+                cron_id=cron_id,
+                assistant_id=assistant_id,
+                thread_id=thread_id,
+                schedule=schedule,
+                payload=payload,
+                metadata=metadata or {},
+                next_run_date=next_run_date,
+                end_time=end_time,
+                enabled=enabled,
+            )
+
+    async def get_cron(self, cron_id: str) -> Cron:
+        async with self._tx() as tx:
+            return await cat.get_cron(tx, cron_id)
+
+    async def update_cron(
+        self,
+        cron_id: str,
+        *,
+        schedule: str | None = None,
+        payload: Json | None = None,
+        metadata: Json | None = None,
+        next_run_date: datetime | None = None,
+        end_time: datetime | None = None,
+        enabled: bool | None = None,
+    ) -> Cron:
+        given = {
+            "schedule": schedule,
+            "payload": None if payload is None else Jsonb(payload),
+            "next_run_date": next_run_date,
+            "end_time": end_time,
+            "enabled": enabled,
+        }
+        changes = {column: value for column, value in given.items() if value is not None}
+        async with self._tx() as tx:
+            return await cat.update_cron(tx, cron_id, changes, metadata or {})
+
+    async def delete_cron(self, cron_id: str) -> None:
+        async with self._tx() as tx:
+            await cat.delete_cron(tx, cron_id)
+
+    async def search_crons(
+        self,
+        *,
+        assistant_id: str | None = None,
+        thread_id: str | None = None,
+        enabled: bool | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        sort_by: str | None = None,
+        sort_order: SortOrder | None = None,
+    ) -> list[Cron]:
+        where = cat.cron_filter(assistant_id, thread_id, enabled)
+        async with self._tx() as tx:
+            return await cat.search_crons(tx, where, limit, offset, sort_by, sort_order)
+
+    async def count_crons(
+        self, *, assistant_id: str | None = None, thread_id: str | None = None
+    ) -> int:
+        async with self._tx() as tx:
+            return await cat.count(tx, "crons", cat.cron_filter(assistant_id, thread_id, None))
+
+    async def claim_due_crons(
+        self, *, now: datetime, next_run: Callable[[Cron], datetime | None]
+    ) -> list[Cron]:
+        async with self._tx() as tx:
+            return await cat.claim_due_crons(tx, now, next_run)
+
+    # -- workers and metrics --------------------------------------------------------------------
+    async def heartbeat_worker(self, worker_id: str, *, hostname: str, pid: int) -> None:
+        async with self._tx() as tx:
+            await q.heartbeat_worker(tx, worker_id, hostname, pid)
+
+    async def remove_worker(self, worker_id: str) -> None:
+        async with self._tx() as tx:
+            await tx.conn.execute("DELETE FROM workers WHERE worker_id = %s", (worker_id,))
+
+    async def queue_stats(self, *, live_within_seconds: float) -> QueueStats:
+        async with self._tx() as tx:
+            return await q.queue_stats(tx, live_within_seconds)
+
+
+if TYPE_CHECKING:
+    from agent_ops.storage.protocol import Storage
+
+    _conforms: type[Storage] = PostgresStorage

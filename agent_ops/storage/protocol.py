@@ -1,0 +1,392 @@
+"""The storage seam: what the runtime and server need of a database, met by SQLite and PostgreSQL.
+
+Every state change is one transaction in the store, never in process memory, so that a second
+process sees the same truth. Wake-ups (`notify`/`listen`) carry no state: a listener re-reads the
+store, so a lost or duplicated notification only costs latency (workers also poll as a safety net).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Final, Literal, Protocol
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from agent_ops.storage.records import (
+    Assistant,
+    Cron,
+    LeaseState,
+    QueueStats,
+    Run,
+    RunEvent,
+    StoreItem,
+    Thread,
+)
+from agent_ops.types import (
+    CancelAction,
+    IfNotExists,
+    Json,
+    MultitaskStrategy,
+    OnConflictBehavior,
+    RunStatus,
+    SortOrder,
+    ThreadStatus,
+)
+
+# Wake-up channels. Payloads are ids; listeners re-read the store.
+RUN_QUEUED: Final = "run_queued"  # a run became claimable (payload: run id)
+RUN_DONE: Final = "run_done"  # a run reached a terminal status (payload: run id)
+RUN_CANCEL: Final = "run_cancel"  # cancellation was requested for a running run (payload: run id)
+RUN_EVENTS: Final = "run_events"  # new stream events were stored (payload: run id)
+CHANNELS: Final = (RUN_QUEUED, RUN_DONE, RUN_CANCEL, RUN_EVENTS)
+
+Listener = Callable[[str], None]
+
+
+class Storage(Protocol):
+    """One agent-ops database. All methods are safe to call from several processes at once."""
+
+    backend: Literal["sqlite", "postgres"]
+
+    @property
+    def checkpointer(self) -> BaseCheckpointSaver[str]:
+        """Return the official LangGraph checkpointer that shares this database."""
+        ...
+
+    async def open(self) -> None:
+        """Connect, apply pending migrations (idempotent, safe from two processes) and listen."""
+        ...
+
+    async def close(self) -> None: ...
+
+    # -- wake-ups -------------------------------------------------------------------------------
+    async def notify(self, channel: str, payload: str) -> None:
+        """Wake listeners of `channel` in this and every other process."""
+        ...
+
+    def listen(self, channel: str, listener: Listener) -> Callable[[], None]:
+        """Call `listener(payload)` on the event loop for each wake-up; return an unsubscribe."""
+        ...
+
+    # -- assistants -----------------------------------------------------------------------------
+    async def create_assistant(
+        self,
+        *,
+        assistant_id: str,
+        graph_id: str,
+        name: str,
+        description: str | None = None,
+        config: Json | None = None,
+        context: Json | None = None,
+        metadata: Json | None = None,
+        if_exists: OnConflictBehavior = "raise",
+    ) -> Assistant:
+        """Insert version 1; on an existing id raise Conflict or return the stored one."""
+        ...
+
+    async def get_assistant(self, assistant_id: str) -> Assistant: ...
+
+    async def update_assistant(
+        self,
+        assistant_id: str,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        config: Json | None = None,
+        context: Json | None = None,
+        metadata: Json | None = None,
+    ) -> Assistant:
+        """Store a new version (fields not given are kept, metadata is merged) and make it latest."""
+        ...
+
+    async def delete_assistant(self, assistant_id: str) -> None: ...
+
+    async def search_assistants(
+        self,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        metadata: Json | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        sort_by: str | None = None,
+        sort_order: SortOrder | None = None,
+    ) -> list[Assistant]:
+        """Filter by graph id, name substring (case-insensitive) and metadata containment."""
+        ...
+
+    async def count_assistants(
+        self, *, graph_id: str | None = None, name: str | None = None, metadata: Json | None = None
+    ) -> int: ...
+
+    async def list_assistant_versions(
+        self, assistant_id: str, *, metadata: Json | None = None, limit: int = 10, offset: int = 0
+    ) -> list[Assistant]:
+        """Return stored versions, newest first."""
+        ...
+
+    async def set_assistant_version(self, assistant_id: str, version: int) -> Assistant:
+        """Make an earlier version the current one."""
+        ...
+
+    # -- threads --------------------------------------------------------------------------------
+    async def create_thread(
+        self,
+        *,
+        thread_id: str,
+        metadata: Json | None = None,
+        if_exists: OnConflictBehavior = "raise",
+    ) -> Thread: ...
+
+    async def get_thread(self, thread_id: str) -> Thread: ...
+
+    async def update_thread(self, thread_id: str, *, metadata: Json) -> Thread:
+        """Merge `metadata` into the thread's metadata."""
+        ...
+
+    async def delete_thread(self, thread_id: str) -> None:
+        """Delete the thread with its runs and their events (checkpoints are the runtime's)."""
+        ...
+
+    async def search_threads(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        metadata: Json | None = None,
+        values: Json | None = None,
+        status: ThreadStatus | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        sort_by: str | None = None,
+        sort_order: SortOrder | None = None,
+    ) -> list[Thread]:
+        """Filter by ids, metadata and values containment (top-level keys) and status."""
+        ...
+
+    async def count_threads(
+        self,
+        *,
+        metadata: Json | None = None,
+        values: Json | None = None,
+        status: ThreadStatus | None = None,
+    ) -> int: ...
+
+    async def set_thread_state(
+        self,
+        thread_id: str,
+        *,
+        values: Json | None,
+        interrupts: Json,
+        status: ThreadStatus | None = None,
+    ) -> Thread:
+        """Record the thread's latest values and interrupts after a state update outside a run.
+
+        `status=None` recomputes it: busy with a run in flight, interrupted with interrupts,
+        idle otherwise.
+        """
+        ...
+
+    # -- runs and the queue ---------------------------------------------------------------------
+    async def create_run(
+        self,
+        *,
+        run_id: str,
+        thread_id: str,
+        assistant_id: str,
+        kwargs: Json,
+        metadata: Json | None = None,
+        multitask_strategy: MultitaskStrategy = "reject",
+        if_not_exists: IfNotExists = "reject",
+        after_seconds: float = 0.0,
+        stateless: bool = False,
+        thread_metadata: Json | None = None,
+    ) -> Run:
+        """Queue a run in one transaction, applying the multitask strategy.
+
+        A missing thread is created when `if_not_exists == "create"` (with `thread_metadata`),
+        else NotFound; an existing thread gains the `thread_metadata` keys it lacks. With runs in flight on the thread: `reject` raises Conflict naming the
+        busy run; `interrupt`/`rollback` cancel them (pending ones at once, running ones by flag
+        and a RUN_CANCEL wake-up); `enqueue` waits its turn. The thread becomes busy and
+        RUN_QUEUED is notified after commit.
+        """
+        ...
+
+    async def get_run(self, run_id: str, *, thread_id: str | None = None) -> Run:
+        """Return the run; NotFound if it is missing or belongs to another thread."""
+        ...
+
+    async def list_runs(
+        self,
+        thread_id: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        status: RunStatus | None = None,
+    ) -> list[Run]:
+        """Return the thread's runs, newest first."""
+        ...
+
+    async def delete_run(self, run_id: str, *, thread_id: str | None = None) -> None:
+        """Delete a finished run and its events; Conflict while it is pending or running."""
+        ...
+
+    async def claim_run(
+        self, *, worker_id: str, lease_seconds: float, max_attempts: int
+    ) -> Run | None:
+        """Take the next runnable run, or None.
+
+        Runnable: pending with `not_before <= now`, or running with an expired lease (its
+        worker died). Runs of one thread go one at a time in creation order. The claim sets
+        status running, `worker_id`, `lease_expires_at = now + lease_seconds` and
+        `attempt += 1`. An expired run that already used `max_attempts` attempts is ended with
+        status error and a reason naming the attempts instead of being claimed (RUN_DONE).
+        """
+        ...
+
+    async def renew_lease(self, run_id: str, *, worker_id: str, lease_seconds: float) -> LeaseState:
+        """Extend the lease if `worker_id` still holds it; report a requested cancellation."""
+        ...
+
+    async def finish_run(
+        self,
+        run_id: str,
+        *,
+        worker_id: str,
+        status: RunStatus,
+        error: str | None = None,
+        thread_values: Json | None = None,
+        thread_interrupts: Json | None = None,
+        output: Json | None = None,
+    ) -> bool:
+        """End a run and update its thread in one transaction; False if the lease was lost.
+
+        `output` is stored on the run (`Run.output`) for `runs/wait` and `join`.
+        Thread status afterwards: busy if another run of the thread is in flight, else
+        `interrupted` for an interrupted run, `error` for error/timeout, `idle` for success.
+        `thread_values`/`thread_interrupts` given as None leave the stored ones unchanged.
+        Notifies RUN_DONE and RUN_QUEUED (the thread's next run may now go).
+        """
+        ...
+
+    async def release_run(self, run_id: str, *, worker_id: str) -> bool:
+        """Put a running run back to pending without counting the attempt (graceful shutdown)."""
+        ...
+
+    async def cancel_runs(
+        self, run_ids: Sequence[str], *, thread_id: str | None = None, action: CancelAction
+    ) -> list[Run]:
+        """Cancel in-flight runs: pending ones end `interrupted` at once; running ones are flagged
+        with `cancel_action` and RUN_CANCEL is notified so their worker stops them. Finished runs
+        are left alone. Return the runs as they are after the change."""
+        ...
+
+    # -- stream events --------------------------------------------------------------------------
+    async def append_events(self, run_id: str, events: Sequence[RunEvent]) -> None:
+        """Store events (ignoring ones already stored) and notify RUN_EVENTS."""
+        ...
+
+    async def read_events(self, run_id: str, *, after_seq: int = 0) -> list[RunEvent]:
+        """Return stored events with `seq > after_seq` in order."""
+        ...
+
+    async def delete_events(self, *, finished_before: datetime) -> int:
+        """Drop the events of runs that finished before the cutoff; return how many went."""
+        ...
+
+    # -- store ----------------------------------------------------------------------------------
+    async def put_item(
+        self, namespace: Sequence[str], key: str, value: Json, *, ttl_seconds: float | None = None
+    ) -> None: ...
+
+    async def get_item(
+        self, namespace: Sequence[str], key: str, *, refresh_ttl: bool = True
+    ) -> StoreItem | None: ...
+
+    async def delete_item(self, namespace: Sequence[str], key: str) -> None: ...
+
+    async def search_items(
+        self,
+        namespace_prefix: Sequence[str],
+        *,
+        filter: Json | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[StoreItem]:
+        """Items under the prefix whose value contains `filter`'s top-level key/values."""
+        ...
+
+    async def list_namespaces(
+        self,
+        *,
+        prefix: Sequence[str] | None = None,
+        suffix: Sequence[str] | None = None,
+        max_depth: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[tuple[str, ...]]: ...
+
+    # -- crons ----------------------------------------------------------------------------------
+    async def create_cron(
+        self,
+        *,
+        cron_id: str,
+        assistant_id: str,
+        thread_id: str | None,
+        schedule: str,
+        payload: Json,
+        metadata: Json | None,
+        next_run_date: datetime,
+        end_time: datetime | None,
+        enabled: bool = True,
+    ) -> Cron: ...
+
+    async def get_cron(self, cron_id: str) -> Cron: ...
+
+    async def update_cron(
+        self,
+        cron_id: str,
+        *,
+        schedule: str | None = None,
+        payload: Json | None = None,
+        metadata: Json | None = None,
+        next_run_date: datetime | None = None,
+        end_time: datetime | None = None,
+        enabled: bool | None = None,
+    ) -> Cron: ...
+
+    async def delete_cron(self, cron_id: str) -> None: ...
+
+    async def search_crons(
+        self,
+        *,
+        assistant_id: str | None = None,
+        thread_id: str | None = None,
+        enabled: bool | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        sort_by: str | None = None,
+        sort_order: SortOrder | None = None,
+    ) -> list[Cron]: ...
+
+    async def count_crons(
+        self, *, assistant_id: str | None = None, thread_id: str | None = None
+    ) -> int: ...
+
+    async def claim_due_crons(
+        self, *, now: datetime, next_run: Callable[[Cron], datetime | None]
+    ) -> list[Cron]:
+        """Advance every enabled cron due at `now` to `next_run(cron)` (None disables it) in one
+        transaction and return them as they were, so each due firing is returned to exactly
+        one caller across all processes."""
+        ...
+
+    # -- workers and metrics --------------------------------------------------------------------
+    async def heartbeat_worker(self, worker_id: str, *, hostname: str, pid: int) -> None:
+        """Record that a worker process is alive (insert or refresh)."""
+        ...
+
+    async def remove_worker(self, worker_id: str) -> None: ...
+
+    async def queue_stats(self, *, live_within_seconds: float) -> QueueStats: ...

@@ -1,0 +1,121 @@
+"""Rows of the agent-ops database as immutable values, shared by every storage backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from agent_ops.types import Json, MultitaskStrategy, RunStatus, ThreadStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Assistant:
+    assistant_id: str
+    graph_id: str
+    name: str
+    description: str | None
+    config: Json
+    context: Json
+    metadata: Json
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    tenant_id: str
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    thread_id: str
+    status: ThreadStatus
+    metadata: Json
+    values: Json | None
+    interrupts: Json
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    state_updated_at: datetime
+    tenant_id: str
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    status: RunStatus
+    metadata: Json
+    kwargs: Json
+    """Everything the run was asked to do: input, command, config, context, stream_mode, ..."""
+    multitask_strategy: MultitaskStrategy
+    stateless: bool
+    attempt: int
+    worker_id: str | None
+    lease_expires_at: datetime | None
+    cancel_action: Literal["interrupt", "rollback"] | None
+    error: str | None
+    not_before: datetime
+    created_at: datetime
+    updated_at: datetime
+    tenant_id: str
+    owner: str
+    output: Json | None = None
+    """What `runs/wait` answers once the run has ended: final values, `__interrupt__`, `__error__`."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    """One server-sent event of a run; `seq` is its `id:` and is dense from 1 per run."""
+
+    seq: int
+    event: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoreItem:
+    namespace: tuple[str, ...]
+    key: str
+    value: Json
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cron:
+    cron_id: str
+    assistant_id: str
+    thread_id: str | None
+    schedule: str
+    payload: Json
+    metadata: Json
+    next_run_date: datetime | None
+    end_time: datetime | None
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+    tenant_id: str
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    runs_by_status: dict[str, int] = field(default_factory=dict)
+    pending: int = 0
+    oldest_pending_age_seconds: float = 0.0
+    live_workers: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseState:
+    """What a worker learns when it renews its lease on a run."""
+
+    held: bool
+    cancel_action: Literal["interrupt", "rollback"] | None = None
+
+
+# The value of a thread's state columns after a run; `Any` because graphs define their own state.
+ThreadValues = dict[str, Any] | None

@@ -1,0 +1,37 @@
+"""The core vocabulary of the API, named once and spelled as langgraph-sdk's `schema.py` spells it."""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal
+
+Json = dict[str, Any]
+
+RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
+ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
+StreamMode = Literal[
+    "values",
+    "messages",
+    "updates",
+    "events",
+    "tasks",
+    "checkpoints",
+    "debug",
+    "custom",
+    "messages-tuple",
+]
+MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
+DisconnectMode = Literal["cancel", "continue"]
+OnConflictBehavior = Literal["raise", "do_nothing"]
+OnCompletionBehavior = Literal["delete", "keep"]
+Durability = Literal["sync", "async", "exit"]
+IfNotExists = Literal["create", "reject"]
+CancelAction = Literal["interrupt", "rollback"]
+SortOrder = Literal["asc", "desc"]
+AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
+ThreadSortBy = Literal["thread_id", "status", "created_at", "updated_at"]
+
+TERMINAL_RUN_STATUSES: Final = frozenset({"success", "error", "timeout", "interrupted"})
+INFLIGHT_RUN_STATUSES: Final = frozenset({"pending", "running"})
+
+DEFAULT_TENANT: Final = "default"
+DEFAULT_OWNER: Final = "system"

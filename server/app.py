@@ -1,0 +1,107 @@
+"""The FastAPI application: LangGraph Server API routes over one `Runtime`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from agent_ops.errors import AgentOpsError
+from agent_ops.observability.metrics import (
+    QUEUE_DEPTH,
+    QUEUE_OLDEST_AGE,
+    REGISTRY,
+    RUNS_BY_STATUS,
+    WORKERS,
+)
+from agent_ops.runtime.service import Runtime
+from server.routes import assistants, runs, threads
+
+log = logging.getLogger(__name__)
+
+
+def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
+    """Build the app. It starts the runtime unless `started`, and always stops it on shutdown
+    (so a SIGTERM to the server lets in-flight runs finish or go back to the queue)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not started:
+            await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="agent-ops",
+        version="0.1.0",
+        description="LangGraph Server API for durable AI workflows",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.runtime = runtime
+
+    @app.exception_handler(AgentOpsError)
+    async def _agent_ops_error(request: Request, exc: AgentOpsError) -> ORJSONResponse:
+        return ORJSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+        problems = [_describe(e) for e in exc.errors()]
+        return ORJSONResponse(
+            {"detail": "; ".join(problems), "errors": exc.errors()}, status_code=422
+        )
+
+    @app.get("/ok", include_in_schema=False)
+    async def ok() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/info")
+    async def info() -> dict[str, Any]:
+        return {
+            "version": "0.1.0",
+            "langgraph_py_version": _version("langgraph"),
+            "flags": {"assistants": True, "crons": False, "langsmith": False},
+            "backend": runtime.storage.backend,
+            "graphs": runtime.registry.ids(),
+        }
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        stats = await runtime.storage.queue_stats(
+            live_within_seconds=runtime.settings.heartbeat_seconds * 3
+        )
+        for status in ("pending", "running", "success", "error", "timeout", "interrupted"):
+            RUNS_BY_STATUS.labels(status=status).set(stats.runs_by_status.get(status, 0))
+        QUEUE_DEPTH.set(stats.pending)
+        QUEUE_OLDEST_AGE.set(stats.oldest_pending_age_seconds)
+        WORKERS.set(stats.live_workers)
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(assistants.router)
+    app.include_router(threads.router)
+    app.include_router(runs.router)
+    return app
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    if error.get("type") == "extra_forbidden":
+        return f"{where}: unknown field (not part of the LangGraph API or not supported)"
+    return f"{where}: {error.get('msg')}"
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None

@@ -1,0 +1,1 @@
+"""Route families of the LangGraph Server API."""

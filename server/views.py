@@ -1,0 +1,84 @@
+"""Records as the LangGraph Server API shows them (field names and shapes of langgraph-sdk)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from agent_ops.storage import Assistant, Cron, Run, StoreItem, Thread
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def assistant_view(a: Assistant) -> dict[str, Any]:
+    return {
+        "assistant_id": a.assistant_id,
+        "graph_id": a.graph_id,
+        "config": a.config,
+        "context": a.context,
+        "created_at": _iso(a.created_at),
+        "updated_at": _iso(a.updated_at),
+        "metadata": a.metadata,
+        "version": a.version,
+        "name": a.name,
+        "description": a.description,
+    }
+
+
+def thread_view(t: Thread) -> dict[str, Any]:
+    return {
+        "thread_id": t.thread_id,
+        "created_at": _iso(t.created_at),
+        "updated_at": _iso(t.updated_at),
+        "state_updated_at": _iso(t.state_updated_at),
+        "metadata": t.metadata,
+        "status": t.status,
+        "values": t.values,
+        "interrupts": t.interrupts,
+        "error": t.error,
+    }
+
+
+def run_view(r: Run) -> dict[str, Any]:
+    return {
+        "run_id": r.run_id,
+        "thread_id": r.thread_id,
+        "assistant_id": r.assistant_id,
+        "created_at": _iso(r.created_at),
+        "updated_at": _iso(r.updated_at),
+        "status": r.status,
+        "metadata": r.metadata,
+        "kwargs": r.kwargs,
+        "multitask_strategy": r.multitask_strategy,
+        "attempt": r.attempt,
+        "error": r.error,
+    }
+
+
+def item_view(i: StoreItem) -> dict[str, Any]:
+    return {
+        "namespace": list(i.namespace),
+        "key": i.key,
+        "value": i.value,
+        "created_at": _iso(i.created_at),
+        "updated_at": _iso(i.updated_at),
+    }
+
+
+def cron_view(c: Cron) -> dict[str, Any]:
+    return {
+        "cron_id": c.cron_id,
+        "assistant_id": c.assistant_id,
+        "thread_id": c.thread_id,
+        "schedule": c.schedule,
+        "payload": c.payload,
+        "metadata": c.metadata,
+        "next_run_date": _iso(c.next_run_date),
+        "end_time": _iso(c.end_time),
+        "enabled": c.enabled,
+        "created_at": _iso(c.created_at),
+        "updated_at": _iso(c.updated_at),
+        "user_id": None,
+    }
