@@ -79,6 +79,14 @@ async def _migrate(settings: Settings) -> None:
 def _serve(settings: Settings) -> int:
     import uvicorn
 
+    class _GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, which would turn a clean
+        stop (runs finished or re-queued) into a death by signal; exit normally instead."""
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+            self._captured_signals.clear()
+
     from server.app import create_app
 
     registry = GraphRegistry.load(settings.config)
@@ -100,7 +108,7 @@ def _serve(settings: Settings) -> int:
             lifespan="on",
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
         )
-        server = uvicorn.Server(config)
+        server = _GracefulServer(config)
         serving = asyncio.create_task(server.serve())
         # uvicorn exposes readiness only as a flag, so poll it briefly.
         while not server.started and not serving.done():  # noqa: ASYNC110

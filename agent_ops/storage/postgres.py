@@ -8,20 +8,16 @@ PgBouncer in transaction mode; a state change is one explicit transaction. Wake-
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Literal
 
 import psycopg
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import AsyncConnection
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -29,8 +25,15 @@ from agent_ops.errors import StorageError
 from agent_ops.storage import _pg_catalog as cat
 from agent_ops.storage import _pg_queue as q
 from agent_ops.storage import _pg_store as st
-from agent_ops.storage._pg_rows import NOTIFY_CHANNEL, Tx
-from agent_ops.storage.migrations import load_migrations
+from agent_ops.storage._pg_link import (
+    CONNECT_TIMEOUT_SECONDS,
+    CONNECTION_KWARGS,
+    Wakeups,
+    connect,
+    describe,
+    migrate,
+)
+from agent_ops.storage._pg_rows import Tx
 from agent_ops.storage.protocol import RUN_EVENTS, Listener
 from agent_ops.storage.records import (
     Assistant,
@@ -53,30 +56,6 @@ from agent_ops.types import (
     ThreadStatus,
 )
 
-log = logging.getLogger(__name__)
-
-# Held (per transaction) while migrating, so concurrent `open()`s apply each migration once.
-MIGRATION_LOCK: Final = 0x6167_6F70  # "agop"
-CONNECT_TIMEOUT_SECONDS: Final = 5
-MIGRATION_WAIT_SECONDS: Final = 120.0
-
-_CONNECTION_KWARGS: Final[dict[str, Any]] = {
-    "autocommit": True,
-    "prepare_threshold": None,
-    "row_factory": dict_row,
-    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-}
-
-
-def describe(url: str) -> str:
-    """Name the server and database of a URL without its password."""
-    try:
-        info = conninfo_to_dict(url)
-    except psycopg.ProgrammingError as exc:
-        raise StorageError(f"database URL is not valid: {exc}") from exc
-    host = info.get("host") or info.get("hostaddr") or "localhost"
-    return f"{host}:{info.get('port') or 5432}/{info.get('dbname') or info.get('user') or ''}"
-
 
 class PostgresStorage:
     """agent-ops storage in one PostgreSQL database."""
@@ -87,11 +66,9 @@ class PostgresStorage:
         self.url = url
         self.pool_size = pool_size
         self._where = describe(url)
-        self._token = uuid.uuid4().hex  # tells our own NOTIFYs apart from other processes'
+        self._wakeups = Wakeups(url, token=uuid.uuid4().hex)
         self._pool: AsyncConnectionPool[AsyncConnection[DictRow]] | None = None
         self._saver: AsyncPostgresSaver | None = None
-        self._listeners: dict[str, list[Listener]] = defaultdict(list)
-        self._listen_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     @property
@@ -100,23 +77,16 @@ class PostgresStorage:
             raise StorageError("storage is not open; call open() first")
         return self._saver
 
-    async def _connect(self) -> AsyncConnection[DictRow]:
-        try:
-            return await AsyncConnection.connect(self.url, **_CONNECTION_KWARGS)
-        except psycopg.OperationalError as exc:
-            reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-            raise StorageError(f"cannot connect to PostgreSQL at {self._where}: {reason}") from exc
-
     async def open(self) -> None:
-        # One direct connection first: a wrong URL fails here in seconds, where the pool would
-        # keep retrying in the background.
-        conn = await self._connect()
+        # One direct connection first: a wrong URL fails here within the connect timeout,
+        # where the pool would keep retrying in the background.
+        conn = await connect(self.url)
         try:
             async with conn:
                 self._pool = AsyncConnectionPool(
                     self.url,
                     connection_class=AsyncConnection[DictRow],
-                    kwargs=_CONNECTION_KWARGS,
+                    kwargs=CONNECTION_KWARGS,
                     min_size=1,
                     max_size=self.pool_size,
                     open=False,
@@ -127,65 +97,14 @@ class PostgresStorage:
                 except PoolTimeout as exc:
                     raise StorageError(f"cannot fill the connection pool to {self._where}") from exc
                 self._saver = AsyncPostgresSaver(self._pool)
-                await self._migrate(conn, self._saver)
-            ready = asyncio.Event()
-            self._listen_task = asyncio.create_task(self._listen(ready), name="agent-ops-listen")
-            try:
-                await asyncio.wait_for(ready.wait(), timeout=2 * CONNECT_TIMEOUT_SECONDS)
-            except TimeoutError as exc:
-                raise StorageError(f"cannot LISTEN for wake-ups on {self._where}") from exc
+                await migrate(conn, self._saver, self._where)
+            await self._wakeups.start()
         except BaseException:
             await self.close()
             raise
 
-    async def _migrate(self, conn: AsyncConnection[DictRow], saver: AsyncPostgresSaver) -> None:
-        """Apply pending migrations and the checkpointer's setup under the migration lock.
-
-        The lock is tried, not awaited: a session blocked inside `pg_advisory_xact_lock` holds a
-        snapshot, which the checkpointer's `CREATE INDEX CONCURRENTLY` would wait for while we
-        wait for the lock.
-        """
-        deadline = asyncio.get_running_loop().time() + MIGRATION_WAIT_SECONDS
-        while True:
-            async with conn.transaction():
-                cur = await conn.execute(
-                    "SELECT pg_try_advisory_xact_lock(%s) AS locked", (MIGRATION_LOCK,)
-                )
-                row = await cur.fetchone()
-                if row is not None and row["locked"]:
-                    await self._apply(conn)
-                    await saver.setup()
-                    return
-            if asyncio.get_running_loop().time() > deadline:
-                raise StorageError(
-                    f"gave up after {MIGRATION_WAIT_SECONDS:.0f}s waiting for another process"
-                    f" to finish migrating {self._where}"
-                )
-            await asyncio.sleep(0.05)
-
-    @staticmethod
-    async def _apply(conn: AsyncConnection[DictRow]) -> None:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS agent_ops_migrations (version integer PRIMARY KEY,"
-            " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        cur = await conn.execute("SELECT version FROM agent_ops_migrations")
-        done = {r["version"] for r in await cur.fetchall()}
-        for migration in load_migrations("postgres"):
-            if migration.version in done:
-                continue
-            await conn.execute(migration.sql.encode())
-            await conn.execute(
-                "INSERT INTO agent_ops_migrations (version, name) VALUES (%s, %s)",
-                (migration.version, migration.name),
-            )
-            log.info("applied migration %04d_%s", migration.version, migration.name)
-
     async def close(self) -> None:
-        if self._listen_task is not None:
-            self._listen_task.cancel()
-            await asyncio.gather(self._listen_task, return_exceptions=True)
-            self._listen_task = None
+        await self._wakeups.stop()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -198,12 +117,12 @@ class PostgresStorage:
             raise StorageError("storage is not open; call open() first")
         try:
             async with self._pool.connection() as conn, conn.transaction():
-                tx = Tx(conn, self._token)
+                tx = Tx(conn, self._wakeups.token)
                 yield tx
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StorageError(f"PostgreSQL at {self._where} failed: {exc}") from exc
         for channel, payload in tx.wakeups:
-            self._deliver(channel, payload)
+            self._wakeups.deliver(channel, payload)
 
     # -- wake-ups -------------------------------------------------------------------------------
     async def notify(self, channel: str, payload: str) -> None:
@@ -211,48 +130,7 @@ class PostgresStorage:
             await tx.notify(channel, payload)
 
     def listen(self, channel: str, listener: Listener) -> Callable[[], None]:
-        self._listeners[channel].append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners[channel]:
-                self._listeners[channel].remove(listener)
-
-        return unsubscribe
-
-    def _deliver(self, channel: str, payload: str) -> None:
-        # Scheduled, not called: a failing listener is reported by the loop and never turns a
-        # committed change into an error for the caller.
-        loop = asyncio.get_running_loop()
-        for listener in list(self._listeners.get(channel, ())):
-            loop.call_soon(listener, payload)
-
-    def _on_notify(self, message: str) -> None:
-        channel, _, rest = message.partition("|")
-        payload, _, token = rest.rpartition("|")
-        if token != self._token:
-            self._deliver(channel, payload)
-
-    async def _listen(self, ready: asyncio.Event) -> None:
-        """Feed NOTIFYs from other processes to local listeners; reconnect when the link drops."""
-        delay = 0.5
-        while True:
-            try:
-                conn = await self._connect()
-                async with conn:
-                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    ready.set()
-                    delay = 0.5
-                    async for note in conn.notifies():
-                        self._on_notify(note.payload)
-            except (StorageError, psycopg.OperationalError) as exc:
-                log.warning(
-                    "LISTEN connection to %s lost (%s); reconnecting in %.1fs",
-                    self._where,
-                    exc,
-                    delay,
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 15.0)
+        return self._wakeups.listen(channel, listener)
 
     # -- assistants -----------------------------------------------------------------------------
     async def create_assistant(

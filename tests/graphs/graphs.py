@@ -1,0 +1,85 @@
+"""Graphs the tests run through the server. The fake chat model is a test double for graph logic."""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.types import interrupt
+
+REPLY = " ".join(f"w{i}" for i in range(25))  # 25 tokens, streamed one by one
+
+
+async def respond(state: MessagesState) -> dict[str, Any]:
+    model = GenericFakeChatModel(messages=iter([AIMessage(REPLY)]))
+    return {"messages": [await model.ainvoke(state["messages"])]}
+
+
+_echo = StateGraph(MessagesState)
+_echo.add_node("respond", respond)
+_echo.add_edge(START, "respond")
+echo = _echo.compile()
+
+
+def ask(state: MessagesState) -> dict[str, Any]:
+    answer = interrupt({"question": "approve?"})
+    return {"messages": [AIMessage(f"answer: {answer}")]}
+
+
+_approve = StateGraph(MessagesState)
+_approve.add_node("ask", ask)
+_approve.add_edge(START, "ask")
+approve = _approve.compile()
+
+
+def explode(state: MessagesState) -> dict[str, Any]:
+    raise ValueError("invoice total 120.00 does not match lines 100.00")
+
+
+_fail = StateGraph(MessagesState)
+_fail.add_node("explode", explode)
+_fail.add_edge(START, "explode")
+fail = _fail.compile()
+
+
+class StepState(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+
+
+def _markers(config: RunnableConfig) -> Path:
+    return Path(config["configurable"]["marker_dir"])
+
+
+def _mark(config: RunnableConfig, name: str) -> None:
+    with (_markers(config) / name).open("a") as handle:
+        handle.write("x")
+
+
+async def first(state: StepState, config: RunnableConfig) -> dict[str, Any]:
+    """A side effect that must happen once per run, however often the run is retried."""
+    _mark(config, "first")
+    return {"log": ["first"]}
+
+
+async def second(state: StepState, config: RunnableConfig) -> dict[str, Any]:
+    """A long step: marks its start, then sleeps `sleep` seconds (only the first time)."""
+    retried = (_markers(config) / "second-started").exists()
+    _mark(config, "second-started")
+    if not retried:
+        await asyncio.sleep(float(config["configurable"].get("sleep", 0)))
+    _mark(config, "second-done")
+    return {"log": ["second"]}
+
+
+_steps = StateGraph(StepState)
+_steps.add_node("first", first)
+_steps.add_node("second", second)
+_steps.add_edge(START, "first")
+_steps.add_edge("first", "second")
+steps = _steps.compile()

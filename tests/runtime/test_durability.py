@@ -1,0 +1,162 @@
+"""Durable execution through real processes: kills, races, leases and graceful shutdown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_sync_client
+
+from tests.servers import AgentOpsProcess
+
+pytestmark = pytest.mark.slow
+
+
+def _count(markers: Path, name: str) -> int:
+    path = markers / name
+    return len(path.read_text()) if path.exists() else 0
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _steps_run(client: Any, markers: Path, sleep: float) -> tuple[str, str]:
+    thread = client.threads.create()
+    run = client.runs.create(
+        thread["thread_id"],
+        "steps",
+        input={"log": []},
+        config={"configurable": {"marker_dir": str(markers), "sleep": sleep}},
+    )
+    return thread["thread_id"], run["run_id"]
+
+
+def _second_worker(
+    processes: Callable[..., AgentOpsProcess], database_url: str, **env: str
+) -> AgentOpsProcess:
+    """Another process that can execute runs: `worker` on PostgreSQL, `serve` on SQLite."""
+    if database_url.startswith("postgres"):
+        return processes("worker", **env)
+    return processes("serve", **env)
+
+
+def test_killed_worker_run_resumes_from_last_checkpoint_on_another_worker(
+    processes: Callable[..., AgentOpsProcess], markers: Path, database_url: str
+) -> None:
+    first = processes()
+    client = get_sync_client(url=first.url)
+    thread_id, run_id = _steps_run(client, markers, sleep=60)
+    _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    first.kill()
+
+    other = processes()  # a fresh server on the same database, as after a crash and restart
+    rescuer = get_sync_client(url=other.url)
+    _wait_for(
+        lambda: rescuer.runs.get(thread_id, run_id)["status"] == "success",
+        what="the run to finish on the second worker",
+    )
+
+    run = rescuer.runs.get(thread_id, run_id)
+    assert run["attempt"] == 2
+    assert _count(markers, "first") == 1, "the completed first step must not run again"
+    assert _count(markers, "second-started") == 2
+    assert _count(markers, "second-done") == 1
+    state = rescuer.threads.get_state(thread_id)
+    assert state["values"]["log"] == ["first", "second"]
+    assert rescuer.threads.get(thread_id)["status"] == "idle"
+
+
+def test_runs_raced_by_two_workers_are_each_executed_once(
+    processes: Callable[..., AgentOpsProcess], markers: Path, database_url: str
+) -> None:
+    server = processes()
+    _second_worker(processes, database_url, AGENT_OPS_POLL_SECONDS="0.02")
+    client = get_sync_client(url=server.url)
+    runs = []
+    for i in range(30):
+        folder = markers / f"run{i}"
+        folder.mkdir()
+        runs.append(_steps_run(client, folder, sleep=0.05))
+    for thread_id, run_id in runs:
+        client.runs.join(thread_id, run_id)
+    for i, (thread_id, run_id) in enumerate(runs):
+        run = client.runs.get(thread_id, run_id)
+        assert run["status"] == "success"
+        assert run["attempt"] == 1
+        folder = markers / f"run{i}"
+        assert (_count(folder, "first"), _count(folder, "second-done")) == (1, 1)
+
+
+def test_long_step_with_live_heartbeat_is_never_taken_by_another_worker(
+    processes: Callable[..., AgentOpsProcess], markers: Path, database_url: str
+) -> None:
+    server = processes()
+    _second_worker(processes, database_url, AGENT_OPS_POLL_SECONDS="0.02")
+    client = get_sync_client(url=server.url)
+    thread_id, run_id = _steps_run(client, markers, sleep=3.0)  # 3 leases long
+    client.runs.join(thread_id, run_id)
+    run = client.runs.get(thread_id, run_id)
+    assert run["status"] == "success"
+    assert run["attempt"] == 1
+    assert _count(markers, "second-started") == 1
+
+
+def test_graceful_shutdown_requeues_in_flight_run_without_counting_the_attempt(
+    processes: Callable[..., AgentOpsProcess], markers: Path, database_url: str
+) -> None:
+    first = processes(AGENT_OPS_SHUTDOWN_GRACE_SECONDS="0.3")
+    client = get_sync_client(url=first.url)
+    thread_id, run_id = _steps_run(client, markers, sleep=60)
+    _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    assert first.terminate(timeout=30) == 0
+
+    other = processes()
+    rescuer = get_sync_client(url=other.url)
+    _wait_for(
+        lambda: rescuer.runs.get(thread_id, run_id)["status"] == "success",
+        what="the re-queued run to finish",
+    )
+    run = rescuer.runs.get(thread_id, run_id)
+    assert run["attempt"] == 1, "a run handed back at shutdown keeps its attempt budget"
+    assert _count(markers, "first") == 1
+
+
+def test_graceful_shutdown_lets_a_short_run_finish(
+    processes: Callable[..., AgentOpsProcess], markers: Path
+) -> None:
+    server = processes(AGENT_OPS_SHUTDOWN_GRACE_SECONDS="20")
+    client = get_sync_client(url=server.url)
+    thread_id, run_id = _steps_run(client, markers, sleep=1.0)
+    _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    assert server.terminate(timeout=30) == 0
+    assert _count(markers, "second-done") == 1
+
+
+def test_abandoned_run_ends_in_error_after_max_attempts(
+    processes: Callable[..., AgentOpsProcess], markers: Path
+) -> None:
+    first = processes(AGENT_OPS_MAX_ATTEMPTS="1")
+    client = get_sync_client(url=first.url)
+    thread_id, run_id = _steps_run(client, markers, sleep=60)
+    _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    first.kill()
+
+    other = processes(AGENT_OPS_MAX_ATTEMPTS="1")
+    rescuer = get_sync_client(url=other.url)
+    _wait_for(
+        lambda: rescuer.runs.get(thread_id, run_id)["status"] == "error",
+        what="the abandoned run to be given up",
+    )
+    run = rescuer.runs.get(thread_id, run_id)
+    assert "gave up after 1 attempts" in run["error"]
+    assert _count(markers, "second-started") == 1, "an exhausted run is not executed again"
+    assert rescuer.threads.get(thread_id)["status"] == "error"

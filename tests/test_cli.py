@@ -1,0 +1,98 @@
+"""Start-up errors: each stops `agent-ops serve` with one clear line and a non-zero exit code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.servers import TEST_GRAPHS
+
+
+def _serve(
+    tmp_path: Path, config: Path, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AGENT_OPS_DATABASE_URL": database_url or f"sqlite:///{tmp_path}/a.db"}
+    return subprocess.run(
+        [sys.executable, "-m", "agent_ops", "serve", "--config", str(config), "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("agent-ops: error:")]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return errors[0]
+
+
+def test_malformed_langgraph_json_stops_startup_naming_line_and_column(tmp_path: Path) -> None:
+    config = tmp_path / "langgraph.json"
+    config.write_text('{"graphs": {"a": "./g.py:graph",}}')
+    line = _one_error_line(_serve(tmp_path, config))
+    assert str(config) in line and "invalid JSON at line 1" in line
+
+
+def test_langgraph_json_without_graphs_is_rejected(tmp_path: Path) -> None:
+    config = tmp_path / "langgraph.json"
+    config.write_text('{"dependencies": ["."]}')
+    assert '"graphs" must be' in _one_error_line(_serve(tmp_path, config))
+
+
+def test_graph_that_does_not_import_stops_startup_naming_graph_and_cause(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("import no_such_module_anywhere\ngraph = None\n")
+    config = tmp_path / "langgraph.json"
+    config.write_text('{"graphs": {"invoice": "./broken.py:graph"}}')
+    line = _one_error_line(_serve(tmp_path, config))
+    assert "graph 'invoice'" in line and "no_such_module_anywhere" in line
+
+
+def test_graph_attribute_missing_is_named(tmp_path: Path) -> None:
+    (tmp_path / "g.py").write_text("x = 1\n")
+    config = tmp_path / "langgraph.json"
+    config.write_text('{"graphs": {"g": "./g.py:graph"}}')
+    assert "has no attribute 'graph'" in _one_error_line(_serve(tmp_path, config))
+
+
+def test_missing_config_file_is_named(tmp_path: Path) -> None:
+    line = _one_error_line(_serve(tmp_path, tmp_path / "nope.json"))
+    assert "nope.json" in line
+
+
+def test_unreachable_postgres_stops_startup_with_the_address(tmp_path: Path) -> None:
+    result = _serve(tmp_path, TEST_GRAPHS, "postgresql://postgres@127.0.0.1:1/agent_ops")
+    line = _one_error_line(result)
+    assert "127.0.0.1" in line and "1" in line
+
+
+def test_sqlite_file_in_missing_folder_is_named(tmp_path: Path) -> None:
+    line = _one_error_line(_serve(tmp_path, TEST_GRAPHS, f"sqlite:///{tmp_path}/no/such/dir/a.db"))
+    assert "is not a folder" in line
+
+
+@pytest.mark.parametrize("url", ["mysql://x/y", "sqlite://relative.db"])
+def test_unsupported_database_url_is_rejected(tmp_path: Path, url: str) -> None:
+    assert "not supported" in _one_error_line(_serve(tmp_path, TEST_GRAPHS, url))
+
+
+def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
+    env = {**os.environ, "AGENT_OPS_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"}
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "agent_ops", "migrate"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stderr
