@@ -1,0 +1,43 @@
+"""One real agent-ops server per backend for the API suite, driven only through langgraph-sdk."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import AgentOpsProcess
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def api_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AgentOpsProcess]:
+    folder: Path = tmp_path_factory.mktemp(f"api-{request.param}")
+    if request.param == "postgres":
+        cluster = request.getfixturevalue("pg_cluster")
+        url = cluster.create_database(f"api_{uuid.uuid4().hex}")
+    else:
+        url = f"sqlite:///{folder}/agent-ops.db"
+    server = AgentOpsProcess(
+        url,
+        folder,
+        env={"AGENT_OPS_POLL_SECONDS": "0.5", "AGENT_OPS_WORKERS": "8"},
+        name=f"api-{request.param}",
+    )
+    server.start()
+    yield server
+    server.stop()
+    if os.environ.get("AGENT_OPS_SHOW_SERVER_LOG"):
+        print(server.log())
+
+
+@pytest.fixture
+def url(api_server: AgentOpsProcess) -> str:
+    assert api_server.url is not None
+    return api_server.url

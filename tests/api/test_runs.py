@@ -1,0 +1,270 @@
+"""Runs through the official langgraph-sdk against a real server: wait, stream, interrupts,
+multitasking, cancellation, resumable streams and errors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from langgraph_sdk import get_client, get_sync_client
+
+from tests.graphs.graphs import REPLY
+
+HI = {"messages": [{"role": "user", "content": "hi"}]}
+
+
+async def test_wait_returns_final_values_and_leaves_thread_idle(url: str) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    result = await client.runs.wait(thread["thread_id"], "echo", input=HI)
+    assert [m["type"] for m in result["messages"]] == ["human", "ai"]
+    assert result["messages"][-1]["content"] == REPLY
+    stored = await client.threads.get(thread["thread_id"])
+    assert stored["status"] == "idle"
+    assert stored["values"]["messages"][-1]["content"] == REPLY
+    runs = await client.runs.list(thread["thread_id"])
+    assert [r["status"] for r in runs] == ["success"]
+
+
+async def test_messages_tuple_stream_delivers_each_token_after_metadata(url: str) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    parts = [
+        part
+        async for part in client.runs.stream(
+            thread["thread_id"], "echo", input=HI, stream_mode=["messages-tuple", "values"]
+        )
+    ]
+    assert parts[0].event == "metadata" and "run_id" in parts[0].data
+    tokens = [p.data[0]["content"] for p in parts if p.event == "messages"]
+    assert "".join(tokens) == REPLY
+    assert len(tokens) >= 25
+    meta = next(p.data[1] for p in parts if p.event == "messages")
+    assert meta["langgraph_node"] == "respond"
+    assert parts[-1].event == "values"
+
+
+async def test_raw_stream_has_ids_location_and_official_framing(url: str) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    async with (
+        httpx.AsyncClient(base_url=url) as http,
+        http.stream(
+            "POST",
+            f"/threads/{thread['thread_id']}/runs/stream",
+            json={"assistant_id": "echo", "input": HI, "stream_mode": ["updates"]},
+        ) as response,
+    ):
+        body = b"".join([chunk async for chunk in response.aiter_bytes()])
+    assert response.headers["content-type"].startswith("text/event-stream")
+    run_path = response.headers["content-location"]
+    assert response.headers["location"] == f"{run_path}/stream"
+    assert body.startswith(b"event: metadata\r\ndata: {")
+    frames = [f for f in body.split(b"\r\n\r\n") if f and not f.startswith(b":")]
+    ids = [int(line[4:]) for f in frames for line in f.split(b"\r\n") if line.startswith(b"id: ")]
+    assert ids == list(range(1, len(frames) + 1))
+
+
+async def test_interrupt_then_resume_with_command(url: str) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    paused = await client.runs.wait(tid, "approve", input={"messages": []})
+    assert paused["__interrupt__"][0]["value"] == {"question": "approve?"}
+    stored = await client.threads.get(tid)
+    assert stored["status"] == "interrupted"
+    [(task_id, interrupts)] = stored["interrupts"].items()
+    assert interrupts[0]["value"] == {"question": "approve?"}
+    state = await client.threads.get_state(tid)
+    assert state["next"] == ["ask"] and state["tasks"][0]["interrupts"]
+
+    done = await client.runs.wait(tid, "approve", command={"resume": "yes"})
+    assert done["messages"][-1]["content"] == "answer: yes"
+    assert (await client.threads.get(tid))["status"] == "idle"
+
+
+async def test_resume_of_thread_that_is_not_interrupted_is_rejected(url: str) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    await client.runs.wait(thread["thread_id"], "echo", input=HI)
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        await client.runs.wait(thread["thread_id"], "approve", command={"resume": "yes"})
+    assert caught.value.response.status_code == 400
+    assert "not interrupted" in caught.value.response.text
+
+
+def _slow_config(markers: Any, sleep: float) -> dict[str, Any]:
+    return {"configurable": {"marker_dir": str(markers), "sleep": sleep}}
+
+
+async def test_multitask_reject_answers_409_naming_the_busy_run(url: str, tmp_path: Any) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    first = await client.runs.create(tid, "steps", input={}, config=_slow_config(tmp_path, 2))
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        await client.runs.create(
+            tid, "steps", input={}, config=_slow_config(tmp_path, 0), multitask_strategy="reject"
+        )
+    assert caught.value.response.status_code == 409
+    assert first["run_id"] in caught.value.response.text
+    await client.runs.join(tid, first["run_id"])
+
+
+async def test_multitask_enqueue_runs_in_order(url: str, tmp_path: Any) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    created = []
+    for i in range(3):
+        folder = tmp_path / f"m{i}"
+        folder.mkdir()
+        created.append(
+            await client.runs.create(
+                tid,
+                "steps",
+                input={"log": [f"run{i}"]},
+                config=_slow_config(folder, 0.2),
+                multitask_strategy="enqueue",
+            )
+        )
+    for run in created:
+        await client.runs.join(tid, run["run_id"])
+    state = await client.threads.get_state(tid)
+    assert state["values"]["log"] == [
+        "run0",
+        "first",
+        "second",
+        "run1",
+        "first",
+        "second",
+        "run2",
+        "first",
+        "second",
+    ]
+
+
+async def test_cancel_interrupts_a_running_run(url: str, tmp_path: Any) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    run = await client.runs.create(tid, "steps", input={}, config=_slow_config(tmp_path, 30))
+    for _ in range(200):
+        if (tmp_path / "second-started").exists():
+            break
+        await asyncio.sleep(0.05)
+    await client.runs.cancel(tid, run["run_id"], wait=True)
+    cancelled = await client.runs.get(tid, run["run_id"])
+    assert cancelled["status"] == "interrupted"
+    assert not (tmp_path / "second-done").exists()
+    assert (await client.threads.get(tid))["status"] == "idle"
+
+
+async def test_join_stream_after_reconnect_misses_no_event(url: str) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    run = await client.runs.create(tid, "echo", input=HI, stream_mode=["messages-tuple", "values"])
+    await client.runs.join(tid, run["run_id"])
+    path = f"/threads/{tid}/runs/{run['run_id']}/stream"
+
+    async def frames(last_event_id: str | None) -> list[bytes]:
+        headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+        async with (
+            httpx.AsyncClient(base_url=url) as http,
+            http.stream("GET", path, headers=headers) as response,
+        ):
+            body = b"".join([c async for c in response.aiter_bytes()])
+        return [f for f in body.split(b"\r\n\r\n") if f and not f.startswith(b":")]
+
+    everything = await frames(None)
+    assert len(everything) > 25
+    cut = 10
+    seen = everything[:cut]
+    last_id = seen[-1].split(b"id: ")[1].decode()
+    rest = await frames(last_id)
+    assert seen + rest == everything
+
+
+async def test_graph_error_ends_run_in_error_with_message_and_server_keeps_serving(
+    url: str,
+) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    parts = [p async for p in client.runs.stream(tid, "fail", input=HI)]
+    errors = [p for p in parts if p.event == "error"]
+    assert errors and errors[0].data["error"] == "ValueError"
+    assert "does not match lines" in errors[0].data["message"]
+    runs = await client.runs.list(tid)
+    assert runs[0]["status"] == "error"
+    assert (await client.threads.get(tid))["status"] == "error"
+    with pytest.raises(Exception, match="ValueError: invoice total"):
+        await client.runs.wait(tid, "fail", input=HI)
+    assert (await client.runs.wait(None, "echo", input=HI))["messages"][-1]["content"] == REPLY
+
+
+async def test_fork_from_an_earlier_checkpoint(url: str) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    await client.runs.wait(tid, "echo", input={"messages": [{"role": "user", "content": "one"}]})
+    await client.runs.wait(tid, "echo", input={"messages": [{"role": "user", "content": "two"}]})
+    history = await client.threads.get_history(tid, limit=20)
+    after_first = next(
+        s for s in history if len(s["values"].get("messages", [])) == 2 and not s["next"]
+    )
+    forked = await client.runs.wait(
+        tid,
+        "echo",
+        input={"messages": [{"role": "user", "content": "three"}]},
+        checkpoint_id=after_first["checkpoint"]["checkpoint_id"],
+    )
+    assert [m["content"] for m in forked["messages"] if m["type"] == "human"] == ["one", "three"]
+
+
+async def test_stateless_wait_and_stream(url: str) -> None:
+    client = get_client(url=url)
+    result = await client.runs.wait(None, "echo", input=HI)
+    assert result["messages"][-1]["content"] == REPLY
+    events = [p.event async for p in client.runs.stream(None, "echo", input=HI)]
+    assert events[0] == "metadata" and "values" in events
+
+
+def test_sync_client_round_trip(url: str) -> None:
+    client = get_sync_client(url=url)
+    thread = client.threads.create()
+    result = client.runs.wait(thread["thread_id"], "echo", input=HI)
+    assert result["messages"][-1]["content"] == REPLY
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "needle"),
+    [
+        ("/threads/not-a-uuid/runs/wait", {"assistant_id": "echo"}, 422, "thread_id"),
+        (
+            "/threads/00000000-0000-0000-0000-000000000000/runs/wait",
+            {"assistant_id": "echo"},
+            404,
+            "not found",
+        ),
+        ("/runs/wait", {"assistant_id": "nope"}, 404, "echo"),
+        ("/runs/wait", {"assistant_id": "echo", "inptu": {}}, 422, "inptu"),
+        ("/runs/wait", {"assistant_id": "echo", "stream_mode": ["bogus"]}, 422, "bogus"),
+        (
+            "/runs/wait",
+            {"assistant_id": "echo", "multitask_strategy": "maybe"},
+            422,
+            "multitask_strategy",
+        ),
+    ],
+)
+async def test_bad_run_requests_get_clear_errors(
+    url: str, path: str, body: dict[str, Any], status: int, needle: str
+) -> None:
+    async with httpx.AsyncClient(base_url=url) as http:
+        response = await http.post(path, json=body)
+    assert response.status_code == status
+    assert needle in response.text
