@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langchain_core.runnables import RunnableConfig
@@ -117,7 +117,9 @@ class _MessageTracker:
             out.append(("messages/metadata", {message.id: {"metadata": metadata}}))
         if isinstance(message, BaseMessageChunk):
             previous = self._seen.get(message.id)
-            merged = message if previous is None else previous + message  # type: ignore[operator]
+            merged: BaseMessage = (
+                message if not isinstance(previous, BaseMessageChunk) else previous + message
+            )
             self._seen[message.id] = merged
             out.append(("messages/partial", [merged]))
         else:
@@ -170,7 +172,7 @@ class Executor:
         async for ns, mode, chunk in graph.astream(
             payload,
             config,
-            context=context,
+            context=context,  # type: ignore[arg-type]
             stream_mode=modes,  # type: ignore[arg-type]
             subgraphs=True,
             interrupt_before=kwargs.get("interrupt_before"),
@@ -181,7 +183,7 @@ class Executor:
                 continue
             suffix = "|" + "|".join(ns) if ns else ""
             if mode == "messages":
-                message, metadata = chunk
+                message, metadata = cast(tuple[Any, dict[str, Any]], chunk)
                 if tuple_messages:
                     stream.publish("messages" + suffix, dumps([message, metadata]))
                 if tracker is not None:

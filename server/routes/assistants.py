@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from langchain_core.runnables.graph import Graph as DrawableGraph
+from langgraph.pregel import Pregel
 
 from agent_ops.errors import InvalidInput
 from agent_ops.runtime.service import new_id
@@ -141,22 +142,17 @@ async def graph(assistant_id: str, runtime: RuntimeDep, xray: bool | int = False
 async def schemas(assistant_id: str, runtime: RuntimeDep) -> dict[str, Any]:
     current = await _resolve(runtime, assistant_id)
     compiled = await runtime.registry.get(current.graph_id, {"configurable": current.config})
+    return _schemas(current.graph_id, compiled)
 
-    def schema(getter: Any) -> Any:
-        try:
-            return getter().model_json_schema()
-        except Exception:
-            return None
 
+def _schemas(graph_id: str, compiled: Pregel) -> dict[str, Any]:
     return {
-        "graph_id": current.graph_id,
-        "input_schema": schema(compiled.get_input_schema),
-        "output_schema": schema(compiled.get_output_schema),
-        "state_schema": schema(lambda: compiled.get_output_schema()),
-        "config_schema": schema(compiled.get_config_schema),
-        "context_schema": schema(compiled.get_context_jsonschema and compiled.get_context_schema)
-        if hasattr(compiled, "get_context_schema")
-        else None,
+        "graph_id": graph_id,
+        "input_schema": compiled.get_input_jsonschema(),
+        "output_schema": compiled.get_output_jsonschema(),
+        "state_schema": compiled.get_output_jsonschema(),
+        "config_schema": compiled.get_config_jsonschema(),
+        "context_schema": compiled.get_context_jsonschema(),
     }
 
 
@@ -167,13 +163,8 @@ async def subgraphs(
 ) -> dict[str, Any]:
     current = await _resolve(runtime, assistant_id)
     compiled = await runtime.registry.get(current.graph_id, {"configurable": current.config})
-    result: dict[str, Any] = {}
-    async for ns, sub in compiled.aget_subgraphs(namespace=namespace, recurse=recurse):
-        try:
-            result[ns] = {
-                "input_schema": sub.get_input_schema().model_json_schema(),
-                "output_schema": sub.get_output_schema().model_json_schema(),
-            }
-        except Exception:
-            result[ns] = {}
-    return result
+    return {
+        ns: _schemas(current.graph_id, sub)
+        async for ns, sub in compiled.aget_subgraphs(namespace=namespace, recurse=recurse)
+        if isinstance(sub, Pregel)
+    }
