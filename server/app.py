@@ -21,7 +21,7 @@ from agent_ops.observability.metrics import (
     WORKERS,
 )
 from agent_ops.runtime.service import Runtime
-from server.routes import assistants, runs, threads
+from server.routes import assistants, crons, runs, store, threads
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
         return {
             "version": "0.1.0",
             "langgraph_py_version": _version("langgraph"),
-            "flags": {"assistants": True, "crons": False, "langsmith": False},
+            "flags": {"assistants": True, "crons": True, "langsmith": False},
             "backend": runtime.storage.backend,
             "graphs": runtime.registry.ids(),
         }
@@ -87,7 +87,9 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
 
     app.include_router(assistants.router)
     app.include_router(threads.router)
+    app.include_router(crons.router)  # before runs: /runs/crons must not match /runs/{...}
     app.include_router(runs.router)
+    app.include_router(store.router)
     return app
 
 

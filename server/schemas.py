@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -178,3 +179,103 @@ class CancelMany(Body):
 class CancelQuery(Body):
     wait: bool = False
     action: CancelAction = "interrupt"
+
+
+class StorePut(Body):
+    namespace: list[str]
+    key: str
+    value: Json
+    index: Literal[False] | list[str] | None = None
+    ttl: float | None = Field(None, gt=0, description="minutes until the item expires")
+
+
+class StoreDelete(Body):
+    namespace: list[str]
+    key: str
+
+
+class StoreSearch(Body):
+    namespace_prefix: list[str] = Field(default_factory=list)
+    filter: Json | None = None
+    limit: int = Field(10, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+    query: str | None = None
+    refresh_ttl: bool | None = None
+
+
+class StoreNamespaces(Body):
+    prefix: list[str] | None = None
+    suffix: list[str] | None = None
+    max_depth: int | None = Field(None, ge=1)
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class CronCreate(Body):
+    schedule: str
+    assistant_id: str
+    input: Any = None
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+    checkpoint_during: bool | None = None
+    interrupt_before: Literal["*"] | list[str] | None = None
+    interrupt_after: Literal["*"] | list[str] | None = None
+    webhook: str | None = None
+    on_run_completed: OnCompletionBehavior | None = None
+    end_time: datetime | None = None
+    enabled: bool = True
+    timezone: str | None = None
+    stream_mode: str | list[str] | None = None
+    stream_subgraphs: bool | None = None
+    stream_resumable: bool | None = None
+    durability: Durability | None = None
+    multitask_strategy: MultitaskStrategy | None = None
+
+
+class CronPatch(Body):
+    schedule: str | None = None
+    input: Any = None
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+    webhook: str | None = None
+    interrupt_before: Literal["*"] | list[str] | None = None
+    interrupt_after: Literal["*"] | list[str] | None = None
+    on_run_completed: OnCompletionBehavior | None = None
+    end_time: datetime | None = None
+    enabled: bool | None = None
+    timezone: str | None = None
+    stream_mode: str | list[str] | None = None
+    stream_subgraphs: bool | None = None
+    stream_resumable: bool | None = None
+    durability: Durability | None = None
+
+
+class CronSearch(Body):
+    assistant_id: str | None = None
+    thread_id: str | None = None
+    enabled: bool | None = None
+    limit: int = Field(10, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+    sort_by: (
+        Literal[
+            "cron_id",
+            "assistant_id",
+            "thread_id",
+            "created_at",
+            "updated_at",
+            "next_run_date",
+            "end_time",
+        ]
+        | None
+    ) = None
+    sort_order: SortOrder | None = None
+    select: list[str] | None = None
+    metadata: Json | None = None
+
+
+class CronCount(Body):
+    assistant_id: str | None = None
+    thread_id: str | None = None
+    metadata: Json | None = None

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
+from agent_ops.runtime.crons import CronScheduler
 from agent_ops.runtime.registry import GraphRegistry, default_assistant_id
 from agent_ops.runtime.streams import StreamBus
 from agent_ops.runtime.worker import WorkerPool
@@ -52,7 +53,7 @@ class Runtime:
         self._worker_count = settings.workers if workers is None else workers
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._unlisten: list[Any] = []
-        self._sweeper: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.storage.open()
@@ -76,13 +77,18 @@ class Runtime:
                 concurrency=self._worker_count,
             )
             await self.workers.start()
-            self._sweeper = asyncio.create_task(self._sweep_loop(), name="agent-ops sweeper")
+            self._background = [
+                asyncio.create_task(self._sweep_loop(), name="agent-ops sweeper"),
+                asyncio.create_task(
+                    CronScheduler(self.storage, self.create_run).run_forever(),
+                    name="agent-ops crons",
+                ),
+            ]
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self.workers is not None:
             await self.workers.stop()
         for unlisten in self._unlisten:

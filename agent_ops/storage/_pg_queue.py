@@ -150,6 +150,7 @@ async def create_run(
                           kwargs, multitask_strategy, stateless, not_before)
         VALUES (%s, %s, %s, %s, %s, 'pending', %s, %s, %s, %s,
                 now() + make_interval(secs => %s))
+        ON CONFLICT (run_id) DO NOTHING
         RETURNING *
         """,
         (
@@ -166,7 +167,8 @@ async def create_run(
         ),
     )
     row = await cur.fetchone()
-    assert row is not None
+    if row is None:
+        raise Conflict(f"run {run_id} already exists")
     await tx.conn.execute(
         "UPDATE threads SET status = 'busy', updated_at = now() WHERE thread_id = %s", (thread_id,)
     )
