@@ -17,12 +17,13 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from agent_ops.observability.metrics import RUN_DURATION, RUNS_FINISHED
 from agent_ops.runtime.executor import Executor, RunOutcome
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.streams import StreamBus
+from agent_ops.runtime.webhooks import deliver
 from agent_ops.settings import Settings
 from agent_ops.storage import RUN_CANCEL, RUN_QUEUED, Run, Storage
 
@@ -59,7 +60,7 @@ class WorkerPool:
         self._slots = asyncio.Semaphore(settings.workers if concurrency is None else concurrency)
         self._wake = asyncio.Event()
         self._running: dict[str, _Running] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
         self._unlisten: list = []
@@ -201,6 +202,9 @@ class WorkerPool:
             log.warning("run %s finished after its lease was lost; outcome dropped", run.run_id)
             return
         RUNS_FINISHED.labels(status=outcome.status).inc()
+        if run.kwargs.get("webhook"):
+            finished_run = await self._storage.get_run(run.run_id)
+            self._keep(asyncio.create_task(deliver(run.kwargs["webhook"], finished_run)))
         log.info(
             "run %s %s",
             run.run_id,
@@ -254,10 +258,10 @@ class WorkerPool:
     def _on_cancel(self, run_id: str) -> None:
         entry = self._running.get(run_id)
         if entry is not None:
-            task = asyncio.create_task(self._renew(entry))
-            self._tasks_keepalive(task)
+            self._keep(asyncio.create_task(self._renew(entry)))
 
-    def _tasks_keepalive(self, task: asyncio.Task[None]) -> None:
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        """Hold a background task until it ends (shutdown waits for these too)."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -82,19 +82,19 @@ def create_run(
                         (multitask_strategy, now, other_id),
                     )
                     flagged.append(other_id)
-                elif multitask_strategy == "rollback":
-                    c.execute("DELETE FROM runs WHERE run_id = ?", (other_id,))
                 else:
                     c.execute(
                         "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ?,"
                         " updated_at = ? WHERE run_id = ?",
                         (
-                            f"cancelled by run {run_id} (multitask_strategy=interrupt)",
+                            f"cancelled by run {run_id} (multitask_strategy={multitask_strategy})",
                             now,
                             now,
                             other_id,
                         ),
                     )
+    if c.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+        raise Conflict(f"run {run_id} already exists")
     row = c.execute(
         "INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, status, metadata,"
         " kwargs, multitask_strategy, stateless, attempt, not_before, created_at, updated_at)"
@@ -275,15 +275,12 @@ def cancel_runs(
             flagged.append(run_id)
             after.append(run_from_row(row))
         elif run.status == "pending":
-            if action == "rollback":
-                c.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
-            else:
-                row = c.execute(
-                    "UPDATE runs SET status = 'interrupted', error = 'cancelled before it started',"
-                    " finished_at = ?, updated_at = ? WHERE run_id = ? RETURNING *",
-                    (now, now, run_id),
-                ).fetchone()
-                after.append(run_from_row(row))
+            row = c.execute(
+                "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ?,"
+                " updated_at = ? WHERE run_id = ? RETURNING *",
+                (f"cancelled before it started ({action})", now, now, run_id),
+            ).fetchone()
+            after.append(run_from_row(row))
             ended.append(run_id)
             status = c.execute(
                 "SELECT interrupts FROM threads WHERE thread_id = ?", (run.thread_id,)
@@ -296,6 +293,8 @@ def cancel_runs(
 
 
 def append_events(c: sqlite3.Connection, run_id: str, events: Sequence[RunEvent]) -> None:
+    if c.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+        raise NotFound(f"run {run_id} not found")
     c.executemany(
         "INSERT OR IGNORE INTO run_events (run_id, seq, event, data) VALUES (?, ?, ?, ?)",
         [(run_id, e.seq, e.event, e.data) for e in events],

@@ -8,6 +8,7 @@ backend serves one `agent-ops serve` process (scale out on PostgreSQL).
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -469,13 +470,17 @@ class SqliteStorage:
     async def update_thread(self, thread_id: str, *, metadata: Json) -> Thread:
         def tx(c: sqlite3.Connection) -> Thread:
             row = c.execute(
-                "UPDATE threads SET metadata = json_patch(metadata, ?), updated_at = ?"
-                " WHERE thread_id = ? RETURNING *",
-                (dumps(metadata), time.time(), thread_id),
+                "SELECT metadata FROM threads WHERE thread_id = ?", (thread_id,)
             ).fetchone()
             if row is None:
                 raise NotFound(f"thread {thread_id} not found")
-            return thread_from_row(row)
+            merged = {**json.loads(row[0]), **metadata}
+            return thread_from_row(
+                c.execute(
+                    "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ? RETURNING *",
+                    (dumps(merged), time.time(), thread_id),
+                ).fetchone()
+            )
 
         return await self._tx(tx)
 
@@ -839,6 +844,8 @@ class SqliteStorage:
                 is None
             ):
                 raise NotFound(f"thread {thread_id} not found")
+            if c.execute("SELECT 1 FROM crons WHERE cron_id = ?", (cron_id,)).fetchone():
+                raise Conflict(f"cron {cron_id} already exists")
             now = time.time()
             return cron_from_row(
                 c.execute(
@@ -899,14 +906,17 @@ class SqliteStorage:
         sets = "".join(f", {column} = ?" for column in changes)
 
         def tx(c: sqlite3.Connection) -> Cron:
-            row = c.execute(
-                f"UPDATE crons SET updated_at = ?{sets},"
-                " metadata = json_patch(metadata, ?) WHERE cron_id = ? RETURNING *",
-                (time.time(), *changes.values(), dumps(metadata or {}), cron_id),
-            ).fetchone()
+            row = c.execute("SELECT metadata FROM crons WHERE cron_id = ?", (cron_id,)).fetchone()
             if row is None:
                 raise NotFound(f"cron {cron_id} not found")
-            return cron_from_row(row)
+            merged = {**json.loads(row[0]), **(metadata or {})}
+            return cron_from_row(
+                c.execute(
+                    f"UPDATE crons SET updated_at = ?{sets}, metadata = ? WHERE cron_id = ?"
+                    " RETURNING *",
+                    (time.time(), *changes.values(), dumps(merged), cron_id),
+                ).fetchone()
+            )
 
         return await self._tx(tx)
 

@@ -268,3 +268,39 @@ async def test_bad_run_requests_get_clear_errors(
         response = await http.post(path, json=body)
     assert response.status_code == status
     assert needle in response.text
+
+
+async def test_webhook_receives_the_finished_run_after_a_failed_attempt(url: str) -> None:
+    import http.server
+    import json
+    import threading
+
+    received: list[dict[str, Any]] = []
+    answers = iter([503, 200])
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers["content-length"]))
+            received.append(json.loads(body))
+            self.send_response(next(answers, 200))
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        client = get_client(url=url)
+        thread = await client.threads.create()
+        webhook = f"http://127.0.0.1:{hook.server_address[1]}/done"
+        run = await client.runs.create(thread["thread_id"], "echo", input=HI, webhook=webhook)
+        for _ in range(100):
+            if len(received) >= 2:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        hook.shutdown()
+    assert len(received) == 2, "one failed attempt, then one delivery"
+    assert received[1]["run_id"] == run["run_id"] and received[1]["status"] == "success"
+    assert received[1]["values"]["messages"][-1]["content"] == REPLY
