@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "serve":
             return _serve(settings)
         else:
-            asyncio.run(_worker(settings))
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                runner.run(_worker(settings))
     except (ConfigError, StorageError) as exc:
         print(f"agent-ops: error: {exc}", file=sys.stderr)
         return 2
@@ -129,8 +131,8 @@ def _serve(settings: Settings) -> int:
         if not server.started:
             raise ConfigError(f"cannot listen on {settings.host}:{settings.port}")
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=_loop_factory()) as r:
+        r.run(run())
     return 0
 
 
@@ -156,6 +158,15 @@ async def _worker(settings: Settings) -> None:
     await stop.wait()
     log.info("shutting down: finishing or re-queueing in-flight runs")
     await runtime.stop()
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (it comes with uvicorn[standard]); asyncio's own loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _redact(url: str) -> str:

@@ -1,25 +1,25 @@
 """The embedded backend: one SQLite file in WAL mode, shared with LangGraph's SQLite checkpointer.
 
-One aiosqlite connection serves both. Each of our transactions is one function run on that
-connection's thread under the checkpointer's own lock, so a transaction is a single thread hop
-and never interleaves with a checkpoint write. Wake-ups stay in this process: the embedded
-backend serves one `agent-ops serve` process (scale out on PostgreSQL).
+One connection, owned by one thread, serves both: each of our transactions and each checkpoint
+operation is one function run on that thread, so each costs a single thread hop and none can
+interleave with another. Wake-ups stay in this process; other processes on the same file (a
+second `serve`, `migrate`) are safe (SQLite locks the file) and find new runs by polling.
+Scale out on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-
-import aiosqlite
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent_ops.errors import Conflict, InvalidInput, NotFound, StorageError
 from agent_ops.storage import _sqlite_queue as q
@@ -32,6 +32,7 @@ from agent_ops.storage._sqlite_rows import (
     item_from_row,
     thread_from_row,
 )
+from agent_ops.storage._sqlite_saver import ThreadedSqliteSaver
 from agent_ops.storage.migrations import load_migrations
 from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_EVENTS, RUN_QUEUED, Listener
 from agent_ops.storage.records import (
@@ -107,13 +108,14 @@ class SqliteStorage:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._conn: aiosqlite.Connection | None = None
-        self._saver: AsyncSqliteSaver | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._saver: ThreadedSqliteSaver | None = None
+        self._thread: ThreadPoolExecutor | None = None
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
 
     # -- lifecycle ------------------------------------------------------------------------------
     @property
-    def checkpointer(self) -> AsyncSqliteSaver:
+    def checkpointer(self) -> ThreadedSqliteSaver:
         if self._saver is None:
             raise StorageError("storage is not open; call open() first")
         return self._saver
@@ -124,25 +126,38 @@ class SqliteStorage:
             raise StorageError(
                 f"cannot open SQLite database {self.path!r}: {parent} is not a folder"
             )
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-ops-sqlite")
         try:
-            conn = await aiosqlite.connect(self.path, timeout=10.0)
-            conn.row_factory = sqlite3.Row
-            await conn.executescript(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-                " PRAGMA busy_timeout=10000;"
-            )
+            self._conn = await self._run(self._connect)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
-        self._conn = conn
-        self._saver = AsyncSqliteSaver(conn)
-        await self._saver.setup()
+        self._saver = ThreadedSqliteSaver(self._conn, self._run)
+        await self._run(self._saver.setup)
         await self._tx(self._migrate)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.executescript(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            " PRAGMA busy_timeout=10000;"
+        )
+        return conn
 
     async def close(self) -> None:
         if self._conn is not None:
-            await self._conn.close()
+            await self._run(self._conn.close)
             self._conn = None
             self._saver = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the database thread."""
+        if self._thread is None:
+            raise StorageError("storage is not open; call open() first")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
 
     @staticmethod
     def _migrate(c: sqlite3.Connection) -> None:
@@ -164,24 +179,22 @@ class SqliteStorage:
             log.info("applied migration %04d_%s", migration.version, migration.name)
 
     async def _tx(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(connection, *args)` as one IMMEDIATE transaction on the connection's thread."""
-        saver = self.checkpointer
+        """Run `fn(connection, *args)` as one IMMEDIATE transaction on the database thread."""
         conn = self._conn
-        assert conn is not None
+        if conn is None:
+            raise StorageError("storage is not open; call open() first")
 
-        def run(raw: sqlite3.Connection) -> T:
-            raw.execute("BEGIN IMMEDIATE")
+        def run() -> T:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                result = fn(raw, *args)
+                result = fn(conn, *args)
             except BaseException:
-                raw.rollback()
+                conn.rollback()
                 raise
-            raw.commit()
+            conn.commit()
             return result
 
-        async with saver.lock:
-            # aiosqlite runs callables on its connection thread; `_execute` is how it does so.
-            return await conn._execute(lambda: run(conn._conn))
+        return await self._run(run)
 
     # -- wake-ups -------------------------------------------------------------------------------
     async def notify(self, channel: str, payload: str) -> None:

@@ -1,0 +1,83 @@
+"""LangGraph's official SQLite checkpointer, its async API run on the storage's database thread.
+
+`AsyncSqliteSaver` costs a thread hop per statement and per fetched row (aiosqlite); the sync
+`SqliteSaver` does each operation in one call, so running those calls on the single thread that
+owns the connection makes each checkpoint operation one hop, serialised with our own
+transactions without a lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+T = TypeVar("T")
+Runner = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+class ThreadedSqliteSaver(SqliteSaver):
+    """`SqliteSaver` whose async methods run its sync ones on the database thread."""
+
+    def __init__(self, conn: sqlite3.Connection, run: Runner) -> None:
+        super().__init__(conn)
+        self._run = run
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        result: CheckpointTuple | None = await self._run(lambda: self.get_tuple(config))
+        return result
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        items: list[CheckpointTuple] = await self._run(
+            lambda: list(self.list(config, filter=filter, before=before, limit=limit))
+        )
+        for item in items:
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        result: RunnableConfig = await self._run(
+            lambda: self.put(config, checkpoint, metadata, new_versions)
+        )
+        return result
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        await self._run(lambda: self.put_writes(config, writes, task_id, task_path))
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await self._run(lambda: self.delete_thread(thread_id))
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, Any]:
+        result: Mapping[str, Any] = await self._run(
+            lambda: self.get_delta_channel_history(config=config, channels=channels)
+        )
+        return result
