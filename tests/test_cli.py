@@ -96,3 +96,25 @@ def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, result.stderr
     assert "up to date" in result.stderr
+
+
+def test_json_logs_carry_run_and_thread_ids(tmp_path: Path) -> None:
+    import json
+
+    from langgraph_sdk import get_sync_client
+
+    from tests.servers import AgentOpsProcess
+
+    server = AgentOpsProcess(
+        f"sqlite:///{tmp_path}/j.db", tmp_path, env={"AGENT_OPS_LOG_FORMAT": "json"}
+    ).start()
+    try:
+        client = get_sync_client(url=server.url)
+        thread = client.threads.create()
+        client.runs.wait(thread["thread_id"], "echo", input={"messages": []})
+    finally:
+        server.stop()
+    records = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    assert records, server.log()
+    finished = [r for r in records if r.get("thread_id") == thread["thread_id"]]
+    assert finished and all("run_id" in r and r["level"] == "info" for r in finished)
