@@ -1,7 +1,12 @@
 """Runs, the queue and stream events on PostgreSQL, as functions over one open transaction.
 
-Claims use `FOR UPDATE SKIP LOCKED`, so any number of workers in any number of processes take
-distinct runs without waiting on each other; a thread's runs still go one at a time, oldest first.
+Claims lock with `FOR NO KEY UPDATE SKIP LOCKED`, so any number of workers in any number of
+processes take distinct runs without waiting on each other (NO KEY: appending events, which
+references the run, does not block a claim); a thread's runs still go one at a time, oldest first.
+
+Lock order keeps concurrent transactions free of deadlocks: a thread row before its runs. The one
+path that holds a run first (a claim ending an exhausted run) only tries the thread with SKIP
+LOCKED and leaves the run to a later claim when the thread is busy.
 """
 
 from __future__ import annotations
@@ -34,10 +39,6 @@ LIMIT 1
 FOR NO KEY UPDATE OF r SKIP LOCKED
 """
 
-# Lock order, to keep concurrent transactions free of deadlocks: a thread row before its runs.
-# The one path that holds a run first (a claim ending an exhausted run) only tries the thread
-# with SKIP LOCKED and leaves the run for a later claim when the thread is busy.
-
 
 async def _next_inflight(tx: Tx, thread_id: str) -> str | None:
     cur = await tx.conn.execute(
@@ -50,7 +51,7 @@ async def _next_inflight(tx: Tx, thread_id: str) -> str | None:
 
 
 async def _lock_thread_of(tx: Tx, run_id: str) -> bool:
-    """Lock the thread of a run (threads before runs, see above); False if the run is gone."""
+    """Lock the thread of a run (threads before runs); False if the run is gone."""
     cur = await tx.conn.execute(
         "SELECT t.thread_id FROM threads t JOIN runs r USING (thread_id) WHERE r.run_id = %s"
         " FOR NO KEY UPDATE OF t",
