@@ -115,6 +115,12 @@ async def create_run(
         await tx.conn.execute(
             "SELECT 1 FROM threads WHERE thread_id = %s FOR NO KEY UPDATE", (thread_id,)
         )
+    elif thread_metadata:
+        # The thread learns which graph it belongs to; keys it already has win.
+        await tx.conn.execute(
+            "UPDATE threads SET metadata = %s::jsonb || metadata WHERE thread_id = %s",
+            (jsonb(thread_metadata), thread_id),
+        )
     cur = await tx.conn.execute(
         f"SELECT run_id, status FROM runs WHERE thread_id = %s AND status IN {INFLIGHT}"
         " ORDER BY created_at, run_id FOR NO KEY UPDATE",

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
@@ -975,16 +975,26 @@ async def test_listener_gets_each_wake_up_once_until_unsubscribed(storage: Stora
     assert await inbox.settle() == []
 
 
+# -- PostgreSQL only ----------------------------------------------------------------------------
 # Only PostgreSQL carries wake-ups between processes (NOTIFY/LISTEN). Two SqliteStorage objects
 # on one file live in one process and the embedded backend serves a single process by design, so
-# it only wakes its own listeners; this case is skipped for it.
+# it only wakes its own listeners; these cases exist for PostgreSQL alone.
+@pytest.fixture
+async def pg_pair(pg_url: str) -> AsyncIterator[tuple[Storage, Storage]]:
+    """Two opened storages on one fresh PostgreSQL database (as two processes would have)."""
+    first, second = create_storage(pg_url), create_storage(pg_url)
+    await first.open()
+    await second.open()
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+@pytest.mark.postgres
 async def test_listener_on_another_instance_is_woken_across_processes(
-    storage: Storage, open_storage: Callable[[], Storage]
+    pg_pair: tuple[Storage, Storage],
 ) -> None:
-    if storage.backend != "postgres":
-        pytest.skip("wake-ups across processes need PostgreSQL NOTIFY")
-    other = open_storage()
-    await other.open()
+    storage, other = pg_pair
     queued, custom = Inbox(), Inbox()
     other.listen(RUN_QUEUED, queued)
     other.listen("custom", custom)
@@ -999,17 +1009,14 @@ async def test_listener_on_another_instance_is_woken_across_processes(
     assert await own.settle() == ["hello"], "the sender's own NOTIFY is not delivered twice"
 
 
-# -- PostgreSQL only ----------------------------------------------------------------------------
+@pytest.mark.postgres
 async def test_wake_ups_resume_after_the_listen_connection_is_killed(
-    storage: Storage, open_storage: Callable[[], Storage], database_url: str
+    pg_pair: tuple[Storage, Storage], pg_url: str
 ) -> None:
-    if storage.backend != "postgres":
-        pytest.skip("only PostgreSQL has a LISTEN connection")
-    other = open_storage()
-    await other.open()
+    storage, other = pg_pair
     inbox = Inbox()
     other.listen("custom", inbox)
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as admin:
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as admin:
         cur = await admin.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
             " WHERE application_name = 'agent-ops-listen' AND datname = current_database()"
