@@ -61,35 +61,41 @@ def check_policy(state: GateState, config: RunnableConfig) -> dict[str, Any]:
     }
 
 
-def human_review(state: GateState) -> dict[str, Any]:
-    """Pause for a person; apply their accept, edit, ignore (reject) or free-text response."""
-    request = state.get("request") or {}
-    answer = interrupt(
-        [
-            {
-                "action_request": {"action": "approve_request", "args": request},
-                "config": {
-                    "allow_accept": True,
-                    "allow_edit": True,
-                    "allow_ignore": True,
-                    "allow_respond": True,
-                },
-                "description": state["decisions"][-1]["reason"] + ". Approve, edit or reject.",
-            }
-        ]
+def _invalid(answer: Any) -> str | None:
+    if isinstance(answer, dict) and answer.get("type") in ("accept", "edit", "ignore", "response"):
+        return None
+    return (
+        "resume value must be {'type': 'accept'|'edit'|'ignore'|'response', 'args': ...}, "
+        f"got {answer!r}"
     )
-    if isinstance(answer, list) and answer:
-        answer = answer[0]
-    if not isinstance(answer, dict) or answer.get("type") not in (
-        "accept",
-        "edit",
-        "ignore",
-        "response",
-    ):
-        raise ValueError(
-            "resume value must be {'type': 'accept'|'edit'|'ignore'|'response', 'args': ...}, "
-            f"got {answer!r}"
-        )
+
+
+def human_review(state: GateState) -> dict[str, Any]:
+    """Pause for a person; apply their accept, edit, ignore (reject) or free-text response.
+
+    An answer of the wrong shape does not fail the run: the request waits again, with the
+    problem named in the new pause, so nothing is lost.
+    """
+    request = state.get("request") or {}
+    description = state["decisions"][-1]["reason"] + ". Approve, edit or reject."
+    problem: str | None = None
+    while True:
+        pause = {
+            "action_request": {"action": "approve_request", "args": request},
+            "config": {
+                "allow_accept": True,
+                "allow_edit": True,
+                "allow_ignore": True,
+                "allow_respond": True,
+            },
+            "description": description if problem is None else f"{problem}. {description}",
+        }
+        answer = interrupt([pause])
+        if isinstance(answer, list) and answer:
+            answer = answer[0]
+        problem = _invalid(answer)
+        if problem is None:
+            break
     kind = answer["type"]
     reviewer = str(answer.get("by") or "reviewer")
     if kind == "accept":
