@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     event_retention_seconds: float = Field(
         3600.0, ge=0, description="how long a finished run's stream stays replayable"
     )
+    stateless_retention_seconds: float = Field(
+        60.0, ge=0, description="how long a finished stateless run's thread stays readable"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

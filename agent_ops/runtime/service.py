@@ -200,17 +200,29 @@ class Runtime:
 
     # -- housekeeping ---------------------------------------------------------------------------
     async def _sweep_loop(self) -> None:
+        shortest = min(
+            self.settings.event_retention_seconds, self.settings.stateless_retention_seconds
+        )
+        interval = max(1.0, min(60.0, shortest / 10))
         while True:
-            await asyncio.sleep(max(1.0, min(60.0, self.settings.event_retention_seconds / 10)))
+            await asyncio.sleep(interval)
             try:
-                cutoff = datetime.now(UTC) - timedelta(
-                    seconds=self.settings.event_retention_seconds
-                )
-                removed = await self.storage.delete_events(finished_before=cutoff)
-                if removed:
-                    log.debug("dropped %d stream events past retention", removed)
+                await self.sweep()
             except Exception:
-                log.exception("sweeping old stream events failed")
+                log.exception("sweeping finished runs failed")
+
+    async def sweep(self) -> None:
+        """Drop what finished runs no longer need: old stream events, stateless threads."""
+        now = datetime.now(UTC)
+        events_cutoff = now - timedelta(seconds=self.settings.event_retention_seconds)
+        removed = await self.storage.delete_events(finished_before=events_cutoff)
+        if removed:
+            log.debug("dropped %d stream events past retention", removed)
+        stateless_cutoff = now - timedelta(seconds=self.settings.stateless_retention_seconds)
+        for thread_id in await self.storage.purge_stateless_threads(
+            finished_before=stateless_cutoff
+        ):
+            await self.storage.checkpointer.adelete_thread(thread_id)
 
 
 # Request fields stored in their own run columns rather than in `kwargs`.

@@ -394,6 +394,19 @@ async def delete_events(tx: Tx, finished_before: datetime) -> int:
     return cur.rowcount
 
 
+async def purge_stateless_threads(tx: Tx, finished_before: datetime) -> list[str]:
+    cur = await tx.conn.execute(
+        "DELETE FROM threads t WHERE EXISTS (SELECT 1 FROM runs r"
+        " WHERE r.thread_id = t.thread_id AND r.stateless"
+        " AND COALESCE(r.kwargs ->> 'on_completion', 'delete') = 'delete')"
+        " AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.thread_id = t.thread_id"
+        f" AND (r.status IN {INFLIGHT} OR r.finished_at >= %s OR NOT r.stateless))"
+        " RETURNING t.thread_id",
+        (finished_before,),
+    )
+    return [row["thread_id"] for row in await cur.fetchall()]
+
+
 async def heartbeat_worker(tx: Tx, worker_id: str, hostname: str, pid: int) -> None:
     await tx.conn.execute(
         "INSERT INTO workers (worker_id, hostname, pid) VALUES (%s, %s, %s)"

@@ -318,3 +318,19 @@ def delete_events(c: sqlite3.Connection, finished_before: float) -> int:
         (finished_before,),
     )
     return cur.rowcount
+
+
+def purge_stateless_threads(c: sqlite3.Connection, finished_before: float) -> list[str]:
+    ids = [
+        row[0]
+        for row in c.execute(
+            "SELECT t.thread_id FROM threads t WHERE EXISTS (SELECT 1 FROM runs r"
+            " WHERE r.thread_id = t.thread_id AND r.stateless = 1"
+            " AND COALESCE(r.kwargs ->> '$.on_completion', 'delete') = 'delete')"
+            " AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.thread_id = t.thread_id"
+            f" AND (r.status IN {_INFLIGHT} OR r.finished_at >= ? OR r.stateless = 0))",
+            (finished_before,),
+        )
+    ]
+    c.executemany("DELETE FROM threads WHERE thread_id = ?", [(i,) for i in ids])
+    return ids

@@ -381,6 +381,10 @@ class PostgresStorage:
         async with self._tx() as tx:
             return await q.delete_events(tx, finished_before)
 
+    async def purge_stateless_threads(self, *, finished_before: datetime) -> list[str]:
+        async with self._tx() as tx:
+            return await q.purge_stateless_threads(tx, finished_before)
+
     # -- store ----------------------------------------------------------------------------------
     async def put_item(
         self, namespace: Sequence[str], key: str, value: Json, *, ttl_seconds: float | None = None

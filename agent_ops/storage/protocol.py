@@ -295,6 +295,12 @@ class Storage(Protocol):
         """Drop the events of runs that finished before the cutoff; return how many went."""
         ...
 
+    async def purge_stateless_threads(self, *, finished_before: datetime) -> list[str]:
+        """Delete the threads of stateless runs (`on_completion` "delete", the default) whose
+        runs all finished before the cutoff, with their runs; return the thread ids so their
+        checkpoints can be dropped too."""
+        ...
+
     # -- store ----------------------------------------------------------------------------------
     async def put_item(
         self, namespace: Sequence[str], key: str, value: Json, *, ttl_seconds: float | None = None

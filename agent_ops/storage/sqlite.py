@@ -720,6 +720,9 @@ class SqliteStorage:
     async def delete_events(self, *, finished_before: datetime) -> int:
         return await self._tx(q.delete_events, finished_before.timestamp())
 
+    async def purge_stateless_threads(self, *, finished_before: datetime) -> list[str]:
+        return await self._tx(q.purge_stateless_threads, finished_before.timestamp())
+
     # -- store ----------------------------------------------------------------------------------
     async def put_item(
         self, namespace: Sequence[str], key: str, value: Json, *, ttl_seconds: float | None = None

@@ -27,7 +27,11 @@ def api_server(
     server = AgentOpsProcess(
         url,
         folder,
-        env={"AGENT_OPS_POLL_SECONDS": "0.5", "AGENT_OPS_WORKERS": "8"},
+        env={
+            "AGENT_OPS_POLL_SECONDS": "0.5",
+            "AGENT_OPS_WORKERS": "8",
+            "AGENT_OPS_STATELESS_RETENTION_SECONDS": "1",
+        },
         name=f"api-{request.param}",
     )
     server.start()

@@ -225,10 +225,22 @@ async def test_fork_from_an_earlier_checkpoint(url: str) -> None:
     assert [m["content"] for m in forked["messages"] if m["type"] == "human"] == ["one", "three"]
 
 
-async def test_stateless_wait_and_stream(url: str) -> None:
+async def test_stateless_wait_and_stream_then_the_thread_goes_away(url: str) -> None:
     client = get_client(url=url)
-    result = await client.runs.wait(None, "echo", input=HI)
-    assert result["messages"][-1]["content"] == REPLY
+    async with httpx.AsyncClient(base_url=url) as http:
+        response = await http.post("/runs/wait", json={"assistant_id": "echo", "input": HI})
+    assert response.json()["messages"][-1]["content"] == REPLY
+    thread_id = response.headers["location"].split("/")[2]  # /threads/{tid}/runs/{rid}/join
+    assert (await client.threads.get(thread_id))["status"] == "idle"
+    for _ in range(100):  # retention is 1 s in this suite; the sweeper runs every second
+        try:
+            await client.threads.get(thread_id)
+        except httpx.HTTPStatusError as exc:
+            assert exc.response.status_code == 404
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the stateless run's thread was not removed")
     events = [p.event async for p in client.runs.stream(None, "echo", input=HI)]
     assert events[0] == "metadata" and "values" in events
 

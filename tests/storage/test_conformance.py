@@ -1079,3 +1079,45 @@ async def test_rollback_cancel_of_a_pending_run_ends_it_interrupted(storage: Sto
     after = await storage.cancel_runs([pending.run_id], action="rollback")
     assert [(r.run_id, r.status) for r in after] == [(pending.run_id, "interrupted")]
     assert (await storage.get_run(pending.run_id)).status == "interrupted"
+
+
+async def test_purge_removes_finished_stateless_threads_only(storage: Storage) -> None:
+    stateless = await storage.create_run(
+        run_id="s1",
+        thread_id="ts",
+        assistant_id="a",
+        kwargs={},
+        if_not_exists="create",
+        stateless=True,
+    )
+    kept = await storage.create_run(
+        run_id="s2",
+        thread_id="tk",
+        assistant_id="a",
+        kwargs={"on_completion": "keep"},
+        if_not_exists="create",
+        stateless=True,
+    )
+    await storage.create_thread(thread_id="tn")
+    await storage.create_run(run_id="n1", thread_id="tn", assistant_id="a", kwargs={})
+    in_flight = await storage.create_run(
+        run_id="s3",
+        thread_id="tf",
+        assistant_id="a",
+        kwargs={},
+        if_not_exists="create",
+        stateless=True,
+    )
+    for expected in (stateless, kept):
+        claimed = await storage.claim_run(worker_id="w", lease_seconds=30, max_attempts=3)
+        assert claimed is not None and claimed.run_id == expected.run_id
+        await storage.finish_run(claimed.run_id, worker_id="w", status="success")
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    assert await storage.purge_stateless_threads(finished_before=later) == ["ts"]
+    with pytest.raises(NotFound):
+        await storage.get_thread("ts")
+    with pytest.raises(NotFound):
+        await storage.get_run("s1")
+    for thread_id in ("tk", "tn", "tf"):
+        await storage.get_thread(thread_id)
+    assert in_flight.status == "pending"
