@@ -85,10 +85,12 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
         WORKERS.set(stats.live_workers)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(assistants.router)
-    app.include_router(threads.router)
-    app.include_router(crons.router)  # before runs: /runs/crons must not match /runs/{...}
+    # Hot routes first: FastAPI tries routes in order, so runs match with the fewest checks.
+    # /runs/crons has no clash with the run routes (none takes a path parameter under /runs/).
     app.include_router(runs.router)
+    app.include_router(threads.router)
+    app.include_router(assistants.router)
+    app.include_router(crons.router)
     app.include_router(store.router)
     return app
 

@@ -169,18 +169,18 @@ class Executor:
         tracker = _MessageTracker() if full_messages else None
         payload = await self._resume_point(graph, run, config)
         context = {**assistant.context, **(kwargs.get("context") or {})} or None
-        async for ns, mode, chunk in graph.astream(
+        subgraphs = bool(kwargs.get("stream_subgraphs"))
+        async for item in graph.astream(
             payload,
             config,
             context=context,  # type: ignore[arg-type]
             stream_mode=modes,  # type: ignore[arg-type]
-            subgraphs=True,
+            subgraphs=subgraphs,
             interrupt_before=kwargs.get("interrupt_before"),
             interrupt_after=kwargs.get("interrupt_after"),
             durability=kwargs.get("durability") or "async",
         ):
-            if ns and not kwargs.get("stream_subgraphs"):
-                continue
+            ns, mode, chunk = item if subgraphs else ((), *item)
             suffix = "|" + "|".join(ns) if ns else ""
             if mode == "messages":
                 message, metadata = cast(tuple[Any, dict[str, Any]], chunk)

@@ -179,11 +179,20 @@ class Runtime:
         for waiter in self._waiters.get(run_id, ()):
             waiter.set()
 
-    async def wait_for_run(self, run_id: str, *, thread_id: str | None = None) -> Run:
-        """Return the run once it has reached a final status."""
+    async def wait_for_run(
+        self, run_id: str, *, thread_id: str | None = None, just_created: bool = False
+    ) -> Run:
+        """Return the run once it has reached a final status.
+
+        `just_created` skips the first read: a run queued a moment ago cannot have finished
+        yet, and if it somehow has, the safety-net poll still finds it.
+        """
         waiter = asyncio.Event()
         self._waiters.setdefault(run_id, set()).add(waiter)
         try:
+            if just_created:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.wait(), self.settings.poll_seconds)
             while True:
                 waiter.clear()
                 run = await self.storage.get_run(run_id, thread_id=thread_id)

@@ -85,9 +85,10 @@ class StreamBus:
             waiter.set()
 
     # -- publishing -----------------------------------------------------------------------------
-    async def start(self, run_id: str) -> RunStream:
-        """Open the live log of a run about to execute, continuing after its stored events."""
-        stored = await self._storage.read_events(run_id, after_seq=0)
+    async def start(self, run_id: str, *, attempt: int = 1) -> RunStream:
+        """Open the live log of a run about to execute, continuing after its stored events
+        (a first attempt has none, so it skips the read)."""
+        stored = await self._storage.read_events(run_id, after_seq=0) if attempt > 1 else []
         stream = RunStream(run_id, first_seq=(stored[-1].seq + 1) if stored else 1)
         self._live[run_id] = stream
         self._flushers[run_id] = asyncio.create_task(self._flush_loop(stream))

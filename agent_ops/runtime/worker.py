@@ -160,7 +160,7 @@ class WorkerPool:
             run.attempt,
             extra={"run_id": run.run_id, "thread_id": run.thread_id},
         )
-        stream = await self._bus.start(run.run_id)
+        stream = await self._bus.start(run.run_id, attempt=run.attempt)
         task = asyncio.create_task(self._executor.execute(run, stream))
         entry = _Running(run, task)
         self._running[run.run_id] = entry

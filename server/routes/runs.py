@@ -58,7 +58,7 @@ def _stream_response(runtime: Runtime, run: Run, body: RunCreate, stateless: boo
 async def _wait_response(runtime: Runtime, run: Run, stateless: bool) -> ORJSONResponse:
     base, _ = _paths(run, stateless)
     thread_base = f"/threads/{run.thread_id}/runs/{run.run_id}"
-    done = await runtime.wait_for_run(run.run_id)
+    done = await runtime.wait_for_run(run.run_id, just_created=True)
     return ORJSONResponse(
         done.output if done.output is not None else {},
         headers={"Location": f"{thread_base}/join", "Content-Location": base},
