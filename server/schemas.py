@@ -279,3 +279,8 @@ class CronCount(Body):
     assistant_id: str | None = None
     thread_id: str | None = None
     metadata: Json | None = None
+
+
+class ThreadPrune(Body):
+    thread_ids: list[str]
+    strategy: Literal["delete", "keep_latest"] = "delete"

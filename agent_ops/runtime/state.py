@@ -157,3 +157,34 @@ class ThreadStates:
             interrupts=thread_interrupts(state),
         )
         return {"checkpoint": snapshot_view(state)["checkpoint"] or config.get("configurable")}
+
+    async def copy(self, thread_id: str, new_thread_id: str) -> Thread:
+        """Copy a thread, its metadata and every checkpoint (with pending writes) to a new id."""
+        source = await self._storage.get_thread(thread_id)
+        await self._storage.create_thread(thread_id=new_thread_id, metadata=source.metadata)
+        saver = self._storage.checkpointer
+        history = [t async for t in saver.alist({"configurable": {"thread_id": thread_id}})]
+        for item in reversed(history):  # oldest first, so parents exist before children
+            configurable = item.config["configurable"]
+            parent = (item.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+            target: RunnableConfig = {
+                "configurable": {
+                    "thread_id": new_thread_id,
+                    "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+                    **({"checkpoint_id": parent} if parent else {}),
+                }
+            }
+            stored = await saver.aput(
+                target, item.checkpoint, item.metadata, item.checkpoint["channel_versions"]
+            )
+            by_task: dict[str, list[tuple[str, Any]]] = {}
+            for task_id, channel, value in item.pending_writes or ():
+                by_task.setdefault(task_id, []).append((channel, value))
+            for task_id, writes in by_task.items():
+                await saver.aput_writes(stored, writes, task_id)
+        return await self._storage.set_thread_state(
+            new_thread_id,
+            values=source.values,
+            interrupts=source.interrupts,
+            status="idle" if source.status == "busy" else source.status,
+        )

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from agent_ops.errors import InvalidInput, NotFound
 from agent_ops.runtime.service import new_id
 from agent_ops.runtime.state import ThreadStates
 from server.deps import RuntimeDep, ThreadId, check_uuid
@@ -16,6 +17,7 @@ from server.schemas import (
     ThreadCreate,
     ThreadHistory,
     ThreadPatch,
+    ThreadPrune,
     ThreadSearch,
     ThreadStateUpdate,
 )
@@ -68,6 +70,34 @@ async def count_threads(body: ThreadCount, runtime: RuntimeDep) -> int:
     return await runtime.storage.count_threads(
         metadata=body.metadata, values=body.values, status=body.status
     )
+
+
+@router.post("/threads/prune")
+async def prune_threads(body: ThreadPrune, runtime: RuntimeDep) -> dict[str, int]:
+    ids = [check_uuid(t, "thread_ids") for t in body.thread_ids]
+    if body.strategy == "keep_latest":
+        try:
+            await runtime.storage.checkpointer.aprune(ids, strategy="keep_latest")
+        except NotImplementedError:
+            raise InvalidInput(
+                f"strategy 'keep_latest' is not supported on the {runtime.storage.backend} "
+                "backend; use 'delete'"
+            ) from None
+        return {"pruned_count": len(ids)}
+    pruned = 0
+    for thread_id in ids:
+        try:
+            await runtime.storage.delete_thread(thread_id)
+        except NotFound:
+            continue
+        await runtime.storage.checkpointer.adelete_thread(thread_id)
+        pruned += 1
+    return {"pruned_count": pruned}
+
+
+@router.post("/threads/{thread_id}/copy")
+async def copy_thread(thread_id: ThreadId, runtime: RuntimeDep) -> dict[str, Any]:
+    return thread_view(await _states(runtime).copy(thread_id, new_id()))
 
 
 @router.get("/threads/{thread_id}")

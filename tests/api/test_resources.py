@@ -152,3 +152,42 @@ async def test_invalid_cron_schedule_is_rejected(url: str) -> None:
         await client.crons.create("echo", schedule="every tuesday")
     assert caught.value.response.status_code == 422
     assert "every tuesday" in caught.value.response.text
+
+
+async def test_copied_thread_has_the_same_state_and_history_and_diverges(url: str) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create(metadata={"case": "copy"})
+    tid = thread["thread_id"]
+    await client.runs.wait(tid, "echo", input=HI)
+    copy = await client.threads.copy(tid)
+    cid = copy["thread_id"]
+    assert cid != tid and copy["metadata"]["case"] == "copy"
+    original, copied = await client.threads.get_state(tid), await client.threads.get_state(cid)
+    assert copied["values"] == original["values"]
+    assert len(await client.threads.get_history(cid, limit=50)) == len(
+        await client.threads.get_history(tid, limit=50)
+    )
+    await client.runs.wait(cid, "echo", input={"messages": [{"role": "user", "content": "more"}]})
+    assert len((await client.threads.get_state(cid))["values"]["messages"]) == 4
+    assert len((await client.threads.get_state(tid))["values"]["messages"]) == 2
+
+
+async def test_copy_of_interrupted_thread_can_be_resumed_separately(url: str) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    await client.runs.wait(tid, "approve", input={"messages": []})
+    copy = await client.threads.copy(tid)
+    assert copy["status"] == "interrupted"
+    done = await client.runs.wait(copy["thread_id"], "approve", command={"resume": "copy"})
+    assert done["messages"][-1]["content"] == "answer: copy"
+    assert (await client.threads.get(tid))["status"] == "interrupted"
+
+
+async def test_prune_deletes_threads(url: str) -> None:
+    client = get_client(url=url)
+    threads = [await client.threads.create() for _ in range(2)]
+    result = await client.threads.prune([t["thread_id"] for t in threads])
+    assert result == {"pruned_count": 2}
+    with pytest.raises(httpx.HTTPStatusError):
+        await client.threads.get(threads[0]["thread_id"])

@@ -316,3 +316,34 @@ async def test_webhook_receives_the_finished_run_after_a_failed_attempt(url: str
     assert len(received) == 2, "one failed attempt, then one delivery"
     assert received[1]["run_id"] == run["run_id"] and received[1]["status"] == "success"
     assert received[1]["values"]["messages"][-1]["content"] == REPLY
+
+
+async def test_client_leaving_a_stream_with_on_disconnect_cancel_cancels_the_run(
+    url: str, tmp_path: Any
+) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    async with (
+        httpx.AsyncClient(base_url=url) as http,
+        http.stream(
+            "POST",
+            f"/threads/{tid}/runs/stream",
+            json={
+                "assistant_id": "steps",
+                "input": {},
+                "on_disconnect": "cancel",
+                "config": _slow_config(tmp_path, 30),
+            },
+        ) as response,
+    ):
+        run_id = response.headers["content-location"].rsplit("/", 1)[1]
+        async for _chunk in response.aiter_bytes():
+            if (tmp_path / "second-started").exists():
+                break
+    for _ in range(100):
+        if (await client.runs.get(tid, run_id))["status"] == "interrupted":
+            break
+        await asyncio.sleep(0.1)
+    assert (await client.runs.get(tid, run_id))["status"] == "interrupted"
+    assert not (tmp_path / "second-done").exists()
