@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 Json = dict[str, Any]
 
@@ -28,7 +28,14 @@ IfNotExists = Literal["create", "reject"]
 CancelAction = Literal["interrupt", "rollback"]
 SortOrder = Literal["asc", "desc"]
 AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
-ThreadSortBy = Literal["thread_id", "status", "created_at", "updated_at"]
+ThreadSortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
+CronSortBy = Literal[
+    "cron_id", "assistant_id", "thread_id", "created_at", "updated_at", "next_run_date", "end_time"
+]
+
+ASSISTANT_SORT_COLUMNS: Final = frozenset(get_args(AssistantSortBy))
+THREAD_SORT_COLUMNS: Final = frozenset(get_args(ThreadSortBy))
+CRON_SORT_COLUMNS: Final = frozenset(get_args(CronSortBy))
 
 TERMINAL_RUN_STATUSES: Final = frozenset({"success", "error", "timeout", "interrupted"})
 INFLIGHT_RUN_STATUSES: Final = frozenset({"pending", "running"})

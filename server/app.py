@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent_ops.errors import AgentOpsError
@@ -21,6 +21,7 @@ from agent_ops.observability.metrics import (
     WORKERS,
 )
 from agent_ops.runtime.service import Runtime
+from server.responses import JsonResponse
 from server.routes import assistants, crons, runs, store, threads
 
 log = logging.getLogger(__name__)
@@ -44,18 +45,18 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
         version="0.1.0",
         description="LangGraph Server API for durable AI workflows",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
+        default_response_class=JsonResponse,
     )
     app.state.runtime = runtime
 
     @app.exception_handler(AgentOpsError)
-    async def _agent_ops_error(request: Request, exc: AgentOpsError) -> ORJSONResponse:
-        return ORJSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+    async def _agent_ops_error(request: Request, exc: AgentOpsError) -> JsonResponse:
+        return JsonResponse({"detail": str(exc)}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JsonResponse:
         problems = [_describe(e) for e in exc.errors()]
-        return ORJSONResponse(
+        return JsonResponse(
             {"detail": "; ".join(problems), "errors": exc.errors()}, status_code=422
         )
 

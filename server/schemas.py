@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_ops.types import (
+    AssistantSortBy,
     CancelAction,
     DisconnectMode,
     Durability,
@@ -16,6 +17,7 @@ from agent_ops.types import (
     OnCompletionBehavior,
     OnConflictBehavior,
     SortOrder,
+    ThreadSortBy,
     ThreadStatus,
 )
 
@@ -99,7 +101,7 @@ class AssistantSearch(Body):
     name: str | None = None
     limit: int = Field(10, ge=1, le=1000)
     offset: int = Field(0, ge=0)
-    sort_by: Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"] | None = None
+    sort_by: AssistantSortBy | None = None
     sort_order: SortOrder | None = None
     select: list[str] | None = None
 
@@ -140,7 +142,7 @@ class ThreadSearch(Body):
     status: ThreadStatus | None = None
     limit: int = Field(10, ge=1, le=1000)
     offset: int = Field(0, ge=0)
-    sort_by: Literal["thread_id", "status", "created_at", "updated_at"] | None = None
+    sort_by: ThreadSortBy | None = None
     sort_order: SortOrder | None = None
     select: list[str] | None = None
 

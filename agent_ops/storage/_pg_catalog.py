@@ -25,21 +25,19 @@ from agent_ops.storage._pg_rows import (
     thread_from_row,
 )
 from agent_ops.storage.records import Assistant, Cron, Thread
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, SortOrder
-
-ASSISTANT_SORT = frozenset({"assistant_id", "graph_id", "name", "created_at", "updated_at"})
-THREAD_SORT = frozenset({"thread_id", "status", "created_at", "updated_at", "state_updated_at"})
-CRON_SORT = frozenset(
-    {
-        "cron_id",
-        "assistant_id",
-        "thread_id",
-        "created_at",
-        "updated_at",
-        "next_run_date",
-        "end_time",
-    }
+from agent_ops.types import (
+    ASSISTANT_SORT_COLUMNS,
+    CRON_SORT_COLUMNS,
+    DEFAULT_OWNER,
+    DEFAULT_TENANT,
+    THREAD_SORT_COLUMNS,
+    Json,
+    SortOrder,
 )
+
+ASSISTANT_SORT = ASSISTANT_SORT_COLUMNS
+THREAD_SORT = THREAD_SORT_COLUMNS
+CRON_SORT = CRON_SORT_COLUMNS
 
 Query = str | sql.Composed
 Params = Sequence[Any] | Mapping[str, Any]

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import Callable
 from typing import Any, Final
 
 import psycopg
@@ -20,9 +18,9 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 
 from agent_ops.errors import StorageError
+from agent_ops.storage._listeners import Listeners
 from agent_ops.storage._pg_rows import NOTIFY_CHANNEL
 from agent_ops.storage.migrations import load_migrations
-from agent_ops.storage.protocol import Listener
 
 log = logging.getLogger(__name__)
 
@@ -105,30 +103,14 @@ async def _apply_migrations(conn: AsyncConnection[DictRow]) -> None:
         log.info("applied migration %04d_%s", migration.version, migration.name)
 
 
-class Wakeups:
+class Wakeups(Listeners):
     """This process's listeners, fed locally after our commits and by LISTEN for the rest."""
 
     def __init__(self, url: str, token: str) -> None:
+        super().__init__()
         self.url = url
         self.token = token  # marks our own NOTIFYs, which were already delivered locally
-        self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._task: asyncio.Task[None] | None = None
-
-    def listen(self, channel: str, listener: Listener) -> Callable[[], None]:
-        self._listeners[channel].append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners[channel]:
-                self._listeners[channel].remove(listener)
-
-        return unsubscribe
-
-    def deliver(self, channel: str, payload: str) -> None:
-        # Scheduled, not called: a failing listener is reported by the loop and never turns a
-        # committed change into an error for the caller.
-        loop = asyncio.get_running_loop()
-        for listener in list(self._listeners.get(channel, ())):
-            loop.call_soon(listener, payload)
 
     async def start(self) -> None:
         """Start listening; return once the LISTEN is in place."""

@@ -14,7 +14,6 @@ import json
 import logging
 import sqlite3
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -23,6 +22,7 @@ from typing import Any, Literal, TypeVar
 
 from agent_ops.errors import Conflict, InvalidInput, NotFound, StorageError
 from agent_ops.storage import _sqlite_queue as q
+from agent_ops.storage._listeners import Listeners
 from agent_ops.storage._sqlite_rows import (
     NS_SEP,
     assistant_from_row,
@@ -46,8 +46,11 @@ from agent_ops.storage.records import (
     Thread,
 )
 from agent_ops.types import (
+    ASSISTANT_SORT_COLUMNS,
+    CRON_SORT_COLUMNS,
     DEFAULT_OWNER,
     DEFAULT_TENANT,
+    THREAD_SORT_COLUMNS,
     CancelAction,
     IfNotExists,
     Json,
@@ -61,21 +64,13 @@ from agent_ops.types import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_ASSISTANT_SORT = {"assistant_id", "graph_id", "name", "created_at", "updated_at"}
-_THREAD_SORT = {"thread_id", "status", "created_at", "updated_at", "state_updated_at"}
-_CRON_SORT = {
-    "cron_id",
-    "assistant_id",
-    "thread_id",
-    "created_at",
-    "updated_at",
-    "next_run_date",
-    "end_time",
-}
+_ASSISTANT_SORT = ASSISTANT_SORT_COLUMNS
+_THREAD_SORT = THREAD_SORT_COLUMNS
+_CRON_SORT = CRON_SORT_COLUMNS
 
 
 def _order(
-    sort_by: str | None, sort_order: SortOrder | None, allowed: set[str], default: str
+    sort_by: str | None, sort_order: SortOrder | None, allowed: frozenset[str], default: str
 ) -> str:
     column = sort_by or default
     if column not in allowed:
@@ -111,7 +106,7 @@ class SqliteStorage:
         self._conn: sqlite3.Connection | None = None
         self._saver: ThreadedSqliteSaver | None = None
         self._thread: ThreadPoolExecutor | None = None
-        self._listeners: dict[str, list[Listener]] = defaultdict(list)
+        self._listeners = Listeners()
 
     # -- lifecycle ------------------------------------------------------------------------------
     @property
@@ -201,17 +196,10 @@ class SqliteStorage:
         self._deliver(channel, payload)
 
     def _deliver(self, channel: str, payload: str) -> None:
-        for listener in list(self._listeners.get(channel, ())):
-            listener(payload)
+        self._listeners.deliver(channel, payload)
 
     def listen(self, channel: str, listener: Listener) -> Callable[[], None]:
-        self._listeners[channel].append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners[channel]:
-                self._listeners[channel].remove(listener)
-
-        return unsubscribe
+        return self._listeners.listen(channel, listener)
 
     # -- assistants -----------------------------------------------------------------------------
     async def create_assistant(

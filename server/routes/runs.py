@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
-from fastapi.responses import ORJSONResponse
 
 from agent_ops.errors import InvalidInput
 from agent_ops.runtime.service import Runtime
 from agent_ops.storage import Run
 from agent_ops.types import CancelAction
 from server.deps import RunId, RuntimeDep, ThreadId, check_uuid
+from server.responses import JsonResponse
 from server.schemas import CancelMany, RunCreate
 from server.sse import encode, parse_last_event_id, sse_response
 from server.views import run_view
@@ -55,11 +55,11 @@ def _stream_response(runtime: Runtime, run: Run, body: RunCreate, stateless: boo
     )
 
 
-async def _wait_response(runtime: Runtime, run: Run, stateless: bool) -> ORJSONResponse:
+async def _wait_response(runtime: Runtime, run: Run, stateless: bool) -> JsonResponse:
     base, _ = _paths(run, stateless)
     thread_base = f"/threads/{run.thread_id}/runs/{run.run_id}"
     done = await runtime.wait_for_run(run.run_id, just_created=True)
-    return ORJSONResponse(
+    return JsonResponse(
         done.output if done.output is not None else {},
         headers={"Location": f"{thread_base}/join", "Content-Location": base},
     )
@@ -67,13 +67,13 @@ async def _wait_response(runtime: Runtime, run: Run, stateless: bool) -> ORJSONR
 
 # -- on a thread ----------------------------------------------------------------------------------
 @router.post("/threads/{thread_id}/runs")
-async def create_run(thread_id: ThreadId, body: RunCreate, runtime: RuntimeDep) -> ORJSONResponse:
+async def create_run(thread_id: ThreadId, body: RunCreate, runtime: RuntimeDep) -> JsonResponse:
     run = await runtime.create_run(thread_id, body.as_request())
-    return ORJSONResponse(run_view(run), headers={"Content-Location": _paths(run, False)[0]})
+    return JsonResponse(run_view(run), headers={"Content-Location": _paths(run, False)[0]})
 
 
 @router.post("/threads/{thread_id}/runs/wait")
-async def wait_run(thread_id: ThreadId, body: RunCreate, runtime: RuntimeDep) -> ORJSONResponse:
+async def wait_run(thread_id: ThreadId, body: RunCreate, runtime: RuntimeDep) -> JsonResponse:
     run = await runtime.create_run(thread_id, body.as_request(), force_values=True)
     return await _wait_response(runtime, run, False)
 
@@ -113,10 +113,10 @@ async def delete_run(thread_id: ThreadId, run_id: RunId, runtime: RuntimeDep) ->
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join")
-async def join_run(thread_id: ThreadId, run_id: RunId, runtime: RuntimeDep) -> ORJSONResponse:
+async def join_run(thread_id: ThreadId, run_id: RunId, runtime: RuntimeDep) -> JsonResponse:
     await runtime.storage.get_run(run_id, thread_id=thread_id)
     done = await runtime.wait_for_run(run_id, thread_id=thread_id)
-    return ORJSONResponse(done.output if done.output is not None else {})
+    return JsonResponse(done.output if done.output is not None else {})
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream")
@@ -173,13 +173,13 @@ async def cancel_many(
 
 # -- stateless ------------------------------------------------------------------------------------
 @router.post("/runs")
-async def create_stateless(body: RunCreate, runtime: RuntimeDep) -> ORJSONResponse:
+async def create_stateless(body: RunCreate, runtime: RuntimeDep) -> JsonResponse:
     run = await runtime.create_run(None, body.as_request())
-    return ORJSONResponse(run_view(run), headers={"Content-Location": _paths(run, True)[0]})
+    return JsonResponse(run_view(run), headers={"Content-Location": _paths(run, True)[0]})
 
 
 @router.post("/runs/wait")
-async def wait_stateless(body: RunCreate, runtime: RuntimeDep) -> ORJSONResponse:
+async def wait_stateless(body: RunCreate, runtime: RuntimeDep) -> JsonResponse:
     run = await runtime.create_run(None, body.as_request(), force_values=True)
     return await _wait_response(runtime, run, True)
 

@@ -1,0 +1,96 @@
+"""Turn the results of all targets into ratios, a readable table and a JSON file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+# (label, section, field, source); source is "server", "floor" or "ratio".
+ROWS: list[tuple[str, str, str, str]] = [
+    ("runs.wait p50 ms (new thread)", "wait_thread", "p50_ms", "server"),
+    ("runs.wait p95 ms (new thread)", "wait_thread", "p95_ms", "server"),
+    ("runs.wait p50 ms (stateless)", "wait_stateless", "p50_ms", "server"),
+    ("runs.wait p95 ms (stateless)", "wait_stateless", "p95_ms", "server"),
+    ("throughput runs/s", "throughput", "runs_per_s", "server"),
+    ("  client CPU share", "throughput", "client_cpu_share", "server"),
+    ("stream first event p50 ms", "first_event", "p50_ms", "server"),
+    ("stream first token p50 ms", "first_token", "p50_ms", "server"),
+    ("interrupt+resume p50 ms", "interrupt_resume", "p50_ms", "server"),
+    ("floor ainvoke p50 ms", "wait_thread", "p50_ms", "floor"),
+    ("floor ainvoke p95 ms", "wait_thread", "p95_ms", "floor"),
+    ("floor throughput runs/s", "throughput", "runs_per_s", "floor"),
+    ("floor interrupt+resume p50 ms", "interrupt_resume", "p50_ms", "floor"),
+    ("ratio p50 server/floor", "ratios", "wait_p50", "ratio"),
+    ("ratio runs/s server/floor", "ratios", "throughput", "ratio"),
+    ("ratio interrupt p50 server/floor", "ratios", "interrupt_p50", "ratio"),
+]
+
+
+def _get(section: dict[str, Any] | None, key: str, field: str) -> Any:
+    return ((section or {}).get(key) or {}).get(field)
+
+
+def ratios(server: dict[str, Any], floor: dict[str, Any]) -> dict[str, float | None]:
+    """Return server/floor for p50 latency, throughput and the interrupt round trip."""
+
+    def ratio(key: str, field: str) -> float | None:
+        top, bottom = _get(server, key, field), _get(floor, key, field)
+        return top / bottom if top is not None and bottom else None
+
+    return {
+        "wait_p50": ratio("wait_thread", "p50_ms"),
+        "throughput": ratio("throughput", "runs_per_s"),
+        "interrupt_p50": ratio("interrupt_resume", "p50_ms"),
+    }
+
+
+def _errors(result: dict[str, Any]) -> int:
+    return sum(
+        phase.get("errors", 0)
+        for part in ("server", "floor")
+        for phase in (result.get(part) or {}).values()
+        if isinstance(phase, dict)
+    )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    """Return the results as a fixed-width table, one column per target."""
+    names = list(results)
+    lines = [("", *names), ("status", *(results[n]["status"] for n in names))]
+    for label, key, field, source in ROWS:
+        cells = []
+        for name in names:
+            result = results[name]
+            section = result.get("ratios") if source == "ratio" else result.get(source)
+            value = (section or {}).get(field) if source == "ratio" else _get(section, key, field)
+            cells.append(_cell(value))
+        lines.append((label, *cells))
+    lines.append(("errors (all phases)", *(str(_errors(results[n])) for n in names)))
+    widths = [max(len(row[i]) for row in lines) for i in range(len(lines[0]))]
+    rendered = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in lines
+    ]
+    failures = [f"{n}: {results[n]['reason']}" for n in names if results[n].get("reason")]
+    return "\n".join(rendered + failures)
+
+
+def write(document: dict[str, Any], path: Path = RESULTS) -> Path:
+    """Write the results document as JSON and return its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    return path
