@@ -8,6 +8,13 @@ from typing import Any
 from agent_ops.storage import Assistant, Cron, Run, StoreItem, Thread
 
 
+def select_fields(views: list[dict[str, Any]], select: list[str] | None) -> list[dict[str, Any]]:
+    """Keep only the `select`ed fields of each view (all of them when `select` is empty)."""
+    if not select:
+        return views
+    return [{k: v for k, v in view.items() if k in select} for view in views]
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 

@@ -20,7 +20,7 @@ from server.schemas import (
     AssistantSearch,
     AssistantVersions,
 )
-from server.views import assistant_view
+from server.views import assistant_view, select_fields
 
 router = APIRouter(tags=["assistants"])
 
@@ -66,9 +66,7 @@ async def search_assistants(body: AssistantSearch, runtime: RuntimeDep) -> list[
         sort_order=body.sort_order,
     )
     views = [assistant_view(a) for a in found]
-    if body.select:
-        views = [{k: v for k, v in view.items() if k in body.select} for view in views]
-    return views
+    return select_fields(views, body.select)
 
 
 @router.post("/assistants/count")

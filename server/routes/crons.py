@@ -11,7 +11,7 @@ from agent_ops.runtime.crons import check_schedule, next_fire
 from agent_ops.runtime.service import new_id
 from server.deps import RuntimeDep, ThreadId, check_uuid
 from server.schemas import CronCount, CronCreate, CronPatch, CronSearch
-from server.views import cron_view
+from server.views import cron_view, select_fields
 
 router = APIRouter(tags=["crons"])
 
@@ -70,9 +70,7 @@ async def search_crons(body: CronSearch, runtime: RuntimeDep) -> list[dict[str, 
         views = [
             v for v in views if all(v["metadata"].get(k) == x for k, x in body.metadata.items())
         ]
-    if body.select:
-        views = [{k: v for k, v in view.items() if k in body.select} for view in views]
-    return views
+    return select_fields(views, body.select)
 
 
 @router.post("/runs/crons/count")

@@ -21,7 +21,7 @@ from server.schemas import (
     ThreadSearch,
     ThreadStateUpdate,
 )
-from server.views import thread_view
+from server.views import select_fields, thread_view
 
 router = APIRouter(tags=["threads"])
 
@@ -60,9 +60,7 @@ async def search_threads(body: ThreadSearch, runtime: RuntimeDep) -> list[dict[s
         sort_order=body.sort_order,
     )
     views = [thread_view(t) for t in threads]
-    if body.select:
-        views = [{k: v for k, v in view.items() if k in body.select} for view in views]
-    return views
+    return select_fields(views, body.select)
 
 
 @router.post("/threads/count")

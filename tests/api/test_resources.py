@@ -191,3 +191,13 @@ async def test_prune_deletes_threads(url: str) -> None:
     assert result == {"pruned_count": 2}
     with pytest.raises(httpx.HTTPStatusError):
         await client.threads.get(threads[0]["thread_id"])
+
+
+async def test_search_select_returns_only_the_chosen_fields(url: str) -> None:
+    client = get_client(url=url)
+    tag = uuid.uuid4().hex
+    await client.threads.create(metadata={"tag": tag})
+    [found] = await client.threads.search(metadata={"tag": tag}, select=["thread_id", "status"])
+    assert set(found) == {"thread_id", "status"}
+    [assistant] = await client.assistants.search(graph_id="echo", select=["assistant_id"])
+    assert set(assistant) == {"assistant_id"}
