@@ -93,6 +93,12 @@ def graph_input(run: Run) -> Any:
     )
 
 
+def state_values(state: StateSnapshot) -> Json:
+    """Return a snapshot's values as a JSON object (a non-dict state goes under `__root__`)."""
+    values = to_jsonable(state.values)
+    return values if isinstance(values, dict) else {"__root__": values}
+
+
 def thread_interrupts(state: StateSnapshot) -> Json:
     """Return interrupts keyed by task id, as the LangGraph server reports them on a thread."""
     return {
@@ -202,16 +208,12 @@ class Executor:
         return graph_input(run)
 
     async def _values(self, graph: Pregel, config: RunnableConfig) -> Json | None:
-        state = await graph.aget_state(_latest(config))
-        values = to_jsonable(state.values)
-        return values if isinstance(values, dict) else {"__root__": values}
+        return state_values(await graph.aget_state(_latest(config)))
 
     async def outcome(self, graph: Pregel, config: RunnableConfig) -> RunOutcome:
         """Judge a finished stream from the thread's latest state."""
         state = await graph.aget_state(_latest(config))
-        values = to_jsonable(state.values)
-        if not isinstance(values, dict):
-            values = {"__root__": values}
+        values = state_values(state)
         interrupts = thread_interrupts(state)
         output = dict(values)
         if interrupts:

@@ -9,7 +9,7 @@ from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
 from agent_ops.errors import BadRequest, Conflict, NotFound
-from agent_ops.runtime.executor import thread_interrupts
+from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.serde import to_jsonable
 from agent_ops.storage import Storage, Thread
@@ -150,10 +150,9 @@ class ThreadStates:
             self._config(thread_id, checkpoint), values, as_node=as_node
         )
         state = await graph.aget_state(self._config(thread_id))
-        jv = to_jsonable(state.values)
         await self._storage.set_thread_state(
             thread_id,
-            values=jv if isinstance(jv, dict) else {"__root__": jv},
+            values=state_values(state),
             interrupts=thread_interrupts(state),
         )
         return {"checkpoint": snapshot_view(state)["checkpoint"] or config.get("configurable")}

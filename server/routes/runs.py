@@ -23,9 +23,13 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["runs"])
 
 
-def _paths(run: Run, stateless: bool) -> tuple[str, str]:
-    base = f"/runs/{run.run_id}" if stateless else f"/threads/{run.thread_id}/runs/{run.run_id}"
-    return base, base
+def _thread_path(run: Run) -> str:
+    return f"/threads/{run.thread_id}/runs/{run.run_id}"
+
+
+def _content_location(run: Run, stateless: bool) -> str:
+    """Where the run is read: stateless runs are named without their temporary thread."""
+    return f"/runs/{run.run_id}" if stateless else _thread_path(run)
 
 
 async def _events(
@@ -47,21 +51,23 @@ async def _events(
 
 
 def _stream_response(runtime: Runtime, run: Run, body: RunCreate, stateless: bool) -> Response:
-    base, _ = _paths(run, stateless)
-    thread_base = f"/threads/{run.thread_id}/runs/{run.run_id}"
-    headers = {"Location": f"{thread_base}/stream", "Content-Location": base}
+    headers = {
+        "Location": f"{_thread_path(run)}/stream",
+        "Content-Location": _content_location(run, stateless),
+    }
     return sse_response(
         _events(runtime, run, on_disconnect=body.on_disconnect or "continue"), headers=headers
     )
 
 
 async def _wait_response(runtime: Runtime, run: Run, stateless: bool) -> JsonResponse:
-    base, _ = _paths(run, stateless)
-    thread_base = f"/threads/{run.thread_id}/runs/{run.run_id}"
     done = await runtime.wait_for_run(run.run_id, just_created=True)
     return JsonResponse(
         done.output if done.output is not None else {},
-        headers={"Location": f"{thread_base}/join", "Content-Location": base},
+        headers={
+            "Location": f"{_thread_path(run)}/join",
+            "Content-Location": _content_location(run, stateless),
+        },
     )
 
 
@@ -69,7 +75,7 @@ async def _wait_response(runtime: Runtime, run: Run, stateless: bool) -> JsonRes
 @router.post("/threads/{thread_id}/runs")
 async def create_run(thread_id: ThreadId, body: RunCreate, runtime: RuntimeDep) -> JsonResponse:
     run = await runtime.create_run(thread_id, body.as_request())
-    return JsonResponse(run_view(run), headers={"Content-Location": _paths(run, False)[0]})
+    return JsonResponse(run_view(run), headers={"Content-Location": _content_location(run, False)})
 
 
 @router.post("/threads/{thread_id}/runs/wait")
@@ -175,7 +181,7 @@ async def cancel_many(
 @router.post("/runs")
 async def create_stateless(body: RunCreate, runtime: RuntimeDep) -> JsonResponse:
     run = await runtime.create_run(None, body.as_request())
-    return JsonResponse(run_view(run), headers={"Content-Location": _paths(run, True)[0]})
+    return JsonResponse(run_view(run), headers={"Content-Location": _content_location(run, True)})
 
 
 @router.post("/runs/wait")
