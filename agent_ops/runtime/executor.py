@@ -7,6 +7,7 @@ starting over, so steps that completed are not executed again.
 from __future__ import annotations
 
 import logging
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -206,6 +207,28 @@ class Executor:
                 log.info("run %s attempt %d resumes from checkpoint", run.run_id, run.attempt)
                 return None
         return graph_input(run)
+
+    async def state_before(self, run: Run) -> tuple[Json | None, Json]:
+        """Return the thread's values and interrupts as they were before `run` wrote anything.
+
+        That is the newest root checkpoint another run wrote; (None, {}) when there is none.
+        """
+        assistant = await self._storage.get_assistant(run.assistant_id)
+        config = run_config(run, assistant)
+        graph = await self._registry.get(assistant.graph_id, config)
+        root: RunnableConfig = {"configurable": {"thread_id": run.thread_id, "checkpoint_ns": ""}}
+        head: RunnableConfig | None = None
+        # Close the listing before reading state: the PostgreSQL saver holds its connection
+        # (and lock) while a listing is open.
+        async with aclosing(self._storage.checkpointer.alist(root)) as history:
+            async for item in history:
+                if (item.metadata or {}).get("run_id") != run.run_id:
+                    head = item.config
+                    break
+        if head is None:
+            return None, {}
+        state = await graph.aget_state(head)
+        return state_values(state), thread_interrupts(state)
 
     async def _values(self, graph: Pregel, config: RunnableConfig) -> Json | None:
         return state_values(await graph.aget_state(_latest(config)))

@@ -193,9 +193,18 @@ class Runtime:
             if just_created:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(waiter.wait(), self.settings.poll_seconds)
+            existed = just_created
             while True:
                 waiter.clear()
-                run = await self.storage.get_run(run_id, thread_id=thread_id)
+                try:
+                    run = await self.storage.get_run(run_id, thread_id=thread_id)
+                except NotFound:
+                    if not existed:
+                        raise
+                    raise NotFound(
+                        f"run {run_id} was rolled back: it was deleted with its checkpoints"
+                    ) from None
+                existed = True
                 if run.status in TERMINAL_RUN_STATUSES:
                     return run
                 with contextlib.suppress(TimeoutError):

@@ -186,6 +186,13 @@ class WorkerPool:
             await self._storage.release_run(run.run_id, worker_id=self.worker_id)
             self._bus.end(stream)
             return
+        if reason == "rollback":
+            try:
+                await self._roll_back(run)
+                self._bus.end(stream)
+                return
+            except Exception:
+                log.exception("run %s: rollback failed; ending it interrupted instead", run.run_id)
         if outcome is None:  # cancelled on request
             outcome = RunOutcome("interrupted", f"cancelled ({reason})", None, {}, {})
         finished = await self._storage.finish_run(
@@ -211,6 +218,26 @@ class WorkerPool:
             outcome.status,
             extra={"run_id": run.run_id, "thread_id": run.thread_id},
         )
+
+    async def _roll_back(self, run: Run) -> None:
+        """Delete a cancelled run and what it wrote, as `action=rollback` asks."""
+        values, interrupts = await self._executor.state_before(run)
+        if await self._storage.rollback_run(
+            run.run_id,
+            worker_id=self.worker_id,
+            thread_values=values,
+            thread_interrupts=interrupts,
+        ):
+            RUNS_FINISHED.labels(status="rollback").inc()
+            log.info(
+                "run %s rolled back",
+                run.run_id,
+                extra={"run_id": run.run_id, "thread_id": run.thread_id},
+            )
+        else:
+            log.warning(
+                "run %s: rollback after its lease was lost; left to its new worker", run.run_id
+            )
 
     # -- the lease ------------------------------------------------------------------------------
     async def _heartbeat(self, entry: _Running) -> None:

@@ -317,6 +317,53 @@ async def finish_run(
     return True
 
 
+async def rollback_run(
+    tx: Tx, run_id: str, worker_id: str, values: Json | None, interrupts: Json
+) -> bool:
+    """Delete a running run with its events and checkpoints; restore its thread's state."""
+    if not await _lock_thread_of(tx, run_id):
+        return False
+    cur = await tx.conn.execute(
+        "DELETE FROM runs WHERE run_id = %s AND worker_id = %s AND status = 'running'"
+        " RETURNING thread_id",
+        (run_id, worker_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return False
+    thread_id: str = row["thread_id"]
+    await tx.conn.execute(
+        "DELETE FROM checkpoint_writes w USING checkpoints c WHERE c.thread_id = %(t)s"
+        " AND c.metadata ->> 'run_id' = %(r)s AND w.thread_id = c.thread_id"
+        " AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id",
+        {"t": thread_id, "r": run_id},
+    )
+    await tx.conn.execute(
+        "DELETE FROM checkpoints WHERE thread_id = %s AND metadata ->> 'run_id' = %s",
+        (thread_id, run_id),
+    )
+    # Blobs are shared between checkpoints by channel version: drop only those no checkpoint
+    # of the thread refers to any more.
+    await tx.conn.execute(
+        "DELETE FROM checkpoint_blobs b WHERE b.thread_id = %(t)s AND NOT EXISTS ("
+        " SELECT 1 FROM checkpoints c, jsonb_each_text(c.checkpoint -> 'channel_versions') v"
+        " WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns"
+        " AND v.key = b.channel AND v.value = b.version)",
+        {"t": thread_id},
+    )
+    await tx.conn.execute(
+        'UPDATE threads SET "values" = %s, interrupts = %s, state_updated_at = now()'
+        " WHERE thread_id = %s",
+        (None if values is None else jsonb(values), jsonb(interrupts), thread_id),
+    )
+    await settle_thread(tx, thread_id, "interrupted" if interrupts else "idle")
+    await tx.notify(RUN_DONE, run_id)
+    following = await _next_inflight(tx, thread_id)
+    if following is not None:
+        await tx.notify(RUN_QUEUED, following)
+    return True
+
+
 async def release_run(tx: Tx, run_id: str, worker_id: str) -> bool:
     cur = await tx.conn.execute(
         "UPDATE runs SET status = 'pending', worker_id = NULL, lease_expires_at = NULL,"

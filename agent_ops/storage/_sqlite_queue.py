@@ -244,6 +244,45 @@ def finish_run(
     return thread_id
 
 
+def rollback_run(
+    c: sqlite3.Connection,
+    run_id: str,
+    worker_id: str,
+    values: str | None,
+    interrupts: str,
+    now: float,
+) -> str | None:
+    """Delete a running run with its events and checkpoints; return its thread id, or None."""
+    row = c.execute(
+        "DELETE FROM runs WHERE run_id = ? AND worker_id = ? AND status = 'running'"
+        " RETURNING thread_id",
+        (run_id, worker_id),
+    ).fetchone()
+    if row is None:
+        return None
+    thread_id: str = row["thread_id"]
+    # The official SqliteSaver keeps metadata as JSON bytes: read it as text.
+    written = (
+        "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ?1"
+        " AND json_extract(CAST(metadata AS TEXT), '$.run_id') = ?2"
+    )
+    c.execute(
+        f"DELETE FROM writes WHERE thread_id = ?1 AND checkpoint_id IN ({written})",
+        (thread_id, run_id),
+    )
+    c.execute(
+        "DELETE FROM checkpoints WHERE thread_id = ?1"
+        " AND json_extract(CAST(metadata AS TEXT), '$.run_id') = ?2",
+        (thread_id, run_id),
+    )
+    c.execute(
+        'UPDATE threads SET "values" = ?, interrupts = ?, state_updated_at = ? WHERE thread_id = ?',
+        (values, interrupts, now, thread_id),
+    )
+    settle_thread(c, thread_id, "idle" if interrupts == "{}" else "interrupted", now)
+    return thread_id
+
+
 def release_run(c: sqlite3.Connection, run_id: str, worker_id: str, now: float) -> bool:
     row = c.execute(
         "UPDATE runs SET status = 'pending', worker_id = NULL, lease_expires_at = NULL,"

@@ -355,6 +355,17 @@ class PostgresStorage:
                 tx, run_id, worker_id, status, error, thread_values, thread_interrupts, output
             )
 
+    async def rollback_run(
+        self,
+        run_id: str,
+        *,
+        worker_id: str,
+        thread_values: Json | None,
+        thread_interrupts: Json,
+    ) -> bool:
+        async with self._tx() as tx:
+            return await q.rollback_run(tx, run_id, worker_id, thread_values, thread_interrupts)
+
     async def release_run(self, run_id: str, *, worker_id: str) -> bool:
         async with self._tx() as tx:
             return await q.release_run(tx, run_id, worker_id)

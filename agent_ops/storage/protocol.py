@@ -270,6 +270,24 @@ class Storage(Protocol):
         """
         ...
 
+    async def rollback_run(
+        self,
+        run_id: str,
+        *,
+        worker_id: str,
+        thread_values: Json | None,
+        thread_interrupts: Json,
+    ) -> bool:
+        """Undo a running run held by `worker_id` in one transaction; False if the lease was lost.
+
+        The run row, its stream events and every checkpoint it wrote (checkpoint metadata
+        `run_id`, all namespaces, with their pending writes) are deleted, and the thread gets
+        back the state it had before the run (`thread_values`, `thread_interrupts`). Thread
+        status afterwards: busy if another run is in flight, else `interrupted` when
+        `thread_interrupts` is not empty, else `idle`. Notifies RUN_DONE and RUN_QUEUED.
+        """
+        ...
+
     async def release_run(self, run_id: str, *, worker_id: str) -> bool:
         """Put a running run back to pending without counting the attempt (graceful shutdown)."""
         ...

@@ -675,6 +675,28 @@ class SqliteStorage:
         self._deliver(RUN_QUEUED, thread_id)
         return True
 
+    async def rollback_run(
+        self,
+        run_id: str,
+        *,
+        worker_id: str,
+        thread_values: Json | None,
+        thread_interrupts: Json,
+    ) -> bool:
+        thread_id = await self._tx(
+            q.rollback_run,
+            run_id,
+            worker_id,
+            None if thread_values is None else dumps(thread_values),
+            dumps(thread_interrupts),
+            time.time(),
+        )
+        if thread_id is None:
+            return False
+        self._deliver(RUN_DONE, run_id)
+        self._deliver(RUN_QUEUED, thread_id)
+        return True
+
     async def release_run(self, run_id: str, *, worker_id: str) -> bool:
         released = await self._tx(q.release_run, run_id, worker_id, time.time())
         if released:

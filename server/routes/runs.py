@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from agent_ops.errors import InvalidInput
+from agent_ops.errors import InvalidInput, NotFound
 from agent_ops.runtime.service import Runtime
 from agent_ops.storage import Run
 from agent_ops.types import CancelAction
@@ -155,7 +155,11 @@ async def cancel_run(
 ) -> Response:
     await runtime.storage.cancel_runs([run_id], thread_id=thread_id, action=action)
     if wait:
-        await runtime.wait_for_run(run_id, thread_id=thread_id)
+        try:
+            await runtime.wait_for_run(run_id, thread_id=thread_id)
+        except NotFound:
+            if action != "rollback":
+                raise  # a rolled-back run is deleted: its absence is the awaited outcome
     return Response(status_code=202 if not wait else 204)
 
 

@@ -162,6 +162,60 @@ async def test_cancel_interrupts_a_running_run(url: str, tmp_path: Any) -> None:
     assert (await client.threads.get(tid))["status"] == "idle"
 
 
+async def _started(markers: Any) -> None:
+    for _ in range(400):
+        if (markers / "second-started").exists():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the slow step never started ({markers})")
+
+
+async def test_rollback_deletes_the_run_and_returns_the_thread_to_its_state_before(
+    url: str, tmp_path: Any
+) -> None:
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    for name in ("kept", "slow", "doomed", "replacement"):
+        (tmp_path / name).mkdir()
+    kept = await client.runs.create(
+        tid, "steps", input={}, config=_slow_config(tmp_path / "kept", 0)
+    )
+    before = await client.runs.join(tid, kept["run_id"])
+    assert before["log"] == ["first", "second"]
+
+    slow = await client.runs.create(
+        tid, "steps", input={}, config=_slow_config(tmp_path / "slow", 30)
+    )
+    await _started(tmp_path / "slow")
+    await client.runs.cancel(tid, slow["run_id"], wait=True, action="rollback")
+
+    with pytest.raises(httpx.HTTPStatusError) as missing:
+        await client.runs.get(tid, slow["run_id"])
+    assert missing.value.response.status_code == 404
+    assert [r["run_id"] for r in await client.runs.list(tid)] == [kept["run_id"]]
+    thread = await client.threads.get(tid)
+    assert (thread["status"], thread["values"]) == ("idle", before)
+    history = await client.threads.get_history(tid, limit=50)
+    assert {h["metadata"]["run_id"] for h in history} == {kept["run_id"]}
+
+    doomed = await client.runs.create(
+        tid, "steps", input={}, config=_slow_config(tmp_path / "doomed", 30)
+    )
+    await _started(tmp_path / "doomed")
+    result = await client.runs.wait(
+        tid,
+        "steps",
+        input={},
+        config=_slow_config(tmp_path / "replacement", 0),
+        multitask_strategy="rollback",
+    )
+    assert result["log"] == ["first", "second", "first", "second"]
+    assert [r["status"] for r in await client.runs.list(tid)] == ["success", "success"]
+    with pytest.raises(httpx.HTTPStatusError) as gone:
+        await client.runs.join(tid, doomed["run_id"])
+    assert gone.value.response.status_code == 404
+
+
 async def test_join_stream_after_reconnect_misses_no_event(url: str) -> None:
     client = get_client(url=url)
     thread = await client.threads.create()

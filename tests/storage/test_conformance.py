@@ -1121,3 +1121,61 @@ async def test_purge_removes_finished_stateless_threads_only(storage: Storage) -
     for thread_id in ("tk", "tn", "tf"):
         await storage.get_thread(thread_id)
     assert in_flight.status == "pending"
+
+
+async def test_rollback_run_deletes_the_run_and_its_checkpoints_only(storage: Storage) -> None:
+    builder = StateGraph(Counter)
+    builder.add_node("bump", lambda state: {"n": state["n"] + 1})
+    builder.add_edge(START, "bump")
+    builder.add_edge("bump", END)
+    graph = builder.compile(checkpointer=storage.checkpointer)
+    thread_id = await new_thread(storage)
+    earlier = await finished_run(storage, thread_id)
+    config: RunnableConfig = {
+        "configurable": {"thread_id": thread_id},
+        "metadata": {"run_id": earlier.run_id},
+    }
+    await graph.ainvoke({"n": 1}, config)
+    doomed = await queue_run(storage, thread_id)
+    await claim_exactly(storage, doomed.run_id, worker="w1")
+    await storage.append_events(doomed.run_id, [RunEvent(1, "values", b"{}")])
+    await graph.ainvoke({"n": 10}, {**config, "metadata": {"run_id": doomed.run_id}})
+    follower = await queue_run(storage, thread_id, multitask_strategy="enqueue")
+    done, queued = Inbox(), Inbox()
+    storage.listen(RUN_DONE, done)
+    storage.listen(RUN_QUEUED, queued)
+
+    assert not await storage.rollback_run(
+        doomed.run_id, worker_id="w2", thread_values={"n": 2}, thread_interrupts={}
+    ), "only the worker holding the run may roll it back"
+    assert await storage.rollback_run(
+        doomed.run_id, worker_id="w1", thread_values={"n": 2}, thread_interrupts={}
+    )
+
+    with pytest.raises(NotFound):
+        await storage.get_run(doomed.run_id)
+    await done.expect(doomed.run_id)
+    assert await storage.read_events(doomed.run_id, after_seq=0) == []
+    history = [
+        c async for c in storage.checkpointer.alist({"configurable": {"thread_id": thread_id}})
+    ]
+    assert history and {c.metadata.get("run_id") for c in history} == {earlier.run_id}
+    state = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+    assert state.values == {"n": 2}, "the thread's head is the earlier run's last checkpoint"
+    assert await graph.ainvoke(None, {"configurable": {"thread_id": thread_id}}) == {"n": 2}
+    thread = await storage.get_thread(thread_id)
+    assert (thread.status, thread.values) == ("busy", {"n": 2}), "the enqueued run is in flight"
+    await claim_exactly(storage, follower.run_id, worker="w2")
+    assert queued.queue.qsize() >= 1
+
+
+async def test_rollback_run_restores_an_interrupted_thread(storage: Storage) -> None:
+    thread_id = await new_thread(storage)
+    doomed = await queue_run(storage, thread_id)
+    await claim_exactly(storage, doomed.run_id)
+    waiting = {"task-1": [{"value": "approve?", "id": "i1"}]}
+    assert await storage.rollback_run(
+        doomed.run_id, worker_id="w1", thread_values={"n": 1}, thread_interrupts=waiting
+    )
+    thread = await storage.get_thread(thread_id)
+    assert (thread.status, thread.values, thread.interrupts) == ("interrupted", {"n": 1}, waiting)
