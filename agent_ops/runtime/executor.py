@@ -7,12 +7,14 @@ starting over, so steps that completed are not executed again.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, cast
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.pregel import Pregel
 from langgraph.types import Command, Send, StateSnapshot
 
@@ -220,7 +222,10 @@ class Executor:
         head: RunnableConfig | None = None
         # Close the listing before reading state: the PostgreSQL saver holds its connection
         # (and lock) while a listing is open.
-        async with aclosing(self._storage.checkpointer.alist(root)) as history:
+        listing = cast(
+            AsyncGenerator[CheckpointTuple, None], self._storage.checkpointer.alist(root)
+        )
+        async with aclosing(listing) as history:
             async for item in history:
                 if (item.metadata or {}).get("run_id") != run.run_id:
                     head = item.config
