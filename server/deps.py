@@ -11,7 +11,7 @@ from agent_ops.errors import InvalidInput
 from agent_ops.runtime.service import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -27,11 +27,11 @@ def check_uuid(value: str, what: str) -> str:
         raise InvalidInput(f"{what} {value!r} is not a valid UUID") from None
 
 
-def _thread_id(thread_id: Annotated[str, Path()]) -> str:
+async def _thread_id(thread_id: Annotated[str, Path()]) -> str:
     return check_uuid(thread_id, "thread_id")
 
 
-def _run_id(run_id: Annotated[str, Path()]) -> str:
+async def _run_id(run_id: Annotated[str, Path()]) -> str:
     return check_uuid(run_id, "run_id")
 
 

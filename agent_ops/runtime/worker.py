@@ -154,7 +154,7 @@ class WorkerPool:
             RUN_DURATION.observe(time.monotonic() - started)
 
     async def _execute_claimed(self, run: Run) -> None:
-        log.info(
+        log.debug(
             "run %s claimed (attempt %d)",
             run.run_id,
             run.attempt,
