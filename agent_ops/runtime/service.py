@@ -52,6 +52,9 @@ class Runtime:
         self.workers: WorkerPool | None = None
         self._worker_count = settings.workers if workers is None else workers
         self._waiters: dict[str, set[asyncio.Event]] = {}
+        # Runs a worker of this process just finished, kept while someone here waits for them,
+        # so a waiter needs no read to learn the outcome.
+        self._finished_here: dict[str, Run] = {}
         self._unlisten: list[Any] = []
         self._background: list[asyncio.Task[None]] = []
 
@@ -75,6 +78,7 @@ class Runtime:
                 self.bus,
                 self.settings,
                 concurrency=self._worker_count,
+                on_finished=self._run_finished_here,
             )
             await self.workers.start()
             self._background = [
@@ -175,6 +179,10 @@ class Runtime:
             },
         )
 
+    def _run_finished_here(self, run: Run) -> None:
+        if run.run_id in self._waiters:
+            self._finished_here[run.run_id] = run
+
     def _run_done(self, run_id: str) -> None:
         for waiter in self._waiters.get(run_id, ()):
             waiter.set()
@@ -196,8 +204,12 @@ class Runtime:
             existed = just_created
             while True:
                 waiter.clear()
+                finished = self._finished_here.get(run_id)
                 try:
-                    run = await self.storage.get_run(run_id, thread_id=thread_id)
+                    if finished is not None and thread_id in (None, finished.thread_id):
+                        run = finished
+                    else:
+                        run = await self.storage.get_run(run_id, thread_id=thread_id)
                 except NotFound:
                     if not existed:
                         raise
@@ -215,6 +227,7 @@ class Runtime:
                 waiters.discard(waiter)
                 if not waiters:
                     del self._waiters[run_id]
+                    self._finished_here.pop(run_id, None)
 
     # -- housekeeping ---------------------------------------------------------------------------
     async def _sweep_loop(self) -> None:

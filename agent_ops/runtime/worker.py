@@ -16,6 +16,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -51,12 +52,14 @@ class WorkerPool:
         settings: Settings,
         *,
         concurrency: int | None = None,
+        on_finished: Callable[[Run], None] | None = None,
     ) -> None:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._storage = storage
         self._bus = bus
         self._settings = settings
         self._executor = Executor(storage, registry)
+        self._on_finished = on_finished
         self._slots = asyncio.Semaphore(settings.workers if concurrency is None else concurrency)
         self._wake = asyncio.Event()
         self._running: dict[str, _Running] = {}
@@ -108,28 +111,33 @@ class WorkerPool:
     async def _dispatch(self) -> None:
         while not self._stopping:
             await self._slots.acquire()
+            free = 1
+            while not self._slots.locked():  # take every free slot: one claim fills them all
+                await self._slots.acquire()
+                free += 1
+            runs: list[Run] = []
             try:
-                run = None
                 if not self._stopping:
                     self._wake.clear()
-                    run = await self._storage.claim_run(
+                    runs = await self._storage.claim_runs(
                         worker_id=self.worker_id,
                         lease_seconds=self._settings.lease_seconds,
                         max_attempts=self._settings.max_attempts,
+                        limit=free,
                     )
             except Exception:
-                self._slots.release()
                 log.exception("claiming a run failed; retrying")
                 await asyncio.sleep(1.0)
-                continue
-            if run is None:
+            for _ in range(free - len(runs)):
                 self._slots.release()
+            for run in runs:
+                task = asyncio.create_task(self._execute(run), name=f"run {run.run_id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if len(runs) < free and not self._stopping:
+                # The queue is drained: sleep until a run is queued (or the safety-net poll).
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)
-                continue
-            task = asyncio.create_task(self._execute(run), name=f"run {run.run_id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
 
     async def _beat(self) -> None:
         while True:
@@ -205,13 +213,14 @@ class WorkerPool:
             output=outcome.output,
         )
         self._bus.end(stream)
-        if not finished:
+        if finished is None:
             log.warning("run %s finished after its lease was lost; outcome dropped", run.run_id)
             return
         RUNS_FINISHED.labels(status=outcome.status).inc()
+        if self._on_finished is not None:
+            self._on_finished(finished)
         if run.kwargs.get("webhook"):
-            finished_run = await self._storage.get_run(run.run_id)
-            self._keep(asyncio.create_task(deliver(run.kwargs["webhook"], finished_run)))
+            self._keep(asyncio.create_task(deliver(run.kwargs["webhook"], finished)))
         log.info(
             "run %s %s",
             run.run_id,

@@ -276,22 +276,23 @@ async def finish_run(
     values: Json | None,
     interrupts: Json | None,
     output: Json | None,
-) -> bool:
-    """End a run held by `worker_id` and settle its thread; False when the lease was lost."""
+) -> Run | None:
+    """End a run held by `worker_id` and settle its thread; None when the lease was lost."""
     if status not in TERMINAL_RUN_STATUSES:
         raise InvalidInput(f"cannot finish run {run_id} with status {status!r}; it is not final")
     if not await _lock_thread_of(tx, run_id):
-        return False
+        return None
     cur = await tx.conn.execute(
         "UPDATE runs SET status = %s, error = %s, output = %s, finished_at = now(),"
         " updated_at = now(), lease_expires_at = NULL"
-        " WHERE run_id = %s AND worker_id = %s AND status = 'running' RETURNING thread_id",
+        " WHERE run_id = %s AND worker_id = %s AND status = 'running' RETURNING *",
         (status, error, None if output is None else jsonb(output), run_id, worker_id),
     )
     row = await cur.fetchone()
     if row is None:
-        return False
-    thread_id: str = row["thread_id"]
+        return None
+    finished = run_from_row(row)
+    thread_id = finished.thread_id
     cur = await tx.conn.execute(
         'UPDATE threads SET "values" = COALESCE(%s, "values"),'
         " interrupts = COALESCE(%s, interrupts), state_updated_at = now()"
@@ -314,7 +315,7 @@ async def finish_run(
     following = await _next_inflight(tx, thread_id)
     if following is not None:
         await tx.notify(RUN_QUEUED, following)
-    return True
+    return finished
 
 
 async def rollback_run(

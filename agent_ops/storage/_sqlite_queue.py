@@ -18,13 +18,21 @@ from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 _INFLIGHT = "('pending', 'running')"
 
 
+def next_inflight(c: sqlite3.Connection, thread_id: str) -> str | None:
+    """Return the thread's oldest pending or running run, if any."""
+    row = c.execute(
+        f"SELECT run_id FROM runs WHERE thread_id = ? AND status IN {_INFLIGHT}"
+        " ORDER BY created_at, run_id LIMIT 1",
+        (thread_id,),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def settle_thread(
     c: sqlite3.Connection, thread_id: str, outcome: str, now: float, error: str | None = None
 ) -> None:
     """Set the thread's status after a run ended: busy while another run is in flight."""
-    busy = c.execute(
-        f"SELECT 1 FROM runs WHERE thread_id = ? AND status IN {_INFLIGHT} LIMIT 1", (thread_id,)
-    ).fetchone()
+    busy = next_inflight(c, thread_id) is not None
     c.execute(
         "UPDATE threads SET status = ?, error = ?, updated_at = ? WHERE thread_id = ?",
         ("busy" if busy else outcome, error, now, thread_id),
@@ -149,11 +157,33 @@ def delete_run(c: sqlite3.Connection, run_id: str, thread_id: str | None) -> Non
     c.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
 
 
-def claim_run(
-    c: sqlite3.Connection, worker_id: str, lease_seconds: float, max_attempts: int, now: float
-) -> tuple[Run | None, list[str]]:
-    """Claim the next runnable run; also return ids of abandoned runs ended for good."""
+def claim_runs(
+    c: sqlite3.Connection,
+    worker_id: str,
+    lease_seconds: float,
+    max_attempts: int,
+    limit: int,
+    now: float,
+) -> tuple[list[Run], list[str]]:
+    """Claim up to `limit` runnable runs; also return ids of abandoned runs ended for good."""
+    claimed: list[Run] = []
     ended: list[str] = []
+    while len(claimed) < limit:
+        run = _claim_next(c, worker_id, lease_seconds, max_attempts, now, ended)
+        if run is None:
+            break
+        claimed.append(run)
+    return claimed, ended
+
+
+def _claim_next(
+    c: sqlite3.Connection,
+    worker_id: str,
+    lease_seconds: float,
+    max_attempts: int,
+    now: float,
+    ended: list[str],
+) -> Run | None:
     while True:
         row = c.execute(
             f"""
@@ -172,7 +202,7 @@ def claim_run(
             {"now": now},
         ).fetchone()
         if row is None:
-            return None, ended
+            return None
         if row["status"] == "running" and row["attempt"] >= max_attempts:
             reason = (
                 f"run abandoned: worker {row['worker_id']} stopped heartbeating; "
@@ -191,7 +221,7 @@ def claim_run(
             " attempt = attempt + 1, updated_at = ? WHERE run_id = ? RETURNING *",
             (worker_id, now + lease_seconds, now, row["run_id"]),
         ).fetchone()
-        return run_from_row(claimed), ended
+        return run_from_row(claimed)
 
 
 def renew_lease(
@@ -217,17 +247,20 @@ def finish_run(
     interrupts: str | None,
     output: str | None,
     now: float,
-) -> str | None:
-    """End a run held by `worker_id`; return its thread id, or None when the lease was lost."""
+) -> tuple[Run | None, str | None]:
+    """End a run held by `worker_id`; return (the finished run, the thread's next run id).
+
+    The run is None when the lease was lost."""
     row = c.execute(
         "UPDATE runs SET status = ?, error = ?, output = ?, finished_at = ?, updated_at = ?,"
         " lease_expires_at = NULL WHERE run_id = ? AND worker_id = ? AND status = 'running'"
-        " RETURNING thread_id",
+        " RETURNING *",
         (status, error, output, now, now, run_id, worker_id),
     ).fetchone()
     if row is None:
-        return None
-    thread_id: str = row["thread_id"]
+        return None, None
+    finished = run_from_row(row)
+    thread_id = finished.thread_id
     thread = c.execute(
         'UPDATE threads SET "values" = COALESCE(?, "values"),'
         " interrupts = COALESCE(?, interrupts), state_updated_at = ? WHERE thread_id = ?"
@@ -241,7 +274,7 @@ def finish_run(
     else:
         outcome = "error"
     settle_thread(c, thread_id, outcome, now, error if outcome == "error" else None)
-    return thread_id
+    return finished, next_inflight(c, thread_id)
 
 
 def rollback_run(
@@ -251,15 +284,15 @@ def rollback_run(
     values: str | None,
     interrupts: str,
     now: float,
-) -> str | None:
-    """Delete a running run with its events and checkpoints; return its thread id, or None."""
+) -> tuple[str | None, str | None]:
+    """Delete a running run with its events and checkpoints; return (thread id, next run id)."""
     row = c.execute(
         "DELETE FROM runs WHERE run_id = ? AND worker_id = ? AND status = 'running'"
         " RETURNING thread_id",
         (run_id, worker_id),
     ).fetchone()
     if row is None:
-        return None
+        return None, None
     thread_id: str = row["thread_id"]
     # The official SqliteSaver keeps metadata as JSON bytes: read it as text.
     written = (
@@ -280,7 +313,7 @@ def rollback_run(
         (values, interrupts, now, thread_id),
     )
     settle_thread(c, thread_id, "idle" if interrupts == "{}" else "interrupted", now)
-    return thread_id
+    return thread_id, next_inflight(c, thread_id)
 
 
 def release_run(c: sqlite3.Connection, run_id: str, worker_id: str, now: float) -> bool:

@@ -329,11 +329,17 @@ class PostgresStorage:
         async with self._tx() as tx:
             await q.delete_run(tx, run_id, thread_id)
 
-    async def claim_run(
-        self, *, worker_id: str, lease_seconds: float, max_attempts: int
-    ) -> Run | None:
+    async def claim_runs(
+        self, *, worker_id: str, lease_seconds: float, max_attempts: int, limit: int = 1
+    ) -> list[Run]:
+        claimed: list[Run] = []
         async with self._tx() as tx:
-            return await q.claim_run(tx, worker_id, lease_seconds, max_attempts)
+            while len(claimed) < limit:
+                run = await q.claim_run(tx, worker_id, lease_seconds, max_attempts)
+                if run is None:
+                    break
+                claimed.append(run)
+        return claimed
 
     async def renew_lease(self, run_id: str, *, worker_id: str, lease_seconds: float) -> LeaseState:
         async with self._tx() as tx:
@@ -349,7 +355,7 @@ class PostgresStorage:
         thread_values: Json | None = None,
         thread_interrupts: Json | None = None,
         output: Json | None = None,
-    ) -> bool:
+    ) -> Run | None:
         async with self._tx() as tx:
             return await q.finish_run(
                 tx, run_id, worker_id, status, error, thread_values, thread_interrupts, output

@@ -232,10 +232,10 @@ class Storage(Protocol):
         """Delete a finished run and its events; Conflict while it is pending or running."""
         ...
 
-    async def claim_run(
-        self, *, worker_id: str, lease_seconds: float, max_attempts: int
-    ) -> Run | None:
-        """Take the next runnable run, or None.
+    async def claim_runs(
+        self, *, worker_id: str, lease_seconds: float, max_attempts: int, limit: int = 1
+    ) -> list[Run]:
+        """Take up to `limit` runnable runs in one transaction (fewer when fewer are runnable).
 
         Runnable: pending with `not_before <= now`, or running with an expired lease (its
         worker died). Runs of one thread go one at a time in creation order. The claim sets
@@ -259,8 +259,9 @@ class Storage(Protocol):
         thread_values: Json | None = None,
         thread_interrupts: Json | None = None,
         output: Json | None = None,
-    ) -> bool:
-        """End a run and update its thread in one transaction; False if the lease was lost.
+    ) -> Run | None:
+        """End a run and update its thread in one transaction; return the finished run, or None
+        if the lease was lost.
 
         `output` is stored on the run (`Run.output`) for `runs/wait` and `join`.
         Thread status afterwards: busy if another run of the thread is in flight, else

@@ -634,15 +634,15 @@ class SqliteStorage:
     async def delete_run(self, run_id: str, *, thread_id: str | None = None) -> None:
         await self._tx(q.delete_run, run_id, thread_id)
 
-    async def claim_run(
-        self, *, worker_id: str, lease_seconds: float, max_attempts: int
-    ) -> Run | None:
-        run, ended = await self._tx(
-            q.claim_run, worker_id, lease_seconds, max_attempts, time.time()
+    async def claim_runs(
+        self, *, worker_id: str, lease_seconds: float, max_attempts: int, limit: int = 1
+    ) -> list[Run]:
+        claimed, ended = await self._tx(
+            q.claim_runs, worker_id, lease_seconds, max_attempts, limit, time.time()
         )
         for run_id in ended:
             self._deliver(RUN_DONE, run_id)
-        return run
+        return claimed
 
     async def renew_lease(self, run_id: str, *, worker_id: str, lease_seconds: float) -> LeaseState:
         return await self._tx(q.renew_lease, run_id, worker_id, lease_seconds, time.time())
@@ -657,8 +657,8 @@ class SqliteStorage:
         thread_values: Json | None = None,
         thread_interrupts: Json | None = None,
         output: Json | None = None,
-    ) -> bool:
-        thread_id = await self._tx(
+    ) -> Run | None:
+        finished, following = await self._tx(
             q.finish_run,
             run_id,
             worker_id,
@@ -669,11 +669,12 @@ class SqliteStorage:
             None if output is None else dumps(output),
             time.time(),
         )
-        if thread_id is None:
-            return False
+        if finished is None:
+            return None
         self._deliver(RUN_DONE, run_id)
-        self._deliver(RUN_QUEUED, thread_id)
-        return True
+        if following is not None:  # the thread's next run may go now
+            self._deliver(RUN_QUEUED, following)
+        return finished
 
     async def rollback_run(
         self,
@@ -683,7 +684,7 @@ class SqliteStorage:
         thread_values: Json | None,
         thread_interrupts: Json,
     ) -> bool:
-        thread_id = await self._tx(
+        thread_id, following = await self._tx(
             q.rollback_run,
             run_id,
             worker_id,
@@ -694,7 +695,8 @@ class SqliteStorage:
         if thread_id is None:
             return False
         self._deliver(RUN_DONE, run_id)
-        self._deliver(RUN_QUEUED, thread_id)
+        if following is not None:  # the thread's next run may go now
+            self._deliver(RUN_QUEUED, following)
         return True
 
     async def release_run(self, run_id: str, *, worker_id: str) -> bool:

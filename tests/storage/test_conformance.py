@@ -80,7 +80,11 @@ async def queue_run(storage: Storage, thread_id: str, **options: Any) -> Run:
 async def claim(
     storage: Storage, worker: str = "w1", lease: float = LONG_LEASE, max_attempts: int = 3
 ) -> Run | None:
-    return await storage.claim_run(worker_id=worker, lease_seconds=lease, max_attempts=max_attempts)
+    claimed = await storage.claim_runs(
+        worker_id=worker, lease_seconds=lease, max_attempts=max_attempts
+    )
+    assert len(claimed) <= 1
+    return claimed[0] if claimed else None
 
 
 async def claim_exactly(storage: Storage, run_id: str, worker: str = "w1", **kw: Any) -> Run:
@@ -92,7 +96,9 @@ async def claim_exactly(storage: Storage, run_id: str, worker: str = "w1", **kw:
 async def finished_run(storage: Storage, thread_id: str, status: RunStatus = "success") -> Run:
     run = await queue_run(storage, thread_id, multitask_strategy="enqueue")
     await claim_exactly(storage, run.run_id)
-    assert await storage.finish_run(run.run_id, worker_id="w1", status=status)
+    finished = await storage.finish_run(run.run_id, worker_id="w1", status=status)
+    assert finished is not None and finished == await storage.get_run(run.run_id)
+    assert finished.status == status
     return run
 
 
@@ -451,6 +457,29 @@ async def test_rollback_strategy_flags_running_run_for_rollback(storage: Storage
     assert lease.held and lease.cancel_action == "rollback"
 
 
+async def test_a_batch_claim_takes_one_run_per_thread_in_creation_order(storage: Storage) -> None:
+    first_thread, second_thread = await new_thread(storage), await new_thread(storage)
+    a1 = await queue_run(storage, first_thread)
+    a2 = await queue_run(storage, first_thread, multitask_strategy="enqueue")
+    b1 = await queue_run(storage, second_thread)
+    claimed = await storage.claim_runs(
+        worker_id="w1", lease_seconds=LONG_LEASE, max_attempts=3, limit=10
+    )
+    assert [r.run_id for r in claimed] == [a1.run_id, b1.run_id]
+    assert all(r.status == "running" and r.worker_id == "w1" for r in claimed)
+    assert (
+        await storage.claim_runs(worker_id="w2", lease_seconds=LONG_LEASE, max_attempts=3, limit=10)
+        == []
+    )
+    await storage.finish_run(a1.run_id, worker_id="w1", status="success")
+    assert [
+        r.run_id
+        for r in await storage.claim_runs(
+            worker_id="w2", lease_seconds=LONG_LEASE, max_attempts=3, limit=1
+        )
+    ] == [a2.run_id]
+
+
 async def test_after_seconds_delays_the_claim(storage: Storage) -> None:
     thread_id = await new_thread(storage)
     run = await queue_run(storage, thread_id, after_seconds=0.3)
@@ -575,7 +604,7 @@ async def test_renew_lease_extends_for_holder_and_is_refused_to_others(storage: 
     assert not refused.held
 
 
-async def test_finish_run_after_losing_the_lease_returns_false_and_changes_nothing(
+async def test_finish_run_after_losing_the_lease_returns_none_and_changes_nothing(
     storage: Storage,
 ) -> None:
     thread_id = await new_thread(storage)
@@ -589,7 +618,7 @@ async def test_finish_run_after_losing_the_lease_returns_false_and_changes_nothi
         run.run_id, worker_id="w1", status="success", thread_values={"stale": True}
     )
 
-    assert finished is False
+    assert finished is None
     assert await storage.get_run(run.run_id) == before
     thread = await storage.get_thread(thread_id)
     assert thread.status == "busy" and thread.values is None
@@ -1109,7 +1138,7 @@ async def test_purge_removes_finished_stateless_threads_only(storage: Storage) -
         stateless=True,
     )
     for expected in (stateless, kept):
-        claimed = await storage.claim_run(worker_id="w", lease_seconds=30, max_attempts=3)
+        claimed = await claim(storage, "w")
         assert claimed is not None and claimed.run_id == expected.run_id
         await storage.finish_run(claimed.run_id, worker_id="w", status="success")
     later = datetime.now(UTC) + timedelta(seconds=5)
