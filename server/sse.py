@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator, Mapping
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agent_ops.runtime.thread_streams import ThreadEvent
+from agent_ops.runtime.thread_streams import ThreadStreamEvent
 from agent_ops.storage import RunEvent
 
 HEARTBEAT_SECONDS = 5
 
 
-def encode(event: RunEvent | ThreadEvent) -> bytes:
+def encode(event: RunEvent | ThreadStreamEvent) -> bytes:
     """Write one event exactly as the LangGraph server does (CRLF, event/data/id)."""
     event_id = event.seq if isinstance(event, RunEvent) else event.id
     return b"event: %s\r\ndata: %s\r\nid: %s\r\n\r\n" % (

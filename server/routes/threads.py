@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Response
 from agent_ops.errors import InvalidInput, NotFound
 from agent_ops.runtime.service import new_id
 from agent_ops.runtime.state import ThreadStates
-from agent_ops.runtime.thread_streams import ThreadEvent, thread_stream_modes
+from agent_ops.runtime.thread_streams import ThreadStreamEvent, thread_stream_modes
 from server.deps import RuntimeDep, ThreadId, check_uuid
 from server.schemas import (
     Checkpoint,
@@ -199,6 +199,6 @@ async def join_thread_stream(
     return sse_response(_encoded(events))
 
 
-async def _encoded(events: AsyncIterator[ThreadEvent]) -> AsyncIterator[bytes]:
+async def _encoded(events: AsyncIterator[ThreadStreamEvent]) -> AsyncIterator[bytes]:
     async for event in events:
         yield encode(event)

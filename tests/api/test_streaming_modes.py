@@ -236,6 +236,52 @@ async def test_thread_stream_rejects_unknown_modes_and_ids_with_422_naming_them(
     assert "'event'" in caught.value.response.text
 
 
+async def test_state_updates_join_the_thread_stream_between_runs_in_state_update_mode(
+    url: str,
+) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    before = await client.runs.create(tid, "echo", input=HI, stream_mode="values")
+    await client.runs.join(tid, before["run_id"])
+    live = await client.threads.join_stream(tid, stream_mode="state_update")
+    first = asyncio.ensure_future(anext(live))
+    await asyncio.sleep(0.3)
+    edited = {"messages": [{"role": "user", "content": "edited", "id": "m-edit"}]}
+    await client.threads.update_state(tid, edited, as_node="respond")
+    update = await asyncio.wait_for(first, 30)
+    await live.aclose()
+    assert update.event == "state_update" and update.data["thread_id"] == tid
+    assert update.data["state"]["values"]["messages"][-1]["content"] == "edited"
+    assert update.data["state"] == await client.threads.get_state(tid)
+    after = await client.runs.create(tid, "echo", input=HI, stream_mode="values")
+    await client.runs.join(tid, after["run_id"])
+
+    everything = await _until(
+        await client.threads.join_stream(
+            tid, last_event_id="-", stream_mode=["run_modes", "state_update"]
+        ),
+        _run_done(after["run_id"]),
+    )
+    assert [p.event for p in everything] == [
+        *("metadata", "values", "values", "metadata"),
+        "state_update",
+        *("metadata", "values", "values", "metadata"),
+    ]
+    assert everything[4] == update
+    only_runs = await _until(
+        await client.threads.join_stream(tid, last_event_id="-"), _run_done(after["run_id"])
+    )
+    assert only_runs == everything[:4] + everything[5:]
+    resumed = await _until(
+        await client.threads.join_stream(
+            tid, last_event_id=update.id, stream_mode=["run_modes", "state_update"]
+        ),
+        _run_done(after["run_id"]),
+    )
+    assert resumed == everything[5:]
+
+
 @pytest.mark.postgres
 async def test_thread_stream_served_by_another_process_than_the_one_running(
     pg_cluster: PgCluster, tmp_path: Path
