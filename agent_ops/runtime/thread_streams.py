@@ -49,10 +49,10 @@ class ThreadStreamEvent:
 
 @dataclass(frozen=True, slots=True)
 class _Cursor:
-    """The last event a client saw: a run's place in the thread and the event within it."""
+    """The last event a client saw: its source's place in the thread and its seq there."""
 
     key: tuple[int, str]
-    seq: int | None  # None: the run's `run_done` marker
+    seq: int | None  # None: the source is done (a run's `run_done` marker, a state update)
 
 
 def thread_stream_modes(requested: Collection[str] | None) -> frozenset[str]:
@@ -145,33 +145,40 @@ class ThreadStreams:
                 lower = resume.key if resume is not None else after
                 try:
                     sources = await self._sources(thread_id, lower, inclusive=resume is not None)
-                except NotFound:
+                    for source in sources:
+                        key = _key(source)
+                        seen = (resume.seq or 0) if resume is not None and resume.key == key else 0
+                        resume = None
+                        after = key
+                        if skip_finished and (
+                            not isinstance(source, Run) or source.status in TERMINAL_RUN_STATUSES
+                        ):
+                            continue
+                        async for event in self._events_of(source, key, seen, modes):
+                            yield event
+                except NotFound:  # the thread, or a run of it, was deleted meanwhile
                     return
-                for source in sources:
-                    key = _key(source)
-                    seen = (resume.seq or 0) if resume is not None and resume.key == key else 0
-                    resume = None
-                    after = key
-                    if skip_finished and (
-                        not isinstance(source, Run) or source.status in TERMINAL_RUN_STATUSES
-                    ):
-                        continue
-                    if isinstance(source, ThreadEvent):
-                        if _wanted(modes, source.event, source.data):
-                            yield ThreadStreamEvent(_event_id(key, None), source.event, source.data)
-                        continue
-                    async for item in self._bus.subscribe(source.run_id, after_seq=seen):
-                        if _wanted(modes, item.event, item.data):
-                            yield ThreadStreamEvent(_event_id(key, item.seq), item.event, item.data)
-                    done = dumps({"status": "run_done", "run_id": source.run_id})
-                    if _wanted(modes, "metadata", done):
-                        yield ThreadStreamEvent(_event_id(key, None), "metadata", done)
                 skip_finished = False
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), self._poll_seconds)
         finally:
             for stop in unlisten:
                 stop()
+
+    async def _events_of(
+        self, source: Run | ThreadEvent, key: tuple[int, str], seen: int, modes: frozenset[str]
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """A state update, or a run's events after `seen` and its `run_done` marker."""
+        if isinstance(source, ThreadEvent):
+            if _wanted(modes, source.event, source.data):
+                yield ThreadStreamEvent(_event_id(key, None), source.event, source.data)
+            return
+        async for item in self._bus.subscribe(source.run_id, after_seq=seen):
+            if _wanted(modes, item.event, item.data):
+                yield ThreadStreamEvent(_event_id(key, item.seq), item.event, item.data)
+        done = dumps({"status": "run_done", "run_id": source.run_id})
+        if _wanted(modes, "metadata", done):
+            yield ThreadStreamEvent(_event_id(key, None), "metadata", done)
 
     async def _sources(
         self, thread_id: str, lower: tuple[int, str] | None, *, inclusive: bool

@@ -47,6 +47,13 @@ async def _until(
     return await asyncio.wait_for(read(), seconds)
 
 
+async def _joined(stream: AsyncIterator[StreamPart]) -> asyncio.Future[StreamPart]:
+    """Start reading a live thread stream and give the server time to take the join."""
+    first = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0.3)
+    return first
+
+
 def _run_done(run_id: str) -> Callable[[StreamPart], bool]:
     return lambda p: p.event == "metadata" and p.data == {"status": "run_done", "run_id": run_id}
 
@@ -147,8 +154,7 @@ async def test_thread_stream_delivers_the_events_of_a_run_started_after_joining(
     tid = thread["thread_id"]
     await client.runs.wait(tid, "echo", input=HI)  # finished before the join: not streamed
     stream = await client.threads.join_stream(tid)
-    first = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0.3)  # the join is under way before the run exists
+    first = await _joined(stream)  # the join is under way before the run exists
     config = {"configurable": {"marker_dir": str(tmp_path), "sleep": 0.5}}
     run = await client.runs.create(
         tid, "steps", input={"log": []}, config=config, stream_mode=["updates", "values"]
@@ -245,8 +251,7 @@ async def test_state_updates_join_the_thread_stream_between_runs_in_state_update
     before = await client.runs.create(tid, "echo", input=HI, stream_mode="values")
     await client.runs.join(tid, before["run_id"])
     live = await client.threads.join_stream(tid, stream_mode="state_update")
-    first = asyncio.ensure_future(anext(live))
-    await asyncio.sleep(0.3)
+    first = await _joined(live)
     edited = {"messages": [{"role": "user", "content": "edited", "id": "m-edit"}]}
     await client.threads.update_state(tid, edited, as_node="respond")
     update = await asyncio.wait_for(first, 30)
@@ -296,8 +301,7 @@ async def test_thread_stream_served_by_another_process_than_the_one_running(
         thread = await runs_at.threads.create()
         tid = thread["thread_id"]
         stream = await watch_at.threads.join_stream(tid)
-        first = asyncio.ensure_future(anext(stream))
-        await asyncio.sleep(0.3)
+        first = await _joined(stream)
         run = await runs_at.runs.create(tid, "echo", input=HI, stream_mode=["values", "events"])
         parts = [await asyncio.wait_for(first, 30)]
         parts += await _until(stream, _run_done(run["run_id"]))
