@@ -19,6 +19,7 @@ StreamMode = Literal[
     "custom",
     "messages-tuple",
 ]
+ThreadStreamMode = Literal["run_modes", "lifecycle", "state_update"]
 MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
 DisconnectMode = Literal["cancel", "continue"]
 OnConflictBehavior = Literal["raise", "do_nothing"]

@@ -6,17 +6,19 @@ from collections.abc import AsyncIterator, Mapping
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from agent_ops.runtime.thread_streams import ThreadStreamEvent
 from agent_ops.storage import RunEvent
 
 HEARTBEAT_SECONDS = 5
 
 
-def encode(event: RunEvent) -> bytes:
+def encode(event: RunEvent | ThreadStreamEvent) -> bytes:
     """Write one event exactly as the LangGraph server does (CRLF, event/data/id)."""
-    return b"event: %s\r\ndata: %s\r\nid: %d\r\n\r\n" % (
+    event_id = event.seq if isinstance(event, RunEvent) else event.id
+    return b"event: %s\r\ndata: %s\r\nid: %s\r\n\r\n" % (
         event.event.encode(),
         event.data,
-        event.seq,
+        str(event_id).encode(),
     )
 
 

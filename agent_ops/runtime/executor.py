@@ -7,7 +7,8 @@ starting over, so steps that completed are not executed again.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+import uuid
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, cast
@@ -111,28 +112,49 @@ def thread_interrupts(state: StateSnapshot) -> Json:
     }
 
 
-class _MessageTracker:
-    """Turns `messages` chunks into the `messages/*` events of the non-tuple `messages` mode."""
+class _Chunks:
+    """Publishes what `graph.astream` yields as the events of the modes the client asked for.
 
-    def __init__(self) -> None:
-        self._seen: dict[str, BaseMessage] = {}
+    `messages` chunks become `messages` tuples (`messages-tuple`) and/or the `messages/*`
+    events of the non-tuple `messages` mode; a chunk from a subgraph gets its namespace
+    appended to the event name (`values|parent:<task id>`).
+    """
 
-    def events(self, message: Any, metadata: dict[str, Any]) -> list[tuple[str, Any]]:
+    def __init__(self, stream: RunStream, requested: Sequence[str]) -> None:
+        self._stream = stream
+        self._tuples = "messages-tuple" in requested
+        self._seen: dict[str, BaseMessage] | None = {} if "messages" in requested else None
+
+    def publish(self, ns: Sequence[str], mode: str, chunk: Any) -> None:
+        suffix = "|" + "|".join(ns) if ns else ""
+        if mode != "messages":
+            self._stream.publish(mode + suffix, dumps(chunk))
+            return
+        message, metadata = cast(tuple[Any, dict[str, Any]], chunk)
+        if self._tuples:
+            self._stream.publish("messages" + suffix, dumps([message, metadata]))
+        if self._seen is not None:
+            for name, data in self._message_events(self._seen, message, metadata):
+                self._stream.publish(name + suffix, dumps(data))
+
+    @staticmethod
+    def _message_events(
+        seen: dict[str, BaseMessage], message: Any, metadata: dict[str, Any]
+    ) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = []
         if not isinstance(message, BaseMessage) or message.id is None:
             return out
-        first = message.id not in self._seen
-        if first:
+        if message.id not in seen:
             out.append(("messages/metadata", {message.id: {"metadata": metadata}}))
         if isinstance(message, BaseMessageChunk):
-            previous = self._seen.get(message.id)
+            previous = seen.get(message.id)
             merged: BaseMessage = (
                 message if not isinstance(previous, BaseMessageChunk) else previous + message
             )
-            self._seen[message.id] = merged
+            seen[message.id] = merged
             out.append(("messages/partial", [merged]))
         else:
-            self._seen[message.id] = message
+            seen[message.id] = message
             out.append(("messages/complete", [message]))
         return out
 
@@ -172,34 +194,59 @@ class Executor:
     ) -> None:
         kwargs = run.kwargs
         requested: list[str] = list(kwargs.get("stream_mode") or ["values"])
-        modes = sorted({_GRAPH_MODE[m] for m in requested})
-        tuple_messages = "messages-tuple" in requested
-        full_messages = "messages" in requested
-        tracker = _MessageTracker() if full_messages else None
+        modes = sorted({_GRAPH_MODE[m] for m in requested if m != "events"})
+        chunks = _Chunks(stream, requested)
         payload = await self._resume_point(graph, run, config)
-        context = {**assistant.context, **(kwargs.get("context") or {})} or None
         subgraphs = bool(kwargs.get("stream_subgraphs"))
-        async for item in graph.astream(
-            payload,
-            config,
-            context=context,  # type: ignore[arg-type]
-            stream_mode=modes,  # type: ignore[arg-type]
-            subgraphs=subgraphs,
-            interrupt_before=kwargs.get("interrupt_before"),
-            interrupt_after=kwargs.get("interrupt_after"),
-            durability=kwargs.get("durability") or "async",
-        ):
+        options: dict[str, Any] = {
+            "context": {**assistant.context, **(kwargs.get("context") or {})} or None,
+            "stream_mode": modes,
+            "subgraphs": subgraphs,
+            "interrupt_before": kwargs.get("interrupt_before"),
+            "interrupt_after": kwargs.get("interrupt_after"),
+            "durability": kwargs.get("durability") or "async",
+        }
+        if "events" in requested:
+            await self._stream_events(graph, run, payload, config, options, chunks, stream)
+            return
+        async for item in graph.astream(payload, config, **options):
             ns, mode, chunk = item if subgraphs else ((), *item)
-            suffix = "|" + "|".join(ns) if ns else ""
-            if mode == "messages":
-                message, metadata = cast(tuple[Any, dict[str, Any]], chunk)
-                if tuple_messages:
-                    stream.publish("messages" + suffix, dumps([message, metadata]))
-                if tracker is not None:
-                    for name, data in tracker.events(message, metadata):
-                        stream.publish(name + suffix, dumps(data))
+            chunks.publish(ns, mode, chunk)
+
+    @staticmethod
+    async def _stream_events(
+        graph: Pregel,
+        run: Run,
+        payload: Any,
+        config: RunnableConfig,
+        options: dict[str, Any],
+        chunks: _Chunks,
+        stream: RunStream,
+    ) -> None:
+        """Stream through LangChain's `astream_events` (v2), as the LangGraph server does for
+        `stream_mode="events"`: the graph's own `on_chain_stream` events carry the chunks of
+        the other modes; every other event is published whole as an `events` event.
+
+        Only runs that ask for `events` come here: the callback machinery costs time per step.
+        """
+        # The graph's root run gets the run's id (a retry gets a fresh one, as tracing expects).
+        root = uuid.UUID(run.run_id) if run.attempt == 1 else uuid.uuid4()
+        root_id = str(root)
+        subgraphs = options["subgraphs"]
+        async for event in graph.astream_events(
+            payload,
+            {**config, "run_id": root},
+            version="v2",
+            **options,
+        ):
+            if "langsmith:hidden" in (event.get("tags") or ()):
+                continue
+            if event["event"] == "on_chain_stream" and event["run_id"] == root_id:
+                item = event["data"]["chunk"]
+                ns, mode, chunk = item if subgraphs else ((), *item)
+                chunks.publish(ns, mode, chunk)
             else:
-                stream.publish(mode + suffix, dumps(chunk))
+                stream.publish("events", dumps(event))
 
     async def _resume_point(self, graph: Pregel, run: Run, config: RunnableConfig) -> Any:
         """Input for this attempt: None to continue from this run's own last checkpoint."""

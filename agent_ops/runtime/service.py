@@ -17,6 +17,7 @@ from agent_ops.errors import BadRequest, InvalidInput, NotFound
 from agent_ops.runtime.crons import CronScheduler
 from agent_ops.runtime.registry import GraphRegistry, default_assistant_id
 from agent_ops.runtime.streams import StreamBus
+from agent_ops.runtime.thread_streams import ThreadStreams
 from agent_ops.runtime.worker import WorkerPool
 from agent_ops.settings import Settings
 from agent_ops.storage import RUN_DONE, Assistant, Run, Storage
@@ -25,7 +26,17 @@ from agent_ops.types import TERMINAL_RUN_STATUSES, Json
 log = logging.getLogger(__name__)
 
 SUPPORTED_STREAM_MODES = frozenset(
-    {"values", "updates", "custom", "checkpoints", "tasks", "debug", "messages", "messages-tuple"}
+    {
+        "values",
+        "updates",
+        "custom",
+        "checkpoints",
+        "tasks",
+        "debug",
+        "messages",
+        "messages-tuple",
+        "events",
+    }
 )
 
 
@@ -49,6 +60,7 @@ class Runtime:
         self.storage = storage
         self.registry = registry
         self.bus: StreamBus | None = None
+        self._thread_streams: ThreadStreams | None = None
         self.workers: WorkerPool | None = None
         self._worker_count = settings.workers if workers is None else workers
         self._waiters: dict[str, set[asyncio.Event]] = {}
@@ -70,6 +82,7 @@ class Runtime:
                 if_exists="do_nothing",
             )
         self.bus = StreamBus(self.storage)
+        self._thread_streams = ThreadStreams(self.storage, self.bus)
         self._unlisten.append(self.storage.listen(RUN_DONE, self._run_done))
         if self._worker_count > 0:
             self.workers = WorkerPool(
@@ -106,6 +119,12 @@ class Runtime:
         if self.bus is None:
             raise RuntimeError("runtime is not started")
         return self.bus
+
+    @property
+    def thread_streams(self) -> ThreadStreams:
+        if self._thread_streams is None:
+            raise RuntimeError("runtime is not started")
+        return self._thread_streams
 
     # -- assistants -----------------------------------------------------------------------------
     async def resolve_assistant(self, assistant_id: str) -> Assistant:

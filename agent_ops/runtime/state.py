@@ -11,7 +11,7 @@ from langgraph.types import StateSnapshot
 from agent_ops.errors import BadRequest, Conflict, NotFound
 from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.registry import GraphRegistry
-from agent_ops.runtime.serde import to_jsonable
+from agent_ops.runtime.serde import dumps, to_jsonable
 from agent_ops.storage import Storage, Thread
 from agent_ops.types import Json
 
@@ -155,7 +155,12 @@ class ThreadStates:
             values=state_values(state),
             interrupts=thread_interrupts(state),
         )
-        return {"checkpoint": snapshot_view(state)["checkpoint"] or config.get("configurable")}
+        view = snapshot_view(state)
+        # What the thread stream's `state_update` mode carries, as the LangGraph server sends it.
+        await self._storage.append_thread_event(
+            thread_id, "state_update", dumps({"state": view, "thread_id": thread_id})
+        )
+        return {"checkpoint": view["checkpoint"] or config.get("configurable")}
 
     async def copy(self, thread_id: str, new_thread_id: str) -> Thread:
         """Copy a thread, its metadata and every checkpoint (with pending writes) to a new id."""

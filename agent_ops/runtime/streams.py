@@ -54,10 +54,13 @@ class RunStream:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), seconds)
 
-    def take_unflushed(self) -> list[RunEvent]:
-        batch = self.events[self._flushed :]
-        self._flushed = len(self.events)
-        return batch
+    def unflushed(self) -> list[RunEvent]:
+        return self.events[self._flushed :]
+
+    def flushed(self, count: int) -> None:
+        """Record that `count` more events are stored (only once their write has committed:
+        a flush cancelled mid-write leaves them for the next one)."""
+        self._flushed += count
 
 
 class StreamBus:
@@ -101,9 +104,10 @@ class StreamBus:
             await self.flush(stream)
 
     async def flush(self, stream: RunStream) -> None:
-        batch = stream.take_unflushed()
+        batch = stream.unflushed()
         if batch:
             await self._storage.append_events(stream.run_id, batch)
+            stream.flushed(len(batch))
 
     async def finish(self, stream: RunStream) -> None:
         """Persist every remaining event; call before writing the run's final status."""

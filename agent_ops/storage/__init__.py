@@ -8,6 +8,7 @@ from agent_ops.storage.protocol import (
     RUN_DONE,
     RUN_EVENTS,
     RUN_QUEUED,
+    THREAD_EVENTS,
     Storage,
 )
 from agent_ops.storage.records import (
@@ -19,6 +20,7 @@ from agent_ops.storage.records import (
     RunEvent,
     StoreItem,
     Thread,
+    ThreadEvent,
 )
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "RUN_DONE",
     "RUN_EVENTS",
     "RUN_QUEUED",
+    "THREAD_EVENTS",
     "Assistant",
     "Cron",
     "LeaseState",
@@ -36,6 +39,7 @@ __all__ = [
     "Storage",
     "StoreItem",
     "Thread",
+    "ThreadEvent",
     "create_storage",
 ]
 

@@ -18,7 +18,7 @@ from typing import Any
 from agent_ops.errors import Conflict, InvalidInput, NotFound
 from agent_ops.storage._pg_rows import INFLIGHT, Tx, jsonb, run_from_row
 from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_QUEUED
-from agent_ops.storage.records import LeaseState, QueueStats, Run, RunEvent
+from agent_ops.storage.records import LeaseState, QueueStats, Run, RunEvent, ThreadEvent
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, TERMINAL_RUN_STATUSES, Json
 
 # The oldest runnable run whose thread is free: nothing running there under a live lease and no
@@ -439,7 +439,39 @@ async def delete_events(tx: Tx, finished_before: datetime) -> int:
         f" AND r.status NOT IN {INFLIGHT} AND r.finished_at < %s",
         (finished_before,),
     )
-    return cur.rowcount
+    removed = cur.rowcount
+    cur = await tx.conn.execute(
+        "DELETE FROM thread_events WHERE created_at < %s", (finished_before,)
+    )
+    return removed + cur.rowcount
+
+
+async def append_thread_event(
+    tx: Tx, thread_id: str, event_id: str, event: str, data: bytes
+) -> ThreadEvent:
+    cur = await tx.conn.execute("SELECT 1 FROM threads WHERE thread_id = %s", (thread_id,))
+    if await cur.fetchone() is None:
+        raise NotFound(f"thread {thread_id} not found")
+    cur = await tx.conn.execute(
+        "INSERT INTO thread_events (thread_id, event_id, event, data) VALUES (%s, %s, %s, %s)"
+        " RETURNING created_at",
+        (thread_id, event_id, event, data),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return ThreadEvent(event_id, event, data, row["created_at"])
+
+
+async def read_thread_events(tx: Tx, thread_id: str, since: datetime | None) -> list[ThreadEvent]:
+    cur = await tx.conn.execute(
+        "SELECT event_id, event, data, created_at FROM thread_events WHERE thread_id = %s"
+        " AND (%s::timestamptz IS NULL OR created_at >= %s) ORDER BY created_at, event_id",
+        (thread_id, since, since),
+    )
+    return [
+        ThreadEvent(r["event_id"], r["event"], bytes(r["data"]), r["created_at"])
+        for r in await cur.fetchall()
+    ]
 
 
 async def purge_stateless_threads(tx: Tx, finished_before: datetime) -> list[str]:

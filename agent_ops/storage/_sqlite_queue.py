@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from agent_ops.errors import Conflict, NotFound
 from agent_ops.storage._sqlite_rows import dumps, run_from_row
-from agent_ops.storage.records import LeaseState, Run, RunEvent
+from agent_ops.storage.records import LeaseState, Run, RunEvent, ThreadEvent
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 _INFLIGHT = "('pending', 'running')"
@@ -389,7 +390,35 @@ def delete_events(c: sqlite3.Connection, finished_before: float) -> int:
         f" {_INFLIGHT} AND finished_at < ?)",
         (finished_before,),
     )
-    return cur.rowcount
+    removed = cur.rowcount
+    cur = c.execute("DELETE FROM thread_events WHERE created_at < ?", (finished_before,))
+    return removed + cur.rowcount
+
+
+def append_thread_event(
+    c: sqlite3.Connection, thread_id: str, event_id: str, event: str, data: bytes, now: float
+) -> ThreadEvent:
+    if c.execute("SELECT 1 FROM threads WHERE thread_id = ?", (thread_id,)).fetchone() is None:
+        raise NotFound(f"thread {thread_id} not found")
+    c.execute(
+        "INSERT INTO thread_events (thread_id, event_id, event, data, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (thread_id, event_id, event, data, now),
+    )
+    return ThreadEvent(event_id, event, data, datetime.fromtimestamp(now, UTC))
+
+
+def read_thread_events(
+    c: sqlite3.Connection, thread_id: str, since: float | None
+) -> list[ThreadEvent]:
+    return [
+        ThreadEvent(event_id, event, bytes(data), datetime.fromtimestamp(created, UTC))
+        for event_id, event, data, created in c.execute(
+            "SELECT event_id, event, data, created_at FROM thread_events"
+            " WHERE thread_id = ? AND created_at >= ? ORDER BY created_at, event_id",
+            (thread_id, since if since is not None else float("-inf")),
+        )
+    ]
 
 
 def purge_stateless_threads(c: sqlite3.Connection, finished_before: float) -> list[str]:

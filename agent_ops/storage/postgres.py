@@ -34,7 +34,7 @@ from agent_ops.storage._pg_link import (
     migrate,
 )
 from agent_ops.storage._pg_rows import Tx
-from agent_ops.storage.protocol import RUN_EVENTS, Listener
+from agent_ops.storage.protocol import RUN_EVENTS, THREAD_EVENTS, Listener
 from agent_ops.storage.records import (
     Assistant,
     Cron,
@@ -44,6 +44,7 @@ from agent_ops.storage.records import (
     RunEvent,
     StoreItem,
     Thread,
+    ThreadEvent,
 )
 from agent_ops.types import (
     CancelAction,
@@ -397,6 +398,18 @@ class PostgresStorage:
     async def delete_events(self, *, finished_before: datetime) -> int:
         async with self._tx() as tx:
             return await q.delete_events(tx, finished_before)
+
+    async def append_thread_event(self, thread_id: str, event: str, data: bytes) -> ThreadEvent:
+        async with self._tx() as tx:
+            stored = await q.append_thread_event(tx, thread_id, str(uuid.uuid4()), event, data)
+            await tx.notify(THREAD_EVENTS, thread_id)
+            return stored
+
+    async def read_thread_events(
+        self, thread_id: str, *, since: datetime | None = None
+    ) -> list[ThreadEvent]:
+        async with self._tx() as tx:
+            return await q.read_thread_events(tx, thread_id, since)
 
     async def purge_stateless_threads(self, *, finished_before: datetime) -> list[str]:
         async with self._tx() as tx:

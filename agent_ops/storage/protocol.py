@@ -22,6 +22,7 @@ from agent_ops.storage.records import (
     RunEvent,
     StoreItem,
     Thread,
+    ThreadEvent,
 )
 from agent_ops.types import (
     CancelAction,
@@ -39,7 +40,8 @@ RUN_QUEUED: Final = "run_queued"  # a run became claimable (payload: run id)
 RUN_DONE: Final = "run_done"  # a run reached a terminal status (payload: run id)
 RUN_CANCEL: Final = "run_cancel"  # cancellation was requested for a running run (payload: run id)
 RUN_EVENTS: Final = "run_events"  # new stream events were stored (payload: run id)
-CHANNELS: Final = (RUN_QUEUED, RUN_DONE, RUN_CANCEL, RUN_EVENTS)
+THREAD_EVENTS: Final = "thread_events"  # a thread event was stored (payload: thread id)
+CHANNELS: Final = (RUN_QUEUED, RUN_DONE, RUN_CANCEL, RUN_EVENTS, THREAD_EVENTS)
 
 Listener = Callable[[str], None]
 
@@ -311,7 +313,19 @@ class Storage(Protocol):
         ...
 
     async def delete_events(self, *, finished_before: datetime) -> int:
-        """Drop the events of runs that finished before the cutoff; return how many went."""
+        """Drop the events of runs that finished before the cutoff and the thread events
+        stored before it; return how many went."""
+        ...
+
+    async def append_thread_event(self, thread_id: str, event: str, data: bytes) -> ThreadEvent:
+        """Store an event that happened on the thread outside any run (a state update), stamped
+        with the database's time, and notify THREAD_EVENTS; NotFound for a missing thread."""
+        ...
+
+    async def read_thread_events(
+        self, thread_id: str, *, since: datetime | None = None
+    ) -> list[ThreadEvent]:
+        """Return the thread's events stored at or after `since`, oldest first."""
         ...
 
     async def purge_stateless_threads(self, *, finished_before: datetime) -> list[str]:

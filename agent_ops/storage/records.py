@@ -75,6 +75,16 @@ class RunEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadEvent:
+    """An event on a thread outside any run (a state update), kept for its thread stream."""
+
+    event_id: str
+    event: str
+    data: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StoreItem:
     namespace: tuple[str, ...]
     key: str

@@ -14,6 +14,7 @@ import json
 import logging
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -34,7 +35,14 @@ from agent_ops.storage._sqlite_rows import (
 )
 from agent_ops.storage._sqlite_saver import ThreadedSqliteSaver
 from agent_ops.storage.migrations import load_migrations
-from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_EVENTS, RUN_QUEUED, Listener
+from agent_ops.storage.protocol import (
+    RUN_CANCEL,
+    RUN_DONE,
+    RUN_EVENTS,
+    RUN_QUEUED,
+    THREAD_EVENTS,
+    Listener,
+)
 from agent_ops.storage.records import (
     Assistant,
     Cron,
@@ -44,6 +52,7 @@ from agent_ops.storage.records import (
     RunEvent,
     StoreItem,
     Thread,
+    ThreadEvent,
 )
 from agent_ops.types import (
     ASSISTANT_SORT_COLUMNS,
@@ -731,6 +740,18 @@ class SqliteStorage:
 
     async def delete_events(self, *, finished_before: datetime) -> int:
         return await self._tx(q.delete_events, finished_before.timestamp())
+
+    async def append_thread_event(self, thread_id: str, event: str, data: bytes) -> ThreadEvent:
+        stored = await self._tx(
+            q.append_thread_event, thread_id, str(uuid.uuid4()), event, data, time.time()
+        )
+        self._deliver(THREAD_EVENTS, thread_id)
+        return stored
+
+    async def read_thread_events(
+        self, thread_id: str, *, since: datetime | None = None
+    ) -> list[ThreadEvent]:
+        return await self._tx(q.read_thread_events, thread_id, epoch(since))
 
     async def purge_stateless_threads(self, *, finished_before: datetime) -> list[str]:
         return await self._tx(q.purge_stateless_threads, finished_before.timestamp())

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from agent_ops.errors import InvalidInput, NotFound
 from agent_ops.runtime.service import new_id
 from agent_ops.runtime.state import ThreadStates
+from agent_ops.runtime.thread_streams import ThreadStreamEvent, thread_stream_modes
 from server.deps import RuntimeDep, ThreadId, check_uuid
 from server.schemas import (
     Checkpoint,
@@ -21,6 +23,7 @@ from server.schemas import (
     ThreadSearch,
     ThreadStateUpdate,
 )
+from server.sse import encode, sse_response
 from server.views import select_fields, thread_view
 
 router = APIRouter(tags=["threads"])
@@ -173,3 +176,29 @@ async def history(thread_id: ThreadId, body: ThreadHistory, runtime: RuntimeDep)
         metadata=body.metadata,
         checkpoint=body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else None,
     )
+
+
+@router.get("/threads/{thread_id}/stream")
+async def join_thread_stream(
+    thread_id: ThreadId,
+    runtime: RuntimeDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+    stream_mode: Annotated[list[str] | None, Query()] = None,
+    stream_modes: str | None = None,
+) -> Response:
+    # langgraph-sdk sends `stream_mode` (repeated); the LangGraph server reads `stream_modes`
+    # (comma-separated). Both are honoured.
+    requested = [
+        mode.strip()
+        for value in [*(stream_mode or ()), *([stream_modes] if stream_modes else ())]
+        for mode in value.split(",")
+    ]
+    events = await runtime.thread_streams.open(
+        thread_id, thread_stream_modes(requested), last_event_id=last_event_id
+    )
+    return sse_response(_encoded(events))
+
+
+async def _encoded(events: AsyncIterator[ThreadStreamEvent]) -> AsyncIterator[bytes]:
+    async for event in events:
+        yield encode(event)

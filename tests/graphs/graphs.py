@@ -27,6 +27,13 @@ _echo.add_edge(START, "respond")
 echo = _echo.compile()
 
 
+# The echo graph as one node of a parent graph: its events and chunks come from a subgraph.
+_nested = StateGraph(MessagesState)
+_nested.add_node("inner", echo)
+_nested.add_edge(START, "inner")
+nested = _nested.compile()
+
+
 def ask(state: MessagesState) -> dict[str, Any]:
     answer = interrupt({"question": "approve?"})
     return {"messages": [AIMessage(f"answer: {answer}")]}

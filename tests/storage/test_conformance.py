@@ -25,6 +25,7 @@ from agent_ops.storage import (
     RUN_DONE,
     RUN_EVENTS,
     RUN_QUEUED,
+    THREAD_EVENTS,
     Cron,
     Run,
     RunEvent,
@@ -759,6 +760,31 @@ async def test_delete_events_drops_only_runs_finished_before_the_cutoff(storage:
     assert len(await storage.read_events(recent.run_id)) == 2
     assert len(await storage.read_events(live.run_id)) == 2
     assert (await storage.get_run(old.run_id)).status == "success"  # only its stream went
+
+
+async def test_thread_events_read_back_in_order_since_a_time_and_go_with_retention(
+    storage: Storage,
+) -> None:
+    thread_id = await new_thread(storage)
+    inbox = Inbox()
+    storage.listen(THREAD_EVENTS, inbox)
+    first = await storage.append_thread_event(thread_id, "state_update", b'{"n": 1}')
+    await inbox.expect(thread_id)
+    await asyncio.sleep(0.05)
+    cutoff = datetime.now(UTC)
+    await asyncio.sleep(0.05)
+    second = await storage.append_thread_event(thread_id, "state_update", b'{"n": 2}')
+    assert first.created_at < cutoff < second.created_at
+    assert await storage.read_thread_events(thread_id) == [first, second]
+    assert await storage.read_thread_events(thread_id, since=cutoff) == [second]
+    assert await storage.read_thread_events(await new_thread(storage)) == []
+    with pytest.raises(NotFound):
+        await storage.append_thread_event(str(uuid.uuid4()), "state_update", b"{}")
+
+    assert await storage.delete_events(finished_before=cutoff) == 1
+    assert await storage.read_thread_events(thread_id) == [second]
+    await storage.delete_thread(thread_id)
+    assert await storage.read_thread_events(thread_id) == []
 
 
 # -- store --------------------------------------------------------------------------------------
