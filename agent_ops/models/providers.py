@@ -102,6 +102,9 @@ class ChatEndpoint:
                 temperature=self.options.temperature,
                 max_tokens=self.options.max_tokens,  # type: ignore[call-arg]
                 stream_usage=True,
+                # llama-cpp-python's server repeats the function name in every streamed tool-call
+                # delta, which merges into a wrong name: take tool calls from the local model whole.
+                disable_streaming="tool_calling" if self.kind == "local" else False,
             )
         return self._clients[key]
 
