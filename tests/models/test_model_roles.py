@@ -161,3 +161,21 @@ def test_default_config_sends_every_role_to_the_embedded_model() -> None:
     assert {name: role.providers for name, role in config.roles.items()} == {
         role: ["local:smollm2"] for role in ("extract", "classify", "respond", "judge")
     }
+
+
+async def test_a_rules_provider_answers_as_fallback_and_embed_cannot_chat() -> None:
+    models, sink = build(
+        {
+            "extract": {"providers": ["openai:down", "rules:invoice"], "retries": 0},
+            "classify": {"providers": ["embed:minilm"]},
+        },
+        {"openai:down": {"base_url": f"http://127.0.0.1:{closed_port()}/v1"}},
+    )
+    models.register_rule(
+        "invoice", lambda messages: {"number": "INV-0001", "amount": 5, "currency": "USD"}
+    )
+    invoice = await models.role("extract").with_structured_output(Invoice).ainvoke("INV-0001")
+    assert invoice.currency == "USD"
+    assert [d.provider for d in sink.decisions] == ["openai:down", "rules:invoice"]
+    with pytest.raises(ConfigError, match="embedding model; it cannot answer a chat role"):
+        models.role("classify")
