@@ -4,37 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from agent_ops.storage._decision_rows import decision_from_row
+from agent_ops.storage._decision_rows import COLUMNS, decision_from_row, decision_params
 from agent_ops.storage._pg_rows import Tx, Where, jsonb
 from agent_ops.storage.records import ModelDecision
-from agent_ops.types import DEFAULT_TENANT
 
 
 async def record_decision(tx: Tx, d: ModelDecision) -> None:
+    output = None if d.output is None else jsonb(d.output)
     await tx.conn.execute(
-        "INSERT INTO model_decisions (decision_id, tenant_id, run_id, thread_id, role, provider,"
-        " model, prompt_name, prompt_version, input_hash, output, error, latency_ms,"
-        " input_tokens, output_tokens, cost_usd, created_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            d.decision_id,
-            DEFAULT_TENANT,
-            d.run_id,
-            d.thread_id,
-            d.role,
-            d.provider,
-            d.model,
-            d.prompt_name,
-            d.prompt_version,
-            d.input_hash,
-            None if d.output is None else jsonb(d.output),
-            d.error,
-            d.latency_ms,
-            d.input_tokens,
-            d.output_tokens,
-            d.cost_usd,
-            d.created_at,
-        ),
+        f"INSERT INTO model_decisions ({COLUMNS}) VALUES ({', '.join(['%s'] * 17)})",
+        decision_params(d, output=output, created_at=d.created_at),
     )
 
 
