@@ -114,7 +114,9 @@ class LocalModelServer:
             if self._share:
                 self._port_file.unlink(missing_ok=True)
         if self._log is not None:
+            # A clean stop leaves no log behind; a failed start kept its tail in the error.
             self._log.close()
+            await asyncio.to_thread(Path(self._log.name).unlink, missing_ok=True)
             self._log = None
 
     # -- starting ---------------------------------------------------------------------------------
