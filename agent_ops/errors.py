@@ -7,7 +7,8 @@ AgentOpsError
 ├── Conflict          the resource exists or is busy (409)
 ├── Forbidden         the caller may not do this (403)
 ├── ConfigError       the configuration cannot be used; start-up stops
-└── StorageError      the database cannot be reached or used
+├── StorageError      the database cannot be reached or used
+└── ModelUnavailable  no provider of a model role could answer (503)
 """
 
 from __future__ import annotations
@@ -55,3 +56,9 @@ class ConfigError(AgentOpsError):
 
 class StorageError(AgentOpsError):
     """Raised when the database is unreachable or its schema is not usable."""
+
+
+class ModelUnavailable(AgentOpsError):
+    """Raised when no provider of a model role could answer (each failed or timed out)."""
+
+    status_code = 503

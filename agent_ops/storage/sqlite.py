@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from agent_ops.errors import Conflict, InvalidInput, NotFound, StorageError
+from agent_ops.storage import _sqlite_decisions as dl
 from agent_ops.storage import _sqlite_queue as q
 from agent_ops.storage._listeners import Listeners
 from agent_ops.storage._sqlite_rows import (
@@ -47,6 +48,7 @@ from agent_ops.storage.records import (
     Assistant,
     Cron,
     LeaseState,
+    ModelDecision,
     QueueStats,
     Run,
     RunEvent,
@@ -1079,3 +1081,12 @@ class SqliteStorage:
             )
 
         return await self._tx(tx)
+
+    # -- decision log ---------------------------------------------------------------------------
+    async def record_decision(self, decision: ModelDecision) -> None:
+        await self._tx(dl.record_decision, decision)
+
+    async def list_decisions(
+        self, *, run_id: str | None = None, thread_id: str | None = None
+    ) -> list[ModelDecision]:
+        return await self._tx(dl.list_decisions, run_id, thread_id)

@@ -1,0 +1,80 @@
+"""Outside-the-system stand-ins for model endpoints: a scripted OpenAI-compatible server on a
+loopback port (a tiny real HTTP server speaking chat completions) and a port nobody listens on."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def closed_port() -> int:
+    """A loopback port with no listener (connections are refused at once)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+class ScriptedChat:
+    """Answers POST /v1/chat/completions with the next scripted content; keeps each request."""
+
+    def __init__(self, answers: list[str]) -> None:
+        self.answers = list(answers)
+        self.requests: list[dict[str, Any]] = []
+        self.url = ""
+
+    def reply(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(body)
+        content = self.answers.pop(0)
+        return {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model", "fake"),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+        }
+
+
+@contextmanager
+def scripted_chat(answers: list[str]) -> Iterator[ScriptedChat]:
+    """Serve `answers` in order on 127.0.0.1 (ephemeral port) for the duration of the block."""
+    script = ScriptedChat(answers)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", 0))
+            body = json.loads(self.rfile.read(length))
+            if self.path != "/v1/chat/completions":
+                self.send_error(404)
+                return
+            data = json.dumps(script.reply(body)).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    script.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield script
+    finally:
+        server.shutdown()
+        server.server_close()
