@@ -91,8 +91,8 @@ def _route_eval(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from agent_ops.errors import InvalidInput
     from agent_ops import models
+    from agent_ops.errors import InvalidInput
 
     threshold = args.unknown_threshold
     try:

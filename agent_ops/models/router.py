@@ -8,6 +8,7 @@ against every route by cosine similarity, and one that is far from all of them i
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,12 +62,17 @@ class RouterConfig(BaseModel):
             data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
         except (ValueError, yaml.YAMLError) as exc:
             raise ConfigError(f"router config {path} is not valid JSON/YAML: {exc}") from None
+        return cls.checked(data, source=f"router config {path}")
+
+    @classmethod
+    def checked(cls, data: object, source: str = "router config") -> RouterConfig:
+        """Validate data as a RouterConfig; raise ConfigError naming the first problem."""
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-            raise ConfigError(f"router config {path}: {where}: {first['msg']}") from None
+            raise ConfigError(f"{source}: {where}: {first['msg']}") from None
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,9 @@ class Router:
         self._embedder = embedder or shared_embedder()
         self.labels: tuple[str, ...] = tuple(config.routes)
         texts = [t for label in self.labels for t in config.routes[label] if t.strip()]
-        owners = [i for i, label in enumerate(self.labels) for t in config.routes[label] if t.strip()]
+        owners = [
+            i for i, label in enumerate(self.labels) for t in config.routes[label] if t.strip()
+        ]
         self._examples = self._embedder.encode(texts)
         self._owners = np.array(owners)
         centroids = np.stack(
@@ -116,13 +124,15 @@ class Router:
     @classmethod
     def from_examples(cls, examples: dict[str, list[str]], **options: object) -> Router:
         """Build a router from {label: [example texts]}; options are RouterConfig fields."""
-        try:
-            config = RouterConfig.model_validate({"routes": examples, **options})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"router: {where}: {first['msg']}") from None
-        return cls(config)
+        return cls(RouterConfig.checked({"routes": examples, **options}))
+
+    def with_threshold(self, unknown_threshold: float) -> Router:
+        """Return a router over the same embedded examples with another unknown threshold."""
+        twin = copy.copy(self)
+        twin.config = RouterConfig.checked(
+            {**self.config.model_dump(), "unknown_threshold": unknown_threshold}
+        )
+        return twin
 
     def route(self, text: str) -> RouteDecision:
         """Route one text."""
