@@ -149,8 +149,13 @@ async def test_aroute_keeps_the_event_loop_free_while_the_model_runs() -> None:
 def test_router_config_loads_from_yaml_and_json(tmp_path: Path) -> None:
     yaml_file = tmp_path / "routes.yaml"
     yaml_file.write_text(
-        "unknown_threshold: 0.4\nmethod: knn\nroutes:\n"
-        "  lost_card: [I lost my card]\n  card_arrival: [Where is my card?]\n"
+        "unknown_threshold: 0.4\n"
+        "method: knn\n"
+        "routes:\n"
+        "  lost_card:\n"
+        "    - I lost my card\n"
+        "  card_arrival:\n"
+        "    - Where is my card?\n"
     )
     json_file = tmp_path / "routes.json"
     json_file.write_text(json.dumps({"routes": SMALL_ROUTES}))
