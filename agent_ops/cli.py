@@ -36,6 +36,19 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--config", type=Path, help="langgraph.json (default: ./langgraph.json)")
     worker.add_argument("--workers", type=int, help="runs executed at once in this process")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    route = commands.add_parser("route", help="the embedded router").add_subparsers(
+        dest="route_command", required=True
+    )
+    route_eval = route.add_parser(
+        "eval", help="build a router from one labelled CSV (text,label), score it on another"
+    )
+    route_eval.add_argument("--train", type=Path, required=True, help="examples per route")
+    route_eval.add_argument(
+        "--test", type=Path, required=True, help="queries to score (label `unknown`: no route)"
+    )
+    route_eval.add_argument(
+        "--unknown-threshold", type=float, help="similarity below which a query is unknown (0-1)"
+    )
     return parser
 
 
@@ -50,6 +63,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "route":
+        return _route_eval(args)
     try:
         settings = _settings(args)
     except ValidationError as exc:
@@ -69,6 +84,30 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, StorageError) as exc:
         print(f"agent-ops: error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _route_eval(args: argparse.Namespace) -> int:
+    """Print a router's scores on a labelled test CSV as JSON; bad input is one error line."""
+    import dataclasses
+    import json
+
+    from agent_ops import models
+    from agent_ops.errors import InvalidInput
+
+    threshold = args.unknown_threshold
+    try:
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise InvalidInput(f"--unknown-threshold must be between 0 and 1, got {threshold}")
+        train = models.read_labelled_csv(args.train)
+        test = models.read_labelled_csv(args.test)
+        options = {} if threshold is None else {"unknown_threshold": threshold}
+        router = models.Router.from_examples(models.examples_by_label(train), **options)
+        result = models.evaluate_router(router, test)
+    except (ConfigError, InvalidInput) as exc:
+        print(f"agent-ops: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(dataclasses.asdict(result), indent=2))
     return 0
 
 

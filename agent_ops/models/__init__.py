@@ -1,4 +1,5 @@
-"""The AI reasoning layer: roles mapped to providers, versioned prompts and the decision log.
+"""The AI reasoning layer: roles mapped to providers, versioned prompts, the decision log, and the
+embedded offline router (all-MiniLM-L6-v2 over numpy) with its evaluation.
 
 from agent_ops.models import models
 answer = await models().role("respond").ainvoke([("user", "Where is my invoice?")])
@@ -6,6 +7,13 @@ answer = await models().role("respond").ainvoke([("user", "Where is my invoice?"
 
 from __future__ import annotations
 
+from agent_ops.models._route_eval import (
+    LabelledText,
+    RouteEvaluation,
+    evaluate_router,
+    examples_by_label,
+    read_labelled_csv,
+)
 from agent_ops.models.config import (
     ModelsConfig,
     ProviderOptions,
@@ -19,9 +27,20 @@ from agent_ops.models.local import LocalModelServer, default_model_path
 from agent_ops.models.prompts import Prompt, PromptLibrary
 from agent_ops.models.providers import Provider, Rule
 from agent_ops.models.roles import RoleModel, StructuredRole
+from agent_ops.models.router import (
+    DEFAULT_UNKNOWN_THRESHOLD,
+    UNKNOWN,
+    RouteDecision,
+    Router,
+    RouterConfig,
+    RouteScore,
+)
 
 __all__ = [
+    "DEFAULT_UNKNOWN_THRESHOLD",
+    "UNKNOWN",
     "DecisionSink",
+    "LabelledText",
     "LocalModelServer",
     "MemoryDecisions",
     "Models",
@@ -32,11 +51,19 @@ __all__ = [
     "ProviderOptions",
     "RoleConfig",
     "RoleModel",
+    "RouteDecision",
+    "RouteEvaluation",
+    "RouteScore",
+    "Router",
+    "RouterConfig",
     "Rule",
     "StructuredRole",
     "default_model_path",
+    "evaluate_router",
+    "examples_by_label",
     "install",
     "load_models_config",
     "models",
     "parse_spec",
+    "read_labelled_csv",
 ]
