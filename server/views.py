@@ -64,14 +64,17 @@ def run_view(r: Run) -> dict[str, Any]:
     }
 
 
-def item_view(i: StoreItem) -> dict[str, Any]:
-    return {
+def item_view(i: StoreItem, score: float | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
         "namespace": list(i.namespace),
         "key": i.key,
         "value": i.value,
         "created_at": _iso(i.created_at),
         "updated_at": _iso(i.updated_at),
     }
+    if score is not None:
+        view["score"] = score
+    return view
 
 
 def cron_view(c: Cron) -> dict[str, Any]:

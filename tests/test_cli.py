@@ -63,6 +63,21 @@ def test_graph_attribute_missing_is_named(tmp_path: Path) -> None:
     assert "has no attribute 'graph'" in _one_error_line(_serve(tmp_path, config))
 
 
+def test_bad_store_index_stops_startup_naming_the_setting(tmp_path: Path) -> None:
+    (tmp_path / "g.py").write_text(
+        "from langgraph.graph import StateGraph, START\nfrom typing import TypedDict\n"
+        "class S(TypedDict):\n    x: int\n"
+        "b = StateGraph(S)\nb.add_node('n', lambda s: s)\nb.add_edge(START, 'n')\n"
+        "graph = b.compile()\n"
+    )
+    config = tmp_path / "langgraph.json"
+    config.write_text(
+        '{"graphs": {"g": "./g.py:graph"}, "store": {"index": {"embed": "local:minilm", "dims": 99}}}'
+    )
+    line = _one_error_line(_serve(tmp_path, config))
+    assert "store.index" in line and "384" in line
+
+
 def test_missing_config_file_is_named(tmp_path: Path) -> None:
     line = _one_error_line(_serve(tmp_path, tmp_path / "nope.json"))
     assert "nope.json" in line

@@ -52,9 +52,17 @@ class GraphEntry:
 class GraphRegistry:
     """The graphs of one langgraph.json, by graph id."""
 
-    def __init__(self, entries: dict[str, GraphEntry], *, source: Path | None = None) -> None:
+    def __init__(
+        self,
+        entries: dict[str, GraphEntry],
+        *,
+        source: Path | None = None,
+        store_config: dict[str, Any] | None = None,
+    ) -> None:
         self._entries = entries
         self.source = source
+        self.store_config = store_config
+        """The langgraph.json `store` section (semantic `index`, `ttl`), as written."""
         self._bound: dict[str, Pregel] = {}
         self._checkpointer: BaseCheckpointSaver[Any] | None = None
         self._store: BaseStore | None = None
@@ -74,7 +82,10 @@ class GraphRegistry:
             graph_id: GraphEntry(graph_id, spec, _import_graph(graph_id, spec, base))
             for graph_id, spec in config["graphs"].items()
         }
-        return cls(entries, source=path)
+        store = config.get("store")
+        if store is not None and not isinstance(store, dict):
+            raise ConfigError(f'{path}: "store" must be an object like {{"index": {{...}}}}')
+        return cls(entries, source=path, store_config=store)
 
     @classmethod
     def from_graphs(cls, graphs: dict[str, Any]) -> GraphRegistry:
@@ -174,19 +185,19 @@ def _apply_env(env: Any, base: Path) -> None:
     raise ConfigError('"env" must be an object or the path of a .env file')
 
 
-def _import_graph(graph_id: str, spec: str, base: Path) -> Any:
+def load_attr(spec: str, base: Path, what: str, module_name: str) -> Any:
+    """Import `./file.py:attr` (relative to `base`) or `module:attr`; ConfigError naming `what`."""
     location, _, attr = spec.rpartition(":")
     try:
         if location.endswith(".py") or location.startswith((".", "/")):
             file = (base / location).resolve()
             if not file.is_file():
-                raise ConfigError(f"graph {graph_id!r}: file {file} does not exist")
-            name = f"agent_ops_graphs.{graph_id}"
-            module_spec = importlib.util.spec_from_file_location(name, file)
+                raise ConfigError(f"{what}: file {file} does not exist")
+            module_spec = importlib.util.spec_from_file_location(module_name, file)
             if module_spec is None or module_spec.loader is None:
-                raise ConfigError(f"graph {graph_id!r}: cannot load {file}")
+                raise ConfigError(f"{what}: cannot load {file}")
             module = importlib.util.module_from_spec(module_spec)
-            sys.modules[name] = module
+            sys.modules[module_name] = module
             module_spec.loader.exec_module(module)
         else:
             module = importlib.import_module(location)
@@ -194,12 +205,16 @@ def _import_graph(graph_id: str, spec: str, base: Path) -> Any:
         raise
     except Exception as exc:
         raise ConfigError(
-            f"graph {graph_id!r}: importing {location} failed: {type(exc).__name__}: {exc}"
+            f"{what}: importing {location} failed: {type(exc).__name__}: {exc}"
         ) from exc
     try:
-        target = getattr(module, attr)
+        return getattr(module, attr)
     except AttributeError:
-        raise ConfigError(f"graph {graph_id!r}: {location} has no attribute {attr!r}") from None
+        raise ConfigError(f"{what}: {location} has no attribute {attr!r}") from None
+
+
+def _import_graph(graph_id: str, spec: str, base: Path) -> Any:
+    target = load_attr(spec, base, f"graph {graph_id!r}", f"agent_ops_graphs.{graph_id}")
     if not isinstance(target, Pregel | StateGraph) and not callable(target):
         raise ConfigError(
             f"graph {graph_id!r}: {spec} is a {type(target).__name__}, not a graph or factory"

@@ -11,11 +11,13 @@ import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
 from agent_ops.runtime.crons import CronScheduler
 from agent_ops.runtime.registry import GraphRegistry, default_assistant_id
+from agent_ops.runtime.store import ServerStore, build_index
 from agent_ops.runtime.streams import StreamBus
 from agent_ops.runtime.thread_streams import ThreadStreams
 from agent_ops.runtime.worker import WorkerPool
@@ -60,6 +62,7 @@ class Runtime:
         self.storage = storage
         self.registry = registry
         self.bus: StreamBus | None = None
+        self.store = ServerStore(storage)
         self._thread_streams: ThreadStreams | None = None
         self.workers: WorkerPool | None = None
         self._worker_count = settings.workers if workers is None else workers
@@ -71,8 +74,11 @@ class Runtime:
         self._background: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        base = self.registry.source.parent if self.registry.source else Path.cwd()
+        self.store.index = build_index(self.registry.store_config, base)
         await self.storage.open()
-        self.registry.bind(self.storage.checkpointer, None)
+        self.store.bind_loop(asyncio.get_running_loop())
+        self.registry.bind(self.storage.checkpointer, self.store)
         for graph_id in self.registry.ids():
             await self.storage.create_assistant(
                 assistant_id=default_assistant_id(graph_id),

@@ -15,16 +15,22 @@ _LIVE = "(expires_at IS NULL OR expires_at > now())"
 
 
 async def put_item(
-    tx: Tx, namespace: Sequence[str], key: str, value: Json, ttl_seconds: float | None
+    tx: Tx,
+    namespace: Sequence[str],
+    key: str,
+    value: Json,
+    ttl_seconds: float | None,
+    vectors: bytes | None,
 ) -> None:
     await tx.conn.execute(
         """
-        INSERT INTO store_items (tenant_id, owner, namespace, key, value, expires_at, ttl_seconds)
+        INSERT INTO store_items (tenant_id, owner, namespace, key, value, expires_at, ttl_seconds,
+                                 vectors)
         VALUES (%(tenant)s, %(owner)s, %(ns)s, %(key)s, %(value)s,
-                now() + make_interval(secs => %(ttl)s), %(ttl)s)
+                now() + make_interval(secs => %(ttl)s), %(ttl)s, %(vectors)s)
         ON CONFLICT (tenant_id, namespace, key) DO UPDATE SET
           value = excluded.value, updated_at = now(), expires_at = excluded.expires_at,
-          ttl_seconds = excluded.ttl_seconds,
+          ttl_seconds = excluded.ttl_seconds, vectors = excluded.vectors,
           created_at = CASE WHEN store_items.expires_at <= now() THEN now()
                             ELSE store_items.created_at END
         """,
@@ -35,6 +41,7 @@ async def put_item(
             "key": key,
             "value": jsonb(value),
             "ttl": ttl_seconds,
+            "vectors": vectors,
         },
     )
 
@@ -69,9 +76,7 @@ async def delete_item(tx: Tx, namespace: Sequence[str], key: str) -> None:
     )
 
 
-async def search_items(
-    tx: Tx, prefix: Sequence[str], filter: Json | None, limit: int, offset: int
-) -> list[StoreItem]:
+def _item_filter(prefix: Sequence[str], filter: Json | None) -> Where:
     where = Where()
     where.add("tenant_id = %s", DEFAULT_TENANT)
     where.add(_LIVE)
@@ -79,6 +84,22 @@ async def search_items(
         where.add("namespace[1:%s] = %s", len(prefix), list(prefix))
     for name, wanted in (filter or {}).items():
         where.add("value -> %s = %s", name, jsonb(wanted))
+    return where
+
+
+async def search_vectors(
+    tx: Tx, prefix: Sequence[str], filter: Json | None
+) -> list[tuple[StoreItem, bytes]]:
+    where = _item_filter(prefix, filter)
+    where.add("vectors IS NOT NULL")
+    cur = await tx.conn.execute(f"SELECT * FROM store_items{where.sql()}", where.params)
+    return [(item_from_row(r), bytes(r["vectors"])) for r in await cur.fetchall()]
+
+
+async def search_items(
+    tx: Tx, prefix: Sequence[str], filter: Json | None, limit: int, offset: int
+) -> list[StoreItem]:
+    where = _item_filter(prefix, filter)
     cur = await tx.conn.execute(
         f"SELECT * FROM store_items{where.sql()} ORDER BY updated_at DESC, namespace, key"
         " LIMIT %s OFFSET %s",

@@ -419,10 +419,16 @@ class PostgresStorage:
 
     # -- store ----------------------------------------------------------------------------------
     async def put_item(
-        self, namespace: Sequence[str], key: str, value: Json, *, ttl_seconds: float | None = None
+        self,
+        namespace: Sequence[str],
+        key: str,
+        value: Json,
+        *,
+        ttl_seconds: float | None = None,
+        vectors: bytes | None = None,
     ) -> None:
         async with self._tx() as tx:
-            await st.put_item(tx, namespace, key, value, ttl_seconds)
+            await st.put_item(tx, namespace, key, value, ttl_seconds, vectors)
 
     async def get_item(
         self, namespace: Sequence[str], key: str, *, refresh_ttl: bool = True
@@ -444,6 +450,12 @@ class PostgresStorage:
     ) -> list[StoreItem]:
         async with self._tx() as tx:
             return await st.search_items(tx, namespace_prefix, filter, limit, offset)
+
+    async def search_vectors(
+        self, namespace_prefix: Sequence[str], *, filter: Json | None = None
+    ) -> list[tuple[StoreItem, bytes]]:
+        async with self._tx() as tx:
+            return await st.search_vectors(tx, namespace_prefix, filter)
 
     async def list_namespaces(
         self,

@@ -337,8 +337,17 @@ class Storage(Protocol):
 
     # -- store ----------------------------------------------------------------------------------
     async def put_item(
-        self, namespace: Sequence[str], key: str, value: Json, *, ttl_seconds: float | None = None
-    ) -> None: ...
+        self,
+        namespace: Sequence[str],
+        key: str,
+        value: Json,
+        *,
+        ttl_seconds: float | None = None,
+        vectors: bytes | None = None,
+    ) -> None:
+        """Insert or replace an item; `vectors` (its field embeddings) replace the stored ones,
+        None leaves the item out of semantic search."""
+        ...
 
     async def get_item(
         self, namespace: Sequence[str], key: str, *, refresh_ttl: bool = True
@@ -355,6 +364,12 @@ class Storage(Protocol):
         offset: int = 0,
     ) -> list[StoreItem]:
         """Items under the prefix whose value contains `filter`'s top-level key/values."""
+        ...
+
+    async def search_vectors(
+        self, namespace_prefix: Sequence[str], *, filter: Json | None = None
+    ) -> list[tuple[StoreItem, bytes]]:
+        """Every live item under the prefix that matches `filter` and has vectors, with them."""
         ...
 
     async def list_namespaces(

@@ -760,7 +760,13 @@ class SqliteStorage:
 
     # -- store ----------------------------------------------------------------------------------
     async def put_item(
-        self, namespace: Sequence[str], key: str, value: Json, *, ttl_seconds: float | None = None
+        self,
+        namespace: Sequence[str],
+        key: str,
+        value: Json,
+        *,
+        ttl_seconds: float | None = None,
+        vectors: bytes | None = None,
     ) -> None:
         ns = NS_SEP.join(namespace)
         now = time.time()
@@ -768,10 +774,11 @@ class SqliteStorage:
         await self._tx(
             lambda c: c.execute(
                 "INSERT INTO store_items (tenant_id, owner, namespace, key, value, created_at,"
-                " updated_at, expires_at, ttl_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " updated_at, expires_at, ttl_seconds, vectors)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (tenant_id, namespace, key) DO UPDATE SET value = excluded.value,"
                 " updated_at = excluded.updated_at, expires_at = excluded.expires_at,"
-                " ttl_seconds = excluded.ttl_seconds",
+                " ttl_seconds = excluded.ttl_seconds, vectors = excluded.vectors",
                 (
                     DEFAULT_TENANT,
                     DEFAULT_OWNER,
@@ -782,6 +789,7 @@ class SqliteStorage:
                     now,
                     expires,
                     ttl_seconds,
+                    vectors,
                 ),
             )
         )
@@ -819,6 +827,31 @@ class SqliteStorage:
             )
         )
 
+    @staticmethod
+    def _item_filter(
+        namespace_prefix: Sequence[str], filter: Json | None
+    ) -> tuple[list[str], list[Any]]:
+        prefix = NS_SEP.join(namespace_prefix)
+        sql = ["tenant_id = ?", "(expires_at IS NULL OR expires_at > ?)"]
+        params: list[Any] = [DEFAULT_TENANT, time.time()]
+        if namespace_prefix:
+            sql.append("(namespace = ? OR substr(namespace, 1, ?) = ?)")
+            params.extend([prefix, len(prefix) + 1, prefix + NS_SEP])
+        _contains("value", filter, sql, params)
+        return sql, params
+
+    async def search_vectors(
+        self, namespace_prefix: Sequence[str], *, filter: Json | None = None
+    ) -> list[tuple[StoreItem, bytes]]:
+        sql, params = self._item_filter(namespace_prefix, filter)
+        sql.append("vectors IS NOT NULL")
+        return await self._tx(
+            lambda c: [
+                (item_from_row(r), bytes(r["vectors"]))
+                for r in c.execute(f"SELECT * FROM store_items{_where(sql)}", params)
+            ]
+        )
+
     async def search_items(
         self,
         namespace_prefix: Sequence[str],
@@ -827,13 +860,7 @@ class SqliteStorage:
         limit: int = 10,
         offset: int = 0,
     ) -> list[StoreItem]:
-        prefix = NS_SEP.join(namespace_prefix)
-        sql = ["tenant_id = ?", "(expires_at IS NULL OR expires_at > ?)"]
-        params: list[Any] = [DEFAULT_TENANT, time.time()]
-        if namespace_prefix:
-            sql.append("(namespace = ? OR substr(namespace, 1, ?) = ?)")
-            params.extend([prefix, len(prefix) + 1, prefix + NS_SEP])
-        _contains("value", filter, sql, params)
+        sql, params = self._item_filter(namespace_prefix, filter)
         return await self._tx(
             lambda c: [
                 item_from_row(r)

@@ -25,12 +25,11 @@ def _check_namespace(namespace: list[str]) -> None:
 @router.put("/store/items", status_code=204)
 async def put_item(body: StorePut, runtime: RuntimeDep) -> Response:
     _check_namespace(body.namespace)
-    if body.index not in (None, False):
-        raise InvalidInput("index: semantic indexing is not configured on this server")
-    await runtime.storage.put_item(
-        body.namespace,
+    await runtime.store.put_value(
+        tuple(body.namespace),
         body.key,
         body.value,
+        body.index,
         ttl_seconds=None if body.ttl is None else body.ttl * 60,
     )
     return Response(status_code=204)
@@ -59,7 +58,14 @@ async def delete_item(body: StoreDelete, runtime: RuntimeDep) -> Response:
 @router.post("/store/items/search")
 async def search_items(body: StoreSearch, runtime: RuntimeDep) -> dict[str, Any]:
     if body.query:
-        raise InvalidInput("query: semantic search is not configured on this server; use filter")
+        found = await runtime.store.search_semantic(
+            tuple(body.namespace_prefix),
+            body.query,
+            filter=body.filter,
+            limit=body.limit,
+            offset=body.offset,
+        )
+        return {"items": [item_view(item, score) for item, score in found]}
     items = await runtime.storage.search_items(
         body.namespace_prefix, filter=body.filter, limit=body.limit, offset=body.offset
     )

@@ -11,6 +11,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.store.base import BaseStore
 from langgraph.types import interrupt
 
 REPLY = " ".join(f"w{i}" for i in range(25))  # 25 tokens, streamed one by one
@@ -90,3 +91,32 @@ _steps.add_node("second", second)
 _steps.add_edge(START, "first")
 _steps.add_edge("first", "second")
 steps = _steps.compile()
+
+
+class NoteState(TypedDict, total=False):
+    key: str
+    text: str
+    question: str
+    nearest: list[str]
+    recalled: list[str]
+
+
+async def remember(state: NoteState, *, store: BaseStore) -> dict[str, Any]:
+    """Write a note to the server's store, then find the notes nearest to it (async API)."""
+    await store.aput(("notes",), state["key"], {"text": state["text"]})
+    hits = await store.asearch(("notes",), query=state["text"], limit=3)
+    return {"nearest": [hit.key for hit in hits]}
+
+
+def recall(state: NoteState, *, store: BaseStore) -> dict[str, Any]:
+    """Search the store from a sync node (run in a thread by LangGraph)."""
+    hits = store.search(("notes",), query=state["question"], limit=1)
+    return {"recalled": [hit.key for hit in hits]}
+
+
+_notes = StateGraph(NoteState)
+_notes.add_node("remember", remember)
+_notes.add_node("recall", recall)
+_notes.add_edge(START, "remember")
+_notes.add_edge("remember", "recall")
+notes = _notes.compile()
