@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck bench install install-test clean
+.PHONY: run test lint typecheck bench bench-memory install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ lint: $(TSTAMP)
 ## bench: server vs in-process floor, SQLite and PostgreSQL, and `langgraph dev` for comparison
 bench: $(TSTAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## bench-memory: server RSS before and after 10,000 interrupted threads, SQLite and PostgreSQL
+bench-memory: $(TSTAMP)
+	$(BIN)/python -m bench --memory $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache agent-ops.db agent-ops.db-*

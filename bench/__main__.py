@@ -102,13 +102,22 @@ def _measure(name: str, target: Target, phases: Phases) -> dict[str, Any]:
     return result
 
 
+@contextmanager
+def _serving(
+    name: str, setup: Setup, result: dict[str, Any], what: str
+) -> Iterator[servers.Server]:
+    """Start the target's server for `what`, noting its URL in `result`."""
+    with setup.server as server:
+        print(f"[{name}] {server.url}: {what} ...", file=sys.stderr, flush=True)
+        result["url"] = server.url
+        yield server
+
+
 def _latency(plan: Plan) -> Phases:
     """The server through the sdk, then the in-process floor, and their ratios."""
 
     def phases(name: str, setup: Setup, result: dict[str, Any]) -> None:
-        with setup.server as server:
-            print(f"[{name}] {server.url}: client phases ...", file=sys.stderr, flush=True)
-            result["url"] = server.url
+        with _serving(name, setup, result, "client phases") as server:
             result["server"] = asyncio.run(workload.run_all(server.url, plan))
         print(f"[{name}] in-process floor ...", file=sys.stderr, flush=True)
         result["floor"] = asyncio.run(_floor(plan, setup.floor))
@@ -121,9 +130,7 @@ def _memory(plan: MemoryPlan) -> Phases:
     """The server's RSS around `plan.threads` threads left interrupted."""
 
     def phases(name: str, setup: Setup, result: dict[str, Any]) -> None:
-        with setup.server as server:
-            print(f"[{name}] {server.url}: memory phases ...", file=sys.stderr, flush=True)
-            result["url"] = server.url
+        with _serving(name, setup, result, "memory phases") as server:
             result["memory"] = asyncio.run(
                 memory.measure(server.url, server.pid, setup.database_url, plan)
             )
