@@ -12,7 +12,7 @@ MSTAMP := $(VENV)/.installed-models-llama0.3.16-smollm2-0.1.2
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 
-.PHONY: run test lint typecheck bench install install-test install-models clean
+.PHONY: run test lint typecheck bench bench-memory install install-test install-models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ lint: $(TSTAMP)
 ## bench: server vs in-process floor, SQLite and PostgreSQL, and `langgraph dev` for comparison
 bench: $(TSTAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## bench-memory: server RSS before and after 10,000 interrupted threads, SQLite and PostgreSQL
+bench-memory: $(TSTAMP)
+	$(BIN)/python -m bench --memory $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache agent-ops.db agent-ops.db-*

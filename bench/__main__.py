@@ -1,7 +1,8 @@
 """`python -m bench`: measure agent-ops (SQLite, PostgreSQL) and `langgraph dev` with the sdk.
 
 Each target is a server started here on a free loopback port, driven by `langgraph-sdk`, plus the
-in-process floor on the same backend; the table shows both and their ratio.
+in-process floor on the same backend; the table shows both and their ratio. `--memory` runs the
+memory benchmark instead: the server's RSS before and after it holds 10,000 interrupted threads.
 """
 
 from __future__ import annotations
@@ -22,29 +23,35 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from bench import devenv, floor, report, servers, workload
+from bench import devenv, floor, memory, report, servers, workload
+from bench.memory import MemoryPlan
 from bench.workload import Plan
 
 TARGETS = ("sqlite", "postgres", "langgraph-dev")
+# `langgraph dev` keeps threads in memory by design and takes minutes per 1,000 interrupts.
+MEMORY_TARGETS = ("sqlite", "postgres")
 LOGS = report.RESULTS.parent / "logs"
 
 
 @dataclass(frozen=True)
 class Setup:
-    """A server to start, and the checkpointer arguments of its in-process floor."""
+    """A server to start, its database, and the checkpointer arguments of its in-process floor."""
 
-    server: AbstractContextManager[str]
+    server: AbstractContextManager[servers.Server]
     floor: dict[str, Any]
+    database_url: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
 
 
 Target = Callable[[Path], AbstractContextManager[Setup]]
+Phases = Callable[[str, Setup, dict[str, Any]], None]
 
 
 @contextmanager
 def _sqlite_target(scratch: Path) -> Iterator[Setup]:
-    server = servers.agent_ops(f"sqlite:///{scratch / 'server.db'}", LOGS / "sqlite.log")
-    yield Setup(server, {"backend": "sqlite", "sqlite_path": scratch / "floor.db"})
+    database_url = f"sqlite:///{scratch / 'server.db'}"
+    server = servers.agent_ops(database_url, LOGS / "sqlite.log")
+    yield Setup(server, {"backend": "sqlite", "sqlite_path": scratch / "floor.db"}, database_url)
 
 
 @contextmanager
@@ -59,7 +66,7 @@ def _postgres_target(scratch: Path) -> Iterator[Setup]:
         server_url = cluster.create_database("bench_server")
         floor_url = cluster.create_database("bench_floor")
         server = servers.agent_ops(server_url, LOGS / "postgres.log")
-        yield Setup(server, {"backend": "postgres", "postgres_url": floor_url})
+        yield Setup(server, {"backend": "postgres", "postgres_url": floor_url}, server_url)
     finally:
         cluster.stop()
 
@@ -69,13 +76,13 @@ def _dev_target(jobs_per_worker: int | None) -> Target:
     def target(scratch: Path) -> Iterator[Setup]:
         executable = devenv.langgraph_executable(LOGS / "pip-langgraph.log")
         server = servers.langgraph_dev(executable, LOGS / "langgraph-dev.log", jobs_per_worker)
-        yield Setup(server, {"backend": "memory"}, devenv.installed_versions())
+        yield Setup(server, {"backend": "memory"}, versions=devenv.installed_versions())
 
     return target
 
 
-def _measure(name: str, target: Target, plan: Plan) -> dict[str, Any]:
-    """Measure one target: the server through the sdk, then the in-process floor."""
+def _measure(name: str, target: Target, phases: Phases) -> dict[str, Any]:
+    """Set up one target and run `phases` on it; a failure becomes the result's reason."""
     result: dict[str, Any] = {"status": "ok"}
     started = time.monotonic()
     try:
@@ -86,19 +93,49 @@ def _measure(name: str, target: Target, plan: Plan) -> dict[str, Any]:
             if setup.versions:
                 result["versions"] = setup.versions
             print(f"[{name}] starting server ...", file=sys.stderr, flush=True)
-            with setup.server as url:
-                print(f"[{name}] {url}: client phases ...", file=sys.stderr, flush=True)
-                result["url"] = url
-                result["server"] = asyncio.run(workload.run_all(url, plan))
-            print(f"[{name}] in-process floor ...", file=sys.stderr, flush=True)
-            result["floor"] = asyncio.run(_floor(plan, setup.floor))
-        result["ratios"] = report.ratios(result["server"], result["floor"])
+            phases(name, setup, result)
     except Exception as exc:  # one target failing must not hide the others' numbers
         traceback.print_exc()
         result["status"] = "failed"
         result["reason"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
+
+
+@contextmanager
+def _serving(
+    name: str, setup: Setup, result: dict[str, Any], what: str
+) -> Iterator[servers.Server]:
+    """Start the target's server for `what`, noting its URL in `result`."""
+    with setup.server as server:
+        print(f"[{name}] {server.url}: {what} ...", file=sys.stderr, flush=True)
+        result["url"] = server.url
+        yield server
+
+
+def _latency(plan: Plan) -> Phases:
+    """The server through the sdk, then the in-process floor, and their ratios."""
+
+    def phases(name: str, setup: Setup, result: dict[str, Any]) -> None:
+        with _serving(name, setup, result, "client phases") as server:
+            result["server"] = asyncio.run(workload.run_all(server.url, plan))
+        print(f"[{name}] in-process floor ...", file=sys.stderr, flush=True)
+        result["floor"] = asyncio.run(_floor(plan, setup.floor))
+        result["ratios"] = report.ratios(result["server"], result["floor"])
+
+    return phases
+
+
+def _memory(plan: MemoryPlan) -> Phases:
+    """The server's RSS around `plan.threads` threads left interrupted."""
+
+    def phases(name: str, setup: Setup, result: dict[str, Any]) -> None:
+        with _serving(name, setup, result, "memory phases") as server:
+            result["memory"] = asyncio.run(
+                memory.measure(server.url, server.pid, setup.database_url, plan)
+            )
+
+    return phases
 
 
 async def _floor(plan: Plan, args: dict[str, Any]) -> dict[str, Any]:
@@ -120,10 +157,18 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "--only",
-        default=",".join(TARGETS),
-        help=f"comma-separated targets out of {', '.join(TARGETS)} (default: all)",
+        help=f"comma-separated targets out of {', '.join(TARGETS)} "
+        f"(default: all; with --memory: {', '.join(MEMORY_TARGETS)})",
     )
     parser.add_argument("--quick", action="store_true", help="few iterations, for a smoke run")
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="run the memory benchmark (server RSS around many interrupted threads) instead",
+    )
+    parser.add_argument(
+        "--threads", type=int, help="interrupted threads of the memory benchmark (default 10000)"
+    )
     parser.add_argument("--duration", type=float, help="seconds of the throughput phase")
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent clients")
     parser.add_argument("--iterations", type=int, help="sequential runs.wait calls per phase")
@@ -134,6 +179,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, default=report.RESULTS, help="JSON results file")
     args = parser.parse_args(argv)
+    if args.only is None:
+        args.only = ",".join(MEMORY_TARGETS if args.memory else TARGETS)
     unknown = set(args.only.split(",")) - set(TARGETS)
     if unknown:
         parser.error(f"unknown target(s) {', '.join(sorted(unknown))}; choose from {TARGETS}")
@@ -151,6 +198,17 @@ def _plan(args: argparse.Namespace) -> Plan:
     )
 
 
+def _memory_plan(args: argparse.Namespace) -> MemoryPlan:
+    return MemoryPlan(
+        warmup=50 if args.quick else 200,
+        threads=args.threads or (500 if args.quick else 10_000),
+        concurrency=args.concurrency,
+        settle_seconds=1.0 if args.quick else 3.0,
+        idle_seconds=2.0 if args.quick else 10.0,
+        resume=20 if args.quick else 100,
+    )
+
+
 def _interrupt_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -158,7 +216,8 @@ def _interrupt_on_sigterm(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the selected targets one after the other, print the table, write the JSON."""
     args = _parse(argv)
-    plan = _plan(args)
+    plan: Plan | MemoryPlan = _memory_plan(args) if args.memory else _plan(args)
+    phases = _memory(plan) if isinstance(plan, MemoryPlan) else _latency(plan)
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     targets: dict[str, Target] = {
         "sqlite": _sqlite_target,
@@ -166,8 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         "langgraph-dev": _dev_target(args.dev_jobs_per_worker),
     }
     chosen = [name for name in TARGETS if name in args.only.split(",")]
-    results = {name: _measure(name, targets[name], plan) for name in chosen}
-    document = {
+    results = {name: _measure(name, targets[name], phases) for name in chosen}
+    document: dict[str, Any] = {
         "meta": {
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "command": " ".join(["python -m bench", *(argv or sys.argv[1:])]),
@@ -179,8 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         },
         "targets": results,
     }
+    if args.memory:  # its own section, so the latency results in the same file stay
+        document = {"memory": document}
     path = report.write(document, args.output)
-    print(report.table(results))
+    print(report.table(results, report.MEMORY_ROWS if args.memory else report.ROWS))
     print(f"\nresults: {path}   server logs: {LOGS}")
     return 0 if all(r["status"] == "ok" for r in results.values()) else 1
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
-# (label, section, field, source); source is "server", "floor" or "ratio".
+# (label, section, field, source); source is "server", "floor" or "ratio", or "memory".
 ROWS: list[tuple[str, str, str, str]] = [
     ("runs.wait p50 ms (new thread)", "wait_thread", "p50_ms", "server"),
     ("runs.wait p95 ms (new thread)", "wait_thread", "p95_ms", "server"),
@@ -26,6 +27,26 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("ratio p50 server/floor", "ratios", "wait_p50", "ratio"),
     ("ratio runs/s server/floor", "ratios", "throughput", "ratio"),
     ("ratio interrupt p50 server/floor", "ratios", "interrupt_p50", "ratio"),
+]
+
+# The memory result is one flat section; its rows name a field of it.
+MEMORY_ROWS: list[tuple[str, str, str, str]] = [
+    (label, "memory", field, "memory")
+    for label, field in [
+        ("warm-up threads (interrupted)", "warmup_threads"),
+        ("new threads (interrupted)", "threads"),
+        ("threads counted interrupted", "interrupted_threads"),
+        ("seconds to create them", "create_seconds"),
+        ("  threads/s", "threads_per_s"),
+        ("RSS before MB", "rss_before_mb"),
+        ("RSS after MB", "rss_after_mb"),
+        ("RSS after idle pause MB", "rss_idle_mb"),
+        ("RSS delta MB (idle - before)", "rss_delta_mb"),
+        ("RSS bytes per thread", "bytes_per_thread"),
+        ("store growth MB", "store_delta_mb"),
+        ("resumed from the store", "resumed"),
+        ("  ms per resume", "resume_ms_per_thread"),
+    ]
 ]
 
 
@@ -50,7 +71,7 @@ def ratios(server: dict[str, Any], floor: dict[str, Any]) -> dict[str, float | N
 def _errors(result: dict[str, Any]) -> int:
     return sum(
         phase.get("errors", 0)
-        for part in ("server", "floor")
+        for part in ("server", "floor", "memory")
         for phase in (result.get(part) or {}).values()
         if isinstance(phase, dict)
     )
@@ -64,16 +85,18 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def table(results: dict[str, dict[str, Any]]) -> str:
-    """Return the results as a fixed-width table, one column per target."""
+def table(results: dict[str, dict[str, Any]], rows: list[tuple[str, str, str, str]] = ROWS) -> str:
+    """Return the results as a fixed-width table, one column per target and one row per `rows`."""
     names = list(results)
     lines = [("", *names), ("status", *(results[n]["status"] for n in names))]
-    for label, key, field, source in ROWS:
+    for label, key, field, source in rows:
         cells = []
         for name in names:
             result = results[name]
-            section = result.get("ratios") if source == "ratio" else result.get(source)
-            value = (section or {}).get(field) if source == "ratio" else _get(section, key, field)
+            if source in ("ratio", "memory"):
+                value = (result.get(key) or {}).get(field)
+            else:
+                value = _get(result.get(source), key, field)
             cells.append(_cell(value))
         lines.append((label, *cells))
     lines.append(("errors (all phases)", *(str(_errors(results[n])) for n in names)))
@@ -90,7 +113,15 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 
 def write(document: dict[str, Any], path: Path = RESULTS) -> Path:
-    """Write the results document as JSON and return its path."""
+    """Write the document's top-level sections into the JSON file at `path`, keeping the others
+    (the latency and memory benchmarks share one file), and return its path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    existing: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            existing = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            # Fresh numbers must not be lost to an old file; say what is being replaced.
+            print(f"{path} was not valid JSON ({exc}); replacing it", file=sys.stderr)
+    path.write_text(json.dumps(existing | document, indent=2, sort_keys=False) + "\n")
     return path

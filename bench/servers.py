@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -22,6 +23,14 @@ REPO_ROOT = BENCH_DIR.parent
 CONFIG = BENCH_DIR / "langgraph.json"
 READY_TIMEOUT = 60.0
 _RESERVED_PORTS = {2024}
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running server: its base URL and the pid of its process (a process-group leader)."""
+
+    url: str
+    pid: int
 
 
 def free_port() -> int:
@@ -93,8 +102,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def running(
     argv: list[str], *, env: dict[str, str], cwd: Path, port: int, log: Path
-) -> Iterator[str]:
-    """Run `argv` until the context exits; yield its base URL once `GET /ok` answers 200."""
+) -> Iterator[Server]:
+    """Run `argv` until the context exits; yield it once `GET /ok` answers 200."""
     log.parent.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as sink:
@@ -109,24 +118,24 @@ def running(
         )
         try:
             _wait_ready(url, proc, log)
-            yield url
+            yield Server(url, proc.pid)
         finally:
             _stop(proc)
 
 
 @contextmanager
-def agent_ops(database_url: str, log: Path) -> Iterator[str]:
+def agent_ops(database_url: str, log: Path) -> Iterator[Server]:
     """Run `python -m agent_ops serve` on the bench graphs against `database_url`."""
     port = free_port()
     argv = [sys.executable, "-m", "agent_ops", "serve", "--config", str(CONFIG)]
     argv += ["--host", "127.0.0.1", "--port", str(port)]
     env = quiet_env(AGENT_OPS_DATABASE_URL=database_url)
-    with running(argv, env=env, cwd=REPO_ROOT, port=port, log=log) as url:
-        yield url
+    with running(argv, env=env, cwd=REPO_ROOT, port=port, log=log) as server:
+        yield server
 
 
 @contextmanager
-def langgraph_dev(executable: Path, log: Path, jobs_per_worker: int | None) -> Iterator[str]:
+def langgraph_dev(executable: Path, log: Path, jobs_per_worker: int | None) -> Iterator[Server]:
     """Run the official in-memory `langgraph dev` server on the bench graphs."""
     port = free_port()
     # langgraph dev resolves graph paths against its working directory, so start it in bench/.
@@ -134,5 +143,5 @@ def langgraph_dev(executable: Path, log: Path, jobs_per_worker: int | None) -> I
     argv += ["--port", str(port), "--no-browser", "--no-reload"]
     if jobs_per_worker is not None:
         argv += ["--n-jobs-per-worker", str(jobs_per_worker)]
-    with running(argv, env=quiet_env(), cwd=BENCH_DIR, port=port, log=log) as url:
-        yield url
+    with running(argv, env=quiet_env(), cwd=BENCH_DIR, port=port, log=log) as server:
+        yield server
