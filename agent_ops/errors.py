@@ -7,7 +7,10 @@ AgentOpsError
 ├── Conflict          the resource exists or is busy (409)
 ├── Forbidden         the caller may not do this (403)
 ├── ConfigError       the configuration cannot be used; start-up stops
-└── StorageError      the database cannot be reached or used
+├── StorageError      the database cannot be reached or used
+└── ConnectorError    a business system behind a tool (ERP, mail server) failed a call (502)
+    ├── ConnectorUnavailable  it could not be reached or did not answer in time (503)
+    └── ConnectorRejected     it answered and refused the call: bad record, rule (422)
 """
 
 from __future__ import annotations
@@ -55,3 +58,27 @@ class ConfigError(AgentOpsError):
 
 class StorageError(AgentOpsError):
     """Raised when the database is unreachable or its schema is not usable."""
+
+
+class ConnectorError(AgentOpsError):
+    """Raised when a business system behind a tool fails a call; names the system and URL."""
+
+    status_code = 502
+
+    def __init__(self, message: str, *, system: str, url: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.system = system
+        self.url = url
+        self.status = status
+
+
+class ConnectorUnavailable(ConnectorError):
+    """Raised when the system cannot be reached, times out or answers with a transient 5xx."""
+
+    status_code = 503
+
+
+class ConnectorRejected(ConnectorError):
+    """Raised when the system answers and refuses the call, with its own message."""
+
+    status_code = 422
