@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck bench install install-test clean
+.PHONY: run test lint typecheck bench tryton-demo install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,5 +41,12 @@ lint: $(TSTAMP)
 bench: $(TSTAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+## tryton-demo: seed the demo Tryton once into .tryton-demo/, then serve it on TRYTON_PORT
+TRYTON_DEMO ?= .tryton-demo
+TRYTON_PORT ?= 8124
+tryton-demo: $(STAMP)
+	test -f $(TRYTON_DEMO)/demo.json || $(BIN)/python -m tools.tryton_demo build $(TRYTON_DEMO)
+	$(BIN)/python -m tools.tryton_demo serve $(TRYTON_DEMO) --port $(TRYTON_PORT)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache agent-ops.db agent-ops.db-*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache agent-ops.db agent-ops.db-* .tryton-demo

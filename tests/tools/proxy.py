@@ -23,6 +23,7 @@ class FlakyProxy:
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
         self.seen: Counter[str] = Counter()
+        self.last_headers: dict[str, str] = {}
         self._failures: dict[str, list[Mode]] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -51,6 +52,7 @@ class FlakyProxy:
             def _relay(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                proxy.last_headers = dict(self.headers.items())
                 failure = proxy._next_failure(self.command)
                 if failure == "reset":
                     self.close_connection = True

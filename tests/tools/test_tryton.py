@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import socket
 from decimal import Decimal
 from typing import Any
@@ -310,6 +312,9 @@ async def test_read_calls_are_retried_after_a_transient_failure(
 
     assert [s.name for s in suppliers] == ["Keller Industrial Services"]
     assert proxy.seen["GET"] == 3
+    context = base64.urlsafe_b64decode(proxy.last_headers["X-Tryton-Context"])
+    assert json.loads(context) == {"company": tryton.facts.company}
+    assert proxy.last_headers["Authorization"] == f"bearer {tryton.facts.rest_key}"
 
 
 async def test_read_calls_give_up_after_their_attempts(tryton: RunningTryton) -> None:

@@ -15,91 +15,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_ops.errors import InvalidInput
+from tools.tryton import _records as records
 from tools.tryton._client import TrytonClient
 from tools.tryton._models import (
     Invoice,
-    InvoiceLine,
-    LedgerLine,
     Payment,
     PurchaseLine,
     PurchaseOrder,
     Supplier,
     VendorLedger,
-)
-
-KEY_MARK = "agent-ops idempotency key: "
-ZERO = Decimal(0)
-
-_SUPPLIER_FIELDS = ("name", "code", "tax_identifier.code", "supplier_payment_term.name")
-_LINE_FIELDS = (
-    "purchase",
-    "type",
-    "product.code",
-    "product.name",
-    "description",
-    "unit.symbol",
-    "unit.factor",
-    "quantity",
-    "unit_price",
-    "amount",
-    "moves.state",
-    "moves.quantity",
-    "moves.unit.factor",
-    "invoice_lines.quantity",
-    "invoice_lines.invoice.state",
-)
-_PURCHASE_FIELDS = (
-    "number",
-    "reference",
-    "party.name",
-    "purchase_date",
-    "state",
-    "invoice_state",
-    "shipment_state",
-    "currency.code",
-    "untaxed_amount",
-    "tax_amount",
-    "total_amount",
-)
-_INVOICE_FIELDS = (
-    "number",
-    "reference",
-    "party.name",
-    "invoice_date",
-    "state",
-    "currency.code",
-    "untaxed_amount",
-    "tax_amount",
-    "total_amount",
-    "amount_to_pay",
-    "comment",
-    "lines.origin",
-    "lines.description",
-    "lines.quantity",
-    "lines.unit_price",
-    "lines.amount",
-)
-_PAYMENT_FIELDS = (
-    "number",
-    "state",
-    "party",
-    "amount",
-    "date",
-    "journal.name",
-    "line.id",
-    "line.move_origin",
-    "reference",
-)
-_LEDGER_FIELDS = (
-    "date",
-    "maturity_date",
-    "move.number",
-    "description",
-    "move_origin",
-    "debit",
-    "credit",
-    "reconciliation",
-    "payment_amount",
 )
 
 
@@ -134,9 +58,9 @@ class TrytonERP:
             ("identifiers.code", "ilike", pattern),
         ]
         rows = await self.client.search(
-            "party.party", domain, _SUPPLIER_FIELDS, order=[("name", "ASC")], limit=limit
+            "party.party", domain, records.SUPPLIER_FIELDS, order=[("name", "ASC")], limit=limit
         )
-        return [_supplier(row) for row in rows]
+        return [records.supplier(row) for row in rows]
 
     async def find_purchase_orders(
         self,
@@ -165,22 +89,24 @@ class TrytonERP:
         rows = await self.client.search(
             "purchase.purchase",
             domain,
-            _PURCHASE_FIELDS,
+            records.PURCHASE_FIELDS,
             order=[("purchase_date", "DESC"), ("id", "DESC")],
             limit=limit,
         )
         lines = await self._purchase_lines([row["id"] for row in rows])
-        return [_purchase(row, lines.get(row["id"], [])) for row in rows]
+        return [records.purchase(row, lines.get(row["id"], [])) for row in rows]
 
     async def get_purchase_order(self, purchase_id: int) -> PurchaseOrder:
         """One purchase order with its lines, received and invoiced quantities."""
-        row = await self.client.read("purchase.purchase", purchase_id, _PURCHASE_FIELDS)
+        row = await self.client.read("purchase.purchase", purchase_id, records.PURCHASE_FIELDS)
         lines = await self._purchase_lines([purchase_id])
-        return _purchase(row, lines.get(purchase_id, []))
+        return records.purchase(row, lines.get(purchase_id, []))
 
     async def get_invoice(self, invoice_id: int) -> Invoice:
         """One invoice with its lines."""
-        return _invoice(await self.client.read("account.invoice", invoice_id, _INVOICE_FIELDS))
+        return records.invoice(
+            await self.client.read("account.invoice", invoice_id, records.INVOICE_FIELDS)
+        )
 
     async def vendor_ledger(
         self, supplier_id: int, *, open_only: bool = True, limit: int = 50, offset: int = 0
@@ -197,17 +123,17 @@ class TrytonERP:
         rows = await self.client.search(
             "account.move.line",
             domain,
-            _LEDGER_FIELDS,
+            records.LEDGER_FIELDS,
             order=[("date", "DESC"), ("id", "DESC")],
             offset=offset,
             limit=limit,
         )
-        lines = [_ledger_line(row) for row in rows]
+        lines = [records.ledger_line(row) for row in rows]
         return VendorLedger(
             supplier_id=supplier_id,
             supplier=party["name"],
             lines=lines,
-            total_balance=sum((line.balance for line in lines), ZERO),
+            total_balance=sum((line.balance for line in lines), records.ZERO),
         )
 
     # -- writes --------------------------------------------------------------------------
@@ -285,7 +211,7 @@ class TrytonERP:
             "invoice_date": invoice_date,
             "reference": reference,
             "description": description,
-            "comment": f"{text}{KEY_MARK}{idempotency_key}",
+            "comment": f"{text}{records.KEY_MARK}{idempotency_key}",
             "lines": [
                 [
                     "create",
@@ -298,8 +224,8 @@ class TrytonERP:
         }
         if journals:
             values["journal"] = journals[0]["id"]
-        row = await self.client.create("account.invoice", values, _INVOICE_FIELDS)
-        return _invoice(row).model_copy(update={"created": True})
+        row = await self.client.create("account.invoice", values, records.INVOICE_FIELDS)
+        return records.invoice(row).model_copy(update={"created": True})
 
     async def update_supplier_invoice(
         self,
@@ -331,8 +257,8 @@ class TrytonERP:
             values["lines"] = [["write", *writes]]
         if not values:
             raise InvalidInput("nothing to change: give a field or a line change")
-        row = await self.client.write("account.invoice", invoice_id, values, _INVOICE_FIELDS)
-        return _invoice(row)
+        row = await self.client.write("account.invoice", invoice_id, values, records.INVOICE_FIELDS)
+        return records.invoice(row)
 
     async def post_invoice(self, invoice_id: int) -> Invoice:
         """Post a draft or validated invoice; an invoice already posted (or paid) is returned."""
@@ -381,7 +307,7 @@ class TrytonERP:
             ("payment_amount", "maturity_date"),
             order=[("maturity_date", "ASC"), ("id", "ASC")],
         )
-        open_lines = [row for row in to_pay if (row["payment_amount"] or ZERO) > 0]
+        open_lines = [row for row in to_pay if (row["payment_amount"] or records.ZERO) > 0]
         if not open_lines:
             raise InvalidInput(f"invoice {invoice_id} has nothing left to pay")
         line = open_lines[0]
@@ -417,36 +343,38 @@ class TrytonERP:
         rows = await self.client.search(
             "purchase.line",
             [("purchase", "in", purchase_ids), ("type", "=", "line")],
-            _LINE_FIELDS,
+            records.LINE_FIELDS,
             order=[("purchase", "ASC"), ("sequence", "ASC"), ("id", "ASC")],
         )
         grouped: dict[int, list[PurchaseLine]] = {}
         for row in rows:
-            grouped.setdefault(row["purchase"], []).append(_purchase_line(row))
+            grouped.setdefault(row["purchase"], []).append(records.purchase_line(row))
         return grouped
 
     async def _invoice_by_key(self, key: str) -> Invoice | None:
         rows = await self.client.search(
             "account.invoice",
-            [("type", "=", "in"), ("comment", "like", f"%{KEY_MARK}{_escape(key)}%")],
-            _INVOICE_FIELDS,
+            [("type", "=", "in"), ("comment", "like", f"%{records.KEY_MARK}{_escape(key)}%")],
+            records.INVOICE_FIELDS,
             order=[("id", "ASC")],
         )
-        found = [row for row in rows if _key_of(row.get("comment")) == key]
-        return _invoice(found[0]) if found else None
+        found = [row for row in rows if records.key_of(row.get("comment")) == key]
+        return records.invoice(found[0]) if found else None
 
     async def _payment_by_key(self, key: str) -> Payment | None:
         rows = await self.client.search(
             "account.payment",
             [("reference", "=", key), ("kind", "=", "payable")],
-            _PAYMENT_FIELDS,
+            records.PAYMENT_FIELDS,
             order=[("id", "ASC")],
             limit=1,
         )
-        return _payment(rows[0]) if rows else None
+        return records.payment(rows[0]) if rows else None
 
     async def _payment(self, payment_id: int) -> Payment:
-        return _payment(await self.client.read("account.payment", payment_id, _PAYMENT_FIELDS))
+        return records.payment(
+            await self.client.read("account.payment", payment_id, records.PAYMENT_FIELDS)
+        )
 
     async def _payment_journal(self, company: int, currency: int) -> int:
         rows = await self.client.search(
@@ -467,143 +395,6 @@ def _escape(text: str) -> str:
     for char in ("\\", "%", "_"):
         text = text.replace(char, "\\" + char)
     return text
-
-
-def _key_of(comment: str | None) -> str | None:
-    for line in reversed((comment or "").splitlines()):
-        if line.startswith(KEY_MARK):
-            return line[len(KEY_MARK) :].strip()
-    return None
-
-
-def _name(value: Any) -> Any:
-    """The `name` of a related record read with dotted fields, or None."""
-    return value.get("name") if isinstance(value, dict) else None
-
-
-def _supplier(row: dict[str, Any]) -> Supplier:
-    tax = row.get("tax_identifier")
-    return Supplier(
-        id=row["id"],
-        name=row["name"],
-        code=row.get("code"),
-        tax_identifier=tax.get("code") if isinstance(tax, dict) else None,
-        payment_term=_name(row.get("supplier_payment_term")),
-    )
-
-
-def _purchase_line(row: dict[str, Any]) -> PurchaseLine:
-    unit = row.get("unit") or {}
-    factor = unit.get("factor") or 1.0
-    received = 0.0
-    for move in row.get("moves") or []:
-        if move["state"] == "done":
-            move_factor = (move.get("unit") or {}).get("factor") or factor
-            received += move["quantity"] * move_factor / factor
-    invoiced = sum(
-        line["quantity"]
-        for line in row.get("invoice_lines") or []
-        if (line.get("invoice") or {}).get("state") != "cancelled"
-    )
-    product = row.get("product") or {}
-    return PurchaseLine(
-        id=row["id"],
-        purchase_id=row["purchase"],
-        product_code=product.get("code"),
-        description=row.get("description") or product.get("name") or "",
-        unit=unit.get("symbol"),
-        quantity=row["quantity"],
-        unit_price=row["unit_price"],
-        amount=row["amount"],
-        received_quantity=round(received, 6),
-        invoiced_quantity=invoiced,
-    )
-
-
-def _purchase(row: dict[str, Any], lines: list[PurchaseLine]) -> PurchaseOrder:
-    return PurchaseOrder(
-        id=row["id"],
-        number=row.get("number"),
-        reference=row.get("reference"),
-        supplier_id=row["party"]["id"],
-        supplier=row["party"]["name"],
-        purchase_date=row.get("purchase_date"),
-        state=row["state"],
-        invoice_state=row["invoice_state"],
-        shipment_state=row["shipment_state"],
-        currency=row["currency"]["code"],
-        untaxed_amount=row["untaxed_amount"],
-        tax_amount=row["tax_amount"],
-        total_amount=row["total_amount"],
-        lines=lines,
-    )
-
-
-def _invoice(row: dict[str, Any]) -> Invoice:
-    lines = []
-    for line in row.get("lines") or []:
-        origin = line.get("origin") or ""
-        model, _, origin_id = origin.partition(",")
-        lines.append(
-            InvoiceLine(
-                id=line["id"],
-                purchase_line_id=int(origin_id) if model == "purchase.line" else None,
-                description=line.get("description"),
-                quantity=line["quantity"],
-                unit_price=line["unit_price"],
-                amount=line["amount"],
-            )
-        )
-    return Invoice(
-        id=row["id"],
-        number=row.get("number"),
-        reference=row.get("reference"),
-        supplier_id=row["party"]["id"],
-        supplier=row["party"]["name"],
-        invoice_date=row.get("invoice_date"),
-        state=row["state"],
-        currency=row["currency"]["code"],
-        untaxed_amount=row["untaxed_amount"],
-        tax_amount=row["tax_amount"],
-        total_amount=row["total_amount"],
-        amount_to_pay=row.get("amount_to_pay") or ZERO,
-        idempotency_key=_key_of(row.get("comment")),
-        lines=lines,
-    )
-
-
-def _payment(row: dict[str, Any]) -> Payment:
-    line = row.get("line") or {}
-    origin = line.get("move_origin") or ""
-    model, _, origin_id = origin.partition(",")
-    return Payment(
-        id=row["id"],
-        number=row.get("number"),
-        state=row["state"],
-        supplier_id=row["party"],
-        amount=row["amount"],
-        date=row["date"],
-        journal=row["journal"]["name"],
-        invoice_id=int(origin_id) if model == "account.invoice" else None,
-        move_line_id=line.get("id"),
-        idempotency_key=row.get("reference"),
-    )
-
-
-def _ledger_line(row: dict[str, Any]) -> LedgerLine:
-    return LedgerLine(
-        id=row["id"],
-        date=row["date"],
-        maturity_date=row.get("maturity_date"),
-        move=(row.get("move") or {}).get("number"),
-        description=row.get("description"),
-        origin=row.get("move_origin"),
-        debit=row["debit"],
-        credit=row["credit"],
-        balance=row["credit"] - row["debit"],
-        reconciled=row.get("reconciliation") is not None,
-        amount_to_pay=row.get("payment_amount"),
-    )
 
 
 def _invoice_address(party: dict[str, Any]) -> int | None:

@@ -96,7 +96,9 @@ def serve(directory: Path, host: str, port: int) -> None:
     Pool.start()
     Pool(DATABASE).init()
     server = make_server(host, port, app, threaded=True)
+    # The first line is the contract with DemoServer: it carries the URL.
     print(f"tryton listening on http://{host}:{server.server_port}/", flush=True)
+    print(f"database {DATABASE!r}; REST key and record ids in {directory / INFO_FILE}", flush=True)
     try:
         server.serve_forever()
     finally:
