@@ -12,7 +12,7 @@ MSTAMP := $(VENV)/.installed-models-llama0.3.16-smollm2-0.1.2
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 
-.PHONY: run test lint typecheck bench bench-memory install install-test install-models clean
+.PHONY: run test lint typecheck bench bench-memory tryton-demo install install-test install-models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ bench: $(TSTAMP)
 ## bench-memory: server RSS before and after 10,000 interrupted threads, SQLite and PostgreSQL
 bench-memory: $(TSTAMP)
 	$(BIN)/python -m bench --memory $(BENCH_ARGS)
+## tryton-demo: seed the demo Tryton once into .tryton-demo/, then serve it on TRYTON_PORT
+TRYTON_DEMO ?= .tryton-demo
+TRYTON_PORT ?= 8124
+tryton-demo: $(STAMP)
+	test -f $(TRYTON_DEMO)/demo.json || $(BIN)/python -m tools.tryton_demo build $(TRYTON_DEMO)
+	$(BIN)/python -m tools.tryton_demo serve $(TRYTON_DEMO) --port $(TRYTON_PORT)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache agent-ops.db agent-ops.db-*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache agent-ops.db agent-ops.db-* .tryton-demo

@@ -8,7 +8,10 @@ AgentOpsError
 ├── Forbidden         the caller may not do this (403)
 ├── ConfigError       the configuration cannot be used; start-up stops
 ├── StorageError      the database cannot be reached or used
-└── ModelUnavailable  no provider of a model role could answer (503)
+├── ModelUnavailable  no provider of a model role could answer (503)
+└── ConnectorError    a business system behind a tool (ERP, mail server) failed a call (502)
+    ├── ConnectorUnavailable  it could not be reached or did not answer in time (503)
+    └── ConnectorRejected     it answered and refused the call: bad record, rule (422)
 """
 
 from __future__ import annotations
@@ -62,3 +65,27 @@ class ModelUnavailable(AgentOpsError):
     """Raised when no provider of a model role could answer (each failed or timed out)."""
 
     status_code = 503
+
+
+class ConnectorError(AgentOpsError):
+    """Raised when a business system behind a tool fails a call; names the system and URL."""
+
+    status_code = 502
+
+    def __init__(self, message: str, *, system: str, url: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.system = system
+        self.url = url
+        self.status = status
+
+
+class ConnectorUnavailable(ConnectorError):
+    """Raised when the system cannot be reached, times out or answers with a transient 5xx."""
+
+    status_code = 503
+
+
+class ConnectorRejected(ConnectorError):
+    """Raised when the system answers and refuses the call, with its own message."""
+
+    status_code = 422

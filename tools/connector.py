@@ -1,0 +1,104 @@
+"""What every connector shares: read-only or side-effecting calls, the retry rule, idempotency keys.
+
+A read-only call is retried on a transient failure (transport error, timeout, 429/502/503/504).
+A side-effecting call is retried only when the request never left this machine (the connection
+was refused); any later failure leaves its outcome unknown, so the caller repeats the whole tool
+call with the same idempotency key and the tool finds what the first attempt made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
+
+import httpx
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel, Field
+
+Effect = Literal["read", "write"]
+"""`read`: no state changes, safe to repeat. `write`: changes the system; carries a key."""
+
+IdempotencyKey = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$",
+        description=(
+            "A key unique to this business action (e.g. the e-mail message id plus the "
+            "supplier's invoice number). Repeating a call with the same key returns what the "
+            "first call made instead of making it twice."
+        ),
+    ),
+]
+
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a read-only call is repeated."""
+
+    attempts: int = 3
+    backoff: float = 0.2  # seconds before the 2nd attempt; doubles each time
+
+    def delay(self, attempt: int) -> float:
+        return self.backoff * (2 ** (attempt - 1))
+
+
+class TransientFailure(Exception):
+    """A failure after which a read-only call may be repeated (internal to connectors)."""
+
+    def __init__(self, cause: str, *, sent: bool) -> None:
+        super().__init__(cause)
+        self.sent = sent  # False when the request never reached the other side
+
+
+def classify_transport_error(exc: httpx.TransportError) -> TransientFailure:
+    """Say whether a transport error happened before the request was sent."""
+    sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+    return TransientFailure(f"{type(exc).__name__}: {exc or 'no detail'}", sent=sent)
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]], *, effect: Effect, policy: RetryPolicy
+) -> T:
+    """Run `call`, repeating it on TransientFailure when the effect and the failure allow it."""
+    attempt = 1
+    while True:
+        try:
+            return await call()
+        except TransientFailure as failure:
+            repeatable = effect == "read" or not failure.sent
+            if not repeatable or attempt >= policy.attempts:
+                raise
+            await asyncio.sleep(policy.delay(attempt))
+            attempt += 1
+
+
+def connector_tool(
+    coroutine: Callable[..., Awaitable[Any]],
+    *,
+    name: str,
+    description: str,
+    args_schema: type[BaseModel],
+    effect: Effect,
+    system: str,
+) -> BaseTool:
+    """Wrap an async function as a LangChain tool marked read-only or side-effecting.
+
+    The mark lives in `tool.metadata["effect"]` and in the tags (`read-only` or `side-effect`),
+    so a graph or a policy can tell the two apart without knowing the connector.
+    """
+    return StructuredTool.from_function(
+        coroutine=coroutine,
+        name=name,
+        description=description,
+        args_schema=args_schema,
+        metadata={"effect": effect, "system": system},
+        tags=[system, "read-only" if effect == "read" else "side-effect"],
+    )

@@ -1,0 +1,432 @@
+"""The invoice-to-payment operations on Tryton, typed: what the LangChain tools call.
+
+Writes carry an idempotency key, kept where Tryton shows it to people and where a search finds
+it: on a supplier invoice the last line of its comment (`agent-ops idempotency key: KEY`), on a
+payment its reference. Each write first looks the key up and returns what it finds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent_ops.errors import InvalidInput
+from tools.tryton import _records as records
+from tools.tryton._client import TrytonClient
+from tools.tryton._models import (
+    Invoice,
+    Payment,
+    PurchaseLine,
+    PurchaseOrder,
+    Supplier,
+    VendorLedger,
+)
+
+
+class InvoiceLineInput(BaseModel):
+    """One supplier-invoice line, billed against a purchase order line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purchase_line_id: int = Field(description="id of the purchase order line being billed")
+    quantity: float = Field(gt=0, description="quantity billed, in the purchase line's unit")
+    unit_price: Decimal = Field(ge=0, description="price per unit on the supplier's invoice")
+    description: str | None = Field(
+        default=None, description="line text; the purchase line's if unset"
+    )
+
+
+class TrytonERP:
+    """Find purchase orders and suppliers, book supplier invoices, pay them, read the ledger."""
+
+    def __init__(self, client: TrytonClient) -> None:
+        self.client = client
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def find_suppliers(self, query: str, limit: int = 10) -> list[Supplier]:
+        """Suppliers whose name, code or tax identifier contains `query`."""
+        pattern = f"%{_escape(query)}%"
+        domain = [
+            "OR",
+            ("name", "ilike", pattern),
+            ("code", "ilike", pattern),
+            ("identifiers.code", "ilike", pattern),
+        ]
+        rows = await self.client.search(
+            "party.party", domain, records.SUPPLIER_FIELDS, order=[("name", "ASC")], limit=limit
+        )
+        return [records.supplier(row) for row in rows]
+
+    async def find_purchase_orders(
+        self,
+        *,
+        number: str | None = None,
+        supplier_id: int | None = None,
+        supplier: str | None = None,
+        open_only: bool = False,
+        limit: int = 10,
+    ) -> list[PurchaseOrder]:
+        """Purchase orders by number (exact or the supplier's reference) and/or by supplier."""
+        domain: list[Any] = []
+        if number:
+            domain.append(["OR", ("number", "=", number), ("reference", "=", number)])
+        if supplier_id is not None:
+            domain.append(("party", "=", supplier_id))
+        if supplier:
+            pattern = f"%{_escape(supplier)}%"
+            domain.append(
+                ["OR", ("party.name", "ilike", pattern), ("party.code", "ilike", pattern)]
+            )
+        if not domain:
+            raise InvalidInput("give a purchase order number, a supplier id or a supplier name")
+        if open_only:
+            domain.append(("state", "in", ["confirmed", "processing"]))
+        rows = await self.client.search(
+            "purchase.purchase",
+            domain,
+            records.PURCHASE_FIELDS,
+            order=[("purchase_date", "DESC"), ("id", "DESC")],
+            limit=limit,
+        )
+        lines = await self._purchase_lines([row["id"] for row in rows])
+        return [records.purchase(row, lines.get(row["id"], [])) for row in rows]
+
+    async def get_purchase_order(self, purchase_id: int) -> PurchaseOrder:
+        """One purchase order with its lines, received and invoiced quantities."""
+        row = await self.client.read("purchase.purchase", purchase_id, records.PURCHASE_FIELDS)
+        lines = await self._purchase_lines([purchase_id])
+        return records.purchase(row, lines.get(purchase_id, []))
+
+    async def get_invoice(self, invoice_id: int) -> Invoice:
+        """One invoice with its lines."""
+        return records.invoice(
+            await self.client.read("account.invoice", invoice_id, records.INVOICE_FIELDS)
+        )
+
+    async def vendor_ledger(
+        self, supplier_id: int, *, open_only: bool = True, limit: int = 50, offset: int = 0
+    ) -> VendorLedger:
+        """Posted payable lines of a supplier, newest first; unreconciled only if `open_only`."""
+        party = await self.client.read("party.party", supplier_id, ("name",))
+        domain: list[Any] = [
+            ("party", "=", supplier_id),
+            ("account.type.payable", "=", True),
+            ("move_state", "=", "posted"),
+        ]
+        if open_only:
+            domain.append(("reconciliation", "=", None))
+        rows = await self.client.search(
+            "account.move.line",
+            domain,
+            records.LEDGER_FIELDS,
+            order=[("date", "DESC"), ("id", "DESC")],
+            offset=offset,
+            limit=limit,
+        )
+        lines = [records.ledger_line(row) for row in rows]
+        return VendorLedger(
+            supplier_id=supplier_id,
+            supplier=party["name"],
+            lines=lines,
+            total_balance=sum((line.balance for line in lines), records.ZERO),
+        )
+
+    # -- writes --------------------------------------------------------------------------
+
+    async def create_supplier_invoice(
+        self,
+        *,
+        idempotency_key: str,
+        supplier_id: int,
+        invoice_date: dt.date,
+        reference: str,
+        lines: Sequence[InvoiceLineInput],
+        description: str | None = None,
+        comment: str | None = None,
+    ) -> Invoice:
+        """Create a draft supplier invoice billing purchase lines, once per idempotency key."""
+        if found := await self._invoice_by_key(idempotency_key):
+            return found
+        if not lines:
+            raise InvalidInput("a supplier invoice needs at least one line")
+        po_lines = await self.client.search(
+            "purchase.line",
+            [("id", "in", [line.purchase_line_id for line in lines])],
+            (
+                "purchase.party",
+                "purchase.company",
+                "purchase.currency",
+                "purchase.payment_term",
+                "type",
+                "product",
+                "product.name",
+                "product.account_category.account_expense",
+                "description",
+                "unit",
+                "taxes",
+            ),
+        )
+        by_id = {row["id"]: row for row in po_lines}
+        for line in lines:
+            row = by_id.get(line.purchase_line_id)
+            if row is None:
+                raise InvalidInput(f"purchase line {line.purchase_line_id} does not exist")
+            if row["purchase"]["party"] != supplier_id:
+                raise InvalidInput(
+                    f"purchase line {line.purchase_line_id} belongs to supplier "
+                    f"{row['purchase']['party']}, not to supplier {supplier_id}"
+                )
+        first = by_id[lines[0].purchase_line_id]["purchase"]
+        party = await self.client.read(
+            "party.party",
+            supplier_id,
+            ("account_payable", "supplier_payment_term", "addresses.invoice", "addresses.active"),
+        )
+        defaults = await self.client.read(
+            "account.configuration",
+            1,
+            ("default_account_payable", "default_category_account_expense"),
+        )
+        journals = await self.client.search(
+            "account.journal", [("type", "=", "expense")], ("id",), limit=1
+        )
+        address = _invoice_address(party)
+        if address is None:
+            raise InvalidInput(f"supplier {supplier_id} has no address to invoice")
+        payable = party["account_payable"] or defaults["default_account_payable"]
+        text = f"{comment.rstrip()}\n\n" if comment else ""
+        values: dict[str, Any] = {
+            "type": "in",
+            "company": first["company"],
+            "currency": first["currency"],
+            "party": supplier_id,
+            "invoice_address": address,
+            "account": payable,
+            "payment_term": party["supplier_payment_term"] or first["payment_term"],
+            "invoice_date": invoice_date,
+            "reference": reference,
+            "description": description,
+            "comment": f"{text}{records.KEY_MARK}{idempotency_key}",
+            "lines": [
+                [
+                    "create",
+                    [
+                        _invoice_line_values(line, by_id[line.purchase_line_id], first, defaults)
+                        for line in lines
+                    ],
+                ]
+            ],
+        }
+        if journals:
+            values["journal"] = journals[0]["id"]
+        row = await self.client.create("account.invoice", values, records.INVOICE_FIELDS)
+        return records.invoice(row).model_copy(update={"created": True})
+
+    async def update_supplier_invoice(
+        self,
+        invoice_id: int,
+        *,
+        reference: str | None = None,
+        invoice_date: dt.date | None = None,
+        description: str | None = None,
+        line_changes: dict[int, tuple[float | None, Decimal | None]] | None = None,
+    ) -> Invoice:
+        """Change a draft invoice's header and its lines' quantity or unit price."""
+        values: dict[str, Any] = {}
+        if reference is not None:
+            values["reference"] = reference
+        if invoice_date is not None:
+            values["invoice_date"] = invoice_date
+        if description is not None:
+            values["description"] = description
+        writes = []
+        for line_id, (quantity, unit_price) in (line_changes or {}).items():
+            change: dict[str, Any] = {}
+            if quantity is not None:
+                change["quantity"] = quantity
+            if unit_price is not None:
+                change["unit_price"] = unit_price
+            if change:
+                writes += [[line_id], change]
+        if writes:
+            values["lines"] = [["write", *writes]]
+        if not values:
+            raise InvalidInput("nothing to change: give a field or a line change")
+        row = await self.client.write("account.invoice", invoice_id, values, records.INVOICE_FIELDS)
+        return records.invoice(row)
+
+    async def post_invoice(self, invoice_id: int) -> Invoice:
+        """Post a draft or validated invoice; an invoice already posted (or paid) is returned."""
+        invoice = await self.get_invoice(invoice_id)
+        if invoice.state in ("posted", "paid"):
+            return invoice
+        if invoice.state == "cancelled":
+            raise InvalidInput(f"invoice {invoice_id} is cancelled and cannot be posted")
+        await self.client.action("account.invoice", "post", invoice_id)
+        return await self.get_invoice(invoice_id)
+
+    async def pay_invoice(
+        self,
+        *,
+        idempotency_key: str,
+        invoice_id: int,
+        amount: Decimal | None = None,
+        date: dt.date | None = None,
+        journal_id: int | None = None,
+        submit: bool = True,
+    ) -> Payment:
+        """Create a payment of a posted supplier invoice (and submit it), once per key."""
+        if found := await self._payment_by_key(idempotency_key):
+            if submit and found.state == "draft":
+                await self.client.action("account.payment", "submit", found.id)
+                found = await self._payment(found.id)
+            return found
+        invoice = await self.client.read(
+            "account.invoice",
+            invoice_id,
+            ("type", "state", "party", "company", "currency", "amount_to_pay"),
+        )
+        if invoice["type"] != "in" or invoice["state"] != "posted":
+            raise InvalidInput(
+                f"invoice {invoice_id} is a {invoice['type']} invoice in state "
+                f"{invoice['state']}; only posted supplier invoices can be paid"
+            )
+        to_pay = await self.client.search(
+            "account.move.line",
+            [
+                ("move_origin", "=", f"account.invoice,{invoice_id}"),
+                ("account.type.payable", "=", True),
+                ("reconciliation", "=", None),
+                ("maturity_date", "!=", None),
+            ],
+            ("payment_amount", "maturity_date"),
+            order=[("maturity_date", "ASC"), ("id", "ASC")],
+        )
+        open_lines = [row for row in to_pay if (row["payment_amount"] or records.ZERO) > 0]
+        if not open_lines:
+            raise InvalidInput(f"invoice {invoice_id} has nothing left to pay")
+        line = open_lines[0]
+        amount = line["payment_amount"] if amount is None else amount
+        if amount <= 0 or amount > line["payment_amount"]:
+            raise InvalidInput(
+                f"amount {amount} is not between 0 and {line['payment_amount']}, "
+                f"what is left to pay on invoice {invoice_id}"
+            )
+        journal = journal_id or await self._payment_journal(invoice["company"], invoice["currency"])
+        values = {
+            "company": invoice["company"],
+            "kind": "payable",
+            "party": invoice["party"],
+            "journal": journal,
+            "line": line["id"],
+            "amount": amount,
+            "reference": idempotency_key,
+        }
+        if date is not None:
+            values["date"] = date
+        row = await self.client.create("account.payment", values, ("id",))
+        if submit:
+            await self.client.action("account.payment", "submit", row["id"])
+        payment = await self._payment(row["id"])
+        return payment.model_copy(update={"created": True})
+
+    # -- internals -----------------------------------------------------------------------
+
+    async def _purchase_lines(self, purchase_ids: list[int]) -> dict[int, list[PurchaseLine]]:
+        if not purchase_ids:
+            return {}
+        rows = await self.client.search(
+            "purchase.line",
+            [("purchase", "in", purchase_ids), ("type", "=", "line")],
+            records.LINE_FIELDS,
+            order=[("purchase", "ASC"), ("sequence", "ASC"), ("id", "ASC")],
+        )
+        grouped: dict[int, list[PurchaseLine]] = {}
+        for row in rows:
+            grouped.setdefault(row["purchase"], []).append(records.purchase_line(row))
+        return grouped
+
+    async def _invoice_by_key(self, key: str) -> Invoice | None:
+        rows = await self.client.search(
+            "account.invoice",
+            [("type", "=", "in"), ("comment", "like", f"%{records.KEY_MARK}{_escape(key)}%")],
+            records.INVOICE_FIELDS,
+            order=[("id", "ASC")],
+        )
+        found = [row for row in rows if records.key_of(row.get("comment")) == key]
+        return records.invoice(found[0]) if found else None
+
+    async def _payment_by_key(self, key: str) -> Payment | None:
+        rows = await self.client.search(
+            "account.payment",
+            [("reference", "=", key), ("kind", "=", "payable")],
+            records.PAYMENT_FIELDS,
+            order=[("id", "ASC")],
+            limit=1,
+        )
+        return records.payment(rows[0]) if rows else None
+
+    async def _payment(self, payment_id: int) -> Payment:
+        return records.payment(
+            await self.client.read("account.payment", payment_id, records.PAYMENT_FIELDS)
+        )
+
+    async def _payment_journal(self, company: int, currency: int) -> int:
+        rows = await self.client.search(
+            "account.payment.journal",
+            [("company", "=", company), ("currency", "=", currency)],
+            ("name",),
+        )
+        if len(rows) != 1:
+            names = ", ".join(f"{row['id']} ({row['name']})" for row in rows) or "none"
+            raise InvalidInput(
+                f"choose a payment journal: company {company} has {names} in the invoice's currency"
+            )
+        return int(rows[0]["id"])
+
+
+def _escape(text: str) -> str:
+    """Escape Tryton's `like` wildcards (its escape character is the backslash)."""
+    for char in ("\\", "%", "_"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _invoice_address(party: dict[str, Any]) -> int | None:
+    addresses = [a for a in party.get("addresses") or [] if a.get("active", True)]
+    for address in addresses:
+        if address.get("invoice"):
+            return int(address["id"])
+    return int(addresses[0]["id"]) if addresses else None
+
+
+def _invoice_line_values(
+    line: InvoiceLineInput,
+    po_line: dict[str, Any],
+    purchase: dict[str, Any],
+    defaults: dict[str, Any],
+) -> dict[str, Any]:
+    product = po_line.get("product") or {}
+    category = product.get("account_category") or {}
+    account = category.get("account_expense") or defaults["default_category_account_expense"]
+    values: dict[str, Any] = {
+        "type": "line",
+        "company": purchase["company"],
+        "currency": purchase["currency"],
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "unit": po_line["unit"],
+        "account": account,
+        "description": line.description or po_line.get("description") or product.get("name"),
+        "origin": f"purchase.line,{line.purchase_line_id}",
+    }
+    if po_line.get("taxes"):
+        values["taxes"] = [["add", po_line["taxes"]]]
+    if product:
+        values["product"] = product["id"]
+    return values

@@ -1,0 +1,116 @@
+"""What the Tryton tools return: purchase orders, suppliers, invoices, payments, ledger lines.
+
+Amounts are Decimal and dates are date here; the LangChain tools hand them on as JSON strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Supplier(_Result):
+    id: int
+    name: str
+    code: str | None
+    tax_identifier: str | None
+    payment_term: str | None
+
+
+class PurchaseLine(_Result):
+    id: int
+    purchase_id: int
+    product_code: str | None
+    description: str
+    unit: str | None
+    quantity: float
+    unit_price: Decimal
+    amount: Decimal
+    received_quantity: float  # done incoming stock moves, in the line's unit
+    invoiced_quantity: float  # on supplier invoices that are not cancelled
+
+
+class PurchaseOrder(_Result):
+    id: int
+    number: str | None
+    reference: str | None  # the supplier's quotation or order reference
+    supplier_id: int
+    supplier: str
+    purchase_date: dt.date | None
+    state: str
+    invoice_state: str
+    shipment_state: str
+    currency: str
+    untaxed_amount: Decimal
+    tax_amount: Decimal
+    total_amount: Decimal
+    lines: list[PurchaseLine]
+
+
+class InvoiceLine(_Result):
+    id: int
+    purchase_line_id: int | None
+    description: str | None
+    quantity: float
+    unit_price: Decimal
+    amount: Decimal
+
+
+class Invoice(_Result):
+    id: int
+    number: str | None
+    reference: str | None  # the supplier's invoice number
+    supplier_id: int
+    supplier: str
+    invoice_date: dt.date | None
+    state: Literal["draft", "validated", "posted", "paid", "cancelled"]
+    currency: str
+    untaxed_amount: Decimal
+    tax_amount: Decimal
+    total_amount: Decimal
+    amount_to_pay: Decimal
+    idempotency_key: str | None
+    lines: list[InvoiceLine]
+    created: bool = False  # True only on the call that made it
+
+
+class Payment(_Result):
+    id: int
+    number: str | None
+    state: str
+    supplier_id: int
+    amount: Decimal
+    date: dt.date
+    journal: str
+    invoice_id: int | None
+    move_line_id: int | None
+    idempotency_key: str | None
+    created: bool = False
+
+
+class LedgerLine(_Result):
+    id: int
+    date: dt.date
+    maturity_date: dt.date | None
+    move: str | None
+    description: str | None
+    origin: str | None  # e.g. "account.invoice,12"
+    debit: Decimal
+    credit: Decimal
+    balance: Decimal  # credit - debit: what the company owes on this line
+    reconciled: bool
+    amount_to_pay: Decimal | None  # still owed once payments under way are counted
+
+
+class VendorLedger(_Result):
+    supplier_id: int
+    supplier: str
+    lines: list[LedgerLine]
+    total_balance: Decimal  # of the lines returned

@@ -1,0 +1,142 @@
+"""A seeded demo Tryton on SQLite: build it once, copy it, serve it on a loopback port.
+
+The database holds one company (EUR, the English minimal chart of accounts, this year's fiscal
+year and periods, a manual payment journal), three suppliers, five products and four confirmed
+purchase orders, some received in full, one in part, two not at all (see `_seed.py`).
+
+    facts = build_demo(Path("/tmp/tryton"))          # ~1 minute: installs the modules
+    with DemoServer(Path("/tmp/tryton")) as server:  # a `trytond` WSGI process
+        print(server.url, facts.rest_key)
+"""
+
+from __future__ import annotations
+
+import re
+import select
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import TracebackType
+
+from pydantic import BaseModel, ConfigDict
+
+from tools.tryton_demo._process import CONFIG_FILE, DATABASE, INFO_FILE, write_config
+
+__all__ = ["DemoFacts", "DemoServer", "build_demo", "copy_demo"]
+
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class DemoFacts(BaseModel):
+    """What the seeding made, by id: enough to point a TrytonSettings at it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    database: str
+    company: int
+    payment_journal: int
+    suppliers: dict[str, int]  # party code -> id
+    purchases: list[str]  # purchase order numbers
+    rest_key: str
+
+
+def build_demo(directory: Path, *, timeout: float = 600) -> DemoFacts:
+    """Create and seed the demo database in `directory` (in a separate process)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "tools.tryton_demo", "build", str(directory)],
+        cwd=_PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"seeding Tryton in {directory} failed:\n{completed.stderr[-4000:]}")
+    return load_facts(directory)
+
+
+def load_facts(directory: Path) -> DemoFacts:
+    """Read what `build_demo` recorded in `directory`."""
+    return DemoFacts.model_validate_json((directory / INFO_FILE).read_text())
+
+
+def copy_demo(source: Path, target: Path) -> DemoFacts:
+    """Copy a built demo to `target` (a fresh database to change freely)."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source / f"{DATABASE}.sqlite", target / f"{DATABASE}.sqlite")
+    shutil.copy2(source / INFO_FILE, target / INFO_FILE)
+    write_config(target)
+    return load_facts(target)
+
+
+class DemoServer:
+    """Serve a built demo directory with trytond's WSGI app in a child process."""
+
+    def __init__(self, directory: Path, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not (directory / CONFIG_FILE).exists():
+            raise FileNotFoundError(f"{directory} holds no demo Tryton; run build_demo first")
+        self.directory = directory
+        self.host = host
+        self.port = port
+        self.url = ""
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self, timeout: float = 60) -> str:
+        """Start the server and return its base URL once it listens."""
+        log = (self.directory / "server.log").open("w")
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tools.tryton_demo",
+                "serve",
+                str(self.directory),
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+            ],
+            cwd=_PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        log.close()
+        assert self._process.stdout is not None
+        # The server prints its URL once it listens; nothing printed in time means it hangs.
+        ready, _, _ = select.select([self._process.stdout], [], [], timeout)
+        line = self._process.stdout.readline() if ready else ""
+        match = re.search(r"http://\S+", line)
+        if not match:
+            self.stop()
+            log_text = (self.directory / "server.log").read_text()[-4000:]
+            raise RuntimeError(f"the demo Tryton did not start:\n{line}{log_text}")
+        self.url = match.group(0)
+        return self.url
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 10 seconds)."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._process = None
+
+    def __enter__(self) -> DemoServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,292 @@
+"""Build the demo Tryton database: modules, company, chart, fiscal year, suppliers, purchases.
+
+Runs inside a process that has loaded trytond's configuration (see `_process.py`); proteus drives
+trytond in-process so every record is created the way the Tryton client would create it
+(on_change rules and workflows included).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+MODULES = ("purchase", "account_invoice", "account_payment", "stock", "account_invoice_stock")
+CHART_TEMPLATE = "account.account_template_root_en"
+
+
+@dataclass(frozen=True)
+class Supplier:
+    name: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Product:
+    code: str
+    name: str
+    unit: str  # product.uom symbol
+    cost: Decimal
+    kind: str = "goods"
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    product: str  # Product.code
+    quantity: float
+    unit_price: Decimal
+    received: float  # quantity delivered and checked in
+
+
+@dataclass(frozen=True)
+class Order:
+    supplier: str  # Supplier.code
+    reference: str  # the supplier's quotation number, as a buyer would note it
+    lines: tuple[OrderLine, ...]
+
+
+SUPPLIERS = (
+    Supplier("Northwind Metals", "SUP-NWM"),
+    Supplier("Blue Harbor Packaging", "SUP-BHP"),
+    Supplier("Keller Industrial Services", "SUP-KIS"),
+)
+
+PRODUCTS = (
+    Product("BOLT-M8", "Steel bolt M8x40", "u", Decimal("0.25")),
+    Product("WIRE-CU25", "Copper wire 2.5 mm²", "m", Decimal("1.20")),
+    Product("GLOVE-NIT", "Nitrile safety gloves (box)", "u", Decimal("6.50")),
+    Product("BOX-60", "Shipping carton 60 cm", "u", Decimal("1.10")),
+    Product("MAINT-H", "Maintenance technician hour", "h", Decimal("68.00"), kind="service"),
+)
+
+ORDERS = (
+    Order(
+        "SUP-NWM",
+        "Q-NWM-1001",
+        (
+            OrderLine("BOLT-M8", 400, Decimal("0.2500"), received=400),
+            OrderLine("WIRE-CU25", 500, Decimal("1.2000"), received=300),
+        ),
+    ),
+    Order(
+        "SUP-BHP",
+        "Q-BHP-2207",
+        (
+            OrderLine("BOX-60", 1000, Decimal("1.0500"), received=1000),
+            OrderLine("GLOVE-NIT", 20, Decimal("6.5000"), received=20),
+        ),
+    ),
+    Order("SUP-KIS", "Q-KIS-0042", (OrderLine("MAINT-H", 12, Decimal("68.0000"), received=0),)),
+    Order("SUP-NWM", "Q-NWM-1002", (OrderLine("BOLT-M8", 200, Decimal("0.2400"), received=0),)),
+)
+
+
+def seed(database: str, today: dt.date) -> dict[str, Any]:
+    """Create and fill `database` (already created and initialised); return what was made."""
+    from proteus import Model, Wizard
+    from proteus import config as pconfig
+
+    config = pconfig.set_trytond(database)
+    module_model = Model.get("ir.module")
+    modules = module_model.find([("name", "in", list(MODULES))])
+    module_model.click(modules, "activate")
+    Wizard("ir.module.activate_upgrade").execute("upgrade")
+
+    company = _company(Model, Wizard, config)
+    accounts = _chart(Model, Wizard, company, config)
+    _fiscal_year(Model, company, today)
+    payment_term = _payment_term(Model)
+    journal = _payment_journal(Model, company)
+    suppliers = _suppliers(Model, payment_term)
+    products = _products(Model, accounts)
+    _number_purchases(Model)
+    orders = [_order(Model, o, suppliers, products, payment_term, today) for o in ORDERS]
+    key = _rest_key(Model)
+    return {
+        "company": company.id,
+        "payment_journal": journal.id,
+        "suppliers": {code: party.id for code, party in suppliers.items()},
+        "purchases": [purchase.number for purchase in orders],
+        "rest_key": key,
+    }
+
+
+def _company(Model: Any, Wizard: Any, config: Any) -> Any:
+    currency = Model.get("currency.currency")(
+        name="Euro", code="EUR", symbol="€", rounding=Decimal("0.01"), digits=2
+    )
+    currency.save()
+    party = Model.get("party.party")(name="Acme Manufacturing GmbH")
+    party.save()
+    wizard = Wizard("company.company.config")
+    wizard.execute("company")
+    wizard.form.party = party
+    wizard.form.currency = currency
+    wizard.execute("add")
+    # The admin's preferences now carry the company: later records default to it.
+    config._context = Model.get("res.user").get_preferences(True, {})
+    (company,) = Model.get("company.company").find()
+    return company
+
+
+def _chart(Model: Any, Wizard: Any, company: Any, config: Any) -> dict[str, Any]:
+    template_id = Model.get("ir.model.data").get_id(*CHART_TEMPLATE.split("."), config.context)
+    wizard = Wizard("account.create_chart")
+    wizard.execute("account")
+    wizard.form.account_template = Model.get("account.account.template")(template_id)
+    wizard.form.company = company
+    wizard.execute("create_account")
+    account = Model.get("account.account")
+    accounts = {}
+    for kind in ("receivable", "payable", "revenue", "expense"):
+        accounts[kind], *_ = account.find(
+            [(f"type.{kind}", "=", True), ("company", "=", company.id), ("closed", "!=", True)]
+        )
+    wizard.form.account_receivable = accounts["receivable"]
+    wizard.form.account_payable = accounts["payable"]
+    wizard.form.category_account_expense = accounts["expense"]
+    wizard.form.category_account_revenue = accounts["revenue"]
+    wizard.execute("create_properties")
+    return accounts
+
+
+def _fiscal_year(Model: Any, company: Any, today: dt.date) -> None:
+    sequence_type = Model.get("ir.sequence.type")
+    strict = Model.get("ir.sequence.strict")
+    (move_type,) = sequence_type.find([("name", "=", "Account Move")], limit=1)
+    (invoice_type,) = sequence_type.find([("name", "=", "Invoice")], limit=1)
+    name = str(today.year)
+    move_sequence = strict(name=name, sequence_type=move_type, company=company)
+    move_sequence.save()
+    invoice_sequence = strict(
+        name=f"{name} invoices", sequence_type=invoice_type, company=company, prefix=f"INV/{name}/"
+    )
+    invoice_sequence.save()
+    year = Model.get("account.fiscalyear")(
+        name=name,
+        start_date=dt.date(today.year, 1, 1),
+        end_date=dt.date(today.year, 12, 31),
+        company=company,
+        move_sequence=move_sequence,
+    )
+    (sequences,) = year.invoice_sequences
+    sequences.in_invoice_sequence = invoice_sequence
+    sequences.in_credit_note_sequence = invoice_sequence
+    sequences.out_invoice_sequence = invoice_sequence
+    sequences.out_credit_note_sequence = invoice_sequence
+    year.save()
+    year.click("create_period")
+
+
+def _payment_term(Model: Any) -> Any:
+    term = Model.get("account.invoice.payment_term")(name="Net 30")
+    line = term.lines.new(type="remainder")
+    line.relativedeltas.new(days=30)
+    term.save()
+    return term
+
+
+def _payment_journal(Model: Any, company: Any) -> Any:
+    journal = Model.get("account.payment.journal")(
+        name="Bank transfers", process_method="manual", currency=company.currency, company=company
+    )
+    journal.save()
+    return journal
+
+
+def _suppliers(Model: Any, payment_term: Any) -> dict[str, Any]:
+    party_model = Model.get("party.party")
+    made = {}
+    for supplier in SUPPLIERS:
+        party = party_model(name=supplier.name, code=supplier.code)
+        party.supplier_payment_term = payment_term
+        party.save()
+        made[supplier.code] = party
+    return made
+
+
+def _products(Model: Any, accounts: dict[str, Any]) -> dict[str, Any]:
+    category = Model.get("product.category")(name="Purchased goods and services", accounting=True)
+    category.account_expense = accounts["expense"]
+    category.account_revenue = accounts["revenue"]
+    category.save()
+    uom = Model.get("product.uom")
+    template_model = Model.get("product.template")
+    made = {}
+    for product in PRODUCTS:
+        (unit,) = uom.find([("symbol", "=", product.unit)], limit=1)
+        template = template_model(
+            name=product.name,
+            code=product.code,
+            type=product.kind,
+            default_uom=unit,
+            purchasable=True,
+            purchase_uom=unit,
+            list_price=product.cost * 2,
+            cost_price_method="fixed",
+            account_category=category,
+        )
+        template.save()
+        (made[product.code],) = template.products
+    return made
+
+
+def _number_purchases(Model: Any) -> None:
+    (configuration,) = Model.get("purchase.configuration").find()
+    sequence = configuration.purchase_sequence
+    sequence.prefix = "PO-"
+    sequence.padding = 5
+    sequence.save()
+
+
+def _order(
+    Model: Any,
+    order: Order,
+    suppliers: dict[str, Any],
+    products: dict[str, Any],
+    payment_term: Any,
+    today: dt.date,
+) -> Any:
+    purchase = Model.get("purchase.purchase")()
+    purchase.party = suppliers[order.supplier]
+    purchase.reference = order.reference
+    purchase.purchase_date = today
+    purchase.payment_term = payment_term
+    # Invoices come from suppliers (and the agent), not from Tryton's own rules.
+    purchase.invoice_method = "manual"
+    for spec in order.lines:
+        line = purchase.lines.new()
+        line.product = products[spec.product]
+        line.quantity = spec.quantity
+        line.unit_price = spec.unit_price
+    purchase.click("quote")
+    purchase.click("confirm")
+    _receive(Model, purchase, order, suppliers[order.supplier], today)
+    purchase.reload()
+    return purchase
+
+
+def _receive(Model: Any, purchase: Any, order: Order, supplier: Any, today: dt.date) -> None:
+    received = {spec.product: spec.received for spec in order.lines}
+    moves = [m for m in purchase.moves if received.get(m.product.code)]
+    if not moves:
+        return
+    move_model = Model.get("stock.move")
+    shipment = Model.get("stock.shipment.in")(supplier=supplier, effective_date=today)
+    for move in moves:
+        incoming = move_model(move.id)
+        shipment.incoming_moves.append(incoming)
+    shipment.save()
+    for incoming in shipment.incoming_moves:
+        incoming.quantity = received[incoming.product.code]
+    shipment.save()
+    shipment.click("receive")
+    shipment.click("do")
+
+
+def _rest_key(Model: Any) -> str:
+    (admin,) = Model.get("res.user").find([("login", "=", "admin")])
+    application = Model.get("res.user.application")(user=admin, application="rest")
+    application.save()
+    return str(application.key)
