@@ -157,27 +157,30 @@ class ServerStore(BaseStore):
             vectors = await self.index.vectors(value, fields) or None
         await self.storage.put_item(namespace, key, value, ttl_seconds=ttl_seconds, vectors=vectors)
 
-    async def search_semantic(
+    async def find(
         self,
         prefix: tuple[str, ...],
-        query: str,
         *,
+        query: str | None = None,
         filter: dict[str, Any] | None = None,
         limit: int = 10,
         offset: int = 0,
-    ) -> list[tuple[StoreItem, float]]:
-        """Items under `prefix` matching `filter`, best match to `query` first, with scores."""
-        if self.index is None:
-            raise InvalidInput(
-                "query: semantic search is not configured (langgraph.json store.index); use filter"
+    ) -> list[tuple[StoreItem, float | None]]:
+        """Items under `prefix` matching `filter`: with a `query` and an index, best match first
+        with scores; otherwise newest first, unscored (a query without an index is ignored, as
+        LangGraph's stores do; the HTTP route refuses it instead)."""
+        if not query or self.index is None:
+            items = await self.storage.search_items(
+                prefix, filter=filter, limit=limit, offset=offset
             )
+            return [(item, None) for item in items]
         wanted = await self.index.query_vector(query)
         candidates = await self.storage.search_vectors(prefix, filter=filter)
-        scored: list[tuple[StoreItem, float]] = []
+        scored: list[tuple[StoreItem, float | None]] = []
         for item, blob in candidates:
             rows = np.frombuffer(blob, dtype=np.float32).reshape(-1, self.index.dims)
             scored.append((item, float((rows @ wanted).max())))
-        scored.sort(key=lambda pair: (-pair[1], pair[0].namespace, pair[0].key))
+        scored.sort(key=lambda pair: (-(pair[1] or 0.0), pair[0].namespace, pair[0].key))
         return scored[offset : offset + limit]
 
     # -- BaseStore -----------------------------------------------------------------------------
@@ -210,19 +213,14 @@ class ServerStore(BaseStore):
                 )
             return None
         if isinstance(op, SearchOp):
-            if op.query and self.index is not None:
-                found = await self.search_semantic(
-                    op.namespace_prefix,
-                    op.query,
-                    filter=op.filter,
-                    limit=op.limit,
-                    offset=op.offset,
-                )
-                return [_search_item(i, score) for i, score in found]
-            items = await self.storage.search_items(
-                op.namespace_prefix, filter=op.filter, limit=op.limit, offset=op.offset
+            found = await self.find(
+                op.namespace_prefix,
+                query=op.query,
+                filter=op.filter,
+                limit=op.limit,
+                offset=op.offset,
             )
-            return [_search_item(i, None) for i in items]
+            return [_search_item(i, score) for i, score in found]
         if isinstance(op, ListNamespacesOp):
             prefix = suffix = None
             for condition in op.match_conditions or ():

@@ -57,19 +57,18 @@ async def delete_item(body: StoreDelete, runtime: RuntimeDep) -> Response:
 
 @router.post("/store/items/search")
 async def search_items(body: StoreSearch, runtime: RuntimeDep) -> dict[str, Any]:
-    if body.query:
-        found = await runtime.store.search_semantic(
-            tuple(body.namespace_prefix),
-            body.query,
-            filter=body.filter,
-            limit=body.limit,
-            offset=body.offset,
+    if body.query and runtime.store.index is None:
+        raise InvalidInput(
+            "query: semantic search is not configured (langgraph.json store.index); use filter"
         )
-        return {"items": [item_view(item, score) for item, score in found]}
-    items = await runtime.storage.search_items(
-        body.namespace_prefix, filter=body.filter, limit=body.limit, offset=body.offset
+    found = await runtime.store.find(
+        tuple(body.namespace_prefix),
+        query=body.query,
+        filter=body.filter,
+        limit=body.limit,
+        offset=body.offset,
     )
-    return {"items": [item_view(i) for i in items]}
+    return {"items": [item_view(item, score) for item, score in found]}
 
 
 @router.post("/store/namespaces")

@@ -46,14 +46,14 @@ async def test_sync_calls_from_a_worker_thread_hop_onto_the_loop(storage: Storag
     assert isinstance(item, Item) and item.value == {"v": 1}
 
 
-async def test_without_an_index_query_and_index_are_refused_by_name(storage: Storage) -> None:
+async def test_without_an_index_indexing_is_refused_and_a_query_ignored(storage: Storage) -> None:
     store = ServerStore(storage)
-    with pytest.raises(InvalidInput, match="query"):
-        await store.search_semantic(("a",), "anything")
     with pytest.raises(InvalidInput, match="index"):
         await store.put_value(("a",), "k", {"text": "x"}, ["text"])
     await store.aput(("a",), "k", {"text": "x"})  # a plain put still works
     assert [i.key for i in await store.asearch(("a",))] == ["k"]
+    # A graph's query without an index is ignored, as LangGraph's own stores do: unscored.
+    assert [(i.key, i.score) for i in await store.asearch(("a",), query="x")] == [("k", None)]
 
 
 @pytest.mark.parametrize(
