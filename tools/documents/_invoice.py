@@ -1,0 +1,58 @@
+"""The invoice as read from a vendor's document, before anything is checked against the ERP.
+
+Every extractor (UBL, CII, a known text layout, a model) produces an `Extraction`: the `Invoice`
+it read, how it read it, a confidence per field and the problems it found. Amounts are Decimal,
+dates are date; nothing here knows about Tryton.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Method = Literal["ubl", "cii", "layout", "model", "human"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InvoiceLine(_Strict):
+    description: str = Field(description="what was delivered, as the vendor wrote it")
+    product_code: str | None = Field(default=None, description="the vendor's or buyer's item code")
+    quantity: Decimal = Field(description="invoiced quantity")
+    unit_price: Decimal = Field(description="net price per unit, tax excluded")
+    amount: Decimal = Field(description="net line amount, tax excluded")
+
+
+class Invoice(_Strict):
+    vendor_name: str = Field(description="the seller's legal or trading name")
+    vendor_tax_id: str | None = Field(default=None, description="the seller's VAT or tax id")
+    invoice_number: str = Field(description="the seller's invoice number")
+    issue_date: dt.date
+    due_date: dt.date | None = None
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+    po_number: str | None = Field(default=None, description="the buyer's purchase order reference")
+    lines: list[InvoiceLine] = Field(default_factory=list)
+    subtotal: Decimal = Field(description="sum of net line amounts")
+    tax: Decimal = Field(description="total tax amount")
+    total: Decimal = Field(description="amount due, tax included")
+
+
+class Extraction(_Strict):
+    """One extractor's reading of one document."""
+
+    invoice: Invoice | None = Field(description="None when nothing usable could be read")
+    method: Method
+    source: str = Field(
+        description="which parser, layout or model, e.g. `ubl-2.1`, `local:smollm2`"
+    )
+    confidence: dict[str, float] = Field(
+        default_factory=dict, description="per Invoice field, 0..1; absent means not read"
+    )
+    problems: list[str] = Field(
+        default_factory=list, description="validation failures, each naming the field"
+    )
