@@ -1,7 +1,40 @@
-"""Documents: vendor invoices read from UBL 2.1, CII (Factur-X, ZUGFeRD), PDF text and plain text."""
+"""Documents: vendor invoices read from UBL 2.1, CII (Factur-X, ZUGFeRD), PDF text and plain text.
+
+extraction = await extract_invoice(Document.from_path(Path("INV-1042.pdf")))
+if needs_review(extraction): ...  # problems or low confidence: a person decides
+"""
 
 from __future__ import annotations
 
+from tools.documents._document import Document, guess_media_type
+from tools.documents._extract import extract_invoice
 from tools.documents._invoice import Extraction, Invoice, InvoiceLine, Method
+from tools.documents._layouts import LAYOUTS, Layout, Refused, register_layout
+from tools.documents._model import ModelInvoice
+from tools.documents._validation import (
+    BASE_CONFIDENCE,
+    DEFAULT_MIN_CONFIDENCE,
+    Checks,
+    needs_review,
+    validate,
+)
 
-__all__ = ["Extraction", "Invoice", "InvoiceLine", "Method"]
+__all__ = [
+    "BASE_CONFIDENCE",
+    "DEFAULT_MIN_CONFIDENCE",
+    "LAYOUTS",
+    "Checks",
+    "Document",
+    "Extraction",
+    "Invoice",
+    "InvoiceLine",
+    "Layout",
+    "Method",
+    "ModelInvoice",
+    "Refused",
+    "extract_invoice",
+    "guess_media_type",
+    "needs_review",
+    "register_layout",
+    "validate",
+]

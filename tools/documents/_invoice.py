@@ -13,7 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Method = Literal["ubl", "cii", "layout", "model", "human"]
+Method = Literal["ubl", "cii", "layout", "model", "human", "none"]
+"""How an invoice was read; `none` when nothing could read it (the invoice is then None)."""
 
 
 class _Strict(BaseModel):
@@ -25,7 +26,13 @@ class InvoiceLine(_Strict):
     product_code: str | None = Field(default=None, description="the vendor's or buyer's item code")
     quantity: Decimal = Field(description="invoiced quantity")
     unit_price: Decimal = Field(description="net price per unit, tax excluded")
-    amount: Decimal = Field(description="net line amount, tax excluded")
+    amount: Decimal = Field(
+        description="net line amount, tax excluded: quantity * unit_price - allowances + charges"
+    )
+    allowances: Decimal = Field(
+        default=Decimal(0), description="line-level discounts (EN 16931 BG-27)"
+    )
+    charges: Decimal = Field(default=Decimal(0), description="line-level charges (EN 16931 BG-28)")
 
 
 class Invoice(_Strict):
@@ -38,8 +45,24 @@ class Invoice(_Strict):
     po_number: str | None = Field(default=None, description="the buyer's purchase order reference")
     lines: list[InvoiceLine] = Field(default_factory=list)
     subtotal: Decimal = Field(description="sum of net line amounts")
+    allowances: Decimal = Field(
+        default=Decimal(0), description="document-level discounts, tax excluded (EN 16931 BT-107)"
+    )
+    charges: Decimal = Field(
+        default=Decimal(0), description="document-level charges, tax excluded (EN 16931 BT-108)"
+    )
     tax: Decimal = Field(description="total tax amount")
-    total: Decimal = Field(description="amount due, tax included")
+    total: Decimal = Field(
+        description="invoice total, tax included: subtotal - allowances + charges + tax"
+    )
+    prepaid: Decimal = Field(
+        default=Decimal(0), description="already paid, e.g. a deposit (EN 16931 BT-113)"
+    )
+
+    @property
+    def amount_due(self) -> Decimal:
+        """What remains to pay: the total less what was prepaid (EN 16931 BT-115)."""
+        return self.total - self.prepaid
 
 
 class Extraction(_Strict):
@@ -55,4 +78,8 @@ class Extraction(_Strict):
     )
     problems: list[str] = Field(
         default_factory=list, description="validation failures, each naming the field"
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what was tried before this reading and why it was not used",
     )

@@ -1,0 +1,190 @@
+"""`extract_invoice`: try the readings in order of trust and return the best valid one.
+
+E-invoice XML (alone or inside a PDF) is read by its schema and is final. Otherwise the text
+(of a PDF's text layer, a text file or an e-mail body) goes to the known layouts, then to the
+model; the first reading without problems and above the confidence bar wins, else the best of
+them goes back with its problems (and so to review). Bad input never raises: it comes back as
+an extraction without an invoice whose problems say why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from agent_ops.errors import ConfigError, InvalidInput, ModelUnavailable
+from agent_ops.models import Models
+from tools.documents._cii import read_cii
+from tools.documents._document import PDF, Document
+from tools.documents._invoice import Extraction
+from tools.documents._layouts import read_layouts
+from tools.documents._model import read_with_model
+from tools.documents._pdf import read_pdf
+from tools.documents._ubl import read_ubl
+from tools.documents._validation import (
+    DEFAULT_MIN_CONFIDENCE,
+    Checks,
+    needs_review,
+    validate,
+)
+from tools.documents._xml import looks_like_xml, parse_invoice_xml, schema_problems
+
+log = logging.getLogger(__name__)
+SOURCES = {"ubl": "ubl-2.1", "cii": "cii-d16b", "zugferd1": "zugferd-1.0"}
+
+
+async def extract_invoice(
+    document: Document,
+    *,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    checks: Checks | None = None,
+    models: Models | None = None,
+    use_model: bool = True,
+) -> Extraction:
+    """Read an invoice from a document; never raises for bad input.
+
+    `models` defaults to the installed model layer (`agent_ops.models.models()`); `use_model`
+    False stops after the layouts. Check the result with `needs_review`.
+    """
+    try:
+        data = document.data()
+    except InvalidInput as exc:
+        return _nothing(str(exc))
+    name = document.filename
+    if document.text is None and (document.media_type == PDF or data.startswith(b"%PDF-")):
+        return await _from_pdf(data, name, min_confidence, checks, models, use_model)
+    if document.text is None and looks_like_xml(data):
+        return await asyncio.to_thread(_from_xml, data, name, checks)
+    if document.text is not None:
+        text = document.text
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return _nothing(
+                f"document: {name} ({document.media_type}) is neither a PDF, e-invoice XML nor "
+                "UTF-8 text"
+            )
+    return await _from_text(text, name, min_confidence, checks, models, use_model, [])
+
+
+def _nothing(problem: str, notes: list[str] | None = None) -> Extraction:
+    return Extraction(
+        invoice=None, method="none", source="none", problems=[problem], notes=notes or []
+    )
+
+
+def _from_xml(data: bytes, name: str, checks: Checks | None) -> Extraction:
+    try:
+        xml = parse_invoice_xml(data, name)
+    except InvalidInput as exc:
+        return _nothing(f"document: {exc}")
+    problems = schema_problems(xml)
+    if xml.flavor == "ubl":
+        invoice, read_problems = read_ubl(xml.root)
+    else:
+        invoice, read_problems = read_cii(xml.root, zugferd1=xml.flavor == "zugferd1")
+    reading = Extraction(
+        invoice=invoice,
+        method="ubl" if xml.flavor == "ubl" else "cii",
+        source=SOURCES[xml.flavor],
+        problems=[*problems, *read_problems],
+    )
+    checked = validate(reading, checks=checks)
+    if problems and checked.invoice is not None:
+        # Not schema-valid: what was read may be wrong anywhere, so no field is trusted.
+        confidence = {k: round(v * 0.25, 4) for k, v in checked.confidence.items()}
+        checked = checked.model_copy(update={"confidence": confidence})
+    return checked
+
+
+async def _from_pdf(
+    data: bytes,
+    name: str,
+    min_confidence: float,
+    checks: Checks | None,
+    models: Models | None,
+    use_model: bool,
+) -> Extraction:
+    try:
+        pdf = await asyncio.to_thread(read_pdf, data, name)
+    except InvalidInput as exc:
+        return _nothing(f"document: {exc}")
+    notes: list[str] = []
+    for attachment, xml in pdf.einvoice_xml():
+        reading = await asyncio.to_thread(_from_xml, xml, f"{name}/{attachment}", checks)
+        if reading.invoice is not None:
+            return reading.model_copy(
+                update={"source": f"{reading.source} in {name}/{attachment}", "notes": notes}
+            )
+        notes.extend(f"embedded {attachment}: {p}" for p in reading.problems)
+    if not pdf.text.strip():
+        return _nothing(
+            f"document: {name} has no text layer (a scanned image?); it needs a person or OCR",
+            notes,
+        )
+    return await _from_text(pdf.text, name, min_confidence, checks, models, use_model, notes)
+
+
+async def _from_text(
+    text: str,
+    name: str,
+    min_confidence: float,
+    checks: Checks | None,
+    models: Models | None,
+    use_model: bool,
+    notes: list[str],
+) -> Extraction:
+    if not text.strip():
+        return _nothing(f"document: {name} is empty", notes)
+    readings: list[Extraction] = []
+    layout, result = read_layouts(text)
+    if layout is not None and not isinstance(result, list):
+        reading = validate(
+            Extraction(invoice=result, method="layout", source=f"layout:{layout.name}"),
+            checks=checks,
+        )
+        if not needs_review(reading, min_confidence):
+            return reading.model_copy(update={"notes": notes})
+        readings.append(reading)
+    elif isinstance(result, list):
+        notes.extend(result)
+    if use_model:
+        model_reading = await _model_reading(text, checks, models, notes)
+        if model_reading is not None:
+            readings.append(model_reading)
+    if not readings:
+        return _nothing(f"document: no method could read {name}", notes)
+    best = min(readings, key=_rank)
+    return best.model_copy(update={"notes": notes + _passed_over(readings, best)})
+
+
+async def _model_reading(
+    text: str, checks: Checks | None, models: Models | None, notes: list[str]
+) -> Extraction | None:
+    try:
+        if models is None:
+            from agent_ops.models import models as installed
+
+            models = installed()
+        invoice, source = await read_with_model(models, text)
+    except (ModelUnavailable, ConfigError) as exc:
+        notes.append(f"model: {exc}")
+        return None
+    return validate(
+        Extraction(invoice=invoice, method="model", source=source), checks=checks, text=text
+    )
+
+
+def _rank(reading: Extraction) -> tuple[int, float]:
+    """Fewest problems first, then the highest mean confidence."""
+    scores = list(reading.confidence.values()) or [0.0]
+    return len(reading.problems), -sum(scores) / len(scores)
+
+
+def _passed_over(readings: list[Extraction], best: Extraction) -> list[str]:
+    return [
+        f"{r.source}: not used ({len(r.problems)} problems: {'; '.join(r.problems[:3])})"
+        for r in readings
+        if r is not best
+    ]
