@@ -9,6 +9,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./agent-ops.db"
+# The prompts shipped with agent-ops, found from the package rather than the working directory,
+# so the server reads the same prompts from wherever it is started.
+SHIPPED_PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 
 
 class Settings(BaseSettings):
@@ -47,7 +50,10 @@ class Settings(BaseSettings):
     models_config: Path | None = Field(
         None, description="models config (YAML/JSON/TOML): roles -> providers; none: all local"
     )
-    prompts_dir: Path = Field(Path("prompts"), description="versioned prompts: <name>/<version>")
+    prompts_dir: Path = Field(
+        SHIPPED_PROMPTS,
+        description="versioned prompts: <name>/<version>.md (default: the shipped prompts folder)",
+    )
     openai_base_url: str | None = Field(
         None, description="default endpoint of `openai:` providers (any OpenAI-compatible API)"
     )
