@@ -9,13 +9,15 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from agent_ops.models import MemoryDecisions, Models
+from agent_ops.models import MemoryDecisions, Models, load_models_config
 from agent_ops.settings import Settings
 from evals.extraction.dataset import Case, all_cases
 from tools.documents import DEFAULT_MIN_CONFIDENCE, Invoice, extract_invoice, needs_review
 
+DEFAULT_MODELS_CONFIG = Path(__file__).with_name("smollm2.yaml")
 FIELDS = (
     "vendor_name",
     "vendor_tax_id",
@@ -136,12 +138,13 @@ def report(outcomes: Sequence[Outcome], *, model: str, min_confidence: float) ->
 
 
 async def run(*, use_model: bool, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> dict[str, Any]:
-    """Score the whole dataset; with the model, the `extract` role as configured
-    (AGENT_OPS_MODELS_CONFIG; by default the embedded SmolLM2)."""
+    """Score the whole dataset; with the model, the `extract` role of AGENT_OPS_MODELS_CONFIG,
+    else of smollm2.yaml (the embedded SmolLM2)."""
     models = None
     if use_model:
         settings = Settings()
-        models = Models.from_settings(settings, MemoryDecisions())
+        config = load_models_config(settings.models_config or DEFAULT_MODELS_CONFIG)
+        models = Models(config, settings, MemoryDecisions())
     try:
         outcomes = await evaluate(all_cases(), models, min_confidence)
     finally:

@@ -43,16 +43,24 @@ async def extract_invoice(
 ) -> Extraction:
     """Read an invoice from a document; never raises for bad input.
 
-    `models` defaults to the installed model layer (`agent_ops.models.models()`); `use_model`
-    False stops after the layouts. Check the result with `needs_review`.
+    The result's `review` says whether a person must check it (`needs_review` at
+    `min_confidence`). `models` defaults to the installed model layer
+    (`agent_ops.models.models()`); `use_model` False stops after the layouts.
     """
+    reading = await _read(document, checks, models, use_model)
+    return reading.model_copy(update={"review": needs_review(reading, min_confidence)})
+
+
+async def _read(
+    document: Document, checks: Checks | None, models: Models | None, use_model: bool
+) -> Extraction:
     try:
         data = document.data()
     except InvalidInput as exc:
         return _nothing(str(exc))
     name = document.filename
     if document.text is None and (document.media_type == PDF or data.startswith(b"%PDF-")):
-        return await _from_pdf(data, name, min_confidence, checks, models, use_model)
+        return await _from_pdf(data, name, checks, models, use_model)
     if document.text is None and looks_like_xml(data):
         return await asyncio.to_thread(_from_xml, data, name, checks)
     if document.text is not None:
@@ -65,7 +73,7 @@ async def extract_invoice(
                 f"document: {name} ({document.media_type}) is neither a PDF, e-invoice XML nor "
                 "UTF-8 text"
             )
-    return await _from_text(text, name, min_confidence, checks, models, use_model, [])
+    return await _from_text(text, name, checks, models, use_model, [])
 
 
 def _nothing(problem: str, notes: list[str] | None = None) -> Extraction:
@@ -101,7 +109,6 @@ def _from_xml(data: bytes, name: str, checks: Checks | None) -> Extraction:
 async def _from_pdf(
     data: bytes,
     name: str,
-    min_confidence: float,
     checks: Checks | None,
     models: Models | None,
     use_model: bool,
@@ -123,13 +130,12 @@ async def _from_pdf(
             f"document: {name} has no text layer (a scanned image?); it needs a person or OCR",
             notes,
         )
-    return await _from_text(pdf.text, name, min_confidence, checks, models, use_model, notes)
+    return await _from_text(pdf.text, name, checks, models, use_model, notes)
 
 
 async def _from_text(
     text: str,
     name: str,
-    min_confidence: float,
     checks: Checks | None,
     models: Models | None,
     use_model: bool,
@@ -137,26 +143,20 @@ async def _from_text(
 ) -> Extraction:
     if not text.strip():
         return _nothing(f"document: {name} is empty", notes)
-    readings: list[Extraction] = []
     layout, result = read_layouts(text)
     if layout is not None and not isinstance(result, list):
-        reading = validate(
-            Extraction(invoice=result, method="layout", source=f"layout:{layout.name}"),
-            checks=checks,
-        )
-        if not needs_review(reading, min_confidence):
-            return reading.model_copy(update={"notes": notes})
-        readings.append(reading)
-    elif isinstance(result, list):
-        notes.extend(result)
-    if use_model:
-        model_reading = await _model_reading(text, checks, models, notes)
-        if model_reading is not None:
-            readings.append(model_reading)
-    if not readings:
+        # A layout that fits reads what is written; if that does not add up the document is
+        # wrong, and a model's different reading would only hide it. So its reading is final.
+        reading = Extraction(invoice=result, method="layout", source=f"layout:{layout.name}")
+        return validate(reading, checks=checks).model_copy(update={"notes": notes})
+    assert isinstance(result, list)
+    notes.extend(result)
+    if not use_model:
+        return _nothing(f"document: no known layout fits {name} (model not used)", notes)
+    reading = await _model_reading(text, checks, models, notes)
+    if reading is None:
         return _nothing(f"document: no method could read {name}", notes)
-    best = min(readings, key=_rank)
-    return best.model_copy(update={"notes": notes + _passed_over(readings, best)})
+    return reading.model_copy(update={"notes": notes})
 
 
 async def _model_reading(
@@ -174,17 +174,3 @@ async def _model_reading(
     return validate(
         Extraction(invoice=invoice, method="model", source=source), checks=checks, text=text
     )
-
-
-def _rank(reading: Extraction) -> tuple[int, float]:
-    """Fewest problems first, then the highest mean confidence."""
-    scores = list(reading.confidence.values()) or [0.0]
-    return len(reading.problems), -sum(scores) / len(scores)
-
-
-def _passed_over(readings: list[Extraction], best: Extraction) -> list[str]:
-    return [
-        f"{r.source}: not used ({len(r.problems)} problems: {'; '.join(r.problems[:3])})"
-        for r in readings
-        if r is not best
-    ]

@@ -79,6 +79,11 @@ class Extraction(_Strict):
     problems: list[str] = Field(
         default_factory=list, description="validation failures, each naming the field"
     )
+    review: bool = Field(
+        default=False,
+        description="a person must check it: nothing read, a problem, or a required field's "
+        "confidence under the bar extract_invoice was given (see needs_review)",
+    )
     notes: list[str] = Field(
         default_factory=list,
         description="what was tried before this reading and why it was not used",

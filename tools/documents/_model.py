@@ -19,7 +19,8 @@ from tools.documents._invoice import Invoice, InvoiceLine
 PROMPT = "extract_invoice"
 ROLE = "extract"
 MAX_TEXT = 6000  # characters of document text sent: SmolLM2's 4096-token window, answer included
-_NUMBER = r"^-?[0-9]{1,9}(\.[0-9]{1,4})?$"
+# llama.cpp's grammar converter takes no escapes in patterns: `[.]` for a dot, `-` last in a class.
+_NUMBER = r"^-?[0-9]{1,9}([.][0-9]{1,4})?$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
@@ -28,7 +29,7 @@ class _Strict(BaseModel):
 
 
 class ModelLine(_Strict):
-    description: str = Field(min_length=1, max_length=120)
+    description: str = Field(min_length=1, max_length=80)
     quantity: str = Field(pattern=_NUMBER)
     unit_price: str = Field(pattern=_NUMBER)
     amount: str = Field(pattern=_NUMBER)
@@ -37,16 +38,16 @@ class ModelLine(_Strict):
 class ModelInvoice(_Strict):
     """What the model fills: every value as text, held to a pattern."""
 
-    vendor_name: str = Field(min_length=1, max_length=100)
-    vendor_tax_id: str = Field(max_length=30, pattern=r"^[A-Za-z0-9 .\-/]*$")
+    vendor_name: str = Field(min_length=1, max_length=80)
+    vendor_tax_id: str = Field(max_length=30, pattern=r"^[A-Za-z0-9 ./-]*$")
     invoice_number: str = Field(
-        min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./_\-]*$"
+        min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./_-]*$"
     )
     issue_date: str = Field(pattern=_DATE)
     due_date: str = Field(pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    po_number: str = Field(max_length=40, pattern=r"^[A-Za-z0-9 ./_\-]*$")
-    lines: list[ModelLine] = Field(min_length=1, max_length=12)
+    po_number: str = Field(max_length=40, pattern=r"^[A-Za-z0-9 ./_-]*$")
+    lines: list[ModelLine] = Field(min_length=1, max_length=6)
     subtotal: str = Field(pattern=_NUMBER)
     tax: str = Field(pattern=_NUMBER)
     total: str = Field(pattern=_NUMBER)
