@@ -120,58 +120,82 @@ def _qty(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def render_labelled(inv: Invoice) -> list[str]:
+@dataclass(frozen=True)
+class _Labels:
+    tax_id: str
+    title: str
+    number: str
+    date: str
+    due: str
+    po: str
+    currency: str
+    columns: tuple[str, str, str, str, str]
+    sums: tuple[str, str, str]
+    date_format: str
+    money: Callable[[Decimal], str]
+
+
+def _render_labelled(inv: Invoice, labels: _Labels) -> list[str]:
     out = [inv.vendor_name]
     if inv.vendor_tax_id:
-        out.append(f"VAT ID: {inv.vendor_tax_id}")
-    out += ["", "INVOICE", "", f"Invoice No: {inv.invoice_number}"]
-    out.append(f"Date: {inv.issue_date:%m/%d/%Y}")
+        out.append(f"{labels.tax_id}: {inv.vendor_tax_id}")
+    out += ["", labels.title, "", f"{labels.number}: {inv.invoice_number}"]
+    out.append(f"{labels.date}: {inv.issue_date.strftime(labels.date_format)}")
     if inv.due_date:
-        out.append(f"Due Date: {inv.due_date:%m/%d/%Y}")
+        out.append(f"{labels.due}: {inv.due_date.strftime(labels.date_format)}")
     if inv.po_number:
-        out.append(f"PO Number: {inv.po_number}")
-    out += [f"Currency: {inv.currency}", ""]
-    out.append(f"{'Item':<8} {'Description':<26} {'Qty':>6} {'Unit Price':>12} {'Amount':>12}")
+        out.append(f"{labels.po}: {inv.po_number}")
+    out += [f"{labels.currency}: {inv.currency}", ""]
+    code, description, qty, price, amount = labels.columns
+    out.append(f"{code:<8} {description:<26} {qty:>6} {price:>12} {amount:>12}")
+    money = labels.money
     for line in inv.lines:
         out.append(
             f"{line.product_code:<8} {line.description:<26} {_qty(line.quantity):>6} "
-            f"{_en(line.unit_price):>12} {_en(line.amount):>12}"
+            f"{money(line.unit_price):>12} {money(line.amount):>12}"
         )
+    out.append("")
     out += [
-        "",
-        f"Subtotal: {_en(inv.subtotal)}",
-        f"Tax: {_en(inv.tax)}",
-        f"Total: {_en(inv.total)}",
+        f"{label}: {money(v)}"
+        for label, v in zip(labels.sums, (inv.subtotal, inv.tax, inv.total), strict=True)
     ]
     return out
+
+
+ENGLISH = _Labels(
+    "VAT ID",
+    "INVOICE",
+    "Invoice No",
+    "Date",
+    "Due Date",
+    "PO Number",
+    "Currency",
+    ("Item", "Description", "Qty", "Unit Price", "Amount"),
+    ("Subtotal", "Tax", "Total"),
+    "%m/%d/%Y",
+    _en,
+)
+GERMAN = _Labels(
+    "USt-IdNr.",
+    "RECHNUNG",
+    "Rechnungsnummer",
+    "Rechnungsdatum",
+    "Zahlbar bis",
+    "Ihre Bestellung",
+    "Währung",
+    ("Art.-Nr.", "Bezeichnung", "Menge", "Einzelpreis", "Betrag"),
+    ("Nettobetrag", "MwSt.", "Gesamtbetrag"),
+    "%d.%m.%Y",
+    _de,
+)
+
+
+def render_labelled(inv: Invoice) -> list[str]:
+    return _render_labelled(inv, ENGLISH)
 
 
 def render_rechnung(inv: Invoice) -> list[str]:
-    out = [inv.vendor_name]
-    if inv.vendor_tax_id:
-        out.append(f"USt-IdNr.: {inv.vendor_tax_id}")
-    out += ["", "RECHNUNG", "", f"Rechnungsnummer: {inv.invoice_number}"]
-    out.append(f"Rechnungsdatum: {inv.issue_date:%d.%m.%Y}")
-    if inv.due_date:
-        out.append(f"Zahlbar bis: {inv.due_date:%d.%m.%Y}")
-    if inv.po_number:
-        out.append(f"Ihre Bestellung: {inv.po_number}")
-    out += [f"Währung: {inv.currency}", ""]
-    out.append(
-        f"{'Art.-Nr.':<8} {'Bezeichnung':<26} {'Menge':>6} {'Einzelpreis':>12} {'Betrag':>12}"
-    )
-    for line in inv.lines:
-        out.append(
-            f"{line.product_code:<8} {line.description:<26} {_qty(line.quantity):>6} "
-            f"{_de(line.unit_price):>12} {_de(line.amount):>12}"
-        )
-    out += [
-        "",
-        f"Nettobetrag: {_de(inv.subtotal)}",
-        f"MwSt.: {_de(inv.tax)}",
-        f"Gesamtbetrag: {_de(inv.total)}",
-    ]
-    return out
+    return _render_labelled(inv, GERMAN)
 
 
 def render_email(inv: Invoice) -> list[str]:

@@ -153,10 +153,10 @@ async def _from_text(
     notes.extend(result)
     if not use_model:
         return _nothing(f"document: no known layout fits {name} (model not used)", notes)
-    reading = await _model_reading(text, checks, models, notes)
-    if reading is None:
+    model_reading = await _model_reading(text, checks, models, notes)
+    if model_reading is None:
         return _nothing(f"document: no method could read {name}", notes)
-    return reading.model_copy(update={"notes": notes})
+    return model_reading.model_copy(update={"notes": notes})
 
 
 async def _model_reading(

@@ -87,7 +87,7 @@ class Fields:
 
 
 def build_invoice(
-    values: dict[str, object], problems: list[str]
+    values: Mapping[str, object], problems: list[str]
 ) -> tuple[Invoice | None, list[str]]:
     """The Invoice from read values, or None with a problem per field that does not fit."""
     if problems:

@@ -70,6 +70,7 @@ class Layout:
         return found.pop() if found else None
 
     def _value(self, name: str, raw: str) -> object:
+        value: object
         if name in ("issue_date", "due_date"):
             match = re.fullmatch(DATE, raw, re.IGNORECASE)
             value = parse_date(raw, day_first=self.day_first) if match else None
@@ -137,6 +138,11 @@ def _amount(raw: str) -> Decimal | None:
     return parse_amount(stripped)
 
 
+# A table row: item code, description, quantity, unit price, amount.
+_CODE_FIRST_ROW = (
+    rf"(?P<code>\S+)\s+(?P<description>.+?)\s+(?P<quantity>{_NUMBER})"
+    rf"\s+(?P<unit_price>{_NUMBER})\s+(?P<amount>{_NUMBER})"
+)
 _TAX_RATE = r"(?:\s*\(?\s*[\d.,]+\s*%\s*\)?)?"
 LABELLED = Layout(
     name="labelled-en",
@@ -152,7 +158,7 @@ LABELLED = Layout(
         "total": r"Total(?: Due)?|Amount Due|Grand Total",
     },
     table_header=r"^\s*(?:Item|Code)\s+Description\s+Qty\s+Unit Price\s+Amount\s*$",
-    row=rf"(?P<code>\S+)\s+(?P<description>.+?)\s+(?P<quantity>{_NUMBER})\s+(?P<unit_price>{_NUMBER})\s+(?P<amount>{_NUMBER})",
+    row=_CODE_FIRST_ROW,
     day_first=False,
 )
 RECHNUNG = Layout(
@@ -169,7 +175,7 @@ RECHNUNG = Layout(
         "total": r"Gesamtbetrag|Rechnungsbetrag|Summe brutto",
     },
     table_header=r"^\s*(?:Art\.?-?Nr\.?|Artikel)\s+Bezeichnung\s+Menge\s+Einzelpreis\s+(?:Betrag|Gesamt)\s*$",
-    row=rf"(?P<code>\S+)\s+(?P<description>.+?)\s+(?P<quantity>{_NUMBER})\s+(?P<unit_price>{_NUMBER})\s+(?P<amount>{_NUMBER})",
+    row=_CODE_FIRST_ROW,
     day_first=True,
 )
 LAYOUTS: list[Layout] = [LABELLED, RECHNUNG]
