@@ -222,6 +222,8 @@ async def test_pay_invoice_creates_and_submits_one_payment_per_key(erp: TrytonER
         invoice.id,
     )
     assert payment.journal == "Bank transfers"
+    # Paid on the due date: the seeded suppliers pay "Net 30".
+    assert payment.date == invoice.invoice_date + dt.timedelta(days=30)
     payments = await erp.client.search(
         "account.payment", [("reference", "=", "pay-mail-0006")], ("id",)
     )
@@ -395,3 +397,17 @@ async def test_tool_arguments_are_validated_before_any_call(erp: TrytonERP) -> N
     tools = {tool.name: tool for tool in tryton_tools(erp)}
     with pytest.raises(ValueError, match="idempotency_key"):
         await tools["tryton_pay_invoice"].ainvoke({"idempotency_key": "short", "invoice_id": 1})
+
+
+async def test_find_supplier_invoices_by_reference_ignores_case_and_cancelled(
+    erp: TrytonERP,
+) -> None:
+    draft = await _bill_in_full(erp, "PO-00001", "mail-0010/NWM-Dup-1")
+    supplier = draft.supplier_id
+
+    found = await erp.find_supplier_invoices(supplier, reference="  supp-mail-0010/nwm-dup-1 ")
+    assert [invoice.id for invoice in found] == [draft.id]
+    assert await erp.find_supplier_invoices(supplier, reference="SUPP-mail-0010/NWM-Dup-%") == []
+
+    await erp.client.action("account.invoice", "cancel", draft.id)
+    assert await erp.find_supplier_invoices(supplier, reference="SUPP-mail-0010/NWM-Dup-1") == []

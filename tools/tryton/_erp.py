@@ -108,6 +108,29 @@ class TrytonERP:
             await self.client.read("account.invoice", invoice_id, records.INVOICE_FIELDS)
         )
 
+    async def find_supplier_invoices(
+        self, supplier_id: int, *, reference: str | None = None, limit: int = 10
+    ) -> list[Invoice]:
+        """A supplier's invoices that are not cancelled, by the supplier's invoice number.
+
+        References compare without case and surrounding blanks, so `inv-7 ` finds `INV-7`.
+        """
+        domain: list[Any] = [
+            ("type", "=", "in"),
+            ("party", "=", supplier_id),
+            ("state", "!=", "cancelled"),
+        ]
+        if reference is not None:
+            domain.append(("reference", "ilike", _escape(reference.strip())))
+        rows = await self.client.search(
+            "account.invoice",
+            domain,
+            records.INVOICE_FIELDS,
+            order=[("id", "DESC")],
+            limit=limit,
+        )
+        return [records.invoice(row) for row in rows]
+
     async def vendor_ledger(
         self, supplier_id: int, *, open_only: bool = True, limit: int = 50, offset: int = 0
     ) -> VendorLedger:
@@ -327,8 +350,8 @@ class TrytonERP:
             "amount": amount,
             "reference": idempotency_key,
         }
-        if date is not None:
-            values["date"] = date
+        # Pay on the due date of what is owed, unless told otherwise.
+        values["date"] = date if date is not None else line["maturity_date"]
         row = await self.client.create("account.payment", values, ("id",))
         if submit:
             await self.client.action("account.payment", "submit", row["id"])
