@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Method = Literal["ubl", "cii", "layout", "model", "human"]
+Method = Literal["ubl", "cii", "layout", "model", "human", "api"]
 
 
 class _Strict(BaseModel):
