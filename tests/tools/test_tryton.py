@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -12,8 +13,8 @@ from typing import Any
 import pytest
 
 from agent_ops.errors import ConnectorRejected, ConnectorUnavailable, InvalidInput
-from tests.tools.conftest import RunningTryton
 from tests.tools.proxy import FlakyProxy
+from tests.tryton_fixtures import RunningTryton
 from tools.tryton import (
     Invoice,
     InvoiceLineInput,
@@ -411,3 +412,47 @@ async def test_find_supplier_invoices_by_reference_ignores_case_and_cancelled(
 
     await erp.client.action("account.invoice", "cancel", draft.id)
     assert await erp.find_supplier_invoices(supplier, reference="SUPP-mail-0010/NWM-Dup-1") == []
+
+
+async def test_concurrent_callers_with_one_key_get_one_invoice_and_one_payment(
+    tryton: RunningTryton,
+) -> None:
+    async with (
+        TrytonClient(tryton.settings()) as first_client,
+        TrytonClient(tryton.settings()) as second_client,
+    ):
+        first, second = TrytonERP(first_client), TrytonERP(second_client)
+        order = await _order(first, "PO-00002")
+        line = order.lines[1]
+
+        async def bill(erp: TrytonERP) -> Invoice:
+            return await erp.create_supplier_invoice(
+                idempotency_key="race-1",
+                supplier_id=order.supplier_id,
+                invoice_date=TODAY,
+                reference="BHP-RACE-1",
+                lines=[
+                    InvoiceLineInput(
+                        purchase_line_id=line.id, quantity=1, unit_price=line.unit_price
+                    )
+                ],
+            )
+
+        made = await asyncio.gather(*(bill(erp) for erp in (first, second, first, second)))
+        assert len({invoice.id for invoice in made}) == 1
+        assert (
+            len(await first.find_supplier_invoices(order.supplier_id, reference="BHP-RACE-1")) == 1
+        )
+
+        posted = await first.post_invoice(made[0].id)
+        payments = await asyncio.gather(
+            *(
+                erp.pay_invoice(idempotency_key="race-pay-1", invoice_id=posted.id)
+                for erp in (first, second, first, second)
+            )
+        )
+        assert len({payment.id for payment in payments}) == 1
+        rows = await first.client.search(
+            "account.payment", [("reference", "=", "race-pay-1")], ("state",)
+        )
+        assert [row["state"] for row in rows] == ["submitted"]
