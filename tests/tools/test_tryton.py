@@ -456,3 +456,15 @@ async def test_concurrent_callers_with_one_key_get_one_invoice_and_one_payment(
             "account.payment", [("reference", "=", "race-pay-1")], ("state",)
         )
         assert [row["state"] for row in rows] == ["submitted"]
+
+
+async def test_the_service_user_submits_payments_but_may_not_approve_them(erp: TrytonERP) -> None:
+    invoice = await erp.post_invoice((await _bill_in_full(erp, "PO-00002", "mail-0020/BHP")).id)
+    payment = await erp.pay_invoice(idempotency_key="pay-mail-0020", invoice_id=invoice.id)
+    assert payment.state == "submitted"
+
+    with pytest.raises(ConnectorRejected) as refused:
+        await erp.client.action("account.payment", "approve", payment.id)
+    assert "account.payment" in str(refused.value)
+    user = await erp.client.search("res.user", [("login", "=", "agent-ops")], ("login",))
+    assert [row["login"] for row in user] == ["agent-ops"]
