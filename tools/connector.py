@@ -93,15 +93,13 @@ def connector_tool(
     args_schema: type[BaseModel],
     effect: Effect,
     system: str,
-    tool_class: type[StructuredTool] = StructuredTool,
 ) -> BaseTool:
     """Wrap an async function as a LangChain tool marked read-only or side-effecting.
 
     The mark lives in `tool.metadata["effect"]` and in the tags (`read-only` or `side-effect`),
-    so a graph or a policy can tell the two apart without knowing the connector. A connector
-    that needs more of the call (the tool call's id) passes its own `tool_class`.
+    so a graph or a policy can tell the two apart without knowing the connector.
     """
-    return tool_class.from_function(
+    return StructuredTool.from_function(
         coroutine=coroutine,
         name=name,
         description=description,

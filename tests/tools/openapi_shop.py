@@ -57,8 +57,12 @@ class Shop:
     created: int = 0
     hits: Counter[str] = field(default_factory=Counter)
     fail_next: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
-    answer_delay: float = 0.0  # seconds a POST /orders waits after creating, before answering
+    slow_answers: list[float] = field(default_factory=list)  # next POST /orders answers this late
     query_strings: list[str] = field(default_factory=list)
+
+    def reset(self) -> None:
+        """Forget everything: a fresh shop for the next test, on the same server."""
+        self.__init__()  # type: ignore[misc]
 
     def fail(self, route: str, status: int = 503, times: int = 1, retry_after: str | None = None):
         """Answer the next `times` requests to `route` ("GET /items") with `status`."""
@@ -115,8 +119,8 @@ def shop_app(shop: Shop) -> FastAPI:
         shop.orders[made.id] = made
         if idempotency_key:
             shop.by_key[idempotency_key] = made.id
-        if shop.answer_delay:
-            await asyncio.sleep(shop.answer_delay)
+        if shop.slow_answers:  # the order exists; its answer is late
+            await asyncio.sleep(shop.slow_answers.pop(0))
         return made
 
     @app.delete("/orders/{order_id}", operation_id="cancel_order", status_code=204)

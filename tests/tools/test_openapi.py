@@ -33,15 +33,22 @@ YAML_SPEC = str(Path(__file__).parent / "openapi_shop.yaml")
 ORDER = {"customer": "C-042", "lines": [{"sku": "bolt-m8", "quantity": 3}]}
 
 
-@pytest.fixture
-def shop() -> Shop:
-    return Shop()
-
-
-@pytest.fixture
-def server(shop: Shop) -> Iterator[ServedApp]:
+@pytest.fixture(scope="module")
+def shared_shop() -> Iterator[tuple[Shop, ServedApp]]:
+    shop = Shop()
     with ServedApp(shop_app(shop)) as served:
-        yield served
+        yield shop, served
+
+
+@pytest.fixture
+def shop(shared_shop: tuple[Shop, ServedApp]) -> Shop:
+    shared_shop[0].reset()
+    return shared_shop[0]
+
+
+@pytest.fixture
+def server(shop: Shop, shared_shop: tuple[Shop, ServedApp]) -> ServedApp:
+    return shared_shop[1]
 
 
 async def _tools(server: ServedApp, *allow: str, **config: Any) -> dict[str, BaseTool]:
@@ -210,18 +217,30 @@ async def test_a_write_carries_an_idempotency_key_and_its_repeat_is_deduplicated
     server: ServedApp, shop: Shop
 ) -> None:
     tool = (await _tools(server, "create_order"))["create_order"]
-    config = {"configurable": {"thread_id": "thread-1"}}
+    thread = {"configurable": {"thread_id": "thread-1"}}
 
-    first = await tool.ainvoke(_call(tool, "call-1", {"body": ORDER}), config)
-    again = await tool.ainvoke(_call(tool, "call-1", {"body": ORDER}), config)
-    other = await tool.ainvoke(_call(tool, "call-2", {"body": ORDER}), config)
+    first = await tool.ainvoke(_call(tool, "call-1", {"body": ORDER}), thread)
+    again = await tool.ainvoke(_call(tool, "call-2", {"body": ORDER}), thread)
+    other_body = await tool.ainvoke({"body": {**ORDER, "note": "second pallet"}}, thread)
+    other_thread = await tool.ainvoke({"body": ORDER}, {"configurable": {"thread_id": "t-2"}})
 
-    assert isinstance(first, ToolMessage)
+    assert isinstance(first, ToolMessage) and isinstance(again, ToolMessage)
     assert json.loads(first.content)["id"] == json.loads(again.content)["id"] == 1
-    assert json.loads(other.content)["id"] == 2
-    first_key, repeat_key, other_key = shop.keys_seen
+    assert (other_body["id"], other_thread["id"]) == (2, 3)
+    first_key, repeat_key, *others = shop.keys_seen
     assert first_key is not None and first_key.startswith("openapi-")
-    assert first_key == repeat_key != other_key
+    assert first_key == repeat_key
+    assert len({first_key, *others}) == 3
+    assert shop.created == 3
+
+
+async def test_a_write_outside_any_thread_gets_a_fresh_key_each_time(
+    server: ServedApp, shop: Shop
+) -> None:
+    tool = (await _tools(server, "create_order"))["create_order"]
+    await tool.ainvoke({"body": ORDER})
+    await tool.ainvoke({"body": ORDER})
+    assert len(set(shop.keys_seen)) == 2 and None not in shop.keys_seen
     assert shop.created == 2
 
 
@@ -230,14 +249,13 @@ async def test_a_write_whose_answer_is_lost_is_not_repeated_and_its_retry_is_ded
 ) -> None:
     tool = (await _tools(server, "create_order", timeout=0.3))["create_order"]
     config = {"configurable": {"thread_id": "thread-7"}}
-    shop.answer_delay = 1.0  # the order is made, the answer arrives after the client gave up
+    shop.slow_answers = [1.0]  # the order is made, the answer arrives after the client gave up
 
     with pytest.raises(ConnectorUnavailable, match="outcome is unknown") as lost:
         await tool.ainvoke(_call(tool, "call-9", {"body": ORDER}), config)
     assert "ReadTimeout" in str(lost.value)
     assert shop.hits["POST /orders"] == 1 and shop.created == 1
 
-    shop.answer_delay = 0.0  # the resumed run repeats the same tool call
     retried = await tool.ainvoke(_call(tool, "call-9", {"body": ORDER}), config)
 
     assert json.loads(retried.content)["id"] == 1

@@ -153,8 +153,8 @@ class Caller:
         if effect == "write" and failure.sent:
             detail = (
                 f"{self.system} did not complete {method} {url}: {failure}; the outcome is "
-                "unknown and the call was not repeated. Repeating this tool call (same run or "
-                "thread, same arguments) sends the same idempotency key, so a server that "
+                "unknown and the call was not repeated. Calling the tool again with the same "
+                "arguments in the same thread sends the same idempotency key, so a server that "
                 "honours it will not act twice"
             )
         else:

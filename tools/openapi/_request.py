@@ -21,9 +21,6 @@ from pydantic_core import to_jsonable_python
 
 from tools.openapi._spec import Operation, Parameter
 
-TOOL_CALL_ID = "openapi_tool_call_id"  # where the tool puts its ToolCall's id in the metadata
-_TASK_ID = "__pregel_task_id"  # LangGraph's id of the running task: stable when a run resumes
-
 
 @dataclass(frozen=True)
 class Binding:
@@ -86,25 +83,20 @@ def build_request(
 def idempotency_key(
     system: str, request: httpx.Request, body: Any, config: RunnableConfig | None
 ) -> str:
-    """A key for a side-effecting call, the same every time the same step repeats it.
+    """A key for a side-effecting call: the same whenever the same thread repeats the same request.
 
-    It is derived from the thread, the LangGraph task, the tool call's id and the request
-    (method, URL, body), so a resumed run that repeats the call sends the same key, and two
-    different calls never share one. A call outside any run (no thread, task or tool call id)
-    gets a fresh random key: nothing says it repeats an earlier one.
+    It is derived from the thread (the run when there is none) and the request: method, URL and
+    body. A resumed run that repeats a write, or a model that calls the tool again after an
+    unknown outcome, sends the same key, so a server that honours keys acts once. Two identical
+    writes in one thread are therefore one write: vary an argument to make a second. A call
+    outside any run gets a fresh random key, as nothing says it repeats an earlier one.
     """
     configurable = (config or {}).get("configurable") or {}
-    metadata = (config or {}).get("metadata") or {}
-    context = {
-        "thread": configurable.get("thread_id"),
-        "namespace": configurable.get("checkpoint_ns") or None,
-        "task": configurable.get(_TASK_ID),
-        "tool_call": metadata.get(TOOL_CALL_ID),
-    }
-    if not any(context.values()):
+    scope = configurable.get("thread_id") or configurable.get("run_id")
+    if not scope:
         return f"{system}-{uuid.uuid4().hex}"
     material = {
-        **context,
+        "scope": str(scope),
         "method": request.method,
         "url": str(request.url),
         "body": body,

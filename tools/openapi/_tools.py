@@ -12,9 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from langchain_core.messages import ToolCall
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, create_model
 
 from agent_ops.errors import ConfigError
@@ -22,28 +21,13 @@ from tools.connector import Effect, connector_tool
 from tools.openapi._config import OpenAPIConfig, Pagination
 from tools.openapi._http import Caller, Credentials
 from tools.openapi._pagination import follow_pages, owned_params
-from tools.openapi._request import TOOL_CALL_ID, Binding, build_request, idempotency_key
+from tools.openapi._request import Binding, build_request, idempotency_key
 from tools.openapi._schema import REGEX_ENGINE, SchemaTypes, python_name
 from tools.openapi._spec import READ_METHODS, Document, Operation, load_document, matches
 
 # OpenAPI says these header parameters are ignored: the client owns them.
 _CLIENT_HEADERS = frozenset({"accept", "authorization", "content-type"})
 _MAX_DESCRIPTION = 1024
-
-
-class OperationTool(StructuredTool):
-    """A StructuredTool that hands its ToolCall's id to the call (for the idempotency key)."""
-
-    async def ainvoke(
-        self,
-        input: str | dict[str, Any] | ToolCall,
-        config: RunnableConfig | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        if isinstance(input, dict) and input.get("type") == "tool_call" and input.get("id"):
-            metadata = {**((config or {}).get("metadata") or {}), TOOL_CALL_ID: input["id"]}
-            config = {**(config or {}), "metadata": metadata}
-        return await super().ainvoke(input, config, **kwargs)
 
 
 async def openapi_tools(
@@ -186,7 +170,6 @@ def _tool(
         args_schema=schema,
         effect=effect,
         system=caller.system,
-        tool_class=OperationTool,
     )
 
 
