@@ -132,8 +132,44 @@ async def test_a_recursive_schema_is_accepted_and_sent_whole(server: ServedApp) 
     tree = {"name": "tools", "children": [{"name": "saws", "children": [{"name": "band saws"}]}]}
 
     assert await tool.ainvoke({"body": tree}) == {"stored": tree}
-    with pytest.raises(ValidationError, match=r"body\.name"):
-        await tool.ainvoke({"body": {"children": []}})
+    deep = {"name": "tools", "children": [{"name": "saws", "children": [{"nme": "band"}]}]}
+    with pytest.raises(ValidationError, match=r"body\.children\.0\.children\.0\.name\n"):
+        await tool.ainvoke({"body": deep})
+
+
+async def test_mutually_recursive_schemas_are_checked_at_every_depth(tmp_path: Path) -> None:
+    schemas = {
+        "Team": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string"},
+                "lead": {"$ref": "#/components/schemas/Person"},
+            },
+        },
+        "Person": {
+            "type": "object",
+            "required": ["email"],
+            "properties": {
+                "email": {"type": "string", "pattern": "@"},
+                "team": {"$ref": "#/components/schemas/Team"},
+            },
+        },
+    }
+    body = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Team"}}}}
+    document = {
+        "openapi": "3.1.0",
+        "paths": {"/teams": {"post": {"operationId": "create_team", "requestBody": body}}},
+        "components": {"schemas": schemas},
+    }
+    path = tmp_path / "teams.json"
+    path.write_text(json.dumps(document))
+    (tool,) = await openapi_tools(
+        OpenAPIConfig(spec=str(path), base_url="http://127.0.0.1:9", allow=["create_team"])
+    )
+    bad = {"name": "a", "lead": {"email": "a@x", "team": {"name": "b", "lead": {"email": "b"}}}}
+    with pytest.raises(ValidationError, match=r"body\.lead\.team\.lead\.email\n.*pattern"):
+        await tool.ainvoke({"body": bad})
 
 
 @pytest.mark.parametrize("spec", ["fastapi", "yaml"])

@@ -3,14 +3,14 @@
 Types, `required`, enums and `const`, string patterns and lengths, numeric bounds (3.0's boolean
 and 3.1's numeric `exclusiveMinimum`), arrays, nested objects, `nullable` and `type: [.., "null"]`,
 `allOf` of objects, `oneOf`/`anyOf` as unions. A schema that refers back to itself is checked
-down to its first repetition; below it any JSON is accepted.
+as a recursive model (its objects become forward references resolved once the models exist).
 """
 
 from __future__ import annotations
 
 import keyword
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ForwardRef, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -37,7 +37,10 @@ class SchemaTypes:
 
     def __init__(self, document: Document) -> None:
         self.document = document
-        self._models: dict[str, Any] = {}
+        self._models: dict[str, Any] = {}  # $ref -> its annotation
+        self._names: dict[str, str] = {}  # $ref of an object schema -> its model's name
+        self._built: dict[str, type[BaseModel]] = {}  # name of a $ref's model -> the model
+        self._created: list[type[BaseModel]] = []
 
     def field(
         self, schema: Any, *, required: bool, hint: str, description: str = ""
@@ -45,30 +48,32 @@ class SchemaTypes:
         """An (annotation, FieldInfo) pair for `create_model`; `hint` names inline models."""
         schema = schema if isinstance(schema, dict) else {}
         annotation = self.annotation(schema, (), hint=hint)
+        self._resolve_forward_references()
         text = description or _describe(self.document.resolve(schema))
         if required:
             return annotation, Field(description=text or None)
         if "default" in schema:
             return annotation, Field(default=schema["default"], description=text or None)
-        return annotation | None, Field(default=None, description=text or None)
+        return _optional(annotation), Field(default=None, description=text or None)
 
     def annotation(self, schema: Any, stack: tuple[str, ...], *, hint: str) -> Any:
         if not isinstance(schema, dict):
             return Any  # `true` or a malformed schema: anything goes
         if "$ref" in schema:
             ref = schema["$ref"]
-            if ref in stack:
-                return Any  # recursion: checked down to the first repetition
+            if ref in stack:  # recursion: the model being built, by name
+                return ForwardRef(self._names[ref]) if ref in self._names else Any
             if ref not in self._models:
                 target = self.document.target(ref)
-                self._models[ref] = self.annotation(
-                    target, (*stack, ref), hint=ref.rsplit("/", 1)[-1]
-                )
+                if isinstance(target, dict) and ("properties" in target or "allOf" in target):
+                    self._names[ref] = self._unique(ref.rsplit("/", 1)[-1])
+                hint = self._names.get(ref, ref.rsplit("/", 1)[-1])
+                self._models[ref] = self.annotation(target, (*stack, ref), hint=hint)
             return self._models[ref]
         nullable = bool(schema.get("nullable"))
         base = self._base(schema, stack, hint)
         if nullable and base is not Any:
-            return base | None
+            return _optional(base)
         return base
 
     def _base(self, schema: dict[str, Any], stack: tuple[str, ...], hint: str) -> Any:
@@ -86,7 +91,7 @@ class SchemaTypes:
             kinds = [k for k in kind if k != "null"]
             options = [self._base({**schema, "type": k}, stack, hint) for k in kinds]
             result = _union_of(options) if options else type(None)
-            return result | None if "null" in kind and options else result
+            return _optional(result) if "null" in kind and options else result
         if kind is None and "properties" in schema:
             kind = "object"
         if kind in _SIMPLE:
@@ -124,7 +129,7 @@ class SchemaTypes:
                 if isinstance(resolved, dict) and "default" in resolved:
                     extras["default"] = resolved["default"]
                 else:
-                    annotation, extras["default"] = annotation | None, None
+                    annotation, extras["default"] = _optional(annotation), None
             info = Field(description=_describe(resolved) or None, alias=name, **extras)
             fields[python_name(name, taken)] = (annotation, info)
         config = ConfigDict(
@@ -132,7 +137,23 @@ class SchemaTypes:
             populate_by_name=True,
             regex_engine=REGEX_ENGINE,
         )
-        return create_model(hint or "Object", __config__=config, **fields)
+        model = create_model(hint or "Object", __config__=config, **fields)
+        self._created.append(model)
+        if hint in self._names.values():
+            self._built[hint] = model
+        return model
+
+    def _unique(self, name: str) -> str:
+        base = re.sub(r"\W+", "_", name) or "Object"
+        candidate, n = base, 2
+        while candidate in self._names.values():
+            candidate, n = f"{base}{n}", n + 1
+        return candidate
+
+    def _resolve_forward_references(self) -> None:
+        for model in self._created:
+            if not model.__pydantic_complete__:
+                model.model_rebuild(_types_namespace=dict(self._built))
 
     def _all_of(self, schema: dict[str, Any], stack: tuple[str, ...], hint: str) -> Any:
         parts = [self.document.resolve(part) for part in schema["allOf"]]
@@ -153,6 +174,10 @@ class SchemaTypes:
             for n, option in enumerate(options, 1)
         ]
         return _union_of(types)
+
+
+def _optional(annotation: Any) -> Any:
+    return Optional[annotation]  # noqa: UP045 - `|` does not take a ForwardRef
 
 
 def _union_of(types: list[Any]) -> Any:
