@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agent_ops.errors import ConnectorRejected, ConnectorUnavailable
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -53,3 +55,20 @@ def replayed(stored: str | None, statement: Statement, ledger: Ledger) -> dict[s
         raise RuntimeError(f"ledger row {ledger.key!r} of {statement.name!r} has no result")
     result: dict[str, Any] = json.loads(stored)
     return {**result, "replayed": True}
+
+
+def rejected(db: Database, statement: Statement, text: str) -> ConnectorRejected:
+    """The database refused the statement; `text` says why, in its words."""
+    return ConnectorRejected(
+        f"{db.system} query {statement.name!r} {text}", system=db.system, url=db.where, status=422
+    )
+
+
+def timed_out(db: Database, statement: Statement, how: str) -> ConnectorUnavailable:
+    """The statement ran past its timeout and the database stopped it."""
+    return ConnectorUnavailable(
+        f"{db.system} query {statement.name!r} did not finish within its timeout of "
+        f"{statement.timeout:g}s and was {how}",
+        system=db.system,
+        url=db.where,
+    )

@@ -18,9 +18,8 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
-from agent_ops.errors import ConnectorRejected, ConnectorUnavailable
 from tools.connector import TransientFailure
-from tools.sql._database import Ledger, Statement, replayed
+from tools.sql._database import Ledger, Statement, rejected, replayed, timed_out
 from tools.sql._results import render, take
 
 # Rolled back by the server before anything was kept: repeating is safe even for a write.
@@ -131,38 +130,25 @@ class PostgresDatabase:
                 )
                 return result
         except pg_errors.QueryCanceled as exc:
-            raise self._timeout(statement) from exc
+            raise timed_out(self, statement, "cancelled by PostgreSQL") from exc
         except TimeoutError as exc:
-            raise self._timeout(statement) from exc
+            raise timed_out(self, statement, "abandoned (PostgreSQL did not answer)") from exc
         except _NO_EFFECT as exc:
             raise TransientFailure(f"{_first_line(exc)} (rolled back)", sent=False) from exc
         except pg_errors.ReadOnlySqlTransaction as exc:
-            raise ConnectorRejected(
-                f"{self.system} query {statement.name!r} tried to change data in a read-only "
-                f"transaction; PostgreSQL refused: {_first_line(exc)}",
-                system=self.system,
-                url=self.where,
-                status=422,
+            raise rejected(
+                self,
+                statement,
+                f"tried to change data in a read-only transaction; PostgreSQL refused: "
+                f"{_first_line(exc)}",
             ) from exc
         except psycopg.OperationalError as exc:  # the connection broke mid-call: outcome unknown
             raise TransientFailure(f"connection lost: {_first_line(exc)}", sent=True) from exc
         except psycopg.Error as exc:
             state = f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else ""
-            raise ConnectorRejected(
-                f"{self.system} query {statement.name!r} refused by PostgreSQL: "
-                f"{_first_line(exc)}{state}",
-                system=self.system,
-                url=self.where,
-                status=422,
+            raise rejected(
+                self, statement, f"refused by PostgreSQL: {_first_line(exc)}{state}"
             ) from exc
-
-    def _timeout(self, statement: Statement) -> ConnectorUnavailable:
-        return ConnectorUnavailable(
-            f"{self.system} query {statement.name!r} did not finish within its timeout of "
-            f"{statement.timeout:g}s and was cancelled by PostgreSQL",
-            system=self.system,
-            url=self.where,
-        )
 
 
 async def _set_timeout(conn: psycopg.AsyncConnection[Any], seconds: float) -> None:

@@ -19,9 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from agent_ops.errors import ConnectorRejected, ConnectorUnavailable
 from tools.connector import TransientFailure
-from tools.sql._database import Ledger, Statement, replayed
+from tools.sql._database import Ledger, Statement, rejected, replayed, timed_out
 from tools.sql._results import render, take
 
 _STEPS = 1000  # VM instructions between deadline checks
@@ -59,21 +58,16 @@ class SqliteDatabase:
         except sqlite3.OperationalError as exc:
             text = str(exc)
             if text == "interrupted" or time.monotonic() > deadline:
-                raise ConnectorUnavailable(
-                    f"{self.system} query {statement.name!r} did not finish within its timeout "
-                    f"of {statement.timeout:g}s and was interrupted by SQLite",
-                    system=self.system,
-                    url=self.where,
-                ) from exc
+                raise timed_out(self, statement, "interrupted by SQLite") from exc
             if "locked" in text or "busy" in text:
                 raise TransientFailure(f"{text} (nothing written)", sent=False) from exc
             if "readonly" in text:
-                raise self._rejected(
-                    statement, f"read-only connection refused a write: {text}"
+                raise rejected(
+                    self, statement, f"tried to change data on a read-only connection: {text}"
                 ) from exc
-            raise self._rejected(statement, text) from exc
+            raise rejected(self, statement, f"refused by SQLite: {text}") from exc
         except sqlite3.Error as exc:
-            raise self._rejected(statement, str(exc)) from exc
+            raise rejected(self, statement, f"refused by SQLite: {exc}") from exc
         finally:
             conn.close()
 
@@ -124,14 +118,6 @@ class SqliteDatabase:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-
-    def _rejected(self, statement: Statement, text: str) -> ConnectorRejected:
-        return ConnectorRejected(
-            f"{self.system} query {statement.name!r} refused by SQLite: {text}",
-            system=self.system,
-            url=self.where,
-            status=422,
-        )
 
 
 def _execute(conn: sqlite3.Connection, statement: Statement) -> sqlite3.Cursor:
