@@ -244,6 +244,15 @@ async def test_a_write_hidden_in_a_cte_or_a_setting_is_refused_on_postgres(
     assert _count(db_url, "orders") == 3
 
 
+async def test_a_second_statement_cannot_ride_along_an_adhoc_query(
+    build: Build, db_url: str
+) -> None:
+    query = build(adhoc={"enabled": True})["sql_query"]
+    with pytest.raises(ConnectorRejected, match="multiple commands|one statement at a time"):
+        await query.ainvoke({"sql": "SELECT 1; DELETE FROM orders"})
+    assert _count(db_url, "orders") == 3
+
+
 async def test_a_slow_adhoc_query_times_out(build: Build, db_url: str) -> None:
     query = build(adhoc={"enabled": True, "timeout": 0.3})["sql_query"]
     slow = (
