@@ -85,6 +85,14 @@ async def with_retries(
             attempt += 1
 
 
+def effect_marks(effect: Effect, system: str) -> tuple[dict[str, Any], list[str]]:
+    """The metadata and tags that mark a tool read-only or side-effecting."""
+    return {"effect": effect, "system": system}, [
+        system,
+        "read-only" if effect == "read" else "side-effect",
+    ]
+
+
 def connector_tool(
     coroutine: Callable[..., Awaitable[Any]],
     *,
@@ -99,11 +107,12 @@ def connector_tool(
     The mark lives in `tool.metadata["effect"]` and in the tags (`read-only` or `side-effect`),
     so a graph or a policy can tell the two apart without knowing the connector.
     """
+    metadata, tags = effect_marks(effect, system)
     return StructuredTool.from_function(
         coroutine=coroutine,
         name=name,
         description=description,
         args_schema=args_schema,
-        metadata={"effect": effect, "system": system},
-        tags=[system, "read-only" if effect == "read" else "side-effect"],
+        metadata=metadata,
+        tags=tags,
     )

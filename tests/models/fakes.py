@@ -20,13 +20,14 @@ def closed_port() -> int:
     return port
 
 
+Answer = str | dict[str, Any]
+"""A reply's text, or a whole assistant message (e.g. one with `tool_calls`)."""
+
+
 class ScriptedChat:
-    """Answers POST /v1/chat/completions with the next scripted content; keeps each request.
+    """Answers POST /v1/chat/completions with the next scripted answer; keeps each request."""
 
-    An answer is the reply's text, or a whole assistant message (a dict, e.g. with `tool_calls`).
-    """
-
-    def __init__(self, answers: list[str | dict[str, Any]]) -> None:
+    def __init__(self, answers: list[Answer]) -> None:
         self.answers = list(answers)
         self.requests: list[dict[str, Any]] = []
         self.url = ""
@@ -52,7 +53,7 @@ class ScriptedChat:
 
 
 @contextmanager
-def scripted_chat(answers: list[str | dict[str, Any]]) -> Iterator[ScriptedChat]:
+def scripted_chat(answers: list[Answer]) -> Iterator[ScriptedChat]:
     """Serve `answers` in order on 127.0.0.1 (ephemeral port) for the duration of the block."""
     script = ScriptedChat(answers)
 
