@@ -159,8 +159,9 @@ class FolderWatcher:
         folder = self.root / outcome
         target = folder / claim.name
         if target.exists():
-            stem, dot, suffix = claim.name.partition(".")
-            target = folder / f"{stem}-{claim.token}{dot}{suffix}"
+            stem, dot, suffix = claim.name.rpartition(".")
+            unique = f"{stem}-{claim.token}{dot}{suffix}" if stem else f"{claim.name}-{claim.token}"
+            target = folder / unique
         if reason is not None:
             (folder / (target.name + REASON_SUFFIX)).write_text(reason + "\n", encoding="utf-8")
             log.warning("%s: %s moved to %s/: %s", self.name, claim.name, outcome, reason)
