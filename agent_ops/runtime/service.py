@@ -132,7 +132,11 @@ class Runtime:
                     name="agent-ops crons",
                 ),
             ]
-        await self.triggers.start()
+        try:
+            await self.triggers.start()
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         await self.triggers.stop()

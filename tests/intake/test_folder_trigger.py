@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_ops.errors import ConnectorUnavailable
+from agent_ops.errors import ConfigError, ConnectorUnavailable
 from agent_ops.runtime.intake import IntakeGate, IntakeTriggers, Trigger
 from agent_ops.runtime.service import Runtime
 from agent_ops.storage import IntakeItem
@@ -150,3 +150,10 @@ async def test_a_missing_folder_is_a_clear_error(start_runtime: StartRuntime, sc
     runtime = await start_runtime()
     with pytest.raises(ConnectorUnavailable, match="nowhere does not exist"):
         await poll(runtime, watcher(scans / "nowhere"))
+
+
+async def test_a_trigger_naming_an_unknown_assistant_stops_start_up(
+    start_runtime: StartRuntime, scans: Path
+) -> None:
+    with pytest.raises(ConfigError, match="trigger 'folder:scans': assistant 'nope' not found"):
+        await start_runtime(triggers=[Trigger(watcher(scans), "nope")])
