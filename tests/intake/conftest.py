@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from agent_ops.runtime.intake import Trigger
+from agent_ops.runtime.intake import IntakeGate, Trigger
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.service import Runtime
 from agent_ops.settings import Settings
-from agent_ops.storage import create_storage
+from agent_ops.storage import IntakeItem, create_storage
+from agent_ops.types import Json
 from tools.mail.devserver import MailDevServer
 
 GRAPHS = Path(__file__).parent / "langgraph.json"
@@ -96,3 +97,13 @@ async def wait_until(check: Callable[[], Awaitable[bool]], within: float = 10.0)
     async with asyncio.timeout(within):
         while not await check():  # noqa: ASYNC110 (the state is in another task or process)
             await asyncio.sleep(0.02)
+
+
+class CrashAfterCommit(IntakeGate):
+    """The intake gate of a poller killed right after its ledger transaction commits."""
+
+    async def submit(
+        self, key: str, intake: Json, *, origin: str | None = None, summary: Json | None = None
+    ) -> tuple[IntakeItem, bool]:
+        await super().submit(key, intake, origin=origin, summary=summary)
+        raise SystemExit("poller killed after the ledger commit, before moving the item")

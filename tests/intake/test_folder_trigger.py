@@ -13,7 +13,7 @@ from agent_ops.runtime.intake import IntakeGate, IntakeTriggers, Trigger
 from agent_ops.runtime.service import Runtime
 from agent_ops.storage import IntakeItem
 from agent_ops.types import Json
-from tests.intake.conftest import StartRuntime
+from tests.intake.conftest import CrashAfterCommit, StartRuntime
 from tools.folder import REASON_SUFFIX, FolderSettings, FolderWatcher
 
 PDF = b"%PDF-1.4\n% invoice 17\n%%EOF\n"
@@ -86,14 +86,6 @@ async def test_two_pollers_claim_each_file_once(start_runtime: StartRuntime, sca
     assert sum(started) == 8
     assert len(await first.storage.list_intake(source="folder:scans")) == 8
     assert len(names(scans / "done")) == 8 and names(scans / "failed") == []
-
-
-class CrashAfterCommit(IntakeGate):
-    async def submit(
-        self, key: str, intake: Json, *, origin: str | None = None, summary: Json | None = None
-    ) -> tuple[IntakeItem, bool]:
-        await super().submit(key, intake, origin=origin, summary=summary)
-        raise SystemExit("poller killed after the ledger commit")
 
 
 class CrashBeforeCommit(IntakeGate):

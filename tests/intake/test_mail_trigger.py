@@ -12,11 +12,9 @@ import logging
 import pytest
 
 from agent_ops.errors import ConnectorRejected, ConnectorUnavailable
-from agent_ops.runtime.intake import IntakeGate, IntakeTriggers, Trigger
+from agent_ops.runtime.intake import IntakeTriggers, Trigger
 from agent_ops.runtime.service import Runtime
-from agent_ops.storage import IntakeItem
-from agent_ops.types import Json
-from tests.intake.conftest import StartRuntime, send_mail, wait_until
+from tests.intake.conftest import CrashAfterCommit, StartRuntime, send_mail, wait_until
 from tools.mail import ImapSession, MailPoller
 from tools.mail.devserver import MailDevServer, free_port
 
@@ -124,16 +122,6 @@ async def test_two_pollers_on_one_mailbox_start_one_run_per_mail(
     assert len(folder_uids(mail_server, mailbox, "Processed")) == 6
 
 
-class CrashAfterCommit(IntakeGate):
-    """The intake gate of a poller that dies right after its ledger transaction commits."""
-
-    async def submit(
-        self, key: str, intake: Json, *, origin: str | None = None, summary: Json | None = None
-    ) -> tuple[IntakeItem, bool]:
-        await super().submit(key, intake, origin=origin, summary=summary)
-        raise SystemExit("poller killed after the ledger commit, before MOVE")
-
-
 async def test_a_crash_between_the_ledger_and_the_move_is_finished_by_the_next_poll(
     start_runtime: StartRuntime, mail_server: MailDevServer, mailbox: str
 ) -> None:
@@ -198,8 +186,8 @@ async def test_an_imap_server_that_is_down_is_retried_with_backoff_until_it_is_u
     with down:  # the server comes up on the same port: the next poll takes the mail in
         send_mail(down, mailbox, subject="Invoice after outage")
 
-        async def taken_in() -> bool:
-            return bool(await runtime.storage.list_intake(source="mail"))
+        async def taken_in_and_recovered() -> bool:  # the poll ends after the ledger commit
+            return state.failures == 0 and bool(await runtime.storage.list_intake(source="mail"))
 
-        await wait_until(taken_in, within=15)
-        assert state.failures == 0 and state.last_error is None
+        await wait_until(taken_in_and_recovered, within=15)
+        assert state.last_error is None and state.started == 1
