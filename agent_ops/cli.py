@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from agent_ops.errors import ConfigError, StorageError
 from agent_ops.models import Models, install
 from agent_ops.observability.logs import configure_logging
+from agent_ops.runtime.intake import Trigger
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.service import Runtime
 from agent_ops.settings import Settings
@@ -132,11 +133,12 @@ def _serve(settings: Settings) -> int:
     from server.app import create_app
 
     registry = GraphRegistry.load(settings.config)
+    triggers = _triggers(settings)
 
     async def run() -> None:
         storage = create_storage(settings.database_url, pool_size=settings.database_pool_size)
         models = Models.from_settings(settings, storage)
-        runtime = Runtime(settings, storage, registry)
+        runtime = Runtime(settings, storage, registry, triggers=triggers)
         await runtime.start()
         install(models)
         try:
@@ -181,6 +183,15 @@ def _serve(settings: Settings) -> int:
     with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=_loop_factory()) as r:
         r.run(run())
     return 0
+
+
+def _triggers(settings: Settings) -> list[Trigger]:
+    """The connectors config's triggers (mail, folders) that this server polls."""
+    if settings.connectors_config is None:
+        return []
+    from tools.config import load_connectors_config
+
+    return load_connectors_config(settings.connectors_config).build_triggers()
 
 
 async def _worker(settings: Settings) -> None:
