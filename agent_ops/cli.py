@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -21,6 +23,9 @@ from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.service import Runtime
 from agent_ops.settings import Settings
 from agent_ops.storage import create_storage
+
+if TYPE_CHECKING:
+    from tools.config import ConnectorsConfig
 
 log = logging.getLogger("agent_ops")
 
@@ -185,13 +190,22 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
+def _connectors(settings: Settings) -> ConnectorsConfig | None:
+    """Check the connectors config at start-up, and point this process's graphs at it."""
+    if settings.connectors_config is None:
+        return None
+    from tools.config import ENV_VAR, load_connectors_config
+
+    path = settings.connectors_config.resolve()
+    config = load_connectors_config(path)
+    os.environ[ENV_VAR] = str(path)  # graphs read it through tools.config.connectors_config()
+    return config
+
+
 def _triggers(settings: Settings) -> list[Trigger]:
     """The connectors config's triggers (mail, folders) that this server polls."""
-    if settings.connectors_config is None:
-        return []
-    from tools.config import load_connectors_config
-
-    return load_connectors_config(settings.connectors_config).build_triggers()
+    config = _connectors(settings)
+    return [] if config is None else config.build_triggers()
 
 
 async def _worker(settings: Settings) -> None:
@@ -201,6 +215,7 @@ async def _worker(settings: Settings) -> None:
             "on the embedded SQLite file, `agent-ops serve` runs the workers itself"
         )
     registry = GraphRegistry.load(settings.config)
+    _connectors(settings)  # a worker polls no triggers, but its graphs reach the systems
     storage = create_storage(settings.database_url, pool_size=settings.database_pool_size)
     models = Models.from_settings(settings, storage)
     runtime = Runtime(settings, storage, registry)

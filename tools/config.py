@@ -1,6 +1,12 @@
-"""The connectors config (`AGENT_OPS_CONNECTORS_CONFIG`, YAML): mail, folders and the triggers.
+"""The connectors config (`AGENT_OPS_CONNECTORS_CONFIG`, YAML): business systems and triggers.
 
 ```yaml
+tryton: {url: http://erp:8000/, database: prod, api_key: ..., company: 1}
+sql:                   # name -> tools.sql.SQLConfig
+  warehouse: {url: postgresql://..., queries: {...}}
+openapi:               # name -> tools.openapi.OpenAPIConfig
+  shop: {spec: https://shop.example.com/openapi.json, allow: [get_order]}
+mcp: {servers: {...}}  # tools.mcp.MCPConfig
 mail:
   imap: {host: imap.example.com, user: invoices@example.com, password: ..., poll_seconds: 30}
   smtp: {host: smtp.example.com, sender: invoices@example.com, user: ..., password: ...}
@@ -14,6 +20,7 @@ triggers:              # source -> assistant id (or graph id) that each item run
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -23,8 +30,13 @@ from agent_ops.errors import ConfigError
 from agent_ops.runtime.intake import IntakeSource, Trigger
 from tools.folder import FolderSettings, FolderWatcher
 from tools.mail import MailPoller, MailSettings
+from tools.mcp import MCPConfig
+from tools.openapi import OpenAPIConfig
+from tools.sql import SQLConfig
+from tools.tryton import TrytonSettings
 
-SECTIONS = ("mail", "folders", "triggers")
+SECTIONS = ("tryton", "sql", "openapi", "mcp", "mail", "folders", "triggers")
+ENV_VAR = "AGENT_OPS_CONNECTORS_CONFIG"
 
 
 class ConnectorsConfig(BaseModel):
@@ -32,6 +44,10 @@ class ConnectorsConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    tryton: TrytonSettings | None = None
+    sql: dict[str, SQLConfig] = {}
+    openapi: dict[str, OpenAPIConfig] = {}
+    mcp: MCPConfig | None = None
     mail: MailSettings | None = None
     folders: dict[str, FolderSettings] = {}
     triggers: dict[str, str] = {}
@@ -98,3 +114,25 @@ def load_connectors_config(path: Path) -> ConnectorsConfig:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top)"
         raise ConfigError(f"connectors config {path}: {where}: {first['msg']}") from None
+
+
+_cached: tuple[Path, float, ConnectorsConfig] | None = None
+
+
+def connectors_config() -> ConnectorsConfig:
+    """This process's connectors config (from `AGENT_OPS_CONNECTORS_CONFIG`), re-read on change.
+
+    Graphs call this to reach their systems; without the variable every section is empty.
+    """
+    global _cached
+    name = os.environ.get(ENV_VAR)
+    if not name:
+        return ConnectorsConfig()
+    path = Path(name)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as exc:
+        raise ConfigError(f"connectors config {path}: cannot read it: {exc}") from exc
+    if _cached is None or _cached[:2] != (path, mtime):
+        _cached = (path, mtime, load_connectors_config(path))
+    return _cached[2]

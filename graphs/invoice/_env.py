@@ -1,22 +1,19 @@
-"""The business systems the invoice workflow talks to, read once per process from config.
+"""The business systems the invoice workflow talks to: Tryton, and SMTP to tell the sender.
 
-`AGENT_OPS_CONNECTORS_CONFIG` names a YAML file whose `tryton` section holds `TrytonSettings`
-(url, database, api_key, company). Tests and embedders may `use(...)` their own instead.
+By default they come from the connectors config (`AGENT_OPS_CONNECTORS_CONFIG`: its `tryton`
+section and `mail.smtp`). Tests and embedders may `use(...)` their own instead.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
-
 from agent_ops.errors import ConfigError
+from tools.config import connectors_config
+from tools.mail import SmtpSettings
 from tools.tryton import TrytonClient, TrytonERP, TrytonSettings
 
 # (to, subject, body, idempotency key) -> what was sent, for the run's state
@@ -26,49 +23,30 @@ Notifier = Callable[[str, str, str, str], Awaitable[dict[str, Any]]]
 @dataclass(frozen=True)
 class Connections:
     tryton: TrytonSettings
-    notify: Notifier | None = None
+    smtp: SmtpSettings | None = None
+    notify: Notifier | None = None  # instead of SMTP (tests, other channels)
 
 
 _chosen: Connections | None = None
-_loaded: tuple[Path, float, Connections] | None = None
 
 
 def use(connections: Connections | None) -> None:
-    """Use these connections in this process (None: back to the config file)."""
+    """Use these connections in this process (None: back to the connectors config)."""
     global _chosen
     _chosen = connections
 
 
-def _from_file(path: Path) -> Connections:
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"connectors config {path}: {exc}") from exc
-    if not isinstance(raw, dict) or "tryton" not in raw:
-        raise ConfigError(f"connectors config {path} has no `tryton` section")
-    try:
-        tryton = TrytonSettings.model_validate(raw["tryton"])
-    except ValidationError as exc:
-        raise ConfigError(f"connectors config {path}, section tryton: {exc}") from exc
-    return Connections(tryton=tryton)
-
-
 def connections() -> Connections:
-    """The chosen connections, else those of the config file (re-read when it changes)."""
-    global _loaded
+    """The chosen connections, else the connectors config's."""
     if _chosen is not None:
         return _chosen
-    name = os.environ.get("AGENT_OPS_CONNECTORS_CONFIG")
-    if not name:
+    config = connectors_config()
+    if config.tryton is None:
         raise ConfigError(
-            "the invoice workflow needs an ERP: set AGENT_OPS_CONNECTORS_CONFIG to a YAML file "
-            "with a `tryton` section"
+            "the invoice workflow needs an ERP: the connectors config "
+            "(AGENT_OPS_CONNECTORS_CONFIG) has no `tryton` section"
         )
-    path = Path(name)
-    mtime = path.stat().st_mtime if path.exists() else -1.0
-    if _loaded is None or _loaded[:2] != (path, mtime):
-        _loaded = (path, mtime, _from_file(path))
-    return _loaded[2]
+    return Connections(tryton=config.tryton, smtp=config.mail.smtp if config.mail else None)
 
 
 @asynccontextmanager

@@ -49,7 +49,13 @@ def test_a_full_config_builds_one_trigger_per_source(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"tryton": {}}, "unknown section 'tryton'; known sections: mail, folders, triggers"),
+        (
+            {"erp": {}},
+            "unknown section 'erp'; known sections: tryton, sql, openapi, mcp, mail, folders, "
+            "triggers",
+        ),
+        ({"tryton": {"url": "http://erp/"}}, "tryton.database: Field required"),
+        ({"sql": {"dw": {"url": "mysql://x"}}}, "sql.dw"),
         ({"triggers": {"mail": "x"}}, "trigger source 'mail' is not configured"),
         ({"triggers": {"folder:nope": "x"}}, "trigger source 'folder:nope' is not configured"),
         ({"mail": {"imap": {"host": "h", "user": "u"}}}, "mail.imap.password: Field required"),
