@@ -6,20 +6,26 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from agent_ops.errors import ConfigError, StorageError
 from agent_ops.models import Models, install
 from agent_ops.observability.logs import configure_logging
+from agent_ops.runtime.intake import Trigger
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.service import Runtime
 from agent_ops.settings import Settings
 from agent_ops.storage import create_storage
+
+if TYPE_CHECKING:
+    from tools.config import ConnectorsConfig
 
 log = logging.getLogger("agent_ops")
 
@@ -132,11 +138,12 @@ def _serve(settings: Settings) -> int:
     from server.app import create_app
 
     registry = GraphRegistry.load(settings.config)
+    triggers = _triggers(settings)
 
     async def run() -> None:
         storage = create_storage(settings.database_url, pool_size=settings.database_pool_size)
         models = Models.from_settings(settings, storage)
-        runtime = Runtime(settings, storage, registry)
+        runtime = Runtime(settings, storage, registry, triggers=triggers)
         await runtime.start()
         install(models)
         try:
@@ -183,6 +190,24 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
+def _connectors(settings: Settings) -> ConnectorsConfig | None:
+    """Check the connectors config at start-up, and point this process's graphs at it."""
+    if settings.connectors_config is None:
+        return None
+    from tools.config import ENV_VAR, load_connectors_config
+
+    path = settings.connectors_config.resolve()
+    config = load_connectors_config(path)
+    os.environ[ENV_VAR] = str(path)  # graphs read it through tools.config.connectors_config()
+    return config
+
+
+def _triggers(settings: Settings) -> list[Trigger]:
+    """The connectors config's triggers (mail, folders) that this server polls."""
+    config = _connectors(settings)
+    return [] if config is None else config.build_triggers()
+
+
 async def _worker(settings: Settings) -> None:
     if settings.backend == "sqlite":
         raise ConfigError(
@@ -190,6 +215,7 @@ async def _worker(settings: Settings) -> None:
             "on the embedded SQLite file, `agent-ops serve` runs the workers itself"
         )
     registry = GraphRegistry.load(settings.config)
+    _connectors(settings)  # a worker polls no triggers, but its graphs reach the systems
     storage = create_storage(settings.database_url, pool_size=settings.database_pool_size)
     models = Models.from_settings(settings, storage)
     runtime = Runtime(settings, storage, registry)

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds the local model server may take to answer its health check",
     )
+    connectors_config: Path | None = Field(
+        None, description="connectors config (YAML): mail, folders and the triggers they start"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -22,7 +22,7 @@ from agent_ops.observability.metrics import (
 )
 from agent_ops.runtime.service import Runtime
 from server.responses import JsonResponse
-from server.routes import assistants, crons, decisions, runs, store, threads
+from server.routes import assistants, crons, decisions, intake, runs, store, threads
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
     app.include_router(crons.router)
     app.include_router(store.router)
     app.include_router(decisions.router)
+    app.include_router(intake.router)
     return app
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from agent_ops.storage import Storage, create_storage
 from tests.pgcluster import PgCluster, PgClusterError
+from tests.tryton_fixtures import erp, tryton, tryton_demo_dir  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="session")

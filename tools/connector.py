@@ -45,17 +45,22 @@ class RetryPolicy:
 
     attempts: int = 3
     backoff: float = 0.2  # seconds before the 2nd attempt; doubles each time
+    max_retry_after: float = 30.0  # a server's Retry-After is honoured up to this many seconds
 
-    def delay(self, attempt: int) -> float:
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before attempt `attempt + 1`: the server's word when it gave one."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
         return self.backoff * (2 ** (attempt - 1))
 
 
 class TransientFailure(Exception):
     """A failure after which a read-only call may be repeated (internal to connectors)."""
 
-    def __init__(self, cause: str, *, sent: bool) -> None:
+    def __init__(self, cause: str, *, sent: bool, retry_after: float | None = None) -> None:
         super().__init__(cause)
         self.sent = sent  # False when the request never reached the other side
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After)
 
 
 def classify_transport_error(exc: httpx.TransportError) -> TransientFailure:
@@ -76,8 +81,16 @@ async def with_retries(
             repeatable = effect == "read" or not failure.sent
             if not repeatable or attempt >= policy.attempts:
                 raise
-            await asyncio.sleep(policy.delay(attempt))
+            await asyncio.sleep(policy.delay(attempt, failure.retry_after))
             attempt += 1
+
+
+def effect_marks(effect: Effect, system: str) -> tuple[dict[str, Any], list[str]]:
+    """The metadata and tags that mark a tool read-only or side-effecting."""
+    return {"effect": effect, "system": system}, [
+        system,
+        "read-only" if effect == "read" else "side-effect",
+    ]
 
 
 def connector_tool(
@@ -94,11 +107,12 @@ def connector_tool(
     The mark lives in `tool.metadata["effect"]` and in the tags (`read-only` or `side-effect`),
     so a graph or a policy can tell the two apart without knowing the connector.
     """
+    metadata, tags = effect_marks(effect, system)
     return StructuredTool.from_function(
         coroutine=coroutine,
         name=name,
         description=description,
         args_schema=args_schema,
-        metadata={"effect": effect, "system": system},
-        tags=[system, "read-only" if effect == "read" else "side-effect"],
+        metadata=metadata,
+        tags=tags,
     )

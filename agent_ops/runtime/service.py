@@ -10,12 +10,15 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
 from agent_ops.runtime.crons import CronScheduler
+from agent_ops.runtime.intake import IntakeTriggers, Trigger
 from agent_ops.runtime.registry import GraphRegistry, default_assistant_id
 from agent_ops.runtime.store import ServerStore, build_index
 from agent_ops.runtime.streams import StreamBus
@@ -23,7 +26,7 @@ from agent_ops.runtime.thread_streams import ThreadStreams
 from agent_ops.runtime.worker import WorkerPool
 from agent_ops.settings import Settings
 from agent_ops.storage import RUN_DONE, Assistant, Run, Storage
-from agent_ops.types import TERMINAL_RUN_STATUSES, Json
+from agent_ops.types import TERMINAL_RUN_STATUSES, IfNotExists, Json, MultitaskStrategy
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,26 @@ SUPPORTED_STREAM_MODES = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """A checked run request: the arguments of `Storage.create_run`."""
+
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    kwargs: Json
+    metadata: Json
+    multitask_strategy: MultitaskStrategy
+    if_not_exists: IfNotExists
+    after_seconds: float
+    stateless: bool
+    thread_metadata: Json
+
+    def arguments(self) -> dict[str, Any]:
+        """Return the fields as keyword arguments (shallow: the request's JSON is not copied)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 def new_id() -> str:
     """Return a new resource id (UUID4, as the LangGraph server issues them)."""
     return str(uuid.uuid4())
@@ -57,6 +80,7 @@ class Runtime:
         registry: GraphRegistry,
         *,
         workers: int | None = None,
+        triggers: Sequence[Trigger] = (),
     ) -> None:
         self.settings = settings
         self.storage = storage
@@ -72,6 +96,7 @@ class Runtime:
         self._finished_here: dict[str, Run] = {}
         self._unlisten: list[Any] = []
         self._background: list[asyncio.Task[None]] = []
+        self.triggers = IntakeTriggers(self, triggers)
 
     async def start(self) -> None:
         base = self.registry.source.parent if self.registry.source else Path.cwd()
@@ -107,8 +132,14 @@ class Runtime:
                     name="agent-ops crons",
                 ),
             ]
+        try:
+            await self.triggers.start()
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
+        await self.triggers.stop()
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -156,6 +187,17 @@ class Runtime:
         force_values: bool = False,
     ) -> Run:
         """Admit a run on a thread (or a stateless one when `thread_id` is None)."""
+        plan = await self.plan_run(thread_id, request, force_values=force_values)
+        return await self.storage.create_run(**plan.arguments())
+
+    async def plan_run(
+        self,
+        thread_id: str | None,
+        request: Json,
+        *,
+        force_values: bool = False,
+    ) -> RunPlan:
+        """Check a run request and resolve its assistant; return the run as storage queues it."""
         assistant = await self.resolve_assistant(request["assistant_id"])
         if assistant.graph_id not in self.registry:
             raise BadRequest(
@@ -188,7 +230,7 @@ class Runtime:
                     f"thread {thread_id} is {thread.status}, not interrupted; "
                     "there is nothing to resume"
                 )
-        return await self.storage.create_run(
+        return RunPlan(
             run_id=new_id(),
             thread_id=thread_id or new_id(),
             assistant_id=assistant.assistant_id,

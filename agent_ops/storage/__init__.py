@@ -14,6 +14,8 @@ from agent_ops.storage.protocol import (
 from agent_ops.storage.records import (
     Assistant,
     Cron,
+    IntakeEntry,
+    IntakeItem,
     LeaseState,
     ModelDecision,
     QueueStats,
@@ -33,6 +35,8 @@ __all__ = [
     "THREAD_EVENTS",
     "Assistant",
     "Cron",
+    "IntakeEntry",
+    "IntakeItem",
     "LeaseState",
     "ModelDecision",
     "QueueStats",

@@ -24,6 +24,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from agent_ops.errors import StorageError
 from agent_ops.storage import _pg_catalog as cat
 from agent_ops.storage import _pg_decisions as dl
+from agent_ops.storage import _pg_intake as il
 from agent_ops.storage import _pg_queue as q
 from agent_ops.storage import _pg_store as st
 from agent_ops.storage._pg_link import (
@@ -39,6 +40,8 @@ from agent_ops.storage.protocol import RUN_EVENTS, THREAD_EVENTS, Listener
 from agent_ops.storage.records import (
     Assistant,
     Cron,
+    IntakeEntry,
+    IntakeItem,
     LeaseState,
     ModelDecision,
     QueueStats,
@@ -577,6 +580,44 @@ class PostgresStorage:
     ) -> list[ModelDecision]:
         async with self._tx() as tx:
             return await dl.list_decisions(tx, run_id, thread_id)
+
+    # -- intake ledger --------------------------------------------------------------------------
+    async def create_intake_run(
+        self,
+        entry: IntakeEntry,
+        *,
+        run_id: str,
+        thread_id: str,
+        assistant_id: str,
+        kwargs: Json,
+        metadata: Json | None = None,
+        thread_metadata: Json | None = None,
+    ) -> tuple[IntakeItem, bool]:
+        async with self._tx() as tx:
+            return await il.create_intake_run(
+                tx,
+                entry,
+                run_id=run_id,
+                thread_id=thread_id,
+                assistant_id=assistant_id,
+                kwargs=kwargs,
+                metadata=metadata or {},
+                thread_metadata=thread_metadata or {},
+            )
+
+    async def get_intake(self, source: str, key: str) -> IntakeItem | None:
+        async with self._tx() as tx:
+            return await il.get_intake(tx, source, key)
+
+    async def settle_intake(self, source: str, key: str) -> IntakeItem:
+        async with self._tx() as tx:
+            return await il.settle_intake(tx, source, key)
+
+    async def list_intake(
+        self, *, source: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[IntakeItem]:
+        async with self._tx() as tx:
+            return await il.list_intake(tx, source, limit, offset)
 
 
 if TYPE_CHECKING:

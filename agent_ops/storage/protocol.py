@@ -16,6 +16,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from agent_ops.storage.records import (
     Assistant,
     Cron,
+    IntakeEntry,
+    IntakeItem,
     LeaseState,
     ModelDecision,
     QueueStats,
@@ -455,4 +457,40 @@ class Storage(Protocol):
         self, *, run_id: str | None = None, thread_id: str | None = None
     ) -> list[ModelDecision]:
         """Return the decisions of a run and/or thread in the order they were recorded."""
+        ...
+
+    # -- intake ledger --------------------------------------------------------------------------
+    async def create_intake_run(
+        self,
+        entry: IntakeEntry,
+        *,
+        run_id: str,
+        thread_id: str,
+        assistant_id: str,
+        kwargs: Json,
+        metadata: Json | None = None,
+        thread_metadata: Json | None = None,
+    ) -> tuple[IntakeItem, bool]:
+        """Record `entry` in the intake ledger and queue its run on a new thread, in one
+        transaction; return the ledger row and True.
+
+        If the ledger already holds `(entry.source, entry.key)`, nothing is written and the
+        stored row comes back with False, so each item starts exactly one run however many
+        processes see it at once. The run is queued as `create_run` would with
+        `if_not_exists="create"`; RUN_QUEUED is notified after commit.
+        """
+        ...
+
+    async def get_intake(self, source: str, key: str) -> IntakeItem | None:
+        """Return the ledger row of an item, or None if it was never taken in."""
+        ...
+
+    async def settle_intake(self, source: str, key: str) -> IntakeItem:
+        """Record that the item has left its source (first time wins); NotFound if unknown."""
+        ...
+
+    async def list_intake(
+        self, *, source: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[IntakeItem]:
+        """Return ledger rows, newest first, optionally of one source."""
         ...

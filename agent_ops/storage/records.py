@@ -157,3 +157,33 @@ class ModelDecision:
     output_tokens: int
     cost_usd: float
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeEntry:
+    """An item a trigger wants to take in: which source, its unique key there, what it is."""
+
+    source: str
+    """The trigger that saw it: `mail`, `folder:<name>`."""
+    key: str
+    """Unique within the source: `mailbox/uidvalidity/uid` for mail, the sha256 of a file."""
+    origin: str | None = None
+    """Which copy of the item this is (a file's claim token), to tell a retry from a duplicate."""
+    summary: Json = field(default_factory=dict)
+    """A few fields for people reading the ledger: sender, subject, file name."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeItem:
+    """A row of the intake ledger: an item taken in, and the run it started."""
+
+    source: str
+    key: str
+    origin: str | None
+    summary: Json
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    created_at: datetime
+    settled_at: datetime | None
+    """When the item left its source (mail moved, file moved to done/); None until then."""

@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar
 
 from agent_ops.errors import Conflict, InvalidInput, NotFound, StorageError
 from agent_ops.storage import _sqlite_decisions as dl
+from agent_ops.storage import _sqlite_intake as il
 from agent_ops.storage import _sqlite_queue as q
 from agent_ops.storage._listeners import Listeners
 from agent_ops.storage._sqlite_rows import (
@@ -47,6 +48,8 @@ from agent_ops.storage.protocol import (
 from agent_ops.storage.records import (
     Assistant,
     Cron,
+    IntakeEntry,
+    IntakeItem,
     LeaseState,
     ModelDecision,
     QueueStats,
@@ -1117,3 +1120,43 @@ class SqliteStorage:
         self, *, run_id: str | None = None, thread_id: str | None = None
     ) -> list[ModelDecision]:
         return await self._tx(dl.list_decisions, run_id, thread_id)
+
+    # -- intake ledger --------------------------------------------------------------------------
+    async def create_intake_run(
+        self,
+        entry: IntakeEntry,
+        *,
+        run_id: str,
+        thread_id: str,
+        assistant_id: str,
+        kwargs: Json,
+        metadata: Json | None = None,
+        thread_metadata: Json | None = None,
+    ) -> tuple[IntakeItem, bool]:
+        item, created = await self._tx(
+            lambda c: il.create_intake_run(
+                c,
+                entry,
+                run_id=run_id,
+                thread_id=thread_id,
+                assistant_id=assistant_id,
+                kwargs=kwargs,
+                metadata=metadata or {},
+                thread_metadata=thread_metadata or {},
+                now=time.time(),
+            )
+        )
+        if created:
+            self._deliver(RUN_QUEUED, run_id)
+        return item, created
+
+    async def get_intake(self, source: str, key: str) -> IntakeItem | None:
+        return await self._tx(il.get_intake, source, key)
+
+    async def settle_intake(self, source: str, key: str) -> IntakeItem:
+        return await self._tx(il.settle_intake, source, key, time.time())
+
+    async def list_intake(
+        self, *, source: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[IntakeItem]:
+        return await self._tx(il.list_intake, source, limit, offset)

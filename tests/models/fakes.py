@@ -20,17 +20,22 @@ def closed_port() -> int:
     return port
 
 
-class ScriptedChat:
-    """Answers POST /v1/chat/completions with the next scripted content; keeps each request."""
+Answer = str | dict[str, Any]
+"""A reply's text, or a whole assistant message (e.g. one with `tool_calls`)."""
 
-    def __init__(self, answers: list[str]) -> None:
+
+class ScriptedChat:
+    """Answers POST /v1/chat/completions with the next scripted answer; keeps each request."""
+
+    def __init__(self, answers: list[Answer]) -> None:
         self.answers = list(answers)
         self.requests: list[dict[str, Any]] = []
         self.url = ""
 
     def reply(self, body: dict[str, Any]) -> dict[str, Any]:
         self.requests.append(body)
-        content = self.answers.pop(0)
+        answer = self.answers.pop(0)
+        message = answer if isinstance(answer, dict) else {"role": "assistant", "content": answer}
         return {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
@@ -39,8 +44,8 @@ class ScriptedChat:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
+                    "message": message,
+                    "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
                 }
             ],
             "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
@@ -48,7 +53,7 @@ class ScriptedChat:
 
 
 @contextmanager
-def scripted_chat(answers: list[str]) -> Iterator[ScriptedChat]:
+def scripted_chat(answers: list[Answer]) -> Iterator[ScriptedChat]:
     """Serve `answers` in order on 127.0.0.1 (ephemeral port) for the duration of the block."""
     script = ScriptedChat(answers)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -61,3 +62,17 @@ def test_only_connection_failures_count_as_unsent() -> None:
     assert not classify_transport_error(httpx.ConnectTimeout("slow", request=request)).sent
     assert classify_transport_error(httpx.ReadTimeout("slow", request=request)).sent
     assert classify_transport_error(httpx.RemoteProtocolError("cut", request=request)).sent
+
+
+async def test_a_servers_retry_after_sets_the_wait_up_to_the_cap() -> None:
+    policy = RetryPolicy(attempts=2, backoff=5.0, max_retry_after=0.2)
+    calls: list[float] = []
+
+    async def call() -> str:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise TransientFailure("503", sent=True, retry_after=60.0)
+        return "done"
+
+    assert await with_retries(call, effect="read", policy=policy) == "done"
+    assert 0.15 <= calls[1] - calls[0] < 1.0  # the cap, neither the backoff nor 60 s

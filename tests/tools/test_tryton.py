@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -12,8 +13,8 @@ from typing import Any
 import pytest
 
 from agent_ops.errors import ConnectorRejected, ConnectorUnavailable, InvalidInput
-from tests.tools.conftest import RunningTryton
 from tests.tools.proxy import FlakyProxy
+from tests.tryton_fixtures import RunningTryton
 from tools.tryton import (
     Invoice,
     InvoiceLineInput,
@@ -222,6 +223,8 @@ async def test_pay_invoice_creates_and_submits_one_payment_per_key(erp: TrytonER
         invoice.id,
     )
     assert payment.journal == "Bank transfers"
+    # Paid on the due date: the seeded suppliers pay "Net 30".
+    assert payment.date == invoice.invoice_date + dt.timedelta(days=30)
     payments = await erp.client.search(
         "account.payment", [("reference", "=", "pay-mail-0006")], ("id",)
     )
@@ -395,3 +398,73 @@ async def test_tool_arguments_are_validated_before_any_call(erp: TrytonERP) -> N
     tools = {tool.name: tool for tool in tryton_tools(erp)}
     with pytest.raises(ValueError, match="idempotency_key"):
         await tools["tryton_pay_invoice"].ainvoke({"idempotency_key": "short", "invoice_id": 1})
+
+
+async def test_find_supplier_invoices_by_reference_ignores_case_and_cancelled(
+    erp: TrytonERP,
+) -> None:
+    draft = await _bill_in_full(erp, "PO-00001", "mail-0010/NWM-Dup-1")
+    supplier = draft.supplier_id
+
+    found = await erp.find_supplier_invoices(supplier, reference="  supp-mail-0010/nwm-dup-1 ")
+    assert [invoice.id for invoice in found] == [draft.id]
+    assert await erp.find_supplier_invoices(supplier, reference="SUPP-mail-0010/NWM-Dup-%") == []
+
+    await erp.client.action("account.invoice", "cancel", draft.id)
+    assert await erp.find_supplier_invoices(supplier, reference="SUPP-mail-0010/NWM-Dup-1") == []
+
+
+async def test_concurrent_callers_with_one_key_get_one_invoice_and_one_payment(
+    tryton: RunningTryton,
+) -> None:
+    async with (
+        TrytonClient(tryton.settings()) as first_client,
+        TrytonClient(tryton.settings()) as second_client,
+    ):
+        first, second = TrytonERP(first_client), TrytonERP(second_client)
+        order = await _order(first, "PO-00002")
+        line = order.lines[1]
+
+        async def bill(erp: TrytonERP) -> Invoice:
+            return await erp.create_supplier_invoice(
+                idempotency_key="race-1",
+                supplier_id=order.supplier_id,
+                invoice_date=TODAY,
+                reference="BHP-RACE-1",
+                lines=[
+                    InvoiceLineInput(
+                        purchase_line_id=line.id, quantity=1, unit_price=line.unit_price
+                    )
+                ],
+            )
+
+        made = await asyncio.gather(*(bill(erp) for erp in (first, second, first, second)))
+        assert len({invoice.id for invoice in made}) == 1
+        assert (
+            len(await first.find_supplier_invoices(order.supplier_id, reference="BHP-RACE-1")) == 1
+        )
+
+        posted = await first.post_invoice(made[0].id)
+        payments = await asyncio.gather(
+            *(
+                erp.pay_invoice(idempotency_key="race-pay-1", invoice_id=posted.id)
+                for erp in (first, second, first, second)
+            )
+        )
+        assert len({payment.id for payment in payments}) == 1
+        rows = await first.client.search(
+            "account.payment", [("reference", "=", "race-pay-1")], ("state",)
+        )
+        assert [row["state"] for row in rows] == ["submitted"]
+
+
+async def test_the_service_user_submits_payments_but_may_not_approve_them(erp: TrytonERP) -> None:
+    invoice = await erp.post_invoice((await _bill_in_full(erp, "PO-00002", "mail-0020/BHP")).id)
+    payment = await erp.pay_invoice(idempotency_key="pay-mail-0020", invoice_id=invoice.id)
+    assert payment.state == "submitted"
+
+    with pytest.raises(ConnectorRejected) as refused:
+        await erp.client.action("account.payment", "approve", payment.id)
+    assert "account.payment" in str(refused.value)
+    user = await erp.client.search("res.user", [("login", "=", "agent-ops")], ("login",))
+    assert [row["login"] for row in user] == ["agent-ops"]

@@ -13,8 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Method = Literal["ubl", "cii", "layout", "model", "human", "none"]
-"""How an invoice was read; `none` when nothing could read it (the invoice is then None)."""
+Method = Literal["ubl", "cii", "layout", "model", "human", "api", "none"]
+"""How an invoice was read; `api`: given whole in the run's input; `none`: nothing could read it
+(the invoice is then None)."""
 
 
 class _Strict(BaseModel):

@@ -142,6 +142,10 @@ class TrytonClient:
         )
         return _record(result, model)
 
+    async def delete(self, model: str, record_id: int) -> None:
+        """Delete one record."""
+        await self._call("DELETE", f"model/{model}/{record_id}", effect="write")
+
     async def action(
         self,
         model: str,

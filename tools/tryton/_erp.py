@@ -108,6 +108,29 @@ class TrytonERP:
             await self.client.read("account.invoice", invoice_id, records.INVOICE_FIELDS)
         )
 
+    async def find_supplier_invoices(
+        self, supplier_id: int, *, reference: str | None = None, limit: int = 10
+    ) -> list[Invoice]:
+        """A supplier's invoices that are not cancelled, by the supplier's invoice number.
+
+        References compare without case and surrounding blanks, so `inv-7 ` finds `INV-7`.
+        """
+        domain: list[Any] = [
+            ("type", "=", "in"),
+            ("party", "=", supplier_id),
+            ("state", "!=", "cancelled"),
+        ]
+        if reference is not None:
+            domain.append(("reference", "ilike", _escape(reference.strip())))
+        rows = await self.client.search(
+            "account.invoice",
+            domain,
+            records.INVOICE_FIELDS,
+            order=[("id", "DESC")],
+            limit=limit,
+        )
+        return [records.invoice(row) for row in rows]
+
     async def vendor_ledger(
         self, supplier_id: int, *, open_only: bool = True, limit: int = 50, offset: int = 0
     ) -> VendorLedger:
@@ -149,7 +172,11 @@ class TrytonERP:
         description: str | None = None,
         comment: str | None = None,
     ) -> Invoice:
-        """Create a draft supplier invoice billing purchase lines, once per idempotency key."""
+        """Create a draft supplier invoice billing purchase lines, once per idempotency key.
+
+        Safe against concurrent callers with one key: each creates, then looks the key up; the
+        lowest id is kept and a caller whose draft lost deletes it and returns the winner.
+        """
         if found := await self._invoice_by_key(idempotency_key):
             return found
         if not lines:
@@ -225,6 +252,12 @@ class TrytonERP:
         if journals:
             values["journal"] = journals[0]["id"]
         row = await self.client.create("account.invoice", values, records.INVOICE_FIELDS)
+        kept = await self._invoice_by_key(idempotency_key)
+        if kept is not None and kept.id != row["id"]:
+            # Another caller created one with this key at the same time, and its id is lower:
+            # it wins; this draft goes. Both callers end up with the same invoice.
+            await self.client.delete("account.invoice", row["id"])
+            return kept
         return records.invoice(row).model_copy(update={"created": True})
 
     async def update_supplier_invoice(
@@ -280,7 +313,10 @@ class TrytonERP:
         journal_id: int | None = None,
         submit: bool = True,
     ) -> Payment:
-        """Create a payment of a posted supplier invoice (and submit it), once per key."""
+        """Create a payment of a posted supplier invoice (and submit it), once per key.
+
+        Concurrent callers with one key end with one payment, as for invoices.
+        """
         if found := await self._payment_by_key(idempotency_key):
             if submit and found.state == "draft":
                 await self.client.action("account.payment", "submit", found.id)
@@ -309,6 +345,10 @@ class TrytonERP:
         )
         open_lines = [row for row in to_pay if (row["payment_amount"] or records.ZERO) > 0]
         if not open_lines:
+            if await self._payment_by_key(idempotency_key) is not None:  # made meanwhile
+                return await self.pay_invoice(
+                    idempotency_key=idempotency_key, invoice_id=invoice_id, submit=submit
+                )
             raise InvalidInput(f"invoice {invoice_id} has nothing left to pay")
         line = open_lines[0]
         amount = line["payment_amount"] if amount is None else amount
@@ -327,9 +367,16 @@ class TrytonERP:
             "amount": amount,
             "reference": idempotency_key,
         }
-        if date is not None:
-            values["date"] = date
+        # Pay on the due date of what is owed, unless told otherwise.
+        values["date"] = date if date is not None else line["maturity_date"]
         row = await self.client.create("account.payment", values, ("id",))
+        kept = await self._payment_by_key(idempotency_key)
+        if kept is not None and kept.id != row["id"]:
+            # A concurrent caller's payment with this key has the lower id: keep that one.
+            await self.client.delete("account.payment", row["id"])
+            return await self.pay_invoice(
+                idempotency_key=idempotency_key, invoice_id=invoice_id, submit=submit
+            )
         if submit:
             await self.client.action("account.payment", "submit", row["id"])
         payment = await self._payment(row["id"])

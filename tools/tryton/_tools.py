@@ -76,7 +76,9 @@ class PayInvoiceArgs(_Args):
     amount: Decimal | None = Field(
         default=None, gt=0, description="amount to pay; what is left to pay if unset"
     )
-    date: dt.date | None = Field(default=None, description="payment date; today if unset")
+    date: dt.date | None = Field(
+        default=None, description="payment date; the invoice's due date if unset"
+    )
     journal_id: int | None = Field(
         default=None, description="payment journal; the company's only one if unset"
     )

@@ -102,7 +102,7 @@ def seed(database: str, today: dt.date) -> dict[str, Any]:
     products = _products(Model, accounts)
     _number_purchases(Model)
     orders = [_order(Model, o, suppliers, products, payment_term, today) for o in ORDERS]
-    key = _rest_key(Model)
+    key = _rest_key(Model, company)
     return {
         "company": company.id,
         "payment_journal": journal.id,
@@ -285,8 +285,22 @@ def _receive(Model: Any, purchase: Any, order: Order, supplier: Any, today: dt.d
     shipment.click("do")
 
 
-def _rest_key(Model: Any) -> str:
-    (admin,) = Model.get("res.user").find([("login", "=", "admin")])
-    application = Model.get("res.user.application")(user=admin, application="rest")
+# What agent-ops may do in the ERP: read purchases, book and post supplier invoices, create and
+# submit payments. Approving payments ("Payment Approval") and administration stay with people.
+SERVICE_GROUPS = ("Accounting", "Purchase", "Payment")
+SERVICE_LOGIN = "agent-ops"
+
+
+def _rest_key(Model: Any, company: Any) -> str:
+    """A REST key for a service user holding only SERVICE_GROUPS, not for the admin."""
+    groups = Model.get("res.group").find([("name", "in", list(SERVICE_GROUPS))])
+    if len(groups) != len(SERVICE_GROUPS):
+        raise RuntimeError(f"Tryton lacks one of the groups {SERVICE_GROUPS}")
+    user = Model.get("res.user")(name="agent-ops service", login=SERVICE_LOGIN)
+    user.groups.extend(groups)
+    user.companies.append(Model.get("company.company")(company.id))
+    user.company = Model.get("company.company")(company.id)
+    user.save()
+    application = Model.get("res.user.application")(user=user, application="rest")
     application.save()
     return str(application.key)

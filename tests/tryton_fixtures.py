@@ -1,4 +1,4 @@
-"""Fixtures for connector tests: a seeded demo Tryton built once per session, served per module.
+"""Tryton fixtures (registered in tests/conftest.py): a seeded demo Tryton built once per session, served per module.
 
 Building installs Tryton's modules into SQLite (about a minute), so it happens once; each test
 module gets its own copy of the file and its own trytond process, and may change it freely.

@@ -1,0 +1,29 @@
+"""invoice_approval: a vendor invoice from e-mail, a folder or the API, checked and paid in Tryton.
+
+receive -> extract -> check against the purchase order (two- and three-way, tolerance,
+duplicates) -> a person reviews anything found (agent-inbox format) -> book, post and pay
+in Tryton -> read the vendor ledger -> tell the sender. See `graph.py` and README.
+"""
+
+from __future__ import annotations
+
+from graphs.invoice._env import Connections, Notifier, connections, use
+from graphs.invoice._match import Finding, LineMatch, MatchReport, assess
+from graphs.invoice._policy import Policy
+from graphs.invoice._state import InvoiceState
+from graphs.invoice.graph import build, graph
+
+__all__ = [
+    "Connections",
+    "Finding",
+    "InvoiceState",
+    "LineMatch",
+    "MatchReport",
+    "Notifier",
+    "Policy",
+    "assess",
+    "build",
+    "connections",
+    "graph",
+    "use",
+]

@@ -1,0 +1,182 @@
+"""Doing it: book the approved invoice in Tryton, post it, pay it, read the ledger, tell the sender.
+
+Each step is its own graph node, so a run resumed after a crash starts at the step that did not
+finish. Every write carries an idempotency key made from what it is about (the supplier and its
+invoice number; the ERP invoice), so a step that ran half-way before the crash, or a second run
+for the same invoice, finds what was made instead of making it twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_store
+
+from agent_ops.errors import ConfigError
+from graphs.invoice._env import connections, erp
+from graphs.invoice._policy import policy_of
+from graphs.invoice._state import InvoiceState, decision
+from tools.documents import Invoice
+from tools.mail import Mailer, SendEmail
+from tools.tryton import InvoiceLineInput
+
+
+def invoice_key(supplier_id: int, invoice_number: str) -> str:
+    return f"agent-ops/invoice/{supplier_id}/{invoice_number.strip().casefold()}"
+
+
+async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
+    """Create the draft supplier invoice, billing the matched purchase order lines."""
+    invoice = Invoice.model_validate(state["invoice"])
+    match = state["match"]
+    thread = (config.get("configurable") or {}).get("thread_id", "")
+    lines = [
+        InvoiceLineInput(
+            purchase_line_id=line["purchase_line_id"],
+            quantity=float(line["quantity"]),
+            unit_price=line["unit_price"],
+            description=line["description"],
+        )
+        for line in match["lines"]
+    ]
+    async with erp() as client:
+        booked = await client.create_supplier_invoice(
+            idempotency_key=invoice_key(match["supplier_id"], invoice.invoice_number),
+            supplier_id=match["supplier_id"],
+            invoice_date=invoice.issue_date,
+            reference=invoice.invoice_number,
+            lines=lines,
+            description=f"{invoice.vendor_name} {invoice.invoice_number}",
+            comment=f"booked by agent-ops, thread {thread}, against {match['purchase_number']}",
+        )
+    how = "created" if booked.created else "found already created"
+    return {
+        "status": "booked",
+        "erp": {"invoice_id": booked.id, "total": str(booked.total_amount)},
+        "decisions": [
+            decision("book", "booked", f"supplier invoice {booked.id} {how}", "agent-ops")
+        ],
+    }
+
+
+async def post(state: InvoiceState) -> dict[str, Any]:
+    """Post it, which puts it on the supplier's payable account."""
+    invoice_id = state["erp"]["invoice_id"]
+    async with erp() as client:
+        posted = await client.post_invoice(invoice_id)
+    return {
+        "status": "posted",
+        "erp": {**state["erp"], "invoice_number": posted.number},
+        "decisions": [
+            decision("post", "posted", f"posted as {posted.number}", "agent-ops"),
+        ],
+    }
+
+
+async def pay(state: InvoiceState) -> dict[str, Any]:
+    """Create and submit the payment, dated on the invoice's due date."""
+    invoice_id = state["erp"]["invoice_id"]
+    async with erp() as client:
+        payment = await client.pay_invoice(
+            idempotency_key=f"agent-ops/payment/{invoice_id}", invoice_id=invoice_id
+        )
+    how = "created" if payment.created else "found already created"
+    return {
+        "status": "paid",
+        "erp": {
+            **state["erp"],
+            "payment_id": payment.id,
+            "payment_state": payment.state,
+            "payment_date": payment.date.isoformat(),
+            "amount": str(payment.amount),
+        },
+        "decisions": [
+            decision(
+                "pay",
+                "scheduled",
+                f"payment {payment.id} of {payment.amount} for {payment.date} {how} "
+                f"({payment.state})",
+                "agent-ops",
+            )
+        ],
+    }
+
+
+async def ledger(state: InvoiceState) -> dict[str, Any]:
+    """Read the supplier's open payables, so the state shows where the vendor stands."""
+    supplier_id = state["match"]["supplier_id"]
+    origin = f"account.invoice,{state['erp']['invoice_id']}"
+    async with erp() as client:
+        book_ = await client.vendor_ledger(supplier_id, open_only=True, limit=500)
+    ours = [line for line in book_.lines if line.origin == origin]
+    return {
+        "ledger": {
+            "supplier_id": supplier_id,
+            "supplier": book_.supplier,
+            "open_lines": len(book_.lines),
+            "open_balance": str(book_.total_balance),
+            "this_invoice": [line.model_dump(mode="json") for line in ours],
+        }
+    }
+
+
+def _message(state: InvoiceState) -> tuple[str, str]:
+    invoice = state.get("invoice") or {}
+    number = invoice.get("invoice_number") or "your invoice"
+    status = state.get("status")
+    if status == "paid":
+        erp_ = state["erp"]
+        return (
+            f"Invoice {number} approved for payment",
+            f"Your invoice {number} was approved and booked as {erp_.get('invoice_number')}.\n"
+            f"Payment of {erp_.get('amount')} {invoice.get('currency', '')} is scheduled "
+            f"for {erp_.get('payment_date')}.\n",
+        )
+    if status == "duplicate":
+        return (
+            f"Invoice {number} already received",
+            f"We already have invoice {number}: {state.get('reason')}.\n"
+            "It will not be booked or paid a second time.\n",
+        )
+    return (
+        f"Invoice {number} rejected",
+        f"Your invoice {number} was not approved.\nReason: {state.get('reason')}\n",
+    )
+
+
+async def notify(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
+    """Tell the sender the outcome by e-mail, once (a resumed run sends the same key)."""
+    subject, body = _message(state)
+    sender = state.get("sender")
+    reach = connections()
+    thread = (config.get("configurable") or {}).get("thread_id", "")
+    key = f"agent-ops/notify/{thread}/{state.get('status')}"
+    record: dict[str, Any] = {"to": sender, "subject": subject, "sent": False}
+    if not policy_of(config).notify_sender:
+        record["reason"] = "the policy turns notifications off"
+    elif not sender:
+        record["reason"] = "no sender address to notify"
+    elif reach.notify is not None:
+        record.update(await reach.notify(sender, subject, body, key))
+        record["sent"] = True
+    elif reach.smtp is None:
+        record["reason"] = "no mail server is configured (connectors config mail.smtp)"
+    else:
+        store = get_store()
+        if store is None:
+            raise ConfigError("sending mail needs the server's store, to send each mail once")
+        replying_to = (state.get("intake") or {}).get("message_id")
+        sent = await Mailer(reach.smtp, store).send(
+            SendEmail(
+                to=[sender],
+                subject=subject,
+                body=body,
+                idempotency_key=key,
+                in_reply_to=replying_to,
+            )
+        )
+        record.update(message_id=sent.message_id, sent=True, already_sent=sent.already_sent)
+    record["at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return {"notifications": [record]}

@@ -1,0 +1,343 @@
+"""Checking an invoice against its purchase order: two-way (ordered), three-way (received).
+
+Pure functions over what the ERP returned, so every rule is tested without an ERP. Each finding
+names the field, the values compared and the tolerance, so a reviewer (or an auditor) sees why.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from graphs.invoice._policy import Policy
+from tools.documents import Invoice, InvoiceLine
+from tools.tryton import Invoice as ErpInvoice
+from tools.tryton import PurchaseLine, PurchaseOrder, Supplier
+
+FindingCode = Literal[
+    "extraction",
+    "low_confidence",
+    "supplier_unknown",
+    "vendor_mismatch",
+    "po_missing",
+    "po_unknown",
+    "po_closed",
+    "currency_mismatch",
+    "line_unmatched",
+    "qty_over_ordered",
+    "qty_over_received",
+    "price_mismatch",
+    "arithmetic",
+    "tax_mismatch",
+    "over_limit",
+    "duplicate",
+]
+OPEN_STATES = ("confirmed", "processing")
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: FindingCode
+    field: str
+    message: str
+
+
+class LineMatch(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    index: int  # position in Invoice.lines
+    purchase_line_id: int
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+class MatchReport(BaseModel):
+    supplier_id: int | None = None
+    supplier: str | None = None
+    purchase_id: int | None = None
+    purchase_number: str | None = None
+    lines: list[LineMatch] = []
+    findings: list[Finding] = []
+    duplicate_of: str | None = None  # the ERP invoice already booked for this one
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+def _words(text: str | None) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", (text or "").casefold()) if len(w) > 1}
+
+
+_LEGAL_FORMS = {"ltd", "limited", "gmbh", "inc", "llc", "sa", "sas", "srl", "bv", "ag", "plc", "co"}
+
+
+def same_vendor(invoice_name: str, erp_name: str) -> bool:
+    """Names agree when one's significant words hold all the other's (legal forms aside)."""
+    a = _words(invoice_name) - _LEGAL_FORMS
+    b = _words(erp_name) - _LEGAL_FORMS
+    return bool(a and b) and (a <= b or b <= a)
+
+
+def _similarity(a: str | None, b: str | None) -> float:
+    wa, wb = _words(a), _words(b)
+    return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
+
+
+def pair_lines(
+    lines: list[InvoiceLine], po_lines: list[PurchaseLine]
+) -> tuple[dict[int, PurchaseLine], list[int]]:
+    """Pair invoice lines with PO lines: by product code, then by description, then the last one.
+
+    Returns the pairs by invoice line index and the indexes left unpaired.
+    """
+    free = list(po_lines)
+    pairs: dict[int, PurchaseLine] = {}
+    for index, line in enumerate(lines):
+        code = (line.product_code or "").casefold()
+        hit = next((p for p in free if code and (p.product_code or "").casefold() == code), None)
+        if hit is None:
+            scored = [(_similarity(line.description, p.description), p) for p in free]
+            best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
+            if best[1] is not None and best[0] >= 0.5:
+                hit = best[1]
+        if hit is not None:
+            pairs[index] = hit
+            free.remove(hit)
+    unpaired = [i for i in range(len(lines)) if i not in pairs]
+    if len(unpaired) == 1 and len(free) == 1:
+        pairs[unpaired[0]] = free.pop()
+        unpaired = []
+    return pairs, unpaired
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def arithmetic(invoice: Invoice, tolerance: Decimal) -> list[Finding]:
+    """Line amounts, subtotal and total add up (to `tolerance`)."""
+    found = []
+    for index, line in enumerate(invoice.lines):
+        expected = line.quantity * line.unit_price
+        if abs(expected - line.amount) > tolerance:
+            found.append(
+                Finding(
+                    code="arithmetic",
+                    field=f"lines[{index}].amount",
+                    message=f"line {index + 1}: {line.quantity} x {line.unit_price} = "
+                    f"{_money(expected)}, the invoice says {_money(line.amount)}",
+                )
+            )
+    if invoice.lines:
+        total_lines = sum((line.amount for line in invoice.lines), Decimal(0))
+        if abs(total_lines - invoice.subtotal) > tolerance:
+            found.append(
+                Finding(
+                    code="arithmetic",
+                    field="subtotal",
+                    message=f"lines add up to {_money(total_lines)}, "
+                    f"the subtotal says {_money(invoice.subtotal)}",
+                )
+            )
+    if abs(invoice.subtotal + invoice.tax - invoice.total) > tolerance:
+        found.append(
+            Finding(
+                code="arithmetic",
+                field="total",
+                message=f"subtotal {_money(invoice.subtotal)} + tax {_money(invoice.tax)} is not "
+                f"the total {_money(invoice.total)}",
+            )
+        )
+    return found
+
+
+def check_lines(
+    invoice: Invoice, order: PurchaseOrder, policy: Policy
+) -> tuple[list[LineMatch], list[Finding]]:
+    """Quantities within what was ordered (and received), prices within tolerance."""
+    pairs, unpaired = pair_lines(invoice.lines, order.lines)
+    found = [
+        Finding(
+            code="line_unmatched",
+            field=f"lines[{i}]",
+            message=f"line {i + 1} ({invoice.lines[i].description!r}) is on no line of "
+            f"purchase order {order.number}",
+        )
+        for i in unpaired
+    ]
+    matched = []
+    for index, po_line in sorted(pairs.items()):
+        line = invoice.lines[index]
+        label = f"line {index + 1} ({po_line.product_code or po_line.description})"
+        billed = Decimal(str(po_line.invoiced_quantity))
+        open_qty = Decimal(str(po_line.quantity)) - billed
+        if line.quantity > open_qty:
+            found.append(
+                Finding(
+                    code="qty_over_ordered",
+                    field=f"lines[{index}].quantity",
+                    message=f"{label}: {line.quantity} billed, {po_line.quantity:g} ordered and "
+                    f"{po_line.invoiced_quantity:g} already invoiced",
+                )
+            )
+        elif policy.require_receipt:
+            received_open = Decimal(str(po_line.received_quantity)) - billed
+            if line.quantity > received_open:
+                found.append(
+                    Finding(
+                        code="qty_over_received",
+                        field=f"lines[{index}].quantity",
+                        message=f"{label}: {line.quantity} billed, {po_line.received_quantity:g} "
+                        f"received and {po_line.invoiced_quantity:g} already invoiced",
+                    )
+                )
+        ordered_price = po_line.unit_price
+        if ordered_price > 0:
+            off = (line.unit_price - ordered_price) / ordered_price * 100
+        else:
+            off = Decimal(0) if line.unit_price == 0 else Decimal(100)
+        if abs(off) > policy.price_tolerance_pct:
+            found.append(
+                Finding(
+                    code="price_mismatch",
+                    field=f"lines[{index}].unit_price",
+                    message=f"{label}: unit price {line.unit_price} against {ordered_price} on the "
+                    f"order ({off:+.1f}%, tolerance {policy.price_tolerance_pct}%)",
+                )
+            )
+        matched.append(
+            LineMatch(
+                index=index,
+                purchase_line_id=po_line.id,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+            )
+        )
+    return matched, found
+
+
+def expected_tax(invoice: Invoice, order: PurchaseOrder) -> Decimal:
+    """Tax at the order's overall rate on the invoice's subtotal."""
+    if order.untaxed_amount <= 0:
+        return Decimal(0)
+    return (invoice.subtotal * order.tax_amount / order.untaxed_amount).quantize(Decimal("0.01"))
+
+
+def assess(
+    invoice: Invoice,
+    *,
+    order: PurchaseOrder | None,
+    supplier: Supplier | None,
+    duplicates: list[ErpInvoice],
+    confidence: dict[str, float],
+    problems: list[str],
+    policy: Policy,
+) -> MatchReport:
+    """Every check at once; the report is clean only when a person has nothing to look at."""
+    report = MatchReport(
+        supplier_id=supplier.id if supplier else None,
+        supplier=supplier.name if supplier else None,
+        purchase_id=order.id if order else None,
+        purchase_number=order.number if order else None,
+    )
+    found: list[Finding] = [
+        Finding(code="extraction", field="document", message=p) for p in problems
+    ]
+    low = sorted(field for field, score in confidence.items() if score < policy.min_confidence)
+    if low:
+        found.append(
+            Finding(
+                code="low_confidence",
+                field=",".join(low),
+                message=f"read with confidence under {policy.min_confidence}: {', '.join(low)}",
+            )
+        )
+    found += arithmetic(invoice, policy.amount_tolerance)
+    if duplicates:
+        first = duplicates[0]
+        report.duplicate_of = first.number or f"draft invoice {first.id}"
+        found.append(
+            Finding(
+                code="duplicate",
+                field="invoice_number",
+                message=f"{invoice.invoice_number} from {first.supplier} is already booked as "
+                f"{report.duplicate_of} ({first.state})",
+            )
+        )
+    if supplier is None:
+        found.append(
+            Finding(
+                code="supplier_unknown",
+                field="vendor_name",
+                message=f"no supplier in the ERP matches {invoice.vendor_name!r}"
+                + (f" or tax id {invoice.vendor_tax_id}" if invoice.vendor_tax_id else ""),
+            )
+        )
+    elif not same_vendor(invoice.vendor_name, supplier.name):
+        found.append(
+            Finding(
+                code="vendor_mismatch",
+                field="vendor_name",
+                message=f"the invoice is from {invoice.vendor_name!r} but the order is with "
+                f"{supplier.name!r}",
+            )
+        )
+    if not invoice.po_number:
+        found.append(
+            Finding(code="po_missing", field="po_number", message="the invoice names no PO")
+        )
+    elif order is None:
+        found.append(
+            Finding(
+                code="po_unknown",
+                field="po_number",
+                message=f"purchase order {invoice.po_number} does not exist in the ERP",
+            )
+        )
+    if order is not None:
+        if order.state not in OPEN_STATES:
+            found.append(
+                Finding(
+                    code="po_closed",
+                    field="po_number",
+                    message=f"purchase order {order.number} is {order.state}, not open",
+                )
+            )
+        if invoice.currency != order.currency:
+            found.append(
+                Finding(
+                    code="currency_mismatch",
+                    field="currency",
+                    message=f"invoice in {invoice.currency}, order in {order.currency}",
+                )
+            )
+        report.lines, line_findings = check_lines(invoice, order, policy)
+        found += line_findings
+        tax = expected_tax(invoice, order)
+        if abs(tax - invoice.tax) > policy.amount_tolerance:
+            found.append(
+                Finding(
+                    code="tax_mismatch",
+                    field="tax",
+                    message=f"tax {_money(invoice.tax)} on the invoice, {_money(tax)} at the "
+                    f"order's rate",
+                )
+            )
+    if policy.auto_approve_limit is not None and invoice.total > policy.auto_approve_limit:
+        found.append(
+            Finding(
+                code="over_limit",
+                field="total",
+                message=f"total {_money(invoice.total)} is above the auto-approval limit "
+                f"{_money(policy.auto_approve_limit)}",
+            )
+        )
+    report.findings = found
+    return report

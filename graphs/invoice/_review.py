@@ -1,0 +1,107 @@
+"""The pause for a person, in the human-in-the-loop format agent-inbox understands.
+
+The interrupt value is a list holding one request: `action_request` (the invoice as it would be
+booked), `config` (which answers are allowed) and a markdown `description` of the findings.
+Answers, as agent-inbox sends them (a bare dict is accepted too):
+
+- `{"type": "accept"}`: approve as is (not offered when nothing usable was read);
+- `{"type": "edit", "args": {"action": ..., "args": {fields}}}`: correct fields, then re-check;
+- `{"type": "ignore"}`: reject;
+- `{"type": "response", "args": "text"}`: reject, with the text as the reason sent to the vendor.
+
+An optional `"by"` names the reviewer in the decision log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from tools.documents import Invoice
+
+ACTION = "approve_invoice"
+ANSWERS = ("accept", "edit", "ignore", "response")
+
+
+@dataclass(frozen=True)
+class Answer:
+    kind: Literal["accept", "edit", "ignore", "response"]
+    by: str
+    invoice: dict[str, Any] | None = None  # the edited invoice, validated
+    edited: tuple[str, ...] = ()
+    text: str | None = None
+
+
+def request(
+    invoice: dict[str, Any] | None, findings: list[dict[str, Any]], headline: str
+) -> list[dict[str, Any]]:
+    """The interrupt value for an invoice and what was found wrong with it."""
+    lines = [f"**{headline}**", ""]
+    if findings:
+        lines.append("Found:")
+        lines += [f"- `{f['code']}` ({f['field']}): {f['message']}" for f in findings]
+    else:
+        lines.append("Nothing was found wrong; a person must still approve it.")
+    lines += [
+        "",
+        "Proposed: book the supplier invoice, post it and pay it on its due date.",
+        "Accept to approve, edit the fields to correct them (they are checked again), "
+        "ignore to reject, or respond with a reason to reject.",
+    ]
+    return [
+        {
+            "action_request": {"action": ACTION, "args": invoice or {}},
+            "config": {
+                "allow_accept": invoice is not None,
+                "allow_edit": True,
+                "allow_ignore": True,
+                "allow_respond": True,
+            },
+            "description": "\n".join(lines),
+        }
+    ]
+
+
+def _edited_fields(raw: Any) -> dict[str, Any] | None:
+    args = raw.get("args") if isinstance(raw, dict) else None
+    if isinstance(args, dict) and isinstance(args.get("args"), dict):
+        return dict(args["args"])  # agent-inbox: {"action": ..., "args": {...}}
+    return dict(args) if isinstance(args, dict) else None
+
+
+def parse(raw: Any, current: dict[str, Any] | None) -> Answer | str:
+    """The reviewer's answer, or a sentence naming what is wrong with it."""
+    if isinstance(raw, list) and len(raw) == 1:
+        raw = raw[0]
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    if kind not in ANSWERS:
+        return f"an answer is {{'type': one of {', '.join(ANSWERS)}, 'args': ...}}, got {raw!r}"
+    assert isinstance(raw, dict)
+    by = str(raw.get("by") or "reviewer")
+    if kind == "accept":
+        if current is None:
+            return "nothing usable was read from the document: edit the fields or reject it"
+        return Answer("accept", by)
+    if kind == "edit":
+        fields = _edited_fields(raw)
+        if not fields:
+            return "an edit carries the corrected fields in args"
+        merged = {**(current or {}), **fields}
+        try:
+            invoice = Invoice.model_validate(merged)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            return f"the edited invoice is invalid: {problems}"
+        changed = tuple(sorted(k for k in fields if (current or {}).get(k) != fields[k]))
+        return Answer(
+            "edit", by, invoice=invoice.model_dump(mode="json"), edited=changed or tuple(fields)
+        )
+    text = raw.get("args")
+    reason = text.strip() if isinstance(text, str) and text.strip() else None
+    if kind == "response" and reason is None:
+        return "a response carries the reason as text in args"
+    return Answer(kind, by, text=reason)

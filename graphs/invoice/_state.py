@@ -1,0 +1,45 @@
+"""The invoice workflow's state: what came in, what was read, what was checked, what was done.
+
+Everything is JSON (the console and the API show it as is); `decisions` grows by one entry per
+step that decided something, with its reason and who decided (rules, a model, or a person).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+Status = Literal[
+    "received", "needs_review", "approved", "rejected", "duplicate", "booked", "posted", "paid"
+]
+
+
+class Decision(TypedDict):
+    step: str
+    outcome: str
+    reason: str
+    by: str
+    at: str
+
+
+def decision(step: str, outcome: str, reason: str, by: str) -> Decision:
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return Decision(step=step, outcome=outcome, reason=reason, by=by, at=now)
+
+
+class InvoiceState(TypedDict, total=False):
+    # input: one of these three
+    intake: dict[str, Any]  # from a mail or folder trigger: sender, subject, body, documents
+    document: dict[str, Any]  # a tools.documents.Document
+    invoice: dict[str, Any]  # a tools.documents.Invoice, read already (or edited by a person)
+    sender: str  # whom to tell the outcome; the intake's sender by default
+    # progress
+    extraction: dict[str, Any]  # method, source, confidence, problems
+    match: dict[str, Any]  # graphs.invoice._match.MatchReport
+    status: Status
+    reason: str  # why the workflow ended where it did
+    erp: dict[str, Any]  # invoice_id, invoice_number, payment_id, payment_date, amount
+    ledger: dict[str, Any]  # the supplier's open balance after payment
+    notifications: Annotated[list[dict[str, Any]], operator.add]
+    decisions: Annotated[list[Decision], operator.add]

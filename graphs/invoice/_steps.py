@@ -1,0 +1,255 @@
+"""Reading and checking: receive the input, extract the invoice, match it, ask a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import interrupt
+from pydantic import ValidationError
+
+from agent_ops.errors import InvalidInput
+from graphs.invoice import _review
+from graphs.invoice._env import erp
+from graphs.invoice._match import Finding, MatchReport, assess, same_vendor
+from graphs.invoice._policy import policy_of
+from graphs.invoice._state import InvoiceState, decision
+from tools.documents import Invoice
+from tools.tryton import PurchaseOrder, Supplier, TrytonERP
+
+_PREFERENCE = ("xml", "pdf")  # structured e-invoices first, then PDFs, then anything else
+
+
+def _pick_document(intake: dict[str, Any]) -> dict[str, Any] | None:
+    documents = [d for d in intake.get("documents") or [] if isinstance(d, dict)]
+
+    def rank(document: dict[str, Any]) -> int:
+        kind = f"{document.get('media_type', '')} {document.get('filename', '')}".lower()
+        return next((i for i, word in enumerate(_PREFERENCE) if word in kind), len(_PREFERENCE))
+
+    if documents:
+        return min(documents, key=rank)
+    body = intake.get("body")
+    if isinstance(body, str) and body.strip():
+        return {"filename": "message.txt", "media_type": "text/plain", "text": body}
+    return None
+
+
+def _invalid(what: str, exc: ValidationError) -> InvalidInput:
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    return InvalidInput(f"{what} is invalid: {problems}")
+
+
+async def receive(state: InvoiceState) -> dict[str, Any]:
+    """Take an invoice, a document or a trigger's intake; anything else is an error naming it."""
+    intake = state.get("intake")
+    update: dict[str, Any] = {"status": "received"}
+    if state.get("invoice") is not None:
+        try:
+            invoice = Invoice.model_validate(state["invoice"])
+        except ValidationError as exc:
+            raise _invalid("input `invoice`", exc) from exc
+        update["invoice"] = invoice.model_dump(mode="json")
+        update["extraction"] = {"method": "api", "source": "api", "confidence": {}, "problems": []}
+        reason = "a structured invoice from the API"
+    elif state.get("document") is not None:
+        update["document"] = state["document"]
+        reason = f"document {state['document'].get('filename', '?')!r} from the API"
+    elif isinstance(intake, dict):
+        document = _pick_document(intake)
+        update["document"] = document
+        source = f"{intake.get('kind', 'intake')} {intake.get('key', '')}".strip()
+        if document is None:
+            reason = f"{source}: no attachment and no text"
+        else:
+            reason = f"{source}: {document.get('filename')!r} of {len(intake.get('documents') or [])} attachment(s)"
+        if not state.get("sender") and intake.get("sender"):
+            update["sender"] = intake["sender"]
+    else:
+        raise InvalidInput("give the workflow an `invoice`, a `document` or an `intake`")
+    return {**update, "decisions": [decision("receive", "received", reason, "rules")]}
+
+
+async def extract(state: InvoiceState) -> dict[str, Any]:
+    """Read the invoice from its document; whatever is unsure goes on to the checks as a finding."""
+    from tools.documents import Document, extract_invoice
+
+    raw = state.get("document")
+    if raw is None:
+        extraction: dict[str, Any] = {
+            "invoice": None,
+            "method": "human",
+            "source": "none",
+            "confidence": {},
+            "problems": ["the message has no attachment and no text to read an invoice from"],
+        }
+    else:
+        try:
+            document = Document.model_validate(raw)
+        except ValidationError as exc:
+            raise _invalid("input `document`", exc) from exc
+        extraction = (await extract_invoice(document)).model_dump(mode="json")
+    invoice = extraction.pop("invoice")
+    problems = extraction["problems"]
+    outcome = "extracted" if invoice is not None and not problems else "needs_review"
+    reason = f"read by {extraction['method']} ({extraction['source']})"
+    if problems:
+        reason += ": " + "; ".join(problems)
+    return {
+        "invoice": invoice,
+        "extraction": extraction,
+        "decisions": [decision("extract", outcome, reason, extraction["source"])],
+    }
+
+
+async def _supplier_for(
+    client: TrytonERP, invoice: Invoice, order: PurchaseOrder | None
+) -> Supplier | None:
+    if order is not None:
+        found = await client.find_suppliers(order.supplier, limit=20)
+        return next((s for s in found if s.id == order.supplier_id), None)
+    for query in (invoice.vendor_tax_id, invoice.vendor_name):
+        if query:
+            found = await client.find_suppliers(query, limit=20)
+            exact = [s for s in found if same_vendor(invoice.vendor_name, s.name)]
+            if len(exact) == 1:
+                return exact[0]
+            if len(found) == 1 and query == invoice.vendor_tax_id:
+                return found[0]
+    return None
+
+
+async def check(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
+    """Match against the ERP: supplier, open PO, quantities ordered and received, prices, dups."""
+    policy = policy_of(config)
+    extraction = state.get("extraction") or {}
+    raw = state.get("invoice")
+    if raw is None:
+        report = MatchReport(
+            findings=[
+                Finding(code="extraction", field="document", message=p)
+                for p in extraction.get("problems") or ["nothing could be read"]
+            ]
+        )
+        outcome, reason = "needs_review", "no invoice could be read"
+        return {
+            "match": report.model_dump(mode="json"),
+            "status": "needs_review",
+            "decisions": [decision("check", outcome, reason, "rules")],
+        }
+    invoice = Invoice.model_validate(raw)
+    async with erp() as client:
+        orders = (
+            await client.find_purchase_orders(number=invoice.po_number, limit=2)
+            if invoice.po_number
+            else []
+        )
+        order = orders[0] if len(orders) == 1 else None
+        supplier = await _supplier_for(client, invoice, order)
+        duplicates = (
+            await client.find_supplier_invoices(supplier.id, reference=invoice.invoice_number)
+            if supplier
+            else []
+        )
+    report = assess(
+        invoice,
+        order=order,
+        supplier=supplier,
+        duplicates=duplicates,
+        confidence=extraction.get("confidence") or {},
+        problems=extraction.get("problems") or [],
+        policy=policy,
+    )
+    if report.duplicate_of:
+        status, outcome = "duplicate", "duplicate"
+        reason = next(f.message for f in report.findings if f.code == "duplicate")
+    elif report.clean:
+        status, outcome = "approved", "approved"
+        reason = (
+            f"matches purchase order {report.purchase_number}: {len(report.lines)} line(s) within "
+            f"{policy.price_tolerance_pct}% of the ordered price"
+            + (" and received" if policy.require_receipt else "")
+        )
+    else:
+        status, outcome = "needs_review", "needs_review"
+        reason = "; ".join(f.message for f in report.findings)
+    update: dict[str, Any] = {
+        "match": report.model_dump(mode="json"),
+        "status": status,
+        "decisions": [decision("check", outcome, reason, "rules")],
+    }
+    if status == "duplicate":
+        update["reason"] = reason
+    return update
+
+
+def _bookable(state: InvoiceState) -> str | None:
+    """Why an approval could not be booked as is, or None when it can."""
+    match = state.get("match") or {}
+    invoice = state.get("invoice") or {}
+    if not match.get("supplier_id") or not match.get("purchase_id"):
+        return "no supplier and purchase order matched: edit po_number (or vendor) or reject"
+    if len(match.get("lines") or []) != len(invoice.get("lines") or []) or not invoice.get("lines"):
+        return "not every line is on the purchase order: edit the lines or reject"
+    return None
+
+
+async def review(state: InvoiceState) -> dict[str, Any]:
+    """Pause for a person; a malformed answer pauses again with the problem named."""
+    invoice = state.get("invoice")
+    findings = (state.get("match") or {}).get("findings") or []
+    if invoice:
+        headline = (
+            f"Invoice {invoice['invoice_number']} from {invoice['vendor_name']}: "
+            f"{invoice['currency']} {invoice['total']}"
+        )
+    else:
+        headline = "A document arrived but no invoice could be read from it"
+    problem: str | None = None
+    while True:
+        pause = _review.request(invoice, findings, headline)
+        blocked = _bookable(state)
+        if blocked:
+            pause[0]["config"]["allow_accept"] = False
+        if problem:
+            pause[0]["description"] = (
+                f"**Your last answer was not used: {problem}.**\n\n" + pause[0]["description"]
+            )
+        answer = _review.parse(interrupt(pause), invoice)
+        if isinstance(answer, _review.Answer) and answer.kind == "accept" and blocked:
+            answer = blocked
+        if isinstance(answer, _review.Answer):
+            break
+        problem = answer
+    if answer.kind == "accept":
+        overridden = ", ".join(sorted({f["code"] for f in findings})) or "none"
+        return {
+            "status": "approved",
+            "decisions": [
+                decision(
+                    "review", "approved", f"approved; findings overridden: {overridden}", answer.by
+                )
+            ],
+        }
+    if answer.kind == "edit":
+        extraction = state.get("extraction") or {}
+        return {
+            "invoice": answer.invoice,
+            # A person has now read the document: what was unsure is vouched for.
+            "extraction": {**extraction, "confidence": {}, "problems": []},
+            "status": "needs_review",
+            "decisions": [
+                decision(
+                    "review",
+                    "edited",
+                    f"edited {', '.join(answer.edited)}; checking again",
+                    answer.by,
+                )
+            ],
+        }
+    reason = answer.text or "rejected by the reviewer"
+    return {
+        "status": "rejected",
+        "reason": reason,
+        "decisions": [decision("review", "rejected", reason, answer.by)],
+    }

@@ -1,0 +1,84 @@
+"""SMTP out through the `send_email` tool against the loopback server, keys kept in the store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from pydantic import ValidationError
+
+from agent_ops.errors import Conflict, ConnectorUnavailable
+from agent_ops.runtime.store import ServerStore
+from agent_ops.storage import Storage
+from tools.connector import RetryPolicy
+from tools.mail import SENT_NAMESPACE, ImapSession, Mailer, SendEmail, mail_tools, parse_mail
+from tools.mail.devserver import MailDevServer, free_port
+
+SENDER = "agent-ops@example.org"
+
+
+def inbox_messages(server: MailDevServer, user: str) -> list[bytes]:
+    session = ImapSession(server.imap_settings(user)).open()
+    try:
+        session.select("INBOX")
+        found = [session.fetch(uid) for uid in session.uids()]
+        return [raw for raw, _ in filter(None, found)]
+    finally:
+        session.close()
+
+
+async def test_send_email_twice_with_one_key_sends_one_mail(
+    storage: Storage, mail_server: MailDevServer, mailbox: str
+) -> None:
+    mailer = Mailer(mail_server.smtp_settings(SENDER), ServerStore(storage))
+    [tool] = mail_tools(mailer)
+    assert tool.name == "send_email" and tool.metadata == {"effect": "write", "system": "smtp"}
+    args = {
+        "to": [mailbox],
+        "subject": "Invoice 17 approved",
+        "body": "Your invoice 17 was approved and is scheduled for payment.",
+        "idempotency_key": "invoice-17:approved",
+        "in_reply_to": "<original@vendor.example>",
+    }
+    first = await tool.ainvoke(args)
+    again = await tool.ainvoke(args)  # a resumed run repeats the call
+    assert first["already_sent"] is False and again["already_sent"] is True
+    assert again["message_id"] == first["message_id"]
+
+    [raw] = inbox_messages(mail_server, mailbox)
+    mail = parse_mail(raw, key="x", received_at=datetime.fromisoformat(first["sent_at"]))
+    assert mail.subject == "Invoice 17 approved" and mail.sender == SENDER
+    assert mail.message_id == first["message_id"]
+    assert mail.body == args["body"]
+    stored = await ServerStore(storage).aget(SENT_NAMESPACE, "invoice-17:approved")
+    assert stored is not None and stored.value["message_id"] == first["message_id"]
+
+
+async def test_a_key_reused_for_another_mail_is_a_conflict(
+    storage: Storage, mail_server: MailDevServer, mailbox: str
+) -> None:
+    mailer = Mailer(mail_server.smtp_settings(SENDER), ServerStore(storage))
+    mail = SendEmail(to=[mailbox], subject="A", body="a", idempotency_key="notice-0001")
+    await mailer.send(mail)
+    with pytest.raises(Conflict, match="notice-0001.*already sent a mail"):
+        await mailer.send(mail.model_copy(update={"subject": "B"}))
+    assert len(inbox_messages(mail_server, mailbox)) == 1
+
+
+async def test_an_smtp_server_that_is_down_is_a_clear_error_and_nothing_is_recorded(
+    storage: Storage, mail_server: MailDevServer
+) -> None:
+    port = free_port()
+    settings = mail_server.smtp_settings(SENDER, port=port)
+    mailer = Mailer(settings, ServerStore(storage), retry=RetryPolicy(attempts=2, backoff=0.01))
+    mail = SendEmail(to=["x@example.org"], subject="A", body="a", idempotency_key="notice-0002")
+    with pytest.raises(ConnectorUnavailable, match=f"127.0.0.1:{port} cannot be reached"):
+        await mailer.send(mail)
+    assert await ServerStore(storage).aget(SENT_NAMESPACE, "notice-0002") is None
+
+
+def test_bad_arguments_are_refused_by_name() -> None:
+    with pytest.raises(ValidationError, match="'not-an-address' is not an e-mail address"):
+        SendEmail(to=["not-an-address"], subject="A", body="a", idempotency_key="notice-0003")
+    with pytest.raises(ValidationError, match="idempotency_key"):
+        SendEmail(to=["a@example.org"], subject="A", body="a", idempotency_key="short")

@@ -1,0 +1,223 @@
+"""The invoice workflow in process against a real (seeded) Tryton: each path to its end."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.pregel import Pregel
+from langgraph.types import Command
+
+from graphs.invoice import Connections, build, use
+from tests.invoice.samples import invoice
+from tests.tools.proxy import FlakyProxy
+from tests.tryton_fixtures import RunningTryton
+from tools.tryton import TrytonClient
+
+
+class Outbox:
+    """Records what the workflow would mail (the SMTP connector is tested on its own)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str, str]] = []
+
+    async def __call__(self, to: str, subject: str, body: str, key: str) -> dict[str, Any]:
+        if all(sent[3] != key for sent in self.sent):
+            self.sent.append((to, subject, body, key))
+        return {"message_id": f"<{key}>"}
+
+
+@pytest.fixture
+def outbox(tryton: RunningTryton) -> AsyncIterator[Outbox]:
+    box = Outbox()
+    use(Connections(tryton=tryton.settings(), notify=box))
+    yield box  # type: ignore[misc]
+    use(None)
+
+
+@pytest.fixture
+def graph() -> Pregel:
+    return build().compile(checkpointer=InMemorySaver())
+
+
+def _config(**policy: Any) -> dict[str, Any]:
+    configurable: dict[str, Any] = {"thread_id": str(uuid.uuid4())}
+    if policy:
+        configurable["invoice_policy"] = policy
+    return {"configurable": configurable}
+
+
+async def _ledger_payments(tryton: RunningTryton, reference: str) -> tuple[list[Any], list[Any]]:
+    async with TrytonClient(tryton.settings()) as client:
+        invoices = await client.search(
+            "account.invoice", [("reference", "=", reference)], ("state", "number")
+        )
+        payments = await client.search(
+            "account.payment",
+            [("line.move_origin", "=", f"account.invoice,{invoices[0]['id']}")] if invoices else [],
+            ("state", "amount"),
+        )
+    return invoices, payments
+
+
+async def test_a_clean_match_is_booked_posted_and_paid_without_a_person(
+    graph: Pregel, outbox: Outbox, tryton: RunningTryton
+) -> None:
+    inv = invoice("NWM-7001", "PO-00001", [("BOLT-M8", "Steel bolt M8x40", 400, "0.25")])
+    config = _config()
+    state = await graph.ainvoke({"invoice": inv, "sender": "billing@northwind.example"}, config)
+
+    assert state["status"] == "paid"
+    assert [d["step"] for d in state["decisions"]] == ["receive", "check", "book", "post", "pay"]
+    assert state["decisions"][1]["outcome"] == "approved" and state["decisions"][1]["by"] == "rules"
+    assert state["erp"]["amount"] == "100.00"
+    invoices, payments = await _ledger_payments(tryton, "NWM-7001")
+    assert [i["state"] for i in invoices] == ["posted"]
+    assert [(p["state"], p["amount"]) for p in payments] == [("submitted", Decimal("100.00"))]
+    assert state["ledger"]["this_invoice"][0]["balance"] == "100.00"
+    assert [(to, subject) for to, subject, _, _ in outbox.sent] == [
+        ("billing@northwind.example", "Invoice NWM-7001 approved for payment")
+    ]
+    assert state["notifications"][0]["sent"] is True
+
+
+async def test_a_price_mismatch_waits_for_a_person_then_approval_pays_it(
+    graph: Pregel, outbox: Outbox, tryton: RunningTryton
+) -> None:
+    inv = invoice("BHP-8001", "PO-00002", [("BOX-60", "Shipping carton 60 cm", 500, "1.15")])
+    config = _config()
+    state = await graph.ainvoke({"invoice": inv}, config)
+
+    (pause,) = state["__interrupt__"][0].value
+    assert pause["action_request"]["action"] == "approve_invoice"
+    assert pause["config"]["allow_accept"] is True
+    assert "price_mismatch" in pause["description"] and "+9.5%" in pause["description"]
+    assert state["status"] == "needs_review"
+
+    state = await graph.ainvoke(Command(resume={"type": "accept", "by": "alice"}), config)
+    assert state["status"] == "paid"
+    review = next(d for d in state["decisions"] if d["step"] == "review")
+    assert review["by"] == "alice" and "price_mismatch" in review["reason"]
+    invoices, payments = await _ledger_payments(tryton, "BHP-8001")
+    assert len(invoices) == 1 and [p["amount"] for p in payments] == [Decimal("575.00")]
+    assert state["notifications"][0]["reason"] == "no sender address to notify"
+
+
+async def test_an_edit_is_checked_again_and_a_bad_edit_pauses_again(
+    graph: Pregel, outbox: Outbox
+) -> None:
+    inv = invoice("BHP-8002", "PO-00002", [("GLOVE-NIT", "Nitrile gloves", 10, "7.50")])
+    config = _config()
+    await graph.ainvoke({"invoice": inv}, config)
+
+    state = await graph.ainvoke(
+        Command(resume={"type": "edit", "args": {"currency": "euro"}}), config
+    )
+    (pause,) = state["__interrupt__"][0].value
+    assert "not used" in pause["description"] and "currency" in pause["description"]
+
+    fixed = {**inv["lines"][0], "unit_price": "6.50", "amount": "65.00"}
+    edit = {"lines": [fixed], "subtotal": "65.00", "total": "65.00"}
+    state = await graph.ainvoke(
+        Command(resume=[{"type": "edit", "args": {"action": "approve_invoice", "args": edit}}]),
+        config,
+    )
+    assert state["status"] == "paid"
+    steps = [(d["step"], d["outcome"]) for d in state["decisions"]]
+    assert steps[1:5] == [
+        ("check", "needs_review"),
+        ("review", "edited"),
+        ("check", "approved"),
+        ("book", "booked"),
+    ]
+    assert state["erp"]["amount"] == "65.00"
+
+
+async def test_a_rejection_records_the_reason_and_tells_the_vendor(
+    graph: Pregel, outbox: Outbox, tryton: RunningTryton
+) -> None:
+    inv = invoice("KIS-9001", "PO-00003", [("MAINT-H", "Maintenance technician hour", 12, "68.00")])
+    config = _config()
+    state = await graph.ainvoke({"invoice": inv, "sender": "ar@keller.example"}, config)
+    assert "qty_over_received" in state["__interrupt__"][0].value[0]["description"]
+
+    state = await graph.ainvoke(
+        Command(resume={"type": "response", "args": "The work was not done yet."}), config
+    )
+    assert state["status"] == "rejected" and state["reason"] == "The work was not done yet."
+    assert outbox.sent[-1][:2] == ("ar@keller.example", "Invoice KIS-9001 rejected")
+    assert "not done yet" in outbox.sent[-1][2]
+    invoices, _ = await _ledger_payments(tryton, "KIS-9001")
+    assert invoices == []
+
+
+async def test_a_duplicate_invoice_is_stopped_before_the_erp_sees_it_twice(
+    graph: Pregel, outbox: Outbox, tryton: RunningTryton
+) -> None:
+    inv = invoice("NWM-7002", "PO-00001", [("WIRE-CU25", "Copper wire", 100, "1.20")])
+    first = await graph.ainvoke({"invoice": inv}, _config())
+    again = await graph.ainvoke({"invoice": {**inv, "invoice_number": " nwm-7002"}}, _config())
+
+    assert first["status"] == "paid"
+    assert again["status"] == "duplicate"
+    assert first["erp"]["invoice_number"] in again["reason"]
+    assert [d["step"] for d in again["decisions"]] == ["receive", "check"]
+    invoices, payments = await _ledger_payments(tryton, "NWM-7002")
+    assert len(invoices) == 1 and len(payments) == 1
+
+
+async def test_unknown_po_cannot_be_accepted_only_edited_or_rejected(
+    graph: Pregel, outbox: Outbox
+) -> None:
+    inv = invoice(
+        "NWM-7003", "PO-99999", [("BOLT-M8", "bolts", 10, "0.25")], vendor="Northwind Metals"
+    )
+    config = _config()
+    state = await graph.ainvoke({"invoice": inv}, config)
+    (pause,) = state["__interrupt__"][0].value
+    assert pause["config"]["allow_accept"] is False and "po_unknown" in pause["description"]
+
+    state = await graph.ainvoke(Command(resume={"type": "accept"}), config)
+    assert (
+        "no supplier and purchase order matched"
+        in state["__interrupt__"][0].value[0]["description"]
+    )
+    state = await graph.ainvoke(Command(resume={"type": "ignore", "by": "bob"}), config)
+    assert state["status"] == "rejected" and state["decisions"][-1]["by"] == "bob"
+
+
+async def test_bad_input_is_an_error_naming_the_field(graph: Pregel, outbox: Outbox) -> None:
+    from agent_ops.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="invoice_number"):
+        await graph.ainvoke({"invoice": {"vendor_name": "x"}}, _config())
+    with pytest.raises(InvalidInput, match="give the workflow"):
+        await graph.ainvoke({"sender": "a@b.example"}, _config())
+    with pytest.raises(InvalidInput, match="price_tolerance_pct"):
+        inv = invoice("NWM-7004", "PO-00001", [("BOLT-M8", "bolts", 1, "0.25")])
+        await graph.ainvoke({"invoice": inv}, _config(price_tolerance_pct=-1))
+
+
+async def test_an_erp_that_is_down_fails_the_run_with_the_reason_and_a_rerun_finishes(
+    graph: Pregel, tryton: RunningTryton
+) -> None:
+    from agent_ops.errors import ConnectorUnavailable
+
+    with FlakyProxy(tryton.url) as proxy:
+        settings = tryton.settings(url=proxy.url, attempts=1, timeout=2)
+        use(Connections(tryton=settings))
+        try:
+            proxy.fail("GET", 3, mode="503")  # one per graph-level attempt of `check`
+            inv = invoice("NWM-7005", "PO-00004", [("BOLT-M8", "bolts", 200, "0.24")])
+            config = _config(require_receipt=False)
+            with pytest.raises(ConnectorUnavailable):
+                await graph.ainvoke({"invoice": inv}, config)
+            assert proxy.seen["GET"] == 3
+            state = await graph.ainvoke(None, config)  # the same thread, from where it failed
+        finally:
+            use(None)
+    assert state["status"] == "paid" and state["erp"]["amount"] == "48.00"

@@ -1,0 +1,290 @@
+"""The MCP connector against a real FastMCP server (tests/tools/mcp_server.py), over stdio (a
+child process per call) and streamable HTTP on a loopback port; and a LangGraph graph whose
+ToolNode calls an MCP tool chosen by a scripted chat model."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langchain_openai import ChatOpenAI
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode, tools_condition
+from pydantic import ValidationError
+
+from agent_ops.errors import ConfigError, ConnectorError, ConnectorRejected, ConnectorUnavailable
+from tests.models.fakes import closed_port, scripted_chat
+from tools.mcp import MCPConfig, MCPServer, mcp_tools
+
+ROOT = Path(__file__).resolve().parents[2]
+ALLOWED = ["add", "record_note", "refuse", "wait"]
+
+
+@pytest.fixture(scope="module")
+def notes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mcp-notes")
+
+
+class HttpServer:
+    """The test server as a child process on a free loopback port, streamable HTTP at /mcp."""
+
+    def __init__(self, notes: Path) -> None:
+        port = closed_port()
+        self.url = f"http://127.0.0.1:{port}/mcp"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tests.tools.mcp_server", "http", "--port", str(port)],
+            cwd=ROOT,
+            env={"MCP_NOTES_FILE": str(notes), "PATH": "/usr/bin:/bin"},
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("the MCP test server did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def http_server(notes_dir: Path) -> Iterator[str]:
+    server = HttpServer(notes_dir / "http.txt")
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def doomed_server(notes_dir: Path) -> Iterator[HttpServer]:
+    """A server of its own, which the test stops."""
+    server = HttpServer(notes_dir / "doomed.txt")
+    yield server
+    server.stop()
+
+
+Server = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture(params=["stdio", "http"])
+def server(request: pytest.FixtureRequest, notes_dir: Path) -> Server:
+    """Build the `test` server's config for this transport, with overrides."""
+    if request.param == "http":
+        url = request.getfixturevalue("http_server")
+        base: dict[str, Any] = {"transport": "http", "url": url}
+        notes = notes_dir / "http.txt"
+    else:
+        notes = notes_dir / "stdio.txt"
+        base = {
+            "transport": "stdio",
+            "command": sys.executable,
+            "args": ["-m", "tests.tools.mcp_server", "stdio"],
+            "cwd": str(ROOT),
+            "env": {"MCP_NOTES_FILE": str(notes)},
+        }
+
+    def build(**overrides: Any) -> dict[str, Any]:
+        return {**base, "allowed_tools": ALLOWED, "backoff": 0, "notes": notes, **overrides}
+
+    return build
+
+
+async def _tools(server_config: dict[str, Any]) -> dict[str, BaseTool]:
+    server_config = {k: v for k, v in server_config.items() if k != "notes"}
+    config = MCPConfig.model_validate({"servers": {"test": server_config}})
+    return {tool.name: tool for tool in await mcp_tools(config)}
+
+
+def _count_notes(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+async def test_allowed_tools_are_listed_and_marked_by_annotations_or_config(
+    server: Server,
+) -> None:
+    tools = await _tools(server(effects={"refuse": "write"}))
+    assert sorted(tools) == ["test_add", "test_record_note", "test_refuse", "test_wait"]
+    assert tools["test_add"].metadata is not None
+    assert tools["test_add"].metadata["effect"] == "read"  # readOnlyHint
+    assert tools["test_add"].metadata["system"] == "mcp:test"
+    assert "read-only" in (tools["test_add"].tags or [])
+    assert tools["test_record_note"].metadata == {
+        "effect": "write",  # no annotation: side-effecting
+        "system": "mcp:test",
+        "mcp_server": "test",
+        "mcp_tool": "record_note",
+        "annotations": None,
+    }
+    assert "side-effect" in (tools["test_record_note"].tags or [])
+    assert tools["test_refuse"].metadata is not None
+    assert tools["test_refuse"].metadata["effect"] == "write"  # config beats the hint
+    assert tools["test_add"].args["a"]["type"] == "integer"
+
+
+async def test_untrusted_annotations_leave_every_tool_side_effecting(server: Server) -> None:
+    tools = await _tools(server(trust_annotations=False))
+    assert {tool.metadata["effect"] for tool in tools.values() if tool.metadata} == {"write"}
+
+
+async def test_a_call_returns_the_servers_content(server: Server) -> None:
+    tools = await _tools(server())
+    blocks = await tools["test_add"].ainvoke({"a": 2, "b": 40})
+    assert [block["text"] for block in blocks] == ["42"]
+    call = {"name": "test_add", "args": {"a": 1, "b": 1}, "id": "c1", "type": "tool_call"}
+    message = await tools["test_add"].ainvoke(call)
+    assert isinstance(message, ToolMessage)
+    assert message.artifact == {"structured_content": {"result": 2}}
+
+
+async def test_a_side_effecting_call_reaches_the_server_once(server: Server) -> None:
+    config = server()
+    tools = await _tools(config)
+    before = _count_notes(config["notes"])
+    blocks = await tools["test_record_note"].ainvoke({"text": "paid invoice 7"})
+    assert blocks[0]["text"] == "recorded 'paid invoice 7'"
+    assert _count_notes(config["notes"]) == before + 1
+
+
+async def test_a_tool_error_is_a_rejection_with_the_servers_message(server: Server) -> None:
+    tools = await _tools(server())
+    with pytest.raises(ConnectorRejected, match="'test' tool 'refuse' failed: .*refused: no PO"):
+        await tools["test_refuse"].ainvoke({"reason": "no PO"})
+
+
+async def test_the_allow_list_hides_other_tools_and_names_missing_ones(server: Server) -> None:
+    assert sorted(await _tools(server(allowed_tools=["add"]))) == ["test_add"]
+    everything = await _tools(server(allowed_tools=["*"], prefix=False))
+    assert "drop_everything" in everything
+    with pytest.raises(ConfigError, match="offers no tool delete_all; it offers: add, "):
+        await _tools(server(allowed_tools=["add", "delete_all"]))
+
+
+async def test_a_call_past_its_timeout_is_unavailable(server: Server) -> None:
+    # stdio starts a Python process per call (1-2 s on a busy machine) inside the timeout
+    tools = await _tools(server(timeout=5, attempts=1))
+    started = time.monotonic()
+    with pytest.raises(ConnectorUnavailable, match=r"'wait' .*no answer within 5s"):
+        await tools["test_wait"].ainvoke({"seconds": 60})
+    assert time.monotonic() - started < 10
+    assert (await tools["test_wait"].ainvoke({"seconds": 0}))[0]["text"] == "done"
+
+
+async def test_a_server_that_is_down_is_unavailable_with_a_clear_message() -> None:
+    down_http = {"transport": "http", "url": f"http://127.0.0.1:{closed_port()}/mcp"}
+    with pytest.raises(ConnectorUnavailable, match="MCP server 'test' .*could not list its tools"):
+        await _tools({**down_http, "allowed_tools": ["add"]})
+    missing = {"transport": "stdio", "command": "/nonexistent/mcp-server"}
+    with pytest.raises(ConnectorUnavailable, match="cannot start or reach it .*FileNotFoundError"):
+        await _tools({**missing, "allowed_tools": ["add"]})
+    dies = {"transport": "stdio", "command": sys.executable, "args": ["-c", "raise SystemExit(3)"]}
+    with pytest.raises(ConnectorUnavailable, match="the session broke"):
+        await _tools({**dies, "allowed_tools": ["add"]})
+
+
+async def test_a_server_gone_after_listing_makes_calls_unavailable(
+    doomed_server: HttpServer,
+) -> None:
+    config = {"transport": "http", "url": doomed_server.url, "allowed_tools": ALLOWED}
+    tools = await _tools(config)
+    doomed_server.stop()
+    with pytest.raises(ConnectorUnavailable, match="'add' .*ConnectError"):
+        await tools["test_add"].ainvoke({"a": 1, "b": 2})
+
+
+def test_a_server_config_must_fit_its_transport() -> None:
+    with pytest.raises(ValidationError, match="transport stdio needs a command"):
+        MCPServer.model_validate({"transport": "stdio", "allowed_tools": ["a"]})
+    with pytest.raises(ValidationError, match="apply to transport stdio, not http"):
+        MCPServer.model_validate(
+            {"transport": "http", "url": "http://x/mcp", "command": "x", "allowed_tools": ["a"]}
+        )
+    with pytest.raises(ValidationError, match="allowed_tools"):
+        MCPServer.model_validate({"transport": "http", "url": "http://x/mcp"})
+    with pytest.raises(ValidationError, match="effects name tools not in allowed_tools: b"):
+        MCPServer.model_validate(
+            {
+                "transport": "http",
+                "url": "http://x/mcp",
+                "allowed_tools": ["a"],
+                "effects": {"b": "read"},
+            }
+        )
+    secret = MCPServer.model_validate(
+        {
+            "transport": "http",
+            "url": "http://x/mcp",
+            "headers": {"Authorization": "Bearer s3cret"},
+            "allowed_tools": ["*"],
+        }
+    )
+    assert "s3cret" not in repr(secret)
+
+
+async def test_a_graph_calls_mcp_tools_through_a_tool_node(server: Server) -> None:
+    tools = list((await _tools(server(allowed_tools=["add", "refuse"]))).values())
+
+    def call(call_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args)},
+        }
+
+    answers: list[str | dict[str, Any]] = [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                call("call_1", "test_add", {"a": 19, "b": 23}),
+                call("call_2", "test_refuse", {"reason": "no PO"}),
+            ],
+        },
+        "The total is 42; the check was refused.",
+    ]
+    with scripted_chat(answers) as fake:
+        model = ChatOpenAI(base_url=fake.url, api_key="unused", model="fake").bind_tools(tools)
+
+        async def agent(state: MessagesState) -> dict[str, Any]:
+            return {"messages": [await model.ainvoke(state["messages"])]}
+
+        builder = StateGraph(MessagesState)
+        builder.add_node("agent", agent)
+        builder.add_node("tools", ToolNode(tools, handle_tool_errors=ConnectorError))
+        builder.add_edge(START, "agent")
+        builder.add_conditional_edges("agent", tools_condition, ["tools", END])
+        builder.add_edge("tools", "agent")
+        graph = builder.compile()
+        result = await graph.ainvoke({"messages": [HumanMessage("What is 19 + 23?")]})
+
+    _, asked, added, refused, answer = result["messages"]
+    assert isinstance(asked, AIMessage)
+    assert [c["name"] for c in asked.tool_calls] == ["test_add", "test_refuse"]
+    assert isinstance(added, ToolMessage)
+    assert added.status == "success"
+    assert [block["text"] for block in added.content] == ["42"]  # type: ignore[index]
+    assert isinstance(refused, ToolMessage)
+    assert refused.status == "error"
+    assert "refused: no PO" in str(refused.content)
+    assert answer.content == "The total is 42; the check was refused."
+    offered = [t["function"]["name"] for t in fake.requests[0]["tools"]]
+    assert offered == ["test_add", "test_refuse"]
+    sent_back = {
+        m["tool_call_id"]: json.dumps(m["content"])
+        for m in fake.requests[1]["messages"]
+        if m["role"] == "tool"
+    }
+    assert "42" in sent_back["call_1"]
+    assert "refused: no PO" in sent_back["call_2"]

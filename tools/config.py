@@ -1,0 +1,138 @@
+"""The connectors config (`AGENT_OPS_CONNECTORS_CONFIG`, YAML): business systems and triggers.
+
+```yaml
+tryton: {url: http://erp:8000/, database: prod, api_key: ..., company: 1}
+sql:                   # name -> tools.sql.SQLConfig
+  warehouse: {url: postgresql://..., queries: {...}}
+openapi:               # name -> tools.openapi.OpenAPIConfig
+  shop: {spec: https://shop.example.com/openapi.json, allow: [get_order]}
+mcp: {servers: {...}}  # tools.mcp.MCPConfig
+mail:
+  imap: {host: imap.example.com, user: invoices@example.com, password: ..., poll_seconds: 30}
+  smtp: {host: smtp.example.com, sender: invoices@example.com, user: ..., password: ...}
+folders:
+  scans: {path: /srv/scans, poll_seconds: 5}
+triggers:              # source -> assistant id (or graph id) that each item runs
+  mail: invoice_approval
+  folder:scans: invoice_approval
+```
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from agent_ops.errors import ConfigError
+from agent_ops.runtime.intake import IntakeSource, Trigger
+from tools.folder import FolderSettings, FolderWatcher
+from tools.mail import MailPoller, MailSettings
+from tools.mcp import MCPConfig
+from tools.openapi import OpenAPIConfig
+from tools.sql import SQLConfig
+from tools.tryton import TrytonSettings
+
+SECTIONS = ("tryton", "sql", "openapi", "mcp", "mail", "folders", "triggers")
+ENV_VAR = "AGENT_OPS_CONNECTORS_CONFIG"
+
+
+class ConnectorsConfig(BaseModel):
+    """Every connector section; unknown sections are refused by name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tryton: TrytonSettings | None = None
+    sql: dict[str, SQLConfig] = {}
+    openapi: dict[str, OpenAPIConfig] = {}
+    mcp: MCPConfig | None = None
+    mail: MailSettings | None = None
+    folders: dict[str, FolderSettings] = {}
+    triggers: dict[str, str] = {}
+
+    @field_validator("folders")
+    @classmethod
+    def _folder_names(cls, folders: dict[str, FolderSettings]) -> dict[str, FolderSettings]:
+        for name in folders:
+            if not name or ":" in name or "/" in name:
+                raise ValueError(f"folder name {name!r} must be non-empty, without ':' or '/'")
+        return folders
+
+    @model_validator(mode="after")
+    def _triggers_name_sources(self) -> ConnectorsConfig:
+        known = self.source_names()
+        for source in self.triggers:
+            if source not in known:
+                raise ValueError(
+                    f"trigger source {source!r} is not configured; configured sources: "
+                    f"{', '.join(known) or 'none'}"
+                )
+        return self
+
+    def source_names(self) -> list[str]:
+        names = ["mail"] if self.mail is not None and self.mail.imap is not None else []
+        return names + [f"folder:{name}" for name in self.folders]
+
+    def sources(self) -> dict[str, IntakeSource]:
+        """Every configured intake source by name."""
+        found: dict[str, IntakeSource] = {}
+        if self.mail is not None and self.mail.imap is not None:
+            found["mail"] = MailPoller(self.mail.imap)
+        for name, folder in self.folders.items():
+            found[f"folder:{name}"] = FolderWatcher(name, folder)
+        return found
+
+    def build_triggers(self) -> list[Trigger]:
+        """The triggers to run: each configured source with the assistant its items start."""
+        sources = self.sources()
+        return [Trigger(sources[name], assistant) for name, assistant in self.triggers.items()]
+
+
+def load_connectors_config(path: Path) -> ConnectorsConfig:
+    """Read and check the config file; any problem is a ConfigError naming the file and field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"connectors config {path}: cannot read it: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"connectors config {path}: not valid YAML: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"connectors config {path}: must be a mapping of sections")
+    unknown = [key for key in raw if key not in SECTIONS]
+    if unknown:
+        raise ConfigError(
+            f"connectors config {path}: unknown section {unknown[0]!r}; "
+            f"known sections: {', '.join(SECTIONS)}"
+        )
+    try:
+        return ConnectorsConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top)"
+        raise ConfigError(f"connectors config {path}: {where}: {first['msg']}") from None
+
+
+_cached: tuple[Path, float, ConnectorsConfig] | None = None
+
+
+def connectors_config() -> ConnectorsConfig:
+    """This process's connectors config (from `AGENT_OPS_CONNECTORS_CONFIG`), re-read on change.
+
+    Graphs call this to reach their systems; without the variable every section is empty.
+    """
+    global _cached
+    name = os.environ.get(ENV_VAR)
+    if not name:
+        return ConnectorsConfig()
+    path = Path(name)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as exc:
+        raise ConfigError(f"connectors config {path}: cannot read it: {exc}") from exc
+    if _cached is None or _cached[:2] != (path, mtime):
+        _cached = (path, mtime, load_connectors_config(path))
+    return _cached[2]

@@ -1,0 +1,206 @@
+"""SMTP out: `Mailer.send` and the `send_email` tool, idempotent by key.
+
+A sent mail is recorded in the store under its idempotency key, so a retried or resumed run that
+sends again with the same key gets the first result back instead of a second mail. The Message-ID
+is derived from the key too: in the one window left (the mail went out, the process died before
+recording it) the repeat carries the same Message-ID, which mail clients show once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import smtplib
+import ssl
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from langchain_core.tools import BaseTool
+from langgraph.store.base import BaseStore
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent_ops.errors import Conflict, ConnectorRejected, ConnectorUnavailable
+from tools.connector import (
+    IdempotencyKey,
+    RetryPolicy,
+    TransientFailure,
+    connector_tool,
+    with_retries,
+)
+from tools.mail._settings import SmtpSettings
+
+SENT_NAMESPACE = ("connectors", "mail", "sent")
+
+
+class SendEmail(BaseModel):
+    """Send one plain-text e-mail (a notification, an approval request, a reply)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: list[str] = Field(min_length=1, description="recipient addresses")
+    subject: str = Field(min_length=1, max_length=998)
+    body: str
+    idempotency_key: IdempotencyKey
+    in_reply_to: str | None = Field(None, description="Message-ID of the mail this answers")
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, to: list[str]) -> list[str]:
+        for address in to:
+            if not _looks_like_address(address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return to
+
+
+class SentMail(BaseModel):
+    """What `send_email` returns: the mail's Message-ID and whether this call sent it."""
+
+    message_id: str
+    to: list[str]
+    subject: str
+    sent_at: datetime
+    already_sent: bool = False
+
+
+class Mailer:
+    """Sends mail through one SMTP server and remembers each idempotency key in `store`."""
+
+    def __init__(
+        self, settings: SmtpSettings, store: BaseStore, *, retry: RetryPolicy | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.retry = retry or RetryPolicy()
+        self.url = f"smtp://{settings.host}:{settings.port}"
+
+    async def send(self, mail: SendEmail) -> SentMail:
+        """Send `mail` once per idempotency key; a repeat returns the first send's result."""
+        known = await self.store.aget(SENT_NAMESPACE, mail.idempotency_key)
+        if known is not None:
+            sent = SentMail.model_validate({**known.value, "already_sent": True})
+            if (sent.to, sent.subject) != (mail.to, mail.subject):
+                raise Conflict(
+                    f"idempotency key {mail.idempotency_key!r} already sent a mail to "
+                    f"{sent.to} with subject {sent.subject!r}; use a new key for another mail"
+                )
+            return sent
+        message = self._message(mail)
+        try:
+            await with_retries(
+                lambda: asyncio.to_thread(self._deliver, message), effect="write", policy=self.retry
+            )
+        except TransientFailure as exc:
+            raise ConnectorUnavailable(
+                f"SMTP server {self.settings.host}:{self.settings.port} cannot be reached: {exc}",
+                system="smtp",
+                url=self.url,
+            ) from exc
+        sent = SentMail(
+            message_id=str(message["Message-ID"]),
+            to=mail.to,
+            subject=mail.subject,
+            sent_at=datetime.now(UTC),
+        )
+        await self.store.aput(
+            SENT_NAMESPACE, mail.idempotency_key, sent.model_dump(mode="json"), index=False
+        )
+        return sent
+
+    def _message(self, mail: SendEmail) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.settings.sender
+        message["To"] = ", ".join(mail.to)
+        message["Subject"] = mail.subject
+        message["Date"] = format_datetime(datetime.now(UTC))
+        digest = hashlib.sha256(mail.idempotency_key.encode()).hexdigest()[:32]
+        domain = self.settings.sender.rsplit("@", 1)[-1]
+        message["Message-ID"] = f"<{digest}@{domain}>"
+        if mail.in_reply_to:
+            message["In-Reply-To"] = mail.in_reply_to
+            message["References"] = mail.in_reply_to
+        message.set_content(mail.body)
+        return message
+
+    def _deliver(self, message: EmailMessage) -> None:
+        """Send over one connection (blocking); classify failures by whether the mail left."""
+        s = self.settings
+        context = ssl.create_default_context()
+        try:
+            if s.tls == "ssl":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout_seconds, context=context
+                )
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        except OSError as exc:  # refused, unresolvable, or no greeting: nothing was sent
+            raise TransientFailure(f"{type(exc).__name__}: {exc}", sent=False) from exc
+        try:
+            with client:
+                if s.tls == "starttls":
+                    client.starttls(context=context)
+                if s.user is not None and s.password is not None:
+                    client.login(s.user, s.password.get_secret_value())
+                client.send_message(message)
+        except smtplib.SMTPResponseException as exc:
+            error = exc.smtp_error
+            reason = error.decode(errors="replace") if isinstance(error, bytes) else error
+            raise ConnectorRejected(
+                f"SMTP server {s.host}:{s.port} refused the mail: {exc.smtp_code} {reason}",
+                system="smtp",
+                url=self.url,
+                status=exc.smtp_code,
+            ) from exc
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise ConnectorRejected(
+                f"SMTP server {s.host}:{s.port} refused every recipient: "
+                f"{', '.join(exc.recipients)}",
+                system="smtp",
+                url=self.url,
+            ) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ConnectorUnavailable(
+                f"SMTP server {s.host}:{s.port} failed during the send (the mail may have "
+                f"gone out; repeat with the same idempotency key): {exc}",
+                system="smtp",
+                url=self.url,
+            ) from exc
+
+
+def mail_tools(mailer: Mailer) -> list[BaseTool]:
+    """The mail connector's LangChain tools: `send_email` (side-effecting, idempotent by key)."""
+
+    async def send_email(
+        to: list[str],
+        subject: str,
+        body: str,
+        idempotency_key: str,
+        in_reply_to: str | None = None,
+    ) -> dict[str, object]:
+        mail = SendEmail(
+            to=to,
+            subject=subject,
+            body=body,
+            idempotency_key=idempotency_key,
+            in_reply_to=in_reply_to,
+        )
+        return (await mailer.send(mail)).model_dump(mode="json")
+
+    return [
+        connector_tool(
+            send_email,
+            name="send_email",
+            description=(
+                "Send a plain-text e-mail. Repeating a call with the same idempotency_key "
+                "returns the first mail instead of sending another."
+            ),
+            args_schema=SendEmail,
+            effect="write",
+            system="smtp",
+        )
+    ]
+
+
+def _looks_like_address(address: str) -> bool:
+    local, _, domain = address.partition("@")
+    return bool(local) and "." in domain and not any(c in address for c in " <>\t\n")
