@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Literal
 
 from agent_ops.errors import ConfigError
 from agent_ops.models.config import ModelsConfig, load_models_config, parse_spec
@@ -43,9 +44,22 @@ class Models:
         """Make `rules:<name>` answer with `rule`."""
         self._rules[name] = rule
 
-    def role(self, name: str, **prompt_values: object) -> RoleModel:
-        """Return the chat model of a role; `prompt_values` fill the prompt's `$placeholders`."""
+    def role(
+        self,
+        name: str,
+        *,
+        on_failure: Literal["error", "human_review"] | None = None,
+        **prompt_values: object,
+    ) -> RoleModel:
+        """Return the chat model of a role; `prompt_values` fill the prompt's `$placeholders`.
+
+        `on_failure` overrides the config's for this caller: a step that hands its own
+        uncertainty to a person (as extraction does, through its `review` flag) asks for
+        `"error"` so a failed model is an exception it handles, not a second kind of pause.
+        """
         role = self.config.role(name)
+        if on_failure is not None:
+            role = role.model_copy(update={"on_failure": on_failure})
         providers = [self._provider(spec) for spec in role.providers]
         prompt = self.prompts.get(role.prompt) if role.prompt else None
         caller = _Caller(name, role, providers, prompt, prompt_values, self._sink, self._limits)

@@ -32,6 +32,7 @@ FindingCode = Literal[
     "price_mismatch",
     "arithmetic",
     "tax_mismatch",
+    "adjustment",
     "over_limit",
     "duplicate",
 ]
@@ -124,13 +125,16 @@ def arithmetic(invoice: Invoice, tolerance: Decimal) -> list[Finding]:
     """Line amounts, subtotal and total add up (to `tolerance`)."""
     found = []
     for index, line in enumerate(invoice.lines):
-        expected = line.quantity * line.unit_price
+        expected = line.quantity * line.unit_price - line.allowances + line.charges
         if abs(expected - line.amount) > tolerance:
+            extra = ""
+            if line.allowances or line.charges:
+                extra = f" - {line.allowances} + {line.charges}"
             found.append(
                 Finding(
                     code="arithmetic",
                     field=f"lines[{index}].amount",
-                    message=f"line {index + 1}: {line.quantity} x {line.unit_price} = "
+                    message=f"line {index + 1}: {line.quantity} x {line.unit_price}{extra} = "
                     f"{_money(expected)}, the invoice says {_money(line.amount)}",
                 )
             )
@@ -145,16 +149,27 @@ def arithmetic(invoice: Invoice, tolerance: Decimal) -> list[Finding]:
                     f"the subtotal says {_money(invoice.subtotal)}",
                 )
             )
-    if abs(invoice.subtotal + invoice.tax - invoice.total) > tolerance:
+    net = invoice.subtotal - invoice.allowances + invoice.charges
+    if abs(net + invoice.tax - invoice.total) > tolerance:
+        adjusted = ""
+        if invoice.allowances or invoice.charges:
+            adjusted = f" - allowances {invoice.allowances} + charges {invoice.charges}"
         found.append(
             Finding(
                 code="arithmetic",
                 field="total",
-                message=f"subtotal {_money(invoice.subtotal)} + tax {_money(invoice.tax)} is not "
-                f"the total {_money(invoice.total)}",
+                message=f"subtotal {_money(invoice.subtotal)}{adjusted} + tax "
+                f"{_money(invoice.tax)} is not the total {_money(invoice.total)}",
             )
         )
     return found
+
+
+def net_unit_price(line: InvoiceLine) -> Decimal:
+    """The price per unit after the line's own allowances and charges (what is billed)."""
+    if (line.allowances or line.charges) and line.quantity:
+        return (line.amount / line.quantity).quantize(Decimal("0.0001"))
+    return line.unit_price
 
 
 def check_lines(
@@ -198,16 +213,17 @@ def check_lines(
                     )
                 )
         ordered_price = po_line.unit_price
+        price = net_unit_price(line)
         if ordered_price > 0:
-            off = (line.unit_price - ordered_price) / ordered_price * 100
+            off = (price - ordered_price) / ordered_price * 100
         else:
-            off = Decimal(0) if line.unit_price == 0 else Decimal(100)
+            off = Decimal(0) if price == 0 else Decimal(100)
         if abs(off) > policy.price_tolerance_pct:
             found.append(
                 Finding(
                     code="price_mismatch",
                     field=f"lines[{index}].unit_price",
-                    message=f"{label}: unit price {line.unit_price} against {ordered_price} on the "
+                    message=f"{label}: unit price {price} against {ordered_price} on the "
                     f"order ({off:+.1f}%, tolerance {policy.price_tolerance_pct}%)",
                 )
             )
@@ -217,7 +233,7 @@ def check_lines(
                 purchase_line_id=po_line.id,
                 description=line.description,
                 quantity=line.quantity,
-                unit_price=line.unit_price,
+                unit_price=price,
             )
         )
     return matched, found
@@ -330,6 +346,16 @@ def assess(
                     f"order's rate",
                 )
             )
+    if invoice.allowances or invoice.charges or invoice.prepaid:
+        found.append(
+            Finding(
+                code="adjustment",
+                field="allowances,charges,prepaid",
+                message=f"document-level allowances {invoice.allowances}, charges "
+                f"{invoice.charges}, prepaid {invoice.prepaid}: only lines are booked against the "
+                "order, so a person settles these",
+            )
+        )
     if policy.auto_approve_limit is not None and invoice.total > policy.auto_approve_limit:
         found.append(
             Finding(

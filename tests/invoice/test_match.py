@@ -182,3 +182,19 @@ def test_vendor_names_agree_without_legal_forms_and_case() -> None:
     assert same_vendor("Keller Industrial Services GmbH", "Keller Industrial Services")
     assert not same_vendor("Northwind Plastics", "Northwind Metals")
     assert not same_vendor("Ltd", "Northwind Metals")
+
+
+def test_line_and_document_allowances_and_charges() -> None:
+    inv = invoice("N-13", "PO-00001", [("BOLT-M8", "b", 400, "0.26")])
+    line = {**inv["lines"][0], "allowances": "4.00", "amount": "100.00"}  # 104 - 4: 0.25 net
+    discounted = {**inv, "lines": [line], "subtotal": "100.00", "total": "100.00"}
+    assert _assess(discounted) == []
+    assert _assess({**discounted, "lines": [{**line, "amount": "104.00"}]})[0] == (
+        "arithmetic:lines[0].amount"
+    )
+    adjusted = {**discounted, "charges": "5.00", "total": "105.00"}
+    assert _assess(adjusted) == ["adjustment:allowances,charges,prepaid"]
+    assert _assess({**discounted, "charges": "5.00"}) == [
+        "arithmetic:total",
+        "adjustment:allowances,charges,prepaid",
+    ]

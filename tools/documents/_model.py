@@ -92,6 +92,9 @@ async def read_with_model(models: Models, text: str) -> tuple[Invoice, str]:
     """
     prompt = models.prompts.get(PROMPT)
     request = prompt.render(text=text[:MAX_TEXT])
-    answer = await models.role(ROLE).with_structured_output(ModelInvoice).ainvoke(request)
+    # A failed model is this reading's problem (review=True), not a pause of its own: the
+    # workflow that called extraction decides how a person sees it.
+    role = models.role(ROLE, on_failure="error")
+    answer = await role.with_structured_output(ModelInvoice).ainvoke(request)
     providers = ",".join(models.config.role(ROLE).providers)
     return answer.to_invoice(), f"{providers} {prompt.name}@{prompt.version}"
