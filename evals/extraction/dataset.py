@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from evals.extraction._pdf import text_pdf
 from tools.documents import Document, Invoice, InvoiceLine
+from tools.documents._pdf_writer import text_pdf
+from tools.documents._render import en_money, quantity_text, render_labelled, render_rechnung
 
 FACTURX = Path(__file__).parents[1] / "datasets" / "facturx"
 SEED = 20260301
@@ -108,96 +109,6 @@ def _invoice(rng: random.Random, number: int) -> Invoice:
     )
 
 
-def _en(value: Decimal) -> str:
-    return f"{value:,.2f}"
-
-
-def _de(value: Decimal) -> str:
-    return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-
-
-def _qty(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
-@dataclass(frozen=True)
-class _Labels:
-    tax_id: str
-    title: str
-    number: str
-    date: str
-    due: str
-    po: str
-    currency: str
-    columns: tuple[str, str, str, str, str]
-    sums: tuple[str, str, str]
-    date_format: str
-    money: Callable[[Decimal], str]
-
-
-def _render_labelled(inv: Invoice, labels: _Labels) -> list[str]:
-    out = [inv.vendor_name]
-    if inv.vendor_tax_id:
-        out.append(f"{labels.tax_id}: {inv.vendor_tax_id}")
-    out += ["", labels.title, "", f"{labels.number}: {inv.invoice_number}"]
-    out.append(f"{labels.date}: {inv.issue_date.strftime(labels.date_format)}")
-    if inv.due_date:
-        out.append(f"{labels.due}: {inv.due_date.strftime(labels.date_format)}")
-    if inv.po_number:
-        out.append(f"{labels.po}: {inv.po_number}")
-    out += [f"{labels.currency}: {inv.currency}", ""]
-    code, description, qty, price, amount = labels.columns
-    out.append(f"{code:<8} {description:<26} {qty:>6} {price:>12} {amount:>12}")
-    money = labels.money
-    for line in inv.lines:
-        out.append(
-            f"{line.product_code:<8} {line.description:<26} {_qty(line.quantity):>6} "
-            f"{money(line.unit_price):>12} {money(line.amount):>12}"
-        )
-    out.append("")
-    out += [
-        f"{label}: {money(v)}"
-        for label, v in zip(labels.sums, (inv.subtotal, inv.tax, inv.total), strict=True)
-    ]
-    return out
-
-
-ENGLISH = _Labels(
-    "VAT ID",
-    "INVOICE",
-    "Invoice No",
-    "Date",
-    "Due Date",
-    "PO Number",
-    "Currency",
-    ("Item", "Description", "Qty", "Unit Price", "Amount"),
-    ("Subtotal", "Tax", "Total"),
-    "%m/%d/%Y",
-    _en,
-)
-GERMAN = _Labels(
-    "USt-IdNr.",
-    "RECHNUNG",
-    "Rechnungsnummer",
-    "Rechnungsdatum",
-    "Zahlbar bis",
-    "Ihre Bestellung",
-    "Währung",
-    ("Art.-Nr.", "Bezeichnung", "Menge", "Einzelpreis", "Betrag"),
-    ("Nettobetrag", "MwSt.", "Gesamtbetrag"),
-    "%d.%m.%Y",
-    _de,
-)
-
-
-def render_labelled(inv: Invoice) -> list[str]:
-    return _render_labelled(inv, ENGLISH)
-
-
-def render_rechnung(inv: Invoice) -> list[str]:
-    return _render_labelled(inv, GERMAN)
-
-
 def render_email(inv: Invoice) -> list[str]:
     """A vendor writing an e-mail: no labels the rules know."""
     out = ["Hello,", ""]
@@ -208,11 +119,14 @@ def render_email(inv: Invoice) -> list[str]:
     out.append("")
     for line in inv.lines:
         out.append(
-            f"- {_qty(line.quantity)} x {line.description} at {_en(line.unit_price)} each: "
-            f"{_en(line.amount)}"
+            f"- {quantity_text(line.quantity)} x {line.description} at {en_money(line.unit_price)} each: "
+            f"{en_money(line.amount)}"
         )
-    out += ["", f"Net {_en(inv.subtotal)} {inv.currency}, tax {_en(inv.tax)} {inv.currency}."]
-    out.append(f"Please pay {_en(inv.total)} {inv.currency}")
+    out += [
+        "",
+        f"Net {en_money(inv.subtotal)} {inv.currency}, tax {en_money(inv.tax)} {inv.currency}.",
+    ]
+    out.append(f"Please pay {en_money(inv.total)} {inv.currency}")
     if inv.due_date:
         out[-1] += f" by {inv.due_date:%B %d, %Y}"
     out[-1] += "."
@@ -236,12 +150,12 @@ def render_statement(inv: Invoice) -> list[str]:
     out.append("| Article | Units | Price | Line total |")
     for line in inv.lines:
         out.append(
-            f"| {line.description} | {_qty(line.quantity)} | {_en(line.unit_price)} | {_en(line.amount)} |"
+            f"| {line.description} | {quantity_text(line.quantity)} | {en_money(line.unit_price)} | {en_money(line.amount)} |"
         )
-    out += ["", f"Before tax   {inv.currency} {_en(inv.subtotal)}"]
+    out += ["", f"Before tax   {inv.currency} {en_money(inv.subtotal)}"]
     out += [
-        f"Tax          {inv.currency} {_en(inv.tax)}",
-        f"To pay       {inv.currency} {_en(inv.total)}",
+        f"Tax          {inv.currency} {en_money(inv.tax)}",
+        f"To pay       {inv.currency} {en_money(inv.total)}",
     ]
     return out
 

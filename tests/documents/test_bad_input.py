@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import base64
 
-from evals.extraction._pdf import text_pdf
 from tests.documents.conftest import FACTURX, load
-from tools.documents import Document, extract_invoice
+from tools.documents import Document, extract_invoice, text_pdf
 
 
 def ubl_with(old: str, new: str) -> Document:

@@ -10,7 +10,15 @@ from decimal import Decimal
 import pytest
 
 from tests.documents.conftest import FACTURX, load
-from tools.documents import Invoice, InvoiceLine, extract_invoice
+from tools.documents import (
+    Document,
+    Invoice,
+    InvoiceLine,
+    extract_invoice,
+    render_labelled,
+    text_pdf,
+    to_ubl,
+)
 
 EXPECTED = json.loads((FACTURX / "expected.json").read_text(encoding="utf-8"))
 
@@ -123,3 +131,41 @@ async def test_every_sample_invoice_matches_the_ground_truth_and_passes_every_ch
     assert extraction.problems == []
     assert extraction.invoice == Invoice.model_validate(EXPECTED[name])
     assert not extraction.review
+
+
+async def test_written_ubl_and_labelled_pdf_read_back_exactly() -> None:
+    invoice = Invoice.model_validate(
+        {
+            "vendor_name": "Northwind Metals",
+            "vendor_tax_id": "DE123456789",
+            "invoice_number": "NWM-1",
+            "issue_date": dt.date(2026, 11, 2),
+            "due_date": dt.date(2026, 12, 2),
+            "currency": "EUR",
+            "po_number": "PO-00001",
+            "lines": [
+                {
+                    "description": "Steel bolt M8x40",
+                    "product_code": "BOLT-M8",
+                    "quantity": "400",
+                    "unit_price": "0.26",
+                    "allowances": "4.00",
+                    "amount": "100.00",
+                }
+            ],
+            "subtotal": "100.00",
+            "tax": "19.00",
+            "total": "119.00",
+        }
+    )
+    xml = await extract_invoice(Document.from_bytes(to_ubl(invoice), filename="i.xml"))
+    assert (xml.method, xml.problems, xml.invoice) == ("ubl", [], invoice)
+
+    plain = invoice.model_copy(
+        update={
+            "lines": [invoice.lines[0].model_copy(update={"allowances": 0, "unit_price": 0.25})]
+        }
+    )
+    pdf = text_pdf(render_labelled(plain))
+    read = await extract_invoice(Document.from_bytes(pdf, filename="i.pdf"), use_model=False)
+    assert (read.method, read.problems, read.invoice) == ("layout", [], plain)

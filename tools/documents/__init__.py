@@ -11,6 +11,9 @@ from tools.documents._extract import extract_invoice
 from tools.documents._invoice import Extraction, Invoice, InvoiceLine, Method
 from tools.documents._layouts import LAYOUTS, Layout, Refused, register_layout
 from tools.documents._model import ModelInvoice
+from tools.documents._pdf_writer import text_pdf
+from tools.documents._render import render_labelled, render_rechnung
+from tools.documents._ubl_writer import to_ubl
 from tools.documents._validation import (
     BASE_CONFIDENCE,
     DEFAULT_MIN_CONFIDENCE,
@@ -36,5 +39,9 @@ __all__ = [
     "guess_media_type",
     "needs_review",
     "register_layout",
+    "render_labelled",
+    "render_rechnung",
+    "text_pdf",
+    "to_ubl",
     "validate",
 ]

@@ -1,7 +1,7 @@
 """A minimal PDF writer: monospaced text lines on A4 pages, a real text layer, nothing else.
 
 Enough to turn a generated invoice into the kind of PDF a vendor's billing system mails (text
-that pypdf extracts), without a PDF library as a dependency for the evaluation alone.
+that pypdf extracts), without a PDF library as a dependency for the eval and the demo alone.
 """
 
 from __future__ import annotations
