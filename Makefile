@@ -37,9 +37,10 @@ install-models: $(MSTAMP)
 
 install-test: $(TSTAMP)
 
-## run: install (with the embedded model) and start the server (SQLite, shipped graphs)
+## run: install (with the embedded model) and start the server with the demo (SQLite, shipped
+##      graphs, a seeded Tryton, a local mail server, sample invoices); AGENT_OPS_DEMO=false: no demo
 run: $(STAMP) $(MSTAMP)
-	$(BIN)/agent-ops serve
+	AGENT_OPS_DEMO=$${AGENT_OPS_DEMO:-true} $(BIN)/agent-ops serve
 
 ## test: install test dependencies and run the whole suite
 test: $(TSTAMP) $(MSTAMP)

@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -26,6 +26,7 @@ from agent_ops.storage import create_storage
 
 if TYPE_CHECKING:
     from tools.config import ConnectorsConfig
+    from tools.demo import Demo
 
 log = logging.getLogger("agent_ops")
 
@@ -137,6 +138,28 @@ def _serve(settings: Settings) -> int:
 
     from server.app import create_app
 
+    demo = None
+    if settings.demo:
+        from tools.demo import Demo
+
+        demo = Demo(settings.demo_dir)
+        try:
+            settings = demo.start(settings)
+        except BaseException:
+            demo.stop()
+            raise
+    try:
+        return _serve_with(settings, _GracefulServer, create_app, demo)
+    finally:
+        if demo is not None:
+            demo.stop()
+
+
+def _serve_with(
+    settings: Settings, server_class: type[Any], create_app: Callable[..., Any], demo: Demo | None
+) -> int:
+    import uvicorn
+
     registry = GraphRegistry.load(settings.config)
     triggers = _triggers(settings)
 
@@ -164,7 +187,7 @@ def _serve(settings: Settings) -> int:
             lifespan="on",
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
         )
-        server = _GracefulServer(config)
+        server = server_class(config)
         serving = asyncio.create_task(server.serve())
         # uvicorn exposes readiness only as a flag, so poll it briefly.
         while not server.started and not serving.done():  # noqa: ASYNC110
@@ -179,6 +202,8 @@ def _serve(settings: Settings) -> int:
                 ", ".join(registry.ids()),
             )
             print(f"agent-ops listening on {url}", flush=True)
+            if demo is not None:
+                demo.mail_samples(url)
         else:
             await runtime.stop()
         await serving

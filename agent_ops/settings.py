@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     connectors_config: Path | None = Field(
         None, description="connectors config (YAML): mail, folders and the triggers they start"
     )
+    demo: bool = Field(
+        False,
+        description="serve the demo: a seeded Tryton, a local mail server and sample invoices "
+        "(`make run` turns it on; leave it off in production)",
+    )
+    demo_dir: Path = Field(Path(".demo"), description="where the demo keeps its Tryton and mail")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -38,10 +38,11 @@ class AgentOpsProcess:
     def start(self, timeout: float = 60.0) -> AgentOpsProcess:
         env = {
             **os.environ,
-            "AGENT_OPS_DATABASE_URL": self.database_url,
             "AGENT_OPS_LOG_LEVEL": "INFO",
             **self.extra_env,
         }
+        if self.database_url:  # empty: the server's own default (the demo's database)
+            env["AGENT_OPS_DATABASE_URL"] = self.database_url
         args = [sys.executable, "-m", "agent_ops", self.command, "--config", str(self.config)]
         if self.command == "serve":
             args += ["--host", "127.0.0.1", "--port", "0"]

@@ -1,0 +1,98 @@
+"""The demo `make run` serves, as a new user meets it: one `agent-ops serve` with AGENT_OPS_DEMO.
+
+Within a minute of start-up the four sample mails have run: the matching e-invoice is paid and
+its sender told by mail, the over-priced one and the unknown PO wait for a person, the copy is
+stopped as a duplicate; approving the over-priced one pays it.
+"""
+
+from __future__ import annotations
+
+import email
+import imaplib
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from langgraph_sdk import get_sync_client
+
+from tests.servers import AgentOpsProcess
+
+ROOT_CONFIG = Path(__file__).resolve().parent.parent / "langgraph.json"
+
+
+@pytest.fixture(scope="module")
+def demo(
+    tryton_demo_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    folder = tmp_path_factory.mktemp("demo")
+    # The demo seeds Tryton once into <demo_dir>/tryton-seed; hand it the session's seed instead
+    # of spending another minute on the same database.
+    shutil.copytree(tryton_demo_dir, folder / "tryton-seed")
+    env = {"AGENT_OPS_DEMO": "true", "AGENT_OPS_DEMO_DIR": str(folder)}
+    server = AgentOpsProcess("", folder, config=ROOT_CONFIG, env=env).start(timeout=120)
+    assert server.url is not None
+    yield server.url, folder
+    server.stop()
+
+
+def _threads(url: str, expected: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+    client = get_sync_client(url=url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        threads = client.threads.search(limit=20)
+        settled = [t for t in threads if t["status"] in ("idle", "interrupted")]
+        if len(settled) >= expected and len(settled) == len(threads):
+            return threads
+        time.sleep(0.5)
+    raise AssertionError(f"the demo's runs did not settle: {client.threads.search(limit=20)}")
+
+
+def _inbox(folder: Path, user: str) -> list[str]:
+    imap = yaml.safe_load((folder / "connectors.yaml").read_text())["mail"]["imap"]
+    with imaplib.IMAP4("127.0.0.1", imap["port"]) as box:
+        box.login(user, imap["password"])
+        box.select("INBOX")
+        _, data = box.search(None, "ALL")
+        subjects = []
+        for number in data[0].split():
+            _, parts = box.fetch(number, "(RFC822)")
+            subjects.append(str(email.message_from_bytes(parts[0][1])["Subject"]))  # type: ignore[index]
+        return subjects
+
+
+def test_the_demo_shows_the_whole_flow_within_a_minute(demo: tuple[str, Path]) -> None:
+    url, folder = demo
+    threads = _threads(url, expected=4)
+    outcome = sorted(
+        (t["values"]["invoice"]["invoice_number"], t["values"]["status"]) for t in threads
+    )
+    assert outcome == [
+        ("BHP-88231", "needs_review"),
+        ("KIS-0042-7", "needs_review"),
+        ("NWM-2026-0412", "duplicate"),
+        ("NWM-2026-0412", "paid"),
+    ]
+    paused = {
+        t["values"]["invoice"]["invoice_number"]: t for t in threads if t["status"] == "interrupted"
+    }
+    (request,) = next(iter(paused["BHP-88231"]["interrupts"].values()))[0]["value"]
+    assert "price_mismatch" in request["description"]
+    (unknown,) = next(iter(paused["KIS-0042-7"]["interrupts"].values()))[0]["value"]
+    assert "po_unknown" in unknown["description"] and unknown["config"]["allow_accept"] is False
+    assert _inbox(folder, "billing@northwind.example") == [
+        "Invoice NWM-2026-0412 approved for payment",
+        "Invoice NWM-2026-0412 already received",
+    ]
+
+    client = get_sync_client(url=url)
+    done = client.runs.wait(
+        paused["BHP-88231"]["thread_id"],
+        "invoice_approval",
+        command={"resume": {"type": "accept", "by": "demo-user"}},
+    )
+    assert done["status"] == "paid" and done["erp"]["amount"] == "1150.00"
+    assert "Invoice BHP-88231 approved for payment" in _inbox(folder, "ar@blueharbor.example")

@@ -1,0 +1,122 @@
+"""The demo's sample invoices, dated today, against the seeded purchase orders.
+
+Four mails tell the whole story: a UBL e-invoice that matches its order (paid without a person),
+a PDF whose unit price is over the order's (waits for approval), a plain-text mail naming an
+order that does not exist (waits for a person), and the first invoice again as a PDF (stopped
+as a duplicate, sent once the first is booked).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from email.message import EmailMessage
+
+from tools.documents import Invoice, InvoiceLine, render_labelled, text_pdf, to_ubl
+
+INBOX = "invoices@acme.example"
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    expect: str  # what the workflow should do with it, for the log
+    message: EmailMessage
+    after_first: bool = False  # send once the first sample's run has finished
+
+
+def _invoice(
+    vendor: str, number: str, po: str, lines: list[tuple[str, str, str, str]], today: dt.date
+) -> Invoice:
+    made = [
+        InvoiceLine(
+            product_code=code,
+            description=text,
+            quantity=Decimal(qty),
+            unit_price=Decimal(price),
+            amount=(Decimal(qty) * Decimal(price)).quantize(Decimal("0.01")),
+        )
+        for code, text, qty, price in lines
+    ]
+    subtotal = sum((line.amount for line in made), Decimal(0))
+    return Invoice(
+        vendor_name=vendor,
+        invoice_number=number,
+        issue_date=today,
+        due_date=today + dt.timedelta(days=30),
+        currency="EUR",
+        po_number=po,
+        lines=made,
+        subtotal=subtotal,
+        tax=Decimal("0.00"),
+        total=subtotal,
+    )
+
+
+def _mail(sender: str, subject: str, body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = INBOX
+    message["Subject"] = subject
+    message.set_content(body)
+    return message
+
+
+def samples(today: dt.date) -> list[Sample]:
+    northwind = _invoice(
+        "Northwind Metals",
+        "NWM-2026-0412",
+        "PO-00001",
+        [
+            ("BOLT-M8", "Steel bolt M8x40", "400", "0.25"),
+            ("WIRE-CU25", "Copper wire 2.5 mm2", "300", "1.20"),
+        ],
+        today,
+    )
+    matching = _mail("billing@northwind.example", "Invoice NWM-2026-0412", "Our e-invoice.\n")
+    matching.add_attachment(
+        to_ubl(northwind), maintype="application", subtype="xml", filename="NWM-2026-0412.xml"
+    )
+
+    boxes = _invoice(
+        "Blue Harbor Packaging",
+        "BHP-88231",
+        "PO-00002",
+        [("BOX-60", "Shipping carton 60 cm", "1000", "1.15")],  # ordered at 1.05
+        today,
+    )
+    overpriced = _mail("ar@blueharbor.example", "Invoice BHP-88231", "Please find our invoice.\n")
+    overpriced.add_attachment(
+        text_pdf(render_labelled(boxes)),
+        maintype="application",
+        subtype="pdf",
+        filename="BHP-88231.pdf",
+    )
+
+    hours = _invoice(
+        "Keller Industrial Services",
+        "KIS-0042-7",
+        "PO-00077",  # no such order
+        [("MAINT-H", "Maintenance technician hour", "6", "68.00")],
+        today,
+    )
+    unknown_po = _mail(
+        "office@keller.example", "Invoice KIS-0042-7", "\n".join(render_labelled(hours)) + "\n"
+    )
+
+    again = _mail(
+        "billing@northwind.example", "Invoice NWM-2026-0412 (copy)", "A copy for your records.\n"
+    )
+    again.add_attachment(
+        text_pdf(render_labelled(northwind)),
+        maintype="application",
+        subtype="pdf",
+        filename="NWM-2026-0412-copy.pdf",
+    )
+    return [
+        Sample("matching UBL e-invoice", "paid without a person", matching),
+        Sample("over-priced PDF", "waits for approval (price 9.5% over the order)", overpriced),
+        Sample("plain-text mail, unknown PO", "waits for a person (PO-00077 unknown)", unknown_po),
+        Sample("the first invoice again", "stopped as a duplicate", again, after_first=True),
+    ]
