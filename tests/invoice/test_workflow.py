@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -221,3 +222,62 @@ async def test_an_erp_that_is_down_fails_the_run_with_the_reason_and_a_rerun_fin
         finally:
             use(None)
     assert state["status"] == "paid" and state["erp"]["amount"] == "48.00"
+
+
+def _intake(*documents: tuple[str, str, bytes], body: str | None = None) -> dict[str, Any]:
+    return {
+        "intake": {
+            "kind": "mail",
+            "key": f"INBOX/1/{uuid.uuid4().int % 10_000}",
+            "sender": "billing@northwind.example",
+            "subject": "Invoice",
+            "body": body,
+            "documents": [
+                {"filename": name, "media_type": kind, "data_b64": base64.b64encode(data).decode()}
+                for name, kind, data in documents
+            ],
+        }
+    }
+
+
+async def test_unreadable_documents_wait_for_a_person_who_can_type_the_invoice_in(
+    graph: Pregel, outbox: Outbox
+) -> None:
+    broken = _intake(("scan.pdf", "application/pdf", b"%PDF-1.7\n1 0 obj <<"))
+    config = _config()
+    state = await graph.ainvoke(broken, config)
+    (pause,) = state["__interrupt__"][0].value
+    assert pause["config"]["allow_accept"] is False
+    assert "unreadable" in pause["description"] and state["invoice"] is None
+
+    typed = invoice("NWM-7006", "PO-00001", [("BOLT-M8", "Steel bolt M8x40", 100, "0.25")])
+    state = await graph.ainvoke(
+        Command(resume={"type": "edit", "args": typed, "by": "dana"}), config
+    )
+    assert state["status"] == "paid" and state["erp"]["amount"] == "25.00"
+    assert [d["outcome"] for d in state["decisions"]][:4] == [
+        "received",
+        "needs_review",
+        "needs_review",
+        "edited",
+    ]
+
+
+async def test_a_mail_without_attachment_or_text_and_a_ubl_failing_its_schema_wait_with_the_reason(
+    graph: Pregel, outbox: Outbox
+) -> None:
+    empty = await graph.ainvoke(_intake(body="  "), _config())
+    (pause,) = empty["__interrupt__"][0].value
+    assert "no attachment and no text" in pause["description"]
+
+    ubl = (
+        b'<?xml version="1.0"?>\n<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:'
+        b'Invoice-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:'
+        b'CommonBasicComponents-2"><cbc:ID>X-1</cbc:ID><cbc:IssueDate>yesterday</cbc:IssueDate>'
+        b"</Invoice>"
+    )
+    bad = await graph.ainvoke(_intake(("x.xml", "application/xml", ubl)), _config())
+    (pause,) = bad["__interrupt__"][0].value
+    assert "IssueDate" in pause["description"] and pause["config"]["allow_accept"] is False
+    # Nothing was booked for either: the ERP never saw them.
+    assert all(d["step"] not in ("book", "pay") for d in empty["decisions"] + bad["decisions"])
