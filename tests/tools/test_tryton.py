@@ -414,8 +414,9 @@ async def test_find_supplier_invoices_by_reference_ignores_case_and_cancelled(
     assert await erp.find_supplier_invoices(supplier, reference="SUPP-mail-0010/NWM-Dup-1") == []
 
 
+@pytest.mark.parametrize("attempt", range(3))
 async def test_concurrent_callers_with_one_key_get_one_invoice_and_one_payment(
-    tryton: RunningTryton,
+    tryton: RunningTryton, attempt: int
 ) -> None:
     async with (
         TrytonClient(tryton.settings()) as first_client,
@@ -427,10 +428,10 @@ async def test_concurrent_callers_with_one_key_get_one_invoice_and_one_payment(
 
         async def bill(erp: TrytonERP) -> Invoice:
             return await erp.create_supplier_invoice(
-                idempotency_key="race-1",
+                idempotency_key=f"race-{attempt}",
                 supplier_id=order.supplier_id,
                 invoice_date=TODAY,
-                reference="BHP-RACE-1",
+                reference=f"BHP-RACE-{attempt}",
                 lines=[
                     InvoiceLineInput(
                         purchase_line_id=line.id, quantity=1, unit_price=line.unit_price
@@ -441,19 +442,24 @@ async def test_concurrent_callers_with_one_key_get_one_invoice_and_one_payment(
         made = await asyncio.gather(*(bill(erp) for erp in (first, second, first, second)))
         assert len({invoice.id for invoice in made}) == 1
         assert (
-            len(await first.find_supplier_invoices(order.supplier_id, reference="BHP-RACE-1")) == 1
+            len(
+                await first.find_supplier_invoices(
+                    order.supplier_id, reference=f"BHP-RACE-{attempt}"
+                )
+            )
+            == 1
         )
 
         posted = await first.post_invoice(made[0].id)
         payments = await asyncio.gather(
             *(
-                erp.pay_invoice(idempotency_key="race-pay-1", invoice_id=posted.id)
+                erp.pay_invoice(idempotency_key=f"race-pay-{attempt}", invoice_id=posted.id)
                 for erp in (first, second, first, second)
             )
         )
         assert len({payment.id for payment in payments}) == 1
         rows = await first.client.search(
-            "account.payment", [("reference", "=", "race-pay-1")], ("state",)
+            "account.payment", [("reference", "=", f"race-pay-{attempt}")], ("state",)
         )
         assert [row["state"] for row in rows] == ["submitted"]
 

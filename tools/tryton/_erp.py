@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_ops.errors import InvalidInput
+from agent_ops.errors import ConnectorError, ConnectorRejected, InvalidInput
 from tools.tryton import _records as records
 from tools.tryton._client import TrytonClient
 from tools.tryton._models import (
@@ -174,8 +174,10 @@ class TrytonERP:
     ) -> Invoice:
         """Create a draft supplier invoice billing purchase lines, once per idempotency key.
 
-        Safe against concurrent callers with one key: each creates, then looks the key up; the
-        lowest id is kept and a caller whose draft lost deletes it and returns the winner.
+        Concurrent callers with one key: each creates, then looks the key up; the lowest id is
+        kept and a caller whose draft lost deletes it and returns the winner. That is exact when
+        Tryton commits ids in order (its SQLite backend serialises writes); on PostgreSQL two
+        creates committing out of id order in the same instant could each keep their own.
         """
         if found := await self._invoice_by_key(idempotency_key):
             return found
@@ -399,24 +401,51 @@ class TrytonERP:
         return grouped
 
     async def _invoice_by_key(self, key: str) -> Invoice | None:
-        rows = await self.client.search(
-            "account.invoice",
-            [("type", "=", "in"), ("comment", "like", f"%{records.KEY_MARK}{_escape(key)}%")],
-            records.INVOICE_FIELDS,
-            order=[("id", "ASC")],
+        """The invoice holding `key` with the lowest id, the one concurrent creators keep.
+
+        Only ids are searched; the kept one is read after. A loser's draft can vanish between
+        the two (its creator deletes it), so a read that misses looks again.
+        """
+        for _ in range(3):
+            rows = await self.client.search(
+                "account.invoice",
+                [("type", "=", "in"), ("comment", "like", f"%{records.KEY_MARK}{_escape(key)}%")],
+                ("comment",),
+                order=[("id", "ASC")],
+            )
+            found = [row["id"] for row in rows if records.key_of(row.get("comment")) == key]
+            if not found:
+                return None
+            try:
+                return await self.get_invoice(found[0])
+            except ConnectorRejected:  # deleted since the search: look again
+                continue
+        raise ConnectorError(
+            f"invoices with idempotency key {key!r} kept vanishing while being read",
+            system="tryton",
+            url=self.client.base_url,
         )
-        found = [row for row in rows if records.key_of(row.get("comment")) == key]
-        return records.invoice(found[0]) if found else None
 
     async def _payment_by_key(self, key: str) -> Payment | None:
-        rows = await self.client.search(
-            "account.payment",
-            [("reference", "=", key), ("kind", "=", "payable")],
-            records.PAYMENT_FIELDS,
-            order=[("id", "ASC")],
-            limit=1,
+        for _ in range(3):
+            rows = await self.client.search(
+                "account.payment",
+                [("reference", "=", key), ("kind", "=", "payable")],
+                ("id",),
+                order=[("id", "ASC")],
+                limit=1,
+            )
+            if not rows:
+                return None
+            try:
+                return await self._payment(rows[0]["id"])
+            except ConnectorRejected:  # deleted since the search: look again
+                continue
+        raise ConnectorError(
+            f"payments with idempotency key {key!r} kept vanishing while being read",
+            system="tryton",
+            url=self.client.base_url,
         )
-        return records.payment(rows[0]) if rows else None
 
     async def _payment(self, payment_id: int) -> Payment:
         return records.payment(
