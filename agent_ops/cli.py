@@ -9,9 +9,9 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -125,7 +125,27 @@ async def _migrate(settings: Settings) -> None:
     log.info("database %s is up to date", _redact(settings.database_url))
 
 
+@contextlib.contextmanager
+def _with_demo(settings: Settings) -> Iterator[tuple[Settings, Demo | None]]:
+    """With AGENT_OPS_DEMO: the demo's systems up, and the settings pointed at them."""
+    if not settings.demo:
+        yield settings, None
+        return
+    from tools.demo import Demo
+
+    demo = Demo(settings.demo_dir)
+    try:
+        yield demo.start(settings), demo
+    finally:
+        demo.stop()
+
+
 def _serve(settings: Settings) -> int:
+    with _with_demo(settings) as (settings, demo):
+        return _serve_with(settings, demo)
+
+
+def _serve_with(settings: Settings, demo: Demo | None) -> int:
     import uvicorn
 
     class _GracefulServer(uvicorn.Server):
@@ -137,28 +157,6 @@ def _serve(settings: Settings) -> int:
             self._captured_signals.clear()
 
     from server.app import create_app
-
-    demo = None
-    if settings.demo:
-        from tools.demo import Demo
-
-        demo = Demo(settings.demo_dir)
-        try:
-            settings = demo.start(settings)
-        except BaseException:
-            demo.stop()
-            raise
-    try:
-        return _serve_with(settings, _GracefulServer, create_app, demo)
-    finally:
-        if demo is not None:
-            demo.stop()
-
-
-def _serve_with(
-    settings: Settings, server_class: type[Any], create_app: Callable[..., Any], demo: Demo | None
-) -> int:
-    import uvicorn
 
     registry = GraphRegistry.load(settings.config)
     triggers = _triggers(settings)
@@ -187,7 +185,7 @@ def _serve_with(
             lifespan="on",
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
         )
-        server = server_class(config)
+        server = _GracefulServer(config)
         serving = asyncio.create_task(server.serve())
         # uvicorn exposes readiness only as a flag, so poll it briefly.
         while not server.started and not serving.done():  # noqa: ASYNC110

@@ -89,3 +89,15 @@ class ConnectorRejected(ConnectorError):
     """Raised when the system answers and refuses the call, with its own message."""
 
     status_code = 422
+
+
+def validation_text(exc: Exception, *, top: str = "") -> str:
+    """A pydantic ValidationError as `loc: msg; loc: msg` (`top` names an empty loc); any
+    other exception as its own text."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or top}: {error['msg']}"
+        for error in errors()
+    )

@@ -33,7 +33,7 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.types import interrupt
 from pydantic import BaseModel, ValidationError
 
-from agent_ops.errors import BadRequest, InvalidInput, ModelUnavailable
+from agent_ops.errors import BadRequest, InvalidInput, ModelUnavailable, validation_text
 from agent_ops.models.config import RoleConfig
 from agent_ops.models.decisions import CallContext, DecisionSink, input_hash, message_output
 from agent_ops.models.prompts import Prompt
@@ -67,14 +67,6 @@ def _to_messages(value: LanguageModelInput) -> list[BaseMessage]:
     if isinstance(value, PromptValue):
         return value.to_messages()
     return list(convert_to_messages(value))
-
-
-def _validation_text(exc: ValidationError | ValueError) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in exc.errors()
-        )
-    return str(exc)
 
 
 class _Caller:
@@ -175,7 +167,7 @@ class _Caller:
             try:
                 value = check(message)
             except (ValidationError, ValueError) as exc:
-                error = _validation_text(exc)
+                error = validation_text(exc, top="answer")
                 await self._record(ctx, provider, started, message, f"invalid answer: {error}")
                 raise _Invalid(message, error) from None
             await self._record(ctx, provider, started, message, None)
@@ -238,7 +230,7 @@ class _Caller:
         except (ValidationError, ValueError) as exc:
             raise InvalidInput(
                 f"the reviewer's answer for role {self.name!r} is not valid: "
-                f"{_validation_text(exc)}"
+                f"{validation_text(exc, top='answer')}"
             ) from None
         await self.sink.record_decision(
             ctx.decision(

@@ -23,6 +23,10 @@ from tools.mail import Mailer, SendEmail
 from tools.tryton import InvoiceLineInput
 
 
+def _thread(config: RunnableConfig) -> str:
+    return str((config.get("configurable") or {}).get("thread_id", ""))
+
+
 def invoice_key(supplier_id: int, invoice_number: str) -> str:
     return f"agent-ops/invoice/{supplier_id}/{invoice_number.strip().casefold()}"
 
@@ -31,7 +35,7 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     """Create the draft supplier invoice, billing the matched purchase order lines."""
     invoice = Invoice.model_validate(state["invoice"])
     match = state["match"]
-    thread = (config.get("configurable") or {}).get("thread_id", "")
+    thread = _thread(config)
     lines = [
         InvoiceLineInput(
             purchase_line_id=line["purchase_line_id"],
@@ -151,7 +155,7 @@ async def notify(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     subject, body = _message(state)
     sender = state.get("sender")
     reach = connections()
-    thread = (config.get("configurable") or {}).get("thread_id", "")
+    thread = _thread(config)
     key = f"agent-ops/notify/{thread}/{state.get('status')}"
     record: dict[str, Any] = {"to": sender, "subject": subject, "sent": False}
     if not policy_of(config).notify_sender:

@@ -12,7 +12,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent_ops.errors import InvalidInput
+from agent_ops.errors import InvalidInput, validation_text
 
 
 class Policy(BaseModel):
@@ -42,7 +42,6 @@ def policy_of(config: RunnableConfig | None) -> Policy:
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        raise InvalidInput(f"configurable.invoice_policy is invalid: {problems}") from exc
+        raise InvalidInput(
+            f"configurable.invoice_policy is invalid: {validation_text(exc)}"
+        ) from exc

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from agent_ops.errors import validation_text
 from tools.documents import Invoice
 
 ACTION = "approve_invoice"
@@ -34,11 +35,21 @@ class Answer:
     text: str | None = None
 
 
+NOTHING_READ = "nothing usable was read from the document: edit the fields or reject it"
+
+
 def request(
-    invoice: dict[str, Any] | None, findings: list[dict[str, Any]], headline: str
+    invoice: dict[str, Any] | None,
+    findings: list[dict[str, Any]],
+    headline: str,
+    *,
+    accept_refused: str | None,
+    last_problem: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The interrupt value for an invoice and what was found wrong with it."""
-    lines = [f"**{headline}**", ""]
+    """The interrupt value for an invoice and what was found wrong with it; accept is offered
+    unless `accept_refused` says why not, and `last_problem` names a previous unusable answer."""
+    lines = [f"**Your last answer was not used: {last_problem}.**", ""] if last_problem else []
+    lines += [f"**{headline}**", ""]
     if findings:
         lines.append("Found:")
         lines += [f"- `{f['code']}` ({f['field']}): {f['message']}" for f in findings]
@@ -54,7 +65,7 @@ def request(
         {
             "action_request": {"action": ACTION, "args": invoice or {}},
             "config": {
-                "allow_accept": invoice is not None,
+                "allow_accept": accept_refused is None,
                 "allow_edit": True,
                 "allow_ignore": True,
                 "allow_respond": True,
@@ -71,8 +82,9 @@ def _edited_fields(raw: Any) -> dict[str, Any] | None:
     return dict(args) if isinstance(args, dict) else None
 
 
-def parse(raw: Any, current: dict[str, Any] | None) -> Answer | str:
-    """The reviewer's answer, or a sentence naming what is wrong with it."""
+def parse(raw: Any, current: dict[str, Any] | None, *, accept_refused: str | None) -> Answer | str:
+    """The reviewer's answer, or a sentence naming what is wrong with it (an accept that
+    `accept_refused` rules out is wrong for that reason)."""
     if isinstance(raw, list) and len(raw) == 1:
         raw = raw[0]
     kind = raw.get("type") if isinstance(raw, dict) else None
@@ -81,9 +93,7 @@ def parse(raw: Any, current: dict[str, Any] | None) -> Answer | str:
     assert isinstance(raw, dict)
     by = str(raw.get("by") or "reviewer")
     if kind == "accept":
-        if current is None:
-            return "nothing usable was read from the document: edit the fields or reject it"
-        return Answer("accept", by)
+        return accept_refused or Answer("accept", by)
     if kind == "edit":
         fields = _edited_fields(raw)
         if not fields:
@@ -92,10 +102,7 @@ def parse(raw: Any, current: dict[str, Any] | None) -> Answer | str:
         try:
             invoice = Invoice.model_validate(merged)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            return f"the edited invoice is invalid: {problems}"
+            return f"the edited invoice is invalid: {validation_text(exc)}"
         changed = tuple(sorted(k for k in fields if (current or {}).get(k) != fields[k]))
         return Answer(
             "edit", by, invoice=invoice.model_dump(mode="json"), edited=changed or tuple(fields)

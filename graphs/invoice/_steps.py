@@ -8,7 +8,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 from pydantic import ValidationError
 
-from agent_ops.errors import InvalidInput
+from agent_ops.errors import InvalidInput, validation_text
 from graphs.invoice import _review
 from graphs.invoice._env import erp
 from graphs.invoice._match import Finding, MatchReport, assess, same_vendor
@@ -36,8 +36,7 @@ def _pick_document(intake: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _invalid(what: str, exc: ValidationError) -> InvalidInput:
-    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-    return InvalidInput(f"{what} is invalid: {problems}")
+    return InvalidInput(f"{what} is invalid: {validation_text(exc)}")
 
 
 async def receive(state: InvoiceState) -> dict[str, Any]:
@@ -205,19 +204,13 @@ async def review(state: InvoiceState) -> dict[str, Any]:
         )
     else:
         headline = "A document arrived but no invoice could be read from it"
+    refused = _review.NOTHING_READ if invoice is None else _bookable(state)
     problem: str | None = None
     while True:
-        pause = _review.request(invoice, findings, headline)
-        blocked = _bookable(state)
-        if blocked:
-            pause[0]["config"]["allow_accept"] = False
-        if problem:
-            pause[0]["description"] = (
-                f"**Your last answer was not used: {problem}.**\n\n" + pause[0]["description"]
-            )
-        answer = _review.parse(interrupt(pause), invoice)
-        if isinstance(answer, _review.Answer) and answer.kind == "accept" and blocked:
-            answer = blocked
+        pause = _review.request(
+            invoice, findings, headline, accept_refused=refused, last_problem=problem
+        )
+        answer = _review.parse(interrupt(pause), invoice, accept_refused=refused)
         if isinstance(answer, _review.Answer):
             break
         problem = answer

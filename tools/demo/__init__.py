@@ -24,7 +24,7 @@ import yaml
 from agent_ops.settings import Settings
 from tools.demo._samples import INBOX, Sample, samples
 from tools.mail.devserver import DEFAULT_PASSWORD, MailDevServer
-from tools.tryton_demo import DemoServer, build_demo, copy_demo, load_facts
+from tools.tryton_demo import DemoFacts, DemoServer, build_demo, copy_demo
 
 __all__ = ["INBOX", "Demo", "Sample", "samples"]
 
@@ -64,7 +64,7 @@ class Demo:
         tryton_url = self.tryton.start()
         self.mail = MailDevServer(imap_port=_free(IMAP_PORT), smtp_port=_free(SMTP_PORT)).start()
         config = self.directory / "connectors.yaml"
-        config.write_text(yaml.safe_dump(self._connectors(tryton_url, facts.rest_key)))
+        config.write_text(yaml.safe_dump(self._connectors(tryton_url, facts)))
         log.info(
             "demo: Tryton %s (database %s), IMAP 127.0.0.1:%d and SMTP 127.0.0.1:%d "
             "(any address, password %s), connectors config %s",
@@ -83,14 +83,13 @@ class Demo:
             update["database_url"] = f"sqlite:///{database}"
         return settings.model_copy(update=update)
 
-    def _connectors(self, tryton_url: str, rest_key: str) -> dict[str, object]:
+    def _connectors(self, tryton_url: str, facts: DemoFacts) -> dict[str, object]:
         assert self.mail is not None
-        facts = load_facts(self.directory / "tryton")
         return {
             "tryton": {
                 "url": tryton_url,
                 "database": facts.database,
-                "api_key": rest_key,
+                "api_key": facts.rest_key,
                 "company": facts.company,
             },
             "mail": {
