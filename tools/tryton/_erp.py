@@ -8,9 +8,9 @@ payment its reference. Each write first looks the key up and returns what it fin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,8 @@ from tools.tryton._models import (
     Supplier,
     VendorLedger,
 )
+
+T = TypeVar("T")
 
 
 class InvoiceLineInput(BaseModel):
@@ -321,8 +323,7 @@ class TrytonERP:
         """
         if found := await self._payment_by_key(idempotency_key):
             if submit and found.state == "draft":
-                await self.client.action("account.payment", "submit", found.id)
-                found = await self._payment(found.id)
+                found = await self._submit(found.id)
             return found
         invoice = await self.client.read(
             "account.invoice",
@@ -379,9 +380,7 @@ class TrytonERP:
             return await self.pay_invoice(
                 idempotency_key=idempotency_key, invoice_id=invoice_id, submit=submit
             )
-        if submit:
-            await self.client.action("account.payment", "submit", row["id"])
-        payment = await self._payment(row["id"])
+        payment = await (self._submit(row["id"]) if submit else self._payment(row["id"]))
         return payment.model_copy(update={"created": True})
 
     # -- internals -----------------------------------------------------------------------
@@ -401,12 +400,9 @@ class TrytonERP:
         return grouped
 
     async def _invoice_by_key(self, key: str) -> Invoice | None:
-        """The invoice holding `key` with the lowest id, the one concurrent creators keep.
+        """The invoice holding `key` with the lowest id, the one concurrent creators keep."""
 
-        Only ids are searched; the kept one is read after. A loser's draft can vanish between
-        the two (its creator deletes it), so a read that misses looks again.
-        """
-        for _ in range(3):
+        async def lowest() -> int | None:
             rows = await self.client.search(
                 "account.invoice",
                 [("type", "=", "in"), ("comment", "like", f"%{records.KEY_MARK}{_escape(key)}%")],
@@ -414,20 +410,14 @@ class TrytonERP:
                 order=[("id", "ASC")],
             )
             found = [row["id"] for row in rows if records.key_of(row.get("comment")) == key]
-            if not found:
-                return None
-            try:
-                return await self.get_invoice(found[0])
-            except ConnectorRejected:  # deleted since the search: look again
-                continue
-        raise ConnectorError(
-            f"invoices with idempotency key {key!r} kept vanishing while being read",
-            system="tryton",
-            url=self.client.base_url,
-        )
+            return found[0] if found else None
+
+        return await self._kept("invoices", key, lowest, self.get_invoice)
 
     async def _payment_by_key(self, key: str) -> Payment | None:
-        for _ in range(3):
+        """The payment holding `key` with the lowest id, the one concurrent creators keep."""
+
+        async def lowest() -> int | None:
             rows = await self.client.search(
                 "account.payment",
                 [("reference", "=", key), ("kind", "=", "payable")],
@@ -435,17 +425,44 @@ class TrytonERP:
                 order=[("id", "ASC")],
                 limit=1,
             )
-            if not rows:
+            return rows[0]["id"] if rows else None
+
+        return await self._kept("payments", key, lowest, self._payment)
+
+    async def _kept(
+        self,
+        what: str,
+        key: str,
+        lowest: Callable[[], Awaitable[int | None]],
+        read: Callable[[int], Awaitable[T]],
+    ) -> T | None:
+        """Read the record `lowest` finds. Only ids are searched, the record is read after: a
+        concurrent loser's draft can vanish between the two (its creator deletes it), so a read
+        that misses looks again."""
+        for _ in range(3):
+            record_id = await lowest()
+            if record_id is None:
                 return None
             try:
-                return await self._payment(rows[0]["id"])
+                return await read(record_id)
             except ConnectorRejected:  # deleted since the search: look again
                 continue
         raise ConnectorError(
-            f"payments with idempotency key {key!r} kept vanishing while being read",
+            f"{what} with idempotency key {key!r} kept vanishing while being read",
             system="tryton",
             url=self.client.base_url,
         )
+
+    async def _submit(self, payment_id: int) -> Payment:
+        """Submit a draft payment; one that a concurrent caller submitted first is returned."""
+        try:
+            await self.client.action("account.payment", "submit", payment_id)
+        except ConnectorRejected:
+            payment = await self._payment(payment_id)
+            if payment.state == "draft":
+                raise
+            return payment
+        return await self._payment(payment_id)
 
     async def _payment(self, payment_id: int) -> Payment:
         return records.payment(
