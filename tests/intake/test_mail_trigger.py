@@ -191,3 +191,30 @@ async def test_an_imap_server_that_is_down_is_retried_with_backoff_until_it_is_u
 
         await wait_until(taken_in_and_recovered, within=15)
         assert state.last_error is None and state.started == 1
+
+
+def test_a_folder_another_poller_creates_first_is_taken_as_it_is(
+    mail_server: MailDevServer, mailbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send_mail(mail_server, mailbox, subject="opens the account")
+    first = ImapSession(mail_server.imap_settings(mailbox)).open()
+    second = ImapSession(mail_server.imap_settings(mailbox)).open()
+    try:
+        looked = second._has_folder
+
+        def looked_before_the_other_created(folder: str) -> bool:
+            seen = looked(folder)
+            first.ensure_folder(folder)  # the other poller wins the race to CREATE
+            monkeypatch.setattr(second, "_has_folder", looked)
+            return seen
+
+        monkeypatch.setattr(second, "_has_folder", looked_before_the_other_created)
+        second.ensure_folder("Processed")  # its CREATE gets NO [ALREADYEXISTS]
+        assert second._has_folder("Processed")
+        refusal = ("NO", [b"[NOPERM] no folders for you"])
+        monkeypatch.setattr(second._c, "create", lambda folder: refusal)
+        with pytest.raises(ConnectorRejected, match=r"create folder 'Done': NO \[NOPERM\]"):
+            second.ensure_folder("Done")  # a refusal for any other reason still says so
+    finally:
+        first.close()
+        second.close()

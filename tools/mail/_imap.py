@@ -105,10 +105,16 @@ class ImapSession:
         return None
 
     def ensure_folder(self, folder: str) -> None:
-        """Create `folder` unless it exists."""
+        """Create `folder` unless it exists (another poller may create it at the same moment)."""
+        if self._has_folder(folder):
+            return
+        status, data = self._c.create(_quote(folder))
+        if status != "OK" and not self._has_folder(folder):  # lost a race to create: fine
+            self._ok((status, data), f"create folder {folder!r}")
+
+    def _has_folder(self, folder: str) -> bool:
         listed = self._ok(self._c.list('""', _quote(folder)), "list folders")
-        if not any(item for item in listed if item):
-            self._ok(self._c.create(_quote(folder)), f"create folder {folder!r}")
+        return any(item for item in listed if item)
 
     def move(self, uid: int, folder: str) -> None:
         """Move one message of the selected mailbox to `folder`; a message already gone is fine."""
