@@ -65,7 +65,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         for key in ("config", "host", "port", "workers")
         if (value := getattr(args, key, None)) is not None
     }
-    return Settings(**overrides)
+    return Settings.load(**overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,6 +193,8 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
         if server.started:
             port = server.servers[0].sockets[0].getsockname()[1]
             url = f"http://{settings.host}:{port}"
+            # Graphs link to this server in mails (Settings.url): the port may have been 0.
+            os.environ.setdefault("AGENT_OPS_PUBLIC_URL", settings.public_url or url)
             log.info(
                 "agent-ops listening on %s (%s backend, graphs: %s)",
                 url,

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(10, ge=1, description="PostgreSQL pool size per process")
     host: str = "127.0.0.1"
     port: int = Field(8123, ge=0, le=65535)
+    public_url: str | None = Field(
+        None, description="the address people reach this server at, for links in mails"
+    )
     config: Path = Field(
         Path("langgraph.json"), description="graph registry (LangGraph CLI format)"
     )
@@ -99,6 +102,16 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """The environment's settings (variables, then `.env`), with `overrides` on top."""
+        return cls(**overrides)  # type: ignore[arg-type]
+
+    @property
+    def url(self) -> str:
+        """Where people reach this server: `public_url`, else http://host:port."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def backend(self) -> Literal["sqlite", "postgres"]:

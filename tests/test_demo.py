@@ -1,8 +1,9 @@
 """The demo `make run` serves, as a new user meets it: one `agent-ops serve` with AGENT_OPS_DEMO.
 
 Within a minute of start-up the four sample mails have run: the matching e-invoice is paid and
-its sender told by mail, the over-priced one and the unknown PO wait for a person, the copy is
-stopped as a duplicate; approving the over-priced one pays it.
+its sender told by mail, the over-priced one and the unknown PO wait for a person (accounts
+payable is asked by mail), the copy is stopped as a duplicate; approving the over-priced one
+pays it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import imaplib
 import shutil
 import time
 from collections.abc import Iterator
+from email import policy
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +62,8 @@ def _inbox(folder: Path, user: str) -> list[str]:
         subjects = []
         for number in data[0].split():
             _, parts = box.fetch(number, "(RFC822)")
-            subjects.append(str(email.message_from_bytes(parts[0][1])["Subject"]))  # type: ignore[index]
+            message = email.message_from_bytes(parts[0][1], policy=policy.default)  # type: ignore[index]
+            subjects.append(str(message["Subject"]).strip())  # long subjects come folded
         return subjects
 
 
@@ -86,6 +89,11 @@ def test_the_demo_shows_the_whole_flow_within_a_minute(demo: tuple[str, Path]) -
     assert _inbox(folder, "billing@northwind.example") == [
         "Invoice NWM-2026-0412 approved for payment",
         "Invoice NWM-2026-0412 already received",
+    ]
+
+    assert sorted(_inbox(folder, "ap@acme.example")) == [
+        "Review needed: Invoice BHP-88231 from Blue Harbor Packaging: EUR 1150.00",
+        "Review needed: Invoice KIS-0042-7 from Keller Industrial Services: EUR 408.00",
     ]
 
     client = get_sync_client(url=url)

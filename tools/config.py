@@ -14,7 +14,9 @@ folders:
   scans: {path: /srv/scans, poll_seconds: 5}
 triggers:              # source -> assistant id (or graph id) that each item runs
   mail: invoice_approval
-  folder:scans: invoice_approval
+  folder:scans:        # or with the run config its items start with
+    assistant: invoice_approval
+    config: {configurable: {invoice_policy: {reviewers: [ap@example.com]}}}
 ```
 """
 
@@ -22,9 +24,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agent_ops.errors import ConfigError
 from agent_ops.runtime.intake import IntakeSource, Trigger
@@ -39,6 +49,28 @@ SECTIONS = ("tryton", "sql", "openapi", "mcp", "mail", "folders", "triggers")
 ENV_VAR = "AGENT_OPS_CONNECTORS_CONFIG"
 
 
+class TriggerTarget(BaseModel):
+    """What a trigger's items run: an assistant (or graph id) and the run config they start
+    with, merged over the assistant's as a run's own config is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    assistant: str = Field(min_length=1)
+    config: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_name(cls, value: Any) -> Any:
+        return {"assistant": value} if isinstance(value, str) else value
+
+    @field_validator("config")
+    @classmethod
+    def _configurable_is_a_mapping(cls, config: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(config.get("configurable", {}), dict):
+            raise ValueError("config.configurable must be a mapping")
+        return config
+
+
 class ConnectorsConfig(BaseModel):
     """Every connector section; unknown sections are refused by name."""
 
@@ -50,7 +82,7 @@ class ConnectorsConfig(BaseModel):
     mcp: MCPConfig | None = None
     mail: MailSettings | None = None
     folders: dict[str, FolderSettings] = {}
-    triggers: dict[str, str] = {}
+    triggers: dict[str, TriggerTarget] = {}
 
     @field_validator("folders")
     @classmethod
@@ -87,7 +119,10 @@ class ConnectorsConfig(BaseModel):
     def build_triggers(self) -> list[Trigger]:
         """The triggers to run: each configured source with the assistant its items start."""
         sources = self.sources()
-        return [Trigger(sources[name], assistant) for name, assistant in self.triggers.items()]
+        return [
+            Trigger(sources[name], target.assistant, target.config or None)
+            for name, target in self.triggers.items()
+        ]
 
 
 def load_connectors_config(path: Path) -> ConnectorsConfig:

@@ -30,10 +30,13 @@ log = logging.getLogger(__name__)
 class IntakeGate:
     """Where one source hands in its items: each becomes exactly one run of one assistant."""
 
-    def __init__(self, runtime: Runtime, source: str, assistant_id: str) -> None:
+    def __init__(
+        self, runtime: Runtime, source: str, assistant_id: str, config: Json | None = None
+    ) -> None:
         self.runtime = runtime
         self.source = source
         self.assistant_id = assistant_id
+        self.config = config
 
     async def known(self, key: str) -> IntakeItem | None:
         """Return the ledger row of an item already taken in, or None."""
@@ -47,15 +50,15 @@ class IntakeGate:
         Return the ledger row and whether this call started the run (False: another poller, or
         an earlier attempt of this one, already did; the row names that run).
         """
-        plan = await self.runtime.plan_run(
-            str(uuid.uuid4()),
-            {
-                "assistant_id": self.assistant_id,
-                "input": {"intake": intake},
-                "metadata": {"intake_source": self.source, "intake_key": key},
-                "if_not_exists": "create",
-            },
-        )
+        request: Json = {
+            "assistant_id": self.assistant_id,
+            "input": {"intake": intake},
+            "metadata": {"intake_source": self.source, "intake_key": key},
+            "if_not_exists": "create",
+        }
+        if self.config:
+            request["config"] = self.config
+        plan = await self.runtime.plan_run(str(uuid.uuid4()), request)
         return await self.runtime.storage.create_intake_run(
             IntakeEntry(self.source, key, origin=origin, summary=summary or {}),
             run_id=plan.run_id,
@@ -95,10 +98,12 @@ class IntakeSource(Protocol):
 
 @dataclass(frozen=True)
 class Trigger:
-    """A source and the assistant (or graph id) each of its items runs."""
+    """A source and the assistant (or graph id) each of its items runs, with the run config
+    they start with (merged over the assistant's, e.g. a policy for this mailbox)."""
 
     source: IntakeSource
     assistant_id: str
+    config: Json | None = None
 
 
 @dataclass
@@ -148,7 +153,7 @@ class IntakeTriggers:
 
     async def poll_once(self, trigger: Trigger) -> int:
         """Poll one trigger's source now; return how many runs it started."""
-        gate = IntakeGate(self.runtime, trigger.source.name, trigger.assistant_id)
+        gate = IntakeGate(self.runtime, trigger.source.name, trigger.assistant_id, trigger.config)
         return await trigger.source.poll(gate)
 
     async def _poll_forever(self, trigger: Trigger) -> None:

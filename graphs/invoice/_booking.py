@@ -12,14 +12,12 @@ import datetime as dt
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.config import get_store
 
-from agent_ops.errors import ConfigError
-from graphs.invoice._env import connections, erp
-from graphs.invoice._policy import policy_of
+from graphs.invoice._env import erp
+from graphs.invoice._mail import send
+from graphs.invoice._policy import policy_in
 from graphs.invoice._state import InvoiceState, decision
 from tools.documents import Invoice
-from tools.mail import Mailer, SendEmail
 from tools.tryton import InvoiceLineInput
 
 
@@ -154,33 +152,15 @@ async def notify(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     """Tell the sender the outcome by e-mail, once (a resumed run sends the same key)."""
     subject, body = _message(state)
     sender = state.get("sender")
-    reach = connections()
-    thread = _thread(config)
-    key = f"agent-ops/notify/{thread}/{state.get('status')}"
-    record: dict[str, Any] = {"to": sender, "subject": subject, "sent": False}
-    if not policy_of(config).notify_sender:
-        record["reason"] = "the policy turns notifications off"
+    if not policy_in(state, config).notify_sender:
+        reason = "the policy turns notifications off"
     elif not sender:
-        record["reason"] = "no sender address to notify"
-    elif reach.notify is not None:
-        record.update(await reach.notify(sender, subject, body, key))
-        record["sent"] = True
-    elif reach.smtp is None:
-        record["reason"] = "no mail server is configured (connectors config mail.smtp)"
+        reason = "no sender address to notify"
     else:
-        store = get_store()
-        if store is None:
-            raise ConfigError("sending mail needs the server's store, to send each mail once")
+        key = f"agent-ops/notify/{_thread(config)}/{state.get('status')}"
         replying_to = (state.get("intake") or {}).get("message_id")
-        sent = await Mailer(reach.smtp, store).send(
-            SendEmail(
-                to=[sender],
-                subject=subject,
-                body=body,
-                idempotency_key=key,
-                in_reply_to=replying_to,
-            )
-        )
-        record.update(message_id=sent.message_id, sent=True, already_sent=sent.already_sent)
-    record["at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    return {"notifications": [record]}
+        record = await send([sender], subject, body, key, in_reply_to=replying_to)
+        return {"notifications": [{**record, "purpose": "outcome"}]}
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    record = {"to": sender, "subject": subject, "sent": False, "reason": reason, "at": at}
+    return {"notifications": [{**record, "purpose": "outcome"}]}

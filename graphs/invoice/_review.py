@@ -14,6 +14,7 @@ An optional `"by"` names the reviewer in the decision log.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -73,6 +74,33 @@ def request(
             "description": "\n".join(lines),
         }
     ]
+
+
+def request_mail(
+    pause: dict[str, Any], *, thread_id: str, assistant_id: str, server_url: str
+) -> str:
+    """The review request as a plain-text mail: the findings, and how to answer through the
+    API (the same answers agent-inbox sends)."""
+    offered = [kind for kind in ANSWERS if pause["config"][f"allow_{_ALLOW[kind]}"]]
+    accept = {"type": "accept", "by": "you@example.com"}
+    resume = json.dumps({"assistant_id": assistant_id, "command": {"resume": accept}})
+    return "\n".join(
+        [
+            pause["description"].replace("**", ""),
+            "",
+            f"Answers offered: {', '.join(offered)}.",
+            f"The run waits on thread {thread_id}. To answer through the API, e.g. accept:",
+            "",
+            f"  curl -X POST {server_url}/threads/{thread_id}/runs/wait \\",
+            f"    -H 'Content-Type: application/json' -d '{resume}'",
+            "",
+            'Edit: {"type": "edit", "args": {"<field>": <value>}}; reject: {"type": "ignore"};',
+            'reject with a reason mailed to the vendor: {"type": "response", "args": "<reason>"}.',
+        ]
+    )
+
+
+_ALLOW = {"accept": "accept", "edit": "edit", "ignore": "ignore", "response": "respond"}
 
 
 def _edited_fields(raw: Any) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ class InvoiceState(TypedDict, total=False):
     invoice: dict[str, Any]  # a tools.documents.Invoice, read already (or edited by a person)
     sender: str  # whom to tell the outcome; the intake's sender by default
     # progress
+    policy: dict[str, Any]  # the Policy in force, fixed when the invoice was received
     extraction: dict[str, Any]  # method, source, confidence, problems
     match: dict[str, Any]  # graphs.invoice._match.MatchReport
     status: Status

@@ -9,10 +9,12 @@ from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from agent_ops.errors import InvalidInput, validation_text
+from agent_ops.settings import Settings
 from graphs.invoice import _review
 from graphs.invoice._env import erp
+from graphs.invoice._mail import send
 from graphs.invoice._match import Finding, MatchReport, assess, same_vendor
-from graphs.invoice._policy import policy_of
+from graphs.invoice._policy import policy_in, policy_of
 from graphs.invoice._state import InvoiceState, decision
 from tools.documents import Invoice
 from tools.tryton import PurchaseOrder, Supplier, TrytonERP
@@ -39,10 +41,12 @@ def _invalid(what: str, exc: ValidationError) -> InvalidInput:
     return InvalidInput(f"{what} is invalid: {validation_text(exc)}")
 
 
-async def receive(state: InvoiceState) -> dict[str, Any]:
-    """Take an invoice, a document or a trigger's intake; anything else is an error naming it."""
+async def receive(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
+    """Take an invoice, a document or a trigger's intake; anything else is an error naming it.
+    The run's policy is recorded here and holds for the invoice's life."""
     intake = state.get("intake")
-    update: dict[str, Any] = {"status": "received"}
+    policy = policy_of(config).model_dump(mode="json")
+    update: dict[str, Any] = {"status": "received", "policy": policy}
     if state.get("invoice") is not None:
         try:
             invoice = Invoice.model_validate(state["invoice"])
@@ -120,7 +124,7 @@ async def _supplier_for(
 
 async def check(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     """Match against the ERP: supplier, open PO, quantities ordered and received, prices, dups."""
-    policy = policy_of(config)
+    policy = policy_in(state, config)
     extraction = state.get("extraction") or {}
     raw = state.get("invoice")
     if raw is None:
@@ -193,18 +197,49 @@ def _bookable(state: InvoiceState) -> str | None:
     return None
 
 
+def _headline(invoice: dict[str, Any] | None) -> str:
+    if invoice is None:
+        return "A document arrived but no invoice could be read from it"
+    return (
+        f"Invoice {invoice['invoice_number']} from {invoice['vendor_name']}: "
+        f"{invoice['currency']} {invoice['total']}"
+    )
+
+
+def _refused(state: InvoiceState) -> str | None:
+    return _review.NOTHING_READ if state.get("invoice") is None else _bookable(state)
+
+
+async def ask(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
+    """Mail the policy's reviewers that an invoice waits for them, once per review round (an
+    edit that is checked again and still needs a person asks again)."""
+    reviewers = policy_in(state, config).reviewers
+    if not reviewers:
+        return {}
+    invoice = state.get("invoice")
+    findings = (state.get("match") or {}).get("findings") or []
+    headline = _headline(invoice)
+    (pause,) = _review.request(invoice, findings, headline, accept_refused=_refused(state))
+    configurable = config.get("configurable") or {}
+    thread = str(configurable.get("thread_id", ""))
+    body = _review.request_mail(
+        pause,
+        thread_id=thread,
+        assistant_id=str(configurable.get("assistant_id") or "invoice_approval"),
+        server_url=Settings.load().url,
+    )
+    rounds = sum(1 for d in state.get("decisions") or [] if d["step"] == "review")
+    key = f"agent-ops/review/{thread}/{rounds + 1}"
+    record = await send(reviewers, f"Review needed: {headline}", body, key)
+    return {"notifications": [{**record, "purpose": "review"}]}
+
+
 async def review(state: InvoiceState) -> dict[str, Any]:
     """Pause for a person; a malformed answer pauses again with the problem named."""
     invoice = state.get("invoice")
     findings = (state.get("match") or {}).get("findings") or []
-    if invoice:
-        headline = (
-            f"Invoice {invoice['invoice_number']} from {invoice['vendor_name']}: "
-            f"{invoice['currency']} {invoice['total']}"
-        )
-    else:
-        headline = "A document arrived but no invoice could be read from it"
-    refused = _review.NOTHING_READ if invoice is None else _bookable(state)
+    headline = _headline(invoice)
+    refused = _refused(state)
     problem: str | None = None
     while True:
         pause = _review.request(

@@ -1,4 +1,5 @@
-"""The graph: receive -> extract -> check -> (review) -> book -> post -> pay -> ledger -> notify."""
+"""The graph: receive -> extract -> check -> (ask -> review) -> book -> post -> pay -> ledger ->
+notify. `ask` mails the policy's reviewers; `review` is the pause they answer."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from langgraph.types import RetryPolicy
 from agent_ops.errors import ConnectorUnavailable
 from graphs.invoice._booking import book, ledger, notify, pay, post
 from graphs.invoice._state import InvoiceState
-from graphs.invoice._steps import check, extract, receive, review
+from graphs.invoice._steps import ask, check, extract, receive, review
 
 # The ERP briefly unreachable: try the step again a few times before the run fails with the reason.
 ERP_RETRY = RetryPolicy(
@@ -26,7 +27,7 @@ def _after_check(state: InvoiceState) -> str:
         return "book"
     if status == "duplicate":
         return "notify"
-    return "review"
+    return "ask"
 
 
 def _after_review(state: InvoiceState) -> str:
@@ -43,6 +44,7 @@ def build() -> StateGraph[InvoiceState]:
     builder.add_node("receive", receive)
     builder.add_node("extract", extract)
     builder.add_node("check", check, retry_policy=ERP_RETRY)
+    builder.add_node("ask", ask)
     builder.add_node("review", review)
     builder.add_node("book", book, retry_policy=ERP_RETRY)
     builder.add_node("post", post, retry_policy=ERP_RETRY)
@@ -52,7 +54,8 @@ def build() -> StateGraph[InvoiceState]:
     builder.add_edge(START, "receive")
     builder.add_conditional_edges("receive", _after_receive, ["extract", "check"])
     builder.add_edge("extract", "check")
-    builder.add_conditional_edges("check", _after_check, ["book", "notify", "review"])
+    builder.add_conditional_edges("check", _after_check, ["book", "notify", "ask"])
+    builder.add_edge("ask", "review")
     builder.add_conditional_edges("review", _after_review, ["book", "notify", "check"])
     builder.add_edge("book", "post")
     builder.add_edge("post", "pay")

@@ -44,6 +44,20 @@ def test_a_full_config_builds_one_trigger_per_source(tmp_path: Path) -> None:
     assert sorted(by_name) == ["folder:scans", "mail"]
     assert {t.assistant_id for t in triggers} == {"invoice_approval"}
     assert by_name["folder:scans"].source.poll_seconds == 2
+    assert by_name["mail"].config is None
+
+
+def test_a_trigger_may_carry_the_run_config_its_items_start_with(tmp_path: Path) -> None:
+    policy = {"configurable": {"invoice_policy": {"reviewers": ["ap@example.org"]}}}
+    path = write(
+        tmp_path,
+        {
+            "folders": {"scans": {"path": str(tmp_path)}},
+            "triggers": {"folder:scans": {"assistant": "invoice_approval", "config": policy}},
+        },
+    )
+    [trigger] = load_connectors_config(path).build_triggers()
+    assert trigger.assistant_id == "invoice_approval" and trigger.config == policy
 
 
 @pytest.mark.parametrize(
@@ -61,6 +75,17 @@ def test_a_full_config_builds_one_trigger_per_source(tmp_path: Path) -> None:
         ({"mail": {"imap": {"host": "h", "user": "u"}}}, "mail.imap.password: Field required"),
         ({"mail": {"imap": {"host": "h", "user": "u", "password": "p", "tls": "yes"}}}, "tls"),
         ({"folders": {"a:b": {"path": "/tmp"}}}, "folder name 'a:b'"),
+        (
+            {"folders": {"s": {"path": "/tmp"}}, "triggers": {"folder:s": {"config": {}}}},
+            "triggers.folder:s.*assistant: Field required",
+        ),
+        (
+            {
+                "folders": {"s": {"path": "/tmp"}},
+                "triggers": {"folder:s": {"assistant": "a", "config": {"configurable": [1]}}},
+            },
+            "config.configurable must be a mapping",
+        ),
         ([1, 2], "must be a mapping of sections"),
     ],
 )

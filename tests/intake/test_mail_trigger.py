@@ -86,6 +86,20 @@ async def test_a_mail_without_attachment_still_starts_a_run_with_its_body(
     assert inputs["Empty"]["body"] is None and inputs["Empty"]["documents"] == []
 
 
+async def test_a_trigger_config_is_the_config_its_runs_start_with(
+    start_runtime: StartRuntime, mail_server: MailDevServer, mailbox: str
+) -> None:
+    runtime = await start_runtime(workers=1)
+    send_mail(mail_server, mailbox, subject="Invoice 5")
+    config = {"configurable": {"invoice_policy": {"reviewers": ["ap@example.org"]}}}
+    trigger = Trigger(MailPoller(mail_server.imap_settings(mailbox)), "intake_report", config)
+    assert await IntakeTriggers(runtime, []).poll_once(trigger) == 1
+
+    [item] = await runtime.storage.list_intake(source="mail")
+    run = await runtime.wait_for_run(item.run_id)
+    assert run.status == "success" and run.kwargs["config"] == config
+
+
 async def test_later_polls_take_in_only_new_mail(
     start_runtime: StartRuntime, mail_server: MailDevServer, mailbox: str
 ) -> None:

@@ -9,6 +9,7 @@ PO-00004 Northwind Metals: BOLT-M8 200 @ 0.24 (none received)
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -51,3 +52,23 @@ def invoice(
         "tax": tax,
         "total": str(subtotal + Decimal(tax)),
     }
+
+
+def run_config(**policy: Any) -> dict[str, Any]:
+    """A config for one in-process run on a thread of its own, with policy overrides."""
+    configurable: dict[str, Any] = {"thread_id": str(uuid.uuid4())}
+    if policy:
+        configurable["invoice_policy"] = policy
+    return {"configurable": configurable}
+
+
+class Outbox:
+    """Records what the workflow would mail, once per key (the SMTP path is tested on its own)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str, str]] = []
+
+    async def __call__(self, to: str, subject: str, body: str, key: str) -> dict[str, Any]:
+        if all(sent[3] != key for sent in self.sent):
+            self.sent.append((to, subject, body, key))
+        return {"message_id": f"<{key}>"}

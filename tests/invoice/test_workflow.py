@@ -4,52 +4,18 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.pregel import Pregel
 from langgraph.types import Command
 
-from graphs.invoice import Connections, build, use
-from tests.invoice.samples import invoice
+from graphs.invoice import Connections, use
+from tests.invoice.samples import Outbox, invoice, run_config
 from tests.tools.proxy import FlakyProxy
 from tests.tryton_fixtures import RunningTryton
 from tools.tryton import TrytonClient
-
-
-class Outbox:
-    """Records what the workflow would mail (the SMTP connector is tested on its own)."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, str, str]] = []
-
-    async def __call__(self, to: str, subject: str, body: str, key: str) -> dict[str, Any]:
-        if all(sent[3] != key for sent in self.sent):
-            self.sent.append((to, subject, body, key))
-        return {"message_id": f"<{key}>"}
-
-
-@pytest.fixture
-def outbox(tryton: RunningTryton) -> AsyncIterator[Outbox]:
-    box = Outbox()
-    use(Connections(tryton=tryton.settings(), notify=box))
-    yield box  # type: ignore[misc]
-    use(None)
-
-
-@pytest.fixture
-def graph() -> Pregel:
-    return build().compile(checkpointer=InMemorySaver())
-
-
-def _config(**policy: Any) -> dict[str, Any]:
-    configurable: dict[str, Any] = {"thread_id": str(uuid.uuid4())}
-    if policy:
-        configurable["invoice_policy"] = policy
-    return {"configurable": configurable}
 
 
 async def _ledger_payments(tryton: RunningTryton, reference: str) -> tuple[list[Any], list[Any]]:
@@ -69,7 +35,7 @@ async def test_a_clean_match_is_booked_posted_and_paid_without_a_person(
     graph: Pregel, outbox: Outbox, tryton: RunningTryton
 ) -> None:
     inv = invoice("NWM-7001", "PO-00001", [("BOLT-M8", "Steel bolt M8x40", 400, "0.25")])
-    config = _config()
+    config = run_config()
     state = await graph.ainvoke({"invoice": inv, "sender": "billing@northwind.example"}, config)
 
     assert state["status"] == "paid"
@@ -90,7 +56,7 @@ async def test_a_price_mismatch_waits_for_a_person_then_approval_pays_it(
     graph: Pregel, outbox: Outbox, tryton: RunningTryton
 ) -> None:
     inv = invoice("BHP-8001", "PO-00002", [("BOX-60", "Shipping carton 60 cm", 500, "1.15")])
-    config = _config()
+    config = run_config()
     state = await graph.ainvoke({"invoice": inv}, config)
 
     (pause,) = state["__interrupt__"][0].value
@@ -112,7 +78,7 @@ async def test_an_edit_is_checked_again_and_a_bad_edit_pauses_again(
     graph: Pregel, outbox: Outbox
 ) -> None:
     inv = invoice("BHP-8002", "PO-00002", [("GLOVE-NIT", "Nitrile gloves", 10, "7.50")])
-    config = _config()
+    config = run_config()
     await graph.ainvoke({"invoice": inv}, config)
 
     state = await graph.ainvoke(
@@ -142,7 +108,7 @@ async def test_a_rejection_records_the_reason_and_tells_the_vendor(
     graph: Pregel, outbox: Outbox, tryton: RunningTryton
 ) -> None:
     inv = invoice("KIS-9001", "PO-00003", [("MAINT-H", "Maintenance technician hour", 12, "68.00")])
-    config = _config()
+    config = run_config()
     state = await graph.ainvoke({"invoice": inv, "sender": "ar@keller.example"}, config)
     assert "qty_over_received" in state["__interrupt__"][0].value[0]["description"]
 
@@ -160,8 +126,8 @@ async def test_a_duplicate_invoice_is_stopped_before_the_erp_sees_it_twice(
     graph: Pregel, outbox: Outbox, tryton: RunningTryton
 ) -> None:
     inv = invoice("NWM-7002", "PO-00001", [("WIRE-CU25", "Copper wire", 100, "1.20")])
-    first = await graph.ainvoke({"invoice": inv}, _config())
-    again = await graph.ainvoke({"invoice": {**inv, "invoice_number": " nwm-7002"}}, _config())
+    first = await graph.ainvoke({"invoice": inv}, run_config())
+    again = await graph.ainvoke({"invoice": {**inv, "invoice_number": " nwm-7002"}}, run_config())
 
     assert first["status"] == "paid"
     assert again["status"] == "duplicate"
@@ -177,7 +143,7 @@ async def test_unknown_po_cannot_be_accepted_only_edited_or_rejected(
     inv = invoice(
         "NWM-7003", "PO-99999", [("BOLT-M8", "bolts", 10, "0.25")], vendor="Northwind Metals"
     )
-    config = _config()
+    config = run_config()
     state = await graph.ainvoke({"invoice": inv}, config)
     (pause,) = state["__interrupt__"][0].value
     assert pause["config"]["allow_accept"] is False and "po_unknown" in pause["description"]
@@ -195,12 +161,12 @@ async def test_bad_input_is_an_error_naming_the_field(graph: Pregel, outbox: Out
     from agent_ops.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="invoice_number"):
-        await graph.ainvoke({"invoice": {"vendor_name": "x"}}, _config())
+        await graph.ainvoke({"invoice": {"vendor_name": "x"}}, run_config())
     with pytest.raises(InvalidInput, match="give the workflow"):
-        await graph.ainvoke({"sender": "a@b.example"}, _config())
+        await graph.ainvoke({"sender": "a@b.example"}, run_config())
     with pytest.raises(InvalidInput, match="price_tolerance_pct"):
         inv = invoice("NWM-7004", "PO-00001", [("BOLT-M8", "bolts", 1, "0.25")])
-        await graph.ainvoke({"invoice": inv}, _config(price_tolerance_pct=-1))
+        await graph.ainvoke({"invoice": inv}, run_config(price_tolerance_pct=-1))
 
 
 async def test_an_erp_that_is_down_fails_the_run_with_the_reason_and_a_rerun_finishes(
@@ -214,7 +180,7 @@ async def test_an_erp_that_is_down_fails_the_run_with_the_reason_and_a_rerun_fin
         try:
             proxy.fail("GET", 3, mode="503")  # one per graph-level attempt of `check`
             inv = invoice("NWM-7005", "PO-00004", [("BOLT-M8", "bolts", 200, "0.24")])
-            config = _config(require_receipt=False)
+            config = run_config(require_receipt=False)
             with pytest.raises(ConnectorUnavailable):
                 await graph.ainvoke({"invoice": inv}, config)
             assert proxy.seen["GET"] == 3
@@ -244,7 +210,7 @@ async def test_unreadable_documents_wait_for_a_person_who_can_type_the_invoice_i
     graph: Pregel, outbox: Outbox
 ) -> None:
     broken = _intake(("scan.pdf", "application/pdf", b"%PDF-1.7\n1 0 obj <<"))
-    config = _config()
+    config = run_config()
     state = await graph.ainvoke(broken, config)
     (pause,) = state["__interrupt__"][0].value
     assert pause["config"]["allow_accept"] is False
@@ -267,7 +233,7 @@ async def test_unreadable_documents_wait_for_a_person_who_can_type_the_invoice_i
 async def test_a_mail_without_attachment_or_text_and_a_ubl_failing_its_schema_wait_with_the_reason(
     graph: Pregel, outbox: Outbox
 ) -> None:
-    empty = await graph.ainvoke(_intake(body="  "), _config())
+    empty = await graph.ainvoke(_intake(body="  "), run_config())
     (pause,) = empty["__interrupt__"][0].value
     assert "no attachment and no text" in pause["description"]
 
@@ -277,7 +243,7 @@ async def test_a_mail_without_attachment_or_text_and_a_ubl_failing_its_schema_wa
         b'CommonBasicComponents-2"><cbc:ID>X-1</cbc:ID><cbc:IssueDate>yesterday</cbc:IssueDate>'
         b"</Invoice>"
     )
-    bad = await graph.ainvoke(_intake(("x.xml", "application/xml", ubl)), _config())
+    bad = await graph.ainvoke(_intake(("x.xml", "application/xml", ubl)), run_config())
     (pause,) = bad["__interrupt__"][0].value
     assert "IssueDate" in pause["description"] and pause["config"]["allow_accept"] is False
     # Nothing was booked for either: the ERP never saw them.

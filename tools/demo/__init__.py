@@ -22,7 +22,7 @@ import httpx
 import yaml
 
 from agent_ops.settings import Settings
-from tools.demo._samples import INBOX, Sample, samples
+from tools.demo._samples import INBOX, REVIEWERS, Sample, samples
 from tools.mail.devserver import DEFAULT_PASSWORD, MailDevServer
 from tools.tryton_demo import DemoFacts, DemoServer, build_demo, copy_demo
 
@@ -67,12 +67,13 @@ class Demo:
         config.write_text(yaml.safe_dump(self._connectors(tryton_url, facts)))
         log.info(
             "demo: Tryton %s (database %s), IMAP 127.0.0.1:%d and SMTP 127.0.0.1:%d "
-            "(any address, password %s), connectors config %s",
+            "(any address, password %s; review requests go to %s), connectors config %s",
             tryton_url,
             facts.database,
             self.mail.imap_port,
             self.mail.smtp_port,
             DEFAULT_PASSWORD,
+            REVIEWERS,
             config,
         )
         update: dict[str, object] = {"connectors_config": config}
@@ -97,7 +98,12 @@ class Demo:
                 | {"password": DEFAULT_PASSWORD},
                 "smtp": self.mail.smtp_settings(INBOX).model_dump(mode="json"),
             },
-            "triggers": {"mail": "invoice_approval"},
+            "triggers": {
+                "mail": {
+                    "assistant": "invoice_approval",
+                    "config": {"configurable": {"invoice_policy": {"reviewers": [REVIEWERS]}}},
+                }
+            },
         }
 
     def mail_samples(self, server_url: str, *, timeout: float = 120.0) -> threading.Thread:

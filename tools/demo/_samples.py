@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from tools.documents import Invoice, InvoiceLine, render_labelled, text_pdf, to_ubl
 
 INBOX = "invoices@acme.example"
+REVIEWERS = "ap@acme.example"  # asked by mail when an invoice waits for a person
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ raw bytes into the intake payload. A local server for tests and the demo: `tools
 from tools.mail._imap import ImapSession, MailPoller
 from tools.mail._message import parse_mail
 from tools.mail._settings import ImapSettings, MailSettings, SmtpSettings
-from tools.mail._smtp import SENT_NAMESPACE, Mailer, SendEmail, SentMail, mail_tools
+from tools.mail._smtp import SENT_NAMESPACE, Address, Mailer, SendEmail, SentMail, mail_tools
 
 __all__ = [
     "SENT_NAMESPACE",
+    "Address",
     "ImapSession",
     "ImapSettings",
     "MailPoller",

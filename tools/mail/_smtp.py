@@ -15,10 +15,11 @@ import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Annotated
 
 from langchain_core.tools import BaseTool
 from langgraph.store.base import BaseStore
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from agent_ops.errors import Conflict, ConnectorRejected, ConnectorUnavailable
 from tools.connector import (
@@ -33,24 +34,27 @@ from tools.mail._settings import SmtpSettings
 SENT_NAMESPACE = ("connectors", "mail", "sent")
 
 
+def _address(address: str) -> str:
+    local, _, domain = address.partition("@")
+    if not local or "." not in domain or any(c in address for c in " <>\t\n"):
+        raise ValueError(f"{address!r} is not an e-mail address")
+    return address
+
+
+Address = Annotated[str, AfterValidator(_address)]
+"""A bare e-mail address (`name@domain.tld`), checked."""
+
+
 class SendEmail(BaseModel):
     """Send one plain-text e-mail (a notification, an approval request, a reply)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    to: list[str] = Field(min_length=1, description="recipient addresses")
+    to: list[Address] = Field(min_length=1, description="recipient addresses")
     subject: str = Field(min_length=1, max_length=998)
     body: str
     idempotency_key: IdempotencyKey
     in_reply_to: str | None = Field(None, description="Message-ID of the mail this answers")
-
-    @field_validator("to")
-    @classmethod
-    def _addresses(cls, to: list[str]) -> list[str]:
-        for address in to:
-            if not _looks_like_address(address):
-                raise ValueError(f"{address!r} is not an e-mail address")
-        return to
 
 
 class SentMail(BaseModel):
@@ -199,8 +203,3 @@ def mail_tools(mailer: Mailer) -> list[BaseTool]:
             system="smtp",
         )
     ]
-
-
-def _looks_like_address(address: str) -> bool:
-    local, _, domain = address.partition("@")
-    return bool(local) and "." in domain and not any(c in address for c in " <>\t\n")
