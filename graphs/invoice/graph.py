@@ -1,4 +1,6 @@
-"""The graph: receive -> extract -> check -> (review) -> book -> post -> pay -> ledger -> notify."""
+"""The graph: receive -> extract -> check -> (review) -> book -> post -> pay -> ledger -> notify.
+
+A booking whose ERP totals differ from the document goes back to review instead of to post."""
 
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ def _after_check(state: InvoiceState) -> str:
     return "review"
 
 
+def _after_book(state: InvoiceState) -> str:
+    return "post" if state.get("status") == "booked" else "review"
+
+
 def _after_review(state: InvoiceState) -> str:
     status = state.get("status")
     if status == "approved":
@@ -54,7 +60,7 @@ def build() -> StateGraph[InvoiceState]:
     builder.add_edge("extract", "check")
     builder.add_conditional_edges("check", _after_check, ["book", "notify", "review"])
     builder.add_conditional_edges("review", _after_review, ["book", "notify", "check"])
-    builder.add_edge("book", "post")
+    builder.add_conditional_edges("book", _after_book, ["post", "review"])
     builder.add_edge("post", "pay")
     builder.add_edge("pay", "ledger")
     builder.add_edge("ledger", "notify")
