@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from graphs.invoice import Policy, assess
+from graphs.invoice import MatchReport, Policy, assess
 from graphs.invoice._match import booked_totals, pair_lines, same_vendor
 from tests.invoice.samples import invoice
 from tools.documents import Invoice
@@ -75,8 +75,8 @@ ORDER = _order(
 )
 
 
-def _assess(inv: dict, order: PurchaseOrder | None = ORDER, **kw: object) -> list[str]:
-    report = assess(
+def _report(inv: dict, order: PurchaseOrder | None = ORDER, **kw: object) -> MatchReport:
+    return assess(
         Invoice.model_validate(inv),
         order=order,
         supplier=kw.pop("supplier", SUPPLIER),  # type: ignore[arg-type]
@@ -85,22 +85,38 @@ def _assess(inv: dict, order: PurchaseOrder | None = ORDER, **kw: object) -> lis
         problems=[],
         policy=kw.pop("policy", Policy()),  # type: ignore[arg-type]
     )
-    return [f"{f.code}:{f.field}" for f in report.findings]
+
+
+def _assess(inv: dict, order: PurchaseOrder | None = ORDER, **kw: object) -> list[str]:
+    return [f"{f.code}:{f.field}" for f in _report(inv, order, **kw).findings]
+
+
+def _erp_invoice(**values: object) -> ErpInvoice:
+    """An invoice as the ERP returns it, posted, for 1.00 unless `values` say otherwise."""
+    defaults: dict[str, object] = {
+        "id": 3,
+        "number": "INV/1",
+        "reference": "N-10",
+        "supplier_id": 7,
+        "supplier": "Northwind Metals",
+        "invoice_date": dt.date.today(),
+        "state": "posted",
+        "currency": "EUR",
+        "untaxed_amount": Decimal(1),
+        "tax_amount": Decimal(0),
+        "total_amount": Decimal(1),
+        "amount_to_pay": Decimal(1),
+        "idempotency_key": None,
+        "lines": [],
+    }
+    return ErpInvoice.model_validate(defaults | values)
 
 
 def test_a_clean_two_line_invoice_matches_with_no_findings() -> None:
     inv = invoice(
         "N-1", "PO-00001", [("BOLT-M8", "bolts", 400, "0.25"), ("WIRE-CU25", "wire", 300, "1.20")]
     )
-    report = assess(
-        Invoice.model_validate(inv),
-        order=ORDER,
-        supplier=SUPPLIER,
-        duplicates=[],
-        confidence={},
-        problems=[],
-        policy=Policy(),
-    )
+    report = _report(inv)
     assert report.clean
     assert [(m.index, m.purchase_line_id) for m in report.lines] == [(0, 11), (1, 12)]
 
@@ -156,22 +172,7 @@ def test_unknown_po_closed_po_currency_vendor_and_duplicate_are_each_named() -> 
     assert _assess(inv, _order(*ORDER.lines, currency="USD")) == ["currency_mismatch:currency"]
     assert _assess({**inv, "vendor_name": "Southwind Plastics"}) == ["vendor_mismatch:vendor_name"]
     assert _assess(inv, supplier=None) == ["supplier_unknown:vendor_name"]
-    booked = ErpInvoice(
-        id=3,
-        number="INV/1",
-        reference="N-10",
-        supplier_id=7,
-        supplier="Northwind Metals",
-        invoice_date=dt.date.today(),
-        state="posted",
-        currency="EUR",
-        untaxed_amount=Decimal(1),
-        tax_amount=Decimal(0),
-        total_amount=Decimal(1),
-        amount_to_pay=Decimal(1),
-        idempotency_key=None,
-        lines=[],
-    )
+    booked = _erp_invoice()
     assert _assess(inv, duplicates=[booked]) == ["duplicate:invoice_number"]
 
 
@@ -200,15 +201,7 @@ def test_tax_is_reckoned_at_each_billed_order_lines_rate() -> None:
         "39.33"
     )
 
-    report = assess(
-        Invoice.model_validate(invoice("N-15", "PO-00001", billed, tax="45.60")),  # 19 %
-        order=mixed,
-        supplier=SUPPLIER,
-        duplicates=[],
-        confidence={},
-        problems=[],
-        policy=Policy(),
-    )
+    report = _report(invoice("N-15", "PO-00001", billed, tax="45.60"), mixed)  # 19 %
     (finding,) = report.findings
     assert (finding.code, finding.message) == (
         "tax_mismatch",
@@ -229,21 +222,11 @@ def test_the_erps_booked_tax_and_total_must_be_the_documents_to_the_tolerance() 
     )
 
     def booked(tax: str) -> ErpInvoice:
-        return ErpInvoice(
-            id=4,
-            number=None,
-            reference="N-17",
-            supplier_id=7,
-            supplier="Northwind Metals",
-            invoice_date=dt.date.today(),
+        return _erp_invoice(
             state="draft",
-            currency="EUR",
             untaxed_amount=Decimal("240.00"),
             tax_amount=Decimal(tax),
             total_amount=Decimal("240.00") + Decimal(tax),
-            amount_to_pay=Decimal(0),
-            idempotency_key=None,
-            lines=[],
         )
 
     assert booked_totals(document, booked("48.02"), Decimal("0.02")) is None

@@ -128,7 +128,7 @@ async def test_a_taxed_invoice_is_paid_with_the_erps_tax_and_total_equal_to_the_
     assert state["ledger"]["this_invoice"][0]["balance"] == "288.00"
 
 
-async def test_a_wrong_tax_waits_for_review_and_even_accepted_is_never_posted(
+async def test_a_wrong_tax_waits_for_review_is_not_posted_when_accepted_and_is_paid_once_corrected(
     graph: Pregel, outbox: Outbox, tryton: RunningTryton
 ) -> None:
     # 19 % stated on lines that carry Tryton's 20 % VAT.
@@ -156,10 +156,16 @@ async def test_a_wrong_tax_waits_for_review_and_even_accepted_is_never_posted(
         ("book", "needs_review"),
     ]
     invoices, _ = await _ledger_payments(tryton, "NWM-7102")
-    assert invoices == []  # the draft is gone, so a corrected invoice is no duplicate of it
+    assert invoices == []
 
-    state = await graph.ainvoke(Command(resume={"type": "ignore", "by": "erin"}), config)
-    assert state["status"] == "rejected"
+    # The draft is gone, so the corrected invoice is booked afresh, not taken for a duplicate.
+    fixed = {"tax": "36.00", "total": "216.00"}
+    state = await graph.ainvoke(Command(resume={"type": "edit", "args": fixed}), config)
+    assert state["status"] == "paid" and state["erp"]["amount"] == "216.00"
+    invoices, _ = await _ledger_payments(tryton, "NWM-7102")
+    assert [(i["tax_amount"], i["total_amount"]) for i in invoices] == [
+        (Decimal("36.00"), Decimal("216.00"))
+    ]
 
 
 async def test_an_edit_is_checked_again_and_a_bad_edit_pauses_again(
