@@ -36,6 +36,7 @@ __all__ = [
     "copy_demo",
     "ensure_demo",
     "is_current",
+    "load_facts",
     "seed_version",
 ]
 
