@@ -59,11 +59,11 @@ bench: $(TSTAMP)
 ## bench-memory: server RSS before and after 10,000 interrupted threads, SQLite and PostgreSQL
 bench-memory: $(TSTAMP)
 	$(BIN)/python -m bench --memory $(BENCH_ARGS)
-## tryton-demo: seed the demo Tryton once into .tryton-demo/, then serve it on TRYTON_PORT
+## tryton-demo: seed the demo Tryton into .tryton-demo/ (once per seed version), serve it on TRYTON_PORT
 TRYTON_DEMO ?= .tryton-demo
 TRYTON_PORT ?= 8124
 tryton-demo: $(STAMP)
-	test -f $(TRYTON_DEMO)/demo.json || $(BIN)/python -m tools.tryton_demo build $(TRYTON_DEMO)
+	$(BIN)/python -m tools.tryton_demo ensure $(TRYTON_DEMO)
 	$(BIN)/python -m tools.tryton_demo serve $(TRYTON_DEMO) --port $(TRYTON_PORT)
 
 clean:

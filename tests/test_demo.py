@@ -1,16 +1,18 @@
 """The demo `make run` serves, as a new user meets it: one `agent-ops serve` with AGENT_OPS_DEMO.
 
-Within a minute of start-up the four sample mails have run: the matching e-invoice is paid and
-its sender told by mail, the over-priced one and the unknown PO wait for a person (accounts
-payable is asked by mail), the copy is stopped as a duplicate; approving the over-priced one
-pays it.
+Within a minute of start-up the four sample mails have run: the matching e-invoice (with VAT) is
+paid and its sender told by mail, the over-priced one and the unknown PO wait for a person
+(accounts payable is asked by mail), the copy is stopped as a duplicate; approving the
+over-priced one pays it.
 """
 
 from __future__ import annotations
 
 import email
 import imaplib
+import json
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from email import policy
@@ -22,6 +24,7 @@ import yaml
 from langgraph_sdk import get_sync_client
 
 from tests.servers import AgentOpsProcess
+from tools.tryton_demo import ensure_demo, is_current, load_facts
 
 ROOT_CONFIG = Path(__file__).resolve().parent.parent / "langgraph.json"
 
@@ -79,6 +82,9 @@ def test_the_demo_shows_the_whole_flow_within_a_minute(demo: tuple[str, Path]) -
         ("NWM-2026-0412", "duplicate"),
         ("NWM-2026-0412", "paid"),
     ]
+    (paid,) = [t["values"] for t in threads if t["values"]["status"] == "paid"]
+    assert (paid["invoice"]["tax"], paid["invoice"]["total"]) == ("372.00", "2232.00")
+    assert (paid["erp"]["total"], paid["erp"]["amount"]) == ("2232.00", "2232.00")
     paused = {
         t["values"]["invoice"]["invoice_number"]: t for t in threads if t["status"] == "interrupted"
     }
@@ -104,3 +110,19 @@ def test_the_demo_shows_the_whole_flow_within_a_minute(demo: tuple[str, Path]) -
     )
     assert done["status"] == "paid" and done["erp"]["amount"] == "1150.00"
     assert "Invoice BHP-88231 approved for payment" in _inbox(folder, "ar@blueharbor.example")
+
+
+def test_a_cached_seed_is_reused_only_if_built_by_this_seeding_code(
+    tryton_demo_dir: Path, tmp_path: Path
+) -> None:
+    seed = tmp_path / "tryton-seed"
+    shutil.copytree(tryton_demo_dir, seed)
+    assert is_current(seed) and ensure_demo(seed) == load_facts(tryton_demo_dir)
+
+    info = json.loads((seed / "demo.json").read_text())
+    (seed / "demo.json").write_text(json.dumps({**info, "seed_version": "built-by-older-code"}))
+    assert not is_current(seed)
+    # A stale seed is dropped and built again (cut short here: a build takes a minute).
+    with pytest.raises(subprocess.TimeoutExpired):
+        ensure_demo(seed, timeout=0.05)
+    assert not (seed / "demo.json").exists() and not (seed / "demo.sqlite").exists()

@@ -15,6 +15,7 @@ from langchain_core.runnables import RunnableConfig
 
 from graphs.invoice._env import erp
 from graphs.invoice._mail import send
+from graphs.invoice._match import booked_totals
 from graphs.invoice._policy import policy_in
 from graphs.invoice._state import InvoiceState, decision
 from tools.documents import Invoice
@@ -30,7 +31,8 @@ def invoice_key(supplier_id: int, invoice_number: str) -> str:
 
 
 async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
-    """Create the draft supplier invoice, billing the matched purchase order lines."""
+    """Create the draft supplier invoice, billing the matched purchase order lines; a draft whose
+    tax or total (as the ERP computes them) is not the document's goes back to a person."""
     invoice = Invoice.model_validate(state["invoice"])
     match = state["match"]
     thread = _thread(config)
@@ -53,6 +55,23 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
             description=f"{invoice.vendor_name} {invoice.invoice_number}",
             comment=f"booked by agent-ops, thread {thread}, against {match['purchase_number']}",
         )
+        mismatch = booked_totals(invoice, booked, policy_in(state, config).amount_tolerance)
+        if mismatch is not None and booked.state == "draft":
+            # Deleted, not kept: a later booking of the corrected invoice reuses the same key,
+            # and the duplicate check would take the stale draft for the invoice.
+            await client.delete_draft_invoice(booked.id)
+    if mismatch is not None:
+        done = (
+            f"draft supplier invoice {booked.id} deleted, nothing posted"
+            if booked.state == "draft"
+            else f"supplier invoice {booked.id} is {booked.state} in the ERP already"
+        )
+        finding = mismatch.model_copy(update={"message": f"{mismatch.message}; {done}"})
+        return {
+            "status": "needs_review",
+            "match": {**match, "findings": [*match["findings"], finding.model_dump(mode="json")]},
+            "decisions": [decision("book", "needs_review", finding.message, "agent-ops")],
+        }
     how = "created" if booked.created else "found already created"
     return {
         "status": "booked",

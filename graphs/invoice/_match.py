@@ -32,6 +32,7 @@ FindingCode = Literal[
     "price_mismatch",
     "arithmetic",
     "tax_mismatch",
+    "booking_mismatch",
     "adjustment",
     "over_limit",
     "duplicate",
@@ -239,11 +240,49 @@ def check_lines(
     return matched, found
 
 
-def expected_tax(invoice: Invoice, order: PurchaseOrder) -> Decimal:
-    """Tax at the order's overall rate on the invoice's subtotal."""
+def _percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
+
+
+def expected_tax(
+    invoice: Invoice, order: PurchaseOrder, matched: list[LineMatch]
+) -> tuple[Decimal, str]:
+    """The tax due and how it was reckoned: each billed line at its order line's rate, rounded
+    per rate as Tryton rounds per tax; at the order's overall rate on the subtotal when a line
+    is not on the order or its tax is more than a percentage."""
+    cent = Decimal("0.01")
+    rates = {line.id: line.tax_rate for line in order.lines}
+    billed = [(invoice.lines[m.index].amount, rates.get(m.purchase_line_id)) for m in matched]
+    known = [(amount, rate) for amount, rate in billed if rate is not None]
+    if known and len(known) == len(invoice.lines):
+        bases: dict[Decimal, Decimal] = {}
+        for amount, rate in known:
+            bases[rate] = bases.get(rate, Decimal(0)) + amount
+        tax = sum(((base * rate).quantize(cent) for rate, base in bases.items()), Decimal(0))
+        how = ", ".join(f"{_percent(rate)} on {_money(base)}" for rate, base in bases.items())
+        return tax, f"at the order lines' rates ({how})"
     if order.untaxed_amount <= 0:
-        return Decimal(0)
-    return (invoice.subtotal * order.tax_amount / order.untaxed_amount).quantize(Decimal("0.01"))
+        return Decimal(0), "at the order's rate (none)"
+    rate = order.tax_amount / order.untaxed_amount
+    tax = (invoice.subtotal * rate).quantize(cent)
+    return tax, f"at the order's rate ({_percent(rate.quantize(Decimal('0.0001')))})"
+
+
+def booked_totals(invoice: Invoice, booked: ErpInvoice, tolerance: Decimal) -> Finding | None:
+    """A finding when the ERP's own reckoning of the booked invoice (its tax engine on the lines
+    booked) differs from the document's tax or total: such an invoice must not be posted."""
+    if (
+        abs(booked.tax_amount - invoice.tax) <= tolerance
+        and abs(booked.total_amount - invoice.total) <= tolerance
+    ):
+        return None
+    return Finding(
+        code="booking_mismatch",
+        field="tax,total",
+        message=f"the ERP computes tax {_money(booked.tax_amount)} and total "
+        f"{_money(booked.total_amount)} for the booked lines, the invoice states tax "
+        f"{_money(invoice.tax)} and total {_money(invoice.total)}",
+    )
 
 
 def assess(
@@ -336,14 +375,13 @@ def assess(
             )
         report.lines, line_findings = check_lines(invoice, order, policy)
         found += line_findings
-        tax = expected_tax(invoice, order)
+        tax, how = expected_tax(invoice, order, report.lines)
         if abs(tax - invoice.tax) > policy.amount_tolerance:
             found.append(
                 Finding(
                     code="tax_mismatch",
                     field="tax",
-                    message=f"tax {_money(invoice.tax)} on the invoice, {_money(tax)} at the "
-                    f"order's rate",
+                    message=f"tax {_money(invoice.tax)} on the invoice, {_money(tax)} {how}",
                 )
             )
     if invoice.allowances or invoice.charges or invoice.prepaid:

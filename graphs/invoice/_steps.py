@@ -194,6 +194,12 @@ def _bookable(state: InvoiceState) -> str | None:
         return "no supplier and purchase order matched: edit po_number (or vendor) or reject"
     if len(match.get("lines") or []) != len(invoice.get("lines") or []) or not invoice.get("lines"):
         return "not every line is on the purchase order: edit the lines or reject"
+    if any(f.get("code") == "booking_mismatch" for f in match.get("findings") or []):
+        return (
+            "the ERP computes another tax or total than the invoice states, and an invoice is "
+            "never posted with a total other than the vendor's: edit the figures, or correct "
+            "the taxes in the ERP and send the figures as an edit to book again, or reject"
+        )
     return None
 
 

@@ -1,5 +1,6 @@
 """The graph: receive -> extract -> check -> (ask -> review) -> book -> post -> pay -> ledger ->
-notify. `ask` mails the policy's reviewers; `review` is the pause they answer."""
+notify. `ask` mails the policy's reviewers; `review` is the pause they answer. A booking whose
+ERP totals differ from the document goes back to a person instead of to post."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ def _after_check(state: InvoiceState) -> str:
     return "ask"
 
 
+def _after_book(state: InvoiceState) -> str:
+    return "post" if state.get("status") == "booked" else "ask"
+
+
 def _after_review(state: InvoiceState) -> str:
     status = state.get("status")
     if status == "approved":
@@ -57,7 +62,7 @@ def build() -> StateGraph[InvoiceState]:
     builder.add_conditional_edges("check", _after_check, ["book", "notify", "ask"])
     builder.add_edge("ask", "review")
     builder.add_conditional_edges("review", _after_review, ["book", "notify", "check"])
-    builder.add_edge("book", "post")
+    builder.add_conditional_edges("book", _after_book, ["post", "ask"])
     builder.add_edge("post", "pay")
     builder.add_edge("pay", "ledger")
     builder.add_edge("ledger", "notify")

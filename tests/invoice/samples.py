@@ -4,6 +4,8 @@ PO-00001 Northwind Metals: BOLT-M8 400 @ 0.25 (400 received), WIRE-CU25 500 @ 1.
 PO-00002 Blue Harbor Packaging: BOX-60 1000 @ 1.05 (all received), GLOVE-NIT 20 @ 6.50 (all)
 PO-00003 Keller Industrial Services: MAINT-H 12 h @ 68.00 (none received)
 PO-00004 Northwind Metals: BOLT-M8 200 @ 0.24 (none received)
+PO-00005 Northwind Metals, 20 % VAT on each line: DRILL-HSS 40 @ 24.00 (all received),
+         CUT-DISC 500 @ 1.80 (all received)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ VENDORS = {
     "PO-00002": "Blue Harbor Packaging",
     "PO-00003": "Keller Industrial Services GmbH",
     "PO-00004": "Northwind Metals",
+    "PO-00005": "Northwind Metals",
 }
 
 

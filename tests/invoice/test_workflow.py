@@ -21,7 +21,9 @@ from tools.tryton import TrytonClient
 async def _ledger_payments(tryton: RunningTryton, reference: str) -> tuple[list[Any], list[Any]]:
     async with TrytonClient(tryton.settings()) as client:
         invoices = await client.search(
-            "account.invoice", [("reference", "=", reference)], ("state", "number")
+            "account.invoice",
+            [("reference", "=", reference)],
+            ("state", "number", "tax_amount", "total_amount"),
         )
         payments = await client.search(
             "account.payment",
@@ -72,6 +74,64 @@ async def test_a_price_mismatch_waits_for_a_person_then_approval_pays_it(
     invoices, payments = await _ledger_payments(tryton, "BHP-8001")
     assert len(invoices) == 1 and [p["amount"] for p in payments] == [Decimal("575.00")]
     assert state["notifications"][0]["reason"] == "no sender address to notify"
+
+
+async def test_a_taxed_invoice_is_paid_with_the_erps_tax_and_total_equal_to_the_vendors(
+    graph: Pregel, outbox: Outbox, tryton: RunningTryton
+) -> None:
+    inv = invoice(
+        "NWM-7101", "PO-00005", [("DRILL-HSS", "HSS drill bit set", 10, "24.00")], tax="48.00"
+    )
+    state = await graph.ainvoke({"invoice": inv}, run_config())
+
+    assert state["status"] == "paid"
+    assert state["erp"]["total"] == "288.00" and state["erp"]["amount"] == "288.00"
+    invoices, payments = await _ledger_payments(tryton, "NWM-7101")
+    assert [(i["state"], i["tax_amount"], i["total_amount"]) for i in invoices] == [
+        ("posted", Decimal("48.00"), Decimal("288.00"))
+    ]
+    assert [p["amount"] for p in payments] == [Decimal("288.00")]
+    assert state["ledger"]["this_invoice"][0]["balance"] == "288.00"
+
+
+async def test_a_wrong_tax_waits_for_review_is_not_posted_when_accepted_and_is_paid_once_corrected(
+    graph: Pregel, outbox: Outbox, tryton: RunningTryton
+) -> None:
+    # 19 % stated on lines that carry Tryton's 20 % VAT.
+    inv = invoice(
+        "NWM-7102", "PO-00005", [("CUT-DISC", "Cutting disc 125 mm", 100, "1.80")], tax="34.20"
+    )
+    config = run_config()
+    state = await graph.ainvoke({"invoice": inv}, config)
+
+    (pause,) = state["__interrupt__"][0].value
+    assert (
+        "`tax_mismatch` (tax): tax 34.20 on the invoice, 36.00 at the order lines' rates "
+        "(20% on 180.00)"
+    ) in pause["description"]
+    # A person who waves the tax through still gets no invoice posted with another total.
+    state = await graph.ainvoke(Command(resume={"type": "accept", "by": "erin"}), config)
+    (pause,) = state["__interrupt__"][0].value
+    assert pause["config"]["allow_accept"] is False
+    assert (
+        "`booking_mismatch` (tax,total): the ERP computes tax 36.00 and total 216.00 for the "
+        "booked lines, the invoice states tax 34.20 and total 214.20; draft supplier invoice"
+    ) in pause["description"]
+    assert [(d["step"], d["outcome"]) for d in state["decisions"]][-2:] == [
+        ("review", "approved"),
+        ("book", "needs_review"),
+    ]
+    invoices, _ = await _ledger_payments(tryton, "NWM-7102")
+    assert invoices == []
+
+    # The draft is gone, so the corrected invoice is booked afresh, not taken for a duplicate.
+    fixed = {"tax": "36.00", "total": "216.00"}
+    state = await graph.ainvoke(Command(resume={"type": "edit", "args": fixed}), config)
+    assert state["status"] == "paid" and state["erp"]["amount"] == "216.00"
+    invoices, _ = await _ledger_payments(tryton, "NWM-7102")
+    assert [(i["tax_amount"], i["total_amount"]) for i in invoices] == [
+        (Decimal("36.00"), Decimal("216.00"))
+    ]
 
 
 async def test_an_edit_is_checked_again_and_a_bad_edit_pauses_again(

@@ -67,6 +67,44 @@ async def test_find_purchase_order_by_number_gives_lines_with_received_quantitie
     assert lines["WIRE-CU25"].unit == "m"
     assert lines["WIRE-CU25"].unit_price == Decimal("1.2000")
     assert all(line.invoiced_quantity == 0 for line in order.lines)
+    assert all(line.tax_rate == 0 for line in order.lines)
+
+
+async def test_a_vat_purchase_line_is_billed_with_its_vat_and_a_draft_can_be_deleted(
+    erp: TrytonERP,
+) -> None:
+    order = await _order(erp, "PO-00005")
+    assert (order.untaxed_amount, order.tax_amount, order.total_amount) == (
+        Decimal("1860.00"),
+        Decimal("372.00"),
+        Decimal("2232.00"),
+    )
+    assert [line.tax_rate for line in order.lines] == [Decimal("0.20"), Decimal("0.20")]
+    drills = next(line for line in order.lines if line.product_code == "DRILL-HSS")
+
+    async def bill(key: str) -> Invoice:
+        return await erp.create_supplier_invoice(
+            idempotency_key=key,
+            supplier_id=order.supplier_id,
+            invoice_date=TODAY,
+            reference=f"SUPP-{key}",
+            lines=[InvoiceLineInput(purchase_line_id=drills.id, quantity=5, unit_price=24)],
+        )
+
+    draft = await bill("mail-0030/NWM-VAT-1")
+    assert (draft.untaxed_amount, draft.tax_amount, draft.total_amount) == (
+        Decimal("120.00"),
+        Decimal("24.00"),
+        Decimal("144.00"),
+    )
+    await erp.delete_draft_invoice(draft.id)
+    with pytest.raises(ConnectorRejected):
+        await erp.get_invoice(draft.id)
+
+    posted = await erp.post_invoice((await bill("mail-0030/NWM-VAT-2")).id)
+    assert (posted.tax_amount, posted.amount_to_pay) == (Decimal("24.00"), Decimal("144.00"))
+    with pytest.raises(InvalidInput, match="is posted; only a draft invoice can be deleted"):
+        await erp.delete_draft_invoice(posted.id)
 
 
 async def test_find_purchase_order_by_the_suppliers_reference(erp: TrytonERP) -> None:
@@ -84,7 +122,7 @@ async def test_find_purchase_orders_by_supplier_id_or_name(
     by_id = await erp.find_purchase_orders(supplier_id=northwind)
     by_name = await erp.find_purchase_orders(supplier="northwind")
 
-    assert sorted(o.number or "" for o in by_id) == ["PO-00001", "PO-00004"]
+    assert sorted(o.number or "" for o in by_id) == ["PO-00001", "PO-00004", "PO-00005"]
     assert [o.id for o in by_name] == [o.id for o in by_id]
     unreceived = next(o for o in by_id if o.number == "PO-00004")
     assert [line.received_quantity for line in unreceived.lines] == [0]
@@ -96,7 +134,7 @@ async def test_find_purchase_orders_reads_every_page(tryton: RunningTryton) -> N
     async with TrytonClient(tryton.settings()) as client:
         in_one = await TrytonERP(client).find_purchase_orders(supplier="a", limit=50)
 
-    assert len(in_one) == 4
+    assert len(in_one) == 5
     assert [o.id for o in with_pages] == [o.id for o in in_one]
     assert all(o.lines for o in with_pages)
 

@@ -2,7 +2,8 @@
 
 `agent-ops serve` with `AGENT_OPS_DEMO=true` calls `Demo.start` before it starts (which points
 the connectors config at the demo's systems) and `Demo.mail_samples` once it listens. The
-Tryton database is seeded once into `<demo_dir>/tryton-seed` (about a minute) and copied fresh
+Tryton database is seeded into `<demo_dir>/tryton-seed` (about a minute, again only when the
+seeding code changed: the seed version is kept with it) and copied fresh
 on every start, as are the agent-ops database (unless one is configured) and the mailboxes, so
 each start shows the same story from the beginning.
 """
@@ -24,7 +25,7 @@ import yaml
 from agent_ops.settings import Settings
 from tools.demo._samples import INBOX, REVIEWERS, Sample, samples
 from tools.mail.devserver import DEFAULT_PASSWORD, MailDevServer
-from tools.tryton_demo import DemoFacts, DemoServer, build_demo, copy_demo
+from tools.tryton_demo import DemoFacts, DemoServer, copy_demo, ensure_demo, is_current
 
 __all__ = ["INBOX", "Demo", "Sample", "samples"]
 
@@ -54,9 +55,9 @@ class Demo:
         for chatty in ("mail.log", "mail_devel", "pymap"):  # every SMTP line at INFO otherwise
             logging.getLogger(chatty).setLevel(logging.WARNING)
         seed = self.directory / "tryton-seed"
-        if not (seed / "demo.json").exists():
-            log.info("demo: seeding Tryton into %s (once; about a minute)", seed)
-            build_demo(seed)
+        if not is_current(seed):
+            log.info("demo: seeding Tryton into %s (once per seed version; about a minute)", seed)
+        ensure_demo(seed)
         work = self.directory / "tryton"
         shutil.rmtree(work, ignore_errors=True)
         facts = copy_demo(seed, work)

@@ -1,9 +1,10 @@
 """The demo's sample invoices, dated today, against the seeded purchase orders.
 
-Four mails tell the whole story: a UBL e-invoice that matches its order (paid without a person),
-a PDF whose unit price is over the order's (waits for approval), a plain-text mail naming an
-order that does not exist (waits for a person), and the first invoice again as a PDF (stopped
-as a duplicate, sent once the first is booked).
+Four mails tell the whole story: a UBL e-invoice with 20 % VAT that matches its order (paid
+without a person; Tryton computes the same VAT and total), a PDF whose unit price is over the
+order's (waits for approval), a plain-text mail naming an order that does not exist (waits for
+a person), and the first invoice again as a PDF (stopped as a duplicate, sent once the first
+is booked).
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ class Sample:
 
 
 def _invoice(
-    vendor: str, number: str, po: str, lines: list[tuple[str, str, str, str]], today: dt.date
+    vendor: str,
+    number: str,
+    po: str,
+    lines: list[tuple[str, str, str, str]],
+    today: dt.date,
+    *,
+    vat: str = "0",
 ) -> Invoice:
     made = [
         InvoiceLine(
@@ -41,6 +48,7 @@ def _invoice(
         for code, text, qty, price in lines
     ]
     subtotal = sum((line.amount for line in made), Decimal(0))
+    tax = (subtotal * Decimal(vat)).quantize(Decimal("0.01"))
     return Invoice(
         vendor_name=vendor,
         invoice_number=number,
@@ -50,8 +58,8 @@ def _invoice(
         po_number=po,
         lines=made,
         subtotal=subtotal,
-        tax=Decimal("0.00"),
-        total=subtotal,
+        tax=tax,
+        total=subtotal + tax,
     )
 
 
@@ -68,12 +76,13 @@ def samples(today: dt.date) -> list[Sample]:
     northwind = _invoice(
         "Northwind Metals",
         "NWM-2026-0412",
-        "PO-00001",
+        "PO-00005",
         [
-            ("BOLT-M8", "Steel bolt M8x40", "400", "0.25"),
-            ("WIRE-CU25", "Copper wire 2.5 mm2", "300", "1.20"),
+            ("DRILL-HSS", "HSS drill bit set (19 pcs)", "40", "24.00"),
+            ("CUT-DISC", "Cutting disc 125 mm", "500", "1.80"),
         ],
         today,
+        vat="0.20",  # the order's lines carry Tryton's 20 % supplier VAT
     )
     matching = _mail("billing@northwind.example", "Invoice NWM-2026-0412", "Our e-invoice.\n")
     matching.add_attachment(
@@ -116,7 +125,7 @@ def samples(today: dt.date) -> list[Sample]:
         filename="NWM-2026-0412-copy.pdf",
     )
     return [
-        Sample("matching UBL e-invoice", "paid without a person", matching),
+        Sample("matching UBL e-invoice, 20% VAT", "paid without a person", matching),
         Sample("over-priced PDF", "waits for approval (price 9.5% over the order)", overpriced),
         Sample("plain-text mail, unknown PO", "waits for a person (PO-00077 unknown)", unknown_po),
         Sample("the first invoice again", "stopped as a duplicate", again, after_first=True),

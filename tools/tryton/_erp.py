@@ -297,6 +297,15 @@ class TrytonERP:
         row = await self.client.write("account.invoice", invoice_id, values, records.INVOICE_FIELDS)
         return records.invoice(row)
 
+    async def delete_draft_invoice(self, invoice_id: int) -> None:
+        """Delete a draft supplier invoice: until it is posted it is no accounting record."""
+        invoice = await self.get_invoice(invoice_id)
+        if invoice.state != "draft":
+            raise InvalidInput(
+                f"invoice {invoice_id} is {invoice.state}; only a draft invoice can be deleted"
+            )
+        await self.client.delete("account.invoice", invoice_id)
+
     async def post_invoice(self, invoice_id: int) -> Invoice:
         """Post a draft or validated invoice; an invoice already posted (or paid) is returned."""
         invoice = await self.get_invoice(invoice_id)

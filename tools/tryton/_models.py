@@ -33,6 +33,9 @@ class PurchaseLine(_Result):
     quantity: float
     unit_price: Decimal
     amount: Decimal
+    # The sum of its taxes' rates (0.20 for one 20 % VAT, 0 without tax); None when one of its
+    # taxes is not a plain percentage (a fixed amount, child taxes, or compounding).
+    tax_rate: Decimal | None
     received_quantity: float  # done incoming stock moves, in the line's unit
     invoiced_quantity: float  # on supplier invoices that are not cancelled
 

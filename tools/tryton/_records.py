@@ -30,6 +30,10 @@ LINE_FIELDS = (
     "quantity",
     "unit_price",
     "amount",
+    "taxes.type",
+    "taxes.rate",
+    "taxes.childs",
+    "taxes.update_unit_price",
     "moves.state",
     "moves.quantity",
     "moves.unit.factor",
@@ -114,6 +118,17 @@ def supplier(row: dict[str, Any]) -> Supplier:
     )
 
 
+def _tax_rate(taxes: list[dict[str, Any]]) -> Decimal | None:
+    """The summed rate of plain percentage taxes; None when Tryton computes more than that."""
+    rate = ZERO
+    for tax in taxes:
+        if tax.get("childs") or tax.get("update_unit_price") or tax["type"] == "fixed":
+            return None
+        if tax["type"] == "percentage":
+            rate += tax["rate"]
+    return rate
+
+
 def purchase_line(row: dict[str, Any]) -> PurchaseLine:
     unit = row.get("unit") or {}
     factor = unit.get("factor") or 1.0
@@ -137,6 +152,7 @@ def purchase_line(row: dict[str, Any]) -> PurchaseLine:
         quantity=row["quantity"],
         unit_price=row["unit_price"],
         amount=row["amount"],
+        tax_rate=_tax_rate(row.get("taxes") or []),
         received_quantity=round(received, 6),
         invoiced_quantity=invoiced,
     )

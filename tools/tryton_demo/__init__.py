@@ -1,16 +1,21 @@
 """A seeded demo Tryton on SQLite: build it once, copy it, serve it on a loopback port.
 
-The database holds one company (EUR, the English minimal chart of accounts, this year's fiscal
-year and periods, a manual payment journal), three suppliers, five products and four confirmed
-purchase orders, some received in full, one in part, two not at all (see `_seed.py`).
+The database holds one company (EUR, the English chart of accounts, a 20 % input VAT, this
+year's fiscal year and periods, a manual payment journal), three suppliers, seven products (two
+bought with VAT) and five confirmed purchase orders, some received in full, one in part, two not
+at all (see `_seed.py`).
 
-    facts = build_demo(Path("/tmp/tryton"))          # ~1 minute: installs the modules
+    facts = ensure_demo(Path("/tmp/tryton"))         # ~1 minute the first time: installs modules
     with DemoServer(Path("/tmp/tryton")) as server:  # a `trytond` WSGI process
         print(server.url, facts.rest_key)
+
+A built directory records the seed version it was built with (a digest of the seeding code and
+trytond's version); `ensure_demo` rebuilds one built by other code instead of serving it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import select
 import shutil
@@ -22,8 +27,18 @@ from types import TracebackType
 from pydantic import BaseModel, ConfigDict
 
 from tools.tryton_demo._process import CONFIG_FILE, DATABASE, INFO_FILE, write_config
+from tools.tryton_demo._version import seed_version
 
-__all__ = ["DemoFacts", "DemoServer", "build_demo", "copy_demo"]
+__all__ = [
+    "DemoFacts",
+    "DemoServer",
+    "build_demo",
+    "copy_demo",
+    "ensure_demo",
+    "is_current",
+    "load_facts",
+    "seed_version",
+]
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,8 +49,10 @@ class DemoFacts(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     database: str
+    seed_version: str
     company: int
     payment_journal: int
+    supplier_vat: int  # the account.tax on the VAT products' purchase lines
     suppliers: dict[str, int]  # party code -> id
     purchases: list[str]  # purchase order numbers
     rest_key: str
@@ -54,6 +71,22 @@ def build_demo(directory: Path, *, timeout: float = 600) -> DemoFacts:
     if completed.returncode != 0:
         raise RuntimeError(f"seeding Tryton in {directory} failed:\n{completed.stderr[-4000:]}")
     return load_facts(directory)
+
+
+def is_current(directory: Path) -> bool:
+    """Whether `directory` holds a demo built by this seed version."""
+    info = directory / INFO_FILE
+    return info.exists() and json.loads(info.read_text()).get("seed_version") == seed_version()
+
+
+def ensure_demo(directory: Path, *, timeout: float = 600) -> DemoFacts:
+    """The demo built in `directory`, built (again) unless it is there from this seed version."""
+    if is_current(directory):
+        return load_facts(directory)
+    # Built by other seeding code (or half built): its records may not be what the code expects.
+    (directory / f"{DATABASE}.sqlite").unlink(missing_ok=True)
+    (directory / INFO_FILE).unlink(missing_ok=True)
+    return build_demo(directory, timeout=timeout)
 
 
 def load_facts(directory: Path) -> DemoFacts:

@@ -1,4 +1,5 @@
-"""`python -m tools.tryton_demo build DIR` seeds a demo Tryton; `serve DIR` serves it."""
+"""`python -m tools.tryton_demo build DIR` seeds a demo Tryton; `ensure DIR` seeds it unless DIR
+holds one of this seed version already; `serve DIR` serves it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ def main() -> None:
     build_cmd = commands.add_parser("build", help="create and seed the SQLite database in DIR")
     build_cmd.add_argument("directory", type=Path)
     build_cmd.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
+    ensure_cmd = commands.add_parser("ensure", help="build DIR unless it is of this seed version")
+    ensure_cmd.add_argument("directory", type=Path)
     serve_cmd = commands.add_parser("serve", help="serve the database in DIR over HTTP")
     serve_cmd.add_argument("directory", type=Path)
     serve_cmd.add_argument("--host", default="127.0.0.1")
@@ -22,6 +25,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "build":
         build(args.directory.resolve(), args.today)
+    elif args.command == "ensure":
+        from tools.tryton_demo import ensure_demo
+
+        ensure_demo(args.directory.resolve())
     else:
         serve(args.directory.resolve(), args.host, args.port)
 

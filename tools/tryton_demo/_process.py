@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tools.tryton_demo._version import seed_version
+
 DATABASE = "demo"
 CONFIG_FILE = "trytond.conf"
 INFO_FILE = "demo.json"
@@ -82,6 +84,7 @@ def build(directory: Path, today: dt.date) -> dict[str, Any]:
 
     facts = seed(DATABASE, today)
     facts["database"] = DATABASE
+    facts["seed_version"] = seed_version()
     (directory / INFO_FILE).write_text(json.dumps(facts, indent=2))
     return facts
 

@@ -1,4 +1,4 @@
-"""Build the demo Tryton database: modules, company, chart, fiscal year, suppliers, purchases.
+"""Build the demo Tryton database: modules, company, chart, VAT, fiscal year, suppliers, purchases.
 
 Runs inside a process that has loaded trytond's configuration (see `_process.py`); proteus drives
 trytond in-process so every record is created the way the Tryton client would create it
@@ -14,6 +14,7 @@ from typing import Any
 
 MODULES = ("purchase", "account_invoice", "account_payment", "stock", "account_invoice_stock")
 CHART_TEMPLATE = "account.account_template_root_en"
+TAX_ACCOUNT_TYPE = "account.account_type_template_current_tax_en"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Product:
     unit: str  # product.uom symbol
     cost: Decimal
     kind: str = "goods"
+    vat: bool = False  # bought with the supplier VAT (SUPPLIER_VAT_RATE) on top
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,12 @@ PRODUCTS = (
     Product("GLOVE-NIT", "Nitrile safety gloves (box)", "u", Decimal("6.50")),
     Product("BOX-60", "Shipping carton 60 cm", "u", Decimal("1.10")),
     Product("MAINT-H", "Maintenance technician hour", "h", Decimal("68.00"), kind="service"),
+    Product("DRILL-HSS", "HSS drill bit set (19 pcs)", "u", Decimal("24.00"), vat=True),
+    Product("CUT-DISC", "Cutting disc 125 mm", "u", Decimal("1.80"), vat=True),
 )
+
+# Input VAT charged by suppliers on the VAT products, deductible: booked on its own balance account.
+SUPPLIER_VAT_RATE = Decimal("0.20")
 
 ORDERS = (
     Order(
@@ -79,6 +86,15 @@ ORDERS = (
     ),
     Order("SUP-KIS", "Q-KIS-0042", (OrderLine("MAINT-H", 12, Decimal("68.0000"), received=0),)),
     Order("SUP-NWM", "Q-NWM-1002", (OrderLine("BOLT-M8", 200, Decimal("0.2400"), received=0),)),
+    # The first order whose lines carry VAT (the four above carry none, so their amounts stay).
+    Order(
+        "SUP-NWM",
+        "Q-NWM-1003",
+        (
+            OrderLine("DRILL-HSS", 40, Decimal("24.0000"), received=40),
+            OrderLine("CUT-DISC", 500, Decimal("1.8000"), received=500),
+        ),
+    ),
 )
 
 
@@ -95,17 +111,19 @@ def seed(database: str, today: dt.date) -> dict[str, Any]:
 
     company = _company(Model, Wizard, config)
     accounts = _chart(Model, Wizard, company, config)
+    vat = _supplier_vat(Model, company, accounts, config)
     _fiscal_year(Model, company, today)
     payment_term = _payment_term(Model)
     journal = _payment_journal(Model, company)
     suppliers = _suppliers(Model, payment_term)
-    products = _products(Model, accounts)
+    products = _products(Model, accounts, vat)
     _number_purchases(Model)
     orders = [_order(Model, o, suppliers, products, payment_term, today) for o in ORDERS]
     key = _rest_key(Model, company)
     return {
         "company": company.id,
         "payment_journal": journal.id,
+        "supplier_vat": vat.id,
         "suppliers": {code: party.id for code, party in suppliers.items()},
         "purchases": [purchase.number for purchase in orders],
         "rest_key": key,
@@ -149,6 +167,35 @@ def _chart(Model: Any, Wizard: Any, company: Any, config: Any) -> dict[str, Any]
     wizard.form.category_account_revenue = accounts["revenue"]
     wizard.execute("create_properties")
     return accounts
+
+
+def _supplier_vat(Model: Any, company: Any, accounts: dict[str, Any], config: Any) -> Any:
+    """A 20 % input VAT on an account of its own: the chart has none for deductible VAT."""
+    template = Model.get("ir.model.data").get_id(*TAX_ACCOUNT_TYPE.split("."), config.context)
+    (current_tax,) = Model.get("account.account.type").find(
+        [("template", "=", template), ("company", "=", company.id)]
+    )
+    receivables = accounts["receivable"].parent
+    input_vat = Model.get("account.account")(
+        name="Input VAT (deductible)",
+        code="1.2.4",
+        type=current_tax,
+        parent=receivables,
+        company=company,
+    )
+    input_vat.save()
+    percent = f"{SUPPLIER_VAT_RATE * 100:.0f}%"
+    tax = Model.get("account.tax")(
+        name=f"VAT {percent} (purchases)",
+        description=f"Input VAT {percent}",
+        type="percentage",
+        rate=SUPPLIER_VAT_RATE,
+        invoice_account=input_vat,
+        credit_note_account=input_vat,
+        company=company,
+    )
+    tax.save()
+    return tax
 
 
 def _fiscal_year(Model: Any, company: Any, today: dt.date) -> None:
@@ -206,11 +253,16 @@ def _suppliers(Model: Any, payment_term: Any) -> dict[str, Any]:
     return made
 
 
-def _products(Model: Any, accounts: dict[str, Any]) -> dict[str, Any]:
-    category = Model.get("product.category")(name="Purchased goods and services", accounting=True)
-    category.account_expense = accounts["expense"]
-    category.account_revenue = accounts["revenue"]
-    category.save()
+def _products(Model: Any, accounts: dict[str, Any], vat: Any) -> dict[str, Any]:
+    categories = {}
+    for taxed, name in ((False, "Purchased goods and services"), (True, "Purchased goods, VAT")):
+        category = Model.get("product.category")(name=name, accounting=True)
+        category.account_expense = accounts["expense"]
+        category.account_revenue = accounts["revenue"]
+        if taxed:
+            category.supplier_taxes.append(Model.get("account.tax")(vat.id))
+        category.save()
+        categories[taxed] = category
     uom = Model.get("product.uom")
     template_model = Model.get("product.template")
     made = {}
@@ -225,7 +277,7 @@ def _products(Model: Any, accounts: dict[str, Any]) -> dict[str, Any]:
             purchase_uom=unit,
             list_price=product.cost * 2,
             cost_price_method="fixed",
-            account_category=category,
+            account_category=categories[product.vat],
         )
         template.save()
         (made[product.code],) = template.products
