@@ -465,3 +465,64 @@ async def test_a_graph_calls_mcp_tools_through_a_tool_node(
     }
     assert "42" in sent_back["call_1"]
     assert "refused: no PO" in sent_back["call_2"]
+
+
+MCP_GRAPH = """
+import json
+from typing import TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from tools.config import connectors_config
+from tools.mcp import mcp_tools
+
+
+class State(TypedDict, total=False):
+    pid: int
+
+
+async def ask(state: State) -> State:
+    mcp = connectors_config().mcp
+    assert mcp is not None
+    tools = {tool.name: tool for tool in await mcp_tools(mcp)}
+    blocks = await tools["test_whoami"].ainvoke({})
+    return {"pid": json.loads(blocks[0]["text"])["pid"]}
+
+
+builder = StateGraph(State)
+builder.add_node("ask", ask)
+builder.add_edge(START, "ask")
+builder.add_edge("ask", END)
+graph = builder.compile()
+"""
+
+
+def test_the_server_keeps_one_stdio_process_across_runs_and_ends_it_at_shutdown(
+    tmp_path: Path, stdio: Server
+) -> None:
+    from langgraph_sdk import get_sync_client
+
+    from tests.servers import AgentOpsProcess
+
+    (tmp_path / "mcp_graph.py").write_text(MCP_GRAPH)
+    (tmp_path / "langgraph.json").write_text(
+        json.dumps({"dependencies": ["."], "graphs": {"mcp": "./mcp_graph.py:graph"}})
+    )
+    mcp_server = {k: v for k, v in stdio().items() if k != "notes"}
+    (tmp_path / "connectors.yaml").write_text(
+        json.dumps({"mcp": {"servers": {"test": mcp_server}}})
+    )
+    server = AgentOpsProcess(
+        f"sqlite:///{tmp_path}/mcp.db",
+        tmp_path,
+        config=tmp_path / "langgraph.json",
+        env={"AGENT_OPS_CONNECTORS_CONFIG": str(tmp_path / "connectors.yaml")},
+    ).start()
+    try:
+        client = get_sync_client(url=server.url)
+        pids = [client.runs.wait(None, "mcp", input={})["pid"] for _ in range(2)]  # type: ignore[call-overload]
+    finally:
+        server.stop()
+    assert pids[0] == pids[1], server.log()
+    assert "closed the kept sessions to 1 MCP servers" in server.log()
+    assert not _running(pids[0])

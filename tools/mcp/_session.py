@@ -52,6 +52,8 @@ class KeptSession:
         self._opening: asyncio.Task[_Held] | None = None
         self._ending: set[_Held] = set()
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opened = 0
 
     async def list_tools(
         self, cursor: str | None = None, *, params: PaginatedRequestParams | None = None
@@ -130,6 +132,14 @@ class KeptSession:
             raise
 
     async def _current(self) -> _Held:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise RuntimeError(
+                f"the session to MCP server {self.name!r} belongs to another event loop; "
+                "give each event loop its own MCPSessions"
+            )
         if self._closed:
             raise TransientFailure(
                 f"the sessions to MCP server {self.name!r} are closed", sent=False
@@ -142,9 +152,17 @@ class KeptSession:
         if self._opening is None:
             # a context of its own: the session outlives the run that happened to open it
             self._opening = asyncio.create_task(self._open(), context=contextvars.Context())
+        opening = self._opening
         try:
             # shielded: a caller that gives up does not stop the opening for the others
-            return await asyncio.shield(self._opening)
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if opening.cancelled() and task is not None and not task.cancelling():
+                raise TransientFailure(  # closed while opening: the caller was not cancelled
+                    f"the sessions to MCP server {self.name!r} are closed", sent=False
+                ) from None
+            raise
         except Exception as exc:
             failure = describe_failure(exc, self.server.timeout, expired=False)
             failure.sent = False  # nothing of the call was sent before its session was open
@@ -157,7 +175,9 @@ class KeptSession:
         finally:
             self._opening = None
         self._held = held
-        log.debug("MCP server %r: session opened", self.name)
+        self._opened += 1
+        if self._opened > 1:
+            log.info("MCP server %r: new session (%d so far)", self.name, self._opened)
         return held
 
     def _retire(self, held: _Held) -> None:
@@ -165,6 +185,7 @@ class KeptSession:
         if self._held is held:
             self._held = None
         if held not in self._ending:
+            self._ending = {ending for ending in self._ending if not ending.ended.is_set()}
             self._ending.add(held)
             held.stop()
 

@@ -11,6 +11,7 @@ event loop's shared sessions unless given its own; `close_mcp_sessions` closes t
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from types import TracebackType
 from typing import Any, cast
@@ -24,6 +25,8 @@ from tools.connector import Effect, RetryPolicy, TransientFailure, effect_marks,
 from tools.mcp._config import ALL_TOOLS, MCPConfig, MCPServer
 from tools.mcp._session import KeptSession, describe_failure
 
+log = logging.getLogger(__name__)
+
 
 class MCPSessions:
     """The kept sessions to MCP servers, one per configured server, for one event loop.
@@ -33,21 +36,18 @@ class MCPSessions:
 
     def __init__(self) -> None:
         self._kept: list[KeptSession] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def session(self, name: str, server: MCPServer) -> KeptSession:
         """The kept session for this server; a changed config gets a session of its own."""
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif loop is not self._loop:
-            raise RuntimeError("MCP sessions belong to the event loop that opened them")
         for kept in self._kept:
             if kept.name == name and kept.server == server:
                 return kept
         kept = KeptSession(name, server)
         self._kept.append(kept)
         return kept
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
     async def aclose(self) -> None:
         """Close every session (stdio servers exit) and forget them."""
@@ -82,8 +82,9 @@ def shared_sessions() -> MCPSessions:
 async def close_mcp_sessions() -> None:
     """Close the running event loop's shared sessions (at shutdown)."""
     sessions = _shared.pop(asyncio.get_running_loop(), None)
-    if sessions is not None:
+    if sessions is not None and (count := len(sessions)):
         await sessions.aclose()
+        log.info("closed the kept sessions to %d MCP servers", count)
 
 
 async def mcp_tools(config: MCPConfig, sessions: MCPSessions | None = None) -> list[BaseTool]:
