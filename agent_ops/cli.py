@@ -173,6 +173,7 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
         finally:
             install(None)
             await models.aclose()
+            await _close_connectors()
 
     async def _listen(runtime: Runtime) -> None:
         app = create_app(runtime, started=True)
@@ -227,6 +228,13 @@ def _connectors(settings: Settings) -> ConnectorsConfig | None:
     return config
 
 
+async def _close_connectors() -> None:
+    """Close what connectors keep open between runs: the MCP sessions (stdio servers exit)."""
+    from tools.mcp import close_mcp_sessions
+
+    await close_mcp_sessions()
+
+
 def _triggers(settings: Settings) -> list[Trigger]:
     """The connectors config's triggers (mail, folders) that this server polls."""
     config = _connectors(settings)
@@ -252,6 +260,7 @@ async def _worker(settings: Settings) -> None:
     finally:
         install(None)
         await models.aclose()
+        await _close_connectors()
 
 
 async def _work_until_stopped(runtime: Runtime, registry: GraphRegistry) -> None:

@@ -2,35 +2,103 @@
 limited to the allow-list, marked read-only or side-effecting, and given a timeout, the retry
 rule and ConnectorErrors.
 
-Each call opens its own session (a child process for stdio, an HTTP session otherwise), as the
-adapters do without a shared session: tools hold no open resources, and any worker or event loop
-can call them.
+Calls go over one kept session per server (`MCPSessions`), opened on first use: a stdio server
+is one long-lived child process, an HTTP server one MCP session. `mcp_tools` uses the running
+event loop's shared sessions unless given its own; `close_mcp_sessions` closes the shared ones
+(the CLI does at shutdown).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import logging
+import weakref
+from types import TracebackType
+from typing import Any, cast
 
-import httpx
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from langchain_mcp_adapters.tools import load_mcp_tools
-from mcp.shared.exceptions import McpError
+from mcp import ClientSession
 
 from agent_ops.errors import ConfigError, ConnectorRejected, ConnectorUnavailable
 from tools.connector import Effect, RetryPolicy, TransientFailure, effect_marks, with_retries
 from tools.mcp._config import ALL_TOOLS, MCPConfig, MCPServer
+from tools.mcp._session import KeptSession, describe_failure
+
+log = logging.getLogger(__name__)
 
 
-async def mcp_tools(config: MCPConfig) -> list[BaseTool]:
-    """List each configured server's tools and return the allowed ones as LangChain tools.
+class MCPSessions:
+    """The kept sessions to MCP servers, one per configured server, for one event loop.
+
+    Use it as `async with MCPSessions() as sessions`, or close it with `aclose()`.
+    """
+
+    def __init__(self) -> None:
+        self._kept: list[KeptSession] = []
+
+    def session(self, name: str, server: MCPServer) -> KeptSession:
+        """The kept session for this server; a changed config gets a session of its own."""
+        for kept in self._kept:
+            if kept.name == name and kept.server == server:
+                return kept
+        kept = KeptSession(name, server)
+        self._kept.append(kept)
+        return kept
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    async def aclose(self) -> None:
+        """Close every session (stdio servers exit) and forget them."""
+        kept, self._kept = self._kept, []
+        await asyncio.gather(*(session.aclose() for session in kept))
+
+    async def __aenter__(self) -> MCPSessions:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MCPSessions] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_sessions() -> MCPSessions:
+    """The running event loop's shared sessions (what `mcp_tools` uses by default)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _shared:
+        _shared[loop] = MCPSessions()
+    return _shared[loop]
+
+
+async def close_mcp_sessions() -> None:
+    """Close the running event loop's shared sessions (at shutdown)."""
+    sessions = _shared.pop(asyncio.get_running_loop(), None)
+    if sessions is not None and (count := len(sessions)):
+        await sessions.aclose()
+        log.info("closed the kept sessions to %d MCP servers", count)
+
+
+async def mcp_tools(config: MCPConfig, sessions: MCPSessions | None = None) -> list[BaseTool]:
+    """List each configured server's tools and return the allowed ones as LangChain tools,
+    calling over `sessions` (default: the running event loop's shared sessions).
 
     Raises ConnectorUnavailable when a server cannot be reached or does not answer in time,
     and ConfigError when an allowed tool is not offered or two tools share a name.
     """
+    if sessions is None:
+        sessions = shared_sessions()
     tools: list[BaseTool] = []
     for name, server in config.servers.items():
-        tools.extend(await _server_tools(name, server))
+        tools.extend(await _server_tools(sessions.session(name, server)))
     seen: dict[str, int] = {}
     for tool in tools:
         seen[tool.name] = seen.get(tool.name, 0) + 1
@@ -39,20 +107,22 @@ async def mcp_tools(config: MCPConfig) -> list[BaseTool]:
     return tools
 
 
-async def _server_tools(name: str, server: MCPServer) -> list[BaseTool]:
-    system = f"mcp:{name}"
+async def _server_tools(kept: KeptSession) -> list[BaseTool]:
+    name, server = kept.name, kept.server
     deadline = asyncio.timeout(server.timeout)
     try:
         async with deadline:
+            # the kept session stands in for a ClientSession: the adapters list and call
+            # through its list_tools and call_tool
             offered = await load_mcp_tools(
-                None, connection=server.connection(), server_name=name, handle_tool_errors=False
+                cast(ClientSession, kept), server_name=name, handle_tool_errors=False
             )
     except Exception as exc:
-        failure = _transient(exc, server.timeout, expired=deadline.expired())
+        failure = describe_failure(exc, server.timeout, expired=deadline.expired())
         raise ConnectorUnavailable(
             f"MCP server {name!r} ({server.transport} {server.target()}) could not list its "
             f"tools: {failure}",
-            system=system,
+            system=f"mcp:{name}",
             url=server.target(),
         ) from exc
     names = {tool.name for tool in offered}
@@ -90,19 +160,26 @@ def _wrap(server_name: str, server: MCPServer, tool: BaseTool) -> BaseTool:
         try:
             async with deadline:
                 return await call_adapter(**arguments)
+        except TransientFailure:  # the kept session knows whether the call was sent
+            raise
         except ToolException as exc:  # the server answered with isError: its own message
             raise ConnectorRejected(
                 f"{label} failed: {exc}", system=system, url=server.target(), status=422
             ) from exc
         except Exception as exc:
-            raise _transient(exc, server.timeout, expired=deadline.expired()) from exc
+            raise describe_failure(exc, server.timeout, expired=deadline.expired()) from exc
 
     async def call(**arguments: Any) -> Any:
         try:
             return await with_retries(lambda: once(arguments), effect=effect, policy=policy)
         except TransientFailure as failure:
+            unknown = (
+                "; it may or may not have run (not repeated: it has side effects)"
+                if effect == "write" and failure.sent
+                else ""
+            )
             raise ConnectorUnavailable(
-                f"{label} ({server.transport} {server.target()}): {failure}",
+                f"{label} ({server.transport} {server.target()}): {failure}{unknown}",
                 system=system,
                 url=server.target(),
             ) from failure
@@ -118,31 +195,3 @@ def _wrap(server_name: str, server: MCPServer, tool: BaseTool) -> BaseTool:
         metadata=metadata,
         tags=tags,
     )
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]
-
-
-def _transient(exc: Exception, timeout: float, *, expired: bool) -> TransientFailure:
-    """Say why a session failed, and whether the request can have reached the server.
-
-    The MCP client reports transport failures inside (nested) exception groups, and a
-    cancelled session may surface as a broken stream rather than a TimeoutError, hence
-    `expired`. Anything that is not a transport failure is a bug and is raised as it is.
-    """
-    leaves = _leaves(exc)
-    if expired or any(isinstance(leaf, TimeoutError) for leaf in leaves):
-        return TransientFailure(f"no answer within {timeout:g}s", sent=True)
-    unsent = (FileNotFoundError, PermissionError, httpx.ConnectError, httpx.ConnectTimeout)
-    if all(isinstance(leaf, unsent) for leaf in leaves):
-        detail = "; ".join(f"{type(leaf).__name__}: {leaf}" for leaf in leaves)
-        return TransientFailure(f"cannot start or reach it ({detail})", sent=False)
-    transport = (McpError, httpx.TransportError, httpx.HTTPStatusError, OSError)
-    broken = [leaf for leaf in leaves if isinstance(leaf, transport)]
-    if broken or all(type(leaf).__module__.startswith("anyio") for leaf in leaves):
-        detail = "; ".join(f"{type(leaf).__name__}: {leaf}" for leaf in broken or leaves)
-        return TransientFailure(f"the session broke ({detail})", sent=True)
-    raise exc
