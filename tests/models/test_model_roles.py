@@ -109,6 +109,37 @@ async def test_closed_primary_falls_back_to_secondary_after_its_retries() -> Non
     ]
     assert "ConnectionError: Connection error" in (sink.decisions[0].error or "")
     assert (sink.decisions[2].prompt_name, sink.decisions[2].prompt_version) == ("respond", "v1")
+    assert [d.token_source for d in sink.decisions] == ["none", "none", "provider"]
+
+
+async def test_a_streamed_answer_keeps_the_usage_the_endpoint_reports_at_its_end() -> None:
+    with scripted_chat(["Your invoice was paid on Monday."]) as fake:
+        models, sink = build(
+            {"respond": {"providers": ["openai:fake"], "prompt": "respond"}},
+            {"openai:fake": {"base_url": fake.url, "output_cost_per_1k": 2.0}},
+        )
+
+        async def respond(state: Ask) -> Ask:
+            message = await models.role("respond").ainvoke(state["question"])
+            return {"answer": message.text}
+
+        graph = StateGraph(Ask)
+        graph.add_node("respond", respond)
+        graph.add_edge(START, "respond")
+        graph.add_edge("respond", END)
+        chunks = [
+            message.text
+            async for message, _ in graph.compile().astream(
+                {"question": "Was invoice 7 paid?"}, stream_mode="messages"
+            )
+        ]
+
+    (request,) = fake.requests
+    assert request["stream"] is True and request["stream_options"] == {"include_usage": True}
+    assert "".join(chunks).strip() == "Your invoice was paid on Monday."
+    (logged,) = sink.decisions
+    assert (logged.input_tokens, logged.output_tokens, logged.token_source) == (11, 7, "provider")
+    assert logged.cost_usd == 0.014
 
 
 class Ask(TypedDict, total=False):
