@@ -96,6 +96,7 @@ class LocalModelServer:
         self._proc: asyncio.subprocess.Process | None = None
         self._log: IO[bytes] | None = None
         self._url: str | None = None
+        self._http: httpx.AsyncClient | None = None
         self._starting = asyncio.Lock()
 
     @property
@@ -137,10 +138,11 @@ class LocalModelServer:
             for key in ("model", "messages", "tools", "tool_choice")
             if key in request
         }
-        async with httpx.AsyncClient(timeout=30.0) as client:
-            response = await client.post(
-                f"{base}/extras/chat/usage", json=body | {"completion": completion}
-            )
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=30.0)
+        response = await self._http.post(
+            f"{base}/extras/chat/usage", json=body | {"completion": completion}
+        )
         if response.status_code != 200:
             raise ModelUnavailable(
                 f"local model server {self.name} could not count tokens"
@@ -152,6 +154,9 @@ class LocalModelServer:
     async def stop(self) -> None:
         """Stop the server."""
         proc, self._proc, self._url = self._proc, None, None
+        http, self._http = self._http, None
+        if http is not None:
+            await http.aclose()
         if proc is not None and proc.returncode is None:
             proc.terminate()
             try:

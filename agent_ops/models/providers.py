@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+import httpx
 import openai
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
@@ -25,9 +27,12 @@ from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
+from agent_ops.errors import ModelUnavailable
 from agent_ops.models.config import ProviderKind, ProviderOptions
 from agent_ops.models.decisions import NO_TOKENS, TokenUsage, reported_usage
 from agent_ops.models.local import CountedTokens
+
+log = logging.getLogger(__name__)
 
 Rule = Callable[[Sequence[BaseMessage]], Any]
 """A `rules:` provider: messages in; a str, dict, pydantic model or AIMessage out (may be async)."""
@@ -170,7 +175,12 @@ class ChatEndpoint:
         extra = bound.kwargs if isinstance(bound, RunnableBinding) else {}
         # The body ChatOpenAI sent, so the server renders the very prompt it answered.
         body = client._get_request_payload(list(messages), **extra)
-        counted = await self._count_tokens(body, answer.text)
+        try:
+            counted = await self._count_tokens(body, answer.text)
+        except (ModelUnavailable, httpx.HTTPError) as exc:
+            # The answer stands; only its token numbers are lost, and the log says so.
+            log.warning("%s: could not count the answer's tokens: %r", self.spec, exc)
+            return NO_TOKENS
         return TokenUsage(counted.prompt_tokens, counted.completion_tokens, "counted")
 
     def _bound(
