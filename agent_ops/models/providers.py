@@ -231,13 +231,6 @@ class RuleProvider:
         return AIMessage(content=str(result))
 
     async def usage(
-        self,
-        messages: Sequence[BaseMessage],
-        answer: AIMessage,
-        *,
-        tools: Sequence[BaseTool | dict[str, Any]] = (),
-        tool_choice: str | None = None,
-        schema: type[BaseModel] | None = None,
-        time_limit: float,
+        self, messages: Sequence[BaseMessage], answer: AIMessage, **request: Any
     ) -> TokenUsage:
         return reported_usage(answer) or NO_TOKENS

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from agent_ops.models import MemoryDecisions, Models, ModelsConfig
 from agent_ops.settings import Settings
+from tests.models.respond_graph import respond_graph
 
 pytestmark = pytest.mark.llama
 
@@ -141,21 +142,12 @@ async def test_a_streamed_and_a_plain_call_of_one_prompt_log_the_same_prompt_tok
 ) -> None:
     models, sink = local_models
     question = "What is the capital of France?"
-
-    async def respond(state: Ticket) -> Ticket:
-        message = await models.role("respond").ainvoke(state["request"])
-        return {"reply": message.text}
-
-    builder = StateGraph(Ticket)
-    builder.add_node("respond", respond)
-    builder.add_edge(START, "respond")
-    builder.add_edge("respond", END)
-    graph = builder.compile()
+    graph = respond_graph(models).compile()
 
     async def streamed() -> list[str]:
         return [
             message.text
-            async for message, _ in graph.astream({"request": question}, stream_mode="messages")
+            async for message, _ in graph.astream({"question": question}, stream_mode="messages")
         ]
 
     # At once: the server must not cut the stream short when the second request arrives.

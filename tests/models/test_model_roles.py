@@ -4,11 +4,10 @@ answer, fallback past a closed port, and every attempt in the decision log."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import Literal
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
@@ -16,6 +15,7 @@ from agent_ops.errors import ConfigError, ModelUnavailable
 from agent_ops.models import MemoryDecisions, Models, ModelsConfig, load_models_config
 from agent_ops.settings import Settings
 from tests.models.fakes import closed_port, scripted_chat
+from tests.models.respond_graph import respond_graph
 
 PROMPTS = Path(__file__).parents[2] / "prompts"
 
@@ -119,19 +119,11 @@ async def test_a_streamed_answer_keeps_the_usage_the_endpoint_reports_at_its_end
             {"openai:fake": {"base_url": fake.url, "output_cost_per_1k": 2.0}},
         )
 
-        async def respond(state: Ask) -> Ask:
-            message = await models.role("respond").ainvoke(state["question"])
-            return {"answer": message.text}
-
-        graph = StateGraph(Ask)
-        graph.add_node("respond", respond)
-        graph.add_edge(START, "respond")
-        graph.add_edge("respond", END)
         chunks = [
             message.text
-            async for message, _ in graph.compile().astream(
-                {"question": "Was invoice 7 paid?"}, stream_mode="messages"
-            )
+            async for message, _ in respond_graph(models)
+            .compile()
+            .astream({"question": "Was invoice 7 paid?"}, stream_mode="messages")
         ]
 
     (request,) = fake.requests
@@ -142,26 +134,13 @@ async def test_a_streamed_answer_keeps_the_usage_the_endpoint_reports_at_its_end
     assert logged.cost_usd == 0.014
 
 
-class Ask(TypedDict, total=False):
-    question: str
-    answer: str
-
-
 async def test_every_provider_down_pauses_the_graph_for_a_person_whose_answer_is_logged() -> None:
     models, sink = build(
         {"respond": {"providers": ["openai:down"], "retries": 0}},
         {"openai:down": {"base_url": f"http://127.0.0.1:{closed_port()}/v1"}},
     )
 
-    async def respond(state: Ask) -> Ask:
-        message = await models.role("respond").ainvoke(state["question"])
-        return {"answer": message.text}
-
-    builder = StateGraph(Ask)
-    builder.add_node("respond", respond)
-    builder.add_edge(START, "respond")
-    builder.add_edge("respond", END)
-    graph = builder.compile(checkpointer=InMemorySaver())
+    graph = respond_graph(models).compile(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t1", "run_id": "r1"}}
 
     paused = await graph.ainvoke({"question": "Refund?"}, config)  # type: ignore[arg-type]
