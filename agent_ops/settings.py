@@ -69,9 +69,6 @@ class Settings(BaseSettings):
     )
     local_model_threads: int = Field(2, ge=1, description="CPU threads of the local model")
     local_model_context: int = Field(4096, ge=256, description="context window in tokens")
-    local_model_share: bool = Field(
-        False, description="share one local model server between processes (lock/port file)"
-    )
     local_model_start_timeout: float = Field(
         120.0,
         gt=0,

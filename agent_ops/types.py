@@ -28,6 +28,10 @@ Durability = Literal["sync", "async", "exit"]
 IfNotExists = Literal["create", "reject"]
 CancelAction = Literal["interrupt", "rollback"]
 SortOrder = Literal["asc", "desc"]
+TokenSource = Literal["provider", "counted", "none"]
+"""Where a model decision's token numbers come from: the endpoint's reported usage, agent-ops's
+count with the model's own tokenizer (the local model's streamed answers), or nowhere (a failed
+attempt, a rule, a person, an endpoint that reported none)."""
 AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
 ThreadSortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
 CronSortBy = Literal[

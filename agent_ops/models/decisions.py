@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from langchain_core.messages import AIMessage, BaseMessage
 
 from agent_ops.storage.records import ModelDecision
-from agent_ops.types import Json
+from agent_ops.types import Json, TokenSource
 
 
 class DecisionSink(Protocol):
@@ -56,6 +56,30 @@ def message_output(message: BaseMessage) -> Json:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """A call's tokens, and who gave the numbers."""
+
+    input_tokens: int
+    output_tokens: int
+    source: TokenSource
+
+    def cost(self, input_per_1k: float, output_per_1k: float) -> float:
+        """Estimate the call's cost in USD from per-1000-token prices."""
+        return (self.input_tokens * input_per_1k + self.output_tokens * output_per_1k) / 1000
+
+
+NO_TOKENS = TokenUsage(0, 0, "none")
+
+
+def reported_usage(message: AIMessage) -> TokenUsage | None:
+    """The usage the endpoint reported with `message`, if it reported any."""
+    usage = message.usage_metadata
+    if usage is None:
+        return None
+    return TokenUsage(usage["input_tokens"], usage["output_tokens"], "provider")
+
+
+@dataclass(frozen=True, slots=True)
 class CallContext:
     """What every decision of one role call shares."""
 
@@ -74,8 +98,7 @@ class CallContext:
         output: Json | None,
         error: str | None,
         latency_ms: float,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
+        usage: TokenUsage = NO_TOKENS,
         cost_usd: float = 0.0,
     ) -> ModelDecision:
         return ModelDecision(
@@ -91,8 +114,9 @@ class CallContext:
             output=output,
             error=error,
             latency_ms=latency_ms,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            token_source=usage.source,
             cost_usd=cost_usd,
             created_at=datetime.now(UTC),
         )

@@ -74,7 +74,6 @@ class Models:
                 model_path=s.local_model_path,
                 threads=s.local_model_threads,
                 context=s.local_model_context,
-                share=s.local_model_share,
                 start_timeout=s.local_model_start_timeout,
             )
         return self._local[name]
@@ -120,13 +119,15 @@ class Models:
                 api_key=options.api_key or self._settings.openai_api_key,
             )
         elif kind == "local":
+            server = self.local_server(name)
             provider = ChatEndpoint(
                 spec,
                 kind,
                 options.model or name,
                 options,
-                base_url=self.local_server(name).base_url,
+                base_url=server.base_url,
                 api_key=None,
+                count_tokens=server.count_tokens,
             )
         elif kind == "rules":
             if name not in self._rules:

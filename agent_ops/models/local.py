@@ -1,8 +1,16 @@
-"""The embedded model server: llama-cpp-python's OpenAI-compatible server on a loopback port.
+"""The embedded model server: llama-cpp-python's OpenAI-compatible app on a loopback port.
 
 Started on first use of a `local:` role (or when `serve` starts, if configured), health-checked,
-and stopped on shutdown. One per process by default; with sharing on, the first process writes a
-port file under a lock and the others reuse its server while it answers.
+restarted on the next call if it died, and stopped on shutdown.
+
+Each agent-ops process runs its own server; two processes on one machine (`serve` and `worker`,
+two `serve`s) never share one. Sharing would save one copy of a small model (SmolLM2-135M is
+about 100 MB) but buys hard problems: a server started by one process must outlive it while
+another still calls it, yet die when the last one exits, even by SIGKILL; and llama-cpp-python
+serves one request at a time anyway, so two processes would queue behind one decoder instead
+of decoding side by side. Owned servers make both lifetimes trivial: the process binds the
+listening socket itself (port 0, so the kernel picks a free port and no two servers can race
+for one) and hands it to the child, which Linux kills when its parent dies.
 """
 
 from __future__ import annotations
@@ -10,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import fcntl
-import json
 import logging
 import os
 import signal
@@ -19,9 +25,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -41,17 +49,29 @@ def default_model_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+SERVER_SCRIPT = Path(__file__).with_name("_llama_server.py")
+
+
+def _listener() -> socket.socket:
+    """A loopback socket listening on a port the kernel chose, for the child to serve on."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
 
 
 def _die_with_parent() -> None:
     """In the child: ask Linux to SIGTERM it when agent-ops dies, even by SIGKILL."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass(frozen=True, slots=True)
+class CountedTokens:
+    """A chat request's tokens as the local model's own chat template and tokenizer count them."""
+
+    prompt_tokens: int
+    completion_tokens: int
 
 
 class LocalModelServer:
@@ -64,7 +84,6 @@ class LocalModelServer:
         model_path: Path | None = None,
         threads: int = 2,
         context: int = 4096,
-        share: bool = False,
         start_timeout: float = 120.0,
         state_dir: Path | None = None,
     ) -> None:
@@ -72,12 +91,12 @@ class LocalModelServer:
         self._model_path = model_path
         self._threads = threads
         self._context = context
-        self._share = share
         self._start_timeout = start_timeout
         self._state_dir = state_dir or Path(tempfile.gettempdir()) / f"agent-ops-{os.getuid()}"
         self._proc: asyncio.subprocess.Process | None = None
         self._log: IO[bytes] | None = None
         self._url: str | None = None
+        self._http: httpx.AsyncClient | None = None
         self._starting = asyncio.Lock()
 
     @property
@@ -88,22 +107,56 @@ class LocalModelServer:
         return path
 
     @property
-    def owned(self) -> bool:
-        """Whether this process started the server (and so stops it)."""
-        return self._proc is not None
+    def pid(self) -> int | None:
+        """The server process's id while it runs."""
+        if self._proc is None or self._proc.returncode is not None:
+            return None
+        return self._proc.pid
 
     async def base_url(self) -> str:
-        """Return the server's `/v1` URL, starting it (or finding a shared one) if needed."""
-        if self._url is not None and (self._proc is None or self._proc.returncode is None):
+        """Return the server's `/v1` URL, starting it if it is not running (or died)."""
+        if self._url is not None and self.pid is not None:
             return self._url
         async with self._starting:
-            if self._url is None or (self._proc is not None and self._proc.returncode is not None):
-                self._url = await (self._attach_shared() if self._share else self._start())
+            if self._url is None or self.pid is None:
+                if self._proc is not None:
+                    log.warning(
+                        "local model server %s exited (code %s); starting it again. Its log:\n%s",
+                        self.name,
+                        self._proc.returncode,
+                        await self._log_tail(),
+                    )
+                    await self.stop()
+                self._url = await self._start()
         return self._url
 
+    async def count_tokens(self, request: Mapping[str, Any], completion: str) -> CountedTokens:
+        """Count the prompt tokens of a chat `request` body and the tokens of its answer text."""
+        base = (await self.base_url()).removesuffix("/v1")
+        body = {
+            key: request[key]
+            for key in ("model", "messages", "tools", "tool_choice")
+            if key in request
+        }
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=30.0)
+        response = await self._http.post(
+            f"{base}/extras/chat/usage", json=body | {"completion": completion}
+        )
+        if response.status_code != 200:
+            raise ModelUnavailable(
+                f"local model server {self.name} could not count tokens"
+                f" ({response.status_code}): {response.text[:500]}"
+            )
+        counted = response.json()
+        return CountedTokens(counted["prompt_tokens"], counted["completion_tokens"])
+
     async def stop(self) -> None:
-        """Stop the server if this process started it."""
+        """Stop the server."""
         proc, self._proc, self._url = self._proc, None, None
+        http, self._http = self._http, None
+        if http is not None:
+            await http.aclose()
         if proc is not None and proc.returncode is None:
             proc.terminate()
             try:
@@ -111,8 +164,6 @@ class LocalModelServer:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-            if self._share:
-                self._port_file.unlink(missing_ok=True)
         if self._log is not None:
             # A clean stop leaves no log behind; a failed start kept its tail in the error.
             self._log.close()
@@ -123,40 +174,51 @@ class LocalModelServer:
     async def _start(self) -> str:
         if find_spec("llama_cpp") is None:
             raise ConfigError(f"llama-cpp-python is not installed: {INSTALL_HINT}")
-        model, port = self.model_path, _free_port()
+        model = self.model_path
         self._state_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self._state_dir / f"{self.name}-{os.getpid()}-{port}.log"
-        self._log = log_path.open("wb")
-        args = [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--model_alias",
-            self.name,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_threads",
-            str(self._threads),
-            "--n_ctx",
-            str(self._context),
-        ]
-        log.info("starting local model %s on 127.0.0.1:%d (%s)", self.name, port, model.name)
-        started = asyncio.get_running_loop().time()
-        self._proc = await asyncio.create_subprocess_exec(
-            *args, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
-        )
+        with _listener() as listener:
+            port = listener.getsockname()[1]
+            log_path = self._state_dir / f"{self.name}-{os.getpid()}-{port}.log"
+            self._log = log_path.open("wb")
+            args = [
+                sys.executable,
+                str(SERVER_SCRIPT),
+                "--fd",
+                str(listener.fileno()),
+                "--model",
+                str(model),
+                "--alias",
+                self.name,
+                "--threads",
+                str(self._threads),
+                "--context",
+                str(self._context),
+            ]
+            log.info("starting local model %s on 127.0.0.1:%d (%s)", self.name, port, model.name)
+            started = asyncio.get_running_loop().time()
+            # Spawned from the event loop's thread: the child's death signal follows that thread.
+            self._proc = await asyncio.create_subprocess_exec(
+                *args,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(listener.fileno(),),
+                preexec_fn=_die_with_parent,
+            )
         url = f"http://127.0.0.1:{port}/v1"
         await self._wait_healthy(url, log_path)
         log.info(
-            "local model %s ready in %.1fs",
+            "local model %s ready in %.1fs (pid %d)",
             self.name,
             asyncio.get_running_loop().time() - started,
+            self._proc.pid,
         )
         return url
+
+    async def _log_tail(self) -> str:
+        if self._log is None:
+            return ""
+        text = await asyncio.to_thread(Path(self._log.name).read_text, errors="replace")
+        return text[-2000:]
 
     async def _wait_healthy(self, url: str, log_path: Path) -> None:
         deadline = asyncio.get_running_loop().time() + self._start_timeout
@@ -164,7 +226,7 @@ class LocalModelServer:
             while asyncio.get_running_loop().time() < deadline:
                 assert self._proc is not None
                 if self._proc.returncode is not None:
-                    tail = (await asyncio.to_thread(log_path.read_text, errors="replace"))[-2000:]
+                    tail = await self._log_tail()
                     self._proc = None
                     raise ModelUnavailable(
                         f"local model server {self.name} exited during start-up:\n{tail}"
@@ -177,47 +239,6 @@ class LocalModelServer:
             f"local model server {self.name} did not answer within {self._start_timeout:.0f}s"
             f" (log: {log_path})"
         )
-
-    # -- sharing between processes --------------------------------------------------------------
-    @property
-    def _port_file(self) -> Path:
-        return self._state_dir / f"{self.name}.json"
-
-    async def _attach_shared(self) -> str:
-        self._state_dir.mkdir(parents=True, exist_ok=True)
-        with (self._state_dir / f"{self.name}.lock").open("w") as lock:
-            # Polled, not blocking: the child's death signal is tied to the spawning thread,
-            # so the server must be started from the event loop's own thread.
-            while True:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    await asyncio.sleep(0.1)
-            try:
-                found = await self._live_shared()
-                if found is not None:
-                    log.info("using the local model server of pid %s at %s", *found)
-                    return found[1]
-                url = await self._start()
-                self._port_file.write_text(
-                    json.dumps({"pid": os.getpid(), "url": url, "model": str(self.model_path)})
-                )
-                return url
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    async def _live_shared(self) -> tuple[int, str] | None:
-        try:
-            entry = json.loads(self._port_file.read_text())
-        except (OSError, ValueError):
-            return None
-        if entry.get("model") != str(self.model_path):
-            return None
-        async with httpx.AsyncClient(timeout=2.0) as client:
-            if await _healthy(client, entry["url"]):
-                return int(entry["pid"]), str(entry["url"])
-        return None
 
 
 async def _healthy(client: httpx.AsyncClient, url: str) -> bool:

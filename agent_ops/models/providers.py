@@ -3,6 +3,10 @@
 `openai:` and `local:` providers are both LangChain `ChatOpenAI` against an OpenAI-compatible
 endpoint (the local one is our own llama.cpp server on loopback), so production and the offline
 default take the same path, token streaming included. `rules:` providers are Python functions.
+
+Token usage is the endpoint's wherever it reports it (`stream_usage=True` asks for it in streamed
+answers too). llama-cpp-python's server reports none when streaming, so a local answer without
+usage is counted by the local server's tokenizer, after the answer, outside its latency.
 """
 
 from __future__ import annotations
@@ -10,17 +14,25 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+import httpx
 import openai
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
+from agent_ops.errors import ModelUnavailable
 from agent_ops.models.config import ProviderKind, ProviderOptions
+from agent_ops.models.decisions import NO_TOKENS, TokenUsage, reported_usage
+from agent_ops.models.local import CountedTokens
+
+log = logging.getLogger(__name__)
 
 Rule = Callable[[Sequence[BaseMessage]], Any]
 """A `rules:` provider: messages in; a str, dict, pydantic model or AIMessage out (may be async)."""
@@ -55,6 +67,23 @@ class Provider(Protocol):
         """Answer once (no retries); raise on failure."""
         ...
 
+    async def usage(
+        self,
+        messages: Sequence[BaseMessage],
+        answer: AIMessage,
+        *,
+        tools: Sequence[BaseTool | dict[str, Any]] = (),
+        tool_choice: str | None = None,
+        schema: type[BaseModel] | None = None,
+        time_limit: float,
+    ) -> TokenUsage:
+        """Return the tokens of a call that `answer` answered, and who gave the numbers."""
+        ...
+
+
+TokenCounter = Callable[[Mapping[str, Any], str], Awaitable[CountedTokens]]
+"""Counts a chat request body's prompt tokens and an answer text's tokens (the local server)."""
+
 
 def response_format(kind: ProviderKind, schema: type[BaseModel]) -> dict[str, Any]:
     """The constrained-decoding request for `schema` in the endpoint's dialect.
@@ -80,6 +109,7 @@ class ChatEndpoint:
         *,
         base_url: Callable[[], Awaitable[str]],
         api_key: str | None,
+        count_tokens: TokenCounter | None = None,
     ) -> None:
         self.spec = spec
         self.kind = kind
@@ -87,6 +117,7 @@ class ChatEndpoint:
         self.options = options
         self._base_url = base_url
         self._api_key = api_key
+        self._count_tokens = count_tokens
         self._clients: dict[tuple[str, float], ChatOpenAI] = {}
 
     async def _client(self, time_limit: float) -> ChatOpenAI:
@@ -119,15 +150,51 @@ class ChatEndpoint:
         time_limit: float,
     ) -> AIMessage:
         client = await self._client(time_limit)
-        runnable: Any = client
-        if tools:
-            runnable = client.bind_tools(list(tools), tool_choice=tool_choice)
-        elif schema is not None:
-            runnable = client.bind(response_format=response_format(self.kind, schema))
         async with asyncio.timeout(time_limit):
-            message = await runnable.ainvoke(list(messages), config)
+            message = await self._bound(client, tools, tool_choice, schema).ainvoke(
+                list(messages), config
+            )
         assert isinstance(message, AIMessage)
         return message
+
+    async def usage(
+        self,
+        messages: Sequence[BaseMessage],
+        answer: AIMessage,
+        *,
+        tools: Sequence[BaseTool | dict[str, Any]] = (),
+        tool_choice: str | None = None,
+        schema: type[BaseModel] | None = None,
+        time_limit: float,
+    ) -> TokenUsage:
+        reported = reported_usage(answer)
+        if reported is not None or self._count_tokens is None:
+            return reported or NO_TOKENS
+        client = await self._client(time_limit)
+        bound = self._bound(client, tools, tool_choice, schema)
+        extra = bound.kwargs if isinstance(bound, RunnableBinding) else {}
+        # The body ChatOpenAI sent, so the server renders the very prompt it answered.
+        body = client._get_request_payload(list(messages), **extra)
+        try:
+            counted = await self._count_tokens(body, answer.text)
+        except (ModelUnavailable, httpx.HTTPError) as exc:
+            # The answer stands; only its token numbers are lost, and the log says so.
+            log.warning("%s: could not count the answer's tokens: %r", self.spec, exc)
+            return NO_TOKENS
+        return TokenUsage(counted.prompt_tokens, counted.completion_tokens, "counted")
+
+    def _bound(
+        self,
+        client: ChatOpenAI,
+        tools: Sequence[BaseTool | dict[str, Any]],
+        tool_choice: str | None,
+        schema: type[BaseModel] | None,
+    ) -> Runnable[LanguageModelInput, BaseMessage]:
+        if tools:
+            return client.bind_tools(list(tools), tool_choice=tool_choice)
+        if schema is not None:
+            return client.bind(response_format=response_format(self.kind, schema))
+        return client
 
 
 class RuleProvider:
@@ -162,3 +229,8 @@ class RuleProvider:
         if isinstance(result, dict | list):
             return AIMessage(content=json.dumps(result))
         return AIMessage(content=str(result))
+
+    async def usage(
+        self, messages: Sequence[BaseMessage], answer: AIMessage, **request: Any
+    ) -> TokenUsage:
+        return reported_usage(answer) or NO_TOKENS

@@ -35,7 +35,14 @@ from pydantic import BaseModel, ValidationError
 
 from agent_ops.errors import BadRequest, InvalidInput, ModelUnavailable, validation_text
 from agent_ops.models.config import RoleConfig
-from agent_ops.models.decisions import CallContext, DecisionSink, input_hash, message_output
+from agent_ops.models.decisions import (
+    NO_TOKENS,
+    CallContext,
+    DecisionSink,
+    TokenUsage,
+    input_hash,
+    message_output,
+)
 from agent_ops.models.prompts import Prompt
 from agent_ops.models.providers import RETRIABLE, Provider
 
@@ -157,20 +164,27 @@ class _Caller:
             except GraphBubbleUp:
                 raise
             except Exception as exc:
-                await self._record(ctx, provider, started, None, _describe(exc))
+                latency_ms = (time.perf_counter() - started) * 1000
+                await self._record(ctx, provider, latency_ms, None, _describe(exc), NO_TOKENS)
                 if not isinstance(exc, RETRIABLE) or attempt == self.config.retries:
                     raise
                 log.info("role %s: %s failed (%s); retrying", self.name, provider.spec, exc)
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
+            latency_ms = (time.perf_counter() - started) * 1000
+            usage = await provider.usage(
+                messages, message, time_limit=self.config.timeout_seconds, **request
+            )
             try:
                 value = check(message)
             except (ValidationError, ValueError) as exc:
                 error = validation_text(exc, top="answer")
-                await self._record(ctx, provider, started, message, f"invalid answer: {error}")
+                await self._record(
+                    ctx, provider, latency_ms, message, f"invalid answer: {error}", usage
+                )
                 raise _Invalid(message, error) from None
-            await self._record(ctx, provider, started, message, None)
+            await self._record(ctx, provider, latency_ms, message, None, usage)
             return message, value
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -178,13 +192,11 @@ class _Caller:
         self,
         ctx: CallContext,
         provider: Provider,
-        started: float,
+        latency_ms: float,
         message: AIMessage | None,
         error: str | None,
+        usage: TokenUsage,
     ) -> None:
-        usage = message.usage_metadata if message is not None else None
-        tokens_in = usage["input_tokens"] if usage else 0
-        tokens_out = usage["output_tokens"] if usage else 0
         options = provider.options
         await self.sink.record_decision(
             ctx.decision(
@@ -192,13 +204,9 @@ class _Caller:
                 model=provider.model,
                 output=None if message is None else message_output(message),
                 error=error,
-                latency_ms=(time.perf_counter() - started) * 1000,
-                input_tokens=tokens_in,
-                output_tokens=tokens_out,
-                cost_usd=(
-                    tokens_in * options.input_cost_per_1k + tokens_out * options.output_cost_per_1k
-                )
-                / 1000,
+                latency_ms=latency_ms,
+                usage=usage,
+                cost_usd=usage.cost(options.input_cost_per_1k, options.output_cost_per_1k),
             )
         )
 

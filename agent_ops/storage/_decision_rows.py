@@ -12,8 +12,9 @@ from agent_ops.types import DEFAULT_TENANT, Json
 COLUMNS = (
     "decision_id, tenant_id, run_id, thread_id, role, provider, model, prompt_name,"
     " prompt_version, input_hash, output, error, latency_ms, input_tokens, output_tokens,"
-    " cost_usd, created_at"
+    " token_source, cost_usd, created_at"
 )
+COLUMN_COUNT = COLUMNS.count(",") + 1
 
 
 def decision_params(d: ModelDecision, *, output: Any, created_at: Any) -> tuple[Any, ...]:
@@ -34,6 +35,7 @@ def decision_params(d: ModelDecision, *, output: Any, created_at: Any) -> tuple[
         d.latency_ms,
         d.input_tokens,
         d.output_tokens,
+        d.token_source,
         d.cost_usd,
         created_at,
     )
@@ -58,6 +60,7 @@ def decision_from_row(
         latency_ms=r["latency_ms"],
         input_tokens=r["input_tokens"],
         output_tokens=r["output_tokens"],
+        token_source=r["token_source"],
         cost_usd=r["cost_usd"],
         created_at=created_at,
     )

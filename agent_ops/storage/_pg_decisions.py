@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from agent_ops.storage._decision_rows import COLUMNS, decision_from_row, decision_params
+from agent_ops.storage._decision_rows import (
+    COLUMN_COUNT,
+    COLUMNS,
+    decision_from_row,
+    decision_params,
+)
 from agent_ops.storage._pg_rows import Tx, Where, jsonb
 from agent_ops.storage.records import ModelDecision
 
@@ -12,7 +17,7 @@ from agent_ops.storage.records import ModelDecision
 async def record_decision(tx: Tx, d: ModelDecision) -> None:
     output = None if d.output is None else jsonb(d.output)
     await tx.conn.execute(
-        f"INSERT INTO model_decisions ({COLUMNS}) VALUES ({', '.join(['%s'] * 17)})",
+        f"INSERT INTO model_decisions ({COLUMNS}) VALUES ({', '.join(['%s'] * COLUMN_COUNT)})",
         decision_params(d, output=output, created_at=d.created_at),
     )
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
-from agent_ops.storage._decision_rows import COLUMNS, decision_from_row, decision_params
+from agent_ops.storage._decision_rows import (
+    COLUMN_COUNT,
+    COLUMNS,
+    decision_from_row,
+    decision_params,
+)
 from agent_ops.storage._sqlite_rows import dumps, loads
 from agent_ops.storage.records import ModelDecision
 
@@ -13,7 +18,7 @@ from agent_ops.storage.records import ModelDecision
 def record_decision(c: sqlite3.Connection, d: ModelDecision) -> None:
     output = None if d.output is None else dumps(d.output)
     c.execute(
-        f"INSERT INTO model_decisions ({COLUMNS}) VALUES ({', '.join('?' * 17)})",
+        f"INSERT INTO model_decisions ({COLUMNS}) VALUES ({', '.join('?' * COLUMN_COUNT)})",
         decision_params(d, output=output, created_at=d.created_at.timestamp()),
     )
 

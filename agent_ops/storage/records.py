@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from agent_ops.types import Json, MultitaskStrategy, RunStatus, ThreadStatus
+from agent_ops.types import Json, MultitaskStrategy, RunStatus, ThreadStatus, TokenSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +155,8 @@ class ModelDecision:
     latency_ms: float
     input_tokens: int
     output_tokens: int
+    token_source: TokenSource | None
+    """Who gave the token numbers; None on decisions logged before it was recorded."""
     cost_usd: float
     created_at: datetime
 

@@ -25,7 +25,7 @@ def decision_view(d: ModelDecision) -> dict[str, Any]:
         "output": d.output,
         "error": d.error,
         "latency_ms": d.latency_ms,
-        "tokens": {"input": d.input_tokens, "output": d.output_tokens},
+        "tokens": {"input": d.input_tokens, "output": d.output_tokens, "source": d.token_source},
         "cost_usd": d.cost_usd,
         "created_at": d.created_at.isoformat(),
     }

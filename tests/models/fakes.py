@@ -1,5 +1,6 @@
 """Outside-the-system stand-ins for model endpoints: a scripted OpenAI-compatible server on a
-loopback port (a tiny real HTTP server speaking chat completions) and a port nobody listens on."""
+loopback port (a tiny real HTTP server speaking chat completions, streamed or not) and a port
+nobody listens on."""
 
 from __future__ import annotations
 
@@ -64,12 +65,36 @@ def scripted_chat(answers: list[Answer]) -> Iterator[ScriptedChat]:
             if self.path != "/v1/chat/completions":
                 self.send_error(404)
                 return
-            data = json.dumps(script.reply(body)).encode()
+            reply = script.reply(body)
+            if body.get("stream"):
+                self.stream(reply, (body.get("stream_options") or {}).get("include_usage"))
+                return
+            data = json.dumps(reply).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def stream(self, reply: dict[str, Any], include_usage: bool) -> None:
+            """Send a text reply as OpenAI streams it: a chunk per word, then the usage if asked."""
+            (choice,) = reply["choices"]
+            words = choice["message"]["content"].split(" ")
+            deltas = [
+                {"index": 0, "delta": {"content": w + " "}, "finish_reason": None} for w in words
+            ]
+            deltas.append({"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]})
+            chunks = [{"choices": [d], "usage": None} for d in deltas]
+            if include_usage:
+                chunks.append({"choices": [], "usage": reply["usage"]})
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            for chunk in chunks:
+                base = {k: reply[k] for k in ("id", "created", "model")}
+                event = base | {"object": "chat.completion.chunk"} | chunk
+                self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
 
         def log_message(self, format: str, *args: Any) -> None:
             return

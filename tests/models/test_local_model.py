@@ -4,6 +4,7 @@ always validate against a schema with a pattern and an enum (grammar-constrained
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from agent_ops.models import MemoryDecisions, Models, ModelsConfig
 from agent_ops.settings import Settings
+from tests.models.respond_graph import respond_graph
 
 pytestmark = pytest.mark.llama
 
@@ -132,4 +134,34 @@ async def test_smollm2_structured_output_is_constrained_to_the_schema(
     rate = last.output_tokens / (last.latency_ms / 1000)
     print(
         f"\nlocal model structured: {last.latency_ms:.0f} ms, {last.output_tokens} tokens, {rate:.1f} tokens/s"
+    )
+
+
+async def test_a_streamed_and_a_plain_call_of_one_prompt_log_the_same_prompt_tokens(
+    local_models: tuple[Models, MemoryDecisions],
+) -> None:
+    models, sink = local_models
+    question = "What is the capital of France?"
+    graph = respond_graph(models).compile()
+
+    async def streamed() -> list[str]:
+        return [
+            message.text
+            async for message, _ in graph.astream({"question": question}, stream_mode="messages")
+        ]
+
+    # At once: the server must not cut the stream short when the second request arrives.
+    chunks, plain = await asyncio.gather(streamed(), models.role("respond").ainvoke(question))
+
+    by_source = {d.token_source: d for d in sink.decisions[-2:]}
+    counted, reported = by_source["counted"], by_source["provider"]
+    assert len(chunks) > 3, "the streamed answer came token by token"
+    assert "".join(chunks) == plain.text  # greedy: the same answer both ways
+    assert counted.input_tokens == reported.input_tokens > 20  # system prompt and question
+    # The streamed text re-tokenized: as many tokens as were generated, give or take a merge.
+    assert reported.output_tokens > 0
+    assert abs(counted.output_tokens - reported.output_tokens) <= 1
+    print(
+        f"\nlocal model tokens: reported {reported.input_tokens}/{reported.output_tokens},"
+        f" counted {counted.input_tokens}/{counted.output_tokens} ({len(chunks)} chunks)"
     )

@@ -104,6 +104,10 @@ async def test_fallback_streams_local_tokens_and_the_run_lists_both_decisions(
         assert d["role"] == "respond" and len(d["input_hash"]) == 64
     assert failed["input_hash"] == answered["input_hash"]
     assert answered["latency_ms"] > 0 and answered["cost_usd"] == 0.0
+    # Streamed, SmolLM2's answer came without usage: agent-ops counted its tokens.
+    assert answered["tokens"]["source"] == "counted"
+    assert answered["tokens"]["input"] > 10 and answered["tokens"]["output"] > 3
+    assert failed["tokens"] == {"input": 0, "output": 0, "source": "none"}
 
 
 async def test_with_every_provider_down_a_person_answers_and_is_logged(

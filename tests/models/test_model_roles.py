@@ -4,11 +4,10 @@ answer, fallback past a closed port, and every attempt in the decision log."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import Literal
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
@@ -16,6 +15,7 @@ from agent_ops.errors import ConfigError, ModelUnavailable
 from agent_ops.models import MemoryDecisions, Models, ModelsConfig, load_models_config
 from agent_ops.settings import Settings
 from tests.models.fakes import closed_port, scripted_chat
+from tests.models.respond_graph import respond_graph
 
 PROMPTS = Path(__file__).parents[2] / "prompts"
 
@@ -109,11 +109,29 @@ async def test_closed_primary_falls_back_to_secondary_after_its_retries() -> Non
     ]
     assert "ConnectionError: Connection error" in (sink.decisions[0].error or "")
     assert (sink.decisions[2].prompt_name, sink.decisions[2].prompt_version) == ("respond", "v1")
+    assert [d.token_source for d in sink.decisions] == ["none", "none", "provider"]
 
 
-class Ask(TypedDict, total=False):
-    question: str
-    answer: str
+async def test_a_streamed_answer_keeps_the_usage_the_endpoint_reports_at_its_end() -> None:
+    with scripted_chat(["Your invoice was paid on Monday."]) as fake:
+        models, sink = build(
+            {"respond": {"providers": ["openai:fake"], "prompt": "respond"}},
+            {"openai:fake": {"base_url": fake.url, "output_cost_per_1k": 2.0}},
+        )
+
+        chunks = [
+            message.text
+            async for message, _ in respond_graph(models)
+            .compile()
+            .astream({"question": "Was invoice 7 paid?"}, stream_mode="messages")
+        ]
+
+    (request,) = fake.requests
+    assert request["stream"] is True and request["stream_options"] == {"include_usage": True}
+    assert "".join(chunks).strip() == "Your invoice was paid on Monday."
+    (logged,) = sink.decisions
+    assert (logged.input_tokens, logged.output_tokens, logged.token_source) == (11, 7, "provider")
+    assert logged.cost_usd == 0.014
 
 
 async def test_every_provider_down_pauses_the_graph_for_a_person_whose_answer_is_logged() -> None:
@@ -122,15 +140,7 @@ async def test_every_provider_down_pauses_the_graph_for_a_person_whose_answer_is
         {"openai:down": {"base_url": f"http://127.0.0.1:{closed_port()}/v1"}},
     )
 
-    async def respond(state: Ask) -> Ask:
-        message = await models.role("respond").ainvoke(state["question"])
-        return {"answer": message.text}
-
-    builder = StateGraph(Ask)
-    builder.add_node("respond", respond)
-    builder.add_edge(START, "respond")
-    builder.add_edge("respond", END)
-    graph = builder.compile(checkpointer=InMemorySaver())
+    graph = respond_graph(models).compile(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t1", "run_id": "r1"}}
 
     paused = await graph.ainvoke({"question": "Refund?"}, config)  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ def decision(run_id: str | None, thread_id: str | None, **changes: object) -> Mo
         "latency_ms": 12.5,
         "input_tokens": 40,
         "output_tokens": 3,
+        "token_source": "provider",
         "cost_usd": 0.00012,
         "created_at": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
     }
@@ -39,9 +40,18 @@ async def test_decisions_of_a_run_come_back_in_recording_order_with_every_field(
     storage: Storage,
 ) -> None:
     failed = decision(
-        "run-1", "thread-1", provider="openai:primary", output=None, error="ConnectError: refused"
+        "run-1",
+        "thread-1",
+        provider="openai:primary",
+        output=None,
+        error="ConnectError: refused",
+        input_tokens=0,
+        output_tokens=0,
+        token_source="none",
     )
-    answered = decision("run-1", "thread-1", provider="local:smollm2", model="smollm2")
+    answered = decision(
+        "run-1", "thread-1", provider="local:smollm2", model="smollm2", token_source="counted"
+    )
     other_run = decision("run-2", "thread-1")
     for d in (failed, answered, other_run):
         await storage.record_decision(d)
