@@ -7,6 +7,9 @@ purchase orders, some received in full, one in part, two not at all (see `_seed.
     facts = build_demo(Path("/tmp/tryton"))          # ~1 minute: installs the modules
     with DemoServer(Path("/tmp/tryton")) as server:  # a `trytond` WSGI process
         print(server.url, facts.rest_key)
+
+`add_orders` confirms more purchase orders in a built demo (before it is served), for callers
+that need more open quantity than the four seeded orders leave.
 """
 
 from __future__ import annotations
@@ -16,14 +19,24 @@ import select
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from tools.tryton_demo._process import CONFIG_FILE, DATABASE, INFO_FILE, write_config
+from tools.tryton_demo._seed import Order, OrderLine
 
-__all__ = ["DemoFacts", "DemoServer", "build_demo", "copy_demo"]
+__all__ = [
+    "DemoFacts",
+    "DemoServer",
+    "Order",
+    "OrderLine",
+    "add_orders",
+    "build_demo",
+    "copy_demo",
+]
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,6 +67,25 @@ def build_demo(directory: Path, *, timeout: float = 600) -> DemoFacts:
     if completed.returncode != 0:
         raise RuntimeError(f"seeding Tryton in {directory} failed:\n{completed.stderr[-4000:]}")
     return load_facts(directory)
+
+
+def add_orders(directory: Path, orders: Sequence[Order], *, timeout: float = 600) -> list[str]:
+    """Confirm `orders` in the built demo in `directory` (in a separate process, while no
+    server serves it); return their numbers, which demo.json's `purchases` now ends with."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "tools.tryton_demo", "orders", str(directory)],
+        cwd=_PROJECT_ROOT,
+        input=TypeAdapter(list[Order]).dump_json(list(orders)).decode(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"adding {len(orders)} purchase orders to {directory} failed:\n"
+            f"{completed.stderr[-4000:]}"
+        )
+    return completed.stdout.split()
 
 
 def load_facts(directory: Path) -> DemoFacts:

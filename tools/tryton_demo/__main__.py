@@ -1,12 +1,20 @@
-"""`python -m tools.tryton_demo build DIR` seeds a demo Tryton; `serve DIR` serves it."""
+"""`python -m tools.tryton_demo build DIR` seeds a demo Tryton; `serve DIR` serves it.
+
+`orders DIR` adds the purchase orders given as JSON on stdin (a list of `_seed.Order`) to a
+built one and prints their numbers.
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 
-from tools.tryton_demo._process import build, serve
+from pydantic import TypeAdapter
+
+from tools.tryton_demo._process import add_orders, build, serve
+from tools.tryton_demo._seed import Order
 
 
 def main() -> None:
@@ -15,6 +23,9 @@ def main() -> None:
     build_cmd = commands.add_parser("build", help="create and seed the SQLite database in DIR")
     build_cmd.add_argument("directory", type=Path)
     build_cmd.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
+    orders_cmd = commands.add_parser("orders", help="add the orders on stdin (JSON) to DIR")
+    orders_cmd.add_argument("directory", type=Path)
+    orders_cmd.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
     serve_cmd = commands.add_parser("serve", help="serve the database in DIR over HTTP")
     serve_cmd.add_argument("directory", type=Path)
     serve_cmd.add_argument("--host", default="127.0.0.1")
@@ -22,6 +33,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "build":
         build(args.directory.resolve(), args.today)
+    elif args.command == "orders":
+        orders = TypeAdapter(list[Order]).validate_json(sys.stdin.read())
+        print("\n".join(add_orders(args.directory.resolve(), orders, args.today)), flush=True)
     else:
         serve(args.directory.resolve(), args.host, args.port)
 

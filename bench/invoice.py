@@ -1,0 +1,192 @@
+"""The invoice benchmark: `invoice_approval` to paid, and to its review pause, timed end to end.
+
+Through the server, one `runs.wait` per invoice (a structured invoice as input, on a thread
+created untimed); in process, the same graph compiled with the backend's checkpointer (the
+floor). Both book into a real Tryton. Every run is checked for where it must end (paid with a
+submitted payment of the invoice's total, or paused on the price finding), and the ERP must
+hold one posted invoice and one payment per clean run afterwards, so no path looks fast by
+skipping work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.pregel import Pregel
+from langgraph_sdk.client import LangGraphClient
+
+from bench.erp import BenchERP, settled
+from bench.samples import Timings, percentile
+from bench.workload import WrongAnswer, client
+from graphs.invoice import Connections, build, use
+from tools.tryton import TrytonSettings
+
+GRAPH = "invoice_approval"
+Outcome = Literal["paid", "paused"]
+OUTCOMES: tuple[Outcome, ...] = ("paid", "paused")
+
+# One run: its input invoice and whether it is timed in, its final state out.
+Runner = Callable[[dict[str, Any], bool], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class InvoicePlan:
+    """Runs per path: `warmup` untimed, then `iterations` timed."""
+
+    warmup: int
+    iterations: int
+
+    @property
+    def runs(self) -> int:
+        return self.warmup + self.iterations
+
+
+def _inputs(erp: BenchERP, plan: InvoicePlan, path: Outcome) -> list[dict[str, Any]]:
+    """Each clean invoice on a line of its own; the mismatched ones all on the line kept for them."""
+    if path == "paid":
+        if len(erp.clean) < plan.runs:
+            raise ValueError(
+                f"the bench's ERP has {len(erp.clean)} open lines for {plan.runs} runs"
+            )
+        return [line.invoice(f"PAID-{i}") for i, line in enumerate(erp.clean[: plan.runs])]
+    return [erp.mismatched.invoice(f"PAUSE-{i}", mismatched=True) for i in range(plan.runs)]
+
+
+def check(path: Outcome, invoice: dict[str, Any], state: dict[str, Any]) -> None:
+    """Raise WrongAnswer unless `state` ended where `path` must: paid, or paused on the price."""
+    number, erp = invoice["invoice_number"], state.get("erp") or {}
+    codes = [f.get("code") for f in (state.get("match") or {}).get("findings") or []]
+    if path == "paid":
+        ok = (state.get("status"), erp.get("payment_state"), erp.get("amount")) == (
+            "paid",
+            "submitted",
+            invoice["total"],
+        )
+    else:
+        ok = state.get("status") == "needs_review" and bool(state.get("__interrupt__"))
+        ok = ok and codes == ["price_mismatch"]
+    if not ok:
+        raise WrongAnswer(
+            f"invoice {number} should have ended {path}: status {state.get('status')!r}, "
+            f"findings {codes}, erp {erp}, reason {state.get('reason')!r}"
+        )
+
+
+async def _timed(
+    plan: InvoicePlan, path: Outcome, inputs: list[dict[str, Any]], run: Runner
+) -> Timings:
+    timings = Timings()
+    for index, invoice in enumerate(inputs):
+        timed = index >= plan.warmup
+        start = perf_counter()
+        state = await run(invoice, timed)
+        elapsed = perf_counter() - start
+        check(path, invoice, state)  # a wrong end stops the benchmark: its numbers would lie
+        if timed:
+            timings.seconds.append(elapsed)
+    return timings
+
+
+async def _expect_settled(tryton: TrytonSettings, plan: InvoicePlan) -> dict[str, int]:
+    books = await settled(tryton)
+    if books != {"posted_invoices": plan.runs, "payments": plan.runs}:
+        raise WrongAnswer(f"after {plan.runs} clean invoices the ERP holds {books}")
+    return books
+
+
+async def through_server(
+    url: str, plan: InvoicePlan, erp: BenchERP, tryton: TrytonSettings
+) -> dict[str, Any]:
+    """Time `runs.wait` to paid and to the pause against the server at `url`."""
+    results: dict[str, Any] = {}
+    async with client(url) as sdk:
+
+        async def run(invoice: dict[str, Any], timed: bool) -> dict[str, Any]:
+            return await _server_run(sdk, invoice)
+
+        for path in OUTCOMES:
+            results[path] = (await _timed(plan, path, _inputs(erp, plan, path), run)).summary()
+    results["erp"] = await _expect_settled(tryton, plan)
+    return results
+
+
+async def _server_run(sdk: LangGraphClient, invoice: dict[str, Any]) -> dict[str, Any]:
+    # Timed with its thread's creation: a client that sends an invoice makes both calls.
+    thread_id = (await sdk.threads.create())["thread_id"]
+    state = await sdk.runs.wait(thread_id, GRAPH, input={"invoice": invoice})
+    if not isinstance(state, dict):
+        raise WrongAnswer(f"runs.wait returned {str(state)[:200]}")
+    return state
+
+
+async def _floor_run(
+    graph: Pregel, invoice: dict[str, Any], steps: dict[str, list[float]] | None
+) -> dict[str, Any]:
+    """Run `graph` on a fresh thread to its end or pause; add each node's seconds (from the
+    previous node's end to its own, so its checkpoint is in it) to `steps` if given."""
+    config: RunnableConfig = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    state: dict[str, Any] = {}
+    interrupts: Any = None
+    last = perf_counter()
+    # (mode, chunk) pairs; typed loosely by langgraph, as a chunk's type depends on its mode.
+    parts: Any = graph.astream({"invoice": invoice}, config, stream_mode=["updates", "values"])
+    async for mode, chunk in parts:
+        if mode == "values":
+            state = chunk
+            continue
+        now = perf_counter()
+        for node in chunk:
+            if node == "__interrupt__":
+                interrupts = chunk[node]
+            elif steps is not None:
+                steps.setdefault(node, []).append(now - last)
+        last = now
+    return state | ({"__interrupt__": interrupts} if interrupts else {})
+
+
+def _floor_runner(graph: Pregel, steps: dict[str, list[float]]) -> Runner:
+    async def run(invoice: dict[str, Any], timed: bool) -> dict[str, Any]:
+        return await _floor_run(graph, invoice, steps if timed else None)
+
+    return run
+
+
+async def in_process(
+    saver: BaseCheckpointSaver[Any], plan: InvoicePlan, erp: BenchERP, tryton: TrytonSettings
+) -> dict[str, Any]:
+    """Time the compiled graph to paid and to the pause; note what each node of a paid run took."""
+    graph = build().compile(checkpointer=saver)
+    steps: dict[Outcome, dict[str, list[float]]] = {path: {} for path in OUTCOMES}
+    results: dict[str, Any] = {}
+    use(Connections(tryton=tryton))
+    try:
+        for path in OUTCOMES:
+
+            async def run(
+                invoice: dict[str, Any], timed: bool, path: Outcome = path
+            ) -> dict[str, Any]:
+                return await _floor_run(graph, invoice, steps[path] if timed else None)
+
+            results[path] = (await _timed(plan, path, _inputs(erp, plan, path), run)).summary()
+    finally:
+        use(None)
+    results["paid_steps_p50_ms"] = {
+        node: 1000 * percentile(sorted(times), 50) for node, times in steps["paid"].items()
+    }
+    results["erp"] = await _expect_settled(tryton, plan)
+    return results
+
+
+def ratios(server: dict[str, Any], floor: dict[str, Any]) -> dict[str, float]:
+    """Return server/floor for each path's p50 and p90."""
+    return {
+        f"{path}_{pct}": server[path][f"{pct}_ms"] / floor[path][f"{pct}_ms"]
+        for path in OUTCOMES
+        for pct in ("p50", "p90")
+    }
