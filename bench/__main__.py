@@ -149,25 +149,22 @@ def _memory(plan: MemoryPlan) -> Phases:
 
 
 def _invoice(plan: InvoicePlan, bench_erp: erp.BenchERP) -> Phases:
-    """invoice_approval through the server, then in process, each on a fresh copy of the ERP."""
+    """invoice_approval through the server and in process, turn about, each on its own copy
+    of the ERP."""
 
     def phases(name: str, setup: Setup, result: dict[str, Any]) -> None:
         assert setup.database_url is not None, "the invoice targets are agent-ops ones"
-        with erp.serving(bench_erp) as tryton:
+        with erp.serving(bench_erp) as server_erp, erp.serving(bench_erp) as floor_erp:
             started = servers.agent_ops(
                 setup.database_url,
                 LOGS / f"invoice-{name}.log",
                 config=servers.SHIPPED_CONFIG,
-                env={"AGENT_OPS_CONNECTORS_CONFIG": str(tryton.connectors)},
+                env={"AGENT_OPS_CONNECTORS_CONFIG": str(server_erp.connectors)},
             )
-            with _serving(name, started, result, "invoice runs") as server:
-                result["server"] = asyncio.run(
-                    invoice.through_server(server.url, plan, bench_erp, tryton.settings)
+            with _serving(name, started, result, "invoices, server and floor in turn") as server:
+                result |= asyncio.run(
+                    _invoices(server.url, plan, bench_erp, server_erp, floor_erp, setup.floor)
                 )
-        print(f"[{name}] in-process floor ...", file=sys.stderr, flush=True)
-        with erp.serving(bench_erp) as tryton:
-            result["floor"] = asyncio.run(_invoice_floor(plan, bench_erp, tryton, setup.floor))
-        result["ratios"] = invoice.ratios(result["server"], result["floor"])
 
     return phases
 
@@ -177,11 +174,18 @@ async def _floor(plan: Plan, args: dict[str, Any]) -> dict[str, Any]:
         return await floor.run_all(saver, plan)
 
 
-async def _invoice_floor(
-    plan: InvoicePlan, bench_erp: erp.BenchERP, tryton: erp.ServedERP, args: dict[str, Any]
+async def _invoices(
+    url: str,
+    plan: InvoicePlan,
+    bench_erp: erp.BenchERP,
+    server_erp: erp.ServedERP,
+    floor_erp: erp.ServedERP,
+    floor_args: dict[str, Any],
 ) -> dict[str, Any]:
-    async with floor.checkpointer(pool=1, **args) as saver:
-        return await invoice.in_process(saver, plan, bench_erp, tryton.settings)
+    async with floor.checkpointer(pool=1, **floor_args) as saver:
+        return await invoice.measure(
+            url, saver, plan, bench_erp, server_erp.settings, floor_erp.settings
+        )
 
 
 def _prepare_erp(plan: InvoicePlan, seed: Path | None, directory: Path) -> erp.BenchERP:

@@ -3,7 +3,8 @@
 A clean invoice is booked against its order line, so a second invoice on the same line would
 find less open quantity (or be a duplicate) and stop for review. The bench therefore adds its
 own orders to a copy of the demo (every line ordered and received in full, one clean invoice
-each), and serves a fresh copy of that to each phase, so every phase starts from the same books.
+each), and serves a fresh copy of that to the server and one to the floor, so both start from
+the same books.
 """
 
 from __future__ import annotations

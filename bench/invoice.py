@@ -2,7 +2,7 @@
 
 Through the server, one `runs.wait` per invoice (a structured invoice as input, on a thread
 created untimed); in process, the same graph compiled with the backend's checkpointer (the
-floor). Both book into a real Tryton. Every run is checked for where it must end (paid with a
+floor). Each books into its own copy of the same seeded Tryton. Every run is checked for where it must end (paid with a
 submitted payment of the invoice's total, or paused on the price finding), and the ERP must
 hold one posted invoice and one payment per clean run afterwards, so no path looks fast by
 skipping work.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from time import perf_counter
 from typing import Any, Literal
 
@@ -31,8 +32,8 @@ GRAPH = "invoice_approval"
 Outcome = Literal["paid", "paused"]
 OUTCOMES: tuple[Outcome, ...] = ("paid", "paused")
 
-# One run: its input invoice and whether it is timed in, its final state out.
-Runner = Callable[[dict[str, Any], bool], Awaitable[dict[str, Any]]]
+# One run: its input invoice and whether it is timed in; its final state and seconds out.
+Runner = Callable[[dict[str, Any], bool], Awaitable[tuple[dict[str, Any], float]]]
 
 
 @dataclass(frozen=True)
@@ -78,21 +79,6 @@ def check(path: Outcome, invoice: dict[str, Any], state: dict[str, Any]) -> None
         )
 
 
-async def _timed(
-    plan: InvoicePlan, path: Outcome, inputs: list[dict[str, Any]], run: Runner
-) -> Timings:
-    timings = Timings()
-    for index, invoice in enumerate(inputs):
-        timed = index >= plan.warmup
-        start = perf_counter()
-        state = await run(invoice, timed)
-        elapsed = perf_counter() - start
-        check(path, invoice, state)  # a wrong end stops the benchmark: its numbers would lie
-        if timed:
-            timings.seconds.append(elapsed)
-    return timings
-
-
 async def _expect_settled(tryton: TrytonSettings, plan: InvoicePlan) -> dict[str, int]:
     books = await settled(tryton)
     if books != {"posted_invoices": plan.runs, "payments": plan.runs}:
@@ -100,40 +86,27 @@ async def _expect_settled(tryton: TrytonSettings, plan: InvoicePlan) -> dict[str
     return books
 
 
-async def through_server(
-    url: str, plan: InvoicePlan, erp: BenchERP, tryton: TrytonSettings
-) -> dict[str, Any]:
-    """Time `runs.wait` to paid and to the pause against the server at `url`."""
-    results: dict[str, Any] = {}
-    async with client(url) as sdk:
-
-        async def run(invoice: dict[str, Any], timed: bool) -> dict[str, Any]:
-            return await _server_run(sdk, invoice)
-
-        for path in OUTCOMES:
-            results[path] = (await _timed(plan, path, _inputs(erp, plan, path), run)).summary()
-    results["erp"] = await _expect_settled(tryton, plan)
-    return results
-
-
-async def _server_run(sdk: LangGraphClient, invoice: dict[str, Any]) -> dict[str, Any]:
-    # Timed with its thread's creation: a client that sends an invoice makes both calls.
-    thread_id = (await sdk.threads.create())["thread_id"]
+async def _server_run(
+    sdk: LangGraphClient, invoice: dict[str, Any], timed: bool
+) -> tuple[dict[str, Any], float]:
+    thread_id = (await sdk.threads.create())["thread_id"]  # untimed, as in the latency phases
+    start = perf_counter()
     state = await sdk.runs.wait(thread_id, GRAPH, input={"invoice": invoice})
+    seconds = perf_counter() - start
     if not isinstance(state, dict):
         raise WrongAnswer(f"runs.wait returned {str(state)[:200]}")
-    return state
+    return state, seconds
 
 
 async def _floor_run(
-    graph: Pregel, invoice: dict[str, Any], steps: dict[str, list[float]] | None
-) -> dict[str, Any]:
-    """Run `graph` on a fresh thread to its end or pause; add each node's seconds (from the
-    previous node's end to its own, so its checkpoint is in it) to `steps` if given."""
+    graph: Pregel, steps: dict[str, list[float]], invoice: dict[str, Any], timed: bool
+) -> tuple[dict[str, Any], float]:
+    """Run `graph` on a fresh thread to its end or pause; if `timed`, add each node's seconds
+    (from the previous node's end to its own, so its checkpoint is in it) to `steps`."""
     config: RunnableConfig = {"configurable": {"thread_id": str(uuid.uuid4())}}
     state: dict[str, Any] = {}
     interrupts: Any = None
-    last = perf_counter()
+    start = last = perf_counter()
     # (mode, chunk) pairs; typed loosely by langgraph, as a chunk's type depends on its mode.
     parts: Any = graph.astream({"invoice": invoice}, config, stream_mode=["updates", "values"])
     async for mode, chunk in parts:
@@ -144,47 +117,56 @@ async def _floor_run(
         for node in chunk:
             if node == "__interrupt__":
                 interrupts = chunk[node]
-            elif steps is not None:
+            elif timed:
                 steps.setdefault(node, []).append(now - last)
         last = now
-    return state | ({"__interrupt__": interrupts} if interrupts else {})
+    seconds = perf_counter() - start
+    return state | ({"__interrupt__": interrupts} if interrupts else {}), seconds
 
 
-def _floor_runner(graph: Pregel, steps: dict[str, list[float]]) -> Runner:
-    async def run(invoice: dict[str, Any], timed: bool) -> dict[str, Any]:
-        return await _floor_run(graph, invoice, steps if timed else None)
-
-    return run
-
-
-async def in_process(
-    saver: BaseCheckpointSaver[Any], plan: InvoicePlan, erp: BenchERP, tryton: TrytonSettings
+async def measure(
+    url: str,
+    saver: BaseCheckpointSaver[Any],
+    plan: InvoicePlan,
+    erp: BenchERP,
+    server_erp: TrytonSettings,
+    floor_erp: TrytonSettings,
 ) -> dict[str, Any]:
-    """Time the compiled graph to paid and to the pause; note what each node of a paid run took."""
+    """Time each path through the server at `url` (`runs.wait`) and in process (the graph
+    compiled with `saver`), each on its own copy of the ERP. The two take turns, invoice by
+    invoice, so both see the same machine (others' load on a shared one moves both alike)."""
     graph = build().compile(checkpointer=saver)
-    steps: dict[Outcome, dict[str, list[float]]] = {path: {} for path in OUTCOMES}
-    results: dict[str, Any] = {}
-    use(Connections(tryton=tryton))
+    steps: dict[str, list[float]] = {}
+    server: dict[str, Any] = {}
+    floor: dict[str, Any] = {}
+    use(Connections(tryton=floor_erp))
     try:
-        for path in OUTCOMES:
-
-            async def run(
-                invoice: dict[str, Any], timed: bool, path: Outcome = path
-            ) -> dict[str, Any]:
-                return await _floor_run(graph, invoice, steps[path] if timed else None)
-
-            results[path] = (await _timed(plan, path, _inputs(erp, plan, path), run)).summary()
+        async with client(url) as sdk:
+            for path in OUTCOMES:
+                server_times, floor_times = Timings(), Timings()
+                sides: list[tuple[Runner, Timings]] = [
+                    (partial(_server_run, sdk), server_times),
+                    (partial(_floor_run, graph, steps if path == "paid" else {}), floor_times),
+                ]
+                for index, invoice in enumerate(_inputs(erp, plan, path)):
+                    timed = index >= plan.warmup
+                    for run, timings in sides:
+                        state, seconds = await run(invoice, timed)
+                        check(path, invoice, state)  # a wrong end stops the bench: no lying
+                        if timed:
+                            timings.seconds.append(seconds)
+                server[path], floor[path] = server_times.summary(), floor_times.summary()
     finally:
         use(None)
-    results["paid_steps_p50_ms"] = {
-        node: 1000 * percentile(sorted(times), 50) for node, times in steps["paid"].items()
+    floor["paid_steps_p50_ms"] = {
+        node: 1000 * percentile(sorted(times), 50) for node, times in steps.items()
     }
-    results["erp"] = await _expect_settled(tryton, plan)
-    return results
+    server["erp"] = await _expect_settled(server_erp, plan)
+    floor["erp"] = await _expect_settled(floor_erp, plan)
+    return {"server": server, "floor": floor, "ratios": _ratios(server, floor)}
 
 
-def ratios(server: dict[str, Any], floor: dict[str, Any]) -> dict[str, float]:
-    """Return server/floor for each path's p50 and p90."""
+def _ratios(server: dict[str, Any], floor: dict[str, Any]) -> dict[str, float]:
     return {
         f"{path}_{pct}": server[path][f"{pct}_ms"] / floor[path][f"{pct}_ms"]
         for path in OUTCOMES
