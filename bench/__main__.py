@@ -268,7 +268,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         args.only = ",".join(MEMORY_TARGETS if args.memory else allowed)
     unknown = set(args.only.split(",")) - set(allowed)
     if unknown:
-        parser.error(f"unknown target(s) {', '.join(sorted(unknown))}; choose from {allowed}")
+        parser.error(
+            f"unknown target(s) {', '.join(sorted(unknown))}; the {args.benchmark} benchmark "
+            f"runs on {', '.join(allowed)}"
+        )
     if args.iterations is not None and args.iterations < 1:
         parser.error(f"--iterations must be at least 1, not {args.iterations}")
     if args.warmup is not None and args.warmup < 0:
