@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from agent_ops.errors import InvalidInput
+
 MODULES = ("purchase", "account_invoice", "account_payment", "stock", "account_invoice_stock")
 CHART_TEMPLATE = "account.account_template_root_en"
 PAYMENT_TERM = "Net 30"
@@ -137,7 +139,7 @@ def add_orders(database: str, orders: Sequence[Order], today: dt.date) -> list[s
         set(product_codes) - set(products)
     )
     if missing:
-        raise ValueError(f"the demo has no supplier or product with code {', '.join(missing)}")
+        raise InvalidInput(f"the demo has no supplier or product with code {', '.join(missing)}")
     (payment_term,) = Model.get("account.invoice.payment_term").find([("name", "=", PAYMENT_TERM)])
     return [_order(Model, o, suppliers, products, payment_term, today).number for o in orders]
 
