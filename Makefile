@@ -12,7 +12,7 @@ MSTAMP := $(VENV)/.installed-models-llama0.3.16-smollm2-0.1.2
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 
-.PHONY: run test lint typecheck bench bench-memory tryton-demo install install-test install-models clean
+.PHONY: run test lint typecheck bench bench-memory bench-invoice tryton-demo install install-test install-models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ bench: $(TSTAMP)
 ## bench-memory: server RSS before and after 10,000 interrupted threads, SQLite and PostgreSQL
 bench-memory: $(TSTAMP)
 	$(BIN)/python -m bench --memory $(BENCH_ARGS)
+
+## bench-invoice: invoice_approval to paid and to its review pause on a seeded Tryton, server vs
+##                in process, SQLite and PostgreSQL
+bench-invoice: $(TSTAMP)
+	$(BIN)/python -m bench invoice $(BENCH_ARGS)
+
 ## tryton-demo: seed the demo Tryton into .tryton-demo/ (once per seed version), serve it on TRYTON_PORT
 TRYTON_DEMO ?= .tryton-demo
 TRYTON_PORT ?= 8124

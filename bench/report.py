@@ -29,6 +29,26 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("ratio interrupt p50 server/floor", "ratios", "interrupt_p50", "ratio"),
 ]
 
+# The invoice benchmark: each path's latency through the server and in process, then what each
+# node of the in-process paid run took.
+INVOICE_ROWS: list[tuple[str, str, str, str]] = (
+    [
+        (f"{where}{label} {pct} ms", path, f"{pct}_ms", source)
+        for where, source in (("", "server"), ("floor ", "floor"))
+        for label, path in (("to paid", "paid"), ("to review pause", "paused"))
+        for pct in ("p50", "p90")
+    ]
+    + [
+        (f"ratio {label} {pct} server/floor", "ratios", f"{path}_{pct}", "ratio")
+        for label, path in (("paid", "paid"), ("pause", "paused"))
+        for pct in ("p50", "p90")
+    ]
+    + [
+        (f"floor paid, {node} p50 ms", "paid_steps_p50_ms", node, "floor")
+        for node in ("receive", "check", "book", "post", "pay", "ledger", "notify")
+    ]
+)
+
 # The memory result is one flat section; its rows name a field of it.
 MEMORY_ROWS: list[tuple[str, str, str, str]] = [
     (label, "memory", field, "memory")

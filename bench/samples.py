@@ -35,12 +35,13 @@ class Timings:
             self.seconds.append(perf_counter() - start if measured is None else measured)
 
     def summary(self) -> dict[str, float | int | list[str]]:
-        """Return n, p50, p95 and mean in milliseconds, and the distinct errors."""
+        """Return n, p50, p90, p95 and mean in milliseconds, and the distinct errors."""
         ordered = sorted(self.seconds)
         result: dict[str, float | int | list[str]] = {"n": len(ordered)}
         if ordered:
             result |= {
                 "p50_ms": 1000 * percentile(ordered, 50),
+                "p90_ms": 1000 * percentile(ordered, 90),
                 "p95_ms": 1000 * percentile(ordered, 95),
                 "mean_ms": 1000 * sum(ordered) / len(ordered),
             }

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 CONFIG = BENCH_DIR / "langgraph.json"
+SHIPPED_CONFIG = REPO_ROOT / "langgraph.json"  # the shipped graphs, invoice_approval among them
 READY_TIMEOUT = 60.0
 _RESERVED_PORTS = {2024}
 
@@ -124,13 +125,16 @@ def running(
 
 
 @contextmanager
-def agent_ops(database_url: str, log: Path) -> Iterator[Server]:
-    """Run `python -m agent_ops serve` on the bench graphs against `database_url`."""
+def agent_ops(
+    database_url: str, log: Path, *, config: Path = CONFIG, env: Mapping[str, str] | None = None
+) -> Iterator[Server]:
+    """Run `python -m agent_ops serve` on `config`'s graphs (the bench's by default) against
+    `database_url`, with `env` added to its environment."""
     port = free_port()
-    argv = [sys.executable, "-m", "agent_ops", "serve", "--config", str(CONFIG)]
+    argv = [sys.executable, "-m", "agent_ops", "serve", "--config", str(config)]
     argv += ["--host", "127.0.0.1", "--port", str(port)]
-    env = quiet_env(AGENT_OPS_DATABASE_URL=database_url)
-    with running(argv, env=env, cwd=REPO_ROOT, port=port, log=log) as server:
+    environment = quiet_env(AGENT_OPS_DATABASE_URL=database_url, **(env or {}))
+    with running(argv, env=environment, cwd=REPO_ROOT, port=port, log=log) as server:
         yield server
 
 

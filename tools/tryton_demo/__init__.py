@@ -11,6 +11,9 @@ at all (see `_seed.py`).
 
 A built directory records the seed version it was built with (a digest of the seeding code and
 trytond's version); `ensure_demo` rebuilds one built by other code instead of serving it.
+
+`add_orders` confirms more purchase orders in a built demo (before it is served), for callers
+that need more open quantity than the four seeded orders leave.
 """
 
 from __future__ import annotations
@@ -21,17 +24,22 @@ import select
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from tools.tryton_demo._process import CONFIG_FILE, DATABASE, INFO_FILE, write_config
+from tools.tryton_demo._seed import Order, OrderLine
 from tools.tryton_demo._version import seed_version
 
 __all__ = [
     "DemoFacts",
     "DemoServer",
+    "Order",
+    "OrderLine",
+    "add_orders",
     "build_demo",
     "copy_demo",
     "ensure_demo",
@@ -87,6 +95,25 @@ def ensure_demo(directory: Path, *, timeout: float = 600) -> DemoFacts:
     (directory / f"{DATABASE}.sqlite").unlink(missing_ok=True)
     (directory / INFO_FILE).unlink(missing_ok=True)
     return build_demo(directory, timeout=timeout)
+
+
+def add_orders(directory: Path, orders: Sequence[Order], *, timeout: float = 600) -> list[str]:
+    """Confirm `orders` in the built demo in `directory` (in a separate process, while no
+    server serves it); return their numbers, which demo.json's `purchases` now ends with."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "tools.tryton_demo", "orders", str(directory)],
+        cwd=_PROJECT_ROOT,
+        input=TypeAdapter(list[Order]).dump_json(list(orders)).decode(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"adding {len(orders)} purchase orders to {directory} failed:\n"
+            f"{completed.stderr[-4000:]}"
+        )
+    return completed.stdout.split()
 
 
 def load_facts(directory: Path) -> DemoFacts:

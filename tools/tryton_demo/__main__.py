@@ -1,13 +1,21 @@
 """`python -m tools.tryton_demo build DIR` seeds a demo Tryton; `ensure DIR` seeds it unless DIR
-holds one of this seed version already; `serve DIR` serves it."""
+holds one of this seed version already; `serve DIR` serves it.
+
+`orders DIR` adds the purchase orders given as JSON on stdin (a list of `_seed.Order`) to a
+built one and prints their numbers.
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 
-from tools.tryton_demo._process import build, serve
+from pydantic import TypeAdapter
+
+from tools.tryton_demo._process import add_orders, build, serve
+from tools.tryton_demo._seed import Order
 
 
 def main() -> None:
@@ -18,6 +26,9 @@ def main() -> None:
     build_cmd.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
     ensure_cmd = commands.add_parser("ensure", help="build DIR unless it is of this seed version")
     ensure_cmd.add_argument("directory", type=Path)
+    orders_cmd = commands.add_parser("orders", help="add the orders on stdin (JSON) to DIR")
+    orders_cmd.add_argument("directory", type=Path)
+    orders_cmd.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
     serve_cmd = commands.add_parser("serve", help="serve the database in DIR over HTTP")
     serve_cmd.add_argument("directory", type=Path)
     serve_cmd.add_argument("--host", default="127.0.0.1")
@@ -29,6 +40,9 @@ def main() -> None:
         from tools.tryton_demo import ensure_demo
 
         ensure_demo(args.directory.resolve())
+    elif args.command == "orders":
+        orders = TypeAdapter(list[Order]).validate_json(sys.stdin.read())
+        print("\n".join(add_orders(args.directory.resolve(), orders, args.today)), flush=True)
     else:
         serve(args.directory.resolve(), args.host, args.port)
 

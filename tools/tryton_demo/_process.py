@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tools.tryton_demo import _seed
 from tools.tryton_demo._version import seed_version
 
 DATABASE = "demo"
@@ -87,6 +89,16 @@ def build(directory: Path, today: dt.date) -> dict[str, Any]:
     facts["seed_version"] = seed_version()
     (directory / INFO_FILE).write_text(json.dumps(facts, indent=2))
     return facts
+
+
+def add_orders(directory: Path, orders: Sequence[_seed.Order], today: dt.date) -> list[str]:
+    """Add confirmed purchase orders to the built database in `directory`; note them in demo.json."""
+    _load_config(directory)
+    numbers = _seed.add_orders(DATABASE, orders, today)
+    info = json.loads((directory / INFO_FILE).read_text())
+    info["purchases"] += numbers
+    (directory / INFO_FILE).write_text(json.dumps(info, indent=2))
+    return numbers
 
 
 def serve(directory: Path, host: str, port: int) -> None:

@@ -8,13 +8,17 @@ trytond in-process so every record is created the way the Tryton client would cr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from agent_ops.errors import InvalidInput
+
 MODULES = ("purchase", "account_invoice", "account_payment", "stock", "account_invoice_stock")
 CHART_TEMPLATE = "account.account_template_root_en"
 TAX_ACCOUNT_TYPE = "account.account_type_template_current_tax_en"
+PAYMENT_TERM = "Net 30"
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,34 @@ def seed(database: str, today: dt.date) -> dict[str, Any]:
     }
 
 
+def add_orders(database: str, orders: Sequence[Order], today: dt.date) -> list[str]:
+    """Confirm (and receive, as each line says) more purchase orders in a seeded `database`.
+
+    Suppliers and products are the seed's, by code; returns the new order numbers.
+    """
+    from proteus import Model
+    from proteus import config as pconfig
+
+    pconfig.set_trytond(database)
+    supplier_codes = sorted({order.supplier for order in orders})
+    product_codes = sorted({line.product for order in orders for line in order.lines})
+    suppliers = {
+        party.code: party
+        for party in Model.get("party.party").find([("code", "in", supplier_codes)])
+    }
+    products = {
+        product.code: product
+        for product in Model.get("product.product").find([("code", "in", product_codes)])
+    }
+    missing = sorted(set(supplier_codes) - set(suppliers)) + sorted(
+        set(product_codes) - set(products)
+    )
+    if missing:
+        raise InvalidInput(f"the demo has no supplier or product with code {', '.join(missing)}")
+    (payment_term,) = Model.get("account.invoice.payment_term").find([("name", "=", PAYMENT_TERM)])
+    return [_order(Model, o, suppliers, products, payment_term, today).number for o in orders]
+
+
 def _company(Model: Any, Wizard: Any, config: Any) -> Any:
     currency = Model.get("currency.currency")(
         name="Euro", code="EUR", symbol="€", rounding=Decimal("0.01"), digits=2
@@ -227,7 +259,7 @@ def _fiscal_year(Model: Any, company: Any, today: dt.date) -> None:
 
 
 def _payment_term(Model: Any) -> Any:
-    term = Model.get("account.invoice.payment_term")(name="Net 30")
+    term = Model.get("account.invoice.payment_term")(name=PAYMENT_TERM)
     line = term.lines.new(type="remainder")
     line.relativedeltas.new(days=30)
     term.save()
