@@ -27,6 +27,7 @@ from tools.connector import (
     RetryPolicy,
     TransientFailure,
     classify_transport_error,
+    tls_context,
     with_retries,
 )
 from tools.openapi._config import ApiKeyAuth, BasicAuth, BearerAuth, OpenAPIConfig
@@ -100,7 +101,7 @@ class Caller:
         )
 
     def client(self) -> httpx.AsyncClient:
-        transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport()
+        transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(verify=tls_context())
         if self._credentials.query is not None:
             transport = _QueryKey(transport, *self._credentials.query)
         return httpx.AsyncClient(timeout=self.config.timeout, transport=transport)

@@ -19,6 +19,7 @@ import httpx
 import yaml
 
 from agent_ops.errors import ConfigError
+from tools.connector import tls_context
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -187,7 +188,9 @@ async def load_document(location: str, *, http_timeout: float) -> Document:
     """Read the document from a URL or a file and parse it as JSON or YAML."""
     if location.startswith(("http://", "https://")):
         try:
-            async with httpx.AsyncClient(timeout=http_timeout, follow_redirects=True) as http:
+            async with httpx.AsyncClient(
+                timeout=http_timeout, follow_redirects=True, verify=tls_context()
+            ) as http:
                 response = await http.get(location)
         except httpx.TransportError as exc:
             raise ConfigError(f"cannot fetch the OpenAPI document {location}: {exc}") from exc

@@ -28,6 +28,7 @@ from tools.connector import (
     RetryPolicy,
     TransientFailure,
     classify_transport_error,
+    tls_context,
     with_retries,
 )
 from tools.tryton import _json
@@ -76,6 +77,7 @@ class TrytonClient:
             headers=headers,
             timeout=settings.timeout,
             transport=transport,
+            verify=tls_context(),
         )
 
     async def __aenter__(self) -> TrytonClient:
