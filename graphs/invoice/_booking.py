@@ -8,22 +8,17 @@ for the same invoice, finds what was made instead of making it twice.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
 from graphs.invoice._env import erp
-from graphs.invoice._mail import send
+from graphs.invoice._mail import send, unsent
 from graphs.invoice._match import booked_totals
 from graphs.invoice._policy import policy_in
-from graphs.invoice._state import InvoiceState, decision
+from graphs.invoice._state import InvoiceState, decision, thread_of
 from tools.documents import Invoice
 from tools.tryton import InvoiceLineInput
-
-
-def _thread(config: RunnableConfig) -> str:
-    return str((config.get("configurable") or {}).get("thread_id", ""))
 
 
 def invoice_key(supplier_id: int, invoice_number: str) -> str:
@@ -35,7 +30,7 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     tax or total (as the ERP computes them) is not the document's goes back to a person."""
     invoice = Invoice.model_validate(state["invoice"])
     match = state["match"]
-    thread = _thread(config)
+    thread = thread_of(config)
     lines = [
         InvoiceLineInput(
             purchase_line_id=line["purchase_line_id"],
@@ -176,10 +171,8 @@ async def notify(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     elif not sender:
         reason = "no sender address to notify"
     else:
-        key = f"agent-ops/notify/{_thread(config)}/{state.get('status')}"
+        key = f"agent-ops/notify/{thread_of(config)}/{state.get('status')}"
         replying_to = (state.get("intake") or {}).get("message_id")
         record = await send([sender], subject, body, key, in_reply_to=replying_to)
         return {"notifications": [{**record, "purpose": "outcome"}]}
-    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    record = {"to": sender, "subject": subject, "sent": False, "reason": reason, "at": at}
-    return {"notifications": [{**record, "purpose": "outcome"}]}
+    return {"notifications": [{**unsent(sender, subject, reason), "purpose": "outcome"}]}

@@ -19,6 +19,11 @@ from tools.mail import Mailer, SendEmail
 log = logging.getLogger("agent_ops.graphs.invoice")
 
 
+def unsent(to: str | None, subject: str, reason: str) -> dict[str, Any]:
+    """The record of a mail that was not sent, and why, for the run's state."""
+    return {"to": to, "subject": subject, "sent": False, "reason": reason, "at": _now()}
+
+
 async def send(
     to: list[str], subject: str, body: str, key: str, *, in_reply_to: str | None = None
 ) -> dict[str, Any]:
@@ -29,7 +34,9 @@ async def send(
         record.update(await reach.notify(record["to"], subject, body, key))
         record["sent"] = True
     elif reach.smtp is None:
-        record["reason"] = "no mail server is configured (connectors config mail.smtp)"
+        return unsent(
+            record["to"], subject, "no mail server is configured (connectors config mail.smtp)"
+        )
     else:
         store = get_store()
         if store is None:
@@ -44,5 +51,9 @@ async def send(
             record["reason"] = f"not sent: {exc}"
         else:
             record.update(message_id=sent.message_id, sent=True, already_sent=sent.already_sent)
-    record["at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    record["at"] = _now()
     return record
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -10,6 +10,8 @@ import datetime as dt
 import operator
 from typing import Annotated, Any, Literal, TypedDict
 
+from langchain_core.runnables import RunnableConfig
+
 Status = Literal[
     "received", "needs_review", "approved", "rejected", "duplicate", "booked", "posted", "paid"
 ]
@@ -44,3 +46,8 @@ class InvoiceState(TypedDict, total=False):
     ledger: dict[str, Any]  # the supplier's open balance after payment
     notifications: Annotated[list[dict[str, Any]], operator.add]
     decisions: Annotated[list[Decision], operator.add]
+
+
+def thread_of(config: RunnableConfig) -> str:
+    """The thread the run is on (part of every key the workflow writes with)."""
+    return str((config.get("configurable") or {}).get("thread_id", ""))

@@ -15,7 +15,7 @@ from graphs.invoice._env import erp
 from graphs.invoice._mail import send
 from graphs.invoice._match import Finding, MatchReport, assess, same_vendor
 from graphs.invoice._policy import policy_in, policy_of
-from graphs.invoice._state import InvoiceState, decision
+from graphs.invoice._state import InvoiceState, decision, thread_of
 from tools.documents import Invoice
 from tools.tryton import PurchaseOrder, Supplier, TrytonERP
 
@@ -226,12 +226,12 @@ async def ask(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     findings = (state.get("match") or {}).get("findings") or []
     headline = _headline(invoice)
     (pause,) = _review.request(invoice, findings, headline, accept_refused=_refused(state))
-    configurable = config.get("configurable") or {}
-    thread = str(configurable.get("thread_id", ""))
+    thread = thread_of(config)
+    assistant = (config.get("configurable") or {}).get("assistant_id") or "invoice_approval"
     body = _review.request_mail(
         pause,
         thread_id=thread,
-        assistant_id=str(configurable.get("assistant_id") or "invoice_approval"),
+        assistant_id=str(assistant),
         server_url=Settings.load().url,
     )
     rounds = sum(1 for d in state.get("decisions") or [] if d["step"] == "review")
