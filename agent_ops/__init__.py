@@ -1,0 +1,88 @@
+"""agent-ops core: the vocabulary, errors and settings every package shares.
+
+Subpackages, each one concept: `storage/` (SQLite and PostgreSQL behind one protocol), `runtime/`
+(the one door: runs, threads, assistants, crons, store items, triggers, workers), `models/`
+(roles -> providers, prompts, the decision log), `observability/` (logs, metrics); plus
+`settings.py` and `cli.py`, the composition root. `agent_ops` imports none of `server`, `graphs`,
+`tools` or `evals` (only the CLI wires them in). This top level exports the light names other
+packages may use anywhere; the runtime's surface is `agent_ops.runtime`.
+"""
+
+from __future__ import annotations
+
+from agent_ops.errors import (
+    AgentOpsError,
+    BadRequest,
+    ConfigError,
+    Conflict,
+    ConnectorError,
+    ConnectorRejected,
+    ConnectorUnavailable,
+    Forbidden,
+    InvalidInput,
+    ModelUnavailable,
+    NotFound,
+    StorageError,
+    validation_text,
+)
+from agent_ops.settings import DatabaseUrl, Settings
+from agent_ops.types import (
+    STREAM_MODES,
+    AssistantSortBy,
+    Backend,
+    CancelAction,
+    CancelStatus,
+    CronSortBy,
+    DisconnectMode,
+    Durability,
+    IfNotExists,
+    Json,
+    MultitaskStrategy,
+    OnCompletionBehavior,
+    OnConflictBehavior,
+    PruneStrategy,
+    RunStatus,
+    SortOrder,
+    StreamMode,
+    ThreadSortBy,
+    ThreadStatus,
+    ThreadStreamMode,
+)
+
+__all__ = [
+    "STREAM_MODES",
+    "AgentOpsError",
+    "AssistantSortBy",
+    "Backend",
+    "BadRequest",
+    "CancelAction",
+    "CancelStatus",
+    "ConfigError",
+    "Conflict",
+    "ConnectorError",
+    "ConnectorRejected",
+    "ConnectorUnavailable",
+    "CronSortBy",
+    "DatabaseUrl",
+    "DisconnectMode",
+    "Durability",
+    "Forbidden",
+    "IfNotExists",
+    "InvalidInput",
+    "Json",
+    "ModelUnavailable",
+    "MultitaskStrategy",
+    "NotFound",
+    "OnCompletionBehavior",
+    "OnConflictBehavior",
+    "PruneStrategy",
+    "RunStatus",
+    "Settings",
+    "SortOrder",
+    "StorageError",
+    "StreamMode",
+    "ThreadSortBy",
+    "ThreadStatus",
+    "ThreadStreamMode",
+    "validation_text",
+]

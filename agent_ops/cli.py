@@ -18,9 +18,7 @@ from pydantic import ValidationError
 from agent_ops.errors import ConfigError, StorageError
 from agent_ops.models import Models, install
 from agent_ops.observability.logs import configure_logging
-from agent_ops.runtime.intake import Trigger
-from agent_ops.runtime.registry import GraphRegistry
-from agent_ops.runtime.service import Runtime
+from agent_ops.runtime import GraphRegistry, Runtime, Trigger
 from agent_ops.settings import Settings
 from agent_ops.storage import create_storage
 
@@ -199,7 +197,7 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
             log.info(
                 "agent-ops listening on %s (%s backend, graphs: %s)",
                 url,
-                runtime.storage.backend,
+                runtime.backend,
                 ", ".join(registry.ids()),
             )
             print(f"agent-ops listening on {url}", flush=True)

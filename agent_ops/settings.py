@@ -1,17 +1,45 @@
-"""Runtime configuration: one pydantic-settings object, built once at start-up and passed in."""
+"""Runtime configuration: one pydantic-settings object, built once at start-up and passed in.
+
+Also where a database URL is read (`DatabaseUrl.parse`), once for every package. Imports only
+`agent_ops.types`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent_ops.types import Backend
+
 DEFAULT_DATABASE_URL = "sqlite:///./agent-ops.db"
 # The prompts shipped with agent-ops, found from the package rather than the working directory,
 # so the server reads the same prompts from wherever it is started.
 SHIPPED_PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseUrl:
+    """A database URL read once: which backend it names and where that backend's data is."""
+
+    url: str
+    backend: Backend
+    location: str
+    """The SQLite file's path, or the PostgreSQL connection string (the URL itself)."""
+
+    @classmethod
+    def parse(cls, url: str) -> DatabaseUrl:
+        """Read `sqlite:///PATH` or `postgresql://...` (`postgres://` too); ValueError otherwise."""
+        if url.startswith("sqlite:///"):
+            return cls(url, "sqlite", url.removeprefix("sqlite:///"))
+        if url.startswith(("postgresql://", "postgres://")):
+            return cls(url, "postgres", url)
+        raise ValueError(
+            f"database URL {url!r} is not supported; use sqlite:///PATH or postgresql://..."
+        )
 
 
 class Settings(BaseSettings):
@@ -89,10 +117,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            raise ValueError(
-                f"database URL {value!r} is not supported; use sqlite:///PATH or postgresql://..."
-            )
+        DatabaseUrl.parse(value)
         return value
 
     @field_validator("log_level", mode="before")
@@ -111,5 +136,10 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
-    def backend(self) -> Literal["sqlite", "postgres"]:
-        return "sqlite" if self.database_url.startswith("sqlite:") else "postgres"
+    def database(self) -> DatabaseUrl:
+        """The database URL, read."""
+        return DatabaseUrl.parse(self.database_url)
+
+    @property
+    def backend(self) -> Backend:
+        return self.database.backend

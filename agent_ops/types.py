@@ -1,4 +1,8 @@
-"""The core vocabulary of the API, named once and spelled as langgraph-sdk's `schema.py` spells it."""
+"""The core vocabulary of the API, named once and spelled as langgraph-sdk's `schema.py` spells it.
+
+Holds type aliases and the constant sets derived from them; imports nothing of agent-ops, so
+every package (storage, runtime, server, graphs, tools) may import it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any, Final, Literal, get_args
 
 Json = dict[str, Any]
 
+Backend = Literal["sqlite", "postgres"]
 RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 StreamMode = Literal[
@@ -28,6 +33,7 @@ Durability = Literal["sync", "async", "exit"]
 IfNotExists = Literal["create", "reject"]
 CancelAction = Literal["interrupt", "rollback"]
 SortOrder = Literal["asc", "desc"]
+PruneStrategy = Literal["delete", "keep_latest"]
 TokenSource = Literal["provider", "counted", "none"]
 """Where a model decision's token numbers come from: the endpoint's reported usage, agent-ops's
 count with the model's own tokenizer (the local model's streamed answers), or nowhere (a failed
@@ -42,8 +48,15 @@ ASSISTANT_SORT_COLUMNS: Final = frozenset(get_args(AssistantSortBy))
 THREAD_SORT_COLUMNS: Final = frozenset(get_args(ThreadSortBy))
 CRON_SORT_COLUMNS: Final = frozenset(get_args(CronSortBy))
 
-TERMINAL_RUN_STATUSES: Final = frozenset({"success", "error", "timeout", "interrupted"})
-INFLIGHT_RUN_STATUSES: Final = frozenset({"pending", "running"})
+STREAM_MODES: Final[frozenset[str]] = frozenset(get_args(StreamMode))
+RUN_STATUSES: Final[tuple[RunStatus, ...]] = get_args(RunStatus)
+
+TERMINAL_RUN_STATUSES: Final[frozenset[RunStatus]] = frozenset(
+    {"success", "error", "timeout", "interrupted"}
+)
+INFLIGHT_RUN_STATUSES: Final[frozenset[RunStatus]] = frozenset({"pending", "running"})
+CancelStatus = Literal["pending", "running", "all"]
+"""Which of a thread's runs `POST /runs/cancel` stops (`all`: every in-flight one)."""
 
 DEFAULT_TENANT: Final = "default"
 DEFAULT_OWNER: Final = "system"

@@ -1,4 +1,9 @@
-"""The FastAPI application: LangGraph Server API routes over one `Runtime`."""
+"""The FastAPI application: LangGraph Server API routes over one `Runtime`.
+
+The `server` package parses requests, makes one call into `agent_ops.runtime` and renders the
+answer; it imports only the public surfaces `agent_ops` and `agent_ops.runtime`, and its errors
+become HTTP statuses in the one handler below.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from agent_ops.errors import AgentOpsError
-from agent_ops.observability.metrics import (
-    QUEUE_DEPTH,
-    QUEUE_OLDEST_AGE,
-    REGISTRY,
-    RUNS_BY_STATUS,
-    WORKERS,
-)
-from agent_ops.runtime.service import Runtime
+from agent_ops import AgentOpsError
+from agent_ops.runtime import METRICS_CONTENT_TYPE, Runtime
 from server.responses import JsonResponse
 from server.routes import assistants, crons, decisions, intake, runs, store, threads
 
@@ -70,21 +67,13 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
             "version": "0.1.0",
             "langgraph_py_version": _version("langgraph"),
             "flags": {"assistants": True, "crons": True, "langsmith": False},
-            "backend": runtime.storage.backend,
+            "backend": runtime.backend,
             "graphs": runtime.registry.ids(),
         }
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        stats = await runtime.storage.queue_stats(
-            live_within_seconds=runtime.settings.heartbeat_seconds * 3
-        )
-        for status in ("pending", "running", "success", "error", "timeout", "interrupted"):
-            RUNS_BY_STATUS.labels(status=status).set(stats.runs_by_status.get(status, 0))
-        QUEUE_DEPTH.set(stats.pending)
-        QUEUE_OLDEST_AGE.set(stats.oldest_pending_age_seconds)
-        WORKERS.set(stats.live_workers)
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        return Response(await runtime.metrics(), media_type=METRICS_CONTENT_TYPE)
 
     # Hot routes first: FastAPI tries routes in order, so runs match with the fewest checks.
     # /runs/crons has no clash with the run routes (none takes a path parameter under /runs/).

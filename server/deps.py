@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from agent_ops.errors import InvalidInput
-from agent_ops.runtime.service import Runtime
+from agent_ops.runtime import Runtime, checked_id
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -19,20 +17,12 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def check_uuid(value: str, what: str) -> str:
-    """Reject an id that is not a UUID with a 422 naming it."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise InvalidInput(f"{what} {value!r} is not a valid UUID") from None
-
-
 async def _thread_id(thread_id: Annotated[str, Path()]) -> str:
-    return check_uuid(thread_id, "thread_id")
+    return checked_id(thread_id, "thread_id")
 
 
 async def _run_id(run_id: Annotated[str, Path()]) -> str:
-    return check_uuid(run_id, "run_id")
+    return checked_id(run_id, "run_id")
 
 
 ThreadId = Annotated[str, Depends(_thread_id)]

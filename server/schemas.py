@@ -1,27 +1,56 @@
-"""Request bodies of the LangGraph Server API. Unknown fields are rejected (422 naming them)."""
+"""Request bodies of the LangGraph Server API. Unknown fields are rejected (422 naming them).
+
+A run's body becomes the runtime's typed request here (`RunCreate.to_request`), so nothing past
+this module reads a request as a dict.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
-from agent_ops.types import (
+from agent_ops import (
     AssistantSortBy,
-    CancelAction,
+    CancelStatus,
+    CronSortBy,
     DisconnectMode,
     Durability,
     IfNotExists,
+    InvalidInput,
+    Json,
     MultitaskStrategy,
     OnCompletionBehavior,
     OnConflictBehavior,
+    PruneStrategy,
     SortOrder,
+    StreamMode,
     ThreadSortBy,
     ThreadStatus,
 )
+from agent_ops.runtime import (
+    Breakpoints,
+    CronRequest,
+    RunOptions,
+    RunRequest,
+    durability_of,
+    stream_modes,
+)
 
-Json = dict[str, Any]
+
+def _stream_modes(value: Any) -> Any:
+    """Read one mode or a list of them; an unknown mode is a 422 naming it."""
+    if not isinstance(value, str | list | tuple):
+        return value  # None, or a wrong type pydantic names itself
+    try:
+        return stream_modes(value)
+    except InvalidInput as exc:
+        raise PydanticCustomError("stream_mode", str(exc)) from None
+
+
+StreamModes = Annotated[tuple[StreamMode, ...] | None, BeforeValidator(_stream_modes)]
 
 
 class Body(BaseModel):
@@ -48,11 +77,11 @@ class RunCreate(Body):
     config: Json | None = None
     context: Json | None = None
     metadata: Json | None = None
-    stream_mode: str | list[str] | None = None
+    stream_mode: StreamModes = None
     stream_subgraphs: bool = False
     stream_resumable: bool = False
-    interrupt_before: Literal["*"] | list[str] | None = None
-    interrupt_after: Literal["*"] | list[str] | None = None
+    interrupt_before: Breakpoints | None = None
+    interrupt_after: Breakpoints | None = None
     webhook: str | None = None
     checkpoint: Checkpoint | None = None
     checkpoint_id: str | None = None
@@ -67,12 +96,39 @@ class RunCreate(Body):
     feedback_keys: list[str] | None = None
     langsmith_tracer: Json | None = None
 
-    def as_request(self) -> Json:
-        data = self.model_dump(exclude_none=True)
-        if self.checkpoint_during is not None and self.durability is None:
-            data["durability"] = "async" if self.checkpoint_during else "exit"
-        data.pop("checkpoint_during", None)
-        return data
+    def to_request(self) -> RunRequest:
+        """Return the body as the runtime's run request."""
+        return RunRequest(
+            assistant_id=self.assistant_id,
+            options=RunOptions(
+                input=self.input,
+                command=None
+                if self.command is None
+                else self.command.model_dump(exclude_none=True),
+                config=self.config,
+                context=self.context,
+                stream_mode=self.stream_mode or ("values",),
+                stream_subgraphs=self.stream_subgraphs,
+                stream_resumable=self.stream_resumable,
+                interrupt_before=self.interrupt_before,
+                interrupt_after=self.interrupt_after,
+                webhook=self.webhook,
+                checkpoint=None
+                if self.checkpoint is None
+                else self.checkpoint.model_dump(exclude_none=True),
+                checkpoint_id=self.checkpoint_id,
+                on_disconnect=self.on_disconnect,
+                on_completion=self.on_completion,
+                durability=durability_of(self.durability, self.checkpoint_during),
+                strict_resume=self.strict_resume,
+                feedback_keys=self.feedback_keys,
+                langsmith_tracer=self.langsmith_tracer,
+            ),
+            metadata=self.metadata,
+            multitask_strategy=self.multitask_strategy,
+            if_not_exists=self.if_not_exists,
+            after_seconds=self.after_seconds or 0.0,
+        )
 
 
 class AssistantCreate(Body):
@@ -175,12 +231,7 @@ class StateAtCheckpoint(Body):
 class CancelMany(Body):
     thread_id: str | None = None
     run_ids: list[str] | None = None
-    status: Literal["pending", "running", "all"] | None = None
-
-
-class CancelQuery(Body):
-    wait: bool = False
-    action: CancelAction = "interrupt"
+    status: CancelStatus | None = None
 
 
 class StorePut(Body):
@@ -221,18 +272,45 @@ class CronCreate(Body):
     context: Json | None = None
     metadata: Json | None = None
     checkpoint_during: bool | None = None
-    interrupt_before: Literal["*"] | list[str] | None = None
-    interrupt_after: Literal["*"] | list[str] | None = None
+    interrupt_before: Breakpoints | None = None
+    interrupt_after: Breakpoints | None = None
     webhook: str | None = None
     on_run_completed: OnCompletionBehavior | None = None
     end_time: datetime | None = None
     enabled: bool = True
     timezone: str | None = None
-    stream_mode: str | list[str] | None = None
+    stream_mode: StreamModes = None
     stream_subgraphs: bool | None = None
     stream_resumable: bool | None = None
     durability: Durability | None = None
     multitask_strategy: MultitaskStrategy | None = None
+
+    def to_request(self) -> CronRequest:
+        """Return the body as the runtime's cron request."""
+        return CronRequest(
+            schedule=self.schedule,
+            timezone=self.timezone,
+            end_time=self.end_time,
+            enabled=self.enabled,
+            on_run_completed=self.on_run_completed,
+            run=RunRequest(
+                assistant_id=self.assistant_id,
+                metadata=self.metadata,
+                multitask_strategy=self.multitask_strategy,
+                options=RunOptions(
+                    input=self.input,
+                    config=self.config,
+                    context=self.context,
+                    stream_mode=self.stream_mode or ("values",),
+                    stream_subgraphs=bool(self.stream_subgraphs),
+                    stream_resumable=bool(self.stream_resumable),
+                    interrupt_before=self.interrupt_before,
+                    interrupt_after=self.interrupt_after,
+                    webhook=self.webhook,
+                    durability=durability_of(self.durability, self.checkpoint_during),
+                ),
+            ),
+        )
 
 
 class CronPatch(Body):
@@ -242,13 +320,13 @@ class CronPatch(Body):
     context: Json | None = None
     metadata: Json | None = None
     webhook: str | None = None
-    interrupt_before: Literal["*"] | list[str] | None = None
-    interrupt_after: Literal["*"] | list[str] | None = None
+    interrupt_before: Breakpoints | None = None
+    interrupt_after: Breakpoints | None = None
     on_run_completed: OnCompletionBehavior | None = None
     end_time: datetime | None = None
     enabled: bool | None = None
     timezone: str | None = None
-    stream_mode: str | list[str] | None = None
+    stream_mode: StreamModes = None
     stream_subgraphs: bool | None = None
     stream_resumable: bool | None = None
     durability: Durability | None = None
@@ -260,18 +338,7 @@ class CronSearch(Body):
     enabled: bool | None = None
     limit: int = Field(10, ge=1, le=1000)
     offset: int = Field(0, ge=0)
-    sort_by: (
-        Literal[
-            "cron_id",
-            "assistant_id",
-            "thread_id",
-            "created_at",
-            "updated_at",
-            "next_run_date",
-            "end_time",
-        ]
-        | None
-    ) = None
+    sort_by: CronSortBy | None = None
     sort_order: SortOrder | None = None
     select: list[str] | None = None
     metadata: Json | None = None
@@ -285,4 +352,4 @@ class CronCount(Body):
 
 class ThreadPrune(Body):
     thread_ids: list[str]
-    strategy: Literal["delete", "keep_latest"] = "delete"
+    strategy: PruneStrategy = "delete"

@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agent_ops.runtime.thread_streams import ThreadStreamEvent
-from agent_ops.storage import RunEvent
+from agent_ops.runtime import RunEvent, ThreadStreamEvent
 
 HEARTBEAT_SECONDS = 5
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from agent_ops.storage import Assistant, Cron, Run, StoreItem, Thread
+from agent_ops.runtime import (
+    Assistant,
+    Cron,
+    IntakeItem,
+    ModelDecision,
+    Run,
+    StoreItem,
+    Thread,
+    TriggerState,
+)
 
 
 def select_fields(views: list[dict[str, Any]], select: list[str] | None) -> list[dict[str, Any]]:
@@ -91,4 +100,48 @@ def cron_view(c: Cron) -> dict[str, Any]:
         "created_at": _iso(c.created_at),
         "updated_at": _iso(c.updated_at),
         "user_id": None,
+    }
+
+
+def intake_view(item: IntakeItem) -> dict[str, Any]:
+    return {
+        "source": item.source,
+        "key": item.key,
+        "origin": item.origin,
+        "summary": item.summary,
+        "run_id": item.run_id,
+        "thread_id": item.thread_id,
+        "assistant_id": item.assistant_id,
+        "created_at": _iso(item.created_at),
+        "settled_at": _iso(item.settled_at),
+    }
+
+
+def decision_view(d: ModelDecision) -> dict[str, Any]:
+    return {
+        "decision_id": d.decision_id,
+        "run_id": d.run_id,
+        "thread_id": d.thread_id,
+        "role": d.role,
+        "provider": d.provider,
+        "model": d.model,
+        "prompt": {"name": d.prompt_name, "version": d.prompt_version},
+        "input_hash": d.input_hash,
+        "output": d.output,
+        "error": d.error,
+        "latency_ms": d.latency_ms,
+        "tokens": {"input": d.input_tokens, "output": d.output_tokens, "source": d.token_source},
+        "cost_usd": d.cost_usd,
+        "created_at": _iso(d.created_at),
+    }
+
+
+def trigger_view(state: TriggerState) -> dict[str, Any]:
+    return {
+        "source": state.source,
+        "assistant_id": state.assistant_id,
+        "polls": state.polls,
+        "started": state.started,
+        "failures": state.failures,
+        "last_error": state.last_error,
     }

@@ -1,0 +1,82 @@
+"""The runtime: the one door into agent-ops for the server, the CLI and triggers.
+
+One module per concept, each owning its rules: `runs` (admission, waiting, cancelling),
+`threads` (rows with their checkpoints, state, streams), `assistants`, `crons` (schedule maths
+and the scheduler), `items` (the key-value store), `intake` (triggers); `requests` holds the
+typed run requests; `service.Runtime` composes them with this process's workers. Below the door:
+`worker`/`executor` (a run's execution), `streams`/`thread_streams` (the stream bus), `registry`
+(graphs from langgraph.json), `store` (LangGraph's BaseStore for graphs).
+
+May import `agent_ops.storage`, `agent_ops.models`, `agent_ops.observability`, `agent_ops.errors`,
+`agent_ops.types`, `agent_ops.settings`; never `server`, `graphs`, `tools` or `evals`. Other
+packages import this surface (`__all__`), not the modules behind it.
+"""
+
+from __future__ import annotations
+
+from agent_ops.runtime.assistants import Assistants
+from agent_ops.runtime.crons import Crons, check_schedule, next_fire
+from agent_ops.runtime.ids import checked_id, new_id
+from agent_ops.runtime.intake import IntakeGate, IntakeSource, IntakeTriggers, Trigger, TriggerState
+from agent_ops.runtime.items import Items
+from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.requests import (
+    Breakpoints,
+    CronRequest,
+    RunOptions,
+    RunRequest,
+    durability_of,
+    stream_modes,
+)
+from agent_ops.runtime.runs import RunPlan, Runs
+from agent_ops.runtime.service import METRICS_CONTENT_TYPE, Runtime
+from agent_ops.runtime.thread_streams import ThreadStreamEvent
+from agent_ops.runtime.threads import Threads
+from agent_ops.storage import (
+    Assistant,
+    Cron,
+    IntakeItem,
+    ModelDecision,
+    QueueStats,
+    Run,
+    RunEvent,
+    StoreItem,
+    Thread,
+)
+
+__all__ = [
+    "METRICS_CONTENT_TYPE",
+    "Assistant",
+    "Assistants",
+    "Breakpoints",
+    "Cron",
+    "CronRequest",
+    "Crons",
+    "GraphRegistry",
+    "IntakeGate",
+    "IntakeItem",
+    "IntakeSource",
+    "IntakeTriggers",
+    "Items",
+    "ModelDecision",
+    "QueueStats",
+    "Run",
+    "RunEvent",
+    "RunOptions",
+    "RunPlan",
+    "RunRequest",
+    "Runs",
+    "Runtime",
+    "StoreItem",
+    "Thread",
+    "ThreadStreamEvent",
+    "Threads",
+    "Trigger",
+    "TriggerState",
+    "check_schedule",
+    "checked_id",
+    "durability_of",
+    "new_id",
+    "next_fire",
+    "stream_modes",
+]

@@ -1,6 +1,8 @@
-"""The cron scheduler: turns due crons into runs, each due firing exactly once across processes.
+"""Crons: scheduled runs, their schedule maths, and the scheduler that fires them.
 
-Every process with workers runs one scheduler; `claim_due_crons` advances a due cron to its next
+`Crons` owns the use cases (a cron's schedule and time zone are checked and its next fire time
+computed here, once); `CronScheduler` turns due crons into runs, each due firing exactly once
+across processes. Every process with workers runs one scheduler; `claim_due_crons` advances a due cron to its next
 fire time in the same transaction that hands it out, so a firing is claimed by one process only.
 Schedules are standard 5-field cron expressions (a 6th field, seconds, is accepted too),
 evaluated in the cron's time zone (UTC unless its payload names one).
@@ -11,18 +13,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
 from agent_ops.errors import InvalidInput
+from agent_ops.runtime.assistants import Assistants
+from agent_ops.runtime.ids import checked_id, new_id
+from agent_ops.runtime.requests import CronRequest, RunRequest, run_of_cron_payload
 from agent_ops.storage import Cron, Run, Storage
-from agent_ops.types import Json
+from agent_ops.types import CronSortBy, Json, SortOrder
 
 log = logging.getLogger(__name__)
 
-CreateRun = Callable[[str | None, Json], Awaitable[Run]]
+CreateRun = Callable[[str | None, RunRequest], Awaitable[Run]]
+
+# Fields of a cron's changes kept on its row rather than in its payload.
+_ROW_FIELDS = frozenset({"schedule", "end_time", "enabled"})
 
 
 def check_schedule(schedule: str, timezone: str | None = None) -> None:
@@ -52,6 +61,18 @@ def _following(cron: Cron) -> datetime | None:
     return nxt
 
 
+def _fired(cron: Cron) -> RunRequest:
+    """Return the run request of one firing of a due cron."""
+    request = run_of_cron_payload(cron.payload)
+    fire_time = cron.next_run_date.isoformat() if cron.next_run_date else None
+    metadata = {**(request.metadata or {}), "cron_id": cron.cron_id, "cron_fire_time": fire_time}
+    request = replace(request, metadata=metadata)
+    if cron.thread_id is not None and request.multitask_strategy is None:
+        # Firings on one thread queue behind each other rather than being rejected as busy.
+        request = replace(request, multitask_strategy="enqueue")
+    return request
+
+
 class CronScheduler:
     """Fires due crons as runs, checking every `interval` seconds."""
 
@@ -72,17 +93,98 @@ class CronScheduler:
         """Fire every due cron once; return how many fired."""
         due = await self._storage.claim_due_crons(now=datetime.now(UTC), next_run=_following)
         for cron in due:
-            request = {k: v for k, v in cron.payload.items() if k not in ("timezone", "schedule")}
-            request["metadata"] = {
-                **(request.get("metadata") or {}),
-                "cron_id": cron.cron_id,
-                "cron_fire_time": cron.next_run_date.isoformat() if cron.next_run_date else None,
-            }
-            if cron.thread_id is not None:
-                request.setdefault("multitask_strategy", "enqueue")
             try:
-                run = await self._create_run(cron.thread_id, request)
+                run = await self._create_run(cron.thread_id, _fired(cron))
                 log.info("cron %s fired run %s", cron.cron_id, run.run_id)
             except Exception as exc:
                 log.warning("cron %s could not start its run: %s", cron.cron_id, exc)
         return len(due)
+
+
+class Crons:
+    """The crons of one store: created, read, changed and deleted with their schedule checked."""
+
+    def __init__(self, storage: Storage, assistants: Assistants) -> None:
+        self._storage = storage
+        self._assistants = assistants
+
+    async def create(self, thread_id: str | None, request: CronRequest) -> Cron:
+        """Schedule runs of an assistant, on a thread (which must exist) or stateless."""
+        check_schedule(request.schedule, request.timezone)
+        assistant = await self._assistants.resolve(request.run.assistant_id)
+        if thread_id is not None:
+            await self._storage.get_thread(thread_id)
+        request = replace(request, run=replace(request.run, assistant_id=assistant.assistant_id))
+        return await self._storage.create_cron(
+            cron_id=new_id(),
+            assistant_id=assistant.assistant_id,
+            thread_id=thread_id,
+            schedule=request.schedule,
+            payload=request.payload(),
+            metadata=request.run.metadata,
+            next_run_date=next_fire(request.schedule, datetime.now(UTC), request.timezone),
+            end_time=request.end_time,
+            enabled=request.enabled,
+        )
+
+    async def get(self, cron_id: str) -> Cron:
+        return await self._storage.get_cron(checked_id(cron_id, "cron_id"))
+
+    async def update(self, cron_id: str, changes: Json) -> Cron:
+        """Apply the fields a client set (`changes`); a new schedule or time zone, or turning
+        the cron on, computes its next fire time again."""
+        current = await self.get(cron_id)
+        schedule = changes.get("schedule") or current.schedule
+        timezone = changes.get("timezone", current.payload.get("timezone"))
+        check_schedule(schedule, timezone)
+        payload = {**current.payload, **{k: v for k, v in changes.items() if k not in _ROW_FIELDS}}
+        reschedule = "schedule" in changes or "timezone" in changes or changes.get("enabled")
+        return await self._storage.update_cron(
+            current.cron_id,
+            schedule=changes.get("schedule"),
+            payload=payload,
+            metadata=changes.get("metadata"),
+            end_time=changes.get("end_time"),
+            enabled=changes.get("enabled"),
+            next_run_date=next_fire(schedule, datetime.now(UTC), timezone) if reschedule else None,
+        )
+
+    async def delete(self, cron_id: str) -> None:
+        await self._storage.delete_cron(checked_id(cron_id, "cron_id"))
+
+    async def _assistant_id(self, assistant_id: str | None) -> str | None:
+        if not assistant_id:
+            return None
+        return (await self._assistants.resolve(assistant_id)).assistant_id
+
+    async def search(
+        self,
+        *,
+        assistant_id: str | None = None,
+        thread_id: str | None = None,
+        enabled: bool | None = None,
+        metadata: Json | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        sort_by: CronSortBy | None = None,
+        sort_order: SortOrder | None = None,
+    ) -> list[Cron]:
+        """Return the crons matching every given filter."""
+        crons = await self._storage.search_crons(
+            assistant_id=await self._assistant_id(assistant_id),
+            thread_id=checked_id(thread_id, "thread_id") if thread_id else None,
+            enabled=enabled,
+            limit=limit,
+            offset=offset,
+            sort_by=sort_by,
+            sort_order=sort_order,
+        )
+        # Storage filters crons by columns only; metadata is matched here.
+        if metadata:
+            crons = [c for c in crons if all(c.metadata.get(k) == v for k, v in metadata.items())]
+        return crons
+
+    async def count(self, *, assistant_id: str | None = None, thread_id: str | None = None) -> int:
+        return await self._storage.count_crons(
+            assistant_id=await self._assistant_id(assistant_id), thread_id=thread_id
+        )

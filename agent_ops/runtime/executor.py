@@ -20,6 +20,7 @@ from langgraph.pregel import Pregel
 from langgraph.types import Command, Send, StateSnapshot
 
 from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.requests import RunOptions
 from agent_ops.runtime.serde import dumps, to_jsonable
 from agent_ops.runtime.streams import RunStream
 from agent_ops.storage import Assistant, Run, Storage
@@ -49,9 +50,9 @@ class RunOutcome:
     output: Json
 
 
-def run_config(run: Run, assistant: Assistant) -> RunnableConfig:
+def run_config(run: Run, options: RunOptions, assistant: Assistant) -> RunnableConfig:
     """Merge the assistant's config with the run's and add the ids LangGraph needs."""
-    requested: dict[str, Any] = run.kwargs.get("config") or {}
+    requested: dict[str, Any] = options.config or {}
     configurable = {
         **(assistant.config.get("configurable") or {}),
         **(requested.get("configurable") or {}),
@@ -60,9 +61,9 @@ def run_config(run: Run, assistant: Assistant) -> RunnableConfig:
         "assistant_id": assistant.assistant_id,
         "graph_id": assistant.graph_id,
     }
-    checkpoint = run.kwargs.get("checkpoint") or {}
-    if run.kwargs.get("checkpoint_id"):
-        checkpoint = {**checkpoint, "checkpoint_id": run.kwargs["checkpoint_id"]}
+    checkpoint = options.checkpoint or {}
+    if options.checkpoint_id:
+        checkpoint = {**checkpoint, "checkpoint_id": options.checkpoint_id}
     configurable.update({k: v for k, v in checkpoint.items() if k != "thread_id"})
     config: dict[str, Any] = {**assistant.config, **requested, "configurable": configurable}
     config["metadata"] = {
@@ -80,11 +81,11 @@ def run_config(run: Run, assistant: Assistant) -> RunnableConfig:
     return config  # type: ignore[return-value]
 
 
-def graph_input(run: Run) -> Any:
+def graph_input(options: RunOptions) -> Any:
     """Return the run's input, or a Command when it resumes, updates or jumps."""
-    command = run.kwargs.get("command")
+    command = options.command
     if not command:
-        return run.kwargs.get("input")
+        return options.input
     goto = command.get("goto")
     if isinstance(goto, dict):
         goto = Send(goto["node"], goto.get("input"))
@@ -168,12 +169,13 @@ class Executor:
 
     async def execute(self, run: Run, stream: RunStream) -> RunOutcome:
         """Run the graph; exceptions from the graph become an `error` outcome and event."""
+        options = RunOptions.from_json(run.kwargs)
         assistant = await self._storage.get_assistant(run.assistant_id)
-        config = run_config(run, assistant)
+        config = run_config(run, options, assistant)
         graph = await self._registry.get(assistant.graph_id, config)
         stream.publish("metadata", dumps({"run_id": run.run_id, "attempt": run.attempt}))
         try:
-            await self._stream(graph, run, assistant, config, stream)
+            await self._stream(graph, run, options, assistant, config, stream)
         except Exception as exc:
             log.warning("run %s failed: %s: %s", run.run_id, type(exc).__name__, exc)
             error = {"error": type(exc).__name__, "message": str(exc)}
@@ -188,28 +190,28 @@ class Executor:
         self,
         graph: Pregel,
         run: Run,
+        options: RunOptions,
         assistant: Assistant,
         config: RunnableConfig,
         stream: RunStream,
     ) -> None:
-        kwargs = run.kwargs
-        requested: list[str] = list(kwargs.get("stream_mode") or ["values"])
+        requested = options.stream_mode
         modes = sorted({_GRAPH_MODE[m] for m in requested if m != "events"})
         chunks = _Chunks(stream, requested)
-        payload = await self._resume_point(graph, run, config)
-        subgraphs = bool(kwargs.get("stream_subgraphs"))
-        options: dict[str, Any] = {
-            "context": {**assistant.context, **(kwargs.get("context") or {})} or None,
+        payload = await self._resume_point(graph, run, options, config)
+        subgraphs = options.stream_subgraphs
+        streaming: dict[str, Any] = {
+            "context": {**assistant.context, **(options.context or {})} or None,
             "stream_mode": modes,
             "subgraphs": subgraphs,
-            "interrupt_before": kwargs.get("interrupt_before"),
-            "interrupt_after": kwargs.get("interrupt_after"),
-            "durability": kwargs.get("durability") or "async",
+            "interrupt_before": options.interrupt_before,
+            "interrupt_after": options.interrupt_after,
+            "durability": options.durability or "async",
         }
         if "events" in requested:
-            await self._stream_events(graph, run, payload, config, options, chunks, stream)
+            await self._stream_events(graph, run, payload, config, streaming, chunks, stream)
             return
-        async for item in graph.astream(payload, config, **options):
+        async for item in graph.astream(payload, config, **streaming):
             ns, mode, chunk = item if subgraphs else ((), *item)
             chunks.publish(ns, mode, chunk)
 
@@ -248,14 +250,16 @@ class Executor:
             else:
                 stream.publish("events", dumps(event))
 
-    async def _resume_point(self, graph: Pregel, run: Run, config: RunnableConfig) -> Any:
+    async def _resume_point(
+        self, graph: Pregel, run: Run, options: RunOptions, config: RunnableConfig
+    ) -> Any:
         """Input for this attempt: None to continue from this run's own last checkpoint."""
-        if run.attempt > 1 and not run.kwargs.get("checkpoint_id"):
+        if run.attempt > 1 and not options.checkpoint_id:
             state = await graph.aget_state(config)
             if state.metadata and state.metadata.get("run_id") == run.run_id:
                 log.info("run %s attempt %d resumes from checkpoint", run.run_id, run.attempt)
                 return None
-        return graph_input(run)
+        return graph_input(options)
 
     async def state_before(self, run: Run) -> tuple[Json | None, Json]:
         """Return the thread's values and interrupts as they were before `run` wrote anything.
@@ -263,7 +267,7 @@ class Executor:
         That is the newest root checkpoint another run wrote; (None, {}) when there is none.
         """
         assistant = await self._storage.get_assistant(run.assistant_id)
-        config = run_config(run, assistant)
+        config = run_config(run, RunOptions.from_json(run.kwargs), assistant)
         graph = await self._registry.get(assistant.graph_id, config)
         root: RunnableConfig = {"configurable": {"thread_id": run.thread_id, "checkpoint_ns": ""}}
         head: RunnableConfig | None = None

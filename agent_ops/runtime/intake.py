@@ -12,26 +12,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from agent_ops.errors import AgentOpsError, ConfigError, NotFound
-from agent_ops.storage import IntakeEntry, IntakeItem
+from agent_ops.runtime.assistants import Assistants
+from agent_ops.runtime.requests import RunOptions, RunRequest
+from agent_ops.runtime.runs import Runs
+from agent_ops.storage import IntakeEntry, IntakeItem, Storage
 from agent_ops.types import Json
 
-if TYPE_CHECKING:
-    from agent_ops.runtime.service import Runtime
-
 log = logging.getLogger(__name__)
+
+
+class Door(Protocol):
+    """What triggers need of the runtime: its store, its runs and its assistants."""
+
+    storage: Storage
+    runs: Runs
+    assistants: Assistants
 
 
 class IntakeGate:
     """Where one source hands in its items: each becomes exactly one run of one assistant."""
 
     def __init__(
-        self, runtime: Runtime, source: str, assistant_id: str, config: Json | None = None
+        self, runtime: Door, source: str, assistant_id: str, config: Json | None = None
     ) -> None:
         self.runtime = runtime
         self.source = source
@@ -50,24 +57,14 @@ class IntakeGate:
         Return the ledger row and whether this call started the run (False: another poller, or
         an earlier attempt of this one, already did; the row names that run).
         """
-        request: Json = {
-            "assistant_id": self.assistant_id,
-            "input": {"intake": intake},
-            "metadata": {"intake_source": self.source, "intake_key": key},
-            "if_not_exists": "create",
-        }
-        if self.config:
-            request["config"] = self.config
-        plan = await self.runtime.plan_run(str(uuid.uuid4()), request)
-        return await self.runtime.storage.create_intake_run(
-            IntakeEntry(self.source, key, origin=origin, summary=summary or {}),
-            run_id=plan.run_id,
-            thread_id=plan.thread_id,
-            assistant_id=plan.assistant_id,
-            kwargs=plan.kwargs,
-            metadata=plan.metadata,
-            thread_metadata=plan.thread_metadata,
+        request = RunRequest(
+            assistant_id=self.assistant_id,
+            options=RunOptions(input={"intake": intake}, config=self.config or None),
+            metadata={"intake_source": self.source, "intake_key": key},
+            if_not_exists="create",
         )
+        entry = IntakeEntry(self.source, key, origin=origin, summary=summary or {})
+        return await self.runtime.runs.create_for_intake(entry, request)
 
     async def settle(self, key: str) -> IntakeItem:
         """Record that the item has left its source."""
@@ -123,7 +120,7 @@ class TriggerState:
 class IntakeTriggers:
     """Poll every trigger's source in this process, each in its own task, with backoff."""
 
-    def __init__(self, runtime: Runtime, triggers: Sequence[Trigger], *, max_backoff: float = 60.0):
+    def __init__(self, runtime: Door, triggers: Sequence[Trigger], *, max_backoff: float = 60.0):
         self.runtime = runtime
         self.triggers = list(triggers)
         self.max_backoff = max_backoff
@@ -137,7 +134,7 @@ class IntakeTriggers:
             raise ConfigError(f"two triggers share a source name: {names}")
         for trigger in self.triggers:
             try:
-                await self.runtime.resolve_assistant(trigger.assistant_id)
+                await self.runtime.assistants.resolve(trigger.assistant_id)
             except NotFound as exc:
                 raise ConfigError(f"trigger {trigger.source.name!r}: {exc}") from None
         self._tasks = [
@@ -150,6 +147,12 @@ class IntakeTriggers:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+
+    async def ledger(
+        self, *, source: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[IntakeItem]:
+        """Return items taken in by triggers (of every process), newest first."""
+        return await self.runtime.storage.list_intake(source=source, limit=limit, offset=offset)
 
     async def poll_once(self, trigger: Trigger) -> int:
         """Poll one trigger's source now; return how many runs it started."""

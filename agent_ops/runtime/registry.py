@@ -87,11 +87,6 @@ class GraphRegistry:
             raise ConfigError(f'{path}: "store" must be an object like {{"index": {{...}}}}')
         return cls(entries, source=path, store_config=store)
 
-    @classmethod
-    def from_graphs(cls, graphs: dict[str, Any]) -> GraphRegistry:
-        """Build a registry from objects in hand (tests, embedding)."""
-        return cls({gid: GraphEntry(gid, f"<object {gid}>", g) for gid, g in graphs.items()})
-
     def bind(self, checkpointer: BaseCheckpointSaver[Any], store: BaseStore | None) -> None:
         """Attach the server's checkpointer and store to every graph."""
         self._checkpointer = checkpointer

@@ -1,73 +1,49 @@
-"""The runtime as the server sees it: storage, graphs, the stream bus and this process's workers.
+"""The runtime: the one door through which the server, the CLI and triggers reach agent-ops.
 
-`Runtime` is where a run is admitted (its assistant resolved, its request checked) and where a
-caller waits for one; the server and the CLI reach everything else through it.
+`Runtime` composes one object per concept (`runs`, `threads`, `assistants`, `crons`, `items`,
+`triggers`), each owning its rules, and runs this process's share of the work: workers, the
+cron scheduler, the sweeper. It is a thin facade on purpose: the use cases live in the concept
+modules, where a tenant check or an audit record can be added once; what stays here is the
+wiring and the life cycle, which belong to no single concept.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from agent_ops.errors import BadRequest, InvalidInput, NotFound
-from agent_ops.runtime.crons import CronScheduler
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from agent_ops.observability.metrics import (
+    QUEUE_DEPTH,
+    QUEUE_OLDEST_AGE,
+    REGISTRY,
+    RUNS_BY_STATUS,
+    WORKERS,
+)
+from agent_ops.runtime.assistants import Assistants
+from agent_ops.runtime.crons import Crons, CronScheduler
 from agent_ops.runtime.intake import IntakeTriggers, Trigger
-from agent_ops.runtime.registry import GraphRegistry, default_assistant_id
+from agent_ops.runtime.items import Items
+from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.runs import Runs
 from agent_ops.runtime.store import ServerStore, build_index
 from agent_ops.runtime.streams import StreamBus
 from agent_ops.runtime.thread_streams import ThreadStreams
+from agent_ops.runtime.threads import Threads
 from agent_ops.runtime.worker import WorkerPool
 from agent_ops.settings import Settings
-from agent_ops.storage import RUN_DONE, Assistant, Run, Storage
-from agent_ops.types import TERMINAL_RUN_STATUSES, IfNotExists, Json, MultitaskStrategy
+from agent_ops.storage import RUN_DONE, QueueStats, Run, Storage
+from agent_ops.types import RUN_STATUSES, Backend
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_STREAM_MODES = frozenset(
-    {
-        "values",
-        "updates",
-        "custom",
-        "checkpoints",
-        "tasks",
-        "debug",
-        "messages",
-        "messages-tuple",
-        "events",
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class RunPlan:
-    """A checked run request: the arguments of `Storage.create_run`."""
-
-    run_id: str
-    thread_id: str
-    assistant_id: str
-    kwargs: Json
-    metadata: Json
-    multitask_strategy: MultitaskStrategy
-    if_not_exists: IfNotExists
-    after_seconds: float
-    stateless: bool
-    thread_metadata: Json
-
-    def arguments(self) -> dict[str, Any]:
-        """Return the fields as keyword arguments (shallow: the request's JSON is not copied)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-def new_id() -> str:
-    """Return a new resource id (UUID4, as the LangGraph server issues them)."""
-    return str(uuid.uuid4())
+METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
+"""The media type of `Runtime.metrics` (Prometheus text exposition)."""
 
 
 class Runtime:
@@ -90,13 +66,24 @@ class Runtime:
         self._thread_streams: ThreadStreams | None = None
         self.workers: WorkerPool | None = None
         self._worker_count = settings.workers if workers is None else workers
-        self._waiters: dict[str, set[asyncio.Event]] = {}
-        # Runs a worker of this process just finished, kept while someone here waits for them,
-        # so a waiter needs no read to learn the outcome.
-        self._finished_here: dict[str, Run] = {}
         self._unlisten: list[Any] = []
         self._background: list[asyncio.Task[None]] = []
+        self.assistants = Assistants(storage, registry)
+        self.runs = Runs(
+            storage,
+            self.assistants,
+            lambda: self.stream_bus,
+            poll_seconds=settings.poll_seconds,
+        )
+        self.threads = Threads(storage, registry, lambda: self.thread_streams)
+        self.crons = Crons(storage, self.assistants)
+        self.items = Items(storage, self.store)
         self.triggers = IntakeTriggers(self, triggers)
+
+    @property
+    def backend(self) -> Backend:
+        """The storage backend's name: `sqlite` or `postgres`."""
+        return self.storage.backend
 
     async def start(self) -> None:
         base = self.registry.source.parent if self.registry.source else Path.cwd()
@@ -104,17 +91,10 @@ class Runtime:
         await self.storage.open()
         self.store.bind_loop(asyncio.get_running_loop())
         self.registry.bind(self.storage.checkpointer, self.store)
-        for graph_id in self.registry.ids():
-            await self.storage.create_assistant(
-                assistant_id=default_assistant_id(graph_id),
-                graph_id=graph_id,
-                name=graph_id,
-                metadata={"created_by": "system"},
-                if_exists="do_nothing",
-            )
+        await self.assistants.create_defaults()
         self.bus = StreamBus(self.storage)
         self._thread_streams = ThreadStreams(self.storage, self.bus)
-        self._unlisten.append(self.storage.listen(RUN_DONE, self._run_done))
+        self._unlisten.append(self.storage.listen(RUN_DONE, self.runs.done))
         if self._worker_count > 0:
             self.workers = WorkerPool(
                 self.storage,
@@ -122,13 +102,13 @@ class Runtime:
                 self.bus,
                 self.settings,
                 concurrency=self._worker_count,
-                on_finished=self._run_finished_here,
+                on_finished=self.runs.finished_here,
             )
             await self.workers.start()
             self._background = [
                 asyncio.create_task(self._sweep_loop(), name="agent-ops sweeper"),
                 asyncio.create_task(
-                    CronScheduler(self.storage, self.create_run).run_forever(),
+                    CronScheduler(self.storage, self.runs.create).run_forever(),
                     name="agent-ops crons",
                 ),
             ]
@@ -163,138 +143,27 @@ class Runtime:
             raise RuntimeError("runtime is not started")
         return self._thread_streams
 
-    # -- assistants -----------------------------------------------------------------------------
-    async def resolve_assistant(self, assistant_id: str) -> Assistant:
-        """Find an assistant by id, or a graph id standing for its default assistant."""
-        if assistant_id in self.registry:
-            assistant_id = default_assistant_id(assistant_id)
-        else:
-            try:
-                uuid.UUID(assistant_id)
-            except ValueError:
-                raise NotFound(
-                    f"assistant {assistant_id!r} not found: not a UUID and not a registered "
-                    f"graph ({', '.join(self.registry.ids())})"
-                ) from None
-        return await self.storage.get_assistant(assistant_id)
-
-    # -- runs -----------------------------------------------------------------------------------
-    async def create_run(
-        self,
-        thread_id: str | None,
-        request: Json,
-        *,
-        force_values: bool = False,
-    ) -> Run:
-        """Admit a run on a thread (or a stateless one when `thread_id` is None)."""
-        plan = await self.plan_run(thread_id, request, force_values=force_values)
-        return await self.storage.create_run(**plan.arguments())
-
-    async def plan_run(
-        self,
-        thread_id: str | None,
-        request: Json,
-        *,
-        force_values: bool = False,
-    ) -> RunPlan:
-        """Check a run request and resolve its assistant; return the run as storage queues it."""
-        assistant = await self.resolve_assistant(request["assistant_id"])
-        if assistant.graph_id not in self.registry:
-            raise BadRequest(
-                f"assistant {assistant.assistant_id} uses graph {assistant.graph_id!r}, which "
-                f"is not registered; registered graphs: {', '.join(self.registry.ids())}"
-            )
-        kwargs = {k: v for k, v in request.items() if k not in _ROW_FIELDS}
-        modes = kwargs.get("stream_mode") or ["values"]
-        if isinstance(modes, str):
-            modes = [modes]
-        unknown = [m for m in modes if m not in SUPPORTED_STREAM_MODES]
-        if unknown:
-            raise InvalidInput(
-                f"stream_mode {unknown[0]!r} is not supported; use one of "
-                f"{sorted(SUPPORTED_STREAM_MODES)}"
-            )
-        if force_values and "values" not in modes:
-            modes = [*modes, "values"]
-        kwargs["stream_mode"] = modes
-        command = kwargs.get("command")
-        if command is not None and kwargs.get("input") is not None:
-            raise InvalidInput("give either input or command, not both")
-        stateless = thread_id is None
-        if stateless:
-            kwargs.setdefault("on_completion", "delete")
-        if command and command.get("resume") is not None and not stateless:
-            thread = await self.storage.get_thread(thread_id)  # type: ignore[arg-type]
-            if thread.status != "interrupted" and request.get("multitask_strategy") != "enqueue":
-                raise BadRequest(
-                    f"thread {thread_id} is {thread.status}, not interrupted; "
-                    "there is nothing to resume"
-                )
-        return RunPlan(
-            run_id=new_id(),
-            thread_id=thread_id or new_id(),
-            assistant_id=assistant.assistant_id,
-            kwargs=kwargs,
-            metadata=request.get("metadata") or {},
-            multitask_strategy=request.get("multitask_strategy") or "reject",
-            if_not_exists="create" if stateless else (request.get("if_not_exists") or "reject"),
-            after_seconds=float(request.get("after_seconds") or 0),
-            stateless=stateless,
-            thread_metadata={
-                "graph_id": assistant.graph_id,
-                "assistant_id": assistant.assistant_id,
-            },
-        )
-
-    def _run_finished_here(self, run: Run) -> None:
-        if run.run_id in self._waiters:
-            self._finished_here[run.run_id] = run
-
-    def _run_done(self, run_id: str) -> None:
-        for waiter in self._waiters.get(run_id, ()):
-            waiter.set()
-
     async def wait_for_run(
         self, run_id: str, *, thread_id: str | None = None, just_created: bool = False
     ) -> Run:
-        """Return the run once it has reached a final status.
+        """Return the run once it has reached a final status (see `Runs.wait`)."""
+        return await self.runs.wait(run_id, thread_id=thread_id, just_created=just_created)
 
-        `just_created` skips the first read: a run queued a moment ago cannot have finished
-        yet, and if it somehow has, the safety-net poll still finds it.
-        """
-        waiter = asyncio.Event()
-        self._waiters.setdefault(run_id, set()).add(waiter)
-        try:
-            if just_created:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter.wait(), self.settings.poll_seconds)
-            existed = just_created
-            while True:
-                waiter.clear()
-                finished = self._finished_here.get(run_id)
-                try:
-                    if finished is not None and thread_id in (None, finished.thread_id):
-                        run = finished
-                    else:
-                        run = await self.storage.get_run(run_id, thread_id=thread_id)
-                except NotFound:
-                    if not existed:
-                        raise
-                    raise NotFound(
-                        f"run {run_id} was rolled back: it was deleted with its checkpoints"
-                    ) from None
-                existed = True
-                if run.status in TERMINAL_RUN_STATUSES:
-                    return run
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter.wait(), self.settings.poll_seconds)
-        finally:
-            waiters = self._waiters.get(run_id)
-            if waiters is not None:
-                waiters.discard(waiter)
-                if not waiters:
-                    del self._waiters[run_id]
-                    self._finished_here.pop(run_id, None)
+    async def queue_stats(self) -> QueueStats:
+        """Return the queue's numbers, counting workers heard from within three heartbeats."""
+        return await self.storage.queue_stats(
+            live_within_seconds=self.settings.heartbeat_seconds * 3
+        )
+
+    async def metrics(self) -> bytes:
+        """Return the Prometheus metrics, with the queue's gauges read afresh."""
+        stats = await self.queue_stats()
+        for status in RUN_STATUSES:
+            RUNS_BY_STATUS.labels(status=status).set(stats.runs_by_status.get(status, 0))
+        QUEUE_DEPTH.set(stats.pending)
+        QUEUE_OLDEST_AGE.set(stats.oldest_pending_age_seconds)
+        WORKERS.set(stats.live_workers)
+        return generate_latest(REGISTRY)
 
     # -- housekeeping ---------------------------------------------------------------------------
     async def _sweep_loop(self) -> None:
@@ -317,13 +186,4 @@ class Runtime:
         if removed:
             log.debug("dropped %d stream events past retention", removed)
         stateless_cutoff = now - timedelta(seconds=self.settings.stateless_retention_seconds)
-        for thread_id in await self.storage.purge_stateless_threads(
-            finished_before=stateless_cutoff
-        ):
-            await self.storage.checkpointer.adelete_thread(thread_id)
-
-
-# Request fields stored in their own run columns rather than in `kwargs`.
-_ROW_FIELDS = frozenset(
-    {"assistant_id", "metadata", "multitask_strategy", "if_not_exists", "after_seconds"}
-)
+        await self.threads.purge_stateless(finished_before=stateless_cutoff)

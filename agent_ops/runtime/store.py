@@ -240,25 +240,22 @@ class ServerStore(BaseStore):
         raise InvalidInput(f"unknown store operation {type(op).__name__}")
 
 
+def _fields(item: StoreItem) -> dict[str, Any]:
+    return {
+        "namespace": tuple(item.namespace),
+        "key": item.key,
+        "value": item.value,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+    }
+
+
 def _item(item: StoreItem) -> Item:
-    return Item(
-        namespace=tuple(item.namespace),
-        key=item.key,
-        value=item.value,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-    )
+    return Item(**_fields(item))
 
 
 def _search_item(item: StoreItem, score: float | None) -> SearchItem:
-    return SearchItem(
-        namespace=tuple(item.namespace),
-        key=item.key,
-        value=item.value,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        score=score,
-    )
+    return SearchItem(**_fields(item), score=score)
 
 
 __all__ = ["ServerStore", "StoreIndex", "build_index"]

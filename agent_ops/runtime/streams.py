@@ -32,10 +32,6 @@ class RunStream:
         self._flushed = 0
         self._changed = asyncio.Event()
 
-    @property
-    def last_seq(self) -> int:
-        return self.first_seq - 1 + len(self.events)
-
     def publish(self, event: str, data: bytes) -> RunEvent:
         """Append one event; local subscribers see it immediately."""
         item = RunEvent(self.first_seq + len(self.events), event, data)

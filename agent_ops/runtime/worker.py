@@ -68,10 +68,6 @@ class WorkerPool:
         self._loops: list[asyncio.Task[None]] = []
         self._unlisten: list = []
 
-    @property
-    def running_runs(self) -> list[str]:
-        return list(self._running)
-
     async def start(self) -> None:
         self._unlisten = [
             self._storage.listen(RUN_QUEUED, lambda _: self._wake.set()),

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from agent_ops.errors import InvalidInput, NotFound
-from agent_ops.runtime.service import Runtime
-from agent_ops.storage import Run
-from agent_ops.types import CancelAction
-from server.deps import RunId, RuntimeDep, ThreadId, check_uuid
+from agent_ops import CancelAction, RunStatus
+from agent_ops.runtime import Run, RunEvent
+from server.deps import RunId, RuntimeDep, ThreadId
 from server.responses import JsonResponse
 from server.schemas import CancelMany, RunCreate
 from server.sse import encode, parse_last_event_id, sse_response
 from server.views import run_view
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["runs"])
 
 
@@ -32,38 +27,20 @@ def _content_location(run: Run, stateless: bool) -> str:
     return f"/runs/{run.run_id}" if stateless else _thread_path(run)
 
 
-async def _events(
-    runtime: Runtime,
-    run: Run,
-    *,
-    after_seq: int = 0,
-    on_disconnect: str = "continue",
-) -> AsyncIterator[bytes]:
-    finished = False
-    try:
-        async for event in runtime.stream_bus.subscribe(run.run_id, after_seq=after_seq):
-            yield encode(event)
-        finished = True
-    finally:
-        if not finished and on_disconnect == "cancel":
-            log.info("client left the stream of run %s; cancelling it", run.run_id)
-            await asyncio.shield(runtime.storage.cancel_runs([run.run_id], action="interrupt"))
+async def _encoded(events: AsyncIterator[RunEvent]) -> AsyncIterator[bytes]:
+    async for event in events:
+        yield encode(event)
 
 
-def _stream_response(runtime: Runtime, run: Run, body: RunCreate, stateless: bool) -> Response:
-    headers = {
-        "Location": f"{_thread_path(run)}/stream",
-        "Content-Location": _content_location(run, stateless),
-    }
-    return sse_response(
-        _events(runtime, run, on_disconnect=body.on_disconnect or "continue"), headers=headers
+def _created(run: Run, stateless: bool) -> JsonResponse:
+    return JsonResponse(
+        run_view(run), headers={"Content-Location": _content_location(run, stateless)}
     )
 
 
-async def _wait_response(runtime: Runtime, run: Run, stateless: bool) -> JsonResponse:
-    done = await runtime.wait_for_run(run.run_id, just_created=True)
+def _finished(run: Run, stateless: bool) -> JsonResponse:
     return JsonResponse(
-        done.output if done.output is not None else {},
+        run.output if run.output is not None else {},
         headers={
             "Location": f"{_thread_path(run)}/join",
             "Content-Location": _content_location(run, stateless),
@@ -71,23 +48,30 @@ async def _wait_response(runtime: Runtime, run: Run, stateless: bool) -> JsonRes
     )
 
 
+async def _stream(runtime: RuntimeDep, thread_id: str | None, body: RunCreate) -> Response:
+    run = await runtime.runs.create(thread_id, body.to_request())
+    headers = {
+        "Location": f"{_thread_path(run)}/stream",
+        "Content-Location": _content_location(run, thread_id is None),
+    }
+    events = runtime.runs.events(run, cancel_on_disconnect=body.on_disconnect == "cancel")
+    return sse_response(_encoded(events), headers=headers)
+
+
 # -- on a thread ----------------------------------------------------------------------------------
 @router.post("/threads/{thread_id}/runs")
 async def create_run(thread_id: ThreadId, body: RunCreate, runtime: RuntimeDep) -> JsonResponse:
-    run = await runtime.create_run(thread_id, body.as_request())
-    return JsonResponse(run_view(run), headers={"Content-Location": _content_location(run, False)})
+    return _created(await runtime.runs.create(thread_id, body.to_request()), False)
 
 
 @router.post("/threads/{thread_id}/runs/wait")
 async def wait_run(thread_id: ThreadId, body: RunCreate, runtime: RuntimeDep) -> JsonResponse:
-    run = await runtime.create_run(thread_id, body.as_request(), force_values=True)
-    return await _wait_response(runtime, run, False)
+    return _finished(await runtime.runs.create_and_wait(thread_id, body.to_request()), False)
 
 
 @router.post("/threads/{thread_id}/runs/stream")
 async def stream_run(thread_id: ThreadId, body: RunCreate, runtime: RuntimeDep) -> Response:
-    run = await runtime.create_run(thread_id, body.as_request())
-    return _stream_response(runtime, run, body, False)
+    return await _stream(runtime, thread_id, body)
 
 
 @router.get("/threads/{thread_id}/runs")
@@ -96,32 +80,26 @@ async def list_runs(
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
     offset: Annotated[int, Query(ge=0)] = 0,
-    status: str | None = None,
+    status: RunStatus | None = None,
 ) -> list[dict[str, Any]]:
-    runs = await runtime.storage.list_runs(
-        thread_id,
-        limit=limit,
-        offset=offset,
-        status=status,  # type: ignore[arg-type]
-    )
+    runs = await runtime.runs.for_thread(thread_id, limit=limit, offset=offset, status=status)
     return [run_view(r) for r in runs]
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
 async def get_run(thread_id: ThreadId, run_id: RunId, runtime: RuntimeDep) -> dict[str, Any]:
-    return run_view(await runtime.storage.get_run(run_id, thread_id=thread_id))
+    return run_view(await runtime.runs.get(run_id, thread_id=thread_id))
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
 async def delete_run(thread_id: ThreadId, run_id: RunId, runtime: RuntimeDep) -> Response:
-    await runtime.storage.delete_run(run_id, thread_id=thread_id)
+    await runtime.runs.delete(run_id, thread_id=thread_id)
     return Response(status_code=204)
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join")
 async def join_run(thread_id: ThreadId, run_id: RunId, runtime: RuntimeDep) -> JsonResponse:
-    await runtime.storage.get_run(run_id, thread_id=thread_id)
-    done = await runtime.wait_for_run(run_id, thread_id=thread_id)
+    done = await runtime.runs.join(run_id, thread_id=thread_id)
     return JsonResponse(done.output if done.output is not None else {})
 
 
@@ -134,15 +112,13 @@ async def join_stream(
     cancel_on_disconnect: bool = False,
     stream_mode: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
-    run = await runtime.storage.get_run(run_id, thread_id=thread_id)
-    return sse_response(
-        _events(
-            runtime,
-            run,
-            after_seq=parse_last_event_id(last_event_id),
-            on_disconnect="cancel" if cancel_on_disconnect else "continue",
-        )
+    run = await runtime.runs.get(run_id, thread_id=thread_id)
+    events = runtime.runs.events(
+        run,
+        after_seq=parse_last_event_id(last_event_id),
+        cancel_on_disconnect=cancel_on_disconnect,
     )
+    return sse_response(_encoded(events))
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel")
@@ -153,13 +129,7 @@ async def cancel_run(
     wait: bool = False,
     action: CancelAction = "interrupt",
 ) -> Response:
-    await runtime.storage.cancel_runs([run_id], thread_id=thread_id, action=action)
-    if wait:
-        try:
-            await runtime.wait_for_run(run_id, thread_id=thread_id)
-        except NotFound:
-            if action != "rollback":
-                raise  # a rolled-back run is deleted: its absence is the awaited outcome
+    await runtime.runs.cancel(run_id, thread_id=thread_id, action=action, wait=wait)
     return Response(status_code=202 if not wait else 204)
 
 
@@ -167,39 +137,28 @@ async def cancel_run(
 async def cancel_many(
     body: CancelMany, runtime: RuntimeDep, action: CancelAction = "interrupt"
 ) -> Response:
-    if body.run_ids:
-        ids = [check_uuid(r, "run_id") for r in body.run_ids]
-    elif body.thread_id:
-        runs = await runtime.storage.list_runs(check_uuid(body.thread_id, "thread_id"), limit=1000)
-        wanted = ("pending", "running") if body.status in (None, "all") else (body.status,)
-        ids = [r.run_id for r in runs if r.status in wanted]
-    elif body.status:
-        raise InvalidInput("cancelling by status alone needs thread_id or run_ids")
-    else:
-        raise InvalidInput("give run_ids, or thread_id (optionally with status)")
-    await runtime.storage.cancel_runs(ids, thread_id=body.thread_id, action=action)
+    await runtime.runs.cancel_many(
+        run_ids=body.run_ids, thread_id=body.thread_id, status=body.status, action=action
+    )
     return Response(status_code=204)
 
 
 # -- stateless ------------------------------------------------------------------------------------
 @router.post("/runs")
 async def create_stateless(body: RunCreate, runtime: RuntimeDep) -> JsonResponse:
-    run = await runtime.create_run(None, body.as_request())
-    return JsonResponse(run_view(run), headers={"Content-Location": _content_location(run, True)})
+    return _created(await runtime.runs.create(None, body.to_request()), True)
 
 
 @router.post("/runs/wait")
 async def wait_stateless(body: RunCreate, runtime: RuntimeDep) -> JsonResponse:
-    run = await runtime.create_run(None, body.as_request(), force_values=True)
-    return await _wait_response(runtime, run, True)
+    return _finished(await runtime.runs.create_and_wait(None, body.to_request()), True)
 
 
 @router.post("/runs/stream")
 async def stream_stateless(body: RunCreate, runtime: RuntimeDep) -> Response:
-    run = await runtime.create_run(None, body.as_request())
-    return _stream_response(runtime, run, body, True)
+    return await _stream(runtime, None, body)
 
 
 @router.post("/runs/batch")
 async def create_batch(bodies: list[RunCreate], runtime: RuntimeDep) -> list[dict[str, Any]]:
-    return [run_view(await runtime.create_run(None, b.as_request())) for b in bodies]
+    return [run_view(await runtime.runs.create(None, b.to_request())) for b in bodies]

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from agent_ops.errors import InvalidInput, NotFound
 from server.deps import RuntimeDep
 from server.schemas import StoreDelete, StoreNamespaces, StorePut, StoreSearch
 from server.views import item_view
@@ -14,23 +13,10 @@ from server.views import item_view
 router = APIRouter(tags=["store"])
 
 
-def _check_namespace(namespace: list[str]) -> None:
-    if not namespace:
-        raise InvalidInput("namespace must name at least one label")
-    for label in namespace:
-        if not label or "." in label:
-            raise InvalidInput(f"namespace label {label!r} must be non-empty and have no '.'")
-
-
 @router.put("/store/items", status_code=204)
 async def put_item(body: StorePut, runtime: RuntimeDep) -> Response:
-    _check_namespace(body.namespace)
-    await runtime.store.put_value(
-        tuple(body.namespace),
-        body.key,
-        body.value,
-        body.index,
-        ttl_seconds=None if body.ttl is None else body.ttl * 60,
+    await runtime.items.put(
+        body.namespace, body.key, body.value, index=body.index, ttl_minutes=body.ttl
     )
     return Response(status_code=204)
 
@@ -42,27 +28,19 @@ async def get_item(
     key: Annotated[str, Query()],
     refresh_ttl: bool = True,
 ) -> dict[str, Any]:
-    labels = namespace.split(".")
-    item = await runtime.storage.get_item(labels, key, refresh_ttl=refresh_ttl)
-    if item is None:
-        raise NotFound(f"store item {key!r} not found in namespace {namespace!r}")
-    return item_view(item)
+    return item_view(await runtime.items.get(namespace, key, refresh_ttl=refresh_ttl))
 
 
 @router.delete("/store/items", status_code=204)
 async def delete_item(body: StoreDelete, runtime: RuntimeDep) -> Response:
-    await runtime.storage.delete_item(body.namespace, body.key)
+    await runtime.items.delete(body.namespace, body.key)
     return Response(status_code=204)
 
 
 @router.post("/store/items/search")
 async def search_items(body: StoreSearch, runtime: RuntimeDep) -> dict[str, Any]:
-    if body.query and runtime.store.index is None:
-        raise InvalidInput(
-            "query: semantic search is not configured (langgraph.json store.index); use filter"
-        )
-    found = await runtime.store.find(
-        tuple(body.namespace_prefix),
+    found = await runtime.items.search(
+        body.namespace_prefix,
         query=body.query,
         filter=body.filter,
         limit=body.limit,
@@ -73,7 +51,7 @@ async def search_items(body: StoreSearch, runtime: RuntimeDep) -> dict[str, Any]
 
 @router.post("/store/namespaces")
 async def list_namespaces(body: StoreNamespaces, runtime: RuntimeDep) -> dict[str, Any]:
-    found = await runtime.storage.list_namespaces(
+    found = await runtime.items.namespaces(
         prefix=body.prefix,
         suffix=body.suffix,
         max_depth=body.max_depth,

@@ -1,0 +1,187 @@
+"""Assistants: a default one per registered graph, plus any created through the API.
+
+Owns the assistant rules: ids are UUIDs or a graph id standing for its default assistant, an
+assistant names a registered graph, and a graph is drawn and described with its assistant's
+config.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from langgraph.pregel import Pregel
+
+from agent_ops.errors import BadRequest, InvalidInput, NotFound
+from agent_ops.runtime.ids import checked_id, new_id
+from agent_ops.runtime.registry import GraphRegistry, default_assistant_id
+from agent_ops.storage import Assistant, Storage
+from agent_ops.types import Json, OnConflictBehavior
+
+
+class Assistants:
+    """The assistants of one store, checked against the graphs of one registry."""
+
+    def __init__(self, storage: Storage, registry: GraphRegistry) -> None:
+        self._storage = storage
+        self._registry = registry
+        # Reads with no rule of their own go straight through; a rule (a tenant filter, say)
+        # would turn one into a method here.
+        self.search = storage.search_assistants
+        self.count = storage.count_assistants
+
+    async def create_defaults(self) -> None:
+        """Make sure every registered graph has its default assistant."""
+        for graph_id in self._registry.ids():
+            await self._storage.create_assistant(
+                assistant_id=default_assistant_id(graph_id),
+                graph_id=graph_id,
+                name=graph_id,
+                metadata={"created_by": "system"},
+                if_exists="do_nothing",
+            )
+
+    def require_graph(self, graph_id: str) -> None:
+        """Raise InvalidInput naming the registered graphs unless `graph_id` is one."""
+        if graph_id not in self._registry:
+            raise InvalidInput(
+                f"graph {graph_id!r} is not registered; registered graphs: "
+                f"{', '.join(self._registry.ids())}"
+            )
+
+    def registered(self, assistant: Assistant) -> None:
+        """Raise BadRequest unless the assistant's graph is registered in this process."""
+        if assistant.graph_id not in self._registry:
+            raise BadRequest(
+                f"assistant {assistant.assistant_id} uses graph {assistant.graph_id!r}, which "
+                f"is not registered; registered graphs: {', '.join(self._registry.ids())}"
+            )
+
+    async def resolve(self, assistant_id: str) -> Assistant:
+        """Find an assistant by id, or a graph id standing for its default assistant."""
+        if assistant_id in self._registry:
+            assistant_id = default_assistant_id(assistant_id)
+        else:
+            try:
+                uuid.UUID(assistant_id)
+            except ValueError:
+                raise NotFound(
+                    f"assistant {assistant_id!r} not found: not a UUID and not a registered "
+                    f"graph ({', '.join(self._registry.ids())})"
+                ) from None
+        return await self._storage.get_assistant(assistant_id)
+
+    async def create(
+        self,
+        *,
+        graph_id: str,
+        assistant_id: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        config: Json | None = None,
+        context: Json | None = None,
+        metadata: Json | None = None,
+        if_exists: OnConflictBehavior | None = None,
+    ) -> Assistant:
+        """Create an assistant of a registered graph (a new id unless one is given)."""
+        self.require_graph(graph_id)
+        return await self._storage.create_assistant(
+            assistant_id=checked_id(assistant_id, "assistant_id") if assistant_id else new_id(),
+            graph_id=graph_id,
+            name=name or graph_id,
+            description=description,
+            config=config,
+            context=context,
+            metadata=metadata,
+            if_exists=if_exists or "raise",
+        )
+
+    async def update(
+        self,
+        assistant_id: str,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        config: Json | None = None,
+        context: Json | None = None,
+        metadata: Json | None = None,
+    ) -> Assistant:
+        """Change an assistant (a new version); a new graph must be registered."""
+        current = await self.resolve(assistant_id)
+        if graph_id is not None:
+            self.require_graph(graph_id)
+        return await self._storage.update_assistant(
+            current.assistant_id,
+            graph_id=graph_id,
+            name=name,
+            description=description,
+            config=config,
+            context=context,
+            metadata=metadata,
+        )
+
+    async def delete(self, assistant_id: str) -> None:
+        current = await self.resolve(assistant_id)
+        await self._storage.delete_assistant(current.assistant_id)
+
+    async def versions(
+        self, assistant_id: str, *, metadata: Json | None, limit: int, offset: int
+    ) -> list[Assistant]:
+        current = await self.resolve(assistant_id)
+        return await self._storage.list_assistant_versions(
+            current.assistant_id, metadata=metadata, limit=limit, offset=offset
+        )
+
+    async def set_latest(self, assistant_id: str, version: int) -> Assistant:
+        current = await self.resolve(assistant_id)
+        return await self._storage.set_assistant_version(current.assistant_id, version)
+
+    # -- the graph behind an assistant -------------------------------------------------------------
+    async def graph(self, assistant_id: str) -> tuple[Assistant, Pregel]:
+        """Return the assistant and its graph, built with the assistant's config."""
+        current = await self.resolve(assistant_id)
+        compiled = await self._registry.get(current.graph_id, {"configurable": current.config})
+        return current, compiled
+
+    async def drawing(self, assistant_id: str, *, xray: bool | int = False) -> Json:
+        """Return the assistant's graph as nodes and edges (LangChain's drawable JSON)."""
+        _, compiled = await self.graph(assistant_id)
+        drawable = await compiled.aget_graph(xray=xray)
+        return drawable.to_json()
+
+    async def schemas(self, assistant_id: str) -> Json:
+        """Return the JSON schemas of the assistant's graph."""
+        current, compiled = await self.graph(assistant_id)
+        return graph_schemas(current.graph_id, compiled)
+
+    async def subgraphs(
+        self, assistant_id: str, *, namespace: str | None = None, recurse: bool = False
+    ) -> Json:
+        """Return the schemas of the assistant's subgraphs by namespace."""
+        current, compiled = await self.graph(assistant_id)
+        return {
+            ns: graph_schemas(current.graph_id, sub)
+            async for ns, sub in _pregels(compiled, namespace, recurse)
+        }
+
+
+async def _pregels(
+    compiled: Pregel, namespace: str | None, recurse: bool
+) -> AsyncIterator[tuple[str, Pregel]]:
+    async for ns, sub in compiled.aget_subgraphs(namespace=namespace, recurse=recurse):
+        if isinstance(sub, Pregel):
+            yield ns, sub
+
+
+def graph_schemas(graph_id: str, compiled: Pregel) -> dict[str, Any]:
+    """Return a graph's schemas as the LangGraph server reports them."""
+    return {
+        "graph_id": graph_id,
+        "input_schema": compiled.get_input_jsonschema(),
+        "output_schema": compiled.get_output_jsonschema(),
+        "state_schema": compiled.get_output_jsonschema(),
+        "config_schema": compiled.get_config_jsonschema(),
+        "context_schema": compiled.get_context_jsonschema(),
+    }

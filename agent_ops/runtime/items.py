@@ -1,0 +1,78 @@
+"""Store items as the API serves them: put, get, delete, search and namespace listing.
+
+The namespace rules live here (labels non-empty, no dots, since the API joins them with dots);
+the storing itself, with embeddings for semantic search, is the graphs' `ServerStore`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent_ops.errors import InvalidInput, NotFound
+from agent_ops.runtime.store import ServerStore
+from agent_ops.storage import Storage, StoreItem
+from agent_ops.types import Json
+
+
+def check_namespace(namespace: Sequence[str]) -> None:
+    """Raise InvalidInput naming the label unless every label is non-empty and dot-free."""
+    if not namespace:
+        raise InvalidInput("namespace must name at least one label")
+    for label in namespace:
+        if not label or "." in label:
+            raise InvalidInput(f"namespace label {label!r} must be non-empty and have no '.'")
+
+
+class Items:
+    """The key-value store of one process, as the API reaches it."""
+
+    def __init__(self, storage: Storage, store: ServerStore) -> None:
+        self._storage = storage
+        self._store = store
+        # Operations with no rule of their own go straight through.
+        self.delete = storage.delete_item
+        self.namespaces = storage.list_namespaces
+
+    async def put(
+        self,
+        namespace: Sequence[str],
+        key: str,
+        value: Json,
+        *,
+        index: list[str] | bool | None = None,
+        ttl_minutes: float | None = None,
+    ) -> None:
+        """Insert or replace an item, embedding it unless `index` is False or none is set up."""
+        check_namespace(namespace)
+        await self._store.put_value(
+            tuple(namespace),
+            key,
+            value,
+            index,
+            ttl_seconds=None if ttl_minutes is None else ttl_minutes * 60,
+        )
+
+    async def get(self, namespace: str, key: str, *, refresh_ttl: bool = True) -> StoreItem:
+        """Return the item under a dotted namespace; NotFound naming both otherwise."""
+        item = await self._storage.get_item(namespace.split("."), key, refresh_ttl=refresh_ttl)
+        if item is None:
+            raise NotFound(f"store item {key!r} not found in namespace {namespace!r}")
+        return item
+
+    async def search(
+        self,
+        prefix: Sequence[str],
+        *,
+        query: str | None = None,
+        filter: Json | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[tuple[StoreItem, float | None]]:
+        """Return items under `prefix`, best match first when a `query` is given."""
+        if query and self._store.index is None:
+            raise InvalidInput(
+                "query: semantic search is not configured (langgraph.json store.index); use filter"
+            )
+        return await self._store.find(
+            tuple(prefix), query=query, filter=filter, limit=limit, offset=offset
+        )

@@ -1,0 +1,266 @@
+"""Runs: admitting a run request, waiting for, streaming, cancelling and reading runs.
+
+Admission is where a request's rules live once: its assistant resolved and its graph
+registered, a resume only of an interrupted thread, a stateless run on a thread of its own
+that is deleted when it finishes. Waiting listens for RUN_DONE and keeps the runs this
+process's workers just finished, so a waiter here needs no read to learn the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TypedDict
+
+from agent_ops.errors import BadRequest, InvalidInput, NotFound
+from agent_ops.runtime.assistants import Assistants
+from agent_ops.runtime.ids import checked_id, new_id
+from agent_ops.runtime.requests import RunOptions, RunRequest
+from agent_ops.runtime.streams import StreamBus
+from agent_ops.storage import IntakeEntry, IntakeItem, ModelDecision, Run, RunEvent, Storage
+from agent_ops.types import (
+    INFLIGHT_RUN_STATUSES,
+    TERMINAL_RUN_STATUSES,
+    CancelAction,
+    CancelStatus,
+    IfNotExists,
+    Json,
+    MultitaskStrategy,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """An admitted run request: the run as storage queues it."""
+
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    options: RunOptions
+    metadata: Json
+    multitask_strategy: MultitaskStrategy
+    if_not_exists: IfNotExists
+    after_seconds: float
+    stateless: bool
+    thread_metadata: Json
+
+    def row(self) -> _RunRow:
+        """Return what every way of queueing a run stores: ids, options, metadata."""
+        return {
+            "run_id": self.run_id,
+            "thread_id": self.thread_id,
+            "assistant_id": self.assistant_id,
+            "kwargs": self.options.to_json(),
+            "metadata": self.metadata,
+            "thread_metadata": self.thread_metadata,
+        }
+
+
+class _RunRow(TypedDict):
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    kwargs: Json
+    metadata: Json
+    thread_metadata: Json
+
+
+class Runs:
+    """The runs of one store, admitted against one registry's assistants."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        assistants: Assistants,
+        bus: Callable[[], StreamBus],
+        *,
+        poll_seconds: float,
+    ) -> None:
+        self._storage = storage
+        self._assistants = assistants
+        self._bus = bus
+        self._poll_seconds = poll_seconds
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._finished_here: dict[str, Run] = {}
+        # Reads with no rule of their own go straight through.
+        self.get = storage.get_run
+        self.for_thread = storage.list_runs
+        self.delete = storage.delete_run
+
+    # -- admission ---------------------------------------------------------------------------------
+    async def plan(self, thread_id: str | None, request: RunRequest) -> RunPlan:
+        """Check a run request and resolve its assistant; return the run as storage queues it."""
+        assistant = await self._assistants.resolve(request.assistant_id)
+        self._assistants.registered(assistant)
+        stateless = thread_id is None
+        options = request.options
+        if stateless and options.on_completion is None:
+            options = replace(options, on_completion="delete")
+        if options.resumes and thread_id is not None:
+            thread = await self._storage.get_thread(thread_id)
+            if thread.status != "interrupted" and request.multitask_strategy != "enqueue":
+                raise BadRequest(
+                    f"thread {thread_id} is {thread.status}, not interrupted; "
+                    "there is nothing to resume"
+                )
+        return RunPlan(
+            run_id=new_id(),
+            thread_id=thread_id or new_id(),
+            assistant_id=assistant.assistant_id,
+            options=options,
+            metadata=request.metadata or {},
+            multitask_strategy=request.multitask_strategy or "reject",
+            if_not_exists="create" if stateless else (request.if_not_exists or "reject"),
+            after_seconds=float(request.after_seconds or 0),
+            stateless=stateless,
+            thread_metadata={
+                "graph_id": assistant.graph_id,
+                "assistant_id": assistant.assistant_id,
+            },
+        )
+
+    async def create(self, thread_id: str | None, request: RunRequest) -> Run:
+        """Admit a run on a thread (or a stateless one when `thread_id` is None) and queue it."""
+        plan = await self.plan(thread_id, request)
+        return await self._storage.create_run(
+            **plan.row(),
+            multitask_strategy=plan.multitask_strategy,
+            if_not_exists=plan.if_not_exists,
+            after_seconds=plan.after_seconds,
+            stateless=plan.stateless,
+        )
+
+    async def create_and_wait(self, thread_id: str | None, request: RunRequest) -> Run:
+        """Queue a run and return it finished (its output holds the thread's values)."""
+        run = await self.create(thread_id, request.with_values_streamed())
+        return await self.wait(run.run_id, just_created=True)
+
+    async def create_for_intake(
+        self, entry: IntakeEntry, request: RunRequest
+    ) -> tuple[IntakeItem, bool]:
+        """Queue the run of an intake item on a new thread with its ledger row, in one
+        transaction; return the row and whether this call started the run."""
+        plan = await self.plan(new_id(), request)
+        return await self._storage.create_intake_run(entry, **plan.row())
+
+    # -- reading -----------------------------------------------------------------------------------
+    async def decisions(self, run_id: str, *, thread_id: str) -> list[ModelDecision]:
+        """Return the run's model calls in order; NotFound for a run that never existed."""
+        decisions = await self._storage.list_decisions(run_id=run_id, thread_id=thread_id)
+        if not decisions:
+            # The log outlives deleted runs, so only an empty answer needs the run to exist.
+            await self._storage.get_run(run_id, thread_id=thread_id)
+        return decisions
+
+    # -- waiting and streaming ---------------------------------------------------------------------
+    def finished_here(self, run: Run) -> None:
+        """Note a run this process's workers finished, for whoever here waits for it."""
+        if run.run_id in self._waiters:
+            self._finished_here[run.run_id] = run
+
+    def done(self, run_id: str) -> None:
+        """Wake the waiters of a run that reached a final status (RUN_DONE)."""
+        for waiter in self._waiters.get(run_id, ()):
+            waiter.set()
+
+    async def join(self, run_id: str, *, thread_id: str) -> Run:
+        """Return the thread's run once it has finished (NotFound at once if there is none)."""
+        await self._storage.get_run(run_id, thread_id=thread_id)
+        return await self.wait(run_id, thread_id=thread_id)
+
+    async def wait(
+        self, run_id: str, *, thread_id: str | None = None, just_created: bool = False
+    ) -> Run:
+        """Return the run once it has reached a final status.
+
+        `just_created` skips the first read: a run queued a moment ago cannot have finished
+        yet, and if it somehow has, the safety-net poll still finds it.
+        """
+        waiter = asyncio.Event()
+        self._waiters.setdefault(run_id, set()).add(waiter)
+        try:
+            if just_created:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.wait(), self._poll_seconds)
+            existed = just_created
+            while True:
+                waiter.clear()
+                finished = self._finished_here.get(run_id)
+                try:
+                    if finished is not None and thread_id in (None, finished.thread_id):
+                        run = finished
+                    else:
+                        run = await self._storage.get_run(run_id, thread_id=thread_id)
+                except NotFound:
+                    if not existed:
+                        raise
+                    raise NotFound(
+                        f"run {run_id} was rolled back: it was deleted with its checkpoints"
+                    ) from None
+                existed = True
+                if run.status in TERMINAL_RUN_STATUSES:
+                    return run
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.wait(), self._poll_seconds)
+        finally:
+            waiters = self._waiters.get(run_id)
+            if waiters is not None:
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._waiters[run_id]
+                    self._finished_here.pop(run_id, None)
+
+    async def events(
+        self, run: Run, *, after_seq: int = 0, cancel_on_disconnect: bool = False
+    ) -> AsyncIterator[RunEvent]:
+        """Yield the run's events after `after_seq` until it ends; a subscriber that leaves
+        early cancels the run when `cancel_on_disconnect`."""
+        finished = False
+        try:
+            async for event in self._bus().subscribe(run.run_id, after_seq=after_seq):
+                yield event
+            finished = True
+        finally:
+            if not finished and cancel_on_disconnect:
+                log.info("client left the stream of run %s; cancelling it", run.run_id)
+                await asyncio.shield(self._storage.cancel_runs([run.run_id], action="interrupt"))
+
+    # -- cancelling --------------------------------------------------------------------------------
+    async def cancel(
+        self, run_id: str, *, thread_id: str, action: CancelAction, wait: bool = False
+    ) -> None:
+        """Cancel a run; with `wait`, return once it has stopped (a rolled-back one is gone)."""
+        await self._storage.cancel_runs([run_id], thread_id=thread_id, action=action)
+        if not wait:
+            return
+        try:
+            await self.wait(run_id, thread_id=thread_id)
+        except NotFound:
+            if action != "rollback":
+                raise  # a rolled-back run is deleted: its absence is the awaited outcome
+
+    async def cancel_many(
+        self,
+        *,
+        run_ids: Sequence[str] | None,
+        thread_id: str | None,
+        status: CancelStatus | None,
+        action: CancelAction,
+    ) -> None:
+        """Cancel the named runs, or a thread's in-flight runs (those of one status)."""
+        if run_ids:
+            ids = [checked_id(r, "run_id") for r in run_ids]
+        elif thread_id:
+            runs = await self._storage.list_runs(checked_id(thread_id, "thread_id"), limit=1000)
+            wanted = INFLIGHT_RUN_STATUSES if status in (None, "all") else {status}
+            ids = [r.run_id for r in runs if r.status in wanted]
+        elif status:
+            raise InvalidInput("cancelling by status alone needs thread_id or run_ids")
+        else:
+            raise InvalidInput("give run_ids, or thread_id (optionally with status)")
+        await self._storage.cancel_runs(ids, thread_id=thread_id, action=action)

@@ -1,0 +1,221 @@
+"""Threads: their rows, their checkpointed state and their streams, kept together.
+
+A thread lives in two places, its row (status, metadata, values) and its checkpoints; this
+module is the one that creates, copies and deletes both, so no caller deletes half a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.pregel import Pregel
+
+from agent_ops.errors import BadRequest, Conflict, InvalidInput, NotFound
+from agent_ops.runtime.executor import state_values, thread_interrupts
+from agent_ops.runtime.ids import checked_id, new_id
+from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.serde import dumps
+from agent_ops.runtime.state import empty_state, snapshot_view, state_config
+from agent_ops.runtime.thread_streams import ThreadStreamEvent, ThreadStreams, thread_stream_modes
+from agent_ops.storage import Storage, Thread
+from agent_ops.types import (
+    Json,
+    OnConflictBehavior,
+    PruneStrategy,
+)
+
+
+class Threads:
+    """The threads of one store, with their state read and written through their graph."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        registry: GraphRegistry,
+        streams: Callable[[], ThreadStreams],
+    ) -> None:
+        self._storage = storage
+        self._registry = registry
+        self._streams = streams
+        # Reads with no rule of their own go straight through; a rule (a tenant filter, say)
+        # would turn one into a method here.
+        self.get = storage.get_thread
+        self.update = storage.update_thread
+        self.search = storage.search_threads
+        self.count = storage.count_threads
+
+    async def create(
+        self,
+        *,
+        thread_id: str | None = None,
+        metadata: Json | None = None,
+        if_exists: OnConflictBehavior | None = None,
+        supersteps: Sequence[Json] = (),
+    ) -> Thread:
+        """Create a thread (a new id unless one is given), replaying `supersteps` onto it."""
+        thread_id = checked_id(thread_id, "thread_id") if thread_id else new_id()
+        thread = await self._storage.create_thread(
+            thread_id=thread_id, metadata=metadata, if_exists=if_exists or "raise"
+        )
+        if not supersteps:
+            return thread
+        for step in supersteps:
+            for update in step.get("updates", []):
+                await self.update_state(
+                    thread_id, update.get("values"), as_node=update.get("as_node"), checkpoint=None
+                )
+        return await self._storage.get_thread(thread_id)
+
+    async def delete(self, thread_id: str) -> None:
+        """Delete a thread: its row, runs and events, then its checkpoints."""
+        # Two transactions (rows, then checkpoints): the storage offers no single call for both.
+        # A crash in between leaves checkpoints without a thread, which nothing reads.
+        await self._storage.delete_thread(thread_id)
+        await self._storage.checkpointer.adelete_thread(thread_id)
+
+    async def prune(self, thread_ids: Sequence[str], *, strategy: PruneStrategy) -> int:
+        """Delete the threads (skipping missing ones), or keep only their latest checkpoint;
+        return how many were pruned."""
+        ids = [checked_id(t, "thread_ids") for t in thread_ids]
+        if strategy == "keep_latest":
+            try:
+                await self._storage.checkpointer.aprune(ids, strategy="keep_latest")
+            except NotImplementedError:
+                raise InvalidInput(
+                    f"strategy 'keep_latest' is not supported on the {self._storage.backend} "
+                    "backend; use 'delete'"
+                ) from None
+            return len(ids)
+        pruned = 0
+        for thread_id in ids:
+            try:
+                await self.delete(thread_id)
+            except NotFound:
+                continue
+            pruned += 1
+        return pruned
+
+    async def purge_stateless(self, *, finished_before: datetime) -> None:
+        """Delete the threads of stateless runs that finished before the cutoff."""
+        for thread_id in await self._storage.purge_stateless_threads(
+            finished_before=finished_before
+        ):
+            await self._storage.checkpointer.adelete_thread(thread_id)
+
+    # -- state -------------------------------------------------------------------------------------
+    async def _graph(self, thread: Thread) -> Pregel | None:
+        graph_id = thread.metadata.get("graph_id")
+        if not graph_id or graph_id not in self._registry:
+            return None
+        return await self._registry.get(graph_id, {"configurable": {"thread_id": thread.thread_id}})
+
+    async def state(
+        self, thread_id: str, checkpoint: Json | None = None, *, subgraphs: bool = False
+    ) -> Json:
+        """Return the thread's state (at `checkpoint`, else the latest)."""
+        thread = await self._storage.get_thread(thread_id)
+        graph = await self._graph(thread)
+        if graph is None:
+            return empty_state()
+        state = await graph.aget_state(state_config(thread_id, checkpoint), subgraphs=subgraphs)
+        if checkpoint and checkpoint.get("checkpoint_id") and not state.config:
+            raise NotFound(
+                f"checkpoint {checkpoint['checkpoint_id']} not found on thread {thread_id}"
+            )
+        return snapshot_view(state)
+
+    async def history(
+        self,
+        thread_id: str,
+        *,
+        limit: int,
+        before: Json | None,
+        metadata: Json | None,
+        checkpoint: Json | None,
+    ) -> list[Json]:
+        """Return the thread's states, newest first."""
+        thread = await self._storage.get_thread(thread_id)
+        graph = await self._graph(thread)
+        if graph is None:
+            return []
+        return [
+            snapshot_view(state)
+            async for state in graph.aget_state_history(
+                state_config(thread_id, checkpoint),
+                limit=limit,
+                before=state_config(thread_id, before) if before else None,
+                filter=metadata,
+            )
+        ]
+
+    async def update_state(
+        self, thread_id: str, values: Any, *, as_node: str | None, checkpoint: Json | None
+    ) -> Json:
+        """Write values into the thread's state as if `as_node` had returned them."""
+        thread = await self._storage.get_thread(thread_id)
+        if thread.status == "busy":
+            raise Conflict(f"thread {thread_id} is busy with a run; update its state afterwards")
+        graph = await self._graph(thread)
+        if graph is None:
+            raise BadRequest(
+                f"thread {thread_id} has no graph yet; run it once (or create it with a "
+                "graph_id in its metadata) before updating its state"
+            )
+        config = await graph.aupdate_state(
+            state_config(thread_id, checkpoint), values, as_node=as_node
+        )
+        state = await graph.aget_state(state_config(thread_id))
+        await self._storage.set_thread_state(
+            thread_id,
+            values=state_values(state),
+            interrupts=thread_interrupts(state),
+        )
+        view = snapshot_view(state)
+        # What the thread stream's `state_update` mode carries, as the LangGraph server sends it.
+        await self._storage.append_thread_event(
+            thread_id, "state_update", dumps({"state": view, "thread_id": thread_id})
+        )
+        return {"checkpoint": view["checkpoint"] or config.get("configurable")}
+
+    async def copy(self, thread_id: str) -> Thread:
+        """Copy a thread, its metadata and every checkpoint (with pending writes) to a new id."""
+        new_thread_id = new_id()
+        source = await self._storage.get_thread(thread_id)
+        await self._storage.create_thread(thread_id=new_thread_id, metadata=source.metadata)
+        saver = self._storage.checkpointer
+        history = [t async for t in saver.alist({"configurable": {"thread_id": thread_id}})]
+        for item in reversed(history):  # oldest first, so parents exist before children
+            configurable = item.config["configurable"]
+            parent = (item.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+            target: RunnableConfig = {
+                "configurable": {
+                    "thread_id": new_thread_id,
+                    "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+                    **({"checkpoint_id": parent} if parent else {}),
+                }
+            }
+            stored = await saver.aput(
+                target, item.checkpoint, item.metadata, item.checkpoint["channel_versions"]
+            )
+            by_task: dict[str, list[tuple[str, Any]]] = {}
+            for task_id, channel, value in item.pending_writes or ():
+                by_task.setdefault(task_id, []).append((channel, value))
+            for task_id, writes in by_task.items():
+                await saver.aput_writes(stored, writes, task_id)
+        return await self._storage.set_thread_state(
+            new_thread_id,
+            values=source.values,
+            interrupts=source.interrupts,
+            status="idle" if source.status == "busy" else source.status,
+        )
+
+    async def stream(
+        self, thread_id: str, modes: Sequence[str], *, last_event_id: str | None = None
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """Return the thread's events in `modes` after `last_event_id` (checked first)."""
+        return await self._streams().open(
+            thread_id, thread_stream_modes(modes), last_event_id=last_event_id
+        )
