@@ -31,6 +31,7 @@ from agent_ops import (
     ThreadStatus,
 )
 from agent_ops.runtime import (
+    AssistantFields,
     Breakpoints,
     CronRequest,
     RunOptions,
@@ -131,24 +132,31 @@ class RunCreate(Body):
         )
 
 
-class AssistantCreate(Body):
+class _AssistantBody(Body):
+    name: str | None = None
+    description: str | None = None
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+
+    def fields(self) -> AssistantFields:
+        """Return what describes the assistant besides its graph and name."""
+        return {
+            "description": self.description,
+            "config": self.config,
+            "context": self.context,
+            "metadata": self.metadata,
+        }
+
+
+class AssistantCreate(_AssistantBody):
     graph_id: str
     assistant_id: str | None = None
-    config: Json | None = None
-    context: Json | None = None
-    metadata: Json | None = None
     if_exists: OnConflictBehavior | None = None
-    name: str | None = None
-    description: str | None = None
 
 
-class AssistantPatch(Body):
+class AssistantPatch(_AssistantBody):
     graph_id: str | None = None
-    config: Json | None = None
-    context: Json | None = None
-    metadata: Json | None = None
-    name: str | None = None
-    description: str | None = None
 
 
 class AssistantSearch(Body):

@@ -14,7 +14,7 @@ packages import this surface (`__all__`), not the modules behind it.
 
 from __future__ import annotations
 
-from agent_ops.runtime.assistants import Assistants
+from agent_ops.runtime.assistants import AssistantFields, Assistants
 from agent_ops.runtime.crons import Crons, check_schedule, next_fire
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.intake import IntakeGate, IntakeSource, IntakeTriggers, Trigger, TriggerState
@@ -47,6 +47,7 @@ from agent_ops.storage import (
 __all__ = [
     "METRICS_CONTENT_TYPE",
     "Assistant",
+    "AssistantFields",
     "Assistants",
     "Breakpoints",
     "Cron",

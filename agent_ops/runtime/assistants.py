@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from langgraph.pregel import Pregel
 
@@ -18,6 +18,15 @@ from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import GraphRegistry, default_assistant_id
 from agent_ops.storage import Assistant, Storage
 from agent_ops.types import Json, OnConflictBehavior
+
+
+class AssistantFields(TypedDict, total=False):
+    """What describes an assistant besides its graph and name, given on create or update."""
+
+    description: str | None
+    config: Json | None
+    context: Json | None
+    metadata: Json | None
 
 
 class Assistants:
@@ -50,7 +59,7 @@ class Assistants:
                 f"{', '.join(self._registry.ids())}"
             )
 
-    def registered(self, assistant: Assistant) -> None:
+    def require_registered(self, assistant: Assistant) -> None:
         """Raise BadRequest unless the assistant's graph is registered in this process."""
         if assistant.graph_id not in self._registry:
             raise BadRequest(
@@ -78,11 +87,8 @@ class Assistants:
         graph_id: str,
         assistant_id: str | None = None,
         name: str | None = None,
-        description: str | None = None,
-        config: Json | None = None,
-        context: Json | None = None,
-        metadata: Json | None = None,
         if_exists: OnConflictBehavior | None = None,
+        **fields: Unpack[AssistantFields],
     ) -> Assistant:
         """Create an assistant of a registered graph (a new id unless one is given)."""
         self.require_graph(graph_id)
@@ -90,11 +96,8 @@ class Assistants:
             assistant_id=checked_id(assistant_id, "assistant_id") if assistant_id else new_id(),
             graph_id=graph_id,
             name=name or graph_id,
-            description=description,
-            config=config,
-            context=context,
-            metadata=metadata,
             if_exists=if_exists or "raise",
+            **fields,
         )
 
     async def update(
@@ -103,23 +106,14 @@ class Assistants:
         *,
         graph_id: str | None = None,
         name: str | None = None,
-        description: str | None = None,
-        config: Json | None = None,
-        context: Json | None = None,
-        metadata: Json | None = None,
+        **fields: Unpack[AssistantFields],
     ) -> Assistant:
         """Change an assistant (a new version); a new graph must be registered."""
         current = await self.resolve(assistant_id)
         if graph_id is not None:
             self.require_graph(graph_id)
         return await self._storage.update_assistant(
-            current.assistant_id,
-            graph_id=graph_id,
-            name=name,
-            description=description,
-            config=config,
-            context=context,
-            metadata=metadata,
+            current.assistant_id, graph_id=graph_id, name=name, **fields
         )
 
     async def delete(self, assistant_id: str) -> None:

@@ -96,7 +96,7 @@ class Runs:
     async def plan(self, thread_id: str | None, request: RunRequest) -> RunPlan:
         """Check a run request and resolve its assistant; return the run as storage queues it."""
         assistant = await self._assistants.resolve(request.assistant_id)
-        self._assistants.registered(assistant)
+        self._assistants.require_registered(assistant)
         stateless = thread_id is None
         options = request.options
         if stateless and options.on_completion is None:

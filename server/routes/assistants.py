@@ -26,11 +26,8 @@ async def create_assistant(body: AssistantCreate, runtime: RuntimeDep) -> dict[s
         graph_id=body.graph_id,
         assistant_id=body.assistant_id,
         name=body.name,
-        description=body.description,
-        config=body.config,
-        context=body.context,
-        metadata=body.metadata,
         if_exists=body.if_exists,
+        **body.fields(),
     )
     return assistant_view(assistant)
 
@@ -66,13 +63,7 @@ async def patch_assistant(
     assistant_id: str, body: AssistantPatch, runtime: RuntimeDep
 ) -> dict[str, Any]:
     updated = await runtime.assistants.update(
-        assistant_id,
-        graph_id=body.graph_id,
-        name=body.name,
-        description=body.description,
-        config=body.config,
-        context=body.context,
-        metadata=body.metadata,
+        assistant_id, graph_id=body.graph_id, name=body.name, **body.fields()
     )
     return assistant_view(updated)
 
