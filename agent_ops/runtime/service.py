@@ -59,6 +59,8 @@ class Runtime:
         triggers: Sequence[Trigger] = (),
     ) -> None:
         self.settings = settings
+        # The composition root (CLI) and the runtime's own modules use storage and the
+        # registry; the server goes through the concept objects below.
         self.storage = storage
         self.registry = registry
         self.bus: StreamBus | None = None
