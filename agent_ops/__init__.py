@@ -10,6 +10,8 @@ packages may use anywhere; the runtime's surface is `agent_ops.runtime`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from agent_ops.errors import (
     AgentOpsError,
     BadRequest,
@@ -25,7 +27,6 @@ from agent_ops.errors import (
     StorageError,
     validation_text,
 )
-from agent_ops.settings import DatabaseUrl, Settings
 from agent_ops.types import (
     STREAM_MODES,
     AssistantSortBy,
@@ -48,6 +49,9 @@ from agent_ops.types import (
     ThreadStatus,
     ThreadStreamMode,
 )
+
+if TYPE_CHECKING:
+    from agent_ops.settings import DatabaseUrl, Settings
 
 __all__ = [
     "STREAM_MODES",
@@ -86,3 +90,13 @@ __all__ = [
     "ThreadStreamMode",
     "validation_text",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The settings pull in pydantic-settings (most of a second at start-up); graphs and tools
+    # that import an error class must not pay for it, so they load on first use.
+    if name in ("DatabaseUrl", "Settings"):
+        from agent_ops import settings
+
+        return getattr(settings, name)
+    raise AttributeError(f"module 'agent_ops' has no attribute {name!r}")
