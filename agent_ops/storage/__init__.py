@@ -1,4 +1,12 @@
-"""Storage: one interface (`Storage`) over the embedded SQLite file and PostgreSQL."""
+"""Storage: one interface (`Storage`) over the embedded SQLite file and PostgreSQL.
+
+Layout, top to bottom: `protocol` (one small protocol per concept, `Storage` composed of them)
+and `records` (the rows as values); `_store`/`_resources` (the methods written once: defaults,
+ids, requests), `_policy` (the queue's rules and error texts), `_records` (rows to records),
+`_wakeups` (the transaction that collects wake-ups, the listeners); then `sqlite/` and
+`postgres/`, mirrored module for module, holding SQL and nothing else. Imports only
+`agent_ops.errors` and `agent_ops.types` from the rest of agent-ops.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,18 @@ from agent_ops.storage.protocol import (
     RUN_EVENTS,
     RUN_QUEUED,
     THREAD_EVENTS,
+    Assistants,
+    Crons,
+    Decisions,
+    Events,
+    Intake,
+    Items,
+    Lifecycle,
+    Runs,
     Storage,
+    Threads,
+    Wakeups,
+    Workers,
 )
 from agent_ops.storage.records import (
     Assistant,
@@ -34,18 +53,29 @@ __all__ = [
     "RUN_QUEUED",
     "THREAD_EVENTS",
     "Assistant",
+    "Assistants",
     "Cron",
+    "Crons",
+    "Decisions",
+    "Events",
+    "Intake",
     "IntakeEntry",
     "IntakeItem",
+    "Items",
     "LeaseState",
+    "Lifecycle",
     "ModelDecision",
     "QueueStats",
     "Run",
     "RunEvent",
+    "Runs",
     "Storage",
     "StoreItem",
     "Thread",
     "ThreadEvent",
+    "Threads",
+    "Wakeups",
+    "Workers",
     "create_storage",
 ]
 

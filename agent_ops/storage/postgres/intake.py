@@ -1,29 +1,18 @@
-"""The intake ledger on PostgreSQL."""
+"""The intake ledger on PostgreSQL: each item a trigger took in, and the run it started."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
-from psycopg.rows import DictRow
-
-from agent_ops.errors import NotFound
-from agent_ops.storage import _pg_queue as q
-from agent_ops.storage._pg_rows import Tx, Where, jsonb, utc
+from agent_ops.storage import _policy
+from agent_ops.storage import _records as rec
+from agent_ops.storage._policy import NewRun
+from agent_ops.storage._sql import Where
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb
+from agent_ops.storage.postgres.runs import create_run
 from agent_ops.storage.records import IntakeEntry, IntakeItem
-from agent_ops.types import DEFAULT_TENANT, Json
+from agent_ops.types import DEFAULT_TENANT
 
 
-async def create_intake_run(
-    tx: Tx,
-    entry: IntakeEntry,
-    *,
-    run_id: str,
-    thread_id: str,
-    assistant_id: str,
-    kwargs: Json,
-    metadata: Json,
-    thread_metadata: Json,
-) -> tuple[IntakeItem, bool]:
+async def create_intake_run(tx: Tx, entry: IntakeEntry, new: NewRun) -> tuple[IntakeItem, bool]:
     """Insert the ledger row first: a concurrent insert of the same key waits on the primary key
     until this transaction ends, then finds the row and queues nothing."""
     cur = await tx.conn.execute(
@@ -36,31 +25,19 @@ async def create_intake_run(
             DEFAULT_TENANT,
             entry.origin,
             jsonb(entry.summary),
-            run_id,
-            thread_id,
-            assistant_id,
+            new.run_id,
+            new.thread_id,
+            new.assistant_id,
         ),
     )
     row = await cur.fetchone()
     if row is None:
         known = await get_intake(tx, entry.source, entry.key)
         if known is None:  # deleted between the two statements; the ledger is append-only
-            raise NotFound(f"intake item {entry.key!r} of source {entry.source!r} vanished")
+            raise _policy.intake_missing(entry.source, entry.key)
         return known, False
-    await q.create_run(
-        tx,
-        run_id=run_id,
-        thread_id=thread_id,
-        assistant_id=assistant_id,
-        kwargs=kwargs,
-        metadata=metadata,
-        multitask_strategy="reject",
-        if_not_exists="create",
-        after_seconds=0.0,
-        stateless=False,
-        thread_metadata=thread_metadata,
-    )
-    return _item(row), True
+    await create_run(tx, new)
+    return rec.intake(row, COLUMNS), True
 
 
 async def get_intake(tx: Tx, source: str, key: str) -> IntakeItem | None:
@@ -68,7 +45,7 @@ async def get_intake(tx: Tx, source: str, key: str) -> IntakeItem | None:
         "SELECT * FROM intake_items WHERE source = %s AND item_key = %s", (source, key)
     )
     row = await cur.fetchone()
-    return None if row is None else _item(row)
+    return None if row is None else rec.intake(row, COLUMNS)
 
 
 async def settle_intake(tx: Tx, source: str, key: str) -> IntakeItem:
@@ -79,8 +56,8 @@ async def settle_intake(tx: Tx, source: str, key: str) -> IntakeItem:
     )
     row = await cur.fetchone()
     if row is None:
-        raise NotFound(f"intake item {key!r} of source {source!r} not found")
-    return _item(row)
+        raise _policy.intake_missing(source, key)
+    return rec.intake(row, COLUMNS)
 
 
 async def list_intake(tx: Tx, source: str | None, limit: int, offset: int) -> list[IntakeItem]:
@@ -90,20 +67,6 @@ async def list_intake(tx: Tx, source: str | None, limit: int, offset: int) -> li
     cur = await tx.conn.execute(
         f"SELECT * FROM intake_items{where.sql()} ORDER BY created_at DESC, item_key"
         " LIMIT %s OFFSET %s",
-        [*where.params, limit, offset],
+        (*where.params, limit, offset),
     )
-    return [_item(r) for r in await cur.fetchall()]
-
-
-def _item(r: DictRow) -> IntakeItem:
-    return IntakeItem(
-        source=r["source"],
-        key=r["item_key"],
-        origin=r["origin"],
-        summary=r["summary"],
-        run_id=r["run_id"],
-        thread_id=r["thread_id"],
-        assistant_id=r["assistant_id"],
-        created_at=r["created_at"].astimezone(UTC),
-        settled_at=utc(r["settled_at"]),
-    )
+    return [rec.intake(r, COLUMNS) for r in await cur.fetchall()]

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
-from agent_ops.storage._decision_rows import (
-    COLUMN_COUNT,
-    COLUMNS,
-    decision_from_row,
-    decision_params,
-)
-from agent_ops.storage._pg_rows import Tx, Where, jsonb
+from agent_ops.storage import _records as rec
+from agent_ops.storage._records import DECISION_COLUMN_COUNT, DECISION_COLUMNS
+from agent_ops.storage._sql import Where
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, maybe_jsonb
 from agent_ops.storage.records import ModelDecision
 
 
 async def record_decision(tx: Tx, d: ModelDecision) -> None:
-    output = None if d.output is None else jsonb(d.output)
     await tx.conn.execute(
-        f"INSERT INTO model_decisions ({COLUMNS}) VALUES ({', '.join(['%s'] * COLUMN_COUNT)})",
-        decision_params(d, output=output, created_at=d.created_at),
+        f"INSERT INTO model_decisions ({DECISION_COLUMNS})"
+        f" VALUES ({', '.join(['%s'] * DECISION_COLUMN_COUNT)})",
+        rec.decision_params(d, output=maybe_jsonb(d.output), created_at=d.created_at),
     )
 
 
@@ -31,7 +26,4 @@ async def list_decisions(tx: Tx, run_id: str | None, thread_id: str | None) -> l
     cur = await tx.conn.execute(
         f"SELECT * FROM model_decisions{where.sql()} ORDER BY seq", where.params
     )
-    return [
-        decision_from_row(r, output=r["output"], created_at=r["created_at"].astimezone(UTC))
-        for r in await cur.fetchall()
-    ]
+    return [rec.decision(r, COLUMNS) for r in await cur.fetchall()]

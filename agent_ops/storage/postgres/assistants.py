@@ -1,0 +1,154 @@
+"""Assistants on PostgreSQL: the current version in `assistants`, every version in `assistant_versions`."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from agent_ops.storage import _policy
+from agent_ops.storage import _records as rec
+from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
+from agent_ops.storage._sql import Where
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, contains, jsonb, order_by
+from agent_ops.storage.records import Assistant
+from agent_ops.types import ASSISTANT_SORT_COLUMNS, DEFAULT_OWNER, DEFAULT_TENANT, Json
+
+
+async def create_assistant(tx: Tx, new: NewAssistant, if_exists: str) -> Assistant:
+    cur = await tx.conn.execute(
+        "INSERT INTO assistants (assistant_id, tenant_id, owner, graph_id, name, description,"
+        " config, context, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (assistant_id) DO NOTHING RETURNING *",
+        (
+            new.assistant_id,
+            DEFAULT_TENANT,
+            DEFAULT_OWNER,
+            new.graph_id,
+            new.name,
+            new.description,
+            jsonb(new.config),
+            jsonb(new.context),
+            jsonb(new.metadata),
+        ),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        if if_exists == "do_nothing":
+            return await get_assistant(tx, new.assistant_id)
+        raise _policy.exists("assistant", new.assistant_id)
+    await tx.conn.execute(
+        "INSERT INTO assistant_versions (assistant_id, version, tenant_id, owner, graph_id, name,"
+        " description, config, context, metadata, created_at)"
+        " SELECT assistant_id, version, tenant_id, owner, graph_id, name, description, config,"
+        " context, metadata, created_at FROM assistants WHERE assistant_id = %s",
+        (new.assistant_id,),
+    )
+    return rec.assistant(row, COLUMNS)
+
+
+async def get_assistant(tx: Tx, assistant_id: str, *, lock: bool = False) -> Assistant:
+    cur = await tx.conn.execute(
+        "SELECT * FROM assistants WHERE assistant_id = %s" + (" FOR UPDATE" if lock else ""),
+        (assistant_id,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise _policy.missing("assistant", assistant_id)
+    return rec.assistant(row, COLUMNS)
+
+
+async def update_assistant(tx: Tx, assistant_id: str, changes: AssistantChanges) -> Assistant:
+    current = await get_assistant(tx, assistant_id, lock=True)
+    fields = {
+        "graph_id": changes.graph_id or current.graph_id,
+        "name": changes.name or current.name,
+        "description": (
+            changes.description if changes.description is not None else current.description
+        ),
+        "config": jsonb(changes.config if changes.config is not None else current.config),
+        "context": jsonb(changes.context if changes.context is not None else current.context),
+        "metadata": jsonb({**current.metadata, **(changes.metadata or {})}),
+        "assistant_id": assistant_id,
+    }
+    await tx.conn.execute(
+        "INSERT INTO assistant_versions (assistant_id, version, tenant_id, owner, graph_id, name,"
+        " description, config, context, metadata) SELECT %(assistant_id)s,"
+        " (SELECT max(version) + 1 FROM assistant_versions WHERE assistant_id = %(assistant_id)s),"
+        " tenant_id, owner, %(graph_id)s, %(name)s, %(description)s, %(config)s, %(context)s,"
+        " %(metadata)s FROM assistants WHERE assistant_id = %(assistant_id)s",
+        fields,
+    )
+    cur = await tx.conn.execute(
+        "UPDATE assistants SET graph_id = %(graph_id)s, name = %(name)s,"
+        " description = %(description)s, config = %(config)s, context = %(context)s,"
+        " metadata = %(metadata)s, updated_at = now(), version = (SELECT max(version)"
+        " FROM assistant_versions WHERE assistant_id = %(assistant_id)s)"
+        " WHERE assistant_id = %(assistant_id)s RETURNING *",
+        fields,
+    )
+    row = await cur.fetchone()
+    assert row is not None, "the assistant is locked for this transaction"
+    return rec.assistant(row, COLUMNS)
+
+
+async def delete_assistant(tx: Tx, assistant_id: str) -> None:
+    cur = await tx.conn.execute(
+        "DELETE FROM assistants WHERE assistant_id = %s RETURNING assistant_id", (assistant_id,)
+    )
+    if await cur.fetchone() is None:
+        raise _policy.missing("assistant", assistant_id)
+
+
+def assistant_filter(graph_id: str | None, name: str | None, metadata: Json | None) -> Where:
+    where = Where()
+    if graph_id is not None:
+        where.add("graph_id = %s", graph_id)
+    if name is not None:
+        where.add("name ILIKE %s", _policy.substring_pattern(name))
+    contains(where, "metadata", metadata)
+    return where
+
+
+async def search_assistants(tx: Tx, where: Where, page: Page) -> list[Assistant]:
+    order = order_by(page.sort_by, page.sort_order, ASSISTANT_SORT_COLUMNS, "assistant_id")
+    query = sql.SQL("SELECT * FROM assistants") + sql.SQL(where.sql()) + order
+    cur = await tx.conn.execute(
+        query + sql.SQL(" LIMIT %s OFFSET %s"), (*where.params, page.limit, page.offset)
+    )
+    return [rec.assistant(r, COLUMNS) for r in await cur.fetchall()]
+
+
+async def count_assistants(tx: Tx, where: Where) -> int:
+    cur = await tx.conn.execute(f"SELECT count(*) AS n FROM assistants{where.sql()}", where.params)
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+async def list_assistant_versions(
+    tx: Tx, assistant_id: str, metadata: Json | None, page: Page
+) -> list[Assistant]:
+    await get_assistant(tx, assistant_id)
+    where = Where()
+    where.add("assistant_id = %s", assistant_id)
+    contains(where, "metadata", metadata)
+    cur = await tx.conn.execute(
+        f"SELECT * FROM assistant_versions{where.sql()} ORDER BY version DESC LIMIT %s OFFSET %s",
+        (*where.params, page.limit, page.offset),
+    )
+    return [rec.assistant(r, COLUMNS, version_row=True) for r in await cur.fetchall()]
+
+
+async def set_assistant_version(tx: Tx, assistant_id: str, version: int) -> Assistant:
+    await get_assistant(tx, assistant_id, lock=True)
+    cur = await tx.conn.execute(
+        "UPDATE assistants a SET graph_id = v.graph_id, name = v.name,"
+        " description = v.description, config = v.config, context = v.context,"
+        " metadata = v.metadata, version = v.version, updated_at = now()"
+        " FROM assistant_versions v WHERE a.assistant_id = %s"
+        " AND v.assistant_id = a.assistant_id AND v.version = %s RETURNING a.*",
+        (assistant_id, version),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise _policy.no_version(assistant_id, version)
+    return rec.assistant(row, COLUMNS)

@@ -1,0 +1,128 @@
+"""Crons on PostgreSQL: schedules that queue runs, and the claim that fires each due one once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from psycopg import errors as pg_errors
+from psycopg import sql
+
+from agent_ops.storage import _policy
+from agent_ops.storage import _records as rec
+from agent_ops.storage._requests import CronChanges, NewCron, Page
+from agent_ops.storage._sql import Where
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, order_by
+from agent_ops.storage.records import Cron
+from agent_ops.types import CRON_SORT_COLUMNS, DEFAULT_OWNER, DEFAULT_TENANT
+
+
+async def create_cron(tx: Tx, new: NewCron) -> Cron:
+    try:
+        cur = await tx.conn.execute(
+            "INSERT INTO crons (cron_id, tenant_id, owner, assistant_id, thread_id, schedule,"
+            " payload, metadata, next_run_date, end_time, enabled)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
+            (
+                new.cron_id,
+                DEFAULT_TENANT,
+                DEFAULT_OWNER,
+                new.assistant_id,
+                new.thread_id,
+                new.schedule,
+                jsonb(new.payload),
+                jsonb(new.metadata),
+                new.next_run_date,
+                new.end_time,
+                new.enabled,
+            ),
+        )
+    except pg_errors.ForeignKeyViolation as exc:
+        raise _policy.missing("thread", str(new.thread_id)) from exc
+    except pg_errors.UniqueViolation as exc:
+        raise _policy.exists("cron", new.cron_id) from exc
+    row = await cur.fetchone()
+    assert row is not None, "INSERT ... RETURNING returns the row"
+    return rec.cron(row, COLUMNS)
+
+
+async def get_cron(tx: Tx, cron_id: str) -> Cron:
+    cur = await tx.conn.execute("SELECT * FROM crons WHERE cron_id = %s", (cron_id,))
+    row = await cur.fetchone()
+    if row is None:
+        raise _policy.missing("cron", cron_id)
+    return rec.cron(row, COLUMNS)
+
+
+async def update_cron(tx: Tx, cron_id: str, changes: CronChanges) -> Cron:
+    columns = {k: jsonb(v) if k == "payload" else v for k, v in changes.columns.items()}
+    sets = sql.SQL("").join(
+        sql.SQL(", {} = {}").format(sql.Identifier(column), sql.Placeholder(column))
+        for column in columns
+    )
+    query = sql.SQL(
+        "UPDATE crons SET updated_at = now(), metadata = metadata || %(metadata)s{}"
+        " WHERE cron_id = %(cron_id)s RETURNING *"
+    ).format(sets)
+    params = {**columns, "metadata": jsonb(changes.metadata), "cron_id": cron_id}
+    cur = await tx.conn.execute(query, params)
+    row = await cur.fetchone()
+    if row is None:
+        raise _policy.missing("cron", cron_id)
+    return rec.cron(row, COLUMNS)
+
+
+async def delete_cron(tx: Tx, cron_id: str) -> None:
+    cur = await tx.conn.execute(
+        "DELETE FROM crons WHERE cron_id = %s RETURNING cron_id", (cron_id,)
+    )
+    if await cur.fetchone() is None:
+        raise _policy.missing("cron", cron_id)
+
+
+def cron_filter(assistant_id: str | None, thread_id: str | None, enabled: bool | None) -> Where:
+    where = Where()
+    if assistant_id is not None:
+        where.add("assistant_id = %s", assistant_id)
+    if thread_id is not None:
+        where.add("thread_id = %s", thread_id)
+    if enabled is not None:
+        where.add("enabled = %s", enabled)
+    return where
+
+
+async def search_crons(tx: Tx, where: Where, page: Page) -> list[Cron]:
+    order = order_by(page.sort_by, page.sort_order, CRON_SORT_COLUMNS, "cron_id")
+    query = sql.SQL("SELECT * FROM crons") + sql.SQL(where.sql()) + order
+    cur = await tx.conn.execute(
+        query + sql.SQL(" LIMIT %s OFFSET %s"), (*where.params, page.limit, page.offset)
+    )
+    return [rec.cron(r, COLUMNS) for r in await cur.fetchall()]
+
+
+async def count_crons(tx: Tx, where: Where) -> int:
+    cur = await tx.conn.execute(f"SELECT count(*) AS n FROM crons{where.sql()}", where.params)
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+async def claim_due_crons(
+    tx: Tx, now: datetime, next_run: Callable[[Cron], datetime | None]
+) -> list[Cron]:
+    """Advance every due cron and return them as they were; rows another caller holds are
+    skipped, and once it commits they are no longer due."""
+    cur = await tx.conn.execute(
+        "SELECT * FROM crons WHERE enabled AND next_run_date <= %s"
+        " ORDER BY next_run_date, cron_id FOR UPDATE SKIP LOCKED",
+        (now,),
+    )
+    due = [rec.cron(r, COLUMNS) for r in await cur.fetchall()]
+    for cron in due:
+        following = next_run(cron)
+        await tx.conn.execute(
+            "UPDATE crons SET next_run_date = %s, enabled = %s, updated_at = now()"
+            " WHERE cron_id = %s",
+            (following, following is not None, cron.cron_id),
+        )
+    return due

@@ -1,0 +1,125 @@
+"""Threads on SQLite, and how a thread's status follows the runs in flight on it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent_ops.storage import _policy
+from agent_ops.storage import _records as rec
+from agent_ops.storage._policy import INFLIGHT_SQL
+from agent_ops.storage._requests import Page
+from agent_ops.storage._sql import Where
+from agent_ops.storage.records import Thread
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, contains, dumps, loads, order_by
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, THREAD_SORT_COLUMNS, Json
+
+
+def create_thread(tx: Tx, thread_id: str, metadata: Json, if_exists: str) -> Thread:
+    row = tx.conn.execute(
+        "INSERT INTO threads (thread_id, tenant_id, owner, status, metadata, created_at,"
+        " updated_at, state_updated_at) VALUES (?, ?, ?, 'idle', ?, ?, ?, ?)"
+        " ON CONFLICT (thread_id) DO NOTHING RETURNING *",
+        (thread_id, DEFAULT_TENANT, DEFAULT_OWNER, dumps(metadata), tx.now, tx.now, tx.now),
+    ).fetchone()
+    if row is None:
+        if if_exists == "do_nothing":
+            return get_thread(tx, thread_id)
+        raise _policy.exists("thread", thread_id)
+    return rec.thread(row, COLUMNS)
+
+
+def get_thread(tx: Tx, thread_id: str) -> Thread:
+    row = tx.conn.execute("SELECT * FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+    if row is None:
+        raise _policy.missing("thread", thread_id)
+    return rec.thread(row, COLUMNS)
+
+
+def update_thread(tx: Tx, thread_id: str, metadata: Json) -> Thread:
+    found = tx.conn.execute(
+        "SELECT metadata FROM threads WHERE thread_id = ?", (thread_id,)
+    ).fetchone()
+    if found is None:
+        raise _policy.missing("thread", thread_id)
+    row = tx.conn.execute(
+        "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ? RETURNING *",
+        (dumps({**loads(found[0]), **metadata}), tx.now, thread_id),
+    ).fetchone()
+    return rec.thread(row, COLUMNS)
+
+
+def delete_thread(tx: Tx, thread_id: str) -> None:
+    if tx.conn.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,)).rowcount == 0:
+        raise _policy.missing("thread", thread_id)
+
+
+def thread_filter(
+    ids: Sequence[str] | None, metadata: Json | None, values: Json | None, status: str | None
+) -> Where:
+    where = Where()
+    if ids is not None:
+        where.add(f"thread_id IN ({', '.join('?' for _ in ids) or 'NULL'})", *ids)
+    if status is not None:
+        where.add("status = ?", status)
+    contains(where, "metadata", metadata)
+    contains(where, '"values"', values)
+    return where
+
+
+def search_threads(tx: Tx, where: Where, page: Page) -> list[Thread]:
+    order = order_by(page.sort_by, page.sort_order, THREAD_SORT_COLUMNS, "thread_id")
+    rows = tx.conn.execute(
+        f"SELECT * FROM threads{where.sql()}{order} LIMIT ? OFFSET ?",
+        (*where.params, page.limit, page.offset),
+    )
+    return [rec.thread(r, COLUMNS) for r in rows]
+
+
+def count_threads(tx: Tx, where: Where) -> int:
+    row = tx.conn.execute(f"SELECT COUNT(*) FROM threads{where.sql()}", where.params)
+    return int(row.fetchone()[0])
+
+
+def set_thread_state(
+    tx: Tx, thread_id: str, values: Json | None, interrupts: Json, status: str | None
+) -> Thread:
+    changed = tx.conn.execute(
+        'UPDATE threads SET "values" = ?, interrupts = ?, state_updated_at = ?, updated_at = ?'
+        " WHERE thread_id = ?",
+        (None if values is None else dumps(values), dumps(interrupts), tx.now, tx.now, thread_id),
+    )
+    if changed.rowcount == 0:
+        raise _policy.missing("thread", thread_id)
+    if status is not None:
+        tx.conn.execute("UPDATE threads SET status = ? WHERE thread_id = ?", (status, thread_id))
+    else:
+        settle_thread(tx, thread_id, _policy.outcome_of_state(bool(interrupts)))
+    return get_thread(tx, thread_id)
+
+
+# -- status after a run --------------------------------------------------------------------------
+def next_inflight(tx: Tx, thread_id: str) -> str | None:
+    """Return the thread's oldest pending or running run, if any."""
+    row = tx.conn.execute(
+        f"SELECT run_id FROM runs WHERE thread_id = ? AND status IN {INFLIGHT_SQL}"
+        " ORDER BY created_at, run_id LIMIT 1",
+        (thread_id,),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def is_waiting(tx: Tx, thread_id: str) -> bool:
+    """Whether the thread holds interrupts (a person is asked for something)."""
+    row = tx.conn.execute(
+        "SELECT interrupts FROM threads WHERE thread_id = ?", (thread_id,)
+    ).fetchone()
+    return row is not None and row[0] not in ("{}", "")
+
+
+def settle_thread(tx: Tx, thread_id: str, outcome: str, error: str | None = None) -> None:
+    """Set the thread's status after a run ended: busy while another run is in flight."""
+    busy = next_inflight(tx, thread_id) is not None
+    tx.conn.execute(
+        "UPDATE threads SET status = ?, error = ?, updated_at = ? WHERE thread_id = ?",
+        ("busy" if busy else outcome, error, tx.now, thread_id),
+    )
