@@ -10,77 +10,15 @@ ids, requests), `_policy` (the queue's rules and error texts), `_records` (rows 
 
 from __future__ import annotations
 
-from agent_ops.storage.protocol import (
-    CHANNELS,
-    RUN_CANCEL,
-    RUN_DONE,
-    RUN_EVENTS,
-    RUN_QUEUED,
-    THREAD_EVENTS,
-    Assistants,
-    Crons,
-    Decisions,
-    Events,
-    Intake,
-    Items,
-    Lifecycle,
-    Runs,
-    Storage,
-    Threads,
-    Wakeups,
-    Workers,
-)
-from agent_ops.storage.records import (
-    Assistant,
-    Cron,
-    IntakeEntry,
-    IntakeItem,
-    LeaseState,
-    ModelDecision,
-    QueueStats,
-    Run,
-    RunEvent,
-    StoreItem,
-    Thread,
-    ThreadEvent,
-)
+from agent_ops.storage import protocol, records
+from agent_ops.storage.protocol import *  # noqa: F403 (its __all__)
+from agent_ops.storage.records import *  # noqa: F403 (its __all__)
 
-__all__ = [
-    "CHANNELS",
-    "RUN_CANCEL",
-    "RUN_DONE",
-    "RUN_EVENTS",
-    "RUN_QUEUED",
-    "THREAD_EVENTS",
-    "Assistant",
-    "Assistants",
-    "Cron",
-    "Crons",
-    "Decisions",
-    "Events",
-    "Intake",
-    "IntakeEntry",
-    "IntakeItem",
-    "Items",
-    "LeaseState",
-    "Lifecycle",
-    "ModelDecision",
-    "QueueStats",
-    "Run",
-    "RunEvent",
-    "Runs",
-    "Storage",
-    "StoreItem",
-    "Thread",
-    "ThreadEvent",
-    "Threads",
-    "Wakeups",
-    "Workers",
-    "create_storage",
-]
+# As asyncio's package does: each module names its public part, the package is their union.
+__all__ = [*protocol.__all__, *records.__all__, "create_storage"]
 
 
-def create_storage(database_url: str, *, pool_size: int = 10) -> Storage:
+def create_storage(database_url: str, *, pool_size: int = 10) -> protocol.Storage:
     """Build the backend named by the URL's scheme; call `await storage.open()` before use."""
     if database_url.startswith("sqlite:///"):
         from agent_ops.storage.sqlite import SqliteStorage

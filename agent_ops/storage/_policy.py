@@ -7,14 +7,19 @@ PostgreSQL cannot drift apart on a rule or on the words of an error.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from agent_ops.errors import Conflict, InvalidInput, NotFound
 from agent_ops.types import (
+    ASSISTANT_SORT_COLUMNS,
+    CRON_SORT_COLUMNS,
+    DEFAULT_OWNER,
+    DEFAULT_TENANT,
     INFLIGHT_RUN_STATUSES,
     TERMINAL_RUN_STATUSES,
+    THREAD_SORT_COLUMNS,
     IfNotExists,
     Json,
     MultitaskStrategy,
@@ -40,6 +45,21 @@ class NewRun:
     after_seconds: float = 0.0
     stateless: bool = False
     thread_metadata: Json = field(default_factory=dict)
+
+    def params(self, json: Callable[[Any], Any]) -> tuple[Any, ...]:
+        """run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,
+        multitask_strategy, stateless"""
+        return (
+            self.run_id,
+            self.thread_id,
+            self.assistant_id,
+            DEFAULT_TENANT,
+            DEFAULT_OWNER,
+            json(self.metadata),
+            json(self.kwargs),
+            self.multitask_strategy,
+            self.stateless,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +161,14 @@ def abandoned(worker_id: str | None, attempt: int) -> str:
 
 def cancelled_before_start(action: str) -> str:
     return f"cancelled before it started ({action})"
+
+
+# The tables a search may sort, with their sortable columns and the id that breaks ties.
+SORTABLE: Final = {
+    "assistants": (ASSISTANT_SORT_COLUMNS, "assistant_id"),
+    "threads": (THREAD_SORT_COLUMNS, "thread_id"),
+    "crons": (CRON_SORT_COLUMNS, "cron_id"),
+}
 
 
 def order(

@@ -2,19 +2,22 @@
 
 A backend's rows differ only in how a column holds a value (SQLite: JSON text, epoch seconds, a
 joined namespace; PostgreSQL: jsonb, timestamptz, text[]); each backend names its `Columns`
-and these functions build the same records from either.
+and these functions build the same records from either. A record's fields are read from the
+columns of the same name; each record's shape names only the fields to convert.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
+from agent_ops.storage._policy import NewRun
 from agent_ops.storage.records import (
     Assistant,
     Cron,
+    IntakeEntry,
     IntakeItem,
     ModelDecision,
     Run,
@@ -42,104 +45,107 @@ class Columns:
         return None if value is None else self.time(value)
 
 
-def assistant(r: Row, c: Columns, *, version_row: bool = False) -> Assistant:
-    """A version row has no `updated_at`: the version's creation is its last change."""
-    return Assistant(
-        assistant_id=r["assistant_id"],
-        graph_id=r["graph_id"],
-        name=r["name"],
-        description=r["description"],
-        config=c.json(r["config"]),
-        context=c.json(r["context"]),
-        metadata=c.json(r["metadata"]),
-        version=r["version"],
-        created_at=c.time(r["created_at"]),
-        updated_at=c.time(r["created_at"] if version_row else r["updated_at"]),
-        tenant_id=r["tenant_id"],
-        owner=r["owner"],
-    )
+Kind = Literal["json", "time", "maybe_time", "flag", "namespace"]
 
 
-def thread(r: Row, c: Columns) -> Thread:
-    return Thread(
-        thread_id=r["thread_id"],
-        status=r["status"],
-        metadata=c.json(r["metadata"]),
-        values=c.json(r["values"]),
-        interrupts=c.json(r["interrupts"]),
-        error=r["error"],
-        created_at=c.time(r["created_at"]),
-        updated_at=c.time(r["updated_at"]),
-        state_updated_at=c.time(r["state_updated_at"]),
-        tenant_id=r["tenant_id"],
-        owner=r["owner"],
-    )
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """How to read one record from a row: the fields to convert, and columns named otherwise."""
+
+    names: tuple[str, ...]
+    kinds: dict[str, Kind]
+    columns: dict[str, str] = field(default_factory=dict)
 
 
-def run(r: Row, c: Columns) -> Run:
-    return Run(
-        run_id=r["run_id"],
-        thread_id=r["thread_id"],
-        assistant_id=r["assistant_id"],
-        status=r["status"],
-        metadata=c.json(r["metadata"]),
-        kwargs=c.json(r["kwargs"]),
-        multitask_strategy=r["multitask_strategy"],
-        stateless=bool(r["stateless"]),
-        attempt=r["attempt"],
-        worker_id=r["worker_id"],
-        lease_expires_at=c.maybe_time(r["lease_expires_at"]),
-        cancel_action=r["cancel_action"],
-        error=r["error"],
-        not_before=c.time(r["not_before"]),
-        created_at=c.time(r["created_at"]),
-        updated_at=c.time(r["updated_at"]),
-        tenant_id=r["tenant_id"],
-        owner=r["owner"],
-        output=c.json(r["output"]),
-    )
+def _shape(
+    record: type,
+    *,
+    json: str = "",
+    time: str = "created_at updated_at",
+    maybe_time: str = "",
+    flag: str = "",
+    namespace: str = "",
+    columns: dict[str, str] | None = None,
+) -> _Shape:
+    """Name each kind's fields in one space-separated string."""
+    named: dict[Kind, str] = {
+        "json": json,
+        "time": time,
+        "maybe_time": maybe_time,
+        "flag": flag,
+        "namespace": namespace,
+    }
+    kinds = {name: kind for kind, names in named.items() for name in names.split()}
+    return _Shape(tuple(f.name for f in fields(record)), kinds, columns or {})
 
 
-def item(r: Row, c: Columns) -> StoreItem:
-    return StoreItem(
-        namespace=c.namespace(r["namespace"]),
-        key=r["key"],
-        value=c.json(r["value"]),
-        created_at=c.time(r["created_at"]),
-        updated_at=c.time(r["updated_at"]),
-        expires_at=c.maybe_time(r["expires_at"]),
-    )
+R = TypeVar("R")
 
 
-def cron(r: Row, c: Columns) -> Cron:
-    return Cron(
-        cron_id=r["cron_id"],
-        assistant_id=r["assistant_id"],
-        thread_id=r["thread_id"],
-        schedule=r["schedule"],
-        payload=c.json(r["payload"]),
-        metadata=c.json(r["metadata"]),
-        next_run_date=c.maybe_time(r["next_run_date"]),
-        end_time=c.maybe_time(r["end_time"]),
-        enabled=bool(r["enabled"]),
-        created_at=c.time(r["created_at"]),
-        updated_at=c.time(r["updated_at"]),
-        tenant_id=r["tenant_id"],
-        owner=r["owner"],
-    )
+def _build(record: type[R], shape: _Shape, r: Row, c: Columns) -> R:
+    convert: dict[Kind, Callable[[Any], Any]] = {
+        "json": c.json,
+        "time": c.time,
+        "maybe_time": c.maybe_time,
+        "flag": bool,
+        "namespace": c.namespace,
+    }
+    values: dict[str, Any] = {}
+    for name in shape.names:
+        value = r[shape.columns.get(name, name)]
+        kind = shape.kinds.get(name)
+        values[name] = value if kind is None else convert[kind](value)
+    return record(**values)
 
 
-def intake(r: Row, c: Columns) -> IntakeItem:
-    return IntakeItem(
-        source=r["source"],
-        key=r["item_key"],
-        origin=r["origin"],
-        summary=c.json(r["summary"]),
-        run_id=r["run_id"],
-        thread_id=r["thread_id"],
-        assistant_id=r["assistant_id"],
-        created_at=c.time(r["created_at"]),
-        settled_at=c.maybe_time(r["settled_at"]),
+def _reader(record: type[R], **kinds: Any) -> Callable[[Row, Columns], R]:
+    """A function reading `record` from a row; `kinds` as `_shape` takes them."""
+    shape = _shape(record, **kinds)
+
+    def read(r: Row, c: Columns) -> R:
+        return _build(record, shape, r, c)
+
+    return read
+
+
+assistant = _reader(Assistant, json="config context metadata")
+# A version row has no `updated_at`: the version's creation is its last change.
+assistant_version = _reader(
+    Assistant, json="config context metadata", columns={"updated_at": "created_at"}
+)
+thread = _reader(
+    Thread, json="metadata values interrupts", time="created_at updated_at state_updated_at"
+)
+run = _reader(
+    Run,
+    json="metadata kwargs output",
+    time="not_before created_at updated_at",
+    maybe_time="lease_expires_at",
+    flag="stateless",
+)
+item = _reader(StoreItem, json="value", maybe_time="expires_at", namespace="namespace")
+cron = _reader(Cron, json="payload metadata", maybe_time="next_run_date end_time", flag="enabled")
+intake = _reader(
+    IntakeItem,
+    json="summary",
+    time="created_at",
+    maybe_time="settled_at",
+    columns={"key": "item_key"},
+)
+decision = _reader(ModelDecision, json="output", time="created_at")
+
+
+def intake_params(entry: IntakeEntry, new: NewRun, json: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """source, item_key, tenant_id, origin, summary, run_id, thread_id, assistant_id"""
+    return (
+        entry.source,
+        entry.key,
+        DEFAULT_TENANT,
+        entry.origin,
+        json(entry.summary),
+        new.run_id,
+        new.thread_id,
+        new.assistant_id,
     )
 
 
@@ -172,26 +178,4 @@ def decision_params(d: ModelDecision, *, output: Any, created_at: Any) -> tuple[
         d.token_source,
         d.cost_usd,
         created_at,
-    )
-
-
-def decision(r: Row, c: Columns) -> ModelDecision:
-    return ModelDecision(
-        decision_id=r["decision_id"],
-        run_id=r["run_id"],
-        thread_id=r["thread_id"],
-        role=r["role"],
-        provider=r["provider"],
-        model=r["model"],
-        prompt_name=r["prompt_name"],
-        prompt_version=r["prompt_version"],
-        input_hash=r["input_hash"],
-        output=c.json(r["output"]),
-        error=r["error"],
-        latency_ms=r["latency_ms"],
-        input_tokens=r["input_tokens"],
-        output_tokens=r["output_tokens"],
-        token_source=r["token_source"],
-        cost_usd=r["cost_usd"],
-        created_at=c.time(r["created_at"]),
     )

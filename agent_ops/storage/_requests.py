@@ -3,18 +3,34 @@ and hand the backends one of these instead of a long list of arguments."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from agent_ops.storage._policy import NewRun
-from agent_ops.types import Json, SortOrder
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, SortOrder
 
-__all__ = ["AssistantChanges", "CronChanges", "Ending", "NewAssistant", "NewCron", "NewRun", "Page"]
+__all__ = [
+    "AssistantChanges",
+    "CronChanges",
+    "Ending",
+    "Namespaces",
+    "NewAssistant",
+    "NewCron",
+    "NewRun",
+    "Page",
+]
+
+
+Encode = Callable[[Any], Any]
+"""How a backend stores a value of a JSON or time column."""
 
 
 @dataclass(frozen=True, slots=True)
 class NewAssistant:
+    """Version 1 of an assistant."""
+
     assistant_id: str
     graph_id: str
     name: str
@@ -22,6 +38,20 @@ class NewAssistant:
     config: Json
     context: Json
     metadata: Json
+
+    def params(self, json: Encode) -> tuple[Any, ...]:
+        """assistant_id, tenant_id, owner, graph_id, name, description, config, context, metadata"""
+        return (
+            self.assistant_id,
+            DEFAULT_TENANT,
+            DEFAULT_OWNER,
+            self.graph_id,
+            self.name,
+            self.description,
+            json(self.config),
+            json(self.context),
+            json(self.metadata),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +68,8 @@ class AssistantChanges:
 
 @dataclass(frozen=True, slots=True)
 class NewCron:
+    """A schedule that queues a run of `assistant_id` (on `thread_id`, or a new thread each time)."""
+
     cron_id: str
     assistant_id: str
     thread_id: str | None
@@ -47,6 +79,23 @@ class NewCron:
     next_run_date: datetime
     end_time: datetime | None
     enabled: bool
+
+    def params(self, json: Encode, time: Encode) -> tuple[Any, ...]:
+        """cron_id, tenant_id, owner, assistant_id, thread_id, schedule, payload, metadata,
+        next_run_date, end_time, enabled"""
+        return (
+            self.cron_id,
+            DEFAULT_TENANT,
+            DEFAULT_OWNER,
+            self.assistant_id,
+            self.thread_id,
+            self.schedule,
+            json(self.payload),
+            json(self.metadata),
+            time(self.next_run_date),
+            time(self.end_time),
+            self.enabled,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +114,17 @@ class Page:
     offset: int
     sort_by: str | None = None
     sort_order: SortOrder | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Namespaces:
+    """Which store namespaces to list: under `prefix`, ending in `suffix`, cut at `max_depth`."""
+
+    prefix: Sequence[str] | None
+    suffix: Sequence[str] | None
+    max_depth: int | None
+    limit: int
+    offset: int
 
 
 @dataclass(frozen=True, slots=True)

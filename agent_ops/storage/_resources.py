@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
+from agent_ops.storage import _records as rec
+from agent_ops.storage._records import Columns, Row
 from agent_ops.storage._requests import (
     AssistantChanges,
     CronChanges,
@@ -20,6 +21,7 @@ from agent_ops.storage._requests import (
     NewCron,
     Page,
 )
+from agent_ops.storage._sql import Modules, Where
 from agent_ops.storage.records import (
     Assistant,
     Cron,
@@ -33,24 +35,43 @@ from agent_ops.types import (
     ThreadStatus,
 )
 
+R = TypeVar("R")
+
 
 class Resources:
     """Everything of `Storage` but its connection: a backend names its modules and `_tx`."""
 
-    # The backend's SQL modules; `sqlite/` and `postgres/` hold the same names.
-    _assistants: ModuleType
-    _threads: ModuleType
-    _runs: ModuleType
-    _events: ModuleType
-    _items: ModuleType
-    _crons: ModuleType
-    _workers: ModuleType
-    _decisions: ModuleType
-    _intake: ModuleType
+    _sql: Modules
+    """The backend's SQL, one module per concept (`sqlite/` and `postgres/` hold the same)."""
 
     async def _tx(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run `fn(tx, *args)` as one transaction and deliver its wake-ups after commit."""
         raise NotImplementedError
+
+    def _read(self, read: Callable[[Row, Columns], R], rows: list[Row]) -> list[R]:
+        """Records from rows read in the backend's dialect."""
+        columns: Columns = self._sql.rows.COLUMNS
+        return [read(r, columns) for r in rows]
+
+    def _clause(self) -> Where:
+        """An empty WHERE clause in the backend's dialect."""
+        where: Where = self._sql.rows.Where()
+        return where
+
+    def _assistant_filter(
+        self, graph_id: str | None, name: str | None, metadata: Json | None
+    ) -> Where:
+        where = self._clause().equals("graph_id", graph_id).substring("name", name)
+        return where.contains("metadata", metadata)
+
+    def _thread_filter(
+        self, metadata: Json | None, values: Json | None, status: ThreadStatus | None
+    ) -> Where:
+        where = self._clause().equals("status", status).contains("metadata", metadata)
+        return where.contains('"values"', values)
+
+    def _cron_filter(self, assistant_id: str | None, thread_id: str | None) -> Where:
+        return self._clause().equals("assistant_id", assistant_id).equals("thread_id", thread_id)
 
     # -- assistants -----------------------------------------------------------------------------
     async def create_assistant(
@@ -68,11 +89,11 @@ class Resources:
         new = NewAssistant(
             assistant_id, graph_id, name, description, config or {}, context or {}, metadata or {}
         )
-        created: Assistant = await self._tx(self._assistants.create_assistant, new, if_exists)
+        created: Assistant = await self._tx(self._sql.assistants.create_assistant, new, if_exists)
         return created
 
     async def get_assistant(self, assistant_id: str) -> Assistant:
-        found: Assistant = await self._tx(self._assistants.get_assistant, assistant_id)
+        found: Assistant = await self._tx(self._sql.assistants.get_assistant, assistant_id)
         return found
 
     async def update_assistant(
@@ -88,12 +109,12 @@ class Resources:
     ) -> Assistant:
         changes = AssistantChanges(graph_id, name, description, config, context, metadata)
         updated: Assistant = await self._tx(
-            self._assistants.update_assistant, assistant_id, changes
+            self._sql.assistants.update_assistant, assistant_id, changes
         )
         return updated
 
     async def delete_assistant(self, assistant_id: str) -> None:
-        await self._tx(self._assistants.delete_assistant, assistant_id)
+        await self._tx(self._sql.assistants.delete_assistant, assistant_id)
 
     async def search_assistants(
         self,
@@ -106,29 +127,33 @@ class Resources:
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
     ) -> list[Assistant]:
-        where = self._assistants.assistant_filter(graph_id, name, metadata)
+        where = self._assistant_filter(graph_id, name, metadata)
         page = Page(limit, offset, sort_by, sort_order)
-        found: list[Assistant] = await self._tx(self._assistants.search_assistants, where, page)
-        return found
+        return self._read(
+            rec.assistant, await self._tx(self._sql.rows.search, "assistants", where, page)
+        )
 
     async def count_assistants(
         self, *, graph_id: str | None = None, name: str | None = None, metadata: Json | None = None
     ) -> int:
-        where = self._assistants.assistant_filter(graph_id, name, metadata)
-        counted: int = await self._tx(self._assistants.count_assistants, where)
+        where = self._assistant_filter(graph_id, name, metadata)
+        counted: int = await self._tx(self._sql.rows.count, "assistants", where)
         return counted
 
     async def list_assistant_versions(
         self, assistant_id: str, *, metadata: Json | None = None, limit: int = 10, offset: int = 0
     ) -> list[Assistant]:
         versions: list[Assistant] = await self._tx(
-            self._assistants.list_assistant_versions, assistant_id, metadata, Page(limit, offset)
+            self._sql.assistants.list_assistant_versions,
+            assistant_id,
+            metadata,
+            Page(limit, offset),
         )
         return versions
 
     async def set_assistant_version(self, assistant_id: str, version: int) -> Assistant:
         current: Assistant = await self._tx(
-            self._assistants.set_assistant_version, assistant_id, version
+            self._sql.assistants.set_assistant_version, assistant_id, version
         )
         return current
 
@@ -141,20 +166,20 @@ class Resources:
         if_exists: OnConflictBehavior = "raise",
     ) -> Thread:
         created: Thread = await self._tx(
-            self._threads.create_thread, thread_id, metadata or {}, if_exists
+            self._sql.threads.create_thread, thread_id, metadata or {}, if_exists
         )
         return created
 
     async def get_thread(self, thread_id: str) -> Thread:
-        found: Thread = await self._tx(self._threads.get_thread, thread_id)
+        found: Thread = await self._tx(self._sql.threads.get_thread, thread_id)
         return found
 
     async def update_thread(self, thread_id: str, *, metadata: Json) -> Thread:
-        updated: Thread = await self._tx(self._threads.update_thread, thread_id, metadata)
+        updated: Thread = await self._tx(self._sql.threads.update_thread, thread_id, metadata)
         return updated
 
     async def delete_thread(self, thread_id: str) -> None:
-        await self._tx(self._threads.delete_thread, thread_id)
+        await self._tx(self._sql.threads.delete_thread, thread_id)
 
     async def search_threads(
         self,
@@ -168,10 +193,9 @@ class Resources:
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
     ) -> list[Thread]:
-        where = self._threads.thread_filter(ids, metadata, values, status)
+        where = self._thread_filter(metadata, values, status).one_of("thread_id", ids)
         page = Page(limit, offset, sort_by, sort_order)
-        found: list[Thread] = await self._tx(self._threads.search_threads, where, page)
-        return found
+        return self._read(rec.thread, await self._tx(self._sql.rows.search, "threads", where, page))
 
     async def count_threads(
         self,
@@ -180,8 +204,8 @@ class Resources:
         values: Json | None = None,
         status: ThreadStatus | None = None,
     ) -> int:
-        where = self._threads.thread_filter(None, metadata, values, status)
-        counted: int = await self._tx(self._threads.count_threads, where)
+        where = self._thread_filter(metadata, values, status)
+        counted: int = await self._tx(self._sql.rows.count, "threads", where)
         return counted
 
     async def set_thread_state(
@@ -193,7 +217,7 @@ class Resources:
         status: ThreadStatus | None = None,
     ) -> Thread:
         updated: Thread = await self._tx(
-            self._threads.set_thread_state, thread_id, values, interrupts, status
+            self._sql.threads.set_thread_state, thread_id, values, interrupts, status
         )
         return updated
 
@@ -222,11 +246,11 @@ class Resources:
             end_time,
             enabled,
         )
-        created: Cron = await self._tx(self._crons.create_cron, new)
+        created: Cron = await self._tx(self._sql.crons.create_cron, new)
         return created
 
     async def get_cron(self, cron_id: str) -> Cron:
-        found: Cron = await self._tx(self._crons.get_cron, cron_id)
+        found: Cron = await self._tx(self._sql.crons.get_cron, cron_id)
         return found
 
     async def update_cron(
@@ -251,11 +275,11 @@ class Resources:
             columns={column: value for column, value in given.items() if value is not None},
             metadata=metadata or {},
         )
-        updated: Cron = await self._tx(self._crons.update_cron, cron_id, changes)
+        updated: Cron = await self._tx(self._sql.crons.update_cron, cron_id, changes)
         return updated
 
     async def delete_cron(self, cron_id: str) -> None:
-        await self._tx(self._crons.delete_cron, cron_id)
+        await self._tx(self._sql.crons.delete_cron, cron_id)
 
     async def search_crons(
         self,
@@ -268,22 +292,21 @@ class Resources:
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
     ) -> list[Cron]:
-        where = self._crons.cron_filter(assistant_id, thread_id, enabled)
+        where = self._cron_filter(assistant_id, thread_id).equals("enabled", enabled)
         page = Page(limit, offset, sort_by, sort_order)
-        found: list[Cron] = await self._tx(self._crons.search_crons, where, page)
-        return found
+        return self._read(rec.cron, await self._tx(self._sql.rows.search, "crons", where, page))
 
     async def count_crons(
         self, *, assistant_id: str | None = None, thread_id: str | None = None
     ) -> int:
-        where = self._crons.cron_filter(assistant_id, thread_id, None)
-        counted: int = await self._tx(self._crons.count_crons, where)
+        where = self._cron_filter(assistant_id, thread_id)
+        counted: int = await self._tx(self._sql.rows.count, "crons", where)
         return counted
 
     async def claim_due_crons(
         self, *, now: datetime, next_run: Callable[[Cron], datetime | None]
     ) -> list[Cron]:
-        due: list[Cron] = await self._tx(self._crons.claim_due_crons, now, next_run)
+        due: list[Cron] = await self._tx(self._sql.crons.claim_due_crons, now, next_run)
         return due
 
     # -- store ----------------------------------------------------------------------------------
@@ -296,16 +319,18 @@ class Resources:
         ttl_seconds: float | None = None,
         vectors: bytes | None = None,
     ) -> None:
-        await self._tx(self._items.put_item, namespace, key, value, ttl_seconds, vectors)
+        await self._tx(self._sql.items.put_item, namespace, key, value, ttl_seconds, vectors)
 
     async def get_item(
         self, namespace: Sequence[str], key: str, *, refresh_ttl: bool = True
     ) -> StoreItem | None:
-        found: StoreItem | None = await self._tx(self._items.get_item, namespace, key, refresh_ttl)
+        found: StoreItem | None = await self._tx(
+            self._sql.items.get_item, namespace, key, refresh_ttl
+        )
         return found
 
     async def delete_item(self, namespace: Sequence[str], key: str) -> None:
-        await self._tx(self._items.delete_item, namespace, key)
+        await self._tx(self._sql.items.delete_item, namespace, key)
 
     async def search_items(
         self,
@@ -316,7 +341,7 @@ class Resources:
         offset: int = 0,
     ) -> list[StoreItem]:
         found: list[StoreItem] = await self._tx(
-            self._items.search_items, namespace_prefix, filter, limit, offset
+            self._sql.items.search_items, namespace_prefix, filter, limit, offset
         )
         return found
 
@@ -324,7 +349,7 @@ class Resources:
         self, namespace_prefix: Sequence[str], *, filter: Json | None = None
     ) -> list[tuple[StoreItem, bytes]]:
         found: list[tuple[StoreItem, bytes]] = await self._tx(
-            self._items.search_vectors, namespace_prefix, filter
+            self._sql.items.search_vectors, namespace_prefix, filter
         )
         return found
 
@@ -338,6 +363,6 @@ class Resources:
         offset: int = 0,
     ) -> list[tuple[str, ...]]:
         found: list[tuple[str, ...]] = await self._tx(
-            self._items.list_namespaces, prefix, suffix, max_depth, limit, offset
+            self._sql.items.list_namespaces, prefix, suffix, max_depth, limit, offset
         )
         return found

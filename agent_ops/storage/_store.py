@@ -65,11 +65,11 @@ class Store(Resources):
             stateless=stateless,
             thread_metadata=thread_metadata or {},
         )
-        queued: Run = await self._tx(self._runs.create_run, new)
+        queued: Run = await self._tx(self._sql.runs.create_run, new)
         return queued
 
     async def get_run(self, run_id: str, *, thread_id: str | None = None) -> Run:
-        found: Run = await self._tx(self._runs.get_run, run_id, thread_id)
+        found: Run = await self._tx(self._sql.runs.get_run, run_id, thread_id)
         return found
 
     async def list_runs(
@@ -80,22 +80,26 @@ class Store(Resources):
         offset: int = 0,
         status: RunStatus | None = None,
     ) -> list[Run]:
-        found: list[Run] = await self._tx(self._runs.list_runs, thread_id, limit, offset, status)
+        found: list[Run] = await self._tx(
+            self._sql.runs.list_runs, thread_id, limit, offset, status
+        )
         return found
 
     async def delete_run(self, run_id: str, *, thread_id: str | None = None) -> None:
-        await self._tx(self._runs.delete_run, run_id, thread_id)
+        await self._tx(self._sql.runs.delete_run, run_id, thread_id)
 
     async def claim_runs(
         self, *, worker_id: str, lease_seconds: float, max_attempts: int, limit: int = 1
     ) -> list[Run]:
         claimed: list[Run] = await self._tx(
-            self._runs.claim_runs, worker_id, lease_seconds, max_attempts, limit
+            self._sql.runs.claim_runs, worker_id, lease_seconds, max_attempts, limit
         )
         return claimed
 
     async def renew_lease(self, run_id: str, *, worker_id: str, lease_seconds: float) -> LeaseState:
-        lease: LeaseState = await self._tx(self._runs.renew_lease, run_id, worker_id, lease_seconds)
+        lease: LeaseState = await self._tx(
+            self._sql.runs.renew_lease, run_id, worker_id, lease_seconds
+        )
         return lease
 
     async def finish_run(
@@ -110,7 +114,7 @@ class Store(Resources):
         output: Json | None = None,
     ) -> Run | None:
         end = Ending(status, error, thread_values, thread_interrupts, output)
-        finished: Run | None = await self._tx(self._runs.finish_run, run_id, worker_id, end)
+        finished: Run | None = await self._tx(self._sql.runs.finish_run, run_id, worker_id, end)
         return finished
 
     async def rollback_run(
@@ -122,69 +126,76 @@ class Store(Resources):
         thread_interrupts: Json,
     ) -> bool:
         undone: bool = await self._tx(
-            self._runs.rollback_run, run_id, worker_id, thread_values, thread_interrupts
+            self._sql.runs.rollback_run, run_id, worker_id, thread_values, thread_interrupts
         )
         return undone
 
     async def release_run(self, run_id: str, *, worker_id: str) -> bool:
-        released: bool = await self._tx(self._runs.release_run, run_id, worker_id)
+        released: bool = await self._tx(self._sql.runs.release_run, run_id, worker_id)
         return released
 
     async def cancel_runs(
         self, run_ids: Sequence[str], *, thread_id: str | None = None, action: CancelAction
     ) -> list[Run]:
-        after: list[Run] = await self._tx(self._runs.cancel_runs, list(run_ids), thread_id, action)
+        after: list[Run] = await self._tx(
+            self._sql.runs.cancel_runs, list(run_ids), thread_id, action
+        )
         return after
 
     # -- stream events --------------------------------------------------------------------------
     async def append_events(self, run_id: str, events: Sequence[RunEvent]) -> None:
         if events:
-            await self._tx(self._events.append_events, run_id, list(events))
+            await self._tx(self._sql.events.append_events, run_id, list(events))
 
     async def read_events(self, run_id: str, *, after_seq: int = 0) -> list[RunEvent]:
-        found: list[RunEvent] = await self._tx(self._events.read_events, run_id, after_seq)
+        found: list[RunEvent] = await self._tx(self._sql.events.read_events, run_id, after_seq)
         return found
 
     async def delete_events(self, *, finished_before: datetime) -> int:
-        removed: int = await self._tx(self._events.delete_events, finished_before)
+        removed: int = await self._tx(self._sql.events.delete_events, finished_before)
         return removed
 
     async def append_thread_event(self, thread_id: str, event: str, data: bytes) -> ThreadEvent:
         stored: ThreadEvent = await self._tx(
-            self._events.append_thread_event, thread_id, str(uuid.uuid4()), event, data
+            self._sql.events.append_thread_event, thread_id, str(uuid.uuid4()), event, data
         )
         return stored
 
     async def read_thread_events(
         self, thread_id: str, *, since: datetime | None = None
     ) -> list[ThreadEvent]:
-        found: list[ThreadEvent] = await self._tx(self._events.read_thread_events, thread_id, since)
+        found: list[ThreadEvent] = await self._tx(
+            self._sql.events.read_thread_events, thread_id, since
+        )
         return found
 
     async def purge_stateless_threads(self, *, finished_before: datetime) -> list[str]:
-        purged: list[str] = await self._tx(self._events.purge_stateless_threads, finished_before)
+        purged: list[str] = await self._tx(
+            self._sql.events.purge_stateless_threads, finished_before
+        )
         return purged
 
     # -- workers and metrics --------------------------------------------------------------------
     async def heartbeat_worker(self, worker_id: str, *, hostname: str, pid: int) -> None:
-        await self._tx(self._workers.heartbeat_worker, worker_id, hostname, pid)
+        await self._tx(self._sql.workers.heartbeat_worker, worker_id, hostname, pid)
 
     async def remove_worker(self, worker_id: str) -> None:
-        await self._tx(self._workers.remove_worker, worker_id)
+        await self._tx(self._sql.workers.remove_worker, worker_id)
 
     async def queue_stats(self, *, live_within_seconds: float) -> QueueStats:
-        stats: QueueStats = await self._tx(self._workers.queue_stats, live_within_seconds)
+        stats: QueueStats = await self._tx(self._sql.workers.queue_stats, live_within_seconds)
         return stats
 
     # -- decision log ---------------------------------------------------------------------------
     async def record_decision(self, decision: ModelDecision) -> None:
-        await self._tx(self._decisions.record_decision, decision)
+        await self._tx(self._sql.decisions.record_decision, decision)
 
     async def list_decisions(
         self, *, run_id: str | None = None, thread_id: str | None = None
     ) -> list[ModelDecision]:
         found: list[ModelDecision] = await self._tx(
-            self._decisions.list_decisions, run_id, thread_id
+            self._sql.decisions.list_decisions,
+            self._clause().equals("run_id", run_id).equals("thread_id", thread_id),
         )
         return found
 
@@ -210,19 +221,23 @@ class Store(Resources):
             if_not_exists="create",
             thread_metadata=thread_metadata or {},
         )
-        taken: tuple[IntakeItem, bool] = await self._tx(self._intake.create_intake_run, entry, new)
+        taken: tuple[IntakeItem, bool] = await self._tx(
+            self._sql.intake.create_intake_run, entry, new
+        )
         return taken
 
     async def get_intake(self, source: str, key: str) -> IntakeItem | None:
-        found: IntakeItem | None = await self._tx(self._intake.get_intake, source, key)
+        found: IntakeItem | None = await self._tx(self._sql.intake.get_intake, source, key)
         return found
 
     async def settle_intake(self, source: str, key: str) -> IntakeItem:
-        settled: IntakeItem = await self._tx(self._intake.settle_intake, source, key)
+        settled: IntakeItem = await self._tx(self._sql.intake.settle_intake, source, key)
         return settled
 
     async def list_intake(
         self, *, source: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[IntakeItem]:
-        found: list[IntakeItem] = await self._tx(self._intake.list_intake, source, limit, offset)
+        found: list[IntakeItem] = await self._tx(
+            self._sql.intake.list_intake, self._clause().equals("source", source), limit, offset
+        )
         return found

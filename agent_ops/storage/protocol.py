@@ -52,6 +52,28 @@ CHANNELS: Final = (RUN_QUEUED, RUN_DONE, RUN_CANCEL, RUN_EVENTS, THREAD_EVENTS)
 
 Listener = Callable[[str], None]
 
+__all__ = [
+    "CHANNELS",
+    "RUN_CANCEL",
+    "RUN_DONE",
+    "RUN_EVENTS",
+    "RUN_QUEUED",
+    "THREAD_EVENTS",
+    "Assistants",
+    "Crons",
+    "Decisions",
+    "Events",
+    "Intake",
+    "Items",
+    "Lifecycle",
+    "Listener",
+    "Runs",
+    "Storage",
+    "Threads",
+    "Wakeups",
+    "Workers",
+]
+
 
 class Lifecycle(Protocol):
     """How a backend is opened, closed and shares its database with LangGraph's checkpointer."""

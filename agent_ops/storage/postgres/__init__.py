@@ -22,18 +22,8 @@ from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agent_ops.errors import StorageError
+from agent_ops.storage._sql import modules
 from agent_ops.storage._store import Store
-from agent_ops.storage.postgres import (
-    assistants,
-    crons,
-    decisions,
-    events,
-    intake,
-    items,
-    runs,
-    threads,
-    workers,
-)
 from agent_ops.storage.postgres.link import (
     CONNECT_TIMEOUT_SECONDS,
     CONNECTION_KWARGS,
@@ -52,15 +42,7 @@ class PostgresStorage(Store):
     """agent-ops storage in one PostgreSQL database."""
 
     backend: Literal["sqlite", "postgres"] = "postgres"
-    _assistants = assistants
-    _threads = threads
-    _runs = runs
-    _events = events
-    _items = items
-    _crons = crons
-    _workers = workers
-    _decisions = decisions
-    _intake = intake
+    _sql = modules(__name__)
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from psycopg import sql
-
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
-from agent_ops.storage._sql import Where
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, contains, jsonb, order_by
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb
 from agent_ops.storage.records import Assistant
-from agent_ops.types import ASSISTANT_SORT_COLUMNS, DEFAULT_OWNER, DEFAULT_TENANT, Json
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 
 async def create_assistant(tx: Tx, new: NewAssistant, if_exists: str) -> Assistant:
@@ -98,44 +95,16 @@ async def delete_assistant(tx: Tx, assistant_id: str) -> None:
         raise _policy.missing("assistant", assistant_id)
 
 
-def assistant_filter(graph_id: str | None, name: str | None, metadata: Json | None) -> Where:
-    where = Where()
-    if graph_id is not None:
-        where.add("graph_id = %s", graph_id)
-    if name is not None:
-        where.add("name ILIKE %s", _policy.substring_pattern(name))
-    contains(where, "metadata", metadata)
-    return where
-
-
-async def search_assistants(tx: Tx, where: Where, page: Page) -> list[Assistant]:
-    order = order_by(page.sort_by, page.sort_order, ASSISTANT_SORT_COLUMNS, "assistant_id")
-    query = sql.SQL("SELECT * FROM assistants") + sql.SQL(where.sql()) + order
-    cur = await tx.conn.execute(
-        query + sql.SQL(" LIMIT %s OFFSET %s"), (*where.params, page.limit, page.offset)
-    )
-    return [rec.assistant(r, COLUMNS) for r in await cur.fetchall()]
-
-
-async def count_assistants(tx: Tx, where: Where) -> int:
-    cur = await tx.conn.execute(f"SELECT count(*) AS n FROM assistants{where.sql()}", where.params)
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row["n"])
-
-
 async def list_assistant_versions(
     tx: Tx, assistant_id: str, metadata: Json | None, page: Page
 ) -> list[Assistant]:
     await get_assistant(tx, assistant_id)
-    where = Where()
-    where.add("assistant_id = %s", assistant_id)
-    contains(where, "metadata", metadata)
+    where = Where().equals("assistant_id", assistant_id).contains("metadata", metadata)
     cur = await tx.conn.execute(
         f"SELECT * FROM assistant_versions{where.sql()} ORDER BY version DESC LIMIT %s OFFSET %s",
         (*where.params, page.limit, page.offset),
     )
-    return [rec.assistant(r, COLUMNS, version_row=True) for r in await cur.fetchall()]
+    return [rec.assistant_version(r, COLUMNS) for r in await cur.fetchall()]
 
 
 async def set_assistant_version(tx: Tx, assistant_id: str, version: int) -> Assistant:

@@ -10,11 +10,10 @@ from psycopg import sql
 
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
-from agent_ops.storage._requests import CronChanges, NewCron, Page
-from agent_ops.storage._sql import Where
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, order_by
+from agent_ops.storage._requests import CronChanges, NewCron
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb
 from agent_ops.storage.records import Cron
-from agent_ops.types import CRON_SORT_COLUMNS, DEFAULT_OWNER, DEFAULT_TENANT
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT
 
 
 async def create_cron(tx: Tx, new: NewCron) -> Cron:
@@ -78,33 +77,6 @@ async def delete_cron(tx: Tx, cron_id: str) -> None:
     )
     if await cur.fetchone() is None:
         raise _policy.missing("cron", cron_id)
-
-
-def cron_filter(assistant_id: str | None, thread_id: str | None, enabled: bool | None) -> Where:
-    where = Where()
-    if assistant_id is not None:
-        where.add("assistant_id = %s", assistant_id)
-    if thread_id is not None:
-        where.add("thread_id = %s", thread_id)
-    if enabled is not None:
-        where.add("enabled = %s", enabled)
-    return where
-
-
-async def search_crons(tx: Tx, where: Where, page: Page) -> list[Cron]:
-    order = order_by(page.sort_by, page.sort_order, CRON_SORT_COLUMNS, "cron_id")
-    query = sql.SQL("SELECT * FROM crons") + sql.SQL(where.sql()) + order
-    cur = await tx.conn.execute(
-        query + sql.SQL(" LIMIT %s OFFSET %s"), (*where.params, page.limit, page.offset)
-    )
-    return [rec.cron(r, COLUMNS) for r in await cur.fetchall()]
-
-
-async def count_crons(tx: Tx, where: Where) -> int:
-    cur = await tx.conn.execute(f"SELECT count(*) AS n FROM crons{where.sql()}", where.params)
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row["n"])
 
 
 async def claim_due_crons(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from agent_ops.storage import _records as rec
 from agent_ops.storage._records import DECISION_COLUMN_COUNT, DECISION_COLUMNS
-from agent_ops.storage._sql import Where
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, maybe_jsonb
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, maybe_jsonb
 from agent_ops.storage.records import ModelDecision
 
 
@@ -17,12 +16,7 @@ async def record_decision(tx: Tx, d: ModelDecision) -> None:
     )
 
 
-async def list_decisions(tx: Tx, run_id: str | None, thread_id: str | None) -> list[ModelDecision]:
-    where = Where()
-    if run_id is not None:
-        where.add("run_id = %s", run_id)
-    if thread_id is not None:
-        where.add("thread_id = %s", thread_id)
+async def list_decisions(tx: Tx, where: Where) -> list[ModelDecision]:
     cur = await tx.conn.execute(
         f"SELECT * FROM model_decisions{where.sql()} ORDER BY seq", where.params
     )

@@ -5,8 +5,7 @@ from __future__ import annotations
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import NewRun
-from agent_ops.storage._sql import Where
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb
 from agent_ops.storage.postgres.runs import create_run
 from agent_ops.storage.records import IntakeEntry, IntakeItem
 from agent_ops.types import DEFAULT_TENANT
@@ -60,10 +59,7 @@ async def settle_intake(tx: Tx, source: str, key: str) -> IntakeItem:
     return rec.intake(row, COLUMNS)
 
 
-async def list_intake(tx: Tx, source: str | None, limit: int, offset: int) -> list[IntakeItem]:
-    where = Where()
-    if source is not None:
-        where.add("source = %s", source)
+async def list_intake(tx: Tx, where: Where, limit: int, offset: int) -> list[IntakeItem]:
     cur = await tx.conn.execute(
         f"SELECT * FROM intake_items{where.sql()} ORDER BY created_at DESC, item_key"
         " LIMIT %s OFFSET %s",

@@ -9,8 +9,7 @@ from collections.abc import Sequence
 
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
-from agent_ops.storage._sql import Where
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb
 from agent_ops.storage.records import StoreItem
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 

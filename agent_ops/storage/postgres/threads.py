@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from psycopg import sql
-
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
-from agent_ops.storage._requests import Page
-from agent_ops.storage._sql import Where
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, contains, jsonb, maybe_jsonb, order_by
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb
 from agent_ops.storage.records import Thread
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, THREAD_SORT_COLUMNS, Json
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 
 async def create_thread(tx: Tx, thread_id: str, metadata: Json, if_exists: str) -> Thread:
@@ -56,35 +50,6 @@ async def delete_thread(tx: Tx, thread_id: str) -> None:
     )
     if await cur.fetchone() is None:
         raise _policy.missing("thread", thread_id)
-
-
-def thread_filter(
-    ids: Sequence[str] | None, metadata: Json | None, values: Json | None, status: str | None
-) -> Where:
-    where = Where()
-    if ids is not None:
-        where.add("thread_id = ANY(%s)", list(ids))
-    if status is not None:
-        where.add("status = %s", status)
-    contains(where, "metadata", metadata)
-    contains(where, '"values"', values)
-    return where
-
-
-async def search_threads(tx: Tx, where: Where, page: Page) -> list[Thread]:
-    order = order_by(page.sort_by, page.sort_order, THREAD_SORT_COLUMNS, "thread_id")
-    query = sql.SQL("SELECT * FROM threads") + sql.SQL(where.sql()) + order
-    cur = await tx.conn.execute(
-        query + sql.SQL(" LIMIT %s OFFSET %s"), (*where.params, page.limit, page.offset)
-    )
-    return [rec.thread(r, COLUMNS) for r in await cur.fetchall()]
-
-
-async def count_threads(tx: Tx, where: Where) -> int:
-    cur = await tx.conn.execute(f"SELECT count(*) AS n FROM threads{where.sql()}", where.params)
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row["n"])
 
 
 async def set_thread_state(

@@ -20,20 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from agent_ops.errors import StorageError
+from agent_ops.storage._sql import modules
 from agent_ops.storage._store import Store
 from agent_ops.storage._wakeups import Listeners
 from agent_ops.storage.protocol import Listener
-from agent_ops.storage.sqlite import (
-    assistants,
-    crons,
-    decisions,
-    events,
-    intake,
-    items,
-    runs,
-    threads,
-    workers,
-)
 from agent_ops.storage.sqlite.link import ThreadedSqliteSaver, connect, migrate
 from agent_ops.storage.sqlite.rows import Tx
 
@@ -46,15 +36,7 @@ class SqliteStorage(Store):
     """agent-ops storage in one SQLite file."""
 
     backend: Literal["sqlite", "postgres"] = "sqlite"
-    _assistants = assistants
-    _threads = threads
-    _runs = runs
-    _events = events
-    _items = items
-    _crons = crons
-    _workers = workers
-    _decisions = decisions
-    _intake = intake
+    _sql = modules(__name__)
 
     def __init__(self, path: str) -> None:
         self.path = path

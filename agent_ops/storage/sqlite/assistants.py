@@ -5,10 +5,9 @@ from __future__ import annotations
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
-from agent_ops.storage._sql import Where
 from agent_ops.storage.records import Assistant
-from agent_ops.storage.sqlite.rows import COLUMNS, Tx, contains, dumps, order_by
-from agent_ops.types import ASSISTANT_SORT_COLUMNS, DEFAULT_OWNER, DEFAULT_TENANT, Json
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, Where, dumps
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 _SET_VERSION = (
     "UPDATE assistants SET graph_id = ?, name = ?, description = ?, config = ?, context = ?,"
@@ -90,42 +89,16 @@ def delete_assistant(tx: Tx, assistant_id: str) -> None:
         raise _policy.missing("assistant", assistant_id)
 
 
-def assistant_filter(graph_id: str | None, name: str | None, metadata: Json | None) -> Where:
-    where = Where()
-    if graph_id is not None:
-        where.add("graph_id = ?", graph_id)
-    if name is not None:
-        where.add("name LIKE ? ESCAPE '\\'", _policy.substring_pattern(name))
-    contains(where, "metadata", metadata)
-    return where
-
-
-def search_assistants(tx: Tx, where: Where, page: Page) -> list[Assistant]:
-    order = order_by(page.sort_by, page.sort_order, ASSISTANT_SORT_COLUMNS, "assistant_id")
-    rows = tx.conn.execute(
-        f"SELECT * FROM assistants{where.sql()}{order} LIMIT ? OFFSET ?",
-        (*where.params, page.limit, page.offset),
-    )
-    return [rec.assistant(r, COLUMNS) for r in rows]
-
-
-def count_assistants(tx: Tx, where: Where) -> int:
-    row = tx.conn.execute(f"SELECT COUNT(*) FROM assistants{where.sql()}", where.params)
-    return int(row.fetchone()[0])
-
-
 def list_assistant_versions(
     tx: Tx, assistant_id: str, metadata: Json | None, page: Page
 ) -> list[Assistant]:
     get_assistant(tx, assistant_id)
-    where = Where()
-    where.add("assistant_id = ?", assistant_id)
-    contains(where, "metadata", metadata)
+    where = Where().equals("assistant_id", assistant_id).contains("metadata", metadata)
     rows = tx.conn.execute(
         f"SELECT * FROM assistant_versions{where.sql()} ORDER BY version DESC LIMIT ? OFFSET ?",
         (*where.params, page.limit, page.offset),
     )
-    return [rec.assistant(r, COLUMNS, version_row=True) for r in rows]
+    return [rec.assistant_version(r, COLUMNS) for r in rows]
 
 
 def set_assistant_version(tx: Tx, assistant_id: str, version: int) -> Assistant:

@@ -8,11 +8,10 @@ from typing import Any
 
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
-from agent_ops.storage._requests import CronChanges, NewCron, Page
-from agent_ops.storage._sql import Where
+from agent_ops.storage._requests import CronChanges, NewCron
 from agent_ops.storage.records import Cron
-from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, epoch, loads, order_by
-from agent_ops.types import CRON_SORT_COLUMNS, DEFAULT_OWNER, DEFAULT_TENANT
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, epoch, loads
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT
 
 # How a changed column is stored; the others (the schedule) are stored as given.
 _ENCODE: dict[str, Callable[[Any], Any]] = {
@@ -84,31 +83,6 @@ def update_cron(tx: Tx, cron_id: str, changes: CronChanges) -> Cron:
 def delete_cron(tx: Tx, cron_id: str) -> None:
     if tx.conn.execute("DELETE FROM crons WHERE cron_id = ?", (cron_id,)).rowcount == 0:
         raise _policy.missing("cron", cron_id)
-
-
-def cron_filter(assistant_id: str | None, thread_id: str | None, enabled: bool | None) -> Where:
-    where = Where()
-    if assistant_id is not None:
-        where.add("assistant_id = ?", assistant_id)
-    if thread_id is not None:
-        where.add("thread_id = ?", thread_id)
-    if enabled is not None:
-        where.add("enabled = ?", int(enabled))
-    return where
-
-
-def search_crons(tx: Tx, where: Where, page: Page) -> list[Cron]:
-    order = order_by(page.sort_by, page.sort_order, CRON_SORT_COLUMNS, "cron_id")
-    rows = tx.conn.execute(
-        f"SELECT * FROM crons{where.sql()}{order} LIMIT ? OFFSET ?",
-        (*where.params, page.limit, page.offset),
-    )
-    return [rec.cron(r, COLUMNS) for r in rows]
-
-
-def count_crons(tx: Tx, where: Where) -> int:
-    row = tx.conn.execute(f"SELECT COUNT(*) FROM crons{where.sql()}", where.params)
-    return int(row.fetchone()[0])
 
 
 def claim_due_crons(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from agent_ops.storage import _records as rec
 from agent_ops.storage._records import DECISION_COLUMN_COUNT, DECISION_COLUMNS
-from agent_ops.storage._sql import Where
 from agent_ops.storage.records import ModelDecision
-from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, Where, dumps
 
 
 def record_decision(tx: Tx, d: ModelDecision) -> None:
@@ -21,11 +20,6 @@ def record_decision(tx: Tx, d: ModelDecision) -> None:
     )
 
 
-def list_decisions(tx: Tx, run_id: str | None, thread_id: str | None) -> list[ModelDecision]:
-    where = Where()
-    if run_id is not None:
-        where.add("run_id = ?", run_id)
-    if thread_id is not None:
-        where.add("thread_id = ?", thread_id)
+def list_decisions(tx: Tx, where: Where) -> list[ModelDecision]:
     rows = tx.conn.execute(f"SELECT * FROM model_decisions{where.sql()} ORDER BY seq", where.params)
     return [rec.decision(r, COLUMNS) for r in rows]

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
-from agent_ops.storage._sql import Where
 from agent_ops.storage.records import StoreItem
-from agent_ops.storage.sqlite.rows import COLUMNS, NS_SEP, Tx, contains, dumps
+from agent_ops.storage.sqlite.rows import COLUMNS, NS_SEP, Tx, Where, dumps
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
@@ -130,5 +129,5 @@ def _item_filter(tx: Tx, prefix: Sequence[str], filter: Json | None) -> Where:
             len(joined) + 1,
             joined + NS_SEP,
         )
-    contains(where, "value", filter)
+    where.contains("value", filter)
     return where

@@ -10,11 +10,11 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from agent_ops.storage import _policy
+from agent_ops.storage import _policy, _sql
 from agent_ops.storage._records import Columns
-from agent_ops.storage._sql import Where
+from agent_ops.storage._requests import Page
 from agent_ops.storage._wakeups import Tx as _Tx
-from agent_ops.types import Json, SortOrder
+from agent_ops.types import Json
 
 Tx = _Tx[sqlite3.Connection]
 NS_SEP = "\x1f"
@@ -39,14 +39,39 @@ def _time(value: float) -> datetime:
 COLUMNS = Columns(json=loads, time=_time, namespace=lambda text: tuple(text.split(NS_SEP)))
 
 
-def order_by(
-    sort_by: str | None, sort_order: SortOrder | None, allowed: frozenset[str], tiebreak: str
-) -> str:
-    column, direction = _policy.order(sort_by, sort_order, allowed, "created_at")
-    return f' ORDER BY "{column}" {direction}, {tiebreak}'
+class Where(_sql.Where):
+    """WHERE clauses with `?` placeholders and JSON read through `->`."""
+
+    placeholder = "?"
+    like = "LIKE ? ESCAPE '\\'"
+
+    def contains(self, column: str, wanted: Json | None) -> Where:
+        for key, value in (wanted or {}).items():
+            path = '$."' + key.replace('"', '\\"') + '"'
+            self.add(f"{column} -> ? = ?", path, dumps(value))
+        return self
 
 
-def contains(where: Where, column: str, wanted: Json | None) -> None:
-    """Require the JSON `column` to hold every top-level key/value of `wanted`."""
-    for key, value in (wanted or {}).items():
-        where.add(f"{column} -> ? = ?", '$."' + key.replace('"', '\\"') + '"', dumps(value))
+def one(cursor: sqlite3.Cursor, missing: Exception) -> sqlite3.Row:
+    """The row the statement found, or raise `missing`."""
+    row: sqlite3.Row | None = cursor.fetchone()
+    if row is None:
+        raise missing
+    return row
+
+
+def search(tx: Tx, table: str, where: _sql.Where, page: Page) -> list[sqlite3.Row]:
+    """A page of `table`'s rows, sorted as `page` asks (the table's id breaks ties)."""
+    allowed, tiebreak = _policy.SORTABLE[table]
+    column, direction = _policy.order(page.sort_by, page.sort_order, allowed, "created_at")
+    rows: list[sqlite3.Row] = tx.conn.execute(
+        f'SELECT * FROM {table}{where.sql()} ORDER BY "{column}" {direction}, {tiebreak}'
+        " LIMIT ? OFFSET ?",
+        (*where.params, page.limit, page.offset),
+    ).fetchall()
+    return rows
+
+
+def count(tx: Tx, table: str, where: _sql.Where) -> int:
+    row = tx.conn.execute(f"SELECT COUNT(*) FROM {table}{where.sql()}", where.params).fetchone()
+    return int(row[0])

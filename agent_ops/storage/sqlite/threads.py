@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
-from agent_ops.storage._requests import Page
-from agent_ops.storage._sql import Where
 from agent_ops.storage.records import Thread
-from agent_ops.storage.sqlite.rows import COLUMNS, Tx, contains, dumps, loads, order_by
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, THREAD_SORT_COLUMNS, Json
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, loads
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 
 def create_thread(tx: Tx, thread_id: str, metadata: Json, if_exists: str) -> Thread:
@@ -51,33 +47,6 @@ def update_thread(tx: Tx, thread_id: str, metadata: Json) -> Thread:
 def delete_thread(tx: Tx, thread_id: str) -> None:
     if tx.conn.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,)).rowcount == 0:
         raise _policy.missing("thread", thread_id)
-
-
-def thread_filter(
-    ids: Sequence[str] | None, metadata: Json | None, values: Json | None, status: str | None
-) -> Where:
-    where = Where()
-    if ids is not None:
-        where.add(f"thread_id IN ({', '.join('?' for _ in ids) or 'NULL'})", *ids)
-    if status is not None:
-        where.add("status = ?", status)
-    contains(where, "metadata", metadata)
-    contains(where, '"values"', values)
-    return where
-
-
-def search_threads(tx: Tx, where: Where, page: Page) -> list[Thread]:
-    order = order_by(page.sort_by, page.sort_order, THREAD_SORT_COLUMNS, "thread_id")
-    rows = tx.conn.execute(
-        f"SELECT * FROM threads{where.sql()}{order} LIMIT ? OFFSET ?",
-        (*where.params, page.limit, page.offset),
-    )
-    return [rec.thread(r, COLUMNS) for r in rows]
-
-
-def count_threads(tx: Tx, where: Where) -> int:
-    row = tx.conn.execute(f"SELECT COUNT(*) FROM threads{where.sql()}", where.params)
-    return int(row.fetchone()[0])
 
 
 def set_thread_state(
