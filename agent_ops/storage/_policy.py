@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from agent_ops.errors import Conflict, InvalidInput, NotFound
+from agent_ops.errors import Conflict, InvalidInput, NotFound, StorageError
 from agent_ops.types import (
     ASSISTANT_SORT_COLUMNS,
     CRON_SORT_COLUMNS,
@@ -100,6 +100,10 @@ def missing_thread(new: NewRun) -> NotFound | None:
     if new.if_not_exists == "create":
         return None
     return NotFound(f"thread {new.thread_id} not found; use if_not_exists='create' to create it")
+
+
+def not_open() -> StorageError:
+    return StorageError("storage is not open; call open() first")
 
 
 def missing(kind: str, name: str) -> NotFound:

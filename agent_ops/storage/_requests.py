@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from agent_ops.storage._policy import NewRun
+from agent_ops.storage.records import Assistant
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, SortOrder
 
 __all__ = [
@@ -64,6 +65,17 @@ class AssistantChanges:
     config: Json | None
     context: Json | None
     metadata: Json | None
+
+    def applied_to(self, current: Assistant, json: Encode) -> tuple[Any, ...]:
+        """graph_id, name, description, config, context, metadata of the new version"""
+        return (
+            self.graph_id or current.graph_id,
+            self.name or current.name,
+            self.description if self.description is not None else current.description,
+            json(self.config if self.config is not None else current.config),
+            json(self.context if self.context is not None else current.context),
+            json({**current.metadata, **(self.metadata or {})}),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._records import Columns, Row
 from agent_ops.storage._requests import (
     AssistantChanges,
     CronChanges,
+    Namespaces,
     NewAssistant,
     NewCron,
     Page,
@@ -41,8 +45,16 @@ R = TypeVar("R")
 class Resources:
     """Everything of `Storage` but its connection: a backend names its modules and `_tx`."""
 
+    _saver: BaseCheckpointSaver[str] | None = None
     _sql: Modules
     """The backend's SQL, one module per concept (`sqlite/` and `postgres/` hold the same)."""
+
+    @property
+    def checkpointer(self) -> BaseCheckpointSaver[str]:
+        """The official LangGraph checkpointer, on the same database."""
+        if self._saver is None:
+            raise _policy.not_open()
+        return self._saver
 
     async def _tx(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run `fn(tx, *args)` as one transaction and deliver its wake-ups after commit."""
@@ -143,11 +155,9 @@ class Resources:
     async def list_assistant_versions(
         self, assistant_id: str, *, metadata: Json | None = None, limit: int = 10, offset: int = 0
     ) -> list[Assistant]:
+        where = self._clause().equals("assistant_id", assistant_id).contains("metadata", metadata)
         versions: list[Assistant] = await self._tx(
-            self._sql.assistants.list_assistant_versions,
-            assistant_id,
-            metadata,
-            Page(limit, offset),
+            self._sql.assistants.list_assistant_versions, assistant_id, where, Page(limit, offset)
         )
         return versions
 
@@ -362,7 +372,6 @@ class Resources:
         limit: int = 100,
         offset: int = 0,
     ) -> list[tuple[str, ...]]:
-        found: list[tuple[str, ...]] = await self._tx(
-            self._sql.items.list_namespaces, prefix, suffix, max_depth, limit, offset
-        )
+        query = Namespaces(prefix, suffix, max_depth, limit, offset)
+        found: list[tuple[str, ...]] = await self._tx(self._sql.items.list_namespaces, query)
         return found

@@ -22,6 +22,7 @@ from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agent_ops.errors import StorageError
+from agent_ops.storage import _policy
 from agent_ops.storage._sql import modules
 from agent_ops.storage._store import Store
 from agent_ops.storage.postgres.link import (
@@ -50,15 +51,8 @@ class PostgresStorage(Store):
         self._where = describe(url)
         self._wakeups = Wakeups(url, token=uuid.uuid4().hex)
         self._pool: AsyncConnectionPool[AsyncConnection[DictRow]] | None = None
-        self._saver: AsyncPostgresSaver | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
-    @property
-    def checkpointer(self) -> AsyncPostgresSaver:
-        if self._saver is None:
-            raise StorageError("storage is not open; call open() first")
-        return self._saver
-
     async def open(self) -> None:
         # One direct connection first: a wrong URL fails here within the connect timeout,
         # where the pool would keep retrying in the background.
@@ -96,7 +90,7 @@ class PostgresStorage(Store):
         """Run `fn(tx, *args)` as one transaction; its wake-ups go to other processes as one
         NOTIFY batch inside it, and to this process's listeners once it has committed."""
         if self._pool is None:
-            raise StorageError("storage is not open; call open() first")
+            raise _policy.not_open()
         try:
             async with self._pool.connection() as conn, conn.transaction():
                 tx = Tx(conn)

@@ -5,9 +5,15 @@ from __future__ import annotations
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb, one
 from agent_ops.storage.records import Assistant
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+
+_COPY_VERSION = (
+    "INSERT INTO assistant_versions (assistant_id, version, tenant_id, owner, graph_id, name,"
+    " description, config, context, metadata, created_at) SELECT assistant_id, version,"
+    " tenant_id, owner, graph_id, name, description, config, context, metadata, updated_at"
+    " FROM assistants WHERE assistant_id = %s"
+)
 
 
 async def create_assistant(tx: Tx, new: NewAssistant, if_exists: str) -> Assistant:
@@ -15,91 +21,49 @@ async def create_assistant(tx: Tx, new: NewAssistant, if_exists: str) -> Assista
         "INSERT INTO assistants (assistant_id, tenant_id, owner, graph_id, name, description,"
         " config, context, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (assistant_id) DO NOTHING RETURNING *",
-        (
-            new.assistant_id,
-            DEFAULT_TENANT,
-            DEFAULT_OWNER,
-            new.graph_id,
-            new.name,
-            new.description,
-            jsonb(new.config),
-            jsonb(new.context),
-            jsonb(new.metadata),
-        ),
+        new.params(jsonb),
     )
     row = await cur.fetchone()
     if row is None:
         if if_exists == "do_nothing":
             return await get_assistant(tx, new.assistant_id)
         raise _policy.exists("assistant", new.assistant_id)
-    await tx.conn.execute(
-        "INSERT INTO assistant_versions (assistant_id, version, tenant_id, owner, graph_id, name,"
-        " description, config, context, metadata, created_at)"
-        " SELECT assistant_id, version, tenant_id, owner, graph_id, name, description, config,"
-        " context, metadata, created_at FROM assistants WHERE assistant_id = %s",
-        (new.assistant_id,),
-    )
+    await tx.conn.execute(_COPY_VERSION, (new.assistant_id,))
     return rec.assistant(row, COLUMNS)
 
 
 async def get_assistant(tx: Tx, assistant_id: str, *, lock: bool = False) -> Assistant:
-    cur = await tx.conn.execute(
+    found = await tx.conn.execute(
         "SELECT * FROM assistants WHERE assistant_id = %s" + (" FOR UPDATE" if lock else ""),
         (assistant_id,),
     )
-    row = await cur.fetchone()
-    if row is None:
-        raise _policy.missing("assistant", assistant_id)
-    return rec.assistant(row, COLUMNS)
+    return rec.assistant(await one(found, _policy.missing("assistant", assistant_id)), COLUMNS)
 
 
 async def update_assistant(tx: Tx, assistant_id: str, changes: AssistantChanges) -> Assistant:
     current = await get_assistant(tx, assistant_id, lock=True)
-    fields = {
-        "graph_id": changes.graph_id or current.graph_id,
-        "name": changes.name or current.name,
-        "description": (
-            changes.description if changes.description is not None else current.description
-        ),
-        "config": jsonb(changes.config if changes.config is not None else current.config),
-        "context": jsonb(changes.context if changes.context is not None else current.context),
-        "metadata": jsonb({**current.metadata, **(changes.metadata or {})}),
-        "assistant_id": assistant_id,
-    }
-    await tx.conn.execute(
-        "INSERT INTO assistant_versions (assistant_id, version, tenant_id, owner, graph_id, name,"
-        " description, config, context, metadata) SELECT %(assistant_id)s,"
-        " (SELECT max(version) + 1 FROM assistant_versions WHERE assistant_id = %(assistant_id)s),"
-        " tenant_id, owner, %(graph_id)s, %(name)s, %(description)s, %(config)s, %(context)s,"
-        " %(metadata)s FROM assistants WHERE assistant_id = %(assistant_id)s",
-        fields,
-    )
     cur = await tx.conn.execute(
-        "UPDATE assistants SET graph_id = %(graph_id)s, name = %(name)s,"
-        " description = %(description)s, config = %(config)s, context = %(context)s,"
-        " metadata = %(metadata)s, updated_at = now(), version = (SELECT max(version)"
-        " FROM assistant_versions WHERE assistant_id = %(assistant_id)s)"
-        " WHERE assistant_id = %(assistant_id)s RETURNING *",
-        fields,
+        "UPDATE assistants SET graph_id = %s, name = %s, description = %s, config = %s,"
+        " context = %s, metadata = %s, updated_at = now(), version = 1 + (SELECT max(version)"
+        " FROM assistant_versions WHERE assistant_id = %s) WHERE assistant_id = %s RETURNING *",
+        (*changes.applied_to(current, jsonb), assistant_id, assistant_id),
     )
-    row = await cur.fetchone()
-    assert row is not None, "the assistant is locked for this transaction"
+    row = await one(cur, _policy.missing("assistant", assistant_id))
+    await tx.conn.execute(_COPY_VERSION, (assistant_id,))
     return rec.assistant(row, COLUMNS)
 
 
 async def delete_assistant(tx: Tx, assistant_id: str) -> None:
-    cur = await tx.conn.execute(
+    gone = await tx.conn.execute(
         "DELETE FROM assistants WHERE assistant_id = %s RETURNING assistant_id", (assistant_id,)
     )
-    if await cur.fetchone() is None:
-        raise _policy.missing("assistant", assistant_id)
+    await one(gone, _policy.missing("assistant", assistant_id))
 
 
 async def list_assistant_versions(
-    tx: Tx, assistant_id: str, metadata: Json | None, page: Page
+    tx: Tx, assistant_id: str, where: Where, page: Page
 ) -> list[Assistant]:
     await get_assistant(tx, assistant_id)
-    where = Where().equals("assistant_id", assistant_id).contains("metadata", metadata)
     cur = await tx.conn.execute(
         f"SELECT * FROM assistant_versions{where.sql()} ORDER BY version DESC LIMIT %s OFFSET %s",
         (*where.params, page.limit, page.offset),
@@ -109,15 +73,12 @@ async def list_assistant_versions(
 
 async def set_assistant_version(tx: Tx, assistant_id: str, version: int) -> Assistant:
     await get_assistant(tx, assistant_id, lock=True)
-    cur = await tx.conn.execute(
-        "UPDATE assistants a SET graph_id = v.graph_id, name = v.name,"
+    found = await tx.conn.execute(
+        "UPDATE assistants AS a SET graph_id = v.graph_id, name = v.name,"
         " description = v.description, config = v.config, context = v.context,"
         " metadata = v.metadata, version = v.version, updated_at = now()"
-        " FROM assistant_versions v WHERE a.assistant_id = %s"
+        " FROM assistant_versions AS v WHERE a.assistant_id = %s"
         " AND v.assistant_id = a.assistant_id AND v.version = %s RETURNING a.*",
         (assistant_id, version),
     )
-    row = await cur.fetchone()
-    if row is None:
-        raise _policy.no_version(assistant_id, version)
-    return rec.assistant(row, COLUMNS)
+    return rec.assistant(await one(found, _policy.no_version(assistant_id, version)), COLUMNS)

@@ -11,9 +11,8 @@ from psycopg import sql
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import CronChanges, NewCron
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, one
 from agent_ops.storage.records import Cron
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT
 
 
 async def create_cron(tx: Tx, new: NewCron) -> Cron:
@@ -22,19 +21,7 @@ async def create_cron(tx: Tx, new: NewCron) -> Cron:
             "INSERT INTO crons (cron_id, tenant_id, owner, assistant_id, thread_id, schedule,"
             " payload, metadata, next_run_date, end_time, enabled)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
-            (
-                new.cron_id,
-                DEFAULT_TENANT,
-                DEFAULT_OWNER,
-                new.assistant_id,
-                new.thread_id,
-                new.schedule,
-                jsonb(new.payload),
-                jsonb(new.metadata),
-                new.next_run_date,
-                new.end_time,
-                new.enabled,
-            ),
+            new.params(jsonb, lambda time: time),
         )
     except pg_errors.ForeignKeyViolation as exc:
         raise _policy.missing("thread", str(new.thread_id)) from exc
@@ -46,11 +33,8 @@ async def create_cron(tx: Tx, new: NewCron) -> Cron:
 
 
 async def get_cron(tx: Tx, cron_id: str) -> Cron:
-    cur = await tx.conn.execute("SELECT * FROM crons WHERE cron_id = %s", (cron_id,))
-    row = await cur.fetchone()
-    if row is None:
-        raise _policy.missing("cron", cron_id)
-    return rec.cron(row, COLUMNS)
+    found = await tx.conn.execute("SELECT * FROM crons WHERE cron_id = %s", (cron_id,))
+    return rec.cron(await one(found, _policy.missing("cron", cron_id)), COLUMNS)
 
 
 async def update_cron(tx: Tx, cron_id: str, changes: CronChanges) -> Cron:
@@ -64,11 +48,8 @@ async def update_cron(tx: Tx, cron_id: str, changes: CronChanges) -> Cron:
         " WHERE cron_id = %(cron_id)s RETURNING *"
     ).format(sets)
     params = {**columns, "metadata": jsonb(changes.metadata), "cron_id": cron_id}
-    cur = await tx.conn.execute(query, params)
-    row = await cur.fetchone()
-    if row is None:
-        raise _policy.missing("cron", cron_id)
-    return rec.cron(row, COLUMNS)
+    found = await tx.conn.execute(query, params)
+    return rec.cron(await one(found, _policy.missing("cron", cron_id)), COLUMNS)
 
 
 async def delete_cron(tx: Tx, cron_id: str) -> None:

@@ -8,7 +8,6 @@ from agent_ops.storage._policy import NewRun
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb
 from agent_ops.storage.postgres.runs import create_run
 from agent_ops.storage.records import IntakeEntry, IntakeItem
-from agent_ops.types import DEFAULT_TENANT
 
 
 async def create_intake_run(tx: Tx, entry: IntakeEntry, new: NewRun) -> tuple[IntakeItem, bool]:
@@ -18,16 +17,7 @@ async def create_intake_run(tx: Tx, entry: IntakeEntry, new: NewRun) -> tuple[In
         "INSERT INTO intake_items (source, item_key, tenant_id, origin, summary, run_id,"
         " thread_id, assistant_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (source, item_key) DO NOTHING RETURNING *",
-        (
-            entry.source,
-            entry.key,
-            DEFAULT_TENANT,
-            entry.origin,
-            jsonb(entry.summary),
-            new.run_id,
-            new.thread_id,
-            new.assistant_id,
-        ),
+        rec.intake_params(entry, new, jsonb),
     )
     row = await cur.fetchone()
     if row is None:

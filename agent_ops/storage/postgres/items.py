@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
+from agent_ops.storage._requests import Namespaces
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb
 from agent_ops.storage.records import StoreItem
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
@@ -99,14 +100,8 @@ async def search_vectors(
     return [(rec.item(r, COLUMNS), bytes(r["vectors"])) for r in await cur.fetchall()]
 
 
-async def list_namespaces(
-    tx: Tx,
-    prefix: Sequence[str] | None,
-    suffix: Sequence[str] | None,
-    max_depth: int | None,
-    limit: int,
-    offset: int,
-) -> list[tuple[str, ...]]:
+async def list_namespaces(tx: Tx, query: Namespaces) -> list[tuple[str, ...]]:
+    prefix, suffix, max_depth = query.prefix, query.suffix, query.max_depth
     where = Where()
     where.add("tenant_id = %s", DEFAULT_TENANT)
     where.add(_LIVE)
@@ -125,7 +120,7 @@ async def list_namespaces(
     cur = await tx.conn.execute(
         f"SELECT DISTINCT {depth} AS ns FROM store_items{where.sql()}"
         " ORDER BY ns LIMIT %s OFFSET %s",
-        (*params, *where.params, limit, offset),
+        (*params, *where.params, query.limit, query.offset),
     )
     return [tuple(r["ns"]) for r in await cur.fetchall()]
 

@@ -88,26 +88,11 @@ async def create_run(tx: Tx, new: NewRun) -> Run:
         await c.execute(_END, ("interrupted", replaced.reason, other))
         tx.notify(RUN_DONE, other)
     cur = await c.execute(
-        """
-        INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, status, metadata,
-                          kwargs, multitask_strategy, stateless, not_before)
-        VALUES (%s, %s, %s, %s, %s, 'pending', %s, %s, %s, %s,
-                now() + make_interval(secs => %s))
-        ON CONFLICT (run_id) DO NOTHING
-        RETURNING *
-        """,
-        (
-            new.run_id,
-            new.thread_id,
-            new.assistant_id,
-            DEFAULT_TENANT,
-            DEFAULT_OWNER,
-            jsonb(new.metadata),
-            jsonb(new.kwargs),
-            new.multitask_strategy,
-            new.stateless,
-            new.after_seconds,
-        ),
+        "INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,"
+        " multitask_strategy, stateless, not_before, status)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s), 'pending')"
+        " ON CONFLICT (run_id) DO NOTHING RETURNING *",
+        (*new.params(jsonb), new.after_seconds),
     )
     row = await cur.fetchone()
     if row is None:

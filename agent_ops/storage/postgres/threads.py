@@ -5,7 +5,7 @@ from __future__ import annotations
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, one
 from agent_ops.storage.records import Thread
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
@@ -25,43 +25,35 @@ async def create_thread(tx: Tx, thread_id: str, metadata: Json, if_exists: str) 
 
 
 async def get_thread(tx: Tx, thread_id: str) -> Thread:
-    cur = await tx.conn.execute("SELECT * FROM threads WHERE thread_id = %s", (thread_id,))
-    row = await cur.fetchone()
-    if row is None:
-        raise _policy.missing("thread", thread_id)
-    return rec.thread(row, COLUMNS)
+    found = await tx.conn.execute("SELECT * FROM threads WHERE thread_id = %s", (thread_id,))
+    return rec.thread(await one(found, _policy.missing("thread", thread_id)), COLUMNS)
 
 
 async def update_thread(tx: Tx, thread_id: str, metadata: Json) -> Thread:
-    cur = await tx.conn.execute(
+    found = await tx.conn.execute(
         "UPDATE threads SET metadata = metadata || %s, updated_at = now() WHERE thread_id = %s"
         " RETURNING *",
         (jsonb(metadata), thread_id),
     )
-    row = await cur.fetchone()
-    if row is None:
-        raise _policy.missing("thread", thread_id)
-    return rec.thread(row, COLUMNS)
+    return rec.thread(await one(found, _policy.missing("thread", thread_id)), COLUMNS)
 
 
 async def delete_thread(tx: Tx, thread_id: str) -> None:
-    cur = await tx.conn.execute(
+    gone = await tx.conn.execute(
         "DELETE FROM threads WHERE thread_id = %s RETURNING thread_id", (thread_id,)
     )
-    if await cur.fetchone() is None:
-        raise _policy.missing("thread", thread_id)
+    await one(gone, _policy.missing("thread", thread_id))
 
 
 async def set_thread_state(
     tx: Tx, thread_id: str, values: Json | None, interrupts: Json, status: str | None
 ) -> Thread:
-    cur = await tx.conn.execute(
+    changed = await tx.conn.execute(
         'UPDATE threads SET "values" = %s, interrupts = %s, state_updated_at = now(),'
         " updated_at = now() WHERE thread_id = %s RETURNING thread_id",
         (maybe_jsonb(values), jsonb(interrupts), thread_id),
     )
-    if await cur.fetchone() is None:
-        raise _policy.missing("thread", thread_id)
+    await one(changed, _policy.missing("thread", thread_id))
     if status is not None:
         await tx.conn.execute(
             "UPDATE threads SET status = %s WHERE thread_id = %s", (status, thread_id)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from agent_ops.errors import StorageError
+from agent_ops.storage import _policy
 from agent_ops.storage._sql import modules
 from agent_ops.storage._store import Store
 from agent_ops.storage._wakeups import Listeners
@@ -41,17 +42,10 @@ class SqliteStorage(Store):
     def __init__(self, path: str) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
-        self._saver: ThreadedSqliteSaver | None = None
         self._thread: ThreadPoolExecutor | None = None
         self._listeners = Listeners()
 
     # -- lifecycle ------------------------------------------------------------------------------
-    @property
-    def checkpointer(self) -> ThreadedSqliteSaver:
-        if self._saver is None:
-            raise StorageError("storage is not open; call open() first")
-        return self._saver
-
     async def open(self) -> None:
         parent = _missing_folder(self.path)
         if parent is not None:
@@ -79,14 +73,14 @@ class SqliteStorage(Store):
     async def _run(self, fn: Callable[[], T]) -> T:
         """Run `fn` on the database thread."""
         if self._thread is None:
-            raise StorageError("storage is not open; call open() first")
+            raise _policy.not_open()
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
 
     async def _tx(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run `fn(tx, *args)` as one IMMEDIATE transaction on the database thread."""
         conn = self._conn
         if conn is None:
-            raise StorageError("storage is not open; call open() first")
+            raise _policy.not_open()
 
         def run() -> tuple[Any, Tx]:
             conn.execute("BEGIN IMMEDIATE")

@@ -6,80 +6,46 @@ from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
 from agent_ops.storage.records import Assistant
-from agent_ops.storage.sqlite.rows import COLUMNS, Tx, Where, dumps
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, Where, dumps, one
 
-_SET_VERSION = (
-    "UPDATE assistants SET graph_id = ?, name = ?, description = ?, config = ?, context = ?,"
-    " metadata = ?, version = ?, updated_at = ? WHERE assistant_id = ? RETURNING *"
+_COPY_VERSION = (
+    "INSERT INTO assistant_versions (assistant_id, version, tenant_id, owner, graph_id, name,"
+    " description, config, context, metadata, created_at) SELECT assistant_id, version,"
+    " tenant_id, owner, graph_id, name, description, config, context, metadata, updated_at"
+    " FROM assistants WHERE assistant_id = ?"
 )
 
 
 def create_assistant(tx: Tx, new: NewAssistant, if_exists: str) -> Assistant:
-    c = tx.conn
-    row = c.execute(
-        "SELECT * FROM assistants WHERE assistant_id = ?", (new.assistant_id,)
+    row = tx.conn.execute(
+        "INSERT INTO assistants (assistant_id, tenant_id, owner, graph_id, name, description,"
+        " config, context, metadata, version, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
+        " ON CONFLICT (assistant_id) DO NOTHING RETURNING *",
+        (*new.params(dumps), tx.now, tx.now),
     ).fetchone()
-    if row is not None:
+    if row is None:
         if if_exists == "do_nothing":
-            return rec.assistant(row, COLUMNS)
+            return get_assistant(tx, new.assistant_id)
         raise _policy.exists("assistant", new.assistant_id)
-    values = (
-        new.assistant_id,
-        DEFAULT_TENANT,
-        DEFAULT_OWNER,
-        new.graph_id,
-        new.name,
-        new.description,
-        dumps(new.config),
-        dumps(new.context),
-        dumps(new.metadata),
-    )
-    row = c.execute(
-        "INSERT INTO assistants (assistant_id, tenant_id, owner, graph_id, name,"
-        " description, config, context, metadata, version, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING *",
-        (*values, tx.now, tx.now),
-    ).fetchone()
-    c.execute(
-        "INSERT INTO assistant_versions (assistant_id, tenant_id, owner, graph_id, name,"
-        " description, config, context, metadata, version, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-        (*values, tx.now),
-    )
+    tx.conn.execute(_COPY_VERSION, (new.assistant_id,))
     return rec.assistant(row, COLUMNS)
 
 
 def get_assistant(tx: Tx, assistant_id: str) -> Assistant:
-    row = tx.conn.execute(
-        "SELECT * FROM assistants WHERE assistant_id = ?", (assistant_id,)
-    ).fetchone()
-    if row is None:
-        raise _policy.missing("assistant", assistant_id)
-    return rec.assistant(row, COLUMNS)
+    found = tx.conn.execute("SELECT * FROM assistants WHERE assistant_id = ?", (assistant_id,))
+    return rec.assistant(one(found, _policy.missing("assistant", assistant_id)), COLUMNS)
 
 
 def update_assistant(tx: Tx, assistant_id: str, changes: AssistantChanges) -> Assistant:
     current = get_assistant(tx, assistant_id)
-    c = tx.conn
-    (latest,) = c.execute(
-        "SELECT MAX(version) FROM assistant_versions WHERE assistant_id = ?", (assistant_id,)
+    row = tx.conn.execute(
+        "UPDATE assistants SET graph_id = ?, name = ?, description = ?, config = ?, context = ?,"
+        " metadata = ?, updated_at = ?, version = 1 + (SELECT MAX(version)"
+        " FROM assistant_versions WHERE assistant_id = ?) WHERE assistant_id = ? RETURNING *",
+        (*changes.applied_to(current, dumps), tx.now, assistant_id, assistant_id),
     ).fetchone()
-    values = (
-        changes.graph_id or current.graph_id,
-        changes.name or current.name,
-        changes.description if changes.description is not None else current.description,
-        dumps(changes.config if changes.config is not None else current.config),
-        dumps(changes.context if changes.context is not None else current.context),
-        dumps({**current.metadata, **(changes.metadata or {})}),
-    )
-    c.execute(
-        "INSERT INTO assistant_versions (assistant_id, tenant_id, owner, graph_id, name,"
-        " description, config, context, metadata, version, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (assistant_id, current.tenant_id, current.owner, *values, latest + 1, tx.now),
-    )
-    row = c.execute(_SET_VERSION, (*values, latest + 1, tx.now, assistant_id)).fetchone()
+    tx.conn.execute(_COPY_VERSION, (assistant_id,))
     return rec.assistant(row, COLUMNS)
 
 
@@ -89,11 +55,8 @@ def delete_assistant(tx: Tx, assistant_id: str) -> None:
         raise _policy.missing("assistant", assistant_id)
 
 
-def list_assistant_versions(
-    tx: Tx, assistant_id: str, metadata: Json | None, page: Page
-) -> list[Assistant]:
+def list_assistant_versions(tx: Tx, assistant_id: str, where: Where, page: Page) -> list[Assistant]:
     get_assistant(tx, assistant_id)
-    where = Where().equals("assistant_id", assistant_id).contains("metadata", metadata)
     rows = tx.conn.execute(
         f"SELECT * FROM assistant_versions{where.sql()} ORDER BY version DESC LIMIT ? OFFSET ?",
         (*where.params, page.limit, page.offset),
@@ -103,25 +66,12 @@ def list_assistant_versions(
 
 def set_assistant_version(tx: Tx, assistant_id: str, version: int) -> Assistant:
     get_assistant(tx, assistant_id)
-    c = tx.conn
-    row = c.execute(
-        "SELECT * FROM assistant_versions WHERE assistant_id = ? AND version = ?",
-        (assistant_id, version),
-    ).fetchone()
-    if row is None:
-        raise _policy.no_version(assistant_id, version)
-    updated = c.execute(
-        _SET_VERSION,
-        (
-            row["graph_id"],
-            row["name"],
-            row["description"],
-            row["config"],
-            row["context"],
-            row["metadata"],
-            version,
-            tx.now,
-            assistant_id,
-        ),
-    ).fetchone()
-    return rec.assistant(updated, COLUMNS)
+    found = tx.conn.execute(
+        "UPDATE assistants AS a SET graph_id = v.graph_id, name = v.name,"
+        " description = v.description, config = v.config, context = v.context,"
+        " metadata = v.metadata, version = v.version, updated_at = ?"
+        " FROM assistant_versions AS v WHERE a.assistant_id = ?"
+        " AND v.assistant_id = a.assistant_id AND v.version = ? RETURNING *",
+        (tx.now, assistant_id, version),
+    )
+    return rec.assistant(one(found, _policy.no_version(assistant_id, version)), COLUMNS)

@@ -10,8 +10,7 @@ from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import CronChanges, NewCron
 from agent_ops.storage.records import Cron
-from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, epoch, loads
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, epoch, loads, one
 
 # How a changed column is stored; the others (the schedule) are stored as given.
 _ENCODE: dict[str, Callable[[Any], Any]] = {
@@ -39,21 +38,7 @@ def create_cron(tx: Tx, new: NewCron) -> Cron:
         " payload, metadata, next_run_date, end_time, enabled, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (cron_id) DO NOTHING RETURNING *",
-        (
-            new.cron_id,
-            DEFAULT_TENANT,
-            DEFAULT_OWNER,
-            new.assistant_id,
-            new.thread_id,
-            new.schedule,
-            dumps(new.payload),
-            dumps(new.metadata),
-            epoch(new.next_run_date),
-            epoch(new.end_time),
-            int(new.enabled),
-            tx.now,
-            tx.now,
-        ),
+        (*new.params(dumps, epoch), tx.now, tx.now),
     ).fetchone()
     if row is None:
         raise _policy.exists("cron", new.cron_id)
@@ -61,21 +46,18 @@ def create_cron(tx: Tx, new: NewCron) -> Cron:
 
 
 def get_cron(tx: Tx, cron_id: str) -> Cron:
-    row = tx.conn.execute("SELECT * FROM crons WHERE cron_id = ?", (cron_id,)).fetchone()
-    if row is None:
-        raise _policy.missing("cron", cron_id)
-    return rec.cron(row, COLUMNS)
+    found = tx.conn.execute("SELECT * FROM crons WHERE cron_id = ?", (cron_id,))
+    return rec.cron(one(found, _policy.missing("cron", cron_id)), COLUMNS)
 
 
 def update_cron(tx: Tx, cron_id: str, changes: CronChanges) -> Cron:
-    found = tx.conn.execute("SELECT metadata FROM crons WHERE cron_id = ?", (cron_id,)).fetchone()
-    if found is None:
-        raise _policy.missing("cron", cron_id)
+    found = tx.conn.execute("SELECT metadata FROM crons WHERE cron_id = ?", (cron_id,))
+    merged = {**loads(one(found, _policy.missing("cron", cron_id))[0]), **changes.metadata}
     columns = {k: _ENCODE.get(k, _same)(v) for k, v in changes.columns.items()}
     sets = "".join(f", {column} = ?" for column in columns)
     row = tx.conn.execute(
         f"UPDATE crons SET updated_at = ?{sets}, metadata = ? WHERE cron_id = ? RETURNING *",
-        (tx.now, *columns.values(), dumps({**loads(found[0]), **changes.metadata}), cron_id),
+        (tx.now, *columns.values(), dumps(merged), cron_id),
     ).fetchone()
     return rec.cron(row, COLUMNS)
 

@@ -8,7 +8,6 @@ from agent_ops.storage._policy import NewRun
 from agent_ops.storage.records import IntakeEntry, IntakeItem
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, Where, dumps
 from agent_ops.storage.sqlite.runs import create_run
-from agent_ops.types import DEFAULT_TENANT
 
 
 def create_intake_run(tx: Tx, entry: IntakeEntry, new: NewRun) -> tuple[IntakeItem, bool]:
@@ -20,17 +19,7 @@ def create_intake_run(tx: Tx, entry: IntakeEntry, new: NewRun) -> tuple[IntakeIt
     row = tx.conn.execute(
         "INSERT INTO intake_items (source, item_key, tenant_id, origin, summary, run_id,"
         " thread_id, assistant_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        (
-            entry.source,
-            entry.key,
-            DEFAULT_TENANT,
-            entry.origin,
-            dumps(entry.summary),
-            new.run_id,
-            new.thread_id,
-            new.assistant_id,
-            tx.now,
-        ),
+        (*rec.intake_params(entry, new, dumps), tx.now),
     ).fetchone()
     return rec.intake(row, COLUMNS), True
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
+from agent_ops.storage._requests import Namespaces
 from agent_ops.storage.records import StoreItem
 from agent_ops.storage.sqlite.rows import COLUMNS, NS_SEP, Tx, Where, dumps
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
@@ -91,14 +92,8 @@ def search_vectors(
     return [(rec.item(r, COLUMNS), bytes(r["vectors"])) for r in rows]
 
 
-def list_namespaces(
-    tx: Tx,
-    prefix: Sequence[str] | None,
-    suffix: Sequence[str] | None,
-    max_depth: int | None,
-    limit: int,
-    offset: int,
-) -> list[tuple[str, ...]]:
+def list_namespaces(tx: Tx, query: Namespaces) -> list[tuple[str, ...]]:
+    prefix, suffix, max_depth = query.prefix, query.suffix, query.max_depth
     found: set[tuple[str, ...]] = set()
     for (text,) in tx.conn.execute(
         f"SELECT DISTINCT namespace FROM store_items WHERE tenant_id = ? AND {_LIVE}",
@@ -110,7 +105,7 @@ def list_namespaces(
         if suffix and ns[-len(suffix) :] != tuple(suffix):
             continue
         found.add(ns[:max_depth] if max_depth is not None else ns)
-    return sorted(found)[offset : offset + limit]
+    return sorted(found)[query.offset : query.offset + query.limit]
 
 
 def _ns(namespace: Sequence[str]) -> str:

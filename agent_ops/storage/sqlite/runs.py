@@ -79,24 +79,11 @@ def create_run(tx: Tx, new: NewRun) -> Run:
         c.execute(_END, ("interrupted", replaced.reason, now, now, other))
         tx.notify(RUN_DONE, other)
     row = c.execute(
-        "INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, status, metadata,"
-        " kwargs, multitask_strategy, stateless, attempt, not_before, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, 0, ?, ?, ?)"
+        "INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,"
+        " multitask_strategy, stateless, not_before, created_at, updated_at, status, attempt)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)"
         " ON CONFLICT (run_id) DO NOTHING RETURNING *",
-        (
-            new.run_id,
-            new.thread_id,
-            new.assistant_id,
-            DEFAULT_TENANT,
-            DEFAULT_OWNER,
-            dumps(new.metadata),
-            dumps(new.kwargs),
-            new.multitask_strategy,
-            int(new.stateless),
-            now + new.after_seconds,
-            now,
-            now,
-        ),
+        (*new.params(dumps), now + new.after_seconds, now, now),
     ).fetchone()
     if row is None:
         raise _policy.exists("run", new.run_id)

@@ -6,7 +6,7 @@ from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
 from agent_ops.storage.records import Thread
-from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, loads
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, loads, one
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 
@@ -25,21 +25,16 @@ def create_thread(tx: Tx, thread_id: str, metadata: Json, if_exists: str) -> Thr
 
 
 def get_thread(tx: Tx, thread_id: str) -> Thread:
-    row = tx.conn.execute("SELECT * FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
-    if row is None:
-        raise _policy.missing("thread", thread_id)
-    return rec.thread(row, COLUMNS)
+    found = tx.conn.execute("SELECT * FROM threads WHERE thread_id = ?", (thread_id,))
+    return rec.thread(one(found, _policy.missing("thread", thread_id)), COLUMNS)
 
 
 def update_thread(tx: Tx, thread_id: str, metadata: Json) -> Thread:
-    found = tx.conn.execute(
-        "SELECT metadata FROM threads WHERE thread_id = ?", (thread_id,)
-    ).fetchone()
-    if found is None:
-        raise _policy.missing("thread", thread_id)
+    found = tx.conn.execute("SELECT metadata FROM threads WHERE thread_id = ?", (thread_id,))
+    merged = {**loads(one(found, _policy.missing("thread", thread_id))[0]), **metadata}
     row = tx.conn.execute(
         "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ? RETURNING *",
-        (dumps({**loads(found[0]), **metadata}), tx.now, thread_id),
+        (dumps(merged), tx.now, thread_id),
     ).fetchone()
     return rec.thread(row, COLUMNS)
 
