@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from agent_ops.storage._requests import (
@@ -212,11 +213,8 @@ class Store(Resources):
         thread_metadata: Json | None = None,
     ) -> tuple[IntakeItem, bool]:
         # Queued as `create_run` would with `if_not_exists="create"`.
-        new = NewRun(
-            run_id=run_id,
-            thread_id=thread_id,
-            assistant_id=assistant_id,
-            kwargs=kwargs,
+        new = replace(
+            NewRun(run_id, thread_id, assistant_id, kwargs),
             metadata=metadata or {},
             if_not_exists="create",
             thread_metadata=thread_metadata or {},

@@ -33,16 +33,14 @@ def create_cron(tx: Tx, new: NewCron) -> Cron:
         is None
     ):
         raise _policy.missing("thread", new.thread_id)
-    row = c.execute(
+    found = c.execute(
         "INSERT INTO crons (cron_id, tenant_id, owner, assistant_id, thread_id, schedule,"
         " payload, metadata, next_run_date, end_time, enabled, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (cron_id) DO NOTHING RETURNING *",
         (*new.params(dumps, epoch), tx.now, tx.now),
-    ).fetchone()
-    if row is None:
-        raise _policy.exists("cron", new.cron_id)
-    return rec.cron(row, COLUMNS)
+    )
+    return rec.cron(one(found, _policy.exists("cron", new.cron_id)), COLUMNS)
 
 
 def get_cron(tx: Tx, cron_id: str) -> Cron:
