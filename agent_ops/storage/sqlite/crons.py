@@ -21,10 +21,6 @@ _ENCODE: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
 def create_cron(tx: Tx, new: NewCron) -> Cron:
     c = tx.conn
     if (
@@ -51,7 +47,7 @@ def get_cron(tx: Tx, cron_id: str) -> Cron:
 def update_cron(tx: Tx, cron_id: str, changes: CronChanges) -> Cron:
     found = tx.conn.execute("SELECT metadata FROM crons WHERE cron_id = ?", (cron_id,))
     merged = {**loads(one(found, _policy.missing("cron", cron_id))[0]), **changes.metadata}
-    columns = {k: _ENCODE.get(k, _same)(v) for k, v in changes.columns.items()}
+    columns = {k: _ENCODE[k](v) if k in _ENCODE else v for k, v in changes.columns.items()}
     sets = "".join(f", {column} = ?" for column in columns)
     row = tx.conn.execute(
         f"UPDATE crons SET updated_at = ?{sets}, metadata = ? WHERE cron_id = ? RETURNING *",

@@ -24,6 +24,10 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def maybe_dumps(value: Json | None) -> str | None:
+    return None if value is None else dumps(value)
+
+
 def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 

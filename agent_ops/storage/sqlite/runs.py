@@ -14,7 +14,7 @@ from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.records import LeaseState, Run
-from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, maybe_dumps
 from agent_ops.storage.sqlite.threads import is_waiting, next_inflight, settle_thread
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
@@ -164,7 +164,7 @@ def finish_run(tx: Tx, run_id: str, worker_id: str, end: Ending) -> Run | None:
         "UPDATE runs SET status = ?, error = ?, output = ?, finished_at = ?, updated_at = ?,"
         " lease_expires_at = NULL WHERE run_id = ? AND worker_id = ? AND status = 'running'"
         " RETURNING *",
-        (status, error, _json(end.output), now, now, run_id, worker_id),
+        (status, error, maybe_dumps(end.output), now, now, run_id, worker_id),
     ).fetchone()
     if row is None:
         return None
@@ -172,7 +172,12 @@ def finish_run(tx: Tx, run_id: str, worker_id: str, end: Ending) -> Run | None:
     c.execute(
         'UPDATE threads SET "values" = COALESCE(?, "values"),'
         " interrupts = COALESCE(?, interrupts), state_updated_at = ? WHERE thread_id = ?",
-        (_json(end.thread_values), _json(end.thread_interrupts), now, finished.thread_id),
+        (
+            maybe_dumps(end.thread_values),
+            maybe_dumps(end.thread_interrupts),
+            now,
+            finished.thread_id,
+        ),
     )
     outcome = _policy.outcome_of_finish(status, is_waiting(tx, finished.thread_id))
     settle_thread(tx, finished.thread_id, outcome, error if outcome == "error" else None)
@@ -209,7 +214,7 @@ def rollback_run(
     )
     c.execute(
         'UPDATE threads SET "values" = ?, interrupts = ?, state_updated_at = ? WHERE thread_id = ?',
-        (_json(values), dumps(interrupts), tx.now, thread_id),
+        (maybe_dumps(values), dumps(interrupts), tx.now, thread_id),
     )
     settle_thread(tx, thread_id, _policy.outcome_of_state(bool(interrupts)))
     _wake_after_end(tx, run_id, thread_id)
@@ -261,7 +266,3 @@ def _wake_after_end(tx: Tx, run_id: str, thread_id: str) -> None:
     following = next_inflight(tx, thread_id)
     if following is not None:
         tx.notify(RUN_QUEUED, following)
-
-
-def _json(value: Json | None) -> str | None:
-    return None if value is None else dumps(value)
