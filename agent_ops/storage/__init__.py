@@ -1,56 +1,24 @@
-"""Storage: one interface (`Storage`) over the embedded SQLite file and PostgreSQL."""
+"""Storage: one interface (`Storage`) over the embedded SQLite file and PostgreSQL.
+
+Layout, top to bottom: `protocol` (one small protocol per concept, `Storage` composed of them)
+and `records` (the rows as values); `_store`/`_resources` (the methods written once: defaults,
+ids, requests), `_policy` (the queue's rules and error texts), `_records` (rows to records),
+`_wakeups` (the transaction that collects wake-ups, the listeners); then `sqlite/` and
+`postgres/`, mirrored module for module, holding SQL and nothing else. Imports only
+`agent_ops.errors` and `agent_ops.types` from the rest of agent-ops.
+"""
 
 from __future__ import annotations
 
-from agent_ops.storage.protocol import (
-    CHANNELS,
-    RUN_CANCEL,
-    RUN_DONE,
-    RUN_EVENTS,
-    RUN_QUEUED,
-    THREAD_EVENTS,
-    Storage,
-)
-from agent_ops.storage.records import (
-    Assistant,
-    Cron,
-    IntakeEntry,
-    IntakeItem,
-    LeaseState,
-    ModelDecision,
-    QueueStats,
-    Run,
-    RunEvent,
-    StoreItem,
-    Thread,
-    ThreadEvent,
-)
+from agent_ops.storage import protocol, records
+from agent_ops.storage.protocol import *  # noqa: F403 (its __all__)
+from agent_ops.storage.records import *  # noqa: F403 (its __all__)
 
-__all__ = [
-    "CHANNELS",
-    "RUN_CANCEL",
-    "RUN_DONE",
-    "RUN_EVENTS",
-    "RUN_QUEUED",
-    "THREAD_EVENTS",
-    "Assistant",
-    "Cron",
-    "IntakeEntry",
-    "IntakeItem",
-    "LeaseState",
-    "ModelDecision",
-    "QueueStats",
-    "Run",
-    "RunEvent",
-    "Storage",
-    "StoreItem",
-    "Thread",
-    "ThreadEvent",
-    "create_storage",
-]
+# As asyncio's package does: each module names its public part, the package is their union.
+__all__ = [*protocol.__all__, *records.__all__, "create_storage"]
 
 
-def create_storage(database_url: str, *, pool_size: int = 10) -> Storage:
+def create_storage(database_url: str, *, pool_size: int = 10) -> protocol.Storage:
     """Build the backend named by the URL's scheme; call `await storage.open()` before use."""
     if database_url.startswith("sqlite:///"):
         from agent_ops.storage.sqlite import SqliteStorage

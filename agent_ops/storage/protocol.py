@@ -1,5 +1,9 @@
 """The storage seam: what the runtime and server need of a database, met by SQLite and PostgreSQL.
 
+One small protocol per concept (`Assistants`, `Threads`, `Runs`, `Events`, `Items`, `Crons`,
+`Workers`, `Decisions`, `Intake`, with `Lifecycle` and `Wakeups`); `Storage` is all of them, and
+a part of the runtime that needs one concept can ask for that protocol alone.
+
 Every state change is one transaction in the store, never in process memory, so that a second
 process sees the same truth. Wake-ups (`notify`/`listen`) carry no state: a listener re-reads the
 store, so a lost or duplicated notification only costs latency (workers also poll as a safety net).
@@ -48,33 +52,57 @@ CHANNELS: Final = (RUN_QUEUED, RUN_DONE, RUN_CANCEL, RUN_EVENTS, THREAD_EVENTS)
 
 Listener = Callable[[str], None]
 
+__all__ = [
+    "CHANNELS",
+    "RUN_CANCEL",
+    "RUN_DONE",
+    "RUN_EVENTS",
+    "RUN_QUEUED",
+    "THREAD_EVENTS",
+    "Assistants",
+    "Crons",
+    "Decisions",
+    "Events",
+    "Intake",
+    "Items",
+    "Lifecycle",
+    "Listener",
+    "Runs",
+    "Storage",
+    "Threads",
+    "Wakeups",
+    "Workers",
+]
 
-class Storage(Protocol):
-    """One agent-ops database. All methods are safe to call from several processes at once."""
+
+class Lifecycle(Protocol):
+    """How a backend is opened, closed and shares its database with LangGraph's checkpointer."""
 
     backend: Literal["sqlite", "postgres"]
 
     @property
     def checkpointer(self) -> BaseCheckpointSaver[str]:
         """Return the official LangGraph checkpointer that shares this database."""
-        ...
 
     async def open(self) -> None:
         """Connect, apply pending migrations (idempotent, safe from two processes) and listen."""
-        ...
 
     async def close(self) -> None: ...
 
-    # -- wake-ups -------------------------------------------------------------------------------
+
+class Wakeups(Protocol):
+    """Wake-ups between the processes on one database; they carry ids, never state."""
+
     async def notify(self, channel: str, payload: str) -> None:
         """Wake listeners of `channel` in this and every other process."""
-        ...
 
     def listen(self, channel: str, listener: Listener) -> Callable[[], None]:
         """Call `listener(payload)` on the event loop for each wake-up; return an unsubscribe."""
-        ...
 
-    # -- assistants -----------------------------------------------------------------------------
+
+class Assistants(Protocol):
+    """Assistants: a graph with its configuration, versioned on every change."""
+
     async def create_assistant(
         self,
         *,
@@ -88,7 +116,6 @@ class Storage(Protocol):
         if_exists: OnConflictBehavior = "raise",
     ) -> Assistant:
         """Insert version 1; on an existing id raise Conflict or return the stored one."""
-        ...
 
     async def get_assistant(self, assistant_id: str) -> Assistant: ...
 
@@ -104,7 +131,6 @@ class Storage(Protocol):
         metadata: Json | None = None,
     ) -> Assistant:
         """Store a new version (fields not given are kept, metadata is merged) and make it latest."""
-        ...
 
     async def delete_assistant(self, assistant_id: str) -> None: ...
 
@@ -120,7 +146,6 @@ class Storage(Protocol):
         sort_order: SortOrder | None = None,
     ) -> list[Assistant]:
         """Filter by graph id, name substring (case-insensitive) and metadata containment."""
-        ...
 
     async def count_assistants(
         self, *, graph_id: str | None = None, name: str | None = None, metadata: Json | None = None
@@ -130,13 +155,14 @@ class Storage(Protocol):
         self, assistant_id: str, *, metadata: Json | None = None, limit: int = 10, offset: int = 0
     ) -> list[Assistant]:
         """Return stored versions, newest first."""
-        ...
 
     async def set_assistant_version(self, assistant_id: str, version: int) -> Assistant:
         """Make an earlier version the current one."""
-        ...
 
-    # -- threads --------------------------------------------------------------------------------
+
+class Threads(Protocol):
+    """Threads: a conversation's state and status, outside any one run."""
+
     async def create_thread(
         self,
         *,
@@ -149,11 +175,9 @@ class Storage(Protocol):
 
     async def update_thread(self, thread_id: str, *, metadata: Json) -> Thread:
         """Merge `metadata` into the thread's metadata."""
-        ...
 
     async def delete_thread(self, thread_id: str) -> None:
         """Delete the thread with its runs and their events (checkpoints are the runtime's)."""
-        ...
 
     async def search_threads(
         self,
@@ -168,7 +192,6 @@ class Storage(Protocol):
         sort_order: SortOrder | None = None,
     ) -> list[Thread]:
         """Filter by ids, metadata and values containment (top-level keys) and status."""
-        ...
 
     async def count_threads(
         self,
@@ -191,9 +214,11 @@ class Storage(Protocol):
         `status=None` recomputes it: busy with a run in flight, interrupted with interrupts,
         idle otherwise.
         """
-        ...
 
-    # -- runs and the queue ---------------------------------------------------------------------
+
+class Runs(Protocol):
+    """Runs and the queue: queuing under a multitask strategy, claims, leases, endings."""
+
     async def create_run(
         self,
         *,
@@ -216,11 +241,9 @@ class Storage(Protocol):
         and a RUN_CANCEL wake-up); `enqueue` waits its turn. The thread becomes busy and
         RUN_QUEUED is notified after commit.
         """
-        ...
 
     async def get_run(self, run_id: str, *, thread_id: str | None = None) -> Run:
         """Return the run; NotFound if it is missing or belongs to another thread."""
-        ...
 
     async def list_runs(
         self,
@@ -231,11 +254,9 @@ class Storage(Protocol):
         status: RunStatus | None = None,
     ) -> list[Run]:
         """Return the thread's runs, newest first."""
-        ...
 
     async def delete_run(self, run_id: str, *, thread_id: str | None = None) -> None:
         """Delete a finished run and its events; Conflict while it is pending or running."""
-        ...
 
     async def claim_runs(
         self, *, worker_id: str, lease_seconds: float, max_attempts: int, limit: int = 1
@@ -248,11 +269,9 @@ class Storage(Protocol):
         `attempt += 1`. An expired run that already used `max_attempts` attempts is ended with
         status error and a reason naming the attempts instead of being claimed (RUN_DONE).
         """
-        ...
 
     async def renew_lease(self, run_id: str, *, worker_id: str, lease_seconds: float) -> LeaseState:
         """Extend the lease if `worker_id` still holds it; report a requested cancellation."""
-        ...
 
     async def finish_run(
         self,
@@ -274,7 +293,6 @@ class Storage(Protocol):
         `thread_values`/`thread_interrupts` given as None leave the stored ones unchanged.
         Notifies RUN_DONE and RUN_QUEUED (the thread's next run may now go).
         """
-        ...
 
     async def rollback_run(
         self,
@@ -292,11 +310,9 @@ class Storage(Protocol):
         status afterwards: busy if another run is in flight, else `interrupted` when
         `thread_interrupts` is not empty, else `idle`. Notifies RUN_DONE and RUN_QUEUED.
         """
-        ...
 
     async def release_run(self, run_id: str, *, worker_id: str) -> bool:
         """Put a running run back to pending without counting the attempt (graceful shutdown)."""
-        ...
 
     async def cancel_runs(
         self, run_ids: Sequence[str], *, thread_id: str | None = None, action: CancelAction
@@ -304,40 +320,39 @@ class Storage(Protocol):
         """Cancel in-flight runs: pending ones end `interrupted` at once; running ones are flagged
         with `cancel_action` and RUN_CANCEL is notified so their worker stops them. Finished runs
         are left alone. Return the runs as they are after the change."""
-        ...
 
-    # -- stream events --------------------------------------------------------------------------
+
+class Events(Protocol):
+    """The stored server-sent events of runs and threads, and their clean-up."""
+
     async def append_events(self, run_id: str, events: Sequence[RunEvent]) -> None:
         """Store events (ignoring ones already stored) and notify RUN_EVENTS."""
-        ...
 
     async def read_events(self, run_id: str, *, after_seq: int = 0) -> list[RunEvent]:
         """Return stored events with `seq > after_seq` in order."""
-        ...
 
     async def delete_events(self, *, finished_before: datetime) -> int:
         """Drop the events of runs that finished before the cutoff and the thread events
         stored before it; return how many went."""
-        ...
 
     async def append_thread_event(self, thread_id: str, event: str, data: bytes) -> ThreadEvent:
         """Store an event that happened on the thread outside any run (a state update), stamped
         with the database's time, and notify THREAD_EVENTS; NotFound for a missing thread."""
-        ...
 
     async def read_thread_events(
         self, thread_id: str, *, since: datetime | None = None
     ) -> list[ThreadEvent]:
         """Return the thread's events stored at or after `since`, oldest first."""
-        ...
 
     async def purge_stateless_threads(self, *, finished_before: datetime) -> list[str]:
         """Delete the threads of stateless runs (`on_completion` "delete", the default) whose
         runs all finished before the cutoff, with their runs; return the thread ids so their
         checkpoints can be dropped too."""
-        ...
 
-    # -- store ----------------------------------------------------------------------------------
+
+class Items(Protocol):
+    """The long-term memory store: JSON items by namespace and key, with TTLs and vectors."""
+
     async def put_item(
         self,
         namespace: Sequence[str],
@@ -349,7 +364,6 @@ class Storage(Protocol):
     ) -> None:
         """Insert or replace an item; `vectors` (its field embeddings) replace the stored ones,
         None leaves the item out of semantic search."""
-        ...
 
     async def get_item(
         self, namespace: Sequence[str], key: str, *, refresh_ttl: bool = True
@@ -366,13 +380,11 @@ class Storage(Protocol):
         offset: int = 0,
     ) -> list[StoreItem]:
         """Items under the prefix whose value contains `filter`'s top-level key/values."""
-        ...
 
     async def search_vectors(
         self, namespace_prefix: Sequence[str], *, filter: Json | None = None
     ) -> list[tuple[StoreItem, bytes]]:
         """Every live item under the prefix that matches `filter` and has vectors, with them."""
-        ...
 
     async def list_namespaces(
         self,
@@ -384,7 +396,10 @@ class Storage(Protocol):
         offset: int = 0,
     ) -> list[tuple[str, ...]]: ...
 
-    # -- crons ----------------------------------------------------------------------------------
+
+class Crons(Protocol):
+    """Crons: schedules that queue runs, each due firing claimed by one caller."""
+
     async def create_cron(
         self,
         *,
@@ -437,29 +452,34 @@ class Storage(Protocol):
         """Advance every enabled cron due at `now` to `next_run(cron)` (None disables it) in one
         transaction and return them as they were, so each due firing is returned to exactly
         one caller across all processes."""
-        ...
 
-    # -- workers and metrics --------------------------------------------------------------------
+
+class Workers(Protocol):
+    """Worker processes' heartbeats and the queue's numbers."""
+
     async def heartbeat_worker(self, worker_id: str, *, hostname: str, pid: int) -> None:
         """Record that a worker process is alive (insert or refresh)."""
-        ...
 
     async def remove_worker(self, worker_id: str) -> None: ...
 
     async def queue_stats(self, *, live_within_seconds: float) -> QueueStats: ...
 
-    # -- decision log ---------------------------------------------------------------------------
+
+class Decisions(Protocol):
+    """The decision log: every model call, appended."""
+
     async def record_decision(self, decision: ModelDecision) -> None:
         """Append one model call to the decision log."""
-        ...
 
     async def list_decisions(
         self, *, run_id: str | None = None, thread_id: str | None = None
     ) -> list[ModelDecision]:
         """Return the decisions of a run and/or thread in the order they were recorded."""
-        ...
 
-    # -- intake ledger --------------------------------------------------------------------------
+
+class Intake(Protocol):
+    """The intake ledger: each item a trigger took in, and the run it started."""
+
     async def create_intake_run(
         self,
         entry: IntakeEntry,
@@ -479,18 +499,31 @@ class Storage(Protocol):
         processes see it at once. The run is queued as `create_run` would with
         `if_not_exists="create"`; RUN_QUEUED is notified after commit.
         """
-        ...
 
     async def get_intake(self, source: str, key: str) -> IntakeItem | None:
         """Return the ledger row of an item, or None if it was never taken in."""
-        ...
 
     async def settle_intake(self, source: str, key: str) -> IntakeItem:
         """Record that the item has left its source (first time wins); NotFound if unknown."""
-        ...
 
     async def list_intake(
         self, *, source: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[IntakeItem]:
         """Return ledger rows, newest first, optionally of one source."""
-        ...
+
+
+class Storage(
+    Lifecycle,
+    Wakeups,
+    Assistants,
+    Threads,
+    Runs,
+    Events,
+    Items,
+    Crons,
+    Workers,
+    Decisions,
+    Intake,
+    Protocol,
+):
+    """One agent-ops database. All methods are safe to call from several processes at once."""

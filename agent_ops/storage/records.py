@@ -8,6 +8,21 @@ from typing import Any, Literal
 
 from agent_ops.types import Json, MultitaskStrategy, RunStatus, ThreadStatus, TokenSource
 
+__all__ = [
+    "Assistant",
+    "Cron",
+    "IntakeEntry",
+    "IntakeItem",
+    "LeaseState",
+    "ModelDecision",
+    "QueueStats",
+    "Run",
+    "RunEvent",
+    "StoreItem",
+    "Thread",
+    "ThreadEvent",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Assistant:

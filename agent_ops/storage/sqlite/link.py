@@ -1,4 +1,5 @@
-"""LangGraph's official SQLite checkpointer, its async API run on the storage's database thread.
+"""How the process holds its SQLite file: the connection, migrations, and LangGraph's official
+checkpointer with its async API run on the storage's database thread.
 
 `AsyncSqliteSaver` costs a thread hop per statement and per fetched row (aiosqlite); the sync
 `SqliteSaver` does each operation in one call, so running those calls on the single thread that
@@ -8,7 +9,9 @@ transactions without a lock.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -21,8 +24,43 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agent_ops.storage.migrations import load_migrations
+
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
 Runner = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open the file in WAL mode; rows are read by column name."""
+    conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+        " PRAGMA busy_timeout=10000;"
+    )
+    return conn
+
+
+def migrate(c: sqlite3.Connection) -> None:
+    """Apply pending migrations, inside the caller's IMMEDIATE transaction (so once)."""
+    c.execute(
+        "CREATE TABLE IF NOT EXISTS agent_ops_migrations (version INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+    done = {row[0] for row in c.execute("SELECT version FROM agent_ops_migrations")}
+    for migration in load_migrations("sqlite"):
+        if migration.version in done:
+            continue
+        for statement in migration.sql.split(";\n"):
+            if statement.strip():
+                c.execute(statement)
+        c.execute(
+            "INSERT INTO agent_ops_migrations VALUES (?, ?, ?)",
+            (migration.version, migration.name, time.time()),
+        )
+        log.info("applied migration %04d_%s", migration.version, migration.name)
 
 
 class ThreadedSqliteSaver(SqliteSaver):

@@ -18,9 +18,9 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 
 from agent_ops.errors import StorageError
-from agent_ops.storage._listeners import Listeners
-from agent_ops.storage._pg_rows import NOTIFY_CHANNEL
+from agent_ops.storage._wakeups import Listeners
 from agent_ops.storage.migrations import load_migrations
+from agent_ops.storage.postgres.rows import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent_ops.storage._pg_rows import Tx, Where, item_from_row, jsonb, labels
+from agent_ops.storage import _policy
+from agent_ops.storage import _records as rec
+from agent_ops.storage._requests import Namespaces
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb
 from agent_ops.storage.records import StoreItem
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
@@ -37,7 +40,7 @@ async def put_item(
         {
             "tenant": DEFAULT_TENANT,
             "owner": DEFAULT_OWNER,
-            "ns": labels(namespace),
+            "ns": _policy.labels(namespace),
             "key": key,
             "value": jsonb(value),
             "ttl": ttl_seconds,
@@ -49,7 +52,7 @@ async def put_item(
 async def get_item(
     tx: Tx, namespace: Sequence[str], key: str, refresh_ttl: bool
 ) -> StoreItem | None:
-    params = (DEFAULT_TENANT, labels(namespace), key)
+    params = (DEFAULT_TENANT, _policy.labels(namespace), key)
     if refresh_ttl:
         cur = await tx.conn.execute(
             "UPDATE store_items SET expires_at = now() + make_interval(secs => ttl_seconds)"
@@ -59,41 +62,21 @@ async def get_item(
         )
         row = await cur.fetchone()
         if row is not None:
-            return item_from_row(row)
+            return rec.item(row, COLUMNS)
     cur = await tx.conn.execute(
         f"SELECT * FROM store_items WHERE tenant_id = %s AND namespace = %s AND key = %s"
         f" AND {_LIVE}",
         params,
     )
     row = await cur.fetchone()
-    return None if row is None else item_from_row(row)
+    return None if row is None else rec.item(row, COLUMNS)
 
 
 async def delete_item(tx: Tx, namespace: Sequence[str], key: str) -> None:
     await tx.conn.execute(
         "DELETE FROM store_items WHERE tenant_id = %s AND namespace = %s AND key = %s",
-        (DEFAULT_TENANT, labels(namespace), key),
+        (DEFAULT_TENANT, _policy.labels(namespace), key),
     )
-
-
-def _item_filter(prefix: Sequence[str], filter: Json | None) -> Where:
-    where = Where()
-    where.add("tenant_id = %s", DEFAULT_TENANT)
-    where.add(_LIVE)
-    if prefix:
-        where.add("namespace[1:%s] = %s", len(prefix), list(prefix))
-    for name, wanted in (filter or {}).items():
-        where.add("value -> %s = %s", name, jsonb(wanted))
-    return where
-
-
-async def search_vectors(
-    tx: Tx, prefix: Sequence[str], filter: Json | None
-) -> list[tuple[StoreItem, bytes]]:
-    where = _item_filter(prefix, filter)
-    where.add("vectors IS NOT NULL")
-    cur = await tx.conn.execute(f"SELECT * FROM store_items{where.sql()}", where.params)
-    return [(item_from_row(r), bytes(r["vectors"])) for r in await cur.fetchall()]
 
 
 async def search_items(
@@ -105,17 +88,20 @@ async def search_items(
         " LIMIT %s OFFSET %s",
         (*where.params, limit, offset),
     )
-    return [item_from_row(r) for r in await cur.fetchall()]
+    return [rec.item(r, COLUMNS) for r in await cur.fetchall()]
 
 
-async def list_namespaces(
-    tx: Tx,
-    prefix: Sequence[str] | None,
-    suffix: Sequence[str] | None,
-    max_depth: int | None,
-    limit: int,
-    offset: int,
-) -> list[tuple[str, ...]]:
+async def search_vectors(
+    tx: Tx, prefix: Sequence[str], filter: Json | None
+) -> list[tuple[StoreItem, bytes]]:
+    where = _item_filter(prefix, filter)
+    where.add("vectors IS NOT NULL")
+    cur = await tx.conn.execute(f"SELECT * FROM store_items{where.sql()}", where.params)
+    return [(rec.item(r, COLUMNS), bytes(r["vectors"])) for r in await cur.fetchall()]
+
+
+async def list_namespaces(tx: Tx, query: Namespaces) -> list[tuple[str, ...]]:
+    prefix, suffix, max_depth = query.prefix, query.suffix, query.max_depth
     where = Where()
     where.add("tenant_id = %s", DEFAULT_TENANT)
     where.add(_LIVE)
@@ -134,6 +120,17 @@ async def list_namespaces(
     cur = await tx.conn.execute(
         f"SELECT DISTINCT {depth} AS ns FROM store_items{where.sql()}"
         " ORDER BY ns LIMIT %s OFFSET %s",
-        (*params, *where.params, limit, offset),
+        (*params, *where.params, query.limit, query.offset),
     )
     return [tuple(r["ns"]) for r in await cur.fetchall()]
+
+
+def _item_filter(prefix: Sequence[str], filter: Json | None) -> Where:
+    where = Where()
+    where.add("tenant_id = %s", DEFAULT_TENANT)
+    where.add(_LIVE)
+    if prefix:
+        where.add("namespace[1:%s] = %s", len(prefix), list(prefix))
+    for name, wanted in (filter or {}).items():
+        where.add("value -> %s = %s", name, jsonb(wanted))
+    return where

@@ -1,0 +1,124 @@
+"""The scale-out backend: PostgreSQL shared by any number of `serve` and `worker` processes.
+
+One psycopg pool per process serves our queries and LangGraph's official checkpointer. Every
+connection is in autocommit with prepared statements off, so the store also works behind
+PgBouncer in transaction mode; a state change is one explicit transaction. Wake-ups travel as
+`NOTIFY agent_ops` on commit and come back through one dedicated LISTEN connection per process.
+
+The modules here mirror `sqlite/` name for name and function for function; the rules they
+apply live above both (`_policy`, `_records`, `_store`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+import psycopg
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from agent_ops.errors import StorageError
+from agent_ops.storage import _policy
+from agent_ops.storage._sql import modules
+from agent_ops.storage._store import Store
+from agent_ops.storage.postgres.link import (
+    CONNECT_TIMEOUT_SECONDS,
+    CONNECTION_KWARGS,
+    Wakeups,
+    connect,
+    describe,
+    migrate,
+)
+from agent_ops.storage.postgres.rows import NOTIFY_CHANNEL, Tx
+from agent_ops.storage.protocol import Listener
+
+__all__ = ["PostgresStorage"]
+
+
+class PostgresStorage(Store):
+    """agent-ops storage in one PostgreSQL database."""
+
+    backend: Literal["sqlite", "postgres"] = "postgres"
+    _sql = modules(__name__)
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self._where = describe(url)
+        self._wakeups = Wakeups(url, token=uuid.uuid4().hex)
+        self._pool: AsyncConnectionPool[AsyncConnection[DictRow]] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def open(self) -> None:
+        # One direct connection first: a wrong URL fails here within the connect timeout,
+        # where the pool would keep retrying in the background.
+        conn = await connect(self.url)
+        try:
+            async with conn:
+                self._pool = AsyncConnectionPool(
+                    self.url,
+                    connection_class=AsyncConnection[DictRow],
+                    kwargs=CONNECTION_KWARGS,
+                    min_size=1,
+                    max_size=self.pool_size,
+                    open=False,
+                    name="agent-ops",
+                )
+                try:
+                    await self._pool.open(wait=True, timeout=2 * CONNECT_TIMEOUT_SECONDS)
+                except PoolTimeout as exc:
+                    raise StorageError(f"cannot fill the connection pool to {self._where}") from exc
+                self._saver = AsyncPostgresSaver(self._pool)
+                await migrate(conn, self._saver, self._where)
+            await self._wakeups.start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        await self._wakeups.stop()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+            self._saver = None
+
+    async def _tx(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        """Run `fn(tx, *args)` as one transaction; its wake-ups go to other processes as one
+        NOTIFY batch inside it, and to this process's listeners once it has committed."""
+        if self._pool is None:
+            raise _policy.not_open()
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                tx = Tx(conn)
+                result = await fn(tx, *args)
+                if tx.wakeups:
+                    token = self._wakeups.token
+                    await conn.execute(
+                        "SELECT pg_notify(%s, note) FROM unnest(%s::text[]) AS note",
+                        (NOTIFY_CHANNEL, [f"{c}|{p}|{token}" for c, p in tx.raised()]),
+                    )
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StorageError(f"PostgreSQL at {self._where} failed: {exc}") from exc
+        self._wakeups.deliver_all(tx.raised())
+        return result
+
+    # -- wake-ups -------------------------------------------------------------------------------
+    async def notify(self, channel: str, payload: str) -> None:
+        await self._tx(_notify, channel, payload)
+
+    def listen(self, channel: str, listener: Listener) -> Callable[[], None]:
+        return self._wakeups.listen(channel, listener)
+
+
+async def _notify(tx: Tx, channel: str, payload: str) -> None:
+    tx.notify(channel, payload)
+
+
+if TYPE_CHECKING:
+    from agent_ops.storage.protocol import Storage
+
+    _conforms: type[Storage] = PostgresStorage

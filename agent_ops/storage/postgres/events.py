@@ -1,0 +1,86 @@
+"""Stream events on PostgreSQL: a run's server-sent events, a thread's events outside runs, and
+the clean-up of both (and of the threads stateless runs leave behind)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from agent_ops.storage import _policy
+from agent_ops.storage._policy import INFLIGHT_SQL
+from agent_ops.storage.postgres.rows import COLUMNS, Tx
+from agent_ops.storage.protocol import RUN_EVENTS, THREAD_EVENTS
+from agent_ops.storage.records import RunEvent, ThreadEvent
+
+
+async def append_events(tx: Tx, run_id: str, events: Sequence[RunEvent]) -> None:
+    cur = await tx.conn.execute("SELECT 1 FROM runs WHERE run_id = %s", (run_id,))
+    if await cur.fetchone() is None:
+        raise _policy.missing("run", run_id)
+    async with tx.conn.cursor() as c:
+        await c.executemany(
+            "INSERT INTO run_events (run_id, seq, event, data) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (run_id, seq) DO NOTHING",
+            [(run_id, e.seq, e.event, e.data) for e in events],
+        )
+    tx.notify(RUN_EVENTS, run_id)
+
+
+async def read_events(tx: Tx, run_id: str, after_seq: int) -> list[RunEvent]:
+    cur = await tx.conn.execute(
+        "SELECT seq, event, data FROM run_events WHERE run_id = %s AND seq > %s ORDER BY seq",
+        (run_id, after_seq),
+    )
+    return [RunEvent(r["seq"], r["event"], bytes(r["data"])) for r in await cur.fetchall()]
+
+
+async def delete_events(tx: Tx, finished_before: datetime) -> int:
+    runs = await tx.conn.execute(
+        "DELETE FROM run_events e USING runs r WHERE e.run_id = r.run_id"
+        f" AND r.status NOT IN {INFLIGHT_SQL} AND r.finished_at < %s",
+        (finished_before,),
+    )
+    threads = await tx.conn.execute(
+        "DELETE FROM thread_events WHERE created_at < %s", (finished_before,)
+    )
+    return runs.rowcount + threads.rowcount
+
+
+async def append_thread_event(
+    tx: Tx, thread_id: str, event_id: str, event: str, data: bytes
+) -> ThreadEvent:
+    cur = await tx.conn.execute(
+        "INSERT INTO thread_events (thread_id, event_id, event, data)"
+        " SELECT thread_id, %s, %s, %s FROM threads WHERE thread_id = %s RETURNING created_at",
+        (event_id, event, data, thread_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise _policy.missing("thread", thread_id)
+    tx.notify(THREAD_EVENTS, thread_id)
+    return ThreadEvent(event_id, event, data, COLUMNS.time(row["created_at"]))
+
+
+async def read_thread_events(tx: Tx, thread_id: str, since: datetime | None) -> list[ThreadEvent]:
+    cur = await tx.conn.execute(
+        "SELECT event_id, event, data, created_at FROM thread_events WHERE thread_id = %s"
+        " AND (%s::timestamptz IS NULL OR created_at >= %s) ORDER BY created_at, event_id",
+        (thread_id, since, since),
+    )
+    return [
+        ThreadEvent(r["event_id"], r["event"], bytes(r["data"]), COLUMNS.time(r["created_at"]))
+        for r in await cur.fetchall()
+    ]
+
+
+async def purge_stateless_threads(tx: Tx, finished_before: datetime) -> list[str]:
+    cur = await tx.conn.execute(
+        "DELETE FROM threads t WHERE EXISTS (SELECT 1 FROM runs r"
+        " WHERE r.thread_id = t.thread_id AND r.stateless"
+        " AND COALESCE(r.kwargs ->> 'on_completion', 'delete') = 'delete')"
+        " AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.thread_id = t.thread_id"
+        f" AND (r.status IN {INFLIGHT_SQL} OR r.finished_at >= %s OR NOT r.stateless))"
+        " RETURNING t.thread_id",
+        (finished_before,),
+    )
+    return [row["thread_id"] for row in await cur.fetchall()]

@@ -1,0 +1,78 @@
+"""What every PostgreSQL module shares: the transaction type, how columns hold values, WHERE clauses.
+
+JSON is stored as jsonb, times as timestamptz, a namespace as text[]; rows come back as dicts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from psycopg import AsyncConnection, AsyncCursor, sql
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+from agent_ops.storage import _policy, _sql
+from agent_ops.storage._records import Columns
+from agent_ops.storage._requests import Page
+from agent_ops.storage._wakeups import Tx as _Tx
+from agent_ops.types import Json
+
+Conn = AsyncConnection[DictRow]
+Tx = _Tx[Conn]
+NOTIFY_CHANNEL: Final = "agent_ops"
+
+
+def jsonb(value: Any) -> Jsonb:
+    return Jsonb(value)
+
+
+def maybe_jsonb(value: Json | None) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+def _time(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+COLUMNS = Columns(json=lambda value: value, time=_time, namespace=tuple)
+
+
+class Where(_sql.Where):
+    """WHERE clauses with `%s` placeholders and jsonb containment (`@>`)."""
+
+    placeholder = "%s"
+    like = "ILIKE %s"
+
+    def contains(self, column: str, wanted: Json | None) -> Where:
+        if wanted:
+            self.add(f"{column} @> %s", Jsonb(wanted))
+        return self
+
+
+async def one(cursor: AsyncCursor[DictRow], missing: Exception) -> DictRow:
+    """The row the statement found, or raise `missing`."""
+    row = await cursor.fetchone()
+    if row is None:
+        raise missing
+    return row
+
+
+async def search(tx: Tx, table: str, where: _sql.Where, page: Page) -> list[DictRow]:
+    """A page of `table`'s rows, sorted as `page` asks (the table's id breaks ties)."""
+    allowed, tiebreak = _policy.SORTABLE[table]
+    column, direction = _policy.order(page.sort_by, page.sort_order, allowed, "created_at")
+    query = sql.SQL("SELECT * FROM {}").format(sql.Identifier(table)) + sql.SQL(where.sql())
+    order = sql.SQL(" ORDER BY {} {}, {} LIMIT %s OFFSET %s").format(
+        sql.Identifier(column), sql.SQL(direction), sql.Identifier(tiebreak)
+    )
+    cur = await tx.conn.execute(query + order, (*where.params, page.limit, page.offset))
+    return await cur.fetchall()
+
+
+async def count(tx: Tx, table: str, where: _sql.Where) -> int:
+    query = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
+    row = await one(
+        await tx.conn.execute(query + sql.SQL(where.sql()), where.params), LookupError()
+    )
+    return int(row["n"])

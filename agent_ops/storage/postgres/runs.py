@@ -1,0 +1,320 @@
+"""Runs and the queue on PostgreSQL: queuing under a multitask strategy, claims, leases, endings.
+
+Claims lock with `FOR NO KEY UPDATE SKIP LOCKED`, so any number of workers in any number of
+processes take distinct runs without waiting on each other (NO KEY: appending events, which
+references the run, does not block a claim); a thread's runs still go one at a time, oldest first.
+
+Lock order keeps concurrent transactions free of deadlocks: a thread row before its runs. The one
+path that holds a run first (a claim ending an exhausted run) only tries the thread with SKIP
+LOCKED and leaves the run to a later claim when the thread is busy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent_ops.storage import _policy
+from agent_ops.storage import _records as rec
+from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
+from agent_ops.storage._requests import Ending
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb
+from agent_ops.storage.postgres.threads import is_waiting, next_inflight, settle_thread
+from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_QUEUED
+from agent_ops.storage.records import LeaseState, Run
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+
+# The oldest runnable run whose thread is free: nothing running there under a live lease and no
+# older in-flight run queued ahead of it. An expired running run is itself the oldest in flight.
+_NEXT_RUNNABLE = f"""
+SELECT r.* FROM runs r
+WHERE r.status IN {INFLIGHT_SQL}
+  AND ((r.status = 'pending' AND r.not_before <= now())
+       OR (r.status = 'running' AND r.lease_expires_at < now()))
+  AND NOT EXISTS (
+    SELECT 1 FROM runs o
+    WHERE o.thread_id = r.thread_id AND o.run_id <> r.run_id AND o.status IN {INFLIGHT_SQL}
+      AND ((o.status = 'running' AND o.lease_expires_at >= now())
+           OR (o.created_at, o.run_id) < (r.created_at, r.run_id)))
+  AND r.run_id <> ALL(%s)
+ORDER BY r.created_at, r.run_id
+LIMIT 1
+FOR NO KEY UPDATE OF r SKIP LOCKED
+"""
+_END = (
+    "UPDATE runs SET status = %s, error = %s, finished_at = now(), updated_at = now(),"
+    " lease_expires_at = NULL WHERE run_id = %s"
+)
+
+
+async def create_run(tx: Tx, new: NewRun) -> Run:
+    """Queue a run, applying the multitask strategy to the runs in flight on its thread."""
+    # Locking the thread row serialises run creation per thread, so two concurrent `reject`
+    # requests cannot both see an idle thread.
+    c = tx.conn
+    cur = await c.execute(
+        "SELECT thread_id FROM threads WHERE thread_id = %s FOR NO KEY UPDATE", (new.thread_id,)
+    )
+    if await cur.fetchone() is None:
+        if (error := _policy.missing_thread(new)) is not None:
+            raise error
+        await c.execute(
+            "INSERT INTO threads (thread_id, tenant_id, owner, status, metadata)"
+            " VALUES (%s, %s, %s, 'busy', %s) ON CONFLICT (thread_id) DO NOTHING",
+            (new.thread_id, DEFAULT_TENANT, DEFAULT_OWNER, jsonb(new.thread_metadata)),
+        )
+        await c.execute(
+            "SELECT 1 FROM threads WHERE thread_id = %s FOR NO KEY UPDATE", (new.thread_id,)
+        )
+    elif new.thread_metadata:
+        # The thread learns which graph it belongs to; keys it already has win.
+        await c.execute(
+            "UPDATE threads SET metadata = %s::jsonb || metadata WHERE thread_id = %s",
+            (jsonb(new.thread_metadata), new.thread_id),
+        )
+    cur = await c.execute(
+        f"SELECT run_id, status FROM runs WHERE thread_id = %s AND status IN {INFLIGHT_SQL}"
+        " ORDER BY created_at, run_id FOR NO KEY UPDATE",
+        (new.thread_id,),
+    )
+    inflight = [(r["run_id"], r["status"]) for r in await cur.fetchall()]
+    replaced = _policy.replace_inflight(new, inflight)
+    for other in replaced.flag:
+        await c.execute(
+            "UPDATE runs SET cancel_action = %s, updated_at = now() WHERE run_id = %s",
+            (new.multitask_strategy, other),
+        )
+        tx.notify(RUN_CANCEL, other)
+    for other in replaced.end:
+        await c.execute(_END, ("interrupted", replaced.reason, other))
+        tx.notify(RUN_DONE, other)
+    cur = await c.execute(
+        "INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,"
+        " multitask_strategy, stateless, not_before, status)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s), 'pending')"
+        " ON CONFLICT (run_id) DO NOTHING RETURNING *",
+        (*new.params(jsonb), new.after_seconds),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise _policy.exists("run", new.run_id)
+    await c.execute(
+        "UPDATE threads SET status = 'busy', updated_at = now() WHERE thread_id = %s",
+        (new.thread_id,),
+    )
+    tx.notify(RUN_QUEUED, new.run_id)
+    return rec.run(row, COLUMNS)
+
+
+async def get_run(tx: Tx, run_id: str, thread_id: str | None, *, lock: str = "") -> Run:
+    """Return the run, optionally locked (`lock` is a row-lock clause such as FOR UPDATE)."""
+    cur = await tx.conn.execute(f"SELECT * FROM runs WHERE run_id = %s {lock}", (run_id,))
+    row = await cur.fetchone()
+    if row is None or (thread_id is not None and row["thread_id"] != thread_id):
+        raise _policy.run_not_found(run_id, thread_id)
+    return rec.run(row, COLUMNS)
+
+
+async def list_runs(
+    tx: Tx, thread_id: str, limit: int, offset: int, status: str | None
+) -> list[Run]:
+    cur = await tx.conn.execute("SELECT 1 FROM threads WHERE thread_id = %s", (thread_id,))
+    if await cur.fetchone() is None:
+        raise _policy.missing("thread", thread_id)
+    cur = await tx.conn.execute(
+        "SELECT * FROM runs WHERE thread_id = %(t)s AND (%(s)s::text IS NULL OR status = %(s)s)"
+        " ORDER BY created_at DESC, run_id DESC LIMIT %(limit)s OFFSET %(offset)s",
+        {"t": thread_id, "s": status, "limit": limit, "offset": offset},
+    )
+    return [rec.run(r, COLUMNS) for r in await cur.fetchall()]
+
+
+async def delete_run(tx: Tx, run_id: str, thread_id: str | None) -> None:
+    run = await get_run(tx, run_id, thread_id, lock="FOR UPDATE")
+    _policy.check_deletable(run_id, run.status)
+    await tx.conn.execute("DELETE FROM runs WHERE run_id = %s", (run_id,))
+
+
+async def claim_runs(
+    tx: Tx, worker_id: str, lease_seconds: float, max_attempts: int, limit: int
+) -> list[Run]:
+    """Claim up to `limit` runnable runs, ending abandoned runs that used all their attempts."""
+    c = tx.conn
+    claimed: list[Run] = []
+    passed: list[str] = []  # exhausted runs whose thread another transaction holds
+    while len(claimed) < limit:
+        cur = await c.execute(_NEXT_RUNNABLE, (passed,))
+        row = await cur.fetchone()
+        if row is None:
+            break
+        if row["status"] == "running" and row["attempt"] >= max_attempts:
+            cur = await c.execute(
+                "SELECT 1 FROM threads WHERE thread_id = %s FOR NO KEY UPDATE SKIP LOCKED",
+                (row["thread_id"],),
+            )
+            if await cur.fetchone() is None:
+                passed.append(row["run_id"])
+                continue
+            reason = _policy.abandoned(row["worker_id"], row["attempt"])
+            await c.execute(_END, ("error", reason, row["run_id"]))
+            await settle_thread(tx, row["thread_id"], "error", reason)
+            tx.notify(RUN_DONE, row["run_id"])
+            continue
+        cur = await c.execute(
+            "UPDATE runs SET status = 'running', worker_id = %s,"
+            " lease_expires_at = now() + make_interval(secs => %s), attempt = attempt + 1,"
+            " updated_at = now() WHERE run_id = %s RETURNING *",
+            (worker_id, lease_seconds, row["run_id"]),
+        )
+        taken = await cur.fetchone()
+        assert taken is not None, "the run is locked for this transaction"
+        claimed.append(rec.run(taken, COLUMNS))
+    return claimed
+
+
+async def renew_lease(tx: Tx, run_id: str, worker_id: str, lease_seconds: float) -> LeaseState:
+    cur = await tx.conn.execute(
+        "UPDATE runs SET lease_expires_at = now() + make_interval(secs => %s)"
+        " WHERE run_id = %s AND worker_id = %s AND status = 'running' RETURNING cancel_action",
+        (lease_seconds, run_id, worker_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return LeaseState(held=False)
+    return LeaseState(held=True, cancel_action=row["cancel_action"])
+
+
+async def finish_run(tx: Tx, run_id: str, worker_id: str, end: Ending) -> Run | None:
+    """End a run held by `worker_id` and settle its thread; None when the lease was lost."""
+    _policy.check_final(run_id, end.status)
+    if not await _lock_thread_of(tx, run_id):
+        return None
+    cur = await tx.conn.execute(
+        "UPDATE runs SET status = %s, error = %s, output = %s, finished_at = now(),"
+        " updated_at = now(), lease_expires_at = NULL"
+        " WHERE run_id = %s AND worker_id = %s AND status = 'running' RETURNING *",
+        (end.status, end.error, maybe_jsonb(end.output), run_id, worker_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    finished = rec.run(row, COLUMNS)
+    cur = await tx.conn.execute(
+        'UPDATE threads SET "values" = COALESCE(%s, "values"),'
+        " interrupts = COALESCE(%s, interrupts), state_updated_at = now()"
+        " WHERE thread_id = %s RETURNING interrupts <> '{}'::jsonb AS waiting",
+        (maybe_jsonb(end.thread_values), maybe_jsonb(end.thread_interrupts), finished.thread_id),
+    )
+    thread = await cur.fetchone()
+    outcome = _policy.outcome_of_finish(end.status, bool(thread and thread["waiting"]))
+    error = end.error if outcome == "error" else None
+    await settle_thread(tx, finished.thread_id, outcome, error)
+    await _wake_after_end(tx, run_id, finished.thread_id)
+    return finished
+
+
+async def rollback_run(
+    tx: Tx, run_id: str, worker_id: str, values: Json | None, interrupts: Json
+) -> bool:
+    """Delete a running run with its events and checkpoints; restore its thread's state."""
+    if not await _lock_thread_of(tx, run_id):
+        return False
+    c = tx.conn
+    cur = await c.execute(
+        "DELETE FROM runs WHERE run_id = %s AND worker_id = %s AND status = 'running'"
+        " RETURNING thread_id",
+        (run_id, worker_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return False
+    thread_id: str = row["thread_id"]
+    await c.execute(
+        "DELETE FROM checkpoint_writes w USING checkpoints c WHERE c.thread_id = %(t)s"
+        " AND c.metadata ->> 'run_id' = %(r)s AND w.thread_id = c.thread_id"
+        " AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id",
+        {"t": thread_id, "r": run_id},
+    )
+    await c.execute(
+        "DELETE FROM checkpoints WHERE thread_id = %s AND metadata ->> 'run_id' = %s",
+        (thread_id, run_id),
+    )
+    # Blobs are shared between checkpoints by channel version: drop only those no checkpoint
+    # of the thread refers to any more.
+    await c.execute(
+        "DELETE FROM checkpoint_blobs b WHERE b.thread_id = %(t)s AND NOT EXISTS ("
+        " SELECT 1 FROM checkpoints c, jsonb_each_text(c.checkpoint -> 'channel_versions') v"
+        " WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns"
+        " AND v.key = b.channel AND v.value = b.version)",
+        {"t": thread_id},
+    )
+    await c.execute(
+        'UPDATE threads SET "values" = %s, interrupts = %s, state_updated_at = now()'
+        " WHERE thread_id = %s",
+        (maybe_jsonb(values), jsonb(interrupts), thread_id),
+    )
+    await settle_thread(tx, thread_id, _policy.outcome_of_state(bool(interrupts)))
+    await _wake_after_end(tx, run_id, thread_id)
+    return True
+
+
+async def release_run(tx: Tx, run_id: str, worker_id: str) -> bool:
+    cur = await tx.conn.execute(
+        "UPDATE runs SET status = 'pending', worker_id = NULL, lease_expires_at = NULL,"
+        " attempt = GREATEST(attempt - 1, 0), updated_at = now()"
+        " WHERE run_id = %s AND worker_id = %s AND status = 'running' RETURNING run_id",
+        (run_id, worker_id),
+    )
+    if await cur.fetchone() is None:
+        return False
+    tx.notify(RUN_QUEUED, run_id)
+    return True
+
+
+async def cancel_runs(
+    tx: Tx, run_ids: Sequence[str], thread_id: str | None, action: str
+) -> list[Run]:
+    """Cancel in-flight runs; return every named run as it is after the change."""
+    after: list[Run] = []
+    for run_id in run_ids:
+        await _lock_thread_of(tx, run_id)
+        run = await get_run(tx, run_id, thread_id, lock="FOR NO KEY UPDATE")
+        if run.status == "running":
+            cur = await tx.conn.execute(
+                "UPDATE runs SET cancel_action = %s, updated_at = now() WHERE run_id = %s"
+                " RETURNING *",
+                (action, run_id),
+            )
+            tx.notify(RUN_CANCEL, run_id)
+        elif run.status == "pending":
+            cur = await tx.conn.execute(
+                _END + " RETURNING *",
+                ("interrupted", _policy.cancelled_before_start(action), run_id),
+            )
+            waiting = await is_waiting(tx, run.thread_id)
+            await settle_thread(tx, run.thread_id, _policy.outcome_of_state(waiting))
+            await _wake_after_end(tx, run_id, run.thread_id)
+        else:
+            after.append(run)
+            continue
+        row = await cur.fetchone()
+        assert row is not None, "the run is locked for this transaction"
+        after.append(rec.run(row, COLUMNS))
+    return after
+
+
+async def _lock_thread_of(tx: Tx, run_id: str) -> bool:
+    """Lock the thread of a run (threads before runs); False if the run is gone."""
+    cur = await tx.conn.execute(
+        "SELECT t.thread_id FROM threads t JOIN runs r USING (thread_id) WHERE r.run_id = %s"
+        " FOR NO KEY UPDATE OF t",
+        (run_id,),
+    )
+    return await cur.fetchone() is not None
+
+
+async def _wake_after_end(tx: Tx, run_id: str, thread_id: str) -> None:
+    """A run ended: wake its waiters, and the workers if the thread's next run may go now."""
+    tx.notify(RUN_DONE, run_id)
+    following = await next_inflight(tx, thread_id)
+    if following is not None:
+        tx.notify(RUN_QUEUED, following)

@@ -1,0 +1,89 @@
+"""Threads on SQLite, and how a thread's status follows the runs in flight on it."""
+
+from __future__ import annotations
+
+from agent_ops.storage import _policy
+from agent_ops.storage import _records as rec
+from agent_ops.storage._policy import INFLIGHT_SQL
+from agent_ops.storage.records import Thread
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, loads, one
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+
+
+def create_thread(tx: Tx, thread_id: str, metadata: Json, if_exists: str) -> Thread:
+    row = tx.conn.execute(
+        "INSERT INTO threads (thread_id, tenant_id, owner, status, metadata, created_at,"
+        " updated_at, state_updated_at) VALUES (?, ?, ?, 'idle', ?, ?, ?, ?)"
+        " ON CONFLICT (thread_id) DO NOTHING RETURNING *",
+        (thread_id, DEFAULT_TENANT, DEFAULT_OWNER, dumps(metadata), tx.now, tx.now, tx.now),
+    ).fetchone()
+    if row is None:
+        if if_exists == "do_nothing":
+            return get_thread(tx, thread_id)
+        raise _policy.exists("thread", thread_id)
+    return rec.thread(row, COLUMNS)
+
+
+def get_thread(tx: Tx, thread_id: str) -> Thread:
+    found = tx.conn.execute("SELECT * FROM threads WHERE thread_id = ?", (thread_id,))
+    return rec.thread(one(found, _policy.missing("thread", thread_id)), COLUMNS)
+
+
+def update_thread(tx: Tx, thread_id: str, metadata: Json) -> Thread:
+    found = tx.conn.execute("SELECT metadata FROM threads WHERE thread_id = ?", (thread_id,))
+    merged = {**loads(one(found, _policy.missing("thread", thread_id))[0]), **metadata}
+    row = tx.conn.execute(
+        "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ? RETURNING *",
+        (dumps(merged), tx.now, thread_id),
+    ).fetchone()
+    return rec.thread(row, COLUMNS)
+
+
+def delete_thread(tx: Tx, thread_id: str) -> None:
+    if tx.conn.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,)).rowcount == 0:
+        raise _policy.missing("thread", thread_id)
+
+
+def set_thread_state(
+    tx: Tx, thread_id: str, values: Json | None, interrupts: Json, status: str | None
+) -> Thread:
+    changed = tx.conn.execute(
+        'UPDATE threads SET "values" = ?, interrupts = ?, state_updated_at = ?, updated_at = ?'
+        " WHERE thread_id = ?",
+        (None if values is None else dumps(values), dumps(interrupts), tx.now, tx.now, thread_id),
+    )
+    if changed.rowcount == 0:
+        raise _policy.missing("thread", thread_id)
+    if status is not None:
+        tx.conn.execute("UPDATE threads SET status = ? WHERE thread_id = ?", (status, thread_id))
+    else:
+        settle_thread(tx, thread_id, _policy.outcome_of_state(bool(interrupts)))
+    return get_thread(tx, thread_id)
+
+
+# -- status after a run --------------------------------------------------------------------------
+def next_inflight(tx: Tx, thread_id: str) -> str | None:
+    """Return the thread's oldest pending or running run, if any."""
+    row = tx.conn.execute(
+        f"SELECT run_id FROM runs WHERE thread_id = ? AND status IN {INFLIGHT_SQL}"
+        " ORDER BY created_at, run_id LIMIT 1",
+        (thread_id,),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def is_waiting(tx: Tx, thread_id: str) -> bool:
+    """Whether the thread holds interrupts (a person is asked for something)."""
+    row = tx.conn.execute(
+        "SELECT interrupts FROM threads WHERE thread_id = ?", (thread_id,)
+    ).fetchone()
+    return row is not None and row[0] not in ("{}", "")
+
+
+def settle_thread(tx: Tx, thread_id: str, outcome: str, error: str | None = None) -> None:
+    """Set the thread's status after a run ended: busy while another run is in flight."""
+    busy = next_inflight(tx, thread_id) is not None
+    tx.conn.execute(
+        "UPDATE threads SET status = ?, error = ?, updated_at = ? WHERE thread_id = ?",
+        ("busy" if busy else outcome, error, tx.now, thread_id),
+    )
