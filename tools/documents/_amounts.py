@@ -21,7 +21,7 @@ Style = Literal[".", ","]  # the decimal mark
 
 SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "¥": "CNY", "￥": "CNY", "CHF": "CHF"}
 NUMBER = re.compile(
-    r"(?<![\w.,'’])[-−]?(?:"
+    r"(?<![\w.,'’/-])[-−]?(?:"
     # French grouping by plain spaces, only with decimals after a comma: `1 234,56`; a plain
     # space elsewhere separates two numbers (`2 100.00` is a quantity and a price)
     r"\d{1,3}(?: \d{3})+,\d{1,4}"

@@ -150,7 +150,7 @@ def _kind(words: Words) -> tuple[str, str] | None:
 # -- labelled header fields and totals ---------------------------------------------------------
 
 
-def _table_headers(words: Words) -> dict[int, dict[str, Cell]]:
+def _table_headers(words: Words) -> dict[int, tuple[Line, dict[str, Cell]]]:
     """Lines naming at least two of the quantity, price and amount columns, by line index."""
     headers = {}
     for line in words.lines:
@@ -160,13 +160,17 @@ def _table_headers(words: Words) -> dict[int, dict[str, Cell]]:
             if name is not None and name not in columns:
                 columns[name] = cell
         if len(columns) >= 2:
-            headers[line.index] = columns
+            headers[line.index] = (line, columns)
     return headers
 
 
 def _value_cells(words: Words, line: Line, position: int) -> Iterator[Cell]:
-    """Where a label's value may stand: the cells right of it, then the cell below it."""
-    yield from line.cells[position + 1 :]
+    """Where a label's value may stand: the cells right of it up to the next label, then the
+    cell below it (a header row of labels over a row of values)."""
+    for cell in line.cells[position + 1 :]:
+        if label_at(cell.text) is not None:
+            break
+        yield cell
     label = line.cells[position]
     for below in words.lines[line.index + 1 : line.index + 3]:
         if below.page != line.page:
@@ -177,7 +181,7 @@ def _value_cells(words: Words, line: Line, position: int) -> Iterator[Cell]:
             return
 
 
-def _labelled(state: _State, header_lines: dict[int, dict[str, Cell]]) -> None:
+def _labelled(state: _State, header_lines: dict[int, tuple[Line, dict[str, Cell]]]) -> None:
     for line in state.words.lines:
         for cell in line.cells:
             if (hit := label_at(cell.text)) is not None:
@@ -478,10 +482,12 @@ class _Row:
 
 
 def _lines(
-    state: _State, headers: dict[int, dict[str, Cell]], order_lines: list[OrderLineHint]
+    state: _State,
+    headers: dict[int, tuple[Line, dict[str, Cell]]],
+    order_lines: list[OrderLineHint],
 ) -> None:
     rows: list[_Row] = []
-    header: dict[str, Cell] | None = None
+    header: tuple[Line, dict[str, Cell]] | None = None
     in_table = False
     for line in state.words.lines:
         if line.index in headers:
@@ -506,6 +512,9 @@ def _lines(
     for number, row in enumerate(rows, start=1):
         description = " ".join(c.text for c in row.text_cells).strip()
         code, matched = _order_line(row, description, free)
+        if code:  # the code is its own field, not part of what was delivered
+            description = re.sub(rf"\(?(?<![\w-]){re.escape(code)}(?![\w-])\)?", " ", description)
+            description = re.sub(r"\s+", " ", description).strip()
         how = row.how
         if matched is not None:
             free.remove(matched)
@@ -528,7 +537,7 @@ def _lines(
         )
 
 
-def _row(state: _State, line: Line, header: dict[str, Cell] | None) -> _Row | None:
+def _row(state: _State, line: Line, header: tuple[Line, dict[str, Cell]] | None) -> _Row | None:
     found: list[tuple[Decimal, Cell]] = []
     text_cells: list[Cell] = []
     for cell in line.cells:
@@ -543,39 +552,51 @@ def _row(state: _State, line: Line, header: dict[str, Cell] | None) -> _Row | No
             text_cells.append(cell)
     if len(found) < 3 or not text_cells:
         return None
-    consistent = [
-        (q, p, a)
+    consistent = {
+        (q[0], p[0], a[0])
         for (q, p, a) in itertools.permutations(found, 3)
         if abs(q[0] * p[0] - a[0]) <= Decimal("0.01") and a[0] != 0
-    ]
+    }
+    columns: dict[str, Decimal] = {}
     if header is not None:
-        by_column = _by_column(found, header)
-        if by_column is not None:
-            q, p, a = by_column
+        slack = 1.0 if state.words.kind == "text" else 6.0
+        columns = _by_column(found, header[1], slack) or {}
+        if not set(columns) >= {"quantity", "unit_price", "amount"}:
+            columns = _by_index(state, line, header) or columns
+        if set(columns) >= {"quantity", "unit_price", "amount"}:
+            q, p, a = columns["quantity"], columns["unit_price"], columns["amount"]
             agree = abs(q * p - a) <= Decimal("0.01")
-            return _Row(
-                line,
-                q,
-                p,
-                a,
-                text_cells,
-                "row under the table header" + ("" if agree else " (its numbers do not agree)"),
-                READ,
-            )
+            how = "row under the table header" + ("" if agree else " (its numbers disagree)")
+            return _Row(line, q, p, a, text_cells, how, READ)
     if not consistent:
         return None
-    readings = {(q[0], p[0], a[0]) for q, p, a in consistent}
-    amounts = {r[2] for r in readings}
+    amounts = {r[2] for r in consistent}
     if len(amounts) != 1:
-        state.notes.append(f"line {line.text!r}: several ways its numbers multiply; not read")
+        state.notes.append(f"line {line.text!r}: its numbers multiply in several ways; not read")
         return None
-    if len(readings) > 1:
-        # quantity and price swap; the one with the larger count as quantity is not a rule
-        # to pay on: leave the row to a person
+    pairs = {(q, p) for q, p, _ in consistent}
+    (amount,) = amounts
+    if len(pairs) == 1:
+        (q, p), how = pairs.pop(), "row whose quantity x price = amount"
+    elif (
+        len(pairs) == 2
+        and "amount" in columns
+        and ("quantity" in columns or "unit_price" in columns)
+    ):
+        # the header names the amount and one of the other two: the swap is settled by it
+        known = "quantity" if "quantity" in columns else "unit_price"
+        pick = [pair for pair in pairs if pair[0 if known == "quantity" else 1] == columns[known]]
+        if len(pick) != 1:
+            return None
+        (q, p), how = (
+            pick[0],
+            f"row: amount and {known} under the header, quantity x price = amount",
+        )
+    else:
+        # quantity x price = price x quantity: which is which, the header did not say
         state.notes.append(f"line {line.text!r}: quantity and unit price cannot be told apart")
         return None
-    q, p, a = readings.pop()
-    return _Row(line, q, p, a, text_cells, "row whose quantity x price = amount", READ)
+    return _Row(line, q, p, amount, text_cells, how, READ)
 
 
 def numbers_only(text: str) -> bool:
@@ -583,27 +604,39 @@ def numbers_only(text: str) -> bool:
 
 
 def _by_column(
-    found: list[tuple[Decimal, Cell]], header: dict[str, Cell]
-) -> tuple[Decimal, Decimal, Decimal] | None:
-    if set(header) != {"quantity", "unit_price", "amount"}:
-        return None
+    found: list[tuple[Decimal, Cell]], header: dict[str, Cell], slack: float
+) -> dict[str, Decimal] | None:
+    """The row's numbers under the header's quantity, price and amount columns, or None when a
+    column has none or two. A number under no column (a position number) is not counted."""
     chosen: dict[str, Decimal] = {}
     for value, cell in found:
+        under = [name for name, head in header.items() if cell.box.overlaps_x(head.box, slack)]
+        if not under:
+            continue
         centre = (cell.box.x0 + cell.box.x1) / 2
-        column = min(
-            header,
-            key=lambda name: min(
-                abs(centre - (header[name].box.x0 + header[name].box.x1) / 2),
-                abs(cell.box.x1 - header[name].box.x1),
-                abs(cell.box.x0 - header[name].box.x0),
-            ),
-        )
+        column = min(under, key=lambda n: abs(centre - (header[n].box.x0 + header[n].box.x1) / 2))
         if column in chosen:
-            return None  # two numbers under one column: not a plain row
+            return None
         chosen[column] = value
-    if len(chosen) != 3:
+    return chosen
+
+
+def _by_index(
+    state: _State, line: Line, header: tuple[Line, dict[str, Cell]]
+) -> dict[str, Decimal] | None:
+    """A row with as many cells as its header, read cell by cell (a text table whose columns
+    do not line up, as when wide characters shift them)."""
+    head, columns = header
+    if len(line.cells) != len(head.cells):
         return None
-    return chosen["quantity"], chosen["unit_price"], chosen["amount"]
+    chosen = {}
+    for name, cell in columns.items():
+        numbers = numbers_in(line.cells[head.cells.index(cell)].text)
+        value = value_of(numbers[0], state.style) if len(numbers) == 1 else None
+        if value is None:
+            return None
+        chosen[name] = value
+    return chosen
 
 
 def _order_line(

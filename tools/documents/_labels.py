@@ -250,8 +250,9 @@ def label_at(text: str) -> LabelHit | None:
             if match is None:
                 continue
             core = match.group().rstrip(" :：#")
-            if core and core[-1].isalnum() and len(text) > len(core) and text[len(core)].isalnum():
-                continue  # the label is the start of a longer word
+            after = text[len(core) : len(core) + 1]
+            if core and core[-1].isalnum() and (after.isalnum() or after in ("-", "_", "/")):
+                continue  # the start of a longer word (`Datumsformat`) or a code (`PO-00042`)
             if len(core) > best_length:
                 best, best_length = LabelHit(field, language, match.end()), len(core)
     return best
