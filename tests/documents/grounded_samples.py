@@ -581,7 +581,10 @@ def samples() -> list[Sample]:
             "text-unknown-vendor",
             "text",
             text_mail_en(
-                nwm_mail.model_copy(update={"vendor_tax_id": "DE999999999"}), name="fake.txt"
+                nwm_mail.model_copy(
+                    update={"vendor_tax_id": "DE999999999", "invoice_number": "NWM-7103"}
+                ),
+                name="fake.txt",
             ),
             None,
             False,

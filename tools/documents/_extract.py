@@ -166,20 +166,19 @@ async def _from_text(
         return grounded
     unread = grounded.problems
     notes.extend(f"grounded: {p}" for p in unread)
-    if not options.use_model:
-        return _nothing(
-            f"document: no known layout fits {name} and the grounded reader found no invoice "
-            "(model not used)",
-            notes,
-        )
-    model_reading = await _model_reading(text, checks, options.models, notes)
+    model_reading = None
+    if options.use_model:
+        model_reading = await _model_reading(text, checks, options.models, notes)
     if model_reading is None:
+        first = (
+            f"document: no method could read {name}"
+            if options.use_model
+            else f"document: no known layout fits {name} and the grounded reader found no "
+            "invoice (model not used)"
+        )
+        # what was and was not found, for the person who reads it instead
         return Extraction(
-            invoice=None,
-            method="none",
-            source="none",
-            problems=[f"document: no method could read {name}", *unread],
-            notes=notes,
+            invoice=None, method="none", source="none", problems=[first, *unread], notes=notes
         )
     return model_reading.model_copy(update={"notes": notes})
 
