@@ -243,8 +243,8 @@ def _parse(state: _State, name: str, text: str) -> Any:
         numbers = [n for n in numbers_in(text) if not _is_percent(text, n)]
         if not numbers:
             return _SKIP if _PERCENT.search(text) else None
-        if len(numbers) > 1:
-            return None
+        if len(numbers) > 1 or _words_beside(text, numbers[0]):
+            return None  # `Total items: 3` is no amount
         return value_of(numbers[0], state.style)
     if name in DATES:
         try:
@@ -252,7 +252,15 @@ def _parse(state: _State, name: str, text: str) -> Any:
         except Unsure as exc:
             state.notes.append(f"{name}: {exc}")
             return None
-        return read[0] if read else None
+        if read is None:
+            return None
+        # the date must be the value, not somewhere in a sentence (`Due to delays, ...`)
+        value, written = read
+        if text.lstrip(" :：#.-").startswith(written) or (
+            not text[:1].isdigit() and len(text.split()) <= 4 and written == " ".join(text.split())
+        ):
+            return value
+        return None
     if name == "invoice_number":
         token = text.split()[0].strip(":：#")
         if _INVOICE_NUMBER.fullmatch(token) and re.search(r"\d", token):
@@ -268,6 +276,13 @@ def _parse(state: _State, name: str, text: str) -> Any:
         code = text.split()[0].upper()
         return code if code in CURRENCIES else None
     return None
+
+
+def _words_beside(text: str, number: Number) -> bool:
+    """Whether text holds words besides the number, its currency and a tax rate."""
+    rest = text[: number.start] + " " + text[number.end :]
+    rest = re.sub(r"[\d.,]+\s*[%％]|[A-Z]{3}\b|[€$£¥￥]|US\$", " ", rest)
+    return bool(re.search(r"[^\W\d_]", rest))
 
 
 def _is_percent(text: str, number: Number) -> bool:

@@ -15,7 +15,12 @@ _RATE = r"(?:\s*\(?\s*(?:[\d.,]+\s*%|[\d.,]+\s*％)\s*\)?)?"  # `VAT 20 %`, `MwS
 
 FIELD_LABELS: dict[str, dict[str, list[str]]] = {
     "invoice_number": {
-        "en": [r"invoice\s*(?:no\.?|number|num\.?|#|id)", r"inv\.?\s*(?:no\.?|#)", r"bill\s*no\.?"],
+        "en": [
+            r"invoice\s*(?:no\.?|number|num\.?|#|id)",
+            r"invoice(?=\s*[:#])",  # `Invoice: INV-7`
+            r"inv\.?\s*(?:no\.?|#)",
+            r"bill\s*no\.?",
+        ],
         "de": [r"rechnungs-?\s*(?:nummer|nr\.?)", r"rechnung\s*(?:nr\.?|#)", r"beleg-?nr\.?"],
         "fr": [r"(?:n°|no\.?|numéro)\s*(?:de\s*)?facture", r"facture\s*(?:n°|no\.?|numéro)"],
         "zh": [r"发票号码", r"发票号", r"发票编号"],
