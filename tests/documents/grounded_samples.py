@@ -321,6 +321,66 @@ def pdf_facture(inv: Invoice, name: str = "kis-facture.pdf") -> Document:
     return Document.from_bytes(placed_pdf([t]), name)
 
 
+def pdf_fattura_reversed(inv: Invoice, name: str = "nwm-fattura.pdf") -> Document:
+    """Italian, columns in reverse (Importo | Prezzo | Quantità | Descrizione), `1.234,56`,
+    totals on the left, the number and date in a box on the right."""
+    t = [
+        Text(40, 40, "Northwind Metals S.r.l.", 15, bold=True),
+        Text(40, 54, f"P. IVA {inv.vendor_tax_id}", 8),
+        Text(380, 40, "FATTURA", 16, bold=True),
+        Text(380, 60, "Numero fattura"),
+        Text(480, 60, inv.invoice_number),
+        Text(380, 72, "Data fattura"),
+        Text(480, 72, inv.issue_date.strftime("%d/%m/%Y")),
+        Text(380, 84, "Vs. ordine"),
+        Text(480, 84, inv.po_number or ""),
+        Text(90, 160, "Importo", 9, bold=True, right=True),
+        Text(170, 160, "Prezzo", 9, bold=True, right=True),
+        Text(240, 160, "Quantità", 9, bold=True, right=True),
+        Text(270, 160, "Descrizione", 9, bold=True),
+    ]
+    y = 178
+    for line in inv.lines:
+        t += [
+            Text(90, y, de(line.amount), right=True),
+            Text(170, y, de(line.unit_price), right=True),
+            Text(240, y, qty(line.quantity), right=True),
+            Text(270, y, f"{line.product_code} {line.description}"),
+        ]
+        y += 15
+    y += 30
+    for label, value in (
+        ("Imponibile", inv.subtotal),
+        ("IVA 20%", inv.tax),
+        ("Totale documento", inv.total),
+    ):
+        t += [Text(40, y, label), Text(230, y, f"€ {de(value)}", right=True)]
+        y += 14
+    return Document.from_bytes(placed_pdf([t]), name)
+
+
+def text_factuur_headerless(inv: Invoice, name: str = "message.txt") -> Document:
+    """Dutch, no table header at all: rows whose numbers must multiply, `20-11-2026` dates."""
+    rows = "\n".join(
+        f"{line.product_code}    {line.description}    {qty(line.quantity)}    "
+        f"{de(line.unit_price)}    {de(line.amount)}"
+        for line in inv.lines
+    )
+    body = f"""Blue Harbor Packaging - BTW-nummer {inv.vendor_tax_id}
+
+Factuurnummer: {inv.invoice_number}
+Factuurdatum: {inv.issue_date.strftime("%d-%m-%Y")}
+Bestelnummer: {inv.po_number}
+
+{rows}
+
+Subtotaal: € {de(inv.subtotal)}
+BTW 0%: € {de(inv.tax)}
+Totaal: € {de(inv.total)}
+"""
+    return Document.from_text(body, name)
+
+
 def pdf_delivery_note(name: str = "bhp-lieferschein.pdf") -> Document:
     t = [
         Text(40, 50, "Blue Harbor Packaging", 16, bold=True),
@@ -534,6 +594,27 @@ def samples() -> list[Sample]:
         "PO-00003",
         [("MAINT-H", "Hora de técnico de mantenimiento", "1250", "68.00")],
     )
+    nwm_it = _invoice(
+        NWM,
+        "FT-2026-0311",
+        ISSUED,
+        "PO-00005",
+        [
+            ("DRILL-HSS", "Set punte HSS 19 pz", "12", "24.00"),
+            ("CUT-DISC", "Disco da taglio 125 mm", "1500", "1.80"),
+        ],
+        tax_rate="0.20",
+    )
+    bhp_nl = _invoice(
+        BHP,
+        "BHP-26-0431",
+        ISSUED,
+        "PO-00002",
+        [
+            ("BOX-60", "Verzenddoos 60 cm", "250", "1.05"),
+            ("GLOVE-NIT", "Nitril handschoenen (doos)", "4", "6.50"),
+        ],
+    )
     arithmetic = bhp.model_copy(
         update={
             "invoice_number": "BHP-26-0418",
@@ -549,6 +630,8 @@ def samples() -> list[Sample]:
         Sample("text-en", "text", text_mail_en(nwm_mail), nwm_mail, True, sender=nwm_sender),
         Sample("text-zh", "text", text_mail_zh(bhp_zh), bhp_zh, True, sender=bhp_sender),
         Sample("text-es-comma-decimal", "text", text_mail_es(kis_es), kis_es, True),
+        Sample("pdf-it-reversed-columns", "pdf", pdf_fattura_reversed(nwm_it), nwm_it, True),
+        Sample("text-nl-no-header", "text", text_factuur_headerless(bhp_nl), bhp_nl, True),
         Sample(
             "pdf-delivery-note",
             "pdf",

@@ -514,7 +514,7 @@ def _lines(
             continue
         if labelled is not None:
             continue
-        row = _row(state, line, header if in_table else None)
+        row = _row(state, line, header if in_table else None, order_lines)
         if row is not None:
             rows.append(row)
         elif in_table and rows and not [n for c in line.cells for n in numbers_in(c.text)]:
@@ -552,7 +552,12 @@ def _lines(
         )
 
 
-def _row(state: _State, line: Line, header: tuple[Line, dict[str, Cell]] | None) -> _Row | None:
+def _row(
+    state: _State,
+    line: Line,
+    header: tuple[Line, dict[str, Cell]] | None,
+    order_lines: list[OrderLineHint],
+) -> _Row | None:
     found: list[tuple[Decimal, Cell]] = []
     text_cells: list[Cell] = []
     for cell in line.cells:
@@ -608,9 +613,17 @@ def _row(state: _State, line: Line, header: tuple[Line, dict[str, Cell]] | None)
             f"row: amount and {known} under the header, quantity x price = amount",
         )
     else:
-        # quantity x price = price x quantity: which is which, the header did not say
-        state.notes.append(f"line {line.text!r}: quantity and unit price cannot be told apart")
-        return None
+        # quantity x price = price x quantity: which is which, the header did not say. The order
+        # line the row names (by its code or description) may: its price is one of the two.
+        description = " ".join(c.text for c in text_cells)
+        probe = _Row(line, Decimal(0), Decimal(0), amount, text_cells, "", 0.0)
+        _, ordered = _order_line(probe, description, order_lines)
+        pick = [pair for pair in pairs if ordered is not None and pair[1] == ordered.unit_price]
+        if len(pick) != 1:
+            state.notes.append(f"line {line.text!r}: quantity and unit price cannot be told apart")
+            return None
+        (q, p), how = pick[0], "row: quantity x price = amount, the price the order's"
+        return _Row(line, q, p, amount, text_cells, how, DERIVED + 0.05)
     return _Row(line, q, p, amount, text_cells, how, READ)
 
 
