@@ -5,15 +5,16 @@ are paid without a person, misleading ones wait for one with the reason."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from langgraph.pregel import Pregel
 
-from graphs.invoice._hints import sender_address
+from graphs.invoice._hints import document_hints, sender_address
 from tests.documents.grounded_samples import Sample, samples
 from tests.invoice.samples import Outbox, run_config
 from tests.tryton_fixtures import RunningTryton
-from tools.tryton import TrytonClient
+from tools.tryton import TrytonClient, TrytonERP
 
 SAMPLES = {s.name: s for s in samples()}
 
@@ -100,3 +101,25 @@ def test_the_sender_is_parsed_from_a_from_header_with_a_display_name() -> None:
     )
     assert sender_address("=?utf-8?q?M=C3=BCller?= <a@b.example>, c@d.example") == "a@b.example"
     assert sender_address("no address here") is None
+
+
+async def test_the_erp_gives_the_reader_suppliers_identifiers_and_open_order_lines(
+    erp: TrytonERP,
+) -> None:
+    hints = await document_hints(erp, "Northwind <billing@northwind-metals.example>")
+
+    assert hints.sender == "billing@northwind-metals.example"
+    by_name = {s.name: s for s in hints.suppliers}
+    nwm = by_name["Northwind Metals"]
+    assert nwm.tax_ids == ["DE123456704"]
+    assert nwm.emails == ["billing@northwind-metals.example"]
+    orders = {o.number: o for o in nwm.orders}
+    assert {"PO-00001", "PO-00004", "PO-00005"} <= set(orders)
+    drill = next(line for line in orders["PO-00005"].lines if line.product_code == "DRILL-HSS")
+    assert (drill.unit_price, drill.tax_rate, drill.currency) == (
+        Decimal("24.0000"),
+        Decimal("0.20"),
+        "EUR",
+    )
+    assert drill.quantity_ordered == Decimal("40") and drill.quantity_received == Decimal("40")
+    assert by_name["Keller Industrial Services"].tax_ids == ["ATU12345675"]
