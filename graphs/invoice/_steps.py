@@ -12,6 +12,7 @@ from agent_ops.errors import InvalidInput, validation_text
 from agent_ops.settings import Settings
 from graphs.invoice import _review
 from graphs.invoice._env import erp
+from graphs.invoice._hints import document_hints
 from graphs.invoice._mail import send
 from graphs.invoice._match import Finding, MatchReport, assess, same_vendor
 from graphs.invoice._policy import policy_in, policy_of
@@ -74,7 +75,11 @@ async def receive(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]
 
 
 async def extract(state: InvoiceState) -> dict[str, Any]:
-    """Read the invoice from its document; whatever is unsure goes on to the checks as a finding."""
+    """Read the invoice from its document; whatever is unsure goes on to the checks as a finding.
+
+    A document that is no e-invoice is read against what the ERP expects (the suppliers with
+    open orders, their identifiers and order lines, and the sender): see graphs/invoice/_hints.
+    """
     from tools.documents import Document, extract_invoice
 
     raw = state.get("document")
@@ -91,7 +96,12 @@ async def extract(state: InvoiceState) -> dict[str, Any]:
             document = Document.model_validate(raw)
         except ValidationError as exc:
             raise _invalid("input `document`", exc) from exc
-        extraction = (await extract_invoice(document)).model_dump(mode="json")
+        hints = None
+        if not _is_xml(document):
+            intake = state.get("intake") or {}
+            async with erp() as client:
+                hints = await document_hints(client, state.get("sender") or intake.get("sender"))
+        extraction = (await extract_invoice(document, hints=hints)).model_dump(mode="json")
     invoice = extraction.pop("invoice")
     problems = extraction["problems"]
     outcome = "extracted" if invoice is not None and not problems else "needs_review"
@@ -103,6 +113,12 @@ async def extract(state: InvoiceState) -> dict[str, Any]:
         "extraction": extraction,
         "decisions": [decision("extract", outcome, reason, extraction["source"])],
     }
+
+
+def _is_xml(document: Any) -> bool:
+    """An e-invoice by its name or type: read by its schema, no hints needed."""
+    kind = f"{document.media_type} {document.filename}".lower()
+    return "xml" in kind
 
 
 async def _supplier_for(

@@ -119,7 +119,9 @@ async def test_an_unreachable_model_leaves_the_document_for_review() -> None:
     extraction = await extract_invoice(email_case().document, models=models)
 
     assert extraction.invoice is None and extraction.review
-    assert extraction.problems == ["document: no method could read gen-013-email.txt"]
+    assert extraction.problems[0] == "document: no method could read gen-013-email.txt"
+    # and what the grounded reader did and did not find, for the person who reads it
+    assert "total: not found on the document" in extraction.problems
     assert "Connection" in extraction.notes[-1]
 
 

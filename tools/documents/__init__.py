@@ -2,13 +2,17 @@
 
 extraction = await extract_invoice(Document.from_path(Path("INV-1042.pdf")))
 if needs_review(extraction): ...  # problems or low confidence: a person decides
+
+Give `hints=Hints(...)` (known suppliers, their open orders, the sender) and an invoice in a
+layout no rule knows is read from its words against them, each value with its evidence.
 """
 
 from __future__ import annotations
 
 from tools.documents._document import Document, guess_media_type
 from tools.documents._extract import extract_invoice
-from tools.documents._invoice import Extraction, Invoice, InvoiceLine, Method
+from tools.documents._hints import Hints, OrderHint, OrderLineHint, SupplierHint
+from tools.documents._invoice import Evidence, Extraction, Invoice, InvoiceLine, Method
 from tools.documents._layouts import LAYOUTS, Layout, Refused, register_layout
 from tools.documents._model import ModelInvoice
 from tools.documents._pdf_writer import text_pdf
@@ -28,13 +32,18 @@ __all__ = [
     "LAYOUTS",
     "Checks",
     "Document",
+    "Evidence",
     "Extraction",
+    "Hints",
     "Invoice",
     "InvoiceLine",
     "Layout",
     "Method",
     "ModelInvoice",
+    "OrderHint",
+    "OrderLineHint",
     "Refused",
+    "SupplierHint",
     "extract_invoice",
     "guess_media_type",
     "needs_review",

@@ -2,20 +2,25 @@
 
 E-invoice XML (alone or inside a PDF) is read by its schema and is final. Otherwise the text
 (of a PDF's text layer, a text file or an e-mail body) goes to the known layouts, then to the
-model; the first reading without problems and above the confidence bar wins, else the best of
-them goes back with its problems (and so to review). Bad input never raises: it comes back as
-an extraction without an invoice whose problems say why.
+grounded reader (the document's words and positions against the caller's `Hints`), and only
+when neither reads an invoice, to the model. A layout's or the grounded reader's invoice is
+final: it reads what is written, so if that does not add up the document is wrong and a model's
+other reading would only hide it. Bad input never raises: it comes back as an extraction
+without an invoice whose problems say why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from agent_ops.errors import ConfigError, InvalidInput, ModelUnavailable
 from agent_ops.models import Models
 from tools.documents._cii import read_cii
 from tools.documents._document import PDF, Document
+from tools.documents._grounded import read_grounded
+from tools.documents._hints import Hints
 from tools.documents._invoice import Extraction
 from tools.documents._layouts import read_layouts
 from tools.documents._model import read_with_model
@@ -27,6 +32,7 @@ from tools.documents._validation import (
     needs_review,
     validate,
 )
+from tools.documents._words import Words, pdf_words, text_words
 from tools.documents._xml import looks_like_xml, parse_invoice_xml, schema_problems
 
 log = logging.getLogger(__name__)
@@ -40,29 +46,38 @@ async def extract_invoice(
     checks: Checks | None = None,
     models: Models | None = None,
     use_model: bool = True,
+    hints: Hints | None = None,
 ) -> Extraction:
     """Read an invoice from a document; never raises for bad input.
 
     The result's `review` says whether a person must check it (`needs_review` at
-    `min_confidence`). `models` defaults to the installed model layer
-    (`agent_ops.models.models()`); `use_model` False stops after the layouts.
+    `min_confidence`). `hints` (known suppliers, their open orders, the sender) let the
+    grounded reader identify the vendor and find the order's lines; without them it still
+    reads labels and tables but identifies no vendor. `models` defaults to the installed model
+    layer (`agent_ops.models.models()`); `use_model` False stops before the model.
     """
-    reading = await _read(document, checks, models, use_model)
+    reading = await _read(document, _Options(checks, models, use_model, hints))
     return reading.model_copy(update={"review": needs_review(reading, min_confidence)})
 
 
-async def _read(
-    document: Document, checks: Checks | None, models: Models | None, use_model: bool
-) -> Extraction:
+@dataclass(frozen=True)
+class _Options:
+    checks: Checks | None
+    models: Models | None
+    use_model: bool
+    hints: Hints | None
+
+
+async def _read(document: Document, options: _Options) -> Extraction:
     try:
         data = document.data()
     except InvalidInput as exc:
         return _nothing(str(exc))
     name = document.filename
     if document.text is None and (document.media_type == PDF or data.startswith(b"%PDF-")):
-        return await _from_pdf(data, name, checks, models, use_model)
+        return await _from_pdf(data, name, options)
     if document.text is None and looks_like_xml(data):
-        return await asyncio.to_thread(_from_xml, data, name, checks)
+        return await asyncio.to_thread(_from_xml, data, name, options.checks)
     if document.text is not None:
         text = document.text
     else:
@@ -73,7 +88,7 @@ async def _read(
                 f"document: {name} ({document.media_type}) is neither a PDF, e-invoice XML nor "
                 "UTF-8 text"
             )
-    return await _from_text(text, name, checks, models, use_model, [])
+    return await _from_text(text, name, options, [], None)
 
 
 def _nothing(problem: str, notes: list[str] | None = None) -> Extraction:
@@ -106,20 +121,14 @@ def _from_xml(data: bytes, name: str, checks: Checks | None) -> Extraction:
     return checked
 
 
-async def _from_pdf(
-    data: bytes,
-    name: str,
-    checks: Checks | None,
-    models: Models | None,
-    use_model: bool,
-) -> Extraction:
+async def _from_pdf(data: bytes, name: str, options: _Options) -> Extraction:
     try:
         pdf = await asyncio.to_thread(read_pdf, data, name)
     except InvalidInput as exc:
         return _nothing(f"document: {exc}")
     notes: list[str] = []
     for attachment, xml in pdf.einvoice_xml():
-        reading = await asyncio.to_thread(_from_xml, xml, f"{name}/{attachment}", checks)
+        reading = await asyncio.to_thread(_from_xml, xml, f"{name}/{attachment}", options.checks)
         if reading.invoice is not None:
             return reading.model_copy(
                 update={"source": f"{reading.source} in {name}/{attachment}", "notes": notes}
@@ -130,17 +139,13 @@ async def _from_pdf(
             f"document: {name} has no text layer (a scanned image?); it needs a person or OCR",
             notes,
         )
-    return await _from_text(pdf.text, name, checks, models, use_model, notes)
+    return await _from_text(pdf.text, name, options, notes, data)
 
 
 async def _from_text(
-    text: str,
-    name: str,
-    checks: Checks | None,
-    models: Models | None,
-    use_model: bool,
-    notes: list[str],
+    text: str, name: str, options: _Options, notes: list[str], pdf: bytes | None
 ) -> Extraction:
+    checks = options.checks
     if not text.strip():
         return _nothing(f"document: {name} is empty", notes)
     layout, result = read_layouts(text)
@@ -151,12 +156,50 @@ async def _from_text(
         return validate(reading, checks=checks).model_copy(update={"notes": notes})
     assert isinstance(result, list)
     notes.extend(result)
-    if not use_model:
-        return _nothing(f"document: no known layout fits {name} (model not used)", notes)
-    model_reading = await _model_reading(text, checks, models, notes)
+    try:
+        words = await asyncio.to_thread(pdf_words, pdf, name) if pdf else text_words(text)
+    except InvalidInput as exc:
+        notes.append(f"grounded: {exc}")
+        words = text_words(text)
+    grounded = await asyncio.to_thread(_grounded, words, options.hints, checks, notes)
+    if grounded.invoice is not None or grounded.source == "grounded:final":
+        return grounded
+    unread = grounded.problems
+    notes.extend(f"grounded: {p}" for p in unread)
+    model_reading = None
+    if options.use_model:
+        model_reading = await _model_reading(text, checks, options.models, notes)
     if model_reading is None:
-        return _nothing(f"document: no method could read {name}", notes)
+        first = (
+            f"document: no method could read {name}"
+            if options.use_model
+            else f"document: no known layout fits {name} and the grounded reader found no "
+            "invoice (model not used)"
+        )
+        # what was and was not found, for the person who reads it instead
+        return Extraction(
+            invoice=None, method="none", source="none", problems=[first, *unread], notes=notes
+        )
     return model_reading.model_copy(update={"notes": notes})
+
+
+def _grounded(
+    words: Words, hints: Hints | None, checks: Checks | None, notes: list[str]
+) -> Extraction:
+    """The grounded reading, validated; source `grounded:final` when no one else may try."""
+    reading = read_grounded(words, hints)
+    source = f"grounded:{words.kind}"
+    if reading.invoice is None and reading.final:
+        source = "grounded:final"
+    extraction = Extraction(
+        invoice=reading.invoice,
+        method="grounded" if reading.invoice is not None else "none",
+        source=source,
+        problems=reading.problems,
+        notes=[*notes, *reading.notes],
+        evidence=reading.evidence,
+    )
+    return validate(extraction, checks=checks)
 
 
 async def _model_reading(

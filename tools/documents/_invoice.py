@@ -13,8 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Method = Literal["ubl", "cii", "layout", "model", "human", "api", "none"]
-"""How an invoice was read; `api`: given whole in the run's input; `none`: nothing could read it
+Method = Literal["ubl", "cii", "layout", "grounded", "model", "human", "api", "none"]
+"""How an invoice was read; `grounded`: the document's words located against what the ERP
+expects (`_grounded.py`); `api`: given whole in the run's input; `none`: nothing could read it
 (the invoice is then None)."""
 
 
@@ -66,6 +67,20 @@ class Invoice(_Strict):
         return self.total - self.prepaid
 
 
+class Evidence(_Strict):
+    """Where a value was read and why it is believed: what a reviewer checks it against."""
+
+    page: int | None = Field(default=None, description="1-based; None: not from the document")
+    box: tuple[float, float, float, float] | None = Field(
+        default=None,
+        description="left, top, right, bottom: PDF points from the page's top left, or for a "
+        "text character columns and line numbers",
+    )
+    text: str = Field(description="the text the value was read from")
+    how: str = Field(description="how it was found, e.g. `label 'Rechnungsnummer' (de)`")
+    confidence: float = Field(ge=0, le=1)
+
+
 class Extraction(_Strict):
     """One extractor's reading of one document."""
 
@@ -88,4 +103,8 @@ class Extraction(_Strict):
     notes: list[str] = Field(
         default_factory=list,
         description="what was tried before this reading and why it was not used",
+    )
+    evidence: dict[str, Evidence] = Field(
+        default_factory=dict,
+        description="per field (`lines[1]` for a line) where it was read; grounded readings",
     )

@@ -21,6 +21,7 @@ BASE_CONFIDENCE: dict[Method, float] = {
     "ubl": 0.99,
     "cii": 0.99,
     "layout": 0.9,
+    "grounded": 0.9,  # each field's own evidence says more (see validate)
     "model": 0.5,
     "human": 1.0,
     "api": 1.0,  # given whole by the caller, who answers for it; its arithmetic is still checked
@@ -81,6 +82,11 @@ def validate(
         if value is None or (name == "lines" and not value):
             continue
         score = min(1.0, base + (GROUNDED if name in grounded else 0.0))
+        if name in extraction.evidence:
+            score = extraction.evidence[name].confidence
+        elif name == "lines" and extraction.evidence:
+            lines = [e.confidence for k, e in extraction.evidence.items() if k.startswith("lines[")]
+            score = min(lines, default=0.0)
         confidence[name] = round(score * FAILED ** found.failed.get(name, 0), 4)
     return extraction.model_copy(
         update={"confidence": confidence, "problems": [*extraction.problems, *found.problems]}

@@ -14,6 +14,7 @@ from tools.tryton._models import (
     PurchaseLine,
     PurchaseOrder,
     Supplier,
+    SupplierProfile,
     VendorLedger,
 )
 from tools.tryton._tools import tryton_tools
@@ -27,6 +28,7 @@ __all__ = [
     "PurchaseLine",
     "PurchaseOrder",
     "Supplier",
+    "SupplierProfile",
     "TrytonClient",
     "TrytonERP",
     "TrytonSettings",

@@ -23,6 +23,7 @@ from tools.tryton._models import (
     PurchaseLine,
     PurchaseOrder,
     Supplier,
+    SupplierProfile,
     VendorLedger,
 )
 
@@ -490,6 +491,78 @@ class TrytonERP:
                 f"choose a payment journal: company {company} has {names} in the invoice's currency"
             )
         return int(rows[0]["id"])
+
+    # -- reads for document extraction ---------------------------------------------------------
+
+    async def supplier_profiles(self, *, limit: int = 500) -> list[SupplierProfile]:
+        """Suppliers with an open purchase order, with what identifies them on a document.
+
+        Only they can be billing something the workflow may pay; a vendor without an open
+        order goes to a person whoever it is.
+        """
+        orders = await self.client.search(
+            "purchase.purchase",
+            [("state", "in", ["confirmed", "processing"])],
+            ("party",),
+            limit=limit,
+        )
+        party_ids = sorted({row["party"] for row in orders})
+        if not party_ids:
+            return []
+        rows = await self.client.search(
+            "party.party",
+            [("id", "in", party_ids)],
+            (
+                "name",
+                "code",
+                "identifiers.code",
+                "contact_mechanisms.type",
+                "contact_mechanisms.value",
+                "addresses.country.code",
+            ),
+            order=[("name", "ASC")],
+        )
+        return [
+            SupplierProfile(
+                id=row["id"],
+                name=row["name"],
+                code=row.get("code"),
+                tax_identifiers=[i["code"] for i in row.get("identifiers") or [] if i.get("code")],
+                emails=[
+                    m["value"]
+                    for m in row.get("contact_mechanisms") or []
+                    if m.get("type") == "email" and m.get("value")
+                ],
+                # Bank accounts live in Tryton's `bank` module, which the connector does not
+                # require; a deployment that has it can pass IBANs as hints itself.
+                bank_accounts=[],
+                country=next(
+                    (
+                        a["country"]["code"]
+                        for a in row.get("addresses") or []
+                        if isinstance(a.get("country"), dict)
+                    ),
+                    None,
+                ),
+            )
+            for row in rows
+        ]
+
+    async def open_purchase_orders(
+        self, supplier_ids: Sequence[int], *, limit: int = 200
+    ) -> list[PurchaseOrder]:
+        """The confirmed or processing purchase orders of these suppliers, with their lines."""
+        if not supplier_ids:
+            return []
+        rows = await self.client.search(
+            "purchase.purchase",
+            [("party", "in", list(supplier_ids)), ("state", "in", ["confirmed", "processing"])],
+            records.PURCHASE_FIELDS,
+            order=[("purchase_date", "DESC"), ("id", "DESC")],
+            limit=limit,
+        )
+        lines = await self._purchase_lines([row["id"] for row in rows])
+        return [records.purchase(row, lines.get(row["id"], [])) for row in rows]
 
 
 def _escape(text: str) -> str:

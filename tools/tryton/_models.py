@@ -117,3 +117,15 @@ class VendorLedger(_Result):
     supplier: str
     lines: list[LedgerLine]
     total_balance: Decimal  # of the lines returned
+
+
+class SupplierProfile(_Result):
+    """What identifies a supplier on its documents: tax ids, e-mail addresses, bank accounts."""
+
+    id: int
+    name: str
+    code: str | None
+    tax_identifiers: list[str]
+    emails: list[str]
+    bank_accounts: list[str]  # empty unless Tryton's `bank` module is activated
+    country: str | None  # of its first address with a country (ISO 3166 code)

@@ -25,6 +25,8 @@ PAYMENT_TERM = "Net 30"
 class Supplier:
     name: str
     code: str
+    vat: str | None = None  # EU VAT number (a party identifier of type eu_vat), valid checksum
+    email: str | None = None  # where its invoices come from (a contact mechanism)
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,16 @@ class Order:
 
 
 SUPPLIERS = (
-    Supplier("Northwind Metals", "SUP-NWM"),
-    Supplier("Blue Harbor Packaging", "SUP-BHP"),
-    Supplier("Keller Industrial Services", "SUP-KIS"),
+    Supplier("Northwind Metals", "SUP-NWM", "DE123456704", "billing@northwind-metals.example"),
+    Supplier(
+        "Blue Harbor Packaging",
+        "SUP-BHP",
+        "FR40303265045",
+        "invoices@blueharbor-packaging.example",
+    ),
+    Supplier(
+        "Keller Industrial Services", "SUP-KIS", "ATU12345675", "accounts@keller-industrial.example"
+    ),
 )
 
 PRODUCTS = (
@@ -280,6 +289,10 @@ def _suppliers(Model: Any, payment_term: Any) -> dict[str, Any]:
     for supplier in SUPPLIERS:
         party = party_model(name=supplier.name, code=supplier.code)
         party.supplier_payment_term = payment_term
+        if supplier.vat:
+            party.identifiers.new(type="eu_vat", code=supplier.vat)
+        if supplier.email:
+            party.contact_mechanisms.new(type="email", value=supplier.email)
         party.save()
         made[supplier.code] = party
     return made

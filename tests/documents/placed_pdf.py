@@ -1,0 +1,75 @@
+"""A PDF writer of our own for test documents: text placed anywhere, in Helvetica, any size.
+
+Unlike `tools.documents.text_pdf` (monospaced lines, one column), the words here stand where a
+layout puts them (stacked boxes, columns in any order, right-aligned numbers), so the grounded
+reader must use positions, not character columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Helvetica advance widths (1/1000 em) for what our test documents write; others count as 556.
+_NARROW = {" ": 278, ".": 278, ",": 278, ":": 278, "'": 191, "-": 333, "/": 278, "(": 333}
+_NARROW |= {")": 333, "i": 222, "l": 222, "j": 222, "I": 278, "f": 278, "t": 278, "r": 333}
+_WIDE = {"M": 833, "W": 944, "m": 833, "w": 722, "%": 889, "€": 556, "@": 1015}
+
+
+def width(text: str, size: float) -> float:
+    return sum(_NARROW.get(c, _WIDE.get(c, 556)) for c in text) * size / 1000
+
+
+@dataclass(frozen=True)
+class Text:
+    x: float  # points from the left edge (the right edge of the text when right=True)
+    y: float  # points from the top edge, to the baseline
+    text: str
+    size: float = 9
+    bold: bool = False
+    right: bool = False
+
+
+def placed_pdf(pages: list[list[Text]]) -> bytes:
+    """A4 pages with each text where it is placed."""
+    kids = [5 + 2 * i for i in range(len(pages))]
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>"
+        % (b" ".join(b"%d 0 R" % k for k in kids), len(pages)),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
+    ]
+    for number, page in zip(kids, pages, strict=True):
+        body = b""
+        for t in page:
+            x = t.x - width(t.text, t.size) if t.right else t.x
+            body += b"BT /F%d %.1f Tf %.2f %.2f Td (%s) Tj ET\n" % (
+                2 if t.bold else 1,
+                t.size,
+                x,
+                842 - t.y,
+                _escape(t.text),
+            )
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents %d 0 R >>" % (number + 1)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(body), body))
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, obj)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _escape(text: str) -> bytes:
+    raw = text.encode("cp1252")
+    return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
