@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_ops.errors import ConnectorError, ConnectorRejected, InvalidInput
+from tools.tryton import _drafts as drafts
 from tools.tryton import _records as records
 from tools.tryton._client import TrytonClient
 from tools.tryton._models import (
@@ -163,7 +164,7 @@ class TrytonERP:
 
     # -- writes --------------------------------------------------------------------------
 
-    async def create_supplier_invoice(
+    async def book_supplier_invoice(
         self,
         *,
         idempotency_key: str,
@@ -174,95 +175,77 @@ class TrytonERP:
         description: str | None = None,
         comment: str | None = None,
     ) -> Invoice:
-        """Create a draft supplier invoice billing purchase lines, once per idempotency key.
+        """Book a vendor's invoice billing purchase lines as a draft, once per idempotency key.
 
-        Concurrent callers with one key: each creates, then looks the key up; the lowest id is
-        kept and a caller whose draft lost deletes it and returns the winner. That is exact when
-        Tryton commits ids in order (its SQLite backend serialises writes); on PostgreSQL two
+        Where Tryton drafted the invoice itself (invoice method `order` or `fulfillment`), its
+        draft is fitted to the vendor's document, never a second invoice made beside it (see
+        `_drafts`); otherwise (`manual`) the invoice is created. `fitted` names the drafts used.
+
+        Concurrent callers with one key: each books, then looks the key up; the lowest id is
+        kept and a caller whose new invoice lost deletes it and returns the winner. That is exact
+        when Tryton commits ids in order (its SQLite backend serialises writes); on PostgreSQL two
         creates committing out of id order in the same instant could each keep their own.
         """
         if found := await self._invoice_by_key(idempotency_key):
+            if found.state == "draft":  # a booking cut short before its drafts were settled
+                ours = [line.purchase_line_id for line in found.lines if line.purchase_line_id]
+                await drafts.settle(self.client, found.id, ours)
             return found
         if not lines:
             raise InvalidInput("a supplier invoice needs at least one line")
-        po_lines = await self.client.search(
-            "purchase.line",
-            [("id", "in", [line.purchase_line_id for line in lines])],
-            (
-                "purchase.party",
-                "purchase.company",
-                "purchase.currency",
-                "purchase.payment_term",
-                "type",
-                "product",
-                "product.name",
-                "product.account_category.account_expense",
-                "description",
-                "unit",
-                "taxes",
-            ),
-        )
-        by_id = {row["id"]: row for row in po_lines}
-        for line in lines:
-            row = by_id.get(line.purchase_line_id)
-            if row is None:
-                raise InvalidInput(f"purchase line {line.purchase_line_id} does not exist")
-            if row["purchase"]["party"] != supplier_id:
-                raise InvalidInput(
-                    f"purchase line {line.purchase_line_id} belongs to supplier "
-                    f"{row['purchase']['party']}, not to supplier {supplier_id}"
-                )
-        first = by_id[lines[0].purchase_line_id]["purchase"]
-        party = await self.client.read(
-            "party.party",
-            supplier_id,
-            ("account_payable", "supplier_payment_term", "addresses.invoice", "addresses.active"),
-        )
-        defaults = await self.client.read(
-            "account.configuration",
-            1,
-            ("default_account_payable", "default_category_account_expense"),
-        )
-        journals = await self.client.search(
-            "account.journal", [("type", "=", "expense")], ("id",), limit=1
-        )
-        address = _invoice_address(party)
-        if address is None:
-            raise InvalidInput(f"supplier {supplier_id} has no address to invoice")
-        payable = party["account_payable"] or defaults["default_account_payable"]
+        by_id = await self._billed_purchase_lines(supplier_id, lines)
+        billed = [
+            drafts.Billed(
+                purchase_line=line.purchase_line_id,
+                quantity=line.quantity,
+                values={
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "description": _line_text(line, by_id[line.purchase_line_id]),
+                },
+            )
+            for line in lines
+        ]
+        waiting = await drafts.waiting_drafts(self.client, by_id)
+        plan = drafts.plan_fit(billed, waiting)
         text = f"{comment.rstrip()}\n\n" if comment else ""
-        values: dict[str, Any] = {
-            "type": "in",
-            "company": first["company"],
-            "currency": first["currency"],
-            "party": supplier_id,
-            "invoice_address": address,
-            "account": payable,
-            "payment_term": party["supplier_payment_term"] or first["payment_term"],
+        header: dict[str, Any] = {
             "invoice_date": invoice_date,
             "reference": reference,
             "description": description,
             "comment": f"{text}{records.KEY_MARK}{idempotency_key}",
-            "lines": [
-                [
-                    "create",
-                    [
-                        _invoice_line_values(line, by_id[line.purchase_line_id], first, defaults)
-                        for line in lines
-                    ],
-                ]
-            ],
         }
-        if journals:
-            values["journal"] = journals[0]["id"]
-        row = await self.client.create("account.invoice", values, records.INVOICE_FIELDS)
-        kept = await self._invoice_by_key(idempotency_key)
-        if kept is not None and kept.id != row["id"]:
-            # Another caller created one with this key at the same time, and its id is lower:
-            # it wins; this draft goes. Both callers end up with the same invoice.
-            await self.client.delete("account.invoice", row["id"])
-            return kept
-        return records.invoice(row).model_copy(update={"created": True})
+        actions = plan.line_actions()
+        if plan.create:
+            defaults = await self._account_defaults()
+            new = [
+                _invoice_line_values(line, by_id[line.purchase_line], defaults)
+                for line in plan.create
+            ]
+            actions.append(["create", new])
+        if plan.target is not None:
+            row = await self.client.write(
+                "account.invoice",
+                plan.target,
+                {**header, "lines": actions},
+                records.INVOICE_FIELDS,
+            )
+        else:
+            values = await self._invoice_header(supplier_id, by_id[lines[0].purchase_line_id])
+            row = await self.client.create(
+                "account.invoice", {**values, **header, "lines": actions}, records.INVOICE_FIELDS
+            )
+            kept = await self._invoice_by_key(idempotency_key)
+            if kept is not None and kept.id != row["id"]:
+                # Another caller booked this key at the same time, and its id is lower: it
+                # wins; this invoice goes (lines moved onto it included: Tryton drafts again
+                # what they billed).
+                await self.client.delete("account.invoice", row["id"])
+                return kept
+        await drafts.settle(self.client, row["id"], by_id, touched=plan.sources)
+        booked = records.invoice(row)
+        _check_booked(booked, lines, self.client.base_url)
+        return booked.model_copy(update={"created": plan.target is None, "fitted": plan.fitted})
 
     async def update_supplier_invoice(
         self,
@@ -394,6 +377,74 @@ class TrytonERP:
 
     # -- internals -----------------------------------------------------------------------
 
+    async def _billed_purchase_lines(
+        self, supplier_id: int, lines: Sequence[InvoiceLineInput]
+    ) -> dict[int, dict[str, Any]]:
+        """The purchase lines billed, by id, each checked to be the supplier's."""
+        rows = await self.client.search(
+            "purchase.line",
+            [("id", "in", sorted({line.purchase_line_id for line in lines}))],
+            (
+                "purchase.party",
+                "purchase.company",
+                "purchase.currency",
+                "purchase.payment_term",
+                "type",
+                "product",
+                "product.name",
+                "product.account_category.account_expense",
+                "description",
+                "unit",
+                "taxes",
+            ),
+        )
+        by_id = {row["id"]: row for row in rows}
+        for line in lines:
+            row = by_id.get(line.purchase_line_id)
+            if row is None:
+                raise InvalidInput(f"purchase line {line.purchase_line_id} does not exist")
+            if row["purchase"]["party"] != supplier_id:
+                raise InvalidInput(
+                    f"purchase line {line.purchase_line_id} belongs to supplier "
+                    f"{row['purchase']['party']}, not to supplier {supplier_id}"
+                )
+        return by_id
+
+    async def _account_defaults(self) -> dict[str, Any]:
+        return await self.client.read(
+            "account.configuration",
+            1,
+            ("default_account_payable", "default_category_account_expense"),
+        )
+
+    async def _invoice_header(self, supplier_id: int, po_line: dict[str, Any]) -> dict[str, Any]:
+        """A new supplier invoice's party, accounts and terms, as Tryton's purchase sets them."""
+        purchase = po_line["purchase"]
+        party = await self.client.read(
+            "party.party",
+            supplier_id,
+            ("account_payable", "supplier_payment_term", "addresses.invoice", "addresses.active"),
+        )
+        defaults = await self._account_defaults()
+        journals = await self.client.search(
+            "account.journal", [("type", "=", "expense")], ("id",), limit=1
+        )
+        address = _invoice_address(party)
+        if address is None:
+            raise InvalidInput(f"supplier {supplier_id} has no address to invoice")
+        values: dict[str, Any] = {
+            "type": "in",
+            "company": purchase["company"],
+            "currency": purchase["currency"],
+            "party": supplier_id,
+            "invoice_address": address,
+            "account": party["account_payable"] or defaults["default_account_payable"],
+            "payment_term": party["supplier_payment_term"] or purchase["payment_term"],
+        }
+        if journals:
+            values["journal"] = journals[0]["id"]
+        return values
+
     async def _purchase_lines(self, purchase_ids: list[int]) -> dict[int, list[PurchaseLine]]:
         if not purchase_ids:
             return {}
@@ -507,12 +558,16 @@ def _invoice_address(party: dict[str, Any]) -> int | None:
     return int(addresses[0]["id"]) if addresses else None
 
 
+def _line_text(line: InvoiceLineInput, po_line: dict[str, Any]) -> str:
+    product = po_line.get("product") or {}
+    return line.description or po_line.get("description") or product.get("name") or ""
+
+
 def _invoice_line_values(
-    line: InvoiceLineInput,
-    po_line: dict[str, Any],
-    purchase: dict[str, Any],
-    defaults: dict[str, Any],
+    line: drafts.Billed, po_line: dict[str, Any], defaults: dict[str, Any]
 ) -> dict[str, Any]:
+    """A new invoice line billing a purchase line, as Tryton's purchase would draft it."""
+    purchase = po_line["purchase"]
     product = po_line.get("product") or {}
     category = product.get("account_category") or {}
     account = category.get("account_expense") or defaults["default_category_account_expense"]
@@ -520,15 +575,28 @@ def _invoice_line_values(
         "type": "line",
         "company": purchase["company"],
         "currency": purchase["currency"],
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
+        **line.values,
         "unit": po_line["unit"],
         "account": account,
-        "description": line.description or po_line.get("description") or product.get("name"),
-        "origin": f"purchase.line,{line.purchase_line_id}",
+        "origin": f"purchase.line,{line.purchase_line}",
     }
     if po_line.get("taxes"):
         values["taxes"] = [["add", po_line["taxes"]]]
     if product:
         values["product"] = product["id"]
     return values
+
+
+def _check_booked(invoice: Invoice, lines: Sequence[InvoiceLineInput], url: str) -> None:
+    """The booked invoice bills exactly `lines`; anything else means a concurrent booking of
+    the same purchase lines moved them: fail, rather than let it be posted."""
+    have = sorted((line.purchase_line_id, line.quantity) for line in invoice.lines)
+    want = sorted((line.purchase_line_id, line.quantity) for line in lines)
+    if have != want:
+        raise ConnectorError(
+            f"supplier invoice {invoice.id} was booked with lines {have} (purchase line, "
+            f"quantity), not the billed {want}: another booking of the same purchase lines "
+            "ran at the same time; look at the invoice in Tryton before booking again",
+            system="tryton",
+            url=url,
+        )
