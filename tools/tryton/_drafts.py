@@ -22,7 +22,7 @@ invoices). `settle` deletes those other lines, and the drafts left empty.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from agent_ops.errors import ConnectorRejected
@@ -45,7 +45,6 @@ class Billed:
     """One line of the vendor's invoice, billing a purchase line."""
 
     purchase_line: int
-    quantity: float
     values: dict[str, Any]  # quantity, unit price and text, as the invoice line takes them
 
 
@@ -57,7 +56,7 @@ class FitPlan:
     delete: tuple[int, ...] = ()  # the target's own lines the vendor did not bill again
     create: tuple[Billed, ...] = ()  # billed lines on no waiting draft
     sources: tuple[int, ...] = ()  # other drafts that lose lines to the target
-    fitted: tuple[int, ...] = field(default=())  # the drafts fitted, target first
+    fitted: tuple[int, ...] = ()  # Tryton's drafts fitted: the target first if it was one
 
     def line_actions(self) -> list[list[Any]]:
         """The One2Many actions on the target's lines, except `create` (built by the caller)."""
@@ -121,19 +120,31 @@ async def waiting_drafts(
     return drafts
 
 
-def plan_fit(billed: Sequence[Billed], drafts: dict[int, list[DraftLine]]) -> FitPlan:
-    """How the vendor's `billed` lines are booked onto the waiting `drafts`."""
+def plan_fit(
+    billed: Sequence[Billed],
+    drafts: dict[int, list[DraftLine]],
+    *,
+    target: tuple[int, list[DraftLine]] | None = None,
+) -> FitPlan:
+    """How the vendor's `billed` lines are booked onto the waiting `drafts`: onto `target` (an
+    invoice of ours, with its lines) when given, else onto the draft the plan chooses."""
     wanted = {line.purchase_line for line in billed}
-    whole = [
-        draft
-        for draft, lines in drafts.items()
-        if lines and all(line.purchase_line in wanted for line in lines)
-    ]
-    target = max(whole, key=lambda draft: (len(drafts[draft]), -draft)) if whole else None
-    # Each billed line takes the first waiting line of its purchase line: the target's own first.
-    order = sorted(drafts, key=lambda draft: (draft != target, draft))
+    lines_of = dict(drafts)
+    fitted_in_place = target is None
+    if target is None:
+        whole = [
+            draft
+            for draft, lines in drafts.items()
+            if lines and all(line.purchase_line in wanted for line in lines)
+        ]
+        chosen = max(whole, key=lambda draft: (len(drafts[draft]), -draft)) if whole else None
+    else:
+        chosen, lines_of[target[0]] = target
+    # Each billed line takes the first free line of its purchase line, the target's own first.
+    order = sorted(lines_of, key=lambda draft: (draft != chosen, draft))
     free = {
-        draft: [line for line in drafts[draft] if line.purchase_line is not None] for draft in order
+        draft: [line for line in lines_of[draft] if line.purchase_line is not None]
+        for draft in order
     }
     move: list[int] = []
     write: list[tuple[int, dict[str, Any]]] = []
@@ -150,16 +161,21 @@ def plan_fit(billed: Sequence[Billed], drafts: dict[int, list[DraftLine]]) -> Fi
             create.append(line)
             continue
         write.append((taken.id, line.values))
-        if taken.invoice != target:
+        if taken.invoice != chosen:
             move.append(taken.id)
             if taken.invoice not in sources:
                 sources.append(taken.invoice)
-    # The target's lines not taken bill a purchase line twice over; Tryton drafts again what the
-    # vendor did not bill.
-    delete = [line.id for line in free.get(target, [])] if target is not None else []
-    fitted = ([target] if target is not None else []) + sources
+    # What is left on the target bills nothing the vendor billed (or a purchase line twice
+    # over): it goes, and Tryton drafts again what remains to be invoiced.
+    left = free[chosen] if chosen is not None else []
+    delete = [
+        line.id
+        for line in (lines_of[chosen] if chosen is not None else [])
+        if line in left or line.purchase_line is None
+    ]
+    fitted = ([chosen] if fitted_in_place and chosen is not None else []) + sources
     return FitPlan(
-        target=target,
+        target=chosen,
         move=tuple(move),
         write=tuple(write),
         delete=tuple(delete),
@@ -187,6 +203,8 @@ async def settle(
                 # Deleting lines (or none) writes the draft, and a written draft invoice has
                 # its taxes computed again by Tryton: the moved lines' taxes leave with them.
                 await client.write("account.invoice", draft, {"lines": [["delete", stale]]})
-        except ConnectorRejected as exc:
-            if exc.status != 404:  # deleted meanwhile by a concurrent booking
+        except ConnectorRejected:
+            # A concurrent booking of the same key settling the same draft deleted it first
+            # (Tryton answers 404, or an access error when it vanished mid-request).
+            if await client.search("account.invoice", [("id", "=", draft)], ("id",)):
                 raise

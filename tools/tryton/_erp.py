@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_ops.errors import ConnectorError, ConnectorRejected, InvalidInput
+from agent_ops.errors import ConfigError, ConnectorError, ConnectorRejected, InvalidInput
 from tools.tryton import _drafts as drafts
 from tools.tryton import _records as records
 from tools.tryton._client import TrytonClient
@@ -181,12 +181,15 @@ class TrytonERP:
         draft is fitted to the vendor's document, never a second invoice made beside it (see
         `_drafts`); otherwise (`manual`) the invoice is created. `fitted` names the drafts used.
 
-        Concurrent callers with one key: each books, then looks the key up; the lowest id is
-        kept and a caller whose new invoice lost deletes it and returns the winner. That is exact
+        Concurrent callers with one key: each creates, then looks the key up; the lowest id is
+        kept and a caller whose invoice lost deletes it and returns the winner. That is exact
         when Tryton commits ids in order (its SQLite backend serialises writes); on PostgreSQL two
-        creates committing out of id order in the same instant could each keep their own.
+        creates committing out of id order in the same instant could each keep their own. An
+        invoice that takes lines off Tryton's drafts is created empty first and filled once it
+        is the one kept, so no caller's lines vanish with a loser's invoice.
         """
-        if found := await self._invoice_by_key(idempotency_key):
+        found = await self._invoice_by_key(idempotency_key)
+        if found is not None and (found.state != "draft" or not lines or _bills(found, lines)):
             if found.state == "draft":  # a booking cut short before its drafts were settled
                 ours = [line.purchase_line_id for line in found.lines if line.purchase_line_id]
                 await drafts.settle(self.client, found.id, ours)
@@ -197,7 +200,6 @@ class TrytonERP:
         billed = [
             drafts.Billed(
                 purchase_line=line.purchase_line_id,
-                quantity=line.quantity,
                 values={
                     "quantity": line.quantity,
                     "unit_price": line.unit_price,
@@ -206,8 +208,6 @@ class TrytonERP:
             )
             for line in lines
         ]
-        waiting = await drafts.waiting_drafts(self.client, by_id)
-        plan = drafts.plan_fit(billed, waiting)
         text = f"{comment.rstrip()}\n\n" if comment else ""
         header: dict[str, Any] = {
             "invoice_date": invoice_date,
@@ -215,37 +215,65 @@ class TrytonERP:
             "description": description,
             "comment": f"{text}{records.KEY_MARK}{idempotency_key}",
         }
+        waiting = await drafts.waiting_drafts(self.client, by_id)
+        created = False
+        if found is not None:  # created empty by a booking cut short: fill it
+            plan = drafts.plan_fit(billed, waiting, target=_draft_lines(found))
+        else:
+            plan = drafts.plan_fit(billed, waiting)
+            if plan.target is None:
+                new = await self._invoice_header(supplier_id, by_id[lines[0].purchase_line_id])
+                if not plan.move:  # nothing taken off Tryton's drafts: create it in one go
+                    line_values = await self._new_lines(plan, by_id)
+                    row = await self.client.create(
+                        "account.invoice",
+                        {**new, **header, "lines": [["create", line_values]]},
+                        records.INVOICE_FIELDS,
+                    )
+                    return await self._kept_booking(idempotency_key, row, lines)
+                row = await self.client.create(
+                    "account.invoice", {**new, **header}, records.INVOICE_FIELDS
+                )
+                kept = await self._kept_booking(idempotency_key, row, ())
+                created = kept.created
+                # Planned again: a concurrent caller may have moved lines onto it already.
+                waiting = await drafts.waiting_drafts(self.client, by_id)
+                plan = drafts.plan_fit(billed, waiting, target=_draft_lines(kept))
         actions = plan.line_actions()
         if plan.create:
-            defaults = await self._account_defaults()
-            new = [
-                _invoice_line_values(line, by_id[line.purchase_line], defaults)
-                for line in plan.create
-            ]
-            actions.append(["create", new])
-        if plan.target is not None:
-            row = await self.client.write(
-                "account.invoice",
-                plan.target,
-                {**header, "lines": actions},
-                records.INVOICE_FIELDS,
-            )
-        else:
-            values = await self._invoice_header(supplier_id, by_id[lines[0].purchase_line_id])
-            row = await self.client.create(
-                "account.invoice", {**values, **header, "lines": actions}, records.INVOICE_FIELDS
-            )
-            kept = await self._invoice_by_key(idempotency_key)
-            if kept is not None and kept.id != row["id"]:
-                # Another caller booked this key at the same time, and its id is lower: it
-                # wins; this invoice goes (lines moved onto it included: Tryton drafts again
-                # what they billed).
-                await self.client.delete("account.invoice", row["id"])
-                return kept
+            actions.append(["create", await self._new_lines(plan, by_id)])
+        assert plan.target is not None
+        row = await self.client.write(
+            "account.invoice", plan.target, {**header, "lines": actions}, records.INVOICE_FIELDS
+        )
         await drafts.settle(self.client, row["id"], by_id, touched=plan.sources)
         booked = records.invoice(row)
         _check_booked(booked, lines, self.client.base_url)
-        return booked.model_copy(update={"created": plan.target is None, "fitted": plan.fitted})
+        return booked.model_copy(update={"created": created, "fitted": plan.fitted})
+
+    async def _new_lines(
+        self, plan: drafts.FitPlan, by_id: dict[int, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        if not plan.create:
+            return []
+        defaults = await self._account_defaults()
+        return [
+            _invoice_line_values(line, by_id[line.purchase_line], defaults) for line in plan.create
+        ]
+
+    async def _kept_booking(
+        self, key: str, row: dict[str, Any], lines: Sequence[InvoiceLineInput]
+    ) -> Invoice:
+        """The invoice kept for `key` once `row` was created with it: `row`'s own unless a
+        concurrent caller's has a lower id, in which case `row`'s is deleted."""
+        kept = await self._invoice_by_key(key)
+        if kept is not None and kept.id != row["id"]:
+            await self.client.delete("account.invoice", row["id"])
+            return kept
+        booked = records.invoice(row)
+        if lines:
+            _check_booked(booked, lines, self.client.base_url)
+        return booked.model_copy(update={"created": True})
 
     async def update_supplier_invoice(
         self,
@@ -320,7 +348,7 @@ class TrytonERP:
         invoice = await self.client.read(
             "account.invoice",
             invoice_id,
-            ("type", "state", "party", "company", "currency", "amount_to_pay"),
+            ("type", "state", "party", "company", "currency.code", "amount_to_pay"),
         )
         if invoice["type"] != "in" or invoice["state"] != "posted":
             raise InvalidInput(
@@ -529,18 +557,45 @@ class TrytonERP:
             await self.client.read("account.payment", payment_id, records.PAYMENT_FIELDS)
         )
 
-    async def _payment_journal(self, company: int, currency: int) -> int:
+    async def _payment_journal(self, company: int, currency: dict[str, Any]) -> int:
+        """The journal to pay from: the one the `payment_journal` setting names, else the
+        company's only one in the invoice's currency."""
         rows = await self.client.search(
             "account.payment.journal",
-            [("company", "=", company), ("currency", "=", currency)],
+            [("company", "=", company), ("currency", "=", currency["id"])],
             ("name",),
+            order=[("id", "ASC")],
         )
-        if len(rows) != 1:
-            names = ", ".join(f"{row['id']} ({row['name']})" for row in rows) or "none"
-            raise InvalidInput(
-                f"choose a payment journal: company {company} has {names} in the invoice's currency"
+        listed = ", ".join(f"{row['id']} ({row['name']})" for row in rows)
+        where = f"company {company} in {currency.get('code') or currency['id']}"
+        chosen = self.client.settings.payment_journal
+        if chosen is not None:
+            hits = [row for row in rows if _is_journal(row, chosen)]
+            if len(hits) == 1:
+                return int(hits[0]["id"])
+            raise ConfigError(
+                f"the Tryton setting payment_journal={chosen!r} names "
+                f"{'several' if hits else 'none'} of the payment journals of {where}: "
+                f"{listed or 'it has none'}"
             )
-        return int(rows[0]["id"])
+        if len(rows) == 1:
+            return int(rows[0]["id"])
+        if not rows:
+            raise ConfigError(
+                f"{where} has no payment journal to pay supplier invoices from: create one in "
+                "Tryton (Accounting > Configuration > Payments > Journals)"
+            )
+        raise ConfigError(
+            f"{where} has {len(rows)} payment journals, {listed}: set payment_journal (a name "
+            "or an id) in the connectors config's tryton section to choose one"
+        )
+
+
+def _is_journal(row: dict[str, Any], chosen: int | str) -> bool:
+    if isinstance(chosen, int):
+        return bool(row["id"] == chosen)
+    name = chosen.strip().casefold()
+    return bool(row["name"].strip().casefold() == name or str(row["id"]) == name)
 
 
 def _escape(text: str) -> str:
@@ -585,6 +640,21 @@ def _invoice_line_values(
     if product:
         values["product"] = product["id"]
     return values
+
+
+def _bills(invoice: Invoice, lines: Sequence[InvoiceLineInput]) -> bool:
+    """Whether `invoice` holds exactly the billed lines (purchase line, quantity, price)."""
+    have = sorted((i.purchase_line_id or 0, i.quantity, i.unit_price) for i in invoice.lines)
+    want = sorted((i.purchase_line_id, i.quantity, i.unit_price) for i in lines)
+    return have == want
+
+
+def _draft_lines(invoice: Invoice) -> tuple[int, list[drafts.DraftLine]]:
+    """A booked draft as a fitting target: its id and its lines."""
+    return invoice.id, [
+        drafts.DraftLine(line.id, invoice.id, line.purchase_line_id, line.description)
+        for line in invoice.lines
+    ]
 
 
 def _check_booked(invoice: Invoice, lines: Sequence[InvoiceLineInput], url: str) -> None:

@@ -54,9 +54,6 @@ class PurchaseOrder(_Result):
     supplier: str
     purchase_date: dt.date | None
     state: str
-    # Tryton's: `order` (a draft supplier invoice as the order is confirmed), `fulfillment`
-    # (drafts for what is received; `shipment` before Tryton 7.8) or `manual` (none).
-    invoice_method: str
     invoice_state: str
     shipment_state: str
     currency: str
@@ -64,6 +61,9 @@ class PurchaseOrder(_Result):
     tax_amount: Decimal
     total_amount: Decimal
     lines: list[PurchaseLine]
+    # Tryton's: `order` (its default: a draft supplier invoice as the order is confirmed),
+    # `fulfillment` (drafts for what is received; `shipment` before Tryton 7.8) or `manual`.
+    invoice_method: str = "order"
 
 
 class InvoiceLine(_Result):

@@ -80,7 +80,9 @@ class PayInvoiceArgs(_Args):
         default=None, description="payment date; the invoice's due date if unset"
     )
     journal_id: int | None = Field(
-        default=None, description="payment journal; the company's only one if unset"
+        default=None,
+        description="payment journal; if unset, the one the `payment_journal` setting names, "
+        "else the company's only one in the invoice's currency",
     )
     submit: bool = Field(default=True, description="submit the payment for approval")
 

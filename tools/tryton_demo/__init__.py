@@ -44,6 +44,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "add_orders",
+    "add_payment_journal",
     "build_demo",
     "copy_demo",
     "ensure_demo",
@@ -131,6 +132,23 @@ def add_orders(
             f"{completed.stderr[-4000:]}"
         )
     return completed.stdout.split()
+
+
+def add_payment_journal(directory: Path, name: str, *, timeout: float = 600) -> int:
+    """Add a payment journal called `name` in the company's currency to the built demo in
+    `directory` (while no server serves it), as a company paying from a second bank; its id."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "tools.tryton_demo", "journal", str(directory), name],
+        cwd=_PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"adding payment journal {name!r} to {directory} failed:\n{completed.stderr[-4000:]}"
+        )
+    return int(completed.stdout.split()[-1])
 
 
 def load_facts(directory: Path) -> DemoFacts:

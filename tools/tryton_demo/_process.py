@@ -112,6 +112,12 @@ def add_orders(directory: Path, orders: Sequence[_seed.Order], today: dt.date) -
     return [number for number, _ in made]
 
 
+def add_payment_journal(directory: Path, name: str) -> int:
+    """Add a payment journal to the built database in `directory`."""
+    _load_config(directory)
+    return _seed.add_payment_journal(DATABASE, name)
+
+
 def serve(directory: Path, host: str, port: int) -> None:
     """Serve the database in `directory` with trytond's WSGI app; print the URL once listening."""
     _load_config(directory)

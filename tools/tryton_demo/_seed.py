@@ -189,6 +189,16 @@ def add_orders(database: str, orders: Sequence[Order], today: dt.date) -> list[t
     return [(purchase.number, purchase.invoice_method) for purchase in made]
 
 
+def add_payment_journal(database: str, name: str) -> int:
+    """Add another manual payment journal in the company's currency; return its id."""
+    from proteus import Model
+    from proteus import config as pconfig
+
+    pconfig.set_trytond(database)
+    (company,) = Model.get("company.company").find()
+    return int(_payment_journal(Model, company, name).id)
+
+
 def _company(Model: Any, Wizard: Any, config: Any) -> Any:
     currency = Model.get("currency.currency")(
         name="Euro", code="EUR", symbol="€", rounding=Decimal("0.01"), digits=2
@@ -293,9 +303,9 @@ def _payment_term(Model: Any) -> Any:
     return term
 
 
-def _payment_journal(Model: Any, company: Any) -> Any:
+def _payment_journal(Model: Any, company: Any, name: str = "Bank transfers") -> Any:
     journal = Model.get("account.payment.journal")(
-        name="Bank transfers", process_method="manual", currency=company.currency, company=company
+        name=name, process_method="manual", currency=company.currency, company=company
     )
     journal.save()
     return journal
