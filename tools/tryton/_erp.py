@@ -215,51 +215,75 @@ class TrytonERP:
             "description": description,
             "comment": f"{text}{records.KEY_MARK}{idempotency_key}",
         }
-        waiting = await drafts.waiting_drafts(self.client, by_id)
-        created = False
         if found is not None:  # created empty by a booking cut short: fill it
-            plan = drafts.plan_fit(billed, waiting, target=_draft_lines(found))
-        else:
-            plan = drafts.plan_fit(billed, waiting)
-            if plan.target is None:
-                new = await self._invoice_header(supplier_id, by_id[lines[0].purchase_line_id])
-                if not plan.move:  # nothing taken off Tryton's drafts: create it in one go
-                    line_values = await self._new_lines(plan, by_id)
-                    row = await self.client.create(
-                        "account.invoice",
-                        {**new, **header, "lines": [["create", line_values]]},
-                        records.INVOICE_FIELDS,
-                    )
-                    return await self._kept_booking(idempotency_key, row, lines)
-                row = await self.client.create(
-                    "account.invoice", {**new, **header}, records.INVOICE_FIELDS
-                )
-                kept = await self._kept_booking(idempotency_key, row, ())
-                created = kept.created
-                # Planned again: a concurrent caller may have moved lines onto it already.
-                waiting = await drafts.waiting_drafts(self.client, by_id)
-                plan = drafts.plan_fit(billed, waiting, target=_draft_lines(kept))
+            return await self._fill(found.id, billed, lines, header, by_id, created=False)
+        plan = drafts.plan_fit(billed, await drafts.waiting_drafts(self.client, by_id))
+        if plan.target is not None:  # one of Tryton's drafts becomes the vendor's invoice
+            row = await self.client.write(
+                "account.invoice",
+                plan.target,
+                {**header, "lines": await self._line_actions(plan, by_id)},
+                records.INVOICE_FIELDS,
+            )
+            await drafts.settle(self.client, row["id"], by_id, touched=plan.sources)
+            booked = records.invoice(row)
+            _check_booked(booked, lines, self.client.base_url)
+            return booked.model_copy(update={"fitted": plan.fitted})
+        new = await self._invoice_header(supplier_id, by_id[lines[0].purchase_line_id])
+        if not plan.move:  # nothing taken off Tryton's drafts: created in one go
+            row = await self.client.create(
+                "account.invoice",
+                {**new, **header, "lines": await self._line_actions(plan, by_id)},
+                records.INVOICE_FIELDS,
+            )
+            return await self._kept_booking(idempotency_key, row, lines)
+        row = await self.client.create("account.invoice", {**new, **header}, records.INVOICE_FIELDS)
+        kept = await self._kept_booking(idempotency_key, row, ())
+        return await self._fill(kept.id, billed, lines, header, by_id, created=kept.created)
+
+    async def _fill(
+        self,
+        invoice_id: int,
+        billed: list[drafts.Billed],
+        lines: Sequence[InvoiceLineInput],
+        header: dict[str, Any],
+        by_id: dict[int, dict[str, Any]],
+        *,
+        created: bool,
+    ) -> Invoice:
+        """Move the billed lines off Tryton's drafts onto our invoice `invoice_id`. Concurrent
+        callers of one key fill the same invoice: each plans from what it reads (the drafts
+        first, the invoice after, so a line moved meanwhile is seen on the invoice) until the
+        invoice bills exactly `lines`, a line one of them added twice going again."""
+        sources: list[int] = []
+        for _ in range(3):
+            waiting = await drafts.waiting_drafts(self.client, by_id)
+            current = await self.get_invoice(invoice_id)
+            if _bills(current, lines):
+                await drafts.settle(self.client, invoice_id, by_id, touched=sources)
+                return current.model_copy(update={"created": created, "fitted": tuple(sources)})
+            plan = drafts.plan_fit(billed, waiting, target=_draft_lines(current))
+            sources += [source for source in plan.sources if source not in sources]
+            await self.client.write(
+                "account.invoice",
+                invoice_id,
+                {**header, "lines": await self._line_actions(plan, by_id)},
+            )
+        raise _unbooked(await self.get_invoice(invoice_id), lines, self.client.base_url)
+
+    async def _line_actions(
+        self, plan: drafts.FitPlan, by_id: dict[int, dict[str, Any]]
+    ) -> list[list[Any]]:
+        """The One2Many actions on the invoice's lines that carry out `plan`."""
         actions = plan.line_actions()
         if plan.create:
-            actions.append(["create", await self._new_lines(plan, by_id)])
-        assert plan.target is not None
-        row = await self.client.write(
-            "account.invoice", plan.target, {**header, "lines": actions}, records.INVOICE_FIELDS
-        )
-        await drafts.settle(self.client, row["id"], by_id, touched=plan.sources)
-        booked = records.invoice(row)
-        _check_booked(booked, lines, self.client.base_url)
-        return booked.model_copy(update={"created": created, "fitted": plan.fitted})
-
-    async def _new_lines(
-        self, plan: drafts.FitPlan, by_id: dict[int, dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        if not plan.create:
-            return []
-        defaults = await self._account_defaults()
-        return [
-            _invoice_line_values(line, by_id[line.purchase_line], defaults) for line in plan.create
-        ]
+            defaults = await self._account_defaults()
+            new = [
+                _invoice_line_values(line, by_id[line.purchase_line], defaults)
+                for line in plan.create
+            ]
+            actions.append(["create", new])
+        return actions
 
     async def _kept_booking(
         self, key: str, row: dict[str, Any], lines: Sequence[InvoiceLineInput]
@@ -658,15 +682,21 @@ def _draft_lines(invoice: Invoice) -> tuple[int, list[drafts.DraftLine]]:
 
 
 def _check_booked(invoice: Invoice, lines: Sequence[InvoiceLineInput], url: str) -> None:
-    """The booked invoice bills exactly `lines`; anything else means a concurrent booking of
-    the same purchase lines moved them: fail, rather than let it be posted."""
-    have = sorted((line.purchase_line_id, line.quantity) for line in invoice.lines)
+    """The booked invoice bills exactly `lines` (purchase line and quantity)."""
+    have = sorted((line.purchase_line_id or 0, line.quantity) for line in invoice.lines)
+    if have != sorted((line.purchase_line_id, line.quantity) for line in lines):
+        raise _unbooked(invoice, lines, url)
+
+
+def _unbooked(invoice: Invoice, lines: Sequence[InvoiceLineInput], url: str) -> ConnectorError:
+    """A booked invoice that does not bill `lines`: a concurrent booking of the same purchase
+    lines moved them. It fails rather than let such an invoice be posted."""
+    have = sorted((line.purchase_line_id or 0, line.quantity) for line in invoice.lines)
     want = sorted((line.purchase_line_id, line.quantity) for line in lines)
-    if have != want:
-        raise ConnectorError(
-            f"supplier invoice {invoice.id} was booked with lines {have} (purchase line, "
-            f"quantity), not the billed {want}: another booking of the same purchase lines "
-            "ran at the same time; look at the invoice in Tryton before booking again",
-            system="tryton",
-            url=url,
-        )
+    return ConnectorError(
+        f"supplier invoice {invoice.id} was booked with lines {have} (purchase line, "
+        f"quantity), not the billed {want}: another booking of the same purchase lines "
+        "ran at the same time; look at the invoice in Tryton before booking again",
+        system="tryton",
+        url=url,
+    )
