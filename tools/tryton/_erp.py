@@ -189,8 +189,9 @@ class TrytonERP:
         is the one kept, so no caller's lines vanish with a loser's invoice.
         """
         found = await self._invoice_by_key(idempotency_key)
-        if found is not None and (found.state != "draft" or not lines or _bills(found, lines)):
-            if found.state == "draft":  # a booking cut short before its drafts were settled
+        cut_short = found is not None and found.state == "draft" and not found.lines
+        if found is not None and not (cut_short and lines):
+            if found.state == "draft":  # a booking may have been cut short before settling
                 ours = [line.purchase_line_id for line in found.lines if line.purchase_line_id]
                 await drafts.settle(self.client, found.id, ours)
             return found
@@ -215,7 +216,7 @@ class TrytonERP:
             "description": description,
             "comment": f"{text}{records.KEY_MARK}{idempotency_key}",
         }
-        if found is not None:  # created empty by a booking cut short: fill it
+        if found is not None:  # created empty by a booking cut short before filling it
             return await self._fill(found.id, billed, lines, header, by_id, created=False)
         plan = drafts.plan_fit(billed, await drafts.waiting_drafts(self.client, by_id))
         if plan.target is not None:  # one of Tryton's drafts becomes the vendor's invoice
