@@ -26,8 +26,10 @@ def invoice_key(supplier_id: int, invoice_number: str) -> str:
 
 
 async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
-    """Create the draft supplier invoice, billing the matched purchase order lines; a draft whose
-    tax or total (as the ERP computes them) is not the document's goes back to a person."""
+    """Book the draft supplier invoice billing the matched purchase order lines: the draft
+    Tryton made for the order is fitted to the vendor's document (invoice methods `order` and
+    `fulfillment`), or one is created (`manual`). A draft whose tax or total (as the ERP
+    computes them) is not the document's goes back to a person."""
     invoice = Invoice.model_validate(state["invoice"])
     match = state["match"]
     thread = thread_of(config)
@@ -41,7 +43,7 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
         for line in match["lines"]
     ]
     async with erp() as client:
-        booked = await client.create_supplier_invoice(
+        booked = await client.book_supplier_invoice(
             idempotency_key=invoice_key(match["supplier_id"], invoice.invoice_number),
             supplier_id=match["supplier_id"],
             invoice_date=invoice.issue_date,
@@ -53,7 +55,8 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
         mismatch = booked_totals(invoice, booked, policy_in(state, config).amount_tolerance)
         if mismatch is not None and booked.state == "draft":
             # Deleted, not kept: a later booking of the corrected invoice reuses the same key,
-            # and the duplicate check would take the stale draft for the invoice.
+            # and the duplicate check would take the stale draft for the invoice. Tryton's
+            # purchase processing drafts again what its lines billed, for the next booking.
             await client.delete_draft_invoice(booked.id)
     if mismatch is not None:
         done = (
@@ -67,7 +70,14 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
             "match": {**match, "findings": [*match["findings"], finding.model_dump(mode="json")]},
             "decisions": [decision("book", "needs_review", finding.message, "agent-ops")],
         }
-    how = "created" if booked.created else "found already created"
+    others = ", ".join(str(draft) for draft in booked.fitted if draft != booked.id)
+    if booked.fitted and not booked.created:
+        how = "is Tryton's draft for the order, fitted to the vendor's invoice"
+        how += f" (with lines moved from draft(s) {others})" if others else ""
+    elif booked.fitted:
+        how = f"created with the billed lines of Tryton's draft(s) {others}"
+    else:
+        how = "created" if booked.created else "found already booked"
     return {
         "status": "booked",
         "erp": {"invoice_id": booked.id, "total": str(booked.total_amount)},

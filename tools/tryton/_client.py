@@ -17,9 +17,10 @@ import html
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
 from agent_ops.errors import ConnectorError, ConnectorRejected, ConnectorUnavailable
 from tools.connector import (
@@ -38,12 +39,24 @@ Domain = Sequence[Any]
 
 
 class TrytonSettings(BaseModel):
-    """Where and as whom to reach Tryton. Build it once (from settings) and pass it in."""
+    """Where and as whom to reach Tryton. Build it once (from settings) and pass it in.
+
+    `url` may be the URL a user copies from Tryton, with the database in it: the database's URL
+    (`http://host:8000/mydb/`), its REST base (`http://host:8000/mydb/rest/`) or the web
+    client's (`http://host:8000/#mydb`); `database` then may be left out. Given both, they
+    must agree. A Tryton served under a path prefix is given by its REST base
+    (`http://host/erp/mydb/rest/`): a path without `rest/` is read as the database.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    url: HttpUrl = Field(description="Tryton's base URL, e.g. http://127.0.0.1:8000/")
-    database: str = Field(min_length=1, description="the Tryton database name")
+    url: HttpUrl = Field(
+        description="Tryton's root URL (http://host:8000/) or its database URL "
+        "(http://host:8000/mydb/, or the REST base http://host:8000/mydb/rest/)"
+    )
+    database: str = Field(
+        min_length=1, description="the Tryton database name; taken from `url` when it has one"
+    )
     api_key: SecretStr = Field(description="a user application key for the `rest` application")
     company: int | None = Field(
         default=None, description="company id sent in the context; the user's own if unset"
@@ -53,6 +66,46 @@ class TrytonSettings(BaseModel):
     attempts: int = Field(default=3, ge=1, description="tries for a read-only call")
     backoff: float = Field(default=0.2, ge=0, description="seconds before the first retry")
     page_size: int = Field(default=100, ge=1, le=1000, description="records per search page")
+    payment_journal: int | str | None = Field(
+        default=None,
+        description="the payment journal (id or name) supplier invoices are paid from; needed "
+        "when the company has several for the invoice's currency",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_in_url(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("url") is None:
+            return data
+        url = str(data["url"])
+        root, named = split_database_url(url)
+        if named is None:
+            return data
+        given = data.get("database")
+        if given is not None and given != named:
+            raise ValueError(
+                f"the url {url} names database {named!r} but `database` is {given!r}: leave "
+                "`database` out, or make the two the same"
+            )
+        return {**data, "url": root, "database": named}
+
+
+def split_database_url(url: str) -> tuple[str, str | None]:
+    """Tryton's root URL and the database a URL names (None when it names none)."""
+    parts = urlsplit(url)
+    segments = [segment for segment in parts.path.split("/") if segment]
+    database: str | None = None
+    if "rest" in segments[1:]:  # the REST base, or a REST route under it
+        at = segments.index("rest", 1)
+        database, segments = segments[at - 1], segments[: at - 1]
+    elif parts.fragment:  # the web client's: http://host:8000/#mydb/model/...
+        database = parts.fragment.strip("/").split("/")[0] or None
+    elif segments:
+        database, segments = segments[-1], segments[:-1]
+    if database is None:
+        return url, None
+    path = "/" + "".join(f"{segment}/" for segment in segments)
+    return urlunsplit((parts.scheme, parts.netloc, path, "", "")), unquote(database)
 
 
 class TrytonClient:

@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_ops.errors import ConnectorError, ConnectorRejected, InvalidInput
+from agent_ops.errors import ConfigError, ConnectorError, ConnectorRejected, InvalidInput
+from tools.tryton import _drafts as drafts
 from tools.tryton import _records as records
 from tools.tryton._client import TrytonClient
 from tools.tryton._models import (
@@ -164,7 +165,7 @@ class TrytonERP:
 
     # -- writes --------------------------------------------------------------------------
 
-    async def create_supplier_invoice(
+    async def book_supplier_invoice(
         self,
         *,
         idempotency_key: str,
@@ -175,95 +176,130 @@ class TrytonERP:
         description: str | None = None,
         comment: str | None = None,
     ) -> Invoice:
-        """Create a draft supplier invoice billing purchase lines, once per idempotency key.
+        """Book a vendor's invoice billing purchase lines as a draft, once per idempotency key.
+
+        Where Tryton drafted the invoice itself (invoice method `order` or `fulfillment`), its
+        draft is fitted to the vendor's document, never a second invoice made beside it (see
+        `_drafts`); otherwise (`manual`) the invoice is created. `fitted` names the drafts used.
 
         Concurrent callers with one key: each creates, then looks the key up; the lowest id is
-        kept and a caller whose draft lost deletes it and returns the winner. That is exact when
-        Tryton commits ids in order (its SQLite backend serialises writes); on PostgreSQL two
-        creates committing out of id order in the same instant could each keep their own.
+        kept and a caller whose invoice lost deletes it and returns the winner. That is exact
+        when Tryton commits ids in order (its SQLite backend serialises writes); on PostgreSQL two
+        creates committing out of id order in the same instant could each keep their own. An
+        invoice that takes lines off Tryton's drafts is created empty first and filled once it
+        is the one kept, so no caller's lines vanish with a loser's invoice.
         """
-        if found := await self._invoice_by_key(idempotency_key):
+        found = await self._invoice_by_key(idempotency_key)
+        cut_short = found is not None and found.state == "draft" and not found.lines
+        if found is not None and not (cut_short and lines):
+            if found.state == "draft":  # a booking may have been cut short before settling
+                ours = [line.purchase_line_id for line in found.lines if line.purchase_line_id]
+                await drafts.settle(self.client, found.id, ours)
             return found
         if not lines:
             raise InvalidInput("a supplier invoice needs at least one line")
-        po_lines = await self.client.search(
-            "purchase.line",
-            [("id", "in", [line.purchase_line_id for line in lines])],
-            (
-                "purchase.party",
-                "purchase.company",
-                "purchase.currency",
-                "purchase.payment_term",
-                "type",
-                "product",
-                "product.name",
-                "product.account_category.account_expense",
-                "description",
-                "unit",
-                "taxes",
-            ),
-        )
-        by_id = {row["id"]: row for row in po_lines}
-        for line in lines:
-            row = by_id.get(line.purchase_line_id)
-            if row is None:
-                raise InvalidInput(f"purchase line {line.purchase_line_id} does not exist")
-            if row["purchase"]["party"] != supplier_id:
-                raise InvalidInput(
-                    f"purchase line {line.purchase_line_id} belongs to supplier "
-                    f"{row['purchase']['party']}, not to supplier {supplier_id}"
-                )
-        first = by_id[lines[0].purchase_line_id]["purchase"]
-        party = await self.client.read(
-            "party.party",
-            supplier_id,
-            ("account_payable", "supplier_payment_term", "addresses.invoice", "addresses.active"),
-        )
-        defaults = await self.client.read(
-            "account.configuration",
-            1,
-            ("default_account_payable", "default_category_account_expense"),
-        )
-        journals = await self.client.search(
-            "account.journal", [("type", "=", "expense")], ("id",), limit=1
-        )
-        address = _invoice_address(party)
-        if address is None:
-            raise InvalidInput(f"supplier {supplier_id} has no address to invoice")
-        payable = party["account_payable"] or defaults["default_account_payable"]
+        by_id = await self._billed_purchase_lines(supplier_id, lines)
+        billed = [
+            drafts.Billed(
+                purchase_line=line.purchase_line_id,
+                values={
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "description": _line_text(line, by_id[line.purchase_line_id]),
+                },
+            )
+            for line in lines
+        ]
         text = f"{comment.rstrip()}\n\n" if comment else ""
-        values: dict[str, Any] = {
-            "type": "in",
-            "company": first["company"],
-            "currency": first["currency"],
-            "party": supplier_id,
-            "invoice_address": address,
-            "account": payable,
-            "payment_term": party["supplier_payment_term"] or first["payment_term"],
+        header: dict[str, Any] = {
             "invoice_date": invoice_date,
             "reference": reference,
             "description": description,
             "comment": f"{text}{records.KEY_MARK}{idempotency_key}",
-            "lines": [
-                [
-                    "create",
-                    [
-                        _invoice_line_values(line, by_id[line.purchase_line_id], first, defaults)
-                        for line in lines
-                    ],
-                ]
-            ],
         }
-        if journals:
-            values["journal"] = journals[0]["id"]
-        row = await self.client.create("account.invoice", values, records.INVOICE_FIELDS)
-        kept = await self._invoice_by_key(idempotency_key)
+        if found is not None:  # created empty by a booking cut short before filling it
+            return await self._fill(found.id, billed, lines, header, by_id, created=False)
+        plan = drafts.plan_fit(billed, await drafts.waiting_drafts(self.client, by_id))
+        if plan.target is not None:  # one of Tryton's drafts becomes the vendor's invoice
+            row = await self.client.write(
+                "account.invoice",
+                plan.target,
+                {**header, "lines": await self._line_actions(plan, by_id)},
+                records.INVOICE_FIELDS,
+            )
+            await drafts.settle(self.client, row["id"], by_id, touched=plan.sources)
+            booked = records.invoice(row)
+            _check_booked(booked, lines, self.client.base_url)
+            return booked.model_copy(update={"fitted": plan.fitted})
+        new = await self._invoice_header(supplier_id, by_id[lines[0].purchase_line_id])
+        if not plan.move:  # nothing taken off Tryton's drafts: created in one go
+            row = await self.client.create(
+                "account.invoice",
+                {**new, **header, "lines": await self._line_actions(plan, by_id)},
+                records.INVOICE_FIELDS,
+            )
+            return await self._kept_booking(idempotency_key, row, lines)
+        row = await self.client.create("account.invoice", {**new, **header}, records.INVOICE_FIELDS)
+        kept = await self._kept_booking(idempotency_key, row, ())
+        return await self._fill(kept.id, billed, lines, header, by_id, created=kept.created)
+
+    async def _fill(
+        self,
+        invoice_id: int,
+        billed: list[drafts.Billed],
+        lines: Sequence[InvoiceLineInput],
+        header: dict[str, Any],
+        by_id: dict[int, dict[str, Any]],
+        *,
+        created: bool,
+    ) -> Invoice:
+        """Move the billed lines off Tryton's drafts onto our invoice `invoice_id`. Concurrent
+        callers of one key fill the same invoice: each plans from what it reads (the drafts
+        first, the invoice after, so a line moved meanwhile is seen on the invoice) until the
+        invoice bills exactly `lines`, a line one of them added twice going again."""
+        sources: list[int] = []
+        for _ in range(3):
+            waiting = await drafts.waiting_drafts(self.client, by_id)
+            current = await self.get_invoice(invoice_id)
+            if _bills(current, lines):
+                await drafts.settle(self.client, invoice_id, by_id, touched=sources)
+                return current.model_copy(update={"created": created, "fitted": tuple(sources)})
+            plan = drafts.plan_fit(billed, waiting, target=_draft_lines(current))
+            sources += [source for source in plan.sources if source not in sources]
+            await self.client.write(
+                "account.invoice",
+                invoice_id,
+                {**header, "lines": await self._line_actions(plan, by_id)},
+            )
+        raise _unbooked(await self.get_invoice(invoice_id), lines, self.client.base_url)
+
+    async def _line_actions(
+        self, plan: drafts.FitPlan, by_id: dict[int, dict[str, Any]]
+    ) -> list[list[Any]]:
+        """The One2Many actions on the invoice's lines that carry out `plan`."""
+        actions = plan.line_actions()
+        if plan.create:
+            defaults = await self._account_defaults()
+            new = [
+                _invoice_line_values(line, by_id[line.purchase_line], defaults)
+                for line in plan.create
+            ]
+            actions.append(["create", new])
+        return actions
+
+    async def _kept_booking(
+        self, key: str, row: dict[str, Any], lines: Sequence[InvoiceLineInput]
+    ) -> Invoice:
+        """The invoice kept for `key` once `row` was created with it: `row`'s own unless a
+        concurrent caller's has a lower id, in which case `row`'s is deleted."""
+        kept = await self._invoice_by_key(key)
         if kept is not None and kept.id != row["id"]:
-            # Another caller created one with this key at the same time, and its id is lower:
-            # it wins; this draft goes. Both callers end up with the same invoice.
             await self.client.delete("account.invoice", row["id"])
             return kept
-        return records.invoice(row).model_copy(update={"created": True})
+        booked = records.invoice(row)
+        if lines:
+            _check_booked(booked, lines, self.client.base_url)
+        return booked.model_copy(update={"created": True})
 
     async def update_supplier_invoice(
         self,
@@ -338,7 +374,7 @@ class TrytonERP:
         invoice = await self.client.read(
             "account.invoice",
             invoice_id,
-            ("type", "state", "party", "company", "currency", "amount_to_pay"),
+            ("type", "state", "party", "company", "currency.code", "amount_to_pay"),
         )
         if invoice["type"] != "in" or invoice["state"] != "posted":
             raise InvalidInput(
@@ -394,6 +430,74 @@ class TrytonERP:
         return payment.model_copy(update={"created": True})
 
     # -- internals -----------------------------------------------------------------------
+
+    async def _billed_purchase_lines(
+        self, supplier_id: int, lines: Sequence[InvoiceLineInput]
+    ) -> dict[int, dict[str, Any]]:
+        """The purchase lines billed, by id, each checked to be the supplier's."""
+        rows = await self.client.search(
+            "purchase.line",
+            [("id", "in", sorted({line.purchase_line_id for line in lines}))],
+            (
+                "purchase.party",
+                "purchase.company",
+                "purchase.currency",
+                "purchase.payment_term",
+                "type",
+                "product",
+                "product.name",
+                "product.account_category.account_expense",
+                "description",
+                "unit",
+                "taxes",
+            ),
+        )
+        by_id = {row["id"]: row for row in rows}
+        for line in lines:
+            row = by_id.get(line.purchase_line_id)
+            if row is None:
+                raise InvalidInput(f"purchase line {line.purchase_line_id} does not exist")
+            if row["purchase"]["party"] != supplier_id:
+                raise InvalidInput(
+                    f"purchase line {line.purchase_line_id} belongs to supplier "
+                    f"{row['purchase']['party']}, not to supplier {supplier_id}"
+                )
+        return by_id
+
+    async def _account_defaults(self) -> dict[str, Any]:
+        return await self.client.read(
+            "account.configuration",
+            1,
+            ("default_account_payable", "default_category_account_expense"),
+        )
+
+    async def _invoice_header(self, supplier_id: int, po_line: dict[str, Any]) -> dict[str, Any]:
+        """A new supplier invoice's party, accounts and terms, as Tryton's purchase sets them."""
+        purchase = po_line["purchase"]
+        party = await self.client.read(
+            "party.party",
+            supplier_id,
+            ("account_payable", "supplier_payment_term", "addresses.invoice", "addresses.active"),
+        )
+        defaults = await self._account_defaults()
+        journals = await self.client.search(
+            "account.journal", [("type", "=", "expense")], ("id",), limit=1
+        )
+        address = _invoice_address(party)
+        if address is None:
+            raise InvalidInput(f"supplier {supplier_id} has no address to invoice")
+        values: dict[str, Any] = {
+            "type": "in",
+            "company": purchase["company"],
+            "currency": purchase["currency"],
+            "party": supplier_id,
+            "invoice_address": address,
+            "account": party["account_payable"] or defaults["default_account_payable"],
+            "payment_term": party["supplier_payment_term"] or purchase["payment_term"],
+        }
+        if journals:
+            values["journal"] = journals[0]["id"]
+        return values
 
     async def _purchase_lines(self, purchase_ids: list[int]) -> dict[int, list[PurchaseLine]]:
         if not purchase_ids:
@@ -479,18 +583,45 @@ class TrytonERP:
             await self.client.read("account.payment", payment_id, records.PAYMENT_FIELDS)
         )
 
-    async def _payment_journal(self, company: int, currency: int) -> int:
+    async def _payment_journal(self, company: int, currency: dict[str, Any]) -> int:
+        """The journal to pay from: the one the `payment_journal` setting names, else the
+        company's only one in the invoice's currency."""
         rows = await self.client.search(
             "account.payment.journal",
-            [("company", "=", company), ("currency", "=", currency)],
+            [("company", "=", company), ("currency", "=", currency["id"])],
             ("name",),
+            order=[("id", "ASC")],
         )
-        if len(rows) != 1:
-            names = ", ".join(f"{row['id']} ({row['name']})" for row in rows) or "none"
-            raise InvalidInput(
-                f"choose a payment journal: company {company} has {names} in the invoice's currency"
+        listed = ", ".join(f"{row['id']} ({row['name']})" for row in rows)
+        where = f"company {company} in {currency.get('code') or currency['id']}"
+        chosen = self.client.settings.payment_journal
+        if chosen is not None:
+            hits = [row for row in rows if _is_journal(row, chosen)]
+            if len(hits) == 1:
+                return int(hits[0]["id"])
+            raise ConfigError(
+                f"the Tryton setting payment_journal={chosen!r} names "
+                f"{'several' if hits else 'none'} of the payment journals of {where}: "
+                f"{listed or 'it has none'}"
             )
-        return int(rows[0]["id"])
+        if len(rows) == 1:
+            return int(rows[0]["id"])
+        if not rows:
+            raise ConfigError(
+                f"{where} has no payment journal to pay supplier invoices from: create one in "
+                "Tryton (Accounting > Configuration > Payments > Journals)"
+            )
+        raise ConfigError(
+            f"{where} has {len(rows)} payment journals, {listed}: set payment_journal (a name "
+            "or an id) in the connectors config's tryton section to choose one"
+        )
+
+
+def _is_journal(row: dict[str, Any], chosen: int | str) -> bool:
+    if isinstance(chosen, int):
+        return bool(row["id"] == chosen)
+    name = chosen.strip().casefold()
+    return bool(row["name"].strip().casefold() == name or str(row["id"]) == name)
 
     # -- reads for document extraction ---------------------------------------------------------
 
@@ -580,12 +711,16 @@ def _invoice_address(party: dict[str, Any]) -> int | None:
     return int(addresses[0]["id"]) if addresses else None
 
 
+def _line_text(line: InvoiceLineInput, po_line: dict[str, Any]) -> str:
+    product = po_line.get("product") or {}
+    return line.description or po_line.get("description") or product.get("name") or ""
+
+
 def _invoice_line_values(
-    line: InvoiceLineInput,
-    po_line: dict[str, Any],
-    purchase: dict[str, Any],
-    defaults: dict[str, Any],
+    line: drafts.Billed, po_line: dict[str, Any], defaults: dict[str, Any]
 ) -> dict[str, Any]:
+    """A new invoice line billing a purchase line, as Tryton's purchase would draft it."""
+    purchase = po_line["purchase"]
     product = po_line.get("product") or {}
     category = product.get("account_category") or {}
     account = category.get("account_expense") or defaults["default_category_account_expense"]
@@ -593,15 +728,49 @@ def _invoice_line_values(
         "type": "line",
         "company": purchase["company"],
         "currency": purchase["currency"],
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
+        **line.values,
         "unit": po_line["unit"],
         "account": account,
-        "description": line.description or po_line.get("description") or product.get("name"),
-        "origin": f"purchase.line,{line.purchase_line_id}",
+        "origin": f"purchase.line,{line.purchase_line}",
     }
     if po_line.get("taxes"):
         values["taxes"] = [["add", po_line["taxes"]]]
     if product:
         values["product"] = product["id"]
     return values
+
+
+def _bills(invoice: Invoice, lines: Sequence[InvoiceLineInput]) -> bool:
+    """Whether `invoice` holds exactly the billed lines (purchase line, quantity, price)."""
+    have = sorted((i.purchase_line_id or 0, i.quantity, i.unit_price) for i in invoice.lines)
+    want = sorted((i.purchase_line_id, i.quantity, i.unit_price) for i in lines)
+    return have == want
+
+
+def _draft_lines(invoice: Invoice) -> tuple[int, list[drafts.DraftLine]]:
+    """A booked draft as a fitting target: its id and its lines."""
+    return invoice.id, [
+        drafts.DraftLine(line.id, invoice.id, line.purchase_line_id, line.description)
+        for line in invoice.lines
+    ]
+
+
+def _check_booked(invoice: Invoice, lines: Sequence[InvoiceLineInput], url: str) -> None:
+    """The booked invoice bills exactly `lines` (purchase line and quantity)."""
+    have = sorted((line.purchase_line_id or 0, line.quantity) for line in invoice.lines)
+    if have != sorted((line.purchase_line_id, line.quantity) for line in lines):
+        raise _unbooked(invoice, lines, url)
+
+
+def _unbooked(invoice: Invoice, lines: Sequence[InvoiceLineInput], url: str) -> ConnectorError:
+    """A booked invoice that does not bill `lines`: a concurrent booking of the same purchase
+    lines moved them. It fails rather than let such an invoice be posted."""
+    have = sorted((line.purchase_line_id or 0, line.quantity) for line in invoice.lines)
+    want = sorted((line.purchase_line_id, line.quantity) for line in lines)
+    return ConnectorError(
+        f"supplier invoice {invoice.id} was booked with lines {have} (purchase line, "
+        f"quantity), not the billed {want}: another booking of the same purchase lines "
+        "ran at the same time; look at the invoice in Tryton before booking again",
+        system="tryton",
+        url=url,
+    )

@@ -37,7 +37,13 @@ class PurchaseLine(_Result):
     # taxes is not a plain percentage (a fixed amount, child taxes, or compounding).
     tax_rate: Decimal | None
     received_quantity: float  # done incoming stock moves, in the line's unit
-    invoiced_quantity: float  # on supplier invoices that are not cancelled
+    # On supplier invoices that are not cancelled, except Tryton's own drafts still waiting for
+    # the vendor's invoice (see `drafted_quantity`): posted, validated or paid ones, and drafts
+    # that carry a vendor's invoice number or agent-ops' idempotency key.
+    invoiced_quantity: float
+    # On drafts Tryton made for the order (invoice method `order` or `fulfillment`) that no
+    # vendor invoice has been fitted to yet: what the next invoice for this line is fitted to.
+    drafted_quantity: float = 0.0
 
 
 class PurchaseOrder(_Result):
@@ -55,6 +61,9 @@ class PurchaseOrder(_Result):
     tax_amount: Decimal
     total_amount: Decimal
     lines: list[PurchaseLine]
+    # Tryton's: `order` (its default: a draft supplier invoice as the order is confirmed),
+    # `fulfillment` (drafts for what is received; `shipment` before Tryton 7.8) or `manual`.
+    invoice_method: str = "order"
 
 
 class InvoiceLine(_Result):
@@ -82,6 +91,9 @@ class Invoice(_Result):
     idempotency_key: str | None
     lines: list[InvoiceLine]
     created: bool = False  # True only on the call that made it
+    # On the call that booked it onto Tryton's own drafts for the order: their ids (the first is
+    # this invoice when a draft was fitted in place).
+    fitted: tuple[int, ...] = ()
 
 
 class Payment(_Result):

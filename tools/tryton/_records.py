@@ -39,6 +39,8 @@ LINE_FIELDS = (
     "moves.unit.factor",
     "invoice_lines.quantity",
     "invoice_lines.invoice.state",
+    "invoice_lines.invoice.reference",
+    "invoice_lines.invoice.comment",
 )
 PURCHASE_FIELDS = (
     "number",
@@ -46,6 +48,7 @@ PURCHASE_FIELDS = (
     "party.name",
     "purchase_date",
     "state",
+    "invoice_method",
     "invoice_state",
     "shipment_state",
     "currency.code",
@@ -102,6 +105,16 @@ def key_of(comment: str | None) -> str | None:
     return None
 
 
+def waiting(invoice: dict[str, Any]) -> bool:
+    """Whether an invoice is a draft Tryton made for a purchase that waits for the vendor's
+    invoice: no vendor invoice number and no idempotency key of ours on it yet."""
+    return (
+        invoice.get("state") == "draft"
+        and not (invoice.get("reference") or "").strip()
+        and key_of(invoice.get("comment")) is None
+    )
+
+
 def _name(value: Any) -> Any:
     """The `name` of a related record read with dotted fields, or None."""
     return value.get("name") if isinstance(value, dict) else None
@@ -137,11 +150,13 @@ def purchase_line(row: dict[str, Any]) -> PurchaseLine:
         if move["state"] == "done":
             move_factor = (move.get("unit") or {}).get("factor") or factor
             received += move["quantity"] * move_factor / factor
-    invoiced = sum(
-        line["quantity"]
-        for line in row.get("invoice_lines") or []
-        if (line.get("invoice") or {}).get("state") != "cancelled"
-    )
+    invoiced = drafted = 0.0
+    for line in row.get("invoice_lines") or []:
+        invoice = line.get("invoice") or {}
+        if waiting(invoice):
+            drafted += line["quantity"]
+        elif invoice.get("state") != "cancelled":
+            invoiced += line["quantity"]
     product = row.get("product") or {}
     return PurchaseLine(
         id=row["id"],
@@ -155,6 +170,7 @@ def purchase_line(row: dict[str, Any]) -> PurchaseLine:
         tax_rate=_tax_rate(row.get("taxes") or []),
         received_quantity=round(received, 6),
         invoiced_quantity=invoiced,
+        drafted_quantity=drafted,
     )
 
 
@@ -184,6 +200,7 @@ def purchase(row: dict[str, Any], lines: list[PurchaseLine]) -> PurchaseOrder:
     return PurchaseOrder(
         **_document(row),
         purchase_date=row.get("purchase_date"),
+        invoice_method=row["invoice_method"],
         invoice_state=row["invoice_state"],
         shipment_state=row["shipment_state"],
         lines=lines,

@@ -42,7 +42,7 @@ class PurchaseOrderArgs(_Args):
     purchase_id: int = Field(description="the purchase order's id")
 
 
-class CreateInvoiceArgs(_Args):
+class BookInvoiceArgs(_Args):
     idempotency_key: IdempotencyKey
     supplier_id: int = Field(description="the supplier's party id")
     invoice_date: dt.date = Field(description="the date printed on the supplier's invoice")
@@ -80,7 +80,9 @@ class PayInvoiceArgs(_Args):
         default=None, description="payment date; the invoice's due date if unset"
     )
     journal_id: int | None = Field(
-        default=None, description="payment journal; the company's only one if unset"
+        default=None,
+        description="payment journal; if unset, the one the `payment_journal` setting names, "
+        "else the company's only one in the invoice's currency",
     )
     submit: bool = Field(default=True, description="submit the payment for approval")
 
@@ -113,8 +115,8 @@ def tryton_tools(erp: TrytonERP) -> list[BaseTool]:
     async def get_invoice(invoice_id: int) -> Any:
         return _json(await erp.get_invoice(invoice_id))
 
-    async def create_supplier_invoice(**kwargs: Any) -> Any:
-        return _json(await erp.create_supplier_invoice(**kwargs))
+    async def book_supplier_invoice(**kwargs: Any) -> Any:
+        return _json(await erp.book_supplier_invoice(**kwargs))
 
     async def update_supplier_invoice(
         invoice_id: int, lines: list[InvoiceLineChange], **kwargs: Any
@@ -162,11 +164,13 @@ def tryton_tools(erp: TrytonERP) -> list[BaseTool]:
             "read",
         ),
         (
-            create_supplier_invoice,
-            "tryton_create_supplier_invoice",
-            "Create a draft supplier invoice whose lines bill purchase order lines. Calling "
-            "again with the same idempotency key returns the first invoice (created=false).",
-            CreateInvoiceArgs,
+            book_supplier_invoice,
+            "tryton_book_supplier_invoice",
+            "Book a vendor's invoice as a draft supplier invoice whose lines bill purchase order "
+            "lines: the draft Tryton made for the order is fitted to it (fitted lists the "
+            "drafts), or a new one is created (created=true). Calling again with the same "
+            "idempotency key returns the first invoice (created=false, fitted empty).",
+            BookInvoiceArgs,
             "write",
         ),
         (

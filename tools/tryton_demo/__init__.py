@@ -2,8 +2,10 @@
 
 The database holds one company (EUR, the English chart of accounts, a 20 % input VAT, this
 year's fiscal year and periods, a manual payment journal), three suppliers, seven products (two
-bought with VAT) and five confirmed purchase orders, some received in full, one in part, two not
-at all (see `_seed.py`).
+bought with VAT) and seven confirmed purchase orders, some received in full, some in part, two
+not at all (see `_seed.py`). Five take Tryton's default invoice method (`order`: Tryton drafts
+their supplier invoices on confirmation), one `fulfillment` (drafts for what is received) and
+one `manual` (no drafts).
 
     facts = ensure_demo(Path("/tmp/tryton"))         # ~1 minute the first time: installs modules
     with DemoServer(Path("/tmp/tryton")) as server:  # a `trytond` WSGI process
@@ -13,7 +15,7 @@ A built directory records the seed version it was built with (a digest of the se
 trytond's version); `ensure_demo` rebuilds one built by other code instead of serving it.
 
 `add_orders` confirms more purchase orders in a built demo (before it is served), for callers
-that need more open quantity than the four seeded orders leave.
+that need more open quantity than the seeded orders leave.
 """
 
 from __future__ import annotations
@@ -25,21 +27,24 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from tools.tryton_demo._process import CONFIG_FILE, DATABASE, INFO_FILE, write_config
-from tools.tryton_demo._seed import Order, OrderLine
+from tools.tryton_demo._seed import InvoiceMethod, Order, OrderLine
 from tools.tryton_demo._version import seed_version
 
 __all__ = [
     "DemoFacts",
     "DemoServer",
+    "InvoiceMethod",
     "Order",
     "OrderLine",
     "add_orders",
+    "add_payment_journal",
     "build_demo",
     "copy_demo",
     "ensure_demo",
@@ -63,6 +68,7 @@ class DemoFacts(BaseModel):
     supplier_vat: int  # the account.tax on the VAT products' purchase lines
     suppliers: dict[str, int]  # party code -> id
     purchases: list[str]  # purchase order numbers
+    invoice_methods: dict[str, str] = {}  # purchase order number -> Tryton's invoice method
     rest_key: str
 
 
@@ -97,9 +103,21 @@ def ensure_demo(directory: Path, *, timeout: float = 600) -> DemoFacts:
     return build_demo(directory, timeout=timeout)
 
 
-def add_orders(directory: Path, orders: Sequence[Order], *, timeout: float = 600) -> list[str]:
+def add_orders(
+    directory: Path,
+    orders: Sequence[Order],
+    *,
+    invoice_method: InvoiceMethod | None = None,
+    timeout: float = 600,
+) -> list[str]:
     """Confirm `orders` in the built demo in `directory` (in a separate process, while no
-    server serves it); return their numbers, which demo.json's `purchases` now ends with."""
+    server serves it); return their numbers, which demo.json's `purchases` now ends with.
+
+    `invoice_method` applies to every order given; by default each order keeps its own, and
+    an order without one takes Tryton's default (`order`, from its purchase configuration).
+    """
+    if invoice_method is not None:
+        orders = [replace(order, invoice_method=invoice_method) for order in orders]
     completed = subprocess.run(
         [sys.executable, "-m", "tools.tryton_demo", "orders", str(directory)],
         cwd=_PROJECT_ROOT,
@@ -114,6 +132,23 @@ def add_orders(directory: Path, orders: Sequence[Order], *, timeout: float = 600
             f"{completed.stderr[-4000:]}"
         )
     return completed.stdout.split()
+
+
+def add_payment_journal(directory: Path, name: str, *, timeout: float = 600) -> int:
+    """Add a payment journal called `name` in the company's currency to the built demo in
+    `directory` (while no server serves it), as a company paying from a second bank; its id."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "tools.tryton_demo", "journal", str(directory), name],
+        cwd=_PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"adding payment journal {name!r} to {directory} failed:\n{completed.stderr[-4000:]}"
+        )
+    return int(completed.stdout.split()[-1])
 
 
 def load_facts(directory: Path) -> DemoFacts:

@@ -2,7 +2,7 @@
 holds one of this seed version already; `serve DIR` serves it.
 
 `orders DIR` adds the purchase orders given as JSON on stdin (a list of `_seed.Order`) to a
-built one and prints their numbers.
+built one and prints their numbers; `journal DIR NAME` adds a payment journal and prints its id.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from tools.tryton_demo._process import add_orders, build, serve
+from tools.tryton_demo._process import add_orders, add_payment_journal, build, serve
 from tools.tryton_demo._seed import Order
 
 
@@ -29,6 +29,9 @@ def main() -> None:
     orders_cmd = commands.add_parser("orders", help="add the orders on stdin (JSON) to DIR")
     orders_cmd.add_argument("directory", type=Path)
     orders_cmd.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
+    journal_cmd = commands.add_parser("journal", help="add a payment journal NAME to DIR")
+    journal_cmd.add_argument("directory", type=Path)
+    journal_cmd.add_argument("name")
     serve_cmd = commands.add_parser("serve", help="serve the database in DIR over HTTP")
     serve_cmd.add_argument("directory", type=Path)
     serve_cmd.add_argument("--host", default="127.0.0.1")
@@ -43,6 +46,8 @@ def main() -> None:
     elif args.command == "orders":
         orders = TypeAdapter(list[Order]).validate_json(sys.stdin.read())
         print("\n".join(add_orders(args.directory.resolve(), orders, args.today)), flush=True)
+    elif args.command == "journal":
+        print(add_payment_journal(args.directory.resolve(), args.name), flush=True)
     else:
         serve(args.directory.resolve(), args.host, args.port)
 

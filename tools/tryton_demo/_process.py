@@ -83,6 +83,7 @@ def build(directory: Path, today: dt.date) -> dict[str, Any]:
         english.translatable = True
         english.save()
         pool.get("ir.module").update_list()
+        _ensure_admin(pool)
 
     facts = seed(DATABASE, today)
     facts["database"] = DATABASE
@@ -91,14 +92,30 @@ def build(directory: Path, today: dt.date) -> dict[str, Any]:
     return facts
 
 
+def _ensure_admin(pool: Any) -> None:
+    """The `admin` user proteus seeds as. trytond up to 8.0 ships it in its data; 8.2 makes it
+    in `trytond-admin` (as a user flagged `administrator`), which this build does not run."""
+    user = pool.get("res.user")
+    if user.search([("login", "=", "admin")]):
+        return
+    user.create([{"login": "admin", "name": "Administrator", "administrator": True}])
+
+
 def add_orders(directory: Path, orders: Sequence[_seed.Order], today: dt.date) -> list[str]:
     """Add confirmed purchase orders to the built database in `directory`; note them in demo.json."""
     _load_config(directory)
-    numbers = _seed.add_orders(DATABASE, orders, today)
+    made = _seed.add_orders(DATABASE, orders, today)
     info = json.loads((directory / INFO_FILE).read_text())
-    info["purchases"] += numbers
+    info["purchases"] += [number for number, _ in made]
+    info["invoice_methods"] = {**info.get("invoice_methods", {}), **dict(made)}
     (directory / INFO_FILE).write_text(json.dumps(info, indent=2))
-    return numbers
+    return [number for number, _ in made]
+
+
+def add_payment_journal(directory: Path, name: str) -> int:
+    """Add a payment journal to the built database in `directory`."""
+    _load_config(directory)
+    return _seed.add_payment_journal(DATABASE, name)
 
 
 def serve(directory: Path, host: str, port: int) -> None:

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from agent_ops.errors import InvalidInput
 
@@ -47,11 +47,18 @@ class OrderLine:
     received: float  # quantity delivered and checked in
 
 
+# Tryton's invoice methods: `order` drafts the supplier invoice as the order is confirmed (the
+# default of Tryton's purchase configuration), `fulfillment` drafts one for what each receipt
+# brings in (called `shipment` before Tryton 7.8), `manual` drafts none.
+InvoiceMethod = Literal["order", "fulfillment", "manual"]
+
+
 @dataclass(frozen=True)
 class Order:
     supplier: str  # Supplier.code
     reference: str  # the supplier's quotation number, as a buyer would note it
     lines: tuple[OrderLine, ...]
+    invoice_method: InvoiceMethod | None = None  # None: the purchase configuration's default
 
 
 SUPPLIERS = (
@@ -108,6 +115,22 @@ ORDERS = (
             OrderLine("CUT-DISC", 500, Decimal("1.8000"), received=500),
         ),
     ),
+    # The orders above take Tryton's default invoice method (`order`); these two the others.
+    Order(
+        "SUP-BHP",
+        "Q-BHP-2301",
+        (
+            OrderLine("BOX-60", 300, Decimal("1.0500"), received=200),
+            OrderLine("GLOVE-NIT", 10, Decimal("6.5000"), received=10),
+        ),
+        invoice_method="fulfillment",
+    ),
+    Order(
+        "SUP-BHP",
+        "Q-BHP-2302",
+        (OrderLine("BOX-60", 100, Decimal("1.0500"), received=100),),
+        invoice_method="manual",
+    ),
 )
 
 
@@ -139,14 +162,17 @@ def seed(database: str, today: dt.date) -> dict[str, Any]:
         "supplier_vat": vat.id,
         "suppliers": {code: party.id for code, party in suppliers.items()},
         "purchases": [purchase.number for purchase in orders],
+        "invoice_methods": {purchase.number: purchase.invoice_method for purchase in orders},
         "rest_key": key,
     }
 
 
-def add_orders(database: str, orders: Sequence[Order], today: dt.date) -> list[str]:
-    """Confirm (and receive, as each line says) more purchase orders in a seeded `database`.
+def add_orders(database: str, orders: Sequence[Order], today: dt.date) -> list[tuple[str, str]]:
+    """Confirm (and receive, as each line says) more purchase orders in a seeded `database`,
+    each with its invoice method (the purchase configuration's default where it has none).
 
-    Suppliers and products are the seed's, by code; returns the new order numbers.
+    Suppliers and products are the seed's, by code; returns the new orders' numbers and
+    invoice methods.
     """
     from proteus import Model
     from proteus import config as pconfig
@@ -168,7 +194,18 @@ def add_orders(database: str, orders: Sequence[Order], today: dt.date) -> list[s
     if missing:
         raise InvalidInput(f"the demo has no supplier or product with code {', '.join(missing)}")
     (payment_term,) = Model.get("account.invoice.payment_term").find([("name", "=", PAYMENT_TERM)])
-    return [_order(Model, o, suppliers, products, payment_term, today).number for o in orders]
+    made = [_order(Model, o, suppliers, products, payment_term, today) for o in orders]
+    return [(purchase.number, purchase.invoice_method) for purchase in made]
+
+
+def add_payment_journal(database: str, name: str) -> int:
+    """Add another manual payment journal in the company's currency; return its id."""
+    from proteus import Model
+    from proteus import config as pconfig
+
+    pconfig.set_trytond(database)
+    (company,) = Model.get("company.company").find()
+    return int(_payment_journal(Model, company, name).id)
 
 
 def _company(Model: Any, Wizard: Any, config: Any) -> Any:
@@ -275,9 +312,9 @@ def _payment_term(Model: Any) -> Any:
     return term
 
 
-def _payment_journal(Model: Any, company: Any) -> Any:
+def _payment_journal(Model: Any, company: Any, name: str = "Bank transfers") -> Any:
     journal = Model.get("account.payment.journal")(
-        name="Bank transfers", process_method="manual", currency=company.currency, company=company
+        name=name, process_method="manual", currency=company.currency, company=company
     )
     journal.save()
     return journal
@@ -350,8 +387,8 @@ def _order(
     purchase.reference = order.reference
     purchase.purchase_date = today
     purchase.payment_term = payment_term
-    # Invoices come from suppliers (and the agent), not from Tryton's own rules.
-    purchase.invoice_method = "manual"
+    if order.invoice_method is not None:
+        purchase.invoice_method = order.invoice_method
     for spec in order.lines:
         line = purchase.lines.new()
         line.product = products[spec.product]
