@@ -102,7 +102,7 @@ def _state(case, status: str, invoice: dict | None, codes: tuple[str, ...] = ())
 
 
 def test_a_trap_paid_counts_as_a_wrong_value_accepted_even_when_read_exactly() -> None:
-    cases = _numbered(Generator(3, TODAY).generate(8, FORMATS))
+    cases = _numbered(Generator(3, TODAY).generate(16, FORMATS))
     trap = next(c for c in cases if c.kind == "over_priced")
     exact = trap.printed.model_dump(mode="json", exclude={"vendor_aliases"})
     paid = result(trap, _state(trap, "paid", exact), 1.0, 1)
