@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     invoices.add_argument("--tryton-base", type=Path, default=None, help="a built demo to copy")
     invoices.add_argument("--no-model", action="store_true", help="rules only, no model layer")
+    invoices.add_argument(
+        "--report", type=Path, default=None, help="only tabulate the cases.jsonl in this out dir"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -61,6 +64,13 @@ def main(argv: list[str] | None = None) -> None:
 def _invoices(args: argparse.Namespace) -> None:
     from evals.invoices import ALL_FORMATS, Options, markdown, run
 
+    if args.report is not None:  # a run cut short: its cases so far
+        from evals.invoices._score import from_row, summarize
+
+        lines = (args.report / "cases.jsonl").read_text().splitlines()
+        print(markdown(summarize([from_row(json.loads(line)) for line in lines])))
+        print(f"out dir: {args.report}")
+        return
     logging.getLogger("evals.invoices").setLevel(logging.INFO)
     out = args.out or Path(tempfile.mkdtemp(prefix="eval-invoices-"))
     formats = tuple(f.strip() for f in args.formats.split(",")) if args.formats else ALL_FORMATS

@@ -192,6 +192,25 @@ def result(case: Case, state: dict[str, Any], seconds: float, mails: int) -> Res
     )
 
 
+def from_row(row: dict[str, Any]) -> Result:
+    """A result read back from a cases.jsonl line (to report on a run cut short)."""
+    return Result(
+        id=row["id"],
+        format=row["format"],
+        kind=row["kind"],
+        expected=row["expected"],
+        codes=tuple(row["codes"]),
+        status=row["status"],
+        findings=tuple(row["findings"]),
+        wrong=tuple(row["wrong_fields"]),
+        error=row["error"],
+        seconds=row["seconds"],
+        extraction=row["extraction"],
+        outcome_mails=row["outcome_mails"],
+        reason=row["reason"],
+    )
+
+
 def failed(case: Case, error: BaseException, seconds: float) -> Result:
     """A case whose run raised: counted as an error, with its message."""
     return Result(
