@@ -42,7 +42,9 @@ FORMATS = (
     "ubl",
     "cii",
 )
-# Per format, the k-th case is of kind KINDS[k % len(KINDS)]: half clean, every trap once.
+# Per format, the k-th case is of kind KINDS[(k + 2 * f) % len(KINDS)], f the format's place:
+# clean and trap alternate, and each format starts at another trap, so a few cases per format
+# already hold every trap somewhere.
 KINDS: tuple[Kind, ...] = (
     "clean",
     "over_priced",
@@ -308,10 +310,11 @@ class Generator:
         return made
 
     def generate(self, count: int, formats: tuple[str, ...]) -> list[Case]:
-        """`count` cases, round-robin over `formats`, kinds cycling per format."""
+        """`count` cases, round-robin over `formats`, kinds cycling per format (see KINDS)."""
         for index in range(count):
-            fmt = formats[index % len(formats)]
-            self.case(index, fmt, KINDS[(index // len(formats)) % len(KINDS)])
+            place = index % len(formats)
+            k = index // len(formats)
+            self.case(index, formats[place], KINDS[(k + 2 * place) % len(KINDS)])
         return list(self._cases)
 
 
