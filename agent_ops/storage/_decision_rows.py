@@ -12,7 +12,7 @@ from agent_ops.types import DEFAULT_TENANT, Json
 COLUMNS = (
     "decision_id, tenant_id, run_id, thread_id, role, provider, model, prompt_name,"
     " prompt_version, input_hash, output, error, latency_ms, input_tokens, output_tokens,"
-    " token_source, cost_usd, created_at"
+    " token_source, cost_usd, created_at, error_kind, queue_ms, generation_ms"
 )
 COLUMN_COUNT = COLUMNS.count(",") + 1
 
@@ -38,6 +38,9 @@ def decision_params(d: ModelDecision, *, output: Any, created_at: Any) -> tuple[
         d.token_source,
         d.cost_usd,
         created_at,
+        d.error_kind,
+        d.queue_ms,
+        d.generation_ms,
     )
 
 
@@ -63,4 +66,7 @@ def decision_from_row(
         token_source=r["token_source"],
         cost_usd=r["cost_usd"],
         created_at=created_at,
+        error_kind=r["error_kind"],
+        queue_ms=r["queue_ms"],
+        generation_ms=r["generation_ms"],
     )
