@@ -148,6 +148,12 @@ class ChatEndpoint:
         url = await self._base_url()
         key = (url, time_limit)
         if key not in self._clients:
+            # ChatOpenAI sends `max_tokens` as `max_completion_tokens`, which llama-cpp-python's
+            # server ignores: a local answer was bounded only by the context window, and a
+            # grammar-held answer that loops on whitespace ran for minutes. The local server
+            # gets the field it reads.
+            local = self.kind == "local"
+            limit = self.options.max_tokens
             self._clients[key] = ChatOpenAI(
                 model=self.model,
                 base_url=url,
@@ -155,7 +161,8 @@ class ChatEndpoint:
                 timeout=time_limit,
                 max_retries=0,  # the role retries, and records each attempt
                 temperature=self.options.temperature,
-                max_tokens=self.options.max_tokens,  # type: ignore[call-arg]
+                max_tokens=None if local else limit,  # type: ignore[call-arg]
+                extra_body={"max_tokens": limit} if local and limit is not None else None,
                 stream_usage=True,
                 # llama-cpp-python's server repeats the function name in every streamed tool-call
                 # delta, which merges into a wrong name: take tool calls from the local model whole.
