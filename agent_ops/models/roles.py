@@ -246,9 +246,11 @@ class _Caller:
                 except TIMEOUTS:
                     clock.generation_ms = clock.since(generating)
                     clock.stop()
-                    # The endpoint may still be generating the answer nobody waits for; the
-                    # turn is held until it stops, so the next caller's time limit is its own.
-                    await provider.settle(limit)
+                    # The endpoint may still be generating the answer nobody waits for (a
+                    # local server finishes it, up to max_tokens); the turn is held until it
+                    # stops, so the next caller's time limit is spent on its own answer. Those
+                    # behind wait in the queue meanwhile, which their queue bound covers.
+                    await provider.settle(self.config.queue_timeout_seconds)
                     raise
                 finally:
                     if clock.generation_ms is None:

@@ -26,21 +26,14 @@ PROMPTS = Path(__file__).parents[2] / "prompts"
 STORY = "Write a long story about a lighthouse keeper and a storm, with many details."
 
 
-class Line(BaseModel):
-    description: str = Field(min_length=1, max_length=60)
-    quantity: str = Field(pattern=r"^[0-9]{1,6}$")
-    amount: str = Field(pattern=r"^[0-9]{1,7}[.][0-9]{2}$")
-
-
 class Extracted(BaseModel):
-    """Extraction-shaped: the kind of schema the invoice workflow holds the model to."""
+    """Extraction-shaped: fields held to patterns, as the invoice workflow holds the model (kept
+    small, so eight answers fit in a test on two shared cores)."""
 
-    vendor_name: str = Field(min_length=1, max_length=60)
-    invoice_number: str = Field(pattern=r"^[A-Z0-9-]{1,20}$")
-    issue_date: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    vendor_name: str = Field(min_length=1, max_length=40)
+    invoice_number: str = Field(pattern=r"^[A-Z0-9-]{1,12}$")
     currency: Literal["EUR", "USD", "GBP"]
-    lines: list[Line] = Field(min_length=1, max_length=3)
-    total: str = Field(pattern=r"^[0-9]{1,7}[.][0-9]{2}$")
+    total: str = Field(pattern=r"^[0-9]{1,6}[.][0-9]{2}$")
 
 
 def invoice(i: int) -> str:
@@ -77,7 +70,7 @@ async def local() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
                 "judge": {"prompt": "respond", "timeout_seconds": 0.5} | ONE_TRY,
                 "route": {"prompt": "extract", "queue_timeout_seconds": 0.5} | ONE_TRY,
             },
-            "providers": {"local:smollm2": {"max_tokens": 160, "temperature": 0.0}},
+            "providers": {"local:smollm2": {"max_tokens": 64, "temperature": 0.0}},
         }
     )
     sink = MemoryDecisions()
@@ -202,6 +195,6 @@ async def test_roles_on_one_server_share_its_queue_and_a_full_queue_names_its_se
     assert "roles.route.queue_timeout_seconds = 0.5s" in message
     gave_up, answered = sink.decisions
     assert gave_up.error_kind == "queue_timeout" and gave_up.generation_ms is None
-    # The respond role's max_tokens bound holds on the local server (160 tokens, counted).
-    assert answered.error is None and 0 < answered.output_tokens <= 161
+    # The max_tokens bound holds on the local server (64 tokens, counted).
+    assert answered.error is None and 0 < answered.output_tokens <= 65
     assert answer.text.strip()
