@@ -38,6 +38,21 @@ TokenSource = Literal["provider", "counted", "none"]
 """Where a model decision's token numbers come from: the endpoint's reported usage, agent-ops's
 count with the model's own tokenizer (the local model's streamed answers), or nowhere (a failed
 attempt, a rule, a person, an endpoint that reported none)."""
+ModelErrorKind = Literal[
+    "queue_timeout",
+    "generation_timeout",
+    "connection_refused",
+    "server_died",
+    "http_status",
+    "invalid_json",
+    "schema_invalid",
+    "empty_answer",
+    "error",
+]
+"""Why a model attempt failed: it waited too long for its turn at the model, or its generation ran
+past the time limit; the endpoint refused the connection, or dropped it mid-answer (its process
+died); it answered with an HTTP error status; its answer was not JSON, did not fit the schema or
+was empty; or anything else (`error`, the exception's text says what)."""
 AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
 ThreadSortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
 CronSortBy = Literal[

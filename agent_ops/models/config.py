@@ -52,7 +52,10 @@ class ProviderOptions(_Strict):
         default=None, description="model name sent to the endpoint (default: name)"
     )
     max_concurrency: int = Field(
-        default=4, ge=1, description="calls in flight at once, per process"
+        default=4,
+        ge=1,
+        description="calls in flight at once, per process; a `local:` model is bounded by what"
+        " its server decodes at once (one call) whatever this says",
     )
     input_cost_per_1k: float = Field(default=0.0, ge=0, description="USD per 1000 input tokens")
     output_cost_per_1k: float = Field(default=0.0, ge=0, description="USD per 1000 output tokens")
@@ -67,7 +70,16 @@ class RoleConfig(_Strict):
     prompt: str | None = Field(
         default=None, description="prompt name under prompts/ (version: `prompts`)"
     )
-    timeout_seconds: float = Field(default=60.0, gt=0, description="per attempt")
+    timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="per attempt, counted from sending the request (not while it waits its turn)",
+    )
+    queue_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="how long an attempt may wait for its turn at a provider before it fails",
+    )
     retries: int = Field(
         default=2, ge=0, description="extra attempts per provider on retriable errors"
     )

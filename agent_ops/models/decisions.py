@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from langchain_core.messages import AIMessage, BaseMessage
 
 from agent_ops.storage.records import ModelDecision
-from agent_ops.types import Json, TokenSource
+from agent_ops.types import Json, ModelErrorKind, TokenSource
 
 
 class DecisionSink(Protocol):
@@ -100,6 +100,9 @@ class CallContext:
         latency_ms: float,
         usage: TokenUsage = NO_TOKENS,
         cost_usd: float = 0.0,
+        error_kind: ModelErrorKind | None = None,
+        queue_ms: float | None = None,
+        generation_ms: float | None = None,
     ) -> ModelDecision:
         return ModelDecision(
             decision_id=str(uuid.uuid4()),
@@ -119,4 +122,7 @@ class CallContext:
             token_source=usage.source,
             cost_usd=cost_usd,
             created_at=datetime.now(UTC),
+            error_kind=error_kind,
+            queue_ms=queue_ms,
+            generation_ms=generation_ms,
         )

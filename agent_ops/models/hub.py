@@ -6,11 +6,11 @@ graphs reach it with `models()` and ask for a role: `models().role("classify")`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Literal
 
 from agent_ops.errors import ConfigError
+from agent_ops.models._queue import ModelQueue
 from agent_ops.models.config import ModelsConfig, load_models_config, parse_spec
 from agent_ops.models.decisions import DecisionSink
 from agent_ops.models.local import LocalModelServer
@@ -33,7 +33,6 @@ class Models:
         self._rules: dict[str, Rule] = {}
         self._local: dict[str, LocalModelServer] = {}
         self._providers: dict[str, Provider] = {}
-        self._limits: dict[str, asyncio.Semaphore] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, sink: DecisionSink) -> Models:
@@ -62,7 +61,7 @@ class Models:
             role = role.model_copy(update={"on_failure": on_failure})
         providers = [self._provider(spec) for spec in role.providers]
         prompt = self.prompts.get(role.prompt) if role.prompt else None
-        caller = _Caller(name, role, providers, prompt, prompt_values, self._sink, self._limits)
+        caller = _Caller(name, role, providers, prompt, prompt_values, self._sink)
         return RoleModel(caller)
 
     def local_server(self, name: str) -> LocalModelServer:
@@ -117,6 +116,7 @@ class Models:
                 options,
                 base_url=endpoint,
                 api_key=options.api_key or self._settings.openai_api_key,
+                queue=ModelQueue(spec, options.max_concurrency),
             )
         elif kind == "local":
             server = self.local_server(name)
@@ -127,7 +127,10 @@ class Models:
                 options,
                 base_url=server.base_url,
                 api_key=None,
+                # The server's own queue: it decodes one call at a time, whoever asks.
+                queue=server.queue,
                 count_tokens=server.count_tokens,
+                wait_idle=server.wait_idle,
             )
         elif kind == "rules":
             if name not in self._rules:
@@ -135,13 +138,14 @@ class Models:
                     f"provider {spec!r}: no rule named {name!r} is registered"
                     f" (registered: {', '.join(sorted(self._rules)) or 'none'})"
                 )
-            provider = RuleProvider(spec, name, self._rules[name])
+            provider = RuleProvider(
+                spec, name, self._rules[name], ModelQueue(spec, options.max_concurrency)
+            )
         else:
             raise ConfigError(
                 f"provider {spec!r} is an embedding model; it cannot answer a chat role"
             )
         self._providers[spec] = provider
-        self._limits[spec] = asyncio.Semaphore(options.max_concurrency)
         return provider
 
 

@@ -34,6 +34,7 @@ from typing import IO, Any
 import httpx
 
 from agent_ops.errors import ConfigError, ModelUnavailable
+from agent_ops.models._queue import ModelQueue
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,16 @@ class CountedTokens:
 
 
 class LocalModelServer:
-    """One llama.cpp server for one GGUF file, reached at `await server.base_url()`."""
+    """One llama.cpp server for one GGUF file, reached at `await server.base_url()`.
+
+    Its `queue` is the one line every caller in this process stands in before sending it a
+    request. llama-cpp-python's server decodes one request at a time (a lock around its model;
+    `threads` speed up that one decode, they are not slots), so the queue has one slot: a
+    request is sent only when the server is free, and its time limit measures generation alone.
+    """
+
+    slots = 1
+    """Requests the server decodes at once."""
 
     def __init__(
         self,
@@ -98,6 +108,7 @@ class LocalModelServer:
         self._url: str | None = None
         self._http: httpx.AsyncClient | None = None
         self._starting = asyncio.Lock()
+        self.queue = ModelQueue(f"local:{name}", self.slots)
 
     @property
     def model_path(self) -> Path:
@@ -131,7 +142,11 @@ class LocalModelServer:
         return self._url
 
     async def count_tokens(self, request: Mapping[str, Any], completion: str) -> CountedTokens:
-        """Count the prompt tokens of a chat `request` body and the tokens of its answer text."""
+        """Count the prompt tokens of a chat `request` body and the tokens of its answer text.
+
+        Call it during a turn of `queue`: the server counts under the lock it decodes under, so
+        counted outside a turn it would wait behind the next caller's whole generation.
+        """
         base = (await self.base_url()).removesuffix("/v1")
         body = {
             key: request[key]
@@ -150,6 +165,30 @@ class LocalModelServer:
             )
         counted = response.json()
         return CountedTokens(counted["prompt_tokens"], counted["completion_tokens"])
+
+    async def wait_idle(self, limit: float) -> None:
+        """Return once the server has no request in progress, or after `limit` seconds.
+
+        Its model list is served under the same lock as its answers, so it comes back only when
+        the server is free.
+        """
+        url = self._url
+        if url is None or self.pid is None:
+            return
+        started = asyncio.get_running_loop().time()
+        try:
+            async with httpx.AsyncClient(timeout=limit) as client:
+                await client.get(f"{url}/models")
+        except httpx.HTTPError as exc:
+            log.warning(
+                "local model server %s still busy (or gone) after %gs: %r", self.name, limit, exc
+            )
+            return
+        log.info(
+            "local model server %s finished an abandoned answer %.1fs after its caller left",
+            self.name,
+            asyncio.get_running_loop().time() - started,
+        )
 
     async def stop(self) -> None:
         """Stop the server."""

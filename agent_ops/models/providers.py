@@ -7,6 +7,9 @@ default take the same path, token streaming included. `rules:` providers are Pyt
 Token usage is the endpoint's wherever it reports it (`stream_usage=True` asks for it in streamed
 answers too). llama-cpp-python's server reports none when streaming, so a local answer without
 usage is counted by the local server's tokenizer, after the answer, outside its latency.
+
+Each provider has a `queue` (see `_queue.py`); the role takes a turn there before `answer`, so
+`answer`'s `time_limit` runs only while the endpoint works on the request.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
 from agent_ops.errors import ModelUnavailable
+from agent_ops.models._queue import ModelQueue
 from agent_ops.models.config import ProviderKind, ProviderOptions
 from agent_ops.models.decisions import NO_TOKENS, TokenUsage, reported_usage
 from agent_ops.models.local import CountedTokens
@@ -44,6 +48,8 @@ RETRIABLE: tuple[type[BaseException], ...] = (
     openai.InternalServerError,
     TimeoutError,
 )
+# How a time limit on an answer shows: ours (asyncio) or the HTTP client's, whichever fires first.
+TIMEOUTS: tuple[type[BaseException], ...] = (TimeoutError, openai.APITimeoutError)
 
 
 class Provider(Protocol):
@@ -53,6 +59,12 @@ class Provider(Protocol):
     kind: ProviderKind
     model: str
     options: ProviderOptions
+    queue: ModelQueue
+    """Where callers wait their turn; shared by every role that uses the same endpoint."""
+
+    async def ready(self) -> None:
+        """Make the endpoint reachable (start a local server); called before queueing."""
+        ...
 
     async def answer(
         self,
@@ -64,7 +76,10 @@ class Provider(Protocol):
         config: RunnableConfig | None = None,
         time_limit: float,
     ) -> AIMessage:
-        """Answer once (no retries); raise on failure."""
+        """Answer once (no retries) within `time_limit` seconds; raise on failure.
+
+        Call it during a turn of `queue`.
+        """
         ...
 
     async def usage(
@@ -78,6 +93,11 @@ class Provider(Protocol):
         time_limit: float,
     ) -> TokenUsage:
         """Return the tokens of a call that `answer` answered, and who gave the numbers."""
+        ...
+
+    async def settle(self, limit: float) -> None:
+        """After an answer timed out: return once the endpoint stopped working on it (at most
+        `limit` seconds), so the queue's next caller does not wait inside its own time limit."""
         ...
 
 
@@ -109,21 +129,31 @@ class ChatEndpoint:
         *,
         base_url: Callable[[], Awaitable[str]],
         api_key: str | None,
+        queue: ModelQueue,
         count_tokens: TokenCounter | None = None,
+        wait_idle: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.spec = spec
         self.kind = kind
         self.model = model
         self.options = options
+        self.queue = queue
         self._base_url = base_url
         self._api_key = api_key
         self._count_tokens = count_tokens
+        self._wait_idle = wait_idle
         self._clients: dict[tuple[str, float], ChatOpenAI] = {}
 
     async def _client(self, time_limit: float) -> ChatOpenAI:
         url = await self._base_url()
         key = (url, time_limit)
         if key not in self._clients:
+            # ChatOpenAI sends `max_tokens` as `max_completion_tokens`, which llama-cpp-python's
+            # server ignores: a local answer was bounded only by the context window, and a
+            # grammar-held answer that loops on whitespace ran for minutes. The local server
+            # gets the field it reads.
+            local = self.kind == "local"
+            limit = self.options.max_tokens
             self._clients[key] = ChatOpenAI(
                 model=self.model,
                 base_url=url,
@@ -131,13 +161,17 @@ class ChatEndpoint:
                 timeout=time_limit,
                 max_retries=0,  # the role retries, and records each attempt
                 temperature=self.options.temperature,
-                max_tokens=self.options.max_tokens,  # type: ignore[call-arg]
+                max_tokens=None if local else limit,  # type: ignore[call-arg]
+                extra_body={"max_tokens": limit} if local and limit is not None else None,
                 stream_usage=True,
                 # llama-cpp-python's server repeats the function name in every streamed tool-call
                 # delta, which merges into a wrong name: take tool calls from the local model whole.
                 disable_streaming="tool_calling" if self.kind == "local" else False,
             )
         return self._clients[key]
+
+    async def ready(self) -> None:
+        await self._base_url()
 
     async def answer(
         self,
@@ -183,6 +217,13 @@ class ChatEndpoint:
             return NO_TOKENS
         return TokenUsage(counted.prompt_tokens, counted.completion_tokens, "counted")
 
+    async def settle(self, limit: float) -> None:
+        # A remote endpoint's load is its own affair; a local server keeps decoding an answer
+        # whose caller left (llama-cpp-python stops only streamed ones), and `wait_idle` says when
+        # it is done.
+        if self._wait_idle is not None:
+            await self._wait_idle(limit)
+
     def _bound(
         self,
         client: ChatOpenAI,
@@ -202,11 +243,15 @@ class RuleProvider:
 
     kind: ProviderKind = "rules"
 
-    def __init__(self, spec: str, name: str, rule: Rule) -> None:
+    def __init__(self, spec: str, name: str, rule: Rule, queue: ModelQueue) -> None:
         self.spec = spec
         self.model = name
         self.options = ProviderOptions()
+        self.queue = queue
         self._rule = rule
+
+    async def ready(self) -> None:
+        return None
 
     async def answer(
         self,
@@ -234,3 +279,6 @@ class RuleProvider:
         self, messages: Sequence[BaseMessage], answer: AIMessage, **request: Any
     ) -> TokenUsage:
         return reported_usage(answer) or NO_TOKENS
+
+    async def settle(self, limit: float) -> None:
+        return None  # a rule cut short by its timeout is not running any more

@@ -1,11 +1,13 @@
 """A role at call time: its prompt, its providers in fallback order, and the rules of trying.
 
 Each provider gets `1 + retries` attempts on retriable errors (connection, timeout, 429, 5xx)
-with doubling backoff, under a per-provider concurrency limit and a per-attempt timeout. An
+with doubling backoff. An attempt first waits its turn in the provider's queue (at most
+`queue_timeout_seconds`), then has `timeout_seconds` from sending its request. An
 answer that does not validate (structured output, tool arguments) is re-asked with the
 validation error up to `repair_attempts` times. When every provider has failed the role raises
 `ModelUnavailable`, or, with `on_failure: human_review` inside a graph, pauses the run with
-`interrupt()` so that a person answers instead. Every attempt lands in the decision log.
+`interrupt()` so that a person answers instead. Every attempt lands in the decision log, a
+failed one with why (`error_kind` and `error`), each with its queue wait and generation time.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import LanguageModelInput
@@ -34,6 +37,8 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, ValidationError
 
 from agent_ops.errors import BadRequest, InvalidInput, ModelUnavailable, validation_text
+from agent_ops.models._failures import EmptyAnswer, Failure, NotJson, failure_of, invalid_answer
+from agent_ops.models._queue import QueueTimeout
 from agent_ops.models.config import RoleConfig
 from agent_ops.models.decisions import (
     NO_TOKENS,
@@ -44,7 +49,7 @@ from agent_ops.models.decisions import (
     message_output,
 )
 from agent_ops.models.prompts import Prompt
-from agent_ops.models.providers import RETRIABLE, Provider
+from agent_ops.models.providers import RETRIABLE, TIMEOUTS, Provider
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,13 +64,37 @@ REPAIR = (
 class _Invalid(Exception):
     """An answer arrived but did not validate; carries it for the repair re-ask."""
 
-    def __init__(self, message: AIMessage, error: str) -> None:
+    def __init__(self, message: AIMessage, error: str, failure: Failure) -> None:
         super().__init__(error)
         self.message = message
+        self.failure = failure
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+class _Failed(Exception):
+    """A provider could not answer this call (after its retries); carries why."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.text)
+        self.failure = failure
+
+
+@dataclass(slots=True)
+class _Clock:
+    """Where one attempt's time went, filled in as it goes (a failure can stop it anywhere)."""
+
+    started: float = field(default_factory=time.perf_counter)
+    queue_ms: float | None = None
+    generation_ms: float | None = None
+    latency_ms: float | None = None
+
+    def since(self, mark: float) -> float:
+        return (time.perf_counter() - mark) * 1000
+
+    def stop(self) -> float:
+        """The attempt's whole time until its answer (or failure), in ms; fixed at first call."""
+        if self.latency_ms is None:
+            self.latency_ms = self.since(self.started)
+        return self.latency_ms
 
 
 def _to_messages(value: LanguageModelInput) -> list[BaseMessage]:
@@ -87,7 +116,6 @@ class _Caller:
         prompt: Prompt | None,
         prompt_values: Mapping[str, object],
         sink: DecisionSink,
-        limits: Mapping[str, asyncio.Semaphore],
     ) -> None:
         self.name = name
         self.config = config
@@ -95,7 +123,6 @@ class _Caller:
         self.prompt = prompt
         self.prompt_values = dict(prompt_values)
         self.sink = sink
-        self.limits = limits
 
     def messages(self, value: LanguageModelInput) -> list[BaseMessage]:
         messages = _to_messages(value)
@@ -132,15 +159,13 @@ class _Caller:
                 try:
                     return await self._attempt(provider, conversation, ctx, config, check, request)
                 except _Invalid as invalid:
-                    errors.append(f"{provider.spec}: invalid answer: {invalid}")
+                    errors.append(f"{provider.spec}: {invalid.failure}")
                     conversation += [
                         AIMessage(content=_as_text(invalid.message)),
                         HumanMessage(content=REPAIR.format(error=invalid)),
                     ]
-                except GraphBubbleUp:
-                    raise
-                except Exception as exc:
-                    errors.append(f"{provider.spec}: {_describe(exc)}")
+                except _Failed as failed:
+                    errors.append(f"{provider.spec}: {failed.failure}")
                     break
         return await self._exhausted(errors, messages, ctx, check)
 
@@ -155,46 +180,96 @@ class _Caller:
     ) -> tuple[AIMessage, T]:
         delay = self.config.backoff_seconds
         for attempt in range(self.config.retries + 1):
-            started = time.perf_counter()
+            clock = _Clock()
             try:
-                async with self.limits[provider.spec]:
-                    message = await provider.answer(
-                        messages, config=config, time_limit=self.config.timeout_seconds, **request
-                    )
+                message, usage = await self._generate(provider, messages, config, request, clock)
             except GraphBubbleUp:
                 raise
             except Exception as exc:
-                latency_ms = (time.perf_counter() - started) * 1000
-                await self._record(ctx, provider, latency_ms, None, _describe(exc), NO_TOKENS)
+                failure = failure_of(
+                    exc,
+                    timeout=self.config.timeout_seconds,
+                    setting=f"roles.{self.name}.timeout_seconds",
+                )
+                await self._record(ctx, provider, clock, None, failure, NO_TOKENS)
                 if not isinstance(exc, RETRIABLE) or attempt == self.config.retries:
-                    raise
-                log.info("role %s: %s failed (%s); retrying", self.name, provider.spec, exc)
+                    log.warning("role %s: %s failed: %s", self.name, provider.spec, failure)
+                    raise _Failed(failure) from exc
+                log.info(
+                    "role %s: %s failed: %s; retrying in %gs",
+                    self.name,
+                    provider.spec,
+                    failure,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
-            latency_ms = (time.perf_counter() - started) * 1000
-            usage = await provider.usage(
-                messages, message, time_limit=self.config.timeout_seconds, **request
-            )
             try:
                 value = check(message)
             except (ValidationError, ValueError) as exc:
-                error = validation_text(exc, top="answer")
-                await self._record(
-                    ctx, provider, latency_ms, message, f"invalid answer: {error}", usage
-                )
-                raise _Invalid(message, error) from None
-            await self._record(ctx, provider, latency_ms, message, None, usage)
+                failure = invalid_answer(exc)
+                await self._record(ctx, provider, clock, message, failure, usage)
+                log.info("role %s: %s: %s", self.name, provider.spec, failure)
+                raise _Invalid(message, validation_text(exc, top="answer"), failure) from None
+            await self._record(ctx, provider, clock, message, None, usage)
             return message, value
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _generate(
+        self,
+        provider: Provider,
+        messages: list[BaseMessage],
+        config: RunnableConfig,
+        request: Mapping[str, Any],
+        clock: _Clock,
+    ) -> tuple[AIMessage, TokenUsage]:
+        """Wait for a turn at the provider, then ask it within the time limit; count the tokens.
+
+        Only the asking runs under `timeout_seconds`: starting a local server and waiting in the
+        queue do not, the wait has its own bound.
+        """
+        limit = self.config.timeout_seconds
+        await provider.ready()
+        queued = time.perf_counter()
+        try:
+            async with provider.queue.turn(
+                self.config.queue_timeout_seconds,
+                setting=f"roles.{self.name}.queue_timeout_seconds",
+            ):
+                clock.queue_ms = clock.since(queued)
+                generating = time.perf_counter()
+                try:
+                    message = await provider.answer(
+                        messages, config=config, time_limit=limit, **request
+                    )
+                except TIMEOUTS:
+                    clock.generation_ms = clock.since(generating)
+                    clock.stop()
+                    # The endpoint may still be generating the answer nobody waits for (a
+                    # local server finishes it, up to max_tokens); the turn is held until it
+                    # stops, so the next caller's time limit is spent on its own answer. Those
+                    # behind wait in the queue meanwhile, which their queue bound covers.
+                    await provider.settle(self.config.queue_timeout_seconds)
+                    raise
+                finally:
+                    if clock.generation_ms is None:
+                        clock.generation_ms = clock.since(generating)
+                    clock.stop()
+                usage = await provider.usage(messages, message, time_limit=limit, **request)
+        except QueueTimeout:
+            clock.queue_ms = clock.since(queued)
+            clock.stop()
+            raise
+        return message, usage
 
     async def _record(
         self,
         ctx: CallContext,
         provider: Provider,
-        latency_ms: float,
+        clock: _Clock,
         message: AIMessage | None,
-        error: str | None,
+        failure: Failure | None,
         usage: TokenUsage,
     ) -> None:
         options = provider.options
@@ -203,8 +278,11 @@ class _Caller:
                 provider=provider.spec,
                 model=provider.model,
                 output=None if message is None else message_output(message),
-                error=error,
-                latency_ms=latency_ms,
+                error=None if failure is None else failure.text,
+                error_kind=None if failure is None else failure.kind,
+                latency_ms=clock.stop(),
+                queue_ms=clock.queue_ms,
+                generation_ms=clock.generation_ms,
                 usage=usage,
                 cost_usd=usage.cost(options.input_cost_per_1k, options.output_cost_per_1k),
             )
@@ -318,12 +396,16 @@ class RoleModel(Runnable[LanguageModelInput, AIMessage]):
         """Tool arguments must validate against the tool's schema; a forced tool must be called."""
         if message.invalid_tool_calls:
             bad = message.invalid_tool_calls[0]
-            raise ValueError(f"tool call {bad.get('name')!r} is not valid JSON: {bad.get('error')}")
+            raise NotJson(f"tool call {bad.get('name')!r} is not valid JSON: {bad.get('error')}")
         if (
             self._tool_choice
             and self._tool_choice not in ("auto", "none")
             and not message.tool_calls
         ):
+            if not message.text.strip():
+                raise EmptyAnswer(
+                    f"the answer is empty; it must call the tool {self._tool_choice!r}"
+                )
             raise ValueError(f"the answer must call the tool {self._tool_choice!r}")
         tools = {t.name: t for t in self._tools}
         for call in message.tool_calls:
@@ -359,5 +441,5 @@ class StructuredRole(Runnable[LanguageModelInput, S], Generic[S]):
     def _parse(self, message: AIMessage) -> S:
         text = message.text.strip()
         if not text:
-            raise ValueError("the answer is empty; a JSON object was required")
+            raise EmptyAnswer("the answer is empty; a JSON object was required")
         return self.schema.model_validate_json(text)

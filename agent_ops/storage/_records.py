@@ -152,7 +152,7 @@ def intake_params(entry: IntakeEntry, new: NewRun, json: Callable[[Any], Any]) -
 DECISION_COLUMNS = (
     "decision_id, tenant_id, run_id, thread_id, role, provider, model, prompt_name,"
     " prompt_version, input_hash, output, error, latency_ms, input_tokens, output_tokens,"
-    " token_source, cost_usd, created_at"
+    " token_source, cost_usd, created_at, error_kind, queue_ms, generation_ms"
 )
 DECISION_COLUMN_COUNT = DECISION_COLUMNS.count(",") + 1
 
@@ -178,4 +178,7 @@ def decision_params(d: ModelDecision, *, output: Any, created_at: Any) -> tuple[
         d.token_source,
         d.cost_usd,
         created_at,
+        d.error_kind,
+        d.queue_ms,
+        d.generation_ms,
     )

@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from agent_ops.types import Json, MultitaskStrategy, RunStatus, ThreadStatus, TokenSource
+from agent_ops.types import (
+    Json,
+    ModelErrorKind,
+    MultitaskStrategy,
+    RunStatus,
+    ThreadStatus,
+    TokenSource,
+)
 
 __all__ = [
     "Assistant",
@@ -174,6 +181,13 @@ class ModelDecision:
     """Who gave the token numbers; None on decisions logged before it was recorded."""
     cost_usd: float
     created_at: datetime
+    error_kind: ModelErrorKind | None = None
+    """Why the attempt failed, as one word (`error` holds the detail); None when it answered and
+    on decisions logged before it was recorded."""
+    queue_ms: float | None = None
+    """Time spent waiting for a turn at the model (its queue), not part of `generation_ms`."""
+    generation_ms: float | None = None
+    """Time from sending the request to the end of the answer (or the failure)."""
 
 
 @dataclass(frozen=True, slots=True)

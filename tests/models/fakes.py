@@ -1,14 +1,16 @@
 """Outside-the-system stand-ins for model endpoints: a scripted OpenAI-compatible server on a
-loopback port (a tiny real HTTP server speaking chat completions, streamed or not) and a port
-nobody listens on."""
+loopback port (a tiny real HTTP server speaking chat completions, streamed or not, that can also
+answer late or with an HTTP error) and a port nobody listens on."""
 
 from __future__ import annotations
 
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -21,8 +23,25 @@ def closed_port() -> int:
     return port
 
 
-Answer = str | dict[str, Any]
-"""A reply's text, or a whole assistant message (e.g. one with `tool_calls`)."""
+@dataclass(frozen=True)
+class Status:
+    """An HTTP error answer: its status code and JSON body."""
+
+    code: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Late:
+    """An answer sent after `seconds`."""
+
+    seconds: float
+    answer: str | dict[str, Any]
+
+
+Answer = str | dict[str, Any] | Status | Late
+"""A reply's text, a whole assistant message (e.g. one with `tool_calls`), an HTTP error, or one
+of these sent late."""
 
 
 class ScriptedChat:
@@ -33,9 +52,15 @@ class ScriptedChat:
         self.requests: list[dict[str, Any]] = []
         self.url = ""
 
-    def reply(self, body: dict[str, Any]) -> dict[str, Any]:
+    def next(self, body: dict[str, Any]) -> Answer:
         self.requests.append(body)
         answer = self.answers.pop(0)
+        if isinstance(answer, Late):
+            time.sleep(answer.seconds)
+            return answer.answer
+        return answer
+
+    def reply(self, body: dict[str, Any], answer: str | dict[str, Any]) -> dict[str, Any]:
         message = answer if isinstance(answer, dict) else {"role": "assistant", "content": answer}
         return {
             "id": f"chatcmpl-{len(self.requests)}",
@@ -65,12 +90,19 @@ def scripted_chat(answers: list[Answer]) -> Iterator[ScriptedChat]:
             if self.path != "/v1/chat/completions":
                 self.send_error(404)
                 return
-            reply = script.reply(body)
+            answer = script.next(body)
+            if isinstance(answer, Status):
+                self.send_json(answer.code, answer.body)
+                return
+            reply = script.reply(body, answer)
             if body.get("stream"):
                 self.stream(reply, (body.get("stream_options") or {}).get("include_usage"))
                 return
-            data = json.dumps(reply).encode()
-            self.send_response(200)
+            self.send_json(200, reply)
+
+        def send_json(self, code: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
             self.end_headers()

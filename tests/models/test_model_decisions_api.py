@@ -92,6 +92,8 @@ async def test_fallback_streams_local_tokens_and_the_run_lists_both_decisions(
         None,
     )
     assert "ConnectionError" in failed["error"]
+    assert failed["error_kind"] == "connection_refused"
+    assert failed["error"].startswith("connection refused: ")
     assert (answered["provider"], answered["model"], answered["error"]) == (
         "local:smollm2",
         "smollm2",
@@ -103,6 +105,11 @@ async def test_fallback_streams_local_tokens_and_the_run_lists_both_decisions(
         assert d["prompt"] == {"name": "respond", "version": "v1"}
         assert d["role"] == "respond" and len(d["input_hash"]) == 64
     assert failed["input_hash"] == answered["input_hash"]
+    assert answered["error_kind"] is None
+    for d in decisions:
+        # Where each attempt's time went: waiting for its turn, then generating.
+        assert d["queue_ms"] is not None and d["generation_ms"] is not None
+        assert d["queue_ms"] + d["generation_ms"] <= d["latency_ms"] + 1
     assert answered["latency_ms"] > 0 and answered["cost_usd"] == 0.0
     # Streamed, SmolLM2's answer came without usage: agent-ops counted its tokens.
     assert answered["tokens"]["source"] == "counted"

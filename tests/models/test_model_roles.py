@@ -146,7 +146,7 @@ async def test_every_provider_down_pauses_the_graph_for_a_person_whose_answer_is
     paused = await graph.ainvoke({"question": "Refund?"}, config)  # type: ignore[arg-type]
     (request,) = paused["__interrupt__"]
     assert request.value["type"] == "model_review" and request.value["role"] == "respond"
-    assert "openai:down: OpenAIConnectionError" in request.value["reason"]
+    assert "openai:down: connection refused: OpenAIConnectionError" in request.value["reason"]
 
     done = await graph.ainvoke(Command(resume="Yes, refunded."), config)  # type: ignore[arg-type]
     assert done["answer"] == "Yes, refunded."
