@@ -616,13 +616,6 @@ class TrytonERP:
             "or an id) in the connectors config's tryton section to choose one"
         )
 
-
-def _is_journal(row: dict[str, Any], chosen: int | str) -> bool:
-    if isinstance(chosen, int):
-        return bool(row["id"] == chosen)
-    name = chosen.strip().casefold()
-    return bool(row["name"].strip().casefold() == name or str(row["id"]) == name)
-
     # -- reads for document extraction ---------------------------------------------------------
 
     async def supplier_profiles(self, *, limit: int = 500) -> list[SupplierProfile]:
@@ -694,6 +687,13 @@ def _is_journal(row: dict[str, Any], chosen: int | str) -> bool:
         )
         lines = await self._purchase_lines([row["id"] for row in rows])
         return [records.purchase(row, lines.get(row["id"], [])) for row in rows]
+
+
+def _is_journal(row: dict[str, Any], chosen: int | str) -> bool:
+    if isinstance(chosen, int):
+        return bool(row["id"] == chosen)
+    name = chosen.strip().casefold()
+    return bool(row["name"].strip().casefold() == name or str(row["id"]) == name)
 
 
 def _escape(text: str) -> str:
