@@ -46,11 +46,17 @@ def request(
     *,
     accept_refused: str | None,
     last_problem: str | None = None,
+    sender: str | None = None,
 ) -> list[dict[str, Any]]:
     """The interrupt value for an invoice and what was found wrong with it; accept is offered
-    unless `accept_refused` says why not, and `last_problem` names a previous unusable answer."""
+    unless `accept_refused` says why not, and `last_problem` names a previous unusable answer.
+    `sender` is who sent it (`Name <address>` of the mail), shown as such."""
     lines = [f"**Your last answer was not used: {last_problem}.**", ""] if last_problem else []
     lines += [f"**{headline}**", ""]
+    if sender:
+        lines += [f"Sent by: {sender}", ""]
+    if accept_refused:
+        lines += [f"Accept is not offered: {accept_refused}.", ""]
     if findings:
         lines.append("Found:")
         lines += [f"- `{f['code']}` ({f['field']}): {f['message']}" for f in findings]
