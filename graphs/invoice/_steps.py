@@ -335,7 +335,7 @@ _HEADLINE_FIELDS = {
     "currency": "currency",
     "total": "total",
 }
-_CHECKED = ("arithmetic", "low_confidence", "extraction")  # findings about the reading itself
+_CHECKED = ("arithmetic", "extraction")  # findings on the values read (confidence: below)
 
 
 def _doubts(state: InvoiceState, min_confidence: float) -> dict[str, str]:
