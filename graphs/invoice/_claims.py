@@ -70,6 +70,7 @@ async def claim(
             "issue_date": invoice.issue_date.isoformat(),
             "total": _amount(invoice),
             "currency": invoice.currency,
+            "po_number": number_key(invoice.po_number),
             "claimed_at": claimed_at,
         },
         index=False,

@@ -433,6 +433,20 @@ class PendingCopy(BaseModel):
     total: str
     currency: str
     claimed_at: str
+    po_number: str | None = None  # its number_key
+
+
+def _order_lines(erp: ErpInvoice) -> set[int]:
+    return {line.purchase_line_id for line in erp.lines if line.purchase_line_id is not None}
+
+
+def _same_order(mine: set[int] | str | None, theirs: set[int] | str | None) -> bool:
+    """Whether two invoices bill the same order, as far as both say (unknown: they may)."""
+    if not mine or not theirs:
+        return True
+    if isinstance(mine, set) and isinstance(theirs, set):
+        return bool(mine & theirs)
+    return mine == theirs
 
 
 def copies(
@@ -442,6 +456,7 @@ def copies(
     earlier: list[PendingCopy],
     near_pending: list[PendingCopy],
     tolerance: Decimal,
+    purchase_lines: set[int] | None = None,
 ) -> list[Finding]:
     """Findings for invoices that look like copies of this one, besides an exact ERP duplicate:
 
@@ -449,7 +464,9 @@ def copies(
     for a person or is on its way to the ERP), `near_duplicate` when a booked invoice (`booked`:
     the supplier's invoices in the ERP) or another run's (`near_pending`) has the same issue date,
     currency and total under another number: often the same invoice renumbered, sometimes not,
-    so a person decides."""
+    so a person decides. A copy bills the same order, so an invoice on other order lines
+    (`purchase_lines`: this one's matched lines) or another PO is no near duplicate: a vendor
+    billing equal amounts for separate orders on one day is common and not suspect."""
     found: list[Finding] = []
     if earlier:
         first = earlier[0]
@@ -459,7 +476,7 @@ def copies(
                 code="duplicate_pending",
                 field="invoice_number",
                 message=f"{invoice.invoice_number} is also on thread {first.thread_id} (as "
-                f"{first.invoice_number}, received first, not booked yet)"
+                f"{first.invoice_number}, received first)"
                 + (f" and on {others}" if others else "")
                 + ": reject this copy",
             )
@@ -471,6 +488,7 @@ def copies(
             and erp.invoice_date == invoice.issue_date
             and erp.currency == invoice.currency
             and abs(erp.total_amount - invoice.total) <= tolerance
+            and _same_order(purchase_lines, _order_lines(erp))
         ):
             found.append(
                 Finding(
@@ -482,13 +500,14 @@ def copies(
                 )
             )
     for copy in near_pending:
+        if not _same_order(number_key(invoice.po_number), copy.po_number):
+            continue
         found.append(
             Finding(
                 code="near_duplicate",
                 field="invoice_number",
-                message=f"{copy.invoice_number} on thread {copy.thread_id} (not booked yet) has "
-                f"the same date {copy.issue_date} and total {copy.total} {copy.currency} under "
-                "another number",
+                message=f"{copy.invoice_number} on thread {copy.thread_id} has the same date "
+                f"{copy.issue_date} and total {copy.total} {copy.currency} under another number",
             )
         )
     return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,6 @@ from tools.mail import mailboxes
 from tools.tryton import Invoice as ErpInvoice
 from tools.tryton import PurchaseOrder, Supplier, TrytonERP
 
-log = logging.getLogger("agent_ops.graphs.invoice")
 RECENT_INVOICES = 200  # the supplier's newest ERP invoices compared for renumbered copies
 
 _PREFERENCE = ("xml", "pdf")  # structured e-invoices first, then PDFs, then anything else
@@ -289,6 +287,7 @@ async def _pending_copies(
         earlier=earlier,
         near_pending=near,
         tolerance=policy.amount_tolerance,
+        purchase_lines={line.purchase_line_id for line in report.lines},
     )
     return _Pending(held, note)
 

@@ -171,6 +171,15 @@ async def test_the_same_amount_on_the_same_day_under_another_number_waits_as_nea
     assert any("vendor number NWM-B-1) has the same date" in m for m in near), near
     assert third["status"] == "needs_review"
 
+    # The same supplier, day and total for another order: not a copy, paid without a person.
+    other_order = await graph.ainvoke(
+        {"invoice": invoice("NWM-D-1", "PO-00001", [("WIRE-CU25", "Copper wire", 18, "1.20")])},
+        run_config(),
+    )
+    assert other_order["match"]["supplier_id"] == third["match"]["supplier_id"]
+    assert other_order["invoice"]["total"] == "21.60"
+    assert other_order["status"] == "paid", other_order["match"]["findings"]
+
 
 async def test_without_a_store_the_check_records_that_waiting_copies_were_not_checked(
     outbox: Outbox,

@@ -6,8 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from tools.mail._address import Address
-
 Tls = Literal["ssl", "starttls", "none"]
 """`ssl`: TLS from the first byte (IMAPS 993, SMTPS 465); `starttls`: upgrade a plain connection;
 `none`: plain text (loopback test servers only)."""
@@ -43,7 +41,7 @@ class SmtpSettings(BaseModel):
     tls: Tls = "starttls"
     user: str | None = None
     password: SecretStr | None = None
-    sender: Address = Field(description="the From address, bare or `Name <address>`")
+    sender: str = Field(description="the From address, bare or `Name <address>`")
     timeout_seconds: float = Field(30.0, gt=0)
 
 

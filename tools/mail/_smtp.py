@@ -14,7 +14,7 @@ import smtplib
 import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 
 from langchain_core.tools import BaseTool
 from langgraph.store.base import BaseStore
@@ -34,7 +34,7 @@ from tools.connector import (
     connector_tool,
     with_retries,
 )
-from tools.mail._address import Address, mailbox
+from tools.mail._address import Address
 from tools.mail._settings import SmtpSettings, tls_hint
 
 SENT_NAMESPACE = ("connectors", "mail", "sent")
@@ -113,7 +113,7 @@ class Mailer:
         message["Subject"] = mail.subject
         message["Date"] = format_datetime(datetime.now(UTC))
         digest = hashlib.sha256(mail.idempotency_key.encode()).hexdigest()[:32]
-        domain = mailbox(self.settings.sender).address.rsplit("@", 1)[-1]
+        domain = parseaddr(self.settings.sender)[1].rsplit("@", 1)[-1] or "agent-ops.invalid"
         message["Message-ID"] = f"<{digest}@{domain}>"
         if mail.in_reply_to:
             message["In-Reply-To"] = mail.in_reply_to
