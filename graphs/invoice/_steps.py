@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -328,74 +327,6 @@ def _bookable(state: InvoiceState) -> str | None:
     return None
 
 
-_HEADLINE_FIELDS = {
-    "invoice_number": "invoice number",
-    "vendor_name": "vendor",
-    "currency": "currency",
-    "total": "total",
-}
-_CHECKED = ("arithmetic", "extraction")  # findings on the values read (confidence: below)
-
-
-def _doubts(state: InvoiceState, min_confidence: float) -> dict[str, str]:
-    """The headline's fields that were not read, or were read and failed a check, with why.
-
-    The extraction's `confidence` has a score per field it read (absent: not read; an empty map
-    comes from a person or the API, who answer for every field); its `problems` and the check's
-    findings about the reading name their field first (`total: 75.00 but ...`)."""
-    extraction = state.get("extraction") or {}
-    confidence: dict[str, float] = extraction.get("confidence") or {}
-    failed = {
-        re.split(r"[.\[:]", str(problem), maxsplit=1)[0].strip()
-        for problem in extraction.get("problems") or []
-    }
-    for finding in (state.get("match") or {}).get("findings") or []:
-        if finding.get("code") in _CHECKED:
-            failed |= {re.split(r"[.\[]", f, maxsplit=1)[0] for f in finding["field"].split(",")}
-    doubts: dict[str, str] = {}
-    for name in _HEADLINE_FIELDS:
-        if name in failed:
-            doubts[name] = "fails a check"
-        elif confidence and name not in confidence:
-            doubts[name] = "not found"
-        elif confidence and confidence[name] < min_confidence:
-            doubts[name] = f"confidence {confidence[name]:.2f}"
-    return doubts
-
-
-def _sender_label(state: InvoiceState) -> str | None:
-    sender, name = state.get("sender"), state.get("sender_name")
-    if sender and name:
-        return f"{name} <{sender}>"
-    return sender or name or None
-
-
-def _headline(state: InvoiceState, min_confidence: float) -> str:
-    """One line for the reviewer: only values that were read and passed the checks, then what
-    could not be read (its value is in the findings, never here as if it were read)."""
-    invoice = state.get("invoice")
-    sender = _sender_label(state)
-    if invoice is None:
-        return "A document arrived but no invoice could be read from it" + (
-            f" (sent by {sender})" if sender else ""
-        )
-    doubts = _doubts(state, min_confidence)
-    text = "Invoice"
-    if "invoice_number" not in doubts:
-        text += f" {invoice['invoice_number']}"
-    if "vendor_name" not in doubts:
-        text += f" from {invoice['vendor_name']}"
-    elif sender:
-        text += f" sent by {sender}"
-    if "total" not in doubts and "currency" not in doubts:
-        text += f": {invoice['currency']} {invoice['total']}"
-    if doubts:
-        text += "; could not be read: " + ", ".join(
-            f"{_HEADLINE_FIELDS[name]} ({why})" for name, why in doubts.items()
-        )
-    return text
-
-
 def _refused(state: InvoiceState) -> str | None:
     return _review.NOTHING_READ if state.get("invoice") is None else _bookable(state)
 
@@ -407,7 +338,7 @@ async def ask(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     reviewers = policy.reviewers
     invoice = state.get("invoice")
     findings = (state.get("match") or {}).get("findings") or []
-    headline = _headline(state, policy.min_confidence)
+    headline = _review.headline(state, policy.min_confidence)
     if not reviewers:
         record = unsent(
             None,
@@ -418,7 +349,11 @@ async def ask(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
         )
         return {"notifications": [{**record, "purpose": "review"}]}
     (pause,) = _review.request(
-        invoice, findings, headline, accept_refused=_refused(state), sender=_sender_label(state)
+        invoice,
+        findings,
+        headline,
+        accept_refused=_refused(state),
+        sender=_review.sender_label(state),
     )
     thread = thread_of(config)
     assistant = (config.get("configurable") or {}).get("assistant_id") or "invoice_approval"
@@ -438,9 +373,9 @@ async def review(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     """Pause for a person; a malformed answer pauses again with the problem named."""
     invoice = state.get("invoice")
     findings = (state.get("match") or {}).get("findings") or []
-    headline = _headline(state, policy_in(state, config).min_confidence)
+    headline = _review.headline(state, policy_in(state, config).min_confidence)
     refused = _refused(state)
-    sender = _sender_label(state)
+    sender = _review.sender_label(state)
     problem: str | None = None
     while True:
         pause = _review.request(
