@@ -59,6 +59,9 @@ def _inputs(erp: BenchERP, plan: InvoicePlan, path: Outcome) -> list[dict[str, A
     return [erp.mismatched.invoice(f"PAUSE-{i}", mismatched=True) for i in range(plan.runs)]
 
 
+PAUSE_FINDINGS = {"price_mismatch", "near_duplicate"}
+
+
 def check(path: Outcome, invoice: dict[str, Any], state: dict[str, Any]) -> None:
     """Raise WrongAnswer unless `state` ended where `path` must: paid, or paused on the price."""
     number, erp = invoice["invoice_number"], state.get("erp") or {}
@@ -71,7 +74,9 @@ def check(path: Outcome, invoice: dict[str, Any], state: dict[str, Any]) -> None
         )
     else:
         ok = state.get("status") == "needs_review" and bool(state.get("__interrupt__"))
-        ok = ok and codes == ["price_mismatch"]
+        # The paused invoices are alike but for their numbers (one order line, one total, one
+        # day), so each after the first is also a near duplicate of those before it.
+        ok = ok and codes[:1] == ["price_mismatch"] and set(codes) <= PAUSE_FINDINGS
     if not ok:
         raise WrongAnswer(
             f"invoice {number} should have ended {path}: status {state.get('status')!r}, "

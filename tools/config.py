@@ -22,6 +22,7 @@ triggers:              # source -> assistant id (or graph id) that each item run
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from tools.openapi import OpenAPIConfig
 from tools.sql import SQLConfig
 from tools.tryton import TrytonSettings
 
+log = logging.getLogger(__name__)
 SECTIONS = ("tryton", "sql", "openapi", "mcp", "mail", "folders", "triggers")
 ENV_VAR = "AGENT_OPS_CONNECTORS_CONFIG"
 
@@ -117,12 +119,34 @@ class ConnectorsConfig(BaseModel):
         return found
 
     def build_triggers(self) -> list[Trigger]:
-        """The triggers to run: each configured source with the assistant its items start."""
+        """The triggers to run: each configured source with the assistant its items start.
+
+        Logs one warning per trigger of the invoice workflow that names no reviewers: its
+        invoices would wait for a person without anybody being mailed."""
         sources = self.sources()
+        for name, target in self.triggers.items():
+            if target.assistant == INVOICE_GRAPH and not _reviewers(target.config):
+                log.warning(
+                    "trigger %s runs %s without reviewers: invoices that wait for a person are "
+                    "mailed to nobody; set triggers.%s.config.configurable.invoice_policy."
+                    "reviewers in the connectors config",
+                    name,
+                    INVOICE_GRAPH,
+                    name,
+                )
         return [
             Trigger(sources[name], target.assistant, target.config or None)
             for name, target in self.triggers.items()
         ]
+
+
+INVOICE_GRAPH = "invoice_approval"  # the shipped graph whose reviewers are set per trigger
+
+
+def _reviewers(config: dict[str, Any]) -> list[Any]:
+    policy = (config.get("configurable") or {}).get("invoice_policy") or {}
+    reviewers = policy.get("reviewers") if isinstance(policy, dict) else None
+    return reviewers if isinstance(reviewers, list) else []
 
 
 def load_connectors_config(path: Path) -> ConnectorsConfig:

@@ -41,6 +41,13 @@ class IntakePayload(BaseModel):
     key: str
     """The ledger key: `mailbox/uidvalidity/uid` for mail, the file's sha256 for a folder."""
     sender: str | None = None
+    """The sender's bare address (`From`), None when the mail had none that can be mailed."""
+    sender_name: str | None = None
+    """The display name of `From` (RFC 2047 encoded words decoded), for people to read."""
+    reply_to: list[str] = []
+    """The `Reply-To` addresses: where answers go instead of `sender` when there are any."""
+    address_problems: list[str] = []
+    """What could not be read from `From` and `Reply-To`, each naming the header and value."""
     subject: str | None = None
     received_at: datetime
     body: str | None = None

@@ -12,6 +12,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
+from agent_ops.errors import InvalidInput
 from graphs.invoice._env import erp
 from graphs.invoice._mail import send, unsent
 from graphs.invoice._match import booked_totals
@@ -176,13 +177,21 @@ async def notify(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     """Tell the sender the outcome by e-mail, once (a resumed run sends the same key)."""
     subject, body = _message(state)
     sender = state.get("sender")
+    # Answers go where the mail's Reply-To says, else to the sender; a state checkpointed before
+    # addresses were parsed may hold a raw `Name <address>`, which send reads as well.
+    recipients = list(state.get("reply_to") or ([sender] if sender else []))
     if not policy_in(state, config).notify_sender:
         reason = "the policy turns notifications off"
-    elif not sender:
+    elif not recipients:
         reason = "no sender address to notify"
     else:
         key = f"agent-ops/notify/{thread_of(config)}/{state.get('status')}"
         replying_to = (state.get("intake") or {}).get("message_id")
-        record = await send([sender], subject, body, key, in_reply_to=replying_to)
-        return {"notifications": [{**record, "purpose": "outcome"}]}
-    return {"notifications": [{**unsent(sender, subject, reason), "purpose": "outcome"}]}
+        try:
+            record = await send(recipients, subject, body, key, in_reply_to=replying_to)
+        except InvalidInput as exc:  # an unusable address must not undo a paid invoice's run
+            reason = str(exc)
+        else:
+            return {"notifications": [{**record, "purpose": "outcome"}]}
+    to = ", ".join(recipients) or None
+    return {"notifications": [{**unsent(to, subject, reason), "purpose": "outcome"}]}

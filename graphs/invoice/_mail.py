@@ -12,9 +12,9 @@ from typing import Any
 
 from langgraph.config import get_store
 
-from agent_ops.errors import ConfigError, ConnectorError
+from agent_ops.errors import ConfigError, ConnectorError, InvalidInput
 from graphs.invoice._env import connections
-from tools.mail import Mailer, SendEmail
+from tools.mail import Mailer, SendEmail, mailbox
 
 log = logging.getLogger("agent_ops.graphs.invoice")
 
@@ -27,7 +27,14 @@ def unsent(to: str | None, subject: str, reason: str) -> dict[str, Any]:
 async def send(
     to: list[str], subject: str, body: str, key: str, *, in_reply_to: str | None = None
 ) -> dict[str, Any]:
-    """Send one mail through the chosen channel; return its record for the run's state."""
+    """Send one mail through the chosen channel; return its record for the run's state.
+
+    Recipients are bare addresses or `Name <address>`; one that is neither is an InvalidInput
+    naming it, and nothing is sent."""
+    try:
+        to = [str(mailbox(address)) for address in to]
+    except ValueError as exc:
+        raise InvalidInput(f"mail {subject!r} not sent: {exc}") from exc
     reach = connections()
     record: dict[str, Any] = {"to": ", ".join(to), "subject": subject, "sent": False}
     if reach.notify is not None:

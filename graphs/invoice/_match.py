@@ -36,6 +36,8 @@ FindingCode = Literal[
     "adjustment",
     "over_limit",
     "duplicate",
+    "duplicate_pending",
+    "near_duplicate",
 ]
 OPEN_STATES = ("confirmed", "processing")
 
@@ -405,3 +407,107 @@ def assess(
         )
     report.findings = found
     return report
+
+
+# -- copies of an invoice: the same number (normalised), or the same amount on the same day ------
+
+
+def number_key(number: str | None) -> str | None:
+    """An invoice number as copies of one invoice share it: letters and digits only, without
+    case, and each run of digits without leading zeros (`INV-0042`, `inv 42` and `Inv/042` are
+    one key, `inv-42-1` another). None when it holds neither letters nor digits."""
+    tokens = re.findall(r"[^\W\d_]+|\d+", (number or "").casefold())
+    if not tokens:
+        return None
+    return "-".join(t.lstrip("0") or "0" if t.isdigit() else t for t in tokens)
+
+
+class PendingCopy(BaseModel):
+    """Another run's claim on an invoice of the same supplier (see `_claims`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    thread_id: str
+    invoice_number: str
+    issue_date: str
+    total: str
+    currency: str
+    claimed_at: str
+    po_number: str | None = None  # its number_key
+
+
+def _order_lines(erp: ErpInvoice) -> set[int]:
+    return {line.purchase_line_id for line in erp.lines if line.purchase_line_id is not None}
+
+
+def _same_order(mine: set[int] | str | None, theirs: set[int] | str | None) -> bool:
+    """Whether two invoices bill the same order, as far as both say (unknown: they may)."""
+    if not mine or not theirs:
+        return True
+    if isinstance(mine, set) and isinstance(theirs, set):
+        return bool(mine & theirs)
+    return mine == theirs
+
+
+def copies(
+    invoice: Invoice,
+    *,
+    booked: list[ErpInvoice],
+    earlier: list[PendingCopy],
+    near_pending: list[PendingCopy],
+    tolerance: Decimal,
+    purchase_lines: set[int] | None = None,
+) -> list[Finding]:
+    """Findings for invoices that look like copies of this one, besides an exact ERP duplicate:
+
+    `duplicate_pending` when another run claimed the same supplier and number first (it waits
+    for a person or is on its way to the ERP), `near_duplicate` when a booked invoice (`booked`:
+    the supplier's invoices in the ERP) or another run's (`near_pending`) has the same issue date,
+    currency and total under another number: often the same invoice renumbered, sometimes not,
+    so a person decides. A copy bills the same order, so an invoice on other order lines
+    (`purchase_lines`: this one's matched lines) or another PO is no near duplicate: a vendor
+    billing equal amounts for separate orders on one day is common and not suspect."""
+    found: list[Finding] = []
+    if earlier:
+        first = earlier[0]
+        others = ", ".join(c.thread_id for c in earlier[1:])
+        found.append(
+            Finding(
+                code="duplicate_pending",
+                field="invoice_number",
+                message=f"{invoice.invoice_number} is also on thread {first.thread_id} (as "
+                f"{first.invoice_number}, received first)"
+                + (f" and on {others}" if others else "")
+                + ": reject this copy",
+            )
+        )
+    mine = number_key(invoice.invoice_number)
+    for erp in booked:
+        if (
+            number_key(erp.reference) != mine
+            and erp.invoice_date == invoice.issue_date
+            and erp.currency == invoice.currency
+            and abs(erp.total_amount - invoice.total) <= tolerance
+            and _same_order(purchase_lines, _order_lines(erp))
+        ):
+            found.append(
+                Finding(
+                    code="near_duplicate",
+                    field="invoice_number",
+                    message=f"{erp.number or f'draft invoice {erp.id}'} ({erp.state}, vendor "
+                    f"number {erp.reference or 'none'}) has the same date {erp.invoice_date} and "
+                    f"total {_money(erp.total_amount)} {erp.currency} under another number",
+                )
+            )
+    for copy in near_pending:
+        if not _same_order(number_key(invoice.po_number), copy.po_number):
+            continue
+        found.append(
+            Finding(
+                code="near_duplicate",
+                field="invoice_number",
+                message=f"{copy.invoice_number} on thread {copy.thread_id} has the same date "
+                f"{copy.issue_date} and total {copy.total} {copy.currency} under another number",
+            )
+        )
+    return found

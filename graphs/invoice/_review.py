@@ -9,12 +9,15 @@ Answers, as agent-inbox sends them (a bare dict is accepted too):
 - `{"type": "ignore"}`: reject;
 - `{"type": "response", "args": "text"}`: reject, with the text as the reason sent to the vendor.
 
-An optional `"by"` names the reviewer in the decision log.
+An optional `"by"` names the reviewer in the decision log. The `headline` (the mail's subject, the
+pause's first line) shows only values that were read and passed the checks.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,11 +49,17 @@ def request(
     *,
     accept_refused: str | None,
     last_problem: str | None = None,
+    sender: str | None = None,
 ) -> list[dict[str, Any]]:
     """The interrupt value for an invoice and what was found wrong with it; accept is offered
-    unless `accept_refused` says why not, and `last_problem` names a previous unusable answer."""
+    unless `accept_refused` says why not, and `last_problem` names a previous unusable answer.
+    `sender` is who sent it (`Name <address>` of the mail), shown as such."""
     lines = [f"**Your last answer was not used: {last_problem}.**", ""] if last_problem else []
     lines += [f"**{headline}**", ""]
+    if sender:
+        lines += [f"Sent by: {sender}", ""]
+    if accept_refused:
+        lines += [f"Accept is not offered: {accept_refused}.", ""]
     if findings:
         lines.append("Found:")
         lines += [f"- `{f['code']}` ({f['field']}): {f['message']}" for f in findings]
@@ -98,6 +107,74 @@ def request_mail(
             'reject with a reason mailed to the vendor: {"type": "response", "args": "<reason>"}.',
         ]
     )
+
+
+_HEADLINE_FIELDS = {
+    "invoice_number": "invoice number",
+    "vendor_name": "vendor",
+    "currency": "currency",
+    "total": "total",
+}
+_CHECKED = ("arithmetic", "extraction")  # findings on the values read (confidence: below)
+
+
+def _doubts(state: Mapping[str, Any], min_confidence: float) -> dict[str, str]:
+    """The headline's fields that were not read, or were read and failed a check, with why.
+
+    The extraction's `confidence` has a score per field it read (absent: not read; an empty map
+    comes from a person or the API, who answer for every field); its `problems` and the check's
+    findings about the reading name their field first (`total: 75.00 but ...`)."""
+    extraction = state.get("extraction") or {}
+    confidence: dict[str, float] = extraction.get("confidence") or {}
+    failed = {
+        re.split(r"[.\[:]", str(problem), maxsplit=1)[0].strip()
+        for problem in extraction.get("problems") or []
+    }
+    for finding in (state.get("match") or {}).get("findings") or []:
+        if finding.get("code") in _CHECKED:
+            failed |= {re.split(r"[.\[]", f, maxsplit=1)[0] for f in finding["field"].split(",")}
+    doubts: dict[str, str] = {}
+    for name in _HEADLINE_FIELDS:
+        if name in failed:
+            doubts[name] = "fails a check"
+        elif confidence and name not in confidence:
+            doubts[name] = "not found"
+        elif confidence and confidence[name] < min_confidence:
+            doubts[name] = f"confidence {confidence[name]:.2f}"
+    return doubts
+
+
+def sender_label(state: Mapping[str, Any]) -> str | None:
+    sender, name = state.get("sender"), state.get("sender_name")
+    if sender and name:
+        return f"{name} <{sender}>"
+    return sender or name or None
+
+
+def headline(state: Mapping[str, Any], min_confidence: float) -> str:
+    """One line for the reviewer: only values that were read and passed the checks, then what
+    could not be read (its value is in the findings, never here as if it were read)."""
+    invoice = state.get("invoice")
+    sender = sender_label(state)
+    if invoice is None:
+        return "A document arrived but no invoice could be read from it" + (
+            f" (sent by {sender})" if sender else ""
+        )
+    doubts = _doubts(state, min_confidence)
+    text = "Invoice"
+    if "invoice_number" not in doubts:
+        text += f" {invoice['invoice_number']}"
+    if "vendor_name" not in doubts:
+        text += f" from {invoice['vendor_name']}"
+    elif sender:
+        text += f" sent by {sender}"
+    if "total" not in doubts and "currency" not in doubts:
+        text += f": {invoice['currency']} {invoice['total']}"
+    if doubts:
+        text += "; could not be read: " + ", ".join(
+            f"{_HEADLINE_FIELDS[name]} ({why})" for name, why in doubts.items()
+        )
+    return text
 
 
 _ALLOW = {"accept": "accept", "edit": "edit", "ignore": "ignore", "response": "respond"}

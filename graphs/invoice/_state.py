@@ -35,11 +35,14 @@ class InvoiceState(TypedDict, total=False):
     intake: dict[str, Any]  # from a mail or folder trigger: sender, subject, body, documents
     document: dict[str, Any]  # a tools.documents.Document
     invoice: dict[str, Any]  # a tools.documents.Invoice, read already (or edited by a person)
-    sender: str  # whom to tell the outcome; the intake's sender by default
+    sender: str  # whom to tell the outcome: the bare address of the intake's From by default
+    sender_name: str  # the From's display name (RFC 2047 decoded), shown to the reviewer
+    reply_to: list[str]  # the intake's Reply-To addresses: told the outcome instead of sender
     # progress
     policy: dict[str, Any]  # the Policy in force, fixed when the invoice was received
     extraction: dict[str, Any]  # method, source, confidence, problems
     match: dict[str, Any]  # graphs.invoice._match.MatchReport
+    claim: dict[str, Any] | None  # supplier_id and number key this run claims (see _claims)
     status: Status
     reason: str  # why the workflow ended where it did
     erp: dict[str, Any]  # invoice_id, invoice_number, payment_id, payment_date, amount

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_store
 from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from agent_ops.errors import InvalidInput, validation_text
 from agent_ops.settings import Settings
-from graphs.invoice import _review
+from graphs.invoice import _claims, _review
 from graphs.invoice._env import erp
 from graphs.invoice._hints import document_hints
-from graphs.invoice._mail import send
-from graphs.invoice._match import Finding, MatchReport, assess, same_vendor
-from graphs.invoice._policy import policy_in, policy_of
+from graphs.invoice._mail import send, unsent
+from graphs.invoice._match import (
+    Finding,
+    MatchReport,
+    PendingCopy,
+    assess,
+    copies,
+    number_key,
+    same_vendor,
+)
+from graphs.invoice._policy import Policy, policy_in, policy_of
 from graphs.invoice._state import InvoiceState, decision, thread_of
 from tools.documents import Invoice
+from tools.mail import mailboxes
+from tools.tryton import Invoice as ErpInvoice
 from tools.tryton import PurchaseOrder, Supplier, TrytonERP
+
+RECENT_INVOICES = 200  # the supplier's newest ERP invoices compared for renumbered copies
 
 _PREFERENCE = ("xml", "pdf")  # structured e-invoices first, then PDFs, then anything else
 
@@ -67,11 +81,36 @@ async def receive(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]
             reason = f"{source}: no attachment and no text"
         else:
             reason = f"{source}: {document.get('filename')!r} of {len(intake.get('documents') or [])} attachment(s)"
-        if not state.get("sender") and intake.get("sender"):
-            update["sender"] = intake["sender"]
     else:
         raise InvalidInput("give the workflow an `invoice`, a `document` or an `intake`")
+    who, notes = _sender(state)
+    update.update(who)
+    if notes:
+        reason += "; " + "; ".join(notes)
     return {**update, "decisions": [decision("receive", "received", reason, "rules")]}
+
+
+def _sender(state: InvoiceState) -> tuple[dict[str, Any], list[str]]:
+    """Whom to tell the outcome and whose name the reviewer reads: the given `sender`, else the
+    intake's From (a payload taken in before addresses were parsed holds the raw header, so it
+    is parsed here too); the intake's Reply-To goes with its From. Notes say what was unreadable."""
+    intake: dict[str, Any] = state.get("intake") or {}
+    given = state.get("sender")
+    raw = given or intake.get("sender")
+    if not raw:
+        return {}, [str(p) for p in intake.get("address_problems") or []]
+    found, notes = mailboxes(str(raw), header="From")
+    update: dict[str, Any] = {}
+    if found:
+        update["sender"] = found[0].address
+        name = state.get("sender_name") or (None if given else intake.get("sender_name"))
+        if name or found[0].name:
+            update["sender_name"] = name or found[0].name
+    if not given:
+        if intake.get("reply_to") and not state.get("reply_to"):
+            update["reply_to"] = list(intake["reply_to"])
+        notes = [*notes, *(str(p) for p in intake.get("address_problems") or [])]
+    return update, [f"sender {n}" if n.startswith("'") else n for n in notes]
 
 
 async def extract(state: InvoiceState) -> dict[str, Any]:
@@ -165,11 +204,7 @@ async def check(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
         )
         order = orders[0] if len(orders) == 1 else None
         supplier = await _supplier_for(client, invoice, order)
-        duplicates = (
-            await client.find_supplier_invoices(supplier.id, reference=invoice.invoice_number)
-            if supplier
-            else []
-        )
+        duplicates, booked = await _booked_copies(client, supplier, invoice)
     report = assess(
         invoice,
         order=order,
@@ -179,6 +214,7 @@ async def check(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
         problems=extraction.get("problems") or [],
         policy=policy,
     )
+    pending = await _pending_copies(state, config, invoice, supplier, report, booked, policy)
     if report.duplicate_of:
         status, outcome = "duplicate", "duplicate"
         reason = next(f.message for f in report.findings if f.code == "duplicate")
@@ -192,14 +228,90 @@ async def check(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     else:
         status, outcome = "needs_review", "needs_review"
         reason = "; ".join(f.message for f in report.findings)
+    if pending.note:
+        reason += f" ({pending.note})"
     update: dict[str, Any] = {
         "match": report.model_dump(mode="json"),
         "status": status,
+        "claim": pending.held,
         "decisions": [decision("check", outcome, reason, "rules")],
     }
     if status == "duplicate":
         update["reason"] = reason
+        # This copy is never booked: it holds no claim a later copy should wait behind.
+        await _release(config, pending.held)
+        update["claim"] = None
     return update
+
+
+async def _booked_copies(
+    client: TrytonERP, supplier: Supplier | None, invoice: Invoice
+) -> tuple[list[ErpInvoice], list[ErpInvoice]]:
+    """The ERP invoices of this supplier with this invoice's number (as given, then among the
+    newest `RECENT_INVOICES` by `number_key`, so `INV 042` finds `INV-0042`), and those newest."""
+    if supplier is None:
+        return [], []
+    exact = await client.find_supplier_invoices(supplier.id, reference=invoice.invoice_number)
+    recent = await client.find_supplier_invoices(supplier.id, limit=RECENT_INVOICES)
+    key = number_key(invoice.invoice_number)
+    seen = {found.id for found in exact}
+    renumbered = [
+        found
+        for found in recent
+        if key is not None and number_key(found.reference) == key and found.id not in seen
+    ]
+    return exact + renumbered, recent
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """What the look at copies in flight left: the claim held, and a note for the decision."""
+
+    held: dict[str, Any] | None
+    note: str | None = None
+
+
+async def _pending_copies(
+    state: InvoiceState,
+    config: RunnableConfig,
+    invoice: Invoice,
+    supplier: Supplier | None,
+    report: MatchReport,
+    booked: list[ErpInvoice],
+    policy: Policy,
+) -> _Pending:
+    """Claim the invoice among the runs in flight and add the copy findings to `report`."""
+    store = get_store()
+    held = state.get("claim")
+    earlier: list[PendingCopy] = []
+    near: list[PendingCopy] = []
+    note: str | None
+    if store is None:
+        note = "copies waiting for review were not checked: the graph runs without a store"
+    elif supplier is None:
+        await _claims.release(store, thread=thread_of(config), held=held)
+        held, note = None, "copies waiting for review were not checked: no supplier matched"
+    else:
+        held, earlier, near = await _claims.claim(
+            store, thread=thread_of(config), supplier_id=supplier.id, invoice=invoice, held=held
+        )
+        note = None if held else "copies waiting for review were not checked: no number to key on"
+    report.findings += copies(
+        invoice,
+        booked=booked,
+        earlier=earlier,
+        near_pending=near,
+        tolerance=policy.amount_tolerance,
+        purchase_lines={line.purchase_line_id for line in report.lines},
+    )
+    return _Pending(held, note)
+
+
+async def _release(config: RunnableConfig, held: dict[str, Any] | None) -> None:
+    """Release this run's claim: it ends without booking the invoice."""
+    store = get_store()
+    if store is not None:
+        await _claims.release(store, thread=thread_of(config), held=held)
 
 
 def _bookable(state: InvoiceState) -> str | None:
@@ -210,6 +322,18 @@ def _bookable(state: InvoiceState) -> str | None:
         return "no supplier and purchase order matched: edit po_number (or vendor) or reject"
     if len(match.get("lines") or []) != len(invoice.get("lines") or []) or not invoice.get("lines"):
         return "not every line is on the purchase order: edit the lines or reject"
+    copy = next(
+        (f for f in match.get("findings") or [] if f.get("code") == "duplicate_pending"), None
+    )
+    if copy is not None:
+        # Approving a copy while the first is in flight is how one invoice gets paid twice: the
+        # booking key is the number as written, and copies differ in the writing (INV-0042, INV
+        # 42). A person rejects the copy; if the first was rejected meanwhile, an edit of any
+        # field (the same invoice_number will do) checks this one again, as the original now.
+        return (
+            f"{copy['message'].removesuffix(': reject this copy')}: reject this copy, or once "
+            "that one is rejected send an edit (e.g. the same invoice_number) to check it again"
+        )
     if any(f.get("code") == "booking_mismatch" for f in match.get("findings") or []):
         return (
             "the ERP computes another tax or total than the invoice states, and an invoice is "
@@ -219,15 +343,6 @@ def _bookable(state: InvoiceState) -> str | None:
     return None
 
 
-def _headline(invoice: dict[str, Any] | None) -> str:
-    if invoice is None:
-        return "A document arrived but no invoice could be read from it"
-    return (
-        f"Invoice {invoice['invoice_number']} from {invoice['vendor_name']}: "
-        f"{invoice['currency']} {invoice['total']}"
-    )
-
-
 def _refused(state: InvoiceState) -> str | None:
     return _review.NOTHING_READ if state.get("invoice") is None else _bookable(state)
 
@@ -235,13 +350,27 @@ def _refused(state: InvoiceState) -> str | None:
 async def ask(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     """Mail the policy's reviewers that an invoice waits for them, once per review round (an
     edit that is checked again and still needs a person asks again)."""
-    reviewers = policy_in(state, config).reviewers
-    if not reviewers:
-        return {}
+    policy = policy_in(state, config)
+    reviewers = policy.reviewers
     invoice = state.get("invoice")
     findings = (state.get("match") or {}).get("findings") or []
-    headline = _headline(invoice)
-    (pause,) = _review.request(invoice, findings, headline, accept_refused=_refused(state))
+    headline = _review.headline(state, policy.min_confidence)
+    if not reviewers:
+        record = unsent(
+            None,
+            f"Review needed: {headline}",
+            "nobody was mailed: the invoice policy names no reviewers (set "
+            "configurable.invoice_policy.reviewers on the trigger, assistant or run); the "
+            "invoice waits in the API and the console",
+        )
+        return {"notifications": [{**record, "purpose": "review"}]}
+    (pause,) = _review.request(
+        invoice,
+        findings,
+        headline,
+        accept_refused=_refused(state),
+        sender=_review.sender_label(state),
+    )
     thread = thread_of(config)
     assistant = (config.get("configurable") or {}).get("assistant_id") or "invoice_approval"
     body = _review.request_mail(
@@ -256,16 +385,22 @@ async def ask(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     return {"notifications": [{**record, "purpose": "review"}]}
 
 
-async def review(state: InvoiceState) -> dict[str, Any]:
+async def review(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     """Pause for a person; a malformed answer pauses again with the problem named."""
     invoice = state.get("invoice")
     findings = (state.get("match") or {}).get("findings") or []
-    headline = _headline(invoice)
+    headline = _review.headline(state, policy_in(state, config).min_confidence)
     refused = _refused(state)
+    sender = _review.sender_label(state)
     problem: str | None = None
     while True:
         pause = _review.request(
-            invoice, findings, headline, accept_refused=refused, last_problem=problem
+            invoice,
+            findings,
+            headline,
+            accept_refused=refused,
+            last_problem=problem,
+            sender=sender,
         )
         answer = _review.parse(interrupt(pause), invoice, accept_refused=refused)
         if isinstance(answer, _review.Answer):
@@ -298,8 +433,10 @@ async def review(state: InvoiceState) -> dict[str, Any]:
             ],
         }
     reason = answer.text or "rejected by the reviewer"
+    await _release(config, state.get("claim"))
     return {
         "status": "rejected",
         "reason": reason,
+        "claim": None,
         "decisions": [decision("review", "rejected", reason, answer.by)],
     }

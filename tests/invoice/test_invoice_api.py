@@ -85,13 +85,17 @@ async def test_mismatch_waits_for_approval_through_the_sdk_then_pays(
 async def test_a_server_killed_after_posting_pays_exactly_once_on_resume(
     database_url: str, tmp_path: Path, tryton: RunningTryton
 ) -> None:
-    reference = f"NWM-KILL-{database_url.split(':')[0]}"
+    backend = database_url.split(":")[0]
+    reference = f"NWM-KILL-{backend}"
+    # Not the other backend's quantity: the same total on the same day under another number is a
+    # near duplicate (of the invoice that backend's case paid in this module's Tryton).
+    quantity, amount = (100, "24.00") if backend == "sqlite" else (90, "21.60")
     with FlakyProxy(tryton.url) as proxy:
         proxy.hold("POST", "/model/account.payment")
         first = _server(database_url, tmp_path, proxy.url, tryton, "first")
         client = get_client(url=first.url)
         thread = await client.threads.create()
-        inv = invoice(reference, "PO-00004", [("BOLT-M8", "Steel bolt", 100, "0.24")])
+        inv = invoice(reference, "PO-00004", [("BOLT-M8", "Steel bolt", quantity, "0.24")])
         run = await client.runs.create(
             thread["thread_id"],
             "invoice_approval",
@@ -112,7 +116,7 @@ async def test_a_server_killed_after_posting_pays_exactly_once_on_resume(
             second.stop()
 
     assert final["status"] == "success", second.log()
-    assert done["status"] == "paid" and done["erp"]["amount"] == "24.00"
+    assert done["status"] == "paid" and done["erp"]["amount"] == amount
     assert "found already created" in next(
         d["reason"] for d in done["decisions"] if d["step"] == "pay"
     )

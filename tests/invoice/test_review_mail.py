@@ -80,12 +80,67 @@ async def test_reviewers_are_asked_once_per_round_and_the_sender_gets_the_outcom
     assert outbox.sent[2][1] == "Invoice BHP-9101 rejected" and "wrong price" in outbox.sent[2][2]
 
 
-async def test_without_reviewers_nobody_is_mailed_for_the_review(
+async def test_without_reviewers_nobody_is_mailed_and_the_state_says_why(
     graph: Pregel, outbox: Outbox
 ) -> None:
     state = await graph.ainvoke({"invoice": over_priced("BHP-9102")}, run_config())
     assert state["status"] == "needs_review" and outbox.sent == []
-    assert state["notifications"] == []
+    [record] = state["notifications"]
+    assert record["purpose"] == "review" and record["sent"] is False and record["to"] is None
+    assert (
+        record["subject"] == "Review needed: Invoice BHP-9102 from Blue Harbor Packaging: EUR 75.00"
+    )
+    assert record["reason"].startswith(
+        "nobody was mailed: the invoice policy names no reviewers (set "
+        "configurable.invoice_policy.reviewers on the trigger, assistant or run)"
+    )
+
+
+async def test_the_headline_shows_only_what_was_read_and_names_what_was_not(
+    outbox: Outbox,
+) -> None:
+    graph = build().compile(checkpointer=InMemorySaver(), interrupt_before=["check"])
+    config = run_config(reviewers=[AP])
+    read = over_priced("BHP-9106")
+    await graph.ainvoke({"invoice": read, "sender": "Blue Harbor AR <ar@bh.example>"}, config)
+    # As a reading by a model leaves it: the number and total failed their checks, the vendor
+    # was never found, the currency was read with little confidence.
+    await graph.aupdate_state(
+        config,
+        {
+            "extraction": {
+                "method": "model",
+                "source": "local:smollm2",
+                "confidence": {"invoice_number": 0.12, "currency": 0.5, "total": 0.12},
+                "problems": [
+                    "invoice_number: 'BHP-9106' is not written in the document",
+                    "total: 75.00 but subtotal 75.00 + tax 0.00 = 75.00 is not written",
+                ],
+            }
+        },
+    )
+    state = await graph.ainvoke(None, config)
+    headline = (
+        "Invoice sent by Blue Harbor AR <ar@bh.example>; could not be read: invoice number "
+        "(fails a check), vendor (not found), currency (confidence 0.50), total (fails a check)"
+    )
+    [(_, subject, body, _)] = outbox.sent
+    assert subject == f"Review needed: {headline}"
+    for value in ("BHP-9106", "Blue Harbor Packaging", "EUR 75.00"):
+        assert value not in subject
+    assert "Sent by: Blue Harbor AR <ar@bh.example>" in body
+    (request,) = state["__interrupt__"][0].value
+    assert request["description"].startswith(f"**{headline}**")
+
+    nothing = build().compile(checkpointer=InMemorySaver())
+    empty = {"kind": "mail", "key": "k", "received_at": "2026-12-04T00:00:00Z", "documents": []}
+    empty["sender"] = '"Blue Harbor, AR" <ar@bh.example>'
+    state = await nothing.ainvoke({"intake": empty}, run_config(reviewers=[AP]))
+    assert state["sender"] == "ar@bh.example" and state["sender_name"] == "Blue Harbor, AR"
+    assert outbox.sent[-1][1] == (
+        "Review needed: A document arrived but no invoice could be read from it "
+        "(sent by Blue Harbor, AR <ar@bh.example>)"
+    )
 
 
 async def test_a_reviewer_that_is_not_an_address_is_refused_naming_the_field(

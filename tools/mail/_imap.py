@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 
 from agent_ops.errors import ConnectorRejected, ConnectorUnavailable
 from agent_ops.runtime.intake import IntakeGate
+from tools.intake import IntakePayload
 from tools.mail._message import parse_mail
-from tools.mail._settings import ImapSettings
+from tools.mail._settings import ImapSettings, tls_hint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,9 +49,27 @@ class ImapSession:
                 )
             else:
                 conn = imaplib.IMAP4(s.host, s.port, timeout=s.timeout_seconds)
-                if s.tls == "starttls":
-                    conn.starttls(ssl.create_default_context())
-            self._conn = conn
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            hint = tls_hint("mail.imap", s.tls) if isinstance(exc, ssl.SSLError) else ""
+            raise ConnectorUnavailable(
+                f"IMAP server {s.host}:{s.port} cannot be reached: "
+                f"{exc or type(exc).__name__}{hint}",
+                system="imap",
+                url=self.url,
+            ) from exc
+        self._conn = conn
+        if s.tls == "starttls":
+            try:
+                conn.starttls(ssl.create_default_context())
+            except (OSError, imaplib.IMAP4.error) as exc:  # a setting to change: not transient
+                self.close()
+                raise ConnectorRejected(
+                    f"IMAP server {s.host}:{s.port} cannot be reached: "
+                    f"{_text(exc) or type(exc).__name__}{tls_hint('mail.imap', s.tls)}",
+                    system="imap",
+                    url=self.url,
+                ) from exc
+        try:
             conn.login(s.user, s.password.get_secret_value())
             _, caps = conn.capability()
         except (OSError, imaplib.IMAP4.abort) as exc:
@@ -181,7 +200,7 @@ class MailPoller:
                     key,
                     payload.as_input(),
                     origin=payload.message_id,
-                    summary={"sender": payload.sender, "subject": payload.subject},
+                    summary=_summary(payload),
                 )
                 started += created
                 log.info(
@@ -208,6 +227,14 @@ async def _blocking(fn: Callable[..., T], *args: object) -> T:
             system="imap",
             url=str(url),
         ) from exc
+
+
+def _summary(payload: IntakePayload) -> dict[str, str | None]:
+    """What the ledger shows of a mail: sender address (and name when it has one), subject."""
+    summary = {"sender": payload.sender, "subject": payload.subject}
+    if payload.sender_name:
+        summary["sender_name"] = payload.sender_name
+    return summary
 
 
 def _quote(name: str) -> str:

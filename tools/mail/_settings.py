@@ -41,7 +41,7 @@ class SmtpSettings(BaseModel):
     tls: Tls = "starttls"
     user: str | None = None
     password: SecretStr | None = None
-    sender: str = Field(description="the From address")
+    sender: str = Field(description="the From address, bare or `Name <address>`")
     timeout_seconds: float = Field(30.0, gt=0)
 
 
@@ -52,3 +52,22 @@ class MailSettings(BaseModel):
 
     imap: ImapSettings | None = None
     smtp: SmtpSettings | None = None
+
+
+def tls_hint(section: str, tls: Tls) -> str:
+    """The sentence naming the setting to change, for an error met while setting up TLS.
+
+    A plain local server (a dev server, a relay on loopback) answers a TLS handshake with its
+    greeting, which the TLS layer reads as a wrong version, or offers no STARTTLS: the fix is a
+    setting, so say which, with its value.
+    """
+    other = "STARTTLS or plain text" if tls == "ssl" else "TLS from the first byte or plain text"
+    default = " (the default)" if tls == _DEFAULT_TLS[section] else ""
+    fix = "starttls or none" if tls == "ssl" else "ssl or none"
+    return (
+        f"; TLS failed with tls={tls!r}{default}: if the server speaks {other} on this port, "
+        f"set `{section}.tls` to {fix} in the connectors config (none only on loopback)"
+    )
+
+
+_DEFAULT_TLS: dict[str, Tls] = {"mail.imap": "ssl", "mail.smtp": "starttls"}

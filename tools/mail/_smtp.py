@@ -14,14 +14,19 @@ import smtplib
 import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
-from typing import Annotated
+from email.utils import format_datetime, parseaddr
 
 from langchain_core.tools import BaseTool
 from langgraph.store.base import BaseStore
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent_ops.errors import Conflict, ConnectorRejected, ConnectorUnavailable
+from agent_ops.errors import (
+    Conflict,
+    ConnectorRejected,
+    ConnectorUnavailable,
+    InvalidInput,
+    validation_text,
+)
 from tools.connector import (
     IdempotencyKey,
     RetryPolicy,
@@ -29,20 +34,10 @@ from tools.connector import (
     connector_tool,
     with_retries,
 )
-from tools.mail._settings import SmtpSettings
+from tools.mail._address import Address
+from tools.mail._settings import SmtpSettings, tls_hint
 
 SENT_NAMESPACE = ("connectors", "mail", "sent")
-
-
-def _address(address: str) -> str:
-    local, _, domain = address.partition("@")
-    if not local or "." not in domain or any(c in address for c in " <>\t\n"):
-        raise ValueError(f"{address!r} is not an e-mail address")
-    return address
-
-
-Address = Annotated[str, AfterValidator(_address)]
-"""A bare e-mail address (`name@domain.tld`), checked."""
 
 
 class SendEmail(BaseModel):
@@ -118,7 +113,7 @@ class Mailer:
         message["Subject"] = mail.subject
         message["Date"] = format_datetime(datetime.now(UTC))
         digest = hashlib.sha256(mail.idempotency_key.encode()).hexdigest()[:32]
-        domain = self.settings.sender.rsplit("@", 1)[-1]
+        domain = parseaddr(self.settings.sender)[1].rsplit("@", 1)[-1] or "agent-ops.invalid"
         message["Message-ID"] = f"<{digest}@{domain}>"
         if mail.in_reply_to:
             message["In-Reply-To"] = mail.in_reply_to
@@ -137,12 +132,27 @@ class Mailer:
                 )
             else:
                 client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        except ssl.SSLError as exc:  # a setting to change, not a server to wait for
+            raise ConnectorRejected(
+                f"SMTP server {s.host}:{s.port} cannot be reached: {exc}"
+                f"{tls_hint('mail.smtp', s.tls)}",
+                system="smtp",
+                url=self.url,
+            ) from exc
         except OSError as exc:  # refused, unresolvable, or no greeting: nothing was sent
             raise TransientFailure(f"{type(exc).__name__}: {exc}", sent=False) from exc
         try:
             with client:
                 if s.tls == "starttls":
-                    client.starttls(context=context)
+                    try:
+                        client.starttls(context=context)
+                    except (smtplib.SMTPNotSupportedError, ssl.SSLError) as exc:
+                        raise ConnectorRejected(
+                            f"SMTP server {s.host}:{s.port} cannot be reached: "
+                            f"{str(exc).rstrip('.')}{tls_hint('mail.smtp', s.tls)}",
+                            system="smtp",
+                            url=self.url,
+                        ) from exc
                 if s.user is not None and s.password is not None:
                     client.login(s.user, s.password.get_secret_value())
                 client.send_message(message)
@@ -181,13 +191,16 @@ def mail_tools(mailer: Mailer) -> list[BaseTool]:
         idempotency_key: str,
         in_reply_to: str | None = None,
     ) -> dict[str, object]:
-        mail = SendEmail(
-            to=to,
-            subject=subject,
-            body=body,
-            idempotency_key=idempotency_key,
-            in_reply_to=in_reply_to,
-        )
+        try:
+            mail = SendEmail(
+                to=to,
+                subject=subject,
+                body=body,
+                idempotency_key=idempotency_key,
+                in_reply_to=in_reply_to,
+            )
+        except ValidationError as exc:
+            raise InvalidInput(f"send_email: {validation_text(exc)}") from exc
         return (await mailer.send(mail)).model_dump(mode="json")
 
     return [
