@@ -88,7 +88,10 @@ def test_a_mail_keeps_its_display_name_as_the_trigger_reads_it() -> None:
     case = _numbered(Generator(3, TODAY).generate(8, FORMATS))[5]
     assert case.format == "mail-text"
     payload = intake(case, raw_mail(case))
-    assert "<" in payload["sender"] and payload["sender"].endswith(">")
+    # The trigger keeps the bare address to reply to and the display name for the reviewer.
+    display, address = case.sender.rsplit(" <", 1)
+    assert payload["sender"] == address.rstrip(">")
+    assert payload["sender_name"] == display.strip('"')
     assert payload["body"] and case.printed.invoice_number in payload["body"]
 
 

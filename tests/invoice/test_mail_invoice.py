@@ -22,6 +22,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
+from agent_ops.runtime import RunOptions, RunRequest
 from agent_ops.runtime.intake import IntakeTriggers, Trigger
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.service import Runtime
@@ -189,12 +190,12 @@ async def test_a_copy_of_a_waiting_invoice_waits_naming_it_and_its_rejection_goe
     found = await runtime.store.asearch(NAMESPACE, limit=50)
     assert {item.key for item in found} >= {first.thread_id, second.thread_id}
 
-    resumed = await runtime.create_run(
+    resumed = await runtime.runs.create(
         second.thread_id,
-        {
-            "assistant_id": "invoice_approval",
-            "command": {"resume": {"type": "response", "args": "a copy of " + number}},
-        },
+        RunRequest(
+            "invoice_approval",
+            RunOptions(command={"resume": {"type": "response", "args": "a copy of " + number}}),
+        ),
     )
     done = await runtime.wait_for_run(resumed.run_id)
     assert done.status == "success", done.error

@@ -58,8 +58,7 @@ async def turn_taken(server: LocalModelServer) -> None:
 ONE_TRY = {"retries": 0, "repair_attempts": 0, "on_failure": "error"}
 
 
-@pytest.fixture
-async def local() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
+def _models(max_tokens: int) -> tuple[Models, MemoryDecisions]:
     config = ModelsConfig.model_validate(
         {
             "roles": {
@@ -70,11 +69,26 @@ async def local() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
                 "judge": {"prompt": "respond", "timeout_seconds": 0.5} | ONE_TRY,
                 "route": {"prompt": "extract", "queue_timeout_seconds": 0.5} | ONE_TRY,
             },
-            "providers": {"local:smollm2": {"max_tokens": 64, "temperature": 0.0}},
+            "providers": {"local:smollm2": {"max_tokens": max_tokens, "temperature": 0.0}},
         }
     )
     sink = MemoryDecisions()
-    models = Models(config, Settings(prompts_dir=PROMPTS), sink)
+    return Models(config, Settings(prompts_dir=PROMPTS), sink), sink
+
+
+@pytest.fixture
+async def local() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
+    models, sink = _models(64)
+    await models.local_server("smollm2").base_url()
+    yield models, sink
+    await models.aclose()
+
+
+@pytest.fixture
+async def local_long() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
+    """Answers of up to 1,024 tokens: a story still being written when the server is killed,
+    however quiet the machine (64 tokens can be done within a second)."""
+    models, sink = _models(1024)
     await models.local_server("smollm2").base_url()
     yield models, sink
     await models.aclose()
@@ -135,15 +149,16 @@ async def test_eight_concurrent_extractions_take_turns_and_none_times_out_waitin
 
 
 async def test_a_server_killed_mid_answer_is_reported_as_server_died(
-    local: tuple[Models, MemoryDecisions],
+    local_long: tuple[Models, MemoryDecisions],
 ) -> None:
-    models, sink = local
+    models, sink = local_long
     server = models.local_server("smollm2")
     pid = server.pid
     assert pid is not None
     call = asyncio.create_task(models.role("respond").ainvoke(STORY))
     await turn_taken(server)
     await asyncio.sleep(1.5)  # the request is at the server, which is generating
+    assert not call.done(), "the story was finished before the server could be killed"
     os.kill(pid, signal.SIGKILL)
 
     with pytest.raises(ModelUnavailable, match="local:smollm2: server died: ") as caught:
