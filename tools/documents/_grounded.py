@@ -504,6 +504,7 @@ def _lines(
     rows: list[_Row] = []
     header: tuple[Line, dict[str, Cell]] | None = None
     in_table = False
+    attached = -1  # index of the last line that belongs to the last row
     for line in state.words.lines:
         if line.index in headers:
             header, in_table = headers[line.index], True
@@ -517,8 +518,23 @@ def _lines(
         row = _row(state, line, header if in_table else None, order_lines)
         if row is not None:
             rows.append(row)
-        elif in_table and rows and not [n for c in line.cells for n in numbers_in(c.text)]:
-            rows[-1].text_cells.extend(line.cells)  # a description wrapped onto the next line
+            attached = line.index
+        elif (
+            rows
+            # A description wrapped onto the next line: right under its row on the same page and
+            # starting under its description, never a running header, footer or note further
+            # down or on the next page.
+            and line.index == attached + 1
+            and line.page == rows[-1].line.page
+            # whole numbers may belong to it (`DIN 933`, `500 mm`); an amount never does
+            and not any(
+                re.search(r"\d[.,'’ ]\d", n.raw) for c in line.cells for n in numbers_in(c.text)
+            )
+            and not all(numbers_only(c.text) for c in line.cells)  # a ruled line is no text
+            and any(line.cells[0].box.overlaps_x(c.box) for c in rows[-1].text_cells)
+        ):
+            rows[-1].text_cells.extend(line.cells)
+            attached = line.index
     if not rows:
         state.problems.append("lines: no table row with quantity, unit price and amount was found")
         return
@@ -568,7 +584,7 @@ def _row(
             if value is None:
                 return None  # `1,234` in a document that does not say which mark is decimal
             found.append((value, cell))
-        elif cell.text.strip() and not numbers_only(cell.text):
+        elif cell.text.strip() and not numbers_only(cell.text) and not _is_unit(cell.text):
             text_cells.append(cell)
     if len(found) < 3 or not text_cells:
         return None
@@ -625,6 +641,18 @@ def _row(
         (q, p), how = pick[0], "row: quantity x price = amount, the price the order's"
         return _Row(line, q, p, amount, text_cells, how, DERIVED + 0.05)
     return _Row(line, q, p, amount, text_cells, how, READ)
+
+
+# Units of measure written in a column of their own: part of the quantity, not the description.
+_UNIT_WORDS = """pc pcs pce pces piece pieces ea each unit units u ud uds unid unidad unidades pz pezzi
+    stk st stück stueck stuks pièce pièces unité unités m m2 m² m3 m³ mm cm km kg g t l ml h hr
+    hrs hour hours std box boxes set sets pkt pack packs pair pairs pr roll rolls sheet sheets
+    件 个 個 只 套 米 箱 台 张 卷 千克 公斤"""
+UNITS = frozenset(_UNIT_WORDS.split())
+
+
+def _is_unit(text: str) -> bool:
+    return text.strip().rstrip(".").casefold() in UNITS
 
 
 def numbers_only(text: str) -> bool:
