@@ -85,3 +85,12 @@ async def test_units_wrapped_descriptions_and_page_breaks_stay_out_of_descriptio
     ]
     assert [line.quantity for line in extraction.invoice.lines] == [D(400), D(300)]
     assert not extraction.review, extraction.problems
+
+
+def test_a_tax_label_may_carry_its_rate_and_a_plus_word_before_the_tax_name() -> None:
+    from tools.documents._labels import label_at
+
+    for text in ("zzgl. 20 % USt.: 82,76 €", "plus 20% VAT: 12.00", "inkl. 7 % MwSt. 3,50"):
+        hit = label_at(text)
+        assert hit is not None and hit.field == "tax", text
+    assert label_at("20 % Rabatt: 4,00 €") is None

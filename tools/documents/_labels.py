@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 
 _RATE = r"(?:\s*\(?\s*(?:[\d.,]+\s*%|[\d.,]+\s*％)\s*\)?)?"  # `VAT 20 %`, `MwSt. (19%)`
+# The rate and a "plus"/"included" word may stand before the tax's name: `zzgl. 19 % USt.`,
+# `plus 20% VAT`, `inkl. 7 % MwSt.`, `dont TVA 20 %`.
+_PRE = r"(?:(?:zzgl\.?|inkl\.?|plus|incl\.?|dont|\+)\s*)?(?:[\d.,]+\s*[%％]\s*)?"
 
 FIELD_LABELS: dict[str, dict[str, list[str]]] = {
     "invoice_number": {
@@ -89,13 +92,13 @@ FIELD_LABELS: dict[str, dict[str, list[str]]] = {
         "nl": [r"subtotaal", r"totaal\s*excl\.?\s*btw"],
     },
     "tax": {
-        "en": [rf"(?:vat|tax|sales\s*tax|gst){_RATE}", rf"total\s*(?:vat|tax){_RATE}"],
-        "de": [rf"(?:mwst\.?|ust\.?|umsatzsteuer|mehrwertsteuer){_RATE}"],
-        "fr": [rf"(?:tva|montant\s*tva|total\s*tva){_RATE}"],
+        "en": [rf"{_PRE}(?:vat|tax|sales\s*tax|gst){_RATE}", rf"total\s*(?:vat|tax){_RATE}"],
+        "de": [rf"{_PRE}(?:mwst\.?|ust\.?|umsatzsteuer|mehrwertsteuer){_RATE}"],
+        "fr": [rf"{_PRE}(?:tva|montant\s*tva|total\s*tva){_RATE}"],
         "zh": [rf"税额{_RATE}", rf"增值税(?:额)?{_RATE}", rf"税金{_RATE}"],
-        "es": [rf"iva{_RATE}"],
+        "es": [rf"{_PRE}iva{_RATE}"],
         "it": [rf"iva{_RATE}", rf"imposta{_RATE}"],
-        "nl": [rf"btw{_RATE}"],
+        "nl": [rf"{_PRE}btw{_RATE}"],
     },
     "total": {
         "en": [
