@@ -1,6 +1,6 @@
 """`python -m evals extraction [--no-model]`: score invoice extraction and print JSON.
 
-`python -m evals invoices [--cases N] [--seed S] [--out DIR] [--method order|shipment|manual]`:
+`python -m evals invoices [--cases N] [--seed S] [--out DIR] [--method order|fulfillment|manual]`:
 run the held-out invoice set through the invoice workflow against a seeded Tryton, print the
 table per format; the last line names the out dir."""
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     invoices.add_argument("--out", type=Path, default=None, help="out dir (a new one in /tmp)")
     invoices.add_argument(
         "--method",
-        choices=("order", "shipment", "manual"),
+        choices=("order", "fulfillment", "manual"),
         default="order",
         help="invoice method of the purchase orders (default: Tryton's, %(default)s)",
     )

@@ -18,7 +18,9 @@ from evals.invoices._parties import CATALOGUE, STRANGERS, VENDORS
 from tools.tryton import TrytonSettings
 from tools.tryton_demo import DemoServer, copy_demo, load_facts
 
-Method = Literal["order", "shipment", "manual", "default"]
+Method = Literal[
+    "order", "fulfillment", "manual", "default"
+]  # Tryton 7.8+ names; `fulfillment` was `shipment`
 _ROOT = Path(__file__).resolve().parents[2]
 
 
