@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tools.documents._pdf_writer import assemble
+
 # Helvetica advance widths (1/1000 em) for what our test documents write; others count as 556.
 _NARROW = {" ": 278, ".": 278, ",": 278, ":": 278, "'": 191, "-": 333, "/": 278, "(": 333}
 _NARROW |= {")": 333, "i": 222, "l": 222, "j": 222, "I": 278, "f": 278, "t": 278, "r": 333}
@@ -55,19 +57,7 @@ def placed_pdf(pages: list[list[Text]]) -> bytes:
             b"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents %d 0 R >>" % (number + 1)
         )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(body), body))
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, obj)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return assemble(objects)
 
 
 def _escape(text: str) -> bytes:

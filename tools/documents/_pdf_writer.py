@@ -31,6 +31,11 @@ def text_pdf(lines: list[str]) -> bytes:
             b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (font, number + 1)
         )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(body), body))
+    return assemble(objects)
+
+
+def assemble(objects: list[bytes]) -> bytes:
+    """Return a PDF file of these numbered objects (1 the catalog), with its xref table."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, obj in enumerate(objects, start=1):
