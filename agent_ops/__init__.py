@@ -49,6 +49,7 @@ from agent_ops.types import (
     ThreadStatus,
     ThreadStreamMode,
 )
+from agent_ops.values import check_storable
 
 if TYPE_CHECKING:
     from agent_ops.settings import DatabaseUrl, Settings
@@ -88,6 +89,7 @@ __all__ = [
     "ThreadSortBy",
     "ThreadStatus",
     "ThreadStreamMode",
+    "check_storable",
     "validation_text",
 ]
 

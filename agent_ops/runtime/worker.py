@@ -216,7 +216,15 @@ class WorkerPool:
         if self._on_finished is not None:
             self._on_finished(finished)
         if run.kwargs.get("webhook"):
-            self._keep(asyncio.create_task(deliver(run.kwargs["webhook"], finished)))
+            self._keep(
+                asyncio.create_task(
+                    deliver(
+                        run.kwargs["webhook"],
+                        finished,
+                        allow_private=self._settings.webhook_allow_private,
+                    )
+                )
+            )
         log.info(
             "run %s %s",
             run.run_id,

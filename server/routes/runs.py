@@ -161,4 +161,5 @@ async def stream_stateless(body: RunCreate, runtime: RuntimeDep) -> Response:
 
 @router.post("/runs/batch")
 async def create_batch(bodies: list[RunCreate], runtime: RuntimeDep) -> list[dict[str, Any]]:
-    return [run_view(await runtime.runs.create(None, b.to_request())) for b in bodies]
+    runs_ = await runtime.runs.create_batch([body.to_request() for body in bodies])
+    return [run_view(run) for run in runs_]
