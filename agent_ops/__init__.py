@@ -49,12 +49,13 @@ from agent_ops.types import (
     ThreadStatus,
     ThreadStreamMode,
 )
-from agent_ops.values import check_storable
+from agent_ops.values import MAX_INT, check_storable
 
 if TYPE_CHECKING:
     from agent_ops.settings import DatabaseUrl, Settings
 
 __all__ = [
+    "MAX_INT",
     "STREAM_MODES",
     "AgentOpsError",
     "AssistantSortBy",

@@ -278,3 +278,12 @@ async def test_huge_floats_read_back_as_numbers_on_both_backends(url: str) -> No
     assert again["metadata"]["tiny"] == pytest.approx(-1e-300)
     found = await client.threads.search(metadata={"tiny": -1e-300}, limit=5)
     assert [t["thread_id"] for t in found] == [thread["thread_id"]]
+
+
+async def test_query_offset_beyond_64_bits_is_a_422(url: str) -> None:
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    path = f"/threads/{thread['thread_id']}/runs?offset={2**64}"
+    response = await _send(url, "GET", path)
+    assert response.status_code == 422
+    assert "offset" in response.json()["detail"]
