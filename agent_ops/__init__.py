@@ -49,11 +49,13 @@ from agent_ops.types import (
     ThreadStatus,
     ThreadStreamMode,
 )
+from agent_ops.values import MAX_INT, check_storable
 
 if TYPE_CHECKING:
     from agent_ops.settings import DatabaseUrl, Settings
 
 __all__ = [
+    "MAX_INT",
     "STREAM_MODES",
     "AgentOpsError",
     "AssistantSortBy",
@@ -88,6 +90,7 @@ __all__ = [
     "ThreadSortBy",
     "ThreadStatus",
     "ThreadStreamMode",
+    "check_storable",
     "validation_text",
 ]
 

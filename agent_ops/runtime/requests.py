@@ -30,7 +30,7 @@ Breakpoints = Literal["*"] | list[str]
 def stream_modes(requested: str | Sequence[str] | None) -> tuple[StreamMode, ...]:
     """Return the requested stream modes (`values` when none); InvalidInput names an unknown one."""
     modes = [requested] if isinstance(requested, str) else list(requested or ["values"])
-    unknown = [m for m in modes if m not in STREAM_MODES]
+    unknown = [m for m in modes if not isinstance(m, str) or m not in STREAM_MODES]
     if unknown:
         raise InvalidInput(
             f"stream_mode {unknown[0]!r} is not supported; use one of {sorted(STREAM_MODES)}"

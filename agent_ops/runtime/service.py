@@ -76,6 +76,8 @@ class Runtime:
             self.assistants,
             lambda: self.stream_bus,
             poll_seconds=settings.poll_seconds,
+            webhook_allow_private=settings.webhook_allow_private,
+            max_batch=settings.max_batch_runs,
         )
         self.threads = Threads(storage, registry, lambda: self.thread_streams)
         self.crons = Crons(storage, self.assistants)

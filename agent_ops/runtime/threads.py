@@ -14,6 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 
 from agent_ops.errors import BadRequest, Conflict, InvalidInput, NotFound
+from agent_ops.runtime.admission import STATE_UPDATE_NODES, check_nodes
 from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import GraphRegistry
@@ -163,6 +164,14 @@ class Threads:
             raise BadRequest(
                 f"thread {thread_id} has no graph yet; run it once (or create it with a "
                 "graph_id in its metadata) before updating its state"
+            )
+        if as_node is not None:
+            check_nodes(
+                graph,
+                [as_node],
+                "as_node",
+                graph_id=thread.metadata["graph_id"],
+                also=STATE_UPDATE_NODES,
             )
         config = await graph.aupdate_state(
             state_config(thread_id, checkpoint), values, as_node=as_node

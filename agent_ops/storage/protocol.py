@@ -314,6 +314,14 @@ class Runs(Protocol):
     async def release_run(self, run_id: str, *, worker_id: str) -> bool:
         """Put a running run back to pending without counting the attempt (graceful shutdown)."""
 
+    async def lease_holders(self) -> list[str]:
+        """Return the worker ids holding the leases of running runs."""
+
+    async def expire_leases(self, worker_ids: Sequence[str]) -> int:
+        """Expire now the leases `worker_ids` hold (their processes are known dead), so the
+        next claim takes their runs back as abandoned; return how many runs; notifies
+        RUN_QUEUED for each."""
+
     async def cancel_runs(
         self, run_ids: Sequence[str], *, thread_id: str | None = None, action: CancelAction
     ) -> list[Run]:

@@ -257,6 +257,25 @@ async def rollback_run(
     return True
 
 
+async def lease_holders(tx: Tx) -> list[str]:
+    cur = await tx.conn.execute(
+        "SELECT DISTINCT worker_id FROM runs WHERE status = 'running' AND worker_id IS NOT NULL"
+    )
+    return [row["worker_id"] for row in await cur.fetchall()]
+
+
+async def expire_leases(tx: Tx, worker_ids: list[str]) -> int:
+    cur = await tx.conn.execute(
+        "UPDATE runs SET lease_expires_at = now() - interval '1 second'"
+        " WHERE status = 'running' AND worker_id = ANY(%s) RETURNING run_id",
+        (worker_ids,),
+    )
+    expired = [row["run_id"] for row in await cur.fetchall()]
+    for run_id in expired:
+        tx.notify(RUN_QUEUED, run_id)
+    return len(expired)
+
+
 async def release_run(tx: Tx, run_id: str, worker_id: str) -> bool:
     cur = await tx.conn.execute(
         "UPDATE runs SET status = 'pending', worker_id = NULL, lease_expires_at = NULL,"

@@ -221,6 +221,28 @@ def rollback_run(
     return True
 
 
+def lease_holders(tx: Tx) -> list[str]:
+    rows = tx.conn.execute(
+        "SELECT DISTINCT worker_id FROM runs WHERE status = 'running' AND worker_id IS NOT NULL"
+    )
+    return [worker_id for (worker_id,) in rows]
+
+
+def expire_leases(tx: Tx, worker_ids: list[str]) -> int:
+    marks = ", ".join("?" * len(worker_ids))
+    expired = [
+        run_id
+        for (run_id,) in tx.conn.execute(
+            f"UPDATE runs SET lease_expires_at = ? WHERE status = 'running'"
+            f" AND worker_id IN ({marks}) RETURNING run_id",
+            (tx.now - 1.0, *worker_ids),
+        ).fetchall()
+    ]
+    for run_id in expired:
+        tx.notify(RUN_QUEUED, run_id)
+    return len(expired)
+
+
 def release_run(tx: Tx, run_id: str, worker_id: str) -> bool:
     row = tx.conn.execute(
         "UPDATE runs SET status = 'pending', worker_id = NULL, lease_expires_at = NULL,"
