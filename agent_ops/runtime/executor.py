@@ -54,8 +54,10 @@ def run_config(run: Run, options: RunOptions, assistant: Assistant) -> RunnableC
     """Merge the assistant's config with the run's and add the ids LangGraph needs."""
     requested: dict[str, Any] = options.config or {}
     configurable = {
-        **(assistant.config.get("configurable") or {}),
-        **(requested.get("configurable") or {}),
+        # `__` keys are the server's (the deps bound into the graph's config): a stored value
+        # must never shadow them, though requests carrying one are refused at the door.
+        **_public(assistant.config.get("configurable") or {}),
+        **_public(requested.get("configurable") or {}),
         "thread_id": run.thread_id,
         "run_id": run.run_id,
         "assistant_id": assistant.assistant_id,
@@ -79,6 +81,10 @@ def run_config(run: Run, options: RunOptions, assistant: Assistant) -> RunnableC
     if "recursion_limit" in requested:
         config["recursion_limit"] = requested["recursion_limit"]
     return config  # type: ignore[return-value]
+
+
+def _public(configurable: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in configurable.items() if not str(k).startswith("__")}
 
 
 def graph_input(options: RunOptions) -> Any:
