@@ -173,3 +173,24 @@ async def test_a_users_own_graph_reads_the_servers_deps_and_a_client_cannot_send
     assert refused.value.response.status_code == 422
     assert DEPS_KEY in refused.value.response.text
     assert len(chat.requests) == 1  # nothing ran for the refused requests
+
+
+async def test_checkpoint_and_debug_events_carry_no_deps(server_with_deps: Any) -> None:
+    """LangGraph copies the run's whole configurable into the configs these modes stream."""
+    server, _ = server_with_deps
+    client = get_client(url=server.url)
+    thread_id = (await client.threads.create())["thread_id"]
+    parts = [
+        part
+        async for part in client.runs.stream(
+            thread_id,
+            "approve",
+            input={"messages": [{"role": "user", "content": "pay 5?"}]},
+            stream_mode=["checkpoints", "debug"],
+        )
+    ]
+    checkpoints = [part.data for part in parts if part.event == "checkpoints"]
+    assert checkpoints
+    assert {c["config"]["configurable"]["thread_id"] for c in checkpoints} == {thread_id}
+    streamed = json.dumps([part.data for part in parts])
+    assert DEPS_KEY not in streamed and "erp.example.test" not in streamed
