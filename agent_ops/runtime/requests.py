@@ -38,6 +38,20 @@ def stream_modes(requested: str | Sequence[str] | None) -> tuple[StreamMode, ...
     return tuple(cast(list[StreamMode], modes))
 
 
+def check_configurable(config: Json | None, field: str = "config") -> None:
+    """Refuse `configurable` keys starting with `__`: they are the server's own (the run's deps,
+    LangGraph's internals), so a client that sends one is told, not obeyed."""
+    configurable = (config or {}).get("configurable")
+    if not isinstance(configurable, dict):
+        return
+    for key in configurable:
+        if str(key).startswith("__"):
+            raise InvalidInput(
+                f"{field}.configurable.{key} is not allowed: keys starting with '__' are "
+                "reserved for the server"
+            )
+
+
 def durability_of(
     durability: Durability | None, checkpoint_during: bool | None
 ) -> Durability | None:
@@ -73,6 +87,7 @@ class RunOptions:
     def __post_init__(self) -> None:
         if self.command is not None and self.input is not None:
             raise InvalidInput("give either input or command, not both")
+        check_configurable(self.config)
 
     @property
     def resumes(self) -> bool:

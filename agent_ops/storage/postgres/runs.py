@@ -18,7 +18,12 @@ from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb
-from agent_ops.storage.postgres.threads import is_waiting, next_inflight, settle_thread
+from agent_ops.storage.postgres.threads import (
+    delete_checkpoints,
+    is_waiting,
+    next_inflight,
+    settle_thread,
+)
 from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.records import LeaseState, Run
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
@@ -228,25 +233,7 @@ async def rollback_run(
     if row is None:
         return False
     thread_id: str = row["thread_id"]
-    await c.execute(
-        "DELETE FROM checkpoint_writes w USING checkpoints c WHERE c.thread_id = %(t)s"
-        " AND c.metadata ->> 'run_id' = %(r)s AND w.thread_id = c.thread_id"
-        " AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id",
-        {"t": thread_id, "r": run_id},
-    )
-    await c.execute(
-        "DELETE FROM checkpoints WHERE thread_id = %s AND metadata ->> 'run_id' = %s",
-        (thread_id, run_id),
-    )
-    # Blobs are shared between checkpoints by channel version: drop only those no checkpoint
-    # of the thread refers to any more.
-    await c.execute(
-        "DELETE FROM checkpoint_blobs b WHERE b.thread_id = %(t)s AND NOT EXISTS ("
-        " SELECT 1 FROM checkpoints c, jsonb_each_text(c.checkpoint -> 'channel_versions') v"
-        " WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns"
-        " AND v.key = b.channel AND v.value = b.version)",
-        {"t": thread_id},
-    )
+    await delete_checkpoints(tx, thread_id, run_id)
     await c.execute(
         'UPDATE threads SET "values" = %s, interrupts = %s, state_updated_at = now()'
         " WHERE thread_id = %s",

@@ -15,7 +15,12 @@ from agent_ops.storage._requests import Ending
 from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.records import LeaseState, Run
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, maybe_dumps
-from agent_ops.storage.sqlite.threads import is_waiting, next_inflight, settle_thread
+from agent_ops.storage.sqlite.threads import (
+    delete_checkpoints,
+    is_waiting,
+    next_inflight,
+    settle_thread,
+)
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 # The oldest runnable run whose thread is free: nothing running there under a live lease and no
@@ -198,20 +203,7 @@ def rollback_run(
     if row is None:
         return False
     thread_id: str = row["thread_id"]
-    # The official SqliteSaver keeps metadata as JSON bytes: read it as text.
-    written = (
-        "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ?1"
-        " AND json_extract(CAST(metadata AS TEXT), '$.run_id') = ?2"
-    )
-    c.execute(
-        f"DELETE FROM writes WHERE thread_id = ?1 AND checkpoint_id IN ({written})",
-        (thread_id, run_id),
-    )
-    c.execute(
-        "DELETE FROM checkpoints WHERE thread_id = ?1"
-        " AND json_extract(CAST(metadata AS TEXT), '$.run_id') = ?2",
-        (thread_id, run_id),
-    )
+    delete_checkpoints(tx, thread_id, run_id)
     c.execute(
         'UPDATE threads SET "values" = ?, interrupts = ?, state_updated_at = ? WHERE thread_id = ?',
         (maybe_dumps(values), dumps(interrupts), tx.now, thread_id),
