@@ -56,6 +56,12 @@ def test_killed_worker_run_resumes_from_last_checkpoint_on_another_worker(
     client = get_sync_client(url=first.url)
     thread_id, run_id = _steps_run(client, markers, sleep=60)
     _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    # Runs write checkpoints asynchronously (durability "async") while the next step works, so
+    # wait until the first step's checkpoint is stored: that is the step that must not rerun.
+    _wait_for(
+        lambda: client.threads.get_state(thread_id)["values"].get("log") == ["first"],
+        what="the first step's checkpoint",
+    )
     first.kill()
 
     other = processes()  # a fresh server on the same database, as after a crash and restart
