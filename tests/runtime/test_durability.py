@@ -177,6 +177,10 @@ def test_restarted_server_takes_back_its_dead_predecessors_runs_without_waiting_
     client = get_sync_client(url=first.url)
     thread_id, run_id = _steps_run(client, markers, sleep=600)
     _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    _wait_for(
+        lambda: client.threads.get_state(thread_id)["values"].get("log") == ["first"],
+        what="the first step's checkpoint",
+    )
     first.kill()
 
     restarted = processes(**slow_lease)
