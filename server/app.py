@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+import orjson
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
 from agent_ops import AgentOpsError
-from agent_ops.runtime import METRICS_CONTENT_TYPE, Runtime
+from agent_ops.runtime import METRICS_CONTENT_TYPE, RequestFacts, Runtime
 from server.responses import JsonResponse
 from server.routes import assistants, crons, decisions, intake, runs, store, threads
 
@@ -37,24 +39,51 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
         finally:
             await runtime.stop()
 
+    async def admit(request: Request) -> None:
+        """Authenticate every routed request and check its role (`/ok` stays open for probes)."""
+        route = request.scope.get("route")
+        template = getattr(route, "path", request.url.path)
+        if template in _OPEN:
+            return
+        facts = RequestFacts(
+            method=request.method,
+            path=request.url.path,
+            headers=dict(request.scope["headers"]),
+            path_params=request.path_params,
+            query_params=request.query_params,
+            request=request,
+        )
+        request.state.identity = await runtime.admit(facts, template)
+
     app = FastAPI(
         title="agent-ops",
         version="0.1.0",
         description="LangGraph Server API for durable AI workflows",
         lifespan=lifespan,
         default_response_class=JsonResponse,
+        dependencies=[Depends(admit)],
     )
     app.state.runtime = runtime
+    if runtime.settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=runtime.settings.cors_allow_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Content-Location", "Location"],
+        )
 
     @app.exception_handler(AgentOpsError)
     async def _agent_ops_error(request: Request, exc: AgentOpsError) -> JsonResponse:
-        return JsonResponse({"detail": str(exc)}, status_code=exc.status_code)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JsonResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JsonResponse:
         problems = [_describe(e) for e in exc.errors()]
         return JsonResponse(
-            {"detail": "; ".join(problems), "errors": exc.errors()}, status_code=422
+            {"detail": "; ".join(problems), "errors": [_plain(e) for e in exc.errors()]},
+            status_code=422,
         )
 
     @app.get("/ok", include_in_schema=False)
@@ -85,6 +114,32 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
     app.include_router(decisions.router)
     app.include_router(intake.router)
     return app
+
+
+# Routes any caller may reach: the readiness probe.
+_OPEN = frozenset({"/ok"})
+
+
+def _plain(error: Any) -> dict[str, Any]:
+    """A validation error as JSON can hold it: its `input` may be the raw body (bytes, when the
+    content type was not JSON) and its `ctx` may hold exception objects."""
+    out = {k: error[k] for k in ("type", "loc", "msg") if k in error}
+    if "input" in error:
+        value = error["input"]
+        if isinstance(value, bytes | bytearray):
+            value = bytes(value[:200]).decode("utf-8", "replace")
+        out["input"] = value if _encodable(value) else repr(value)[:200]
+    if "ctx" in error:
+        out["ctx"] = {k: v if _encodable(v) else str(v) for k, v in error["ctx"].items()}
+    return out
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return False
+    return True
 
 
 def _describe(error: Any) -> str:

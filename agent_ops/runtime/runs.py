@@ -1,8 +1,9 @@
 """Runs: admitting a run request, waiting for, streaming, cancelling and reading runs.
 
 Admission is where a request's rules live once: its assistant resolved and its graph
-registered, a resume only of an interrupted thread, a stateless run on a thread of its own
-that is deleted when it finishes. Waiting listens for RUN_DONE and keeps the runs this
+registered, a resume only of an interrupted thread and only by an approver, the caller's
+identity put in the run's config (never taken from the payload), a stateless run on a thread of
+its own that is deleted when it finishes. Waiting listens for RUN_DONE and keeps the runs this
 process's workers just finished, so a waiter here needs no read to learn the outcome.
 """
 
@@ -13,9 +14,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
+from agent_ops.governance import Identity, caller
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import RunOptions, RunRequest
@@ -99,6 +101,11 @@ class Runs:
         self._assistants.require_registered(assistant)
         stateless = thread_id is None
         options = request.options
+        identity = caller()
+        if identity is not None:
+            if options.command is not None:
+                identity.require("approver", f"a run with a command (resume) on thread {thread_id}")
+            options = as_caller(options, identity)
         if stateless and options.on_completion is None:
             options = replace(options, on_completion="delete")
         if options.resumes and thread_id is not None:
@@ -264,3 +271,47 @@ class Runs:
         else:
             raise InvalidInput("give run_ids, or thread_id (optionally with status)")
         await self._storage.cancel_runs(ids, thread_id=thread_id, action=action)
+
+
+def as_caller(options: RunOptions, identity: Identity) -> RunOptions:
+    """Return the options with the caller's identity where graphs read it, replacing whatever the
+    payload claimed: LangGraph's `langgraph_auth_user*` keys of `config.configurable`, and the
+    `by` of a resume answer (the approver recorded on a decision)."""
+    config = dict(options.config or {})
+    configurable = {
+        k: v
+        for k, v in (config.get("configurable") or {}).items()
+        if not k.startswith("langgraph_auth_")
+    }
+    configurable.update(
+        langgraph_auth_user_id=identity.subject,
+        langgraph_auth_user={
+            "identity": identity.subject,
+            "display_name": identity.display_name or identity.subject,
+            "tenant": identity.tenant,
+            "role": identity.role,
+            "permissions": [identity.role],
+            "is_authenticated": True,
+        },
+        langgraph_auth_permissions=[identity.role],
+    )
+    config["configurable"] = configurable
+    command = options.command
+    if command is not None and command.get("resume") is not None:
+        command = {**command, "resume": _answered_by(command["resume"], identity.subject)}
+    return replace(options, config=config, command=command)
+
+
+def _answered_by(resume: Any, subject: str) -> Any:
+    """A resume answer (a dict, a list of them as agent-inbox sends, or a map of interrupt ids to
+    them) with its `by` set to the caller."""
+    if isinstance(resume, list):
+        return [_answered_by(item, subject) for item in resume]
+    if isinstance(resume, dict):
+        by_interrupt = "type" not in resume and all(  # {interrupt id: answer}
+            isinstance(v, dict) and "type" in v for v in resume.values()
+        )
+        if resume and by_interrupt:
+            return {k: _answered_by(v, subject) for k, v in resume.items()}
+        return {**resume, "by": subject}
+    return resume

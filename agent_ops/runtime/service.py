@@ -18,6 +18,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agent_ops import governance
 from agent_ops.observability.metrics import (
     QUEUE_DEPTH,
     QUEUE_OLDEST_AGE,
@@ -29,7 +30,7 @@ from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.crons import Crons, CronScheduler
 from agent_ops.runtime.intake import IntakeTriggers, Trigger
 from agent_ops.runtime.items import Items
-from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.registry import GraphRegistry, load_attr
 from agent_ops.runtime.runs import Runs
 from agent_ops.runtime.store import ServerStore, build_index
 from agent_ops.runtime.streams import StreamBus
@@ -81,6 +82,9 @@ class Runtime:
         self.crons = Crons(storage, self.assistants)
         self.items = Items(storage, self.store)
         self.triggers = IntakeTriggers(self, triggers)
+        self.auth = governance.Authentication(
+            settings, storage, _declared_handler(settings, registry)
+        )
 
     @property
     def backend(self) -> Backend:
@@ -145,6 +149,23 @@ class Runtime:
             raise RuntimeError("runtime is not started")
         return self._thread_streams
 
+    async def admit(self, facts: governance.RequestFacts, route: str) -> governance.Identity | None:
+        """Authenticate a request and check its caller's role for `route` (the path template);
+        the identity becomes the caller for the rest of the request. Unauthenticated (401) or
+        Forbidden (403) naming the role needed."""
+        identity = await self.auth.authenticate(facts)
+        if identity is not None:
+            method = "GET" if facts.method == "HEAD" else facts.method
+            governance.authorize(identity, method, route)
+        governance.bind_caller(identity)
+        return identity
+
+    @property
+    def caller(self) -> governance.Identity | None:
+        """The authenticated caller of the request being served (None: authentication off, or
+        work no request started: a worker, a trigger, a cron)."""
+        return governance.caller()
+
     async def wait_for_run(
         self, run_id: str, *, thread_id: str | None = None, just_created: bool = False
     ) -> Run:
@@ -189,3 +210,15 @@ class Runtime:
             log.debug("dropped %d stream events past retention", removed)
         stateless_cutoff = now - timedelta(seconds=self.settings.stateless_retention_seconds)
         await self.threads.purge_stateless(finished_before=stateless_cutoff)
+
+
+def _declared_handler(settings: Settings, registry: GraphRegistry) -> governance.AuthHandler | None:
+    """The auth handler the registry's langgraph.json declares, imported (ConfigError if not)."""
+    if registry.source is None:
+        return None
+    spec = governance.declared_auth(registry.source)
+    if spec is None:
+        return None
+    base = registry.source.resolve().parent
+    target = load_attr(spec, base, f"auth handler {spec}", "agent_ops_auth_handler")
+    return governance.auth_handler(spec, target, default_role=settings.auth_handler_role)

@@ -119,6 +119,10 @@ def intake_missing(source: str, key: str) -> NotFound:
     return NotFound(f"intake item {key!r} of source {source!r} not found")
 
 
+def key_missing(key_id: str) -> NotFound:
+    return NotFound(f"API key {key_id!r} does not exist (see `agent-ops keys list`)")
+
+
 def no_version(assistant_id: str, version: int) -> NotFound:
     return NotFound(f"assistant {assistant_id} has no version {version}")
 

@@ -1,7 +1,7 @@
 """The storage seam: what the runtime and server need of a database, met by SQLite and PostgreSQL.
 
 One small protocol per concept (`Assistants`, `Threads`, `Runs`, `Events`, `Items`, `Crons`,
-`Workers`, `Decisions`, `Intake`, with `Lifecycle` and `Wakeups`); `Storage` is all of them, and
+`Workers`, `Decisions`, `Intake`, `ApiKeys`, with `Lifecycle` and `Wakeups`); `Storage` is all of them, and
 a part of the runtime that needs one concept can ask for that protocol alone.
 
 Every state change is one transaction in the store, never in process memory, so that a second
@@ -18,6 +18,7 @@ from typing import Final, Literal, Protocol
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent_ops.storage.records import (
+    ApiKey,
     Assistant,
     Cron,
     IntakeEntry,
@@ -53,6 +54,7 @@ CHANNELS: Final = (RUN_QUEUED, RUN_DONE, RUN_CANCEL, RUN_EVENTS, THREAD_EVENTS)
 Listener = Callable[[str], None]
 
 __all__ = [
+    "ApiKeys",
     "CHANNELS",
     "RUN_CANCEL",
     "RUN_DONE",
@@ -512,6 +514,22 @@ class Intake(Protocol):
         """Return ledger rows, newest first, optionally of one source."""
 
 
+class ApiKeys(Protocol):
+    """API keys: each an HMAC of the key with the tenant and role it grants."""
+
+    async def create_api_key(self, key: ApiKey) -> ApiKey:
+        """Store a new key; its `created_at` is the database's time."""
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        """Return the key with this id, revoked and expired ones too; None if there is none."""
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        """Return every key, oldest first."""
+
+    async def revoke_api_key(self, key_id: str) -> ApiKey:
+        """Mark the key revoked (the first revocation's time stays); NotFound if unknown."""
+
+
 class Storage(
     Lifecycle,
     Wakeups,
@@ -524,6 +542,7 @@ class Storage(
     Workers,
     Decisions,
     Intake,
+    ApiKeys,
     Protocol,
 ):
     """One agent-ops database. All methods are safe to call from several processes at once."""
