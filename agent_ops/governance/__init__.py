@@ -4,7 +4,7 @@
 `roles` (the table of operations and the role each needs), `keys` (API keys, stored as HMACs),
 `oidc` (JWT bearer tokens checked against a provider's JWKS), `handler` (a LangGraph-style
 custom auth handler from langgraph.json), `gate` (`Authentication`: the configured way, and the
-refusal to serve a network unauthenticated). The runtime's door calls these; the server only
+refusal to serve a network unauthenticated), `tenancy` (each tenant sees only its own rows). The runtime's door calls these; the server only
 hands over a request's facts.
 
 May import `agent_ops.storage`, `agent_ops.settings`, `agent_ops.errors`, `agent_ops.types`.
@@ -26,6 +26,14 @@ from agent_ops.governance.identity import (
 from agent_ops.governance.keys import IssuedKey, KeyRing, parse_duration
 from agent_ops.governance.oidc import OidcVerifier
 from agent_ops.governance.roles import OPERATIONS, Operation, authorize, operation_for
+from agent_ops.governance.tenancy import (
+    Stamp,
+    cron_caller,
+    hidden,
+    stamp,
+    tenant_filter,
+    visible,
+)
 
 __all__ = [
     "OPERATIONS",
@@ -39,14 +47,20 @@ __all__ = [
     "Operation",
     "RequestFacts",
     "Role",
+    "Stamp",
     "auth_handler",
     "authorize",
     "bind_caller",
     "caller",
+    "cron_caller",
     "declared_auth",
+    "hidden",
     "highest_role",
     "is_loopback",
     "operation_for",
     "parse_duration",
     "parse_role",
+    "stamp",
+    "tenant_filter",
+    "visible",
 ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
-from agent_ops.governance import Identity, caller
+from agent_ops.governance import Identity, Stamp, caller, hidden, stamp, visible
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import RunOptions, RunRequest
@@ -50,6 +50,8 @@ class RunPlan:
     after_seconds: float
     stateless: bool
     thread_metadata: Json
+    caller: Stamp
+    """The tenant and owner of the run (and of a thread it creates); empty without a caller."""
 
     def row(self) -> _RunRow:
         """Return what every way of queueing a run stores: ids, options, metadata."""
@@ -129,6 +131,7 @@ class Runs:
                 "graph_id": assistant.graph_id,
                 "assistant_id": assistant.assistant_id,
             },
+            caller=stamp(),
         )
 
     async def create(self, thread_id: str | None, request: RunRequest) -> Run:
@@ -140,6 +143,7 @@ class Runs:
             if_not_exists=plan.if_not_exists,
             after_seconds=plan.after_seconds,
             stateless=plan.stateless,
+            **plan.caller,
         )
 
     async def create_and_wait(self, thread_id: str | None, request: RunRequest) -> Run:
@@ -270,6 +274,14 @@ class Runs:
             raise InvalidInput("cancelling by status alone needs thread_id or run_ids")
         else:
             raise InvalidInput("give run_ids, or thread_id (optionally with status)")
+        if caller() is not None:
+            for run_id in ids:  # another tenant's run is as missing as an unknown one
+                try:
+                    run = await self._storage.get_run(run_id)
+                except NotFound:
+                    continue  # cancelling leaves unknown runs alone, as it always has
+                if not visible(run.tenant_id, run.owner):
+                    raise hidden("run", run_id)
         await self._storage.cancel_runs(ids, thread_id=thread_id, action=action)
 
 

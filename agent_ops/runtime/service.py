@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent_ops import governance
+from agent_ops.errors import InvalidInput, NotFound
 from agent_ops.observability.metrics import (
     QUEUE_DEPTH,
     QUEUE_OLDEST_AGE,
@@ -30,7 +31,7 @@ from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.crons import Crons, CronScheduler
 from agent_ops.runtime.intake import IntakeTriggers, Trigger
 from agent_ops.runtime.items import Items
-from agent_ops.runtime.registry import GraphRegistry, load_attr
+from agent_ops.runtime.registry import GraphRegistry, default_assistant_id, load_attr
 from agent_ops.runtime.runs import Runs
 from agent_ops.runtime.store import ServerStore, build_index
 from agent_ops.runtime.streams import StreamBus
@@ -154,11 +155,38 @@ class Runtime:
         the identity becomes the caller for the rest of the request. Unauthenticated (401) or
         Forbidden (403) naming the role needed."""
         identity = await self.auth.authenticate(facts)
+        governance.bind_caller(identity)
         if identity is not None:
             method = "GET" if facts.method == "HEAD" else facts.method
-            governance.authorize(identity, method, route)
-        governance.bind_caller(identity)
+            operation = governance.authorize(identity, method, route)
+            await self._check_tenants(facts.path_params, reading=operation.role == "viewer")
         return identity
+
+    async def _check_tenants(self, path_params: Mapping[str, str], *, reading: bool) -> None:
+        """NotFound for a thread, run, assistant or cron in the path that belongs to another
+        tenant, so no route can reach one; a missing one is left to the route to report."""
+        for name, value in path_params.items():
+            kind = name.removesuffix("_id")
+            try:
+                if name == "thread_id":
+                    row: Any = await self.storage.get_thread(value)
+                elif name == "run_id":
+                    row = await self.storage.get_run(value)
+                elif name == "cron_id":
+                    row = await self.storage.get_cron(value)
+                elif name == "assistant_id":  # an id, or a graph id naming its default one
+                    graph = value in self.registry
+                    row = await self.storage.get_assistant(
+                        default_assistant_id(value) if graph else value
+                    )
+                else:
+                    continue
+            except (NotFound, InvalidInput):
+                continue
+            # The registry's default assistants are shared for reading, not for changing.
+            shared = kind == "assistant" and reading
+            if not governance.visible(row.tenant_id, row.owner, shared=shared):
+                raise governance.hidden(kind, value)
 
     @property
     def caller(self) -> governance.Identity | None:

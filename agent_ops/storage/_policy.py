@@ -45,6 +45,9 @@ class NewRun:
     after_seconds: float = 0.0
     stateless: bool = False
     thread_metadata: Json = field(default_factory=dict)
+    tenant_id: str = DEFAULT_TENANT
+    """The tenant of the run, and of its thread when queuing it creates one."""
+    owner: str = DEFAULT_OWNER
 
     def params(self, json: Callable[[Any], Any]) -> tuple[Any, ...]:
         """run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,
@@ -53,8 +56,8 @@ class NewRun:
             self.run_id,
             self.thread_id,
             self.assistant_id,
-            DEFAULT_TENANT,
-            DEFAULT_OWNER,
+            self.tenant_id,
+            self.owner,
             json(self.metadata),
             json(self.kwargs),
             self.multitask_strategy,

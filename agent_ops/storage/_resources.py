@@ -33,6 +33,8 @@ from agent_ops.storage.records import (
     Thread,
 )
 from agent_ops.types import (
+    DEFAULT_OWNER,
+    DEFAULT_TENANT,
     Json,
     OnConflictBehavior,
     SortOrder,
@@ -71,19 +73,35 @@ class Resources:
         return where
 
     def _assistant_filter(
-        self, graph_id: str | None, name: str | None, metadata: Json | None
+        self, graph_id: str | None, name: str | None, metadata: Json | None, tenant_id: str | None
     ) -> Where:
         where = self._clause().equals("graph_id", graph_id).substring("name", name)
+        if tenant_id is not None:
+            # The registry's default assistants (default tenant, owner system) serve every tenant.
+            mark = where.placeholder
+            where.add(
+                f"(tenant_id = {mark} OR (tenant_id = {mark} AND owner = {mark}))",
+                tenant_id,
+                DEFAULT_TENANT,
+                DEFAULT_OWNER,
+            )
         return where.contains("metadata", metadata)
 
     def _thread_filter(
-        self, metadata: Json | None, values: Json | None, status: ThreadStatus | None
+        self,
+        metadata: Json | None,
+        values: Json | None,
+        status: ThreadStatus | None,
+        tenant_id: str | None,
     ) -> Where:
         where = self._clause().equals("status", status).contains("metadata", metadata)
-        return where.contains('"values"', values)
+        return where.contains('"values"', values).equals("tenant_id", tenant_id)
 
-    def _cron_filter(self, assistant_id: str | None, thread_id: str | None) -> Where:
-        return self._clause().equals("assistant_id", assistant_id).equals("thread_id", thread_id)
+    def _cron_filter(
+        self, assistant_id: str | None, thread_id: str | None, tenant_id: str | None
+    ) -> Where:
+        where = self._clause().equals("assistant_id", assistant_id).equals("thread_id", thread_id)
+        return where.equals("tenant_id", tenant_id)
 
     # -- assistants -----------------------------------------------------------------------------
     async def create_assistant(
@@ -97,9 +115,19 @@ class Resources:
         context: Json | None = None,
         metadata: Json | None = None,
         if_exists: OnConflictBehavior = "raise",
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Assistant:
         new = NewAssistant(
-            assistant_id, graph_id, name, description, config or {}, context or {}, metadata or {}
+            assistant_id,
+            graph_id,
+            name,
+            description,
+            config or {},
+            context or {},
+            metadata or {},
+            tenant_id,
+            owner,
         )
         created: Assistant = await self._tx(self._sql.assistants.create_assistant, new, if_exists)
         return created
@@ -138,17 +166,23 @@ class Resources:
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Assistant]:
-        where = self._assistant_filter(graph_id, name, metadata)
+        where = self._assistant_filter(graph_id, name, metadata, tenant_id)
         page = Page(limit, offset, sort_by, sort_order)
         return self._read(
             rec.assistant, await self._tx(self._sql.rows.search, "assistants", where, page)
         )
 
     async def count_assistants(
-        self, *, graph_id: str | None = None, name: str | None = None, metadata: Json | None = None
+        self,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        metadata: Json | None = None,
+        tenant_id: str | None = None,
     ) -> int:
-        where = self._assistant_filter(graph_id, name, metadata)
+        where = self._assistant_filter(graph_id, name, metadata, tenant_id)
         counted: int = await self._tx(self._sql.rows.count, "assistants", where)
         return counted
 
@@ -174,9 +208,11 @@ class Resources:
         thread_id: str,
         metadata: Json | None = None,
         if_exists: OnConflictBehavior = "raise",
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Thread:
         created: Thread = await self._tx(
-            self._sql.threads.create_thread, thread_id, metadata or {}, if_exists
+            self._sql.threads.create_thread, thread_id, metadata or {}, if_exists, tenant_id, owner
         )
         return created
 
@@ -202,8 +238,9 @@ class Resources:
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Thread]:
-        where = self._thread_filter(metadata, values, status).one_of("thread_id", ids)
+        where = self._thread_filter(metadata, values, status, tenant_id).one_of("thread_id", ids)
         page = Page(limit, offset, sort_by, sort_order)
         return self._read(rec.thread, await self._tx(self._sql.rows.search, "threads", where, page))
 
@@ -213,8 +250,9 @@ class Resources:
         metadata: Json | None = None,
         values: Json | None = None,
         status: ThreadStatus | None = None,
+        tenant_id: str | None = None,
     ) -> int:
-        where = self._thread_filter(metadata, values, status)
+        where = self._thread_filter(metadata, values, status, tenant_id)
         counted: int = await self._tx(self._sql.rows.count, "threads", where)
         return counted
 
@@ -244,6 +282,8 @@ class Resources:
         next_run_date: datetime,
         end_time: datetime | None,
         enabled: bool = True,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Cron:
         new = NewCron(
             cron_id,
@@ -255,6 +295,8 @@ class Resources:
             next_run_date,
             end_time,
             enabled,
+            tenant_id,
+            owner,
         )
         created: Cron = await self._tx(self._sql.crons.create_cron, new)
         return created
@@ -301,15 +343,20 @@ class Resources:
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Cron]:
-        where = self._cron_filter(assistant_id, thread_id).equals("enabled", enabled)
+        where = self._cron_filter(assistant_id, thread_id, tenant_id).equals("enabled", enabled)
         page = Page(limit, offset, sort_by, sort_order)
         return self._read(rec.cron, await self._tx(self._sql.rows.search, "crons", where, page))
 
     async def count_crons(
-        self, *, assistant_id: str | None = None, thread_id: str | None = None
+        self,
+        *,
+        assistant_id: str | None = None,
+        thread_id: str | None = None,
+        tenant_id: str | None = None,
     ) -> int:
-        where = self._cron_filter(assistant_id, thread_id)
+        where = self._cron_filter(assistant_id, thread_id, tenant_id)
         counted: int = await self._tx(self._sql.rows.count, "crons", where)
         return counted
 

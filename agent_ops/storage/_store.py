@@ -29,6 +29,8 @@ from agent_ops.storage.records import (
     ThreadEvent,
 )
 from agent_ops.types import (
+    DEFAULT_OWNER,
+    DEFAULT_TENANT,
     CancelAction,
     IfNotExists,
     Json,
@@ -54,6 +56,8 @@ class Store(Resources):
         after_seconds: float = 0.0,
         stateless: bool = False,
         thread_metadata: Json | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Run:
         new = NewRun(
             run_id=run_id,
@@ -66,6 +70,8 @@ class Store(Resources):
             after_seconds=after_seconds,
             stateless=stateless,
             thread_metadata=thread_metadata or {},
+            tenant_id=tenant_id,
+            owner=owner,
         )
         queued: Run = await self._tx(self._sql.runs.create_run, new)
         return queued

@@ -33,6 +33,8 @@ from agent_ops.storage.records import (
     ThreadEvent,
 )
 from agent_ops.types import (
+    DEFAULT_OWNER,
+    DEFAULT_TENANT,
     CancelAction,
     IfNotExists,
     Json,
@@ -116,6 +118,8 @@ class Assistants(Protocol):
         context: Json | None = None,
         metadata: Json | None = None,
         if_exists: OnConflictBehavior = "raise",
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Assistant:
         """Insert version 1; on an existing id raise Conflict or return the stored one."""
 
@@ -146,11 +150,19 @@ class Assistants(Protocol):
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Assistant]:
-        """Filter by graph id, name substring (case-insensitive) and metadata containment."""
+        """Filter by graph id, name substring (case-insensitive) and metadata containment; with
+        `tenant_id`, that tenant's assistants and the shared ones (default tenant, owner
+        system: the registry's defaults)."""
 
     async def count_assistants(
-        self, *, graph_id: str | None = None, name: str | None = None, metadata: Json | None = None
+        self,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        metadata: Json | None = None,
+        tenant_id: str | None = None,
     ) -> int: ...
 
     async def list_assistant_versions(
@@ -171,7 +183,10 @@ class Threads(Protocol):
         thread_id: str,
         metadata: Json | None = None,
         if_exists: OnConflictBehavior = "raise",
-    ) -> Thread: ...
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
+    ) -> Thread:
+        """Insert an idle thread; on an existing id (of any tenant) raise Conflict or return it."""
 
     async def get_thread(self, thread_id: str) -> Thread: ...
 
@@ -192,8 +207,9 @@ class Threads(Protocol):
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Thread]:
-        """Filter by ids, metadata and values containment (top-level keys) and status."""
+        """Filter by ids, metadata and values containment (top-level keys), status and tenant."""
 
     async def count_threads(
         self,
@@ -201,6 +217,7 @@ class Threads(Protocol):
         metadata: Json | None = None,
         values: Json | None = None,
         status: ThreadStatus | None = None,
+        tenant_id: str | None = None,
     ) -> int: ...
 
     async def set_thread_state(
@@ -234,6 +251,8 @@ class Runs(Protocol):
         after_seconds: float = 0.0,
         stateless: bool = False,
         thread_metadata: Json | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Run:
         """Queue a run in one transaction, applying the multitask strategy.
 
@@ -414,6 +433,8 @@ class Crons(Protocol):
         next_run_date: datetime,
         end_time: datetime | None,
         enabled: bool = True,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Cron: ...
 
     async def get_cron(self, cron_id: str) -> Cron: ...
@@ -442,10 +463,15 @@ class Crons(Protocol):
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Cron]: ...
 
     async def count_crons(
-        self, *, assistant_id: str | None = None, thread_id: str | None = None
+        self,
+        *,
+        assistant_id: str | None = None,
+        thread_id: str | None = None,
+        tenant_id: str | None = None,
     ) -> int: ...
 
     async def claim_due_crons(

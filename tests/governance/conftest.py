@@ -174,8 +174,9 @@ auth = Auth()
 # token -> user, as an app's own user directory would answer
 USERS = {
     "t-alice": {"identity": "alice", "role": "approver", "tenant": "acme"},
-    "t-victor": {"identity": "victor", "permissions": ["viewer"]},
-    "t-olga": {"identity": "olga"},
+    "t-victor": {"identity": "victor", "permissions": ["viewer"], "tenant_id": "acme"},
+    "t-olga": {"identity": "olga", "tenant": "acme"},
+    "t-nobody": {"identity": "nobody"},  # no tenant: the default one
 }
 
 

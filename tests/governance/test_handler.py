@@ -48,6 +48,10 @@ async def test_handler_user_role_decides_and_names_the_approver(
     alice = _client(handler_server, "t-alice")  # role approver
     done = await alice.runs.wait(tid, "approve", command={"resume": {"type": "accept"}})
     assert "'by': 'alice'" in done["messages"][-1]["content"]
+    # The user's tenant counts: one without a tenant is in the default one, not acme.
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        await _client(handler_server, "t-nobody").threads.get(tid)
+    assert caught.value.response.status_code == 404
 
 
 def _serve(config: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:

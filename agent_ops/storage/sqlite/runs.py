@@ -16,7 +16,7 @@ from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.records import LeaseState, Run
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, maybe_dumps
 from agent_ops.storage.sqlite.threads import is_waiting, next_inflight, settle_thread
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+from agent_ops.types import Json
 
 # The oldest runnable run whose thread is free: nothing running there under a live lease and no
 # older in-flight run queued ahead of it. An expired running run is itself the oldest in flight.
@@ -49,8 +49,8 @@ def create_run(tx: Tx, new: NewRun) -> Run:
             " updated_at, state_updated_at) VALUES (?, ?, ?, 'busy', ?, ?, ?, ?)",
             (
                 new.thread_id,
-                DEFAULT_TENANT,
-                DEFAULT_OWNER,
+                new.tenant_id,
+                new.owner,
                 dumps(new.thread_metadata),
                 now,
                 now,
