@@ -142,7 +142,7 @@ def intake_params(entry: IntakeEntry, new: NewRun, json: Callable[[Any], Any]) -
     return (
         entry.source,
         entry.key,
-        DEFAULT_TENANT,
+        new.tenant_id,
         entry.origin,
         json(entry.summary),
         new.run_id,

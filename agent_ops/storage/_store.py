@@ -240,11 +240,15 @@ class Store(Resources):
         return settled
 
     async def list_intake(
-        self, *, source: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        source: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        tenant_id: str | None = None,
     ) -> list[IntakeItem]:
-        found: list[IntakeItem] = await self._tx(
-            self._sql.intake.list_intake, self._clause().equals("source", source), limit, offset
-        )
+        where = self._clause().equals("source", source).equals("tenant_id", tenant_id)
+        found: list[IntakeItem] = await self._tx(self._sql.intake.list_intake, where, limit, offset)
         return found
 
     # -- API keys -------------------------------------------------------------------------------

@@ -535,9 +535,14 @@ class Intake(Protocol):
         """Record that the item has left its source (first time wins); NotFound if unknown."""
 
     async def list_intake(
-        self, *, source: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        source: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        tenant_id: str | None = None,
     ) -> list[IntakeItem]:
-        """Return ledger rows, newest first, optionally of one source."""
+        """Return ledger rows, newest first, optionally of one source or one tenant."""
 
 
 class ApiKeys(Protocol):
