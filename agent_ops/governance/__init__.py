@@ -28,10 +28,11 @@ from agent_ops.governance.oidc import OidcVerifier
 from agent_ops.governance.roles import OPERATIONS, Operation, authorize, operation_for
 from agent_ops.governance.tenancy import (
     Stamp,
-    cron_caller,
+    acting_as,
     hidden,
     stamp,
     tenant_filter,
+    tenant_of_caller,
     visible,
 )
 
@@ -51,8 +52,8 @@ __all__ = [
     "auth_handler",
     "authorize",
     "bind_caller",
+    "acting_as",
     "caller",
-    "cron_caller",
     "declared_auth",
     "hidden",
     "highest_role",
@@ -62,5 +63,6 @@ __all__ = [
     "parse_role",
     "stamp",
     "tenant_filter",
+    "tenant_of_caller",
     "visible",
 ]

@@ -13,7 +13,7 @@ Role = Literal["viewer", "operator", "approver", "admin"]
 ROLES: Final[tuple[Role, ...]] = ("viewer", "operator", "approver", "admin")
 """The role ladder, lowest first: each role may do everything the roles below it may."""
 
-Via = Literal["key", "oidc", "handler", "cron"]
+Via = Literal["key", "oidc", "handler", "cron", "run"]
 
 __all__ = [
     "ROLES",

@@ -6,13 +6,13 @@ are shared: every tenant may read and run them.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from agent_ops.errors import NotFound
 from agent_ops.governance.identity import Identity, caller
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT
 
-__all__ = ["Stamp", "cron_caller", "hidden", "stamp", "tenant_filter", "visible"]
+__all__ = ["Stamp", "acting_as", "hidden", "stamp", "tenant_filter", "tenant_of_caller", "visible"]
 
 
 class Stamp(TypedDict, total=False):
@@ -24,6 +24,11 @@ def tenant_filter() -> str | None:
     """The tenant searches and counts are limited to: the caller's; None without a caller."""
     identity = caller()
     return None if identity is None else identity.tenant
+
+
+def tenant_of_caller() -> str:
+    """The tenant whose store items the caller reads and writes (the default without one)."""
+    return tenant_filter() or DEFAULT_TENANT
 
 
 def stamp() -> Stamp:
@@ -43,12 +48,13 @@ def visible(tenant_id: str, owner: str, *, shared: bool = False) -> bool:
     return shared and tenant_id == DEFAULT_TENANT and owner == DEFAULT_OWNER
 
 
-def cron_caller(tenant_id: str, owner: str) -> Identity | None:
-    """Whom a cron's firing acts as: the caller that created it (admin, as creating crons needs),
-    or nobody for a cron made without authentication."""
+def acting_as(tenant_id: str, owner: str, via: Literal["cron", "run"]) -> Identity | None:
+    """Whom work started by a row acts as: a cron's firing or a run's graph act for the caller
+    that made the row, in its tenant (admin, as creating crons needs); nobody for a row made
+    without authentication."""
     if tenant_id == DEFAULT_TENANT and owner == DEFAULT_OWNER:
         return None
-    return Identity(tenant=tenant_id, subject=owner, role="admin", via="cron")
+    return Identity(tenant=tenant_id, subject=owner, role="admin", via=via)
 
 
 def hidden(kind: str, name: str) -> NotFound:

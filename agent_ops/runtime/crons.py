@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from agent_ops.errors import InvalidInput
-from agent_ops.governance import bind_caller, cron_caller, stamp, tenant_filter
+from agent_ops.governance import acting_as, bind_caller, stamp, tenant_filter
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import CronRequest, RunRequest, run_of_cron_payload
@@ -96,7 +96,7 @@ class CronScheduler:
         for cron in due:
             try:
                 # A firing acts as the cron's creator: its run lands in the cron's tenant.
-                bind_caller(cron_caller(cron.tenant_id, cron.owner))
+                bind_caller(acting_as(cron.tenant_id, cron.owner, "cron"))
                 run = await self._create_run(cron.thread_id, _fired(cron))
                 log.info("cron %s fired run %s", cron.cron_id, run.run_id)
             except Exception as exc:

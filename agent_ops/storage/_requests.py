@@ -141,6 +141,7 @@ class Namespaces:
     max_depth: int | None
     limit: int
     offset: int
+    tenant_id: str = DEFAULT_TENANT
 
 
 @dataclass(frozen=True, slots=True)

@@ -375,19 +375,37 @@ class Resources:
         *,
         ttl_seconds: float | None = None,
         vectors: bytes | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> None:
-        await self._tx(self._sql.items.put_item, namespace, key, value, ttl_seconds, vectors)
+        await self._tx(
+            self._sql.items.put_item,
+            namespace,
+            key,
+            value,
+            ttl_seconds,
+            vectors,
+            tenant_id,
+            owner,
+        )
 
     async def get_item(
-        self, namespace: Sequence[str], key: str, *, refresh_ttl: bool = True
+        self,
+        namespace: Sequence[str],
+        key: str,
+        *,
+        refresh_ttl: bool = True,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> StoreItem | None:
         found: StoreItem | None = await self._tx(
-            self._sql.items.get_item, namespace, key, refresh_ttl
+            self._sql.items.get_item, namespace, key, refresh_ttl, tenant_id
         )
         return found
 
-    async def delete_item(self, namespace: Sequence[str], key: str) -> None:
-        await self._tx(self._sql.items.delete_item, namespace, key)
+    async def delete_item(
+        self, namespace: Sequence[str], key: str, *, tenant_id: str = DEFAULT_TENANT
+    ) -> None:
+        await self._tx(self._sql.items.delete_item, namespace, key, tenant_id)
 
     async def search_items(
         self,
@@ -396,17 +414,22 @@ class Resources:
         filter: Json | None = None,
         limit: int = 10,
         offset: int = 0,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[StoreItem]:
         found: list[StoreItem] = await self._tx(
-            self._sql.items.search_items, namespace_prefix, filter, limit, offset
+            self._sql.items.search_items, namespace_prefix, filter, limit, offset, tenant_id
         )
         return found
 
     async def search_vectors(
-        self, namespace_prefix: Sequence[str], *, filter: Json | None = None
+        self,
+        namespace_prefix: Sequence[str],
+        *,
+        filter: Json | None = None,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[StoreItem, bytes]]:
         found: list[tuple[StoreItem, bytes]] = await self._tx(
-            self._sql.items.search_vectors, namespace_prefix, filter
+            self._sql.items.search_vectors, namespace_prefix, filter, tenant_id
         )
         return found
 
@@ -418,7 +441,8 @@ class Resources:
         max_depth: int | None = None,
         limit: int = 100,
         offset: int = 0,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[str, ...]]:
-        query = Namespaces(prefix, suffix, max_depth, limit, offset)
+        query = Namespaces(prefix, suffix, max_depth, limit, offset, tenant_id)
         found: list[tuple[str, ...]] = await self._tx(self._sql.items.list_namespaces, query)
         return found

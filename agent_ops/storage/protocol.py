@@ -382,15 +382,25 @@ class Items(Protocol):
         *,
         ttl_seconds: float | None = None,
         vectors: bytes | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> None:
         """Insert or replace an item; `vectors` (its field embeddings) replace the stored ones,
-        None leaves the item out of semantic search."""
+        None leaves the item out of semantic search. Every item method reads and writes one
+        tenant's items (`tenant_id`); tenants may use the same namespaces and keys."""
 
     async def get_item(
-        self, namespace: Sequence[str], key: str, *, refresh_ttl: bool = True
+        self,
+        namespace: Sequence[str],
+        key: str,
+        *,
+        refresh_ttl: bool = True,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> StoreItem | None: ...
 
-    async def delete_item(self, namespace: Sequence[str], key: str) -> None: ...
+    async def delete_item(
+        self, namespace: Sequence[str], key: str, *, tenant_id: str = DEFAULT_TENANT
+    ) -> None: ...
 
     async def search_items(
         self,
@@ -399,11 +409,16 @@ class Items(Protocol):
         filter: Json | None = None,
         limit: int = 10,
         offset: int = 0,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[StoreItem]:
         """Items under the prefix whose value contains `filter`'s top-level key/values."""
 
     async def search_vectors(
-        self, namespace_prefix: Sequence[str], *, filter: Json | None = None
+        self,
+        namespace_prefix: Sequence[str],
+        *,
+        filter: Json | None = None,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[StoreItem, bytes]]:
         """Every live item under the prefix that matches `filter` and has vectors, with them."""
 
@@ -415,6 +430,7 @@ class Items(Protocol):
         max_depth: int | None = None,
         limit: int = 100,
         offset: int = 0,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[str, ...]]: ...
 
 

@@ -126,3 +126,32 @@ async def test_assistants_and_crons_are_per_tenant_and_defaults_are_shared(
     assert cron["cron_id"] in {c["cron_id"] for c in await acme.crons.search(assistant_id=aid)}
     assert await globex.crons.count(assistant_id="echo") == 0
     await acme.crons.delete(cron["cron_id"])
+
+
+async def test_store_items_are_per_tenant_for_the_api_and_for_graphs(
+    keys_server: AgentOpsProcess,
+) -> None:
+    acme = _client(keys_server, "acme", "operator")
+    globex = _client(keys_server, "globex", "operator")
+    tag = uuid.uuid4().hex[:8]
+    await globex.store.put_item(["notes", tag], "payroll", {"text": "globex payroll figures"})
+    # acme's graph writes and searches its tenant's store, from an async and a sync node.
+    done = await acme.runs.wait(
+        None,
+        "notes",
+        input={"key": f"acme-{tag}", "text": "acme invoice approvals", "question": "payroll"},
+    )
+    assert done["recalled"] and all(k.startswith("acme-") for k in done["recalled"])
+    assert all(k.startswith("acme-") for k in done["nearest"])
+    assert (await acme.store.get_item(["notes"], f"acme-{tag}"))["value"] == {
+        "text": "acme invoice approvals"
+    }
+    await _missing(globex.store.get_item(["notes"], f"acme-{tag}"))
+    await _missing(acme.store.get_item(["notes", tag], "payroll"))
+    assert (await acme.store.search_items(["notes", tag]))["items"] == []
+    assert ["notes", tag] not in (await acme.store.list_namespaces(prefix=["notes"]))["namespaces"]
+    # The same namespace and key are two items, one per tenant; deleting one leaves the other.
+    await acme.store.put_item(["notes", tag], "payroll", {"text": "acme's own"})
+    await acme.store.delete_item(["notes", tag], "payroll")
+    kept = await globex.store.get_item(["notes", tag], "payroll")
+    assert kept["value"] == {"text": "globex payroll figures"}
