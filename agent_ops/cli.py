@@ -24,6 +24,9 @@ from agent_ops.settings import Settings
 from agent_ops.storage import Storage, create_storage
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from agent_ops.storage import ApiKey
     from tools.config import Connectors
     from tools.demo import Demo
 
@@ -42,6 +45,19 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--config", type=Path, help="langgraph.json (default: ./langgraph.json)")
     worker.add_argument("--workers", type=int, help="runs executed at once in this process")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    keys = commands.add_parser("keys", help="API keys (AGENT_OPS_AUTH=keys)").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="make a key; prints it once, as one JSON line")
+    create.add_argument("--tenant", required=True, help="the tenant the key acts in")
+    create.add_argument(
+        "--role", required=True, help="viewer, operator, approver or admin (see README)"
+    )
+    create.add_argument("--name", help="what the key is for (shown by `keys list`)")
+    create.add_argument("--expires-in", help="lifetime such as 30d, 12h, 2w (default: none)")
+    keys.add_parser("list", help="print every key (never the key itself), one JSON line each")
+    revoke = keys.add_parser("revoke", help="revoke a key at once: it is refused with 401")
+    revoke.add_argument("key_id", help="the key's id (`key_id` of `keys list`)")
     route = commands.add_parser("route", help="the embedded router").add_subparsers(
         dest="route_command", required=True
     )
@@ -82,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             asyncio.run(_migrate(settings))
+        elif args.command == "keys":
+            return asyncio.run(_keys(settings, args))
         elif args.command == "serve":
             return _serve(settings)
         else:
@@ -122,6 +140,52 @@ async def _migrate(settings: Settings) -> None:
     await storage.open()
     await storage.close()
     log.info("database %s is up to date", _redact(settings.database_url))
+
+
+async def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    """`agent-ops keys create|list|revoke`: one JSON line per key; bad input is one error line."""
+    import json
+
+    from agent_ops.errors import AgentOpsError
+    from agent_ops.governance import KeyRing, parse_duration
+
+    secret = settings.auth_secret.get_secret_value() if settings.auth_secret else None
+    storage = create_storage(settings.database_url, pool_size=2)
+    await storage.open()
+    try:
+        ring = KeyRing(storage, secret)
+        if args.keys_command == "create":
+            expires_in = None if args.expires_in is None else parse_duration(args.expires_in)
+            issued = await ring.create(
+                tenant=args.tenant, role=args.role, name=args.name, expires_in=expires_in
+            )
+            print(json.dumps({"key": issued.key, **_key_view(issued.stored)}), flush=True)
+        elif args.keys_command == "list":
+            for key in await ring.list():
+                print(json.dumps(_key_view(key)))
+        else:
+            print(json.dumps(_key_view(await ring.revoke(args.key_id))))
+    except AgentOpsError as exc:
+        print(f"agent-ops: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await storage.close()
+    return 0
+
+
+def _key_view(key: ApiKey) -> dict[str, str | None]:
+    def time(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    return {
+        "key_id": key.key_id,
+        "name": key.name,
+        "tenant": key.tenant_id,
+        "role": key.role,
+        "created_at": time(key.created_at),
+        "expires_at": time(key.expires_at),
+        "revoked_at": time(key.revoked_at),
+    }
 
 
 @contextlib.contextmanager
@@ -169,6 +233,7 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
         storage = create_storage(settings.database_url, pool_size=settings.database_pool_size)
         deps = _deps(settings, storage, connectors, public_url=settings.public_url or url)
         runtime = Runtime(settings, storage, registry, triggers=triggers, deps=deps)
+        runtime.auth.check_bind(settings.host)
         await runtime.start()  # from here on the app's lifespan stops it
         config = uvicorn.Config(
             create_app(runtime, started=True),

@@ -1,6 +1,7 @@
 """The error vocabulary of agent-ops; the server maps each class to one HTTP status.
 
 AgentOpsError
+├── Unauthenticated   the caller gave no credential, or one that is unknown, revoked or expired (401)
 ├── InvalidInput      a request or a file is malformed (422)
 ├── BadRequest        well-formed but not allowed in the current state (400)
 ├── NotFound          the named resource does not exist (404)
@@ -9,6 +10,7 @@ AgentOpsError
 ├── ConfigError       the configuration cannot be used; start-up stops
 ├── StorageError      the database cannot be reached or used
 ├── ModelUnavailable  no provider of a model role could answer (503)
+├── IdentityProviderUnavailable  the OIDC provider's keys (JWKS) could not be fetched (503)
 └── ConnectorError    a business system behind a tool (ERP, mail server) failed a call (502)
     ├── ConnectorUnavailable  it could not be reached or did not answer in time (503)
     └── ConnectorRejected     it answered and refused the call: bad record, rule (422)
@@ -21,6 +23,12 @@ class AgentOpsError(Exception):
     """Base of all errors agent-ops raises on purpose."""
 
     status_code = 500
+
+
+class Unauthenticated(AgentOpsError):
+    """Raised when a request carries no credential, or one that is unknown, revoked or expired."""
+
+    status_code = 401
 
 
 class InvalidInput(AgentOpsError):
@@ -63,6 +71,12 @@ class StorageError(AgentOpsError):
 
 class ModelUnavailable(AgentOpsError):
     """Raised when no provider of a model role could answer (each failed or timed out)."""
+
+    status_code = 503
+
+
+class IdentityProviderUnavailable(AgentOpsError):
+    """Raised when the OIDC provider's signing keys (its JWKS URL) cannot be fetched."""
 
     status_code = 503
 

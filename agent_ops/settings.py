@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent_ops.types import Backend
 
@@ -122,6 +122,39 @@ class Settings(BaseSettings):
         "(`make run` turns it on; leave it off in production)",
     )
     demo_dir: Path = Field(Path(".demo"), description="where the demo keeps its Tryton and mail")
+    auth: Literal["off", "keys", "oidc"] = Field(
+        "off",
+        description="how callers prove who they are: off (loopback binds only), keys (API keys "
+        "from `agent-ops keys create`) or oidc (JWT bearer tokens of an OpenID provider)",
+    )
+    auth_secret: SecretStr | None = Field(
+        None,
+        description="server secret (32+ characters) under which API keys are hashed (HMAC-SHA256); "
+        "needed by `AGENT_OPS_AUTH=keys` and `agent-ops keys create`",
+    )
+    oidc_issuer: str | None = Field(None, description="expected `iss` of OIDC tokens")
+    oidc_audience: str | None = Field(None, description="expected `aud` of OIDC tokens")
+    oidc_jwks_url: str | None = Field(
+        None, description="where the provider publishes its signing keys (JWKS)"
+    )
+    oidc_algorithms: Annotated[list[str], NoDecode] = Field(
+        ["RS256", "ES256"], description="signature algorithms accepted on OIDC tokens"
+    )
+    oidc_role_claim: str = Field(
+        "role", description="claim naming the caller's role (a string or a list; highest wins)"
+    )
+    oidc_tenant_claim: str = Field("tenant", description="claim naming the caller's tenant")
+    oidc_default_tenant: str | None = Field(
+        None, description="tenant of tokens without the tenant claim (none: such tokens are 401)"
+    )
+    auth_handler_role: Literal["viewer", "operator", "approver", "admin"] = Field(
+        "operator",
+        description="role of a user a langgraph.json auth handler returns without `role` or a "
+        "role among its `permissions`",
+    )
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(
+        [], description="browser origins allowed to call the API (CORS); none by default"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -129,6 +162,24 @@ class Settings(BaseSettings):
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         DatabaseUrl.parse(value)
+        return value
+
+    @field_validator("oidc_algorithms", "cors_allow_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        # Environment variables hold lists comma-separated (`https://a.example,https://b.example`).
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("auth_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError(
+                f"AGENT_OPS_AUTH_SECRET has {len(value.get_secret_value())} characters; "
+                "use 32 or more (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
         return value
 
     @field_validator("log_level", mode="before")

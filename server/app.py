@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
-from agent_ops.runtime import METRICS_CONTENT_TYPE, Runtime
+from agent_ops.runtime import METRICS_CONTENT_TYPE, RequestFacts, Runtime
 from server.errors import RequestGuard, install_error_handlers
 from server.responses import JsonResponse
 from server.routes import assistants, crons, decisions, intake, runs, store, threads
@@ -36,15 +37,41 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
         finally:
             await runtime.stop()
 
+    async def admit(request: Request) -> None:
+        """Authenticate every routed request and check its role (`/ok` stays open for probes)."""
+        route = request.scope.get("route")
+        template = getattr(route, "path", request.url.path)
+        if template in _OPEN:
+            return
+        facts = RequestFacts(
+            method=request.method,
+            path=request.url.path,
+            headers=dict(request.scope["headers"]),
+            path_params=request.path_params,
+            query_params=request.query_params,
+            request=request,
+        )
+        request.state.identity = await runtime.admit(facts, template)
+
     app = FastAPI(
         title="agent-ops",
         version="0.1.0",
         description="LangGraph Server API for durable AI workflows",
         lifespan=lifespan,
         default_response_class=JsonResponse,
+        dependencies=[Depends(admit)],
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    if runtime.settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=runtime.settings.cors_allow_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Content-Location", "Location", "X-Request-Id"],
+        )
+    # Added last, so it is outermost: every answer (CORS preflights, 401s) carries the id.
     app.add_middleware(RequestGuard, max_body_bytes=runtime.settings.max_body_bytes)
 
     @app.get("/ok", include_in_schema=False)
@@ -75,6 +102,10 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
     app.include_router(decisions.router)
     app.include_router(intake.router)
     return app
+
+
+# Routes any caller may reach: the readiness probe.
+_OPEN = frozenset({"/ok"})
 
 
 def _version(package: str) -> str | None:

@@ -35,7 +35,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AgentOpsError)
     async def _agent_ops_error(request: Request, exc: AgentOpsError) -> JsonResponse:
-        return JsonResponse({"detail": str(exc)}, status_code=exc.status_code)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JsonResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JsonResponse:

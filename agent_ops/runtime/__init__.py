@@ -14,6 +14,7 @@ packages import this surface (`__all__`), not the modules behind it.
 
 from __future__ import annotations
 
+from agent_ops.governance import Identity, RequestFacts
 from agent_ops.runtime.assistants import AssistantFields, Assistants
 from agent_ops.runtime.crons import Crons, check_schedule, next_fire
 from agent_ops.runtime.ids import checked_id, new_id
@@ -54,6 +55,7 @@ __all__ = [
     "CronRequest",
     "Crons",
     "GraphRegistry",
+    "Identity",
     "IntakeGate",
     "IntakeItem",
     "IntakeSource",
@@ -61,6 +63,7 @@ __all__ = [
     "Items",
     "ModelDecision",
     "QueueStats",
+    "RequestFacts",
     "Run",
     "RunEvent",
     "RunOptions",

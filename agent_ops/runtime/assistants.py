@@ -14,6 +14,7 @@ from typing import Any, TypedDict, Unpack
 from langgraph.pregel import Pregel
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
+from agent_ops.governance import hidden, stamp, tenant_filter, visible
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import GraphRegistry, default_assistant_id
 from agent_ops.runtime.requests import check_configurable
@@ -38,8 +39,6 @@ class Assistants:
         self._registry = registry
         # Reads with no rule of their own go straight through; a rule (a tenant filter, say)
         # would turn one into a method here.
-        self.search = storage.search_assistants
-        self.count = storage.count_assistants
 
     async def create_defaults(self) -> None:
         """Make sure every registered graph has its default assistant."""
@@ -80,7 +79,18 @@ class Assistants:
                     f"assistant {assistant_id!r} not found: not a UUID and not a registered "
                     f"graph ({', '.join(self._registry.ids())})"
                 ) from None
-        return await self._storage.get_assistant(assistant_id)
+        found = await self._storage.get_assistant(assistant_id)
+        if not visible(found.tenant_id, found.owner, shared=True):
+            raise hidden("assistant", assistant_id)
+        return found
+
+    async def search(self, **filters: Any) -> list[Assistant]:
+        """Search the caller's tenant's assistants and the shared defaults
+        (`Storage.search_assistants` filters)."""
+        return await self._storage.search_assistants(**filters, tenant_id=tenant_filter())
+
+    async def count(self, **filters: Any) -> int:
+        return await self._storage.count_assistants(**filters, tenant_id=tenant_filter())
 
     async def create(
         self,
@@ -100,6 +110,7 @@ class Assistants:
             name=name or graph_id,
             if_exists=if_exists or "raise",
             **fields,
+            **stamp(),
         )
 
     async def update(

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from agent_ops.errors import InvalidInput
+from agent_ops.governance import acting_as, bind_caller, stamp, tenant_filter
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import CronRequest, RunRequest, run_of_cron_payload
@@ -94,10 +95,14 @@ class CronScheduler:
         due = await self._storage.claim_due_crons(now=datetime.now(UTC), next_run=_following)
         for cron in due:
             try:
+                # A firing acts as the cron's creator: its run lands in the cron's tenant.
+                bind_caller(acting_as(cron.tenant_id, cron.owner, "cron"))
                 run = await self._create_run(cron.thread_id, _fired(cron))
                 log.info("cron %s fired run %s", cron.cron_id, run.run_id)
             except Exception as exc:
                 log.warning("cron %s could not start its run: %s", cron.cron_id, exc)
+            finally:
+                bind_caller(None)
         return len(due)
 
 
@@ -125,6 +130,7 @@ class Crons:
             next_run_date=next_fire(request.schedule, datetime.now(UTC), request.timezone),
             end_time=request.end_time,
             enabled=request.enabled,
+            **stamp(),
         )
 
     async def get(self, cron_id: str) -> Cron:
@@ -178,6 +184,7 @@ class Crons:
             offset=offset,
             sort_by=sort_by,
             sort_order=sort_order,
+            tenant_id=tenant_filter(),
         )
         # Storage filters crons by columns only; metadata is matched here.
         if metadata:
@@ -186,5 +193,7 @@ class Crons:
 
     async def count(self, *, assistant_id: str | None = None, thread_id: str | None = None) -> int:
         return await self._storage.count_crons(
-            assistant_id=await self._assistant_id(assistant_id), thread_id=thread_id
+            assistant_id=await self._assistant_id(assistant_id),
+            thread_id=thread_id,
+            tenant_id=tenant_filter(),
         )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agent_ops.errors import AgentOpsError, ConfigError, NotFound
+from agent_ops.governance import tenant_filter
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.requests import RunOptions, RunRequest
 from agent_ops.runtime.runs import Runs
@@ -151,8 +152,11 @@ class IntakeTriggers:
     async def ledger(
         self, *, source: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[IntakeItem]:
-        """Return items taken in by triggers (of every process), newest first."""
-        return await self.runtime.storage.list_intake(source=source, limit=limit, offset=offset)
+        """Return items taken in by triggers (of every process), newest first; a caller sees its
+        own tenant's (triggers take items in for the default tenant)."""
+        return await self.runtime.storage.list_intake(
+            source=source, limit=limit, offset=offset, tenant_id=tenant_filter()
+        )
 
     async def poll_once(self, trigger: Trigger) -> int:
         """Poll one trigger's source now; return how many runs it started."""

@@ -7,8 +7,10 @@ the storing itself, with embeddings for semantic search, is the graphs' `ServerS
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from agent_ops.errors import InvalidInput, NotFound
+from agent_ops.governance import tenant_of_caller
 from agent_ops.runtime.store import ServerStore
 from agent_ops.storage import Storage, StoreItem
 from agent_ops.types import Json
@@ -29,9 +31,14 @@ class Items:
     def __init__(self, storage: Storage, store: ServerStore) -> None:
         self._storage = storage
         self._store = store
-        # Operations with no rule of their own go straight through.
-        self.delete = storage.delete_item
-        self.namespaces = storage.list_namespaces
+
+    async def delete(self, namespace: Sequence[str], key: str) -> None:
+        """Delete the caller's tenant's item (nothing if there is none)."""
+        await self._storage.delete_item(namespace, key, tenant_id=tenant_of_caller())
+
+    async def namespaces(self, **query: Any) -> list[tuple[str, ...]]:
+        """The caller's tenant's namespaces (`Storage.list_namespaces` arguments)."""
+        return await self._storage.list_namespaces(**query, tenant_id=tenant_of_caller())
 
     async def put(
         self,
@@ -54,7 +61,9 @@ class Items:
 
     async def get(self, namespace: str, key: str, *, refresh_ttl: bool = True) -> StoreItem:
         """Return the item under a dotted namespace; NotFound naming both otherwise."""
-        item = await self._storage.get_item(namespace.split("."), key, refresh_ttl=refresh_ttl)
+        item = await self._storage.get_item(
+            namespace.split("."), key, refresh_ttl=refresh_ttl, tenant_id=tenant_of_caller()
+        )
         if item is None:
             raise NotFound(f"store item {key!r} not found in namespace {namespace!r}")
         return item

@@ -1,8 +1,9 @@
 """Runs: admitting a run request, waiting for, streaming, cancelling and reading runs.
 
 Admission is where a request's rules live once: its assistant resolved and its graph
-registered, a resume only of an interrupted thread, a stateless run on a thread of its own
-that is deleted when it finishes. Waiting listens for RUN_DONE and keeps the runs this
+registered, a resume only of an interrupted thread and only by an approver, the caller's
+identity put in the run's config (never taken from the payload), a stateless run on a thread of
+its own that is deleted when it finishes. Waiting listens for RUN_DONE and keeps the runs this
 process's workers just finished, so a waiter here needs no read to learn the outcome.
 """
 
@@ -13,9 +14,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
+from agent_ops.governance import Identity, Stamp, caller, hidden, stamp, visible
 from agent_ops.runtime.admission import check_nodes, check_recursion_limit, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
@@ -49,6 +51,8 @@ class RunPlan:
     after_seconds: float
     stateless: bool
     thread_metadata: Json
+    caller: Stamp
+    """The tenant and owner of the run (and of a thread it creates); empty without a caller."""
 
     def row(self) -> _RunRow:
         """Return what every way of queueing a run stores: ids, options, metadata."""
@@ -105,6 +109,11 @@ class Runs:
         stateless = thread_id is None
         options = request.options
         await self._check_references(thread_id, assistant.assistant_id, options)
+        identity = caller()
+        if identity is not None:
+            if options.command is not None:
+                identity.require("approver", f"a run with a command (resume) on thread {thread_id}")
+            options = as_caller(options, identity)
         if stateless and options.on_completion is None:
             options = replace(options, on_completion="delete")
         if options.resumes and thread_id is not None:
@@ -128,6 +137,7 @@ class Runs:
                 "graph_id": assistant.graph_id,
                 "assistant_id": assistant.assistant_id,
             },
+            caller=stamp(),
         )
 
     async def _check_references(
@@ -198,6 +208,7 @@ class Runs:
             if_not_exists=plan.if_not_exists,
             after_seconds=plan.after_seconds,
             stateless=plan.stateless,
+            **plan.caller,
         )
 
     async def create_and_wait(self, thread_id: str | None, request: RunRequest) -> Run:
@@ -328,4 +339,56 @@ class Runs:
             raise InvalidInput("cancelling by status alone needs thread_id or run_ids")
         else:
             raise InvalidInput("give run_ids, or thread_id (optionally with status)")
+        if caller() is not None:
+            for run_id in ids:  # another tenant's run is as missing as an unknown one
+                try:
+                    run = await self._storage.get_run(run_id)
+                except NotFound:
+                    continue  # cancelling leaves unknown runs alone, as it always has
+                if not visible(run.tenant_id, run.owner):
+                    raise hidden("run", run_id)
         await self._storage.cancel_runs(ids, thread_id=thread_id, action=action)
+
+
+def as_caller(options: RunOptions, identity: Identity) -> RunOptions:
+    """Return the options with the caller's identity where graphs read it, replacing whatever the
+    payload claimed: LangGraph's `langgraph_auth_user*` keys of `config.configurable`, and the
+    `by` of a resume answer (the approver recorded on a decision)."""
+    config = dict(options.config or {})
+    configurable = {
+        k: v
+        for k, v in (config.get("configurable") or {}).items()
+        if not k.startswith("langgraph_auth_")
+    }
+    configurable.update(
+        langgraph_auth_user_id=identity.subject,
+        langgraph_auth_user={
+            "identity": identity.subject,
+            "display_name": identity.display_name or identity.subject,
+            "tenant": identity.tenant,
+            "role": identity.role,
+            "permissions": [identity.role],
+            "is_authenticated": True,
+        },
+        langgraph_auth_permissions=[identity.role],
+    )
+    config["configurable"] = configurable
+    command = options.command
+    if command is not None and command.get("resume") is not None:
+        command = {**command, "resume": _answered_by(command["resume"], identity.subject)}
+    return replace(options, config=config, command=command)
+
+
+def _answered_by(resume: Any, subject: str) -> Any:
+    """A resume answer (a dict, a list of them as agent-inbox sends, or a map of interrupt ids to
+    them) with its `by` set to the caller."""
+    if isinstance(resume, list):
+        return [_answered_by(item, subject) for item in resume]
+    if isinstance(resume, dict):
+        by_interrupt = "type" not in resume and all(  # {interrupt id: answer}
+            isinstance(v, dict) and "type" in v for v in resume.values()
+        )
+        if resume and by_interrupt:
+            return {k: _answered_by(v, subject) for k, v in resume.items()}
+        return {**resume, "by": subject}
+    return resume

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agent_ops import governance
 from agent_ops.deps import Deps
+from agent_ops.errors import InvalidInput, NotFound
 from agent_ops.observability.metrics import (
     QUEUE_DEPTH,
     QUEUE_OLDEST_AGE,
@@ -30,7 +32,7 @@ from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.crons import Crons, CronScheduler
 from agent_ops.runtime.intake import IntakeTriggers, Trigger
 from agent_ops.runtime.items import Items
-from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.registry import GraphRegistry, default_assistant_id, load_attr
 from agent_ops.runtime.runs import Runs
 from agent_ops.runtime.store import ServerStore, build_index
 from agent_ops.runtime.streams import StreamBus
@@ -87,6 +89,9 @@ class Runtime:
         self.crons = Crons(storage, self.assistants)
         self.items = Items(storage, self.store)
         self.triggers = IntakeTriggers(self, triggers)
+        self.auth = governance.Authentication(
+            settings, storage, _declared_handler(settings, registry)
+        )
 
     @property
     def backend(self) -> Backend:
@@ -155,6 +160,50 @@ class Runtime:
             raise RuntimeError("runtime is not started")
         return self._thread_streams
 
+    async def admit(self, facts: governance.RequestFacts, route: str) -> governance.Identity | None:
+        """Authenticate a request and check its caller's role for `route` (the path template);
+        the identity becomes the caller for the rest of the request. Unauthenticated (401) or
+        Forbidden (403) naming the role needed."""
+        identity = await self.auth.authenticate(facts)
+        governance.bind_caller(identity)
+        if identity is not None:
+            method = "GET" if facts.method == "HEAD" else facts.method
+            operation = governance.authorize(identity, method, route)
+            await self._check_tenants(facts.path_params, reading=operation.role == "viewer")
+        return identity
+
+    async def _check_tenants(self, path_params: Mapping[str, str], *, reading: bool) -> None:
+        """NotFound for a thread, run, assistant or cron in the path that belongs to another
+        tenant, so no route can reach one; a missing one is left to the route to report."""
+        for name, value in path_params.items():
+            kind = name.removesuffix("_id")
+            try:
+                if name == "thread_id":
+                    row: Any = await self.storage.get_thread(value)
+                elif name == "run_id":
+                    row = await self.storage.get_run(value)
+                elif name == "cron_id":
+                    row = await self.storage.get_cron(value)
+                elif name == "assistant_id":  # an id, or a graph id naming its default one
+                    graph = value in self.registry
+                    row = await self.storage.get_assistant(
+                        default_assistant_id(value) if graph else value
+                    )
+                else:
+                    continue
+            except (NotFound, InvalidInput):
+                continue
+            # The registry's default assistants are shared for reading, not for changing.
+            shared = kind == "assistant" and reading
+            if not governance.visible(row.tenant_id, row.owner, shared=shared):
+                raise governance.hidden(kind, value)
+
+    @property
+    def caller(self) -> governance.Identity | None:
+        """The authenticated caller of the request being served (None: authentication off, or
+        work no request started: a worker, a trigger, a cron)."""
+        return governance.caller()
+
     async def wait_for_run(
         self, run_id: str, *, thread_id: str | None = None, just_created: bool = False
     ) -> Run:
@@ -199,3 +248,15 @@ class Runtime:
             log.debug("dropped %d stream events past retention", removed)
         stateless_cutoff = now - timedelta(seconds=self.settings.stateless_retention_seconds)
         await self.threads.purge_stateless(finished_before=stateless_cutoff)
+
+
+def _declared_handler(settings: Settings, registry: GraphRegistry) -> governance.AuthHandler | None:
+    """The auth handler the registry's langgraph.json declares, imported (ConfigError if not)."""
+    if registry.source is None:
+        return None
+    spec = governance.declared_auth(registry.source)
+    if spec is None:
+        return None
+    base = registry.source.resolve().parent
+    target = load_attr(spec, base, f"auth handler {spec}", "agent_ops_auth_handler")
+    return governance.auth_handler(spec, target, default_role=settings.auth_handler_role)

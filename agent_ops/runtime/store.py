@@ -6,7 +6,8 @@ each put embeds the chosen fields and keeps the unit vectors beside the item, an
 `query` ranks the items under the prefix by cosine similarity (the best field per item). Ranking
 reads the candidates' vectors and scores them here, so it costs one pass over the items under the
 namespace prefix: fine for the thousands of memories of an agent; a vector index (pgvector) is
-the step for millions.
+the step for millions. Each tenant has its own items: the caller's (an HTTP request's, or the
+run's whose graph is running), the default tenant's without authentication.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from langgraph.store.base import (
 )
 
 from agent_ops.errors import ConfigError, InvalidInput
+from agent_ops.governance import stamp, tenant_of_caller
 from agent_ops.storage import Storage, StoreItem
 
 _EMBEDDED = ("local:minilm", "embed:minilm", "minilm", "all-minilm-l6-v2")
@@ -155,7 +157,9 @@ class ServerStore(BaseStore):
         if self.index is not None and index is not False:
             fields = None if index in (None, True) else list(index)  # type: ignore[arg-type]
             vectors = await self.index.vectors(value, fields) or None
-        await self.storage.put_item(namespace, key, value, ttl_seconds=ttl_seconds, vectors=vectors)
+        await self.storage.put_item(
+            namespace, key, value, ttl_seconds=ttl_seconds, vectors=vectors, **stamp()
+        )
 
     async def find(
         self,
@@ -171,11 +175,13 @@ class ServerStore(BaseStore):
         LangGraph's stores do; the HTTP route refuses it instead)."""
         if not query or self.index is None:
             items = await self.storage.search_items(
-                prefix, filter=filter, limit=limit, offset=offset
+                prefix, filter=filter, limit=limit, offset=offset, tenant_id=tenant_of_caller()
             )
             return [(item, None) for item in items]
         wanted = await self.index.query_vector(query)
-        candidates = await self.storage.search_vectors(prefix, filter=filter)
+        candidates = await self.storage.search_vectors(
+            prefix, filter=filter, tenant_id=tenant_of_caller()
+        )
         scored: list[tuple[StoreItem, float | None]] = []
         for item, blob in candidates:
             rows = np.frombuffer(blob, dtype=np.float32).reshape(-1, self.index.dims)
@@ -201,11 +207,13 @@ class ServerStore(BaseStore):
 
     async def _apply(self, op: Op) -> Result:
         if isinstance(op, GetOp):
-            got = await self.storage.get_item(op.namespace, op.key, refresh_ttl=op.refresh_ttl)
+            got = await self.storage.get_item(
+                op.namespace, op.key, refresh_ttl=op.refresh_ttl, tenant_id=tenant_of_caller()
+            )
             return None if got is None else _item(got)
         if isinstance(op, PutOp):
             if op.value is None:
-                await self.storage.delete_item(op.namespace, op.key)
+                await self.storage.delete_item(op.namespace, op.key, tenant_id=tenant_of_caller())
             else:
                 ttl = None if op.ttl is None else op.ttl * 60  # LangGraph TTLs are minutes
                 await self.put_value(
@@ -236,6 +244,7 @@ class ServerStore(BaseStore):
                 max_depth=op.max_depth,
                 limit=op.limit,
                 offset=op.offset,
+                tenant_id=tenant_of_caller(),
             )
         raise InvalidInput(f"unknown store operation {type(op).__name__}")
 

@@ -15,6 +15,7 @@ from typing import Any
 from langgraph.pregel import Pregel
 
 from agent_ops.errors import BadRequest, Conflict, InvalidInput, NotFound
+from agent_ops.governance import stamp, tenant_filter, visible
 from agent_ops.runtime.admission import STATE_UPDATE_NODES, check_nodes
 from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.ids import checked_id, new_id
@@ -42,12 +43,17 @@ class Threads:
         self._storage = storage
         self._registry = registry
         self._streams = streams
-        # Reads with no rule of their own go straight through; a rule (a tenant filter, say)
-        # would turn one into a method here.
+        # Reads with no rule of their own go straight through (the runtime's door has checked
+        # the tenant of a thread named in the path); searches are limited to the caller's tenant.
         self.get = storage.get_thread
         self.update = storage.update_thread
-        self.search = storage.search_threads
-        self.count = storage.count_threads
+
+    async def search(self, **filters: Any) -> list[Thread]:
+        """Search the caller's tenant's threads (`Storage.search_threads` filters)."""
+        return await self._storage.search_threads(**filters, tenant_id=tenant_filter())
+
+    async def count(self, **filters: Any) -> int:
+        return await self._storage.count_threads(**filters, tenant_id=tenant_filter())
 
     async def create(
         self,
@@ -60,8 +66,10 @@ class Threads:
         """Create a thread (a new id unless one is given), replaying `supersteps` onto it."""
         thread_id = checked_id(thread_id, "thread_id") if thread_id else new_id()
         thread = await self._storage.create_thread(
-            thread_id=thread_id, metadata=metadata, if_exists=if_exists or "raise"
+            thread_id=thread_id, metadata=metadata, if_exists=if_exists or "raise", **stamp()
         )
+        if not visible(thread.tenant_id, thread.owner):  # if_exists=do_nothing found another's
+            raise Conflict(f"thread {thread_id} already exists")
         if not supersteps:
             return thread
         for step in supersteps:
@@ -79,6 +87,8 @@ class Threads:
         """Delete the threads (skipping missing ones), or keep only their latest checkpoint;
         return how many were pruned."""
         ids = [checked_id(t, "thread_ids") for t in thread_ids]
+        if tenant_filter() is not None:  # another tenant's threads are skipped as missing
+            ids = [t.thread_id for t in await self.search(ids=ids, limit=len(ids) or 1)]
         if strategy == "keep_latest":
             try:
                 await self._storage.checkpointer.aprune(ids, strategy="keep_latest")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agent_ops.governance import acting_as, bind_caller
 from agent_ops.observability.metrics import RUN_DURATION, RUNS_FINISHED
 from agent_ops.runtime.executor import Executor, RunOutcome
 from agent_ops.runtime.liveness import dead_here, this_process
@@ -179,6 +180,8 @@ class WorkerPool:
             extra={"run_id": run.run_id, "thread_id": run.thread_id},
         )
         stream = await self._bus.start(run.run_id, attempt=run.attempt)
+        # The graph acts for whoever queued the run: its store items are that tenant's.
+        bind_caller(acting_as(run.tenant_id, run.owner, "run"))
         task = asyncio.create_task(self._executor.execute(run, stream))
         entry = _Running(run, task)
         self._running[run.run_id] = entry

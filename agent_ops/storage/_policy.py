@@ -48,6 +48,9 @@ class NewRun:
     after_seconds: float = 0.0
     stateless: bool = False
     thread_metadata: Json = field(default_factory=dict)
+    tenant_id: str = DEFAULT_TENANT
+    """The tenant of the run, and of its thread when queuing it creates one."""
+    owner: str = DEFAULT_OWNER
 
     def params(self, json: Callable[[Any], Any]) -> tuple[Any, ...]:
         """run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,
@@ -56,8 +59,8 @@ class NewRun:
             self.run_id,
             self.thread_id,
             self.assistant_id,
-            DEFAULT_TENANT,
-            DEFAULT_OWNER,
+            self.tenant_id,
+            self.owner,
             json(self.metadata),
             json(self.kwargs),
             self.multitask_strategy,
@@ -120,6 +123,10 @@ def exists(kind: str, name: str) -> Conflict:
 
 def intake_missing(source: str, key: str) -> NotFound:
     return NotFound(f"intake item {key!r} of source {source!r} not found")
+
+
+def key_missing(key_id: str) -> NotFound:
+    return NotFound(f"API key {key_id!r} does not exist (see `agent-ops keys list`)")
 
 
 def no_version(assistant_id: str, version: int) -> NotFound:

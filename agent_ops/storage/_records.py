@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from agent_ops.storage._policy import NewRun
 from agent_ops.storage.records import (
+    ApiKey,
     Assistant,
     Cron,
     IntakeEntry,
@@ -133,6 +134,7 @@ intake = _reader(
     columns={"key": "item_key"},
 )
 decision = _reader(ModelDecision, json="output", time="created_at")
+api_key = _reader(ApiKey, time="created_at", maybe_time="expires_at revoked_at")
 
 
 def intake_params(entry: IntakeEntry, new: NewRun, json: Callable[[Any], Any]) -> tuple[Any, ...]:
@@ -140,7 +142,7 @@ def intake_params(entry: IntakeEntry, new: NewRun, json: Callable[[Any], Any]) -
     return (
         entry.source,
         entry.key,
-        DEFAULT_TENANT,
+        new.tenant_id,
         entry.origin,
         json(entry.summary),
         new.run_id,

@@ -39,13 +39,15 @@ class NewAssistant:
     config: Json
     context: Json
     metadata: Json
+    tenant_id: str = DEFAULT_TENANT
+    owner: str = DEFAULT_OWNER
 
     def params(self, json: Encode) -> tuple[Any, ...]:
         """assistant_id, tenant_id, owner, graph_id, name, description, config, context, metadata"""
         return (
             self.assistant_id,
-            DEFAULT_TENANT,
-            DEFAULT_OWNER,
+            self.tenant_id,
+            self.owner,
             self.graph_id,
             self.name,
             self.description,
@@ -91,14 +93,16 @@ class NewCron:
     next_run_date: datetime
     end_time: datetime | None
     enabled: bool
+    tenant_id: str = DEFAULT_TENANT
+    owner: str = DEFAULT_OWNER
 
     def params(self, json: Encode, time: Encode) -> tuple[Any, ...]:
         """cron_id, tenant_id, owner, assistant_id, thread_id, schedule, payload, metadata,
         next_run_date, end_time, enabled"""
         return (
             self.cron_id,
-            DEFAULT_TENANT,
-            DEFAULT_OWNER,
+            self.tenant_id,
+            self.owner,
             self.assistant_id,
             self.thread_id,
             self.schedule,
@@ -137,6 +141,7 @@ class Namespaces:
     max_depth: int | None
     limit: int
     offset: int
+    tenant_id: str = DEFAULT_TENANT
 
 
 @dataclass(frozen=True, slots=True)

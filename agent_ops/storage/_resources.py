@@ -33,6 +33,8 @@ from agent_ops.storage.records import (
     Thread,
 )
 from agent_ops.types import (
+    DEFAULT_OWNER,
+    DEFAULT_TENANT,
     Json,
     OnConflictBehavior,
     SortOrder,
@@ -71,19 +73,35 @@ class Resources:
         return where
 
     def _assistant_filter(
-        self, graph_id: str | None, name: str | None, metadata: Json | None
+        self, graph_id: str | None, name: str | None, metadata: Json | None, tenant_id: str | None
     ) -> Where:
         where = self._clause().equals("graph_id", graph_id).substring("name", name)
+        if tenant_id is not None:
+            # The registry's default assistants (default tenant, owner system) serve every tenant.
+            mark = where.placeholder
+            where.add(
+                f"(tenant_id = {mark} OR (tenant_id = {mark} AND owner = {mark}))",
+                tenant_id,
+                DEFAULT_TENANT,
+                DEFAULT_OWNER,
+            )
         return where.contains("metadata", metadata)
 
     def _thread_filter(
-        self, metadata: Json | None, values: Json | None, status: ThreadStatus | None
+        self,
+        metadata: Json | None,
+        values: Json | None,
+        status: ThreadStatus | None,
+        tenant_id: str | None,
     ) -> Where:
         where = self._clause().equals("status", status).contains("metadata", metadata)
-        return where.contains('"values"', values)
+        return where.contains('"values"', values).equals("tenant_id", tenant_id)
 
-    def _cron_filter(self, assistant_id: str | None, thread_id: str | None) -> Where:
-        return self._clause().equals("assistant_id", assistant_id).equals("thread_id", thread_id)
+    def _cron_filter(
+        self, assistant_id: str | None, thread_id: str | None, tenant_id: str | None
+    ) -> Where:
+        where = self._clause().equals("assistant_id", assistant_id).equals("thread_id", thread_id)
+        return where.equals("tenant_id", tenant_id)
 
     # -- assistants -----------------------------------------------------------------------------
     async def create_assistant(
@@ -97,9 +115,19 @@ class Resources:
         context: Json | None = None,
         metadata: Json | None = None,
         if_exists: OnConflictBehavior = "raise",
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Assistant:
         new = NewAssistant(
-            assistant_id, graph_id, name, description, config or {}, context or {}, metadata or {}
+            assistant_id,
+            graph_id,
+            name,
+            description,
+            config or {},
+            context or {},
+            metadata or {},
+            tenant_id,
+            owner,
         )
         created: Assistant = await self._tx(self._sql.assistants.create_assistant, new, if_exists)
         return created
@@ -138,17 +166,23 @@ class Resources:
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Assistant]:
-        where = self._assistant_filter(graph_id, name, metadata)
+        where = self._assistant_filter(graph_id, name, metadata, tenant_id)
         page = Page(limit, offset, sort_by, sort_order)
         return self._read(
             rec.assistant, await self._tx(self._sql.rows.search, "assistants", where, page)
         )
 
     async def count_assistants(
-        self, *, graph_id: str | None = None, name: str | None = None, metadata: Json | None = None
+        self,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        metadata: Json | None = None,
+        tenant_id: str | None = None,
     ) -> int:
-        where = self._assistant_filter(graph_id, name, metadata)
+        where = self._assistant_filter(graph_id, name, metadata, tenant_id)
         counted: int = await self._tx(self._sql.rows.count, "assistants", where)
         return counted
 
@@ -174,9 +208,11 @@ class Resources:
         thread_id: str,
         metadata: Json | None = None,
         if_exists: OnConflictBehavior = "raise",
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Thread:
         created: Thread = await self._tx(
-            self._sql.threads.create_thread, thread_id, metadata or {}, if_exists
+            self._sql.threads.create_thread, thread_id, metadata or {}, if_exists, tenant_id, owner
         )
         return created
 
@@ -206,8 +242,9 @@ class Resources:
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Thread]:
-        where = self._thread_filter(metadata, values, status).one_of("thread_id", ids)
+        where = self._thread_filter(metadata, values, status, tenant_id).one_of("thread_id", ids)
         page = Page(limit, offset, sort_by, sort_order)
         return self._read(rec.thread, await self._tx(self._sql.rows.search, "threads", where, page))
 
@@ -217,8 +254,9 @@ class Resources:
         metadata: Json | None = None,
         values: Json | None = None,
         status: ThreadStatus | None = None,
+        tenant_id: str | None = None,
     ) -> int:
-        where = self._thread_filter(metadata, values, status)
+        where = self._thread_filter(metadata, values, status, tenant_id)
         counted: int = await self._tx(self._sql.rows.count, "threads", where)
         return counted
 
@@ -248,6 +286,8 @@ class Resources:
         next_run_date: datetime,
         end_time: datetime | None,
         enabled: bool = True,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Cron:
         new = NewCron(
             cron_id,
@@ -259,6 +299,8 @@ class Resources:
             next_run_date,
             end_time,
             enabled,
+            tenant_id,
+            owner,
         )
         created: Cron = await self._tx(self._sql.crons.create_cron, new)
         return created
@@ -305,15 +347,20 @@ class Resources:
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Cron]:
-        where = self._cron_filter(assistant_id, thread_id).equals("enabled", enabled)
+        where = self._cron_filter(assistant_id, thread_id, tenant_id).equals("enabled", enabled)
         page = Page(limit, offset, sort_by, sort_order)
         return self._read(rec.cron, await self._tx(self._sql.rows.search, "crons", where, page))
 
     async def count_crons(
-        self, *, assistant_id: str | None = None, thread_id: str | None = None
+        self,
+        *,
+        assistant_id: str | None = None,
+        thread_id: str | None = None,
+        tenant_id: str | None = None,
     ) -> int:
-        where = self._cron_filter(assistant_id, thread_id)
+        where = self._cron_filter(assistant_id, thread_id, tenant_id)
         counted: int = await self._tx(self._sql.rows.count, "crons", where)
         return counted
 
@@ -332,19 +379,37 @@ class Resources:
         *,
         ttl_seconds: float | None = None,
         vectors: bytes | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> None:
-        await self._tx(self._sql.items.put_item, namespace, key, value, ttl_seconds, vectors)
+        await self._tx(
+            self._sql.items.put_item,
+            namespace,
+            key,
+            value,
+            ttl_seconds,
+            vectors,
+            tenant_id,
+            owner,
+        )
 
     async def get_item(
-        self, namespace: Sequence[str], key: str, *, refresh_ttl: bool = True
+        self,
+        namespace: Sequence[str],
+        key: str,
+        *,
+        refresh_ttl: bool = True,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> StoreItem | None:
         found: StoreItem | None = await self._tx(
-            self._sql.items.get_item, namespace, key, refresh_ttl
+            self._sql.items.get_item, namespace, key, refresh_ttl, tenant_id
         )
         return found
 
-    async def delete_item(self, namespace: Sequence[str], key: str) -> None:
-        await self._tx(self._sql.items.delete_item, namespace, key)
+    async def delete_item(
+        self, namespace: Sequence[str], key: str, *, tenant_id: str = DEFAULT_TENANT
+    ) -> None:
+        await self._tx(self._sql.items.delete_item, namespace, key, tenant_id)
 
     async def search_items(
         self,
@@ -353,17 +418,22 @@ class Resources:
         filter: Json | None = None,
         limit: int = 10,
         offset: int = 0,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[StoreItem]:
         found: list[StoreItem] = await self._tx(
-            self._sql.items.search_items, namespace_prefix, filter, limit, offset
+            self._sql.items.search_items, namespace_prefix, filter, limit, offset, tenant_id
         )
         return found
 
     async def search_vectors(
-        self, namespace_prefix: Sequence[str], *, filter: Json | None = None
+        self,
+        namespace_prefix: Sequence[str],
+        *,
+        filter: Json | None = None,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[StoreItem, bytes]]:
         found: list[tuple[StoreItem, bytes]] = await self._tx(
-            self._sql.items.search_vectors, namespace_prefix, filter
+            self._sql.items.search_vectors, namespace_prefix, filter, tenant_id
         )
         return found
 
@@ -375,7 +445,8 @@ class Resources:
         max_depth: int | None = None,
         limit: int = 100,
         offset: int = 0,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[str, ...]]:
-        query = Namespaces(prefix, suffix, max_depth, limit, offset)
+        query = Namespaces(prefix, suffix, max_depth, limit, offset, tenant_id)
         found: list[tuple[str, ...]] = await self._tx(self._sql.items.list_namespaces, query)
         return found

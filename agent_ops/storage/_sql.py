@@ -24,6 +24,7 @@ CONCEPTS = (
     "workers",
     "decisions",
     "intake",
+    "keys",
 )
 
 
@@ -41,6 +42,7 @@ class Modules:
     workers: ModuleType
     decisions: ModuleType
     intake: ModuleType
+    keys: ModuleType
 
 
 def modules(package: str) -> Modules:

@@ -1,5 +1,5 @@
 """The `Storage` methods written once above both backends: runs and the queue, stream events,
-workers, the decision log and the intake ledger, over the named resources of `_resources`.
+workers, the decision log, the intake ledger and API keys, over the named resources of `_resources`.
 
 Ids are made here (a thread event's), defaults are filled in here, and each method is one
 transaction of the backend's SQL function of the same name.
@@ -18,6 +18,7 @@ from agent_ops.storage._requests import (
 )
 from agent_ops.storage._resources import Resources
 from agent_ops.storage.records import (
+    ApiKey,
     IntakeEntry,
     IntakeItem,
     LeaseState,
@@ -28,6 +29,8 @@ from agent_ops.storage.records import (
     ThreadEvent,
 )
 from agent_ops.types import (
+    DEFAULT_OWNER,
+    DEFAULT_TENANT,
     CancelAction,
     IfNotExists,
     Json,
@@ -53,6 +56,8 @@ class Store(Resources):
         after_seconds: float = 0.0,
         stateless: bool = False,
         thread_metadata: Json | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Run:
         new = NewRun(
             run_id=run_id,
@@ -65,6 +70,8 @@ class Store(Resources):
             after_seconds=after_seconds,
             stateless=stateless,
             thread_metadata=thread_metadata or {},
+            tenant_id=tenant_id,
+            owner=owner,
         )
         queued: Run = await self._tx(self._sql.runs.create_run, new)
         return queued
@@ -243,9 +250,30 @@ class Store(Resources):
         return settled
 
     async def list_intake(
-        self, *, source: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        source: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        tenant_id: str | None = None,
     ) -> list[IntakeItem]:
-        found: list[IntakeItem] = await self._tx(
-            self._sql.intake.list_intake, self._clause().equals("source", source), limit, offset
-        )
+        where = self._clause().equals("source", source).equals("tenant_id", tenant_id)
+        found: list[IntakeItem] = await self._tx(self._sql.intake.list_intake, where, limit, offset)
         return found
+
+    # -- API keys -------------------------------------------------------------------------------
+    async def create_api_key(self, key: ApiKey) -> ApiKey:
+        created: ApiKey = await self._tx(self._sql.keys.create_api_key, key)
+        return created
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        found: ApiKey | None = await self._tx(self._sql.keys.get_api_key, key_id)
+        return found
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        found: list[ApiKey] = await self._tx(self._sql.keys.list_api_keys)
+        return found
+
+    async def revoke_api_key(self, key_id: str) -> ApiKey:
+        revoked: ApiKey = await self._tx(self._sql.keys.revoke_api_key, key_id)
+        return revoked

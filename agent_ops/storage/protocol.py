@@ -1,7 +1,7 @@
 """The storage seam: what the runtime and server need of a database, met by SQLite and PostgreSQL.
 
 One small protocol per concept (`Assistants`, `Threads`, `Runs`, `Events`, `Items`, `Crons`,
-`Workers`, `Decisions`, `Intake`, with `Lifecycle` and `Wakeups`); `Storage` is all of them, and
+`Workers`, `Decisions`, `Intake`, `ApiKeys`, with `Lifecycle` and `Wakeups`); `Storage` is all of them, and
 a part of the runtime that needs one concept can ask for that protocol alone.
 
 Every state change is one transaction in the store, never in process memory, so that a second
@@ -18,6 +18,7 @@ from typing import Final, Literal, Protocol
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent_ops.storage.records import (
+    ApiKey,
     Assistant,
     Cron,
     IntakeEntry,
@@ -32,6 +33,8 @@ from agent_ops.storage.records import (
     ThreadEvent,
 )
 from agent_ops.types import (
+    DEFAULT_OWNER,
+    DEFAULT_TENANT,
     CancelAction,
     IfNotExists,
     Json,
@@ -53,6 +56,7 @@ CHANNELS: Final = (RUN_QUEUED, RUN_DONE, RUN_CANCEL, RUN_EVENTS, THREAD_EVENTS)
 Listener = Callable[[str], None]
 
 __all__ = [
+    "ApiKeys",
     "CHANNELS",
     "RUN_CANCEL",
     "RUN_DONE",
@@ -114,6 +118,8 @@ class Assistants(Protocol):
         context: Json | None = None,
         metadata: Json | None = None,
         if_exists: OnConflictBehavior = "raise",
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Assistant:
         """Insert version 1; on an existing id raise Conflict or return the stored one."""
 
@@ -144,11 +150,19 @@ class Assistants(Protocol):
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Assistant]:
-        """Filter by graph id, name substring (case-insensitive) and metadata containment."""
+        """Filter by graph id, name substring (case-insensitive) and metadata containment; with
+        `tenant_id`, that tenant's assistants and the shared ones (default tenant, owner
+        system: the registry's defaults)."""
 
     async def count_assistants(
-        self, *, graph_id: str | None = None, name: str | None = None, metadata: Json | None = None
+        self,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        metadata: Json | None = None,
+        tenant_id: str | None = None,
     ) -> int: ...
 
     async def list_assistant_versions(
@@ -169,7 +183,10 @@ class Threads(Protocol):
         thread_id: str,
         metadata: Json | None = None,
         if_exists: OnConflictBehavior = "raise",
-    ) -> Thread: ...
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
+    ) -> Thread:
+        """Insert an idle thread; on an existing id (of any tenant) raise Conflict or return it."""
 
     async def get_thread(self, thread_id: str) -> Thread: ...
 
@@ -195,8 +212,9 @@ class Threads(Protocol):
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Thread]:
-        """Filter by ids, metadata and values containment (top-level keys) and status."""
+        """Filter by ids, metadata and values containment (top-level keys), status and tenant."""
 
     async def count_threads(
         self,
@@ -204,6 +222,7 @@ class Threads(Protocol):
         metadata: Json | None = None,
         values: Json | None = None,
         status: ThreadStatus | None = None,
+        tenant_id: str | None = None,
     ) -> int: ...
 
     async def set_thread_state(
@@ -237,6 +256,8 @@ class Runs(Protocol):
         after_seconds: float = 0.0,
         stateless: bool = False,
         thread_metadata: Json | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Run:
         """Queue a run in one transaction, applying the multitask strategy.
 
@@ -374,15 +395,25 @@ class Items(Protocol):
         *,
         ttl_seconds: float | None = None,
         vectors: bytes | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> None:
         """Insert or replace an item; `vectors` (its field embeddings) replace the stored ones,
-        None leaves the item out of semantic search."""
+        None leaves the item out of semantic search. Every item method reads and writes one
+        tenant's items (`tenant_id`); tenants may use the same namespaces and keys."""
 
     async def get_item(
-        self, namespace: Sequence[str], key: str, *, refresh_ttl: bool = True
+        self,
+        namespace: Sequence[str],
+        key: str,
+        *,
+        refresh_ttl: bool = True,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> StoreItem | None: ...
 
-    async def delete_item(self, namespace: Sequence[str], key: str) -> None: ...
+    async def delete_item(
+        self, namespace: Sequence[str], key: str, *, tenant_id: str = DEFAULT_TENANT
+    ) -> None: ...
 
     async def search_items(
         self,
@@ -391,11 +422,16 @@ class Items(Protocol):
         filter: Json | None = None,
         limit: int = 10,
         offset: int = 0,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[StoreItem]:
         """Items under the prefix whose value contains `filter`'s top-level key/values."""
 
     async def search_vectors(
-        self, namespace_prefix: Sequence[str], *, filter: Json | None = None
+        self,
+        namespace_prefix: Sequence[str],
+        *,
+        filter: Json | None = None,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[StoreItem, bytes]]:
         """Every live item under the prefix that matches `filter` and has vectors, with them."""
 
@@ -407,6 +443,7 @@ class Items(Protocol):
         max_depth: int | None = None,
         limit: int = 100,
         offset: int = 0,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[str, ...]]: ...
 
 
@@ -425,6 +462,8 @@ class Crons(Protocol):
         next_run_date: datetime,
         end_time: datetime | None,
         enabled: bool = True,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> Cron: ...
 
     async def get_cron(self, cron_id: str) -> Cron: ...
@@ -453,10 +492,15 @@ class Crons(Protocol):
         offset: int = 0,
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
     ) -> list[Cron]: ...
 
     async def count_crons(
-        self, *, assistant_id: str | None = None, thread_id: str | None = None
+        self,
+        *,
+        assistant_id: str | None = None,
+        thread_id: str | None = None,
+        tenant_id: str | None = None,
     ) -> int: ...
 
     async def claim_due_crons(
@@ -520,9 +564,30 @@ class Intake(Protocol):
         """Record that the item has left its source (first time wins); NotFound if unknown."""
 
     async def list_intake(
-        self, *, source: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        source: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        tenant_id: str | None = None,
     ) -> list[IntakeItem]:
-        """Return ledger rows, newest first, optionally of one source."""
+        """Return ledger rows, newest first, optionally of one source or one tenant."""
+
+
+class ApiKeys(Protocol):
+    """API keys: each an HMAC of the key with the tenant and role it grants."""
+
+    async def create_api_key(self, key: ApiKey) -> ApiKey:
+        """Store a new key; its `created_at` is the database's time."""
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        """Return the key with this id, revoked and expired ones too; None if there is none."""
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        """Return every key, oldest first."""
+
+    async def revoke_api_key(self, key_id: str) -> ApiKey:
+        """Mark the key revoked (the first revocation's time stays); NotFound if unknown."""
 
 
 class Storage(
@@ -537,6 +602,7 @@ class Storage(
     Workers,
     Decisions,
     Intake,
+    ApiKeys,
     Protocol,
 ):
     """One agent-ops database. All methods are safe to call from several processes at once."""

@@ -16,6 +16,7 @@ from agent_ops.types import (
 )
 
 __all__ = [
+    "ApiKey",
     "Assistant",
     "Cron",
     "IntakeEntry",
@@ -218,3 +219,18 @@ class IntakeItem:
     created_at: datetime
     settled_at: datetime | None
     """When the item left its source (mail moved, file moved to done/); None until then."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A stored API key: whose it is and what it may do; never the key itself, only its HMAC."""
+
+    key_id: str
+    name: str | None
+    tenant_id: str
+    role: str
+    digest: str
+    """Hex HMAC-SHA256 of the whole key under the server secret."""
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None

@@ -12,7 +12,7 @@ from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import Namespaces
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb
 from agent_ops.storage.records import StoreItem
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+from agent_ops.types import Json
 
 _LIVE = "(expires_at IS NULL OR expires_at > now())"
 
@@ -24,6 +24,8 @@ async def put_item(
     value: Json,
     ttl_seconds: float | None,
     vectors: bytes | None,
+    tenant_id: str,
+    owner: str,
 ) -> None:
     await tx.conn.execute(
         """
@@ -38,8 +40,8 @@ async def put_item(
                             ELSE store_items.created_at END
         """,
         {
-            "tenant": DEFAULT_TENANT,
-            "owner": DEFAULT_OWNER,
+            "tenant": tenant_id,
+            "owner": owner,
             "ns": _policy.labels(namespace),
             "key": key,
             "value": jsonb(value),
@@ -50,9 +52,9 @@ async def put_item(
 
 
 async def get_item(
-    tx: Tx, namespace: Sequence[str], key: str, refresh_ttl: bool
+    tx: Tx, namespace: Sequence[str], key: str, refresh_ttl: bool, tenant_id: str
 ) -> StoreItem | None:
-    params = (DEFAULT_TENANT, _policy.labels(namespace), key)
+    params = (tenant_id, _policy.labels(namespace), key)
     if refresh_ttl:
         cur = await tx.conn.execute(
             "UPDATE store_items SET expires_at = now() + make_interval(secs => ttl_seconds)"
@@ -72,17 +74,17 @@ async def get_item(
     return None if row is None else rec.item(row, COLUMNS)
 
 
-async def delete_item(tx: Tx, namespace: Sequence[str], key: str) -> None:
+async def delete_item(tx: Tx, namespace: Sequence[str], key: str, tenant_id: str) -> None:
     await tx.conn.execute(
         "DELETE FROM store_items WHERE tenant_id = %s AND namespace = %s AND key = %s",
-        (DEFAULT_TENANT, _policy.labels(namespace), key),
+        (tenant_id, _policy.labels(namespace), key),
     )
 
 
 async def search_items(
-    tx: Tx, prefix: Sequence[str], filter: Json | None, limit: int, offset: int
+    tx: Tx, prefix: Sequence[str], filter: Json | None, limit: int, offset: int, tenant_id: str
 ) -> list[StoreItem]:
-    where = _item_filter(prefix, filter)
+    where = _item_filter(prefix, filter, tenant_id)
     cur = await tx.conn.execute(
         f"SELECT * FROM store_items{where.sql()} ORDER BY updated_at DESC, namespace, key"
         " LIMIT %s OFFSET %s",
@@ -92,9 +94,9 @@ async def search_items(
 
 
 async def search_vectors(
-    tx: Tx, prefix: Sequence[str], filter: Json | None
+    tx: Tx, prefix: Sequence[str], filter: Json | None, tenant_id: str
 ) -> list[tuple[StoreItem, bytes]]:
-    where = _item_filter(prefix, filter)
+    where = _item_filter(prefix, filter, tenant_id)
     where.add("vectors IS NOT NULL")
     cur = await tx.conn.execute(f"SELECT * FROM store_items{where.sql()}", where.params)
     return [(rec.item(r, COLUMNS), bytes(r["vectors"])) for r in await cur.fetchall()]
@@ -103,7 +105,7 @@ async def search_vectors(
 async def list_namespaces(tx: Tx, query: Namespaces) -> list[tuple[str, ...]]:
     prefix, suffix, max_depth = query.prefix, query.suffix, query.max_depth
     where = Where()
-    where.add("tenant_id = %s", DEFAULT_TENANT)
+    where.add("tenant_id = %s", query.tenant_id)
     where.add(_LIVE)
     if prefix:
         where.add("namespace[1:%s] = %s", len(prefix), list(prefix))
@@ -125,9 +127,9 @@ async def list_namespaces(tx: Tx, query: Namespaces) -> list[tuple[str, ...]]:
     return [tuple(r["ns"]) for r in await cur.fetchall()]
 
 
-def _item_filter(prefix: Sequence[str], filter: Json | None) -> Where:
+def _item_filter(prefix: Sequence[str], filter: Json | None, tenant_id: str) -> Where:
     where = Where()
-    where.add("tenant_id = %s", DEFAULT_TENANT)
+    where.add("tenant_id = %s", tenant_id)
     where.add(_LIVE)
     if prefix:
         where.add("namespace[1:%s] = %s", len(prefix), list(prefix))

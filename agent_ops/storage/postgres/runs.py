@@ -26,7 +26,7 @@ from agent_ops.storage.postgres.threads import (
 )
 from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.records import LeaseState, Run
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+from agent_ops.types import Json
 
 # The oldest runnable run whose thread is free: nothing running there under a live lease and no
 # older in-flight run queued ahead of it. An expired running run is itself the oldest in flight.
@@ -65,7 +65,7 @@ async def create_run(tx: Tx, new: NewRun) -> Run:
         await c.execute(
             "INSERT INTO threads (thread_id, tenant_id, owner, status, metadata)"
             " VALUES (%s, %s, %s, 'busy', %s) ON CONFLICT (thread_id) DO NOTHING",
-            (new.thread_id, DEFAULT_TENANT, DEFAULT_OWNER, jsonb(new.thread_metadata)),
+            (new.thread_id, new.tenant_id, new.owner, jsonb(new.thread_metadata)),
         )
         await c.execute(
             "SELECT 1 FROM threads WHERE thread_id = %s FOR NO KEY UPDATE", (new.thread_id,)

@@ -7,14 +7,16 @@ from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, one
 from agent_ops.storage.records import Thread
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+from agent_ops.types import Json
 
 
-async def create_thread(tx: Tx, thread_id: str, metadata: Json, if_exists: str) -> Thread:
+async def create_thread(
+    tx: Tx, thread_id: str, metadata: Json, if_exists: str, tenant_id: str, owner: str
+) -> Thread:
     cur = await tx.conn.execute(
         "INSERT INTO threads (thread_id, tenant_id, owner, metadata) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (thread_id) DO NOTHING RETURNING *",
-        (thread_id, DEFAULT_TENANT, DEFAULT_OWNER, jsonb(metadata)),
+        (thread_id, tenant_id, owner, jsonb(metadata)),
     )
     row = await cur.fetchone()
     if row is None:

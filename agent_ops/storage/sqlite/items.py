@@ -12,7 +12,7 @@ from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import Namespaces
 from agent_ops.storage.records import StoreItem
 from agent_ops.storage.sqlite.rows import COLUMNS, NS_SEP, Tx, Where, dumps
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+from agent_ops.types import Json
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
@@ -24,6 +24,8 @@ def put_item(
     value: Json,
     ttl: float | None,
     vectors: bytes | None,
+    tenant_id: str,
+    owner: str,
 ) -> None:
     expires = None if ttl is None else tx.now + ttl
     tx.conn.execute(
@@ -33,8 +35,8 @@ def put_item(
         " updated_at = excluded.updated_at, expires_at = excluded.expires_at,"
         " ttl_seconds = excluded.ttl_seconds, vectors = excluded.vectors",
         (
-            DEFAULT_TENANT,
-            DEFAULT_OWNER,
+            tenant_id,
+            owner,
             _ns(namespace),
             key,
             dumps(value),
@@ -47,11 +49,13 @@ def put_item(
     )
 
 
-def get_item(tx: Tx, namespace: Sequence[str], key: str, refresh_ttl: bool) -> StoreItem | None:
+def get_item(
+    tx: Tx, namespace: Sequence[str], key: str, refresh_ttl: bool, tenant_id: str
+) -> StoreItem | None:
     c, ns = tx.conn, _ns(namespace)
     row = c.execute(
         f"SELECT * FROM store_items WHERE tenant_id = ? AND namespace = ? AND key = ? AND {_LIVE}",
-        (DEFAULT_TENANT, ns, key, tx.now),
+        (tenant_id, ns, key, tx.now),
     ).fetchone()
     if row is None:
         return None
@@ -59,22 +63,22 @@ def get_item(tx: Tx, namespace: Sequence[str], key: str, refresh_ttl: bool) -> S
         row = c.execute(
             "UPDATE store_items SET expires_at = ? WHERE tenant_id = ? AND namespace = ?"
             " AND key = ? RETURNING *",
-            (tx.now + row["ttl_seconds"], DEFAULT_TENANT, ns, key),
+            (tx.now + row["ttl_seconds"], tenant_id, ns, key),
         ).fetchone()
     return rec.item(row, COLUMNS)
 
 
-def delete_item(tx: Tx, namespace: Sequence[str], key: str) -> None:
+def delete_item(tx: Tx, namespace: Sequence[str], key: str, tenant_id: str) -> None:
     tx.conn.execute(
         "DELETE FROM store_items WHERE tenant_id = ? AND namespace = ? AND key = ?",
-        (DEFAULT_TENANT, _ns(namespace), key),
+        (tenant_id, _ns(namespace), key),
     )
 
 
 def search_items(
-    tx: Tx, prefix: Sequence[str], filter: Json | None, limit: int, offset: int
+    tx: Tx, prefix: Sequence[str], filter: Json | None, limit: int, offset: int, tenant_id: str
 ) -> list[StoreItem]:
-    where = _item_filter(tx, prefix, filter)
+    where = _item_filter(tx, prefix, filter, tenant_id)
     rows = tx.conn.execute(
         f"SELECT * FROM store_items{where.sql()} ORDER BY updated_at DESC, namespace, key"
         " LIMIT ? OFFSET ?",
@@ -84,9 +88,9 @@ def search_items(
 
 
 def search_vectors(
-    tx: Tx, prefix: Sequence[str], filter: Json | None
+    tx: Tx, prefix: Sequence[str], filter: Json | None, tenant_id: str
 ) -> list[tuple[StoreItem, bytes]]:
-    where = _item_filter(tx, prefix, filter)
+    where = _item_filter(tx, prefix, filter, tenant_id)
     where.add("vectors IS NOT NULL")
     rows = tx.conn.execute(f"SELECT * FROM store_items{where.sql()}", where.params)
     return [(rec.item(r, COLUMNS), bytes(r["vectors"])) for r in rows]
@@ -97,7 +101,7 @@ def list_namespaces(tx: Tx, query: Namespaces) -> list[tuple[str, ...]]:
     found: set[tuple[str, ...]] = set()
     for (text,) in tx.conn.execute(
         f"SELECT DISTINCT namespace FROM store_items WHERE tenant_id = ? AND {_LIVE}",
-        (DEFAULT_TENANT, tx.now),
+        (query.tenant_id, tx.now),
     ):
         ns = COLUMNS.namespace(text)
         if prefix and ns[: len(prefix)] != tuple(prefix):
@@ -112,9 +116,9 @@ def _ns(namespace: Sequence[str]) -> str:
     return NS_SEP.join(_policy.labels(namespace))
 
 
-def _item_filter(tx: Tx, prefix: Sequence[str], filter: Json | None) -> Where:
+def _item_filter(tx: Tx, prefix: Sequence[str], filter: Json | None, tenant_id: str) -> Where:
     where = Where()
-    where.add("tenant_id = ?", DEFAULT_TENANT)
+    where.add("tenant_id = ?", tenant_id)
     where.add(_LIVE, tx.now)
     if prefix:
         joined = NS_SEP.join(prefix)

@@ -21,7 +21,7 @@ from agent_ops.storage.sqlite.threads import (
     next_inflight,
     settle_thread,
 )
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+from agent_ops.types import Json
 
 # The oldest runnable run whose thread is free: nothing running there under a live lease and no
 # older in-flight run queued ahead of it. An expired running run is itself the oldest in flight.
@@ -54,8 +54,8 @@ def create_run(tx: Tx, new: NewRun) -> Run:
             " updated_at, state_updated_at) VALUES (?, ?, ?, 'busy', ?, ?, ?, ?)",
             (
                 new.thread_id,
-                DEFAULT_TENANT,
-                DEFAULT_OWNER,
+                new.tenant_id,
+                new.owner,
                 dumps(new.thread_metadata),
                 now,
                 now,

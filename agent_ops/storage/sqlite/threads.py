@@ -7,15 +7,17 @@ from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
 from agent_ops.storage.records import Thread
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, loads, one
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
+from agent_ops.types import Json
 
 
-def create_thread(tx: Tx, thread_id: str, metadata: Json, if_exists: str) -> Thread:
+def create_thread(
+    tx: Tx, thread_id: str, metadata: Json, if_exists: str, tenant_id: str, owner: str
+) -> Thread:
     row = tx.conn.execute(
         "INSERT INTO threads (thread_id, tenant_id, owner, status, metadata, created_at,"
         " updated_at, state_updated_at) VALUES (?, ?, ?, 'idle', ?, ?, ?, ?)"
         " ON CONFLICT (thread_id) DO NOTHING RETURNING *",
-        (thread_id, DEFAULT_TENANT, DEFAULT_OWNER, dumps(metadata), tx.now, tx.now, tx.now),
+        (thread_id, tenant_id, owner, dumps(metadata), tx.now, tx.now, tx.now),
     ).fetchone()
     if row is None:
         if if_exists == "do_nothing":
