@@ -172,7 +172,7 @@ async def _answer(send: Send, status: int, request_id: str, detail: str) -> None
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER.encode():
-            text = value.decode("latin-1")
+            text: str = value.decode("latin-1")
             if _SANE_ID.match(text):
                 return text
     return uuid.uuid4().hex

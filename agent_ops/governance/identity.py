@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Final, Literal, cast
+from typing import Final, Literal
 
 from agent_ops.errors import Forbidden, InvalidInput
 
@@ -55,7 +55,7 @@ def parse_role(value: str) -> Role:
     """Return `value` as a role; InvalidInput naming it and the roles otherwise."""
     if value not in ROLES:
         raise InvalidInput(f"role {value!r} is not one of {', '.join(ROLES)}")
-    return cast(Role, value)
+    return value
 
 
 def highest_role(values: object) -> Role | None:

@@ -104,7 +104,8 @@ class Embedder:
         summed = (x.reshape(*ids.shape, -1) * mask[:, :, None]).sum(axis=1)
         pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        unit: NDArray[np.float32] = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit
 
 
 def _block(x: Matrix, layer: _Layer, blocked: Matrix) -> Matrix:
@@ -128,7 +129,8 @@ def _block(x: Matrix, layer: _Layer, blocked: Matrix) -> Matrix:
 def _layer_norm(x: Matrix, params: tuple[Matrix, Matrix]) -> Matrix:
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + LAYER_NORM_EPS) * params[0] + params[1]
+    normed: NDArray[np.float32] = (x - mean) / np.sqrt(var + LAYER_NORM_EPS) * params[0] + params[1]
+    return normed
 
 
 def _gelu(x: Matrix) -> Matrix:

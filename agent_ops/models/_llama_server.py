@@ -17,7 +17,7 @@ import socket
 from typing import Annotated, Any
 
 import uvicorn
-from fastapi import Depends
+from fastapi import Depends, FastAPI
 from llama_cpp import Llama, llama_chat_format
 from llama_cpp.server.app import create_app, get_llama_proxy
 from llama_cpp.server.model import LlamaProxy
@@ -95,7 +95,7 @@ def main() -> None:
 
     listener = socket.socket(fileno=args.fd)
     host, port = listener.getsockname()[:2]
-    app = create_app(
+    app: FastAPI = create_app(
         # A new request must not cut a stream in progress short (the library's default does).
         server_settings=ServerSettings(host=host, port=port, interrupt_requests=False),
         model_settings=[

@@ -155,7 +155,8 @@ class Router:
     def _scores(self, queries: Matrix) -> Matrix:
         """Return one row per query, one column per route: its similarity to that route."""
         if self.config.method == "centroid":
-            return queries @ self._centroids.T
+            centroid: Matrix = queries @ self._centroids.T
+            return centroid
         similarities = queries @ self._examples.T
         scores = np.empty((len(queries), len(self.labels)), dtype=np.float32)
         for i in range(len(self.labels)):

@@ -16,9 +16,8 @@ from collections.abc import Iterable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from langgraph.pregel import Pregel
-
 from agent_ops.errors import InvalidInput
+from agent_ops.runtime.registry import CompiledGraph
 
 MAX_RECURSION_LIMIT: Final = 10_000
 STATE_UPDATE_NODES: Final = frozenset({"__start__", "__input__", "__copy__"})
@@ -37,7 +36,7 @@ def check_recursion_limit(config: dict[str, Any] | None) -> None:
 
 
 def check_nodes(
-    graph: Pregel,
+    graph: CompiledGraph,
     names: Iterable[str],
     field: str,
     *,

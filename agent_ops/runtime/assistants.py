@@ -16,7 +16,7 @@ from langgraph.pregel import Pregel
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
 from agent_ops.governance import hidden, stamp, tenant_filter, visible
 from agent_ops.runtime.ids import checked_id, new_id
-from agent_ops.runtime.registry import GraphRegistry, default_assistant_id
+from agent_ops.runtime.registry import CompiledGraph, GraphRegistry, default_assistant_id
 from agent_ops.runtime.requests import check_configurable
 from agent_ops.storage import Assistant, Storage
 from agent_ops.types import Json, OnConflictBehavior
@@ -147,7 +147,7 @@ class Assistants:
         return await self._storage.set_assistant_version(current.assistant_id, version)
 
     # -- the graph behind an assistant -------------------------------------------------------------
-    async def graph(self, assistant_id: str) -> tuple[Assistant, Pregel]:
+    async def graph(self, assistant_id: str) -> tuple[Assistant, CompiledGraph]:
         """Return the assistant and its graph, built with the assistant's config."""
         current = await self.resolve(assistant_id)
         compiled = await self._registry.get(current.graph_id, {"configurable": current.config})
@@ -176,14 +176,14 @@ class Assistants:
 
 
 async def _pregels(
-    compiled: Pregel, namespace: str | None, recurse: bool
-) -> AsyncIterator[tuple[str, Pregel]]:
+    compiled: CompiledGraph, namespace: str | None, recurse: bool
+) -> AsyncIterator[tuple[str, CompiledGraph]]:
     async for ns, sub in compiled.aget_subgraphs(namespace=namespace, recurse=recurse):
         if isinstance(sub, Pregel):
             yield ns, sub
 
 
-def graph_schemas(graph_id: str, compiled: Pregel) -> dict[str, Any]:
+def graph_schemas(graph_id: str, compiled: CompiledGraph) -> dict[str, Any]:
     """Return a graph's schemas as the LangGraph server reports them."""
     return {
         "graph_id": graph_id,

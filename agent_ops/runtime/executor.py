@@ -16,10 +16,9 @@ from typing import Any, cast
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
-from langgraph.pregel import Pregel
 from langgraph.types import Command, Send, StateSnapshot
 
-from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.registry import CompiledGraph, GraphRegistry
 from agent_ops.runtime.requests import RunOptions
 from agent_ops.runtime.serde import dumps, to_jsonable
 from agent_ops.runtime.streams import RunStream
@@ -210,7 +209,7 @@ class Executor:
 
     async def _stream(
         self,
-        graph: Pregel,
+        graph: CompiledGraph,
         run: Run,
         options: RunOptions,
         assistant: Assistant,
@@ -239,7 +238,7 @@ class Executor:
 
     @staticmethod
     async def _stream_events(
-        graph: Pregel,
+        graph: CompiledGraph,
         run: Run,
         payload: Any,
         config: RunnableConfig,
@@ -273,7 +272,7 @@ class Executor:
                 stream.publish("events", dumps(event))
 
     async def _resume_point(
-        self, graph: Pregel, run: Run, options: RunOptions, config: RunnableConfig
+        self, graph: CompiledGraph, run: Run, options: RunOptions, config: RunnableConfig
     ) -> Any:
         """Input for this attempt: None to continue from this run's own last checkpoint."""
         if run.attempt > 1 and not options.checkpoint_id:
@@ -308,10 +307,10 @@ class Executor:
         state = await graph.aget_state(head)
         return state_values(state), thread_interrupts(state)
 
-    async def _values(self, graph: Pregel, config: RunnableConfig) -> Json | None:
+    async def _values(self, graph: CompiledGraph, config: RunnableConfig) -> Json | None:
         return state_values(await graph.aget_state(_latest(config)))
 
-    async def outcome(self, graph: Pregel, config: RunnableConfig) -> RunOutcome:
+    async def outcome(self, graph: CompiledGraph, config: RunnableConfig) -> RunOutcome:
         """Judge a finished stream from the thread's latest state."""
         state = await graph.aget_state(_latest(config))
         values = state_values(state)

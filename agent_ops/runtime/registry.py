@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import merge_configs
@@ -34,6 +34,10 @@ from agent_ops.errors import ConfigError, InvalidInput
 
 # The namespace the LangGraph server derives default assistant ids from, so ids match it.
 _ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+
+
+CompiledGraph: TypeAlias = Pregel[Any, Any, Any, Any]
+"""A compiled graph of any state, context, input and output: what the registry hands out."""
 
 
 def default_assistant_id(graph_id: str) -> str:
@@ -67,7 +71,7 @@ class GraphRegistry:
         self.source = source
         self.store_config = store_config
         """The langgraph.json `store` section (semantic `index`, `ttl`), as written."""
-        self._bound: dict[str, Pregel] = {}
+        self._bound: dict[str, CompiledGraph] = {}
         self._checkpointer: BaseCheckpointSaver[Any] | None = None
         self._store: BaseStore | None = None
         self._deps: RunnableConfig = Deps().bind()
@@ -122,7 +126,7 @@ class GraphRegistry:
                 f"graph {graph_id!r} is not registered; registered graphs: {', '.join(self.ids())}"
             ) from None
 
-    async def get(self, graph_id: str, config: RunnableConfig | None = None) -> Pregel:
+    async def get(self, graph_id: str, config: RunnableConfig | None = None) -> CompiledGraph:
         """Return the graph bound to the server's checkpointer (factories are called per use)."""
         entry = self.entry(graph_id)
         if not entry.is_factory:
@@ -133,9 +137,11 @@ class GraphRegistry:
             made = await made
         return self._attach(made, what=f"factory of graph {graph_id!r}")
 
-    def _attach(self, graph: Any, what: str = "graph") -> Pregel:
+    def _attach(self, graph: Any, what: str = "graph") -> CompiledGraph:
         if isinstance(graph, StateGraph):
-            compiled: Pregel = graph.compile(checkpointer=self._checkpointer, store=self._store)
+            compiled: CompiledGraph = graph.compile(
+                checkpointer=self._checkpointer, store=self._store
+            )
         elif isinstance(graph, Pregel):
             compiled = graph.copy(update={"checkpointer": self._checkpointer, "store": self._store})
         else:

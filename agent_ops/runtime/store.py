@@ -64,7 +64,10 @@ class StoreIndex:
         return _unit_rows(rows, self.dims, "document").tobytes()
 
     async def query_vector(self, query: str) -> np.ndarray:
-        return _unit_rows([await self.embeddings.aembed_query(query)], self.dims, "query")[0]
+        row: np.ndarray = _unit_rows(
+            [await self.embeddings.aembed_query(query)], self.dims, "query"
+        )[0]
+        return row
 
 
 def build_index(config: dict[str, Any] | None, base: Path) -> StoreIndex | None:
@@ -127,7 +130,8 @@ def _unit_rows(rows: list[list[float]], dims: int, what: str) -> np.ndarray:
             f"store.index.dims is {dims}"
         )
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
+    unit: np.ndarray = matrix / np.maximum(norms, 1e-12)
+    return unit
 
 
 class ServerStore(BaseStore):

@@ -12,14 +12,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from langgraph.pregel import Pregel
-
 from agent_ops.errors import BadRequest, Conflict, InvalidInput, NotFound
 from agent_ops.governance import stamp, tenant_filter, visible
 from agent_ops.runtime.admission import STATE_UPDATE_NODES, check_nodes
 from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.ids import checked_id, new_id
-from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.registry import CompiledGraph, GraphRegistry
 from agent_ops.runtime.serde import dumps
 from agent_ops.runtime.state import empty_state, snapshot_view, state_config
 from agent_ops.runtime.thread_streams import ThreadStreamEvent, ThreadStreams, thread_stream_modes
@@ -112,7 +110,7 @@ class Threads:
         await self._storage.purge_stateless_threads(finished_before=finished_before)
 
     # -- state -------------------------------------------------------------------------------------
-    async def _graph(self, thread: Thread) -> Pregel | None:
+    async def _graph(self, thread: Thread) -> CompiledGraph | None:
         graph_id = thread.metadata.get("graph_id")
         if not graph_id or graph_id not in self._registry:
             return None

@@ -67,7 +67,7 @@ class WorkerPool:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
-        self._unlisten: list = []
+        self._unlisten: list[Callable[[], None]] = []
 
     async def start(self) -> None:
         self._unlisten = [

@@ -142,7 +142,7 @@ async def run(*, use_model: bool, min_confidence: float = DEFAULT_MIN_CONFIDENCE
     else of smollm2.yaml (the embedded SmolLM2)."""
     models = None
     if use_model:
-        settings = Settings()
+        settings = Settings.load()
         config = load_models_config(settings.models_config or DEFAULT_MODELS_CONFIG)
         models = Models(config, settings, MemoryDecisions())
     try:
