@@ -15,9 +15,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 
 from agent_ops import AgentOpsError
 from agent_ops.runtime import METRICS_CONTENT_TYPE, Runtime
+from server import console
 from server.responses import JsonResponse
 from server.routes import assistants, crons, decisions, intake, runs, store, threads
 
@@ -84,6 +86,8 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
     app.include_router(store.router)
     app.include_router(decisions.router)
     app.include_router(intake.router)
+    app.include_router(console.router)
+    app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
     return app
 
 

@@ -1,0 +1,65 @@
+"""One agent-ops server and one headless Chromium for the whole console suite.
+
+The browser is Debian's `chromium` driven by Playwright with its executable path set: no
+browser download. The server is a real `agent-ops serve` (uvicorn) on a loopback port.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.servers import AgentOpsProcess
+
+CONFIG = Path(__file__).parent / "langgraph.json"
+CHROMIUM = os.environ.get("AGENT_OPS_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentOpsProcess]:
+    folder = tmp_path_factory.mktemp("console")
+    server = AgentOpsProcess(
+        f"sqlite:///{folder}/agent-ops.db",
+        folder,
+        config=CONFIG,
+        env={"AGENT_OPS_POLL_SECONDS": "0.5", "AGENT_OPS_WORKERS": "4"},
+        name="console",
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(console_server: AgentOpsProcess) -> str:
+    assert console_server.url is not None
+    return console_server.url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str, tmp_path: Path) -> Iterator[Page]:
+    """A fresh page; a failing test leaves its screenshot and the browser console beside it."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
