@@ -1,0 +1,153 @@
+// Chat with any assistant: tokens stream in (stream mode messages-tuple), the thread's values
+// then redraw the conversation with tool calls as cards; Stop cancels the run.
+import { h, post, showError, stream } from "./api.js";
+
+const form = document.getElementById("chat-form");
+const picker = document.getElementById("chat-assistant");
+const log = document.getElementById("chat-log");
+const input = document.getElementById("chat-input");
+const send = document.getElementById("chat-send");
+const stop = document.getElementById("chat-stop");
+const status = document.getElementById("chat-status");
+const error = document.getElementById("chat-error");
+const threadLabel = document.getElementById("chat-thread");
+
+let threadId = null;
+let runId = null;
+let controller = null;
+let stopped = false;
+
+function text(content) {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content.map((part) => (typeof part === "string" ? part : part?.text ?? "")).join("");
+  }
+  return "";
+}
+
+function bubble(kind, id) {
+  const node = h("div", { class: `msg ${kind}`, "data-id": id ?? "" });
+  log.append(node);
+  return node;
+}
+
+function toolCard(call, result) {
+  const failed = result?.status === "error";
+  return h(
+    "div",
+    { class: `tool-card${failed ? " failed" : ""}`, "data-tool": call.name },
+    h("strong", {}, `tool ${call.name}`),
+    h("pre", { class: "args" }, JSON.stringify(call.args ?? {}, null, 2)),
+    result
+      ? h("pre", { class: "result" }, `${failed ? "error: " : "→ "}${text(result.content)}`)
+      : h("p", { class: "hint" }, "(no result yet)"),
+  );
+}
+
+// The conversation as the thread's values hold it: the authority once a step has finished.
+function redraw(messages) {
+  const results = new Map(
+    messages.filter((m) => m.type === "tool").map((m) => [m.tool_call_id, m]),
+  );
+  log.replaceChildren();
+  for (const message of messages) {
+    if (message.type === "tool") continue;
+    const kind = message.type === "human" ? "human" : "ai";
+    const content = text(message.content);
+    if (content) bubble(kind, message.id).textContent = content;
+    for (const call of message.tool_calls ?? []) log.append(toolCard(call, results.get(call.id)));
+  }
+  log.scrollTop = log.scrollHeight;
+}
+
+function onEvent({ event, data }) {
+  if (event === "metadata" && data?.run_id) {
+    runId = data.run_id;
+    stop.disabled = false;
+  } else if (event === "messages" && Array.isArray(data)) {
+    const [chunk] = data;
+    const piece = text(chunk?.content);
+    if (!piece || !String(chunk.type).startsWith("AI")) return;
+    const node =
+      log.querySelector(`.msg.ai.streaming[data-id="${CSS.escape(chunk.id ?? "")}"]`) ??
+      bubble("ai streaming", chunk.id);
+    node.textContent += piece;
+    log.scrollTop = log.scrollHeight;
+  } else if (event === "values" && Array.isArray(data?.messages)) {
+    redraw(data.messages);
+  } else if (event === "error") {
+    showError(error, data?.message ?? JSON.stringify(data));
+  }
+}
+
+async function loadAssistants() {
+  const assistants = await post("/assistants/search", { limit: 100 });
+  picker.replaceChildren(
+    ...assistants.map((a) => h("option", { value: a.assistant_id }, a.name || a.graph_id)),
+  );
+  const wanted = new URLSearchParams(location.search).get("assistant");
+  const match = assistants.find((a) => a.graph_id === wanted || a.assistant_id === wanted);
+  if (match) picker.value = match.assistant_id;
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const message = input.value.trim();
+  if (!message) return;
+  error.hidden = true;
+  send.disabled = true;
+  picker.disabled = true;
+  stopped = false;
+  controller = new AbortController();
+  try {
+    if (!threadId) {
+      threadId = (await post("/threads", {})).thread_id;
+      threadLabel.textContent = threadId;
+    }
+    bubble("human").textContent = message;
+    input.value = "";
+    status.textContent = "running…";
+    await stream(
+      `/threads/${threadId}/runs/stream`,
+      {
+        assistant_id: picker.value,
+        input: { messages: [{ type: "human", content: message }] },
+        stream_mode: ["messages-tuple", "values"],
+      },
+      onEvent,
+      controller.signal,
+    );
+    status.textContent = stopped ? "stopped" : "done";
+  } catch (exc) {
+    if (stopped) status.textContent = "stopped";
+    else {
+      status.textContent = "";
+      showError(error, exc);
+    }
+  } finally {
+    send.disabled = false;
+    stop.disabled = true;
+    runId = null;
+  }
+});
+
+stop.addEventListener("click", async () => {
+  if (!threadId || !runId) return;
+  stopped = true;
+  stop.disabled = true;
+  try {
+    await post(`/threads/${threadId}/runs/${runId}/cancel?wait=true`);
+  } catch (exc) {
+    showError(error, exc);
+  }
+  controller?.abort();
+});
+
+document.getElementById("chat-new").addEventListener("click", () => {
+  threadId = null;
+  picker.disabled = false;
+  threadLabel.textContent = "new";
+  log.replaceChildren();
+});
+
+loadAssistants().catch((exc) => showError(error, exc));

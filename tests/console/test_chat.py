@@ -1,0 +1,69 @@
+"""Chat in a real browser: tokens stream into the page, tool calls become cards, Stop cancels."""
+
+from __future__ import annotations
+
+import pytest
+from langgraph_sdk import get_sync_client
+from playwright.sync_api import Page, expect
+
+from tests.console.console_graphs import PO_REPLY, SLOW_REPLY
+
+pytestmark = pytest.mark.browser
+
+# Every text the streaming bubble shows, in order, recorded as the page changes.
+RECORD = """() => {
+  window.__seen = [];
+  new MutationObserver(() => {
+    const node = document.querySelector('.msg.ai.streaming');
+    if (node && window.__seen.at(-1) !== node.textContent) window.__seen.push(node.textContent);
+  }).observe(document.getElementById('chat-log'), {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def chat(page: Page, graph: str, message: str) -> None:
+    page.goto(f"/console/chat?assistant={graph}")
+    expect(page.locator("#chat-assistant option")).not_to_have_count(0)
+    page.evaluate(RECORD)
+    page.get_by_label("Message").fill(message)
+    page.get_by_role("button", name="Send").click()
+
+
+def test_chat_streams_tokens_and_shows_tool_calls_as_cards(page: Page, base_url: str) -> None:
+    chat(page, "agent", "What is open on PO-12?")
+    expect(page.locator("#chat-status")).to_have_text("done")
+    log = page.locator("#chat-log")
+    expect(log.locator(".msg.human")).to_have_text("What is open on PO-12?")
+    card = log.locator('.tool-card[data-tool="lookup_po"]')
+    expect(card.locator(".args")).to_contain_text('"number": "PO-12"')
+    expect(card.locator(".result")).to_have_text('→ {"lines": 3, "open": true}')
+    expect(log.locator(".msg.ai")).to_have_text(PO_REPLY)
+    seen = page.evaluate("window.__seen")
+    # Streamed: the reply grew through many partial texts, each a prefix of the next.
+    assert len(seen) >= 5, seen
+    assert all(PO_REPLY.startswith(part) for part in seen), seen
+    thread_id = page.locator("#chat-thread").inner_text()
+    client = get_sync_client(url=base_url)
+    (run,) = client.runs.list(thread_id)
+    assert run["status"] == "success"
+
+
+def test_stop_cancels_the_running_run(page: Page, base_url: str) -> None:
+    chat(page, "slow", "Tell me everything")
+    expect(page.locator(".msg.ai.streaming")).to_contain_text("slow3")
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#chat-status")).to_have_text("stopped")
+    thread_id = page.locator("#chat-thread").inner_text()
+    client = get_sync_client(url=base_url)
+    (run,) = client.runs.list(thread_id)
+    assert run["status"] == "interrupted"
+    messages = client.threads.get_state(thread_id)["values"].get("messages", [])
+    assert all(m["content"] != SLOW_REPLY for m in messages)
+
+
+def test_script_in_a_message_is_shown_not_run(page: Page) -> None:
+    chat(page, "echo", "<script>window.__ran = true</script><img src=x onerror='window.__ran=1'>")
+    expect(page.locator("#chat-status")).to_have_text("done")
+    expect(page.locator(".msg.human")).to_have_text(
+        "<script>window.__ran = true</script><img src=x onerror='window.__ran=1'>"
+    )
+    assert page.evaluate("window.__ran") is None
