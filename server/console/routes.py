@@ -45,3 +45,13 @@ async def review(request: Request, thread_id: ThreadId) -> HTMLResponse:
 @router.get("/chat", response_class=HTMLResponse)
 async def chat(request: Request) -> HTMLResponse:
     return _page(request, "chat.html", page="chat")
+
+
+@router.get("/threads", response_class=HTMLResponse)
+async def threads(request: Request) -> HTMLResponse:
+    return _page(request, "threads.html", page="threads")
+
+
+@router.get("/threads/{thread_id}", response_class=HTMLResponse)
+async def thread(request: Request, thread_id: ThreadId) -> HTMLResponse:
+    return _page(request, "thread.html", page="threads", thread_id=thread_id)

@@ -1,0 +1,70 @@
+// One thread: its run timeline from the thread's history (each checkpoint's step, the nodes
+// it ran with their writes, errors and interrupts, the state there and what changed), and its
+// current state.
+import { get, h, post, showError } from "./api.js";
+
+const threadId = document.getElementById("thread-id").dataset.threadId;
+const path = `/threads/${encodeURIComponent(threadId)}`;
+const timeline = document.getElementById("timeline");
+const error = document.getElementById("thread-error");
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+function changedKeys(values, before) {
+  const keys = new Set([...Object.keys(values ?? {}), ...Object.keys(before ?? {})]);
+  return [...keys].filter((key) => !same(values?.[key], before?.[key]));
+}
+
+function json(value) {
+  return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
+}
+
+// A checkpoint's tasks are the nodes that run *after* it; their results are what they wrote.
+function task(item) {
+  return h(
+    "li",
+    { class: `task${item.error ? " failed" : ""}`, "data-node": item.name },
+    h("strong", {}, item.name),
+    item.error ? h("p", { class: "error" }, `error: ${item.error}`) : null,
+    (item.interrupts ?? []).length ? h("p", { class: "hint" }, `interrupted: ${item.interrupts.length} pending`) : null,
+    item.result ? h("details", {}, h("summary", {}, "writes"), json(item.result)) : null,
+  );
+}
+
+function step(snapshot, before) {
+  const meta = snapshot.metadata ?? {};
+  const changed = before ? changedKeys(snapshot.values, before.values) : Object.keys(snapshot.values ?? {});
+  return h(
+    "li",
+    { class: "checkpoint", "data-step": meta.step ?? "", "data-checkpoint-id": snapshot.checkpoint?.checkpoint_id ?? "" },
+    h(
+      "div",
+      { class: "checkpoint-head" },
+      h("span", { class: "step" }, `step ${meta.step ?? "?"}`),
+      ` · ${meta.source ?? ""} · `,
+      h("time", { datetime: snapshot.created_at }, new Date(snapshot.created_at).toLocaleTimeString()),
+      meta.run_id ? h("span", { class: "hint" }, ` · run ${String(meta.run_id).slice(0, 8)}`) : null,
+    ),
+    h("p", { class: "changed" }, changed.length ? `changed: ${changed.join(", ")}` : "no change to the state"),
+    (snapshot.tasks ?? []).length
+      ? h("div", {}, h("span", { class: "hint" }, "then ran: "), h("ul", { class: "tasks" }, snapshot.tasks.map(task)))
+      : h("p", { class: "hint" }, "nothing left to run"),
+    h("details", { class: "state" }, h("summary", {}, "state at this step"), json(snapshot.values)),
+  );
+}
+
+async function load() {
+  try {
+    const [thread, history] = await Promise.all([get(path), post(`${path}/history`, { limit: 100 })]);
+    const meta = thread.metadata ?? {};
+    document.getElementById("thread-meta").textContent = `${meta.graph_id ?? "?"} · status ${thread.status} · created ${thread.created_at} · updated ${thread.updated_at}`;
+    document.getElementById("thread-review").hidden = thread.status !== "interrupted";
+    document.getElementById("thread-values").textContent = JSON.stringify(thread.values ?? {}, null, 2);
+    const oldest = [...history].reverse();
+    timeline.replaceChildren(...oldest.map((snapshot, index) => step(snapshot, oldest[index - 1])));
+  } catch (exc) {
+    showError(error, exc);
+  }
+}
+
+load();

@@ -1,0 +1,81 @@
+"""The threads list and a thread's run timeline in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+from langgraph_sdk import get_sync_client
+from langgraph_sdk.client import SyncLangGraphClient
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+HI = {"messages": [{"type": "human", "content": "hi"}]}
+
+
+@pytest.fixture
+def client(base_url: str) -> SyncLangGraphClient:
+    return get_sync_client(url=base_url)
+
+
+def test_threads_are_paged_and_filtered_by_assistant_and_status(
+    page: Page, client: SyncLangGraphClient
+) -> None:
+    made = []
+    for _ in range(3):
+        thread = client.threads.create()
+        client.runs.wait(thread["thread_id"], "listed", input=HI)
+        made.append(thread["thread_id"])
+    page.goto("/console/threads?limit=2")
+    page.get_by_label("Assistant").select_option("listed")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("#threads tbody tr")
+    expect(page.locator("#threads-count")).to_have_text("(3)")
+    expect(page.locator("#page-label")).to_have_text("page 1 of 2")
+    expect(rows).to_have_count(2)
+    first = rows.evaluate_all("rows => rows.map(r => r.dataset.threadId)")
+    assert first == [made[2], made[1]]  # newest first
+    page.get_by_role("button", name="Older").click()
+    expect(page.locator("#page-label")).to_have_text("page 2 of 2")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-thread-id", made[0])
+    page.get_by_label("Status").select_option("interrupted")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#threads-empty")).to_be_visible()
+    expect(page.locator("#threads-count")).to_have_text("(0)")
+    page.get_by_label("Status").select_option("idle")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#threads-count")).to_have_text("(3)")
+    expect(page.locator("#threads tbody td.status").first).to_have_text("idle")
+
+
+def test_timeline_shows_each_step_its_nodes_writes_and_state(
+    page: Page, client: SyncLangGraphClient
+) -> None:
+    thread = client.threads.create()
+    client.runs.wait(thread["thread_id"], "agent", input=HI)
+    page.goto("/console/threads")
+    page.locator(f'#threads tr[data-thread-id="{thread["thread_id"]}"] a').click()
+    steps = page.locator("#timeline > li.checkpoint")
+    history = client.threads.get_history(thread["thread_id"])
+    expect(steps).to_have_count(len(history))
+    ran = page.locator("#timeline .task").evaluate_all("ts => ts.map(t => t.dataset.node)")
+    assert ran == ["__start__", "call_tool", "run_tool", "answer"]
+    run_tool = page.locator('#timeline .task[data-node="run_tool"]')
+    run_tool.get_by_text("writes").click()
+    expect(run_tool.locator("pre")).to_contain_text('"tool_call_id": "call-1"')
+    last = steps.last
+    expect(last).to_contain_text("changed: messages")
+    expect(last).to_contain_text("nothing left to run")
+    last.get_by_text("state at this step").click()
+    expect(last.locator(".state pre")).to_contain_text("PO-12 has 3 open lines")
+
+
+def test_timeline_shows_a_failed_step_with_its_error(
+    page: Page, client: SyncLangGraphClient
+) -> None:
+    thread = client.threads.create()
+    client.runs.wait(thread["thread_id"], "fail", input=HI, raise_error=False)
+    page.goto(f"/console/threads/{thread['thread_id']}")
+    expect(page.locator("#thread-meta")).to_contain_text("status error")
+    failed = page.locator('#timeline .task.failed[data-node="explode"]')
+    expect(failed).to_contain_text("invoice total 120.00 does not match lines 100.00")
