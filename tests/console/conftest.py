@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -49,6 +49,27 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the tests keep their screenshots: AGENT_OPS_ARTIFACTS, else the session's tmp."""
+    wanted = os.environ.get("AGENT_OPS_ARTIFACTS")
+    folder = Path(wanted) if wanted else tmp_path_factory.mktemp("console-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def screenshot(artefacts: Path) -> Callable[[Page, str], Path]:
+    """Save the page as `<name>.png` among the artefacts (the README shows them)."""
+
+    def save(page: Page, name: str) -> Path:
+        path = artefacts / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
 
 
 @pytest.fixture

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 from langgraph_sdk import get_sync_client
 from playwright.sync_api import Page, expect
@@ -28,7 +32,9 @@ def chat(page: Page, graph: str, message: str) -> None:
     page.get_by_role("button", name="Send").click()
 
 
-def test_chat_streams_tokens_and_shows_tool_calls_as_cards(page: Page, base_url: str) -> None:
+def test_chat_streams_tokens_and_shows_tool_calls_as_cards(
+    page: Page, base_url: str, screenshot: Callable[[Page, str], Path]
+) -> None:
     chat(page, "agent", "What is open on PO-12?")
     expect(page.locator("#chat-status")).to_have_text("done")
     log = page.locator("#chat-log")
@@ -37,6 +43,7 @@ def test_chat_streams_tokens_and_shows_tool_calls_as_cards(page: Page, base_url:
     expect(card.locator(".args")).to_contain_text('"number": "PO-12"')
     expect(card.locator(".result")).to_have_text('→ {"lines": 3, "open": true}')
     expect(log.locator(".msg.ai")).to_have_text(PO_REPLY)
+    screenshot(page, "chat")
     seen = page.evaluate("window.__seen")
     # Streamed: the reply grew through many partial texts, each a prefix of the next.
     assert len(seen) >= 5, seen
@@ -67,3 +74,20 @@ def test_script_in_a_message_is_shown_not_run(page: Page) -> None:
         "<script>window.__ran = true</script><img src=x onerror='window.__ran=1'>"
     )
     assert page.evaluate("window.__ran") is None
+
+
+def test_a_refresh_during_a_run_reattaches_and_loses_nothing(page: Page, base_url: str) -> None:
+    chat(page, "slow", "Tell me everything")
+    expect(page.locator(".msg.ai.streaming")).to_contain_text("slow3")
+    expect(page).to_have_url(re.compile(r"thread="))
+    page.reload()
+    # The conversation so far, then the run's stream from its start: every token is there.
+    expect(page.locator(".msg.human")).to_have_text("Tell me everything")
+    streaming = page.locator(".msg.ai.streaming")
+    expect(streaming).to_contain_text("slow8")
+    assert SLOW_REPLY.startswith(streaming.inner_text())
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#chat-status")).to_have_text("stopped")
+    thread_id = page.locator("#chat-thread").inner_text()
+    (run,) = get_sync_client(url=base_url).runs.list(thread_id)
+    assert run["status"] == "interrupted"

@@ -4,6 +4,8 @@ rendered and answered from the page, and the answer reaches the graph (read back
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,7 +85,7 @@ def finished(page: Page) -> None:
 
 
 def test_inbox_lists_interrupted_threads_oldest_first_with_age(
-    page: Page, client: SyncLangGraphClient
+    page: Page, client: SyncLangGraphClient, screenshot: Callable[[Page, str], Path]
 ) -> None:
     older = paused(client, "question", {"messages": [{"role": "user", "content": "hi"}]})
     newer = paused(client, "approval_gate", {"request": {"amount": 5000}})
@@ -98,6 +100,7 @@ def test_inbox_lists_interrupted_threads_oldest_first_with_age(
     expect(gate.locator("td").first).to_have_text(re.compile(r"^\d+ s$"))
     total = client.threads.count(status="interrupted")
     expect(page.locator("#inbox-count")).to_have_text(f"({total})")
+    screenshot(page, "inbox")
 
 
 def test_agent_inbox_accept_in_the_page_finishes_the_thread(
@@ -118,7 +121,7 @@ def test_agent_inbox_accept_in_the_page_finishes_the_thread(
 
 
 def test_invoice_review_shows_fields_order_lines_and_flags_the_finding(
-    page: Page, client: SyncLangGraphClient
+    page: Page, client: SyncLangGraphClient, screenshot: Callable[[Page, str], Path]
 ) -> None:
     thread_id = paused(client, "invoice_review", {"invoice": INVOICE, "match": MATCH})
     open_review(page, thread_id)
@@ -134,6 +137,7 @@ def test_invoice_review_shows_fields_order_lines_and_flags_the_finding(
     )
     # The description is the workflow's own markdown, rendered, its findings as a list.
     expect(page.locator(".description li")).to_contain_text("price_mismatch")
+    screenshot(page, "review")
     page.get_by_label("Edit").check()
     expect(page.get_by_label("Message")).to_be_hidden()
     page.get_by_label("lines 1 unit_price").fill("100.00")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
@@ -49,7 +52,7 @@ def test_threads_are_paged_and_filtered_by_assistant_and_status(
 
 
 def test_timeline_shows_each_step_its_nodes_writes_and_state(
-    page: Page, client: SyncLangGraphClient
+    page: Page, client: SyncLangGraphClient, screenshot: Callable[[Page, str], Path]
 ) -> None:
     thread = client.threads.create()
     client.runs.wait(thread["thread_id"], "agent", input=HI)
@@ -68,6 +71,7 @@ def test_timeline_shows_each_step_its_nodes_writes_and_state(
     expect(last).to_contain_text("nothing left to run")
     last.get_by_text("state at this step").click()
     expect(last.locator(".state pre")).to_contain_text("PO-12 has 3 open lines")
+    screenshot(page, "timeline")
 
 
 def test_timeline_shows_a_failed_step_with_its_error(

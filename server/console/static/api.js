@@ -32,35 +32,66 @@ export async function call(method, path, body) {
 export const post = (path, body) => call("POST", path, body ?? {});
 export const get = (path) => call("GET", path);
 
-// POST a run stream and hand each SSE event ({event, data, id}) to `onEvent`.
-export async function stream(path, body, onEvent, signal) {
-  const response = await fetch(root + path, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream" },
-    body: JSON.stringify(body),
-    signal,
-  });
-  if (!response.ok) {
-    let detail = response.statusText;
+// Follow a run's SSE stream, handing each event ({event, data, id}) to `onEvent`. It starts
+// with POST `path` (a new run) or GET (`body` null: the join stream of a run); when the
+// connection drops before the run ends it re-attaches to the join stream (the `Location` the
+// server named) with `Last-Event-ID`, so no event is lost or repeated. Returns the last id.
+export async function stream(path, body, onEvent, signal, lastEventId = null) {
+  let url = root + path;
+  let init = body === null
+    ? { method: "GET" }
+    : { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } };
+  let last = lastEventId;
+  for (let attempt = 0; ; attempt++) {
+    init = { ...init, signal, headers: { ...(init.headers ?? {}), accept: "text/event-stream" } };
+    if (last !== null) init.headers["last-event-id"] = last;
+    let response;
     try {
-      detail = (await response.json()).detail ?? detail;
-    } catch {
-      // not JSON
+      response = await fetch(url, init);
+    } catch (exc) {
+      if (signal?.aborted || attempt >= 5 || init.method === "POST") throw exc;
+      await new Promise((resolve) => setTimeout(resolve, 500 * (attempt + 1)));
+      continue;
     }
-    throw new ApiError(response.status, detail);
+    if (!response.ok) {
+      let detail = response.statusText;
+      try {
+        detail = (await response.json()).detail ?? detail;
+      } catch {
+        // not JSON
+      }
+      throw new ApiError(response.status, detail);
+    }
+    const location = response.headers.get("location");
+    try {
+      for await (const event of events(response)) {
+        if (event.id !== null) last = event.id;
+        onEvent(event);
+      }
+      return last;
+    } catch (exc) {
+      if (signal?.aborted || attempt >= 5 || (!location && init.method === "POST")) throw exc;
+      // The connection broke mid-run: re-attach to the run's join stream after the last event.
+      if (location) url = root + location;
+      init = { method: "GET" };
+      await new Promise((resolve) => setTimeout(resolve, 500 * (attempt + 1)));
+    }
   }
+}
+
+async function* events(response) {
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) return;
     buffer += value.replace(/\r\n?/g, "\n");
     let end;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       const event = parseEvent(block);
-      if (event) onEvent(event);
+      if (event) yield event;
     }
   }
 }

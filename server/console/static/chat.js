@@ -1,6 +1,6 @@
 // Chat with any assistant: tokens stream in (stream mode messages-tuple), the thread's values
 // then redraw the conversation with tool calls as cards; Stop cancels the run.
-import { h, post, showError, stream } from "./api.js";
+import { get, h, post, showError, stream } from "./api.js";
 
 const form = document.getElementById("chat-form");
 const picker = document.getElementById("chat-assistant");
@@ -90,33 +90,16 @@ async function loadAssistants() {
   if (match) picker.value = match.assistant_id;
 }
 
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const message = input.value.trim();
-  if (!message) return;
+// Follow a run's events until it ends (a new run when `body` is given, else its join stream).
+async function follow(path, body) {
   error.hidden = true;
   send.disabled = true;
   picker.disabled = true;
   stopped = false;
   controller = new AbortController();
+  status.textContent = "running…";
   try {
-    if (!threadId) {
-      threadId = (await post("/threads", {})).thread_id;
-      threadLabel.textContent = threadId;
-    }
-    bubble("human").textContent = message;
-    input.value = "";
-    status.textContent = "running…";
-    await stream(
-      `/threads/${threadId}/runs/stream`,
-      {
-        assistant_id: picker.value,
-        input: { messages: [{ type: "human", content: message }] },
-        stream_mode: ["messages-tuple", "values"],
-      },
-      onEvent,
-      controller.signal,
-    );
+    await stream(path, body, onEvent, controller.signal);
     status.textContent = stopped ? "stopped" : "done";
   } catch (exc) {
     if (stopped) status.textContent = "stopped";
@@ -129,7 +112,58 @@ form.addEventListener("submit", async (event) => {
     stop.disabled = true;
     runId = null;
   }
+}
+
+function remember() {
+  // The thread goes into the URL, so a refresh comes back to it (and to its running run).
+  const query = new URLSearchParams(location.search);
+  query.set("thread", threadId);
+  query.set("assistant", picker.value);
+  history.replaceState(null, "", `?${query}`);
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const message = input.value.trim();
+  if (!message) return;
+  error.hidden = true;
+  try {
+    if (!threadId) {
+      threadId = (await post("/threads", {})).thread_id;
+      threadLabel.textContent = threadId;
+      remember();
+    }
+  } catch (exc) {
+    showError(error, exc);
+    return;
+  }
+  bubble("human").textContent = message;
+  input.value = "";
+  await follow(`/threads/${threadId}/runs/stream`, {
+    assistant_id: picker.value,
+    input: { messages: [{ type: "human", content: message }] },
+    stream_mode: ["messages-tuple", "values"],
+  });
 });
+
+// Back on a thread after a refresh: its conversation so far, then its run in flight, if any,
+// from the join stream's start (the run's events are kept, so nothing streamed is lost).
+async function reattach(id) {
+  threadId = id;
+  threadLabel.textContent = id;
+  picker.disabled = true;
+  const state = await get(`/threads/${id}/state`);
+  redraw(state.values?.messages ?? []);
+  for (const wanted of ["running", "pending"]) {
+    const [run] = await get(`/threads/${id}/runs?status=${wanted}&limit=1`);
+    if (run) {
+      runId = run.run_id;
+      stop.disabled = false;
+      await follow(`/threads/${id}/runs/${run.run_id}/stream`, null);
+      return;
+    }
+  }
+}
 
 stop.addEventListener("click", async () => {
   if (!threadId || !runId) return;
@@ -146,8 +180,14 @@ stop.addEventListener("click", async () => {
 document.getElementById("chat-new").addEventListener("click", () => {
   threadId = null;
   picker.disabled = false;
+  history.replaceState(null, "", location.pathname);
   threadLabel.textContent = "new";
   log.replaceChildren();
 });
 
-loadAssistants().catch((exc) => showError(error, exc));
+loadAssistants()
+  .then(() => {
+    const id = new URLSearchParams(location.search).get("thread");
+    return id ? reattach(id) : null;
+  })
+  .catch((exc) => showError(error, exc));
