@@ -83,3 +83,26 @@ def test_timeline_shows_a_failed_step_with_its_error(
     expect(page.locator("#thread-meta")).to_contain_text("status error")
     failed = page.locator('#timeline .task.failed[data-node="explode"]')
     expect(failed).to_contain_text("invoice total 120.00 does not match lines 100.00")
+
+
+def test_fork_from_a_checkpoint_runs_again_and_keeps_the_original(
+    page: Page, client: SyncLangGraphClient
+) -> None:
+    thread = client.threads.create()
+    thread_id = thread["thread_id"]
+    client.runs.wait(thread_id, "agent", input=HI)
+    before = {s["checkpoint"]["checkpoint_id"] for s in client.threads.get_history(thread_id)}
+    page.goto(f"/console/threads/{thread_id}")
+    # Step 1 is the checkpoint after the tool call, with run_tool next: run the rest again.
+    page.locator('#timeline > li[data-step="1"]').get_by_role(
+        "button", name="Fork from here"
+    ).click()
+    expect(page.locator("body")).to_have_attribute("data-forked", "success")
+    runs = client.runs.list(thread_id)
+    assert [r["status"] for r in runs] == ["success", "success"]
+    after = {s["checkpoint"]["checkpoint_id"] for s in client.threads.get_history(thread_id)}
+    assert before < after  # the original checkpoints are all kept, the fork's added
+    messages = client.threads.get_state(thread_id)["values"]["messages"]
+    assert [m["type"] for m in messages] == ["human", "ai", "tool", "ai"]
+    expect(page.locator("#timeline > li.checkpoint")).to_have_count(len(after))
+    expect(page.locator("#timeline .branch")).to_have_text([" · forked from step 1"])

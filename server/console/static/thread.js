@@ -31,10 +31,33 @@ function task(item) {
   );
 }
 
-function step(snapshot, before) {
+// Fork: a new run on this thread from that checkpoint. The checkpoints after it stay in the
+// history (a branch), the thread's state follows the new run.
+async function fork(snapshot, button) {
+  button.disabled = true;
+  const status = button.nextElementSibling;
+  try {
+    const meta = snapshot.metadata ?? {};
+    const run = await post(`${path}/runs`, {
+      assistant_id: meta.assistant_id ?? meta.graph_id,
+      checkpoint_id: snapshot.checkpoint.checkpoint_id,
+      input: null,
+    });
+    status.textContent = `run ${run.run_id} started…`;
+    await get(`${path}/runs/${run.run_id}/join`);
+    const done = await get(`${path}/runs/${run.run_id}`);
+    document.body.dataset.forked = done.status;
+    await load();
+  } catch (exc) {
+    showError(error, exc);
+    button.disabled = false;
+  }
+}
+
+function step(snapshot, before, branched) {
   const meta = snapshot.metadata ?? {};
   const changed = before ? changedKeys(snapshot.values, before.values) : Object.keys(snapshot.values ?? {});
-  return h(
+  const node = h(
     "li",
     { class: "checkpoint", "data-step": meta.step ?? "", "data-checkpoint-id": snapshot.checkpoint?.checkpoint_id ?? "" },
     h(
@@ -44,13 +67,18 @@ function step(snapshot, before) {
       ` · ${meta.source ?? ""} · `,
       h("time", { datetime: snapshot.created_at }, new Date(snapshot.created_at).toLocaleTimeString()),
       meta.run_id ? h("span", { class: "hint" }, ` · run ${String(meta.run_id).slice(0, 8)}`) : null,
+      branched ? h("span", { class: "branch" }, ` · forked from step ${before.metadata?.step ?? "?"}`) : null,
     ),
     h("p", { class: "changed" }, changed.length ? `changed: ${changed.join(", ")}` : "no change to the state"),
     (snapshot.tasks ?? []).length
       ? h("div", {}, h("span", { class: "hint" }, "then ran: "), h("ul", { class: "tasks" }, snapshot.tasks.map(task)))
       : h("p", { class: "hint" }, "nothing left to run"),
     h("details", { class: "state" }, h("summary", {}, "state at this step"), json(snapshot.values)),
+    (snapshot.next ?? []).length
+      ? h("p", {}, h("button", { type: "button", class: "fork", onclick: (event) => fork(snapshot, event.currentTarget) }, "Fork from here"), h("span", { class: "hint", "aria-live": "polite" }))
+      : null,
   );
+  return node;
 }
 
 async function load() {
@@ -60,8 +88,16 @@ async function load() {
     document.getElementById("thread-meta").textContent = `${meta.graph_id ?? "?"} · status ${thread.status} · created ${thread.created_at} · updated ${thread.updated_at}`;
     document.getElementById("thread-review").hidden = thread.status !== "interrupted";
     document.getElementById("thread-values").textContent = JSON.stringify(thread.values ?? {}, null, 2);
+    // Oldest first; each step is compared with its parent checkpoint (after a fork, the
+    // previous entry of the list may be on the other branch).
     const oldest = [...history].reverse();
-    timeline.replaceChildren(...oldest.map((snapshot, index) => step(snapshot, oldest[index - 1])));
+    const byId = new Map(oldest.map((s) => [s.checkpoint?.checkpoint_id, s]));
+    timeline.replaceChildren(
+      ...oldest.map((snapshot, index) => {
+        const parent = byId.get(snapshot.parent_checkpoint?.checkpoint_id);
+        return step(snapshot, parent, parent && parent !== oldest[index - 1]);
+      }),
+    );
   } catch (exc) {
     showError(error, exc);
   }
