@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.servers import AgentOpsProcess
+
 
 def test_console_answers_html(base_url: str) -> None:
     response = httpx.get(f"{base_url}/console")
@@ -24,3 +26,9 @@ def test_review_page_of_a_malformed_thread_id_is_422_naming_it(base_url: str) ->
     response = httpx.get(f"{base_url}/console/inbox/not-a-thread<script>")
     assert response.status_code == 422
     assert "not-a-thread" in response.json()["detail"]
+
+
+def test_start_up_prints_the_console_url(console_server: AgentOpsProcess) -> None:
+    assert console_server.proc is not None and console_server.proc.stdout is not None
+    line = console_server.proc.stdout.readline()  # the line after "agent-ops listening on"
+    assert line.strip() == f"agent-ops console: {console_server.url}/console"
