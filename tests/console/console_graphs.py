@@ -8,8 +8,9 @@ an ERP; the fake chat models are test doubles for the model, not for anything un
 from __future__ import annotations
 
 import asyncio
+import operator
 from collections.abc import AsyncIterator
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -140,3 +141,23 @@ _slow = StateGraph(MessagesState)
 _slow.add_node("ramble", ramble)
 _slow.add_edge(START, "ramble")
 slow = _slow.compile()
+
+
+class PairState(TypedDict, total=False):
+    answers: Annotated[list[str], operator.add]
+
+
+def _asker(name: str) -> Any:
+    def ask(state: PairState) -> dict[str, Any]:
+        return {"answers": [f"{name}: {interrupt({'question': f'{name}?'})}"]}
+
+    return ask
+
+
+# Two branches in one step, each pausing: the thread holds two interrupts at once.
+_pair = StateGraph(PairState)
+_pair.add_node("legal", _asker("legal"))
+_pair.add_node("finance", _asker("finance"))
+_pair.add_edge(START, "legal")
+_pair.add_edge(START, "finance")
+pair = _pair.compile()

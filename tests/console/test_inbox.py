@@ -217,3 +217,42 @@ def test_any_other_interrupt_is_shown_as_json_with_a_free_form_resume(
     finished(page)
     messages = client.threads.get_state(thread_id)["values"]["messages"]
     assert messages[-1]["content"] == "answer: {'ok': True}"
+
+
+def test_several_interrupts_on_one_thread_are_answered_one_by_one(
+    page: Page, client: SyncLangGraphClient
+) -> None:
+    thread_id = paused(client, "pair", {})
+    page.goto(f"/console/inbox/{thread_id}")
+    cards = page.locator(".interrupt")
+    expect(cards).to_have_count(2)
+    legal = cards.filter(has_text='"legal?"')
+    legal.get_by_label("Resume value").fill('"yes"')
+    legal.get_by_role("button", name="Resume").click()
+    # The answer was keyed by its interrupt id: finance still waits, alone.
+    expect(page.locator("#review-outcome")).to_have_attribute("data-run-status", "interrupted")
+    expect(cards).to_have_count(1)
+    expect(cards).to_contain_text('"finance?"')
+    cards.get_by_label("Resume value").fill("later")
+    cards.get_by_role("button", name="Resume").click()
+    expect(page.locator("#review-outcome")).to_have_attribute("data-run-status", "success")
+    answers = client.threads.get_state(thread_id)["values"]["answers"]
+    assert sorted(answers) == ["finance: later", "legal: yes"]
+
+
+def test_script_in_an_invoice_is_shown_not_run(page: Page, client: SyncLangGraphClient) -> None:
+    hostile = "<script>window.__ran = 1</script><img src=x onerror='window.__ran = 2'>"
+    sent = {**INVOICE, "vendor_name": f"Acme {hostile}"}
+    sent["lines"] = [{**INVOICE["lines"][0], "description": hostile}, INVOICE["lines"][1]]
+    finding = {"code": "vendor_mismatch", "field": "vendor_name", "message": f"from {hostile}"}
+    thread_id = paused(
+        client, "invoice_review", {"invoice": sent, "match": {**MATCH, "findings": [finding]}}
+    )
+    open_review(page, thread_id)
+    invoice = page.locator(".invoice")
+    expect(invoice.locator('td[data-field="vendor_name"]')).to_have_text(f"Acme {hostile}")
+    expect(invoice.locator('tr[data-line="0"] td').nth(1)).to_have_text(hostile)
+    expect(invoice.locator(".finding")).to_contain_text(hostile)
+    expect(page.locator(".description")).to_contain_text(hostile)
+    assert page.evaluate("window.__ran") is None
+    assert page.locator(".interrupt script, .interrupt img").count() == 0
