@@ -14,25 +14,48 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.models.fakes import scripted_chat
 from tests.servers import AgentOpsProcess
 
 CONFIG = Path(__file__).parent / "langgraph.json"
+PROMPTS = Path(__file__).parents[2] / "prompts"
 CHROMIUM = os.environ.get("AGENT_OPS_CHROMIUM", "/usr/bin/chromium")
+
+
+MODEL_REPLY = "Your parcel left the depot this morning."
 
 
 @pytest.fixture(scope="session")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentOpsProcess]:
     folder = tmp_path_factory.mktemp("console")
-    server = AgentOpsProcess(
-        f"sqlite:///{folder}/agent-ops.db",
-        folder,
-        config=CONFIG,
-        env={"AGENT_OPS_POLL_SECONDS": "0.5", "AGENT_OPS_WORKERS": "4"},
-        name="console",
-    )
-    server.start()
-    yield server
-    server.stop()
+    # The `respond` role of `model_reply` answers from a scripted OpenAI-compatible endpoint
+    # (outside the system), so its calls land in the decision log the timeline shows.
+    with scripted_chat([MODEL_REPLY] * 20) as chat:
+        models = folder / "models.yaml"
+        models.write_text(
+            "roles:\n"
+            "  respond:\n"
+            '    providers: ["openai:scripted"]\n'
+            "    prompt: respond\n"
+            "    retries: 0\n"
+            "providers:\n"
+            f"  openai:scripted: {{base_url: '{chat.url}', model: scripted-gpt}}\n"
+        )
+        server = AgentOpsProcess(
+            f"sqlite:///{folder}/agent-ops.db",
+            folder,
+            config=CONFIG,
+            env={
+                "AGENT_OPS_POLL_SECONDS": "0.5",
+                "AGENT_OPS_WORKERS": "4",
+                "AGENT_OPS_MODELS_CONFIG": str(models),
+                "AGENT_OPS_PROMPTS_DIR": str(PROMPTS),
+            },
+            name="console",
+        )
+        server.start()
+        yield server
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import pytest
 from langgraph_sdk import get_sync_client
 from playwright.sync_api import Page, expect
 
+from tests.console.conftest import MODEL_REPLY
 from tests.console.console_graphs import PO_REPLY, SLOW_REPLY
 
 pytestmark = pytest.mark.browser
@@ -91,3 +92,11 @@ def test_a_refresh_during_a_run_reattaches_and_loses_nothing(page: Page, base_ur
     thread_id = page.locator("#chat-thread").inner_text()
     (run,) = get_sync_client(url=base_url).runs.list(thread_id)
     assert run["status"] == "interrupted"
+
+
+def test_chat_with_a_model_role_streams_its_answer(page: Page) -> None:
+    chat(page, "model_reply", "Where is my parcel?")
+    expect(page.locator("#chat-status")).to_have_text("done")
+    expect(page.locator("#chat-log .msg.ai")).to_have_text(MODEL_REPLY)
+    seen = page.evaluate("window.__seen")
+    assert len(seen) >= 3 and all(MODEL_REPLY.startswith(p.rstrip()) for p in seen), seen

@@ -10,6 +10,8 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
 from playwright.sync_api import Page, expect
 
+from tests.console.conftest import MODEL_REPLY
+
 pytestmark = pytest.mark.browser
 
 HI = {"messages": [{"type": "human", "content": "hi"}]}
@@ -106,3 +108,27 @@ def test_fork_from_a_checkpoint_runs_again_and_keeps_the_original(
     assert [m["type"] for m in messages] == ["human", "ai", "tool", "ai"]
     expect(page.locator("#timeline > li.checkpoint")).to_have_count(len(after))
     expect(page.locator("#timeline .branch")).to_have_text([" · forked from step 1"])
+
+
+def test_timeline_shows_the_model_decisions_of_a_step(
+    page: Page, client: SyncLangGraphClient
+) -> None:
+    thread = client.threads.create()
+    thread_id = thread["thread_id"]
+    client.runs.wait(thread_id, "model_reply", input=HI)
+    (run,) = client.runs.list(thread_id)
+    (logged,) = client.http.get(f"/threads/{thread_id}/runs/{run['run_id']}/decisions")
+    page.goto(f"/console/threads/{thread_id}")
+    decision = page.locator('#timeline .decision[data-role="respond"]')
+    expect(decision).to_have_count(1)
+    prompt = logged["prompt"]
+    expect(decision).to_contain_text(
+        f"openai:scripted scripted-gpt · prompt respond@{prompt['version']}"
+    )
+    expect(decision).to_contain_text("tokens 11 in, 7 out")
+    # Under the step the respond node wrote, the one whose state gained the reply.
+    step = page.locator("#timeline > li.checkpoint").filter(
+        has=page.locator('.decision[data-role="respond"]')
+    )
+    step.get_by_text("state at this step").click()
+    expect(step.locator(".state pre")).to_contain_text(MODEL_REPLY)

@@ -54,7 +54,41 @@ async function fork(snapshot, button) {
   }
 }
 
-function step(snapshot, before, branched) {
+// The model calls of a step, from the run's decision log: role, model, prompt version, tokens,
+// latency and any error (why a fallback happened).
+function decisionsList(decisions) {
+  return h(
+    "ul",
+    { class: "decisions" },
+    decisions.map((d) =>
+      h(
+        "li",
+        { class: `decision${d.error ? " failed" : ""}`, "data-role": d.role },
+        h("strong", {}, d.role),
+        ` · ${d.provider} ${d.model ?? ""}`,
+        d.prompt?.name ? ` · prompt ${d.prompt.name}@${d.prompt.version}` : "",
+        ` · tokens ${d.tokens?.input ?? "?"} in, ${d.tokens?.output ?? "?"} out`,
+        d.latency_ms !== null && d.latency_ms !== undefined ? ` · ${Math.round(d.latency_ms)} ms` : "",
+        d.error ? h("span", { class: "error" }, ` · ${d.error_kind ?? "error"}: ${d.error}`) : null,
+      ),
+    ),
+  );
+}
+
+// A decision belongs to the step whose checkpoint was written next in the same run.
+function byStep(oldest, decisions) {
+  const found = new Map();
+  for (const d of decisions) {
+    const at = Date.parse(d.created_at);
+    const snapshot = oldest.find((s) => s.metadata?.run_id === d.run_id && Date.parse(s.created_at) >= at);
+    if (!snapshot) continue;
+    const id = snapshot.checkpoint.checkpoint_id;
+    found.set(id, [...(found.get(id) ?? []), d]);
+  }
+  return found;
+}
+
+function step(snapshot, before, branched, decisions) {
   const meta = snapshot.metadata ?? {};
   const changed = before ? changedKeys(snapshot.values, before.values) : Object.keys(snapshot.values ?? {});
   const node = h(
@@ -70,6 +104,7 @@ function step(snapshot, before, branched) {
       branched ? h("span", { class: "branch" }, ` · forked from step ${before.metadata?.step ?? "?"}`) : null,
     ),
     h("p", { class: "changed" }, changed.length ? `changed: ${changed.join(", ")}` : "no change to the state"),
+    decisions?.length ? decisionsList(decisions) : null,
     (snapshot.tasks ?? []).length
       ? h("div", {}, h("span", { class: "hint" }, "then ran: "), h("ul", { class: "tasks" }, snapshot.tasks.map(task)))
       : h("p", { class: "hint" }, "nothing left to run"),
@@ -92,10 +127,14 @@ async function load() {
     // previous entry of the list may be on the other branch).
     const oldest = [...history].reverse();
     const byId = new Map(oldest.map((s) => [s.checkpoint?.checkpoint_id, s]));
+    const runs = await get(`${path}/runs?limit=100`);
+    const logged = (await Promise.all(runs.map((r) => get(`${path}/runs/${r.run_id}/decisions`)))).flat();
+    const decided = byStep(oldest, logged);
     timeline.replaceChildren(
       ...oldest.map((snapshot, index) => {
         const parent = byId.get(snapshot.parent_checkpoint?.checkpoint_id);
-        return step(snapshot, parent, parent && parent !== oldest[index - 1]);
+        const decisions = decided.get(snapshot.checkpoint?.checkpoint_id);
+        return step(snapshot, parent, parent && parent !== oldest[index - 1], decisions);
       }),
     );
   } catch (exc) {
