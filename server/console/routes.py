@@ -55,3 +55,8 @@ async def threads(request: Request) -> HTMLResponse:
 @router.get("/threads/{thread_id}", response_class=HTMLResponse)
 async def thread(request: Request, thread_id: ThreadId) -> HTMLResponse:
     return _page(request, "thread.html", page="threads", thread_id=thread_id)
+
+
+@router.get("/metrics", response_class=HTMLResponse)
+async def metrics(request: Request) -> HTMLResponse:
+    return _page(request, "metrics.html", page="metrics")
