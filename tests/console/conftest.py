@@ -105,5 +105,8 @@ def page(browser: Browser, base_url: str, tmp_path: Path) -> Iterator[Page]:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
     page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+    # An API error the page caught is shown in its alert box: none may be left showing.
+    shown = page.locator("[role=alert]:visible").all_inner_texts()
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not shown, f"errors shown on the page: {shown}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,7 +74,16 @@ def test_timeline_shows_each_step_its_nodes_writes_and_state(
     expect(last).to_contain_text("nothing left to run")
     last.get_by_text("state at this step").click()
     expect(last.locator(".state pre")).to_contain_text("PO-12 has 3 open lines")
+    conversation = page.locator("#thread-log")
+    expect(conversation.locator(".msg")).to_have_text(["hi", re.compile("^PO-12 has 3 open")])
+    expect(conversation.locator('.tool-card[data-tool="lookup_po"] .result')).to_contain_text(
+        '"lines": 3'
+    )
     screenshot(page, "timeline")
+    page.get_by_role("link", name="Continue in the chat").click()
+    expect(page.locator("#chat-thread")).to_have_text(thread["thread_id"])
+    expect(page.locator("#chat-log .msg")).to_have_count(2)
+    expect(page.locator("#chat-assistant")).to_be_disabled()
 
 
 def test_timeline_shows_a_failed_step_with_its_error(

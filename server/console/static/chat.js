@@ -1,6 +1,7 @@
 // Chat with any assistant: tokens stream in (stream mode messages-tuple), the thread's values
 // then redraw the conversation with tool calls as cards; Stop cancels the run.
 import { get, h, post, showError, stream } from "./api.js";
+import { conversation, messageNode, text } from "./messages.js";
 
 const form = document.getElementById("chat-form");
 const picker = document.getElementById("chat-assistant");
@@ -17,46 +18,14 @@ let runId = null;
 let controller = null;
 let stopped = false;
 
-function text(content) {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) {
-    return content.map((part) => (typeof part === "string" ? part : part?.text ?? "")).join("");
-  }
-  return "";
-}
-
 function bubble(kind, id) {
-  const node = h("div", { class: `msg ${kind}`, "data-id": id ?? "" });
+  const node = messageNode(kind, id);
   log.append(node);
   return node;
 }
 
-function toolCard(call, result) {
-  const failed = result?.status === "error";
-  return h(
-    "div",
-    { class: `tool-card${failed ? " failed" : ""}`, "data-tool": call.name },
-    h("strong", {}, `tool ${call.name}`),
-    h("pre", { class: "args" }, JSON.stringify(call.args ?? {}, null, 2)),
-    result
-      ? h("pre", { class: "result" }, `${failed ? "error: " : "→ "}${text(result.content)}`)
-      : h("p", { class: "hint" }, "(no result yet)"),
-  );
-}
-
-// The conversation as the thread's values hold it: the authority once a step has finished.
 function redraw(messages) {
-  const results = new Map(
-    messages.filter((m) => m.type === "tool").map((m) => [m.tool_call_id, m]),
-  );
-  log.replaceChildren();
-  for (const message of messages) {
-    if (message.type === "tool") continue;
-    const kind = message.type === "human" ? "human" : "ai";
-    const content = text(message.content);
-    if (content) bubble(kind, message.id).textContent = content;
-    for (const call of message.tool_calls ?? []) log.append(toolCard(call, results.get(call.id)));
-  }
+  log.replaceChildren(...conversation(messages));
   log.scrollTop = log.scrollHeight;
 }
 

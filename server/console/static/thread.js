@@ -2,7 +2,9 @@
 // it ran with their writes, errors and interrupts, the state there and what changed), and its
 // current state.
 import { get, h, post, showError } from "./api.js";
+import { conversation } from "./messages.js";
 
+const root = document.body.dataset.api || "";
 const threadId = document.getElementById("thread-id").dataset.threadId;
 const path = `/threads/${encodeURIComponent(threadId)}`;
 const timeline = document.getElementById("timeline");
@@ -123,6 +125,11 @@ async function load() {
     document.getElementById("thread-meta").textContent = `${meta.graph_id ?? "?"} · status ${thread.status} · created ${thread.created_at} · updated ${thread.updated_at}`;
     document.getElementById("thread-review").hidden = thread.status !== "interrupted";
     document.getElementById("thread-values").textContent = JSON.stringify(thread.values ?? {}, null, 2);
+    const messages = Array.isArray(thread.values?.messages) ? thread.values.messages : [];
+    document.getElementById("thread-conversation").hidden = !messages.length;
+    document.getElementById("thread-log").replaceChildren(...conversation(messages));
+    const chat = document.getElementById("thread-chat");
+    chat.href = `${root}/console/chat?${new URLSearchParams({ thread: threadId, assistant: meta.assistant_id ?? meta.graph_id ?? "" })}`;
     // Oldest first; each step is compared with its parent checkpoint (after a fork, the
     // previous entry of the list may be on the other branch).
     const oldest = [...history].reverse();
