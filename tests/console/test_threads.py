@@ -142,3 +142,15 @@ def test_timeline_shows_the_model_decisions_of_a_step(
     )
     step.get_by_text("state at this step").click()
     expect(step.locator(".state pre")).to_contain_text(MODEL_REPLY)
+
+
+def test_threads_are_filtered_by_metadata(page: Page, client: SyncLangGraphClient) -> None:
+    tagged = client.threads.create(metadata={"customer": "acme-console", "priority": 2})
+    client.threads.create(metadata={"customer": "other-console", "priority": 2})
+    page.goto("/console/threads")
+    page.get_by_label("Metadata").fill("customer=acme-console, priority=2")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("#threads tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-thread-id", tagged["thread_id"])
+    expect(page.get_by_label("Metadata")).to_have_value("customer=acme-console, priority=2")

@@ -8,16 +8,18 @@ const size = Math.max(1, Number(params.get("limit")) || 20);
 const page = Math.max(0, Number(params.get("page")) || 0);
 const status = params.get("status") || "";
 const graph = params.get("graph") || "";
+const meta = params.get("meta") || "";
 
 const body = document.querySelector("#threads tbody");
 const error = document.getElementById("threads-error");
 const statusPicker = document.getElementById("filter-status");
 const graphPicker = document.getElementById("filter-graph");
+const metaInput = document.getElementById("filter-meta");
 const prev = document.getElementById("page-prev");
 const next = document.getElementById("page-next");
 
 function go(changes) {
-  const query = new URLSearchParams({ status, graph, page: String(page), limit: String(size), ...changes });
+  const query = new URLSearchParams({ status, graph, meta, page: String(page), limit: String(size), ...changes });
   for (const [key, value] of [...query]) if (!value || (key === "page" && value === "0")) query.delete(key);
   location.search = query.toString();
 }
@@ -35,11 +37,35 @@ function row(thread) {
   );
 }
 
+// "key=value, key=value": each value as JSON when it reads as JSON (7, true), else as text.
+function metadataFilter(text) {
+  const found = {};
+  for (const pair of text.split(",")) {
+    if (!pair.trim()) continue;
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`metadata filter: ${JSON.stringify(pair.trim())} is not key=value`);
+    const value = pair.slice(at + 1).trim();
+    try {
+      found[pair.slice(0, at).trim()] = JSON.parse(value);
+    } catch {
+      found[pair.slice(0, at).trim()] = value;
+    }
+  }
+  return found;
+}
+
 async function load() {
   statusPicker.value = status;
+  metaInput.value = meta;
   const filters = {};
   if (status) filters.status = status;
-  if (graph) filters.metadata = { graph_id: graph };
+  try {
+    const metadata = { ...metadataFilter(meta), ...(graph ? { graph_id: graph } : {}) };
+    if (Object.keys(metadata).length) filters.metadata = metadata;
+  } catch (exc) {
+    showError(error, exc);
+    return;
+  }
   try {
     const assistants = await post("/assistants/search", { limit: 100 });
     const graphs = [...new Set(assistants.map((a) => a.graph_id))].sort();
@@ -63,7 +89,7 @@ async function load() {
 
 document.getElementById("threads-filter").addEventListener("submit", (event) => {
   event.preventDefault();
-  go({ status: statusPicker.value, graph: graphPicker.value, page: "0" });
+  go({ status: statusPicker.value, graph: graphPicker.value, meta: metaInput.value, page: "0" });
 });
 prev.addEventListener("click", () => go({ page: String(page - 1) }));
 next.addEventListener("click", () => go({ page: String(page + 1) }));
