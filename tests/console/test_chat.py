@@ -43,6 +43,8 @@ def test_chat_streams_tokens_and_shows_tool_calls_as_cards(
     card = log.locator('.tool-card[data-tool="lookup_po"]')
     expect(card.locator(".args")).to_contain_text('"number": "PO-12"')
     expect(card.locator(".result")).to_have_text('→ {"lines": 3, "open": true}')
+    expect(card.locator(".duration")).to_have_text(re.compile(r"^ · \d+\.\d ms$"))
+    expect(card.locator(".duration")).to_have_attribute("title", "node run_tool")
     expect(log.locator(".msg.ai")).to_have_text(PO_REPLY)
     screenshot(page, "chat")
     seen = page.evaluate("window.__seen")

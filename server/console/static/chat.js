@@ -24,8 +24,29 @@ function bubble(kind, id) {
   return node;
 }
 
+// Task start and end times (debug events) give each tool call the duration of the node that
+// answered it; timestamps carry microseconds, which Date.parse would drop.
+const started = new Map();
+const timings = new Map();
+function micros(timestamp) {
+  const fraction = timestamp.match(/\.(\d+)/)?.[1] ?? "0";
+  return Date.parse(timestamp.replace(/\.\d+/, "")) * 1000 + Number(fraction.padEnd(6, "0").slice(0, 6));
+}
+
+function timeTask({ type, timestamp, payload }) {
+  if (!payload?.id || !timestamp) return;
+  if (type === "task") started.set(payload.id, micros(timestamp));
+  if (type !== "task_result" || !started.has(payload.id)) return;
+  const ms = (micros(timestamp) - started.get(payload.id)) / 1000;
+  for (const message of payload.result?.messages ?? []) {
+    if (message?.type === "tool" && message.tool_call_id) {
+      timings.set(message.tool_call_id, { node: payload.name, ms });
+    }
+  }
+}
+
 function redraw(messages) {
-  log.replaceChildren(...conversation(messages));
+  log.replaceChildren(...conversation(messages, timings));
   log.scrollTop = log.scrollHeight;
 }
 
@@ -42,6 +63,8 @@ function onEvent({ event, data }) {
       bubble("ai streaming", chunk.id);
     node.textContent += piece;
     log.scrollTop = log.scrollHeight;
+  } else if (event === "debug" && data) {
+    timeTask(data);
   } else if (event === "values" && Array.isArray(data?.messages)) {
     redraw(data.messages);
   } else if (event === "error") {
@@ -111,7 +134,7 @@ form.addEventListener("submit", async (event) => {
   await follow(`/threads/${threadId}/runs/stream`, {
     assistant_id: picker.value,
     input: { messages: [{ type: "human", content: message }] },
-    stream_mode: ["messages-tuple", "values"],
+    stream_mode: ["messages-tuple", "values", "debug"],
   });
 });
 

@@ -14,12 +14,15 @@ export function messageNode(kind, id) {
   return h("div", { class: `msg ${kind}`, "data-id": id ?? "" });
 }
 
-function toolCard(call, result) {
+function toolCard(call, result, timing) {
   const failed = result?.status === "error";
   return h(
     "div",
     { class: `tool-card${failed ? " failed" : ""}`, "data-tool": call.name },
     h("strong", {}, `tool ${call.name}`),
+    timing
+      ? h("span", { class: "duration hint", title: `node ${timing.node}` }, ` · ${timing.ms.toFixed(1)} ms`)
+      : null,
     h("pre", { class: "args" }, JSON.stringify(call.args ?? {}, null, 2)),
     result
       ? h("pre", { class: "result" }, `${failed ? "error: " : "→ "}${text(result.content)}`)
@@ -27,7 +30,9 @@ function toolCard(call, result) {
   );
 }
 
-export function conversation(messages) {
+// `timings` maps a tool call id to the run of the node that answered it ({node, ms}), when the
+// page saw that node's task events (stream mode debug).
+export function conversation(messages, timings = new Map()) {
   const results = new Map(
     messages.filter((m) => m.type === "tool").map((m) => [m.tool_call_id, m]),
   );
@@ -41,7 +46,7 @@ export function conversation(messages) {
       node.textContent = content;
       nodes.push(node);
     }
-    for (const call of message.tool_calls ?? []) nodes.push(toolCard(call, results.get(call.id)));
+    for (const call of message.tool_calls ?? []) nodes.push(toolCard(call, results.get(call.id), timings.get(call.id)));
   }
   return nodes;
 }
