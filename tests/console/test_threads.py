@@ -71,6 +71,12 @@ def test_timeline_shows_each_step_its_nodes_writes_and_state(
     expect(run_tool.locator("pre")).to_contain_text('"tool_call_id": "call-1"')
     last = steps.last
     expect(last).to_contain_text("changed: messages")
+    # The diff to the parent: the one message the answer step appended.
+    last.get_by_text("diff to the parent").click()
+    diff = last.locator('.diff[data-key="messages"]')
+    expect(diff).to_contain_text("messages +1 item")
+    expect(diff.locator("pre")).to_contain_text("PO-12 has 3 open lines")
+    expect(diff.locator("pre")).not_to_contain_text('"content": "hi"')
     expect(last).to_contain_text("nothing left to run")
     last.get_by_text("state at this step").click()
     expect(last.locator(".state pre")).to_contain_text("PO-12 has 3 open lines")
@@ -154,3 +160,17 @@ def test_threads_are_filtered_by_metadata(page: Page, client: SyncLangGraphClien
     expect(rows).to_have_count(1)
     expect(rows.first).to_have_attribute("data-thread-id", tagged["thread_id"])
     expect(page.get_by_label("Metadata")).to_have_value("customer=acme-console, priority=2")
+
+
+def test_timeline_diff_shows_a_replaced_value_before_and_after(
+    page: Page, client: SyncLangGraphClient
+) -> None:
+    thread = client.threads.create()
+    thread_id = thread["thread_id"]
+    client.runs.wait(thread_id, "approval_gate", input={"request": {"amount": 5000}})
+    client.runs.wait(thread_id, "approval_gate", command={"resume": [{"type": "accept"}]})
+    page.goto(f"/console/threads/{thread_id}")
+    last = page.locator("#timeline > li.checkpoint").last
+    last.get_by_text("diff to the parent").click()
+    status = last.locator('.diff[data-key="status"] .before-after')
+    expect(status.locator("pre")).to_have_text(['"pending"', '"approved"'])

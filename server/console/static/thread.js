@@ -17,6 +17,21 @@ function changedKeys(values, before) {
   return [...keys].filter((key) => !same(values?.[key], before?.[key]));
 }
 
+// What changed in one key: items appended to a list are shown alone; anything else as the
+// value before and after.
+function keyDiff(key, after, before) {
+  if (Array.isArray(after) && Array.isArray(before) && before.every((item, i) => same(item, after[i]))) {
+    const added = after.slice(before.length);
+    return h("li", { class: "diff", "data-key": key }, h("code", {}, key), ` +${added.length} item${added.length === 1 ? "" : "s"}`, json(added));
+  }
+  return h(
+    "li",
+    { class: "diff", "data-key": key },
+    h("code", {}, key),
+    h("div", { class: "before-after" }, h("div", {}, h("span", { class: "hint" }, "before"), json(before ?? null)), h("div", {}, h("span", { class: "hint" }, "after"), json(after ?? null))),
+  );
+}
+
 function json(value) {
   return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
 }
@@ -106,6 +121,9 @@ function step(snapshot, before, branched, decisions) {
       branched ? h("span", { class: "branch" }, ` · forked from step ${before.metadata?.step ?? "?"}`) : null,
     ),
     h("p", { class: "changed" }, changed.length ? `changed: ${changed.join(", ")}` : "no change to the state"),
+    before && changed.length
+      ? h("details", { class: "diffs" }, h("summary", {}, "diff to the parent"), h("ul", {}, changed.map((key) => keyDiff(key, snapshot.values?.[key], before.values?.[key]))))
+      : null,
     decisions?.length ? decisionsList(decisions) : null,
     (snapshot.tasks ?? []).length
       ? h("div", {}, h("span", { class: "hint" }, "then ran: "), h("ul", { class: "tasks" }, snapshot.tasks.map(task)))
