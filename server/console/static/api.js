@@ -38,9 +38,14 @@ export const get = (path) => call("GET", path);
 // server named) with `Last-Event-ID`, so no event is lost or repeated. Returns the last id.
 export async function stream(path, body, onEvent, signal, lastEventId = null) {
   let url = root + path;
-  let init = body === null
-    ? { method: "GET" }
-    : { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } };
+  let init =
+    body === null
+      ? { method: "GET" }
+      : {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: { "content-type": "application/json" },
+        };
   let last = lastEventId;
   for (let attempt = 0; ; attempt++) {
     init = { ...init, signal, headers: { ...(init.headers ?? {}), accept: "text/event-stream" } };
@@ -140,7 +145,8 @@ export function age(iso) {
   const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
   if (seconds < 60) return `${Math.floor(seconds)} s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+  if (seconds < 86400)
+    return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
   return `${Math.floor(seconds / 86400)} d ${Math.floor((seconds % 86400) / 3600)} h`;
 }
 

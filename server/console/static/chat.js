@@ -30,7 +30,9 @@ const started = new Map();
 const timings = new Map();
 function micros(timestamp) {
   const fraction = timestamp.match(/\.(\d+)/)?.[1] ?? "0";
-  return Date.parse(timestamp.replace(/\.\d+/, "")) * 1000 + Number(fraction.padEnd(6, "0").slice(0, 6));
+  return (
+    Date.parse(timestamp.replace(/\.\d+/, "")) * 1000 + Number(fraction.padEnd(6, "0").slice(0, 6))
+  );
 }
 
 function timeTask({ type, timestamp, payload }) {

@@ -3,7 +3,8 @@
 import { h } from "./api.js";
 
 const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
-const isScalar = (value) => value === null || ["string", "number", "boolean"].includes(typeof value);
+const isScalar = (value) =>
+  value === null || ["string", "number", "boolean"].includes(typeof value);
 
 function kindOf(value) {
   return value === null ? "null" : typeof value;
@@ -25,7 +26,12 @@ export function argsForm(args) {
   for (const [key, value] of Object.entries(args)) {
     if (isScalar(value)) {
       fields.append(h("label", {}, h("span", {}, key), input(key, value, key)));
-    } else if (Array.isArray(value) && value.length && value.every(isObject) && value.every((row) => Object.values(row).every(isScalar))) {
+    } else if (
+      Array.isArray(value) &&
+      value.length &&
+      value.every(isObject) &&
+      value.every((row) => Object.values(row).every(isScalar))
+    ) {
       const columns = [...new Set(value.flatMap((row) => Object.keys(row)))];
       fields.append(
         h(
@@ -35,7 +41,15 @@ export function argsForm(args) {
           h(
             "table",
             {},
-            h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                columns.map((c) => h("th", { scope: "col" }, c)),
+              ),
+            ),
             h(
               "tbody",
               {},
@@ -43,7 +57,9 @@ export function argsForm(args) {
                 h(
                   "tr",
                   { "data-index": index },
-                  columns.map((c) => h("td", {}, input(c, row[c] ?? null, `${key} ${index + 1} ${c}`))),
+                  columns.map((c) =>
+                    h("td", {}, input(c, row[c] ?? null, `${key} ${index + 1} ${c}`)),
+                  ),
                 ),
               ),
             ),
@@ -56,7 +72,11 @@ export function argsForm(args) {
           "label",
           {},
           h("span", {}, `${key} (JSON)`),
-          h("textarea", { name: key, "data-kind": "json", rows: 4 }, JSON.stringify(value, null, 2)),
+          h(
+            "textarea",
+            { name: key, "data-kind": "json", rows: 4 },
+            JSON.stringify(value, null, 2),
+          ),
         ),
       );
     }
@@ -69,7 +89,8 @@ function read(control) {
   switch (control.dataset.kind) {
     case "number": {
       const number = Number(text);
-      if (text.trim() === "" || Number.isNaN(number)) throw new Error(`${control.name}: ${JSON.stringify(text)} is not a number`);
+      if (text.trim() === "" || Number.isNaN(number))
+        throw new Error(`${control.name}: ${JSON.stringify(text)} is not a number`);
       return number;
     }
     case "boolean":
@@ -89,7 +110,9 @@ function read(control) {
 
 export function readArgsForm(form) {
   const args = {};
-  for (const control of form.querySelectorAll(":scope > label > input, :scope > label > textarea")) {
+  for (const control of form.querySelectorAll(
+    ":scope > label > input, :scope > label > textarea",
+  )) {
     args[control.name] = read(control);
   }
   for (const set of form.querySelectorAll(":scope > fieldset[data-list]")) {

@@ -5,7 +5,7 @@ import { h } from "./api.js";
 export function text(content) {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
-    return content.map((part) => (typeof part === "string" ? part : part?.text ?? "")).join("");
+    return content.map((part) => (typeof part === "string" ? part : (part?.text ?? ""))).join("");
   }
   return "";
 }
@@ -21,7 +21,11 @@ function toolCard(call, result, timing) {
     { class: `tool-card${failed ? " failed" : ""}`, "data-tool": call.name },
     h("strong", {}, `tool ${call.name}`),
     timing
-      ? h("span", { class: "duration hint", title: `node ${timing.node}` }, ` · ${timing.ms.toFixed(1)} ms`)
+      ? h(
+          "span",
+          { class: "duration hint", title: `node ${timing.node}` },
+          ` · ${timing.ms.toFixed(1)} ms`,
+        )
       : null,
     h("pre", { class: "args" }, JSON.stringify(call.args ?? {}, null, 2)),
     result
@@ -46,7 +50,8 @@ export function conversation(messages, timings = new Map()) {
       node.textContent = content;
       nodes.push(node);
     }
-    for (const call of message.tool_calls ?? []) nodes.push(toolCard(call, results.get(call.id), timings.get(call.id)));
+    for (const call of message.tool_calls ?? [])
+      nodes.push(toolCard(call, results.get(call.id), timings.get(call.id)));
   }
   return nodes;
 }

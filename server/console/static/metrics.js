@@ -21,7 +21,9 @@ async function workflows() {
   const rows = await Promise.all(
     graphs.map(async (graph) => {
       const metadata = { graph_id: graph };
-      const counts = await Promise.all(STATUSES.map((status) => post("/threads/count", { status, metadata })));
+      const counts = await Promise.all(
+        STATUSES.map((status) => post("/threads/count", { status, metadata })),
+      );
       const [idle, busy, interrupted, errors] = counts;
       const total = counts.reduce((a, b) => a + b, 0);
       const oldest = waiting.find((t) => t.metadata?.graph_id === graph);
@@ -35,7 +37,11 @@ async function workflows() {
         h("td", { "data-measure": "interrupted" }, String(interrupted)),
         h("td", { "data-measure": "oldest" }, oldest ? age(oldest.updated_at) : ""),
         h("td", { "data-measure": "error" }, String(errors)),
-        h("td", { "data-measure": "exception-rate" }, total ? `${((100 * errors) / total).toFixed(1)} %` : ""),
+        h(
+          "td",
+          { "data-measure": "exception-rate" },
+          total ? `${((100 * errors) / total).toFixed(1)} %` : "",
+        ),
       );
     }),
   );
@@ -48,7 +54,9 @@ function parse(text) {
   for (const line of text.split("\n")) {
     const match = line.match(/^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)/);
     if (!match) continue;
-    const labels = Object.fromEntries([...(match[3] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const labels = Object.fromEntries(
+      [...(match[3] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+    );
     samples.push({ name: match[1], labels, value: Number(match[4]) });
   }
   return samples;
@@ -68,7 +76,13 @@ async function runs() {
   const byStatus = samples.filter((s) => s.name === "agent_ops_runs");
   const max = Math.max(0, ...byStatus.map((s) => s.value));
   const rows = byStatus.map((s) =>
-    h("tr", { "data-measure": `runs-${s.labels.status}` }, h("th", { scope: "row" }, `runs ${s.labels.status}`), h("td", {}, String(s.value)), h("td", {}, bar(s.value, max))),
+    h(
+      "tr",
+      { "data-measure": `runs-${s.labels.status}` },
+      h("th", { scope: "row" }, `runs ${s.labels.status}`),
+      h("td", {}, String(s.value)),
+      h("td", {}, bar(s.value, max)),
+    ),
   );
   const one = (name) => samples.find((s) => s.name === name)?.value;
   const count = one("agent_ops_run_duration_seconds_count") ?? 0;
@@ -85,7 +99,13 @@ async function runs() {
   ];
   rows.push(
     ...plain.map(([label, value]) =>
-      h("tr", { "data-measure": label.split(" ").slice(0, 2).join("-") }, h("th", { scope: "row" }, label), h("td", {}, value === undefined ? "" : String(value)), h("td")),
+      h(
+        "tr",
+        { "data-measure": label.split(" ").slice(0, 2).join("-") },
+        h("th", { scope: "row" }, label),
+        h("td", {}, value === undefined ? "" : String(value)),
+        h("td"),
+      ),
     ),
   );
   document.querySelector("#runs tbody").replaceChildren(...rows);

@@ -21,12 +21,20 @@ async function load() {
     meta.textContent = `${thread.metadata?.graph_id ?? "?"} · status ${thread.status} · updated ${thread.updated_at}`;
     const interrupts = Object.values(thread.interrupts ?? {}).flat();
     if (thread.status !== "interrupted" || !interrupts.length) {
-      container.replaceChildren(h("p", { class: "empty" }, `This thread is ${thread.status}: nothing waits for a decision.`));
+      container.replaceChildren(
+        h(
+          "p",
+          { class: "empty" },
+          `This thread is ${thread.status}: nothing waits for a decision.`,
+        ),
+      );
       return;
     }
     const state = await get(`${path}/state`);
     container.replaceChildren(
-      ...interrupts.map((item) => card(item, state.values ?? {}, { assistant, several: interrupts.length > 1 })),
+      ...interrupts.map((item) =>
+        card(item, state.values ?? {}, { assistant, several: interrupts.length > 1 }),
+      ),
     );
   } catch (exc) {
     showError(error, exc);
@@ -35,13 +43,32 @@ async function load() {
 
 function card(item, values, context) {
   const read = readInterrupt(item.value);
-  const form = h("form", { class: "decision", "data-format": read.format, "data-interrupt-id": item.id ?? "" });
-  const section = h("section", { class: "interrupt" }, h("h2", {}, read.format === "json" ? "Interrupt" : read.requests.map((r) => r.action).join(", ")), h("p", { class: "hint" }, `format: ${read.format}`), form);
+  const form = h("form", {
+    class: "decision",
+    "data-format": read.format,
+    "data-interrupt-id": item.id ?? "",
+  });
+  const section = h(
+    "section",
+    { class: "interrupt" },
+    h(
+      "h2",
+      {},
+      read.format === "json" ? "Interrupt" : read.requests.map((r) => r.action).join(", "),
+    ),
+    h("p", { class: "hint" }, `format: ${read.format}`),
+    form,
+  );
   const status = h("p", { class: "error", role: "alert", hidden: true });
   if (read.format === "json") {
     form.append(
       h("pre", { class: "json" }, JSON.stringify(item.value, null, 2)),
-      h("label", { class: "wide" }, h("span", {}, "Resume value (JSON; other text is sent as a string)"), h("textarea", { name: "resume", rows: 4, required: true })),
+      h(
+        "label",
+        { class: "wide" },
+        h("span", {}, "Resume value (JSON; other text is sent as a string)"),
+        h("textarea", { name: "resume", rows: 4, required: true }),
+      ),
       h("button", { type: "submit" }, "Resume"),
       status,
     );
@@ -59,7 +86,11 @@ function card(item, values, context) {
     return section;
   }
   const parts = read.requests.map((request, index) => requestPart(request, index, values));
-  form.append(...parts.map((p) => p.node), h("button", { type: "submit" }, "Send decision"), status);
+  form.append(
+    ...parts.map((p) => p.node),
+    h("button", { type: "submit" }, "Send decision"),
+    status,
+  );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     try {
@@ -75,7 +106,12 @@ function card(item, values, context) {
 function requestPart(request, index, values) {
   const name = `decision-${index}`;
   const editor = argsForm(request.args ?? {});
-  const editBox = h("div", { class: "edit", hidden: true }, h("h4", {}, "Edit the arguments"), editor);
+  const editBox = h(
+    "div",
+    { class: "edit", hidden: true },
+    h("h4", {}, "Edit the arguments"),
+    editor,
+  );
   const text = h("textarea", { name: `text-${index}`, rows: 3, "aria-label": "Message" });
   const textBox = h("label", { class: "wide text", hidden: true }, h("span", {}, "Message"), text);
   const choices = h(
@@ -83,11 +119,24 @@ function requestPart(request, index, values) {
     { class: "choices" },
     h("legend", {}, "Decision"),
     request.decisions.map((d, i) =>
-      h("label", {}, h("input", { type: "radio", name, value: d.kind, required: true, checked: i === 0 && d.needs === null }), d.label),
+      h(
+        "label",
+        {},
+        h("input", {
+          type: "radio",
+          name,
+          value: d.kind,
+          required: true,
+          checked: i === 0 && d.needs === null,
+        }),
+        d.label,
+      ),
     ),
   );
   const sync = () => {
-    const chosen = request.decisions.find((d) => d.kind === choices.querySelector("input:checked")?.value);
+    const chosen = request.decisions.find(
+      (d) => d.kind === choices.querySelector("input:checked")?.value,
+    );
     editBox.hidden = chosen?.needs !== "args";
     textBox.hidden = !chosen?.needs?.endsWith("text");
     text.required = chosen?.needs === "text";
@@ -96,7 +145,15 @@ function requestPart(request, index, values) {
   const view = looksLikeInvoice(request.action, request.args)
     ? invoiceView(request.args, values)
     : h("pre", { class: "json" }, JSON.stringify(request.args, null, 2));
-  const node = h("div", { class: "request", "data-action": request.action }, request.description ? markdown(request.description) : null, view, choices, editBox, textBox);
+  const node = h(
+    "div",
+    { class: "request", "data-action": request.action },
+    request.description ? markdown(request.description) : null,
+    view,
+    choices,
+    editBox,
+    textBox,
+  );
   sync();
   return {
     node,
@@ -107,7 +164,8 @@ function requestPart(request, index, values) {
       const answer = { kind };
       if (chosen.needs === "args") answer.args = readArgsForm(editor);
       if (chosen.needs?.endsWith("text")) answer.text = text.value.trim();
-      if (chosen.needs === "text" && !answer.text) throw new Error(`${chosen.label} needs a message`);
+      if (chosen.needs === "text" && !answer.text)
+        throw new Error(`${chosen.label} needs a message`);
       return answer;
     },
   };
@@ -119,7 +177,10 @@ async function submit(form, status, item, value, context) {
   try {
     // With several interrupts pending, an answer names the one it is for.
     const resume = context.several && item.id ? { [item.id]: value } : value;
-    const run = await post(`${path}/runs`, { assistant_id: context.assistant, command: { resume } });
+    const run = await post(`${path}/runs`, {
+      assistant_id: context.assistant,
+      command: { resume },
+    });
     outcome.hidden = false;
     outcomeText.textContent = `Run ${run.run_id} started...`;
     await get(`${path}/runs/${run.run_id}/join`);

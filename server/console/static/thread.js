@@ -20,15 +20,30 @@ function changedKeys(values, before) {
 // What changed in one key: items appended to a list are shown alone; anything else as the
 // value before and after.
 function keyDiff(key, after, before) {
-  if (Array.isArray(after) && Array.isArray(before) && before.every((item, i) => same(item, after[i]))) {
+  if (
+    Array.isArray(after) &&
+    Array.isArray(before) &&
+    before.every((item, i) => same(item, after[i]))
+  ) {
     const added = after.slice(before.length);
-    return h("li", { class: "diff", "data-key": key }, h("code", {}, key), ` +${added.length} item${added.length === 1 ? "" : "s"}`, json(added));
+    return h(
+      "li",
+      { class: "diff", "data-key": key },
+      h("code", {}, key),
+      ` +${added.length} item${added.length === 1 ? "" : "s"}`,
+      json(added),
+    );
   }
   return h(
     "li",
     { class: "diff", "data-key": key },
     h("code", {}, key),
-    h("div", { class: "before-after" }, h("div", {}, h("span", { class: "hint" }, "before"), json(before ?? null)), h("div", {}, h("span", { class: "hint" }, "after"), json(after ?? null))),
+    h(
+      "div",
+      { class: "before-after" },
+      h("div", {}, h("span", { class: "hint" }, "before"), json(before ?? null)),
+      h("div", {}, h("span", { class: "hint" }, "after"), json(after ?? null)),
+    ),
   );
 }
 
@@ -43,7 +58,9 @@ function task(item) {
     { class: `task${item.error ? " failed" : ""}`, "data-node": item.name },
     h("strong", {}, item.name),
     item.error ? h("p", { class: "error" }, `error: ${item.error}`) : null,
-    (item.interrupts ?? []).length ? h("p", { class: "hint" }, `interrupted: ${item.interrupts.length} pending`) : null,
+    (item.interrupts ?? []).length
+      ? h("p", { class: "hint" }, `interrupted: ${item.interrupts.length} pending`)
+      : null,
     item.result ? h("details", {}, h("summary", {}, "writes"), json(item.result)) : null,
   );
 }
@@ -85,7 +102,9 @@ function decisionsList(decisions) {
         ` · ${d.provider} ${d.model ?? ""}`,
         d.prompt?.name ? ` · prompt ${d.prompt.name}@${d.prompt.version}` : "",
         ` · tokens ${d.tokens?.input ?? "?"} in, ${d.tokens?.output ?? "?"} out`,
-        d.latency_ms !== null && d.latency_ms !== undefined ? ` · ${Math.round(d.latency_ms)} ms` : "",
+        d.latency_ms !== null && d.latency_ms !== undefined
+          ? ` · ${Math.round(d.latency_ms)} ms`
+          : "",
         d.error ? h("span", { class: "error" }, ` · ${d.error_kind ?? "error"}: ${d.error}`) : null,
       ),
     ),
@@ -97,7 +116,9 @@ function byStep(oldest, decisions) {
   const found = new Map();
   for (const d of decisions) {
     const at = Date.parse(d.created_at);
-    const snapshot = oldest.find((s) => s.metadata?.run_id === d.run_id && Date.parse(s.created_at) >= at);
+    const snapshot = oldest.find(
+      (s) => s.metadata?.run_id === d.run_id && Date.parse(s.created_at) >= at,
+    );
     if (!snapshot) continue;
     const id = snapshot.checkpoint.checkpoint_id;
     found.set(id, [...(found.get(id) ?? []), d]);
@@ -107,30 +128,75 @@ function byStep(oldest, decisions) {
 
 function step(snapshot, before, branched, decisions) {
   const meta = snapshot.metadata ?? {};
-  const changed = before ? changedKeys(snapshot.values, before.values) : Object.keys(snapshot.values ?? {});
+  const changed = before
+    ? changedKeys(snapshot.values, before.values)
+    : Object.keys(snapshot.values ?? {});
   const node = h(
     "li",
-    { class: "checkpoint", "data-step": meta.step ?? "", "data-checkpoint-id": snapshot.checkpoint?.checkpoint_id ?? "" },
+    {
+      class: "checkpoint",
+      "data-step": meta.step ?? "",
+      "data-checkpoint-id": snapshot.checkpoint?.checkpoint_id ?? "",
+    },
     h(
       "div",
       { class: "checkpoint-head" },
       h("span", { class: "step" }, `step ${meta.step ?? "?"}`),
       ` · ${meta.source ?? ""} · `,
-      h("time", { datetime: snapshot.created_at }, new Date(snapshot.created_at).toLocaleTimeString()),
-      meta.run_id ? h("span", { class: "hint" }, ` · run ${String(meta.run_id).slice(0, 8)}`) : null,
-      branched ? h("span", { class: "branch" }, ` · forked from step ${before.metadata?.step ?? "?"}`) : null,
+      h(
+        "time",
+        { datetime: snapshot.created_at },
+        new Date(snapshot.created_at).toLocaleTimeString(),
+      ),
+      meta.run_id
+        ? h("span", { class: "hint" }, ` · run ${String(meta.run_id).slice(0, 8)}`)
+        : null,
+      branched
+        ? h("span", { class: "branch" }, ` · forked from step ${before.metadata?.step ?? "?"}`)
+        : null,
     ),
-    h("p", { class: "changed" }, changed.length ? `changed: ${changed.join(", ")}` : "no change to the state"),
+    h(
+      "p",
+      { class: "changed" },
+      changed.length ? `changed: ${changed.join(", ")}` : "no change to the state",
+    ),
     before && changed.length
-      ? h("details", { class: "diffs" }, h("summary", {}, "diff to the parent"), h("ul", {}, changed.map((key) => keyDiff(key, snapshot.values?.[key], before.values?.[key]))))
+      ? h(
+          "details",
+          { class: "diffs" },
+          h("summary", {}, "diff to the parent"),
+          h(
+            "ul",
+            {},
+            changed.map((key) => keyDiff(key, snapshot.values?.[key], before.values?.[key])),
+          ),
+        )
       : null,
     decisions?.length ? decisionsList(decisions) : null,
     (snapshot.tasks ?? []).length
-      ? h("div", {}, h("span", { class: "hint" }, "then ran: "), h("ul", { class: "tasks" }, snapshot.tasks.map(task)))
+      ? h(
+          "div",
+          {},
+          h("span", { class: "hint" }, "then ran: "),
+          h("ul", { class: "tasks" }, snapshot.tasks.map(task)),
+        )
       : h("p", { class: "hint" }, "nothing left to run"),
     h("details", { class: "state" }, h("summary", {}, "state at this step"), json(snapshot.values)),
     (snapshot.next ?? []).length
-      ? h("p", {}, h("button", { type: "button", class: "fork", onclick: (event) => fork(snapshot, event.currentTarget) }, "Fork from here"), h("span", { class: "hint", "aria-live": "polite" }))
+      ? h(
+          "p",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              class: "fork",
+              onclick: (event) => fork(snapshot, event.currentTarget),
+            },
+            "Fork from here",
+          ),
+          h("span", { class: "hint", "aria-live": "polite" }),
+        )
       : null,
   );
   return node;
@@ -138,11 +204,19 @@ function step(snapshot, before, branched, decisions) {
 
 async function load() {
   try {
-    const [thread, history] = await Promise.all([get(path), post(`${path}/history`, { limit: 100 })]);
+    const [thread, history] = await Promise.all([
+      get(path),
+      post(`${path}/history`, { limit: 100 }),
+    ]);
     const meta = thread.metadata ?? {};
-    document.getElementById("thread-meta").textContent = `${meta.graph_id ?? "?"} · status ${thread.status} · created ${thread.created_at} · updated ${thread.updated_at}`;
+    document.getElementById("thread-meta").textContent =
+      `${meta.graph_id ?? "?"} · status ${thread.status} · created ${thread.created_at} · updated ${thread.updated_at}`;
     document.getElementById("thread-review").hidden = thread.status !== "interrupted";
-    document.getElementById("thread-values").textContent = JSON.stringify(thread.values ?? {}, null, 2);
+    document.getElementById("thread-values").textContent = JSON.stringify(
+      thread.values ?? {},
+      null,
+      2,
+    );
     const messages = Array.isArray(thread.values?.messages) ? thread.values.messages : [];
     document.getElementById("thread-conversation").hidden = !messages.length;
     document.getElementById("thread-log").replaceChildren(...conversation(messages));
@@ -153,7 +227,9 @@ async function load() {
     const oldest = [...history].reverse();
     const byId = new Map(oldest.map((s) => [s.checkpoint?.checkpoint_id, s]));
     const runs = await get(`${path}/runs?limit=100`);
-    const logged = (await Promise.all(runs.map((r) => get(`${path}/runs/${r.run_id}/decisions`)))).flat();
+    const logged = (
+      await Promise.all(runs.map((r) => get(`${path}/runs/${r.run_id}/decisions`)))
+    ).flat();
     const decided = byStep(oldest, logged);
     timeline.replaceChildren(
       ...oldest.map((snapshot, index) => {

@@ -19,8 +19,16 @@ const prev = document.getElementById("page-prev");
 const next = document.getElementById("page-next");
 
 function go(changes) {
-  const query = new URLSearchParams({ status, graph, meta, page: String(page), limit: String(size), ...changes });
-  for (const [key, value] of [...query]) if (!value || (key === "page" && value === "0")) query.delete(key);
+  const query = new URLSearchParams({
+    status,
+    graph,
+    meta,
+    page: String(page),
+    limit: String(size),
+    ...changes,
+  });
+  for (const [key, value] of [...query])
+    if (!value || (key === "page" && value === "0")) query.delete(key);
   location.search = query.toString();
 }
 
@@ -29,7 +37,15 @@ function row(thread) {
   return h(
     "tr",
     { "data-thread-id": thread.thread_id },
-    h("td", {}, h("a", { href: `${root}/console/threads/${encodeURIComponent(thread.thread_id)}` }, h("code", {}, thread.thread_id))),
+    h(
+      "td",
+      {},
+      h(
+        "a",
+        { href: `${root}/console/threads/${encodeURIComponent(thread.thread_id)}` },
+        h("code", {}, thread.thread_id),
+      ),
+    ),
     h("td", {}, meta.graph_id ?? ""),
     h("td", { class: `status ${thread.status}` }, thread.status),
     h("td", { title: thread.updated_at }, `${age(thread.updated_at)} ago`),
@@ -72,7 +88,13 @@ async function load() {
     graphPicker.append(...graphs.map((g) => h("option", { value: g }, g)));
     graphPicker.value = graph;
     const [threads, total] = await Promise.all([
-      post("/threads/search", { ...filters, limit: size, offset: page * size, sort_by: "updated_at", sort_order: "desc" }),
+      post("/threads/search", {
+        ...filters,
+        limit: size,
+        offset: page * size,
+        sort_by: "updated_at",
+        sort_order: "desc",
+      }),
       post("/threads/count", filters),
     ]);
     body.replaceChildren(...threads.map(row));
