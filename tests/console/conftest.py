@@ -26,8 +26,16 @@ MODEL_REPLY = "Your parcel left the depot this morning."
 
 
 @pytest.fixture(scope="session")
-def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentOpsProcess]:
+def console_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AgentOpsProcess]:
     folder = tmp_path_factory.mktemp("console")
+    # SQLite by default (the pages touch no storage); AGENT_OPS_CONSOLE_BACKEND=postgres runs the
+    # suite against PostgreSQL instead.
+    if os.environ.get("AGENT_OPS_CONSOLE_BACKEND") == "postgres":
+        database = request.getfixturevalue("pg_cluster").create_database("console")
+    else:
+        database = f"sqlite:///{folder}/agent-ops.db"
     # The `respond` role of `model_reply` answers from a scripted OpenAI-compatible endpoint
     # (outside the system), so its calls land in the decision log the timeline shows.
     with scripted_chat([MODEL_REPLY] * 20) as chat:
@@ -42,7 +50,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentOp
             f"  openai:scripted: {{base_url: '{chat.url}', model: scripted-gpt}}\n"
         )
         server = AgentOpsProcess(
-            f"sqlite:///{folder}/agent-ops.db",
+            database,
             folder,
             config=CONFIG,
             env={
