@@ -4,6 +4,6 @@ The pages are Jinja2 templates; their data comes from the same HTTP API every cl
 (fetched by small ES modules in `static/`), so the console is also a client test of that API.
 """
 
-from server.console.routes import STATIC_DIR, router
+from server.console.routes import PAGES, STATIC_DIR, router
 
-__all__ = ["STATIC_DIR", "router"]
+__all__ = ["PAGES", "STATIC_DIR", "router"]

@@ -60,3 +60,8 @@ async def thread(request: Request, thread_id: ThreadId) -> HTMLResponse:
 @router.get("/metrics", response_class=HTMLResponse)
 async def metrics(request: Request) -> HTMLResponse:
     return _page(request, "metrics.html", page="metrics")
+
+
+# The page shells' route templates: they hold no data (every datum is an API call carrying the
+# operator's credentials), so an auth gate can leave them open and guard the API alone.
+PAGES = frozenset(route.path for route in router.routes if hasattr(route, "path"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from server.console import PAGES
 from tests.servers import AgentOpsProcess
 
 
@@ -32,3 +33,8 @@ def test_start_up_prints_the_console_url(console_server: AgentOpsProcess) -> Non
     assert console_server.proc is not None and console_server.proc.stdout is not None
     line = console_server.proc.stdout.readline()  # the line after "agent-ops listening on"
     assert line.strip() == f"agent-ops console: {console_server.url}/console"
+
+
+def test_the_page_shells_are_named_for_an_auth_gate_to_leave_open() -> None:
+    assert {"/console", "/console/inbox/{thread_id}", "/console/chat"} <= PAGES
+    assert all(page.startswith("/console") for page in PAGES)

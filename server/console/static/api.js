@@ -2,6 +2,21 @@
 // Every call goes over HTTP like any other client's; errors carry the server's own message.
 
 const root = document.body.dataset.api || "";
+const KEY = "agent-ops-api-key";
+
+// With auth on, every API call carries the operator's key (kept for this tab only) the way the
+// sdk sends it; the page shells themselves hold no data.
+export function authHeaders() {
+  const key = sessionStorage.getItem(KEY);
+  return key ? { "x-api-key": key } : {};
+}
+
+export function signIn(key) {
+  if (key) sessionStorage.setItem(KEY, key);
+  else sessionStorage.removeItem(KEY);
+}
+
+export const signedIn = () => sessionStorage.getItem(KEY) !== null;
 
 export class ApiError extends Error {
   constructor(status, detail) {
@@ -10,22 +25,32 @@ export class ApiError extends Error {
   }
 }
 
+async function failure(response) {
+  let detail = response.statusText;
+  try {
+    detail = (await response.json()).detail ?? detail;
+  } catch {
+    // not JSON: keep the status text
+  }
+  if (response.status === 401) detail += " (sign in with an API key at the top of the page)";
+  return new ApiError(response.status, detail);
+}
+
+// GET a text resource (e.g. /metrics) with the operator's credentials.
+export async function getText(path) {
+  const response = await fetch(root + path, { headers: authHeaders() });
+  if (!response.ok) throw await failure(response);
+  return response.text();
+}
+
 export async function call(method, path, body) {
-  const init = { method, headers: { accept: "application/json" } };
+  const init = { method, headers: { accept: "application/json", ...authHeaders() } };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   const response = await fetch(root + path, init);
-  if (!response.ok) {
-    let detail = response.statusText;
-    try {
-      detail = (await response.json()).detail ?? detail;
-    } catch {
-      // not JSON: keep the status text
-    }
-    throw new ApiError(response.status, detail);
-  }
+  if (!response.ok) throw await failure(response);
   return response.status === 204 ? null : response.json();
 }
 
@@ -48,7 +73,11 @@ export async function stream(path, body, onEvent, signal, lastEventId = null) {
         };
   let last = lastEventId;
   for (let attempt = 0; ; attempt++) {
-    init = { ...init, signal, headers: { ...(init.headers ?? {}), accept: "text/event-stream" } };
+    init = {
+      ...init,
+      signal,
+      headers: { ...(init.headers ?? {}), ...authHeaders(), accept: "text/event-stream" },
+    };
     if (last !== null) init.headers["last-event-id"] = last;
     let response;
     try {
@@ -58,15 +87,7 @@ export async function stream(path, body, onEvent, signal, lastEventId = null) {
       await new Promise((resolve) => setTimeout(resolve, 500 * (attempt + 1)));
       continue;
     }
-    if (!response.ok) {
-      let detail = response.statusText;
-      try {
-        detail = (await response.json()).detail ?? detail;
-      } catch {
-        // not JSON
-      }
-      throw new ApiError(response.status, detail);
-    }
+    if (!response.ok) throw await failure(response);
     const location = response.headers.get("location");
     try {
       for await (const event of events(response)) {

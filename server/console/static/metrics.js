@@ -1,8 +1,7 @@
 // Outcome metrics: per workflow, threads by status, approvals waiting (and the oldest wait)
 // and exceptions; runs by status, the queue and duration percentiles from /metrics.
-import { age, h, post, showError } from "./api.js";
+import { age, getText, h, post, showError } from "./api.js";
 
-const root = document.body.dataset.api || "";
 const error = document.getElementById("metrics-error");
 const STATUSES = ["idle", "busy", "interrupted", "error"];
 
@@ -70,9 +69,7 @@ function percentile(buckets, count, q) {
 }
 
 async function runs() {
-  const response = await fetch(`${root}/metrics`);
-  if (!response.ok) throw new Error(`/metrics: ${response.status}`);
-  const samples = parse(await response.text());
+  const samples = parse(await getText("/metrics"));
   const byStatus = samples.filter((s) => s.name === "agent_ops_runs");
   const max = Math.max(0, ...byStatus.map((s) => s.value));
   const rows = byStatus.map((s) =>
