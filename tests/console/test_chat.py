@@ -102,3 +102,10 @@ def test_chat_with_a_model_role_streams_its_answer(page: Page) -> None:
     expect(page.locator("#chat-log .msg.ai")).to_have_text(MODEL_REPLY)
     seen = page.evaluate("window.__seen")
     assert len(seen) >= 3 and all(MODEL_REPLY.startswith(p.rstrip()) for p in seen), seen
+
+
+def test_a_chat_run_that_stops_at_an_interrupt_links_to_its_review(page: Page) -> None:
+    chat(page, "question", "May I?")
+    expect(page.locator("#chat-status")).to_have_text("done")
+    page.get_by_role("link", name="The run waits for a decision: review it").click()
+    expect(page.locator("pre.json")).to_contain_text('"question": "approve?"')

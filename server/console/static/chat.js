@@ -3,6 +3,7 @@
 import { get, h, post, showError, stream } from "./api.js";
 import { conversation, messageNode, text } from "./messages.js";
 
+const root = document.body.dataset.api || "";
 const form = document.getElementById("chat-form");
 const picker = document.getElementById("chat-assistant");
 const log = document.getElementById("chat-log");
@@ -84,6 +85,14 @@ async function loadAssistants() {
   if (match) picker.value = match.assistant_id;
 }
 
+// A run that stopped at an interrupt waits for a person: point at its review.
+async function showWaiting() {
+  const thread = await get(`/threads/${threadId}`);
+  const waiting = document.getElementById("chat-waiting");
+  waiting.hidden = thread.status !== "interrupted";
+  waiting.querySelector("a").href = `${root}/console/inbox/${encodeURIComponent(threadId)}`;
+}
+
 // Follow a run's events until it ends (a new run when `body` is given, else its join stream).
 async function follow(path, body) {
   error.hidden = true;
@@ -95,6 +104,7 @@ async function follow(path, body) {
   try {
     await stream(path, body, onEvent, controller.signal);
     status.textContent = stopped ? "stopped" : "done";
+    await showWaiting();
   } catch (exc) {
     if (stopped) status.textContent = "stopped";
     else {
