@@ -256,3 +256,15 @@ def test_script_in_an_invoice_is_shown_not_run(page: Page, client: SyncLangGraph
     expect(page.locator(".description")).to_contain_text(hostile)
     assert page.evaluate("window.__ran") is None
     assert page.locator(".interrupt script, .interrupt img").count() == 0
+
+
+def test_agent_inbox_ignore_rejects(page: Page, client: SyncLangGraphClient) -> None:
+    thread_id = paused(client, "approval_gate", {"request": {"amount": 7000}})
+    open_review(page, thread_id)
+    page.get_by_label("Ignore (reject)").check()
+    expect(page.get_by_label("Message")).to_be_hidden()
+    page.get_by_role("button", name="Send decision").click()
+    finished(page)
+    values = client.threads.get_state(thread_id)["values"]
+    assert values["status"] == "rejected"
+    assert values["decisions"][-1]["outcome"] == "rejected"
