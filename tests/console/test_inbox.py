@@ -268,3 +268,26 @@ def test_agent_inbox_ignore_rejects(page: Page, client: SyncLangGraphClient) -> 
     values = client.threads.get_state(thread_id)["values"]
     assert values["status"] == "rejected"
     assert values["decisions"][-1]["outcome"] == "rejected"
+
+
+def test_a_decision_can_be_made_with_the_keyboard_alone(
+    page: Page, client: SyncLangGraphClient
+) -> None:
+    thread_id = paused(client, "approval_gate", {"request": {"amount": 8000}})
+    page.goto("/console")
+    link = page.locator(f'#inbox tr[data-thread-id="{thread_id}"] a')
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".decision")).to_be_visible()
+    page.get_by_label("Accept").focus()
+    page.keyboard.press("ArrowRight")  # radio group: the next answer, Edit
+    expect(page.get_by_label("Edit")).to_be_checked()
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_label("Accept")).to_be_checked()
+    for _ in range(30):  # Tab on to the send button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Send decision":
+            break
+    page.keyboard.press("Enter")
+    finished(page)
+    assert client.threads.get_state(thread_id)["values"]["status"] == "approved"
