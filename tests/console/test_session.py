@@ -25,6 +25,8 @@ def test_the_api_key_signed_in_with_is_sent_on_every_api_call(page: Page) -> Non
     expect(page.locator("#sign-in-state")).to_have_text("signed in with an API key")
     sent.clear()
     page.goto("/console/metrics")
+    # Both tables drawn: every call behind them was sent.
+    expect(page.locator("#workflows tbody tr").first).to_be_visible()
     expect(page.locator("#runs tbody tr").first).to_be_visible()
     urls = {url.split("?")[0].rsplit("/", 2)[-2:][-1] for url, _ in sent}
     assert {"search", "count", "metrics"} <= urls, urls
