@@ -3,7 +3,8 @@
 Subpackages, each one concept: `storage/` (SQLite and PostgreSQL behind one protocol), `runtime/`
 (the one door: runs, threads, assistants, crons, store items, triggers, workers), `models/`
 (roles -> providers, prompts, the decision log), `observability/` (logs, metrics); plus
-`settings.py` and `cli.py`, the composition root. `agent_ops` imports none of `server`, `graphs`,
+`settings.py`, `deps.py` (what graphs get per run: `Deps`, `deps_for`) and `cli.py`, the
+composition root. `agent_ops` imports none of `server`, `graphs`,
 `tools` or `evals` (only the CLI wires them in). This top level exports the light names other
 packages may use anywhere; the runtime's surface is `agent_ops.runtime`.
 """
@@ -49,11 +50,14 @@ from agent_ops.types import (
     ThreadStatus,
     ThreadStreamMode,
 )
+from agent_ops.values import MAX_INT, check_storable
 
 if TYPE_CHECKING:
+    from agent_ops.deps import Deps, deps_for
     from agent_ops.settings import DatabaseUrl, Settings
 
 __all__ = [
+    "MAX_INT",
     "STREAM_MODES",
     "AgentOpsError",
     "AssistantSortBy",
@@ -68,6 +72,7 @@ __all__ = [
     "ConnectorUnavailable",
     "CronSortBy",
     "DatabaseUrl",
+    "Deps",
     "DisconnectMode",
     "Durability",
     "Forbidden",
@@ -88,6 +93,8 @@ __all__ = [
     "ThreadSortBy",
     "ThreadStatus",
     "ThreadStreamMode",
+    "check_storable",
+    "deps_for",
     "validation_text",
 ]
 
@@ -99,4 +106,8 @@ def __getattr__(name: str) -> Any:
         from agent_ops import settings
 
         return getattr(settings, name)
+    if name in ("Deps", "deps_for"):
+        from agent_ops import deps
+
+        return getattr(deps, name)
     raise AttributeError(f"module 'agent_ops' has no attribute {name!r}")

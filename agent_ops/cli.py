@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from agent_ops.deps import Deps
 from agent_ops.errors import ConfigError, StorageError
-from agent_ops.models import Models, install
+from agent_ops.models import Models
 from agent_ops.observability.logs import configure_logging
-from agent_ops.runtime import GraphRegistry, Runtime, Trigger
+from agent_ops.runtime import GraphRegistry, Runtime
 from agent_ops.settings import Settings
-from agent_ops.storage import create_storage
+from agent_ops.storage import Storage, create_storage
 
 if TYPE_CHECKING:
-    from tools.config import ConnectorsConfig
+    from tools.config import Connectors
     from tools.demo import Demo
 
 log = logging.getLogger("agent_ops")
@@ -157,43 +158,31 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
     from server.app import create_app
 
     registry = GraphRegistry.load(settings.config)
-    triggers = _triggers(settings)
+    connectors = _connectors(settings)
+    triggers = connectors.config.build_triggers() if connectors is not None else []
+    # Bound before anything starts, so the graphs' deps can carry the address (the port may
+    # be 0) and a port in use stops start-up before the database is touched.
+    sock = _bind(settings.host, settings.port)
+    url = f"http://{settings.host}:{sock.getsockname()[1]}"
 
     async def run() -> None:
         storage = create_storage(settings.database_url, pool_size=settings.database_pool_size)
-        models = Models.from_settings(settings, storage)
-        runtime = Runtime(settings, storage, registry, triggers=triggers)
-        await runtime.start()
-        install(models)
-        try:
-            await _start_models(models, runtime)
-            await _listen(runtime)
-        finally:
-            install(None)
-            await models.aclose()
-            await _close_connectors()
-
-    async def _listen(runtime: Runtime) -> None:
-        app = create_app(runtime, started=True)
+        deps = _deps(settings, storage, connectors, public_url=settings.public_url or url)
+        runtime = Runtime(settings, storage, registry, triggers=triggers, deps=deps)
+        await runtime.start()  # from here on the app's lifespan stops it
         config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
+            create_app(runtime, started=True),
             log_config=None,
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
         )
         server = _GracefulServer(config)
-        serving = asyncio.create_task(server.serve())
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
         # uvicorn exposes readiness only as a flag, so poll it briefly.
         while not server.started and not serving.done():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         if server.started:
-            port = server.servers[0].sockets[0].getsockname()[1]
-            url = f"http://{settings.host}:{port}"
-            # Graphs link to this server in mails (Settings.url): the port may have been 0.
-            os.environ.setdefault("AGENT_OPS_PUBLIC_URL", settings.public_url or url)
             log.info(
                 "agent-ops listening on %s (%s backend, graphs: %s)",
                 url,
@@ -204,40 +193,55 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
             print(f"agent-ops console: {url}/console", flush=True)
             if demo is not None:
                 demo.mail_samples(url)
-        else:
-            await runtime.stop()
         await serving
-        if not server.started:
-            raise ConfigError(f"cannot listen on {settings.host}:{settings.port}")
+        if not server.started:  # the lifespan that stops the runtime never ran
+            await runtime.stop()
+            raise ConfigError(f"cannot serve on {url}")
 
-    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=_loop_factory()) as r:
+    with (
+        sock,
+        contextlib.suppress(KeyboardInterrupt),
+        asyncio.Runner(loop_factory=_loop_factory()) as r,
+    ):
         r.run(run())
     return 0
 
 
-def _connectors(settings: Settings) -> ConnectorsConfig | None:
-    """Check the connectors config at start-up, and point this process's graphs at it."""
+def _bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host:port` (port 0: any free one); a ConfigError if it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def _connectors(settings: Settings) -> Connectors | None:
+    """The connectors config, read and checked once at start-up (None when none is set)."""
     if settings.connectors_config is None:
         return None
-    from tools.config import ENV_VAR, load_connectors_config
+    from tools.config import Connectors
 
-    path = settings.connectors_config.resolve()
-    config = load_connectors_config(path)
-    os.environ[ENV_VAR] = str(path)  # graphs read it through tools.config.connectors_config()
-    return config
+    return Connectors.load(settings.connectors_config.resolve())
 
 
-async def _close_connectors() -> None:
-    """Close what connectors keep open between runs: the MCP sessions (stdio servers exit)."""
-    from tools.mcp import close_mcp_sessions
-
-    await close_mcp_sessions()
-
-
-def _triggers(settings: Settings) -> list[Trigger]:
-    """The connectors config's triggers (mail, folders) that this server polls."""
-    config = _connectors(settings)
-    return [] if config is None else config.build_triggers()
+def _deps(
+    settings: Settings,
+    storage: Storage,
+    connectors: Connectors | None,
+    *,
+    public_url: str | None,
+) -> Deps:
+    """What this process's graphs get per run: models, connectors and the public address."""
+    return Deps(
+        models=Models.from_settings(settings, storage),
+        connectors=connectors,
+        public_url=public_url.rstrip("/") if public_url else None,
+    )
 
 
 async def _worker(settings: Settings) -> None:
@@ -247,19 +251,13 @@ async def _worker(settings: Settings) -> None:
             "on the embedded SQLite file, `agent-ops serve` runs the workers itself"
         )
     registry = GraphRegistry.load(settings.config)
-    _connectors(settings)  # a worker polls no triggers, but its graphs reach the systems
+    connectors = _connectors(settings)  # a worker polls no triggers, but its graphs reach them
     storage = create_storage(settings.database_url, pool_size=settings.database_pool_size)
-    models = Models.from_settings(settings, storage)
-    runtime = Runtime(settings, storage, registry)
+    # A worker listens nowhere: links in mails point at the configured public URL.
+    deps = _deps(settings, storage, connectors, public_url=settings.url)
+    runtime = Runtime(settings, storage, registry, deps=deps)
     await runtime.start()
-    install(models)
-    try:
-        await _start_models(models, runtime)
-        await _work_until_stopped(runtime, registry)
-    finally:
-        install(None)
-        await models.aclose()
-        await _close_connectors()
+    await _work_until_stopped(runtime, registry)
 
 
 async def _work_until_stopped(runtime: Runtime, registry: GraphRegistry) -> None:
@@ -272,15 +270,6 @@ async def _work_until_stopped(runtime: Runtime, registry: GraphRegistry) -> None
     await stop.wait()
     log.info("shutting down: finishing or re-queueing in-flight runs")
     await runtime.stop()
-
-
-async def _start_models(models: Models, runtime: Runtime) -> None:
-    """Start the local model servers when configured to; stop the runtime if that fails."""
-    try:
-        await models.start()
-    except BaseException:
-        await runtime.stop()
-        raise
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

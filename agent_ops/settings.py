@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     stateless_retention_seconds: float = Field(
         60.0, ge=0, description="how long a finished stateless run's thread stays readable"
     )
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="largest request body accepted (413 above it)"
+    )
+    max_batch_runs: int = Field(
+        100, ge=1, description="most runs one POST /runs/batch may create (422 above it)"
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="let run webhooks call loopback, private and link-local addresses "
+        "(off: only public hosts, so a run cannot be pointed at internal services)",
+    )
     models_config: Path | None = Field(
         None, description="models config (YAML/JSON/TOML): roles -> providers; none: all local"
     )

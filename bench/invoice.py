@@ -22,10 +22,11 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 from langgraph_sdk.client import LangGraphClient
 
+from agent_ops.deps import Deps
 from bench.erp import BenchERP, settled
 from bench.samples import Timings, percentile
 from bench.workload import WrongAnswer, client
-from graphs.invoice import Connections, build, use
+from graphs.invoice import Connections, build
 from tools.tryton import TrytonSettings
 
 GRAPH = "invoice_approval"
@@ -140,29 +141,27 @@ async def measure(
     """Time each path through the server at `url` (`runs.wait`) and in process (the graph
     compiled with `saver`), each on its own copy of the ERP. The two take turns, invoice by
     invoice, so both see the same machine (others' load on a shared one moves both alike)."""
-    graph = build().compile(checkpointer=saver)
+    # The floor's graph gets its Tryton as a runtime hands it over: in its config.
+    deps = Deps(connectors=Connections(tryton=floor_erp))
+    graph = build().compile(checkpointer=saver).with_config(deps.bind())
     steps: dict[str, list[float]] = {}
     server: dict[str, Any] = {}
     floor: dict[str, Any] = {}
-    use(Connections(tryton=floor_erp))
-    try:
-        async with client(url) as sdk:
-            for path in OUTCOMES:
-                server_times, floor_times = Timings(), Timings()
-                sides: list[tuple[Runner, Timings]] = [
-                    (partial(_server_run, sdk), server_times),
-                    (partial(_floor_run, graph, steps if path == "paid" else {}), floor_times),
-                ]
-                for index, invoice in enumerate(_inputs(erp, plan, path)):
-                    timed = index >= plan.warmup
-                    for run, timings in sides:
-                        state, seconds = await run(invoice, timed)
-                        check(path, invoice, state)  # a wrong end stops the bench: no lying
-                        if timed:
-                            timings.seconds.append(seconds)
-                server[path], floor[path] = server_times.summary(), floor_times.summary()
-    finally:
-        use(None)
+    async with client(url) as sdk:
+        for path in OUTCOMES:
+            server_times, floor_times = Timings(), Timings()
+            sides: list[tuple[Runner, Timings]] = [
+                (partial(_server_run, sdk), server_times),
+                (partial(_floor_run, graph, steps if path == "paid" else {}), floor_times),
+            ]
+            for index, invoice in enumerate(_inputs(erp, plan, path)):
+                timed = index >= plan.warmup
+                for run, timings in sides:
+                    state, seconds = await run(invoice, timed)
+                    check(path, invoice, state)  # a wrong end stops the bench: no lying
+                    if timed:
+                        timings.seconds.append(seconds)
+            server[path], floor[path] = server_times.summary(), floor_times.summary()
     floor["paid_steps_p50_ms"] = {
         node: 1000 * percentile(sorted(times), 50) for node, times in steps.items()
     }

@@ -12,14 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from agent_ops import AgentOpsError
 from agent_ops.runtime import METRICS_CONTENT_TYPE, Runtime
 from server import console
+from server.errors import RequestGuard, install_error_handlers
 from server.responses import JsonResponse
 from server.routes import assistants, crons, decisions, intake, runs, store, threads
 
@@ -47,17 +46,8 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
         default_response_class=JsonResponse,
     )
     app.state.runtime = runtime
-
-    @app.exception_handler(AgentOpsError)
-    async def _agent_ops_error(request: Request, exc: AgentOpsError) -> JsonResponse:
-        return JsonResponse({"detail": str(exc)}, status_code=exc.status_code)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JsonResponse:
-        problems = [_describe(e) for e in exc.errors()]
-        return JsonResponse(
-            {"detail": "; ".join(problems), "errors": exc.errors()}, status_code=422
-        )
+    install_error_handlers(app)
+    app.add_middleware(RequestGuard, max_body_bytes=runtime.settings.max_body_bytes)
 
     @app.get("/ok", include_in_schema=False)
     async def ok() -> dict[str, bool]:
@@ -89,13 +79,6 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
     return app
-
-
-def _describe(error: Any) -> str:
-    where = ".".join(str(part) for part in error.get("loc", ()))
-    if error.get("type") == "extra_forbidden":
-        return f"{where}: unknown field (not part of the LangGraph API or not supported)"
-    return f"{where}: {error.get('msg')}"
 
 
 def _version(package: str) -> str | None:

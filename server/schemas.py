@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from agent_ops import (
@@ -29,6 +29,7 @@ from agent_ops import (
     StreamMode,
     ThreadSortBy,
     ThreadStatus,
+    check_storable,
 )
 from agent_ops.runtime import (
     AssistantFields,
@@ -56,6 +57,16 @@ StreamModes = Annotated[tuple[StreamMode, ...] | None, BeforeValidator(_stream_m
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        # One check over the whole body, before any field: a number or text neither backend
+        # could store and read back is a 422 naming its place, and nothing is written.
+        try:
+            return check_storable(data, "body")
+        except InvalidInput as exc:
+            raise PydanticCustomError("storable", str(exc)) from None
 
 
 class Checkpoint(Body):

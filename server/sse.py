@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from agent_ops import InvalidInput
 from agent_ops.runtime import RunEvent, ThreadStreamEvent
 
 HEARTBEAT_SECONDS = 5
@@ -22,13 +23,19 @@ def encode(event: RunEvent | ThreadStreamEvent) -> bytes:
 
 
 def parse_last_event_id(value: str | None) -> int:
-    """Return the sequence number a reconnecting client saw last (0 for none or garbage)."""
-    if not value:
+    """Return the sequence number a reconnecting client saw last.
+
+    The rule: no header, an empty one or `-` replays from the first event; a whole number n >= 0
+    resumes after event n; anything else is a 422 naming the value (never silently a replay)."""
+    text = (value or "").strip()
+    if text in ("", "-"):
         return 0
-    try:
-        return max(0, int(value.strip()))
-    except ValueError:
-        return 0
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidInput(
+            f"Last-Event-ID {value!r} is not an event id of this stream (a whole number >= 0, "
+            "or '-' for the beginning)"
+        )
+    return int(text)
 
 
 def sse_response(

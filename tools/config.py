@@ -1,5 +1,9 @@
 """The connectors config (`AGENT_OPS_CONNECTORS_CONFIG`, YAML): business systems and triggers.
 
+`agent-ops serve` and `worker` read it once at start-up into a `Connectors` (the parsed config
+and the MCP sessions kept between runs), hand it to the runtime in its `Deps`, and the runtime
+closes it at shutdown. Graphs reach it per run: `connectors_for(config)`.
+
 ```yaml
 tryton: {url: http://erp:8000/, database: prod, api_key: ..., company: 1}
 sql:                   # name -> tools.sql.SQLConfig
@@ -23,11 +27,13 @@ triggers:              # source -> assistant id (or graph id) that each item run
 from __future__ import annotations
 
 import logging
-import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -37,18 +43,18 @@ from pydantic import (
     model_validator,
 )
 
+from agent_ops.deps import deps_for
 from agent_ops.errors import ConfigError
-from agent_ops.runtime.intake import IntakeSource, Trigger
+from agent_ops.runtime import IntakeSource, Trigger
 from tools.folder import FolderSettings, FolderWatcher
 from tools.mail import MailPoller, MailSettings
-from tools.mcp import MCPConfig
+from tools.mcp import MCPConfig, MCPSessions, close_mcp_sessions, mcp_tools
 from tools.openapi import OpenAPIConfig
 from tools.sql import SQLConfig
 from tools.tryton import TrytonSettings
 
 log = logging.getLogger(__name__)
 SECTIONS = ("tryton", "sql", "openapi", "mcp", "mail", "folders", "triggers")
-ENV_VAR = "AGENT_OPS_CONNECTORS_CONFIG"
 
 
 class TriggerTarget(BaseModel):
@@ -175,23 +181,40 @@ def load_connectors_config(path: Path) -> ConnectorsConfig:
         raise ConfigError(f"connectors config {path}: {where}: {first['msg']}") from None
 
 
-_cached: tuple[Path, float, ConnectorsConfig] | None = None
+@dataclass(frozen=True)
+class Connectors:
+    """What graphs reach business systems through: the connectors config, read once at
+    start-up, and the sessions to MCP servers kept between runs (closed by `aclose`)."""
+
+    config: ConnectorsConfig = field(default_factory=ConnectorsConfig)
+    mcp_sessions: MCPSessions = field(default_factory=MCPSessions, compare=False)
+
+    @classmethod
+    def load(cls, path: Path | None) -> Connectors:
+        """Read the config file (None: no connectors); a ConfigError names what is wrong."""
+        return cls(ConnectorsConfig() if path is None else load_connectors_config(path))
+
+    async def mcp_tools(self) -> list[BaseTool]:
+        """The allowed tools of the configured MCP servers, over the kept sessions."""
+        if self.config.mcp is None:
+            raise ConfigError("the connectors config has no `mcp` section")
+        return await mcp_tools(self.config.mcp, self.mcp_sessions)
+
+    async def aclose(self) -> None:
+        """Close the kept MCP sessions (stdio servers exit), and the event loop's shared ones
+        that a graph calling `mcp_tools(config)` without sessions of its own opened."""
+        if count := len(self.mcp_sessions):
+            await self.mcp_sessions.aclose()
+            log.info("closed the kept sessions to %d MCP servers", count)
+        await close_mcp_sessions()
 
 
-def connectors_config() -> ConnectorsConfig:
-    """This process's connectors config (from `AGENT_OPS_CONNECTORS_CONFIG`), re-read on change.
-
-    Graphs call this to reach their systems; without the variable every section is empty.
-    """
-    global _cached
-    name = os.environ.get(ENV_VAR)
-    if not name:
-        return ConnectorsConfig()
-    path = Path(name)
-    try:
-        mtime = path.stat().st_mtime
-    except OSError as exc:
-        raise ConfigError(f"connectors config {path}: cannot read it: {exc}") from exc
-    if _cached is None or _cached[:2] != (path, mtime):
-        _cached = (path, mtime, load_connectors_config(path))
-    return _cached[2]
+def connectors_for(config: RunnableConfig | None = None) -> Connectors:
+    """The connectors of the run `config` belongs to (None: the running node's), from its deps;
+    a ConfigError saying how to provide them when the run has none."""
+    given = deps_for(config).need("connectors")
+    if not isinstance(given, Connectors):
+        raise ConfigError(
+            f"this run's connectors are a {type(given).__name__}, not tools.config.Connectors"
+        )
+    return given

@@ -1,8 +1,8 @@
 """The AI reasoning layer: roles mapped to providers, versioned prompts, the decision log, and the
 embedded offline router (all-MiniLM-L6-v2 over numpy) with its evaluation.
 
-from agent_ops.models import models
-answer = await models().role("respond").ainvoke([("user", "Where is my invoice?")])
+models = deps_for(config).need_models()  # agent_ops.deps: what a run gets
+answer = await models.role("respond").ainvoke([("user", "Where is my invoice?")])
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from agent_ops.models.config import (
     parse_spec,
 )
 from agent_ops.models.decisions import DecisionSink, MemoryDecisions
-from agent_ops.models.hub import Models, install, models
+from agent_ops.models.hub import Models
 from agent_ops.models.local import LocalModelServer, default_model_path
 from agent_ops.models.prompts import Prompt, PromptLibrary
 from agent_ops.models.providers import Provider, Rule
@@ -61,9 +61,7 @@ __all__ = [
     "default_model_path",
     "evaluate_router",
     "examples_by_label",
-    "install",
     "load_models_config",
-    "models",
     "parse_spec",
     "read_labelled_csv",
 ]

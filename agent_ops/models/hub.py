@@ -1,7 +1,8 @@
-"""`Models`: the process's model layer, built once from settings and the models config.
+"""`Models`: the model layer, built once from settings and the models config.
 
-The composition root (the CLI) builds it with the storage as decision sink and installs it;
-graphs reach it with `models()` and ask for a role: `models().role("classify")`.
+The composition root (the CLI) builds it with the storage as decision sink and hands it to the
+runtime in its `Deps`; graphs reach it per run with `deps_for(config).need_models()` and ask for
+a role: `.role("classify")`.
 """
 
 from __future__ import annotations
@@ -147,22 +148,3 @@ class Models:
             )
         self._providers[spec] = provider
         return provider
-
-
-_installed: Models | None = None
-
-
-def install(models: Models | None) -> None:
-    """Make `models` the process's model layer (the CLI does this at start-up)."""
-    global _installed
-    _installed = models
-
-
-def models() -> Models:
-    """Return the installed model layer; a ConfigError if none was installed."""
-    if _installed is None:
-        raise ConfigError(
-            "no model layer is installed: `agent-ops serve` installs one; in a script build"
-            " `Models(...)` and call `agent_ops.models.install(...)`"
-        )
-    return _installed

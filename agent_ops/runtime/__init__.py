@@ -8,7 +8,7 @@ typed run requests; `service.Runtime` composes them with this process's workers.
 (graphs from langgraph.json), `store` (LangGraph's BaseStore for graphs).
 
 May import `agent_ops.storage`, `agent_ops.models`, `agent_ops.observability`, `agent_ops.errors`,
-`agent_ops.types`, `agent_ops.settings`; never `server`, `graphs`, `tools` or `evals`. Other
+`agent_ops.types`, `agent_ops.settings`, `agent_ops.deps` (bound into every graph's config); never `server`, `graphs`, `tools` or `evals`. Other
 packages import this surface (`__all__`), not the modules behind it.
 """
 

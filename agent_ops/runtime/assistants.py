@@ -16,6 +16,7 @@ from langgraph.pregel import Pregel
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import GraphRegistry, default_assistant_id
+from agent_ops.runtime.requests import check_configurable
 from agent_ops.storage import Assistant, Storage
 from agent_ops.types import Json, OnConflictBehavior
 
@@ -92,6 +93,7 @@ class Assistants:
     ) -> Assistant:
         """Create an assistant of a registered graph (a new id unless one is given)."""
         self.require_graph(graph_id)
+        check_configurable(fields.get("config"))
         return await self._storage.create_assistant(
             assistant_id=checked_id(assistant_id, "assistant_id") if assistant_id else new_id(),
             graph_id=graph_id,
@@ -112,6 +114,7 @@ class Assistants:
         current = await self.resolve(assistant_id)
         if graph_id is not None:
             self.require_graph(graph_id)
+        check_configurable(fields.get("config"))
         return await self._storage.update_assistant(
             current.assistant_id, graph_id=graph_id, name=name, **fields
         )

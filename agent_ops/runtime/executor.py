@@ -54,8 +54,10 @@ def run_config(run: Run, options: RunOptions, assistant: Assistant) -> RunnableC
     """Merge the assistant's config with the run's and add the ids LangGraph needs."""
     requested: dict[str, Any] = options.config or {}
     configurable = {
-        **(assistant.config.get("configurable") or {}),
-        **(requested.get("configurable") or {}),
+        # `__` keys are the server's (the deps bound into the graph's config): a stored value
+        # must never shadow them, though requests carrying one are refused at the door.
+        **_public(assistant.config.get("configurable") or {}),
+        **_public(requested.get("configurable") or {}),
         "thread_id": run.thread_id,
         "run_id": run.run_id,
         "assistant_id": assistant.assistant_id,
@@ -79,6 +81,26 @@ def run_config(run: Run, options: RunOptions, assistant: Assistant) -> RunnableC
     if "recursion_limit" in requested:
         config["recursion_limit"] = requested["recursion_limit"]
     return config  # type: ignore[return-value]
+
+
+def _public(configurable: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in configurable.items() if not str(k).startswith("__")}
+
+
+def _without_private_keys(mode: str, chunk: Any) -> Any:
+    """Leave `__` keys out of the configs a `checkpoints` or `debug` chunk carries: LangGraph
+    copies the run's whole configurable there, the deps included (models, connectors and their
+    secrets), which are the server's, not the client's."""
+    if mode == "debug" and isinstance(chunk, dict) and chunk.get("type") == "checkpoint":
+        return {**chunk, "payload": _without_private_keys("checkpoints", chunk.get("payload"))}
+    if mode != "checkpoints" or not isinstance(chunk, dict):
+        return chunk
+    scrubbed = dict(chunk)
+    for key in ("config", "parent_config"):
+        config = chunk.get(key)
+        if isinstance(config, dict) and isinstance(config.get("configurable"), dict):
+            scrubbed[key] = {**config, "configurable": _public(config["configurable"])}
+    return scrubbed
 
 
 def graph_input(options: RunOptions) -> Any:
@@ -129,7 +151,7 @@ class _Chunks:
     def publish(self, ns: Sequence[str], mode: str, chunk: Any) -> None:
         suffix = "|" + "|".join(ns) if ns else ""
         if mode != "messages":
-            self._stream.publish(mode + suffix, dumps(chunk))
+            self._stream.publish(mode + suffix, dumps(_without_private_keys(mode, chunk)))
             return
         message, metadata = cast(tuple[Any, dict[str, Any]], chunk)
         if self._tuples:

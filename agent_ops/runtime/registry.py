@@ -3,7 +3,9 @@
 Graph specs are `./path/to/file.py:attr` (relative to the json file) or `package.module:attr`;
 `attr` may be a compiled graph, an uncompiled `StateGraph`, or a factory called per run (with the
 run's config when it takes an argument; sync or async). Every graph is bound to the server's
-checkpointer and store, replacing whatever it was compiled with.
+checkpointer and store, replacing whatever it was compiled with, and to the runtime's `Deps`
+(in its config), so a user's own graph reaches the same models and connectors as the shipped
+ones, and two runtimes in one process each hand out their own.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import merge_configs
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 from langgraph.store.base import BaseStore
 
+from agent_ops.deps import Deps
 from agent_ops.errors import ConfigError, InvalidInput
 
 # The namespace the LangGraph server derives default assistant ids from, so ids match it.
@@ -66,6 +70,7 @@ class GraphRegistry:
         self._bound: dict[str, Pregel] = {}
         self._checkpointer: BaseCheckpointSaver[Any] | None = None
         self._store: BaseStore | None = None
+        self._deps: RunnableConfig = Deps().bind()
 
     @classmethod
     def load(cls, path: Path) -> GraphRegistry:
@@ -87,10 +92,16 @@ class GraphRegistry:
             raise ConfigError(f'{path}: "store" must be an object like {{"index": {{...}}}}')
         return cls(entries, source=path, store_config=store)
 
-    def bind(self, checkpointer: BaseCheckpointSaver[Any], store: BaseStore | None) -> None:
-        """Attach the server's checkpointer and store to every graph."""
+    def bind(
+        self,
+        checkpointer: BaseCheckpointSaver[Any],
+        store: BaseStore | None,
+        deps: Deps | None = None,
+    ) -> None:
+        """Attach the server's checkpointer, store and deps to every graph."""
         self._checkpointer = checkpointer
         self._store = store
+        self._deps = (deps or Deps()).bind()
         self._bound = {
             gid: self._attach(entry.target)
             for gid, entry in self._entries.items()
@@ -116,17 +127,22 @@ class GraphRegistry:
         entry = self.entry(graph_id)
         if not entry.is_factory:
             return self._bound[graph_id]
-        made = _call_factory(entry.target, config or {})
+        # A factory gets the deps too, so it can build its graph from them.
+        made = _call_factory(entry.target, merge_configs(config, self._deps))
         if inspect.isawaitable(made):
             made = await made
         return self._attach(made, what=f"factory of graph {graph_id!r}")
 
     def _attach(self, graph: Any, what: str = "graph") -> Pregel:
         if isinstance(graph, StateGraph):
-            return graph.compile(checkpointer=self._checkpointer, store=self._store)
-        if isinstance(graph, Pregel):
-            return graph.copy(update={"checkpointer": self._checkpointer, "store": self._store})
-        raise ConfigError(f"{what} returned {type(graph).__name__}, not a LangGraph graph")
+            compiled: Pregel = graph.compile(checkpointer=self._checkpointer, store=self._store)
+        elif isinstance(graph, Pregel):
+            compiled = graph.copy(update={"checkpointer": self._checkpointer, "store": self._store})
+        else:
+            raise ConfigError(f"{what} returned {type(graph).__name__}, not a LangGraph graph")
+        # The graph's own config is merged under every run's, so each node sees the deps
+        # (Pregel.with_config returns a Pregel copy; the graph given is left as it was).
+        return compiled.with_config(self._deps)
 
 
 def read_config(path: Path) -> dict[str, Any]:

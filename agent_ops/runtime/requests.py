@@ -30,12 +30,26 @@ Breakpoints = Literal["*"] | list[str]
 def stream_modes(requested: str | Sequence[str] | None) -> tuple[StreamMode, ...]:
     """Return the requested stream modes (`values` when none); InvalidInput names an unknown one."""
     modes = [requested] if isinstance(requested, str) else list(requested or ["values"])
-    unknown = [m for m in modes if m not in STREAM_MODES]
+    unknown = [m for m in modes if not isinstance(m, str) or m not in STREAM_MODES]
     if unknown:
         raise InvalidInput(
             f"stream_mode {unknown[0]!r} is not supported; use one of {sorted(STREAM_MODES)}"
         )
     return tuple(cast(list[StreamMode], modes))
+
+
+def check_configurable(config: Json | None, field: str = "config") -> None:
+    """Refuse `configurable` keys starting with `__`: they are the server's own (the run's deps,
+    LangGraph's internals), so a client that sends one is told, not obeyed."""
+    configurable = (config or {}).get("configurable")
+    if not isinstance(configurable, dict):
+        return
+    for key in configurable:
+        if str(key).startswith("__"):
+            raise InvalidInput(
+                f"{field}.configurable.{key} is not allowed: keys starting with '__' are "
+                "reserved for the server"
+            )
 
 
 def durability_of(
@@ -73,6 +87,7 @@ class RunOptions:
     def __post_init__(self) -> None:
         if self.command is not None and self.input is not None:
             raise InvalidInput("give either input or command, not both")
+        check_configurable(self.config)
 
     @property
     def resumes(self) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TypedDict
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
+from agent_ops.runtime.admission import check_nodes, check_recursion_limit, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import RunOptions, RunRequest
@@ -80,8 +81,12 @@ class Runs:
         bus: Callable[[], StreamBus],
         *,
         poll_seconds: float,
+        webhook_allow_private: bool = False,
+        max_batch: int = 100,
     ) -> None:
         self._storage = storage
+        self._webhook_allow_private = webhook_allow_private
+        self._max_batch = max_batch
         self._assistants = assistants
         self._bus = bus
         self._poll_seconds = poll_seconds
@@ -99,6 +104,7 @@ class Runs:
         self._assistants.require_registered(assistant)
         stateless = thread_id is None
         options = request.options
+        await self._check_references(thread_id, assistant.assistant_id, options)
         if stateless and options.on_completion is None:
             options = replace(options, on_completion="delete")
         if options.resumes and thread_id is not None:
@@ -124,9 +130,68 @@ class Runs:
             },
         )
 
+    async def _check_references(
+        self, thread_id: str | None, assistant_id: str, options: RunOptions
+    ) -> None:
+        """Refuse what a run request names but cannot exist: unknown breakpoint nodes, an
+        unknown checkpoint, a recursion limit out of range, a webhook the run may not call."""
+        check_recursion_limit(options.config)
+        if options.webhook is not None:
+            check_webhook(options.webhook, allow_private=self._webhook_allow_private)
+        breakpoints = [
+            (field, names)
+            for field, names in (
+                ("interrupt_before", options.interrupt_before),
+                ("interrupt_after", options.interrupt_after),
+            )
+            if names and names != "*"
+        ]
+        checkpoint_id = options.checkpoint_id or (options.checkpoint or {}).get("checkpoint_id")
+        if not breakpoints and not checkpoint_id:
+            return
+        assistant, graph = await self._assistants.graph(assistant_id)
+        for field, names in breakpoints:
+            check_nodes(graph, names, field, graph_id=assistant.graph_id)
+        if checkpoint_id:
+            if thread_id is None:
+                raise InvalidInput(
+                    f"checkpoint_id {checkpoint_id} names a checkpoint, but a stateless run "
+                    "has no thread to take it from"
+                )
+            ns = (options.checkpoint or {}).get("checkpoint_ns", "")
+            found = await self._storage.checkpointer.aget_tuple(
+                {
+                    "configurable": {
+                        "thread_id": thread_id,
+                        "checkpoint_ns": ns,
+                        "checkpoint_id": checkpoint_id,
+                    }
+                }
+            )
+            if found is None:
+                raise NotFound(f"checkpoint {checkpoint_id} not found on thread {thread_id}")
+
+    async def create_batch(self, requests: Sequence[RunRequest]) -> list[Run]:
+        """Admit every stateless run of a batch first, then queue them: a bad item (or too
+        many items) refuses the whole batch before anything is written."""
+        if len(requests) > self._max_batch:
+            raise InvalidInput(
+                f"a batch holds {len(requests)} runs, more than the limit of {self._max_batch} "
+                "(AGENT_OPS_MAX_BATCH_RUNS)"
+            )
+        plans = []
+        for index, request in enumerate(requests):
+            try:
+                plans.append(await self.plan(None, request))
+            except (InvalidInput, NotFound, BadRequest) as exc:
+                raise type(exc)(f"batch item {index}: {exc}") from None
+        return [await self._queue(plan) for plan in plans]
+
     async def create(self, thread_id: str | None, request: RunRequest) -> Run:
         """Admit a run on a thread (or a stateless one when `thread_id` is None) and queue it."""
-        plan = await self.plan(thread_id, request)
+        return await self._queue(await self.plan(thread_id, request))
+
+    async def _queue(self, plan: RunPlan) -> Run:
         return await self._storage.create_run(
             **plan.row(),
             multitask_strategy=plan.multitask_strategy,

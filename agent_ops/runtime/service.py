@@ -18,6 +18,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agent_ops.deps import Deps
 from agent_ops.observability.metrics import (
     QUEUE_DEPTH,
     QUEUE_OLDEST_AGE,
@@ -57,8 +58,11 @@ class Runtime:
         *,
         workers: int | None = None,
         triggers: Sequence[Trigger] = (),
+        deps: Deps | None = None,
     ) -> None:
         self.settings = settings
+        # What this runtime's graphs get per run; it owns them (started and closed with it).
+        self.deps = deps if deps is not None else Deps(public_url=settings.url)
         # The composition root (CLI) and the runtime's own modules use storage and the
         # registry; the server goes through the concept objects below.
         self.storage = storage
@@ -76,6 +80,8 @@ class Runtime:
             self.assistants,
             lambda: self.stream_bus,
             poll_seconds=settings.poll_seconds,
+            webhook_allow_private=settings.webhook_allow_private,
+            max_batch=settings.max_batch_runs,
         )
         self.threads = Threads(storage, registry, lambda: self.thread_streams)
         self.crons = Crons(storage, self.assistants)
@@ -92,7 +98,7 @@ class Runtime:
         self.store.index = build_index(self.registry.store_config, base)
         await self.storage.open()
         self.store.bind_loop(asyncio.get_running_loop())
-        self.registry.bind(self.storage.checkpointer, self.store)
+        self.registry.bind(self.storage.checkpointer, self.store, self.deps)
         await self.assistants.create_defaults()
         self.bus = StreamBus(self.storage)
         self._thread_streams = ThreadStreams(self.storage, self.bus)
@@ -115,6 +121,7 @@ class Runtime:
                 ),
             ]
         try:
+            await self.deps.start()
             await self.triggers.start()
         except BaseException:
             await self.stop()
@@ -131,7 +138,10 @@ class Runtime:
             unlisten()
         if self.bus is not None:
             self.bus.close()
-        await self.storage.close()
+        try:
+            await self.deps.aclose()  # after the workers: no run uses them any more
+        finally:
+            await self.storage.close()
 
     @property
     def stream_bus(self) -> StreamBus:

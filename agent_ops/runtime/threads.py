@@ -1,7 +1,9 @@
 """Threads: their rows, their checkpointed state and their streams, kept together.
 
 A thread lives in two places, its row (status, metadata, values) and its checkpoints; this
-module is the one that creates, copies and deletes both, so no caller deletes half a thread.
+module is the one that creates, copies and deletes both, each copy or delete one transaction
+(the checkpointer's tables are in the same database), so no caller or crash leaves half a
+thread.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 
 from agent_ops.errors import BadRequest, Conflict, InvalidInput, NotFound
+from agent_ops.runtime.admission import STATE_UPDATE_NODES, check_nodes
 from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import GraphRegistry
@@ -70,11 +72,8 @@ class Threads:
         return await self._storage.get_thread(thread_id)
 
     async def delete(self, thread_id: str) -> None:
-        """Delete a thread: its row, runs and events, then its checkpoints."""
-        # Two transactions (rows, then checkpoints): the storage offers no single call for both.
-        # A crash in between leaves checkpoints without a thread, which nothing reads.
+        """Delete a thread with its runs, events and checkpoints, in one transaction."""
         await self._storage.delete_thread(thread_id)
-        await self._storage.checkpointer.adelete_thread(thread_id)
 
     async def prune(self, thread_ids: Sequence[str], *, strategy: PruneStrategy) -> int:
         """Delete the threads (skipping missing ones), or keep only their latest checkpoint;
@@ -100,10 +99,7 @@ class Threads:
 
     async def purge_stateless(self, *, finished_before: datetime) -> None:
         """Delete the threads of stateless runs that finished before the cutoff."""
-        for thread_id in await self._storage.purge_stateless_threads(
-            finished_before=finished_before
-        ):
-            await self._storage.checkpointer.adelete_thread(thread_id)
+        await self._storage.purge_stateless_threads(finished_before=finished_before)
 
     # -- state -------------------------------------------------------------------------------------
     async def _graph(self, thread: Thread) -> Pregel | None:
@@ -164,6 +160,14 @@ class Threads:
                 f"thread {thread_id} has no graph yet; run it once (or create it with a "
                 "graph_id in its metadata) before updating its state"
             )
+        if as_node is not None:
+            check_nodes(
+                graph,
+                [as_node],
+                "as_node",
+                graph_id=thread.metadata["graph_id"],
+                also=STATE_UPDATE_NODES,
+            )
         config = await graph.aupdate_state(
             state_config(thread_id, checkpoint), values, as_node=as_node
         )
@@ -181,36 +185,9 @@ class Threads:
         return {"checkpoint": view["checkpoint"] or config.get("configurable")}
 
     async def copy(self, thread_id: str) -> Thread:
-        """Copy a thread, its metadata and every checkpoint (with pending writes) to a new id."""
-        new_thread_id = new_id()
-        source = await self._storage.get_thread(thread_id)
-        await self._storage.create_thread(thread_id=new_thread_id, metadata=source.metadata)
-        saver = self._storage.checkpointer
-        history = [t async for t in saver.alist({"configurable": {"thread_id": thread_id}})]
-        for item in reversed(history):  # oldest first, so parents exist before children
-            configurable = item.config["configurable"]
-            parent = (item.parent_config or {}).get("configurable", {}).get("checkpoint_id")
-            target: RunnableConfig = {
-                "configurable": {
-                    "thread_id": new_thread_id,
-                    "checkpoint_ns": configurable.get("checkpoint_ns", ""),
-                    **({"checkpoint_id": parent} if parent else {}),
-                }
-            }
-            stored = await saver.aput(
-                target, item.checkpoint, item.metadata, item.checkpoint["channel_versions"]
-            )
-            by_task: dict[str, list[tuple[str, Any]]] = {}
-            for task_id, channel, value in item.pending_writes or ():
-                by_task.setdefault(task_id, []).append((channel, value))
-            for task_id, writes in by_task.items():
-                await saver.aput_writes(stored, writes, task_id)
-        return await self._storage.set_thread_state(
-            new_thread_id,
-            values=source.values,
-            interrupts=source.interrupts,
-            status="idle" if source.status == "busy" else source.status,
-        )
+        """Copy a thread, its metadata, state and every checkpoint (with pending writes) to a
+        new id, in one transaction."""
+        return await self._storage.copy_thread(thread_id, new_thread_id=new_id())
 
     async def stream(
         self, thread_id: str, modes: Sequence[str], *, last_event_id: str | None = None

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from agent_ops.errors import InvalidInput
+from agent_ops.runtime.admission import resolve_public
 from agent_ops.runtime.serde import dumps
 from agent_ops.storage import Run
 
@@ -38,8 +40,20 @@ def webhook_body(run: Run) -> dict[str, Any]:
     return body
 
 
-async def deliver(url: str, run: Run, *, client: httpx.AsyncClient | None = None) -> bool:
-    """POST the run; retry connection errors, 429 and 5xx; return whether it was accepted."""
+async def deliver(
+    url: str,
+    run: Run,
+    *,
+    allow_private: bool = False,
+    client: httpx.AsyncClient | None = None,
+) -> bool:
+    """POST the run; retry connection errors, 429 and 5xx; return whether it was accepted.
+    A URL that is (or now resolves to) an address the run may not call is logged, not posted."""
+    try:
+        await resolve_public(url, allow_private=allow_private)
+    except (InvalidInput, OSError) as exc:
+        log.error("webhook for run %s not delivered: %s", run.run_id, exc)
+        return False
     own = client is None
     http = client or httpx.AsyncClient(timeout=10.0)
     content = dumps(webhook_body(run))
@@ -51,7 +65,7 @@ async def deliver(url: str, run: Run, *, client: httpx.AsyncClient | None = None
                 response = await http.post(
                     url, content=content, headers={"content-type": "application/json"}
                 )
-            except httpx.TransportError as exc:
+            except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
                 log.warning("webhook for run %s: attempt %d failed: %s", run.run_id, attempt, exc)
                 continue
             if response.status_code < 400:

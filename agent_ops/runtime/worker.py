@@ -15,13 +15,13 @@ import logging
 import os
 import socket
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agent_ops.observability.metrics import RUN_DURATION, RUNS_FINISHED
 from agent_ops.runtime.executor import Executor, RunOutcome
+from agent_ops.runtime.liveness import dead_here, this_process
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.streams import StreamBus
 from agent_ops.runtime.webhooks import deliver
@@ -54,7 +54,7 @@ class WorkerPool:
         concurrency: int | None = None,
         on_finished: Callable[[Run], None] | None = None,
     ) -> None:
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker_id = this_process().worker_id()
         self._storage = storage
         self._bus = bus
         self._settings = settings
@@ -76,11 +76,25 @@ class WorkerPool:
         await self._storage.heartbeat_worker(
             self.worker_id, hostname=socket.gethostname(), pid=os.getpid()
         )
+        await self._take_back_from_the_dead()
         self._loops = [
             asyncio.create_task(self._dispatch(), name="agent-ops dispatch"),
             asyncio.create_task(self._beat(), name="agent-ops worker heartbeat"),
         ]
         log.info("worker %s started (%d slots)", self.worker_id, self._settings.workers)
+
+    async def _take_back_from_the_dead(self) -> None:
+        """Expire the leases of workers that ran on this machine and died (a crash, a kill -9),
+        so their runs restart now instead of after the lease lapses."""
+        dead = dead_here(await self._storage.lease_holders())
+        if dead:
+            count = await self._storage.expire_leases(dead)
+            log.warning(
+                "taking back %d runs from %d dead workers of this machine (%s)",
+                count,
+                len(dead),
+                ", ".join(dead),
+            )
 
     async def stop(self, grace_seconds: float | None = None) -> None:
         """Stop claiming; let in-flight runs finish for the grace period, then re-queue them."""
@@ -216,7 +230,15 @@ class WorkerPool:
         if self._on_finished is not None:
             self._on_finished(finished)
         if run.kwargs.get("webhook"):
-            self._keep(asyncio.create_task(deliver(run.kwargs["webhook"], finished)))
+            self._keep(
+                asyncio.create_task(
+                    deliver(
+                        run.kwargs["webhook"],
+                        finished,
+                        allow_private=self._settings.webhook_allow_private,
+                    )
+                )
+            )
         log.info(
             "run %s %s",
             run.run_id,

@@ -30,6 +30,9 @@ from agent_ops.types import (
 # The in-flight statuses as an SQL list, for `status IN ...` (same text on both backends).
 INFLIGHT_SQL: Final = "(" + ", ".join(f"'{s}'" for s in sorted(INFLIGHT_RUN_STATUSES)) + ")"
 
+# A copied thread's status: the copy has no run in flight, so a busy source's copy is idle.
+COPY_STATUS_SQL: Final = "CASE status WHEN 'busy' THEN 'idle' ELSE status END"
+
 
 @dataclass(frozen=True, slots=True)
 class NewRun:

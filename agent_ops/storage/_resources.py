@@ -191,6 +191,10 @@ class Resources:
     async def delete_thread(self, thread_id: str) -> None:
         await self._tx(self._sql.threads.delete_thread, thread_id)
 
+    async def copy_thread(self, thread_id: str, *, new_thread_id: str) -> Thread:
+        copied: Thread = await self._tx(self._sql.threads.copy_thread, thread_id, new_thread_id)
+        return copied
+
     async def search_threads(
         self,
         *,

@@ -135,6 +135,16 @@ class Store(Resources):
         released: bool = await self._tx(self._sql.runs.release_run, run_id, worker_id)
         return released
 
+    async def lease_holders(self) -> list[str]:
+        holders: list[str] = await self._tx(self._sql.runs.lease_holders)
+        return holders
+
+    async def expire_leases(self, worker_ids: Sequence[str]) -> int:
+        if not worker_ids:
+            return 0
+        expired: int = await self._tx(self._sql.runs.expire_leases, list(worker_ids))
+        return expired
+
     async def cancel_runs(
         self, run_ids: Sequence[str], *, thread_id: str | None = None, action: CancelAction
     ) -> list[Run]:

@@ -177,7 +177,12 @@ class Threads(Protocol):
         """Merge `metadata` into the thread's metadata."""
 
     async def delete_thread(self, thread_id: str) -> None:
-        """Delete the thread with its runs and their events (checkpoints are the runtime's)."""
+        """Delete the thread with its runs, their events and its checkpoints, in one
+        transaction (the official checkpointer's tables are in the same database)."""
+
+    async def copy_thread(self, thread_id: str, *, new_thread_id: str) -> Thread:
+        """Copy the thread (metadata, values, interrupts; a busy one's copy is idle) with every
+        checkpoint and pending write to `new_thread_id`, in one transaction."""
 
     async def search_threads(
         self,
@@ -314,6 +319,14 @@ class Runs(Protocol):
     async def release_run(self, run_id: str, *, worker_id: str) -> bool:
         """Put a running run back to pending without counting the attempt (graceful shutdown)."""
 
+    async def lease_holders(self) -> list[str]:
+        """Return the worker ids holding the leases of running runs."""
+
+    async def expire_leases(self, worker_ids: Sequence[str]) -> int:
+        """Expire now the leases `worker_ids` hold (their processes are known dead), so the
+        next claim takes their runs back as abandoned; return how many runs; notifies
+        RUN_QUEUED for each."""
+
     async def cancel_runs(
         self, run_ids: Sequence[str], *, thread_id: str | None = None, action: CancelAction
     ) -> list[Run]:
@@ -346,8 +359,8 @@ class Events(Protocol):
 
     async def purge_stateless_threads(self, *, finished_before: datetime) -> list[str]:
         """Delete the threads of stateless runs (`on_completion` "delete", the default) whose
-        runs all finished before the cutoff, with their runs; return the thread ids so their
-        checkpoints can be dropped too."""
+        runs all finished before the cutoff, with their runs and checkpoints; return the
+        thread ids."""
 
 
 class Items(Protocol):

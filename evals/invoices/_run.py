@@ -17,14 +17,15 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
-from agent_ops.models import MemoryDecisions, Models, install
+from agent_ops.deps import Deps
+from agent_ops.models import MemoryDecisions, Models
 from agent_ops.settings import Settings
 from evals.invoices._cases import FORMATS, Case, Generator, with_orders
 from evals.invoices._documents import public_cases, raw_mail
 from evals.invoices._erp import Method, prepare, serving
 from evals.invoices._mail import intake
 from evals.invoices._score import Result, failed, markdown, result, summarize
-from graphs.invoice import Connections, build, use
+from graphs.invoice import Connections, build
 
 log = logging.getLogger("evals.invoices")
 PUBLIC_FORMAT = "facturx"
@@ -116,14 +117,18 @@ async def run(options: Options) -> dict[str, Any]:
     results: list[Result] = []
     # As `agent-ops serve` does: the models config the settings name, else the all-local
     # default; without it, text no rule reads is never given to a model.
-    models = Models.from_settings(Settings.load(), MemoryDecisions()) if options.model else None
+    settings = Settings.load()
+    models = Models.from_settings(settings, MemoryDecisions()) if options.model else None
     with serving(out / "tryton") as tryton:
-        use(Connections(tryton=tryton, notify=outbox))
-        install(models)
+        # What a runtime would hand the graph per run: the eval's Tryton, mail kept in the
+        # outbox, the model layer and the address review mails link to.
+        connections = Connections(tryton=tryton, notify=outbox)
+        deps = Deps(models=models, connectors=connections, public_url=settings.url)
+        bound = graph.with_config(deps.bind())
         try:
             with (out / "cases.jsonl").open("w") as lines:
                 for number, case in enumerate(cases, 1):
-                    done = await _run_case(graph, case, inputs[case.id], outbox, options.timeout)
+                    done = await _run_case(bound, case, inputs[case.id], outbox, options.timeout)
                     results.append(done)
                     lines.write(json.dumps(done.row(), ensure_ascii=False) + "\n")
                     lines.flush()
@@ -136,10 +141,7 @@ async def run(options: Options) -> dict[str, Any]:
                         done.error or "",
                     )
         finally:
-            use(None)
-            install(None)
-            if models is not None:
-                await models.aclose()
+            await deps.aclose()
     summary = summarize(results)
     report = {
         "options": {

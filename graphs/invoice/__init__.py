@@ -3,11 +3,14 @@
 receive -> extract -> check against the purchase order (two- and three-way, tolerance,
 duplicates) -> a person reviews anything found (agent-inbox format) -> book, post and pay
 in Tryton -> read the vendor ledger -> tell the sender. See `graph.py` and README.
+
+Its systems come per run from the runtime's deps (`agent_ops.deps`): `tools.config.Connectors`
+from the connectors config, or `Connections` of your own (`Deps(connectors=Connections(...))`).
 """
 
 from __future__ import annotations
 
-from graphs.invoice._env import Connections, Notifier, connections, use
+from graphs.invoice._env import Connections, Notifier, connections
 from graphs.invoice._match import Finding, LineMatch, MatchReport, assess
 from graphs.invoice._policy import Policy
 from graphs.invoice._state import InvoiceState
@@ -25,5 +28,4 @@ __all__ = [
     "build",
     "connections",
     "graph",
-    "use",
 ]

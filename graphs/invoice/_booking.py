@@ -43,7 +43,7 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
         )
         for line in match["lines"]
     ]
-    async with erp() as client:
+    async with erp(config) as client:
         booked = await client.book_supplier_invoice(
             idempotency_key=invoice_key(match["supplier_id"], invoice.invoice_number),
             supplier_id=match["supplier_id"],
@@ -88,10 +88,10 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     }
 
 
-async def post(state: InvoiceState) -> dict[str, Any]:
+async def post(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     """Post it, which puts it on the supplier's payable account."""
     invoice_id = state["erp"]["invoice_id"]
-    async with erp() as client:
+    async with erp(config) as client:
         posted = await client.post_invoice(invoice_id)
     return {
         "status": "posted",
@@ -102,10 +102,10 @@ async def post(state: InvoiceState) -> dict[str, Any]:
     }
 
 
-async def pay(state: InvoiceState) -> dict[str, Any]:
+async def pay(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     """Create and submit the payment, dated on the invoice's due date."""
     invoice_id = state["erp"]["invoice_id"]
-    async with erp() as client:
+    async with erp(config) as client:
         payment = await client.pay_invoice(
             idempotency_key=f"agent-ops/payment/{invoice_id}", invoice_id=invoice_id
         )
@@ -131,11 +131,11 @@ async def pay(state: InvoiceState) -> dict[str, Any]:
     }
 
 
-async def ledger(state: InvoiceState) -> dict[str, Any]:
+async def ledger(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     """Read the supplier's open payables, so the state shows where the vendor stands."""
     supplier_id = state["match"]["supplier_id"]
     origin = f"account.invoice,{state['erp']['invoice_id']}"
-    async with erp() as client:
+    async with erp(config) as client:
         book_ = await client.vendor_ledger(supplier_id, open_only=True, limit=500)
     ours = [line for line in book_.lines if line.origin == origin]
     return {

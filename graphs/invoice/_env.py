@@ -1,7 +1,8 @@
 """The business systems the invoice workflow talks to: Tryton, and SMTP to tell the sender.
 
-By default they come from the connectors config (`AGENT_OPS_CONNECTORS_CONFIG`: its `tryton`
-section and `mail.smtp`). Tests and embedders may `use(...)` their own instead.
+They come per run from the runtime's deps (`agent_ops.deps`): the connectors config's `tryton`
+section and `mail.smtp` (`tools.config.Connectors`), or a `Connections` given as the connectors
+by tests and embedders that want another channel for mail.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+
+from agent_ops.deps import deps_for
 from agent_ops.errors import ConfigError
-from tools.config import connectors_config
+from tools.config import Connectors
 from tools.mail import SmtpSettings
 from tools.tryton import TrytonClient, TrytonERP, TrytonSettings
 
@@ -22,35 +26,34 @@ Notifier = Callable[[str, str, str, str], Awaitable[dict[str, Any]]]
 
 @dataclass(frozen=True)
 class Connections:
+    """The invoice workflow's systems; give one as `Deps(connectors=...)` to choose them."""
+
     tryton: TrytonSettings
     smtp: SmtpSettings | None = None
     notify: Notifier | None = None  # instead of SMTP (tests, other channels)
 
 
-_chosen: Connections | None = None
-
-
-def use(connections: Connections | None) -> None:
-    """Use these connections in this process (None: back to the connectors config)."""
-    global _chosen
-    _chosen = connections
-
-
-def connections() -> Connections:
-    """The chosen connections, else the connectors config's."""
-    if _chosen is not None:
-        return _chosen
-    config = connectors_config()
-    if config.tryton is None:
+def connections(config: RunnableConfig | None = None) -> Connections:
+    """The run's connections (None: the running node's run), from its deps."""
+    given = deps_for(config).need("connectors")
+    if isinstance(given, Connections):
+        return given
+    if not isinstance(given, Connectors):
+        raise ConfigError(
+            f"the invoice workflow takes tools.config.Connectors or graphs.invoice.Connections"
+            f" as its connectors, not {type(given).__name__}"
+        )
+    if given.config.tryton is None:
         raise ConfigError(
             "the invoice workflow needs an ERP: the connectors config "
             "(AGENT_OPS_CONNECTORS_CONFIG) has no `tryton` section"
         )
-    return Connections(tryton=config.tryton, smtp=config.mail.smtp if config.mail else None)
+    mail = given.config.mail
+    return Connections(tryton=given.config.tryton, smtp=mail.smtp if mail else None)
 
 
 @asynccontextmanager
-async def erp() -> AsyncIterator[TrytonERP]:
+async def erp(config: RunnableConfig | None = None) -> AsyncIterator[TrytonERP]:
     """A Tryton client for one step; closed when the step ends."""
-    async with TrytonClient(connections().tryton) as client:
+    async with TrytonClient(connections(config).tryton) as client:
         yield TrytonERP(client)

@@ -10,8 +10,8 @@ from langgraph.config import get_store
 from langgraph.types import interrupt
 from pydantic import ValidationError
 
+from agent_ops.deps import deps_for
 from agent_ops.errors import InvalidInput, validation_text
-from agent_ops.settings import Settings
 from graphs.invoice import _claims, _review
 from graphs.invoice._env import erp
 from graphs.invoice._hints import document_hints
@@ -113,7 +113,7 @@ def _sender(state: InvoiceState) -> tuple[dict[str, Any], list[str]]:
     return update, [f"sender {n}" if n.startswith("'") else n for n in notes]
 
 
-async def extract(state: InvoiceState) -> dict[str, Any]:
+async def extract(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     """Read the invoice from its document; whatever is unsure goes on to the checks as a finding.
 
     A document that is no e-invoice is read against what the ERP expects (the suppliers with
@@ -138,9 +138,11 @@ async def extract(state: InvoiceState) -> dict[str, Any]:
         hints = None
         if not _is_xml(document):
             intake = state.get("intake") or {}
-            async with erp() as client:
+            async with erp(config) as client:
                 hints = await document_hints(client, state.get("sender") or intake.get("sender"))
-        extraction = (await extract_invoice(document, hints=hints)).model_dump(mode="json")
+        models = deps_for(config).models  # none: text no reader knows goes to a person
+        read = await extract_invoice(document, hints=hints, models=models)
+        extraction = read.model_dump(mode="json")
     invoice = extraction.pop("invoice")
     problems = extraction["problems"]
     outcome = "extracted" if invoice is not None and not problems else "needs_review"
@@ -196,7 +198,7 @@ async def check(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
             "decisions": [decision("check", outcome, reason, "rules")],
         }
     invoice = Invoice.model_validate(raw)
-    async with erp() as client:
+    async with erp(config) as client:
         orders = (
             await client.find_purchase_orders(number=invoice.po_number, limit=2)
             if invoice.po_number
@@ -377,7 +379,7 @@ async def ask(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
         pause,
         thread_id=thread,
         assistant_id=str(assistant),
-        server_url=Settings.load().url,
+        server_url=deps_for(config).need("public_url"),
     )
     rounds = sum(1 for d in state.get("decisions") or [] if d["step"] == "review")
     key = f"agent-ops/review/{thread}/{rounds + 1}"

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from agent_ops import MAX_INT
 from server.deps import RuntimeDep
 from server.views import intake_view, trigger_view
 
@@ -17,7 +18,7 @@ async def list_intake(
     runtime: RuntimeDep,
     source: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[dict[str, Any]]:
     """Return items taken in by triggers, newest first."""
     items = await runtime.triggers.ledger(source=source, limit=limit, offset=offset)

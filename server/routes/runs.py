@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from agent_ops import CancelAction, RunStatus
+from agent_ops import MAX_INT, CancelAction, RunStatus
 from agent_ops.runtime import Run, RunEvent
 from server.deps import RunId, RuntimeDep, ThreadId
 from server.responses import JsonResponse
@@ -79,7 +79,7 @@ async def list_runs(
     thread_id: ThreadId,
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     status: RunStatus | None = None,
 ) -> list[dict[str, Any]]:
     runs = await runtime.runs.for_thread(thread_id, limit=limit, offset=offset, status=status)
@@ -161,4 +161,5 @@ async def stream_stateless(body: RunCreate, runtime: RuntimeDep) -> Response:
 
 @router.post("/runs/batch")
 async def create_batch(bodies: list[RunCreate], runtime: RuntimeDep) -> list[dict[str, Any]]:
-    return [run_view(await runtime.runs.create(None, b.to_request())) for b in bodies]
+    runs_ = await runtime.runs.create_batch([body.to_request() for body in bodies])
+    return [run_view(run) for run in runs_]

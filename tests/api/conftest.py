@@ -31,6 +31,8 @@ def api_server(
             "AGENT_OPS_POLL_SECONDS": "0.5",
             "AGENT_OPS_WORKERS": "8",
             "AGENT_OPS_STATELESS_RETENTION_SECONDS": "1",
+            # The webhook tests post to a receiver on loopback, which production refuses.
+            "AGENT_OPS_WEBHOOK_ALLOW_PRIVATE": "true",
         },
         name=f"api-{request.param}",
     )

@@ -72,7 +72,9 @@ def base_url(console_server: AgentOpsProcess) -> str:
     return console_server.url
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running on this thread
+# while it is open, which would break every async test that runs after this package.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not shutil.which(CHROMIUM):
         pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")

@@ -14,6 +14,9 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.store.base import BaseStore
 from langgraph.types import interrupt
 
+from agent_ops.deps import deps_for
+from tools.config import Connectors
+
 REPLY = " ".join(f"w{i}" for i in range(25))  # 25 tokens, streamed one by one
 
 
@@ -120,3 +123,30 @@ _notes.add_node("recall", recall)
 _notes.add_edge(START, "remember")
 _notes.add_edge("remember", "recall")
 notes = _notes.compile()
+
+
+class DepsState(TypedDict, total=False):
+    question: str
+    answer: str
+    public_url: str
+    erp_database: str
+
+
+async def read_deps(state: DepsState, config: RunnableConfig) -> dict[str, Any]:
+    """A user's own graph reaching what the runtime gives every run: the model layer (its
+    `respond` role answers), the connectors config and the server's public URL."""
+    deps = deps_for(config)
+    reply = await deps.need_models().role("respond").ainvoke(state.get("question") or "hello")
+    connectors = deps.connectors
+    tryton = connectors.config.tryton if isinstance(connectors, Connectors) else None
+    return {
+        "answer": str(reply.content),
+        "public_url": deps.need("public_url"),
+        "erp_database": tryton.database if tryton is not None else "",
+    }
+
+
+_deps = StateGraph(DepsState)
+_deps.add_node("read_deps", read_deps)
+_deps.add_edge(START, "read_deps")
+deps = _deps.compile()

@@ -1,26 +1,33 @@
-"""The in-process invoice graph, pointed at the session's Tryton with mail recorded."""
+"""The in-process invoice graph, pointed at the session's Tryton with mail recorded.
+
+The graph gets its systems as a runtime would hand them over: in its run config (`Deps`).
+"""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.pregel import Pregel
 
-from graphs.invoice import Connections, build, use
-from tests.invoice.samples import Outbox
+from agent_ops.deps import Deps
+from graphs.invoice import Connections, build
+from tests.invoice.samples import PUBLIC_URL, Outbox
 from tests.tryton_fixtures import RunningTryton
 
 
 @pytest.fixture
-def outbox(tryton: RunningTryton) -> Iterator[Outbox]:
-    box = Outbox()
-    use(Connections(tryton=tryton.settings(), notify=box))
-    yield box
-    use(None)
+def outbox() -> Outbox:
+    return Outbox()
 
 
 @pytest.fixture
-def graph() -> Pregel:
-    return build().compile(checkpointer=InMemorySaver())
+def deps(tryton: RunningTryton, outbox: Outbox) -> Deps:
+    """The session's Tryton, and mail recorded in the outbox instead of sent."""
+    return Deps(
+        connectors=Connections(tryton=tryton.settings(), notify=outbox), public_url=PUBLIC_URL
+    )
+
+
+@pytest.fixture
+def graph(deps: Deps) -> Pregel:
+    return build().compile(checkpointer=InMemorySaver()).with_config(deps.bind())

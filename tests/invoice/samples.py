@@ -57,6 +57,9 @@ def invoice(
     }
 
 
+PUBLIC_URL = "http://127.0.0.1:8123"  # where review mails link to
+
+
 def run_config(**policy: Any) -> dict[str, Any]:
     """A config for one in-process run on a thread of its own, with policy overrides."""
     configurable: dict[str, Any] = {"thread_id": str(uuid.uuid4())}

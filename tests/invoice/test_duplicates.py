@@ -14,6 +14,7 @@ from langgraph.pregel import Pregel
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
+from agent_ops.deps import Deps
 from graphs.invoice import build
 from graphs.invoice._claims import NAMESPACE
 from graphs.invoice._match import number_key
@@ -26,8 +27,8 @@ def store() -> InMemoryStore:
 
 
 @pytest.fixture
-def graph(store: InMemoryStore) -> Pregel:
-    return build().compile(checkpointer=InMemorySaver(), store=store)
+def graph(store: InMemoryStore, deps: Deps) -> Pregel:
+    return build().compile(checkpointer=InMemorySaver(), store=store).with_config(deps.bind())
 
 
 def on_thread(thread: str) -> dict[str, Any]:
@@ -182,9 +183,9 @@ async def test_the_same_amount_on_the_same_day_under_another_number_waits_as_nea
 
 
 async def test_without_a_store_the_check_records_that_waiting_copies_were_not_checked(
-    outbox: Outbox,
+    deps: Deps,
 ) -> None:
-    graph = build().compile(checkpointer=InMemorySaver())
+    graph = build().compile(checkpointer=InMemorySaver()).with_config(deps.bind())
     lines = [("GLOVE-NIT", "Nitrile gloves", 1, "6.50")]
     state = await graph.ainvoke({"invoice": invoice("BHP-4040", "PO-00002", lines)}, run_config())
     assert state["status"] == "paid"

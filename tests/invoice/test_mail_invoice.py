@@ -22,6 +22,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
+from agent_ops.deps import Deps
 from agent_ops.runtime import RunOptions, RunRequest
 from agent_ops.runtime.intake import IntakeTriggers, Trigger
 from agent_ops.runtime.registry import GraphRegistry
@@ -29,9 +30,9 @@ from agent_ops.runtime.service import Runtime
 from agent_ops.settings import Settings
 from agent_ops.storage import create_storage
 from agent_ops.storage.records import Run
-from graphs.invoice import Connections, build, use
+from graphs.invoice import Connections, build
 from graphs.invoice._claims import NAMESPACE
-from tests.invoice.samples import invoice, run_config
+from tests.invoice.samples import PUBLIC_URL, invoice, run_config
 from tests.tryton_fixtures import RunningTryton
 from tools.documents import Invoice, render_labelled, to_ubl
 from tools.mail import MailPoller
@@ -55,13 +56,16 @@ def mail() -> Iterator[MailDevServer]:
 async def runtime(
     database_url: str, tryton: RunningTryton, mail: MailDevServer
 ) -> AsyncIterator[Runtime]:
-    use(Connections(tryton=tryton.settings(), smtp=mail.smtp_settings(f"AP Robot <{INBOX}>")))
+    smtp = mail.smtp_settings(f"AP Robot <{INBOX}>")
     settings = Settings(database_url=database_url, workers=2, poll_seconds=0.1, config=ROOT_CONFIG)
-    started = Runtime(settings, create_storage(database_url), GraphRegistry.load(ROOT_CONFIG))
+    deps = Deps(
+        connectors=Connections(tryton=tryton.settings(), smtp=smtp), public_url=settings.url
+    )
+    registry = GraphRegistry.load(ROOT_CONFIG)
+    started = Runtime(settings, create_storage(database_url), registry, deps=deps)
     await started.start()
     yield started
     await started.stop()
-    use(None)
 
 
 def inbox(server: MailDevServer, user: str) -> list[EmailMessage]:
@@ -212,20 +216,16 @@ async def test_a_run_checkpointed_with_a_raw_name_and_address_sender_completes(
     tryton: RunningTryton, mail: MailDevServer
 ) -> None:
     """A state from before addresses were parsed holds `Name <address>` as the sender."""
-    use(Connections(tryton=tryton.settings(), smtp=mail.smtp_settings(INBOX)))
-    try:
-        graph = build().compile(
-            checkpointer=InMemorySaver(), store=InMemoryStore(), interrupt_before=["notify"]
-        )
-        config = run_config()
-        lines = [("BOLT-M8", "Steel bolt M8x40", 20, "0.25")]
-        await graph.ainvoke({"invoice": invoice("NWM-OLD-1", "PO-00001", lines)}, config)
-        await graph.aupdate_state(
-            config, {"sender": "Northwind Metals Ltd <old@northwind.example>"}
-        )
-        state = await graph.ainvoke(None, config)
-    finally:
-        use(None)
+    connections = Connections(tryton=tryton.settings(), smtp=mail.smtp_settings(INBOX))
+    graph = build().compile(
+        checkpointer=InMemorySaver(), store=InMemoryStore(), interrupt_before=["notify"]
+    )
+    graph = graph.with_config(Deps(connectors=connections, public_url=PUBLIC_URL).bind())
+    config = run_config()
+    lines = [("BOLT-M8", "Steel bolt M8x40", 20, "0.25")]
+    await graph.ainvoke({"invoice": invoice("NWM-OLD-1", "PO-00001", lines)}, config)
+    await graph.aupdate_state(config, {"sender": "Northwind Metals Ltd <old@northwind.example>"})
+    state = await graph.ainvoke(None, config)
     assert state["status"] == "paid" and Decimal(state["erp"]["amount"]) == Decimal("5.00")
     [record] = state["notifications"]
     assert record["sent"] is True and record["to"] == "Northwind Metals Ltd <old@northwind.example>"

@@ -12,9 +12,10 @@ from langgraph.pregel import Pregel
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
+from agent_ops.deps import Deps
 from agent_ops.errors import InvalidInput
-from graphs.invoice import Connections, build, use
-from tests.invoice.samples import Outbox, invoice, run_config
+from graphs.invoice import Connections, build
+from tests.invoice.samples import PUBLIC_URL, Outbox, invoice, run_config
 from tests.tryton_fixtures import RunningTryton
 from tools.mail import parse_mail
 from tools.mail.devserver import MailDevServer, free_port
@@ -97,9 +98,10 @@ async def test_without_reviewers_nobody_is_mailed_and_the_state_says_why(
 
 
 async def test_the_headline_shows_only_what_was_read_and_names_what_was_not(
-    outbox: Outbox,
+    outbox: Outbox, deps: Deps
 ) -> None:
     graph = build().compile(checkpointer=InMemorySaver(), interrupt_before=["check"])
+    graph = graph.with_config(deps.bind())
     config = run_config(reviewers=[AP])
     read = over_priced("BHP-9106")
     await graph.ainvoke({"invoice": read, "sender": "Blue Harbor AR <ar@bh.example>"}, config)
@@ -132,7 +134,7 @@ async def test_the_headline_shows_only_what_was_read_and_names_what_was_not(
     (request,) = state["__interrupt__"][0].value
     assert request["description"].startswith(f"**{headline}**")
 
-    nothing = build().compile(checkpointer=InMemorySaver())
+    nothing = build().compile(checkpointer=InMemorySaver()).with_config(deps.bind())
     empty = {"kind": "mail", "key": "k", "received_at": "2026-12-04T00:00:00Z", "documents": []}
     empty["sender"] = '"Blue Harbor, AR" <ar@bh.example>'
     state = await nothing.ainvoke({"intake": empty}, run_config(reviewers=[AP]))
@@ -162,32 +164,26 @@ async def test_the_request_goes_out_by_smtp_and_a_dead_mail_server_does_not_stop
     tryton: RunningTryton,
 ) -> None:
     graph = build().compile(checkpointer=InMemorySaver(), store=InMemoryStore())
+
+    def reaching(mail: MailDevServer) -> Pregel:
+        smtp = mail.smtp_settings("agent-ops@buyer.example")
+        connections = Connections(tryton=tryton.settings(), smtp=smtp)
+        return graph.with_config(Deps(connectors=connections, public_url=PUBLIC_URL).bind())
+
     with MailDevServer() as mail:
-        use(
-            Connections(
-                tryton=tryton.settings(), smtp=mail.smtp_settings("agent-ops@buyer.example")
-            )
-        )
-        try:
-            config = run_config(reviewers=[AP])
-            state = await graph.ainvoke({"invoice": over_priced("BHP-9104")}, config)
-            [record] = state["notifications"]
-            assert record["sent"] is True and record["already_sent"] is False
-            [raw] = _inbox(mail, AP)
-            sent = parse_mail(raw, key="x", received_at=datetime.now(UTC))
-            assert sent.subject.startswith("Review needed: Invoice BHP-9104")
-            assert sent.message_id == record["message_id"] and "price_mismatch" in sent.body
-        finally:
-            use(None)
+        config = run_config(reviewers=[AP])
+        state = await reaching(mail).ainvoke({"invoice": over_priced("BHP-9104")}, config)
+        [record] = state["notifications"]
+        assert record["sent"] is True and record["already_sent"] is False
+        [raw] = _inbox(mail, AP)
+        sent = parse_mail(raw, key="x", received_at=datetime.now(UTC))
+        assert sent.subject.startswith("Review needed: Invoice BHP-9104")
+        assert sent.message_id == record["message_id"] and "price_mismatch" in sent.body
 
     down = MailDevServer(imap_port=free_port(), smtp_port=free_port())  # never started
-    use(Connections(tryton=tryton.settings(), smtp=down.smtp_settings("agent-ops@buyer.example")))
-    try:
-        state = await graph.ainvoke(
-            {"invoice": over_priced("BHP-9105")}, run_config(reviewers=[AP])
-        )
-    finally:
-        use(None)
+    state = await reaching(down).ainvoke(
+        {"invoice": over_priced("BHP-9105")}, run_config(reviewers=[AP])
+    )
     assert state["status"] == "needs_review" and state["__interrupt__"]
     [record] = state["notifications"]
     assert record["sent"] is False and "not sent" in record["reason"]

@@ -11,7 +11,8 @@ import pytest
 from langgraph.pregel import Pregel
 from langgraph.types import Command
 
-from graphs.invoice import Connections, use
+from agent_ops.deps import Deps
+from graphs.invoice import Connections
 from tests.invoice.samples import Outbox, invoice, run_config
 from tests.tools.proxy import FlakyProxy
 from tests.tryton_fixtures import RunningTryton
@@ -237,17 +238,14 @@ async def test_an_erp_that_is_down_fails_the_run_with_the_reason_and_a_rerun_fin
 
     with FlakyProxy(tryton.url) as proxy:
         settings = tryton.settings(url=proxy.url, attempts=1, timeout=2)
-        use(Connections(tryton=settings))
-        try:
-            proxy.fail("GET", 3, mode="503")  # one per graph-level attempt of `check`
-            inv = invoice("NWM-7005", "PO-00004", [("BOLT-M8", "bolts", 200, "0.24")])
-            config = run_config(require_receipt=False)
-            with pytest.raises(ConnectorUnavailable):
-                await graph.ainvoke({"invoice": inv}, config)
-            assert proxy.seen["GET"] == 3
-            state = await graph.ainvoke(None, config)  # the same thread, from where it failed
-        finally:
-            use(None)
+        graph = graph.with_config(Deps(connectors=Connections(tryton=settings)).bind())
+        proxy.fail("GET", 3, mode="503")  # one per graph-level attempt of `check`
+        inv = invoice("NWM-7005", "PO-00004", [("BOLT-M8", "bolts", 200, "0.24")])
+        config = run_config(require_receipt=False)
+        with pytest.raises(ConnectorUnavailable):
+            await graph.ainvoke({"invoice": inv}, config)
+        assert proxy.seen["GET"] == 3
+        state = await graph.ainvoke(None, config)  # the same thread, from where it failed
     assert state["status"] == "paid" and state["erp"]["amount"] == "48.00"
 
 

@@ -160,3 +160,28 @@ def test_abandoned_run_ends_in_error_after_max_attempts(
     assert "gave up after 1 attempts" in run["error"]
     assert _count(markers, "second-started") == 1, "an exhausted run is not executed again"
     assert rescuer.threads.get(thread_id)["status"] == "error"
+
+
+def test_restarted_server_takes_back_its_dead_predecessors_runs_without_waiting_for_the_lease(
+    processes: Callable[..., AgentOpsProcess], markers: Path
+) -> None:
+    # A lease far longer than the test may wait: only knowing the holder is dead can free it.
+    slow_lease = {"AGENT_OPS_LEASE_SECONDS": "300", "AGENT_OPS_HEARTBEAT_SECONDS": "1"}
+    first = processes(**slow_lease)
+    client = get_sync_client(url=first.url)
+    thread_id, run_id = _steps_run(client, markers, sleep=600)
+    _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    first.kill()
+
+    restarted = processes(**slow_lease)
+    rescuer = get_sync_client(url=restarted.url)
+    taken_back = time.monotonic()
+    _wait_for(
+        lambda: rescuer.runs.get(thread_id, run_id)["status"] == "success",
+        timeout=60,
+        what="the restarted server to take the run back before its 300 s lease lapses",
+    )
+    assert time.monotonic() - taken_back < 60
+    assert rescuer.runs.get(thread_id, run_id)["attempt"] == 2
+    assert _count(markers, "first") == 1
+    assert "taking back 1 runs from 1 dead workers of this machine" in restarted.log()

@@ -471,20 +471,19 @@ MCP_GRAPH = """
 import json
 from typing import TypedDict
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
-from tools.config import connectors_config
-from tools.mcp import mcp_tools
+from tools.config import connectors_for
 
 
 class State(TypedDict, total=False):
     pid: int
 
 
-async def ask(state: State) -> State:
-    mcp = connectors_config().mcp
-    assert mcp is not None
-    tools = {tool.name: tool for tool in await mcp_tools(mcp)}
+async def ask(state: State, config: RunnableConfig) -> State:
+    connectors = connectors_for(config)
+    tools = {tool.name: tool for tool in await connectors.mcp_tools()}
     blocks = await tools["test_whoami"].ainvoke({})
     return {"pid": json.loads(blocks[0]["text"])["pid"]}
 

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from agent_ops.deps import deps_for
 from agent_ops.errors import ConfigError, InvalidInput, ModelUnavailable
 from agent_ops.models import Models
 from tools.documents._cii import read_cii
@@ -53,8 +54,8 @@ async def extract_invoice(
     The result's `review` says whether a person must check it (`needs_review` at
     `min_confidence`). `hints` (known suppliers, their open orders, the sender) let the
     grounded reader identify the vendor and find the order's lines; without them it still
-    reads labels and tables but identifies no vendor. `models` defaults to the installed model
-    layer (`agent_ops.models.models()`); `use_model` False stops before the model.
+    reads labels and tables but identifies no vendor. `models` defaults to the running graph's
+    (`agent_ops.deps.deps_for().models`); `use_model` False stops before the model.
     """
     reading = await _read(document, _Options(checks, models, use_model, hints))
     return reading.model_copy(update={"review": needs_review(reading, min_confidence)})
@@ -207,9 +208,7 @@ async def _model_reading(
 ) -> Extraction | None:
     try:
         if models is None:
-            from agent_ops.models import models as installed
-
-            models = installed()
+            models = deps_for().need_models()  # the running graph's (a ConfigError outside)
         invoice, source = await read_with_model(models, text)
     except (ModelUnavailable, ConfigError) as exc:
         notes.append(f"model: {exc}")

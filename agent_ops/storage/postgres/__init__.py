@@ -15,10 +15,12 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
+import orjson
 import psycopg
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agent_ops.errors import StorageError
@@ -67,6 +69,7 @@ class PostgresStorage(Store):
                     max_size=self.pool_size,
                     open=False,
                     name="agent-ops",
+                    configure=_configure,
                 )
                 try:
                     await self._pool.open(wait=True, timeout=2 * CONNECT_TIMEOUT_SECONDS)
@@ -122,3 +125,10 @@ if TYPE_CHECKING:
     from agent_ops.storage.protocol import Storage
 
     _conforms: type[Storage] = PostgresStorage
+
+
+async def _configure(conn: AsyncConnection[DictRow]) -> None:
+    # jsonb keeps a number's value, not its spelling: 3.5e283 comes back as a 284-digit integer,
+    # which json.loads would make a Python int no answer could render. orjson reads integers
+    # past 64 bits as floats (the value they were sent as) and parses faster.
+    set_json_loads(orjson.loads, conn)

@@ -9,6 +9,7 @@ from datetime import datetime
 from agent_ops.storage import _policy
 from agent_ops.storage._policy import INFLIGHT_SQL
 from agent_ops.storage.postgres.rows import COLUMNS, Tx
+from agent_ops.storage.postgres.threads import delete_checkpoints
 from agent_ops.storage.protocol import RUN_EVENTS, THREAD_EVENTS
 from agent_ops.storage.records import RunEvent, ThreadEvent
 
@@ -83,4 +84,7 @@ async def purge_stateless_threads(tx: Tx, finished_before: datetime) -> list[str
         " RETURNING t.thread_id",
         (finished_before,),
     )
-    return [row["thread_id"] for row in await cur.fetchall()]
+    ids = [row["thread_id"] for row in await cur.fetchall()]
+    for thread_id in ids:
+        await delete_checkpoints(tx, thread_id)
+    return ids

@@ -18,7 +18,12 @@ from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb
-from agent_ops.storage.postgres.threads import is_waiting, next_inflight, settle_thread
+from agent_ops.storage.postgres.threads import (
+    delete_checkpoints,
+    is_waiting,
+    next_inflight,
+    settle_thread,
+)
 from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.records import LeaseState, Run
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
@@ -228,25 +233,7 @@ async def rollback_run(
     if row is None:
         return False
     thread_id: str = row["thread_id"]
-    await c.execute(
-        "DELETE FROM checkpoint_writes w USING checkpoints c WHERE c.thread_id = %(t)s"
-        " AND c.metadata ->> 'run_id' = %(r)s AND w.thread_id = c.thread_id"
-        " AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id",
-        {"t": thread_id, "r": run_id},
-    )
-    await c.execute(
-        "DELETE FROM checkpoints WHERE thread_id = %s AND metadata ->> 'run_id' = %s",
-        (thread_id, run_id),
-    )
-    # Blobs are shared between checkpoints by channel version: drop only those no checkpoint
-    # of the thread refers to any more.
-    await c.execute(
-        "DELETE FROM checkpoint_blobs b WHERE b.thread_id = %(t)s AND NOT EXISTS ("
-        " SELECT 1 FROM checkpoints c, jsonb_each_text(c.checkpoint -> 'channel_versions') v"
-        " WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns"
-        " AND v.key = b.channel AND v.value = b.version)",
-        {"t": thread_id},
-    )
+    await delete_checkpoints(tx, thread_id, run_id)
     await c.execute(
         'UPDATE threads SET "values" = %s, interrupts = %s, state_updated_at = now()'
         " WHERE thread_id = %s",
@@ -255,6 +242,25 @@ async def rollback_run(
     await settle_thread(tx, thread_id, _policy.outcome_of_state(bool(interrupts)))
     await _wake_after_end(tx, run_id, thread_id)
     return True
+
+
+async def lease_holders(tx: Tx) -> list[str]:
+    cur = await tx.conn.execute(
+        "SELECT DISTINCT worker_id FROM runs WHERE status = 'running' AND worker_id IS NOT NULL"
+    )
+    return [row["worker_id"] for row in await cur.fetchall()]
+
+
+async def expire_leases(tx: Tx, worker_ids: list[str]) -> int:
+    cur = await tx.conn.execute(
+        "UPDATE runs SET lease_expires_at = now() - interval '1 second'"
+        " WHERE status = 'running' AND worker_id = ANY(%s) RETURNING run_id",
+        (worker_ids,),
+    )
+    expired = [row["run_id"] for row in await cur.fetchall()]
+    for run_id in expired:
+        tx.notify(RUN_QUEUED, run_id)
+    return len(expired)
 
 
 async def release_run(tx: Tx, run_id: str, worker_id: str) -> bool:

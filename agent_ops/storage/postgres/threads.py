@@ -43,6 +43,22 @@ async def delete_thread(tx: Tx, thread_id: str) -> None:
         "DELETE FROM threads WHERE thread_id = %s RETURNING thread_id", (thread_id,)
     )
     await one(gone, _policy.missing("thread", thread_id))
+    await delete_checkpoints(tx, thread_id)
+
+
+async def copy_thread(tx: Tx, thread_id: str, new_thread_id: str) -> Thread:
+    cur = await tx.conn.execute(
+        'INSERT INTO threads (thread_id, tenant_id, owner, status, metadata, "values",'
+        " interrupts) SELECT %s, tenant_id, owner,"
+        f' {_policy.COPY_STATUS_SQL}, metadata, "values", interrupts FROM threads'
+        " WHERE thread_id = %s RETURNING *",
+        (new_thread_id, thread_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise _policy.missing("thread", thread_id)
+    await copy_checkpoints(tx, thread_id, new_thread_id)
+    return rec.thread(row, COLUMNS)
 
 
 async def set_thread_state(
@@ -97,3 +113,58 @@ async def settle_thread(tx: Tx, thread_id: str, outcome: str, error: str | None 
         """,
         {"t": thread_id, "outcome": outcome, "error": error},
     )
+
+
+# -- checkpoints: the official PostgresSaver's tables, in the same database ----------------------
+_CHECKPOINT_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
+
+
+async def delete_checkpoints(tx: Tx, thread_id: str, run_id: str | None = None) -> None:
+    """Delete the thread's checkpoints with their pending writes and blobs (only those `run_id`
+    wrote, and the blobs no remaining checkpoint refers to, when given) in the caller's
+    transaction."""
+    c = tx.conn
+    if run_id is None:
+        for table in _CHECKPOINT_TABLES:
+            await c.execute(f"DELETE FROM {table} WHERE thread_id = %s", (thread_id,))
+        return
+    await c.execute(
+        "DELETE FROM checkpoint_writes w USING checkpoints c WHERE c.thread_id = %(t)s"
+        " AND c.metadata ->> 'run_id' = %(r)s AND w.thread_id = c.thread_id"
+        " AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id",
+        {"t": thread_id, "r": run_id},
+    )
+    await c.execute(
+        "DELETE FROM checkpoints WHERE thread_id = %s AND metadata ->> 'run_id' = %s",
+        (thread_id, run_id),
+    )
+    # Blobs are shared between checkpoints by channel version: drop only those no checkpoint
+    # of the thread refers to any more.
+    await c.execute(
+        "DELETE FROM checkpoint_blobs b WHERE b.thread_id = %(t)s AND NOT EXISTS ("
+        " SELECT 1 FROM checkpoints c, jsonb_each_text(c.checkpoint -> 'channel_versions') v"
+        " WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns"
+        " AND v.key = b.channel AND v.value = b.version)",
+        {"t": thread_id},
+    )
+
+
+async def copy_checkpoints(tx: Tx, thread_id: str, new_thread_id: str) -> None:
+    """Copy every checkpoint, blob and pending write of a thread, as they are, to another
+    thread id.
+
+    The columns are read from the saver's own tables, so a column a newer saver adds is copied
+    too."""
+    for table in _CHECKPOINT_TABLES:
+        cur = await tx.conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+            " current_schema() AND table_name = %s AND column_name <> 'thread_id'"
+            " ORDER BY ordinal_position",
+            (table,),
+        )
+        columns = ", ".join(f'"{row["column_name"]}"' for row in await cur.fetchall())
+        await tx.conn.execute(
+            f"INSERT INTO {table} (thread_id, {columns}) SELECT %s, {columns} FROM {table}"
+            " WHERE thread_id = %s",
+            (new_thread_id, thread_id),
+        )

@@ -11,6 +11,7 @@ from agent_ops.storage._policy import INFLIGHT_SQL
 from agent_ops.storage.protocol import RUN_EVENTS, THREAD_EVENTS
 from agent_ops.storage.records import RunEvent, ThreadEvent
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, epoch
+from agent_ops.storage.sqlite.threads import delete_checkpoints
 
 
 def append_events(tx: Tx, run_id: str, events: Sequence[RunEvent]) -> None:
@@ -83,4 +84,6 @@ def purge_stateless_threads(tx: Tx, finished_before: datetime) -> list[str]:
         )
     ]
     tx.conn.executemany("DELETE FROM threads WHERE thread_id = ?", [(i,) for i in ids])
+    for thread_id in ids:
+        delete_checkpoints(tx, thread_id)
     return ids

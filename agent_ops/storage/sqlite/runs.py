@@ -15,7 +15,12 @@ from agent_ops.storage._requests import Ending
 from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.records import LeaseState, Run
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, maybe_dumps
-from agent_ops.storage.sqlite.threads import is_waiting, next_inflight, settle_thread
+from agent_ops.storage.sqlite.threads import (
+    delete_checkpoints,
+    is_waiting,
+    next_inflight,
+    settle_thread,
+)
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 # The oldest runnable run whose thread is free: nothing running there under a live lease and no
@@ -198,20 +203,7 @@ def rollback_run(
     if row is None:
         return False
     thread_id: str = row["thread_id"]
-    # The official SqliteSaver keeps metadata as JSON bytes: read it as text.
-    written = (
-        "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ?1"
-        " AND json_extract(CAST(metadata AS TEXT), '$.run_id') = ?2"
-    )
-    c.execute(
-        f"DELETE FROM writes WHERE thread_id = ?1 AND checkpoint_id IN ({written})",
-        (thread_id, run_id),
-    )
-    c.execute(
-        "DELETE FROM checkpoints WHERE thread_id = ?1"
-        " AND json_extract(CAST(metadata AS TEXT), '$.run_id') = ?2",
-        (thread_id, run_id),
-    )
+    delete_checkpoints(tx, thread_id, run_id)
     c.execute(
         'UPDATE threads SET "values" = ?, interrupts = ?, state_updated_at = ? WHERE thread_id = ?',
         (maybe_dumps(values), dumps(interrupts), tx.now, thread_id),
@@ -219,6 +211,28 @@ def rollback_run(
     settle_thread(tx, thread_id, _policy.outcome_of_state(bool(interrupts)))
     _wake_after_end(tx, run_id, thread_id)
     return True
+
+
+def lease_holders(tx: Tx) -> list[str]:
+    rows = tx.conn.execute(
+        "SELECT DISTINCT worker_id FROM runs WHERE status = 'running' AND worker_id IS NOT NULL"
+    )
+    return [worker_id for (worker_id,) in rows]
+
+
+def expire_leases(tx: Tx, worker_ids: list[str]) -> int:
+    marks = ", ".join("?" * len(worker_ids))
+    expired = [
+        run_id
+        for (run_id,) in tx.conn.execute(
+            f"UPDATE runs SET lease_expires_at = ? WHERE status = 'running'"
+            f" AND worker_id IN ({marks}) RETURNING run_id",
+            (tx.now - 1.0, *worker_ids),
+        ).fetchall()
+    ]
+    for run_id in expired:
+        tx.notify(RUN_QUEUED, run_id)
+    return len(expired)
 
 
 def release_run(tx: Tx, run_id: str, worker_id: str) -> bool:

@@ -42,6 +42,64 @@ def update_thread(tx: Tx, thread_id: str, metadata: Json) -> Thread:
 def delete_thread(tx: Tx, thread_id: str) -> None:
     if tx.conn.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,)).rowcount == 0:
         raise _policy.missing("thread", thread_id)
+    delete_checkpoints(tx, thread_id)
+
+
+def copy_thread(tx: Tx, thread_id: str, new_thread_id: str) -> Thread:
+    row = tx.conn.execute(
+        'INSERT INTO threads (thread_id, tenant_id, owner, status, metadata, "values",'
+        " interrupts, created_at, updated_at, state_updated_at) SELECT ?, tenant_id, owner,"
+        f' {_policy.COPY_STATUS_SQL}, metadata, "values", interrupts, ?, ?, ? FROM threads'
+        " WHERE thread_id = ? RETURNING *",
+        (new_thread_id, tx.now, tx.now, tx.now, thread_id),
+    ).fetchone()
+    if row is None:
+        raise _policy.missing("thread", thread_id)
+    copy_checkpoints(tx, thread_id, new_thread_id)
+    return rec.thread(row, COLUMNS)
+
+
+# -- checkpoints: the official SqliteSaver's tables, on the same file ----------------------------
+_CHECKPOINT_TABLES = ("checkpoints", "writes")
+
+
+def delete_checkpoints(tx: Tx, thread_id: str, run_id: str | None = None) -> None:
+    """Delete the thread's checkpoints with their pending writes (only those `run_id` wrote,
+    when given) in the caller's transaction."""
+    c = tx.conn
+    if run_id is None:
+        for table in _CHECKPOINT_TABLES:
+            c.execute(f"DELETE FROM {table} WHERE thread_id = ?", (thread_id,))
+        return
+    # The official SqliteSaver keeps metadata as JSON bytes: read it as text.
+    written = (
+        "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ?1"
+        " AND json_extract(CAST(metadata AS TEXT), '$.run_id') = ?2"
+    )
+    c.execute(
+        f"DELETE FROM writes WHERE thread_id = ?1 AND checkpoint_id IN ({written})",
+        (thread_id, run_id),
+    )
+    c.execute(
+        "DELETE FROM checkpoints WHERE thread_id = ?1"
+        " AND json_extract(CAST(metadata AS TEXT), '$.run_id') = ?2",
+        (thread_id, run_id),
+    )
+
+
+def copy_checkpoints(tx: Tx, thread_id: str, new_thread_id: str) -> None:
+    """Copy every checkpoint and pending write of a thread, as they are, to another thread id.
+
+    The columns are read from the saver's own tables, so a column a newer saver adds is copied
+    too."""
+    for table in _CHECKPOINT_TABLES:
+        info = tx.conn.execute(f"PRAGMA table_info({table})").fetchall()
+        columns = ", ".join(f'"{r[1]}"' for r in info if r[1] != "thread_id")
+        tx.conn.execute(
+            f"INSERT INTO {table} (thread_id, {columns}) SELECT ?, {columns} FROM {table}"
+            " WHERE thread_id = ?",
+            (new_thread_id, thread_id),
+        )
 
 
 def set_thread_state(

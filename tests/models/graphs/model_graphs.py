@@ -5,22 +5,25 @@ from __future__ import annotations
 from typing import Annotated, TypedDict
 
 from langchain_core.messages import AnyMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
-from agent_ops.models import models
+from agent_ops.deps import deps_for
 
 
 class Chat(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
 
 
-async def respond(state: Chat) -> Chat:
-    return {"messages": [await models().role("respond").ainvoke(state["messages"])]}
+async def respond(state: Chat, config: RunnableConfig) -> Chat:
+    models = deps_for(config).need_models()
+    return {"messages": [await models.role("respond").ainvoke(state["messages"])]}
 
 
-async def judge(state: Chat) -> Chat:
-    return {"messages": [await models().role("judge").ainvoke(state["messages"])]}
+async def judge(state: Chat, config: RunnableConfig) -> Chat:
+    models = deps_for(config).need_models()
+    return {"messages": [await models.role("judge").ainvoke(state["messages"])]}
 
 
 def _one_node(name: str, node: object) -> StateGraph[Chat]:

@@ -1,0 +1,78 @@
+"""What a stored JSON value may hold, checked once before anything is written.
+
+Both backends must store a value and read it back: SQLite's JSON functions and orjson (which
+renders every answer and stream event) stop at 64-bit integers, JSON has no NaN or Infinity,
+PostgreSQL's jsonb refuses NUL characters, lone surrogates are not UTF-8, and a value nested
+thousands deep overflows a recursive reader. A value outside these bounds is an
+`InvalidInput` naming where it sits, so one bad write can never make every later read of a list
+fail. Imports nothing of agent-ops but its errors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+from agent_ops.errors import InvalidInput
+
+MIN_INT: Final = -(2**63)
+MAX_INT: Final = 2**63 - 1
+MAX_DEPTH: Final = 64
+"""How deep objects and arrays may nest in a stored value (langgraph's own limits are far
+above what a business document needs; a deeper value is almost always an attack or a bug)."""
+
+
+def check_storable(value: Any, where: str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Return `value` unchanged if both backends can store and read it back, else raise
+    `InvalidInput` naming the first offending place (`where` is the field's name)."""
+    # An explicit stack, not recursion: the value being checked may be too deep to recurse.
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, bool) or item is None:
+            continue
+        if isinstance(item, str):
+            _check_text(item, path)
+            continue
+        if isinstance(item, int):
+            if not MIN_INT <= item <= MAX_INT:
+                raise InvalidInput(
+                    f"{path}: integer {_short(item)} is outside the storable range "
+                    f"[-2^63, 2^63-1]; send it as a string"
+                )
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise InvalidInput(f"{path}: {item!r} is not a JSON number; send null or a string")
+            continue
+        if depth >= max_depth:
+            raise InvalidInput(f"{path}: nested deeper than {max_depth} levels")
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise InvalidInput(f"{path}: key {key!r} is not a string")
+                _check_text(key, f"{path} key")
+                stack.append((child, f"{path}.{key}", depth + 1))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+    return value
+
+
+def _check_text(text: str, path: str) -> None:
+    # PostgreSQL's jsonb refuses U+0000, and a lone surrogate (legal in a JSON \u escape) is not
+    # UTF-8, so neither backend's reader nor orjson could give it back.
+    if "\x00" in text:
+        raise InvalidInput(f"{path}: text holds a NUL character (\\u0000), which cannot be stored")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(
+                f"{path}: text holds a lone surrogate (an unpaired \\ud800-\\udfff escape)"
+            ) from None
+
+
+def _short(number: int) -> str:
+    text = str(number)
+    return text if len(text) <= 30 else f"{text[:12]}...({len(text)} digits)"
