@@ -1,4 +1,5 @@
-"""One agent-ops server and one headless Chromium for the whole console suite.
+"""One agent-ops server and one headless Chromium for the whole console suite (package-scoped:
+both stop when the suite ends).
 
 The browser is Debian's `chromium` driven by Playwright with its executable path set: no
 browser download. The server is a real `agent-ops serve` (uvicorn) on a loopback port.
@@ -25,7 +26,7 @@ CHROMIUM = os.environ.get("AGENT_OPS_CHROMIUM", "/usr/bin/chromium")
 MODEL_REPLY = "Your parcel left the depot this morning."
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AgentOpsProcess]:
@@ -66,7 +67,7 @@ def console_server(
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def base_url(console_server: AgentOpsProcess) -> str:
     assert console_server.url is not None
     return console_server.url
@@ -84,7 +85,7 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the tests keep their screenshots: AGENT_OPS_ARTIFACTS, else the session's tmp."""
     wanted = os.environ.get("AGENT_OPS_ARTIFACTS")
