@@ -255,6 +255,7 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
                 ", ".join(registry.ids()),
             )
             print(f"agent-ops listening on {url}", flush=True)
+            print(f"agent-ops console: {url}/console", flush=True)
             if demo is not None:
                 demo.mail_samples(url)
         await serving

@@ -15,8 +15,10 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 
 from agent_ops.runtime import METRICS_CONTENT_TYPE, RequestFacts, Runtime
+from server import console
 from server.errors import RequestGuard, install_error_handlers
 from server.responses import JsonResponse
 from server.routes import assistants, crons, decisions, intake, runs, store, threads
@@ -101,11 +103,15 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
     app.include_router(store.router)
     app.include_router(decisions.router)
     app.include_router(intake.router)
+    app.include_router(console.router)
+    app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
     return app
 
 
 # Routes any caller may reach: the readiness probe.
-_OPEN = frozenset({"/ok"})
+# Routes any caller may reach: the readiness probe, and the console's page shells (they hold no
+# data: the page asks the API for it with the key the operator signs in with).
+_OPEN = frozenset({"/ok"}) | console.PAGES
 
 
 def _version(package: str) -> str | None:

@@ -1,0 +1,118 @@
+// The threads list: newest first, filtered by status and assistant (graph), paged; the filter
+// and page live in the URL so a view can be linked.
+import { age, h, post, showError } from "./api.js";
+
+const root = document.body.dataset.api || "";
+const params = new URLSearchParams(location.search);
+const size = Math.max(1, Number(params.get("limit")) || 20);
+const page = Math.max(0, Number(params.get("page")) || 0);
+const status = params.get("status") || "";
+const graph = params.get("graph") || "";
+const meta = params.get("meta") || "";
+
+const body = document.querySelector("#threads tbody");
+const error = document.getElementById("threads-error");
+const statusPicker = document.getElementById("filter-status");
+const graphPicker = document.getElementById("filter-graph");
+const metaInput = document.getElementById("filter-meta");
+const prev = document.getElementById("page-prev");
+const next = document.getElementById("page-next");
+
+function go(changes) {
+  const query = new URLSearchParams({
+    status,
+    graph,
+    meta,
+    page: String(page),
+    limit: String(size),
+    ...changes,
+  });
+  for (const [key, value] of [...query])
+    if (!value || (key === "page" && value === "0")) query.delete(key);
+  location.search = query.toString();
+}
+
+function row(thread) {
+  const meta = thread.metadata ?? {};
+  return h(
+    "tr",
+    { "data-thread-id": thread.thread_id },
+    h(
+      "td",
+      {},
+      h(
+        "a",
+        { href: `${root}/console/threads/${encodeURIComponent(thread.thread_id)}` },
+        h("code", {}, thread.thread_id),
+      ),
+    ),
+    h("td", {}, meta.graph_id ?? ""),
+    h("td", { class: `status ${thread.status}` }, thread.status),
+    h("td", { title: thread.updated_at }, `${age(thread.updated_at)} ago`),
+    h("td", { title: thread.created_at }, new Date(thread.created_at).toLocaleString()),
+  );
+}
+
+// "key=value, key=value": each value as JSON when it reads as JSON (7, true), else as text.
+function metadataFilter(text) {
+  const found = {};
+  for (const pair of text.split(",")) {
+    if (!pair.trim()) continue;
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`metadata filter: ${JSON.stringify(pair.trim())} is not key=value`);
+    const value = pair.slice(at + 1).trim();
+    try {
+      found[pair.slice(0, at).trim()] = JSON.parse(value);
+    } catch {
+      found[pair.slice(0, at).trim()] = value;
+    }
+  }
+  return found;
+}
+
+async function load() {
+  statusPicker.value = status;
+  metaInput.value = meta;
+  const filters = {};
+  if (status) filters.status = status;
+  try {
+    const metadata = { ...metadataFilter(meta), ...(graph ? { graph_id: graph } : {}) };
+    if (Object.keys(metadata).length) filters.metadata = metadata;
+  } catch (exc) {
+    showError(error, exc);
+    return;
+  }
+  try {
+    const assistants = await post("/assistants/search", { limit: 100 });
+    const graphs = [...new Set(assistants.map((a) => a.graph_id))].sort();
+    graphPicker.append(...graphs.map((g) => h("option", { value: g }, g)));
+    graphPicker.value = graph;
+    const [threads, total] = await Promise.all([
+      post("/threads/search", {
+        ...filters,
+        limit: size,
+        offset: page * size,
+        sort_by: "updated_at",
+        sort_order: "desc",
+      }),
+      post("/threads/count", filters),
+    ]);
+    body.replaceChildren(...threads.map(row));
+    document.getElementById("threads-empty").hidden = threads.length > 0;
+    document.getElementById("threads-count").textContent = `(${total})`;
+    const pages = Math.max(1, Math.ceil(total / size));
+    document.getElementById("page-label").textContent = `page ${page + 1} of ${pages}`;
+    prev.disabled = page === 0;
+    next.disabled = page + 1 >= pages;
+  } catch (exc) {
+    showError(error, exc);
+  }
+}
+
+document.getElementById("threads-filter").addEventListener("submit", (event) => {
+  event.preventDefault();
+  go({ status: statusPicker.value, graph: graphPicker.value, meta: metaInput.value, page: "0" });
+});
+prev.addEventListener("click", () => go({ page: String(page - 1) }));
+next.addEventListener("click", () => go({ page: String(page + 1) }));
+load();

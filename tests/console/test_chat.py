@@ -1,0 +1,111 @@
+"""Chat in a real browser: tokens stream into the page, tool calls become cards, Stop cancels."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from langgraph_sdk import get_sync_client
+from playwright.sync_api import Page, expect
+
+from tests.console.conftest import MODEL_REPLY
+from tests.console.console_graphs import PO_REPLY, SLOW_REPLY
+
+pytestmark = pytest.mark.browser
+
+# Every text the streaming bubble shows, in order, recorded as the page changes.
+RECORD = """() => {
+  window.__seen = [];
+  new MutationObserver(() => {
+    const node = document.querySelector('.msg.ai.streaming');
+    if (node && window.__seen.at(-1) !== node.textContent) window.__seen.push(node.textContent);
+  }).observe(document.getElementById('chat-log'), {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def chat(page: Page, graph: str, message: str) -> None:
+    page.goto(f"/console/chat?assistant={graph}")
+    expect(page.locator("#chat-assistant option")).not_to_have_count(0)
+    page.evaluate(RECORD)
+    page.get_by_label("Message").fill(message)
+    page.get_by_role("button", name="Send").click()
+
+
+def test_chat_streams_tokens_and_shows_tool_calls_as_cards(
+    page: Page, base_url: str, screenshot: Callable[[Page, str], Path]
+) -> None:
+    chat(page, "agent", "What is open on PO-12?")
+    expect(page.locator("#chat-status")).to_have_text("done")
+    log = page.locator("#chat-log")
+    expect(log.locator(".msg.human")).to_have_text("What is open on PO-12?")
+    card = log.locator('.tool-card[data-tool="lookup_po"]')
+    expect(card.locator(".args")).to_contain_text('"number": "PO-12"')
+    expect(card.locator(".result")).to_have_text('→ {"lines": 3, "open": true}')
+    expect(card.locator(".duration")).to_have_text(re.compile(r"^ · \d+\.\d ms$"))
+    expect(card.locator(".duration")).to_have_attribute("title", "node run_tool")
+    expect(log.locator(".msg.ai")).to_have_text(PO_REPLY)
+    screenshot(page, "chat")
+    seen = page.evaluate("window.__seen")
+    # Streamed: the reply grew through many partial texts, each a prefix of the next.
+    assert len(seen) >= 5, seen
+    assert all(PO_REPLY.startswith(part) for part in seen), seen
+    thread_id = page.locator("#chat-thread").inner_text()
+    client = get_sync_client(url=base_url)
+    (run,) = client.runs.list(thread_id)
+    assert run["status"] == "success"
+
+
+def test_stop_cancels_the_running_run(page: Page, base_url: str) -> None:
+    chat(page, "slow", "Tell me everything")
+    expect(page.locator(".msg.ai.streaming")).to_contain_text("slow3")
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#chat-status")).to_have_text("stopped")
+    thread_id = page.locator("#chat-thread").inner_text()
+    client = get_sync_client(url=base_url)
+    (run,) = client.runs.list(thread_id)
+    assert run["status"] == "interrupted"
+    messages = client.threads.get_state(thread_id)["values"].get("messages", [])
+    assert all(m["content"] != SLOW_REPLY for m in messages)
+
+
+def test_script_in_a_message_is_shown_not_run(page: Page) -> None:
+    chat(page, "echo", "<script>window.__ran = true</script><img src=x onerror='window.__ran=1'>")
+    expect(page.locator("#chat-status")).to_have_text("done")
+    expect(page.locator(".msg.human")).to_have_text(
+        "<script>window.__ran = true</script><img src=x onerror='window.__ran=1'>"
+    )
+    assert page.evaluate("window.__ran") is None
+
+
+def test_a_refresh_during_a_run_reattaches_and_loses_nothing(page: Page, base_url: str) -> None:
+    chat(page, "slow", "Tell me everything")
+    expect(page.locator(".msg.ai.streaming")).to_contain_text("slow3")
+    expect(page).to_have_url(re.compile(r"thread="))
+    page.reload()
+    # The conversation so far, then the run's stream from its start: every token is there.
+    expect(page.locator(".msg.human")).to_have_text("Tell me everything")
+    streaming = page.locator(".msg.ai.streaming")
+    expect(streaming).to_contain_text("slow8")
+    assert SLOW_REPLY.startswith(streaming.inner_text())
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#chat-status")).to_have_text("stopped")
+    thread_id = page.locator("#chat-thread").inner_text()
+    (run,) = get_sync_client(url=base_url).runs.list(thread_id)
+    assert run["status"] == "interrupted"
+
+
+def test_chat_with_a_model_role_streams_its_answer(page: Page) -> None:
+    chat(page, "model_reply", "Where is my parcel?")
+    expect(page.locator("#chat-status")).to_have_text("done")
+    expect(page.locator("#chat-log .msg.ai")).to_have_text(MODEL_REPLY)
+    seen = page.evaluate("window.__seen")
+    assert len(seen) >= 3 and all(MODEL_REPLY.startswith(p.rstrip()) for p in seen), seen
+
+
+def test_a_chat_run_that_stops_at_an_interrupt_links_to_its_review(page: Page) -> None:
+    chat(page, "question", "May I?")
+    expect(page.locator("#chat-status")).to_have_text("done")
+    page.get_by_role("link", name="The run waits for a decision: review it").click()
+    expect(page.locator("pre.json")).to_contain_text('"question": "approve?"')
