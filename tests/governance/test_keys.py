@@ -157,3 +157,20 @@ def test_keys_cli_refuses_bad_input_with_one_line_naming_the_value(
     unknown = keys_cli(keys_server, "revoke", "feedfacefeedface")
     assert unknown.returncode == 2 and "'feedfacefeedface' does not exist" in unknown.stderr
     assert bad_role.stdout == bad_time.stdout == unknown.stdout == ""
+
+
+async def test_console_pages_open_without_a_key_while_their_data_needs_one(
+    keys_server: AgentOpsProcess,
+) -> None:
+    async with httpx.AsyncClient(base_url=_url(keys_server)) as http:
+        page = await http.get("/console")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert (await http.get("/console/static/api.js")).status_code == 200
+        # The shell holds no data: what the page shows, it asks the API for, with a key.
+        search = await http.post("/threads/search", json={"status": "interrupted"})
+        assert search.status_code == 401
+        approver = create_key(keys_server, "acme", "approver")["key"]
+        signed_in = await http.post(
+            "/threads/search", json={"status": "interrupted"}, headers={"x-api-key": approver}
+        )
+        assert signed_in.status_code == 200
