@@ -1,0 +1,276 @@
+"""The grounded reader's lines table: rows read by the columns their header names or, without
+one, where a row's numbers make quantity x price = amount to the cent (the order line telling
+price from quantity); each row matched to an open order line by product code or description.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rapidfuzz import fuzz
+
+from tools.documents._amounts import numbers_in, value_of
+from tools.documents._header_fields import is_percent
+from tools.documents._hints import OrderLineHint
+from tools.documents._invoice import InvoiceLine
+from tools.documents._labels import column_of
+from tools.documents._reading import AMOUNTS, DERIVED, READ, State
+from tools.documents._words import Cell, Line, Words
+
+__all__ = ["UNITS", "numbers_only", "read_lines", "table_headers"]
+
+
+def table_headers(words: Words) -> dict[int, tuple[Line, dict[str, Cell]]]:
+    """Lines naming at least two of the quantity, price and amount columns, by line index."""
+    headers = {}
+    for line in words.lines:
+        columns: dict[str, Cell] = {}
+        for cell in line.cells:
+            name = column_of(cell.text)
+            if name is not None and name not in columns:
+                columns[name] = cell
+        if len(columns) >= 2:
+            headers[line.index] = (line, columns)
+    return headers
+
+
+@dataclass
+class _Row:
+    line: Line
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    text_cells: list[Cell]
+    how: str
+    confidence: float
+
+
+def read_lines(
+    state: State,
+    headers: dict[int, tuple[Line, dict[str, Cell]]],
+    order_lines: list[OrderLineHint],
+) -> None:
+    rows: list[_Row] = []
+    header: tuple[Line, dict[str, Cell]] | None = None
+    in_table = False
+    attached = -1  # index of the last line that belongs to the last row
+    for line in state.words.lines:
+        if line.index in headers:
+            header, in_table = headers[line.index], True
+            continue
+        labelled = state.label_lines.get(line.index)
+        if labelled in (*AMOUNTS, "currency"):
+            in_table = False  # the totals end a table (until the next header)
+            continue
+        if labelled is not None:
+            continue
+        row = _row(state, line, header if in_table else None, order_lines)
+        if row is not None:
+            rows.append(row)
+            attached = line.index
+        elif (
+            rows
+            # A description wrapped onto the next line: right under its row on the same page and
+            # starting under its description, never a running header, footer or note further
+            # down or on the next page.
+            and line.index == attached + 1
+            and line.page == rows[-1].line.page
+            # whole numbers may belong to it (`DIN 933`, `500 mm`); an amount never does
+            and not any(
+                re.search(r"\d[.,'’ ]\d", n.raw) for c in line.cells for n in numbers_in(c.text)
+            )
+            and not all(numbers_only(c.text) for c in line.cells)  # a ruled line is no text
+            and any(line.cells[0].box.overlaps_x(c.box) for c in rows[-1].text_cells)
+        ):
+            rows[-1].text_cells.extend(line.cells)
+            attached = line.index
+    if not rows:
+        state.problems.append("lines: no table row with quantity, unit price and amount was found")
+        return
+    items = []
+    free = list(order_lines)
+    for number, row in enumerate(rows, start=1):
+        description = " ".join(c.text for c in row.text_cells).strip()
+        code, matched = order_line_of(row, description, free)
+        if code:  # the code is its own field, not part of what was delivered
+            description = re.sub(rf"\(?(?<![\w-]){re.escape(code)}(?![\w-])\)?", " ", description)
+            description = re.sub(r"\s+", " ", description).strip()
+        how = row.how
+        if matched is not None:
+            free.remove(matched)
+            how += f"; the order line {matched.product_code or matched.description!r}"
+        items.append(
+            InvoiceLine(
+                description=description or "(no description)",
+                product_code=code,
+                quantity=row.quantity,
+                unit_price=row.unit_price,
+                amount=row.amount,
+            )
+        )
+        state.fill(f"lines[{number}]", None, row.line.box, row.line.text, how, row.confidence)
+    state.values["lines"] = items
+    if free:
+        state.notes.append(
+            "lines: open order lines not on the document: "
+            + ", ".join(line.product_code or line.description for line in free)
+        )
+
+
+def _row(
+    state: State,
+    line: Line,
+    header: tuple[Line, dict[str, Cell]] | None,
+    order_lines: list[OrderLineHint],
+) -> _Row | None:
+    found: list[tuple[Decimal, Cell]] = []
+    text_cells: list[Cell] = []
+    for cell in line.cells:
+        numbers = [n for n in numbers_in(cell.text) if not is_percent(cell.text, n)]
+        letters = re.sub(r"[\d\s.,'’%€$£¥-]|EUR|USD|GBP|CHF|CNY", "", cell.text)
+        if len(numbers) == 1 and len(letters) <= 3:
+            value = value_of(numbers[0], state.style)
+            if value is None:
+                return None  # `1,234` in a document that does not say which mark is decimal
+            found.append((value, cell))
+        elif cell.text.strip() and not numbers_only(cell.text) and not _is_unit(cell.text):
+            text_cells.append(cell)
+    if len(found) < 3 or not text_cells:
+        return None
+    consistent = {
+        (q[0], p[0], a[0])
+        for (q, p, a) in itertools.permutations(found, 3)
+        if abs(q[0] * p[0] - a[0]) <= Decimal("0.01") and a[0] != 0
+    }
+    columns: dict[str, Decimal] = {}
+    if header is not None:
+        slack = 1.0 if state.words.kind == "text" else 6.0
+        columns = _by_column(found, header[1], slack) or {}
+        if not set(columns) >= {"quantity", "unit_price", "amount"}:
+            columns = _by_index(state, line, header) or columns
+        if set(columns) >= {"quantity", "unit_price", "amount"}:
+            q, p, a = columns["quantity"], columns["unit_price"], columns["amount"]
+            agree = abs(q * p - a) <= Decimal("0.01")
+            how = "row under the table header" + ("" if agree else " (its numbers disagree)")
+            return _Row(line, q, p, a, text_cells, how, READ)
+    if not consistent:
+        return None
+    amounts = {r[2] for r in consistent}
+    if len(amounts) != 1:
+        state.notes.append(f"line {line.text!r}: its numbers multiply in several ways; not read")
+        return None
+    pairs = {(q, p) for q, p, _ in consistent}
+    (amount,) = amounts
+    if len(pairs) == 1:
+        (q, p), how = pairs.pop(), "row whose quantity x price = amount"
+    elif (
+        len(pairs) == 2
+        and "amount" in columns
+        and ("quantity" in columns or "unit_price" in columns)
+    ):
+        # the header names the amount and one of the other two: the swap is settled by it
+        known = "quantity" if "quantity" in columns else "unit_price"
+        pick = [pair for pair in pairs if pair[0 if known == "quantity" else 1] == columns[known]]
+        if len(pick) != 1:
+            return None
+        (q, p), how = (
+            pick[0],
+            f"row: amount and {known} under the header, quantity x price = amount",
+        )
+    else:
+        # quantity x price = price x quantity: which is which, the header did not say. The order
+        # line the row names (by its code or description) may: its price is one of the two.
+        description = " ".join(c.text for c in text_cells)
+        probe = _Row(line, Decimal(0), Decimal(0), amount, text_cells, "", 0.0)
+        _, ordered = order_line_of(probe, description, order_lines)
+        pick = [pair for pair in pairs if ordered is not None and pair[1] == ordered.unit_price]
+        if len(pick) != 1:
+            state.notes.append(f"line {line.text!r}: quantity and unit price cannot be told apart")
+            return None
+        (q, p), how = pick[0], "row: quantity x price = amount, the price the order's"
+        return _Row(line, q, p, amount, text_cells, how, DERIVED + 0.05)
+    return _Row(line, q, p, amount, text_cells, how, READ)
+
+
+# Units of measure written in a column of their own: part of the quantity, not the description.
+_UNIT_WORDS = """pc pcs pce pces piece pieces ea each unit units u ud uds unid unidad unidades pz pezzi
+    stk st stück stueck stuks pièce pièces unité unités m m2 m² m3 m³ mm cm km kg g t l ml h hr
+    hrs hour hours std box boxes set sets pkt pack packs pair pairs pr roll rolls sheet sheets
+    件 个 個 只 套 米 箱 台 张 卷 千克 公斤"""
+UNITS = frozenset(_UNIT_WORDS.split())
+
+
+def _is_unit(text: str) -> bool:
+    return text.strip().rstrip(".").casefold() in UNITS
+
+
+def numbers_only(text: str) -> bool:
+    return not re.search(r"[^\W\d_]", text)
+
+
+def _by_column(
+    found: list[tuple[Decimal, Cell]], header: dict[str, Cell], slack: float
+) -> dict[str, Decimal] | None:
+    """The row's numbers under the header's quantity, price and amount columns, or None when a
+    column has none or two. A number under no column (a position number) is not counted."""
+    chosen: dict[str, Decimal] = {}
+    for value, cell in found:
+        under = [name for name, head in header.items() if cell.box.overlaps_x(head.box, slack)]
+        if not under:
+            continue
+        centre = (cell.box.x0 + cell.box.x1) / 2
+        column = min(under, key=lambda n: abs(centre - (header[n].box.x0 + header[n].box.x1) / 2))
+        if column in chosen:
+            return None
+        chosen[column] = value
+    return chosen
+
+
+def _by_index(
+    state: State, line: Line, header: tuple[Line, dict[str, Cell]]
+) -> dict[str, Decimal] | None:
+    """A row with as many cells as its header, read cell by cell (a text table whose columns
+    do not line up, as when wide characters shift them)."""
+    head, columns = header
+    if len(line.cells) != len(head.cells):
+        return None
+    chosen = {}
+    for name, cell in columns.items():
+        numbers = numbers_in(line.cells[head.cells.index(cell)].text)
+        value = value_of(numbers[0], state.style) if len(numbers) == 1 else None
+        if value is None:
+            return None
+        chosen[name] = value
+    return chosen
+
+
+def order_line_of(
+    row: _Row, description: str, free: list[OrderLineHint]
+) -> tuple[str | None, OrderLineHint | None]:
+    """The order line this row bills: by product code written in the row, else by description."""
+    text = row.line.text.upper()
+    for line in free:
+        if line.product_code and re.search(
+            rf"(?<![\w-]){re.escape(line.product_code.upper())}(?![\w-])", text
+        ):
+            return line.product_code, line
+    scored = sorted(
+        (
+            (
+                max(
+                    fuzz.token_set_ratio(description.casefold(), (t or "").casefold())
+                    for t in (line.description, line.product_name)
+                ),
+                index,
+            )
+            for index, line in enumerate(free)
+        ),
+        reverse=True,
+    )
+    if scored and scored[0][0] >= 85 and (len(scored) == 1 or scored[1][0] < scored[0][0] - 10):
+        line = free[scored[0][1]]
+        return line.product_code, line
+    return None, None
