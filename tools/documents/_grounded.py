@@ -20,7 +20,7 @@ from tools.documents._amounts import document_style, numbers_in
 from tools.documents._header_fields import find_currency, read_labels
 from tools.documents._hints import Hints
 from tools.documents._invoice import Invoice, InvoiceLine
-from tools.documents._labels import INSTRUCTIONS, title_kind
+from tools.documents._labels import title_kind
 from tools.documents._reading import DERIVED, Reading, State
 from tools.documents._table import read_lines, table_headers
 from tools.documents._vendor import find_order, identify_vendor
@@ -43,11 +43,6 @@ def read_grounded(words: Words, hints: Hints | None) -> Reading:
             [],
             final=True,
         )
-    if m := INSTRUCTIONS.search(words.text):
-        state.problems.append(
-            f"document: it addresses instructions to whoever reads it ({m.group()!r}); an "
-            "invoice has no reason to, so a person reads this one"
-        )
     header_lines = table_headers(words)
     supplier = identify_vendor(state)
     read_labels(state, header_lines)
@@ -55,9 +50,7 @@ def read_grounded(words: Words, hints: Hints | None) -> Reading:
     find_currency(state)
     read_lines(state, header_lines, order_lines)
     _derived(state)
-    reading = _finish(state)
-    reading.final = any(p.startswith("document: it addresses") for p in reading.problems)
-    return reading
+    return _finish(state)
 
 
 # -- what the document is ----------------------------------------------------------------------

@@ -210,16 +210,6 @@ NOT_INVOICE_TITLES = {
     "order confirmation": [r"order\s*confirmation", r"auftragsbestätigung"],
     "reminder": [r"payment\s*reminder", r"zahlungserinnerung", r"mahnung", r"relance"],
 }
-# Words an invoice has no reason to say to its reader: instructions to an automated reader.
-INSTRUCTIONS = re.compile(
-    r"ignore\s+(?:all\s+|any\s+)?(?:previous|prior|above|earlier)\s+(?:instructions|rules)"
-    r"|disregard\s+(?:all\s+|the\s+)?(?:previous|prior|above)"
-    r"|(?:you\s+are|act\s+as)\s+(?:an?\s+)?(?:ai|assistant|model|language\s+model)"
-    r"|system\s+prompt|approve\s+(?:this|the)\s+(?:invoice|payment)\s+(?:immediately|automatically|without)"
-    r"|(?:auto-?)?approve\s+without\s+(?:review|checking)|ignoriere\s+(?:alle\s+)?(?:vorherigen\s+)?anweisungen"
-    r"|ignorez\s+(?:les\s+)?instructions|忽略(?:之前|以上)的?指令",
-    re.IGNORECASE,
-)
 DAY_FIRST_LANGUAGES = frozenset({"de", "fr", "es", "it", "nl"})
 
 
