@@ -8,17 +8,19 @@ choice.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from tools.documents._amounts import Number, currencies_in, numbers_in, value_of
 from tools.documents._dates import Unsure, read_date
 from tools.documents._hints import DateOrder, SupplierHint, normalise_id
-from tools.documents._labels import DAY_FIRST_LANGUAGES, label_at
+from tools.documents._labels import DAY_FIRST_LANGUAGES, label_in
 from tools.documents._reading import AMOUNTS, DATES, READ, Candidate, State
 from tools.documents._text import CURRENCIES
-from tools.documents._words import Cell, Line, Words
+from tools.documents._words import Box, Cell, Line, Words
 
 __all__ = ["date_order", "find_currency", "is_percent", "read_labels"]
 
@@ -27,50 +29,103 @@ _PERCENT = re.compile(r"%|％")
 _MONTH_COUNTRIES_MDY = frozenset({"US", "PH", "BZ", "FM"})
 
 
-def _value_cells(words: Words, line: Line, position: int) -> Iterator[Cell]:
-    """Where a label's value may stand: the cells right of it up to the next label, then the
-    cell below it (a header row of labels over a row of values)."""
-    for cell in line.cells[position + 1 :]:
-        if label_at(cell.text) is not None:
+def segments(line: Line) -> list[Cell]:
+    """A line's cells as labels and values stand in them: a cell holding several sentences
+    (`Invoice no. 7. Date 4 May 2026.`) cut before each label, and a label broken over two or
+    three cells by stray spaces (`Inv0ice | date : ...`, `Totale | documento`) joined again."""
+    pieces: list[Cell] = []
+    for cell in line.cells:
+        start = 0
+        for m in _CLAUSE.finditer(cell.text):
+            if m.end() < len(cell.text) and label_in(cell.text[m.end() :]) is not None:
+                if cell.text[start : m.start()].strip():
+                    pieces.append(replace(cell, text=cell.text[start : m.start() + 1].strip()))
+                start = m.end()
+        pieces.append(replace(cell, text=cell.text[start:].strip()) if start else cell)
+    joined: list[Cell] = []
+    i = 0
+    while i < len(pieces):
+        cell = pieces[i]
+        alone = label_in(cell.text)
+        best = (cell, i + 1)
+        for width in (2, 3):
+            if i + width > len(pieces):
+                break
+            group = pieces[i : i + width]
+            text = " ".join(c.text for c in group)
+            hit = label_in(text)
+            cut = len(" ".join(c.text for c in group[:-1]))
+            if hit is not None and hit.end > cut + 1 and (alone is None or hit.end > alone.end):
+                box = group[0].box
+                for other in group[1:]:
+                    box = box.union(other.box)
+                best = (Cell(text, box, cell.line), i + width)
+        joined.append(best[0])
+        i = best[1]
+    return joined
+
+
+_CURRENCY_MARKS = frozenset(CURRENCIES) | {"€", "$", "£", "¥", "￥", "US$"}
+_CLAUSE = re.compile(r"(?<=[^\W_])[.;]\s+")
+
+
+def _value_cells(words: Words, cells: list[Cell], position: int, digits: bool) -> Iterator[Cell]:
+    """Where a label's value may stand: the cells right of it up to the next label (or, for a
+    value written with digits, up to a cell of words only: a heading of a row of headings),
+    then the cell below it that overlaps it most (a header row of labels over a row of values)."""
+    for cell in cells[position + 1 :]:
+        if digits and cell.text.strip() in _CURRENCY_MARKS:
+            continue  # `Total | EUR | 12.50`
+        if label_in(cell.text) is not None or (digits and not re.search(r"\d", cell.text)):
             break
         yield cell
-    label = line.cells[position]
+    label = cells[position]
+    line = words.lines[label.line]
     for below in words.lines[line.index + 1 : line.index + 3]:
         if below.page != line.page:
             return
         under = [c for c in below.cells if c.box.overlaps_x(label.box)]
         if under:
-            yield under[0]
+            yield max(under, key=lambda c: _overlap(c.box, label.box))
             return
 
 
+def _overlap(a: Box, b: Box) -> float:
+    return min(a.x1, b.x1) - max(a.x0, b.x0)
+
+
 def read_labels(state: State, header_lines: dict[int, tuple[Line, dict[str, Cell]]]) -> None:
-    for line in state.words.lines:
-        for cell in line.cells:
-            if (hit := label_at(cell.text)) is not None:
+    lines = [(line, segments(line)) for line in state.words.lines]
+    for _, cells in lines:
+        for cell in cells:
+            if (hit := label_in(cell.text)) is not None:
                 state.languages[hit.language] = state.languages.get(hit.language, 0) + 1
     found: dict[str, list[Candidate]] = {}
-    for line in state.words.lines:
+    unread: dict[str, list[tuple[str, Cell, str]]] = {}  # a date labelled, its value unsure
+    for line, cells in lines:
         if line.index in header_lines:
             continue
-        for position, cell in enumerate(line.cells):
-            hit = label_at(cell.text)
+        for position, cell in enumerate(cells):
+            hit = label_in(cell.text)
             if hit is None:
                 continue
             rest = cell.text[hit.end :].strip()
             label_text = cell.text[: hit.end].strip()
             candidates: list[tuple[str, Cell]] = [(rest, cell)] if rest else []
-            candidates += [(c.text, c) for c in _value_cells(state.words, line, position)]
+            digits = hit.field != "currency"
+            candidates += [(c.text, c) for c in _value_cells(state.words, cells, position, digits)]
+            how = f"label {label_text!r} ({hit.language})"
             for text, where in candidates:
                 value = _parse(state, hit.field, text)
                 if value is _SKIP:
                     continue
                 if value is not None:
                     state.label_lines.setdefault(line.index, hit.field)
-                    found.setdefault(hit.field, []).append(
-                        Candidate(value, where, cell, f"label {label_text!r} ({hit.language})")
-                    )
+                    found.setdefault(hit.field, []).append(Candidate(value, where, cell, how))
+                elif hit.field in DATES and _DATE_LIKE.search(text):
+                    unread.setdefault(hit.field, []).append((text, cell, how))
                 break
+    _settle_dates(state, found, unread)
     for name, hits in found.items():
         values = {_key(c.value) for c in hits}
         if len(values) > 1:
@@ -91,6 +146,64 @@ def read_labels(state: State, header_lines: dict[int, tuple[Line, dict[str, Cell
         state.fill(name, first.value, box, text, first.how, READ)
 
 
+# What a date someone tried to write looks like: a year, or day and month with a separator.
+_DATE_LIKE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|(?<!\d)\d{1,2}\s?[./-]\s?\d{1,2}(?!\d)")
+_TERMS = re.compile(
+    r"(?<!\d)(\d{1,3})\s*(?:days?|tage[n]?|jours?|d[ií]as|giorni|gg|dagen|天)(?![^\W\d_])",
+    re.IGNORECASE,
+)
+
+
+def _settle_dates(
+    state: State,
+    found: dict[str, list[Candidate]],
+    unread: dict[str, list[tuple[str, Cell, str]]],
+) -> None:
+    """Labelled dates whose day and month order nothing else told: the payment terms may (issue
+    date + N days = due date in one order only). A labelled date still unread is a problem: an
+    invoice is never paid on a due date left out because it could not be read."""
+    issue, due = unread.get("issue_date"), unread.get("due_date")
+    terms = {int(m.group(1)) for m in _TERMS.finditer(state.words.text)}
+    if (issue or due) and len(terms) == 1 and not (issue and "issue_date" in found):
+        (days,) = terms
+        settled = []
+        for order in ("DMY", "MDY"):
+            pair = []
+            for name, texts in (("issue_date", issue), ("due_date", due)):
+                if texts:
+                    pair.append(_read_as(texts[0][0], order))
+                elif name in found and len(found[name]) == 1:
+                    pair.append(found[name][0].value)
+                else:
+                    pair.append(None)
+            if pair[0] is not None and pair[1] is not None and (pair[1] - pair[0]).days == days:
+                settled.append((order, pair))
+        if len(settled) == 1:
+            order, pair = settled[0]
+            for (name, texts), value in zip(
+                (("issue_date", issue), ("due_date", due)), pair, strict=True
+            ):
+                if texts:
+                    text, cell, how = texts[0]
+                    note = f"{how}; day and month order from the payment terms ({days} days)"
+                    found.setdefault(name, []).append(Candidate(value, cell, cell, note))
+                    unread.pop(name)
+    for name, texts in unread.items():
+        if name not in found:
+            state.problems.append(
+                f"{name}: labelled ({texts[0][1].text!r}) but its date could not be read for "
+                "certain; a person reads it rather than the invoice being paid without it"
+            )
+
+
+def _read_as(text: str, order: DateOrder) -> dt.date | None:
+    try:
+        read = read_date(text, order)
+    except Unsure:
+        return None
+    return read[0] if read else None
+
+
 _SKIP = object()  # not this cell: look at the next one (a rate beside a tax label)
 
 
@@ -99,7 +212,7 @@ def _key(value: Any) -> Any:
 
 
 def _parse(state: State, name: str, text: str) -> Any:
-    text = text.strip()
+    text = text.strip().lstrip(":：#").strip()
     if not text:
         return _SKIP
     if name in AMOUNTS:
@@ -125,12 +238,12 @@ def _parse(state: State, name: str, text: str) -> Any:
             return value
         return None
     if name == "invoice_number":
-        token = text.split()[0].strip(":：#")
+        token = text.split()[0].strip(":：#").rstrip(".,;")
         if _INVOICE_NUMBER.fullmatch(token) and re.search(r"\d", token):
             return token
         return None
     if name == "po_number":
-        token = text.split()[0].strip(":：#")
+        token = text.split()[0].strip(":：#").rstrip(".,;")
         return token if re.search(r"\d", token) else None
     if name == "vendor_tax_id":
         token = normalise_id(text.split()[0]) if len(text.split()) == 1 else normalise_id(text)
@@ -158,10 +271,23 @@ def date_order(state: State) -> DateOrder | None:
     supplier = state.values.get("_supplier")
     if isinstance(supplier, SupplierHint) and supplier.country:
         return "MDY" if supplier.country.upper() in _MONTH_COUNTRIES_MDY else "DMY"
+    # The document's other dates: `13/11/2026` beside `11/12/2026` says the day comes first.
+    orders = set()
+    for m in _SLASHED.finditer(state.words.text):
+        first, second = int(m.group(1)), int(m.group(3))
+        if first > 12 >= second:
+            orders.add("DMY")
+        elif second > 12 >= first:
+            orders.add("MDY")
+    if len(orders) == 1:
+        return "DMY" if "DMY" in orders else "MDY"
     day_first = sum(n for lang, n in state.languages.items() if lang in DAY_FIRST_LANGUAGES)
-    if day_first > state.languages.get("en", 0):
+    if day_first > state.languages.get("en", 0) and not orders:
         return "DMY"  # labels in German, French, ...: no one there writes the month first
     return None
+
+
+_SLASHED = re.compile(r"(?<![\d/-])(\d{1,2})([/-])(\d{1,2})\2(?:\d{4})(?![\d/-])")
 
 
 def find_currency(state: State) -> None:

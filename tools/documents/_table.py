@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from rapidfuzz import fuzz
@@ -16,7 +16,7 @@ from tools.documents._amounts import numbers_in, value_of
 from tools.documents._header_fields import is_percent
 from tools.documents._hints import OrderLineHint
 from tools.documents._invoice import InvoiceLine
-from tools.documents._labels import column_of
+from tools.documents._labels import column_of, mentions_columns, unswap_letters
 from tools.documents._reading import AMOUNTS, DERIVED, READ, State
 from tools.documents._words import Cell, Line, Words
 
@@ -24,15 +24,23 @@ __all__ = ["UNITS", "numbers_only", "read_lines", "table_headers"]
 
 
 def table_headers(words: Words) -> dict[int, tuple[Line, dict[str, Cell]]]:
-    """Lines naming at least two of the quantity, price and amount columns, by line index."""
+    """Lines naming at least two of the quantity, price and amount columns, by line index.
+
+    A header whose words are cut or run together (`Unit | price Qty | Am0unt`, a scan's stray
+    spaces) places its columns wrongly, which would swap quantity and price: it is not used,
+    and its rows are read by their numbers instead.
+    """
     headers = {}
     for line in words.lines:
         columns: dict[str, Cell] = {}
+        broken = False
         for cell in line.cells:
             name = column_of(cell.text)
             if name is not None and name not in columns:
                 columns[name] = cell
-        if len(columns) >= 2:
+            elif name is None and mentions_columns(cell.text):
+                broken = True
+        if len(columns) >= 2 and not broken:
             headers[line.index] = (line, columns)
     return headers
 
@@ -67,7 +75,9 @@ def read_lines(
             continue
         if labelled is not None:
             continue
-        row = _row(state, line, header if in_table else None, order_lines)
+        row = _row(state, line, header if in_table else None, order_lines) or _item_line(
+            state, line
+        )
         if row is not None:
             rows.append(row)
             attached = line.index
@@ -82,7 +92,11 @@ def read_lines(
             and not any(
                 re.search(r"\d[.,'’ ]\d", n.raw) for c in line.cells for n in numbers_in(c.text)
             )
-            and not all(numbers_only(c.text) for c in line.cells)  # a ruled line is no text
+            # a ruled line is no text; a lone whole number is (`level` / `5`, `box of` / `200`)
+            and (
+                not all(numbers_only(c.text) for c in line.cells)
+                or (len(line.cells) == 1 and re.fullmatch(r"\d{1,4}", line.cells[0].text))
+            )
             and any(line.cells[0].box.overlaps_x(c.box) for c in rows[-1].text_cells)
         ):
             rows[-1].text_cells.extend(line.cells)
@@ -92,11 +106,17 @@ def read_lines(
         return
     items = []
     free = list(order_lines)
+    positions = _position_numbers(state, rows)
     for number, row in enumerate(rows, start=1):
         description = " ".join(c.text for c in row.text_cells).strip()
+        if positions:
+            description = description.split(None, 1)[1] if " " in description else description
+        description = unswap_letters(description, inside_only=True)
         code, matched = order_line_of(row, description, free)
         if code:  # the code is its own field, not part of what was delivered
-            description = re.sub(rf"\(?(?<![\w-]){re.escape(code)}(?![\w-])\)?", " ", description)
+            description = re.sub(
+                rf"[(\[]?(?<![\w-]){re.escape(code)}(?![\w-])[)\]]?", " ", description
+            )
             description = re.sub(r"\s+", " ", description).strip()
         how = row.how
         if matched is not None:
@@ -126,6 +146,39 @@ def _row(
     header: tuple[Line, dict[str, Cell]] | None,
     order_lines: list[OrderLineHint],
 ) -> _Row | None:
+    """A table row read from a line's cells, its description keeping the number-like words
+    written in it (`Spur gear module 2, 40 teeth`)."""
+    row = _read_row(state, line, header, order_lines)
+    if row is None or not all(c in line.cells for c in row.text_cells):
+        return row  # none, or its quantity was cut from its description's cell
+    cells: list[Cell] = []
+    # a unit word between the description and a quantity that has its own unit (`5 | m | 8 ud.`)
+    # belongs to the description
+    own_unit = _with_unit([(row.quantity, c) for c in line.cells])
+    first_text = line.cells.index(row.text_cells[0]) if row.text_cells[0] in line.cells else 0
+    used = {row.quantity, row.unit_price, row.amount}
+    for index, cell in enumerate(line.cells):
+        if cell in row.text_cells:
+            cells.append(cell)
+            continue
+        if index < first_text:
+            continue  # a position number before the description
+        numbers = numbers_in(cell.text)
+        if len(numbers) == 1 and value_of(numbers[0], state.style) in used:
+            break  # the row's own numbers start here
+        if (numbers and not _is_unit(cell.text)) or (_is_unit(cell.text) and own_unit):
+            cells.append(cell)
+    cells += [c for c in row.text_cells if c not in cells]
+    row.text_cells = cells
+    return row
+
+
+def _read_row(
+    state: State,
+    line: Line,
+    header: tuple[Line, dict[str, Cell]] | None,
+    order_lines: list[OrderLineHint],
+) -> _Row | None:
     found: list[tuple[Decimal, Cell]] = []
     text_cells: list[Cell] = []
     for cell in line.cells:
@@ -138,6 +191,19 @@ def _row(
             found.append((value, cell))
         elif cell.text.strip() and not numbers_only(cell.text) and not _is_unit(cell.text):
             text_cells.append(cell)
+    split = False
+    if len(found) == 2 and text_cells and line.cells[0] is text_cells[0]:
+        # A quantity set so close to its description that they share a cell (`500 Washer DIN
+        # 125`): its leading number, taken only if quantity x price = amount then holds.
+        head = _LEADING_NUMBER.match(text_cells[0].text)
+        value = value_of(numbers_in(head.group(1))[0], state.style) if head else None
+        if head is not None and value is not None:
+            cell = text_cells[0]
+            share = len(head.group(1)) / max(len(cell.text), 1)
+            box = replace(cell.box, x1=cell.box.x0 + (cell.box.x1 - cell.box.x0) * share)
+            found.insert(0, (value, Cell(head.group(1), box, cell.line)))
+            text_cells[0] = replace(cell, text=cell.text[head.end() :])
+            split = True
     if len(found) < 3 or not text_cells:
         return None
     consistent = {
@@ -145,6 +211,8 @@ def _row(
         for (q, p, a) in itertools.permutations(found, 3)
         if abs(q[0] * p[0] - a[0]) <= Decimal("0.01") and a[0] != 0
     }
+    if split and not consistent:
+        return None
     columns: dict[str, Decimal] = {}
     if header is not None:
         slack = 1.0 if state.words.kind == "text" else 6.0
@@ -154,6 +222,8 @@ def _row(
         if set(columns) >= {"quantity", "unit_price", "amount"}:
             q, p, a = columns["quantity"], columns["unit_price"], columns["amount"]
             agree = abs(q * p - a) <= Decimal("0.01")
+            if split and not agree:
+                return None
             how = "row under the table header" + ("" if agree else " (its numbers disagree)")
             return _Row(line, q, p, a, text_cells, how, READ)
     if not consistent:
@@ -180,6 +250,10 @@ def _row(
             pick[0],
             f"row: amount and {known} under the header, quantity x price = amount",
         )
+    elif len({pair for pair in pairs if pair[0] in _with_unit(found)}) == 1:
+        # the number written with its unit (`10 pcs`, `0,5 m`) is the quantity
+        ((q, p),) = {pair for pair in pairs if pair[0] in _with_unit(found)}
+        how = "row: quantity (written with its unit) x price = amount"
     else:
         # quantity x price = price x quantity: which is which, the header did not say. The order
         # line the row names (by its code or description) may: its price is one of the two.
@@ -201,6 +275,85 @@ _UNIT_WORDS = """pc pcs pce pces piece pieces ea each unit units u ud uds unid u
     hrs hour hours std box boxes set sets pkt pack packs pair pairs pr roll rolls sheet sheets
     件 个 個 只 套 米 箱 台 张 卷 千克 公斤"""
 UNITS = frozenset(_UNIT_WORDS.split())
+
+
+_LEADING_NUMBER = re.compile(r"(\d{1,6}(?:[.,]\d{1,3})?)\s+(?=[^\W\d_])")
+
+
+def _with_unit(found: list[tuple[Decimal, Cell]]) -> set[Decimal]:
+    """The values written with a unit of measure after them: quantities."""
+    return {
+        value
+        for value, cell in found
+        if (m := re.fullmatch(r"[\d.,'’ ]+\s*([^\W\d_.]+\.?|[²³]|m[²³])", cell.text.strip()))
+        and _is_unit(m.group(1))
+    }
+
+
+def _position_numbers(state: State, rows: list[_Row]) -> bool:
+    """Whether the rows' descriptions start with their position numbers (1, 2, 3 ...): at least
+    two rows numbered in order from 1, or a first row numbered 1 under a position column."""
+    leading = []
+    for row in rows:
+        text = " ".join(c.text for c in row.text_cells)
+        m = re.match(r"(\d{1,3})[.)]?\s+(?=[^\W\d_])", text)
+        if m is None:
+            return False
+        leading.append(int(m.group(1)))
+    if not leading or leading[0] != 1 or leading != sorted(set(leading)):
+        return False
+    if len(leading) >= 2:
+        return True
+    header = [line for line in state.words.lines if line.index < rows[0].line.index and line.cells]
+    return bool(header) and _POSITION.fullmatch(header[-1].cells[0].text.strip()) is not None
+
+
+_POSITION = re.compile(r"#|pos\.?|position|nr\.?|no\.?|n°|item|line|序号|行", re.IGNORECASE)
+
+# An item written as a sentence: `- 3 pz Grease cartridge [LUB-EP2] x 4,95 = 14,85`, or its
+# description first: `Grease cartridge: 3 x 4,95 = 14,85`.
+_TIMES = r"\s+(?:x|×|à|@|a)\s+|\s*[×*]\s*"
+_ITEM = re.compile(rf"(?P<left>.+?)(?:{_TIMES})(?P<price>[^=]+?)\s*=\s*(?P<amount>[^=]+?)\s*$")
+_QUANTITY_FIRST = re.compile(
+    r"^[\s*•·-]*(?P<q>\d[\d.,]*)\s*(?P<unit>[^\W\d_]{1,8}\.?)?\s+(?P<d>.+)$"
+)
+_QUANTITY_LAST = re.compile(
+    r"^[\s*•·-]*(?P<d>.+?)[\s:]+(?P<q>\d[\d.,]*)\s*(?P<unit>[^\W\d_]{1,8}\.?)?$"
+)
+
+
+def _item_line(state: State, line: Line) -> _Row | None:
+    """A line stating an item as `quantity x price = amount`, read only when it adds up."""
+    m = _ITEM.match(line.text)
+    if m is None:
+        return None
+    price, amount = (_one_amount(state, m.group(g)) for g in ("price", "amount"))
+    if price is None or amount is None:
+        return None
+    for shape in (_QUANTITY_FIRST, _QUANTITY_LAST):
+        left = shape.match(m.group("left"))
+        if left is None:
+            continue
+        quantity = _one_amount(state, left.group("q"))
+        description = left.group("d")
+        unit = left.group("unit")
+        if unit and not _is_unit(unit):
+            description = f"{unit} {description}" if shape is _QUANTITY_FIRST else description
+            if shape is _QUANTITY_LAST:
+                continue  # `... 40 teeth`: a word after the number, not a unit
+        if quantity is None or quantity * price != amount or amount == 0:
+            continue
+        cell = Cell(description.strip(" :-"), line.box, line.index)
+        how = "item line: quantity x price = amount"
+        return _Row(line, quantity, price, amount, [cell], how, READ)
+    return None
+
+
+def _one_amount(state: State, text: str) -> Decimal | None:
+    numbers = numbers_in(text)
+    if len(numbers) != 1 or re.search(r"[^\W\d_]{4,}", text):
+        return None
+    return value_of(numbers[0], state.style)
 
 
 def _is_unit(text: str) -> bool:
@@ -252,6 +405,7 @@ def order_line_of(
 ) -> tuple[str | None, OrderLineHint | None]:
     """The order line this row bills: by product code written in the row, else by description."""
     text = row.line.text.upper()
+    description = unswap_letters(description, inside_only=True)
     for line in free:
         if line.product_code and re.search(
             rf"(?<![\w-]){re.escape(line.product_code.upper())}(?![\w-])", text
