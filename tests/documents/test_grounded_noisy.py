@@ -240,6 +240,17 @@ async def test_payment_terms_tell_the_order_of_day_and_month() -> None:
     assert "payment terms" in extraction.evidence["issue_date"].how
 
 
+async def test_without_terms_only_a_usual_payment_term_tells_the_order() -> None:
+    # December 3 to January 2 is 30 days; March 12 to February 1 would be 326.
+    extraction = await _read(_dated("12/03/2026", "01/02/2027", "Thank you for your business."))
+
+    assert not extraction.review, extraction.problems
+    assert extraction.invoice is not None
+    assert extraction.invoice.issue_date == dt.date(2026, 12, 3)
+    assert extraction.invoice.due_date == dt.date(2027, 1, 2)
+    assert "usual payment term" in extraction.evidence["due_date"].how
+
+
 async def test_another_date_on_the_document_tells_the_order_of_day_and_month() -> None:
     extraction = await _read(_dated("05/11/2026", "05/12/2026", "Delivered on 28/10/2026."))
 
@@ -326,3 +337,47 @@ async def test_a_leading_number_that_does_not_multiply_is_not_taken_for_the_quan
 
     assert extraction.review
     assert extraction.invoice is None or not extraction.invoice.lines
+
+
+# -- dates without a label -------------------------------------------------------------------------
+
+
+def _unlabelled(head: str, footer: str) -> Document:
+    return Document.from_text(
+        f"""Northwind Metals
+{head}
+
+Invoice no.: NWM-5507
+Your order: PO-00005
+
+  Item                          Qty      Price     Amount
+  HSS drill bit set (19 pcs)      1      24.00      24.00
+
+Subtotal: EUR 24.00
+VAT 20%: EUR 4.80
+Total: EUR 28.80
+
+{footer}
+"""
+    )
+
+
+async def test_a_due_date_stated_in_a_sentence_and_a_lone_head_date_are_read() -> None:
+    extraction = await _read(
+        _unlabelled("Hamburg, 20 November 2026", "Payment is due on 20 December 2026. Thank you.")
+    )
+
+    assert not extraction.review, extraction.problems
+    assert extraction.invoice is not None
+    assert extraction.invoice.issue_date == dt.date(2026, 11, 20)
+    assert extraction.invoice.due_date == dt.date(2026, 12, 20)
+    assert extraction.evidence["due_date"].how == "stated in a sentence"
+
+
+async def test_a_head_date_beside_a_word_or_beside_another_date_is_not_taken() -> None:
+    beside = await _read(_unlabelled("Lieferdatum     20.11.2026", ""))
+    two = await _read(_unlabelled("20.11.2026\n21.11.2026", ""))
+
+    for extraction in (beside, two):
+        assert extraction.review
+        assert any(p.startswith("issue_date") for p in extraction.problems), extraction.problems

@@ -22,6 +22,7 @@ from tools.documents._hints import Hints
 from tools.documents._invoice import Invoice, InvoiceLine
 from tools.documents._labels import title_kind
 from tools.documents._reading import DERIVED, Reading, State
+from tools.documents._stated_dates import stated_dates
 from tools.documents._table import read_lines, table_headers
 from tools.documents._vendor import find_order, identify_vendor
 from tools.documents._words import Words
@@ -49,6 +50,8 @@ def read_grounded(words: Words, hints: Hints | None) -> Reading:
     order_lines = find_order(state, supplier)
     find_currency(state)
     read_lines(state, header_lines, order_lines)
+    first_row = state.values.get("_first_row", min(header_lines, default=None))
+    stated_dates(state, first_row)
     _derived(state)
     return _finish(state)
 

@@ -154,19 +154,25 @@ _TERMS = re.compile(
 )
 
 
+# Payment terms vendors use, in days: a due date this long after the issue date in one reading
+# of `03/12/2026` and not in the other (a year away, or before it) tells the reading.
+USUAL_TERMS = frozenset({7, 8, 10, 14, 15, 20, 21, 28, 30, 31, 45, 60, 90})
+
+
 def _settle_dates(
     state: State,
     found: dict[str, list[Candidate]],
     unread: dict[str, list[tuple[str, Cell, str]]],
 ) -> None:
     """Labelled dates whose day and month order nothing else told: the payment terms may (issue
-    date + N days = due date in one order only). A labelled date still unread is a problem: an
-    invoice is never paid on a due date left out because it could not be read."""
+    date + N days = due date in one order only), or, with no terms written, the one order in
+    which the due date falls a usual term after the issue date (the other giving a gap of a
+    day, a year, or a negative one). A labelled date still unread is a problem: an invoice is
+    never paid on a due date left out because it could not be read."""
     issue, due = unread.get("issue_date"), unread.get("due_date")
     terms = {int(m.group(1)) for m in _TERMS.finditer(state.words.text)}
-    if (issue or due) and len(terms) == 1 and not (issue and "issue_date" in found):
-        (days,) = terms
-        settled = []
+    if (issue or due) and not (issue and "issue_date" in found):
+        pairs = {}
         for order in ("DMY", "MDY"):
             pair = []
             for name, texts in (("issue_date", issue), ("due_date", due)):
@@ -176,16 +182,27 @@ def _settle_dates(
                     pair.append(found[name][0].value)
                 else:
                     pair.append(None)
-            if pair[0] is not None and pair[1] is not None and (pair[1] - pair[0]).days == days:
-                settled.append((order, pair))
+            if pair[0] is not None and pair[1] is not None:
+                pairs[order] = (pair[0], pair[1], (pair[1] - pair[0]).days)
+        if len(terms) == 1:
+            # the terms written: issue date + N days is the due date in one order only
+            (days,) = terms
+            settled = [(o, p) for o, p in pairs.items() if p[2] == days]
+            why = f"the payment terms ({days} days)"
+        else:
+            # no terms written: only one order makes the due date a usual term after the issue
+            settled = [(o, p) for o, p in pairs.items() if p[2] in USUAL_TERMS]
+            why = "the only order that puts the due date a usual payment term after the issue date"
         if len(settled) == 1:
-            order, pair = settled[0]
+            order, (first, second, days) = settled[0]
             for (name, texts), value in zip(
-                (("issue_date", issue), ("due_date", due)), pair, strict=True
+                (("issue_date", issue), ("due_date", due)), (first, second), strict=True
             ):
                 if texts:
                     text, cell, how = texts[0]
-                    note = f"{how}; day and month order from the payment terms ({days} days)"
+                    note = f"{how}; day and month order ({order}) from {why}"
+                    if not why.startswith("the payment"):
+                        note += f" ({days} days)"
                     found.setdefault(name, []).append(Candidate(value, cell, cell, note))
                     unread.pop(name)
     for name, texts in unread.items():

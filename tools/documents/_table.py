@@ -104,6 +104,7 @@ def read_lines(
     if not rows:
         state.problems.append("lines: no table row with quantity, unit price and amount was found")
         return
+    state.values["_first_row"] = rows[0].line.index
     items = []
     free = list(order_lines)
     positions = _position_numbers(state, rows)
