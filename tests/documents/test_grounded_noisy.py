@@ -381,3 +381,40 @@ async def test_a_head_date_beside_a_word_or_beside_another_date_is_not_taken() -
     for extraction in (beside, two):
         assert extraction.review
         assert any(p.startswith("issue_date") for p in extraction.problems), extraction.problems
+
+
+# -- look-alike letters in numbers -----------------------------------------------------------------
+
+RETYPED = """Invoice no.: NWM-5508
+Invoice date: 2026-11-20
+Your order: PO-00005
+
+  Item                          Qty      Price     Amount
+  HSS drill bit set (19 pcs)      2      24.OO      48.0O
+  Cutting disc 125 mm            1O       1.8O      18.OO
+
+Subtotal: EUR 66.OO
+VAT 20%: EUR l3.2O
+Total: EUR 79.2O
+"""
+
+
+async def test_look_alike_letters_in_numbers_are_read_as_digits_when_it_adds_up() -> None:
+    extraction = await _read(Document.from_text(RETYPED))
+
+    assert not extraction.review, extraction.problems
+    assert extraction.invoice is not None
+    invoice = extraction.invoice
+    assert (invoice.subtotal, invoice.tax, invoice.total) == (D("66.00"), D("13.20"), D("79.20"))
+    assert [(q, p, a) for _, _, q, p, a in _lines(extraction)] == [
+        (D(2), D("24.00"), D("48.00")),
+        (D(10), D("1.80"), D("18.00")),
+    ]
+
+
+async def test_a_look_alike_that_does_not_add_up_goes_to_a_person() -> None:
+    # `S9.2O` reads 59.20, which is not 66.00 + 13.20: the checks catch it, nothing is paid
+    extraction = await _read(Document.from_text(RETYPED.replace("79.2O", "S9.2O")))
+
+    assert extraction.review
+    assert any(p.startswith("total") for p in extraction.problems), extraction.problems

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from tools.documents._amounts import Number, currencies_in, numbers_in, value_of
+from tools.documents._amounts import Number, currencies_in, digits_for_letters, numbers_in, value_of
 from tools.documents._dates import Unsure, read_date
 from tools.documents._hints import DateOrder, SupplierHint, normalise_id
 from tools.documents._labels import DAY_FIRST_LANGUAGES, label_in
@@ -233,6 +233,7 @@ def _parse(state: State, name: str, text: str) -> Any:
     if not text:
         return _SKIP
     if name in AMOUNTS:
+        text = digits_for_letters(text)  # `EUR 1O4,OO`; the totals must still add up
         numbers = [n for n in numbers_in(text) if not is_percent(text, n)]
         if not numbers:
             return _SKIP if _PERCENT.search(text) else None

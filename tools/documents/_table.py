@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from rapidfuzz import fuzz
 
-from tools.documents._amounts import numbers_in, value_of
+from tools.documents._amounts import digits_for_letters, numbers_in, value_of
 from tools.documents._header_fields import is_percent
 from tools.documents._hints import OrderLineHint
 from tools.documents._invoice import InvoiceLine
@@ -183,8 +183,9 @@ def _read_row(
     found: list[tuple[Decimal, Cell]] = []
     text_cells: list[Cell] = []
     for cell in line.cells:
-        numbers = [n for n in numbers_in(cell.text) if not is_percent(cell.text, n)]
-        letters = re.sub(r"[\d\s.,'’%€$£¥-]|EUR|USD|GBP|CHF|CNY", "", cell.text)
+        text = digits_for_letters(cell.text)  # `1O4,OO`: look-alike letters read as digits
+        numbers = [n for n in numbers_in(text) if not is_percent(text, n)]
+        letters = re.sub(r"[\d\s.,'’%€$£¥-]|EUR|USD|GBP|CHF|CNY", "", text)
         if len(numbers) == 1 and len(letters) <= 3:
             value = value_of(numbers[0], state.style)
             if value is None:
