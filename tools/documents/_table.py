@@ -16,11 +16,12 @@ from tools.documents._amounts import digits_for_letters, numbers_in, value_of
 from tools.documents._header_fields import is_percent
 from tools.documents._hints import OrderLineHint
 from tools.documents._invoice import InvoiceLine
+from tools.documents._items import is_unit, item_line, numbers_only, with_unit
 from tools.documents._labels import column_of, mentions_columns, unswap_letters
 from tools.documents._reading import AMOUNTS, DERIVED, READ, State
 from tools.documents._words import Cell, Line, Words
 
-__all__ = ["UNITS", "numbers_only", "read_lines", "table_headers"]
+__all__ = ["read_lines", "table_headers"]
 
 
 def table_headers(words: Words) -> dict[int, tuple[Line, dict[str, Cell]]]:
@@ -75,9 +76,7 @@ def read_lines(
             continue
         if labelled is not None:
             continue
-        row = _row(state, line, header if in_table else None, order_lines) or _item_line(
-            state, line
-        )
+        row = _row(state, line, header if in_table else None, order_lines) or _item_row(state, line)
         if row is not None:
             rows.append(row)
             attached = line.index
@@ -155,7 +154,7 @@ def _row(
     cells: list[Cell] = []
     # a unit word between the description and a quantity that has its own unit (`5 | m | 8 ud.`)
     # belongs to the description
-    own_unit = _with_unit([(row.quantity, c) for c in line.cells])
+    own_unit = with_unit([(row.quantity, c) for c in line.cells])
     first_text = line.cells.index(row.text_cells[0]) if row.text_cells[0] in line.cells else 0
     used = {row.quantity, row.unit_price, row.amount}
     for index, cell in enumerate(line.cells):
@@ -167,7 +166,7 @@ def _row(
         numbers = numbers_in(cell.text)
         if len(numbers) == 1 and value_of(numbers[0], state.style) in used:
             break  # the row's own numbers start here
-        if (numbers and not _is_unit(cell.text)) or (_is_unit(cell.text) and own_unit):
+        if (numbers and not is_unit(cell.text)) or (is_unit(cell.text) and own_unit):
             cells.append(cell)
     cells += [c for c in row.text_cells if c not in cells]
     row.text_cells = cells
@@ -191,7 +190,7 @@ def _read_row(
             if value is None:
                 return None  # `1,234` in a document that does not say which mark is decimal
             found.append((value, cell))
-        elif cell.text.strip() and not numbers_only(cell.text) and not _is_unit(cell.text):
+        elif cell.text.strip() and not numbers_only(cell.text) and not is_unit(cell.text):
             text_cells.append(cell)
     split = False
     if len(found) == 2 and text_cells and line.cells[0] is text_cells[0]:
@@ -252,9 +251,9 @@ def _read_row(
             pick[0],
             f"row: amount and {known} under the header, quantity x price = amount",
         )
-    elif len({pair for pair in pairs if pair[0] in _with_unit(found)}) == 1:
+    elif len({pair for pair in pairs if pair[0] in with_unit(found)}) == 1:
         # the number written with its unit (`10 pcs`, `0,5 m`) is the quantity
-        ((q, p),) = {pair for pair in pairs if pair[0] in _with_unit(found)}
+        ((q, p),) = {pair for pair in pairs if pair[0] in with_unit(found)}
         how = "row: quantity (written with its unit) x price = amount"
     else:
         # quantity x price = price x quantity: which is which, the header did not say. The order
@@ -271,25 +270,7 @@ def _read_row(
     return _Row(line, q, p, amount, text_cells, how, READ)
 
 
-# Units of measure written in a column of their own: part of the quantity, not the description.
-_UNIT_WORDS = """pc pcs pce pces piece pieces ea each unit units u ud uds unid unidad unidades pz pezzi
-    stk st stück stueck stuks pièce pièces unité unités m m2 m² m3 m³ mm cm km kg g t l ml h hr
-    hrs hour hours std box boxes set sets pkt pack packs pair pairs pr roll rolls sheet sheets
-    件 个 個 只 套 米 箱 台 张 卷 千克 公斤"""
-UNITS = frozenset(_UNIT_WORDS.split())
-
-
 _LEADING_NUMBER = re.compile(r"(\d{1,6}(?:[.,]\d{1,3})?)\s+(?=[^\W\d_])")
-
-
-def _with_unit(found: list[tuple[Decimal, Cell]]) -> set[Decimal]:
-    """The values written with a unit of measure after them: quantities."""
-    return {
-        value
-        for value, cell in found
-        if (m := re.fullmatch(r"[\d.,'’ ]+\s*([^\W\d_.]+\.?|[²³]|m[²³])", cell.text.strip()))
-        and _is_unit(m.group(1))
-    }
 
 
 def _position_numbers(state: State, rows: list[_Row]) -> bool:
@@ -312,58 +293,13 @@ def _position_numbers(state: State, rows: list[_Row]) -> bool:
 
 _POSITION = re.compile(r"#|pos\.?|position|nr\.?|no\.?|n°|item|line|序号|行", re.IGNORECASE)
 
-# An item written as a sentence: `- 3 pz Grease cartridge [LUB-EP2] x 4,95 = 14,85`, or its
-# description first: `Grease cartridge: 3 x 4,95 = 14,85`.
-_TIMES = r"\s+(?:x|×|à|@|a)\s+|\s*[×*]\s*"
-_ITEM = re.compile(rf"(?P<left>.+?)(?:{_TIMES})(?P<price>[^=]+?)\s*=\s*(?P<amount>[^=]+?)\s*$")
-_QUANTITY_FIRST = re.compile(
-    r"^[\s*•·-]*(?P<q>\d[\d.,]*)\s*(?P<unit>[^\W\d_]{1,8}\.?)?\s+(?P<d>.+)$"
-)
-_QUANTITY_LAST = re.compile(
-    r"^[\s*•·-]*(?P<d>.+?)[\s:]+(?P<q>\d[\d.,]*)\s*(?P<unit>[^\W\d_]{1,8}\.?)?$"
-)
 
-
-def _item_line(state: State, line: Line) -> _Row | None:
-    """A line stating an item as `quantity x price = amount`, read only when it adds up."""
-    m = _ITEM.match(line.text)
-    if m is None:
+def _item_row(state: State, line: Line) -> _Row | None:
+    item = item_line(state, line)
+    if item is None:
         return None
-    price, amount = (_one_amount(state, m.group(g)) for g in ("price", "amount"))
-    if price is None or amount is None:
-        return None
-    for shape in (_QUANTITY_FIRST, _QUANTITY_LAST):
-        left = shape.match(m.group("left"))
-        if left is None:
-            continue
-        quantity = _one_amount(state, left.group("q"))
-        description = left.group("d")
-        unit = left.group("unit")
-        if unit and not _is_unit(unit):
-            description = f"{unit} {description}" if shape is _QUANTITY_FIRST else description
-            if shape is _QUANTITY_LAST:
-                continue  # `... 40 teeth`: a word after the number, not a unit
-        if quantity is None or quantity * price != amount or amount == 0:
-            continue
-        cell = Cell(description.strip(" :-"), line.box, line.index)
-        how = "item line: quantity x price = amount"
-        return _Row(line, quantity, price, amount, [cell], how, READ)
-    return None
-
-
-def _one_amount(state: State, text: str) -> Decimal | None:
-    numbers = numbers_in(text)
-    if len(numbers) != 1 or re.search(r"[^\W\d_]{4,}", text):
-        return None
-    return value_of(numbers[0], state.style)
-
-
-def _is_unit(text: str) -> bool:
-    return text.strip().rstrip(".").casefold() in UNITS
-
-
-def numbers_only(text: str) -> bool:
-    return not re.search(r"[^\W\d_]", text)
+    quantity, price, amount, cell = item
+    return _Row(line, quantity, price, amount, [cell], "item line: quantity x price = amount", READ)
 
 
 def _by_column(
