@@ -175,6 +175,24 @@ async def test_fields_stated_in_sentences_and_items_as_products_are_read() -> No
     ]
 
 
+async def test_dotted_dates_ending_a_sentence_are_read() -> None:
+    text = """Rechnungsnummer NWM-5509. Rechnungsdatum 22.11.2026. Zahlbar bis 22.12.2026. Ihre Bestellung PO-00005.
+
+- 2 Stk HSS drill bit set (19 pcs) [DRILL-HSS] x 24,00 = 48,00
+
+Nettobetrag: 48,00 €
+zzgl. 20 % USt.: 9,60 €
+Rechnungsbetrag: 57,60 €
+"""
+
+    extraction = await _read(Document.from_text(text))
+
+    assert not extraction.review, extraction.problems
+    assert extraction.invoice is not None
+    assert extraction.invoice.issue_date == dt.date(2026, 11, 22)
+    assert extraction.invoice.due_date == dt.date(2026, 12, 22)
+
+
 async def test_an_item_sentence_that_does_not_multiply_is_not_read() -> None:
     text = SENTENCES.replace("x 24.00 = 72.00", "x 24.00 = 82.00")
 

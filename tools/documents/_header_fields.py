@@ -241,6 +241,7 @@ def _parse(state: State, name: str, text: str) -> Any:
             return None  # `Total items: 3` is no amount
         return value_of(numbers[0], state.style)
     if name in DATES:
+        text = re.sub(r"(?<=\d)\.$", "", text)  # a sentence's full stop: `... 22.11.2026.`
         try:
             read = read_date(text, date_order(state))
         except Unsure as exc:
