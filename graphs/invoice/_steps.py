@@ -119,7 +119,7 @@ async def extract(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]
     A document that is no e-invoice is read against what the ERP expects (the suppliers with
     open orders, their identifiers and order lines, and the sender): see graphs/invoice/_hints.
     """
-    from tools.documents import Document, extract_invoice
+    from tools.documents import Document, extract_invoice, instructions_in, instructions_problem
 
     raw = state.get("document")
     if raw is None:
@@ -145,6 +145,12 @@ async def extract(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]
         extraction = read.model_dump(mode="json")
     invoice = extraction.pop("invoice")
     problems = extraction["problems"]
+    # The mail's own text counts too: instructions in the body beside a clean attachment.
+    body = (state.get("intake") or {}).get("body")
+    said = instructions_in(body) if isinstance(body, str) else None
+    if said is not None and instructions_problem(said) not in problems:
+        problems.append(instructions_problem(said))
+        extraction["review"] = True
     outcome = "extracted" if invoice is not None and not problems else "needs_review"
     reason = f"read by {extraction['method']} ({extraction['source']})"
     if problems:

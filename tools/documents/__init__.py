@@ -12,6 +12,7 @@ from __future__ import annotations
 from tools.documents._document import Document, guess_media_type
 from tools.documents._extract import extract_invoice
 from tools.documents._hints import Hints, OrderHint, OrderLineHint, SupplierHint
+from tools.documents._instructions import instructions_in, instructions_problem
 from tools.documents._invoice import Evidence, Extraction, Invoice, InvoiceLine, Method
 from tools.documents._layouts import LAYOUTS, Layout, Refused, register_layout
 from tools.documents._model import ModelInvoice
@@ -46,6 +47,8 @@ __all__ = [
     "SupplierHint",
     "extract_invoice",
     "guess_media_type",
+    "instructions_in",
+    "instructions_problem",
     "needs_review",
     "register_layout",
     "render_labelled",

@@ -124,6 +124,28 @@ def value_of(number: Number, style: Style | None) -> Decimal | None:
     return number.readings.get(style)
 
 
+# A letter standing for the digit it looks like, inside a number (`1O4,OO`, `l5.2O`, `S0.00`):
+# typed or scanned documents have them. Only in a run of digits, separators and look-alikes
+# that holds a real digit; the caller still requires what it reads to add up.
+_LOOKALIKE_NUMBER = re.compile(r"(?<![^\W\d_])[\dOolIS][\dOolIS.,'’]*(?![^\W\d_])")
+_DIGIT_FOR = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "S": "5"})
+
+
+def digits_for_letters(text: str) -> str:
+    """`text` with look-alike letters inside numbers read as digits (same length)."""
+
+    def digits(match: re.Match[str]) -> str:
+        token = match.group()
+        if not re.search(r"\d", token) or not re.search(r"[OolIS]", token):
+            return token
+        # O is no unit; l, I and S only inside (`10l` is ten litres, `5S` a size)
+        if re.search(r"[lIS](?![\dOo.,'’])", token):
+            return token
+        return token.translate(_DIGIT_FOR)
+
+    return _LOOKALIKE_NUMBER.sub(digits, text)
+
+
 def currencies_in(text: str) -> set[str]:
     """ISO codes and unambiguous symbols written in text (`$` alone counts as USD)."""
     codes = {("CNY" if c == "RMB" else c) for c in _CURRENCY_WORD.findall(text)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agent_ops.deps import deps_for
 from agent_ops.errors import ConfigError, InvalidInput, ModelUnavailable
@@ -22,6 +22,7 @@ from tools.documents._cii import read_cii
 from tools.documents._document import PDF, Document
 from tools.documents._grounded import read_grounded
 from tools.documents._hints import Hints
+from tools.documents._instructions import instructions_in, instructions_problem
 from tools.documents._invoice import Extraction
 from tools.documents._layouts import read_layouts
 from tools.documents._model import read_with_model
@@ -99,6 +100,20 @@ def _nothing(problem: str, notes: list[str] | None = None) -> Extraction:
 
 
 def _from_xml(data: bytes, name: str, checks: Checks | None) -> Extraction:
+    said = instructions_in(data.decode("utf-8", "replace"))
+    reading = _xml_reading(data, name, checks)
+    return _instructed(reading, said) if said else reading
+
+
+def _instructed(extraction: Extraction, said: str) -> Extraction:
+    """The reading with the problem that a person must read it: it instructs its reader."""
+    problem = instructions_problem(said)
+    if problem in extraction.problems:
+        return extraction
+    return extraction.model_copy(update={"problems": [*extraction.problems, problem]})
+
+
+def _xml_reading(data: bytes, name: str, checks: Checks | None) -> Extraction:
     try:
         xml = parse_invoice_xml(data, name)
     except InvalidInput as exc:
@@ -146,9 +161,20 @@ async def _from_pdf(data: bytes, name: str, options: _Options) -> Extraction:
 async def _from_text(
     text: str, name: str, options: _Options, notes: list[str], pdf: bytes | None
 ) -> Extraction:
-    checks = options.checks
     if not text.strip():
         return _nothing(f"document: {name} is empty", notes)
+    said = instructions_in(text)
+    if said is None:
+        return await _text_reading(text, name, options, notes, pdf)
+    # Read it for the person who will, but never hand text that talks to its reader to a model.
+    options = replace(options, use_model=False)
+    return _instructed(await _text_reading(text, name, options, notes, pdf), said)
+
+
+async def _text_reading(
+    text: str, name: str, options: _Options, notes: list[str], pdf: bytes | None
+) -> Extraction:
+    checks = options.checks
     layout, result = read_layouts(text)
     if layout is not None and not isinstance(result, list):
         # A layout that fits reads what is written; if that does not add up the document is

@@ -147,7 +147,7 @@ COLUMN_LABELS: dict[str, list[str]] = {
         r"quantità",
         r"q\.tà",
         r"aantal",
-        r"units?",
+        r"units",  # not `unit`: a column of its own says the unit of measure (pcs, kg)
     ],
     "unit_price": [
         r"unit\s*price",
@@ -167,6 +167,7 @@ COLUMN_LABELS: dict[str, list[str]] = {
     "amount": [
         r"amount",
         r"line\s*total",
+        r"(?:total|net|line|ext(?:ended|\.)?)\s*(?:price|amount|value)",
         r"total",
         r"net",
         r"betrag",
@@ -210,16 +211,6 @@ NOT_INVOICE_TITLES = {
     "order confirmation": [r"order\s*confirmation", r"auftragsbestätigung"],
     "reminder": [r"payment\s*reminder", r"zahlungserinnerung", r"mahnung", r"relance"],
 }
-# Words an invoice has no reason to say to its reader: instructions to an automated reader.
-INSTRUCTIONS = re.compile(
-    r"ignore\s+(?:all\s+|any\s+)?(?:previous|prior|above|earlier)\s+(?:instructions|rules)"
-    r"|disregard\s+(?:all\s+|the\s+)?(?:previous|prior|above)"
-    r"|(?:you\s+are|act\s+as)\s+(?:an?\s+)?(?:ai|assistant|model|language\s+model)"
-    r"|system\s+prompt|approve\s+(?:this|the)\s+(?:invoice|payment)\s+(?:immediately|automatically|without)"
-    r"|(?:auto-?)?approve\s+without\s+(?:review|checking)|ignoriere\s+(?:alle\s+)?(?:vorherigen\s+)?anweisungen"
-    r"|ignorez\s+(?:les\s+)?instructions|忽略(?:之前|以上)的?指令",
-    re.IGNORECASE,
-)
 DAY_FIRST_LANGUAGES = frozenset({"de", "fr", "es", "it", "nl"})
 
 
@@ -268,10 +259,61 @@ def label_at(text: str) -> LabelHit | None:
 
 def column_of(text: str) -> str | None:
     """The lines-table column a header cell names (quantity, unit_price, amount), if any."""
+    text = unswap_letters(text)
     for field, pattern in _COLUMNS.items():
         if pattern.fullmatch(text.strip()):
             return field
     return None
+
+
+_MENTIONS = {
+    field: re.compile(
+        "|".join(rf"(?<![^\W\d_])(?:{p})(?![^\W\d_])" for p in patterns), re.IGNORECASE
+    )
+    for field, patterns in COLUMN_LABELS.items()
+}
+
+
+def mentions_columns(text: str) -> bool:
+    """Whether a cell names two columns (`price Qty`, `Unit price Amount`): a header whose cells
+    were cut or run together."""
+    text = unswap_letters(text)
+    return sum(1 for pattern in _MENTIONS.values() if pattern.search(text)) >= 2
+
+
+# A digit standing for the letter it looks like, inside a word (`Inv0ice`, `Y0ur`, `Tota1`):
+# scanned and retyped documents have them. Replaced one for one, so positions stay; numbers and
+# codes (`PO-00042`, `M10`, `2RS`) keep their digits.
+_INSIDE = r"(?<=[^\W\d_])[015](?=[^\W\d_])|(?<=[a-z]{2})0(?![\w])"
+_LOOKALIKE_INSIDE = re.compile(_INSIDE)
+_LOOKALIKE_IN_WORD = re.compile(
+    rf"{_INSIDE}|(?<=[^\W\d_]{{2}})[015](?![\w])|(?<=[^\W\d_])0(?![\w])"
+    r"|(?<![\w-])[015](?=[^\W\d_]{3})"
+)
+_LETTER_FOR = {"0": "o", "1": "l", "5": "s"}
+
+
+def unswap_letters(text: str, *, inside_only: bool = False) -> str:
+    """`text` with digits inside words read as the letters they look like, same length.
+
+    `inside_only`: only a digit between two letters (`T0ner`) or an o after small letters
+    (`Eur0`), for text that may end or start with a size or code (`DN5`, `5x`), such as a
+    line's description.
+    """
+
+    def letter(match: re.Match[str]) -> str:
+        before = text[match.start() - 1 : match.start()]
+        after = text[match.end() : match.end() + 1]
+        upper = (before.isupper() or not before.isalpha()) and after.isupper()
+        found = _LETTER_FOR[match.group()]
+        return found.upper() if upper else found
+
+    return (_LOOKALIKE_INSIDE if inside_only else _LOOKALIKE_IN_WORD).sub(letter, text)
+
+
+def label_in(text: str) -> LabelHit | None:
+    """`label_at` on the text with look-alike digits in words read as letters."""
+    return label_at(unswap_letters(text))
 
 
 def title_kind(text: str) -> str | None:

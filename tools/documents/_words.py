@@ -98,6 +98,10 @@ def text_words(text: str) -> Words:
     """Cut a plain text (a mail body, a text file) into lines and cells by its spacing."""
     lines: list[Line] = []
     for number, raw in enumerate(text.replace("\t", "    ").splitlines()):
+        if raw.count("|") >= 2:
+            # a pipe-separated table (`| 2 | Toner | 64.00 |`): each pipe is a cell border,
+            # widened so that the cells stand apart as in a spaced table; every row shifts alike
+            raw = raw.replace("|", "   ")
         words = [
             Word(m.group(), Box(1, m.start(), number, m.end(), number + 1))
             for m in re.finditer(r"\S+", raw)
