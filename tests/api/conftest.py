@@ -11,21 +11,25 @@ import pytest
 
 from tests.servers import AgentOpsProcess
 
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
-@pytest.fixture(
-    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+
+def fresh_database(request: pytest.FixtureRequest, folder: Path, prefix: str) -> str:
+    """A new database on the backend the fixture is parametrised with: its URL."""
+    if request.param == "postgres":
+        cluster = request.getfixturevalue("pg_cluster")
+        url: str = cluster.create_database(f"{prefix}_{uuid.uuid4().hex}")
+        return url
+    return f"sqlite:///{folder}/agent-ops.db"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
 def api_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AgentOpsProcess]:
     folder: Path = tmp_path_factory.mktemp(f"api-{request.param}")
-    if request.param == "postgres":
-        cluster = request.getfixturevalue("pg_cluster")
-        url = cluster.create_database(f"api_{uuid.uuid4().hex}")
-    else:
-        url = f"sqlite:///{folder}/agent-ops.db"
     server = AgentOpsProcess(
-        url,
+        fresh_database(request, folder, "api"),
         folder,
         env={
             "AGENT_OPS_POLL_SECONDS": "0.5",

@@ -12,30 +12,27 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.api.conftest import BACKENDS, fresh_database
 from tests.servers import AgentOpsProcess
 
 SEED = 20261206
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def fuzzed_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AgentOpsProcess]:
     folder: Path = tmp_path_factory.mktemp(f"fuzz-{request.param}")
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_cluster").create_database(f"fuzz_{uuid.uuid4().hex}")
-    else:
-        url = f"sqlite:///{folder}/agent-ops.db"
     server = AgentOpsProcess(
-        url, folder, env={"AGENT_OPS_POLL_SECONDS": "0.5"}, name=f"fuzz-{request.param}"
+        fresh_database(request, folder, "fuzz"),
+        folder,
+        env={"AGENT_OPS_POLL_SECONDS": "0.5"},
+        name=f"fuzz-{request.param}",
     )
     server.start()
     yield server

@@ -40,6 +40,16 @@ def _steps_run(client: Any, markers: Path, sleep: float) -> tuple[str, str]:
     return thread["thread_id"], run["run_id"]
 
 
+def _in_second_step(client: Any, markers: Path, thread_id: str) -> None:
+    """Wait until the run works on its second step with the first one's checkpoint stored
+    (checkpoints are written asynchronously, durability "async", while the next step works)."""
+    _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    _wait_for(
+        lambda: client.threads.get_state(thread_id)["values"].get("log") == ["first"],
+        what="the first step's checkpoint",
+    )
+
+
 def _second_worker(
     processes: Callable[..., AgentOpsProcess], database_url: str, **env: str
 ) -> AgentOpsProcess:
@@ -55,13 +65,7 @@ def test_killed_worker_run_resumes_from_last_checkpoint_on_another_worker(
     first = processes()
     client = get_sync_client(url=first.url)
     thread_id, run_id = _steps_run(client, markers, sleep=60)
-    _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
-    # Runs write checkpoints asynchronously (durability "async") while the next step works, so
-    # wait until the first step's checkpoint is stored: that is the step that must not rerun.
-    _wait_for(
-        lambda: client.threads.get_state(thread_id)["values"].get("log") == ["first"],
-        what="the first step's checkpoint",
-    )
+    _in_second_step(client, markers, thread_id)
     first.kill()
 
     other = processes()  # a fresh server on the same database, as after a crash and restart
@@ -176,11 +180,7 @@ def test_restarted_server_takes_back_its_dead_predecessors_runs_without_waiting_
     first = processes(**slow_lease)
     client = get_sync_client(url=first.url)
     thread_id, run_id = _steps_run(client, markers, sleep=600)
-    _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
-    _wait_for(
-        lambda: client.threads.get_state(thread_id)["values"].get("log") == ["first"],
-        what="the first step's checkpoint",
-    )
+    _in_second_step(client, markers, thread_id)
     first.kill()
 
     restarted = processes(**slow_lease)
