@@ -141,6 +141,12 @@ def _runs(conn: psycopg.Connection[Any]) -> list[tuple[str, str, int, str | None
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+def _last(values: dict[str, Any]) -> tuple[str, str, str] | None:
+    """The last decision of a run's state (step, outcome, reason): why it ended where it did."""
+    decisions = values.get("decisions") or []
+    return tuple(decisions[-1][k] for k in ("step", "outcome", "reason")) if decisions else None
+
+
 def _spread(values: Iterator[float | None]) -> str:
     seen = sorted(v for v in values if v is not None)
     if not seen:
@@ -256,7 +262,7 @@ def test_sigkill_chaos_across_100_invoice_runs_pays_and_mails_each_invoice_once(
     if stuck:
         problems.append(f"runs not finished: {stuck}")
     failed = [
-        (index, run["status"], run.get("error"), values.get("status"), values.get("reason"))
+        (index, run["status"], run.get("error"), values.get("status"), _last(values))
         for index, (run, values) in enumerate(outcomes)
         if run["status"] != "success" or values.get("status") != "paid"
     ]
