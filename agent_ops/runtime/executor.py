@@ -198,7 +198,16 @@ class Executor:
         try:
             await self._stream(graph, run, options, assistant, config, stream)
         except Exception as exc:
-            log.warning("run %s failed: %s: %s", run.run_id, type(exc).__name__, exc)
+            # With the traceback: the run's error names only the exception, and an operator
+            # (or a chaos test) needs to know where it came from.
+            log.warning(
+                "run %s failed: %s: %s",
+                run.run_id,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+                extra={"run_id": run.run_id, "thread_id": run.thread_id},
+            )
             error = {"error": type(exc).__name__, "message": str(exc)}
             stream.publish("error", dumps(error))
             values = await self._values(graph, config)
