@@ -7,7 +7,6 @@ payment its reference. Each write first looks the key up and returns what it fin
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
@@ -29,7 +28,6 @@ from tools.tryton._models import (
     VendorLedger,
 )
 
-_POST_SETTLE_DELAYS = (0.0, 0.5, 1.0, 2.0, 4.0)  # waiting for another post to commit
 T = TypeVar("T")
 
 
@@ -352,19 +350,7 @@ class TrytonERP:
             return invoice
         if invoice.state == "cancelled":
             raise InvalidInput(f"invoice {invoice_id} is cancelled and cannot be posted")
-        try:
-            await self.client.action("account.invoice", "post", invoice_id)
-        except ConnectorRejected:
-            # Another post of this invoice got there first: a concurrent caller, or the request
-            # of a process that died mid-step, which Tryton still carries out. Tryton refuses
-            # ours (400 "can not call post", or 403 while the other transaction holds the row);
-            # what counts is the state the invoice ends in.
-            for delay in _POST_SETTLE_DELAYS:
-                await asyncio.sleep(delay)
-                again = await self.get_invoice(invoice_id)
-                if again.state in ("posted", "paid"):
-                    return again
-            raise
+        await self.client.action("account.invoice", "post", invoice_id)
         return await self.get_invoice(invoice_id)
 
     async def pay_invoice(
