@@ -213,3 +213,26 @@ def handler_server(
 ) -> AgentOpsProcess:
     config = handler_config(tmp_path_factory.mktemp(f"handler-app-{request.param}"))
     return start(request, tmp_path_factory, "handler", {}, config=config)
+
+
+def serve_once(
+    tmp_path: Path, *args: str, config: Path = TEST_GRAPHS, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `agent-ops serve` on a fresh SQLite file until it exits (a start-up refusal)."""
+    return subprocess.run(
+        [sys.executable, "-m", "agent_ops", "serve", "--config", str(config), "--port", "0"]
+        + list(args),
+        env={**os.environ, "AGENT_OPS_DATABASE_URL": f"sqlite:///{tmp_path}/a.db", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one `agent-ops: error:` line a refused start-up printed (exit code 2, no traceback)."""
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("agent-ops: error:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    return errors[0]

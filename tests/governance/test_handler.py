@@ -3,9 +3,6 @@ be used stops start-up instead of leaving the server open."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -13,7 +10,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.governance.conftest import handler_config
+from tests.governance.conftest import handler_config, one_error_line, serve_once
 from tests.servers import AgentOpsProcess
 
 
@@ -54,34 +51,15 @@ async def test_handler_user_role_decides_and_names_the_approver(
     assert caught.value.response.status_code == 404
 
 
-def _serve(config: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AGENT_OPS_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
-    return subprocess.run(
-        [sys.executable, "-m", "agent_ops", "serve", "--config", str(config), "--port", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
-
-
-def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 2, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("agent-ops: error:")]
-    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
-    return errors[0]
-
-
 def test_handler_that_does_not_import_stops_startup(tmp_path: Path) -> None:
     config = handler_config(tmp_path, "import no_such_auth_library\n")
-    line = _one_error_line(_serve(config, tmp_path))
+    line = one_error_line(serve_once(tmp_path, config=config))
     assert "auth handler ./auth.py:auth" in line and "no_such_auth_library" in line
 
 
 def test_handler_that_is_not_an_auth_object_stops_startup(tmp_path: Path) -> None:
     config = handler_config(tmp_path, "auth = 'open sesame'\n")
-    assert "not a langgraph_sdk.Auth object" in _one_error_line(_serve(config, tmp_path))
+    assert "not a langgraph_sdk.Auth object" in one_error_line(serve_once(tmp_path, config=config))
 
 
 def test_handler_with_authorization_rules_stops_startup_rather_than_ignore_them(
@@ -92,5 +70,5 @@ def test_handler_with_authorization_rules_stops_startup_rather_than_ignore_them(
         "@auth.authenticate\nasync def who(authorization):\n    return 'x'\n"
         "@auth.on.threads.create\nasync def own(ctx, value):\n    return {'owner': 'x'}\n"
     )
-    line = _one_error_line(_serve(handler_config(tmp_path, rules), tmp_path))
+    line = one_error_line(serve_once(tmp_path, config=handler_config(tmp_path, rules)))
     assert "@auth.on rules (threads.create)" in line

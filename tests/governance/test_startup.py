@@ -3,56 +3,34 @@ named when missing; and what every server does with a request: CORS, malformed b
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.governance.conftest import start
-from tests.servers import TEST_GRAPHS, AgentOpsProcess
-
-
-def _serve(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent_ops", "serve", "--config", str(TEST_GRAPHS), "--port", "0"]
-        + list(args),
-        env={**os.environ, "AGENT_OPS_DATABASE_URL": f"sqlite:///{tmp_path}/a.db", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
-
-
-def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 2, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("agent-ops: error:")]
-    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
-    return errors[0]
+from tests.governance.conftest import one_error_line, serve_once, start
+from tests.servers import AgentOpsProcess
 
 
 def test_non_loopback_bind_without_auth_refuses_to_start_naming_the_setting(
     tmp_path: Path,
 ) -> None:
-    line = _one_error_line(_serve(tmp_path, "--host", "0.0.0.0", AGENT_OPS_AUTH="off"))
+    line = one_error_line(serve_once(tmp_path, "--host", "0.0.0.0", AGENT_OPS_AUTH="off"))
     assert "0.0.0.0" in line and "AGENT_OPS_AUTH=off" in line
 
 
 def test_keys_without_a_secret_refuse_to_start_naming_it(tmp_path: Path) -> None:
-    line = _one_error_line(_serve(tmp_path, AGENT_OPS_AUTH="keys"))
+    line = one_error_line(serve_once(tmp_path, AGENT_OPS_AUTH="keys"))
     assert "AGENT_OPS_AUTH_SECRET" in line
 
 
 def test_short_secret_is_refused_with_its_length(tmp_path: Path) -> None:
-    result = _serve(tmp_path, AGENT_OPS_AUTH="keys", AGENT_OPS_AUTH_SECRET="hunter2")
+    result = serve_once(tmp_path, AGENT_OPS_AUTH="keys", AGENT_OPS_AUTH_SECRET="hunter2")
     assert result.returncode == 2 and "7 characters" in result.stderr
 
 
 def test_oidc_without_its_settings_refuses_to_start_naming_them(tmp_path: Path) -> None:
-    line = _one_error_line(_serve(tmp_path, AGENT_OPS_AUTH="oidc"))
+    line = one_error_line(serve_once(tmp_path, AGENT_OPS_AUTH="oidc"))
     assert "AGENT_OPS_OIDC_ISSUER" in line and "AGENT_OPS_OIDC_JWKS_URL" in line
 
 
