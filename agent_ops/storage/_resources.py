@@ -44,8 +44,8 @@ from agent_ops.types import (
 R = TypeVar("R")
 
 
-class Resources:
-    """Everything of `Storage` but its connection: a backend names its modules and `_tx`."""
+class Base:
+    """What every concept's methods stand on: the backend's SQL modules, `_tx` and the checkpointer."""
 
     _saver: BaseCheckpointSaver[str] | None = None
     _sql: Modules
@@ -72,6 +72,10 @@ class Resources:
         where: Where = self._sql.rows.Where()
         return where
 
+
+class Assistants(Base):
+    """Assistants: a graph with its configuration, versioned on every change."""
+
     def _assistant_filter(
         self, graph_id: str | None, name: str | None, metadata: Json | None, tenant_id: str | None
     ) -> Where:
@@ -87,23 +91,6 @@ class Resources:
             )
         return where.contains("metadata", metadata)
 
-    def _thread_filter(
-        self,
-        metadata: Json | None,
-        values: Json | None,
-        status: ThreadStatus | None,
-        tenant_id: str | None,
-    ) -> Where:
-        where = self._clause().equals("status", status).contains("metadata", metadata)
-        return where.contains('"values"', values).equals("tenant_id", tenant_id)
-
-    def _cron_filter(
-        self, assistant_id: str | None, thread_id: str | None, tenant_id: str | None
-    ) -> Where:
-        where = self._clause().equals("assistant_id", assistant_id).equals("thread_id", thread_id)
-        return where.equals("tenant_id", tenant_id)
-
-    # -- assistants -----------------------------------------------------------------------------
     async def create_assistant(
         self,
         *,
@@ -118,6 +105,7 @@ class Resources:
         tenant_id: str = DEFAULT_TENANT,
         owner: str = DEFAULT_OWNER,
     ) -> Assistant:
+        """Insert version 1; on an existing id raise Conflict or return the stored one."""
         new = NewAssistant(
             assistant_id,
             graph_id,
@@ -147,6 +135,7 @@ class Resources:
         context: Json | None = None,
         metadata: Json | None = None,
     ) -> Assistant:
+        """Store a new version (fields not given are kept, metadata is merged) and make it latest."""
         changes = AssistantChanges(graph_id, name, description, config, context, metadata)
         updated: Assistant = await self._tx(
             self._sql.assistants.update_assistant, assistant_id, changes
@@ -168,6 +157,9 @@ class Resources:
         sort_order: SortOrder | None = None,
         tenant_id: str | None = None,
     ) -> list[Assistant]:
+        """Filter by graph id, name substring (case-insensitive) and metadata containment; with
+        `tenant_id`, that tenant's assistants and the shared ones (default tenant, owner
+        system: the registry's defaults)."""
         where = self._assistant_filter(graph_id, name, metadata, tenant_id)
         page = Page(limit, offset, sort_by, sort_order)
         return self._read(
@@ -189,6 +181,7 @@ class Resources:
     async def list_assistant_versions(
         self, assistant_id: str, *, metadata: Json | None = None, limit: int = 10, offset: int = 0
     ) -> list[Assistant]:
+        """Return stored versions, newest first."""
         where = self._clause().equals("assistant_id", assistant_id).contains("metadata", metadata)
         versions: list[Assistant] = await self._tx(
             self._sql.assistants.list_assistant_versions, assistant_id, where, Page(limit, offset)
@@ -196,12 +189,26 @@ class Resources:
         return versions
 
     async def set_assistant_version(self, assistant_id: str, version: int) -> Assistant:
+        """Make an earlier version the current one."""
         current: Assistant = await self._tx(
             self._sql.assistants.set_assistant_version, assistant_id, version
         )
         return current
 
-    # -- threads --------------------------------------------------------------------------------
+
+class Threads(Base):
+    """Threads: a conversation's state and status, outside any one run."""
+
+    def _thread_filter(
+        self,
+        metadata: Json | None,
+        values: Json | None,
+        status: ThreadStatus | None,
+        tenant_id: str | None,
+    ) -> Where:
+        where = self._clause().equals("status", status).contains("metadata", metadata)
+        return where.contains('"values"', values).equals("tenant_id", tenant_id)
+
     async def create_thread(
         self,
         *,
@@ -211,6 +218,7 @@ class Resources:
         tenant_id: str = DEFAULT_TENANT,
         owner: str = DEFAULT_OWNER,
     ) -> Thread:
+        """Insert an idle thread; on an existing id (of any tenant) raise Conflict or return it."""
         created: Thread = await self._tx(
             self._sql.threads.create_thread, thread_id, metadata or {}, if_exists, tenant_id, owner
         )
@@ -221,13 +229,18 @@ class Resources:
         return found
 
     async def update_thread(self, thread_id: str, *, metadata: Json) -> Thread:
+        """Merge `metadata` into the thread's metadata."""
         updated: Thread = await self._tx(self._sql.threads.update_thread, thread_id, metadata)
         return updated
 
     async def delete_thread(self, thread_id: str) -> None:
+        """Delete the thread with its runs, their events and its checkpoints, in one
+        transaction (the official checkpointer's tables are in the same database)."""
         await self._tx(self._sql.threads.delete_thread, thread_id)
 
     async def copy_thread(self, thread_id: str, *, new_thread_id: str) -> Thread:
+        """Copy the thread (metadata, values, interrupts; a busy one's copy is idle) with every
+        checkpoint and pending write to `new_thread_id`, in one transaction."""
         copied: Thread = await self._tx(self._sql.threads.copy_thread, thread_id, new_thread_id)
         return copied
 
@@ -244,6 +257,7 @@ class Resources:
         sort_order: SortOrder | None = None,
         tenant_id: str | None = None,
     ) -> list[Thread]:
+        """Filter by ids, metadata and values containment (top-level keys), status and tenant."""
         where = self._thread_filter(metadata, values, status, tenant_id).one_of("thread_id", ids)
         page = Page(limit, offset, sort_by, sort_order)
         return self._read(rec.thread, await self._tx(self._sql.rows.search, "threads", where, page))
@@ -268,12 +282,26 @@ class Resources:
         interrupts: Json,
         status: ThreadStatus | None = None,
     ) -> Thread:
+        """Record the thread's latest values and interrupts after a state update outside a run.
+
+        `status=None` recomputes it: busy with a run in flight, interrupted with interrupts,
+        idle otherwise.
+        """
         updated: Thread = await self._tx(
             self._sql.threads.set_thread_state, thread_id, values, interrupts, status
         )
         return updated
 
-    # -- crons ----------------------------------------------------------------------------------
+
+class Crons(Base):
+    """Crons: schedules that queue runs, each due firing claimed by one caller."""
+
+    def _cron_filter(
+        self, assistant_id: str | None, thread_id: str | None, tenant_id: str | None
+    ) -> Where:
+        where = self._clause().equals("assistant_id", assistant_id).equals("thread_id", thread_id)
+        return where.equals("tenant_id", tenant_id)
+
     async def create_cron(
         self,
         *,
@@ -367,10 +395,16 @@ class Resources:
     async def claim_due_crons(
         self, *, now: datetime, next_run: Callable[[Cron], datetime | None]
     ) -> list[Cron]:
+        """Advance every enabled cron due at `now` to `next_run(cron)` (None disables it) in one
+        transaction and return them as they were, so each due firing is returned to exactly
+        one caller across all processes."""
         due: list[Cron] = await self._tx(self._sql.crons.claim_due_crons, now, next_run)
         return due
 
-    # -- store ----------------------------------------------------------------------------------
+
+class Items(Base):
+    """The long-term memory store: JSON items by namespace and key, with TTLs and vectors."""
+
     async def put_item(
         self,
         namespace: Sequence[str],
@@ -382,6 +416,9 @@ class Resources:
         tenant_id: str = DEFAULT_TENANT,
         owner: str = DEFAULT_OWNER,
     ) -> None:
+        """Insert or replace an item; `vectors` (its field embeddings) replace the stored ones,
+        None leaves the item out of semantic search. Every item method reads and writes one
+        tenant's items (`tenant_id`); tenants may use the same namespaces and keys."""
         await self._tx(
             self._sql.items.put_item,
             namespace,
@@ -420,6 +457,7 @@ class Resources:
         offset: int = 0,
         tenant_id: str = DEFAULT_TENANT,
     ) -> list[StoreItem]:
+        """Items under the prefix whose value contains `filter`'s top-level key/values."""
         found: list[StoreItem] = await self._tx(
             self._sql.items.search_items, namespace_prefix, filter, limit, offset, tenant_id
         )
@@ -432,6 +470,7 @@ class Resources:
         filter: Json | None = None,
         tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[StoreItem, bytes]]:
+        """Every live item under the prefix that matches `filter` and has vectors, with them."""
         found: list[tuple[StoreItem, bytes]] = await self._tx(
             self._sql.items.search_vectors, namespace_prefix, filter, tenant_id
         )

@@ -16,7 +16,7 @@ from agent_ops.storage._requests import (
     Ending,
     NewRun,
 )
-from agent_ops.storage._resources import Resources
+from agent_ops.storage._resources import Base
 from agent_ops.storage.records import (
     ApiKey,
     IntakeEntry,
@@ -39,10 +39,9 @@ from agent_ops.types import (
 )
 
 
-class Store(Resources):
-    """The whole `Storage` but its connection; each backend subclasses it once."""
+class Runs(Base):
+    """Runs and the queue: queuing under a multitask strategy, claims, leases, endings."""
 
-    # -- runs and the queue ---------------------------------------------------------------------
     async def create_run(
         self,
         *,
@@ -59,6 +58,14 @@ class Store(Resources):
         tenant_id: str = DEFAULT_TENANT,
         owner: str = DEFAULT_OWNER,
     ) -> Run:
+        """Queue a run in one transaction, applying the multitask strategy.
+
+        A missing thread is created when `if_not_exists == "create"` (with `thread_metadata`),
+        else NotFound; an existing thread gains the `thread_metadata` keys it lacks. With runs in flight on the thread: `reject` raises Conflict naming the
+        busy run; `interrupt`/`rollback` cancel them (pending ones at once, running ones by flag
+        and a RUN_CANCEL wake-up); `enqueue` waits its turn. The thread becomes busy and
+        RUN_QUEUED is notified after commit.
+        """
         new = NewRun(
             run_id=run_id,
             thread_id=thread_id,
@@ -77,6 +84,7 @@ class Store(Resources):
         return queued
 
     async def get_run(self, run_id: str, *, thread_id: str | None = None) -> Run:
+        """Return the run; NotFound if it is missing or belongs to another thread."""
         found: Run = await self._tx(self._sql.runs.get_run, run_id, thread_id)
         return found
 
@@ -88,23 +96,34 @@ class Store(Resources):
         offset: int = 0,
         status: RunStatus | None = None,
     ) -> list[Run]:
+        """Return the thread's runs, newest first."""
         found: list[Run] = await self._tx(
             self._sql.runs.list_runs, thread_id, limit, offset, status
         )
         return found
 
     async def delete_run(self, run_id: str, *, thread_id: str | None = None) -> None:
+        """Delete a finished run and its events; Conflict while it is pending or running."""
         await self._tx(self._sql.runs.delete_run, run_id, thread_id)
 
     async def claim_runs(
         self, *, worker_id: str, lease_seconds: float, max_attempts: int, limit: int = 1
     ) -> list[Run]:
+        """Take up to `limit` runnable runs in one transaction (fewer when fewer are runnable).
+
+        Runnable: pending with `not_before <= now`, or running with an expired lease (its
+        worker died). Runs of one thread go one at a time in creation order. The claim sets
+        status running, `worker_id`, `lease_expires_at = now + lease_seconds` and
+        `attempt += 1`. An expired run that already used `max_attempts` attempts is ended with
+        status error and a reason naming the attempts instead of being claimed (RUN_DONE).
+        """
         claimed: list[Run] = await self._tx(
             self._sql.runs.claim_runs, worker_id, lease_seconds, max_attempts, limit
         )
         return claimed
 
     async def renew_lease(self, run_id: str, *, worker_id: str, lease_seconds: float) -> LeaseState:
+        """Extend the lease if `worker_id` still holds it; report a requested cancellation."""
         lease: LeaseState = await self._tx(
             self._sql.runs.renew_lease, run_id, worker_id, lease_seconds
         )
@@ -121,6 +140,15 @@ class Store(Resources):
         thread_interrupts: Json | None = None,
         output: Json | None = None,
     ) -> Run | None:
+        """End a run and update its thread in one transaction; return the finished run, or None
+        if the lease was lost.
+
+        `output` is stored on the run (`Run.output`) for `runs/wait` and `join`.
+        Thread status afterwards: busy if another run of the thread is in flight, else
+        `interrupted` for an interrupted run, `error` for error/timeout, `idle` for success.
+        `thread_values`/`thread_interrupts` given as None leave the stored ones unchanged.
+        Notifies RUN_DONE and RUN_QUEUED (the thread's next run may now go).
+        """
         end = Ending(status, error, thread_values, thread_interrupts, output)
         finished: Run | None = await self._tx(self._sql.runs.finish_run, run_id, worker_id, end)
         return finished
@@ -133,20 +161,33 @@ class Store(Resources):
         thread_values: Json | None,
         thread_interrupts: Json,
     ) -> bool:
+        """Undo a running run held by `worker_id` in one transaction; False if the lease was lost.
+
+        The run row, its stream events and every checkpoint it wrote (checkpoint metadata
+        `run_id`, all namespaces, with their pending writes) are deleted, and the thread gets
+        back the state it had before the run (`thread_values`, `thread_interrupts`). Thread
+        status afterwards: busy if another run is in flight, else `interrupted` when
+        `thread_interrupts` is not empty, else `idle`. Notifies RUN_DONE and RUN_QUEUED.
+        """
         undone: bool = await self._tx(
             self._sql.runs.rollback_run, run_id, worker_id, thread_values, thread_interrupts
         )
         return undone
 
     async def release_run(self, run_id: str, *, worker_id: str) -> bool:
+        """Put a running run back to pending without counting the attempt (graceful shutdown)."""
         released: bool = await self._tx(self._sql.runs.release_run, run_id, worker_id)
         return released
 
     async def lease_holders(self) -> list[str]:
+        """Return the worker ids holding the leases of running runs."""
         holders: list[str] = await self._tx(self._sql.runs.lease_holders)
         return holders
 
     async def expire_leases(self, worker_ids: Sequence[str]) -> int:
+        """Expire now the leases `worker_ids` hold (their processes are known dead), so the
+        next claim takes their runs back as abandoned; return how many runs; notifies
+        RUN_QUEUED for each."""
         if not worker_ids:
             return 0
         expired: int = await self._tx(self._sql.runs.expire_leases, list(worker_ids))
@@ -155,25 +196,37 @@ class Store(Resources):
     async def cancel_runs(
         self, run_ids: Sequence[str], *, thread_id: str | None = None, action: CancelAction
     ) -> list[Run]:
+        """Cancel in-flight runs: pending ones end `interrupted` at once; running ones are flagged
+        with `cancel_action` and RUN_CANCEL is notified so their worker stops them. Finished runs
+        are left alone. Return the runs as they are after the change."""
         after: list[Run] = await self._tx(
             self._sql.runs.cancel_runs, list(run_ids), thread_id, action
         )
         return after
 
-    # -- stream events --------------------------------------------------------------------------
+
+class Events(Base):
+    """The stored server-sent events of runs and threads, and their clean-up."""
+
     async def append_events(self, run_id: str, events: Sequence[RunEvent]) -> None:
+        """Store events (ignoring ones already stored) and notify RUN_EVENTS."""
         if events:
             await self._tx(self._sql.events.append_events, run_id, list(events))
 
     async def read_events(self, run_id: str, *, after_seq: int = 0) -> list[RunEvent]:
+        """Return stored events with `seq > after_seq` in order."""
         found: list[RunEvent] = await self._tx(self._sql.events.read_events, run_id, after_seq)
         return found
 
     async def delete_events(self, *, finished_before: datetime) -> int:
+        """Drop the events of runs that finished before the cutoff and the thread events
+        stored before it; return how many went."""
         removed: int = await self._tx(self._sql.events.delete_events, finished_before)
         return removed
 
     async def append_thread_event(self, thread_id: str, event: str, data: bytes) -> ThreadEvent:
+        """Store an event that happened on the thread outside any run (a state update), stamped
+        with the database's time, and notify THREAD_EVENTS; NotFound for a missing thread."""
         stored: ThreadEvent = await self._tx(
             self._sql.events.append_thread_event, thread_id, str(uuid.uuid4()), event, data
         )
@@ -182,19 +235,27 @@ class Store(Resources):
     async def read_thread_events(
         self, thread_id: str, *, since: datetime | None = None
     ) -> list[ThreadEvent]:
+        """Return the thread's events stored at or after `since`, oldest first."""
         found: list[ThreadEvent] = await self._tx(
             self._sql.events.read_thread_events, thread_id, since
         )
         return found
 
     async def purge_stateless_threads(self, *, finished_before: datetime) -> list[str]:
+        """Delete the threads of stateless runs (`on_completion` "delete", the default) whose
+        runs all finished before the cutoff, with their runs and checkpoints; return the
+        thread ids."""
         purged: list[str] = await self._tx(
             self._sql.events.purge_stateless_threads, finished_before
         )
         return purged
 
-    # -- workers and metrics --------------------------------------------------------------------
+
+class Workers(Base):
+    """Worker processes' heartbeats and the queue's numbers."""
+
     async def heartbeat_worker(self, worker_id: str, *, hostname: str, pid: int) -> None:
+        """Record that a worker process is alive (insert or refresh)."""
         await self._tx(self._sql.workers.heartbeat_worker, worker_id, hostname, pid)
 
     async def remove_worker(self, worker_id: str) -> None:
@@ -204,20 +265,28 @@ class Store(Resources):
         stats: QueueStats = await self._tx(self._sql.workers.queue_stats, live_within_seconds)
         return stats
 
-    # -- decision log ---------------------------------------------------------------------------
+
+class Decisions(Base):
+    """The decision log: every model call, appended."""
+
     async def record_decision(self, decision: ModelDecision) -> None:
+        """Append one model call to the decision log."""
         await self._tx(self._sql.decisions.record_decision, decision)
 
     async def list_decisions(
         self, *, run_id: str | None = None, thread_id: str | None = None
     ) -> list[ModelDecision]:
+        """Return the decisions of a run and/or thread in the order they were recorded."""
         found: list[ModelDecision] = await self._tx(
             self._sql.decisions.list_decisions,
             self._clause().equals("run_id", run_id).equals("thread_id", thread_id),
         )
         return found
 
-    # -- intake ledger --------------------------------------------------------------------------
+
+class Intake(Base):
+    """The intake ledger: each item a trigger took in, and the run it started."""
+
     async def create_intake_run(
         self,
         entry: IntakeEntry,
@@ -230,6 +299,14 @@ class Store(Resources):
         thread_metadata: Json | None = None,
     ) -> tuple[IntakeItem, bool]:
         # Queued as `create_run` would with `if_not_exists="create"`.
+        """Record `entry` in the intake ledger and queue its run on a new thread, in one
+        transaction; return the ledger row and True.
+
+        If the ledger already holds `(entry.source, entry.key)`, nothing is written and the
+        stored row comes back with False, so each item starts exactly one run however many
+        processes see it at once. The run is queued as `create_run` would with
+        `if_not_exists="create"`; RUN_QUEUED is notified after commit.
+        """
         new = replace(
             NewRun(run_id, thread_id, assistant_id, kwargs),
             metadata=metadata or {},
@@ -242,10 +319,12 @@ class Store(Resources):
         return taken
 
     async def get_intake(self, source: str, key: str) -> IntakeItem | None:
+        """Return the ledger row of an item, or None if it was never taken in."""
         found: IntakeItem | None = await self._tx(self._sql.intake.get_intake, source, key)
         return found
 
     async def settle_intake(self, source: str, key: str) -> IntakeItem:
+        """Record that the item has left its source (first time wins); NotFound if unknown."""
         settled: IntakeItem = await self._tx(self._sql.intake.settle_intake, source, key)
         return settled
 
@@ -257,23 +336,31 @@ class Store(Resources):
         offset: int = 0,
         tenant_id: str | None = None,
     ) -> list[IntakeItem]:
+        """Return ledger rows, newest first, optionally of one source or one tenant."""
         where = self._clause().equals("source", source).equals("tenant_id", tenant_id)
         found: list[IntakeItem] = await self._tx(self._sql.intake.list_intake, where, limit, offset)
         return found
 
-    # -- API keys -------------------------------------------------------------------------------
+
+class ApiKeys(Base):
+    """API keys: each an HMAC of the key with the tenant and role it grants."""
+
     async def create_api_key(self, key: ApiKey) -> ApiKey:
+        """Store a new key; its `created_at` is the database's time."""
         created: ApiKey = await self._tx(self._sql.keys.create_api_key, key)
         return created
 
     async def get_api_key(self, key_id: str) -> ApiKey | None:
+        """Return the key with this id, revoked and expired ones too; None if there is none."""
         found: ApiKey | None = await self._tx(self._sql.keys.get_api_key, key_id)
         return found
 
     async def list_api_keys(self) -> list[ApiKey]:
+        """Return every key, oldest first."""
         found: list[ApiKey] = await self._tx(self._sql.keys.list_api_keys)
         return found
 
     async def revoke_api_key(self, key_id: str) -> ApiKey:
+        """Mark the key revoked (the first revocation's time stays); NotFound if unknown."""
         revoked: ApiKey = await self._tx(self._sql.keys.revoke_api_key, key_id)
         return revoked

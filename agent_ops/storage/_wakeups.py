@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from agent_ops.storage.protocol import Listener
+from agent_ops.storage.channels import Listener
 
 C = TypeVar("C")
 

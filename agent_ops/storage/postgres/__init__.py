@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import orjson
 import psycopg
@@ -26,7 +26,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from agent_ops.errors import StorageError
 from agent_ops.storage import _policy
 from agent_ops.storage._sql import modules
-from agent_ops.storage._store import Store
+from agent_ops.storage.channels import Listener
 from agent_ops.storage.postgres.link import (
     CONNECT_TIMEOUT_SECONDS,
     CONNECTION_KWARGS,
@@ -36,12 +36,12 @@ from agent_ops.storage.postgres.link import (
     migrate,
 )
 from agent_ops.storage.postgres.rows import NOTIFY_CHANNEL, Tx
-from agent_ops.storage.protocol import Listener
+from agent_ops.storage.protocol import Storage
 
 __all__ = ["PostgresStorage"]
 
 
-class PostgresStorage(Store):
+class PostgresStorage(Storage):
     """agent-ops storage in one PostgreSQL database."""
 
     backend: Literal["sqlite", "postgres"] = "postgres"
@@ -119,12 +119,6 @@ class PostgresStorage(Store):
 
 async def _notify(tx: Tx, channel: str, payload: str) -> None:
     tx.notify(channel, payload)
-
-
-if TYPE_CHECKING:
-    from agent_ops.storage.protocol import Storage
-
-    _conforms: type[Storage] = PostgresStorage
 
 
 async def _configure(conn: AsyncConnection[DictRow]) -> None:

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from agent_ops.storage import _policy
 from agent_ops.storage._policy import INFLIGHT_SQL
+from agent_ops.storage.channels import RUN_EVENTS, THREAD_EVENTS
 from agent_ops.storage.postgres.rows import COLUMNS, Tx
 from agent_ops.storage.postgres.threads import delete_checkpoints
-from agent_ops.storage.protocol import RUN_EVENTS, THREAD_EVENTS
 from agent_ops.storage.records import RunEvent, ThreadEvent
 
 

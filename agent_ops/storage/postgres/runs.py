@@ -17,6 +17,7 @@ from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
+from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb
 from agent_ops.storage.postgres.threads import (
     delete_checkpoints,
@@ -24,7 +25,6 @@ from agent_ops.storage.postgres.threads import (
     next_inflight,
     settle_thread,
 )
-from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.records import LeaseState, Run
 from agent_ops.types import Json
 

@@ -17,14 +17,14 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from agent_ops.errors import StorageError
 from agent_ops.storage import _policy
 from agent_ops.storage._sql import modules
-from agent_ops.storage._store import Store
 from agent_ops.storage._wakeups import Listeners
-from agent_ops.storage.protocol import Listener
+from agent_ops.storage.channels import Listener
+from agent_ops.storage.protocol import Storage
 from agent_ops.storage.sqlite.link import ThreadedSqliteSaver, connect, migrate
 from agent_ops.storage.sqlite.rows import Tx
 
@@ -33,7 +33,7 @@ T = TypeVar("T")
 __all__ = ["SqliteStorage"]
 
 
-class SqliteStorage(Store):
+class SqliteStorage(Storage):
     """agent-ops storage in one SQLite file."""
 
     backend: Literal["sqlite", "postgres"] = "sqlite"
@@ -109,9 +109,3 @@ def _missing_folder(path: str) -> Path | None:
     """The database's folder when it does not exist (a clear error beats sqlite's)."""
     parent = Path(path).expanduser().resolve().parent
     return None if parent.is_dir() else parent
-
-
-if TYPE_CHECKING:
-    from agent_ops.storage.protocol import Storage
-
-    _conforms: type[Storage] = SqliteStorage

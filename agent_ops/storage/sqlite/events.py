@@ -8,7 +8,7 @@ from datetime import datetime
 
 from agent_ops.storage import _policy
 from agent_ops.storage._policy import INFLIGHT_SQL
-from agent_ops.storage.protocol import RUN_EVENTS, THREAD_EVENTS
+from agent_ops.storage.channels import RUN_EVENTS, THREAD_EVENTS
 from agent_ops.storage.records import RunEvent, ThreadEvent
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, epoch
 from agent_ops.storage.sqlite.threads import delete_checkpoints

@@ -12,7 +12,7 @@ from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
-from agent_ops.storage.protocol import RUN_CANCEL, RUN_DONE, RUN_QUEUED
+from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.records import LeaseState, Run
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, maybe_dumps
 from agent_ops.storage.sqlite.threads import (

@@ -1,0 +1,27 @@
+"""Wake-up channels between the processes on one database. Payloads are ids; listeners re-read
+the store, so a lost or duplicated wake-up only costs latency (workers also poll as a safety net).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+RUN_QUEUED: Final = "run_queued"  # a run became claimable (payload: run id)
+RUN_DONE: Final = "run_done"  # a run reached a terminal status (payload: run id)
+RUN_CANCEL: Final = "run_cancel"  # cancellation was requested for a running run (payload: run id)
+RUN_EVENTS: Final = "run_events"  # new stream events were stored (payload: run id)
+THREAD_EVENTS: Final = "thread_events"  # a thread event was stored (payload: thread id)
+CHANNELS: Final = (RUN_QUEUED, RUN_DONE, RUN_CANCEL, RUN_EVENTS, THREAD_EVENTS)
+
+Listener = Callable[[str], None]
+
+__all__ = [
+    "CHANNELS",
+    "RUN_CANCEL",
+    "RUN_DONE",
+    "RUN_EVENTS",
+    "RUN_QUEUED",
+    "THREAD_EVENTS",
+    "Listener",
+]
