@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from agent_ops.deps import Deps
-from agent_ops.errors import ConfigError, StorageError
+from agent_ops.errors import ConfigError, StorageError, first_problem
 from agent_ops.models import Models
 from agent_ops.observability.logs import configure_logging
 from agent_ops.runtime import GraphRegistry, Runtime
@@ -90,9 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _settings(args)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        print(f"agent-ops: error: setting {where}: {first['msg']}", file=sys.stderr)
+        print(f"agent-ops: error: setting {first_problem(exc)}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
     try:

@@ -105,6 +105,17 @@ class ConnectorRejected(ConnectorError):
     status_code = 422
 
 
+def first_problem(exc: Exception, *, top: str = "(top level)") -> str:
+    """The first error of a pydantic ValidationError as `loc: msg` (`top` names an empty loc);
+    any other exception as its own text. For config files, where one named problem is clearer
+    than a list."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors) or not errors():
+        return str(exc)
+    first = errors()[0]
+    return f"{'.'.join(str(part) for part in first['loc']) or top}: {first['msg']}"
+
+
 def validation_text(exc: Exception, *, top: str = "") -> str:
     """A pydantic ValidationError as `loc: msg; loc: msg` (`top` names an empty loc); any
     other exception as its own text."""

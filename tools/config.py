@@ -44,7 +44,7 @@ from pydantic import (
 )
 
 from agent_ops.deps import deps_for
-from agent_ops.errors import ConfigError
+from agent_ops.errors import ConfigError, first_problem
 from agent_ops.runtime import IntakeSource, Trigger
 from tools.folder import FolderSettings, FolderWatcher
 from tools.mail import MailPoller, MailSettings
@@ -176,9 +176,7 @@ def load_connectors_config(path: Path) -> ConnectorsConfig:
     try:
         return ConnectorsConfig.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top)"
-        raise ConfigError(f"connectors config {path}: {where}: {first['msg']}") from None
+        raise ConfigError(f"connectors config {path}: {first_problem(exc, top='(top)')}") from None
 
 
 @dataclass(frozen=True)

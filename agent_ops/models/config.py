@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent_ops.errors import ConfigError
+from agent_ops.errors import ConfigError, first_problem
 
 ProviderKind = Literal["openai", "local", "rules", "embed"]
 PROVIDER_KINDS: tuple[ProviderKind, ...] = ("openai", "local", "rules", "embed")
@@ -157,9 +157,7 @@ def load_models_config(path: Path | None) -> ModelsConfig:
     try:
         config = ModelsConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"models config {path}: {where}: {first['msg']}") from None
+        raise ConfigError(f"models config {path}: {first_problem(exc)}") from None
     if config.prompts_dir is not None and not config.prompts_dir.is_absolute():
         config = config.model_copy(update={"prompts_dir": path.parent / config.prompts_dir})
     return config

@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent_ops.errors import ConfigError
+from agent_ops.errors import ConfigError, first_problem
 from agent_ops.models._embedder import Embedder, Matrix, shared_embedder
 
 UNKNOWN = "unknown"
@@ -70,9 +70,7 @@ class RouterConfig(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-            raise ConfigError(f"{source}: {where}: {first['msg']}") from None
+            raise ConfigError(f"{source}: {first_problem(exc)}") from None
 
 
 @dataclass(frozen=True)

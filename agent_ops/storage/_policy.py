@@ -30,6 +30,27 @@ from agent_ops.types import (
 # The in-flight statuses as an SQL list, for `status IN ...` (same text on both backends).
 INFLIGHT_SQL: Final = "(" + ", ".join(f"'{s}'" for s in sorted(INFLIGHT_RUN_STATUSES)) + ")"
 
+
+def next_runnable_sql(*, now: str, also: str = "", lock: str = "") -> str:
+    """The claim's one rule, in a backend's dialect (`now` its clock, `also` a further condition,
+    `lock` its row lock): the oldest runnable run whose thread is free, that is nothing running
+    there under a live lease and no older in-flight run queued ahead of it. An expired running
+    run is itself the oldest in flight."""
+    return f"""
+SELECT r.* FROM runs r
+WHERE r.status IN {INFLIGHT_SQL}
+  AND ((r.status = 'pending' AND r.not_before <= {now})
+       OR (r.status = 'running' AND r.lease_expires_at < {now}))
+  AND NOT EXISTS (
+    SELECT 1 FROM runs o
+    WHERE o.thread_id = r.thread_id AND o.run_id <> r.run_id AND o.status IN {INFLIGHT_SQL}
+      AND ((o.status = 'running' AND o.lease_expires_at >= {now})
+           OR (o.created_at, o.run_id) < (r.created_at, r.run_id))){also}
+ORDER BY r.created_at, r.run_id
+LIMIT 1{lock}
+"""
+
+
 # A copied thread's status: the copy has no run in flight, so a busy source's copy is idle.
 COPY_STATUS_SQL: Final = "CASE status WHEN 'busy' THEN 'idle' ELSE status END"
 

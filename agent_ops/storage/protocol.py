@@ -18,25 +18,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Literal
 
+from agent_ops.storage import channels
 from agent_ops.storage._resources import Assistants, Crons, Items, Threads
 from agent_ops.storage._store import ApiKeys, Decisions, Events, Intake, Runs, Workers
-from agent_ops.storage.channels import (
-    CHANNELS,
-    RUN_CANCEL,
-    RUN_DONE,
-    RUN_EVENTS,
-    RUN_QUEUED,
-    THREAD_EVENTS,
-    Listener,
-)
+from agent_ops.storage.channels import *  # noqa: F403 (its __all__)
+from agent_ops.storage.channels import Listener
 
 __all__ = [
-    "CHANNELS",
-    "RUN_CANCEL",
-    "RUN_DONE",
-    "RUN_EVENTS",
-    "RUN_QUEUED",
-    "THREAD_EVENTS",
+    *channels.__all__,
     "ApiKeys",
     "Assistants",
     "Crons",
@@ -44,7 +33,6 @@ __all__ = [
     "Events",
     "Intake",
     "Items",
-    "Listener",
     "Runs",
     "Storage",
     "Threads",

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
+from agent_ops.errors import first_problem
 from tools.documents._amounts import document_style, numbers_in
 from tools.documents._header_fields import find_currency, read_labels
 from tools.documents._hints import Hints
@@ -112,7 +113,6 @@ def _finish(state: State) -> Reading:
     try:
         invoice = Invoice.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        problems.append(f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
+        problems.append(first_problem(exc, top=""))
         return Reading(None, evidence, problems, state.notes)
     return Reading(invoice, evidence, problems, state.notes)

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
+from agent_ops.errors import first_problem
 from tools.documents._invoice import Invoice, InvoiceLine
 from tools.documents._text import AMOUNT, CURRENCIES, DATE, parse_amount, parse_date
 
@@ -57,8 +58,7 @@ class Layout:
         try:
             return Invoice.model_validate(values)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise Refused(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+            raise Refused(first_problem(exc, top="")) from None
 
     def _labelled(self, lines: list[str], name: str, label: str) -> str | None:
         pattern = re.compile(

@@ -28,23 +28,10 @@ from agent_ops.storage.postgres.threads import (
 from agent_ops.storage.records import LeaseState, Run
 from agent_ops.types import Json
 
-# The oldest runnable run whose thread is free: nothing running there under a live lease and no
-# older in-flight run queued ahead of it. An expired running run is itself the oldest in flight.
-_NEXT_RUNNABLE = f"""
-SELECT r.* FROM runs r
-WHERE r.status IN {INFLIGHT_SQL}
-  AND ((r.status = 'pending' AND r.not_before <= now())
-       OR (r.status = 'running' AND r.lease_expires_at < now()))
-  AND NOT EXISTS (
-    SELECT 1 FROM runs o
-    WHERE o.thread_id = r.thread_id AND o.run_id <> r.run_id AND o.status IN {INFLIGHT_SQL}
-      AND ((o.status = 'running' AND o.lease_expires_at >= now())
-           OR (o.created_at, o.run_id) < (r.created_at, r.run_id)))
-  AND r.run_id <> ALL(%s)
-ORDER BY r.created_at, r.run_id
-LIMIT 1
-FOR NO KEY UPDATE OF r SKIP LOCKED
-"""
+# Skipping the runs this claim already passed over; locking the row against other claimers.
+_NEXT_RUNNABLE = _policy.next_runnable_sql(
+    now="now()", also="\n  AND r.run_id <> ALL(%s)", lock="\nFOR NO KEY UPDATE OF r SKIP LOCKED"
+)
 _END = (
     "UPDATE runs SET status = %s, error = %s, finished_at = now(), updated_at = now(),"
     " lease_expires_at = NULL WHERE run_id = %s"

@@ -23,20 +23,7 @@ from agent_ops.storage.sqlite.threads import (
 )
 from agent_ops.types import Json
 
-# The oldest runnable run whose thread is free: nothing running there under a live lease and no
-# older in-flight run queued ahead of it. An expired running run is itself the oldest in flight.
-_NEXT_RUNNABLE = f"""
-SELECT r.* FROM runs r
-WHERE ((r.status = 'pending' AND r.not_before <= :now)
-       OR (r.status = 'running' AND r.lease_expires_at < :now))
-  AND NOT EXISTS (
-    SELECT 1 FROM runs o
-    WHERE o.thread_id = r.thread_id AND o.run_id != r.run_id AND o.status IN {INFLIGHT_SQL}
-      AND ((o.status = 'running' AND o.lease_expires_at >= :now)
-           OR (o.created_at, o.run_id) < (r.created_at, r.run_id)))
-ORDER BY r.created_at, r.run_id
-LIMIT 1
-"""
+_NEXT_RUNNABLE = _policy.next_runnable_sql(now=":now")
 _END = (
     "UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?,"
     " lease_expires_at = NULL WHERE run_id = ?"
