@@ -90,24 +90,33 @@ class PostgresStorage(Storage):
             self._saver = None
 
     async def _tx(self, fn: Callable[..., Any], /, *args: Any) -> Any:
-        """Run `fn(tx, *args)` as one transaction; its wake-ups go to other processes as one
-        NOTIFY batch inside it, and to this process's listeners once it has committed."""
+        """Run `fn(tx, *args)` as one transaction (in autocommit if `fn` is marked
+        `no_transaction`); its wake-ups go to other processes as one NOTIFY batch inside it, and
+        to this process's listeners once it has committed."""
         if self._pool is None:
             raise _policy.not_open()
         try:
-            async with self._pool.connection() as conn, conn.transaction():
+            async with self._pool.connection() as conn:
                 tx = Tx(conn)
-                result = await fn(tx, *args)
-                if tx.wakeups:
-                    token = self._wakeups.token
-                    await conn.execute(
-                        "SELECT pg_notify(%s, note) FROM unnest(%s::text[]) AS note",
-                        (NOTIFY_CHANNEL, [f"{c}|{p}|{token}" for c, p in tx.raised()]),
-                    )
+                if getattr(fn, "no_transaction", False):
+                    result = await fn(tx, *args)
+                    await self._send_wakeups(tx)
+                else:
+                    async with conn.transaction():
+                        result = await fn(tx, *args)
+                        await self._send_wakeups(tx)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StorageError(f"PostgreSQL at {self._where} failed: {exc}") from exc
         self._wakeups.deliver_all(tx.raised())
         return result
+
+    async def _send_wakeups(self, tx: Tx) -> None:
+        if tx.wakeups:
+            token = self._wakeups.token
+            await tx.conn.execute(
+                "SELECT pg_notify(%s, note) FROM unnest(%s::text[]) AS note",
+                (NOTIFY_CHANNEL, [f"{c}|{p}|{token}" for c, p in tx.raised()]),
+            )
 
     # -- wake-ups -------------------------------------------------------------------------------
     async def notify(self, channel: str, payload: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb, one
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb, no_transaction, one
 from agent_ops.storage.records import Assistant
 
 _COPY_VERSION = (
@@ -32,6 +32,7 @@ async def create_assistant(tx: Tx, new: NewAssistant, if_exists: str) -> Assista
     return rec.assistant(row, COLUMNS)
 
 
+@no_transaction
 async def get_assistant(tx: Tx, assistant_id: str, *, lock: bool = False) -> Assistant:
     found = await tx.conn.execute(
         "SELECT * FROM assistants WHERE assistant_id = %s" + (" FOR UPDATE" if lock else ""),

@@ -9,24 +9,35 @@ from datetime import datetime
 from agent_ops.storage import _policy
 from agent_ops.storage._policy import INFLIGHT_SQL
 from agent_ops.storage.channels import RUN_EVENTS, THREAD_EVENTS
-from agent_ops.storage.postgres.rows import COLUMNS, Tx
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, no_transaction
 from agent_ops.storage.postgres.threads import delete_checkpoints
 from agent_ops.storage.records import RunEvent, ThreadEvent
 
 
+@no_transaction
 async def append_events(tx: Tx, run_id: str, events: Sequence[RunEvent]) -> None:
-    cur = await tx.conn.execute("SELECT 1 FROM runs WHERE run_id = %s", (run_id,))
-    if await cur.fetchone() is None:
+    # One statement: the batch goes in whole or not at all, and only for a known run.
+    cur = await tx.conn.execute(
+        "WITH known AS (SELECT 1 FROM runs WHERE run_id = %(run)s),"
+        " added AS (INSERT INTO run_events (run_id, seq, event, data)"
+        " SELECT %(run)s, e.seq, e.event, e.data"
+        " FROM unnest(%(seq)s::bigint[], %(event)s::text[], %(data)s::bytea[]) AS e(seq, event, data)"
+        " WHERE EXISTS (SELECT 1 FROM known) ON CONFLICT (run_id, seq) DO NOTHING)"
+        " SELECT EXISTS (SELECT 1 FROM known) AS known",
+        {
+            "run": run_id,
+            "seq": [e.seq for e in events],
+            "event": [e.event for e in events],
+            "data": [e.data for e in events],
+        },
+    )
+    row = await cur.fetchone()
+    if row is None or not row["known"]:
         raise _policy.missing("run", run_id)
-    async with tx.conn.cursor() as c:
-        await c.executemany(
-            "INSERT INTO run_events (run_id, seq, event, data) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (run_id, seq) DO NOTHING",
-            [(run_id, e.seq, e.event, e.data) for e in events],
-        )
     tx.notify(RUN_EVENTS, run_id)
 
 
+@no_transaction
 async def read_events(tx: Tx, run_id: str, after_seq: int) -> list[RunEvent]:
     cur = await tx.conn.execute(
         "SELECT seq, event, data FROM run_events WHERE run_id = %s AND seq > %s ORDER BY seq",

@@ -5,8 +5,9 @@ JSON is stored as jsonb, times as timestamptz, a namespace as text[]; rows come 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from psycopg import AsyncConnection, AsyncCursor, sql
 from psycopg.rows import DictRow
@@ -21,6 +22,18 @@ from agent_ops.types import Json
 Conn = AsyncConnection[DictRow]
 Tx = _Tx[Conn]
 NOTIFY_CHANNEL: Final = "agent_ops"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def no_transaction(fn: F) -> F:
+    """Mark a SQL function whose statements need no transaction around them: it reads or
+    writes with one statement (atomic by itself), or with several whose order needs no
+    isolation. `_tx` runs it in autocommit, saving the BEGIN and COMMIT round trips; its
+    wake-ups go out after it, so a listener still never hears of an uncommitted change."""
+    fn.no_transaction = True  # type: ignore[attr-defined]
+    return fn
 
 
 def jsonb(value: Any) -> Jsonb:

@@ -18,7 +18,7 @@ from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, no_transaction
 from agent_ops.storage.postgres.threads import (
     delete_checkpoints,
     is_waiting,
@@ -32,6 +32,22 @@ from agent_ops.types import Json
 _NEXT_RUNNABLE = _policy.next_runnable_sql(
     now="now()", also="\n  AND r.run_id <> ALL(%s)", lock="\nFOR NO KEY UPDATE OF r SKIP LOCKED"
 )
+# Find and take the next run in one round trip: the run comes back taken (`taken_`), or as it
+# is when it used all its attempts and the caller must end it instead.
+_TAKE_NEXT = f"""
+WITH next AS ({_NEXT_RUNNABLE}),
+taken AS (
+  UPDATE runs SET status = 'running', worker_id = %s,
+    lease_expires_at = now() + make_interval(secs => %s), attempt = runs.attempt + 1,
+    updated_at = now()
+  FROM next
+  WHERE runs.run_id = next.run_id AND NOT (next.status = 'running' AND next.attempt >= %s)
+  RETURNING runs.*
+)
+SELECT true AS taken_, * FROM taken
+UNION ALL
+SELECT false AS taken_, * FROM next WHERE NOT EXISTS (SELECT 1 FROM taken)
+"""
 _END = (
     "UPDATE runs SET status = %s, error = %s, finished_at = now(), updated_at = now(),"
     " lease_expires_at = NULL WHERE run_id = %s"
@@ -97,6 +113,7 @@ async def create_run(tx: Tx, new: NewRun) -> Run:
     return rec.run(row, COLUMNS)
 
 
+@no_transaction
 async def get_run(tx: Tx, run_id: str, thread_id: str | None, *, lock: str = "") -> Run:
     """Return the run, optionally locked (`lock` is a row-lock clause such as FOR UPDATE)."""
     cur = await tx.conn.execute(f"SELECT * FROM runs WHERE run_id = %s {lock}", (run_id,))
@@ -134,11 +151,13 @@ async def claim_runs(
     claimed: list[Run] = []
     passed: list[str] = []  # exhausted runs whose thread another transaction holds
     while len(claimed) < limit:
-        cur = await c.execute(_NEXT_RUNNABLE, (passed,))
+        cur = await c.execute(_TAKE_NEXT, (passed, worker_id, lease_seconds, max_attempts))
         row = await cur.fetchone()
         if row is None:
             break
-        if row["status"] == "running" and row["attempt"] >= max_attempts:
+        if row.pop("taken_"):
+            claimed.append(rec.run(row, COLUMNS))
+        else:
             cur = await c.execute(
                 "SELECT 1 FROM threads WHERE thread_id = %s FOR NO KEY UPDATE SKIP LOCKED",
                 (row["thread_id"],),
@@ -150,16 +169,6 @@ async def claim_runs(
             await c.execute(_END, ("error", reason, row["run_id"]))
             await settle_thread(tx, row["thread_id"], "error", reason)
             tx.notify(RUN_DONE, row["run_id"])
-            continue
-        cur = await c.execute(
-            "UPDATE runs SET status = 'running', worker_id = %s,"
-            " lease_expires_at = now() + make_interval(secs => %s), attempt = attempt + 1,"
-            " updated_at = now() WHERE run_id = %s RETURNING *",
-            (worker_id, lease_seconds, row["run_id"]),
-        )
-        taken = await cur.fetchone()
-        assert taken is not None, "the run is locked for this transaction"
-        claimed.append(rec.run(taken, COLUMNS))
     return claimed
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, one
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, no_transaction, one
 from agent_ops.storage.records import Thread
 from agent_ops.types import Json
 
 
+@no_transaction
 async def create_thread(
     tx: Tx, thread_id: str, metadata: Json, if_exists: str, tenant_id: str, owner: str
 ) -> Thread:
@@ -26,6 +27,7 @@ async def create_thread(
     return rec.thread(row, COLUMNS)
 
 
+@no_transaction
 async def get_thread(tx: Tx, thread_id: str) -> Thread:
     found = await tx.conn.execute("SELECT * FROM threads WHERE thread_id = %s", (thread_id,))
     return rec.thread(await one(found, _policy.missing("thread", thread_id)), COLUMNS)
