@@ -17,6 +17,7 @@ from agent_ops.storage._requests import (
     NewRun,
 )
 from agent_ops.storage._resources import Resources
+from agent_ops.storage._triggers import TriggerMethods
 from agent_ops.storage.records import (
     ApiKey,
     IntakeEntry,
@@ -39,7 +40,7 @@ from agent_ops.types import (
 )
 
 
-class Store(Resources):
+class Store(TriggerMethods, Resources):
     """The whole `Storage` but its connection; each backend subclasses it once."""
 
     # -- runs and the queue ---------------------------------------------------------------------

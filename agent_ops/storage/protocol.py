@@ -17,6 +17,7 @@ from typing import Final, Literal, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from agent_ops.storage._triggers import Triggers
 from agent_ops.storage.records import (
     ApiKey,
     Assistant,
@@ -603,6 +604,7 @@ class Storage(
     Decisions,
     Intake,
     ApiKeys,
+    Triggers,
     Protocol,
 ):
     """One agent-ops database. All methods are safe to call from several processes at once."""
