@@ -10,11 +10,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from agent_ops.runtime import check_schedule, next_fire
+from agent_ops.runtime import check_schedule
+from agent_ops.runtime import next_fire as _next_instant
 from agent_ops.storage import StoredTrigger
 
 __all__ = ["MisfirePolicy", "Step", "check_schedule", "next_fire", "step_for"]
+
+
+def next_fire(schedule: str, after: datetime, timezone: str | None = None) -> datetime:
+    """Return the first fire time strictly after `after` (aware, UTC), each local wall-clock
+    time once: when clocks fall back, 02:30 happens twice and croniter would fire at both; the
+    repeated one (fold=1) is skipped. A time skipped by spring-forward fires at the first
+    instant after the gap (03:00 for 02:30)."""
+    following = _next_instant(schedule, after, timezone)
+    if timezone:
+        zone = ZoneInfo(timezone)
+        local = following.astimezone(zone)
+        if local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset():
+            following = _next_instant(schedule, following, timezone)
+    return following
+
 
 MisfirePolicy = Literal["fire_once", "skip", "catch_up"]
 
