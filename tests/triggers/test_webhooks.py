@@ -235,3 +235,16 @@ async def test_disabled_trigger_refuses_deliveries_and_patch_reenables(url: str)
     assert refused.status_code == 409
     assert patched.json()["enabled"] is True
     assert accepted.status_code == 202
+
+
+async def test_fire_route_starts_a_run_with_the_posted_payload(url: str) -> None:
+    trigger = await _create(url, input_mapping={"invoice": "$.payload.number"})
+    async with httpx.AsyncClient(base_url=url) as http:
+        answer = await http.post(f"/triggers/{trigger['trigger_id']}/fire", json={"number": "F-1"})
+        missing = await http.post(f"/triggers/{uuid.uuid4()}/fire", json={})
+
+    assert answer.status_code == 202, answer.text
+    fired = answer.json()
+    done = await get_client(url=url).runs.join(fired["thread_id"], fired["run_id"])
+    assert done["seen"] == ["F-1"]
+    assert missing.status_code == 404
