@@ -12,6 +12,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from croniter import CroniterBadDateError
+
+from agent_ops.errors import InvalidInput
 from agent_ops.runtime import check_schedule
 from agent_ops.runtime import next_fire as _next_instant
 from agent_ops.storage import StoredTrigger
@@ -24,12 +27,15 @@ def next_fire(schedule: str, after: datetime, timezone: str | None = None) -> da
     time once: when clocks fall back, 02:30 happens twice and croniter would fire at both; the
     repeated one (fold=1) is skipped. A time skipped by spring-forward fires at the first
     instant after the gap (03:00 for 02:30)."""
-    following = _next_instant(schedule, after, timezone)
+    try:
+        following = _next_instant(schedule, after, timezone)
+    except CroniterBadDateError:  # e.g. `0 0 30 2 *`: valid fields, no such day
+        raise InvalidInput(f"schedule {schedule!r} never fires after {after.isoformat()}") from None
     if timezone:
         zone = ZoneInfo(timezone)
         local = following.astimezone(zone)
         if local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset():
-            following = _next_instant(schedule, following, timezone)
+            following = next_fire(schedule, following, timezone)
     return following
 
 

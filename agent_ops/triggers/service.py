@@ -89,6 +89,7 @@ class TriggerService:
         assistant_id = await self._assistant(body.assistant_id)
         spec = body.spec()
         now = datetime.now(UTC)
+        next_due = _first_due(body.kind, spec, now)
         return await self._storage.create_trigger(
             NewTrigger(
                 trigger_id=new_id(),
@@ -101,7 +102,7 @@ class TriggerService:
                 multitask_strategy=body.multitask_strategy or "enqueue",
                 enabled=body.enabled if body.enabled is not None else True,
                 secret=inbound.new_secret() if body.kind == "webhook" else None,
-                next_due=_first_due(body.kind, spec, now),
+                next_due=next_due,
                 **stamp(),
             )
         )
@@ -235,7 +236,16 @@ class TriggerService:
         return won
 
     async def _step(self, trigger: StoredTrigger, now: datetime) -> int:
-        step = step_for(trigger, now, self._grace)
+        try:
+            step = step_for(trigger, now, self._grace)
+        except InvalidInput as exc:
+            # A schedule with no time left: stop it (next_due NULL) and say why.
+            assert trigger.next_due is not None
+            await self._storage.record_trigger_error(trigger.trigger_id, str(exc))
+            await self._storage.fire_trigger(
+                Firing(trigger.trigger_id, Claim(trigger.next_due, None))
+            )
+            return 0
         claim = Claim(step.due, step.following)
         if trigger.kind == "sql_threshold":
             return await self._poll(trigger, claim)
@@ -334,4 +344,7 @@ class TriggerService:
 def _first_due(kind: str, spec: Json, now: datetime) -> datetime | None:
     if kind not in _SCHEDULED:
         return None
-    return next_fire(str(spec["schedule"]), now, spec.get("timezone"))
+    try:
+        return next_fire(str(spec["schedule"]), now, spec.get("timezone"))
+    except InvalidInput as exc:
+        raise InvalidInput(f"schedule: {exc}") from None
