@@ -19,7 +19,7 @@ from agent_ops.deps import Deps
 from agent_ops.errors import ConfigError, StorageError
 from agent_ops.models import Models
 from agent_ops.observability.logs import configure_logging
-from agent_ops.runtime import GraphRegistry, Runtime
+from agent_ops.runtime import GraphRegistry, IntakeSource, Runtime
 from agent_ops.settings import Settings
 from agent_ops.storage import Storage, create_storage
 from agent_ops.triggers import cli as triggers_cli
@@ -239,7 +239,7 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
         runtime = Runtime(settings, storage, registry, triggers=triggers, deps=deps)
         runtime.auth.check_bind(settings.host)
         await runtime.start()  # from here on the app's lifespan stops it
-        triggers_cli.start_scheduler(runtime, settings, _queries(connectors))
+        triggers_cli.start_scheduler(runtime, settings, *_trigger_inputs(connectors))
         config = uvicorn.Config(
             create_app(runtime, started=True),
             log_config=None,
@@ -299,13 +299,15 @@ def _connectors(settings: Settings) -> Connectors | None:
     return Connectors.load(settings.connectors_config.resolve())
 
 
-def _queries(connectors: Connectors | None) -> triggers_cli.QueryRunner | None:
-    """What SQL-threshold triggers poll: the SQL connectors' named queries."""
-    if connectors is None or not connectors.config.sql:
-        return None
+def _trigger_inputs(
+    connectors: Connectors | None,
+) -> tuple[triggers_cli.QueryRunner | None, dict[str, IntakeSource]]:
+    """What stored triggers poll: the SQL connectors' named queries, the intake sources."""
+    if connectors is None:
+        return None, {}
     from tools.sql import query_runner
 
-    return query_runner(connectors.config.sql)
+    return query_runner(connectors.config.sql), connectors.config.sources()
 
 
 def _deps(
@@ -336,7 +338,7 @@ async def _worker(settings: Settings) -> None:
     deps = _deps(settings, storage, connectors, public_url=settings.url)
     runtime = Runtime(settings, storage, registry, deps=deps)
     await runtime.start()
-    triggers_cli.start_scheduler(runtime, settings, _queries(connectors))
+    triggers_cli.start_scheduler(runtime, settings, *_trigger_inputs(connectors))
     await _work_until_stopped(runtime, registry)
 
 

@@ -229,13 +229,20 @@ class Store(TriggerMethods, Resources):
         kwargs: Json,
         metadata: Json | None = None,
         thread_metadata: Json | None = None,
+        multitask_strategy: MultitaskStrategy = "reject",
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> tuple[IntakeItem, bool]:
-        # Queued as `create_run` would with `if_not_exists="create"`.
+        # Queued as `create_run` would with `if_not_exists="create"` (a stored trigger's item
+        # may feed an existing thread, its business key's, under the trigger's strategy).
         new = replace(
             NewRun(run_id, thread_id, assistant_id, kwargs),
             metadata=metadata or {},
             if_not_exists="create",
             thread_metadata=thread_metadata or {},
+            multitask_strategy=multitask_strategy,
+            tenant_id=tenant_id,
+            owner=owner,
         )
         taken: tuple[IntakeItem, bool] = await self._tx(
             self._sql.intake.create_intake_run, entry, new

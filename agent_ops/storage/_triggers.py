@@ -187,6 +187,10 @@ class Triggers(Protocol):
 
     async def record_trigger_error(self, trigger_id: str, error: str) -> None: ...
 
+    async def record_trigger_fired(self, trigger_id: str) -> None:
+        """Stamp `last_fired_at` and clear `last_error` (for firings another ledger holds)."""
+        ...
+
     async def trigger_events(self, trigger_id: str) -> list[TriggerEvent]: ...
 
     async def trigger_observations(
@@ -242,6 +246,9 @@ class TriggerMethods:
 
     async def record_trigger_error(self, trigger_id: str, error: str) -> None:
         await self._tx(self._sql.triggers.record_trigger_error, trigger_id, error)
+
+    async def record_trigger_fired(self, trigger_id: str) -> None:
+        await self._tx(self._sql.triggers.record_trigger_fired, trigger_id)
 
     async def trigger_events(self, trigger_id: str) -> list[TriggerEvent]:
         found: list[TriggerEvent] = await self._tx(self._sql.triggers.trigger_events, trigger_id)

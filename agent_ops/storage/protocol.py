@@ -548,6 +548,9 @@ class Intake(Protocol):
         kwargs: Json,
         metadata: Json | None = None,
         thread_metadata: Json | None = None,
+        multitask_strategy: MultitaskStrategy = "reject",
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> tuple[IntakeItem, bool]:
         """Record `entry` in the intake ledger and queue its run on a new thread, in one
         transaction; return the ledger row and True.

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from agent_ops.errors import AgentOpsError, InvalidInput
-from agent_ops.runtime import GraphRegistry, Runtime
+from agent_ops.runtime import GraphRegistry, IntakeSource, Runtime
 from agent_ops.settings import Settings
 from agent_ops.storage import StoredTrigger, create_storage
 from agent_ops.triggers.service import QueryRunner, TriggerService
@@ -38,13 +39,21 @@ def add_parser(commands: Any) -> None:
     fire.add_argument("--payload", help="JSON payload of the event (default: null)")
 
 
-def start_scheduler(runtime: Runtime, settings: Settings, queries: QueryRunner | None) -> None:
-    """In a process with workers, fire due cron and SQL-threshold triggers (every process may:
-    each due time is claimed by one)."""
+def start_scheduler(
+    runtime: Runtime,
+    settings: Settings,
+    queries: QueryRunner | None,
+    sources: Mapping[str, IntakeSource] | None = None,
+) -> None:
+    """In a process with workers, fire due cron, SQL-threshold, e-mail and folder triggers
+    (every process may: each due time is claimed by one)."""
     if runtime.workers is None:
         return
     service = TriggerService(
-        runtime, queries=queries, misfire_grace=settings.trigger_misfire_grace_seconds
+        runtime,
+        queries=queries,
+        sources=sources,
+        misfire_grace=settings.trigger_misfire_grace_seconds,
     )
     runtime.run_beside(
         service.run_forever(settings.trigger_tick_seconds), name="agent-ops triggers"

@@ -64,8 +64,9 @@ def step_for(trigger: StoredTrigger, now: datetime, grace: timedelta) -> Step:
     zone = trigger.spec.get("timezone")
     late = now - due > grace
     policy = trigger.spec.get("misfire", "fire_once")
-    if trigger.kind == "sql_threshold":
-        # A poll looks at the data now; missed polls have nothing left to see.
+    if trigger.kind != "cron":
+        # A poll looks at the data (or the mailbox, the folder) now; a missed poll has nothing
+        # left to see that the next one will not.
         return Step(due, next_fire(schedule, now, zone), fire=True, late=late)
     if not late or policy == "catch_up":
         return Step(due, next_fire(schedule, due, zone), fire=True, late=late)

@@ -20,7 +20,15 @@ from typing import Any, Protocol
 from agent_ops.errors import AgentOpsError, Conflict, InvalidInput, NotFound
 from agent_ops.governance import acting_as, bind_caller, caller, hidden, stamp, tenant_filter
 from agent_ops.governance import visible as _visible
-from agent_ops.runtime import Assistants, RunOptions, RunRequest, Runs, checked_id, new_id
+from agent_ops.runtime import (
+    Assistants,
+    IntakeSource,
+    RunOptions,
+    RunRequest,
+    Runs,
+    checked_id,
+    new_id,
+)
 from agent_ops.storage import (
     Claim,
     Firing,
@@ -34,6 +42,7 @@ from agent_ops.storage import (
     TriggerEvent,
 )
 from agent_ops.triggers import inbound
+from agent_ops.triggers.intake import TriggerGate
 from agent_ops.triggers.mapping import build_input, business_thread_id, render_key
 from agent_ops.triggers.schedule import next_fire, step_for
 from agent_ops.triggers.spec import TriggerCreate, TriggerPatch
@@ -48,7 +57,9 @@ log = logging.getLogger(__name__)
 QueryRunner = Callable[[str, str], Awaitable[Sequence[dict[str, Any]]]]
 """Run the named query `query` of the SQL connector `connection`; return its rows."""
 
-_SCHEDULED = ("cron", "sql_threshold")
+_SCHEDULED = ("cron", "sql_threshold", "email", "folder")
+INTAKE_POLL = "* * * * * */10"
+"""How often an e-mail or folder trigger polls its source unless its `schedule` says."""
 
 
 class Door(Protocol):
@@ -75,11 +86,13 @@ class TriggerService:
         runtime: Door,
         *,
         queries: QueryRunner | None = None,
+        sources: Mapping[str, IntakeSource] | None = None,
         misfire_grace: float = 60.0,
     ) -> None:
         self._runtime = runtime
         self._storage = runtime.storage
         self._queries = queries
+        self._sources = dict(sources or {})
         self._grace = timedelta(seconds=misfire_grace)
 
     # -- managing ---------------------------------------------------------------------------------
@@ -88,6 +101,8 @@ class TriggerService:
         body.check(body.kind)
         assistant_id = await self._assistant(body.assistant_id)
         spec = body.spec()
+        if body.kind in ("email", "folder") and spec.get("schedule") is None:
+            spec["schedule"] = INTAKE_POLL
         now = datetime.now(UTC)
         next_due = _first_due(body.kind, spec, now)
         return await self._storage.create_trigger(
@@ -172,7 +187,7 @@ class TriggerService:
             **(extra or {}),
         }
         try:
-            run = await self._plan(trigger, event, event_key)
+            run = await self.plan_run(trigger, event, event_key)
             return await self._storage.fire_trigger(
                 Firing(trigger.trigger_id, claim, observed, event_key, run)
             )
@@ -249,6 +264,8 @@ class TriggerService:
         claim = Claim(step.due, step.following)
         if trigger.kind == "sql_threshold":
             return await self._poll(trigger, claim)
+        if trigger.kind in ("email", "folder"):
+            return await self._take_in(trigger, claim)
         if not step.fire:
             result = await self._storage.fire_trigger(Firing(trigger.trigger_id, claim))
             if result.claimed:
@@ -294,6 +311,22 @@ class TriggerService:
         )
         return int(fired.started)
 
+    async def _take_in(self, trigger: StoredTrigger, claim: Claim) -> int:
+        if not (await self._storage.fire_trigger(Firing(trigger.trigger_id, claim))).claimed:
+            return 0
+        name = str(trigger.spec["source"])
+        source = self._sources.get(name)
+        try:
+            if source is None:
+                raise InvalidInput(
+                    f"source: no intake source {name!r} in the connectors config "
+                    f"(configured: {sorted(self._sources)})"
+                )
+            return await source.poll(TriggerGate(self._runtime, trigger, self))
+        except AgentOpsError as exc:
+            await self._storage.record_trigger_error(trigger.trigger_id, str(exc))
+            raise
+
     async def run_forever(self, interval: float) -> None:
         """Tick every `interval` seconds until cancelled."""
         while True:
@@ -311,7 +344,8 @@ class TriggerService:
             raise InvalidInput(f"assistant_id: {exc}") from None
         return assistant.assistant_id
 
-    async def _plan(self, trigger: StoredTrigger, event: Json, event_key: str) -> NewRun:
+    async def plan_run(self, trigger: StoredTrigger, event: Json, event_key: str) -> NewRun:
+        """The run one event of the trigger queues: input mapped, thread by business key."""
         key = render_key(trigger.business_key, event) if trigger.business_key else None
         thread_id = business_thread_id(trigger.tenant_id, key) if key is not None else new_id()
         request = RunRequest(

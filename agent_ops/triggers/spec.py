@@ -31,8 +31,8 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 _ALLOWS: dict[str, frozenset[str]] = {
     "cron": frozenset({"schedule", "timezone", "misfire"}),
     "webhook": frozenset({"idempotency", "payload_schema"}),
-    "email": frozenset({"source"}),
-    "folder": frozenset({"source"}),
+    "email": frozenset({"source", "schedule", "timezone"}),
+    "folder": frozenset({"source", "schedule", "timezone"}),
     "sql_threshold": frozenset(
         {"schedule", "timezone", "connection", "query", "condition", "hysteresis"}
     ),
@@ -75,7 +75,11 @@ class _Fields(BaseModel):
     query: str | None = Field(default=None, description="a named query of that connector")
     condition: str | None = None
     hysteresis: float | None = Field(default=None, ge=0)
-    source: str | None = Field(default=None, description="the intake source: mail, folder:<n>")
+    source: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the intake source of the connectors config: mail, folder:<name>",
+    )
 
     def spec(self) -> dict[str, Any]:
         """The kind-specific fields given, as stored in the trigger's `spec`."""

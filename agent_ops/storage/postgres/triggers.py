@@ -175,6 +175,13 @@ async def record_trigger_error(tx: Tx, trigger_id: str, error: str) -> None:
     )
 
 
+async def record_trigger_fired(tx: Tx, trigger_id: str) -> None:
+    await tx.conn.execute(
+        "UPDATE triggers SET last_fired_at = now(), last_error = NULL WHERE trigger_id = %s",
+        (trigger_id,),
+    )
+
+
 async def trigger_events(tx: Tx, trigger_id: str) -> list[TriggerEvent]:
     cur = await tx.conn.execute(
         "SELECT * FROM trigger_events WHERE trigger_id = %s ORDER BY created_at, event_key",

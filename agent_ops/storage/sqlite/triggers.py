@@ -176,6 +176,13 @@ def record_trigger_error(tx: Tx, trigger_id: str, error: str) -> None:
     )
 
 
+def record_trigger_fired(tx: Tx, trigger_id: str) -> None:
+    tx.conn.execute(
+        "UPDATE triggers SET last_fired_at = ?, last_error = NULL WHERE trigger_id = ?",
+        (tx.now, trigger_id),
+    )
+
+
 def trigger_events(tx: Tx, trigger_id: str) -> list[TriggerEvent]:
     rows = tx.conn.execute(
         "SELECT * FROM trigger_events WHERE trigger_id = ? ORDER BY created_at, event_key",
