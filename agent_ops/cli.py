@@ -239,6 +239,7 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
         runtime = Runtime(settings, storage, registry, triggers=triggers, deps=deps)
         runtime.auth.check_bind(settings.host)
         await runtime.start()  # from here on the app's lifespan stops it
+        await triggers_cli.reconcile_declared(runtime, settings)
         triggers_cli.start_scheduler(runtime, settings, *_trigger_inputs(connectors))
         config = uvicorn.Config(
             create_app(runtime, started=True),
@@ -338,6 +339,7 @@ async def _worker(settings: Settings) -> None:
     deps = _deps(settings, storage, connectors, public_url=settings.url)
     runtime = Runtime(settings, storage, registry, deps=deps)
     await runtime.start()
+    await triggers_cli.reconcile_declared(runtime, settings)
     triggers_cli.start_scheduler(runtime, settings, *_trigger_inputs(connectors))
     await _work_until_stopped(runtime, registry)
 

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     trigger_tick_seconds: float = Field(
         1.0, gt=0, description="how often a process with workers looks for due cron/SQL triggers"
     )
+    triggers_config: Path | None = Field(
+        None, description="triggers declared in a file (YAML/JSON), reconciled at start-up"
+    )
     trigger_misfire_grace_seconds: float = Field(
         60.0,
         ge=0,

@@ -17,10 +17,11 @@ from agent_ops.errors import AgentOpsError, InvalidInput
 from agent_ops.runtime import GraphRegistry, IntakeSource, Runtime
 from agent_ops.settings import Settings
 from agent_ops.storage import StoredTrigger, create_storage
+from agent_ops.triggers.declared import load_declared, reconcile
 from agent_ops.triggers.service import QueryRunner, TriggerService
 from agent_ops.triggers.spec import TriggerPatch
 
-__all__ = ["QueryRunner", "add_parser", "run", "start_scheduler"]
+__all__ = ["QueryRunner", "add_parser", "reconcile_declared", "run", "start_scheduler"]
 
 
 def add_parser(commands: Any) -> None:
@@ -37,6 +38,20 @@ def add_parser(commands: Any) -> None:
     fire.add_argument("trigger_id")
     fire.add_argument("--config", help="langgraph.json (default: ./langgraph.json)")
     fire.add_argument("--payload", help="JSON payload of the event (default: null)")
+
+
+async def reconcile_declared(runtime: Runtime, settings: Settings) -> None:
+    """Bring the triggers declared in `AGENT_OPS_TRIGGERS_CONFIG` into the store. When the file
+    or a trigger in it is wrong, stop the (started) runtime and raise a ConfigError naming the
+    entry: start-up ends there."""
+    if settings.triggers_config is None:
+        return
+    try:
+        declared = load_declared(settings.triggers_config)
+        await reconcile(TriggerService(runtime), declared)
+    except BaseException:
+        await runtime.stop()
+        raise
 
 
 def start_scheduler(
