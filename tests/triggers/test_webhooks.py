@@ -249,3 +249,24 @@ async def test_fire_route_starts_a_run_with_the_posted_payload(url: str) -> None
     done = await get_client(url=url).runs.join(fired["thread_id"], fired["run_id"])
     assert done["seen"] == ["F-1"]
     assert missing.status_code == 404
+
+
+async def test_a_failing_target_is_recorded_and_later_events_still_start(url: str) -> None:
+    client = get_client(url=url)
+    assistant = await client.assistants.create("collector", name=f"gone-{uuid.uuid4().hex[:6]}")
+    trigger = await _create(url, assistant_id=assistant["assistant_id"])
+    await client.assistants.delete(assistant["assistant_id"])
+
+    failed = await _deliver(url, trigger, *_signed(trigger["secret"], {"n": 1}))
+    async with httpx.AsyncClient(base_url=url) as http:
+        recorded = (await http.get(f"/triggers/{trigger['trigger_id']}")).json()
+        await http.patch(f"/triggers/{trigger['trigger_id']}", json={"assistant_id": "collector"})
+    later = await _deliver(url, trigger, *_signed(trigger["secret"], {"n": 2}))
+    async with httpx.AsyncClient(base_url=url) as http:
+        cleared = (await http.get(f"/triggers/{trigger['trigger_id']}")).json()
+
+    assert failed.status_code == 404
+    assert assistant["assistant_id"] in recorded["last_error"]
+    assert later.status_code == 202 and later.json()["started"] is True
+    assert cleared["last_error"] is None
+    assert len(await _events(url, trigger["trigger_id"])) == 1
