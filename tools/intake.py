@@ -6,7 +6,6 @@ Graphs read it back with `IntakePayload.model_validate(state["intake"])`.
 from __future__ import annotations
 
 import base64
-import hashlib
 from datetime import datetime
 from typing import Literal
 
@@ -21,17 +20,11 @@ class IntakeDocument(BaseModel):
     filename: str
     media_type: str
     data_b64: str
-    sha256: str | None = None
-    """The content's hash: the same document by e-mail and in a folder has the same one, so a
-    stored trigger's business key can name one thread for both (see README, Triggers)."""
 
     @classmethod
     def from_bytes(cls, filename: str, media_type: str, data: bytes) -> IntakeDocument:
         return cls(
-            filename=filename,
-            media_type=media_type,
-            data_b64=base64.b64encode(data).decode(),
-            sha256=hashlib.sha256(data).hexdigest(),
+            filename=filename, media_type=media_type, data_b64=base64.b64encode(data).decode()
         )
 
     def data(self) -> bytes:

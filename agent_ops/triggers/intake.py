@@ -9,6 +9,8 @@ e-mail and by folder at once feeds one thread) and that thread's multitask strat
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from agent_ops.runtime import IntakeGate
@@ -19,6 +21,23 @@ if TYPE_CHECKING:
     from agent_ops.triggers.service import Door, TriggerService
 
 __all__ = ["TriggerGate"]
+
+
+def _hashes(intake: Json) -> list[str | None]:
+    """The sha256 of each document's bytes, in order: the same invoice by e-mail and in a
+    folder has the same one, so a business key `invoice:{$.sha256[0]}` names one thread for
+    both. Kept beside the payload, not in it, so the run input is the intake unchanged."""
+    found: list[str | None] = []
+    for document in intake.get("documents") or []:
+        data = document.get("data_b64") if isinstance(document, dict) else None
+        if not isinstance(data, str):  # a text-only document has no bytes to hash
+            found.append(None)
+            continue
+        try:
+            found.append(hashlib.sha256(base64.b64decode(data, validate=True)).hexdigest())
+        except ValueError:
+            found.append(None)
+    return found
 
 
 class TriggerGate(IntakeGate):
@@ -41,6 +60,7 @@ class TriggerGate(IntakeGate):
             },
             "payload": intake,
             "origin": origin,
+            "sha256": _hashes(intake),
         }
         run = await self._service.plan_run(self.trigger, event, f"{self.source}:{key}")
         entry = IntakeEntry(self.source, key, origin=origin, summary=summary or {})

@@ -23,7 +23,7 @@ from tools.mail import MailPoller
 from tools.mail.devserver import MailDevServer
 
 PDF = b"%PDF-1.4\n% invoice INV-2026-0042, total 1200.00 EUR\n%%EOF\n"
-KEY = "invoice:{$.payload.documents[0].sha256}"
+KEY = "invoice:{$.sha256[0]}"
 
 
 @pytest.fixture(scope="module")
