@@ -350,7 +350,9 @@ class TriggerService:
         thread_id = business_thread_id(trigger.tenant_id, key) if key is not None else new_id()
         request = RunRequest(
             assistant_id=trigger.assistant_id,
-            options=RunOptions(input=build_input(trigger.input_mapping, event)),
+            options=RunOptions(
+                input=build_input(trigger.input_mapping, event), config=trigger.spec.get("config")
+            ),
             metadata={
                 "trigger_id": trigger.trigger_id,
                 "trigger_kind": trigger.kind,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from agent_ops.errors import InvalidInput
+from agent_ops.runtime import RunOptions
 from agent_ops.storage import TriggerKind
 from agent_ops.triggers.mapping import check_path, check_template
 from agent_ops.triggers.schedule import MisfirePolicy, check_schedule
@@ -37,6 +38,8 @@ _ALLOWS: dict[str, frozenset[str]] = {
         {"schedule", "timezone", "connection", "query", "condition", "hysteresis"}
     ),
 }
+# Every kind may give its runs a config (merged over the assistant's, as a run's own is).
+_ALLOWS = {kind: fields | {"config"} for kind, fields in _ALLOWS.items()}
 SPEC_FIELDS = frozenset().union(*_ALLOWS.values())
 
 
@@ -75,6 +78,10 @@ class _Fields(BaseModel):
     query: str | None = Field(default=None, description="a named query of that connector")
     condition: str | None = None
     hysteresis: float | None = Field(default=None, ge=0)
+    config: dict[str, Any] | None = Field(
+        default=None,
+        description="run config of the runs it starts, e.g. {configurable: {invoice_policy: ...}}",
+    )
     source: str | None = Field(
         default=None,
         max_length=200,
@@ -119,6 +126,8 @@ class _Fields(BaseModel):
                     raise InvalidInput("idempotency: header:<name> needs a header name")
             else:
                 check_path(self.idempotency, "idempotency")
+        if self.config is not None:
+            RunOptions(config=self.config)  # refuses reserved `__` configurable keys, naming them
         if self.payload_schema is not None:
             try:
                 Draft202012Validator.check_schema(self.payload_schema)

@@ -133,3 +133,18 @@ async def test_a_disabled_trigger_does_not_fire_and_reenabling_skips_the_time_it
     enabled = await service.update(trigger.trigger_id, TriggerPatch(enabled=True))
     assert enabled.next_due is not None and enabled.next_due > datetime.now(UTC)
     assert await runtime.storage.trigger_events(trigger.trigger_id) == []
+
+
+async def test_a_firing_runs_with_the_triggers_run_config(start_runtime: StartRuntime) -> None:
+    runtime = await start_runtime()
+    config = {"configurable": {"invoice_policy": {"reviewers": ["ap@example.org"]}}}
+    trigger = await _cron(runtime, schedule="0 * * * *", config=config)
+    await _due_at(runtime, trigger, NOW)
+
+    assert await TriggerService(runtime).tick(NOW) == 1
+
+    (event,) = await runtime.storage.trigger_events(trigger.trigger_id)
+    run = await runtime.storage.get_run(event.run_id)
+    assert run.kwargs["config"]["configurable"]["invoice_policy"] == {
+        "reviewers": ["ap@example.org"]
+    }

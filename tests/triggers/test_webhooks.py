@@ -218,6 +218,10 @@ async def test_bad_trigger_definitions_are_422_naming_the_field(url: str) -> Non
                 "condition": "value >> 3",
             },
             "business_key": {"kind": "webhook", "business_key": "x:{payload.id}"},
+            "config.configurable.__agent_ops_deps__": {
+                "kind": "webhook",
+                "config": {"configurable": {"__agent_ops_deps__": {}}},
+            },
         }
         for field, fields in cases.items():
             body = {"name": f"bad-{uuid.uuid4().hex[:6]}", "assistant_id": "collector", **fields}
