@@ -19,9 +19,10 @@ from agent_ops.deps import Deps
 from agent_ops.errors import ConfigError, StorageError, first_problem
 from agent_ops.models import Models
 from agent_ops.observability.logs import configure_logging
-from agent_ops.runtime import GraphRegistry, Runtime
+from agent_ops.runtime import GraphRegistry, IntakeSource, Runtime
 from agent_ops.settings import Settings
 from agent_ops.storage import Storage, create_storage
+from agent_ops.triggers import cli as triggers_cli
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -58,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_parser("list", help="print every key (never the key itself), one JSON line each")
     revoke = keys.add_parser("revoke", help="revoke a key at once: it is refused with 401")
     revoke.add_argument("key_id", help="the key's id (`key_id` of `keys list`)")
+    triggers_cli.add_parser(commands)
     route = commands.add_parser("route", help="the embedded router").add_subparsers(
         dest="route_command", required=True
     )
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
         elif args.command == "keys":
             return asyncio.run(_keys(settings, args))
+        elif args.command == "triggers":
+            return asyncio.run(triggers_cli.run(args, settings))
         elif args.command == "serve":
             return _serve(settings)
         else:
@@ -233,6 +237,8 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
         runtime = Runtime(settings, storage, registry, triggers=triggers, deps=deps)
         runtime.auth.check_bind(settings.host)
         await runtime.start()  # from here on the app's lifespan stops it
+        await triggers_cli.reconcile_declared(runtime, settings)
+        triggers_cli.start_scheduler(runtime, settings, *_trigger_inputs(connectors))
         config = uvicorn.Config(
             create_app(runtime, started=True),
             log_config=None,
@@ -292,6 +298,17 @@ def _connectors(settings: Settings) -> Connectors | None:
     return Connectors.load(settings.connectors_config.resolve())
 
 
+def _trigger_inputs(
+    connectors: Connectors | None,
+) -> tuple[triggers_cli.QueryRunner | None, dict[str, IntakeSource]]:
+    """What stored triggers poll: the SQL connectors' named queries, the intake sources."""
+    if connectors is None:
+        return None, {}
+    from tools.sql import query_runner
+
+    return query_runner(connectors.config.sql), connectors.config.sources()
+
+
 def _deps(
     settings: Settings,
     storage: Storage,
@@ -320,6 +337,8 @@ async def _worker(settings: Settings) -> None:
     deps = _deps(settings, storage, connectors, public_url=settings.url)
     runtime = Runtime(settings, storage, registry, deps=deps)
     await runtime.start()
+    await triggers_cli.reconcile_declared(runtime, settings)
+    triggers_cli.start_scheduler(runtime, settings, *_trigger_inputs(connectors))
     await _work_until_stopped(runtime, registry)
 
 

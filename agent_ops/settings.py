@@ -89,6 +89,18 @@ class Settings(BaseSettings):
         description="let run webhooks call loopback, private and link-local addresses "
         "(off: only public hosts, so a run cannot be pointed at internal services)",
     )
+    # -- triggers (agent_ops/triggers) --
+    trigger_tick_seconds: float = Field(
+        1.0, gt=0, description="how often a process with workers looks for due cron/SQL triggers"
+    )
+    triggers_config: Path | None = Field(
+        None, description="triggers declared in a file (YAML/JSON), reconciled at start-up"
+    )
+    trigger_misfire_grace_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="how late a due trigger may fire as on time (later: its misfire policy)",
+    )
     models_config: Path | None = Field(
         None, description="models config (YAML/JSON/TOML): roles -> providers; none: all local"
     )

@@ -18,10 +18,11 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from agent_ops.runtime import METRICS_CONTENT_TYPE, RequestFacts, Runtime
+from agent_ops.triggers import TriggerService
 from server import console
 from server.errors import RequestGuard, install_error_handlers
 from server.responses import JsonResponse
-from server.routes import assistants, crons, decisions, intake, runs, store, threads
+from server.routes import assistants, crons, decisions, intake, runs, store, threads, triggers
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
         dependencies=[Depends(admit)],
     )
     app.state.runtime = runtime
+    app.state.triggers = TriggerService(runtime)
     install_error_handlers(app)
     if runtime.settings.cors_allow_origins:
         app.add_middleware(
@@ -103,6 +105,7 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
     app.include_router(store.router)
     app.include_router(decisions.router)
     app.include_router(intake.router)
+    app.include_router(triggers.router)
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
     return app
@@ -111,7 +114,8 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
 # Routes any caller may reach: the readiness probe.
 # Routes any caller may reach: the readiness probe, and the console's page shells (they hold no
 # data: the page asks the API for it with the key the operator signs in with).
-_OPEN = frozenset({"/ok"}) | console.PAGES
+# Inbound webhooks prove themselves by their trigger's signature instead.
+_OPEN = frozenset({"/ok", triggers.HOOK_PATH}) | console.PAGES
 
 
 def _version(package: str) -> str | None:

@@ -85,6 +85,14 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "POST /store/namespaces",
     ),
     *_ops("viewer", "intake", "read", "GET /intake", "GET /intake/triggers"),
+    *_ops(
+        "viewer",
+        "triggers",
+        "read",
+        "GET /triggers",
+        "GET /triggers/{trigger_id}",
+        "GET /triggers/{trigger_id}/events",
+    ),
     # -- work -------------------------------------------------------------------------------------
     *_ops(
         "operator",
@@ -117,6 +125,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "POST /runs/cancel",
     ),
     *_ops("operator", "store", "write", "PUT /store/items", "DELETE /store/items"),
+    *_ops("operator", "triggers", "fire", "POST /triggers/{trigger_id}/fire"),
     # -- decisions --------------------------------------------------------------------------------
     # Writing a thread's state can answer an interrupt as well as a resume can.
     *_ops("approver", "threads", "update_state", "POST /threads/{thread_id}/state"),
@@ -139,6 +148,14 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "POST /threads/{thread_id}/runs/crons",
         "PATCH /runs/crons/{cron_id}",
         "DELETE /runs/crons/{cron_id}",
+    ),
+    *_ops(
+        "admin",
+        "triggers",
+        "write",
+        "POST /triggers",
+        "PATCH /triggers/{trigger_id}",
+        "DELETE /triggers/{trigger_id}",
     ),
 )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,10 @@ class Runtime:
             await self.deps.aclose()  # after the workers: no run uses them any more
         finally:
             await self.storage.close()
+
+    def run_beside(self, loop: Coroutine[Any, Any, None], name: str) -> None:
+        """Run another concept's background loop (the triggers' scheduler) until `stop`."""
+        self._background.append(asyncio.create_task(loop, name=name))
 
     @property
     def stream_bus(self) -> StreamBus:

@@ -10,12 +10,20 @@ each method written once: defaults, ids, requests), `_policy` (the queue's rules
 
 from __future__ import annotations
 
-from agent_ops.storage import protocol, records
+from agent_ops.storage import _triggers, channels, protocol, records
+from agent_ops.storage._triggers import *  # noqa: F403 (its __all__)
+from agent_ops.storage.channels import *  # noqa: F403 (its __all__)
 from agent_ops.storage.protocol import *  # noqa: F403 (its __all__)
 from agent_ops.storage.records import *  # noqa: F403 (its __all__)
 
 # As asyncio's package does: each module names its public part, the package is their union.
-__all__ = [*protocol.__all__, *records.__all__, "create_storage"]
+__all__ = [
+    *channels.__all__,
+    *protocol.__all__,
+    *records.__all__,
+    *_triggers.__all__,
+    "create_storage",
+]
 
 
 def create_storage(database_url: str, *, pool_size: int = 10) -> protocol.Storage:

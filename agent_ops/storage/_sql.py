@@ -25,6 +25,7 @@ CONCEPTS = (
     "decisions",
     "intake",
     "keys",
+    "triggers",
 )
 
 
@@ -43,6 +44,7 @@ class Modules:
     decisions: ModuleType
     intake: ModuleType
     keys: ModuleType
+    triggers: ModuleType
 
 
 def modules(package: str) -> Modules:

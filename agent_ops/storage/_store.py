@@ -297,8 +297,10 @@ class Intake(Base):
         kwargs: Json,
         metadata: Json | None = None,
         thread_metadata: Json | None = None,
+        multitask_strategy: MultitaskStrategy = "reject",
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
     ) -> tuple[IntakeItem, bool]:
-        # Queued as `create_run` would with `if_not_exists="create"`.
         """Record `entry` in the intake ledger and queue its run on a new thread, in one
         transaction; return the ledger row and True.
 
@@ -307,11 +309,16 @@ class Intake(Base):
         processes see it at once. The run is queued as `create_run` would with
         `if_not_exists="create"`; RUN_QUEUED is notified after commit.
         """
+        # Queued as `create_run` would with `if_not_exists="create"` (a stored trigger's item
+        # may feed an existing thread, its business key's, under the trigger's strategy).
         new = replace(
             NewRun(run_id, thread_id, assistant_id, kwargs),
             metadata=metadata or {},
             if_not_exists="create",
             thread_metadata=thread_metadata or {},
+            multitask_strategy=multitask_strategy,
+            tenant_id=tenant_id,
+            owner=owner,
         )
         taken: tuple[IntakeItem, bool] = await self._tx(
             self._sql.intake.create_intake_run, entry, new

@@ -2,7 +2,7 @@
 
 `Storage` is one abstract class made of one part per concept, each written once above both
 backends: `Assistants`, `Threads`, `Crons`, `Items` (`_resources`) and `Runs`, `Events`,
-`Workers`, `Decisions`, `Intake`, `ApiKeys` (`_store`). Each method fills in its defaults and
+`Workers`, `Decisions`, `Intake`, `ApiKeys` (`_store`) and `Triggers` (`_triggers`). Each method fills in its defaults and
 runs one transaction of the backend's SQL function of the same name. A backend adds only its
 connection: `open`, `close`, `_tx`, `notify` and `listen`. A part of agent-ops that needs one
 concept can type its parameter with that part alone (`ApiKeys` for the key check).
@@ -18,14 +18,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Literal
 
-from agent_ops.storage import channels
 from agent_ops.storage._resources import Assistants, Crons, Items, Threads
 from agent_ops.storage._store import ApiKeys, Decisions, Events, Intake, Runs, Workers
-from agent_ops.storage.channels import *  # noqa: F403 (its __all__)
+from agent_ops.storage._triggers import Triggers
 from agent_ops.storage.channels import Listener
 
 __all__ = [
-    *channels.__all__,
     "ApiKeys",
     "Assistants",
     "Crons",
@@ -36,12 +34,24 @@ __all__ = [
     "Runs",
     "Storage",
     "Threads",
+    "Triggers",
     "Workers",
 ]
 
 
 class Storage(
-    Assistants, Threads, Runs, Events, Items, Crons, Workers, Decisions, Intake, ApiKeys, ABC
+    Assistants,
+    Threads,
+    Runs,
+    Events,
+    Items,
+    Crons,
+    Workers,
+    Decisions,
+    Intake,
+    ApiKeys,
+    Triggers,
+    ABC,
 ):
     """One agent-ops database. All methods are safe to call from several processes at once."""
 

@@ -8,5 +8,6 @@ never by inspecting the SQL.
 
 from tools.sql._config import AdhocConfig, SQLConfig, SQLParam, SQLQuery
 from tools.sql._tools import sql_tools
+from tools.sql._watch import query_runner
 
-__all__ = ["AdhocConfig", "SQLConfig", "SQLParam", "SQLQuery", "sql_tools"]
+__all__ = ["AdhocConfig", "SQLConfig", "SQLParam", "SQLQuery", "query_runner", "sql_tools"]
