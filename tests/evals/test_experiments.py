@@ -181,3 +181,49 @@ def test_an_unknown_scorer_in_a_suite_is_refused_before_any_run(
         "outcome or module:function"
     )
     assert not any((tmp_path).glob("support-*"))
+
+
+def _gate_suite(tmp_path: Path, extra: str = "") -> Suite:
+    lines = [
+        '{"id": "small", "inputs": {"amount": 40}, "expected": {"status": "approved"}}',
+        '{"id": "limit", "inputs": {"amount": 1000}, "expected": {"status": "approved"}}',
+        '{"id": "large", "inputs": {"amount": 5000}, "expected": {"status": "pending"}}',
+        '{"id": "bad", "inputs": {"amount": -1}, "expected": {"status": "pending"}}',
+    ]
+    (tmp_path / "cases.jsonl").write_text("\n".join(lines) + "\n")
+    config = Path(__file__).parents[2] / "evals" / "suites" / "langgraph.json"
+    (tmp_path / "gate.yaml").write_text(
+        f"name: gate\ngraph: approval_gate\nconfig: {config}\ndataset: cases.jsonl\n"
+        "input: {request: {amount: $inputs.amount}}\n"
+        "scorers: [{kind: classification, output: status, expected: status}, {kind: outcome}]\n"
+        + extra
+    )
+    return Suite.load(tmp_path / "gate.yaml")
+
+
+async def test_runs_that_pause_for_a_person_count_as_interrupted(tmp_path: Path) -> None:
+    done = await run_experiment(
+        ExperimentOptions(suite=_gate_suite(tmp_path), results=tmp_path / "out"),
+        Settings(),
+        progress=None,
+    )
+    assert [c.status for c in done.cases] == ["success", "success", "interrupted", "interrupted"]
+    assert done.metrics["outcome.interrupted_rate"] == 0.5
+    assert done.metrics["outcome.error_rate"] == 0.0
+    paused = done.cases[2].output["__interrupt__"][0]["value"]
+    assert "exceeds the auto-approval limit" in json.dumps(paused)
+
+
+async def test_a_stop_the_suite_asks_for_is_not_an_interrupt(tmp_path: Path) -> None:
+    suite = _gate_suite(tmp_path, "interrupt_after: [check_policy]\n")
+    done = await run_experiment(
+        ExperimentOptions(suite=suite, results=tmp_path / "out"), Settings(), progress=None
+    )
+    assert [c.status for c in done.cases] == ["success"] * 4
+    assert [c.output["status"] for c in done.cases] == [
+        "approved",
+        "approved",
+        "pending",
+        "pending",
+    ]
+    assert done.metrics["classification.accuracy"] == 1.0
