@@ -158,6 +158,20 @@ def _matrix(name: str, details: dict[str, Any]) -> str:
     )
 
 
+def _by_tag(by_tag: dict[str, dict[str, float]]) -> str:
+    if not by_tag:
+        return ""
+    keys = sorted({k for row in by_tag.values() for k in row if k != "cases"})
+    head = "".join(f"<th>{_esc(k)}</th>" for k in ["tag", "cases", *keys])
+    body = "".join(
+        f"<tr><td>{_esc(tag)}</td><td class='num'>{row['cases']}</td>"
+        + "".join(f"<td class='num'>{_esc(_fmt(row.get(k)))}</td>" for k in keys)
+        + "</tr>"
+        for tag, row in by_tag.items()
+    )
+    return f"<h2>By tag</h2><table class='tags'><tr>{head}</tr>{body}</table>"
+
+
 def _case(case: CaseResult) -> str:
     failed = [
         k for k, v in case.scores.items() if v is not None and v < 1 and not lower_is_better(k)
@@ -200,7 +214,9 @@ def html_report(experiment: Experiment) -> str:
     """One HTML page holding the whole report; its data is also embedded as JSON (#data)."""
     meta = experiment.meta
     details = experiment.summary.get("details", {})
-    matrices = "".join(_matrix(name, d) for name, d in details.items() if "confusion" in d)
+    matrices = "".join(
+        _matrix(name, d) for name, d in details.items() if isinstance(d, dict) and "confusion" in d
+    )
     bad = [
         c
         for c in experiment.cases
@@ -225,6 +241,7 @@ def html_report(experiment: Experiment) -> str:
         f"prompts {_esc(meta.get('prompts'))}, replay {_esc(meta.get('replay'))}</p>"
         f"<h2>Metrics</h2>{_bars(experiment.metrics)}<table id='metrics'>{rows}</table>"
         f"<h2>Latency</h2>{_histogram(experiment.cases)}{matrices}"
+        f"{_by_tag(details.get('by_tag', {}))}"
         f"<h2>Cases ({len(bad)} with a miss first)</h2>{''.join(_case(c) for c in ordered)}"
         f"<script type='application/json' id='data'>{data}</script></body></html>"
     )

@@ -92,6 +92,10 @@ async def test_compare_catches_the_worse_prompt_version_and_names_the_regressed_
     assert worse.meta["prompts"] == {"support": "v2"}
     # v2 never escalates: the angry ones become an order lookup and an answer (2 of 4 right).
     assert worse.metrics["classification.accuracy"] == 0.5
+    by_tag = worse.summary["details"]["by_tag"]
+    assert by_tag["escalation"]["cases"] == 2
+    assert by_tag["escalation"]["classification.accuracy"] == 0.0
+    assert by_tag["order"]["classification.accuracy"] == 1.0
     result = compare(good, worse, max_regression={"classification.accuracy": 0.1})
     assert result.metrics["classification.accuracy"] == {"a": 1.0, "b": 0.5, "delta": -0.5}
     assert sorted(r["case"] for r in result.regressed) == ["angry", "angry-faq"]
