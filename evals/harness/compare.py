@@ -31,6 +31,8 @@ class Comparison:
     regressed: list[dict[str, Any]] = field(default_factory=list)
     changed_output: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    only_a: int = 0
+    only_b: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +43,8 @@ class Comparison:
             "regressed": self.regressed,
             "changed_output": self.changed_output,
             "failures": self.failures,
+            "only_a": self.only_a,
+            "only_b": self.only_b,
         }
 
 
@@ -86,6 +90,9 @@ def compare(
         metrics[name] = {"a": x, "b": y, "delta": delta}
     result = Comparison(a.name, b.name, metrics)
     cases_a = {c.key: c for c in a.cases}
+    keys_b = {c.key for c in b.cases}
+    result.only_a = len(set(cases_a) - keys_b)
+    result.only_b = len(keys_b - set(cases_a))
     for case in b.cases:
         before = cases_a.get(case.key)
         if before is None:

@@ -49,13 +49,15 @@ def comparison_table(result: Comparison) -> str:
         if delta:
             better = (delta < 0) == lower_is_better(name)
             mark = " better" if better else " worse"
-        sign = "" if delta is None or delta < 0 else "+"
+        sign = "+" if delta is not None and delta > 0 else ""
         rows.append([name, _fmt(entry["a"]), _fmt(entry["b"]), f"{sign}{_fmt(delta)}{mark}"])
     out = [f"A = {result.a}", f"B = {result.b}", _rows(["metric", "A", "B", "delta"], rows)]
     for title, cases in (("regressed", result.regressed), ("improved", result.improved)):
         out.append(f"{len(cases)} case(s) {title}" + (":" if cases else ""))
         out += [f"  {c['case']}: {'; '.join(c['changes'])}" for c in cases[:50]]
     out.append(f"{len(result.changed_output)} case(s) with a different output")
+    if result.only_a or result.only_b:
+        out.append(f"{result.only_a} case(s) only in A, {result.only_b} only in B (not compared)")
     return "\n".join(out)
 
 
