@@ -90,6 +90,8 @@ async def test_compare_catches_the_worse_prompt_version_and_names_the_regressed_
         _options(tmp_path, prompts={"support": "v2"}), Settings(), progress=None
     )
     assert worse.meta["prompts"] == {"support": "v2"}
+    # Another prompt version is another request: nothing of v1's answers is replayed for it.
+    assert (worse.meta["replay"]["hits"], worse.meta["replay"]["misses"]) == (0, 4)
     # v2 never escalates: the angry ones become an order lookup and an answer (2 of 4 right).
     assert worse.metrics["classification.accuracy"] == 0.5
     by_tag = worse.summary["details"]["by_tag"]
