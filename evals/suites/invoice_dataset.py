@@ -40,7 +40,7 @@ def build(out: Path = OUT) -> int:
                     else None,
                     "review": not sound,
                 },
-                tags=(source.group, source.group.split(":")[0]),
+                tags=tuple(dict.fromkeys([source.group, source.group.split(":")[0]])),
             )
         )
     return write_dataset(out / "cases.jsonl", cases)
