@@ -123,6 +123,7 @@ class ReplayCache:
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(data, out, sort_keys=True, indent=1)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep a shared or committed cache private
         os.replace(tmp, path)
 
 
