@@ -1,6 +1,7 @@
 """The shipped suites, run as users run them: the routing suite through `agent-ops eval run`, on
 twelve of its routes (a smaller router builds in seconds), gives exactly what that router itself
-scores there, and its HTML report holds the numbers of its JSON."""
+scores there, and its HTML report holds the numbers of its JSON; the invoice suite re-runs
+offline from its recorded model answers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ import pytest
 
 from agent_ops.cli import main
 from agent_ops.models import LabelledText, Router, examples_by_label, read_labelled_csv
-from evals.harness import load_experiment, read_dataset, write_dataset
+from agent_ops.settings import Settings
+from evals.harness import (
+    ExperimentOptions,
+    Suite,
+    load_experiment,
+    read_dataset,
+    run_experiment,
+    write_dataset,
+)
 from evals.suites.graphs import BANKING77_TRAIN
 
 SUITES = Path(__file__).parents[2] / "evals" / "suites"
@@ -64,3 +73,33 @@ def test_routing_suite_scores_what_the_router_scores_and_reports_it(
     assert sum(int(n) for diag, n in cells if diag and n) == right
     assert sum(int(n) for _, n in cells if n) == len(cases)
     assert page.count('<details class="case') == len(cases)
+
+
+async def test_invoice_suite_reruns_offline_from_its_recorded_model_answers(
+    tmp_path: Path,
+) -> None:
+    # No model file: a local model server could not start, so every model answer must come
+    # from the replay cache recorded in evals/suites/replay/invoice.
+    settings = Settings(local_model_path=tmp_path / "no-such-model.gguf")
+    suite = Suite.load(SUITES / "invoice.yaml")
+    options = ExperimentOptions(suite=suite, results=tmp_path, replay="replay")
+    done = await run_experiment(options, settings, progress=None)
+    replay = done.meta["replay"]
+    assert replay["misses"] == 0 and replay["hits"] >= 10, replay
+    assert {c.status for c in done.cases} == {"success"}
+    assert len(done.cases) == 40
+    # The safety property of the workflow: no wrongly read invoice passes without review.
+    assert done.metrics["decision.false_accept"] == 0.0
+    by_tag = done.summary["details"]["by_tag"]
+    for exact in ("facturx-xml", "text:labelled-en", "pdf:rechnung-de"):
+        assert by_tag[exact]["fields.all"] == 1.0, (exact, by_tag[exact])
+    for unknown_layout in ("text:email", "pdf:statement"):
+        assert by_tag[unknown_layout]["decision.review"] == 1.0
+    # Answered from the cache, the model's calls still land in the decision log with tokens
+    # (one call timed out while recording: it has no answer to replay, and goes to review).
+    assert sum(c.input_tokens > 0 for c in done.cases) == replay["hits"]
+    # The same scores, tokens and model calls as the run that recorded the cache.
+    recorded = json.loads((SUITES / "replay" / "invoice-recorded.json").read_text())
+    replayed = {k: v for k, v in done.metrics.items() if not k.startswith("latency")}
+    assert replayed == recorded["metrics"]
+    assert replay["hits"] == recorded["replay"]["misses"]
