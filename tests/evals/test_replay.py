@@ -20,7 +20,7 @@ def _entries(folder: Path) -> int:
     return len(list(folder.glob("*/*.json")))
 
 
-def _models(tmp_path: Path, cache: ReplayCache) -> Models:
+def _models(cache: ReplayCache) -> Models:
     config = ModelsConfig.model_validate(
         {
             "roles": {
@@ -45,7 +45,7 @@ def _models(tmp_path: Path, cache: ReplayCache) -> Models:
 
 async def test_the_same_request_is_answered_once_and_replayed_exactly(tmp_path: Path) -> None:
     cache = ReplayCache(tmp_path)
-    models = _models(tmp_path, cache)
+    models = _models(cache)
     role = models.role("classify").bind_tools([lookup_order])
     first = await role.ainvoke("order please")
     again = await role.ainvoke("order please")
@@ -93,16 +93,11 @@ def test_the_key_covers_model_sampling_options_tools_and_schema() -> None:
 
 
 async def test_refresh_asks_again_and_replay_never_asks(tmp_path: Path) -> None:
-    await (
-        _models(tmp_path, ReplayCache(tmp_path))
-        .role("classify")
-        .bind_tools([lookup_order])
-        .ainvoke("hi")
-    )
-    refresh = _models(tmp_path, ReplayCache(tmp_path, "refresh"))
+    await _models(ReplayCache(tmp_path)).role("classify").bind_tools([lookup_order]).ainvoke("hi")
+    refresh = _models(ReplayCache(tmp_path, "refresh"))
     await refresh.role("classify").bind_tools([lookup_order]).ainvoke("hi")
     assert refresh.asked == ["hi"]  # type: ignore[attr-defined]
-    offline = _models(tmp_path, ReplayCache(tmp_path, "replay"))
+    offline = _models(ReplayCache(tmp_path, "replay"))
     await offline.role("classify").bind_tools([lookup_order]).ainvoke("hi")
     with pytest.raises(ModelUnavailable, match="has no answer of rules:echo"):
         await offline.role("classify").bind_tools([lookup_order]).ainvoke("never asked before")
