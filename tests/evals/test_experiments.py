@@ -233,3 +233,13 @@ async def test_a_stop_the_suite_asks_for_is_not_an_interrupt(tmp_path: Path) -> 
         "pending",
     ]
     assert done.metrics["classification.accuracy"] == 1.0
+
+
+async def test_set_answers_a_role_with_another_provider(tmp_path: Path) -> None:
+    done = await run_experiment(
+        _options(tmp_path, roles={"classify": "rules:lazy"}), Settings(), progress=None
+    )
+    assert done.meta["roles"]["classify"] == ["rules:lazy"]
+    assert [c.output["label"] for c in done.cases] == ["answer"] * 4
+    assert done.metrics["classification.accuracy"] == 0.25  # only the FAQ question
+    assert done.metrics["trajectory.match"] == 0.25

@@ -61,3 +61,8 @@ builder.add_node("decide", decide)
 builder.add_edge(START, "decide")
 builder.add_edge("decide", END)
 graph = builder.compile()
+
+
+def lazy(messages: Sequence[BaseMessage]) -> str:
+    """Another "model": never calls a tool."""
+    return "see the FAQ"
