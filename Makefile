@@ -13,7 +13,7 @@ MSTAMP := $(VENV)/.installed-models-llama0.3.16-smollm2-0.1.2
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 
-.PHONY: run test lint typecheck bench bench-memory bench-invoice eval-invoices tryton-demo install install-test install-models clean
+.PHONY: run test lint typecheck bench bench-memory bench-invoice eval eval-invoices tryton-demo install install-test install-models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench-memory: $(TSTAMP)
 ##                in process, SQLite and PostgreSQL
 bench-invoice: $(TSTAMP)
 	$(BIN)/python -m bench invoice $(BENCH_ARGS)
+
+## eval: the shipped evaluation suites offline (the invoice suite from its recorded model answers)
+eval: $(STAMP) $(MSTAMP)
+	$(BIN)/agent-ops eval run routing --concurrency 2
+	$(BIN)/agent-ops eval run invoice --replay replay
 
 ## eval-invoices: the held-out invoice set (own PDFs, mails, UBL/CII, traps, public samples)
 ##                through the workflow against a seeded Tryton; EVAL_ARGS e.g. --cases 96 --method manual

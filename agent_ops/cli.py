@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     route_eval.add_argument(
         "--unknown-threshold", type=float, help="similarity below which a query is unknown (0-1)"
     )
+    from evals import cli as eval_cli  # the composition root wires the evaluation harness
+
+    eval_cli.add_parser(commands)
     return parser
 
 
@@ -95,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agent-ops: error: setting {first_problem(exc)}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    if args.command == "eval":
+        from evals import cli as eval_cli
+
+        return eval_cli.run(args, settings)
     try:
         if args.command == "migrate":
             asyncio.run(_migrate(settings))

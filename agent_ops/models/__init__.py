@@ -26,6 +26,7 @@ from agent_ops.models.hub import Models
 from agent_ops.models.local import LocalModelServer, default_model_path
 from agent_ops.models.prompts import Prompt, PromptLibrary
 from agent_ops.models.providers import Provider, Rule
+from agent_ops.models.replay import REPLAY_MODES, ReplayCache, ReplayMode
 from agent_ops.models.roles import RoleModel, StructuredRole
 from agent_ops.models.router import (
     DEFAULT_UNKNOWN_THRESHOLD,
@@ -38,6 +39,7 @@ from agent_ops.models.router import (
 
 __all__ = [
     "DEFAULT_UNKNOWN_THRESHOLD",
+    "REPLAY_MODES",
     "UNKNOWN",
     "DecisionSink",
     "LabelledText",
@@ -49,6 +51,8 @@ __all__ = [
     "PromptLibrary",
     "Provider",
     "ProviderOptions",
+    "ReplayCache",
+    "ReplayMode",
     "RoleConfig",
     "RoleModel",
     "RouteDecision",

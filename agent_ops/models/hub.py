@@ -17,6 +17,7 @@ from agent_ops.models.decisions import DecisionSink
 from agent_ops.models.local import LocalModelServer
 from agent_ops.models.prompts import PromptLibrary
 from agent_ops.models.providers import ChatEndpoint, Provider, Rule, RuleProvider
+from agent_ops.models.replay import ReplayCache, ReplayProvider
 from agent_ops.models.roles import RoleModel, _Caller
 from agent_ops.settings import Settings
 
@@ -26,8 +27,18 @@ log = logging.getLogger(__name__)
 class Models:
     """Roles mapped to providers, with one local model server per local model name."""
 
-    def __init__(self, config: ModelsConfig, settings: Settings, sink: DecisionSink) -> None:
+    def __init__(
+        self,
+        config: ModelsConfig,
+        settings: Settings,
+        sink: DecisionSink,
+        *,
+        replay: ReplayCache | None = None,
+    ) -> None:
         self.config = config
+        # The evaluation harness's replay cache (agent_ops.models.replay): when given, every chat
+        # provider is asked through it. None in production.
+        self.replay = replay
         self._settings = settings
         self._sink = sink
         self.prompts = PromptLibrary(config.prompts_dir or settings.prompts_dir, config.prompts)
@@ -146,5 +157,7 @@ class Models:
             raise ConfigError(
                 f"provider {spec!r} is an embedding model; it cannot answer a chat role"
             )
+        if self.replay is not None:  # replay cache hook: see agent_ops/models/replay.py
+            provider = ReplayProvider(provider, self.replay)
         self._providers[spec] = provider
         return provider

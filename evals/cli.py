@@ -1,0 +1,197 @@
+"""`agent-ops eval ...`: run a suite, compare two experiments, report one, import a dataset.
+
+Registered by agent_ops/cli.py with `add_parser` and `run`. Bad input (an unknown suite, scorer,
+role or prompt version, a malformed dataset line) is one error line and exit code 2; a failed
+`compare` gate is exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from agent_ops.errors import ConfigError, InvalidInput
+from agent_ops.models import REPLAY_MODES
+from agent_ops.settings import Settings
+
+__all__ = ["add_parser", "run"]
+
+RESULTS = Path("eval-results")
+
+
+def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
+    out = {}
+    for value in values or []:
+        key, sep, right = value.partition("=")
+        if not sep or not key or not right:
+            raise InvalidInput(f"{flag} {value!r} is not NAME=VALUE")
+        out[key] = right
+    return out
+
+
+def add_parser(commands: Any) -> None:
+    """Add `eval` and its subcommands to the `agent-ops` parser's subcommands."""
+    evals = commands.add_parser("eval", help="offline evaluation: suites, experiments, reports")
+    sub = evals.add_subparsers(dest="eval_command", required=True)
+    run = sub.add_parser("run", help="run a suite; the last line names the experiment")
+    run.add_argument("suite", help="a suite file, or the name of a shipped one (routing, invoice)")
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="ROLE=PROVIDER:MODEL",
+        help="answer a role with this provider",
+    )
+    run.add_argument(
+        "--prompt", action="append", metavar="NAME=VERSION", help="pin a prompt version"
+    )
+    run.add_argument("--concurrency", type=int, default=1, help="cases run at once (%(default)s)")
+    run.add_argument("--repeat", type=int, default=1, help="runs of every case (%(default)s)")
+    run.add_argument("--limit", type=int, help="only the first N cases")
+    run.add_argument(
+        "--replay",
+        choices=REPLAY_MODES,
+        default="record",
+        help="record: answer from the cache, ask models on a miss (default); refresh: ask "
+        "again and overwrite; replay: never ask a model (a miss is an error)",
+    )
+    run.add_argument("--replay-dir", type=Path, help="replay cache folder (default: the suite's)")
+    run.add_argument(
+        "--refresh", action="store_const", const="refresh", dest="replay", help="--replay refresh"
+    )
+    run.add_argument("--results", type=Path, default=RESULTS, help="results root (%(default)s)")
+    run.add_argument(
+        "--database-url",
+        help="runs and checkpoints here (default: a SQLite file in the experiment)",
+    )
+    compare = sub.add_parser("compare", help="metrics of B against A, and the cases that changed")
+    compare.add_argument("a", help="baseline experiment (folder, or name under --results)")
+    compare.add_argument("b", help="the experiment compared with it")
+    compare.add_argument("--results", type=Path, default=RESULTS)
+    compare.add_argument(
+        "--fail-under",
+        action="append",
+        metavar="METRIC=VALUE",
+        help="exit 1 if B is worse than VALUE",
+    )
+    compare.add_argument(
+        "--max-regression",
+        action="append",
+        metavar="METRIC=DELTA",
+        help="exit 1 if B lost more than DELTA",
+    )
+    compare.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    report = sub.add_parser("report", help="terminal table, HTML file and JSON of an experiment")
+    report.add_argument("experiment", help="experiment folder, or name under --results")
+    report.add_argument("--results", type=Path, default=RESULTS)
+    report.add_argument(
+        "--html", type=Path, help="where to write the HTML (default: report.html in it)"
+    )
+    report.add_argument(
+        "--json", action="store_true", help="print the JSON report instead of the table"
+    )
+    dataset = sub.add_parser("dataset", help="datasets").add_subparsers(
+        dest="dataset_command", required=True
+    )
+    imp = dataset.add_parser("import", help="a CSV as a JSONL dataset")
+    imp.add_argument("csv", type=Path)
+    imp.add_argument("--out", type=Path, required=True, help="the JSONL file to write")
+    imp.add_argument("--input", action="append", required=True, help="a column that is an input")
+    imp.add_argument("--expected", action="append", default=[], help="a column that is expected")
+    imp.add_argument("--tags", help="a column of ;-separated tags")
+    imp.add_argument("--id", help="a column holding the case ids")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Execute an `agent-ops eval` command; return the exit code."""
+    try:
+        if args.eval_command == "run":
+            return _run(args, settings)
+        if args.eval_command == "compare":
+            return _compare(args)
+        if args.eval_command == "report":
+            return _report(args)
+        return _import(args)
+    except (InvalidInput, ConfigError) as exc:
+        print(f"agent-ops: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from evals.harness import ExperimentOptions, Suite, find_suite, run_experiment
+    from evals.harness.report import table
+
+    suite = Suite.load(find_suite(args.suite))
+    options = ExperimentOptions(
+        suite=suite,
+        results=args.results,
+        roles=_pairs(args.set, "--set"),
+        prompts=_pairs(args.prompt, "--prompt"),
+        concurrency=args.concurrency,
+        repeat=args.repeat,
+        limit=args.limit,
+        replay=args.replay,
+        replay_dir=args.replay_dir,
+        database_url=args.database_url,
+    )
+    # One INFO line per run would bury the progress bar; warnings and errors still show.
+    logging.getLogger("agent_ops.runtime").setLevel(max(logging.WARNING, logging.root.level))
+    experiment = asyncio.run(run_experiment(options, settings))
+    print(table(experiment))
+    replay = experiment.meta["replay"]
+    print(
+        f"replay cache {replay['folder']}: {replay['hits']} answers replayed, {replay['misses']} asked"
+    )
+    print(f"experiment: {experiment.folder}", flush=True)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from evals.harness import load_experiment
+    from evals.harness.compare import compare, parse_gates
+    from evals.harness.report import comparison_table
+
+    result = compare(
+        load_experiment(args.a, args.results),
+        load_experiment(args.b, args.results),
+        fail_under=parse_gates(args.fail_under, "--fail-under"),
+        max_regression=parse_gates(args.max_regression, "--max-regression"),
+    )
+    print(json.dumps(result.to_json(), indent=2) if args.json else comparison_table(result))
+    for failure in result.failures:
+        print(f"agent-ops: gate failed: {failure}", file=sys.stderr)
+    return 1 if result.failures else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from evals.harness import load_experiment
+    from evals.harness.report import html_report, json_report, table
+
+    experiment = load_experiment(args.experiment, args.results)
+    target = args.html or experiment.folder / "report.html"
+    target.write_text(html_report(experiment), encoding="utf-8")
+    (experiment.folder / "report.json").write_text(
+        json.dumps(json_report(experiment), indent=1, default=str), encoding="utf-8"
+    )
+    if args.json:
+        print(json.dumps(json_report(experiment), default=str))
+    else:
+        print(table(experiment))
+        print(f"html report: {target}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from evals.harness import import_csv, write_dataset
+
+    cases = import_csv(
+        args.csv, inputs=args.input, expected=args.expected, tags=args.tags, id_column=args.id
+    )
+    count = write_dataset(args.out, cases)
+    print(f"{count} cases written to {args.out}")
+    return 0
