@@ -8,9 +8,11 @@ for the same invoice, finds what was made instead of making it twice.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_store
 
 from agent_ops.errors import InvalidInput
 from graphs.invoice._env import erp
@@ -20,6 +22,9 @@ from graphs.invoice._policy import policy_in
 from graphs.invoice._state import InvoiceState, decision, thread_of
 from tools.documents import Invoice
 from tools.tryton import InvoiceLineInput
+
+# When each ERP invoice's payment create was last sent, by ERP invoice id.
+PAYMENTS_SENT = ("agent-ops", "invoice", "payments-sent")
 
 
 def invoice_key(supplier_id: int, invoice_number: str) -> str:
@@ -103,11 +108,28 @@ async def post(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
 
 
 async def pay(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
-    """Create and submit the payment, dated on the invoice's due date."""
+    """Create and submit the payment, dated on the invoice's due date.
+
+    Just before the payment's create is sent, the store records when (shared by every process);
+    a pay step resumed after its predecessor died therefore knows a create may still be landing
+    in Tryton, and waits for it instead of making a second payment (see `tools.tryton`)."""
     invoice_id = state["erp"]["invoice_id"]
+    store = get_store()
+    item = await store.aget(PAYMENTS_SENT, str(invoice_id)) if store is not None else None
+    since = dt.datetime.fromisoformat(item.value["sent_at"]) if item is not None else None
+
+    async def sending() -> None:
+        if store is not None:
+            sent_at = dt.datetime.now(dt.UTC).isoformat()
+            value = {"sent_at": sent_at, "thread": thread_of(config)}
+            await store.aput(PAYMENTS_SENT, str(invoice_id), value, index=False)
+
     async with erp(config) as client:
         payment = await client.pay_invoice(
-            idempotency_key=f"agent-ops/payment/{invoice_id}", invoice_id=invoice_id
+            idempotency_key=f"agent-ops/payment/{invoice_id}",
+            invoice_id=invoice_id,
+            in_flight_since=since,
+            before_create=sending,
         )
     how = "created" if payment.created else "found already created"
     return {

@@ -57,7 +57,12 @@ async def send(
             log.warning("mail %r to %s not sent: %s", subject, record["to"], exc)
             record["reason"] = f"not sent: {exc}"
         else:
-            record.update(message_id=sent.message_id, sent=True, already_sent=sent.already_sent)
+            record.update(
+                message_id=sent.message_id,
+                sent=True,
+                already_sent=sent.already_sent,
+                resent=sent.resent,
+            )
     record["at"] = _now()
     return record
 

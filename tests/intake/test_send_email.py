@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email import message_from_bytes
 
 import pytest
 from pydantic import ValidationError
@@ -82,3 +83,30 @@ def test_bad_arguments_are_refused_by_name() -> None:
         SendEmail(to=["not-an-address"], subject="A", body="a", idempotency_key="notice-0003")
     with pytest.raises(ValidationError, match="idempotency_key"):
         SendEmail(to=["a@example.org"], subject="A", body="a", idempotency_key="short")
+
+
+async def test_a_send_cut_short_by_a_crash_is_sent_again_as_the_same_message(
+    storage: Storage, mail_server: MailDevServer, mailbox: str
+) -> None:
+    """A sender killed after the SMTP server took the mail and before it recorded that leaves
+    its outbox entry `sending`: the next send delivers the same message again (Message-ID and
+    Date fixed in the entry, so receivers deduplicate it) and records it as resent."""
+    store = ServerStore(storage)
+    mailer = Mailer(mail_server.smtp_settings(SENDER), store)
+    mail = SendEmail(to=[mailbox], subject="Paid", body="paid", idempotency_key="notice-0004")
+    first = await mailer.send(mail)
+    entry = await store.aget(SENT_NAMESPACE, "notice-0004")
+    assert entry is not None and entry.value["state"] == "sent"
+    # What the killed sender left: the entry as it was written before the SMTP conversation.
+    await store.aput(SENT_NAMESPACE, "notice-0004", {**entry.value, "state": "sending"})
+
+    again = await mailer.send(mail)
+    last = await mailer.send(mail)
+
+    assert (again.resent, again.already_sent) == (True, False)
+    assert (last.resent, last.already_sent) == (True, True)  # the record keeps that it was
+    assert again.message_id == last.message_id == first.message_id
+    raws = inbox_messages(mail_server, mailbox)
+    assert len(raws) == 2
+    parsed = [message_from_bytes(raw) for raw in raws]
+    assert {(m["Message-ID"], m["Date"]) for m in parsed} == {(first.message_id, parsed[0]["Date"])}

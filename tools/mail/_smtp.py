@@ -1,9 +1,14 @@
-"""SMTP out: `Mailer.send` and the `send_email` tool, idempotent by key.
+"""SMTP out: `Mailer.send` and the `send_email` tool, idempotent by key, through an outbox.
 
-A sent mail is recorded in the store under its idempotency key, so a retried or resumed run that
-sends again with the same key gets the first result back instead of a second mail. The Message-ID
-is derived from the key too: in the one window left (the mail went out, the process died before
-recording it) the repeat carries the same Message-ID, which mail clients show once.
+Each mail's idempotency key names an outbox entry in the store, written before the mail is handed
+to the SMTP server (`sending`: its Message-ID and Date fixed there) and marked `sent` once the
+server accepted it. A retried or resumed send of a `sent` key returns the first result and sends
+nothing. A `sending` entry means a sender died (or lost the connection) between handing the mail
+over and recording the answer, so the mail may or may not have left: it is sent again, byte for
+byte the same headers (Message-ID, Date), and recorded as `resent`. Delivery is therefore at least
+once, and a repeat can only ever be the same message, which receivers that deduplicate by
+Message-ID (mail clients, most MTAs and archives) show once; exactly once is not something SMTP
+offers. A mail the server refused, or that never left (the server unreachable), leaves no entry.
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ class SentMail(BaseModel):
     subject: str
     sent_at: datetime
     already_sent: bool = False
+    # Sent again because an earlier send of the key may have gone out unrecorded (a crash).
+    resent: bool = False
 
 
 class Mailer:
@@ -75,46 +82,65 @@ class Mailer:
 
     async def send(self, mail: SendEmail) -> SentMail:
         """Send `mail` once per idempotency key; a repeat returns the first send's result."""
-        known = await self.store.aget(SENT_NAMESPACE, mail.idempotency_key)
-        if known is not None:
-            sent = SentMail.model_validate({**known.value, "already_sent": True})
-            if (sent.to, sent.subject) != (mail.to, mail.subject):
+        key = mail.idempotency_key
+        known = await self.store.aget(SENT_NAMESPACE, key)
+        entry = dict(known.value) if known is not None else None
+        if entry is not None:
+            if (entry["to"], entry["subject"]) != (mail.to, mail.subject):
                 raise Conflict(
-                    f"idempotency key {mail.idempotency_key!r} already sent a mail to "
-                    f"{sent.to} with subject {sent.subject!r}; use a new key for another mail"
+                    f"idempotency key {key!r} already sent a mail to {entry['to']} with "
+                    f"subject {entry['subject']!r}; use a new key for another mail"
                 )
-            return sent
-        message = self._message(mail)
+            if entry.get("state", "sent") == "sent":  # entries written before the outbox: sent
+                return SentMail.model_validate({**entry, "already_sent": True})
+        resent = entry is not None
+        if entry is None:
+            entry = {
+                "state": "sending",
+                "message_id": self._message_id(key),
+                "to": mail.to,
+                "subject": mail.subject,
+                "sent_at": datetime.now(UTC).isoformat(),
+            }
+            await self.store.aput(SENT_NAMESPACE, key, entry, index=False)
+        message = self._message(mail, entry["message_id"], datetime.fromisoformat(entry["sent_at"]))
         try:
             await with_retries(
                 lambda: asyncio.to_thread(self._deliver, message), effect="write", policy=self.retry
             )
-        except TransientFailure as exc:
+        except TransientFailure as exc:  # nothing left: the server was never reached
+            await self.store.adelete(SENT_NAMESPACE, key)
             raise ConnectorUnavailable(
                 f"SMTP server {self.settings.host}:{self.settings.port} cannot be reached: {exc}",
                 system="smtp",
                 url=self.url,
             ) from exc
+        except ConnectorRejected:  # refused: the server did not take the mail
+            await self.store.adelete(SENT_NAMESPACE, key)
+            raise
         sent = SentMail(
-            message_id=str(message["Message-ID"]),
+            message_id=entry["message_id"],
             to=mail.to,
             subject=mail.subject,
-            sent_at=datetime.now(UTC),
+            sent_at=datetime.fromisoformat(entry["sent_at"]),
+            resent=resent,
         )
-        await self.store.aput(
-            SENT_NAMESPACE, mail.idempotency_key, sent.model_dump(mode="json"), index=False
-        )
+        record = {**sent.model_dump(mode="json"), "state": "sent"}
+        await self.store.aput(SENT_NAMESPACE, key, record, index=False)
         return sent
 
-    def _message(self, mail: SendEmail) -> EmailMessage:
+    def _message_id(self, key: str) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        domain = parseaddr(self.settings.sender)[1].rsplit("@", 1)[-1] or "agent-ops.invalid"
+        return f"<{digest}@{domain}>"
+
+    def _message(self, mail: SendEmail, message_id: str, date: datetime) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.settings.sender
         message["To"] = ", ".join(mail.to)
         message["Subject"] = mail.subject
-        message["Date"] = format_datetime(datetime.now(UTC))
-        digest = hashlib.sha256(mail.idempotency_key.encode()).hexdigest()[:32]
-        domain = parseaddr(self.settings.sender)[1].rsplit("@", 1)[-1] or "agent-ops.invalid"
-        message["Message-ID"] = f"<{digest}@{domain}>"
+        message["Date"] = format_datetime(date)
+        message["Message-ID"] = message_id
         if mail.in_reply_to:
             message["In-Reply-To"] = mail.in_reply_to
             message["References"] = mail.in_reply_to

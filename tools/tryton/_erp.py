@@ -7,7 +7,9 @@ payment its reference. Each write first looks the key up and returns what it fin
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -16,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_ops.errors import ConfigError, ConnectorError, ConnectorRejected, InvalidInput
 from tools.tryton import _drafts as drafts
+from tools.tryton import _payments as payments
 from tools.tryton import _records as records
 from tools.tryton._client import TrytonClient
 from tools.tryton._models import (
@@ -29,6 +32,7 @@ from tools.tryton._models import (
 )
 
 T = TypeVar("T")
+_POST_LOOK_EVERY = 0.5  # seconds between looks at an invoice whose post was refused
 
 
 class InvoiceLineInput(BaseModel):
@@ -344,14 +348,28 @@ class TrytonERP:
         await self.client.delete("account.invoice", invoice_id)
 
     async def post_invoice(self, invoice_id: int) -> Invoice:
-        """Post a draft or validated invoice; an invoice already posted (or paid) is returned."""
-        invoice = await self.get_invoice(invoice_id)
-        if invoice.state in ("posted", "paid"):
-            return invoice
-        if invoice.state == "cancelled":
-            raise InvalidInput(f"invoice {invoice_id} is cancelled and cannot be posted")
-        await self.client.action("account.invoice", "post", invoice_id)
-        return await self.get_invoice(invoice_id)
+        """Post a draft or validated invoice; an invoice already posted (or paid) is returned.
+
+        A post Tryton refuses is looked at again: while another caller's post of the same
+        invoice is being carried out (a run resumed after a crash, whose predecessor's post is
+        still in flight), Tryton answers 400 or 403, and the invoice ends posted all the same.
+        The refusal stands once the invoice stayed unposted for the client's timeout.
+        """
+        deadline = time.monotonic() + self.client.settings.timeout
+        while True:
+            invoice = await self.get_invoice(invoice_id)
+            if invoice.state in ("posted", "paid"):
+                return invoice
+            if invoice.state == "cancelled":
+                raise InvalidInput(f"invoice {invoice_id} is cancelled and cannot be posted")
+            try:
+                await self.client.action("account.invoice", "post", invoice_id)
+            except ConnectorRejected:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(_POST_LOOK_EVERY)  # for the other post to commit
+                continue
+            return await self.get_invoice(invoice_id)
 
     async def pay_invoice(
         self,
@@ -362,15 +380,21 @@ class TrytonERP:
         date: dt.date | None = None,
         journal_id: int | None = None,
         submit: bool = True,
+        in_flight_since: dt.datetime | None = None,
+        before_create: Callable[[], Awaitable[None]] | None = None,
     ) -> Payment:
         """Create a payment of a posted supplier invoice (and submit it), once per key.
 
-        Concurrent callers with one key end with one payment, as for invoices.
+        Writers of one key, concurrent or one resumed after another died, end with one
+        payment (see `_payments`). `in_flight_since` says when a create of this key was sent by
+        a caller that never saw its answer: nothing is created before it could have landed.
+        `before_create` is awaited just before the create is sent, for a caller to record that.
         """
-        if found := await self._payment_by_key(idempotency_key):
-            if submit and found.state == "draft":
-                found = await self._submit(found.id)
-            return found
+        found = await payments.wait_in_flight(self.client, idempotency_key, in_flight_since)
+        if found is not None:
+            return (
+                await payments.submitted(self.client, idempotency_key, found) if submit else found
+            )
         invoice = await self.client.read(
             "account.invoice",
             invoice_id,
@@ -394,9 +418,12 @@ class TrytonERP:
         )
         open_lines = [row for row in to_pay if (row["payment_amount"] or records.ZERO) > 0]
         if not open_lines:
-            if await self._payment_by_key(idempotency_key) is not None:  # made meanwhile
-                return await self.pay_invoice(
-                    idempotency_key=idempotency_key, invoice_id=invoice_id, submit=submit
+            if (found := await payments.settled(self.client, idempotency_key)) is not None:
+                # made meanwhile by a concurrent writer of the key
+                return (
+                    await payments.submitted(self.client, idempotency_key, found)
+                    if submit
+                    else found
                 )
             raise InvalidInput(f"invoice {invoice_id} has nothing left to pay")
         line = open_lines[0]
@@ -418,16 +445,20 @@ class TrytonERP:
         }
         # Pay on the due date of what is owed, unless told otherwise.
         values["date"] = date if date is not None else line["maturity_date"]
+        if before_create is not None:
+            await before_create()
         row = await self.client.create("account.payment", values, ("id",))
-        kept = await self._payment_by_key(idempotency_key)
-        if kept is not None and kept.id != row["id"]:
-            # A concurrent caller's payment with this key has the lower id: keep that one.
-            await self.client.delete("account.payment", row["id"])
-            return await self.pay_invoice(
-                idempotency_key=idempotency_key, invoice_id=invoice_id, submit=submit
+        kept = await payments.settled(self.client, idempotency_key)
+        if kept is None:
+            raise ConnectorError(
+                f"payment {row['id']} with idempotency key {idempotency_key!r} was deleted "
+                "right after it was created, and no other carries the key",
+                system="tryton",
+                url=self.client.base_url,
             )
-        payment = await (self._submit(row["id"]) if submit else self._payment(row["id"]))
-        return payment.model_copy(update={"created": True})
+        if submit:
+            kept = await payments.submitted(self.client, idempotency_key, kept)
+        return kept.model_copy(update={"created": kept.id == row["id"]})
 
     # -- internals -----------------------------------------------------------------------
 
@@ -528,21 +559,6 @@ class TrytonERP:
 
         return await self._kept("invoices", key, lowest, self.get_invoice)
 
-    async def _payment_by_key(self, key: str) -> Payment | None:
-        """The payment holding `key` with the lowest id, the one concurrent creators keep."""
-
-        async def lowest() -> int | None:
-            rows = await self.client.search(
-                "account.payment",
-                [("reference", "=", key), ("kind", "=", "payable")],
-                ("id",),
-                order=[("id", "ASC")],
-                limit=1,
-            )
-            return rows[0]["id"] if rows else None
-
-        return await self._kept("payments", key, lowest, self._payment)
-
     async def _kept(
         self,
         what: str,
@@ -565,22 +581,6 @@ class TrytonERP:
             f"{what} with idempotency key {key!r} kept vanishing while being read",
             system="tryton",
             url=self.client.base_url,
-        )
-
-    async def _submit(self, payment_id: int) -> Payment:
-        """Submit a draft payment; one that a concurrent caller submitted first is returned."""
-        try:
-            await self.client.action("account.payment", "submit", payment_id)
-        except ConnectorRejected:
-            payment = await self._payment(payment_id)
-            if payment.state == "draft":
-                raise
-            return payment
-        return await self._payment(payment_id)
-
-    async def _payment(self, payment_id: int) -> Payment:
-        return records.payment(
-            await self.client.read("account.payment", payment_id, records.PAYMENT_FIELDS)
         )
 
     async def _payment_journal(self, company: int, currency: dict[str, Any]) -> int:
