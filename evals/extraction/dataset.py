@@ -21,6 +21,21 @@ FACTURX = Path(__file__).parents[1] / "datasets" / "facturx"
 SEED = 20260301
 CENT = Decimal("0.01")
 
+# The fields an invoice reading is scored on, one by one.
+FIELDS = (
+    "vendor_name",
+    "vendor_tax_id",
+    "invoice_number",
+    "issue_date",
+    "due_date",
+    "currency",
+    "po_number",
+    "lines",
+    "subtotal",
+    "tax",
+    "total",
+)
+
 
 @dataclass(frozen=True)
 class Case:

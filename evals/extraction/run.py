@@ -14,23 +14,10 @@ from typing import Any
 
 from agent_ops.models import MemoryDecisions, Models, load_models_config
 from agent_ops.settings import Settings
-from evals.extraction.dataset import Case, all_cases
+from evals.extraction.dataset import FIELDS, Case, all_cases
 from tools.documents import DEFAULT_MIN_CONFIDENCE, Invoice, extract_invoice, needs_review
 
 DEFAULT_MODELS_CONFIG = Path(__file__).with_name("smollm2.yaml")
-FIELDS = (
-    "vendor_name",
-    "vendor_tax_id",
-    "invoice_number",
-    "issue_date",
-    "due_date",
-    "currency",
-    "po_number",
-    "lines",
-    "subtotal",
-    "tax",
-    "total",
-)
 
 
 @dataclass(frozen=True)

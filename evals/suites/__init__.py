@@ -1,0 +1,1 @@
+"""The shipped evaluation suites (YAML), their datasets, wrapper graphs and custom scorers."""

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from evals.extraction.dataset import FIELDS
 from evals.harness import CaseResult, normalize
-
-FIELDS = (
-    "vendor_name",
-    "vendor_tax_id",
-    "invoice_number",
-    "issue_date",
-    "due_date",
-    "currency",
-    "po_number",
-    "lines",
-    "subtotal",
-    "tax",
-    "total",
-)
 
 
 def decision(output: Any, expected: dict[str, Any], case: CaseResult) -> dict[str, float]:
