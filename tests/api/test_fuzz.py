@@ -1,9 +1,11 @@
-"""schemathesis over `/openapi.json` against a real server per backend: coverage, fuzzing and
-stateful phases over every operation, a fixed seed, and the run fails on any 5xx.
+"""schemathesis over `/openapi.json` against a real server per backend, with API keys on and two
+tenants fuzzing at once: coverage, fuzzing and stateful phases over every operation, a fixed
+seed, and the run fails on any 5xx. Afterwards each tenant looks for the other's objects (every
+thread, assistant and cron the fuzzers made) through search and by id: none may show.
 
-Bounded to a few minutes for CI (`AGENT_OPS_FUZZ_SECONDS`, default 75 per backend); a release
-runs it longer (README, "Limits and bad input"). The server gets its own database, so the
-thousands of objects the fuzzer creates do not slow the other API tests."""
+Bounded to a few minutes for CI (`AGENT_OPS_FUZZ_SECONDS`, default 75 per backend, both tenants
+at once); a release runs it longer (README, "Limits and bad input"). The server gets its own
+database, so the thousands of objects the fuzzers create do not slow the other API tests."""
 
 from __future__ import annotations
 
@@ -12,15 +14,22 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langgraph_sdk import get_sync_client
+from langgraph_sdk.client import SyncLangGraphClient
+from langgraph_sdk.errors import NotFoundError
 
 from tests.api.conftest import BACKENDS, fresh_database
+from tests.governance.conftest import SECRET, create_key
 from tests.servers import AgentOpsProcess
 
 SEED = 20261206
+TENANTS = ("fuzz-a", "fuzz-b")
+MOST = 1000  # objects listed per search (the API's page limit)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -31,7 +40,11 @@ def fuzzed_server(
     server = AgentOpsProcess(
         fresh_database(request, folder, "fuzz"),
         folder,
-        env={"AGENT_OPS_POLL_SECONDS": "0.5"},
+        env={
+            "AGENT_OPS_POLL_SECONDS": "0.5",
+            "AGENT_OPS_AUTH": "keys",
+            "AGENT_OPS_AUTH_SECRET": SECRET,
+        },
         name=f"fuzz-{request.param}",
     )
     server.start()
@@ -39,38 +52,95 @@ def fuzzed_server(
     server.stop()
 
 
-@pytest.mark.slow
-def test_no_generated_request_gets_a_server_error(
-    fuzzed_server: AgentOpsProcess, tmp_path: Path
-) -> None:
+def _fuzz(server: AgentOpsProcess, key: str, seed: int, seconds: str, cwd: Path) -> Any:
     st = shutil.which("st", path=str(Path(sys.executable).parent))
     assert st is not None, "schemathesis is a test dependency (pip install -e '.[test]')"
-    seconds = os.environ.get("AGENT_OPS_FUZZ_SECONDS", "75")
-    result = subprocess.run(
+    cwd.mkdir()
+    return subprocess.Popen(
         [
             st,
             "run",
-            f"{fuzzed_server.url}/openapi.json",
+            f"{server.url}/openapi.json",
+            "--header",
+            f"X-Api-Key: {key}",
             "--checks",
             "not_a_server_error",
             "--phases",
             "coverage,fuzzing,stateful",
             "--seed",
-            str(SEED),
+            str(seed),
             "--max-time",
             seconds,
             "--workers",
-            "2",
+            "1",
             "--generation-database",
             "none",
             "--no-color",
         ],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=int(seconds) * 3 + 120,
-        cwd=tmp_path,
+        cwd=cwd,
     )
-    summary = result.stdout[-6000:]
-    assert result.returncode == 0, f"{summary}\n--- server log ---\n{fuzzed_server.log()[-6000:]}"
-    generated = re.search(r"(\d+) generated", summary)
-    assert generated is not None and int(generated.group(1)) >= 500, summary  # it did test
+
+
+def _ids(client: SyncLangGraphClient) -> dict[str, set[str]]:
+    """Every thread, assistant and cron the caller can find by searching."""
+    return {
+        "thread": {t["thread_id"] for t in client.threads.search(limit=MOST)},
+        "assistant": {a["assistant_id"] for a in client.assistants.search(limit=MOST)},
+        "cron": {c["cron_id"] for c in client.crons.search(limit=MOST)},
+    }
+
+
+def _hidden(client: SyncLangGraphClient, kind: str, object_id: str) -> bool:
+    """True when the caller's GET of another tenant's object is a 404, as if it did not exist."""
+    readers: dict[str, Callable[[str], Any]] = {
+        "thread": client.threads.get,
+        "assistant": client.assistants.get,
+        "cron": lambda cron_id: client.http.get(f"/runs/crons/{cron_id}"),
+    }
+    read = readers[kind]
+    try:
+        read(object_id)
+    except NotFoundError:
+        return True
+    return False
+
+
+@pytest.mark.slow
+def test_two_tenants_fuzzing_at_once_get_no_server_error_and_see_nothing_of_each_other(
+    fuzzed_server: AgentOpsProcess, tmp_path: Path
+) -> None:
+    keys = {tenant: create_key(fuzzed_server, tenant, "admin")["key"] for tenant in TENANTS}
+    outsider = create_key(fuzzed_server, "fuzz-outsider", "viewer")["key"]
+    seconds = os.environ.get("AGENT_OPS_FUZZ_SECONDS", "75")
+    runs = {
+        tenant: _fuzz(fuzzed_server, keys[tenant], SEED + i, seconds, tmp_path / tenant)
+        for i, tenant in enumerate(TENANTS)
+    }
+    generated = 0
+    for tenant, proc in runs.items():
+        out, _ = proc.communicate(timeout=int(seconds) * 3 + 120)
+        summary = out[-6000:]
+        log = fuzzed_server.log()[-6000:]
+        assert proc.returncode == 0, f"{tenant}:\n{summary}\n--- server log ---\n{log}"
+        found = re.search(r"(\d+) generated", summary)
+        assert found is not None, summary
+        generated += int(found.group(1))
+    assert generated >= 1000, f"only {generated} cases generated"  # it did test
+    print(f"{generated} cases generated by two tenants, no server error")
+
+    clients = {t: get_sync_client(url=fuzzed_server.url, api_key=keys[t]) for t in TENANTS}
+    seen = {tenant: _ids(client) for tenant, client in clients.items()}
+    # The registry's default assistants serve every tenant; a tenant that made nothing sees them.
+    shared = _ids(get_sync_client(url=fuzzed_server.url, api_key=outsider))
+    assert shared["thread"] == shared["cron"] == set(), shared
+    made = {t: {k: ids - shared[k] for k, ids in seen[t].items()} for t in TENANTS}
+    assert made["fuzz-a"]["thread"] and made["fuzz-b"]["thread"], "the fuzzers made threads"
+    for own, other in (TENANTS, TENANTS[::-1]):
+        for kind, ids in made[own].items():
+            leaked = ids & seen[other][kind]
+            assert not leaked, f"{other} finds {own}'s {kind}s {sorted(leaked)[:5]}"
+            readable = [i for i in sorted(ids)[:40] if not _hidden(clients[other], kind, i)]
+            assert not readable, f"{other} can read {own}'s {kind}s {readable[:5]}"
