@@ -237,7 +237,7 @@ def _import(args: argparse.Namespace) -> int:
 
 def _from_runs(args: argparse.Namespace, settings: Settings) -> int:
     from agent_ops.storage import create_storage
-    from evals.harness.from_runs import RunsQuery, cases_from_runs, write_runs_dataset
+    from evals.harness import RunsQuery, cases_from_runs, write_runs_dataset
 
     query = RunsQuery(
         assistant=args.assistant,
