@@ -120,6 +120,17 @@ async def _threads(storage: Storage, metadata: dict[str, str]) -> list[str]:
         offset += _PAGE
 
 
+async def _assistants_of(storage: Storage, graph_id: str) -> set[str]:
+    ids: set[str] = set()
+    offset = 0
+    while True:
+        page = await storage.search_assistants(graph_id=graph_id, limit=_PAGE, offset=offset)
+        ids.update(a.assistant_id for a in page)
+        if len(page) < _PAGE:
+            return ids
+        offset += _PAGE
+
+
 async def _runs(storage: Storage, thread_id: str) -> list[Run]:
     runs: list[Run] = []
     offset = 0
@@ -146,11 +157,15 @@ async def cases_from_runs(storage: Storage, query: RunsQuery) -> RunsDataset:
     if _is_uuid(query.assistant):
         graph_id: str | None = (await storage.get_assistant(query.assistant)).graph_id
         metadata = {"assistant_id": query.assistant}
+        assistants = {query.assistant}
     else:
         graph_id, metadata = query.assistant, {"graph_id": query.assistant}
+        assistants = await _assistants_of(storage, query.assistant)
     result = RunsDataset(graph_id)
     for thread_id in await _threads(storage, metadata):
-        for chain in _chains(await _runs(storage, thread_id), result.skipped):
+        # A thread may also hold runs of another graph's assistant: they are not this case's.
+        runs = [r for r in await _runs(storage, thread_id) if r.assistant_id in assistants]
+        for chain in _chains(runs, result.skipped):
             started = chain.first.created_at
             if (query.since and started < query.since) or (query.until and started >= query.until):
                 continue

@@ -50,7 +50,10 @@ async def _history(runtime: Runtime) -> dict[str, str]:
     big = {"request": {"id": "inv-7", "vendor": "ACME", "amount": 5000}}
     assert await _run(runtime, edited, input=big) == "interrupted"
     decision = {"type": "edit", "args": {"amount": 800, "vendor": "ACME SA"}, "by": "ana"}
-    assert await _run(runtime, edited, command={"resume": decision}) == "success"
+    # The reviewer answers as the console does: a background run, not one waited on.
+    resume = RunRequest("approval_gate", RunOptions(command={"resume": decision}))
+    resumed = await runtime.runs.create(edited, resume)
+    assert (await runtime.runs.join(resumed.run_id, thread_id=edited)).status == "success"
     threads["edited"] = edited
     small = (await runtime.threads.create()).thread_id
     assert await _run(runtime, small, input={"request": {"id": "inv-8", "amount": 90}}) == (
@@ -144,3 +147,30 @@ async def test_since_until_and_status_choose_the_runs(
         await _cli([*base, "--until", "yesterday", "--out", str(out)])
     assert exited.value.code == 2
     assert "'yesterday' is not an ISO 8601 date or time" in capsys.readouterr().err
+
+
+async def test_a_graph_id_takes_all_its_assistants_and_an_assistant_id_only_its_own(
+    runtime: Runtime, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await _history(runtime)
+    generous = await runtime.assistants.create(
+        graph_id="approval_gate", config={"configurable": {"auto_approve_limit": 10000}}
+    )
+    thread = (await runtime.threads.create()).thread_id
+    request = RunRequest(
+        generous.assistant_id, RunOptions(input={"request": {"id": "inv-9", "amount": 5000}})
+    )
+    assert (await runtime.runs.create_and_wait(thread, request)).status == "success"
+    base = ["eval", "dataset", "from-runs", "--database-url", database_url]
+    assert await _cli([*base, "--assistant", "approval_gate", "--out", str(tmp_path / "g")]) == 0
+    assert len(read_dataset(tmp_path / "g" / "dataset.jsonl").cases) == 3
+    own = tmp_path / "own"
+    assert await _cli([*base, "--assistant", generous.assistant_id, "--out", str(own)]) == 0
+    (case,) = read_dataset(own / "dataset.jsonl").cases
+    assert case.inputs == {"request": {"id": "inv-9", "amount": 5000}}
+    assert case.expected["status"] == "approved"
+    assert case.tags == (f"assistant:{generous.assistant_id}", "status:success", "human:none")
+    capsys.readouterr()
+    missing = "0b9b7c1e-0000-4000-8000-000000000000"
+    assert await _cli([*base, "--assistant", missing, "--out", str(tmp_path / "x")]) == 2
+    assert missing in capsys.readouterr().err
