@@ -1,4 +1,5 @@
-"""`agent-ops eval ...`: run a suite, compare two experiments, report one, import a dataset.
+"""`agent-ops eval ...`: run a suite, compare two experiments, report one, import a dataset or
+build one from past runs.
 
 Registered by agent_ops/cli.py with `add_parser` and `run`. Bad input (an unknown suite, scorer,
 role or prompt version, a malformed dataset line) is one error line and exit code 2; a failed
@@ -11,12 +12,14 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent_ops.errors import ConfigError, InvalidInput
+from agent_ops.errors import ConfigError, InvalidInput, NotFound
 from agent_ops.models import REPLAY_MODES
 from agent_ops.settings import Settings
+from agent_ops.types import RUN_STATUSES
 
 __all__ = ["add_parser", "run"]
 
@@ -31,6 +34,15 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
             raise InvalidInput(f"{flag} {value!r} is not NAME=VALUE")
         out[key] = right
     return out
+
+
+def _instant(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 date or time") from None
+    # A time without a zone is read as UTC, the zone the server stores.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def add_parser(commands: Any) -> None:
@@ -103,6 +115,30 @@ def add_parser(commands: Any) -> None:
     imp.add_argument("--expected", action="append", default=[], help="a column that is expected")
     imp.add_argument("--tags", help="a column of ;-separated tags")
     imp.add_argument("--id", help="a column holding the case ids")
+    runs = dataset.add_parser(
+        "from-runs", help="past runs' inputs and their human-approved outcomes as a dataset"
+    )
+    runs.add_argument(
+        "--assistant", required=True, help="a graph id (all its assistants) or an assistant id"
+    )
+    runs.add_argument("--since", type=_instant, help="runs started at or after (ISO 8601)")
+    runs.add_argument("--until", type=_instant, help="runs started before (ISO 8601)")
+    runs.add_argument(
+        "--status",
+        default="success",
+        choices=[*RUN_STATUSES, "any"],
+        help="the status the run ended in (%(default)s)",
+    )
+    runs.add_argument(
+        "--expected-key",
+        action="append",
+        default=[],
+        help="keep only this key of the final values as expected (repeatable; default: all)",
+    )
+    runs.add_argument("--database-url", help="the server's database (default: the settings')")
+    runs.add_argument(
+        "--out", type=Path, required=True, help="folder for dataset.jsonl and suite.yaml"
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -114,8 +150,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return _compare(args)
         if args.eval_command == "report":
             return _report(args)
+        if args.dataset_command == "from-runs":
+            return _from_runs(args, settings)
         return _import(args)
-    except (InvalidInput, ConfigError) as exc:
+    except (InvalidInput, ConfigError, NotFound) as exc:
         print(f"agent-ops: error: {exc}", file=sys.stderr)
         return 2
 
@@ -194,4 +232,33 @@ def _import(args: argparse.Namespace) -> int:
     )
     count = write_dataset(args.out, cases)
     print(f"{count} cases written to {args.out}")
+    return 0
+
+
+def _from_runs(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_ops.storage import create_storage
+    from evals.harness import RunsQuery, cases_from_runs, write_runs_dataset
+
+    query = RunsQuery(
+        assistant=args.assistant,
+        since=args.since,
+        until=args.until,
+        status=None if args.status == "any" else args.status,
+        expected_keys=tuple(args.expected_key),
+    )
+
+    async def read() -> Any:
+        storage = create_storage(args.database_url or settings.database_url, pool_size=2)
+        await storage.open()
+        try:
+            return await cases_from_runs(storage, query)
+        finally:
+            await storage.close()
+
+    found = asyncio.run(read())
+    print(found.summary())
+    dataset, suite = write_runs_dataset(found, args.out, config=settings.config)
+    print(
+        f"{len(found.cases)} cases written to {dataset}; run them with: agent-ops eval run {suite}"
+    )
     return 0

@@ -38,9 +38,9 @@ class Suite(BaseModel):
     replay: Path | None = Field(
         default=None, description="replay cache folder (default: replay/<name> beside the suite)"
     )
-    input: dict[str, Any] = Field(
-        description="the graph's input; `$inputs.a.b` takes a case's value, "
-        "`$attachment:inputs.a` reads the file it names beside the dataset"
+    input: dict[str, Any] | str = Field(
+        description="the graph's input; `$inputs.a.b` takes a case's value (`$inputs`: all "
+        "of them), `$attachment:inputs.a` reads the file it names beside the dataset"
     )
     run_config: dict[str, Any] = Field(default_factory=dict, description="the runs' config")
     interrupt_after: list[str] | None = Field(
