@@ -85,6 +85,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "POST /store/namespaces",
     ),
     *_ops("viewer", "intake", "read", "GET /intake", "GET /intake/triggers"),
+    # -- the audit trail: who decided what is for those who decide, and admins ----------------
+    *_ops("approver", "audit", "read", "GET /audit"),
     # -- work -------------------------------------------------------------------------------------
     *_ops(
         "operator",

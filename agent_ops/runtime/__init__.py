@@ -35,6 +35,7 @@ from agent_ops.runtime.thread_streams import ThreadStreamEvent
 from agent_ops.runtime.threads import Threads
 from agent_ops.storage import (
     Assistant,
+    AuditRecord,
     Cron,
     IntakeItem,
     ModelDecision,
@@ -49,6 +50,7 @@ __all__ = [
     "METRICS_CONTENT_TYPE",
     "Assistant",
     "AssistantFields",
+    "AuditRecord",
     "Assistants",
     "Breakpoints",
     "Cron",

@@ -25,6 +25,7 @@ CONCEPTS = (
     "decisions",
     "intake",
     "keys",
+    "audit",
 )
 
 
@@ -43,6 +44,7 @@ class Modules:
     decisions: ModuleType
     intake: ModuleType
     keys: ModuleType
+    audit: ModuleType
 
 
 def modules(package: str) -> Modules:

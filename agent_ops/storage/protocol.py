@@ -1,7 +1,7 @@
 """The storage seam: what the runtime and server need of a database, met by SQLite and PostgreSQL.
 
 One small protocol per concept (`Assistants`, `Threads`, `Runs`, `Events`, `Items`, `Crons`,
-`Workers`, `Decisions`, `Intake`, `ApiKeys`, with `Lifecycle` and `Wakeups`); `Storage` is all of them, and
+`Workers`, `Decisions`, `Intake`, `ApiKeys`, `AuditTrail`, with `Lifecycle` and `Wakeups`); `Storage` is all of them, and
 a part of the runtime that needs one concept can ask for that protocol alone.
 
 Every state change is one transaction in the store, never in process memory, so that a second
@@ -20,6 +20,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from agent_ops.storage.records import (
     ApiKey,
     Assistant,
+    AuditRecord,
     Cron,
     IntakeEntry,
     IntakeItem,
@@ -57,6 +58,7 @@ Listener = Callable[[str], None]
 
 __all__ = [
     "ApiKeys",
+    "AuditTrail",
     "CHANNELS",
     "RUN_CANCEL",
     "RUN_DONE",
@@ -590,6 +592,32 @@ class ApiKeys(Protocol):
         """Mark the key revoked (the first revocation's time stays); NotFound if unknown."""
 
 
+class AuditTrail(Protocol):
+    """The audit trail: append-only rows, one hash chain per tenant."""
+
+    async def append_audit(
+        self, tenant_id: str, seal: Callable[[int, str], AuditRecord]
+    ) -> AuditRecord:
+        """Append `seal(seq, prev_hash)` as the tenant's next row, in one transaction that holds
+        the tenant's chain locked, so concurrent appends take distinct, gapless sequences (the
+        first row gets seq 1 and prev_hash "0" * 64)."""
+
+    async def read_audit(
+        self,
+        *,
+        tenant_id: str | None = None,
+        since: str | None = None,
+        after: tuple[str, int] | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditRecord]:
+        """Return rows in chain order (tenant, then seq), those after the `after` (tenant, seq)
+        position, filtered by exact values; `since` compares with `at` (canonical UTC text)."""
+
+
 class Storage(
     Lifecycle,
     Wakeups,
@@ -603,6 +631,7 @@ class Storage(
     Decisions,
     Intake,
     ApiKeys,
+    AuditTrail,
     Protocol,
 ):
     """One agent-ops database. All methods are safe to call from several processes at once."""
