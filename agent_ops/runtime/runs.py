@@ -17,7 +17,16 @@ from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
-from agent_ops.governance import Identity, Stamp, audit, caller, hidden, stamp, visible
+from agent_ops.governance import (
+    ApprovalPolicy,
+    Identity,
+    Stamp,
+    audit,
+    caller,
+    hidden,
+    stamp,
+    visible,
+)
 from agent_ops.runtime.admission import check_nodes, check_recursion_limit, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
@@ -89,8 +98,10 @@ class Runs:
         poll_seconds: float,
         webhook_allow_private: bool = False,
         max_batch: int = 100,
+        approvals: ApprovalPolicy | None = None,
     ) -> None:
         self._storage = storage
+        self._approvals = approvals or ApprovalPolicy()
         self._webhook_allow_private = webhook_allow_private
         self._max_batch = max_batch
         self._assistants = assistants
@@ -127,6 +138,8 @@ class Runs:
                     "there is nothing to resume"
                 )
             answers = audit.answers(thread.interrupts, options.command)  # audit: what it answers
+            if identity is not None:  # governance: four-eyes, two approvers (403 naming the rule)
+                answers |= await self._approvals.check(self._storage, thread, identity, answers)
         return RunPlan(
             run_id=new_id(),
             thread_id=thread_id or new_id(),

@@ -84,6 +84,7 @@ class Runtime:
             poll_seconds=settings.poll_seconds,
             webhook_allow_private=settings.webhook_allow_private,
             max_batch=settings.max_batch_runs,
+            approvals=governance.ApprovalPolicy.from_settings(settings),
         )
         self.threads = Threads(storage, registry, lambda: self.thread_streams)
         self.crons = Crons(storage, self.assistants)
