@@ -172,6 +172,15 @@ class Settings(BaseSettings):
     approval_amount_field: str = Field(
         "total", description="the key of the interrupt value that holds the amount"
     )
+    approval_expire_hours: float | None = Field(
+        None,
+        gt=0,
+        description="hours after which an unanswered interrupt is overdue: escalated to "
+        "`approval_escalate_to`, the only role that may then approve it",
+    )
+    approval_escalate_to: Literal["approver", "admin"] = Field(
+        "admin", description="the role an overdue approval escalates to"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

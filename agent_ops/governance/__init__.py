@@ -13,7 +13,7 @@ May import `agent_ops.storage`, `agent_ops.settings`, `agent_ops.errors`, `agent
 from __future__ import annotations
 
 from agent_ops.governance import audit
-from agent_ops.governance.approvals import ApprovalPolicy
+from agent_ops.governance.approvals import ApprovalPolicy, PendingApproval
 from agent_ops.governance.gate import Authentication, is_loopback
 from agent_ops.governance.handler import AuthHandler, RequestFacts, auth_handler, declared_auth
 from agent_ops.governance.identity import (
@@ -48,6 +48,7 @@ __all__ = [
     "IssuedKey",
     "KeyRing",
     "OidcVerifier",
+    "PendingApproval",
     "Operation",
     "RequestFacts",
     "Role",

@@ -10,6 +10,11 @@ Two rules, each configured per graph (settings `approval_*`):
   audit trail (`approval.recorded`) and answered 403 saying one more is needed; the second,
   from someone else, resumes the run.
 
+- expiry: an interrupt unanswered for longer than `approval_expire_hours` is overdue; it is
+  escalated (an `approval.escalated` record naming `approval_escalate_to`, once) and from then
+  on only that role may approve it. `pending` lists waiting interrupts with these facts, for
+  the approvals inbox.
+
 A rejection is never blocked: the rules guard approving, not stopping. Without authentication
 there is no identity to compare, and the rules do not apply (the server refuses to listen on a
 network that way).
@@ -19,18 +24,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from agent_ops.errors import Forbidden
 from agent_ops.governance import audit
-from agent_ops.governance.identity import Identity
+from agent_ops.governance.identity import Identity, Role
 from agent_ops.settings import Settings
 from agent_ops.storage import Storage, Thread
 
-__all__ = ["ApprovalPolicy", "REJECTIONS"]
+__all__ = ["REJECTIONS", "ApprovalPolicy", "PendingApproval"]
 
 REJECTIONS = frozenset({"ignore", "response", "reject", "rejected", "deny", "denied"})
 """Decisions that stop rather than approve (agent-inbox's `ignore`/`response`, plain words)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingApproval:
+    """An interrupt waiting for a decision, as the approvals inbox shows it."""
+
+    thread_id: str
+    graph_id: str
+    interrupts: list[str]
+    waiting_since: datetime
+    waited_hours: float
+    rules: list[str]
+    approvers: list[str]
+    """Who has approved it so far (under the two-approver rule)."""
+    overdue: bool
+    escalated_to: Role | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +63,8 @@ class ApprovalPolicy:
     two_approvers: frozenset[str] = frozenset()
     two_approvers_above: float | None = None
     amount_field: str = "total"
+    expire_hours: float | None = None
+    escalate_to: Role = "admin"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApprovalPolicy:
@@ -49,6 +73,8 @@ class ApprovalPolicy:
             two_approvers=frozenset(settings.approval_two_approvers),
             two_approvers_above=settings.approval_two_approvers_above,
             amount_field=settings.approval_amount_field,
+            expire_hours=settings.approval_expire_hours,
+            escalate_to=settings.approval_escalate_to,
         )
 
     def rules_for(self, graph_id: str, interrupts: Any) -> list[str]:
@@ -74,10 +100,22 @@ class ApprovalPolicy:
         Return what the resume's audit record adds: the rules applied and the approvers."""
         graph_id = str(thread.metadata.get("graph_id") or "")
         rules = self.rules_for(graph_id, thread.interrupts)
+        overdue = await self.escalate_if_overdue(storage, thread)
+        if overdue:
+            rules.append("expiry")
         if not rules or answers.get("decision") in REJECTIONS:
             return {"policy": rules} if rules else {}
         me = identity.subject
         facts: dict[str, Any] = {"policy": rules}
+        if overdue and not identity.allows(self.escalate_to):
+            await self._refuse(
+                storage,
+                thread,
+                answers,
+                f"expiry rule (AGENT_OPS_APPROVAL_EXPIRE_HOURS={self.expire_hours:g}): the "
+                f"approval of thread {thread.thread_id} has waited {overdue:.1f} h and is "
+                f"escalated to role {self.escalate_to!r}; {me!r} has role {identity.role!r}",
+            )
         if "four-eyes" in rules:
             involved = await _involved(storage, thread)
             if me in involved:
@@ -116,6 +154,73 @@ class ApprovalPolicy:
                 )
             facts["approvers"] = [*sorted(earlier), me]
         return facts
+
+    def waited_hours(self, thread: Thread, now: datetime | None = None) -> float:
+        """How long the thread's interrupt has waited (since the thread last changed)."""
+        return ((now or datetime.now(UTC)) - thread.updated_at).total_seconds() / 3600
+
+    async def escalate_if_overdue(self, storage: Storage, thread: Thread) -> float | None:
+        """The hours an overdue interrupt has waited (None when it is not overdue); the first
+        time it is seen overdue, an `approval.escalated` record names the role it goes to."""
+        if self.expire_hours is None or thread.status != "interrupted":
+            return None
+        waited = self.waited_hours(thread)
+        if waited <= self.expire_hours:
+            return None
+        interrupts = audit.answers(thread.interrupts, None)["interrupts"]
+        async for row in audit.read(
+            storage,
+            tenant_id=thread.tenant_id,
+            action="approval.escalated",
+            resource_type="thread",
+            resource_id=thread.thread_id,
+        ):
+            if audit.view(row)["detail"].get("interrupts") == interrupts:
+                return waited
+        await audit.record(
+            storage,
+            "approval.escalated",
+            "thread",
+            thread.thread_id,
+            detail={
+                "interrupts": interrupts,
+                "waited_hours": round(waited, 3),
+                "expire_hours": self.expire_hours,
+                "escalated_to": self.escalate_to,
+            },
+            tenant=thread.tenant_id,
+        )
+        return waited
+
+    async def pending(self, storage: Storage, tenant: str | None) -> list[PendingApproval]:
+        """The interrupted threads of `tenant` (every tenant's for None), oldest first, with the
+        rules that apply, approvals recorded so far, and whether each is overdue."""
+        found = []
+        threads = await storage.search_threads(
+            status="interrupted",
+            tenant_id=tenant,
+            limit=1000,
+            sort_by="updated_at",
+            sort_order="asc",
+        )
+        for thread in threads:
+            graph_id = str(thread.metadata.get("graph_id") or "")
+            interrupts = audit.answers(thread.interrupts, None)["interrupts"]
+            overdue = await self.escalate_if_overdue(storage, thread)
+            found.append(
+                PendingApproval(
+                    thread_id=thread.thread_id,
+                    graph_id=graph_id,
+                    interrupts=interrupts,
+                    waiting_since=thread.updated_at,
+                    waited_hours=round(self.waited_hours(thread), 3),
+                    rules=self.rules_for(graph_id, thread.interrupts),
+                    approvers=sorted(await _approvers(storage, thread, interrupts)),
+                    overdue=overdue is not None,
+                    escalated_to=self.escalate_to if overdue is not None else None,
+                )
+            )
+        return found
 
     async def _refuse(
         self, storage: Storage, thread: Thread, answers: Mapping[str, Any], reason: str

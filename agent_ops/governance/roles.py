@@ -87,6 +87,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
     *_ops("viewer", "intake", "read", "GET /intake", "GET /intake/triggers"),
     # -- the audit trail: who decided what is for those who decide, and admins ----------------
     *_ops("approver", "audit", "read", "GET /audit"),
+    *_ops("approver", "approvals", "read", "GET /approvals"),
     # -- work -------------------------------------------------------------------------------------
     *_ops(
         "operator",

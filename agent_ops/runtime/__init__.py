@@ -14,7 +14,7 @@ packages import this surface (`__all__`), not the modules behind it.
 
 from __future__ import annotations
 
-from agent_ops.governance import Identity, RequestFacts
+from agent_ops.governance import Identity, PendingApproval, RequestFacts
 from agent_ops.runtime.assistants import AssistantFields, Assistants
 from agent_ops.runtime.crons import Crons, check_schedule, next_fire
 from agent_ops.runtime.ids import checked_id, new_id
@@ -64,6 +64,7 @@ __all__ = [
     "IntakeTriggers",
     "Items",
     "ModelDecision",
+    "PendingApproval",
     "QueueStats",
     "RequestFacts",
     "Run",

@@ -76,6 +76,7 @@ class Runtime:
         self._worker_count = settings.workers if workers is None else workers
         self._unlisten: list[Any] = []
         self._background: list[asyncio.Task[None]] = []
+        self.approvals = governance.ApprovalPolicy.from_settings(settings)
         self.assistants = Assistants(storage, registry)
         self.runs = Runs(
             storage,
@@ -84,7 +85,7 @@ class Runtime:
             poll_seconds=settings.poll_seconds,
             webhook_allow_private=settings.webhook_allow_private,
             max_batch=settings.max_batch_runs,
-            approvals=governance.ApprovalPolicy.from_settings(settings),
+            approvals=self.approvals,
         )
         self.threads = Threads(storage, registry, lambda: self.thread_streams)
         self.crons = Crons(storage, self.assistants)
@@ -205,6 +206,11 @@ class Runtime:
         return await governance.audit.page(
             self.storage, tenant=governance.tenant_filter(), after=after, limit=limit, **filters
         )
+
+    async def pending_approvals(self) -> list[governance.PendingApproval]:
+        """The caller's tenant's interrupts waiting for a decision, oldest first, with the
+        approval rules that apply and whether each is overdue (escalating it if so)."""
+        return await self.approvals.pending(self.storage, governance.tenant_filter())
 
     async def _check_tenants(self, path_params: Mapping[str, str], *, reading: bool) -> None:
         """NotFound for a thread, run, assistant or cron in the path that belongs to another

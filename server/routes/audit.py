@@ -1,4 +1,5 @@
-"""The audit trail, read-only: the caller's tenant's records in chain order, a page at a time."""
+"""The audit trail, read-only: the caller's tenant's records in chain order, a page at a time;
+and the approvals waiting for a decision, with the policy's rules and escalation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from agent_ops import InvalidInput
-from agent_ops.runtime import AuditRecord
+from agent_ops.runtime import AuditRecord, PendingApproval
 from server.deps import RuntimeDep
 
 router = APIRouter(tags=["audit"])
@@ -68,4 +69,25 @@ def _view(row: AuditRecord) -> dict[str, Any]:
         "detail": json.loads(row.detail),
         "prev_hash": row.prev_hash,
         "hash": row.hash,
+    }
+
+
+@router.get("/approvals")
+async def list_approvals(runtime: RuntimeDep) -> list[dict[str, Any]]:
+    """Return the interrupts waiting for a decision, oldest first: the rules that apply, who has
+    approved so far, and whether each is overdue (escalated to `escalated_to`)."""
+    return [_pending_view(p) for p in await runtime.pending_approvals()]
+
+
+def _pending_view(pending: PendingApproval) -> dict[str, Any]:
+    return {
+        "thread_id": pending.thread_id,
+        "graph_id": pending.graph_id,
+        "interrupts": pending.interrupts,
+        "waiting_since": pending.waiting_since.isoformat(),
+        "waited_hours": pending.waited_hours,
+        "rules": pending.rules,
+        "approvers": pending.approvers,
+        "overdue": pending.overdue,
+        "escalated_to": pending.escalated_to,
     }

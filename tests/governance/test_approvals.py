@@ -3,6 +3,7 @@ or edited a thread may not approve it) and two distinct approvers above an amoun
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -157,3 +158,46 @@ async def test_an_amount_at_or_below_the_threshold_needs_one_approver(
     await clerk.runs.wait(tid, "pay", input={"total": 1000})
     done = await anna.runs.wait(tid, "pay", command={"resume": {"type": "accept"}})
     assert done["answer"]["type"] == "accept"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def expiry_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AgentOpsProcess:
+    env = {
+        "AGENT_OPS_AUTH": "keys",
+        "AGENT_OPS_AUTH_SECRET": SECRET,
+        "AGENT_OPS_APPROVAL_EXPIRE_HOURS": str(8 / 3600),  # eight seconds
+    }
+    return start(request, tmp_path_factory, "expiry", env)
+
+
+async def test_an_overdue_approval_is_flagged_escalated_once_and_needs_the_escalation_role(
+    expiry_server: AgentOpsProcess,
+) -> None:
+    tenant, (clerk, anna, boss), (_, anna_id, boss_id) = _clients(
+        expiry_server, "operator", "approver", "admin"
+    )
+    headers = {"x-api-key": create_key(expiry_server, tenant, "approver")["key"]}
+    tid = (await clerk.threads.create())["thread_id"]
+    paused = await clerk.runs.wait(tid, "approve", input={"messages": []})
+    interrupt_id = paused["__interrupt__"][0]["id"]
+    assert expiry_server.url is not None
+    async with httpx.AsyncClient(base_url=expiry_server.url) as http:
+        waiting = (await http.get("/approvals", headers=headers)).json()
+        assert [(w["thread_id"], w["overdue"]) for w in waiting] == [(tid, False)]
+        await asyncio.sleep(8.5)
+        waiting = (await http.get("/approvals", headers=headers)).json()
+        assert waiting[0]["overdue"] is True and waiting[0]["escalated_to"] == "admin"
+        assert waiting[0]["interrupts"] == [interrupt_id] and waiting[0]["waited_hours"] > 0
+        await http.get("/approvals", headers=headers)  # seen again: escalated only once
+    detail = await _refused(anna.runs.wait(tid, "approve", command={"resume": {"type": "accept"}}))
+    assert "expiry rule (AGENT_OPS_APPROVAL_EXPIRE_HOURS=" in detail
+    assert f"escalated to role 'admin'; {anna_id!r} has role 'approver'" in detail
+    done = await boss.runs.wait(tid, "approve", command={"resume": {"type": "accept"}})
+    assert f"'by': '{boss_id}'" in done["messages"][-1]["content"]
+    records = exported(expiry_server, tenant)
+    escalated = [r for r in records if r["action"] == "approval.escalated"]
+    assert len(escalated) == 1 and escalated[0]["detail"]["escalated_to"] == "admin"
+    resume = next(r for r in records if r["action"] == "run.resume")
+    assert resume["detail"]["policy"] == ["expiry"] and resume["actor"] == boss_id
