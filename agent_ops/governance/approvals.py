@@ -15,7 +15,8 @@ Two rules, each configured per graph (settings `approval_*`):
   on only that role may approve it. `pending` lists waiting interrupts with these facts, for
   the approvals inbox.
 
-A rejection is never blocked: the rules guard approving, not stopping. Without authentication
+A state update of an interrupted thread that a rule governs is refused (it could answer the
+interrupt around the rules). A rejection is never blocked: the rules guard approving, not stopping. Without authentication
 there is no identity to compare, and the rules do not apply (the server refuses to listen on a
 network that way).
 """
@@ -154,6 +155,27 @@ class ApprovalPolicy:
                 )
             facts["approvers"] = [*sorted(earlier), me]
         return facts
+
+    async def guard_state_update(
+        self, storage: Storage, thread: Thread, identity: Identity | None
+    ) -> None:
+        """Refuse a state update of an interrupted thread that a rule governs: written as the
+        paused node, it would answer the interrupt around the rules (Forbidden naming them)."""
+        if identity is None or thread.status != "interrupted":
+            return
+        graph_id = str(thread.metadata.get("graph_id") or "")
+        rules = self.rules_for(graph_id, thread.interrupts)
+        if self.expire_hours is not None:
+            rules.append("expiry")
+        if rules:
+            await self._refuse(
+                storage,
+                thread,
+                audit.answers(thread.interrupts, None),
+                f"approval policy ({', '.join(rules)}) governs the interrupt of thread "
+                f"{thread.thread_id}: answer it with a resume (command.resume), which the "
+                "policy checks, not with a state update",
+            )
 
     def waited_hours(self, thread: Thread, now: datetime | None = None) -> float:
         """How long the thread's interrupt has waited (since the thread last changed)."""

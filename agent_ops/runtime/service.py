@@ -87,7 +87,9 @@ class Runtime:
             max_batch=settings.max_batch_runs,
             approvals=self.approvals,
         )
-        self.threads = Threads(storage, registry, lambda: self.thread_streams)
+        self.threads = Threads(
+            storage, registry, lambda: self.thread_streams, approvals=self.approvals
+        )
         self.crons = Crons(storage, self.assistants)
         self.items = Items(storage, self.store)
         self.triggers = IntakeTriggers(self, triggers)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from agent_ops.errors import BadRequest, Conflict, InvalidInput, NotFound
-from agent_ops.governance import audit, stamp, tenant_filter, visible
+from agent_ops.governance import ApprovalPolicy, audit, caller, stamp, tenant_filter, visible
 from agent_ops.runtime.admission import STATE_UPDATE_NODES, check_nodes
 from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.ids import checked_id, new_id
@@ -37,8 +37,10 @@ class Threads:
         storage: Storage,
         registry: GraphRegistry,
         streams: Callable[[], ThreadStreams],
+        approvals: ApprovalPolicy | None = None,
     ) -> None:
         self._storage = storage
+        self._approvals = approvals or ApprovalPolicy()
         self._registry = registry
         self._streams = streams
         # Reads with no rule of their own go straight through (the runtime's door has checked
@@ -171,6 +173,7 @@ class Threads:
         thread = await self._storage.get_thread(thread_id)
         if thread.status == "busy":
             raise Conflict(f"thread {thread_id} is busy with a run; update its state afterwards")
+        await self._approvals.guard_state_update(self._storage, thread, caller())  # governance
         graph = await self._graph(thread)
         if graph is None:
             raise BadRequest(

@@ -102,12 +102,18 @@ async def test_whoever_started_the_run_cannot_approve_it(policy_server: AgentOps
 
 
 async def test_whoever_edited_the_state_cannot_approve_it(policy_server: AgentOpsProcess) -> None:
-    _, (clerk, editor, other), (_, editor_id, _) = _clients(
-        policy_server, "operator", "approver", "approver"
+    _, (clerk, editor, other, rejecter), (_, editor_id, _, _) = _clients(
+        policy_server, "operator", "approver", "approver", "approver"
     )
     tid = (await clerk.threads.create())["thread_id"]
     await clerk.runs.wait(tid, "approve", input={"messages": []})
-    # The editor corrects the state (which answers nothing), the clerk runs it to the pause again.
+    # While it waits, a state update could answer the interrupt around the rules: refused.
+    detail = await _refused(editor.threads.update_state(tid, {"messages": []}, as_node="ask"))
+    assert f"approval policy (four-eyes) governs the interrupt of thread {tid}" in detail
+    # A rejection is not an approval: the rules never stop someone from stopping a payment.
+    done = await rejecter.runs.wait(tid, "approve", command={"resume": {"type": "ignore"}})
+    assert "'type': 'ignore'" in done["messages"][-1]["content"]
+    # The editor corrects the state, the clerk runs it to the pause again.
     await editor.threads.update_state(tid, {"messages": [{"role": "user", "content": "x"}]})
     paused = await clerk.runs.wait(tid, "approve", input={"messages": []})
     assert paused["__interrupt__"]
@@ -115,9 +121,6 @@ async def test_whoever_edited_the_state_cannot_approve_it(policy_server: AgentOp
         editor.runs.wait(tid, "approve", command={"resume": {"type": "accept"}})
     )
     assert f"{editor_id!r} edited the state of thread {tid}" in detail
-    # A rejection is not an approval: the rules never stop someone from stopping a payment.
-    done = await editor.runs.wait(tid, "approve", command={"resume": {"type": "ignore"}})
-    assert "'type': 'ignore'" in done["messages"][-1]["content"]
     # Someone who neither started nor edited it may approve the next pause.
     await clerk.runs.wait(tid, "approve", input={"messages": []})
     done = await other.runs.wait(tid, "approve", command={"resume": {"type": "accept"}})
