@@ -112,7 +112,6 @@ class Runs:
         # Reads with no rule of their own go straight through.
         self.get = storage.get_run
         self.for_thread = storage.list_runs
-        self.delete = storage.delete_run
 
     # -- admission ---------------------------------------------------------------------------------
     async def plan(self, thread_id: str | None, request: RunRequest) -> RunPlan:
@@ -350,6 +349,13 @@ class Runs:
             if not finished and cancel_on_disconnect:
                 log.info("client left the stream of run %s; cancelling it", run.run_id)
                 await asyncio.shield(self._storage.cancel_runs([run.run_id], action="interrupt"))
+
+    async def delete(self, run_id: str, *, thread_id: str | None = None) -> None:
+        """Delete a finished run (its events go with it)."""
+        await self._storage.delete_run(run_id, thread_id=thread_id)
+        await audit.record(  # audit
+            self._storage, "run.delete", "run", run_id, detail={"thread_id": thread_id}
+        )
 
     # -- cancelling --------------------------------------------------------------------------------
     async def cancel(

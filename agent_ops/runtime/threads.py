@@ -46,7 +46,6 @@ class Threads:
         # Reads with no rule of their own go straight through (the runtime's door has checked
         # the tenant of a thread named in the path); searches are limited to the caller's tenant.
         self.get = storage.get_thread
-        self.update = storage.update_thread
 
     async def search(self, **filters: Any) -> list[Thread]:
         """Search the caller's tenant's threads (`Storage.search_threads` filters)."""
@@ -86,6 +85,19 @@ class Threads:
                     thread_id, update.get("values"), as_node=update.get("as_node"), checkpoint=None
                 )
         return await self._storage.get_thread(thread_id)
+
+    async def update(self, thread_id: str, *, metadata: Json) -> Thread:
+        """Merge `metadata` into the thread's metadata."""
+        thread = await self._storage.update_thread(thread_id, metadata=metadata)
+        await audit.record(  # audit
+            self._storage,
+            "thread.update",
+            "thread",
+            thread_id,
+            payload=metadata,
+            tenant=thread.tenant_id,
+        )
+        return thread
 
     async def delete(self, thread_id: str) -> None:
         """Delete a thread with its runs, events and checkpoints, in one transaction."""

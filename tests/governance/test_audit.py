@@ -97,7 +97,7 @@ async def test_approval_story_is_recorded_with_approver_decision_and_interrupt(
         assert after["prev_hash"] == before["hash"]
 
 
-async def test_thread_delete_state_update_and_cancel_are_recorded(
+async def test_thread_changes_and_run_cancel_and_delete_are_recorded(
     keys_server: AgentOpsProcess,
 ) -> None:
     tenant = _tenant()
@@ -109,6 +109,8 @@ async def test_thread_delete_state_update_and_cancel_are_recorded(
     await client.threads.update_state(tid, {"messages": []}, as_node="ask")
     run = await client.runs.create(tid, "echo", input={"messages": []}, after_seconds=30)
     await client.runs.cancel(tid, run["run_id"])
+    await client.runs.delete(tid, run["run_id"])
+    await client.threads.update(tid, metadata={"checked": True})
     await client.threads.delete(tid)
     records = exported(keys_server, tenant)
     actions = [r["action"] for r in records if r["action"] != "key.create"]
@@ -118,6 +120,8 @@ async def test_thread_delete_state_update_and_cancel_are_recorded(
         "thread.update_state",
         "run.create",
         "run.cancel",
+        "run.delete",
+        "thread.update",
         "thread.delete",
     ]
     update = next(r for r in records if r["action"] == "thread.update_state")
