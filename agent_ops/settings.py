@@ -167,6 +167,32 @@ class Settings(BaseSettings):
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(
         [], description="browser origins allowed to call the API (CORS); none by default"
     )
+    # -- approval policy (agent_ops/governance/approvals.py) --
+    approval_four_eyes: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="graph ids (`*`: all) whose interrupts nobody who started or edited the "
+        "thread may approve",
+    )
+    approval_two_approvers: Annotated[list[str], NoDecode] = Field(
+        [], description="graph ids (`*`: all) whose interrupts need two distinct approvers"
+    )
+    approval_two_approvers_above: float | None = Field(
+        None,
+        description="an amount above which any interrupt needs two distinct approvers (read "
+        "from the interrupt value's `approval_amount_field`)",
+    )
+    approval_amount_field: str = Field(
+        "total", description="the key of the interrupt value that holds the amount"
+    )
+    approval_expire_hours: float | None = Field(
+        None,
+        gt=0,
+        description="hours after which an unanswered interrupt is overdue: escalated to "
+        "`approval_escalate_to`, the only role that may then approve it",
+    )
+    approval_escalate_to: Literal["approver", "admin"] = Field(
+        "admin", description="the role an overdue approval escalates to"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -176,7 +202,13 @@ class Settings(BaseSettings):
         DatabaseUrl.parse(value)
         return value
 
-    @field_validator("oidc_algorithms", "cors_allow_origins", mode="before")
+    @field_validator(
+        "oidc_algorithms",
+        "cors_allow_origins",
+        "approval_four_eyes",
+        "approval_two_approvers",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         # Environment variables hold lists comma-separated (`https://a.example,https://b.example`).

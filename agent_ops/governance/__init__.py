@@ -4,7 +4,7 @@
 `roles` (the table of operations and the role each needs), `keys` (API keys, stored as HMACs),
 `oidc` (JWT bearer tokens checked against a provider's JWKS), `handler` (a LangGraph-style
 custom auth handler from langgraph.json), `gate` (`Authentication`: the configured way, and the
-refusal to serve a network unauthenticated), `tenancy` (each tenant sees only its own rows). The runtime's door calls these; the server only
+refusal to serve a network unauthenticated), `tenancy` (each tenant sees only its own rows), `audit` (the hash-chained audit trail), `approvals` (four-eyes and two-approver rules). The runtime's door calls these; the server only
 hands over a request's facts.
 
 May import `agent_ops.storage`, `agent_ops.settings`, `agent_ops.errors`, `agent_ops.types`.
@@ -12,6 +12,8 @@ May import `agent_ops.storage`, `agent_ops.settings`, `agent_ops.errors`, `agent
 
 from __future__ import annotations
 
+from agent_ops.governance import audit
+from agent_ops.governance.approvals import ApprovalPolicy, PendingApproval
 from agent_ops.governance.gate import Authentication, is_loopback
 from agent_ops.governance.handler import AuthHandler, RequestFacts, auth_handler, declared_auth
 from agent_ops.governance.identity import (
@@ -39,16 +41,19 @@ from agent_ops.governance.tenancy import (
 __all__ = [
     "OPERATIONS",
     "ROLES",
+    "ApprovalPolicy",
     "AuthHandler",
     "Authentication",
     "Identity",
     "IssuedKey",
     "KeyRing",
     "OidcVerifier",
+    "PendingApproval",
     "Operation",
     "RequestFacts",
     "Role",
     "Stamp",
+    "audit",
     "auth_handler",
     "authorize",
     "bind_caller",

@@ -10,10 +10,9 @@ from typing import Literal
 from agent_ops.errors import ConfigError, Unauthenticated
 from agent_ops.governance.handler import AuthHandler, RequestFacts
 from agent_ops.governance.identity import Identity
-from agent_ops.governance.keys import PREFIX, KeyRing
+from agent_ops.governance.keys import PREFIX, KeyRing, KeyStore
 from agent_ops.governance.oidc import OidcVerifier
 from agent_ops.settings import Settings
-from agent_ops.storage import ApiKeys
 
 __all__ = ["Authentication", "is_loopback"]
 
@@ -36,7 +35,7 @@ class Authentication:
     """Turns a request's credentials into an `Identity` by the configured way."""
 
     def __init__(
-        self, settings: Settings, keys: ApiKeys, handler: AuthHandler | None = None
+        self, settings: Settings, keys: KeyStore, handler: AuthHandler | None = None
     ) -> None:
         if handler is not None and settings.auth != "off":
             raise ConfigError(

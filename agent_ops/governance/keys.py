@@ -8,6 +8,7 @@ secret.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import hmac
 import re
@@ -17,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from agent_ops.errors import ConfigError, InvalidInput, Unauthenticated
+from agent_ops.governance import audit
 from agent_ops.governance.identity import Identity, Role, parse_role
-from agent_ops.storage import ApiKey, ApiKeys
+from agent_ops.storage import ApiKey, Storage
 
 __all__ = ["IssuedKey", "KeyRing", "parse_duration"]
 
@@ -27,6 +29,18 @@ _KEY: Final = re.compile(r"^aok_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _DURATION: Final = re.compile(r"^(\d+)([smhdw])$")
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _TENANT: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+# What keys need of storage: the keys, and the audit trail their changes are recorded in.
+KeyStore = Storage
+
+
+def _operator() -> str:
+    """Who runs the `keys` command, as the audit trail names them (`cli:<login>`)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in this environment (a bare container)
+        return "cli:unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +64,7 @@ def parse_duration(text: str) -> timedelta:
 class KeyRing:
     """Issues, lists, revokes and checks the API keys of one store under one server secret."""
 
-    def __init__(self, storage: ApiKeys, secret: str | None) -> None:
+    def __init__(self, storage: KeyStore, secret: str | None) -> None:
         self._storage = storage
         self._secret = None if secret is None else secret.encode()
 
@@ -91,13 +105,32 @@ class KeyRing:
                 revoked_at=None,
             )
         )
+        await audit.record(  # the key itself never enters the trail, only its id and grant
+            self._storage,
+            "key.create",
+            "api_key",
+            key_id,
+            actor=_operator(),
+            tenant=tenant,
+            detail={"role": checked, "name": name, "expires_at": stored.expires_at},
+        )
         return IssuedKey(key, stored)
 
     async def list(self) -> list[ApiKey]:
         return await self._storage.list_api_keys()
 
     async def revoke(self, key_id: str) -> ApiKey:
-        return await self._storage.revoke_api_key(key_id)
+        revoked = await self._storage.revoke_api_key(key_id)
+        await audit.record(
+            self._storage,
+            "key.revoke",
+            "api_key",
+            key_id,
+            actor=_operator(),
+            tenant=revoked.tenant_id,
+            detail={"revoked_at": revoked.revoked_at},
+        )
+        return revoked
 
     async def verify(self, key: str) -> Identity:
         """Return the identity the key stands for; Unauthenticated if it is malformed, unknown,

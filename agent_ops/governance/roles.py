@@ -93,6 +93,9 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "GET /triggers/{trigger_id}",
         "GET /triggers/{trigger_id}/events",
     ),
+    # -- the audit trail: who decided what is for those who decide, and admins ----------------
+    *_ops("approver", "audit", "read", "GET /audit"),
+    *_ops("approver", "approvals", "read", "GET /approvals"),
     # -- work -------------------------------------------------------------------------------------
     *_ops(
         "operator",

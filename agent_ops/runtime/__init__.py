@@ -14,7 +14,7 @@ packages import this surface (`__all__`), not the modules behind it.
 
 from __future__ import annotations
 
-from agent_ops.governance import Identity, RequestFacts
+from agent_ops.governance import Identity, PendingApproval, RequestFacts
 from agent_ops.runtime.assistants import AssistantFields, Assistants
 from agent_ops.runtime.crons import Crons, check_schedule, next_fire
 from agent_ops.runtime.ids import checked_id, new_id
@@ -35,6 +35,7 @@ from agent_ops.runtime.thread_streams import ThreadStreamEvent
 from agent_ops.runtime.threads import Threads
 from agent_ops.storage import (
     Assistant,
+    AuditRecord,
     Cron,
     IntakeItem,
     ModelDecision,
@@ -49,6 +50,7 @@ __all__ = [
     "METRICS_CONTENT_TYPE",
     "Assistant",
     "AssistantFields",
+    "AuditRecord",
     "Assistants",
     "Breakpoints",
     "Cron",
@@ -62,6 +64,7 @@ __all__ = [
     "IntakeTriggers",
     "Items",
     "ModelDecision",
+    "PendingApproval",
     "QueueStats",
     "RequestFacts",
     "Run",

@@ -14,7 +14,7 @@ from typing import Any, TypedDict, Unpack
 from langgraph.pregel import Pregel
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
-from agent_ops.governance import hidden, stamp, tenant_filter, visible
+from agent_ops.governance import audit, hidden, stamp, tenant_filter, visible
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry, default_assistant_id
 from agent_ops.runtime.requests import check_configurable
@@ -104,13 +104,27 @@ class Assistants:
         """Create an assistant of a registered graph (a new id unless one is given)."""
         self.require_graph(graph_id)
         check_configurable(fields.get("config"))
-        return await self._storage.create_assistant(
+        made = await self._storage.create_assistant(
             assistant_id=checked_id(assistant_id, "assistant_id") if assistant_id else new_id(),
             graph_id=graph_id,
             name=name or graph_id,
             if_exists=if_exists or "raise",
             **fields,
             **stamp(),
+        )
+        await self._audit("assistant.create", made, {"graph_id": graph_id, "name": name, **fields})
+        return made
+
+    async def _audit(self, action: str, assistant: Assistant, payload: Any = None) -> None:
+        """Record a change of `assistant` in the audit trail (its version after the change)."""
+        await audit.record(
+            self._storage,
+            action,
+            "assistant",
+            assistant.assistant_id,
+            payload=payload,
+            detail={"graph_id": assistant.graph_id, "version": assistant.version},
+            tenant=assistant.tenant_id,
         )
 
     async def update(
@@ -126,13 +140,18 @@ class Assistants:
         if graph_id is not None:
             self.require_graph(graph_id)
         check_configurable(fields.get("config"))
-        return await self._storage.update_assistant(
+        changed = await self._storage.update_assistant(
             current.assistant_id, graph_id=graph_id, name=name, **fields
         )
+        await self._audit(
+            "assistant.update", changed, {"graph_id": graph_id, "name": name, **fields}
+        )
+        return changed
 
     async def delete(self, assistant_id: str) -> None:
         current = await self.resolve(assistant_id)
         await self._storage.delete_assistant(current.assistant_id)
+        await self._audit("assistant.delete", current)
 
     async def versions(
         self, assistant_id: str, *, metadata: Json | None, limit: int, offset: int
@@ -144,7 +163,9 @@ class Assistants:
 
     async def set_latest(self, assistant_id: str, version: int) -> Assistant:
         current = await self.resolve(assistant_id)
-        return await self._storage.set_assistant_version(current.assistant_id, version)
+        latest = await self._storage.set_assistant_version(current.assistant_id, version)
+        await self._audit("assistant.set_latest", latest)
+        return latest
 
     # -- the graph behind an assistant -------------------------------------------------------------
     async def graph(self, assistant_id: str) -> tuple[Assistant, CompiledGraph]:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from agent_ops.errors import InvalidInput
-from agent_ops.governance import acting_as, bind_caller, stamp, tenant_filter
+from agent_ops.governance import acting_as, audit, bind_caller, stamp, tenant_filter
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import CronRequest, RunRequest, run_of_cron_payload
@@ -120,7 +120,7 @@ class Crons:
         if thread_id is not None:
             await self._storage.get_thread(thread_id)
         request = replace(request, run=replace(request.run, assistant_id=assistant.assistant_id))
-        return await self._storage.create_cron(
+        cron = await self._storage.create_cron(
             cron_id=new_id(),
             assistant_id=assistant.assistant_id,
             thread_id=thread_id,
@@ -132,6 +132,16 @@ class Crons:
             enabled=request.enabled,
             **stamp(),
         )
+        await audit.record(  # audit
+            self._storage,
+            "cron.create",
+            "cron",
+            cron.cron_id,
+            payload=cron.payload,
+            detail={"schedule": cron.schedule, "thread_id": thread_id},
+            tenant=cron.tenant_id,
+        )
+        return cron
 
     async def get(self, cron_id: str) -> Cron:
         return await self._storage.get_cron(checked_id(cron_id, "cron_id"))
@@ -145,7 +155,7 @@ class Crons:
         check_schedule(schedule, timezone)
         payload = {**current.payload, **{k: v for k, v in changes.items() if k not in _ROW_FIELDS}}
         reschedule = "schedule" in changes or "timezone" in changes or changes.get("enabled")
-        return await self._storage.update_cron(
+        changed = await self._storage.update_cron(
             current.cron_id,
             schedule=changes.get("schedule"),
             payload=payload,
@@ -154,9 +164,14 @@ class Crons:
             enabled=changes.get("enabled"),
             next_run_date=next_fire(schedule, datetime.now(UTC), timezone) if reschedule else None,
         )
+        await audit.record(  # audit
+            self._storage, "cron.update", "cron", cron_id, payload=changes, tenant=changed.tenant_id
+        )
+        return changed
 
     async def delete(self, cron_id: str) -> None:
         await self._storage.delete_cron(checked_id(cron_id, "cron_id"))
+        await audit.record(self._storage, "cron.delete", "cron", cron_id)  # audit
 
     async def _assistant_id(self, assistant_id: str | None) -> str | None:
         if not assistant_id:

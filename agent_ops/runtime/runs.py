@@ -17,7 +17,16 @@ from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
-from agent_ops.governance import Identity, Stamp, caller, hidden, stamp, visible
+from agent_ops.governance import (
+    ApprovalPolicy,
+    Identity,
+    Stamp,
+    audit,
+    caller,
+    hidden,
+    stamp,
+    visible,
+)
 from agent_ops.runtime.admission import check_nodes, check_recursion_limit, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
@@ -53,6 +62,8 @@ class RunPlan:
     thread_metadata: Json
     caller: Stamp
     """The tenant and owner of the run (and of a thread it creates); empty without a caller."""
+    answers: Json | None = None
+    """For a resume: the interrupts it answers and the decision, as the audit trail records."""
 
     def row(self) -> _RunRow:
         """Return what every way of queueing a run stores: ids, options, metadata."""
@@ -87,8 +98,10 @@ class Runs:
         poll_seconds: float,
         webhook_allow_private: bool = False,
         max_batch: int = 100,
+        approvals: ApprovalPolicy | None = None,
     ) -> None:
         self._storage = storage
+        self._approvals = approvals or ApprovalPolicy()
         self._webhook_allow_private = webhook_allow_private
         self._max_batch = max_batch
         self._assistants = assistants
@@ -99,7 +112,6 @@ class Runs:
         # Reads with no rule of their own go straight through.
         self.get = storage.get_run
         self.for_thread = storage.list_runs
-        self.delete = storage.delete_run
 
     # -- admission ---------------------------------------------------------------------------------
     async def plan(self, thread_id: str | None, request: RunRequest) -> RunPlan:
@@ -116,6 +128,7 @@ class Runs:
             options = as_caller(options, identity)
         if stateless and options.on_completion is None:
             options = replace(options, on_completion="delete")
+        answers = None
         if options.resumes and thread_id is not None:
             thread = await self._storage.get_thread(thread_id)
             if thread.status != "interrupted" and request.multitask_strategy != "enqueue":
@@ -123,6 +136,9 @@ class Runs:
                     f"thread {thread_id} is {thread.status}, not interrupted; "
                     "there is nothing to resume"
                 )
+            answers = audit.answers(thread.interrupts, options.command)  # audit: what it answers
+            if identity is not None:  # governance: four-eyes, two approvers (403 naming the rule)
+                answers |= await self._approvals.check(self._storage, thread, identity, answers)
         return RunPlan(
             run_id=new_id(),
             thread_id=thread_id or new_id(),
@@ -138,6 +154,7 @@ class Runs:
                 "assistant_id": assistant.assistant_id,
             },
             caller=stamp(),
+            answers=answers,
         )
 
     async def _check_references(
@@ -202,13 +219,30 @@ class Runs:
         return await self._queue(await self.plan(thread_id, request))
 
     async def _queue(self, plan: RunPlan) -> Run:
-        return await self._storage.create_run(
+        run = await self._storage.create_run(
             **plan.row(),
             multitask_strategy=plan.multitask_strategy,
             if_not_exists=plan.if_not_exists,
             after_seconds=plan.after_seconds,
             stateless=plan.stateless,
             **plan.caller,
+        )
+        await self._audit_queued(run, plan)  # audit
+        return run
+
+    async def _audit_queued(self, run: Run, plan: RunPlan) -> None:
+        """Record a queued run (a resume as the approval it carries) in the audit trail."""
+        facts = {"thread_id": run.thread_id, "assistant_id": run.assistant_id}
+        if plan.options.resumes:
+            facts |= plan.answers or {}
+        await audit.record(
+            self._storage,
+            "run.resume" if plan.options.resumes else "run.create",
+            "run",
+            run.run_id,
+            payload=plan.options.to_json(),
+            detail=facts,
+            tenant=run.tenant_id,
         )
 
     async def create_and_wait(self, thread_id: str | None, request: RunRequest) -> Run:
@@ -222,7 +256,17 @@ class Runs:
         """Queue the run of an intake item on a new thread with its ledger row, in one
         transaction; return the row and whether this call started the run."""
         plan = await self.plan(new_id(), request)
-        return await self._storage.create_intake_run(entry, **plan.row())
+        item, started = await self._storage.create_intake_run(entry, **plan.row())
+        if started:  # audit
+            await audit.record(
+                self._storage,
+                "run.create",
+                "run",
+                item.run_id,
+                payload=plan.options.to_json(),
+                detail={"thread_id": item.thread_id, "intake": f"{entry.source}/{entry.key}"},
+            )
+        return item, started
 
     # -- reading -----------------------------------------------------------------------------------
     async def decisions(self, run_id: str, *, thread_id: str) -> list[ModelDecision]:
@@ -306,12 +350,26 @@ class Runs:
                 log.info("client left the stream of run %s; cancelling it", run.run_id)
                 await asyncio.shield(self._storage.cancel_runs([run.run_id], action="interrupt"))
 
+    async def delete(self, run_id: str, *, thread_id: str | None = None) -> None:
+        """Delete a finished run (its events go with it)."""
+        await self._storage.delete_run(run_id, thread_id=thread_id)
+        await audit.record(  # audit
+            self._storage, "run.delete", "run", run_id, detail={"thread_id": thread_id}
+        )
+
     # -- cancelling --------------------------------------------------------------------------------
     async def cancel(
         self, run_id: str, *, thread_id: str, action: CancelAction, wait: bool = False
     ) -> None:
         """Cancel a run; with `wait`, return once it has stopped (a rolled-back one is gone)."""
         await self._storage.cancel_runs([run_id], thread_id=thread_id, action=action)
+        await audit.record(  # audit
+            self._storage,
+            "run.cancel",
+            "run",
+            run_id,
+            detail={"thread_id": thread_id, "action": action},
+        )
         if not wait:
             return
         try:
@@ -348,6 +406,14 @@ class Runs:
                 if not visible(run.tenant_id, run.owner):
                     raise hidden("run", run_id)
         await self._storage.cancel_runs(ids, thread_id=thread_id, action=action)
+        for run_id in ids:  # audit
+            await audit.record(
+                self._storage,
+                "run.cancel",
+                "run",
+                run_id,
+                detail={"thread_id": thread_id, "action": action},
+            )
 
 
 def as_caller(options: RunOptions, identity: Identity) -> RunOptions:

@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent_ops import governance
 from agent_ops.deps import Deps
-from agent_ops.errors import InvalidInput, NotFound
+from agent_ops.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from agent_ops.observability.metrics import (
     QUEUE_DEPTH,
     QUEUE_OLDEST_AGE,
@@ -40,7 +40,7 @@ from agent_ops.runtime.thread_streams import ThreadStreams
 from agent_ops.runtime.threads import Threads
 from agent_ops.runtime.worker import WorkerPool
 from agent_ops.settings import Settings
-from agent_ops.storage import RUN_DONE, QueueStats, Run, Storage
+from agent_ops.storage import RUN_DONE, AuditRecord, QueueStats, Run, Storage
 from agent_ops.types import RUN_STATUSES, Backend
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class Runtime:
         self._worker_count = settings.workers if workers is None else workers
         self._unlisten: list[Any] = []
         self._background: list[asyncio.Task[None]] = []
+        self.approvals = governance.ApprovalPolicy.from_settings(settings)
         self.assistants = Assistants(storage, registry)
         self.runs = Runs(
             storage,
@@ -84,8 +85,11 @@ class Runtime:
             poll_seconds=settings.poll_seconds,
             webhook_allow_private=settings.webhook_allow_private,
             max_batch=settings.max_batch_runs,
+            approvals=self.approvals,
         )
-        self.threads = Threads(storage, registry, lambda: self.thread_streams)
+        self.threads = Threads(
+            storage, registry, lambda: self.thread_streams, approvals=self.approvals
+        )
         self.crons = Crons(storage, self.assistants)
         self.items = Items(storage, self.store)
         self.triggers = IntakeTriggers(self, triggers)
@@ -168,13 +172,51 @@ class Runtime:
         """Authenticate a request and check its caller's role for `route` (the path template);
         the identity becomes the caller for the rest of the request. Unauthenticated (401) or
         Forbidden (403) naming the role needed."""
-        identity = await self.auth.authenticate(facts)
+        governance.audit.bind_request(facts.method, route)  # audit: rows name the request
+        try:
+            identity = await self.auth.authenticate(facts)
+        except Unauthenticated as exc:  # audit: a refused credential is a governed event
+            await governance.audit.record(
+                self.storage,
+                "auth.failed",
+                "request",
+                None,
+                outcome="denied",
+                detail={"reason": str(exc)},
+            )
+            raise
         governance.bind_caller(identity)
         if identity is not None:
             method = "GET" if facts.method == "HEAD" else facts.method
-            operation = governance.authorize(identity, method, route)
+            try:
+                operation = governance.authorize(identity, method, route)
+            except Forbidden as exc:  # audit: so is a role refusal
+                await governance.audit.record(
+                    self.storage,
+                    "auth.forbidden",
+                    "request",
+                    None,
+                    outcome="denied",
+                    detail={"reason": str(exc)},
+                )
+                raise
             await self._check_tenants(facts.path_params, reading=operation.role == "viewer")
         return identity
+
+    async def audit_page(
+        self, *, after: str | None = None, limit: int = 50, **filters: str | None
+    ) -> tuple[list[AuditRecord], str | None]:
+        """A page of the caller's tenant's audit trail (every tenant's without authentication)
+        and the cursor of the next; `filters` are exact `action`, `actor`, `resource_type`,
+        `resource_id`, and `since` (an ISO time)."""
+        return await governance.audit.page(
+            self.storage, tenant=governance.tenant_filter(), after=after, limit=limit, **filters
+        )
+
+    async def pending_approvals(self) -> list[governance.PendingApproval]:
+        """The caller's tenant's interrupts waiting for a decision, oldest first, with the
+        approval rules that apply and whether each is overdue (escalating it if so)."""
+        return await self.approvals.pending(self.storage, governance.tenant_filter())
 
     async def _check_tenants(self, path_params: Mapping[str, str], *, reading: bool) -> None:
         """NotFound for a thread, run, assistant or cron in the path that belongs to another

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from agent_ops.errors import BadRequest, Conflict, InvalidInput, NotFound
-from agent_ops.governance import stamp, tenant_filter, visible
+from agent_ops.governance import ApprovalPolicy, audit, caller, stamp, tenant_filter, visible
 from agent_ops.runtime.admission import STATE_UPDATE_NODES, check_nodes
 from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.ids import checked_id, new_id
@@ -37,14 +37,15 @@ class Threads:
         storage: Storage,
         registry: GraphRegistry,
         streams: Callable[[], ThreadStreams],
+        approvals: ApprovalPolicy | None = None,
     ) -> None:
         self._storage = storage
+        self._approvals = approvals or ApprovalPolicy()
         self._registry = registry
         self._streams = streams
         # Reads with no rule of their own go straight through (the runtime's door has checked
         # the tenant of a thread named in the path); searches are limited to the caller's tenant.
         self.get = storage.get_thread
-        self.update = storage.update_thread
 
     async def search(self, **filters: Any) -> list[Thread]:
         """Search the caller's tenant's threads (`Storage.search_threads` filters)."""
@@ -68,6 +69,14 @@ class Threads:
         )
         if not visible(thread.tenant_id, thread.owner):  # if_exists=do_nothing found another's
             raise Conflict(f"thread {thread_id} already exists")
+        await audit.record(  # audit
+            self._storage,
+            "thread.create",
+            "thread",
+            thread_id,
+            payload=metadata,
+            tenant=thread.tenant_id,
+        )
         if not supersteps:
             return thread
         for step in supersteps:
@@ -77,9 +86,23 @@ class Threads:
                 )
         return await self._storage.get_thread(thread_id)
 
+    async def update(self, thread_id: str, *, metadata: Json) -> Thread:
+        """Merge `metadata` into the thread's metadata."""
+        thread = await self._storage.update_thread(thread_id, metadata=metadata)
+        await audit.record(  # audit
+            self._storage,
+            "thread.update",
+            "thread",
+            thread_id,
+            payload=metadata,
+            tenant=thread.tenant_id,
+        )
+        return thread
+
     async def delete(self, thread_id: str) -> None:
         """Delete a thread with its runs, events and checkpoints, in one transaction."""
         await self._storage.delete_thread(thread_id)
+        await audit.record(self._storage, "thread.delete", "thread", thread_id)  # audit
 
     async def prune(self, thread_ids: Sequence[str], *, strategy: PruneStrategy) -> int:
         """Delete the threads (skipping missing ones), or keep only their latest checkpoint;
@@ -162,6 +185,7 @@ class Threads:
         thread = await self._storage.get_thread(thread_id)
         if thread.status == "busy":
             raise Conflict(f"thread {thread_id} is busy with a run; update its state afterwards")
+        await self._approvals.guard_state_update(self._storage, thread, caller())  # governance
         graph = await self._graph(thread)
         if graph is None:
             raise BadRequest(
@@ -186,6 +210,18 @@ class Threads:
             interrupts=thread_interrupts(state),
         )
         view = snapshot_view(state)
+        await audit.record(  # audit: a state update can answer an interrupt, as a resume can
+            self._storage,
+            "thread.update_state",
+            "thread",
+            thread_id,
+            payload={"values": values, "as_node": as_node},
+            tenant=thread.tenant_id,
+            detail={
+                "as_node": as_node,
+                "checkpoint_id": (view["checkpoint"] or {}).get("checkpoint_id"),
+            },
+        )
         # What the thread stream's `state_update` mode carries, as the LangGraph server sends it.
         await self._storage.append_thread_event(
             thread_id, "state_update", dumps({"state": view, "thread_id": thread_id})
@@ -195,7 +231,16 @@ class Threads:
     async def copy(self, thread_id: str) -> Thread:
         """Copy a thread, its metadata, state and every checkpoint (with pending writes) to a
         new id, in one transaction."""
-        return await self._storage.copy_thread(thread_id, new_thread_id=new_id())
+        copied = await self._storage.copy_thread(thread_id, new_thread_id=new_id())
+        await audit.record(  # audit
+            self._storage,
+            "thread.copy",
+            "thread",
+            copied.thread_id,
+            detail={"from": thread_id},
+            tenant=copied.tenant_id,
+        )
+        return copied
 
     async def stream(
         self, thread_id: str, modes: Sequence[str], *, last_event_id: str | None = None

@@ -26,6 +26,7 @@ CONCEPTS = (
     "intake",
     "keys",
     "triggers",
+    "audit",
 )
 
 
@@ -45,6 +46,7 @@ class Modules:
     intake: ModuleType
     keys: ModuleType
     triggers: ModuleType
+    audit: ModuleType
 
 
 def modules(package: str) -> Modules:

@@ -8,7 +8,7 @@ transaction of the backend's SQL function of the same name.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,6 +19,7 @@ from agent_ops.storage._requests import (
 from agent_ops.storage._resources import Base
 from agent_ops.storage.records import (
     ApiKey,
+    AuditRecord,
     IntakeEntry,
     IntakeItem,
     LeaseState,
@@ -371,3 +372,46 @@ class ApiKeys(Base):
         """Mark the key revoked (the first revocation's time stays); NotFound if unknown."""
         revoked: ApiKey = await self._tx(self._sql.keys.revoke_api_key, key_id)
         return revoked
+
+
+class AuditTrail(Base):
+    """The audit trail: append-only rows, one hash chain per tenant."""
+
+    async def append_audit(
+        self, tenant_id: str, seal: Callable[[int, str], AuditRecord]
+    ) -> AuditRecord:
+        """Append `seal(seq, prev_hash)` as the tenant's next row, in one transaction that holds
+        the tenant's chain locked, so concurrent appends take distinct, gapless sequences (the
+        first row gets seq 1 and prev_hash "0" * 64)."""
+        appended: AuditRecord = await self._tx(self._sql.audit.append_audit, tenant_id, seal)
+        return appended
+
+    async def read_audit(
+        self,
+        *,
+        tenant_id: str | None = None,
+        since: str | None = None,
+        after: tuple[str, int] | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditRecord]:
+        """Return rows in chain order (tenant, then seq), those after the `after` (tenant, seq)
+        position, filtered by exact values; `since` compares with `at` (canonical UTC text)."""
+        where = (
+            self._clause()
+            .equals("tenant_id", tenant_id)
+            .equals("action", action)
+            .equals("actor", actor)
+            .equals("resource_type", resource_type)
+            .equals("resource_id", resource_id)
+        )
+        if since is not None:
+            where.add(f"at >= {where.placeholder}", since)
+        if after is not None:
+            p = where.placeholder
+            where.add(f"(tenant_id > {p} OR (tenant_id = {p} AND seq > {p}))", after[0], *after)
+        found: list[AuditRecord] = await self._tx(self._sql.audit.read_audit, where, limit)
+        return found

@@ -2,7 +2,8 @@
 
 `Storage` is one abstract class made of one part per concept, each written once above both
 backends: `Assistants`, `Threads`, `Crons`, `Items` (`_resources`) and `Runs`, `Events`,
-`Workers`, `Decisions`, `Intake`, `ApiKeys` (`_store`) and `Triggers` (`_triggers`). Each method fills in its defaults and
+`Workers`, `Decisions`, `Intake`, `ApiKeys`, `AuditTrail` (`_store`) and `Triggers`
+(`_triggers`). Each method fills in its defaults and
 runs one transaction of the backend's SQL function of the same name. A backend adds only its
 connection: `open`, `close`, `_tx`, `notify` and `listen`. A part of agent-ops that needs one
 concept can type its parameter with that part alone (`ApiKeys` for the key check).
@@ -19,13 +20,22 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from agent_ops.storage._resources import Assistants, Crons, Items, Threads
-from agent_ops.storage._store import ApiKeys, Decisions, Events, Intake, Runs, Workers
+from agent_ops.storage._store import (
+    ApiKeys,
+    AuditTrail,
+    Decisions,
+    Events,
+    Intake,
+    Runs,
+    Workers,
+)
 from agent_ops.storage._triggers import Triggers
 from agent_ops.storage.channels import Listener
 
 __all__ = [
     "ApiKeys",
     "Assistants",
+    "AuditTrail",
     "Crons",
     "Decisions",
     "Events",
@@ -50,6 +60,7 @@ class Storage(
     Decisions,
     Intake,
     ApiKeys,
+    AuditTrail,
     Triggers,
     ABC,
 ):

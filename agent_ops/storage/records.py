@@ -17,6 +17,7 @@ from agent_ops.types import (
 
 __all__ = [
     "ApiKey",
+    "AuditRecord",
     "Assistant",
     "Cron",
     "IntakeEntry",
@@ -234,3 +235,24 @@ class ApiKey:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One row of the audit trail, with the hash that chains it to its tenant's previous row.
+    `at` and `detail` are the exact text the hash covers (see `agent_ops.governance.audit`)."""
+
+    tenant_id: str
+    seq: int
+    at: str
+    actor: str
+    actor_role: str | None
+    via: str | None
+    action: str
+    resource_type: str
+    resource_id: str | None
+    outcome: str
+    digest: str | None
+    detail: str
+    prev_hash: str
+    hash: str

@@ -62,6 +62,12 @@ async def metrics(request: Request) -> HTMLResponse:
     return _page(request, "metrics.html", page="metrics")
 
 
+@router.get("/audit", response_class=HTMLResponse)
+async def audit(request: Request) -> HTMLResponse:
+    """The audit trail: what the tenant's callers did, read from `GET /audit`."""
+    return _page(request, "audit.html", page="audit")
+
+
 # The page shells' route templates: they hold no data (every datum is an API call carrying the
 # operator's credentials), so an auth gate can leave them open and guard the API alone.
 PAGES = frozenset(route.path for route in router.routes if hasattr(route, "path"))

@@ -1,0 +1,317 @@
+"""Approval policy: who may answer an interrupt, checked when a resume is admitted.
+
+Two rules, each configured per graph (settings `approval_*`):
+
+- four-eyes: nobody who started a run on the thread, owns it or edited its state may approve
+  its interrupt (who did is read from the runs and from the audit trail's `thread.update_state`
+  records, so the rule rests on recorded facts, not on the payload);
+- two approvers: the interrupt needs approvals from two distinct identities (for the graph, or
+  for any interrupt whose amount is above a threshold); the first approval is recorded in the
+  audit trail (`approval.recorded`) and answered 403 saying one more is needed; the second,
+  from someone else, resumes the run.
+
+- expiry: an interrupt unanswered for longer than `approval_expire_hours` is overdue; it is
+  escalated (an `approval.escalated` record naming `approval_escalate_to`, once) and from then
+  on only that role may approve it. `pending` lists waiting interrupts with these facts, for
+  the approvals inbox.
+
+A state update of an interrupted thread that a rule governs is refused (it could answer the
+interrupt around the rules). A rejection is never blocked: the rules guard approving, not stopping. Without authentication
+there is no identity to compare, and the rules do not apply (the server refuses to listen on a
+network that way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from agent_ops.errors import Forbidden
+from agent_ops.governance import audit
+from agent_ops.governance.identity import Identity, Role
+from agent_ops.settings import Settings
+from agent_ops.storage import Storage, Thread
+
+__all__ = ["REJECTIONS", "ApprovalPolicy", "PendingApproval"]
+
+REJECTIONS = frozenset({"ignore", "response", "reject", "rejected", "deny", "denied"})
+"""Decisions that stop rather than approve (agent-inbox's `ignore`/`response`, plain words)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingApproval:
+    """An interrupt waiting for a decision, as the approvals inbox shows it."""
+
+    thread_id: str
+    graph_id: str
+    interrupts: list[str]
+    waiting_since: datetime
+    waited_hours: float
+    rules: list[str]
+    approvers: list[str]
+    """Who has approved it so far (under the two-approver rule)."""
+    overdue: bool
+    escalated_to: Role | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalPolicy:
+    """The approval rules in force, read once from the settings."""
+
+    four_eyes: frozenset[str] = frozenset()
+    two_approvers: frozenset[str] = frozenset()
+    two_approvers_above: float | None = None
+    amount_field: str = "total"
+    expire_hours: float | None = None
+    escalate_to: Role = "admin"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ApprovalPolicy:
+        return cls(
+            four_eyes=frozenset(settings.approval_four_eyes),
+            two_approvers=frozenset(settings.approval_two_approvers),
+            two_approvers_above=settings.approval_two_approvers_above,
+            amount_field=settings.approval_amount_field,
+            expire_hours=settings.approval_expire_hours,
+            escalate_to=settings.approval_escalate_to,
+        )
+
+    def rules_for(self, graph_id: str, interrupts: Any) -> list[str]:
+        """The rules that apply to a thread of `graph_id` paused on `interrupts`."""
+        rules = []
+        if graph_id in self.four_eyes or "*" in self.four_eyes:
+            rules.append("four-eyes")
+        amount = _amount(interrupts, self.amount_field)
+        above = self.two_approvers_above
+        if (
+            graph_id in self.two_approvers
+            or "*" in self.two_approvers
+            or (above is not None and amount is not None and amount > above)
+        ):
+            rules.append("two-approvers")
+        return rules
+
+    async def check(
+        self, storage: Storage, thread: Thread, identity: Identity, answers: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Admit `identity`'s answer to the thread's interrupt, or raise Forbidden naming the
+        rule (after recording the refusal, or the first of two approvals, in the audit trail).
+        Return what the resume's audit record adds: the rules applied and the approvers."""
+        graph_id = str(thread.metadata.get("graph_id") or "")
+        rules = self.rules_for(graph_id, thread.interrupts)
+        overdue = await self.escalate_if_overdue(storage, thread)
+        if overdue:
+            rules.append("expiry")
+        if not rules or answers.get("decision") in REJECTIONS:
+            return {"policy": rules} if rules else {}
+        me = identity.subject
+        facts: dict[str, Any] = {"policy": rules}
+        if overdue and not identity.allows(self.escalate_to):
+            await self._refuse(
+                storage,
+                thread,
+                answers,
+                f"expiry rule (AGENT_OPS_APPROVAL_EXPIRE_HOURS={self.expire_hours:g}): the "
+                f"approval of thread {thread.thread_id} has waited {overdue:.1f} h and is "
+                f"escalated to role {self.escalate_to!r}; {me!r} has role {identity.role!r}",
+            )
+        if "four-eyes" in rules:
+            involved = await _involved(storage, thread)
+            if me in involved:
+                await self._refuse(
+                    storage,
+                    thread,
+                    answers,
+                    f"four-eyes rule (AGENT_OPS_APPROVAL_FOUR_EYES includes {graph_id!r}): "
+                    f"{me!r} {involved[me]} thread {thread.thread_id} and may not approve it; "
+                    "another approver must",
+                )
+        if "two-approvers" in rules:
+            earlier = await _approvers(storage, thread, answers.get("interrupts") or [])
+            if me in earlier:
+                await self._refuse(
+                    storage,
+                    thread,
+                    answers,
+                    f"two-approver rule: {me!r} has already approved interrupt "
+                    f"{_ids(answers)} of thread {thread.thread_id}; a second, different "
+                    "approver must approve it",
+                )
+            if not earlier:
+                await audit.record(
+                    storage,
+                    "approval.recorded",
+                    "thread",
+                    thread.thread_id,
+                    detail={**answers, "policy": rules, "approvals": 1, "needed": 2},
+                    tenant=thread.tenant_id,
+                )
+                raise Forbidden(
+                    f"two-approver rule: the approval of {me!r} for interrupt {_ids(answers)} "
+                    f"of thread {thread.thread_id} is recorded (1 of 2); a second, different "
+                    "approver must approve before the run resumes"
+                )
+            facts["approvers"] = [*sorted(earlier), me]
+        return facts
+
+    async def guard_state_update(
+        self, storage: Storage, thread: Thread, identity: Identity | None
+    ) -> None:
+        """Refuse a state update of an interrupted thread that a rule governs: written as the
+        paused node, it would answer the interrupt around the rules (Forbidden naming them)."""
+        if identity is None or thread.status != "interrupted":
+            return
+        graph_id = str(thread.metadata.get("graph_id") or "")
+        rules = self.rules_for(graph_id, thread.interrupts)
+        if self.expire_hours is not None:
+            rules.append("expiry")
+        if rules:
+            await self._refuse(
+                storage,
+                thread,
+                audit.answers(thread.interrupts, None),
+                f"approval policy ({', '.join(rules)}) governs the interrupt of thread "
+                f"{thread.thread_id}: answer it with a resume (command.resume), which the "
+                "policy checks, not with a state update",
+            )
+
+    def waited_hours(self, thread: Thread, now: datetime | None = None) -> float:
+        """How long the thread's interrupt has waited (since the thread last changed)."""
+        return ((now or datetime.now(UTC)) - thread.updated_at).total_seconds() / 3600
+
+    async def escalate_if_overdue(self, storage: Storage, thread: Thread) -> float | None:
+        """The hours an overdue interrupt has waited (None when it is not overdue); the first
+        time it is seen overdue, an `approval.escalated` record names the role it goes to."""
+        if self.expire_hours is None or thread.status != "interrupted":
+            return None
+        waited = self.waited_hours(thread)
+        if waited <= self.expire_hours:
+            return None
+        interrupts = audit.answers(thread.interrupts, None)["interrupts"]
+        async for row in audit.read(
+            storage,
+            tenant_id=thread.tenant_id,
+            action="approval.escalated",
+            resource_type="thread",
+            resource_id=thread.thread_id,
+        ):
+            if audit.view(row)["detail"].get("interrupts") == interrupts:
+                return waited
+        await audit.record(
+            storage,
+            "approval.escalated",
+            "thread",
+            thread.thread_id,
+            detail={
+                "interrupts": interrupts,
+                "waited_hours": round(waited, 3),
+                "expire_hours": self.expire_hours,
+                "escalated_to": self.escalate_to,
+            },
+            tenant=thread.tenant_id,
+        )
+        return waited
+
+    async def pending(self, storage: Storage, tenant: str | None) -> list[PendingApproval]:
+        """The interrupted threads of `tenant` (every tenant's for None), oldest first, with the
+        rules that apply, approvals recorded so far, and whether each is overdue."""
+        found = []
+        threads = await storage.search_threads(
+            status="interrupted",
+            tenant_id=tenant,
+            limit=1000,
+            sort_by="updated_at",
+            sort_order="asc",
+        )
+        for thread in threads:
+            graph_id = str(thread.metadata.get("graph_id") or "")
+            interrupts = audit.answers(thread.interrupts, None)["interrupts"]
+            overdue = await self.escalate_if_overdue(storage, thread)
+            found.append(
+                PendingApproval(
+                    thread_id=thread.thread_id,
+                    graph_id=graph_id,
+                    interrupts=interrupts,
+                    waiting_since=thread.updated_at,
+                    waited_hours=round(self.waited_hours(thread), 3),
+                    rules=self.rules_for(graph_id, thread.interrupts),
+                    approvers=sorted(await _approvers(storage, thread, interrupts)),
+                    overdue=overdue is not None,
+                    escalated_to=self.escalate_to if overdue is not None else None,
+                )
+            )
+        return found
+
+    async def _refuse(
+        self, storage: Storage, thread: Thread, answers: Mapping[str, Any], reason: str
+    ) -> None:
+        await audit.record(
+            storage,
+            "approval.refused",
+            "thread",
+            thread.thread_id,
+            outcome="denied",
+            detail={**answers, "reason": reason},
+            tenant=thread.tenant_id,
+        )
+        raise Forbidden(reason)
+
+
+async def _involved(storage: Storage, thread: Thread) -> dict[str, str]:
+    """Who took part in the thread, with what they did: owned it, started a run, edited it."""
+    found = {thread.owner: "owns"}
+    for run in await storage.list_runs(thread.thread_id, limit=1000):
+        found.setdefault(run.owner, "started a run on")
+    async for row in audit.read(
+        storage,
+        tenant_id=thread.tenant_id,
+        action="thread.update_state",
+        resource_type="thread",
+        resource_id=thread.thread_id,
+    ):
+        found.setdefault(row.actor, "edited the state of")
+    return found
+
+
+async def _approvers(storage: Storage, thread: Thread, interrupts: list[str]) -> set[str]:
+    """Who has already approved this very interrupt (the same ids) of the thread."""
+    approvers = set()
+    async for row in audit.read(
+        storage,
+        tenant_id=thread.tenant_id,
+        action="approval.recorded",
+        resource_type="thread",
+        resource_id=thread.thread_id,
+    ):
+        if audit.view(row)["detail"].get("interrupts") == interrupts:
+            approvers.add(row.actor)
+    return approvers
+
+
+def _ids(answers: Mapping[str, Any]) -> str:
+    return ", ".join(answers.get("interrupts") or []) or "(none)"
+
+
+def _amount(value: Any, field: str) -> float | None:
+    """The first number under key `field` anywhere in an interrupt value."""
+    if isinstance(value, Mapping):
+        found = value.get(field)
+        if isinstance(found, int | float) and not isinstance(found, bool):
+            return float(found)
+        if isinstance(found, str):
+            try:
+                return float(found)
+            except ValueError:
+                found = None  # text that is no number: look further down
+        items: Any = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        amount = _amount(item, field)
+        if amount is not None:
+            return amount
+    return None
