@@ -23,6 +23,7 @@ from server import console
 from server.errors import RequestGuard, install_error_handlers
 from server.responses import JsonResponse
 from server.routes import assistants, crons, decisions, intake, runs, store, threads, triggers
+from server.stream_slots import StreamSlots
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.triggers = TriggerService(runtime)
+    app.state.stream_slots = StreamSlots(runtime.settings.max_streams_per_caller)
     install_error_handlers(app)
     if runtime.settings.cors_allow_origins:
         app.add_middleware(

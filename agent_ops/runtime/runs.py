@@ -18,7 +18,12 @@ from typing import Any, TypedDict
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
 from agent_ops.governance import Identity, Stamp, caller, hidden, stamp, visible
-from agent_ops.runtime.admission import check_nodes, check_recursion_limit, check_webhook
+from agent_ops.runtime.admission import (
+    check_nodes,
+    check_recursion_limit,
+    check_run_sizes,
+    check_webhook,
+)
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import RunOptions, RunRequest
@@ -33,6 +38,7 @@ from agent_ops.types import (
     Json,
     MultitaskStrategy,
 )
+from agent_ops.values import DEFAULT_LIMITS, Limits
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +93,10 @@ class Runs:
         poll_seconds: float,
         webhook_allow_private: bool = False,
         max_batch: int = 100,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self._storage = storage
+        self._limits = limits
         self._webhook_allow_private = webhook_allow_private
         self._max_batch = max_batch
         self._assistants = assistants
@@ -102,8 +110,14 @@ class Runs:
         self.delete = storage.delete_run
 
     # -- admission ---------------------------------------------------------------------------------
-    async def plan(self, thread_id: str | None, request: RunRequest) -> RunPlan:
-        """Check a run request and resolve its assistant; return the run as storage queues it."""
+    async def plan(
+        self, thread_id: str | None, request: RunRequest, *, sized: bool = True
+    ) -> RunPlan:
+        """Check a run request and resolve its assistant; return the run as storage queues it.
+        `sized`: hold its input and metadata to the size limits (a client's request)."""
+        if sized:
+            self._limits.metadata(request.metadata)
+            check_run_sizes(self._limits, request.options)
         assistant = await self._assistants.resolve(request.assistant_id)
         self._assistants.require_registered(assistant)
         stateless = thread_id is None
@@ -221,7 +235,9 @@ class Runs:
     ) -> tuple[IntakeItem, bool]:
         """Queue the run of an intake item on a new thread with its ledger row, in one
         transaction; return the row and whether this call started the run."""
-        plan = await self.plan(new_id(), request)
+        # Not sized: an intake's documents are bounded by its source (the folder's max_bytes,
+        # the mail server), and a refused mail would only be refused again on every poll.
+        plan = await self.plan(new_id(), request, sized=False)
         return await self._storage.create_intake_run(entry, **plan.row())
 
     # -- reading -----------------------------------------------------------------------------------
