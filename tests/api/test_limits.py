@@ -18,6 +18,7 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import APIStatusError, NotFoundError, RateLimitError
 
 from tests.api.conftest import BACKENDS, fresh_database
+from tests.governance.conftest import SECRET, create_key
 from tests.servers import AgentOpsProcess
 
 METADATA_BYTES = 1024
@@ -229,6 +230,9 @@ async def test_streams_over_the_cap_are_a_429_until_one_closes(limited: str) -> 
     client = get_client(url=limited)
     thread = await client.threads.create()
     thread_id = thread["thread_id"]
+    other = await client.threads.create()
+    done = await client.runs.create(other["thread_id"], "echo", input=HI)
+    await client.runs.join(other["thread_id"], done["run_id"])
     async with httpx.AsyncClient(base_url=limited, timeout=30) as http:
         first = AsyncExitStack()
         async with AsyncExitStack() as held:
@@ -242,6 +246,7 @@ async def test_streams_over_the_cap_are_a_429_until_one_closes(limited: str) -> 
                     f"/threads/{thread_id}/runs/stream", json={"assistant_id": "echo", "input": HI}
                 ),
                 await http.post("/runs/stream", json={"assistant_id": "echo", "input": HI}),
+                await http.get(f"/threads/{other['thread_id']}/runs/{done['run_id']}/stream"),
             ]
             for response in refused:
                 assert response.status_code == 429, response.text
@@ -269,3 +274,45 @@ async def test_streams_over_the_cap_are_a_429_until_one_closes(limited: str) -> 
             assert events[-1] == "values"
         runs = await client.runs.list(thread_id)
         assert [run["status"] for run in runs] == ["success"] * (STREAMS + 1)
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentOpsProcess]:
+    folder = tmp_path_factory.mktemp("limits-keys")
+    server = AgentOpsProcess(
+        f"sqlite:///{folder}/agent-ops.db",
+        folder,
+        env={
+            "AGENT_OPS_WORKERS": "1",
+            "AGENT_OPS_AUTH": "keys",
+            "AGENT_OPS_AUTH_SECRET": SECRET,
+            "AGENT_OPS_MAX_STREAMS_PER_CALLER": "1",
+        },
+        name="limits-keys",
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_with_auth_on_streams_count_per_identity_not_per_address(
+    keyed: AgentOpsProcess,
+) -> None:
+    first = create_key(keyed, "acme", "operator")["key"]
+    second = create_key(keyed, "acme", "operator")["key"]
+    assert keyed.url is not None
+    async with httpx.AsyncClient(base_url=keyed.url, timeout=30) as http:
+        as_first = {"Authorization": f"Bearer {first}"}
+        as_second = {"Authorization": f"Bearer {second}"}
+        thread = (await http.post("/threads", json={}, headers=as_first)).json()
+        path = f"/threads/{thread['thread_id']}/stream"
+        async with http.stream("GET", path, headers=as_first) as held:
+            assert held.status_code == 200
+            refused = await http.get(path, headers=as_first)
+            assert refused.status_code == 429
+            detail = refused.json()["detail"]
+            assert "caller 'key:" in detail and "tenant 'acme'" in detail, detail
+            assert "AGENT_OPS_MAX_STREAMS_PER_CALLER=1" in detail, detail
+            # The same address, another identity: its own slots.
+            async with http.stream("GET", path, headers=as_second) as other:
+                assert other.status_code == 200
