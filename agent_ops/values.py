@@ -84,6 +84,13 @@ class Limits:
         """Refuse metadata (of a thread, assistant, run or cron) over the limit."""
         check_size(value, where, self.metadata_bytes, "AGENT_OPS_MAX_METADATA_BYTES")
 
+    def merged_metadata(self, current: Mapping[str, Any], patch: Any) -> None:
+        """Refuse a metadata patch, or the metadata it merges into, over the limit (a PATCH
+        merges, so metadata could otherwise grow past the limit a patch at a time)."""
+        self.metadata(patch)
+        if patch:
+            self.metadata({**current, **patch}, "metadata (merged)")
+
     def store_value(self, value: Any, where: str = "value") -> None:
         """Refuse a store item's value over the limit."""
         check_size(value, where, self.store_value_bytes, "AGENT_OPS_MAX_STORE_VALUE_BYTES")

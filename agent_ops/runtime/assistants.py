@@ -131,7 +131,7 @@ class Assistants:
         if graph_id is not None:
             self.require_graph(graph_id)
         check_configurable(fields.get("config"))
-        self._limits.metadata(fields.get("metadata"))
+        self._limits.merged_metadata(current.metadata, fields.get("metadata"))
         return await self._storage.update_assistant(
             current.assistant_id, graph_id=graph_id, name=name, **fields
         )

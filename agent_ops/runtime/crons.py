@@ -150,7 +150,7 @@ class Crons:
         schedule = changes.get("schedule") or current.schedule
         timezone = changes.get("timezone", current.payload.get("timezone"))
         check_schedule(schedule, timezone)
-        self._limits.metadata(changes.get("metadata"))
+        self._limits.merged_metadata(current.metadata, changes.get("metadata"))
         for field in ("input", "command", "context"):
             self._limits.input(changes.get(field), field)
         payload = {**current.payload, **{k: v for k, v in changes.items() if k not in _ROW_FIELDS}}

@@ -88,7 +88,7 @@ class Threads:
         """Merge `metadata` into the thread's; the merged metadata must fit its limit."""
         self._limits.metadata(metadata)
         current = await self._storage.get_thread(thread_id)
-        self._limits.metadata({**current.metadata, **(metadata or {})}, "metadata (merged)")
+        self._limits.merged_metadata(current.metadata, metadata)
         return await self._storage.update_thread(thread_id, metadata=metadata)
 
     async def delete(self, thread_id: str) -> None:

@@ -122,6 +122,12 @@ async def test_assistant_metadata_over_the_limit_is_a_413(limited: str) -> None:
         )
     _too_large(exc, "metadata", "MAX_METADATA_BYTES")
     assert (await client.assistants.get(made["assistant_id"]))["metadata"] == {"small": "yes"}
+    # An update merges metadata, so the merged result is what must fit.
+    await client.assistants.update(made["assistant_id"], metadata={"a": _blob(600)})
+    with pytest.raises(REFUSED) as exc:
+        await client.assistants.update(made["assistant_id"], metadata={"b": _blob(600)})
+    _too_large(exc, "metadata (merged)", "MAX_METADATA_BYTES")
+    assert set((await client.assistants.get(made["assistant_id"]))["metadata"]) == {"small", "a"}
 
 
 async def test_run_input_command_and_metadata_over_their_limits_queue_nothing(
@@ -177,6 +183,17 @@ async def test_cron_input_and_metadata_over_their_limits_are_413(limited: str) -
         )
     _too_large(exc, "metadata", "MAX_METADATA_BYTES")
     assert await client.crons.search(thread_id=thread["thread_id"]) == []
+    cron = await client.crons.create_for_thread(
+        thread["thread_id"], "echo", schedule="0 0 * * *", input=HI, metadata={"a": _blob(600)}
+    )
+    async with httpx.AsyncClient(base_url=limited) as http:
+        patched = await http.patch(
+            f"/runs/crons/{cron['cron_id']}", json={"metadata": {"b": _blob(600)}}
+        )
+    assert patched.status_code == 413, patched.text
+    assert patched.json()["detail"].startswith("metadata (merged) is ")
+    [kept] = await client.crons.search(thread_id=thread["thread_id"])
+    assert set(kept["metadata"]) == {"a"}
 
 
 async def test_store_value_over_the_limit_is_a_413_and_not_stored(limited: str) -> None:
