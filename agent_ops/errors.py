@@ -37,6 +37,24 @@ class InvalidInput(AgentOpsError):
     status_code = 422
 
 
+class TooLarge(InvalidInput):
+    """Raised when one field of a request (metadata, a run's input, a store value) is larger
+    than its limit; names the field, its size and the setting."""
+
+    status_code = 413
+
+
+class TooManyRequests(AgentOpsError):
+    """Raised when a caller holds as many of a resource (open streams) as it may; the answer
+    says when to try again (`retry_after`, seconds)."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class BadRequest(AgentOpsError):
     """Raised when a well-formed request is not allowed in the current state."""
 

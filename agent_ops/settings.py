@@ -84,6 +84,24 @@ class Settings(BaseSettings):
     max_batch_runs: int = Field(
         100, ge=1, description="most runs one POST /runs/batch may create (422 above it)"
     )
+    # -- per-field limits (bytes of compact JSON, each answered with 413 naming the field) --
+    max_input_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1,
+        description="largest run input, command or context, or thread state update values",
+    )
+    max_metadata_bytes: int = Field(
+        64 * 1024, ge=1, description="largest metadata of a thread, assistant, run or cron"
+    )
+    max_store_value_bytes: int = Field(
+        1024 * 1024, ge=1, description="largest value of one store item"
+    )
+    max_streams_per_caller: int = Field(
+        32,
+        ge=1,
+        description="SSE streams one caller (identity, or client address without auth) may "
+        "hold open at once (429 above it)",
+    )
     webhook_allow_private: bool = Field(
         False,
         description="let run webhooks call loopback, private and link-local addresses "

@@ -6,15 +6,23 @@ PostgreSQL's jsonb refuses NUL characters, lone surrogates are not UTF-8, and a 
 thousands deep overflows a recursive reader. A value outside these bounds is an
 `InvalidInput` naming where it sits, so one bad write can never make every later read of a list
 fail. Imports nothing of agent-ops but its errors.
+
+`Limits` bounds the size of the fields a client may store (metadata, a run's input, a store
+value, a state update), each below the body limit, so one client cannot keep a 9 MB metadata
+blob that every later list and search reads back. The runtime's concept objects check them, so
+the HTTP API, the CLI and triggers meet the same limit once.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
-from agent_ops.errors import InvalidInput
+import orjson
+
+from agent_ops.errors import InvalidInput, TooLarge
 
 MIN_INT: Final = -(2**63)
 MAX_INT: Final = 2**63 - 1
@@ -57,6 +65,56 @@ def check_storable(value: Any, where: str, *, max_depth: int = MAX_DEPTH) -> Any
         elif isinstance(item, list | tuple):
             stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
     return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The largest each stored field may be, in bytes of its compact JSON (the settings'
+    `max_*_bytes`; the defaults are theirs)."""
+
+    input_bytes: int = 4 * 1024 * 1024
+    metadata_bytes: int = 64 * 1024
+    store_value_bytes: int = 1024 * 1024
+
+    def input(self, value: Any, where: str) -> None:
+        """Refuse a run's input, command or context, or a state update's values, over the limit."""
+        check_size(value, where, self.input_bytes, "AGENT_OPS_MAX_INPUT_BYTES")
+
+    def metadata(self, value: Any, where: str = "metadata") -> None:
+        """Refuse metadata (of a thread, assistant, run or cron) over the limit."""
+        check_size(value, where, self.metadata_bytes, "AGENT_OPS_MAX_METADATA_BYTES")
+
+    def merged_metadata(self, current: Mapping[str, Any], patch: Any) -> None:
+        """Refuse a metadata patch, or the metadata it merges into, over the limit (a PATCH
+        merges, so metadata could otherwise grow past the limit a patch at a time)."""
+        self.metadata(patch)
+        if patch:
+            self.metadata({**current, **patch}, "metadata (merged)")
+
+    def store_value(self, value: Any, where: str = "value") -> None:
+        """Refuse a store item's value over the limit."""
+        check_size(value, where, self.store_value_bytes, "AGENT_OPS_MAX_STORE_VALUE_BYTES")
+
+
+DEFAULT_LIMITS: Final = Limits()
+"""The settings' default limits, for a concept object built without a runtime (tests, tools)."""
+
+
+def json_size(value: Any) -> int:
+    """How many bytes `value` takes as compact JSON (what both backends store)."""
+    return len(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
+
+
+def check_size(value: Any, where: str, limit: int, setting: str) -> None:
+    """Raise `TooLarge` (413) naming `where`, its size, the limit and the setting that sets it
+    when `value` as JSON is larger than `limit` bytes; None and absent fields pass."""
+    if value is None:
+        return
+    size = json_size(value)
+    if size > limit:
+        raise TooLarge(
+            f"{where} is {size:,} bytes as JSON, over the limit of {limit:,} bytes ({setting})"
+        )
 
 
 def _check_text(text: str, path: str) -> None:

@@ -33,6 +33,7 @@ from server.routes import (
     threads,
     triggers,
 )
+from server.stream_slots import StreamSlots
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.triggers = TriggerService(runtime)
+    app.state.stream_slots = StreamSlots(runtime.settings.max_streams_per_caller)
     install_error_handlers(app)
     if runtime.settings.cors_allow_origins:
         app.add_middleware(

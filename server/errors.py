@@ -21,7 +21,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_ops import AgentOpsError
+from agent_ops.errors import TooManyRequests
 from server.responses import JsonResponse
+from server.stream_slots import RELEASE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AgentOpsError)
     async def _agent_ops_error(request: Request, exc: AgentOpsError) -> JsonResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JsonResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -102,6 +106,11 @@ class RequestGuard:
                     request_id,
                     f"internal error (request id {request_id}); the server log has the details",
                 )
+        finally:
+            # A stream's slot is freed when its request ends, however it ends.
+            release = scope["state"].get(RELEASE_KEY)
+            if release is not None:
+                release()
 
     def _too_large(self, size: int | None) -> str:
         seen = f"more than {self.max_body_bytes}" if size is None else str(size)

@@ -18,10 +18,22 @@ from urllib.parse import urlsplit
 
 from agent_ops.errors import InvalidInput
 from agent_ops.runtime.registry import CompiledGraph
+from agent_ops.runtime.requests import RunOptions
+from agent_ops.values import Limits
 
 MAX_RECURSION_LIMIT: Final = 10_000
 STATE_UPDATE_NODES: Final = frozenset({"__start__", "__input__", "__copy__"})
 """What `as_node` may name besides the graph's nodes (LangGraph's own update_state values)."""
+
+
+def check_run_sizes(limits: Limits, options: RunOptions) -> None:
+    """Refuse a run whose input, command or context is larger than `limits` allow (413)."""
+    for field, value in (
+        ("input", options.input),
+        ("command", options.command),
+        ("context", options.context),
+    ):
+        limits.input(value, field)
 
 
 def check_recursion_limit(config: dict[str, Any] | None) -> None:

@@ -20,6 +20,7 @@ from agent_ops.runtime.registry import CompiledGraph, GraphRegistry, default_ass
 from agent_ops.runtime.requests import check_configurable
 from agent_ops.storage import Assistant, Storage
 from agent_ops.types import Json, OnConflictBehavior
+from agent_ops.values import DEFAULT_LIMITS, Limits
 
 
 class AssistantFields(TypedDict, total=False):
@@ -34,8 +35,11 @@ class AssistantFields(TypedDict, total=False):
 class Assistants:
     """The assistants of one store, checked against the graphs of one registry."""
 
-    def __init__(self, storage: Storage, registry: GraphRegistry) -> None:
+    def __init__(
+        self, storage: Storage, registry: GraphRegistry, *, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
         self._storage = storage
+        self._limits = limits
         self._registry = registry
         # Reads with no rule of their own go straight through; a rule (a tenant filter, say)
         # would turn one into a method here.
@@ -104,6 +108,7 @@ class Assistants:
         """Create an assistant of a registered graph (a new id unless one is given)."""
         self.require_graph(graph_id)
         check_configurable(fields.get("config"))
+        self._limits.metadata(fields.get("metadata"))
         made = await self._storage.create_assistant(
             assistant_id=checked_id(assistant_id, "assistant_id") if assistant_id else new_id(),
             graph_id=graph_id,
@@ -140,6 +145,7 @@ class Assistants:
         if graph_id is not None:
             self.require_graph(graph_id)
         check_configurable(fields.get("config"))
+        self._limits.merged_metadata(current.metadata, fields.get("metadata"))
         changed = await self._storage.update_assistant(
             current.assistant_id, graph_id=graph_id, name=name, **fields
         )

@@ -21,11 +21,13 @@ from croniter import croniter
 
 from agent_ops.errors import InvalidInput
 from agent_ops.governance import acting_as, audit, bind_caller, stamp, tenant_filter
+from agent_ops.runtime.admission import check_run_sizes
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import CronRequest, RunRequest, run_of_cron_payload
 from agent_ops.storage import Cron, Run, Storage
 from agent_ops.types import CronSortBy, Json, SortOrder
+from agent_ops.values import DEFAULT_LIMITS, Limits
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +111,18 @@ class CronScheduler:
 class Crons:
     """The crons of one store: created, read, changed and deleted with their schedule checked."""
 
-    def __init__(self, storage: Storage, assistants: Assistants) -> None:
+    def __init__(
+        self, storage: Storage, assistants: Assistants, *, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
         self._storage = storage
+        self._limits = limits
         self._assistants = assistants
 
     async def create(self, thread_id: str | None, request: CronRequest) -> Cron:
         """Schedule runs of an assistant, on a thread (which must exist) or stateless."""
         check_schedule(request.schedule, request.timezone)
+        self._limits.metadata(request.run.metadata)
+        check_run_sizes(self._limits, request.run.options)
         assistant = await self._assistants.resolve(request.run.assistant_id)
         if thread_id is not None:
             await self._storage.get_thread(thread_id)
@@ -153,6 +160,9 @@ class Crons:
         schedule = changes.get("schedule") or current.schedule
         timezone = changes.get("timezone", current.payload.get("timezone"))
         check_schedule(schedule, timezone)
+        self._limits.merged_metadata(current.metadata, changes.get("metadata"))
+        for field in ("input", "command", "context"):
+            self._limits.input(changes.get(field), field)
         payload = {**current.payload, **{k: v for k, v in changes.items() if k not in _ROW_FIELDS}}
         reschedule = "schedule" in changes or "timezone" in changes or changes.get("enabled")
         changed = await self._storage.update_cron(

@@ -14,6 +14,7 @@ from agent_ops.governance import tenant_of_caller
 from agent_ops.runtime.store import ServerStore
 from agent_ops.storage import Storage, StoreItem
 from agent_ops.types import Json
+from agent_ops.values import DEFAULT_LIMITS, Limits
 
 
 def check_namespace(namespace: Sequence[str]) -> None:
@@ -28,8 +29,11 @@ def check_namespace(namespace: Sequence[str]) -> None:
 class Items:
     """The key-value store of one process, as the API reaches it."""
 
-    def __init__(self, storage: Storage, store: ServerStore) -> None:
+    def __init__(
+        self, storage: Storage, store: ServerStore, *, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
         self._storage = storage
+        self._limits = limits
         self._store = store
 
     async def delete(self, namespace: Sequence[str], key: str) -> None:
@@ -51,6 +55,7 @@ class Items:
     ) -> None:
         """Insert or replace an item, embedding it unless `index` is False or none is set up."""
         check_namespace(namespace)
+        self._limits.store_value(value)
         await self._store.put_value(
             tuple(namespace),
             key,

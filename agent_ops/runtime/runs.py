@@ -27,7 +27,12 @@ from agent_ops.governance import (
     stamp,
     visible,
 )
-from agent_ops.runtime.admission import check_nodes, check_recursion_limit, check_webhook
+from agent_ops.runtime.admission import (
+    check_nodes,
+    check_recursion_limit,
+    check_run_sizes,
+    check_webhook,
+)
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import RunOptions, RunRequest
@@ -42,6 +47,7 @@ from agent_ops.types import (
     Json,
     MultitaskStrategy,
 )
+from agent_ops.values import DEFAULT_LIMITS, Limits
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +105,11 @@ class Runs:
         webhook_allow_private: bool = False,
         max_batch: int = 100,
         approvals: ApprovalPolicy | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self._storage = storage
         self._approvals = approvals or ApprovalPolicy()
+        self._limits = limits
         self._webhook_allow_private = webhook_allow_private
         self._max_batch = max_batch
         self._assistants = assistants
@@ -114,8 +122,14 @@ class Runs:
         self.for_thread = storage.list_runs
 
     # -- admission ---------------------------------------------------------------------------------
-    async def plan(self, thread_id: str | None, request: RunRequest) -> RunPlan:
-        """Check a run request and resolve its assistant; return the run as storage queues it."""
+    async def plan(
+        self, thread_id: str | None, request: RunRequest, *, sized: bool = True
+    ) -> RunPlan:
+        """Check a run request and resolve its assistant; return the run as storage queues it.
+        `sized`: hold its input and metadata to the size limits (a client's request)."""
+        if sized:
+            self._limits.metadata(request.metadata)
+            check_run_sizes(self._limits, request.options)
         assistant = await self._assistants.resolve(request.assistant_id)
         self._assistants.require_registered(assistant)
         stateless = thread_id is None
@@ -255,7 +269,9 @@ class Runs:
     ) -> tuple[IntakeItem, bool]:
         """Queue the run of an intake item on a new thread with its ledger row, in one
         transaction; return the row and whether this call started the run."""
-        plan = await self.plan(new_id(), request)
+        # Not sized: an intake's documents are bounded by its source (the folder's max_bytes,
+        # the mail server), and a refused mail would only be refused again on every poll.
+        plan = await self.plan(new_id(), request, sized=False)
         item, started = await self._storage.create_intake_run(entry, **plan.row())
         if started:  # audit
             await audit.record(

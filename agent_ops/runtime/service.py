@@ -42,6 +42,7 @@ from agent_ops.runtime.worker import WorkerPool
 from agent_ops.settings import Settings
 from agent_ops.storage import RUN_DONE, AuditRecord, QueueStats, Run, Storage
 from agent_ops.types import RUN_STATUSES, Backend
+from agent_ops.values import Limits
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,13 @@ class Runtime:
         self._unlisten: list[Any] = []
         self._background: list[asyncio.Task[None]] = []
         self.approvals = governance.ApprovalPolicy.from_settings(settings)
-        self.assistants = Assistants(storage, registry)
+        # The per-field size limits, checked by each concept before it writes.
+        limits = Limits(
+            input_bytes=settings.max_input_bytes,
+            metadata_bytes=settings.max_metadata_bytes,
+            store_value_bytes=settings.max_store_value_bytes,
+        )
+        self.assistants = Assistants(storage, registry, limits=limits)
         self.runs = Runs(
             storage,
             self.assistants,
@@ -86,12 +93,17 @@ class Runtime:
             webhook_allow_private=settings.webhook_allow_private,
             max_batch=settings.max_batch_runs,
             approvals=self.approvals,
+            limits=limits,
         )
         self.threads = Threads(
-            storage, registry, lambda: self.thread_streams, approvals=self.approvals
+            storage,
+            registry,
+            lambda: self.thread_streams,
+            approvals=self.approvals,
+            limits=limits,
         )
-        self.crons = Crons(storage, self.assistants)
-        self.items = Items(storage, self.store)
+        self.crons = Crons(storage, self.assistants, limits=limits)
+        self.items = Items(storage, self.store, limits=limits)
         self.triggers = IntakeTriggers(self, triggers)
         self.auth = governance.Authentication(
             settings, storage, _declared_handler(settings, registry)

@@ -27,6 +27,7 @@ from agent_ops.types import (
     OnConflictBehavior,
     PruneStrategy,
 )
+from agent_ops.values import DEFAULT_LIMITS, Limits
 
 
 class Threads:
@@ -38,9 +39,11 @@ class Threads:
         registry: GraphRegistry,
         streams: Callable[[], ThreadStreams],
         approvals: ApprovalPolicy | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self._storage = storage
         self._approvals = approvals or ApprovalPolicy()
+        self._limits = limits
         self._registry = registry
         self._streams = streams
         # Reads with no rule of their own go straight through (the runtime's door has checked
@@ -64,6 +67,10 @@ class Threads:
     ) -> Thread:
         """Create a thread (a new id unless one is given), replaying `supersteps` onto it."""
         thread_id = checked_id(thread_id, "thread_id") if thread_id else new_id()
+        self._limits.metadata(metadata)
+        for step in supersteps:
+            for update in step.get("updates", []):
+                self._limits.input(update.get("values"), "supersteps[].updates[].values")
         thread = await self._storage.create_thread(
             thread_id=thread_id, metadata=metadata, if_exists=if_exists or "raise", **stamp()
         )
@@ -87,7 +94,10 @@ class Threads:
         return await self._storage.get_thread(thread_id)
 
     async def update(self, thread_id: str, *, metadata: Json) -> Thread:
-        """Merge `metadata` into the thread's metadata."""
+        """Merge `metadata` into the thread's; the merged metadata must fit its limit."""
+        self._limits.metadata(metadata)
+        current = await self._storage.get_thread(thread_id)
+        self._limits.merged_metadata(current.metadata, metadata)
         thread = await self._storage.update_thread(thread_id, metadata=metadata)
         await audit.record(  # audit
             self._storage,
@@ -182,6 +192,7 @@ class Threads:
         self, thread_id: str, values: Any, *, as_node: str | None, checkpoint: Json | None
     ) -> Json:
         """Write values into the thread's state as if `as_node` had returned them."""
+        self._limits.input(values, "values")
         thread = await self._storage.get_thread(thread_id)
         if thread.status == "busy":
             raise Conflict(f"thread {thread_id} is busy with a run; update its state afterwards")

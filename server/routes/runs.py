@@ -13,6 +13,7 @@ from server.deps import RunId, RuntimeDep, ThreadId
 from server.responses import JsonResponse
 from server.schemas import CancelMany, RunCreate
 from server.sse import encode, parse_last_event_id, sse_response
+from server.stream_slots import StreamSlot
 from server.views import run_view
 
 router = APIRouter(tags=["runs"])
@@ -69,7 +70,7 @@ async def wait_run(thread_id: ThreadId, body: RunCreate, runtime: RuntimeDep) ->
     return _finished(await runtime.runs.create_and_wait(thread_id, body.to_request()), False)
 
 
-@router.post("/threads/{thread_id}/runs/stream")
+@router.post("/threads/{thread_id}/runs/stream", dependencies=[StreamSlot])
 async def stream_run(thread_id: ThreadId, body: RunCreate, runtime: RuntimeDep) -> Response:
     return await _stream(runtime, thread_id, body)
 
@@ -103,7 +104,7 @@ async def join_run(thread_id: ThreadId, run_id: RunId, runtime: RuntimeDep) -> J
     return JsonResponse(done.output if done.output is not None else {})
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/stream")
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", dependencies=[StreamSlot])
 async def join_stream(
     thread_id: ThreadId,
     run_id: RunId,
@@ -154,7 +155,7 @@ async def wait_stateless(body: RunCreate, runtime: RuntimeDep) -> JsonResponse:
     return _finished(await runtime.runs.create_and_wait(None, body.to_request()), True)
 
 
-@router.post("/runs/stream")
+@router.post("/runs/stream", dependencies=[StreamSlot])
 async def stream_stateless(body: RunCreate, runtime: RuntimeDep) -> Response:
     return await _stream(runtime, None, body)
 

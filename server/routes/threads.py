@@ -21,6 +21,7 @@ from server.schemas import (
     ThreadStateUpdate,
 )
 from server.sse import encode, sse_response
+from server.stream_slots import StreamSlot
 from server.views import select_fields, thread_view
 
 router = APIRouter(tags=["threads"])
@@ -146,7 +147,7 @@ async def history(thread_id: ThreadId, body: ThreadHistory, runtime: RuntimeDep)
     )
 
 
-@router.get("/threads/{thread_id}/stream")
+@router.get("/threads/{thread_id}/stream", dependencies=[StreamSlot])
 async def join_thread_stream(
     thread_id: ThreadId,
     runtime: RuntimeDep,
