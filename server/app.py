@@ -22,7 +22,7 @@ from agent_ops.triggers import TriggerService
 from server import console
 from server.errors import RequestGuard, install_error_handlers
 from server.responses import JsonResponse
-from server.routes import assistants, crons, decisions, intake, runs, store, threads, triggers
+from server.routes import assistants, crons, decisions, intake, me, runs, store, threads, triggers
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
     app.include_router(decisions.router)
     app.include_router(intake.router)
     app.include_router(triggers.router)
+    app.include_router(me.router)
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
     return app
