@@ -45,7 +45,7 @@ def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentOpsP
 def keys(keyed_server: AgentOpsProcess) -> dict[str, dict[str, Any]]:
     return {
         role: create_key(keyed_server, "acme", role, "--name", f"{role} on shift")
-        for role in ("operator", "approver")
+        for role in ("viewer", "operator", "approver")
     }
 
 
@@ -126,3 +126,21 @@ def test_an_approver_answers_the_interrupt_from_the_page(
     keyed_page.get_by_role("button", name="Resume").click()
     expect(keyed_page.locator("#review-outcome")).to_have_attribute("data-run-status", "success")
     expect(keyed_page.locator("#interrupts")).to_contain_text("nothing waits for a decision")
+
+
+def test_a_viewer_reads_a_thread_but_gets_no_send_box_and_no_fork(
+    keyed_page: Page, keyed_server: AgentOpsProcess, keys: dict[str, dict[str, Any]]
+) -> None:
+    operator = get_sync_client(url=keyed_server.url, api_key=keys["operator"]["key"])
+    thread = operator.threads.create()
+    operator.runs.wait(thread["thread_id"], "echo", input={"messages": [("user", "hi")]})
+    sign_in(keyed_page, keys["viewer"]["key"])
+    expect(keyed_page.locator("#sign-in-state")).to_contain_text("· viewer · tenant acme")
+    keyed_page.goto(f"/console/threads/{thread['thread_id']}")
+    expect(keyed_page.locator("#timeline > li").first).to_be_visible()
+    expect(keyed_page.locator(".role-note")).to_contain_text("forking from a step")
+    expect(keyed_page.locator("button.fork")).to_have_count(0)
+    keyed_page.goto("/console/chat")
+    expect(keyed_page.locator(".role-note")).to_contain_text("sending a message")
+    expect(keyed_page.locator("#chat-send")).to_be_hidden()
+    expect(keyed_page.locator("#chat-input")).to_be_hidden()
