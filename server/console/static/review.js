@@ -35,11 +35,12 @@ async function load() {
       card(item, state.values ?? {}, { assistant, several: interrupts.length > 1 }),
     );
     // Below approver the decision is shown but cannot be sent: the server would refuse it (403).
-    if (me && !me.can.approve) cards.forEach(readOnly);
-    container.replaceChildren(
-      ...(me && !me.can.approve ? [roleNote(me, "approver", "deciding (approve, edit, reject)")] : []),
-      ...cards,
-    );
+    const notes = [];
+    if (me && !me.can.approve) {
+      cards.forEach(readOnly);
+      notes.push(roleNote(me, "approver", "deciding (approve, edit, reject)"));
+    }
+    container.replaceChildren(...notes, ...cards);
   } catch (exc) {
     showError(error, exc);
   }
