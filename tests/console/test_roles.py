@@ -94,6 +94,9 @@ def test_an_operator_sees_the_interrupt_without_the_decision_and_a_note_why(
     expect(keyed_page.locator("#sign-in-state")).to_have_text(
         "operator on shift · operator · tenant acme"
     )
+    # The inbox lists the thread, with the note that this role only watches.
+    expect(keyed_page.locator(f'#inbox tr[data-thread-id="{paused_thread}"]')).to_be_visible()
+    expect(keyed_page.locator("#inbox-role .role-note")).to_contain_text("needs role approver")
     keyed_page.goto(f"/console/inbox/{paused_thread}")
     expect(keyed_page.locator(".interrupt")).to_have_count(1)
     expect(keyed_page.locator(".interrupt pre.json")).to_contain_text("approve?")
@@ -119,6 +122,8 @@ def test_an_approver_answers_the_interrupt_from_the_page(
     expect(keyed_page.locator("#sign-in-state")).to_have_text(
         "approver on shift · approver · tenant acme"
     )
+    expect(keyed_page.locator(f'#inbox tr[data-thread-id="{paused_thread}"]')).to_be_visible()
+    expect(keyed_page.locator(".role-note")).to_have_count(0)
     keyed_page.goto(f"/console/inbox/{paused_thread}")
     expect(keyed_page.locator(".interrupt")).to_have_count(1)
     expect(keyed_page.locator(".role-note")).to_have_count(0)
