@@ -28,6 +28,7 @@ from server.routes import (
     crons,
     decisions,
     intake,
+    me,
     runs,
     store,
     threads,
@@ -119,6 +120,7 @@ def create_app(runtime: Runtime, *, started: bool = False) -> FastAPI:
     app.include_router(intake.router)
     app.include_router(triggers.router)
     app.include_router(audit.router)
+    app.include_router(me.router)
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
     return app

@@ -38,6 +38,7 @@ def _ops(role: Role, resource: str, action: str, *routes: str) -> list[Operation
 OPERATIONS: Final[tuple[Operation, ...]] = (
     # -- reads ------------------------------------------------------------------------------------
     *_ops("viewer", "server", "read", "GET /info", "GET /metrics"),
+    *_ops("viewer", "identity", "read", "GET /me"),
     *_ops(
         "viewer",
         "assistants",

@@ -174,3 +174,31 @@ def test_timeline_diff_shows_a_replaced_value_before_and_after(
     last.get_by_text("diff to the parent").click()
     status = last.locator('.diff[data-key="status"] .before-after')
     expect(status.locator("pre")).to_have_text(['"pending"', '"approved"'])
+
+
+def test_threads_are_filtered_by_creation_date(page: Page, client: SyncLangGraphClient) -> None:
+    older = client.threads.create(metadata={"batch": "dated-console"})
+    newer = client.threads.create(metadata={"batch": "dated-console"})
+    page.goto("/console/threads")
+    # The days as the page reads them: in the browser's time zone.
+    yesterday, today, tomorrow = page.evaluate(
+        "[-1, 0, 1].map(d => new Date(Date.now() + d * 86400000).toLocaleDateString('sv'))"
+    )
+    page.get_by_label("Metadata").fill("batch=dated-console")
+    page.get_by_label("Created from").fill(today)
+    page.get_by_label("Created to").fill(today)
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("#threads tbody tr")
+    expect(page.locator("#threads-count")).to_have_text("(2)")
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.threadId)") == [
+        newer["thread_id"],
+        older["thread_id"],
+    ]
+    expect(page.locator("#threads-scan")).to_have_text("Newest created first.")
+    assert f"from={today}" in page.url and f"to={today}" in page.url
+    for start, end in ((tomorrow, ""), ("", yesterday)):
+        page.get_by_label("Created from").fill(start)
+        page.get_by_label("Created to").fill(end)
+        page.get_by_role("button", name="Filter").click()
+        expect(page.locator("#threads-count")).to_have_text("(0)")
+        expect(page.locator("#threads-empty")).to_be_visible()

@@ -57,6 +57,24 @@ export async function call(method, path, body) {
 export const post = (path, body) => call("POST", path, body ?? {});
 export const get = (path) => call("GET", path);
 
+// Who the signed-in caller is (GET /me: subject, tenant, role, what the role may do), asked
+// once per page. Null when the server refuses (no key or a bad one, with auth on): the page's
+// own calls then show why. The page only hides what the role may not do; the server refuses it.
+let identity;
+export function whoami() {
+  identity ??= get("/me").catch(() => null);
+  return identity;
+}
+
+// The note shown where an action is hidden because the caller's role is below `needed`.
+export function roleNote(me, needed, doing) {
+  return h(
+    "p",
+    { class: "role-note", role: "note" },
+    `Signed in as ${me.display_name ?? me.subject} with role ${me.role}: ${doing} needs role ${needed} or above.`,
+  );
+}
+
 // Follow a run's SSE stream, handing each event ({event, data, id}) to `onEvent`. It starts
 // with POST `path` (a new run) or GET (`body` null: the join stream of a run); when the
 // connection drops before the run ends it re-attaches to the join stream (the `Location` the

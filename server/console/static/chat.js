@@ -1,6 +1,6 @@
 // Chat with any assistant: tokens stream in (stream mode messages-tuple), the thread's values
 // then redraw the conversation with tool calls as cards; Stop cancels the run.
-import { get, h, post, showError, stream } from "./api.js";
+import { get, h, post, roleNote, showError, stream, whoami } from "./api.js";
 import { conversation, messageNode, text } from "./messages.js";
 
 const root = document.body.dataset.api || "";
@@ -189,7 +189,17 @@ document.getElementById("chat-new").addEventListener("click", () => {
   log.replaceChildren();
 });
 
-loadAssistants()
+// A viewer reads conversations but may not start runs (the server answers 403): no send box.
+async function applyRole() {
+  const me = await whoami();
+  if (!me || me.can.run) return;
+  for (const node of [send, stop, input.closest("label")]) node.hidden = true;
+  input.required = false;
+  form.append(roleNote(me, "operator", "sending a message (it starts a run)"));
+}
+
+applyRole()
+  .then(loadAssistants)
   .then(() => {
     const id = new URLSearchParams(location.search).get("thread");
     return id ? reattach(id) : null;

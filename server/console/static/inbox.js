@@ -1,5 +1,5 @@
 // The approvals inbox: every interrupted thread, oldest waiting first, with its age.
-import { age, h, post, showError } from "./api.js";
+import { age, h, post, roleNote, showError, whoami } from "./api.js";
 import { summary } from "./hitl.js";
 
 const body = document.querySelector("#inbox tbody");
@@ -43,6 +43,14 @@ function row(thread) {
     h("td", {}, h("code", {}, thread.thread_id.slice(0, 8))),
   );
 }
+
+// Below approver the inbox is for watching: say so once, above the list.
+whoami().then((me) => {
+  if (me && !me.can.approve)
+    document
+      .getElementById("inbox-role")
+      .replaceChildren(roleNote(me, "approver", "deciding (approve, edit, reject)"));
+});
 
 document.getElementById("inbox-refresh").addEventListener("click", load);
 load();

@@ -1,6 +1,6 @@
 // One interrupted thread: each interrupt rendered by its format, and the operator's decision
 // sent as `command.resume` on a new run, whose outcome is then shown.
-import { get, h, post, showError } from "./api.js";
+import { get, h, post, roleNote, showError, whoami } from "./api.js";
 import { argsForm, markdown, readArgsForm } from "./forms.js";
 import { readInterrupt } from "./hitl.js";
 import { invoiceView, looksLikeInvoice } from "./invoice.js";
@@ -16,7 +16,7 @@ const path = `/threads/${encodeURIComponent(threadId)}`;
 async function load() {
   error.hidden = true;
   try {
-    const thread = await get(path);
+    const [thread, me] = await Promise.all([get(path), whoami()]);
     const assistant = thread.metadata?.assistant_id ?? thread.metadata?.graph_id;
     meta.textContent = `${thread.metadata?.graph_id ?? "?"} · status ${thread.status} · updated ${thread.updated_at}`;
     const interrupts = Object.values(thread.interrupts ?? {}).flat();
@@ -31,11 +31,16 @@ async function load() {
       return;
     }
     const state = await get(`${path}/state`);
-    container.replaceChildren(
-      ...interrupts.map((item) =>
-        card(item, state.values ?? {}, { assistant, several: interrupts.length > 1 }),
-      ),
+    const cards = interrupts.map((item) =>
+      card(item, state.values ?? {}, { assistant, several: interrupts.length > 1 }),
     );
+    // Below approver the decision is shown but cannot be sent: the server would refuse it (403).
+    const notes = [];
+    if (me && !me.can.approve) {
+      cards.forEach(readOnly);
+      notes.push(roleNote(me, "approver", "deciding (approve, edit, reject)"));
+    }
+    container.replaceChildren(...notes, ...cards);
   } catch (exc) {
     showError(error, exc);
   }
@@ -101,6 +106,13 @@ function card(item, values, context) {
     }
   });
   return section;
+}
+
+function readOnly(section) {
+  const form = section.querySelector("form");
+  for (const field of form.elements) field.disabled = true;
+  for (const button of form.querySelectorAll("button")) button.remove();
+  form.dataset.readOnly = "true";
 }
 
 function requestPart(request, index, values) {

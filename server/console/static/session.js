@@ -1,16 +1,26 @@
-// The sign-in box of every page: an API key for this tab, sent with each API call.
-import { signIn, signedIn } from "./api.js";
+// The sign-in box of every page: an API key for this tab, sent with each API call, and who the
+// server says the caller is (GET /me), shown beside it with the tenant.
+import { signIn, signedIn, whoami } from "./api.js";
 
 const form = document.getElementById("sign-in");
 const input = document.getElementById("api-key");
 const state = document.getElementById("sign-in-state");
 
-function show() {
+async function show() {
   const on = signedIn();
-  state.textContent = on ? "signed in with an API key" : "";
   input.hidden = on;
   input.previousElementSibling.hidden = on;
   form.querySelector("button").textContent = on ? "Sign out" : "Sign in";
+  const me = await whoami();
+  document.body.dataset.role = me?.role ?? "";
+  if (me === null) {
+    state.textContent = on ? "the key was refused" : "";
+  } else if (me.auth === "off") {
+    state.textContent = `authentication off: you act as ${me.role} · tenant ${me.tenant}`;
+  } else {
+    state.textContent = `${me.display_name ?? me.subject} · ${me.role} · tenant ${me.tenant}`;
+  }
+  state.title = me ? `signed in by ${me.via ?? "no credentials"}` : "";
 }
 
 form.addEventListener("submit", (event) => {

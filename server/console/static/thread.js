@@ -1,7 +1,7 @@
 // One thread: its run timeline from the thread's history (each checkpoint's step, the nodes
 // it ran with their writes, errors and interrupts, the state there and what changed), and its
 // current state.
-import { get, h, post, showError } from "./api.js";
+import { get, h, post, roleNote, showError, whoami } from "./api.js";
 import { conversation } from "./messages.js";
 
 const root = document.body.dataset.api || "";
@@ -182,7 +182,7 @@ function step(snapshot, before, branched, decisions) {
         )
       : h("p", { class: "hint" }, "nothing left to run"),
     h("details", { class: "state" }, h("summary", {}, "state at this step"), json(snapshot.values)),
-    (snapshot.next ?? []).length
+    (snapshot.next ?? []).length && canRun
       ? h(
           "p",
           {},
@@ -202,12 +202,20 @@ function step(snapshot, before, branched, decisions) {
   return node;
 }
 
+// A viewer sees the timeline but no "Fork from here" (a fork starts a run: operator or above).
+let canRun = true;
+
 async function load() {
   try {
-    const [thread, history] = await Promise.all([
+    const [thread, history, me] = await Promise.all([
       get(path),
       post(`${path}/history`, { limit: 100 }),
+      whoami(),
     ]);
+    canRun = !me || me.can.run;
+    document.getElementById("thread-role").replaceChildren(
+      ...(canRun ? [] : [roleNote(me, "operator", "forking from a step (it starts a run)")]),
+    );
     const meta = thread.metadata ?? {};
     document.getElementById("thread-meta").textContent =
       `${meta.graph_id ?? "?"} · status ${thread.status} · created ${thread.created_at} · updated ${thread.updated_at}`;

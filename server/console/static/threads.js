@@ -1,5 +1,5 @@
-// The threads list: newest first, filtered by status and assistant (graph), paged; the filter
-// and page live in the URL so a view can be linked.
+// The threads list: newest first, filtered by status, assistant (graph), metadata and creation
+// date, paged; the filter and page live in the URL so a view can be linked.
 import { age, h, post, showError } from "./api.js";
 
 const root = document.body.dataset.api || "";
@@ -9,12 +9,16 @@ const page = Math.max(0, Number(params.get("page")) || 0);
 const status = params.get("status") || "";
 const graph = params.get("graph") || "";
 const meta = params.get("meta") || "";
+const from = params.get("from") || "";
+const to = params.get("to") || "";
 
 const body = document.querySelector("#threads tbody");
 const error = document.getElementById("threads-error");
 const statusPicker = document.getElementById("filter-status");
 const graphPicker = document.getElementById("filter-graph");
 const metaInput = document.getElementById("filter-meta");
+const fromInput = document.getElementById("filter-from");
+const toInput = document.getElementById("filter-to");
 const prev = document.getElementById("page-prev");
 const next = document.getElementById("page-next");
 
@@ -23,6 +27,8 @@ function go(changes) {
     status,
     graph,
     meta,
+    from,
+    to,
     page: String(page),
     limit: String(size),
     ...changes,
@@ -70,9 +76,65 @@ function metadataFilter(text) {
   return found;
 }
 
+// `/threads/search` has no date filter: with one set, the list reads the threads newest-created
+// first, 100 at a time, and keeps those created in the range (days in the browser's time zone,
+// both ends included), stopping at the first one created before it, or after SCAN_LIMIT.
+const SCAN_LIMIT = 2000;
+const BATCH = 100;
+
+async function scanByDate(filters) {
+  const start = from ? new Date(`${from}T00:00`).getTime() : -Infinity;
+  const end = to ? new Date(`${to}T00:00`).getTime() + 86_400_000 : Infinity;
+  const kept = [];
+  for (let offset = 0; offset < SCAN_LIMIT; offset += BATCH) {
+    const batch = await post("/threads/search", {
+      ...filters,
+      limit: BATCH,
+      offset,
+      sort_by: "created_at",
+      sort_order: "desc",
+    });
+    for (const thread of batch) {
+      const created = Date.parse(thread.created_at);
+      if (created < start) return { kept, capped: false };
+      if (created < end) kept.push(thread);
+    }
+    if (batch.length < BATCH) return { kept, capped: false };
+  }
+  return { kept, capped: true };
+}
+
+async function search(filters) {
+  if (!from && !to) {
+    return Promise.all([
+      post("/threads/search", {
+        ...filters,
+        limit: size,
+        offset: page * size,
+        sort_by: "updated_at",
+        sort_order: "desc",
+      }),
+      post("/threads/count", filters),
+    ]);
+  }
+  const { kept, capped } = await scanByDate(filters);
+  const note = document.getElementById("threads-scan");
+  note.hidden = false;
+  note.textContent = capped
+    ? `Newest created first; only the ${SCAN_LIMIT} newest threads were searched for the dates.`
+    : "Newest created first.";
+  return [kept.slice(page * size, (page + 1) * size), kept.length];
+}
+
 async function load() {
   statusPicker.value = status;
   metaInput.value = meta;
+  fromInput.value = from;
+  toInput.value = to;
+  if (from && to && from > to) {
+    showError(error, `created from ${from} is after created to ${to}: no thread can match`);
+    return;
+  }
   const filters = {};
   if (status) filters.status = status;
   try {
@@ -87,16 +149,7 @@ async function load() {
     const graphs = [...new Set(assistants.map((a) => a.graph_id))].sort();
     graphPicker.append(...graphs.map((g) => h("option", { value: g }, g)));
     graphPicker.value = graph;
-    const [threads, total] = await Promise.all([
-      post("/threads/search", {
-        ...filters,
-        limit: size,
-        offset: page * size,
-        sort_by: "updated_at",
-        sort_order: "desc",
-      }),
-      post("/threads/count", filters),
-    ]);
+    const [threads, total] = await search(filters);
     body.replaceChildren(...threads.map(row));
     document.getElementById("threads-empty").hidden = threads.length > 0;
     document.getElementById("threads-count").textContent = `(${total})`;
@@ -111,7 +164,14 @@ async function load() {
 
 document.getElementById("threads-filter").addEventListener("submit", (event) => {
   event.preventDefault();
-  go({ status: statusPicker.value, graph: graphPicker.value, meta: metaInput.value, page: "0" });
+  go({
+    status: statusPicker.value,
+    graph: graphPicker.value,
+    meta: metaInput.value,
+    from: fromInput.value,
+    to: toInput.value,
+    page: "0",
+  });
 });
 prev.addEventListener("click", () => go({ page: String(page - 1) }));
 next.addEventListener("click", () => go({ page: String(page + 1) }));

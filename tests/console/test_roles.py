@@ -1,0 +1,151 @@
+"""The console with authentication on: it asks `GET /me` who signed in, shows the subject and
+tenant in the header, and offers the decision only to roles that may approve (an operator sees
+the interrupt and a note why it cannot answer; an approver answers it). The server still
+refuses an operator's resume: the page only reflects the role table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from langgraph_sdk import get_sync_client
+from playwright.sync_api import Browser, Page, expect
+
+from tests.console.conftest import CONFIG
+from tests.governance.conftest import SECRET, create_key
+from tests.servers import AgentOpsProcess
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentOpsProcess]:
+    folder = tmp_path_factory.mktemp("console-keys")
+    server = AgentOpsProcess(
+        f"sqlite:///{folder}/agent-ops.db",
+        folder,
+        config=CONFIG,
+        env={
+            "AGENT_OPS_POLL_SECONDS": "0.5",
+            "AGENT_OPS_WORKERS": "2",
+            "AGENT_OPS_AUTH": "keys",
+            "AGENT_OPS_AUTH_SECRET": SECRET,
+        },
+        name="console-keys",
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def keys(keyed_server: AgentOpsProcess) -> dict[str, dict[str, Any]]:
+    return {
+        role: create_key(keyed_server, "acme", role, "--name", f"{role} on shift")
+        for role in ("viewer", "operator", "approver")
+    }
+
+
+@pytest.fixture(scope="module")
+def paused_thread(keyed_server: AgentOpsProcess, keys: dict[str, dict[str, Any]]) -> str:
+    """A thread of tenant acme stopped at its interrupt (started by the operator)."""
+    client = get_sync_client(url=keyed_server.url, api_key=keys["operator"]["key"])
+    thread = client.threads.create()
+    client.runs.wait(thread["thread_id"], "question", input={"messages": []})
+    assert client.threads.get(thread["thread_id"])["status"] == "interrupted"
+    return str(thread["thread_id"])
+
+
+@pytest.fixture
+def keyed_page(browser: Browser, keyed_server: AgentOpsProcess, tmp_path: Path) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=keyed_server.url, viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+    shown = page.locator("[role=alert]:visible").all_inner_texts()
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not shown, f"errors shown on the page: {shown}"
+
+
+def sign_in(page: Page, key: str) -> None:
+    page.goto("/console")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_an_operator_sees_the_interrupt_without_the_decision_and_a_note_why(
+    keyed_page: Page,
+    keyed_server: AgentOpsProcess,
+    keys: dict[str, dict[str, Any]],
+    paused_thread: str,
+) -> None:
+    operator = keys["operator"]
+    sign_in(keyed_page, operator["key"])
+    expect(keyed_page.locator("#sign-in-state")).to_have_text(
+        "operator on shift · operator · tenant acme"
+    )
+    # The inbox lists the thread, with the note that this role only watches.
+    expect(keyed_page.locator(f'#inbox tr[data-thread-id="{paused_thread}"]')).to_be_visible()
+    expect(keyed_page.locator("#inbox-role .role-note")).to_contain_text("needs role approver")
+    keyed_page.goto(f"/console/inbox/{paused_thread}")
+    expect(keyed_page.locator(".interrupt")).to_have_count(1)
+    expect(keyed_page.locator(".interrupt pre.json")).to_contain_text("approve?")
+    expect(keyed_page.locator(".role-note")).to_contain_text(
+        "with role operator: deciding (approve, edit, reject) needs role approver or above"
+    )
+    expect(keyed_page.locator("#interrupts button")).to_have_count(0)
+    expect(keyed_page.locator("#interrupts textarea")).to_be_disabled()
+    # The page reflects the rule; the server is what holds it.
+    refused = httpx.post(
+        f"{keyed_server.url}/threads/{paused_thread}/runs",
+        json={"assistant_id": "question", "command": {"resume": "yes"}},
+        headers={"x-api-key": operator["key"]},
+        timeout=30,
+    )
+    assert refused.status_code == 403, refused.text
+
+
+def test_an_approver_answers_the_interrupt_from_the_page(
+    keyed_page: Page, keys: dict[str, dict[str, Any]], paused_thread: str
+) -> None:
+    sign_in(keyed_page, keys["approver"]["key"])
+    expect(keyed_page.locator("#sign-in-state")).to_have_text(
+        "approver on shift · approver · tenant acme"
+    )
+    expect(keyed_page.locator(f'#inbox tr[data-thread-id="{paused_thread}"]')).to_be_visible()
+    expect(keyed_page.locator(".role-note")).to_have_count(0)
+    keyed_page.goto(f"/console/inbox/{paused_thread}")
+    expect(keyed_page.locator(".interrupt")).to_have_count(1)
+    expect(keyed_page.locator(".role-note")).to_have_count(0)
+    keyed_page.get_by_label("Resume value").fill('"yes"')
+    keyed_page.get_by_role("button", name="Resume").click()
+    expect(keyed_page.locator("#review-outcome")).to_have_attribute("data-run-status", "success")
+    expect(keyed_page.locator("#interrupts")).to_contain_text("nothing waits for a decision")
+
+
+def test_a_viewer_reads_a_thread_but_gets_no_send_box_and_no_fork(
+    keyed_page: Page, keyed_server: AgentOpsProcess, keys: dict[str, dict[str, Any]]
+) -> None:
+    operator = get_sync_client(url=keyed_server.url, api_key=keys["operator"]["key"])
+    thread = operator.threads.create()
+    operator.runs.wait(thread["thread_id"], "echo", input={"messages": [("user", "hi")]})
+    sign_in(keyed_page, keys["viewer"]["key"])
+    expect(keyed_page.locator("#sign-in-state")).to_contain_text("· viewer · tenant acme")
+    keyed_page.goto(f"/console/threads/{thread['thread_id']}")
+    expect(keyed_page.locator("#timeline > li").first).to_be_visible()
+    expect(keyed_page.locator(".role-note")).to_contain_text("forking from a step")
+    expect(keyed_page.locator("button.fork")).to_have_count(0)
+    keyed_page.goto("/console/chat")
+    expect(keyed_page.locator(".role-note")).to_contain_text("sending a message")
+    expect(keyed_page.locator("#chat-send")).to_be_hidden()
+    expect(keyed_page.locator("#chat-input")).to_be_hidden()
