@@ -13,7 +13,20 @@ connector and the intake sources reach it only as values the composition root pa
 
 from __future__ import annotations
 
+from agent_ops.storage import StoredTrigger, TriggerEvent, TriggerKind
 from agent_ops.triggers.service import Door, Fired, QueryRunner, TriggerService
 from agent_ops.triggers.spec import TriggerCreate, TriggerPatch
 
-__all__ = ["Door", "Fired", "QueryRunner", "TriggerCreate", "TriggerPatch", "TriggerService"]
+# The stored trigger and its events are what routes render: named here, so `server` never
+# imports storage.
+__all__ = [
+    "Door",
+    "Fired",
+    "QueryRunner",
+    "StoredTrigger",
+    "TriggerCreate",
+    "TriggerEvent",
+    "TriggerKind",
+    "TriggerPatch",
+    "TriggerService",
+]

@@ -9,8 +9,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
-from agent_ops.storage import StoredTrigger, TriggerEvent, TriggerKind
-from agent_ops.triggers import Fired, TriggerCreate, TriggerPatch, TriggerService
+from agent_ops.triggers import (
+    Fired,
+    StoredTrigger,
+    TriggerCreate,
+    TriggerEvent,
+    TriggerKind,
+    TriggerPatch,
+    TriggerService,
+)
 
 router = APIRouter(tags=["triggers"])
 
