@@ -50,7 +50,7 @@ from agent_ops.types import (
     ThreadStatus,
     ThreadStreamMode,
 )
-from agent_ops.values import MAX_INT, check_storable
+from agent_ops.values import MAX_INT, StorableBody, check_storable
 
 if TYPE_CHECKING:
     from agent_ops.deps import Deps, deps_for
@@ -93,6 +93,7 @@ __all__ = [
     "ThreadSortBy",
     "ThreadStatus",
     "ThreadStreamMode",
+    "StorableBody",
     "check_storable",
     "deps_for",
     "validation_text",

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
+from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic_core import PydanticCustomError
 
 from agent_ops.errors import InvalidInput, TooLarge
 
@@ -65,6 +67,21 @@ def check_storable(value: Any, where: str, *, max_depth: int = MAX_DEPTH) -> Any
         elif isinstance(item, list | tuple):
             stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
     return value
+
+
+class StorableBody(BaseModel):
+    """A request body that refuses unknown fields and, before any field is read, any value
+    `check_storable` refuses: a 422 naming its place, and nothing is written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        try:
+            return check_storable(data, "body")
+        except InvalidInput as exc:
+            raise PydanticCustomError("storable", str(exc)) from None
 
 
 @dataclass(frozen=True)

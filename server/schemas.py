@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from agent_ops import (
@@ -26,10 +26,10 @@ from agent_ops import (
     OnConflictBehavior,
     PruneStrategy,
     SortOrder,
+    StorableBody,
     StreamMode,
     ThreadSortBy,
     ThreadStatus,
-    check_storable,
 )
 from agent_ops.runtime import (
     AssistantFields,
@@ -55,18 +55,8 @@ def _stream_modes(value: Any) -> Any:
 StreamModes = Annotated[tuple[StreamMode, ...] | None, BeforeValidator(_stream_modes)]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        # One check over the whole body, before any field: a number or text neither backend
-        # could store and read back is a 422 naming its place, and nothing is written.
-        try:
-            return check_storable(data, "body")
-        except InvalidInput as exc:
-            raise PydanticCustomError("storable", str(exc)) from None
+class Body(StorableBody):
+    """Every request body: unknown fields and values neither backend could store are a 422."""
 
 
 class Checkpoint(Body):

@@ -7,8 +7,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, model_validator
 
 from agent_ops.errors import InvalidInput
 from agent_ops.runtime import RunOptions
@@ -17,7 +16,7 @@ from agent_ops.triggers.mapping import check_path, check_template
 from agent_ops.triggers.schedule import MisfirePolicy, check_schedule
 from agent_ops.triggers.threshold import parse_condition
 from agent_ops.types import MultitaskStrategy
-from agent_ops.values import check_storable
+from agent_ops.values import StorableBody
 
 __all__ = ["TriggerCreate", "TriggerPatch"]
 
@@ -43,18 +42,7 @@ _ALLOWS = {kind: fields | {"config"} for kind, fields in _ALLOWS.items()}
 SPEC_FIELDS = frozenset().union(*_ALLOWS.values())
 
 
-class _Fields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        # Before any field: text or numbers neither backend could store are a 422 naming them.
-        try:
-            return check_storable(data, "body")
-        except InvalidInput as exc:
-            raise PydanticCustomError("storable", str(exc)) from None
-
+class _Fields(StorableBody):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     assistant_id: str | None = Field(default=None, min_length=1, max_length=200)
     enabled: bool | None = None
