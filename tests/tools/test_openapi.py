@@ -231,6 +231,8 @@ async def test_each_auth_kind_is_accepted_by_the_server_and_never_logged(
     server: ServedApp, operation: str, auth: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # httpx's own level too: an in-process `agent-ops` command earlier in the session quiets it.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     tool = (await _tools(server, operation, auth=auth))[operation]
     assert (await tool.ainvoke({}))["auth"]
 

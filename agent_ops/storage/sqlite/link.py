@@ -36,11 +36,22 @@ def connect(path: str) -> sqlite3.Connection:
     """Open the file in WAL mode; rows are read by column name."""
     conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.executescript(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-        " PRAGMA busy_timeout=10000;"
-    )
-    return conn
+    # Switching a fresh file to WAL needs it to itself, and SQLite answers "database is locked"
+    # at once (no busy wait) while another process is creating or migrating the same file:
+    # retry within the same 10 s the busy timeout allows.
+    give_up = time.monotonic() + 10.0
+    while True:
+        try:
+            conn.executescript(
+                "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                " PRAGMA foreign_keys=ON;"
+            )
+            return conn
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                conn.close()
+                raise
+            time.sleep(0.05)
 
 
 def migrate(c: sqlite3.Connection) -> None:
