@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from langgraph_sdk import get_sync_client
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, expect
 
 from tests.console.conftest import MODEL_REPLY
-from tests.console.console_graphs import PO_REPLY, SLOW_REPLY
+from tests.console.console_graphs import PO_REPLY, SLOW_REPLY, STEADY_REPLY
 
 pytestmark = pytest.mark.browser
 
@@ -79,21 +79,55 @@ def test_script_in_a_message_is_shown_not_run(page: Page) -> None:
     assert page.evaluate("window.__ran") is None
 
 
-def test_a_refresh_during_a_run_reattaches_and_loses_nothing(page: Page, base_url: str) -> None:
-    chat(page, "slow", "Tell me everything")
-    expect(page.locator(".msg.ai.streaming")).to_contain_text("slow3")
+def test_a_refresh_during_a_run_reattaches_after_its_last_event_and_loses_nothing(
+    page: Page, base_url: str
+) -> None:
+    chat(page, "steady", "Count slowly")
+    expect(page.locator(".msg.ai.streaming")).to_contain_text("steady5")
     expect(page).to_have_url(re.compile(r"thread="))
+    joins: list[Request] = []
+    page.on("request", lambda r: joins.append(r) if r.url.endswith("/stream") else None)
     page.reload()
-    # The conversation so far, then the run's stream from its start: every token is there.
-    expect(page.locator(".msg.human")).to_have_text("Tell me everything")
-    streaming = page.locator(".msg.ai.streaming")
-    expect(streaming).to_contain_text("slow8")
-    assert SLOW_REPLY.startswith(streaming.inner_text())
-    page.get_by_role("button", name="Stop").click()
-    expect(page.locator("#chat-status")).to_have_text("stopped")
+    page.evaluate(RECORD)
+    expect(page.locator("#chat-status")).to_have_text("done", timeout=30_000)
+    # One join of the run's stream, after the last event the page had shown before the refresh.
+    (join,) = joins
+    assert join.method == "GET" and re.search(r"/runs/[0-9a-f-]+/stream$", join.url), join.url
+    assert int(join.headers["last-event-id"]) > 1, join.headers
+    # What was shown came back and the rest streamed after it: every text the bubble showed
+    # after the refresh is a beginning of the reply (a token lost or repeated would break that).
+    seen = page.evaluate("window.__seen")
+    assert len(seen) >= 3 and all(STEADY_REPLY.startswith(part) for part in seen), seen
+    assert seen[0].startswith("steady0 steady1 steady2 steady3 steady4 steady5"), seen[0]
+    expect(page.locator(".msg.human")).to_have_text("Count slowly")
+    expect(page.locator("#chat-log .msg.ai")).to_have_count(1)
+    expect(page.locator("#chat-log .msg.ai")).to_have_text(STEADY_REPLY)
     thread_id = page.locator("#chat-thread").inner_text()
-    (run,) = get_sync_client(url=base_url).runs.list(thread_id)
-    assert run["status"] == "interrupted"
+    client = get_sync_client(url=base_url)
+    (run,) = client.runs.list(thread_id)
+    assert run["status"] == "success"
+    messages = client.threads.get_state(thread_id)["values"]["messages"]
+    assert [m["content"] for m in messages if m["type"] == "ai"] == [STEADY_REPLY]
+
+
+def test_a_refresh_in_another_tab_replays_the_run_from_its_first_event(
+    page: Page, base_url: str
+) -> None:
+    chat(page, "steady", "Count again")
+    expect(page.locator(".msg.ai.streaming")).to_contain_text("steady3")
+    # A second tab on the same thread has no record of what was shown: it replays the run.
+    other = page.context.new_page()
+    joins: list[Request] = []
+    other.on("request", lambda r: joins.append(r) if r.url.endswith("/stream") else None)
+    other.goto(page.url)
+    expect(other.locator(".msg.human")).to_have_text("Count again")
+    expect(other.locator("#chat-status")).to_have_text("done", timeout=30_000)
+    expect(other.locator("#chat-log .msg.ai")).to_have_text(STEADY_REPLY)
+    (join,) = joins
+    assert "last-event-id" not in join.headers, join.headers
+    expect(page.locator("#chat-status")).to_have_text("done")
+    expect(page.locator("#chat-log .msg.ai")).to_have_text(STEADY_REPLY)
+    other.close()
 
 
 def test_chat_with_a_model_role_streams_its_answer(page: Page) -> None:
