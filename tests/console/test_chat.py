@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from langgraph_sdk import get_sync_client
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.console.conftest import MODEL_REPLY
 from tests.console.console_graphs import PO_REPLY, SLOW_REPLY, STEADY_REPLY
@@ -143,3 +146,85 @@ def test_a_chat_run_that_stops_at_an_interrupt_links_to_its_review(page: Page) -
     expect(page.locator("#chat-status")).to_have_text("done")
     page.get_by_role("link", name="The run waits for a decision: review it").click()
     expect(page.locator("pre.json")).to_contain_text('"question": "approve?"')
+
+
+class CuttingProxy:
+    """A loopback TCP proxy in front of the server whose open connections can all be cut at
+    once: a network drop as the browser sees it (Chromium's offline mode leaves an open
+    stream alone)."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.removeprefix("http://").split(":")
+        self._target = (host, int(port))
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            upstream = socket.create_connection(self._target)
+            with self._lock:
+                self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> int:
+        """Drop every open connection; return how many sockets were closed."""
+        with self._lock:
+            doomed, self._open = self._open, []
+        for sock in doomed:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        return len(doomed)
+
+    def close(self) -> None:
+        self._listener.close()
+        self.cut()
+
+
+def test_a_dropped_stream_reattaches_after_its_last_event_id(
+    browser: Browser, base_url: str
+) -> None:
+    proxy = CuttingProxy(base_url)
+    context = browser.new_context(base_url=proxy.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        chat(page, "steady", "Count through the drop")
+        expect(page.locator(".msg.ai.streaming")).to_contain_text("steady5")
+        joins: list[Request] = []
+        page.on("request", lambda r: joins.append(r) if r.url.endswith("/stream") else None)
+        assert proxy.cut() >= 2
+        expect(page.locator("#chat-status")).to_have_text("done", timeout=30_000)
+        # The page re-attached to the run's join stream (the Location the server named) after
+        # the last event it had, and the reply grew on without a gap or a repeat.
+        assert joins, "the page did not re-attach"
+        join = joins[0]
+        assert join.method == "GET" and re.search(r"/runs/[0-9a-f-]+/stream$", join.url)
+        assert int(join.headers["last-event-id"]) > 1, join.headers
+        seen = page.evaluate("window.__seen")
+        assert all(STEADY_REPLY.startswith(part) for part in seen), seen
+        expect(page.locator("#chat-log .msg.ai")).to_have_count(1)
+        expect(page.locator("#chat-log .msg.ai")).to_have_text(STEADY_REPLY)
+        expect(page.locator("[role=alert]:visible")).to_have_count(0)
+        assert not errors, errors
+    finally:
+        context.close()
+        proxy.close()
