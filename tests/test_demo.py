@@ -19,6 +19,7 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from langgraph_sdk import get_sync_client
@@ -30,18 +31,36 @@ ROOT_CONFIG = Path(__file__).resolve().parent.parent / "langgraph.json"
 
 
 @pytest.fixture(scope="module")
-def demo(
+def demo_server(
     tryton_demo_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Path]]:
+) -> Iterator[tuple[AgentOpsProcess, Path]]:
     folder = tmp_path_factory.mktemp("demo")
     # The demo seeds Tryton once into <demo_dir>/tryton-seed; hand it the session's seed instead
     # of spending another minute on the same database.
     shutil.copytree(tryton_demo_dir, folder / "tryton-seed")
     env = {"AGENT_OPS_DEMO": "true", "AGENT_OPS_DEMO_DIR": str(folder)}
     server = AgentOpsProcess("", folder, config=ROOT_CONFIG, env=env).start(timeout=120)
-    assert server.url is not None
-    yield server.url, folder
+    yield server, folder
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(demo_server: tuple[AgentOpsProcess, Path]) -> tuple[str, Path]:
+    server, folder = demo_server
+    assert server.url is not None
+    return server.url, folder
+
+
+def test_the_quickstart_prints_the_console_url_and_it_opens_the_approvals_inbox(
+    demo_server: tuple[AgentOpsProcess, Path],
+) -> None:
+    server, _ = demo_server
+    assert server.proc is not None and server.proc.stdout is not None
+    line = server.proc.stdout.readline()  # the line after "agent-ops listening on <url>"
+    assert line.strip() == f"agent-ops console: {server.url}/console"
+    page = httpx.get(line.split(": ", 1)[1].strip())
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Approvals" in page.text and "/console/static/inbox.js" in page.text
 
 
 def _threads(url: str, expected: int, timeout: float = 60.0) -> list[dict[str, Any]]:

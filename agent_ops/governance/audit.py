@@ -35,6 +35,7 @@ __all__ = [
     "canonical",
     "digest",
     "page",
+    "pauses",
     "read",
     "record",
     "row_hash",
@@ -111,6 +112,9 @@ async def record(
         if actor is not None and actor.startswith("cli:"):
             via = "cli"
     facts = dict(detail or {})
+    if who is not None and who.display_name and who.display_name != who.subject:
+        # A key's or token's name ("maria"): what an auditor reads beside the key id.
+        facts.setdefault("actor_name", who.display_name)
     if request is not None:
         facts.setdefault("request", request)
     chain = tenant or (who.tenant if who is not None else DEFAULT_TENANT)
@@ -235,6 +239,34 @@ def answers(interrupts: Any, command: Mapping[str, Any] | None) -> dict[str, Any
             facts["reason"] = answer["reason"]
     elif isinstance(answer, str | bool | int | float):
         facts["decision"] = str(answer)
+    return facts
+
+
+def pauses(interrupts: Any) -> dict[str, Any]:
+    """What a run that paused waits for, for its row: the interrupts' ids (the ones a resume's
+    row names) and the actions they ask a person to decide, in either human-in-the-loop format
+    (agent-inbox's `action_request`, LangChain's `action_requests`)."""
+    ids: list[str] = []
+    asks: list[str] = []
+    for items in (interrupts or {}).values():
+        for item in items if isinstance(items, list) else ():
+            if not isinstance(item, dict):
+                continue
+            if item.get("id"):
+                ids.append(item["id"])
+            value = item.get("value")
+            for request in value if isinstance(value, list) else [value]:
+                if not isinstance(request, dict):
+                    continue
+                named = [request.get("action_request")] + list(request.get("action_requests") or [])
+                for action in named:
+                    if isinstance(action, dict):
+                        name = action.get("action") or action.get("name")
+                        if isinstance(name, str):
+                            asks.append(name)
+    facts: dict[str, Any] = {"interrupts": ids}
+    if asks:
+        facts["asks"] = asks
     return facts
 
 

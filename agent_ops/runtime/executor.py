@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk
@@ -47,6 +47,8 @@ class RunOutcome:
     values: Json | None
     interrupts: Json
     output: Json
+    steps: tuple[str, ...] = ()
+    """The graph's nodes that completed in this attempt, in order (for the audit trail)."""
 
 
 def run_config(run: Run, options: RunOptions, assistant: Assistant) -> RunnableConfig:
@@ -142,12 +144,18 @@ class _Chunks:
     appended to the event name (`values|parent:<task id>`).
     """
 
-    def __init__(self, stream: RunStream, requested: Sequence[str]) -> None:
+    def __init__(self, stream: RunStream, requested: Sequence[str], steps: list[str]) -> None:
         self._stream = stream
         self._tuples = "messages-tuple" in requested
         self._seen: dict[str, BaseMessage] | None = {} if "messages" in requested else None
+        self._updates = "updates" in requested
+        self._steps = steps
 
     def publish(self, ns: Sequence[str], mode: str, chunk: Any) -> None:
+        if mode == "updates" and not ns and isinstance(chunk, dict):
+            self._steps.extend(node for node in chunk if not node.startswith("__"))
+            if not self._updates:
+                return  # streamed only to learn the steps, for the run's audit record
         suffix = "|" + "|".join(ns) if ns else ""
         if mode != "messages":
             self._stream.publish(mode + suffix, dumps(_without_private_keys(mode, chunk)))
@@ -195,8 +203,9 @@ class Executor:
         config = run_config(run, options, assistant)
         graph = await self._registry.get(assistant.graph_id, config)
         stream.publish("metadata", dumps({"run_id": run.run_id, "attempt": run.attempt}))
+        steps: list[str] = []
         try:
-            await self._stream(graph, run, options, assistant, config, stream)
+            await self._stream(graph, run, options, assistant, config, stream, steps)
         except Exception as exc:
             # With the traceback: the run's error names only the exception, and an operator
             # (or a chaos test) needs to know where it came from.
@@ -212,9 +221,14 @@ class Executor:
             stream.publish("error", dumps(error))
             values = await self._values(graph, config)
             return RunOutcome(
-                "error", f"{type(exc).__name__}: {exc}", values, {}, {"__error__": error}
+                "error",
+                f"{type(exc).__name__}: {exc}",
+                values,
+                {},
+                {"__error__": error},
+                tuple(steps),
             )
-        return await self.outcome(graph, config)
+        return replace(await self.outcome(graph, config), steps=tuple(steps))
 
     async def _stream(
         self,
@@ -224,10 +238,12 @@ class Executor:
         assistant: Assistant,
         config: RunnableConfig,
         stream: RunStream,
+        steps: list[str],
     ) -> None:
         requested = options.stream_mode
-        modes = sorted({_GRAPH_MODE[m] for m in requested if m != "events"})
-        chunks = _Chunks(stream, requested)
+        # `updates` always: its chunks name each node as it completes (the run's steps).
+        modes = sorted({_GRAPH_MODE[m] for m in requested if m != "events"} | {"updates"})
+        chunks = _Chunks(stream, requested, steps)
         payload = await self._resume_point(graph, run, options, config)
         subgraphs = options.stream_subgraphs
         streaming: dict[str, Any] = {

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agent_ops.governance import acting_as, bind_caller
+from agent_ops.governance import acting_as, audit, bind_caller, caller
 from agent_ops.observability.metrics import RUN_DURATION, RUNS_FINISHED
 from agent_ops.runtime.executor import Executor, RunOutcome
 from agent_ops.runtime.liveness import dead_here, this_process
@@ -216,6 +216,8 @@ class WorkerPool:
                 log.exception("run %s: rollback failed; ending it interrupted instead", run.run_id)
         if outcome is None:  # cancelled on request
             outcome = RunOutcome("interrupted", f"cancelled ({reason})", None, {}, {})
+        # Before the run is marked finished, so whoever sees it finished finds its record.
+        await self._audit_outcome(run, outcome)  # audit
         finished = await self._storage.finish_run(
             run.run_id,
             worker_id=self.worker_id,
@@ -248,6 +250,36 @@ class WorkerPool:
             outcome.status,
             extra={"run_id": run.run_id, "thread_id": run.thread_id},
         )
+
+    async def _audit_outcome(self, run: Run, outcome: RunOutcome) -> None:
+        """Record what the run's graph did: its steps in order, how it ended, and for a pause
+        the interrupts a resume will answer (the same ids its `run.resume` row names)."""
+        facts: dict[str, Any] = {
+            "thread_id": run.thread_id,
+            "attempt": run.attempt,
+            "steps": list(outcome.steps),
+            "worker": self.worker_id,
+        }
+        if outcome.error is not None:
+            facts["error"] = outcome.error
+        if outcome.interrupts:
+            facts |= audit.pauses(outcome.interrupts)
+        # The graph acted for the run's owner, but this record is the system's: the owner
+        # queued the run (its `run.create` row), the worker ran it.
+        owner = caller()
+        bind_caller(None)
+        try:
+            await audit.record(
+                self._storage,
+                f"run.{outcome.status}",
+                "run",
+                run.run_id,
+                payload=outcome.output,
+                detail=facts,
+                tenant=run.tenant_id,
+            )
+        finally:
+            bind_caller(owner)
 
     async def _roll_back(self, run: Run) -> None:
         """Delete a cancelled run and what it wrote, as `action=rollback` asks."""

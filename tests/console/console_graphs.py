@@ -143,6 +143,20 @@ _slow.add_edge(START, "ramble")
 slow = _slow.compile()
 
 
+STEADY_REPLY = " ".join(f"steady{i}" for i in range(40))  # 79 chunks (words, spaces), 0.08 s each
+
+
+async def steady(state: MessagesState) -> dict[str, Any]:
+    model = SlowChatModel(messages=iter([AIMessage(STEADY_REPLY)]), delay=0.08)
+    return {"messages": [await model.ainvoke(state["messages"])]}
+
+
+_steady = StateGraph(MessagesState)
+_steady.add_node("steady", steady)
+_steady.add_edge(START, "steady")
+steady_chat = _steady.compile()
+
+
 class PairState(TypedDict, total=False):
     answers: Annotated[list[str], operator.add]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from langgraph_sdk import get_sync_client
@@ -11,7 +13,9 @@ from playwright.sync_api import Page, expect
 pytestmark = pytest.mark.browser
 
 
-def test_audit_page_shows_a_threads_records_filtered_by_resource(page: Page, base_url: str) -> None:
+def test_audit_page_shows_a_threads_records_filtered_by_resource(
+    page: Page, base_url: str, screenshot: Callable[[Page, str], Path]
+) -> None:
     client = get_sync_client(url=base_url)
     thread = client.threads.create(metadata={"audited": True})
     client.threads.delete(thread["thread_id"])
@@ -24,6 +28,7 @@ def test_audit_page_shows_a_threads_records_filtered_by_resource(page: Page, bas
     expect(rows.nth(0).locator('[data-field="actor"]')).to_have_text("anonymous")
     expect(page.locator("#filter-resource-id")).to_have_value(thread["thread_id"])
     expect(page.locator('nav a[href$="/console/audit"]')).to_have_attribute("aria-current", "page")
+    screenshot(page, "audit")
 
 
 def test_audit_page_follows_the_cursor_to_the_next_page(page: Page, base_url: str) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from langgraph_sdk import get_sync_client
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.console.conftest import MODEL_REPLY
-from tests.console.console_graphs import PO_REPLY, SLOW_REPLY
+from tests.console.console_graphs import PO_REPLY, SLOW_REPLY, STEADY_REPLY
 
 pytestmark = pytest.mark.browser
 
@@ -79,21 +82,55 @@ def test_script_in_a_message_is_shown_not_run(page: Page) -> None:
     assert page.evaluate("window.__ran") is None
 
 
-def test_a_refresh_during_a_run_reattaches_and_loses_nothing(page: Page, base_url: str) -> None:
-    chat(page, "slow", "Tell me everything")
-    expect(page.locator(".msg.ai.streaming")).to_contain_text("slow3")
+def test_a_refresh_during_a_run_reattaches_after_its_last_event_and_loses_nothing(
+    page: Page, base_url: str
+) -> None:
+    chat(page, "steady", "Count slowly")
+    expect(page.locator(".msg.ai.streaming")).to_contain_text("steady5")
     expect(page).to_have_url(re.compile(r"thread="))
+    joins: list[Request] = []
+    page.on("request", lambda r: joins.append(r) if r.url.endswith("/stream") else None)
     page.reload()
-    # The conversation so far, then the run's stream from its start: every token is there.
-    expect(page.locator(".msg.human")).to_have_text("Tell me everything")
-    streaming = page.locator(".msg.ai.streaming")
-    expect(streaming).to_contain_text("slow8")
-    assert SLOW_REPLY.startswith(streaming.inner_text())
-    page.get_by_role("button", name="Stop").click()
-    expect(page.locator("#chat-status")).to_have_text("stopped")
+    page.evaluate(RECORD)
+    expect(page.locator("#chat-status")).to_have_text("done", timeout=30_000)
+    # One join of the run's stream, after the last event the page had shown before the refresh.
+    (join,) = joins
+    assert join.method == "GET" and re.search(r"/runs/[0-9a-f-]+/stream$", join.url), join.url
+    assert int(join.headers["last-event-id"]) > 1, join.headers
+    # What was shown came back and the rest streamed after it: every text the bubble showed
+    # after the refresh is a beginning of the reply (a token lost or repeated would break that).
+    seen = page.evaluate("window.__seen")
+    assert len(seen) >= 3 and all(STEADY_REPLY.startswith(part) for part in seen), seen
+    assert seen[0].startswith("steady0 steady1 steady2 steady3 steady4 steady5"), seen[0]
+    expect(page.locator(".msg.human")).to_have_text("Count slowly")
+    expect(page.locator("#chat-log .msg.ai")).to_have_count(1)
+    expect(page.locator("#chat-log .msg.ai")).to_have_text(STEADY_REPLY)
     thread_id = page.locator("#chat-thread").inner_text()
-    (run,) = get_sync_client(url=base_url).runs.list(thread_id)
-    assert run["status"] == "interrupted"
+    client = get_sync_client(url=base_url)
+    (run,) = client.runs.list(thread_id)
+    assert run["status"] == "success"
+    messages = client.threads.get_state(thread_id)["values"]["messages"]
+    assert [m["content"] for m in messages if m["type"] == "ai"] == [STEADY_REPLY]
+
+
+def test_a_refresh_in_another_tab_replays_the_run_from_its_first_event(
+    page: Page, base_url: str
+) -> None:
+    chat(page, "steady", "Count again")
+    expect(page.locator(".msg.ai.streaming")).to_contain_text("steady3")
+    # A second tab on the same thread has no record of what was shown: it replays the run.
+    other = page.context.new_page()
+    joins: list[Request] = []
+    other.on("request", lambda r: joins.append(r) if r.url.endswith("/stream") else None)
+    other.goto(page.url)
+    expect(other.locator(".msg.human")).to_have_text("Count again")
+    expect(other.locator("#chat-status")).to_have_text("done", timeout=30_000)
+    expect(other.locator("#chat-log .msg.ai")).to_have_text(STEADY_REPLY)
+    (join,) = joins
+    assert "last-event-id" not in join.headers, join.headers
+    expect(page.locator("#chat-status")).to_have_text("done")
+    expect(page.locator("#chat-log .msg.ai")).to_have_text(STEADY_REPLY)
+    other.close()
 
 
 def test_chat_with_a_model_role_streams_its_answer(page: Page) -> None:
@@ -109,3 +146,85 @@ def test_a_chat_run_that_stops_at_an_interrupt_links_to_its_review(page: Page) -
     expect(page.locator("#chat-status")).to_have_text("done")
     page.get_by_role("link", name="The run waits for a decision: review it").click()
     expect(page.locator("pre.json")).to_contain_text('"question": "approve?"')
+
+
+class CuttingProxy:
+    """A loopback TCP proxy in front of the server whose open connections can all be cut at
+    once: a network drop as the browser sees it (Chromium's offline mode leaves an open
+    stream alone)."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.removeprefix("http://").split(":")
+        self._target = (host, int(port))
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            upstream = socket.create_connection(self._target)
+            with self._lock:
+                self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> int:
+        """Drop every open connection; return how many sockets were closed."""
+        with self._lock:
+            doomed, self._open = self._open, []
+        for sock in doomed:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        return len(doomed)
+
+    def close(self) -> None:
+        self._listener.close()
+        self.cut()
+
+
+def test_a_dropped_stream_reattaches_after_its_last_event_id(
+    browser: Browser, base_url: str
+) -> None:
+    proxy = CuttingProxy(base_url)
+    context = browser.new_context(base_url=proxy.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        chat(page, "steady", "Count through the drop")
+        expect(page.locator(".msg.ai.streaming")).to_contain_text("steady5")
+        joins: list[Request] = []
+        page.on("request", lambda r: joins.append(r) if r.url.endswith("/stream") else None)
+        assert proxy.cut() >= 2
+        expect(page.locator("#chat-status")).to_have_text("done", timeout=30_000)
+        # The page re-attached to the run's join stream (the Location the server named) after
+        # the last event it had, and the reply grew on without a gap or a repeat.
+        assert joins, "the page did not re-attach"
+        join = joins[0]
+        assert join.method == "GET" and re.search(r"/runs/[0-9a-f-]+/stream$", join.url)
+        assert int(join.headers["last-event-id"]) > 1, join.headers
+        seen = page.evaluate("window.__seen")
+        assert all(STEADY_REPLY.startswith(part) for part in seen), seen
+        expect(page.locator("#chat-log .msg.ai")).to_have_count(1)
+        expect(page.locator("#chat-log .msg.ai")).to_have_text(STEADY_REPLY)
+        expect(page.locator("[role=alert]:visible")).to_have_count(0)
+        assert not errors, errors
+    finally:
+        context.close()
+        proxy.close()

@@ -22,6 +22,7 @@ from playwright.sync_api import Page, expect
 from tests.invoice.samples import invoice
 from tests.servers import AgentOpsProcess
 from tests.tryton_fixtures import RunningTryton
+from tools.documents import Invoice, render_labelled
 from tools.tryton import TrytonClient
 
 pytestmark = pytest.mark.browser
@@ -103,3 +104,33 @@ def test_price_mismatch_is_corrected_in_the_page_and_paid_in_tryton(
     assert Decimal(str(booked["total_amount"])) == Decimal("60.00")
     (payment,) = payments
     assert Decimal(str(payment["amount"])) == Decimal("60.00")
+
+
+HOSTILE = "<script>window.__ran = 1</script><img src=x onerror='window.__ran = 2'>"
+
+
+def test_script_inside_an_emailed_invoice_is_shown_not_run(
+    page: Page, invoice_server: AgentOpsProcess
+) -> None:
+    assert invoice_server.url is not None
+    client = get_sync_client(url=invoice_server.url)
+    billed = invoice("NWM-CONSOLE-2", "PO-00001", [("WIRE-CU25", f"Wire {HOSTILE}", 10, "1.32")])
+    mail = {
+        "kind": "mail",
+        "key": "INBOX/1/4242",
+        "sender": "billing@northwind.example",
+        "subject": f"Invoice {HOSTILE}",
+        "body": "\n".join(render_labelled(Invoice.model_validate(billed))),
+        "documents": [],
+    }
+    thread_id = client.threads.create()["thread_id"]
+    paused = client.runs.wait(thread_id, "invoice_approval", input={"intake": mail})
+    assert paused["status"] == "needs_review", paused.get("reason")
+    assert HOSTILE in str(paused["invoice"]), paused["invoice"]  # the mail's text, as read
+
+    page.goto(f"{invoice_server.url}/console/inbox/{thread_id}")
+    review = page.locator(".interrupt")
+    expect(review).to_have_count(1)
+    expect(review.locator(".invoice")).to_contain_text(HOSTILE)
+    assert page.evaluate("window.__ran") is None
+    assert review.locator("script, img").count() == 0

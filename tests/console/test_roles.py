@@ -149,3 +149,28 @@ def test_a_viewer_reads_a_thread_but_gets_no_send_box_and_no_fork(
     expect(keyed_page.locator(".role-note")).to_contain_text("sending a message")
     expect(keyed_page.locator("#chat-send")).to_be_hidden()
     expect(keyed_page.locator("#chat-input")).to_be_hidden()
+
+
+def test_a_viewer_sees_no_decision_on_a_review_and_its_direct_resume_is_refused(
+    keyed_page: Page, keyed_server: AgentOpsProcess, keys: dict[str, dict[str, Any]]
+) -> None:
+    operator = get_sync_client(url=keyed_server.url, api_key=keys["operator"]["key"])
+    thread = operator.threads.create()
+    tid = thread["thread_id"]
+    operator.runs.wait(tid, "question", input={"messages": []})
+    sign_in(keyed_page, keys["viewer"]["key"])
+    expect(keyed_page.locator("#sign-in-state")).to_contain_text("· viewer · tenant acme")
+    keyed_page.goto(f"/console/inbox/{tid}")
+    expect(keyed_page.locator(".interrupt pre.json")).to_contain_text("approve?")
+    expect(keyed_page.locator(".role-note")).to_contain_text(
+        "with role viewer: deciding (approve, edit, reject) needs role approver or above"
+    )
+    expect(keyed_page.locator("#interrupts button")).to_have_count(0)
+    expect(keyed_page.get_by_role("button", name="Resume")).to_have_count(0)
+    # What the page leaves out, the server refuses: the viewer's resume through the sdk.
+    viewer = get_sync_client(url=keyed_server.url, api_key=keys["viewer"]["key"])
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        viewer.runs.wait(tid, "question", command={"resume": "yes"})
+    assert refused.value.response.status_code == 403
+    assert "needs role" in refused.value.response.text
+    assert operator.threads.get(tid)["status"] == "interrupted"

@@ -80,7 +80,9 @@ async def test_approval_story_is_recorded_with_approver_decision_and_interrupt(
     assert story == [
         ("thread.create", op, "operator", "ok"),
         ("run.create", op, "operator", "ok"),
+        ("run.interrupted", "system", None, "ok"),  # the worker's record of the pause
         ("run.resume", ap, "approver", "ok"),
+        ("run.success", "system", None, "ok"),
     ]
     resume = next(r for r in page["records"] if r["action"] == "run.resume")
     assert resume["tenant"] == tenant and resume["resource_type"] == "run"
@@ -117,6 +119,7 @@ async def test_thread_changes_and_run_cancel_and_delete_are_recorded(
     assert actions == [
         "thread.create",
         "run.create",
+        "run.interrupted",
         "thread.update_state",
         "run.create",
         "run.cancel",

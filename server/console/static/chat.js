@@ -19,6 +19,39 @@ let runId = null;
 let controller = null;
 let stopped = false;
 
+// What the page has shown of the run it follows, kept for this tab (sessionStorage) after every
+// event: a refresh puts it back and re-attaches to the run's join stream after the last event's
+// id (Last-Event-ID), so nothing is lost and nothing is shown twice. The conversation of the
+// last `values` event is kept apart, written only when it changes (tokens come far more often).
+let snapshot = null;
+const snapshotKey = (id) => `agent-ops-chat:${id}`;
+const messagesKey = (id) => `agent-ops-chat-messages:${id}`;
+
+function keep(event) {
+  if (!snapshot || !threadId || event.id === null) return;
+  snapshot.last = event.id;
+  snapshot.started = [...started];
+  snapshot.timings = [...timings];
+  sessionStorage.setItem(snapshotKey(threadId), JSON.stringify(snapshot));
+}
+
+function forget(id) {
+  sessionStorage.removeItem(snapshotKey(id));
+  sessionStorage.removeItem(messagesKey(id));
+}
+
+// The snapshot of `run` on thread `id`, when this tab followed it (null: replay from the start).
+function kept(id, run) {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(snapshotKey(id)) ?? "null");
+    const messages = JSON.parse(sessionStorage.getItem(messagesKey(id)) ?? "null");
+    if (saved?.run !== run || saved.last === null || !Array.isArray(messages)) return null;
+    return { ...saved, messages };
+  } catch {
+    return null; // unreadable: replay the run's stream from its start instead
+  }
+}
+
 function bubble(kind, id) {
   const node = messageNode(kind, id);
   log.append(node);
@@ -53,10 +86,16 @@ function redraw(messages) {
   log.scrollTop = log.scrollHeight;
 }
 
-function onEvent({ event, data }) {
+function onEvent(message) {
+  show(message);
+  keep(message);
+}
+
+function show({ event, data }) {
   if (event === "metadata" && data?.run_id) {
     runId = data.run_id;
     stop.disabled = false;
+    if (snapshot) snapshot.run = data.run_id;
   } else if (event === "messages" && Array.isArray(data)) {
     const [chunk] = data;
     const piece = text(chunk?.content);
@@ -66,10 +105,15 @@ function onEvent({ event, data }) {
       bubble("ai streaming", chunk.id);
     node.textContent += piece;
     log.scrollTop = log.scrollHeight;
+    if (snapshot) snapshot.bubbles[chunk.id ?? ""] = node.textContent;
   } else if (event === "debug" && data) {
     timeTask(data);
   } else if (event === "values" && Array.isArray(data?.messages)) {
     redraw(data.messages);
+    if (snapshot && threadId) {
+      snapshot.bubbles = {}; // the redraw replaced the streaming bubbles
+      sessionStorage.setItem(messagesKey(threadId), JSON.stringify(data.messages));
+    }
   } else if (event === "error") {
     showError(error, data?.message ?? JSON.stringify(data));
   }
@@ -93,21 +137,26 @@ async function showWaiting() {
   waiting.querySelector("a").href = `${root}/console/inbox/${encodeURIComponent(threadId)}`;
 }
 
-// Follow a run's events until it ends (a new run when `body` is given, else its join stream).
-async function follow(path, body) {
+// Follow a run's events until it ends (a new run when `body` is given, else its join stream,
+// after `last` when the page already shows the events up to it).
+async function follow(path, body, last = null) {
   error.hidden = true;
   send.disabled = true;
   picker.disabled = true;
   stopped = false;
   controller = new AbortController();
   status.textContent = "running…";
+  snapshot ??= { run: runId, last, bubbles: {} };
   try {
-    await stream(path, body, onEvent, controller.signal);
+    await stream(path, body, onEvent, controller.signal, last);
+    forget(threadId);
     status.textContent = stopped ? "stopped" : "done";
     await showWaiting();
   } catch (exc) {
-    if (stopped) status.textContent = "stopped";
-    else {
+    if (stopped) {
+      forget(threadId);
+      status.textContent = "stopped";
+    } else {
       status.textContent = "";
       showError(error, exc);
     }
@@ -115,6 +164,7 @@ async function follow(path, body) {
     send.disabled = false;
     stop.disabled = true;
     runId = null;
+    snapshot = null;
   }
 }
 
@@ -150,23 +200,37 @@ form.addEventListener("submit", async (event) => {
   });
 });
 
-// Back on a thread after a refresh: its conversation so far, then its run in flight, if any,
-// from the join stream's start (the run's events are kept, so nothing streamed is lost).
+// Back on a thread after a refresh: its run in flight, if any, through the run's join stream.
+// When this tab followed that run, the page shows what it had shown and asks for the events
+// after the last one (Last-Event-ID); otherwise it shows the conversation so far and replays
+// the run's events from the start (the server keeps them), so nothing streamed is lost.
 async function reattach(id) {
   threadId = id;
   threadLabel.textContent = id;
   picker.disabled = true;
   const state = await get(`/threads/${id}/state`);
-  redraw(state.values?.messages ?? []);
   for (const wanted of ["running", "pending"]) {
     const [run] = await get(`/threads/${id}/runs?status=${wanted}&limit=1`);
-    if (run) {
-      runId = run.run_id;
-      stop.disabled = false;
-      await follow(`/threads/${id}/runs/${run.run_id}/stream`, null);
-      return;
+    if (!run) continue;
+    runId = run.run_id;
+    stop.disabled = false;
+    const saved = kept(id, run.run_id);
+    if (saved) {
+      for (const [key, value] of saved.started ?? []) started.set(key, value);
+      for (const [key, value] of saved.timings ?? []) timings.set(key, value);
+      redraw(saved.messages);
+      for (const [message, shown] of Object.entries(saved.bubbles ?? {})) {
+        bubble("ai streaming", message).textContent = shown;
+      }
+      snapshot = { run: run.run_id, last: saved.last, bubbles: { ...saved.bubbles } };
+    } else {
+      redraw(state.values?.messages ?? []);
     }
+    await follow(`/threads/${id}/runs/${run.run_id}/stream`, null, saved?.last ?? null);
+    return;
   }
+  forget(id);
+  redraw(state.values?.messages ?? []);
 }
 
 stop.addEventListener("click", async () => {
