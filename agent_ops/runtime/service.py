@@ -38,6 +38,7 @@ from agent_ops.runtime.store import ServerStore, build_index
 from agent_ops.runtime.streams import StreamBus
 from agent_ops.runtime.thread_streams import ThreadStreams
 from agent_ops.runtime.threads import Threads
+from agent_ops.runtime.webhooks import WebhookDeliverer
 from agent_ops.runtime.worker import WorkerPool
 from agent_ops.settings import Settings
 from agent_ops.storage import RUN_DONE, AuditRecord, QueueStats, Run, Storage
@@ -139,6 +140,10 @@ class Runtime:
                 asyncio.create_task(
                     CronScheduler(self.storage, self.runs.create).run_forever(),
                     name="agent-ops crons",
+                ),
+                asyncio.create_task(
+                    WebhookDeliverer(self.storage, self.settings).run_forever(),
+                    name="agent-ops webhooks",
                 ),
             ]
         try:
