@@ -14,6 +14,8 @@ an exponential delay with jitter until the attempts run out; any other answer be
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import logging
 import random
@@ -37,6 +39,8 @@ __all__ = ["WebhookDeliverer", "retry_delay", "signer"]
 log = logging.getLogger(__name__)
 
 MAX_RETRY_SECONDS: Final = 3600.0
+MIN_SECRET_BYTES: Final = 24
+MAX_SECRET_BYTES: Final = 64
 IN_FLIGHT: Final = 16
 """Messages one process posts at once (a slow receiver holds one slot, not the loop)."""
 RETRIED_STATUSES: Final = frozenset({408, 409, 425, 429})
@@ -56,12 +60,17 @@ def signer(settings: Settings) -> Webhook | None:
     """The Standard Webhooks signer of the configured secret, None when none is set."""
     if settings.webhook_secret is None:
         return None
+    secret = settings.webhook_secret.get_secret_value()
     try:
-        return Webhook(settings.webhook_secret.get_secret_value())
-    except Exception as exc:  # the library raises bare errors on a malformed secret
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except binascii.Error as exc:
+        raise InvalidInput(f"AGENT_OPS_WEBHOOK_SECRET is not whsec_ + base64: {exc}") from None
+    if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
         raise InvalidInput(
-            f"AGENT_OPS_WEBHOOK_SECRET is not a Standard Webhooks secret (whsec_ + base64): {exc}"
-        ) from None
+            f"AGENT_OPS_WEBHOOK_SECRET holds {len(key)} bytes; Standard Webhooks secrets hold "
+            f"{MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} (e.g. whsec_ + base64 of 32 random bytes)"
+        )
+    return Webhook(secret)
 
 
 class _Refused(Exception):

@@ -72,6 +72,8 @@ def completion_body(run: Run) -> dict[str, Any]:
     output = run.output or {}
     if "__error__" in output:
         body["error"] = output["__error__"]
+    elif run.status == "error" and run.error:  # ended by the queue (attempts used up)
+        body["error"] = {"error": "RunAbandoned", "message": run.error}
     else:
         body["values"] = output
     return body

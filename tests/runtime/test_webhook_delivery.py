@@ -19,6 +19,9 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import UnprocessableEntityError
 
+from agent_ops.errors import InvalidInput
+from agent_ops.runtime.webhooks import retry_delay, signer
+from agent_ops.settings import Settings
 from tests.api.conftest import BACKENDS, fresh_database
 from tests.graphs.graphs import REPLY
 from tests.servers import AgentOpsProcess
@@ -69,10 +72,10 @@ def guarded_url(
     yield from _server(request, tmp_path_factory, "webhooks-guarded")
 
 
-async def _run_with_webhook(url: str, webhook: str) -> tuple[str, str]:
+async def _run_with_webhook(url: str, webhook: str, graph: str = "echo") -> tuple[str, str]:
     client = get_client(url=url)
     thread = await client.threads.create()
-    run = await client.runs.create(thread["thread_id"], "echo", input=HI, webhook=webhook)
+    run = await client.runs.create(thread["thread_id"], graph, input=HI, webhook=webhook)
     await client.runs.join(thread["thread_id"], run["run_id"])
     return thread["thread_id"], run["run_id"]
 
@@ -102,6 +105,22 @@ async def test_finished_run_is_posted_once_signed_with_the_configured_secret(url
     assert post.headers["webhook-id"] == state["webhook_id"]
     assert state["attempts"] == 1 and state["last_error"] is None
     assert state["url"] == hook.url and state["delivered_at"] is not None
+
+
+async def test_an_interrupted_run_and_a_failed_run_are_posted_too(url: str) -> None:
+    # An approval waiting in a thread is news a chat tool can announce; so is a failure.
+    with Receiver() as hook:
+        asked = await _run_with_webhook(url, hook.url, "approve")
+        failed = await _run_with_webhook(url, hook.url, "fail")
+        await _delivery(url, *asked, "delivered")
+        await _delivery(url, *failed, "delivered")
+    bodies = {body["run_id"]: body for body in (verified(p, SECRET) for p in hook.posts)}
+    interrupt = bodies[asked[1]]["values"]["__interrupt__"]
+    assert interrupt[0]["value"] == {"question": "approve?"}
+    assert bodies[failed[1]]["status"] == "error"
+    assert (
+        bodies[failed[1]]["error"]["message"] == "invoice total 120.00 does not match lines 100.00"
+    )
 
 
 async def test_a_receiver_answering_500_twice_gets_the_same_message_a_third_time(
@@ -178,3 +197,19 @@ async def test_a_name_resolving_to_a_private_address_is_refused_at_delivery(
     assert hook.posts == []
     assert "private" in state["last_error"] and host in state["last_error"]
     assert state["attempts"] == 1, "a refused target is not retried"
+
+
+def test_a_malformed_signing_secret_is_refused_naming_the_setting() -> None:
+    with pytest.raises(InvalidInput, match="AGENT_OPS_WEBHOOK_SECRET"):
+        signer(Settings(webhook_secret="whsec_not base64 at all!"))
+    with pytest.raises(InvalidInput, match="holds 3 bytes"):
+        signer(Settings(webhook_secret="whsec_" + base64.b64encode(b"abc").decode()))
+    assert signer(Settings(webhook_secret=SECRET)) is not None
+    assert signer(Settings()) is None
+
+
+def test_retry_delays_double_with_jitter_up_to_an_hour() -> None:
+    for attempts, middle in ((1, 2.0), (2, 4.0), (5, 32.0), (30, 3600.0)):
+        delays = [retry_delay(attempts, 2.0) for _ in range(50)]
+        assert all(middle * 0.5 <= d <= middle * 1.5 for d in delays), (attempts, delays)
+        assert len(set(delays)) > 1, "jitter spreads retries"

@@ -111,3 +111,22 @@ async def test_the_message_outlives_its_deleted_run(storage: Storage) -> None:
     await storage.delete_run(finished.run_id)
     [leased] = await _claim(storage, "d1")
     assert leased.run_id == finished.run_id and leased.payload["run_id"] == finished.run_id
+
+
+async def test_a_run_ended_by_the_queue_after_its_attempts_gets_its_message(
+    storage: Storage,
+) -> None:
+    thread_id = str(uuid.uuid4())
+    await storage.create_thread(thread_id=thread_id, metadata={})
+    run = await storage.create_run(
+        run_id=str(uuid.uuid4()),
+        thread_id=thread_id,
+        assistant_id="agent",
+        kwargs={"input": {}, "webhook": HOOK},
+    )
+    await storage.claim_runs(worker_id="dies", lease_seconds=0.1, max_attempts=1)
+    await asyncio.sleep(0.2)
+    assert await storage.claim_runs(worker_id="w2", lease_seconds=30, max_attempts=1) == []
+    [message] = await storage.run_webhooks(run.run_id)
+    assert message.payload["status"] == "error"
+    assert "attempt" in message.payload["error"]["message"]

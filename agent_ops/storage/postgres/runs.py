@@ -167,8 +167,11 @@ async def claim_runs(
                 passed.append(row["run_id"])
                 continue
             reason = _policy.abandoned(row["worker_id"], row["attempt"])
-            await c.execute(_END, ("error", reason, row["run_id"]))
+            cur = await c.execute(_END + " RETURNING *", ("error", reason, row["run_id"]))
+            ended = await cur.fetchone()
+            assert ended is not None, "the claim holds the run's row"
             await settle_thread(tx, row["thread_id"], "error", reason)
+            await outbox.enqueue(tx, rec.run(ended, COLUMNS))  # its webhook tells of the failure
             tx.notify(RUN_DONE, row["run_id"])
     return claimed
 

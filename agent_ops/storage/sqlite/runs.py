@@ -124,8 +124,11 @@ def claim_runs(
             break
         if row["status"] == "running" and row["attempt"] >= max_attempts:
             reason = _policy.abandoned(row["worker_id"], row["attempt"])
-            c.execute(_END, ("error", reason, now, now, row["run_id"]))
+            ended = c.execute(
+                _END + " RETURNING *", ("error", reason, now, now, row["run_id"])
+            ).fetchone()
             settle_thread(tx, row["thread_id"], "error", reason)
+            outbox.enqueue(tx, rec.run(ended, COLUMNS))  # its webhook tells of the failure
             tx.notify(RUN_DONE, row["run_id"])
             continue
         row = c.execute(
