@@ -78,6 +78,7 @@ class Runtime:
         self._worker_count = settings.workers if workers is None else workers
         self._unlisten: list[Any] = []
         self._background: list[asyncio.Task[None]] = []
+        self._deliverer: asyncio.Task[None] | None = None
         self.approvals = governance.ApprovalPolicy.from_settings(settings)
         # The per-field size limits, checked by each concept before it writes.
         limits = Limits(
@@ -126,6 +127,7 @@ class Runtime:
         self._thread_streams = ThreadStreams(self.storage, self.bus)
         self._unlisten.append(self.storage.listen(RUN_DONE, self.runs.done))
         if self._worker_count > 0:
+            deliverer = WebhookDeliverer(self.storage, self.settings)  # a bad secret stops here
             self.workers = WorkerPool(
                 self.storage,
                 self.registry,
@@ -135,15 +137,14 @@ class Runtime:
                 on_finished=self.runs.finished_here,
             )
             await self.workers.start()
+            self._deliverer = asyncio.create_task(
+                deliverer.run_forever(), name="agent-ops webhooks"
+            )
             self._background = [
                 asyncio.create_task(self._sweep_loop(), name="agent-ops sweeper"),
                 asyncio.create_task(
                     CronScheduler(self.storage, self.runs.create).run_forever(),
                     name="agent-ops crons",
-                ),
-                asyncio.create_task(
-                    WebhookDeliverer(self.storage, self.settings).run_forever(),
-                    name="agent-ops webhooks",
                 ),
             ]
         try:
@@ -160,6 +161,9 @@ class Runtime:
         await asyncio.gather(*self._background, return_exceptions=True)
         if self.workers is not None:
             await self.workers.stop()
+        if self._deliverer is not None:  # after the workers: runs ending in their grace post too
+            self._deliverer.cancel()
+            await asyncio.gather(self._deliverer, return_exceptions=True)
         for unlisten in self._unlisten:
             unlisten()
         if self.bus is not None:

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from standardwebhooks import Webhook
 
-from agent_ops.errors import InvalidInput
+from agent_ops.errors import ConfigError, InvalidInput
 from agent_ops.runtime.admission import resolve_public
 from agent_ops.runtime.liveness import this_process
 from agent_ops.runtime.serde import dumps
@@ -64,9 +64,9 @@ def signer(settings: Settings) -> Webhook | None:
     try:
         key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
     except binascii.Error as exc:
-        raise InvalidInput(f"AGENT_OPS_WEBHOOK_SECRET is not whsec_ + base64: {exc}") from None
+        raise ConfigError(f"AGENT_OPS_WEBHOOK_SECRET is not whsec_ + base64: {exc}") from None
     if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
-        raise InvalidInput(
+        raise ConfigError(
             f"AGENT_OPS_WEBHOOK_SECRET holds {len(key)} bytes; Standard Webhooks secrets hold "
             f"{MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} (e.g. whsec_ + base64 of 32 random bytes)"
         )

@@ -19,7 +19,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import UnprocessableEntityError
 
-from agent_ops.errors import InvalidInput
+from agent_ops.errors import ConfigError
 from agent_ops.runtime.webhooks import retry_delay, signer
 from agent_ops.settings import Settings
 from tests.api.conftest import BACKENDS, fresh_database
@@ -200,9 +200,9 @@ async def test_a_name_resolving_to_a_private_address_is_refused_at_delivery(
 
 
 def test_a_malformed_signing_secret_is_refused_naming_the_setting() -> None:
-    with pytest.raises(InvalidInput, match="AGENT_OPS_WEBHOOK_SECRET"):
+    with pytest.raises(ConfigError, match="AGENT_OPS_WEBHOOK_SECRET"):
         signer(Settings(webhook_secret="whsec_not base64 at all!"))
-    with pytest.raises(InvalidInput, match="holds 3 bytes"):
+    with pytest.raises(ConfigError, match="holds 3 bytes"):
         signer(Settings(webhook_secret="whsec_" + base64.b64encode(b"abc").decode()))
     assert signer(Settings(webhook_secret=SECRET)) is not None
     assert signer(Settings()) is None
