@@ -104,7 +104,12 @@ class Runtime:
             approvals=self.approvals,
             limits=limits,
         )
-        self.crons = Crons(storage, self.assistants, limits=limits)
+        self.crons = Crons(
+            storage,
+            self.assistants,
+            limits=limits,
+            webhook_allow_private=settings.webhook_allow_private,
+        )
         self.items = Items(storage, self.store, limits=limits)
         self.triggers = IntakeTriggers(self, triggers)
         self.auth = governance.Authentication(

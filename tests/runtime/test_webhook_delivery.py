@@ -184,6 +184,23 @@ async def test_a_webhook_on_a_private_address_is_a_422_naming_the_field(
     assert await client.runs.list(thread["thread_id"]) == [], "nothing was queued"
 
 
+async def test_a_cron_with_a_webhook_on_a_private_address_is_a_422_naming_the_field(
+    guarded_url: str,
+) -> None:
+    # Refused when the cron is made or changed, not at each firing where it could only log.
+    client = get_client(url=guarded_url)
+    with pytest.raises(UnprocessableEntityError) as made:
+        await client.crons.create("echo", schedule="0 8 * * *", webhook="http://10.0.0.7/hook")
+    assert "webhook" in made.value.response.text and "10.0.0.7" in made.value.response.text
+    cron = await client.crons.create("echo", schedule="0 8 * * *")
+    async with httpx.AsyncClient(base_url=guarded_url) as http:
+        changed = await http.patch(
+            f"/runs/crons/{cron['cron_id']}", json={"webhook": "http://169.254.169.254/"}
+        )
+    assert changed.status_code == 422 and "webhook" in changed.json()["detail"]
+    await client.crons.delete(cron["cron_id"])
+
+
 async def test_a_name_resolving_to_a_private_address_is_refused_at_delivery(
     guarded_url: str,
 ) -> None:
