@@ -28,6 +28,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from agent_ops.errors import ConfigError, InvalidInput
+from agent_ops.observability.metrics import WEBHOOK_ATTEMPTS
 from agent_ops.runtime.admission import resolve_public
 from agent_ops.runtime.liveness import this_process
 from agent_ops.runtime.serde import dumps
@@ -172,11 +173,13 @@ class WebhookDeliverer:
                 error,
                 delay,
             )
+            WEBHOOK_ATTEMPTS.labels(outcome="retry").inc()
             await self._storage.webhook_failed(
                 message.message_id, owner=self.owner, error=error, retry_in=delay
             )
             asyncio.get_running_loop().call_later(delay, self._wake.set)
             return
+        WEBHOOK_ATTEMPTS.labels(outcome="delivered").inc()
         if not await self._storage.webhook_delivered(message.message_id, owner=self.owner):
             log.warning("webhook %s delivered after its lease lapsed", message.message_id)
         log.info("webhook %s for run %s delivered", message.message_id, message.run_id)
@@ -208,6 +211,7 @@ class WebhookDeliverer:
         raise _Refused(f"{message.url} answered {status}; not retried")
 
     async def _give_up(self, message: WebhookMessage, error: str) -> None:
+        WEBHOOK_ATTEMPTS.labels(outcome="failed").inc()
         log.error(
             "webhook %s for run %s given up after %d attempts: %s",
             message.message_id,

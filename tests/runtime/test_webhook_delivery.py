@@ -105,6 +105,9 @@ async def test_finished_run_is_posted_once_signed_with_the_configured_secret(url
     assert post.headers["webhook-id"] == state["webhook_id"]
     assert state["attempts"] == 1 and state["last_error"] is None
     assert state["url"] == hook.url and state["delivered_at"] is not None
+    async with httpx.AsyncClient(base_url=url) as http:
+        metrics = (await http.get("/metrics")).text
+    assert 'agent_ops_webhook_attempts_total{outcome="delivered"}' in metrics
 
 
 async def test_an_interrupted_run_and_a_failed_run_are_posted_too(url: str) -> None:
