@@ -20,6 +20,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.errors import UnprocessableEntityError
 
 from agent_ops.errors import ConfigError
+from agent_ops.runtime.admission import resolve_public
 from agent_ops.runtime.webhooks import retry_delay, signer
 from agent_ops.settings import Settings
 from tests.api.conftest import BACKENDS, fresh_database
@@ -233,3 +234,10 @@ def test_retry_delays_double_with_jitter_up_to_an_hour() -> None:
         delays = [retry_delay(attempts, 2.0) for _ in range(50)]
         assert all(middle * 0.5 <= d <= middle * 1.5 for d in delays), (attempts, delays)
         assert len(set(delays)) > 1, "jitter spreads retries"
+
+
+async def test_delivery_connects_to_the_address_it_checked() -> None:
+    # The checked address is what the post goes to (a second look-up could answer otherwise).
+    assert await resolve_public("https://93.184.215.14/x", allow_private=False) == "93.184.215.14"
+    host = socket.gethostname()
+    assert await resolve_public(f"http://{host}/x", allow_private=True) is None, "by name"
