@@ -107,6 +107,20 @@ class Settings(BaseSettings):
         description="let run webhooks call loopback, private and link-local addresses "
         "(off: only public hosts, so a run cannot be pointed at internal services)",
     )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="signs outbound run webhooks (Standard Webhooks: whsec_ + base64); "
+        "unset: they are sent unsigned",
+    )
+    webhook_max_attempts: int = Field(
+        8, ge=1, description="attempts at an outbound webhook before it is given up"
+    )
+    webhook_retry_seconds: float = Field(
+        2.0, gt=0, description="first retry delay of an outbound webhook (doubles, with jitter)"
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="how long one outbound webhook attempt may take"
+    )
     # -- triggers (agent_ops/triggers) --
     trigger_tick_seconds: float = Field(
         1.0, gt=0, description="how often a process with workers looks for due cron/SQL triggers"

@@ -14,6 +14,7 @@ from agent_ops.runtime import (
     StoreItem,
     Thread,
     TriggerState,
+    WebhookMessage,
 )
 
 
@@ -137,6 +138,24 @@ def decision_view(d: ModelDecision) -> dict[str, Any]:
         "tokens": {"input": d.input_tokens, "output": d.output_tokens, "source": d.token_source},
         "cost_usd": d.cost_usd,
         "created_at": iso(d.created_at),
+    }
+
+
+def webhook_view(m: WebhookMessage) -> dict[str, Any]:
+    """A run's webhook delivery: its state (pending, delivered, failed) and its attempts."""
+    return {
+        "webhook_id": m.message_id,
+        "run_id": m.run_id,
+        "thread_id": m.thread_id,
+        "url": m.url,
+        "state": m.state,
+        "attempts": m.attempts,
+        "next_attempt_at": None if m.state != "pending" else _iso(m.next_attempt_at),
+        "delivering": m.lease_owner,
+        "delivered_at": _iso(m.delivered_at),
+        "failed_at": _iso(m.failed_at),
+        "last_error": m.last_error,
+        "created_at": _iso(m.created_at),
     }
 
 

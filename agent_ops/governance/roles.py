@@ -74,6 +74,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "GET /threads/{thread_id}/runs/{run_id}/join",
         "GET /threads/{thread_id}/runs/{run_id}/stream",
         "GET /threads/{thread_id}/runs/{run_id}/decisions",
+        "GET /threads/{thread_id}/runs/{run_id}/webhook",
     ),
     *_ops("viewer", "crons", "read", "POST /runs/crons/search", "POST /runs/crons/count"),
     *_ops("viewer", "crons", "read", "GET /runs/crons/{cron_id}"),

@@ -34,3 +34,9 @@ HTTP_REQUESTS = Counter(
     ["method", "route", "status"],
     registry=REGISTRY,
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "agent_ops_webhook_attempts",
+    "Outbound webhook attempts this process made, by outcome (delivered, retry, failed)",
+    ["outcome"],
+    registry=REGISTRY,
+)

@@ -44,6 +44,7 @@ from agent_ops.storage import (
     RunEvent,
     StoreItem,
     Thread,
+    WebhookMessage,
 )
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "Threads",
     "Trigger",
     "TriggerState",
+    "WebhookMessage",
     "check_schedule",
     "checked_id",
     "durability_of",

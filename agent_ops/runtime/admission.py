@@ -87,20 +87,26 @@ def check_webhook(url: str, *, allow_private: bool) -> None:
         raise InvalidInput(_private(url, host))
 
 
-async def resolve_public(url: str, *, allow_private: bool) -> None:
+async def resolve_public(url: str, *, allow_private: bool) -> str | None:
     """Refuse, at delivery, a webhook whose host now resolves to a non-public address (a name
-    can point anywhere after admission)."""
+    can point anywhere after admission); return the checked address to connect to, so that a
+    second look-up cannot swap in another (DNS rebinding). None when private targets are
+    allowed: then the name is connected to as it resolves."""
     check_webhook(url, allow_private=allow_private)
     if allow_private:
-        return
+        return None
     host = urlsplit(url).hostname or ""
-    if _address(host) is not None:
-        return
+    literal = _address(host)
+    if literal is not None:
+        return str(literal)
     infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
         if not address.is_global:
             raise InvalidInput(_private(url, f"{host} ({address})"))
+    if not addresses:
+        raise OSError(f"webhook host {host!r} resolves to no address")
+    return str(addresses[0])
 
 
 def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

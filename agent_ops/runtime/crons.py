@@ -21,7 +21,7 @@ from croniter import croniter
 
 from agent_ops.errors import InvalidInput
 from agent_ops.governance import acting_as, audit, bind_caller, stamp, tenant_filter
-from agent_ops.runtime.admission import check_run_sizes
+from agent_ops.runtime.admission import check_run_sizes, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import CronRequest, RunRequest, run_of_cron_payload
@@ -112,17 +112,24 @@ class Crons:
     """The crons of one store: created, read, changed and deleted with their schedule checked."""
 
     def __init__(
-        self, storage: Storage, assistants: Assistants, *, limits: Limits = DEFAULT_LIMITS
+        self,
+        storage: Storage,
+        assistants: Assistants,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        webhook_allow_private: bool = False,
     ) -> None:
         self._storage = storage
         self._limits = limits
         self._assistants = assistants
+        self._webhook_allow_private = webhook_allow_private
 
     async def create(self, thread_id: str | None, request: CronRequest) -> Cron:
         """Schedule runs of an assistant, on a thread (which must exist) or stateless."""
         check_schedule(request.schedule, request.timezone)
         self._limits.metadata(request.run.metadata)
         check_run_sizes(self._limits, request.run.options)
+        self._check_webhook(request.run.options.webhook)
         assistant = await self._assistants.resolve(request.run.assistant_id)
         if thread_id is not None:
             await self._storage.get_thread(thread_id)
@@ -163,6 +170,7 @@ class Crons:
         self._limits.merged_metadata(current.metadata, changes.get("metadata"))
         for field in ("input", "command", "context"):
             self._limits.input(changes.get(field), field)
+        self._check_webhook(changes.get("webhook"))
         payload = {**current.payload, **{k: v for k, v in changes.items() if k not in _ROW_FIELDS}}
         reschedule = "schedule" in changes or "timezone" in changes or changes.get("enabled")
         changed = await self._storage.update_cron(
@@ -178,6 +186,11 @@ class Crons:
             self._storage, "cron.update", "cron", cron_id, payload=changes, tenant=changed.tenant_id
         )
         return changed
+
+    def _check_webhook(self, url: str | None) -> None:
+        # Refused now, not at each firing, where the cron would only log that it cannot start.
+        if url is not None:
+            check_webhook(url, allow_private=self._webhook_allow_private)
 
     async def delete(self, cron_id: str) -> None:
         await self._storage.delete_cron(checked_id(cron_id, "cron_id"))

@@ -37,7 +37,15 @@ from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import RunOptions, RunRequest
 from agent_ops.runtime.streams import StreamBus
-from agent_ops.storage import IntakeEntry, IntakeItem, ModelDecision, Run, RunEvent, Storage
+from agent_ops.storage import (
+    IntakeEntry,
+    IntakeItem,
+    ModelDecision,
+    Run,
+    RunEvent,
+    Storage,
+    WebhookMessage,
+)
 from agent_ops.types import (
     INFLIGHT_RUN_STATUSES,
     TERMINAL_RUN_STATUSES,
@@ -292,6 +300,18 @@ class Runs:
             # The log outlives deleted runs, so only an empty answer needs the run to exist.
             await self._storage.get_run(run_id, thread_id=thread_id)
         return decisions
+
+    async def webhook(self, run_id: str, *, thread_id: str) -> WebhookMessage:
+        """Return how the run's webhook delivery stands; NotFound for a run without one."""
+        for message in await self._storage.run_webhooks(run_id):
+            # A deleted run's thread may be gone too: the message's own tenant decides.
+            if message.thread_id == thread_id and visible(message.tenant_id, ""):
+                return message
+        # The outbox outlives deleted (stateless) runs, so only a miss needs the run to exist.
+        await self._storage.get_run(run_id, thread_id=thread_id)
+        raise NotFound(
+            f"run {run_id} has no webhook delivery (it named no webhook, or has not ended)"
+        )
 
     # -- waiting and streaming ---------------------------------------------------------------------
     def finished_here(self, run: Run) -> None:

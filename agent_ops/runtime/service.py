@@ -38,6 +38,7 @@ from agent_ops.runtime.store import ServerStore, build_index
 from agent_ops.runtime.streams import StreamBus
 from agent_ops.runtime.thread_streams import ThreadStreams
 from agent_ops.runtime.threads import Threads
+from agent_ops.runtime.webhooks import WebhookDeliverer
 from agent_ops.runtime.worker import WorkerPool
 from agent_ops.settings import Settings
 from agent_ops.storage import RUN_DONE, AuditRecord, QueueStats, Run, Storage
@@ -77,6 +78,7 @@ class Runtime:
         self._worker_count = settings.workers if workers is None else workers
         self._unlisten: list[Any] = []
         self._background: list[asyncio.Task[None]] = []
+        self._deliverer: asyncio.Task[None] | None = None
         self.approvals = governance.ApprovalPolicy.from_settings(settings)
         # The per-field size limits, checked by each concept before it writes.
         limits = Limits(
@@ -102,7 +104,12 @@ class Runtime:
             approvals=self.approvals,
             limits=limits,
         )
-        self.crons = Crons(storage, self.assistants, limits=limits)
+        self.crons = Crons(
+            storage,
+            self.assistants,
+            limits=limits,
+            webhook_allow_private=settings.webhook_allow_private,
+        )
         self.items = Items(storage, self.store, limits=limits)
         self.triggers = IntakeTriggers(self, triggers)
         self.auth = governance.Authentication(
@@ -125,6 +132,7 @@ class Runtime:
         self._thread_streams = ThreadStreams(self.storage, self.bus)
         self._unlisten.append(self.storage.listen(RUN_DONE, self.runs.done))
         if self._worker_count > 0:
+            deliverer = WebhookDeliverer(self.storage, self.settings)  # a bad secret stops here
             self.workers = WorkerPool(
                 self.storage,
                 self.registry,
@@ -134,6 +142,9 @@ class Runtime:
                 on_finished=self.runs.finished_here,
             )
             await self.workers.start()
+            self._deliverer = asyncio.create_task(
+                deliverer.run_forever(), name="agent-ops webhooks"
+            )
             self._background = [
                 asyncio.create_task(self._sweep_loop(), name="agent-ops sweeper"),
                 asyncio.create_task(
@@ -155,6 +166,9 @@ class Runtime:
         await asyncio.gather(*self._background, return_exceptions=True)
         if self.workers is not None:
             await self.workers.stop()
+        if self._deliverer is not None:  # after the workers: runs ending in their grace post too
+            self._deliverer.cancel()
+            await asyncio.gather(self._deliverer, return_exceptions=True)
         for unlisten in self._unlisten:
             unlisten()
         if self.bus is not None:

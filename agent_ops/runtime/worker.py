@@ -25,7 +25,6 @@ from agent_ops.runtime.executor import Executor, RunOutcome
 from agent_ops.runtime.liveness import dead_here, this_process
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.streams import StreamBus
-from agent_ops.runtime.webhooks import deliver
 from agent_ops.settings import Settings
 from agent_ops.storage import RUN_CANCEL, RUN_QUEUED, Run, Storage
 
@@ -234,16 +233,8 @@ class WorkerPool:
         RUNS_FINISHED.labels(status=outcome.status).inc()
         if self._on_finished is not None:
             self._on_finished(finished)
-        if run.kwargs.get("webhook"):
-            self._keep(
-                asyncio.create_task(
-                    deliver(
-                        run.kwargs["webhook"],
-                        finished,
-                        allow_private=self._settings.webhook_allow_private,
-                    )
-                )
-            )
+        # A webhook the run asked for is in the outbox now, written by `finish_run` itself;
+        # the deliverers of every process post it (runtime/webhooks.py).
         log.info(
             "run %s %s",
             run.run_id,

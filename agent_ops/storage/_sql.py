@@ -27,6 +27,7 @@ CONCEPTS = (
     "keys",
     "triggers",
     "audit",
+    "outbox",
 )
 
 
@@ -47,6 +48,7 @@ class Modules:
     keys: ModuleType
     triggers: ModuleType
     audit: ModuleType
+    outbox: ModuleType
 
 
 def modules(package: str) -> Modules:

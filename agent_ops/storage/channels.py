@@ -12,7 +12,8 @@ RUN_DONE: Final = "run_done"  # a run reached a terminal status (payload: run id
 RUN_CANCEL: Final = "run_cancel"  # cancellation was requested for a running run (payload: run id)
 RUN_EVENTS: Final = "run_events"  # new stream events were stored (payload: run id)
 THREAD_EVENTS: Final = "thread_events"  # a thread event was stored (payload: thread id)
-CHANNELS: Final = (RUN_QUEUED, RUN_DONE, RUN_CANCEL, RUN_EVENTS, THREAD_EVENTS)
+WEBHOOK_QUEUED: Final = "webhook_queued"  # an outbound webhook became due (payload: message id)
+CHANNELS: Final = (RUN_QUEUED, RUN_DONE, RUN_CANCEL, RUN_EVENTS, THREAD_EVENTS, WEBHOOK_QUEUED)
 
 Listener = Callable[[str], None]
 
@@ -23,5 +24,6 @@ __all__ = [
     "RUN_EVENTS",
     "RUN_QUEUED",
     "THREAD_EVENTS",
+    "WEBHOOK_QUEUED",
     "Listener",
 ]

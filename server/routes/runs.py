@@ -14,7 +14,7 @@ from server.responses import JsonResponse
 from server.schemas import CancelMany, RunCreate
 from server.sse import encode, parse_last_event_id, sse_response
 from server.stream_slots import StreamSlot
-from server.views import run_view
+from server.views import run_view, webhook_view
 
 router = APIRouter(tags=["runs"])
 
@@ -102,6 +102,14 @@ async def delete_run(thread_id: ThreadId, run_id: RunId, runtime: RuntimeDep) ->
 async def join_run(thread_id: ThreadId, run_id: RunId, runtime: RuntimeDep) -> JsonResponse:
     done = await runtime.runs.join(run_id, thread_id=thread_id)
     return JsonResponse(done.output if done.output is not None else {})
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/webhook")
+async def get_run_webhook(
+    thread_id: ThreadId, run_id: RunId, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """How the run's webhook delivery stands; 404 for a run that named none or has not ended."""
+    return webhook_view(await runtime.runs.webhook(run_id, thread_id=thread_id))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream", dependencies=[StreamSlot])

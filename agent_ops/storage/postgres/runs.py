@@ -18,6 +18,7 @@ from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
+from agent_ops.storage.postgres import outbox
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, no_transaction
 from agent_ops.storage.postgres.threads import (
     delete_checkpoints,
@@ -166,8 +167,11 @@ async def claim_runs(
                 passed.append(row["run_id"])
                 continue
             reason = _policy.abandoned(row["worker_id"], row["attempt"])
-            await c.execute(_END, ("error", reason, row["run_id"]))
+            cur = await c.execute(_END + " RETURNING *", ("error", reason, row["run_id"]))
+            ended = await cur.fetchone()
+            assert ended is not None, "the claim holds the run's row"
             await settle_thread(tx, row["thread_id"], "error", reason)
+            await outbox.enqueue(tx, rec.run(ended, COLUMNS))  # its webhook tells of the failure
             tx.notify(RUN_DONE, row["run_id"])
     return claimed
 
@@ -210,6 +214,7 @@ async def finish_run(tx: Tx, run_id: str, worker_id: str, end: Ending) -> Run | 
     error = end.error if outcome == "error" else None
     await settle_thread(tx, finished.thread_id, outcome, error)
     await _wake_after_end(tx, run_id, finished.thread_id)
+    await outbox.enqueue(tx, finished)  # the webhook commits with the ending, or neither does
     return finished
 
 

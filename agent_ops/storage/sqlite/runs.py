@@ -14,6 +14,7 @@ from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.records import LeaseState, Run
+from agent_ops.storage.sqlite import outbox
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, maybe_dumps
 from agent_ops.storage.sqlite.threads import (
     delete_checkpoints,
@@ -123,8 +124,11 @@ def claim_runs(
             break
         if row["status"] == "running" and row["attempt"] >= max_attempts:
             reason = _policy.abandoned(row["worker_id"], row["attempt"])
-            c.execute(_END, ("error", reason, now, now, row["run_id"]))
+            ended = c.execute(
+                _END + " RETURNING *", ("error", reason, now, now, row["run_id"])
+            ).fetchone()
             settle_thread(tx, row["thread_id"], "error", reason)
+            outbox.enqueue(tx, rec.run(ended, COLUMNS))  # its webhook tells of the failure
             tx.notify(RUN_DONE, row["run_id"])
             continue
         row = c.execute(
@@ -174,6 +178,7 @@ def finish_run(tx: Tx, run_id: str, worker_id: str, end: Ending) -> Run | None:
     outcome = _policy.outcome_of_finish(status, is_waiting(tx, finished.thread_id))
     settle_thread(tx, finished.thread_id, outcome, error if outcome == "error" else None)
     _wake_after_end(tx, run_id, finished.thread_id)
+    outbox.enqueue(tx, finished)  # the webhook commits with the ending, or neither does
     return finished
 
 

@@ -1,0 +1,132 @@
+"""The webhook outbox in storage: its rows as values and the `Storage` part written once above
+both backends (each method one transaction of the backend's `outbox` module function).
+
+A run that asked for a webhook gets its message in the transaction that ends it (the backends'
+`finish_run` call `outbox.enqueue`), so a crash can never lose it and an ending that rolled back
+never sends one. Delivery leases a row the way a worker leases a run: the lease holder posts,
+then records the outcome; a lease that lapses (its process died) makes the row due again, so a
+message is delivered at least once, by whichever process comes first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from agent_ops.storage._records import Columns
+from agent_ops.storage._resources import Base
+from agent_ops.storage.records import Run
+from agent_ops.types import Json
+
+__all__ = ["DeliveryState", "WebhookMessage", "completion_body", "webhook_message_id"]
+
+DeliveryState = Literal["pending", "delivered", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookMessage:
+    """One outbound webhook and how its delivery stands."""
+
+    message_id: str
+    run_id: str
+    thread_id: str
+    tenant_id: str
+    url: str
+    payload: Json
+    attempts: int
+    next_attempt_at: datetime
+    lease_owner: str | None
+    lease_until: datetime | None
+    delivered_at: datetime | None
+    failed_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+    @property
+    def state(self) -> DeliveryState:
+        if self.delivered_at is not None:
+            return "delivered"
+        return "failed" if self.failed_at is not None else "pending"
+
+
+def webhook_message_id(run_id: str) -> str:
+    """The `webhook-id` of a run's completion message: stable, so receivers can dedupe."""
+    return f"msg_{run_id}"
+
+
+def completion_body(run: Run) -> dict[str, Any]:
+    """The run as the LangGraph server posts it: its fields plus the final values or error."""
+    body: dict[str, Any] = {
+        "run_id": run.run_id,
+        "thread_id": run.thread_id,
+        "assistant_id": run.assistant_id,
+        "status": run.status,
+        "metadata": run.metadata,
+        "kwargs": run.kwargs,
+        "multitask_strategy": run.multitask_strategy,
+        "created_at": run.created_at.isoformat(),
+        "updated_at": run.updated_at.isoformat(),
+        "attempt": run.attempt,
+    }
+    output = run.output or {}
+    if "__error__" in output:
+        body["error"] = output["__error__"]
+    elif run.status == "error" and run.error:  # ended by the queue (attempts used up)
+        body["error"] = {"error": "RunAbandoned", "message": run.error}
+    else:
+        body["values"] = output
+    return body
+
+
+class Outbox(Base):
+    """Outbound webhooks: leased for delivery by any process, each outcome recorded."""
+
+    async def claim_webhooks(
+        self, *, owner: str, lease_seconds: float, limit: int = 10
+    ) -> list[WebhookMessage]:
+        """Lease up to `limit` due messages (not delivered, not given up, `next_attempt_at`
+        passed, no live lease) to `owner`, counting the attempt; soonest due first."""
+        claimed: list[WebhookMessage] = await self._tx(
+            self._sql.outbox.claim_webhooks, owner, lease_seconds, limit
+        )
+        return claimed
+
+    async def webhook_delivered(self, message_id: str, *, owner: str) -> bool:
+        """Mark a message delivered; False if `owner` no longer holds its lease."""
+        done: bool = await self._tx(self._sql.outbox.webhook_delivered, message_id, owner)
+        return done
+
+    async def webhook_failed(
+        self, message_id: str, *, owner: str, error: str, retry_in: float | None
+    ) -> bool:
+        """Record a failed attempt: due again in `retry_in` seconds, or given up when None;
+        False if `owner` no longer holds the lease."""
+        done: bool = await self._tx(
+            self._sql.outbox.webhook_failed, message_id, owner, error, retry_in
+        )
+        return done
+
+    async def run_webhooks(self, run_id: str) -> list[WebhookMessage]:
+        """The outbound messages of one run, oldest first."""
+        found: list[WebhookMessage] = await self._tx(self._sql.outbox.run_webhooks, run_id)
+        return found
+
+
+def message_of(row: Any, cols: Columns) -> WebhookMessage:
+    return WebhookMessage(
+        message_id=row["message_id"],
+        run_id=row["run_id"],
+        thread_id=row["thread_id"],
+        tenant_id=row["tenant_id"],
+        url=row["url"],
+        payload=cols.json(row["payload"]),
+        attempts=int(row["attempts"]),
+        next_attempt_at=cols.time(row["next_attempt_at"]),
+        lease_owner=row["lease_owner"],
+        lease_until=cols.maybe_time(row["lease_until"]),
+        delivered_at=cols.maybe_time(row["delivered_at"]),
+        failed_at=cols.maybe_time(row["failed_at"]),
+        last_error=row["last_error"],
+        created_at=cols.time(row["created_at"]),
+    )
