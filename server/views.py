@@ -150,12 +150,12 @@ def webhook_view(m: WebhookMessage) -> dict[str, Any]:
         "url": m.url,
         "state": m.state,
         "attempts": m.attempts,
-        "next_attempt_at": None if m.state != "pending" else _iso(m.next_attempt_at),
+        "next_attempt_at": None if m.state != "pending" else iso(m.next_attempt_at),
         "delivering": m.lease_owner,
-        "delivered_at": _iso(m.delivered_at),
-        "failed_at": _iso(m.failed_at),
+        "delivered_at": iso(m.delivered_at),
+        "failed_at": iso(m.failed_at),
         "last_error": m.last_error,
-        "created_at": _iso(m.created_at),
+        "created_at": iso(m.created_at),
     }
 
 
