@@ -184,7 +184,7 @@ def test_an_unknown_scorer_in_a_suite_is_refused_before_any_run(
     err = capsys.readouterr().err.strip()
     assert err == (
         "agent-ops: error: unknown scorer 'bleu'; scorers: fields, classification, trajectory, "
-        "outcome or module:function"
+        "outcome, wrong_action or module:function"
     )
     assert not any((tmp_path).glob("support-*"))
 
