@@ -28,7 +28,7 @@ from agent_ops.errors import InvalidInput
 from agent_ops.models import Models, load_models_config
 from agent_ops.runtime import GraphRegistry, RunOptions, RunRequest, Runtime
 from agent_ops.settings import Settings
-from agent_ops.storage import Storage, create_storage
+from agent_ops.storage import Run, Storage, create_storage
 from evals.harness.dataset import Case
 from evals.harness.experiment import check_prompts, with_overrides
 from evals.harness.from_runs import RunsQuery, cases_from_runs
@@ -69,6 +69,21 @@ class _Production:
     case: Case
     config: dict[str, Any]
     human: bool
+    seconds: float
+    """From the input run's creation to the chain's last update (a person's wait included)."""
+
+
+async def _chain_seconds(storage: Storage, first: Run) -> float:
+    """Seconds from `first` to the last run that continued it (before the next input run)."""
+    runs = sorted(await storage.list_runs(first.thread_id, limit=1000), key=lambda r: r.created_at)
+    last = first
+    for run in runs:
+        if run.created_at <= first.created_at or run.run_id == first.run_id:
+            continue
+        if (run.kwargs or {}).get("input") is not None:
+            break
+        last = run
+    return (last.updated_at - first.created_at).total_seconds()
 
 
 async def _production(storage: Storage, options: ShadowOptions) -> tuple[str, list[_Production]]:
@@ -90,7 +105,8 @@ async def _production(storage: Storage, options: ShadowOptions) -> tuple[str, li
         configurable = {
             k: v for k, v in configurable.items() if k not in _RUN_KEYS and not k.startswith("__")
         }
-        chosen.append(_Production(case, configurable, "human:decided" in case.tags))
+        seconds = await _chain_seconds(storage, run)
+        chosen.append(_Production(case, configurable, "human:decided" in case.tags, seconds))
     return found.graph_id, chosen
 
 
@@ -127,6 +143,7 @@ def _compare(
             "status": final.get("status"),
             "pays": production_pays,
             "human": production.human,
+            "seconds": round(production.seconds, 3),
         },
         "shadow": {
             "run_status": run_status,
@@ -168,6 +185,9 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "shadow_error_rate": _rate([r["shadow"]["status"] is None for r in rows]),
         "production_human_touch_rate": _rate([r["production"]["human"] for r in rows]),
         "shadow_seconds_mean": round(statistics.fmean(r["shadow"]["seconds"] for r in rows), 3),
+        "production_seconds_mean": round(
+            statistics.fmean(r["production"]["seconds"] for r in rows), 3
+        ),
         "not_comparable": sum(r["shadow"]["seen_production_booking"] for r in rows),
     }
 

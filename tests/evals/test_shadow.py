@@ -152,7 +152,13 @@ async def test_shadow_reports_agreement_per_past_run_and_nothing_reaches_tryton_
     assert len(rows) == 3
 
     paid = by_thread["paid"]
-    assert paid["production"] == {"status": "paid", "pays": True, "human": False}
+    assert paid["production"] | {"seconds": 0} == {
+        "status": "paid",
+        "pays": True,
+        "human": False,
+        "seconds": 0,
+    }
+    assert paid["production"]["seconds"] > 0
     # The ERP holds production's booking of this invoice now: the shadow finds it booked and
     # says so; its decision is not counted, the fields it read are.
     assert paid["shadow"]["status"] == "duplicate"
@@ -161,7 +167,13 @@ async def test_shadow_reports_agreement_per_past_run_and_nothing_reaches_tryton_
     assert paid["fields"]["differ"] == [] and paid["fields"]["compared"] >= 8
 
     rejected = by_thread["rejected"]
-    assert rejected["production"] == {"status": "rejected", "pays": False, "human": True}
+    assert rejected["production"] | {"seconds": 0} == {
+        "status": "rejected",
+        "pays": False,
+        "human": True,
+        "seconds": 0,
+    }
+    assert rejected["production"]["seconds"] > 0
     assert rejected["shadow"]["status"] == "needs_review"
     assert rejected["shadow"]["run_status"] == "interrupted"  # the pause for a person
     assert rejected["agree"] is True
@@ -170,7 +182,13 @@ async def test_shadow_reports_agreement_per_past_run_and_nothing_reaches_tryton_
     assert asked["to"] == AP and asked["sent"] is False and asked["reason"] == "dry run: not sent"
 
     waiting = by_thread["waiting"]
-    assert waiting["production"] == {"status": "needs_review", "pays": False, "human": False}
+    assert waiting["production"] | {"seconds": 0} == {
+        "status": "needs_review",
+        "pays": False,
+        "human": False,
+        "seconds": 0,
+    }
+    assert waiting["production"]["seconds"] > 0
     assert waiting["shadow"]["status"] == "needs_review" and waiting["agree"] is True
 
     summary = report["summary"]
@@ -182,6 +200,8 @@ async def test_shadow_reports_agreement_per_past_run_and_nothing_reaches_tryton_
     assert summary["production_human_touch_rate"] == round(1 / 3, 6)
     assert summary["shadow_error_rate"] == 0.0
     assert summary["shadow_pays_production_did_not"] == 0
+    times = [r["production"]["seconds"] for r in report["runs"]]
+    assert summary["production_seconds_mean"] == round(sum(times) / 3, 3)
 
 
 async def test_a_dry_run_that_reaches_a_write_is_refused_at_the_erp_connector(
