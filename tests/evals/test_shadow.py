@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import imaplib
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from pydantic import SecretStr
 
 from agent_ops.cli import main
 from agent_ops.deps import Deps
@@ -257,3 +260,61 @@ def test_shadow_of_an_assistant_without_runs_is_one_error_line_and_exit_code_2(
         "agent-ops: error: no past runs of 'invoice_approval' to shadow "
         "(0 cases from past runs; skipped: none)"
     ]
+
+
+def _secrets(settings: Any) -> dict[str, Any]:
+    """Settings as a config file holds them (secrets in clear)."""
+    values: dict[str, Any] = settings.model_dump(mode="json", exclude_none=True)
+    for name, value in settings:
+        if isinstance(value, SecretStr):
+            values[name] = value.get_secret_value()
+    return values
+
+
+async def test_the_shadow_command_reads_the_connectors_config_and_prints_the_report(
+    production: Runtime,
+    database_url: str,
+    connections: Connections,
+    tryton: RunningTryton,
+    mail: MailDevServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`agent-ops eval shadow` as an operator runs it: the server's connectors config (Tryton and
+    SMTP), the server's database; the report's path is the last line."""
+    backend = database_url.split(":")[0]
+    thread = (await production.threads.create()).thread_id
+    dear = invoice(f"BHP-CLI-{backend}", "PO-00002", [("BOX-60", "Shipping carton", 5, "1.30")])
+    options = RunOptions(input={"invoice": dear, "sender": BLUE_HARBOR}, config=REVIEWED)
+    assert (await _run(production, thread, options))["status"] == "needs_review"
+    assert connections.smtp is not None
+    config = tmp_path / "connectors.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"tryton": _secrets(connections.tryton), "mail": {"smtp": _secrets(connections.smtp)}}
+        )
+    )
+    monkeypatch.setenv("AGENT_OPS_CONNECTORS_CONFIG", str(config))
+    monkeypatch.setenv("AGENT_OPS_CONFIG", str(ROOT_CONFIG))
+    erp_before = await _erp_records(tryton)
+    mail_before = _mailbox_sizes(mail, AP, BLUE_HARBOR)
+    args = ["eval", "shadow", "--assistant", "invoice_approval", "--database-url", database_url]
+    code = await asyncio.to_thread(main, [*args, "--results", str(tmp_path / "out")])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0, out
+    assert out[-1].startswith("shadow report: ") and out[-1].endswith("shadow.json")
+    written = Path(out[-1].removeprefix("shadow report: "))
+    report = json.loads(await asyncio.to_thread(written.read_text))
+    [row] = report["runs"]
+    assert (row["production"]["status"], row["shadow"]["status"], row["agree"]) == (
+        "needs_review",
+        "needs_review",
+        True,
+    )
+    assert [(n["to"], n["sent"]) for n in row["shadow"]["notifications"]] == [(AP, False)]
+    compared = row["fields"]["compared"]
+    assert row["fields"]["agreeing"] == compared > 0
+    assert any(line.endswith(f"(agree); fields {compared}/{compared}") for line in out), out
+    assert await _erp_records(tryton) == erp_before
+    assert _mailbox_sizes(mail, AP, BLUE_HARBOR) == mail_before
