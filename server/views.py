@@ -24,7 +24,8 @@ def select_fields(views: list[dict[str, Any]], select: list[str] | None) -> list
     return [{k: v for k, v in view.items() if k in select} for view in views]
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A time as the API shows it: ISO 8601, or null."""
     return None if value is None else value.isoformat()
 
 
@@ -34,8 +35,8 @@ def assistant_view(a: Assistant) -> dict[str, Any]:
         "graph_id": a.graph_id,
         "config": a.config,
         "context": a.context,
-        "created_at": _iso(a.created_at),
-        "updated_at": _iso(a.updated_at),
+        "created_at": iso(a.created_at),
+        "updated_at": iso(a.updated_at),
         "metadata": a.metadata,
         "version": a.version,
         "name": a.name,
@@ -46,9 +47,9 @@ def assistant_view(a: Assistant) -> dict[str, Any]:
 def thread_view(t: Thread) -> dict[str, Any]:
     return {
         "thread_id": t.thread_id,
-        "created_at": _iso(t.created_at),
-        "updated_at": _iso(t.updated_at),
-        "state_updated_at": _iso(t.state_updated_at),
+        "created_at": iso(t.created_at),
+        "updated_at": iso(t.updated_at),
+        "state_updated_at": iso(t.state_updated_at),
         "metadata": t.metadata,
         "status": t.status,
         "values": t.values,
@@ -62,8 +63,8 @@ def run_view(r: Run) -> dict[str, Any]:
         "run_id": r.run_id,
         "thread_id": r.thread_id,
         "assistant_id": r.assistant_id,
-        "created_at": _iso(r.created_at),
-        "updated_at": _iso(r.updated_at),
+        "created_at": iso(r.created_at),
+        "updated_at": iso(r.updated_at),
         "status": r.status,
         "metadata": r.metadata,
         "kwargs": r.kwargs,
@@ -78,8 +79,8 @@ def item_view(i: StoreItem, score: float | None = None) -> dict[str, Any]:
         "namespace": list(i.namespace),
         "key": i.key,
         "value": i.value,
-        "created_at": _iso(i.created_at),
-        "updated_at": _iso(i.updated_at),
+        "created_at": iso(i.created_at),
+        "updated_at": iso(i.updated_at),
     }
     if score is not None:
         view["score"] = score
@@ -94,11 +95,11 @@ def cron_view(c: Cron) -> dict[str, Any]:
         "schedule": c.schedule,
         "payload": c.payload,
         "metadata": c.metadata,
-        "next_run_date": _iso(c.next_run_date),
-        "end_time": _iso(c.end_time),
+        "next_run_date": iso(c.next_run_date),
+        "end_time": iso(c.end_time),
         "enabled": c.enabled,
-        "created_at": _iso(c.created_at),
-        "updated_at": _iso(c.updated_at),
+        "created_at": iso(c.created_at),
+        "updated_at": iso(c.updated_at),
         "user_id": None,
     }
 
@@ -112,8 +113,8 @@ def intake_view(item: IntakeItem) -> dict[str, Any]:
         "run_id": item.run_id,
         "thread_id": item.thread_id,
         "assistant_id": item.assistant_id,
-        "created_at": _iso(item.created_at),
-        "settled_at": _iso(item.settled_at),
+        "created_at": iso(item.created_at),
+        "settled_at": iso(item.settled_at),
     }
 
 
@@ -135,7 +136,7 @@ def decision_view(d: ModelDecision) -> dict[str, Any]:
         "generation_ms": d.generation_ms,
         "tokens": {"input": d.input_tokens, "output": d.output_tokens, "source": d.token_source},
         "cost_usd": d.cost_usd,
-        "created_at": _iso(d.created_at),
+        "created_at": iso(d.created_at),
     }
 
 

@@ -25,6 +25,9 @@ from tools.tryton import InvoiceLineInput
 
 # When each ERP invoice's payment create was last sent, by ERP invoice id.
 PAYMENTS_SENT = ("agent-ops", "invoice", "payments-sent")
+# When each vendor invoice's last booking write was sent, by booking idempotency key; `done`
+# once a booking returned, so a later step resumed after a crash does not wait for it.
+BOOKINGS_SENT = ("agent-ops", "invoice", "bookings-sent")
 
 
 def invoice_key(supplier_id: int, invoice_number: str) -> str:
@@ -48,16 +51,41 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
         )
         for line in match["lines"]
     ]
+    key = invoice_key(match["supplier_id"], invoice.invoice_number)
+    store = get_store()
+    item = await store.aget(BOOKINGS_SENT, key) if store is not None else None
+    since = (
+        dt.datetime.fromisoformat(item.value["sent_at"])
+        if item is not None and not item.value.get("done")
+        else None
+    )
+
+    async def mark(done: bool) -> None:
+        if store is not None:
+            sent_at = dt.datetime.now(dt.UTC).isoformat()
+            value = {"sent_at": sent_at, "thread": thread, "done": done}
+            await store.aput(BOOKINGS_SENT, key, value, index=False)
+
+    sent: list[bool] = []
+
+    async def sending() -> None:
+        sent.append(True)
+        await mark(False)
+
     async with erp(config) as client:
         booked = await client.book_supplier_invoice(
-            idempotency_key=invoice_key(match["supplier_id"], invoice.invoice_number),
+            idempotency_key=key,
             supplier_id=match["supplier_id"],
             invoice_date=invoice.issue_date,
             reference=invoice.invoice_number,
             lines=lines,
             description=f"{invoice.vendor_name} {invoice.invoice_number}",
             comment=f"booked by agent-ops, thread {thread}, against {match['purchase_number']}",
+            in_flight_since=since,
+            before_write=sending,
         )
+        if sent or since is not None:
+            await mark(True)
         mismatch = booked_totals(invoice, booked, policy_in(state, config).amount_tolerance)
         if mismatch is not None and booked.state == "draft":
             # Deleted, not kept: a later booking of the corrected invoice reuses the same key,
@@ -94,16 +122,20 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
 
 
 async def post(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
-    """Post it, which puts it on the supplier's payable account."""
+    """Post it, which puts it on the supplier's payable account. What is posted is the one
+    invoice left under the booking's key (a concurrent booking of the same vendor invoice may
+    have kept its own instead of this run's: see `tools.tryton`)."""
     invoice_id = state["erp"]["invoice_id"]
+    key = invoice_key(state["match"]["supplier_id"], state["invoice"]["invoice_number"])
     async with erp(config) as client:
-        posted = await client.post_invoice(invoice_id)
+        posted = await client.post_invoice(invoice_id, idempotency_key=key)
+    why = f"posted as {posted.number}"
+    if posted.id != invoice_id:
+        why += f" (supplier invoice {posted.id}, kept for this vendor invoice over {invoice_id})"
     return {
         "status": "posted",
-        "erp": {**state["erp"], "invoice_number": posted.number},
-        "decisions": [
-            decision("post", "posted", f"posted as {posted.number}", "agent-ops"),
-        ],
+        "erp": {**state["erp"], "invoice_id": posted.id, "invoice_number": posted.number},
+        "decisions": [decision("post", "posted", why, "agent-ops")],
     }
 
 

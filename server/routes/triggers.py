@@ -4,7 +4,6 @@ trigger's secret), not by API keys."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
@@ -18,6 +17,7 @@ from agent_ops.triggers import (
     TriggerPatch,
     TriggerService,
 )
+from server.views import iso
 
 router = APIRouter(tags=["triggers"])
 
@@ -32,10 +32,6 @@ async def _service(request: Request) -> TriggerService:
 Service = Annotated[TriggerService, Depends(_service)]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def trigger_view(t: StoredTrigger, *, with_secret: bool = False) -> dict[str, Any]:
     view: dict[str, Any] = {
         "trigger_id": t.trigger_id,
@@ -48,12 +44,12 @@ def trigger_view(t: StoredTrigger, *, with_secret: bool = False) -> dict[str, An
         "business_key": t.business_key,
         "multitask_strategy": t.multitask_strategy,
         "state": t.state,
-        "next_due": _iso(t.next_due),
-        "last_fired_at": _iso(t.last_fired_at),
+        "next_due": iso(t.next_due),
+        "last_fired_at": iso(t.last_fired_at),
         "last_error": t.last_error,
-        "last_error_at": _iso(t.last_error_at),
-        "created_at": _iso(t.created_at),
-        "updated_at": _iso(t.updated_at),
+        "last_error_at": iso(t.last_error_at),
+        "created_at": iso(t.created_at),
+        "updated_at": iso(t.updated_at),
     }
     if t.kind == "webhook":
         view["hook_path"] = HOOK_PATH.format(trigger_id=t.trigger_id)
@@ -77,7 +73,7 @@ def _event_view(e: TriggerEvent) -> dict[str, Any]:
         "event_key": e.event_key,
         "run_id": e.run_id,
         "thread_id": e.thread_id,
-        "created_at": _iso(e.created_at),
+        "created_at": iso(e.created_at),
     }
 
 

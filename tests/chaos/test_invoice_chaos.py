@@ -44,14 +44,6 @@ from tools.tryton import TrytonClient
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.postgres,
-    pytest.mark.xfail(
-        reason="chaos finds, in some runs (3 of 100 invoices in one CI rehearsal with 28 kills): "
-        "a booking resumed while the dead process's booking is still under way creates a second "
-        "supplier invoice, and Tryton then refuses to post either as 'similar' (two drafts, the "
-        "run ends in error, nothing paid); booking needs the settle-after-create rule payments "
-        "have (README, Failure and recovery)",
-        strict=False,
-    ),
 ]
 
 ROOT_CONFIG = Path(__file__).resolve().parents[2] / "langgraph.json"

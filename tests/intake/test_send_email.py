@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from email import message_from_bytes
 
 import pytest
+from aiosmtpd.controller import Controller
 from pydantic import ValidationError
 
 from agent_ops.errors import Conflict, ConnectorUnavailable
 from agent_ops.runtime.store import ServerStore
 from agent_ops.storage import Storage
 from tools.connector import RetryPolicy
-from tools.mail import SENT_NAMESPACE, ImapSession, Mailer, SendEmail, mail_tools, parse_mail
+from tools.mail import (
+    SENT_NAMESPACE,
+    ImapSession,
+    Mailer,
+    SendEmail,
+    SmtpSettings,
+    mail_tools,
+    parse_mail,
+)
 from tools.mail.devserver import MailDevServer, free_port
 
 SENDER = "agent-ops@example.org"
@@ -110,3 +120,56 @@ async def test_a_send_cut_short_by_a_crash_is_sent_again_as_the_same_message(
     assert len(raws) == 2
     parsed = [message_from_bytes(raw) for raw in raws]
     assert {(m["Message-ID"], m["Date"]) for m in parsed} == {(first.message_id, parsed[0]["Date"])}
+
+
+class _Moments:
+    """An SMTP server's handler that notes when it accepted the mail and when it heard QUIT."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.seen.append("accepted")
+        return "250 OK"
+
+    async def handle_QUIT(self, server: object, session: object, envelope: object) -> str:
+        self.seen.append("quit")
+        return "221 Bye"
+
+
+class _NotingStore(ServerStore):
+    def __init__(self, storage: Storage, seen: list[str]) -> None:
+        super().__init__(storage)
+        self.seen = seen
+
+    async def aput(self, namespace: tuple[str, ...], key: str, value: dict, **kw: object) -> None:  # type: ignore[override]
+        await super().aput(namespace, key, value, **kw)  # type: ignore[arg-type]
+        self.seen.append(f"recorded {value['state']}")
+
+
+async def test_the_mail_is_recorded_sent_before_the_connection_is_closed(
+    storage: Storage,
+) -> None:
+    """The one window in which a crash repeats a mail is between the server's accept and the
+    record; QUIT (a round trip) comes after the record, so it does not widen that window."""
+    moments = _Moments()
+    controller = Controller(moments, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings = SmtpSettings.model_validate(
+            {"host": "127.0.0.1", "port": controller.port, "tls": "none", "sender": SENDER}
+        )
+        mailer = Mailer(settings, _NotingStore(storage, moments.seen))
+        mail = SendEmail(
+            to=["v@example.org"], subject="Paid", body="paid", idempotency_key="quit-0001"
+        )
+        sent = await mailer.send(mail)
+        for _ in range(50):  # QUIT reaches the server's own loop a moment later
+            if "quit" in moments.seen:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        controller.stop()
+
+    assert not sent.resent
+    assert moments.seen == ["recorded sending", "accepted", "recorded sent", "quit"]

@@ -1,6 +1,6 @@
-"""One payment per invoice and one post, whatever writers of one invoice race or die, against a
-real trytond: the windows a crash leaves are made deterministic by doing, through the same REST
-API, what a writer killed at that point leaves behind."""
+"""One supplier invoice per vendor invoice, one post and one payment, whatever writers of one
+invoice race or die, against a real trytond: the windows a crash leaves are made deterministic
+by doing, through the same REST API, what a writer killed at that point leaves behind."""
 
 from __future__ import annotations
 
@@ -194,3 +194,130 @@ async def test_concurrent_posts_of_one_invoice_both_report_it_posted(
         assert {(invoice.state, invoice.number) for invoice in posted} == {
             ("posted", posted[0].number)
         }
+
+
+# -- bookings: one supplier invoice per key ----------------------------------------------------
+
+_HEADER = ("company", "currency", "party", "invoice_address", "account", "payment_term", "journal")
+
+
+async def _order_line(erp: TrytonERP, number: str) -> tuple[int, InvoiceLineInput]:
+    (order,) = await erp.find_purchase_orders(number=number)
+    line = order.lines[0]
+    return order.supplier_id, InvoiceLineInput(
+        purchase_line_id=line.id, quantity=1, unit_price=line.unit_price
+    )
+
+
+async def _dead_writers_invoice(erp: TrytonERP, like: Invoice, key: str) -> int:
+    """What a booking killed after its create committed leaves: the empty invoice its first
+    create makes (lines are moved onto it only once it is the one kept), carrying the key."""
+    header = await erp.client.read("account.invoice", like.id, _HEADER)
+    values = {name: header[name] for name in _HEADER if header.get(name) is not None}
+    row = await erp.client.create(
+        "account.invoice",
+        {
+            **values,
+            "type": "in",
+            "invoice_date": TODAY,
+            "reference": like.reference,
+            "comment": f"booked by a process that died\n\nagent-ops idempotency key: {key}",
+        },
+        ("id",),
+    )
+    return int(row["id"])
+
+
+async def _carrying(erp: TrytonERP, key: str) -> list[tuple[int, str]]:
+    rows = await erp.client.search(
+        "account.invoice",
+        [("type", "=", "in"), ("comment", "like", f"%idempotency key: {key}")],
+        ("state",),
+        order=[("id", "ASC")],
+    )
+    return [(row["id"], row["state"]) for row in rows]
+
+
+async def _book(
+    erp: TrytonERP, supplier: int, line: InvoiceLineInput, key: str, **kwargs: Any
+) -> Invoice:
+    return await erp.book_supplier_invoice(
+        idempotency_key=key,
+        supplier_id=supplier,
+        invoice_date=TODAY,
+        reference=f"SUPP-{key}",
+        lines=[line],
+        **kwargs,
+    )
+
+
+async def test_a_booking_landing_after_the_invoice_was_posted_is_deleted_not_posted_beside_it(
+    erp: TrytonERP,
+) -> None:
+    """The chaos test's double booking: a dead process's create lands after its successor
+    booked and posted; the posted invoice is the one kept, whatever the ids."""
+    supplier, line = await _order_line(erp, "PO-00006")
+    booked = await _book(erp, supplier, line, "book-late")
+    posted = await erp.post_invoice(booked.id, idempotency_key="book-late")
+    late = await _dead_writers_invoice(erp, posted, "book-late")
+    assert late > posted.id
+
+    again = await _book(erp, supplier, line, "book-late")
+    reposted = await erp.post_invoice(late, idempotency_key="book-late")
+
+    assert (again.id, again.state) == (posted.id, "posted")
+    assert (reposted.id, reposted.number) == (posted.id, posted.number)
+    assert await _carrying(erp, "book-late") == [(posted.id, "posted")]
+
+
+async def test_a_post_of_a_booking_that_lost_to_a_concurrent_one_posts_the_survivor(
+    erp: TrytonERP,
+) -> None:
+    supplier, line = await _order_line(erp, "PO-00003")
+    kept = await _book(erp, supplier, line, "book-lost")
+    lost = await _dead_writers_invoice(erp, kept, "book-lost")
+
+    posted = await erp.post_invoice(lost, idempotency_key="book-lost")
+
+    assert (posted.id, posted.state) == (kept.id, "posted")
+    assert await _carrying(erp, "book-lost") == [(kept.id, "posted")]
+
+
+async def test_a_resumed_booking_waits_for_a_create_still_in_flight_instead_of_booking_twice(
+    tryton: RunningTryton,
+) -> None:
+    """The predecessor's create is sent, its process dies, the create lands in Tryton only
+    after the successor would have looked: the successor fills that invoice, makes none."""
+    async with TrytonClient(tryton.settings().model_copy(update={"timeout": 1.0})) as client:
+        erp = TrytonERP(client)
+        supplier, line = await _order_line(erp, "PO-00005")
+        model = await _book(erp, supplier, line, "book-flight-model")
+        sent = dt.datetime.now(dt.UTC)
+
+        async def landing() -> int:
+            await asyncio.sleep(1.5)
+            return await _dead_writers_invoice(erp, model, "book-flight")
+
+        writes: list[int] = []
+
+        async def before_write() -> None:
+            writes.append(1)
+
+        landed, booked = await asyncio.gather(
+            landing(),
+            _book(
+                erp,
+                supplier,
+                line,
+                "book-flight",
+                in_flight_since=sent,
+                before_write=before_write,
+            ),
+        )
+
+        assert booked.id == landed and not booked.created
+        assert [(ln.purchase_line_id, ln.quantity) for ln in booked.lines] == [
+            (line.purchase_line_id, 1)
+        ]
+        assert await _carrying(erp, "book-flight") == [(landed, "draft")]
+        assert writes  # the fill was recorded before it was sent

@@ -105,7 +105,7 @@ class Mailer:
             await self.store.aput(SENT_NAMESPACE, key, entry, index=False)
         message = self._message(mail, entry["message_id"], datetime.fromisoformat(entry["sent_at"]))
         try:
-            await with_retries(
+            connection = await with_retries(
                 lambda: asyncio.to_thread(self._deliver, message), effect="write", policy=self.retry
             )
         except TransientFailure as exc:  # nothing left: the server was never reached
@@ -126,7 +126,12 @@ class Mailer:
             resent=resent,
         )
         record = {**sent.model_dump(mode="json"), "state": "sent"}
-        await self.store.aput(SENT_NAMESPACE, key, record, index=False)
+        try:
+            await self.store.aput(SENT_NAMESPACE, key, record, index=False)
+        finally:
+            # QUIT only after the record: a crash between the server's accept and the record is
+            # the one window in which a resumed send repeats the mail, so it is kept short.
+            await asyncio.to_thread(_hang_up, connection)
         return sent
 
     def _message_id(self, key: str) -> str:
@@ -147,8 +152,9 @@ class Mailer:
         message.set_content(mail.body)
         return message
 
-    def _deliver(self, message: EmailMessage) -> None:
-        """Send over one connection (blocking); classify failures by whether the mail left."""
+    def _deliver(self, message: EmailMessage) -> smtplib.SMTP:
+        """Send over one connection (blocking); classify failures by whether the mail left. The
+        connection is returned open once the server accepted the mail (`_hang_up` closes it)."""
         s = self.settings
         context = ssl.create_default_context()
         try:
@@ -168,20 +174,28 @@ class Mailer:
         except OSError as exc:  # refused, unresolvable, or no greeting: nothing was sent
             raise TransientFailure(f"{type(exc).__name__}: {exc}", sent=False) from exc
         try:
-            with client:
-                if s.tls == "starttls":
-                    try:
-                        client.starttls(context=context)
-                    except (smtplib.SMTPNotSupportedError, ssl.SSLError) as exc:
-                        raise ConnectorRejected(
-                            f"SMTP server {s.host}:{s.port} cannot be reached: "
-                            f"{str(exc).rstrip('.')}{tls_hint('mail.smtp', s.tls)}",
-                            system="smtp",
-                            url=self.url,
-                        ) from exc
-                if s.user is not None and s.password is not None:
-                    client.login(s.user, s.password.get_secret_value())
-                client.send_message(message)
+            self._converse(client, message)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _converse(self, client: smtplib.SMTP, message: EmailMessage) -> None:
+        s = self.settings
+        try:
+            if s.tls == "starttls":
+                try:
+                    client.starttls(context=ssl.create_default_context())
+                except (smtplib.SMTPNotSupportedError, ssl.SSLError) as exc:
+                    raise ConnectorRejected(
+                        f"SMTP server {s.host}:{s.port} cannot be reached: "
+                        f"{str(exc).rstrip('.')}{tls_hint('mail.smtp', s.tls)}",
+                        system="smtp",
+                        url=self.url,
+                    ) from exc
+            if s.user is not None and s.password is not None:
+                client.login(s.user, s.password.get_secret_value())
+            client.send_message(message)
         except smtplib.SMTPResponseException as exc:
             error = exc.smtp_error
             reason = error.decode(errors="replace") if isinstance(error, bytes) else error
@@ -205,6 +219,14 @@ class Mailer:
                 system="smtp",
                 url=self.url,
             ) from exc
+
+
+def _hang_up(connection: smtplib.SMTP) -> None:
+    """Say QUIT and close; the mail was accepted already, so a failure here changes nothing."""
+    try:
+        connection.quit()
+    except (OSError, smtplib.SMTPException):
+        connection.close()
 
 
 def mail_tools(mailer: Mailer) -> list[BaseTool]:

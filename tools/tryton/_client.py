@@ -12,6 +12,7 @@ ConnectorRejected or ConnectorUnavailable naming the URL and Tryton's text.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import html
 import re
@@ -35,6 +36,7 @@ from tools.connector import (
 from tools.tryton import _json
 
 SYSTEM = "tryton"
+_SEARCH_LOOKS = 3  # a search refused with 400 is asked this often (see `_page`)
 Domain = Sequence[Any]
 
 
@@ -222,7 +224,21 @@ class TrytonClient:
         self, path: str, params: list[tuple[str, str]], start: int, size: int
     ) -> tuple[list[dict[str, Any]], int | None]:
         headers = {"Range": f"records={start}-{start + size}"}
-        response = await self._send("GET", path, effect="read", params=params, headers=headers)
+        for look in range(_SEARCH_LOOKS):
+            try:
+                response = await self._send(
+                    "GET", path, effect="read", params=params, headers=headers
+                )
+                break
+            except ConnectorRejected as refused:
+                # Tryton answers a search by finding ids, then reading them; on its SQLite
+                # backend the two are not one snapshot, so a record a concurrent writer deleted
+                # in between fails the read with 400 ("records ... that don't exist"). A search
+                # is a read: asked again, it no longer finds the deleted record. A refusal that
+                # stands (a bad domain) is raised after the last look.
+                if refused.status != 400 or look == _SEARCH_LOOKS - 1:
+                    raise
+                await asyncio.sleep(0.05 * (look + 1))
         if response.status_code == 416:  # the range starts past the last record
             return [], start
         rows = self._decode(response)

@@ -11,13 +11,15 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_ops.errors import ConfigError, ConnectorError, ConnectorRejected, InvalidInput
 from tools.tryton import _drafts as drafts
+from tools.tryton import _invoices as invoices
 from tools.tryton import _payments as payments
 from tools.tryton import _records as records
 from tools.tryton._client import TrytonClient
@@ -31,8 +33,27 @@ from tools.tryton._models import (
     VendorLedger,
 )
 
-T = TypeVar("T")
 _POST_LOOK_EVERY = 0.5  # seconds between looks at an invoice whose post was refused
+_BOOKING_ROUNDS = 4  # a booking whose plan a concurrent writer upset starts again this often
+
+
+class _Superseded(Exception):
+    """A concurrent writer's invoice of the key survives ours and is not filled yet."""
+
+
+@dataclass(frozen=True)
+class _Booking:
+    """One vendor invoice being booked under its idempotency key."""
+
+    key: str
+    supplier_id: int
+    lines: Sequence[InvoiceLineInput]
+    header: dict[str, Any]  # the vendor's number, date, description and the key's comment
+    before_write: Callable[[], Awaitable[None]] | None
+
+    async def sending(self) -> None:
+        if self.before_write is not None:
+            await self.before_write()
 
 
 class InvoiceLineInput(BaseModel):
@@ -58,7 +79,7 @@ class TrytonERP:
 
     async def find_suppliers(self, query: str, limit: int = 10) -> list[Supplier]:
         """Suppliers whose name, code or tax identifier contains `query`."""
-        pattern = f"%{_escape(query)}%"
+        pattern = f"%{records.like_escape(query)}%"
         domain = [
             "OR",
             ("name", "ilike", pattern),
@@ -86,7 +107,7 @@ class TrytonERP:
         if supplier_id is not None:
             domain.append(("party", "=", supplier_id))
         if supplier:
-            pattern = f"%{_escape(supplier)}%"
+            pattern = f"%{records.like_escape(supplier)}%"
             domain.append(
                 ["OR", ("party.name", "ilike", pattern), ("party.code", "ilike", pattern)]
             )
@@ -129,7 +150,7 @@ class TrytonERP:
             ("state", "!=", "cancelled"),
         ]
         if reference is not None:
-            domain.append(("reference", "ilike", _escape(reference.strip())))
+            domain.append(("reference", "ilike", records.like_escape(reference.strip())))
         rows = await self.client.search(
             "account.invoice",
             domain,
@@ -179,6 +200,8 @@ class TrytonERP:
         lines: Sequence[InvoiceLineInput],
         description: str | None = None,
         comment: str | None = None,
+        in_flight_since: dt.datetime | None = None,
+        before_write: Callable[[], Awaitable[None]] | None = None,
     ) -> Invoice:
         """Book a vendor's invoice billing purchase lines as a draft, once per idempotency key.
 
@@ -186,23 +209,51 @@ class TrytonERP:
         draft is fitted to the vendor's document, never a second invoice made beside it (see
         `_drafts`); otherwise (`manual`) the invoice is created. `fitted` names the drafts used.
 
-        Concurrent callers with one key: each creates, then looks the key up; the lowest id is
-        kept and a caller whose invoice lost deletes it and returns the winner. That is exact
-        when Tryton commits ids in order (its SQLite backend serialises writes); on PostgreSQL two
-        creates committing out of id order in the same instant could each keep their own. An
-        invoice that takes lines off Tryton's drafts is created empty first and filled once it
-        is the one kept, so no caller's lines vanish with a loser's invoice.
+        Writers of one key, concurrent or one resumed after another died, end with one invoice
+        (see `_invoices`): each settles after it writes, and a booking that finds its invoice
+        gone to a concurrent writer's starts again from what it finds. An invoice that takes
+        lines off Tryton's drafts is created empty first and filled once it is the one kept, so
+        no caller's lines vanish with a loser's invoice. `in_flight_since` says when a caller
+        that never saw the answer sent its last write: nothing is looked at before that write
+        could have landed. `before_write` is awaited just before each write is sent, for a
+        caller to record that.
         """
-        found = await self._invoice_by_key(idempotency_key)
-        cut_short = found is not None and found.state == "draft" and not found.lines
-        if found is not None and not (cut_short and lines):
+        if not lines:
+            raise InvalidInput("a supplier invoice needs at least one line")
+        await invoices.wait_in_flight(self.client, in_flight_since)
+        booking = _Booking(
+            key=idempotency_key,
+            supplier_id=supplier_id,
+            lines=lines,
+            header={
+                "invoice_date": invoice_date,
+                "reference": reference,
+                "description": description,
+                "comment": (f"{comment.rstrip()}\n\n" if comment else "")
+                + f"{records.KEY_MARK}{idempotency_key}",
+            },
+            before_write=before_write,
+        )
+        for attempt in range(_BOOKING_ROUNDS):
+            try:
+                return await self._book(booking)
+            except (ConnectorRejected, _Superseded):
+                # What this booking planned on was changed by a concurrent writer of the key
+                # (its invoice deleted as a duplicate, a draft it fitted deleted by the winner's
+                # settling): start again from what Tryton holds now. A refusal that stands is
+                # raised after the last round.
+                if attempt == _BOOKING_ROUNDS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _book(self, booking: _Booking) -> Invoice:
+        found = await invoices.settled(self.client, booking.key)
+        if found is not None and not (found.state == "draft" and not found.lines):
             if found.state == "draft":  # a booking may have been cut short before settling
                 ours = [line.purchase_line_id for line in found.lines if line.purchase_line_id]
                 await drafts.settle(self.client, found.id, ours)
             return found
-        if not lines:
-            raise InvalidInput("a supplier invoice needs at least one line")
-        by_id = await self._billed_purchase_lines(supplier_id, lines)
+        by_id = await self._billed_purchase_lines(booking.supplier_id, booking.lines)
         billed = [
             drafts.Billed(
                 purchase_line=line.purchase_line_id,
@@ -212,47 +263,47 @@ class TrytonERP:
                     "description": _line_text(line, by_id[line.purchase_line_id]),
                 },
             )
-            for line in lines
+            for line in booking.lines
         ]
-        text = f"{comment.rstrip()}\n\n" if comment else ""
-        header: dict[str, Any] = {
-            "invoice_date": invoice_date,
-            "reference": reference,
-            "description": description,
-            "comment": f"{text}{records.KEY_MARK}{idempotency_key}",
-        }
         if found is not None:  # created empty by a booking cut short before filling it
-            return await self._fill(found.id, billed, lines, header, by_id, created=False)
+            return await self._fill(found.id, billed, booking, by_id, created=False)
         plan = drafts.plan_fit(billed, await drafts.waiting_drafts(self.client, by_id))
         if plan.target is not None:  # one of Tryton's drafts becomes the vendor's invoice
+            actions = await self._line_actions(plan, by_id)
+            await booking.sending()
             row = await self.client.write(
                 "account.invoice",
                 plan.target,
-                {**header, "lines": await self._line_actions(plan, by_id)},
+                {**booking.header, "lines": actions},
                 records.INVOICE_FIELDS,
             )
-            await drafts.settle(self.client, row["id"], by_id, touched=plan.sources)
-            booked = records.invoice(row)
-            _check_booked(booked, lines, self.client.base_url)
-            return booked.model_copy(update={"fitted": plan.fitted})
-        new = await self._invoice_header(supplier_id, by_id[lines[0].purchase_line_id])
+            kept = await self._kept_booking(booking, row, check=True)
+            await drafts.settle(self.client, kept.id, by_id, touched=plan.sources)
+            return kept.model_copy(update={"created": False, "fitted": plan.fitted})
+        new = await self._invoice_header(
+            booking.supplier_id, by_id[booking.lines[0].purchase_line_id]
+        )
         if not plan.move:  # nothing taken off Tryton's drafts: created in one go
+            actions = await self._line_actions(plan, by_id)
+            await booking.sending()
             row = await self.client.create(
                 "account.invoice",
-                {**new, **header, "lines": await self._line_actions(plan, by_id)},
+                {**new, **booking.header, "lines": actions},
                 records.INVOICE_FIELDS,
             )
-            return await self._kept_booking(idempotency_key, row, lines)
-        row = await self.client.create("account.invoice", {**new, **header}, records.INVOICE_FIELDS)
-        kept = await self._kept_booking(idempotency_key, row, ())
-        return await self._fill(kept.id, billed, lines, header, by_id, created=kept.created)
+            return await self._kept_booking(booking, row, check=True)
+        await booking.sending()
+        row = await self.client.create(
+            "account.invoice", {**new, **booking.header}, records.INVOICE_FIELDS
+        )
+        kept = await self._kept_booking(booking, row, check=False)
+        return await self._fill(kept.id, billed, booking, by_id, created=kept.created)
 
     async def _fill(
         self,
         invoice_id: int,
         billed: list[drafts.Billed],
-        lines: Sequence[InvoiceLineInput],
-        header: dict[str, Any],
+        booking: _Booking,
         by_id: dict[int, dict[str, Any]],
         *,
         created: bool,
@@ -265,17 +316,17 @@ class TrytonERP:
         for _ in range(3):
             waiting = await drafts.waiting_drafts(self.client, by_id)
             current = await self.get_invoice(invoice_id)
-            if _bills(current, lines):
+            if _bills(current, booking.lines):
                 await drafts.settle(self.client, invoice_id, by_id, touched=sources)
                 return current.model_copy(update={"created": created, "fitted": tuple(sources)})
             plan = drafts.plan_fit(billed, waiting, target=_draft_lines(current))
             sources += [source for source in plan.sources if source not in sources]
+            actions = await self._line_actions(plan, by_id)
+            await booking.sending()
             await self.client.write(
-                "account.invoice",
-                invoice_id,
-                {**header, "lines": await self._line_actions(plan, by_id)},
+                "account.invoice", invoice_id, {**booking.header, "lines": actions}
             )
-        raise _unbooked(await self.get_invoice(invoice_id), lines, self.client.base_url)
+        raise _unbooked(await self.get_invoice(invoice_id), booking.lines, self.client.base_url)
 
     async def _line_actions(
         self, plan: drafts.FitPlan, by_id: dict[int, dict[str, Any]]
@@ -292,17 +343,26 @@ class TrytonERP:
         return actions
 
     async def _kept_booking(
-        self, key: str, row: dict[str, Any], lines: Sequence[InvoiceLineInput]
+        self, booking: _Booking, row: dict[str, Any], *, check: bool
     ) -> Invoice:
-        """The invoice kept for `key` once `row` was created with it: `row`'s own unless a
-        concurrent caller's has a lower id, in which case `row`'s is deleted."""
-        kept = await self._invoice_by_key(key)
-        if kept is not None and kept.id != row["id"]:
-            await self.client.delete("account.invoice", row["id"])
+        """The invoice kept for the key once `row` was written with it: `row`'s own unless a
+        concurrent writer's survives (then `row`'s was deleted, as a draft of the key)."""
+        kept = await invoices.settled(self.client, booking.key)
+        if kept is None:
+            raise ConnectorError(
+                f"supplier invoice {row['id']} with idempotency key {booking.key!r} was deleted "
+                "right after it was written, and no other carries the key",
+                system="tryton",
+                url=self.client.base_url,
+            )
+        if kept.id != row["id"]:
+            if kept.state == "draft" and not _bills(kept, booking.lines):
+                # the survivor is a concurrent writer's, still being filled: book again onto it
+                raise _Superseded(kept.id)
             return kept
         booked = records.invoice(row)
-        if lines:
-            _check_booked(booked, lines, self.client.base_url)
+        if check:
+            _check_booked(booked, booking.lines, self.client.base_url)
         return booked.model_copy(update={"created": True})
 
     async def update_supplier_invoice(
@@ -347,8 +407,13 @@ class TrytonERP:
             )
         await self.client.delete("account.invoice", invoice_id)
 
-    async def post_invoice(self, invoice_id: int) -> Invoice:
+    async def post_invoice(self, invoice_id: int, *, idempotency_key: str | None = None) -> Invoice:
         """Post a draft or validated invoice; an invoice already posted (or paid) is returned.
+
+        With the `idempotency_key` it was booked under, what is posted is the key's survivor
+        (`_invoices`): the other drafts of the key are deleted first, and when `invoice_id` itself
+        lost to a concurrent booking of the key, the survivor is posted instead (and returned,
+        so the caller sees which invoice it is).
 
         A post Tryton refuses is looked at again: while another caller's post of the same
         invoice is being carried out (a run resumed after a crash, whose predecessor's post is
@@ -357,19 +422,29 @@ class TrytonERP:
         """
         deadline = time.monotonic() + self.client.settings.timeout
         while True:
-            invoice = await self.get_invoice(invoice_id)
+            if idempotency_key is None:
+                invoice = await self.get_invoice(invoice_id)
+            else:
+                survivor = await invoices.settled(self.client, idempotency_key)
+                if survivor is None:
+                    raise ConnectorError(
+                        f"no supplier invoice carries idempotency key {idempotency_key!r} "
+                        f"any more (invoice {invoice_id} was booked with it): book it again",
+                        system="tryton",
+                        url=self.client.base_url,
+                    )
+                invoice = survivor
             if invoice.state in ("posted", "paid"):
                 return invoice
             if invoice.state == "cancelled":
-                raise InvalidInput(f"invoice {invoice_id} is cancelled and cannot be posted")
+                raise InvalidInput(f"invoice {invoice.id} is cancelled and cannot be posted")
             try:
-                await self.client.action("account.invoice", "post", invoice_id)
+                await self.client.action("account.invoice", "post", invoice.id)
+                return await self.get_invoice(invoice.id)
             except ConnectorRejected:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(_POST_LOOK_EVERY)  # for the other post to commit
-                continue
-            return await self.get_invoice(invoice_id)
 
     async def pay_invoice(
         self,
@@ -544,45 +619,6 @@ class TrytonERP:
             grouped.setdefault(row["purchase"], []).append(records.purchase_line(row))
         return grouped
 
-    async def _invoice_by_key(self, key: str) -> Invoice | None:
-        """The invoice holding `key` with the lowest id, the one concurrent creators keep."""
-
-        async def lowest() -> int | None:
-            rows = await self.client.search(
-                "account.invoice",
-                [("type", "=", "in"), ("comment", "like", f"%{records.KEY_MARK}{_escape(key)}%")],
-                ("comment",),
-                order=[("id", "ASC")],
-            )
-            found = [row["id"] for row in rows if records.key_of(row.get("comment")) == key]
-            return found[0] if found else None
-
-        return await self._kept("invoices", key, lowest, self.get_invoice)
-
-    async def _kept(
-        self,
-        what: str,
-        key: str,
-        lowest: Callable[[], Awaitable[int | None]],
-        read: Callable[[int], Awaitable[T]],
-    ) -> T | None:
-        """Read the record `lowest` finds. Only ids are searched, the record is read after: a
-        concurrent loser's draft can vanish between the two (its creator deletes it), so a read
-        that misses looks again."""
-        for _ in range(3):
-            record_id = await lowest()
-            if record_id is None:
-                return None
-            try:
-                return await read(record_id)
-            except ConnectorRejected:  # deleted since the search: look again
-                continue
-        raise ConnectorError(
-            f"{what} with idempotency key {key!r} kept vanishing while being read",
-            system="tryton",
-            url=self.client.base_url,
-        )
-
     async def _payment_journal(self, company: int, currency: dict[str, Any]) -> int:
         """The journal to pay from: the one the `payment_journal` setting names, else the
         company's only one in the invoice's currency."""
@@ -694,13 +730,6 @@ def _is_journal(row: dict[str, Any], chosen: int | str) -> bool:
         return bool(row["id"] == chosen)
     name = chosen.strip().casefold()
     return bool(row["name"].strip().casefold() == name or str(row["id"]) == name)
-
-
-def _escape(text: str) -> str:
-    """Escape Tryton's `like` wildcards (its escape character is the backslash)."""
-    for char in ("\\", "%", "_"):
-        text = text.replace(char, "\\" + char)
-    return text
 
 
 def _invoice_address(party: dict[str, Any]) -> int | None:

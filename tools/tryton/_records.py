@@ -105,6 +105,13 @@ def key_of(comment: str | None) -> str | None:
     return None
 
 
+def like_escape(text: str) -> str:
+    """Escape Tryton's `like` wildcards (its escape character is the backslash)."""
+    for char in ("\\", "%", "_"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
 def waiting(invoice: dict[str, Any]) -> bool:
     """Whether an invoice is a draft Tryton made for a purchase that waits for the vendor's
     invoice: no vendor invoice number and no idempotency key of ours on it yet."""
