@@ -1,5 +1,5 @@
-"""`agent-ops eval ...`: run a suite, compare two experiments, report one, import a dataset or
-build one from past runs.
+"""`agent-ops eval ...`: run a suite, compare two experiments, report one, shadow past production
+runs with a candidate config, import a dataset or build one from past runs.
 
 Registered by agent_ops/cli.py with `add_parser` and `run`. Bad input (an unknown suite, scorer,
 role or prompt version, a malformed dataset line) is one error line and exit code 2; a failed
@@ -105,6 +105,26 @@ def add_parser(commands: Any) -> None:
     report.add_argument(
         "--json", action="store_true", help="print the JSON report instead of the table"
     )
+    shadow = sub.add_parser(
+        "shadow",
+        help="re-run past production runs with a candidate config in dry run; agreement report",
+    )
+    shadow.add_argument(
+        "--assistant", required=True, help="a graph id (all its assistants) or an assistant id"
+    )
+    shadow.add_argument("--since", type=_instant, help="runs started at or after (ISO 8601)")
+    shadow.add_argument("--until", type=_instant, help="runs started before (ISO 8601)")
+    shadow.add_argument("--limit", type=int, help="only the first N past runs")
+    shadow.add_argument("--set", action="append", metavar="ROLE=PROVIDER:MODEL")
+    shadow.add_argument("--prompt", action="append", metavar="NAME=VERSION")
+    shadow.add_argument(
+        "--stop-before",
+        action="append",
+        help="stop before this step (default: the graph's first writing step, e.g. book)",
+    )
+    shadow.add_argument("--database-url", help="the server's database (default: the settings')")
+    shadow.add_argument("--results", type=Path, default=RESULTS)
+    shadow.add_argument("--json", action="store_true", help="print the JSON report")
     dataset = sub.add_parser("dataset", help="datasets").add_subparsers(
         dest="dataset_command", required=True
     )
@@ -150,6 +170,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return _compare(args)
         if args.eval_command == "report":
             return _report(args)
+        if args.eval_command == "shadow":
+            return _shadow(args, settings)
         if args.dataset_command == "from-runs":
             return _from_runs(args, settings)
         return _import(args)
@@ -221,6 +243,26 @@ def _report(args: argparse.Namespace) -> int:
     else:
         print(table(experiment))
         print(f"html report: {target}")
+    return 0
+
+
+def _shadow(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.harness.shadow import ShadowOptions, run_shadow, shadow_table
+
+    options = ShadowOptions(
+        assistant=args.assistant,
+        production_url=args.database_url or settings.database_url,
+        results=args.results,
+        since=args.since,
+        until=args.until,
+        limit=args.limit,
+        roles=_pairs(args.set, "--set"),
+        prompts=_pairs(args.prompt, "--prompt"),
+        stop_before=tuple(args.stop_before) if args.stop_before else None,
+    )
+    report = asyncio.run(run_shadow(options, settings))
+    print(json.dumps(report, default=str) if args.json else shadow_table(report))
+    print(f"shadow report: {Path(report['folder']) / 'shadow.json'}", flush=True)
     return 0
 
 

@@ -13,7 +13,16 @@ from evals.harness.results import CaseResult, Experiment
 __all__ = ["Comparison", "compare", "lower_is_better", "parse_gates"]
 
 # Metric (or per-case score) names for which less is better; every other one: more is better.
-_LOWER = ("error", "interrupted", "error_rate", "interrupted_rate", "false_accept", "review")
+_LOWER = (
+    "error",
+    "interrupted",
+    "error_rate",
+    "interrupted_rate",
+    "false_accept",
+    "review",
+    "wrong",
+    "wrong_rate",
+)
 
 
 def lower_is_better(name: str) -> bool:

@@ -36,7 +36,13 @@ from evals.harness.results import CaseResult, Experiment, Status
 from evals.harness.scorers import Scorer, build_scorer, mean
 from evals.harness.suite import Suite
 
-__all__ = ["ExperimentOptions", "run_experiment", "summarize"]
+__all__ = [
+    "ExperimentOptions",
+    "check_prompts",
+    "run_experiment",
+    "summarize",
+    "with_overrides",
+]
 
 Progress = Callable[[int, int], None]
 
@@ -62,9 +68,16 @@ class ExperimentOptions:
 def models_config(options: ExperimentOptions) -> ModelsConfig:
     """The suite's models config with the `--set` and `--prompt` overrides applied; an unknown
     role, provider kind or prompt version is an InvalidInput naming it."""
-    config = load_models_config(options.suite.models)
+    return with_overrides(load_models_config(options.suite.models), options.roles, options.prompts)
+
+
+def with_overrides(
+    config: ModelsConfig, roles_set: Mapping[str, str], prompts: Mapping[str, str]
+) -> ModelsConfig:
+    """`config` with roles answered by other providers (`--set`) and prompt versions pinned
+    (`--prompt`); an unknown role or provider kind is an InvalidInput naming it."""
     roles = dict(config.roles)
-    for role, spec in options.roles.items():
+    for role, spec in roles_set.items():
         if role not in roles:
             raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(sorted(roles))}")
         try:
@@ -72,12 +85,10 @@ def models_config(options: ExperimentOptions) -> ModelsConfig:
         except ConfigError as exc:
             raise InvalidInput(f"--set {role}={spec}: {exc}") from None
         roles[role] = roles[role].model_copy(update={"providers": [spec]})
-    return config.model_copy(
-        update={"roles": roles, "prompts": {**config.prompts, **options.prompts}}
-    )
+    return config.model_copy(update={"roles": roles, "prompts": {**config.prompts, **prompts}})
 
 
-def _check_prompts(models: Models, prompts: Mapping[str, str]) -> None:
+def check_prompts(models: Models, prompts: Mapping[str, str]) -> None:
     for name, version in prompts.items():
         try:
             versions = models.prompts.versions(name)
@@ -258,7 +269,7 @@ async def run_experiment(
     cache = ReplayCache(replay_dir.resolve(), options.replay)
     storage = create_storage(database_url, pool_size=max(2, options.concurrency + 1))
     models = Models(config, run_settings, storage, replay=cache)
-    _check_prompts(models, options.prompts)
+    check_prompts(models, options.prompts)
     for name, target in suite.rules.items():
         models.register_rule(name, _function(target, f"suite {suite.name}: rule {name!r}"))
     runtime = Runtime(run_settings, storage, registry, deps=Deps(models=models))

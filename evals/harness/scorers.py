@@ -10,6 +10,11 @@ the experiment its metrics. Built from a suite's `scorers:` entries by `kind`:
   (same calls, same order), `unordered`, `subset` (every call made was expected) or
   `superset` (every expected call was made); `args: false` compares names only.
 - `outcome`: the rate of runs that ended in error and that stopped at an interrupt.
+- `wrong_action`: the rate of runs that took an action the expected outcome says they should
+  not have (an invoice paid that should have waited): the run took it when its outcome
+  (`output`) is one of `action`, and it was right to when the expected outcome (`expected`) is
+  one of them too. A run that failed took no action; a case with no expected outcome is not
+  counted.
 - `module:function`: a custom scorer, a plain function `(output, expected, case) -> float |
   bool | dict[str, float] | None`; its metrics are the means over the cases.
 """
@@ -259,6 +264,34 @@ class Outcome:
         return metrics, {}
 
 
+class WrongAction:
+    def __init__(self, spec: ScorerSpec) -> None:
+        options = _options(spec, {"output", "expected", "action"})
+        self.name = spec.name or "wrong_action"
+        self.output = str(options.get("output", "status"))
+        self.expected = str(options.get("expected", "status"))
+        action = options.get("action")
+        if action is None:
+            raise InvalidInput(
+                "scorer wrong_action needs `action`: the outcome value(s) that take the action"
+            )
+        self.action = [normalize(v) for v in (action if isinstance(action, list) else [action])]
+
+    def score(self, case: CaseResult) -> dict[str, float | None]:
+        want = _get(case.expected, self.expected)
+        if want is None:
+            return {f"{self.name}.wrong": None}
+        took = case.status == "success" and normalize(_get(case.output, self.output)) in self.action
+        return {f"{self.name}.wrong": float(took and normalize(want) not in self.action)}
+
+    def summarize(self, cases: Sequence[CaseResult]) -> tuple[dict[str, float], dict[str, Any]]:
+        wrong = [c for c in cases if c.scores.get(f"{self.name}.wrong")]
+        value = mean([c.scores.get(f"{self.name}.wrong") for c in cases])
+        return {f"{self.name}.wrong_rate": value or 0.0}, {
+            self.name: {"wrong_cases": [c.key for c in wrong]}
+        }
+
+
 Custom = Callable[[Any, dict[str, Any], CaseResult], float | bool | dict[str, float] | None]
 
 
@@ -302,6 +335,7 @@ KINDS: dict[str, Callable[[ScorerSpec], Scorer]] = {
     "classification": Classification,
     "trajectory": Trajectory,
     "outcome": Outcome,
+    "wrong_action": WrongAction,
 }
 
 

@@ -36,6 +36,8 @@ async def send(
     except ValueError as exc:
         raise InvalidInput(f"mail {subject!r} not sent: {exc}") from exc
     reach = connections()
+    if reach.dry_run:
+        return unsent(", ".join(to), subject, "dry run: not sent")
     record: dict[str, Any] = {"to": ", ".join(to), "subject": subject, "sent": False}
     if reach.notify is not None:
         record.update(await reach.notify(record["to"], subject, body, key))

@@ -184,7 +184,7 @@ def test_an_unknown_scorer_in_a_suite_is_refused_before_any_run(
     err = capsys.readouterr().err.strip()
     assert err == (
         "agent-ops: error: unknown scorer 'bleu'; scorers: fields, classification, trajectory, "
-        "outcome or module:function"
+        "outcome, wrong_action or module:function"
     )
     assert not any((tmp_path).glob("support-*"))
 
@@ -243,3 +243,22 @@ async def test_set_answers_a_role_with_another_provider(tmp_path: Path) -> None:
     assert [c.output["label"] for c in done.cases] == ["answer"] * 4
     assert done.metrics["classification.accuracy"] == 0.25  # only the FAQ question
     assert done.metrics["trajectory.match"] == 0.25
+
+
+def test_a_malformed_dataset_line_is_one_error_line_naming_it_and_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = (SUPPORT.parent / "cases.jsonl").read_text().splitlines()
+    lines.insert(2, '{"id": "broken", "inputs": {"question": "cut off')
+    (tmp_path / "cases.jsonl").write_text("\n".join(lines) + "\n")
+    suite = tmp_path / "support.yaml"
+    suite.write_text(
+        SUPPORT.read_text()
+        .replace("langgraph.json", str(SUPPORT.parent / "langgraph.json"))
+        .replace("models.yaml", str(SUPPORT.parent / "models.yaml"))
+    )
+    assert main(["eval", "run", str(suite), "--results", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"agent-ops: error: {tmp_path / 'cases.jsonl'}: line 3 "), err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -131,6 +131,21 @@ def test_outcome_rates() -> None:
     assert (metrics["outcome.error_rate"], metrics["outcome.interrupted_rate"]) == (0.25, 0.25)
 
 
+def test_wrong_action_counts_an_invoice_paid_that_should_have_waited() -> None:
+    spec = {"kind": "wrong_action", "name": "wrong_payment", "action": ["paid", "approved"]}
+    cases = [
+        _case({"status": "paid"}, {"status": "paid"}),  # right to pay
+        _case({"status": "paid"}, {"status": "needs_review"}),  # paid, should have waited: wrong
+        _case({"status": "needs_review"}, {"status": "paid"}),  # waited needlessly: not a payment
+        _case({"status": "paid"}, {"status": "rejected"}, status="error"),  # failed: paid nothing
+        _case({"status": "approved"}, {}),  # no expected outcome: not counted
+    ]
+    done = _metrics(spec, cases)
+    assert [c.scores["wrong_payment.wrong"] for c in cases] == [0.0, 1.0, 0.0, 0.0, None]
+    assert done["metrics"]["wrong_payment.wrong_rate"] == 0.25
+    assert done["details"]["wrong_payment"]["wrong_cases"] == [cases[1].key]
+
+
 def exact_words(output: Any, expected: dict[str, Any], case: CaseResult) -> dict[str, float]:
     """A custom scorer: share of expected words in the answer, and whether it is short."""
     words = expected["answer"].split()
@@ -157,6 +172,7 @@ def test_a_custom_scorer_is_a_plain_function_named_module_colon_function() -> No
         ({"kind": "no_such_module:f"}, "cannot import 'no_such_module'"),
         ({"kind": "trajectory", "mode": "loose"}, "mode must be one of strict"),
         ({"kind": "classification", "field": "x"}, "has no option 'field'"),
+        ({"kind": "wrong_action"}, "needs `action`"),
     ],
 )
 def test_a_bad_scorer_spec_names_what_is_wrong(spec: dict[str, Any], message: str) -> None:
