@@ -94,6 +94,14 @@ async def claim_exactly(storage: Storage, run_id: str, worker: str = "w1", **kw:
     return run
 
 
+async def running_run(storage: Storage) -> tuple[str, Run]:
+    """A new thread and a run on it that worker w1 has claimed: the thread is busy."""
+    thread_id = await new_thread(storage)
+    run = await queue_run(storage, thread_id)
+    await claim_exactly(storage, run.run_id)
+    return thread_id, run
+
+
 async def finished_run(storage: Storage, thread_id: str, status: RunStatus = "success") -> Run:
     run = await queue_run(storage, thread_id, multitask_strategy="enqueue")
     await claim_exactly(storage, run.run_id)
@@ -389,9 +397,7 @@ async def test_create_run_on_missing_thread_is_not_found_unless_asked_to_create(
 
 
 async def test_reject_strategy_raises_conflict_naming_busy_run(storage: Storage) -> None:
-    thread_id = await new_thread(storage)
-    busy = await queue_run(storage, thread_id)
-    await claim_exactly(storage, busy.run_id)
+    thread_id, busy = await running_run(storage)
     with pytest.raises(Conflict) as caught:
         await queue_run(storage, thread_id, multitask_strategy="reject")
     message = str(caught.value)
@@ -428,9 +434,7 @@ async def test_pending_run_blocks_later_runs_of_its_thread(storage: Storage) -> 
 
 
 async def test_interrupt_strategy_cancels_pending_and_flags_running_run(storage: Storage) -> None:
-    thread_id = await new_thread(storage)
-    running = await queue_run(storage, thread_id)
-    await claim_exactly(storage, running.run_id)
+    thread_id, running = await running_run(storage)
     pending = await queue_run(storage, thread_id, multitask_strategy="enqueue")
     cancels = Inbox()
     storage.listen(RUN_CANCEL, cancels)
@@ -450,9 +454,7 @@ async def test_interrupt_strategy_cancels_pending_and_flags_running_run(storage:
 
 
 async def test_rollback_strategy_flags_running_run_for_rollback(storage: Storage) -> None:
-    thread_id = await new_thread(storage)
-    running = await queue_run(storage, thread_id)
-    await claim_exactly(storage, running.run_id)
+    thread_id, running = await running_run(storage)
     await queue_run(storage, thread_id, multitask_strategy="rollback")
     lease = await storage.renew_lease(running.run_id, worker_id="w1", lease_seconds=LONG_LEASE)
     assert lease.held and lease.cancel_action == "rollback"
@@ -641,9 +643,7 @@ async def test_thread_status_follows_the_finished_run(
     interrupts: dict[str, Any] | None,
     thread_status: ThreadStatus,
 ) -> None:
-    thread_id = await new_thread(storage)
-    run = await queue_run(storage, thread_id)
-    await claim_exactly(storage, run.run_id)
+    thread_id, run = await running_run(storage)
     done, queued = Inbox(), Inbox()
     storage.listen(RUN_DONE, done)
     storage.listen(RUN_QUEUED, queued)
@@ -666,9 +666,7 @@ async def test_thread_status_follows_the_finished_run(
 
 
 async def test_thread_stays_busy_when_another_run_is_queued(storage: Storage) -> None:
-    thread_id = await new_thread(storage)
-    first = await queue_run(storage, thread_id)
-    await claim_exactly(storage, first.run_id)
+    thread_id, first = await running_run(storage)
     second = await queue_run(storage, thread_id, multitask_strategy="enqueue")
     queued = Inbox()
     storage.listen(RUN_QUEUED, queued)
