@@ -1135,32 +1135,22 @@ async def test_rollback_cancel_of_a_pending_run_ends_it_interrupted(storage: Sto
 
 
 async def test_purge_removes_finished_stateless_threads_only(storage: Storage) -> None:
-    stateless = await storage.create_run(
-        run_id="s1",
-        thread_id="ts",
-        assistant_id="a",
-        kwargs={},
-        if_not_exists="create",
-        stateless=True,
-    )
-    kept = await storage.create_run(
-        run_id="s2",
-        thread_id="tk",
-        assistant_id="a",
-        kwargs={"on_completion": "keep"},
-        if_not_exists="create",
-        stateless=True,
-    )
+    async def stateless_run(run_id: str, thread_id: str, **kwargs: Any) -> Run:
+        """A run without a thread of its own: the thread is made for it, marked stateless."""
+        return await storage.create_run(
+            run_id=run_id,
+            thread_id=thread_id,
+            assistant_id="a",
+            kwargs=kwargs,
+            if_not_exists="create",
+            stateless=True,
+        )
+
+    stateless = await stateless_run("s1", "ts")
+    kept = await stateless_run("s2", "tk", on_completion="keep")
     await storage.create_thread(thread_id="tn")
     await storage.create_run(run_id="n1", thread_id="tn", assistant_id="a", kwargs={})
-    in_flight = await storage.create_run(
-        run_id="s3",
-        thread_id="tf",
-        assistant_id="a",
-        kwargs={},
-        if_not_exists="create",
-        stateless=True,
-    )
+    in_flight = await stateless_run("s3", "tf")
     for expected in (stateless, kept):
         claimed = await claim(storage, "w")
         assert claimed is not None and claimed.run_id == expected.run_id
