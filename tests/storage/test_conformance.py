@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 
 from agent_ops.errors import Conflict, InvalidInput, NotFound, StorageError
 from agent_ops.storage import (
@@ -1005,12 +1006,17 @@ class Counter(TypedDict):
     n: int
 
 
-async def test_checkpointer_persists_graph_state_in_the_same_database(storage: Storage) -> None:
+def counter_graph(storage: Storage) -> CompiledStateGraph[Counter, None, Counter, Counter]:
+    """One step that adds 1 to `n`, checkpointed by `storage`'s own checkpointer."""
     builder = StateGraph(Counter)
     builder.add_node("bump", lambda state: {"n": state["n"] + 1})
     builder.add_edge(START, "bump")
     builder.add_edge("bump", END)
-    graph = builder.compile(checkpointer=storage.checkpointer)
+    return builder.compile(checkpointer=storage.checkpointer)
+
+
+async def test_checkpointer_persists_graph_state_in_the_same_database(storage: Storage) -> None:
+    graph = counter_graph(storage)
     config: RunnableConfig = {"configurable": {"thread_id": "t1"}}
     assert await graph.ainvoke({"n": 1}, config) == {"n": 2}
     state = await graph.aget_state(config)
@@ -1167,11 +1173,7 @@ async def test_purge_removes_finished_stateless_threads_only(storage: Storage) -
 
 
 async def test_rollback_run_deletes_the_run_and_its_checkpoints_only(storage: Storage) -> None:
-    builder = StateGraph(Counter)
-    builder.add_node("bump", lambda state: {"n": state["n"] + 1})
-    builder.add_edge(START, "bump")
-    builder.add_edge("bump", END)
-    graph = builder.compile(checkpointer=storage.checkpointer)
+    graph = counter_graph(storage)
     thread_id = await new_thread(storage)
     earlier = await finished_run(storage, thread_id)
     config: RunnableConfig = {
