@@ -62,6 +62,16 @@ REPAIR = (
 )
 
 
+@dataclass(frozen=True)
+class _Request(Generic[T]):
+    """What stays the same over one role call's providers, repairs and retries."""
+
+    ctx: CallContext
+    config: RunnableConfig
+    check: Callable[[AIMessage], T]  # the answer's validation: raises, or returns its value
+    ask: Ask
+
+
 class _Invalid(Exception):
     """An answer arrived but did not validate; carries it for the repair re-ask."""
 
@@ -154,11 +164,12 @@ class _Caller:
     ) -> tuple[AIMessage, T]:
         """Try each provider in order; return the first valid answer and what `check` made of it."""
         errors: list[str] = []
+        request = _Request(ctx, config, check, ask)
         for provider in self.providers:
             conversation = list(messages)
             for _repair in range(self.config.repair_attempts + 1):
                 try:
-                    return await self._attempt(provider, conversation, ctx, config, check, ask)
+                    return await self._attempt(provider, conversation, request)
                 except _Invalid as invalid:
                     errors.append(f"{provider.spec}: {invalid.failure}")
                     conversation += [
@@ -171,19 +182,16 @@ class _Caller:
         return await self._exhausted(errors, messages, ctx, check)
 
     async def _attempt(
-        self,
-        provider: Provider,
-        messages: list[BaseMessage],
-        ctx: CallContext,
-        config: RunnableConfig,
-        check: Callable[[AIMessage], T],
-        ask: Ask,
+        self, provider: Provider, messages: list[BaseMessage], request: _Request[T]
     ) -> tuple[AIMessage, T]:
+        ctx = request.ctx
         delay = self.config.backoff_seconds
         for attempt in range(self.config.retries + 1):
             clock = _Clock()
             try:
-                message, usage = await self._generate(provider, messages, config, ask, clock)
+                message, usage = await self._generate(
+                    provider, messages, request.config, request.ask, clock
+                )
             except GraphBubbleUp:
                 raise
             except Exception as exc:
@@ -207,7 +215,7 @@ class _Caller:
                 delay *= 2
                 continue
             try:
-                value = check(message)
+                value = request.check(message)
             except (ValidationError, ValueError) as exc:
                 failure = invalid_answer(exc)
                 await self._record(ctx, provider, clock, message, failure, usage)
