@@ -25,7 +25,7 @@ from agent_ops.models.decisions import DecisionSink, MemoryDecisions
 from agent_ops.models.hub import Models
 from agent_ops.models.local import LocalModelServer, default_model_path
 from agent_ops.models.prompts import Prompt, PromptLibrary
-from agent_ops.models.providers import Provider, Rule
+from agent_ops.models.providers import Ask, Provider, Rule
 from agent_ops.models.replay import REPLAY_MODES, ReplayCache, ReplayMode
 from agent_ops.models.roles import RoleModel, StructuredRole
 from agent_ops.models.router import (
@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_UNKNOWN_THRESHOLD",
     "REPLAY_MODES",
     "UNKNOWN",
+    "Ask",
     "DecisionSink",
     "LabelledText",
     "LocalModelServer",

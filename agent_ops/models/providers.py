@@ -19,6 +19,7 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -52,6 +53,16 @@ RETRIABLE: tuple[type[BaseException], ...] = (
 TIMEOUTS: tuple[type[BaseException], ...] = (TimeoutError, openai.APITimeoutError)
 
 
+@dataclass(frozen=True)
+class Ask:
+    """What a role asks of a provider besides the messages: tools offered (`tool_choice` naming
+    one forces it) or a schema the answer must follow (constrained decoding)."""
+
+    tools: Sequence[BaseTool | dict[str, Any]] = ()
+    tool_choice: str | None = None
+    schema: type[BaseModel] | None = None
+
+
 class Provider(Protocol):
     """Something that answers chat messages for a role."""
 
@@ -69,10 +80,8 @@ class Provider(Protocol):
     async def answer(
         self,
         messages: Sequence[BaseMessage],
+        ask: Ask,
         *,
-        tools: Sequence[BaseTool | dict[str, Any]] = (),
-        tool_choice: str | None = None,
-        schema: type[BaseModel] | None = None,
         config: RunnableConfig | None = None,
         time_limit: float,
     ) -> AIMessage:
@@ -83,14 +92,7 @@ class Provider(Protocol):
         ...
 
     async def usage(
-        self,
-        messages: Sequence[BaseMessage],
-        answer: AIMessage,
-        *,
-        tools: Sequence[BaseTool | dict[str, Any]] = (),
-        tool_choice: str | None = None,
-        schema: type[BaseModel] | None = None,
-        time_limit: float,
+        self, messages: Sequence[BaseMessage], answer: AIMessage, ask: Ask, *, time_limit: float
     ) -> TokenUsage:
         """Return the tokens of a call that `answer` answered, and who gave the numbers."""
         ...
@@ -176,36 +178,25 @@ class ChatEndpoint:
     async def answer(
         self,
         messages: Sequence[BaseMessage],
+        ask: Ask,
         *,
-        tools: Sequence[BaseTool | dict[str, Any]] = (),
-        tool_choice: str | None = None,
-        schema: type[BaseModel] | None = None,
         config: RunnableConfig | None = None,
         time_limit: float,
     ) -> AIMessage:
         client = await self._client(time_limit)
         async with asyncio.timeout(time_limit):
-            message = await self._bound(client, tools, tool_choice, schema).ainvoke(
-                list(messages), config
-            )
+            message = await self._bound(client, ask).ainvoke(list(messages), config)
         assert isinstance(message, AIMessage)
         return message
 
     async def usage(
-        self,
-        messages: Sequence[BaseMessage],
-        answer: AIMessage,
-        *,
-        tools: Sequence[BaseTool | dict[str, Any]] = (),
-        tool_choice: str | None = None,
-        schema: type[BaseModel] | None = None,
-        time_limit: float,
+        self, messages: Sequence[BaseMessage], answer: AIMessage, ask: Ask, *, time_limit: float
     ) -> TokenUsage:
         reported = reported_usage(answer)
         if reported is not None or self._count_tokens is None:
             return reported or NO_TOKENS
         client = await self._client(time_limit)
-        bound = self._bound(client, tools, tool_choice, schema)
+        bound = self._bound(client, ask)
         extra = bound.kwargs if isinstance(bound, RunnableBinding) else {}
         # The body ChatOpenAI sent, so the server renders the very prompt it answered.
         body = client._get_request_payload(list(messages), **extra)
@@ -224,17 +215,11 @@ class ChatEndpoint:
         if self._wait_idle is not None:
             await self._wait_idle(limit)
 
-    def _bound(
-        self,
-        client: ChatOpenAI,
-        tools: Sequence[BaseTool | dict[str, Any]],
-        tool_choice: str | None,
-        schema: type[BaseModel] | None,
-    ) -> Runnable[LanguageModelInput, BaseMessage]:
-        if tools:
-            return client.bind_tools(list(tools), tool_choice=tool_choice)
-        if schema is not None:
-            return client.bind(response_format=response_format(self.kind, schema))
+    def _bound(self, client: ChatOpenAI, ask: Ask) -> Runnable[LanguageModelInput, BaseMessage]:
+        if ask.tools:
+            return client.bind_tools(list(ask.tools), tool_choice=ask.tool_choice)
+        if ask.schema is not None:
+            return client.bind(response_format=response_format(self.kind, ask.schema))
         return client
 
 
@@ -256,10 +241,8 @@ class RuleProvider:
     async def answer(
         self,
         messages: Sequence[BaseMessage],
+        ask: Ask,
         *,
-        tools: Sequence[BaseTool | dict[str, Any]] = (),
-        tool_choice: str | None = None,
-        schema: type[BaseModel] | None = None,
         config: RunnableConfig | None = None,
         time_limit: float,
     ) -> AIMessage:
@@ -276,7 +259,7 @@ class RuleProvider:
         return AIMessage(content=str(result))
 
     async def usage(
-        self, messages: Sequence[BaseMessage], answer: AIMessage, **request: Any
+        self, messages: Sequence[BaseMessage], answer: AIMessage, ask: Ask, *, time_limit: float
     ) -> TokenUsage:
         return reported_usage(answer) or NO_TOKENS
 

@@ -30,7 +30,7 @@ from agent_ops.errors import ConfigError, ModelUnavailable
 from agent_ops.models._queue import ModelQueue
 from agent_ops.models.config import ProviderKind, ProviderOptions
 from agent_ops.models.decisions import TokenUsage
-from agent_ops.models.providers import Provider
+from agent_ops.models.providers import Ask, Provider
 
 __all__ = ["REPLAY_MODES", "ReplayCache", "ReplayMode", "ReplayProvider", "request_key"]
 
@@ -150,14 +150,14 @@ class ReplayProvider:
     async def answer(
         self,
         messages: Sequence[BaseMessage],
+        ask: Ask,
         *,
-        tools: Sequence[BaseTool | dict[str, Any]] = (),
-        tool_choice: str | None = None,
-        schema: type[BaseModel] | None = None,
         config: RunnableConfig | None = None,
         time_limit: float,
     ) -> AIMessage:
-        key = request_key(self.inner, messages, tools=tools, tool_choice=tool_choice, schema=schema)
+        key = request_key(
+            self.inner, messages, tools=ask.tools, tool_choice=ask.tool_choice, schema=ask.schema
+        )
         found = self.cache.get(key)
         if found is not None:
             self.cache.hits += 1
@@ -170,29 +170,15 @@ class ReplayProvider:
                 f"{key[:12]} (replay mode asks no model; run with mode record to add it)"
             )
         await self.inner.ready()
-        message = await self.inner.answer(
-            messages,
-            tools=tools,
-            tool_choice=tool_choice,
-            schema=schema,
-            config=config,
-            time_limit=time_limit,
-        )
-        usage = await self.inner.usage(
-            messages,
-            message,
-            tools=tools,
-            tool_choice=tool_choice,
-            schema=schema,
-            time_limit=time_limit,
-        )
+        message = await self.inner.answer(messages, ask, config=config, time_limit=time_limit)
+        usage = await self.inner.usage(messages, message, ask, time_limit=time_limit)
         self.cache.misses += 1
         self.cache.put(key, message, usage)
         self._usage[id(message)] = usage
         return message
 
     async def usage(
-        self, messages: Sequence[BaseMessage], answer: AIMessage, **request: Any
+        self, messages: Sequence[BaseMessage], answer: AIMessage, ask: Ask, *, time_limit: float
     ) -> TokenUsage:
         return self._usage.pop(id(answer), TokenUsage(0, 0, "none"))
 

@@ -49,16 +49,27 @@ from agent_ops.models.decisions import (
     message_output,
 )
 from agent_ops.models.prompts import Prompt
-from agent_ops.models.providers import RETRIABLE, TIMEOUTS, Provider
+from agent_ops.models.providers import RETRIABLE, TIMEOUTS, Ask, Provider
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 S = TypeVar("S", bound=BaseModel)
+Out = TypeVar("Out")  # what a role's Runnable answers with
 
 REPAIR = (
     "Your previous answer was not valid: {error}\n"
     "Answer again, correcting exactly that, in the required format and nothing else."
 )
+
+
+@dataclass(frozen=True)
+class _Request(Generic[T]):
+    """What stays the same over one role call's providers, repairs and retries."""
+
+    ctx: CallContext
+    config: RunnableConfig
+    check: Callable[[AIMessage], T]  # the answer's validation: raises, or returns its value
+    ask: Ask
 
 
 class _Invalid(Exception):
@@ -149,15 +160,16 @@ class _Caller:
         ctx: CallContext,
         config: RunnableConfig,
         check: Callable[[AIMessage], T],
-        **request: Any,
+        ask: Ask,
     ) -> tuple[AIMessage, T]:
         """Try each provider in order; return the first valid answer and what `check` made of it."""
         errors: list[str] = []
+        request = _Request(ctx, config, check, ask)
         for provider in self.providers:
             conversation = list(messages)
             for _repair in range(self.config.repair_attempts + 1):
                 try:
-                    return await self._attempt(provider, conversation, ctx, config, check, request)
+                    return await self._attempt(provider, conversation, request)
                 except _Invalid as invalid:
                     errors.append(f"{provider.spec}: {invalid.failure}")
                     conversation += [
@@ -170,19 +182,16 @@ class _Caller:
         return await self._exhausted(errors, messages, ctx, check)
 
     async def _attempt(
-        self,
-        provider: Provider,
-        messages: list[BaseMessage],
-        ctx: CallContext,
-        config: RunnableConfig,
-        check: Callable[[AIMessage], T],
-        request: Mapping[str, Any],
+        self, provider: Provider, messages: list[BaseMessage], request: _Request[T]
     ) -> tuple[AIMessage, T]:
+        ctx = request.ctx
         delay = self.config.backoff_seconds
         for attempt in range(self.config.retries + 1):
             clock = _Clock()
             try:
-                message, usage = await self._generate(provider, messages, config, request, clock)
+                message, usage = await self._generate(
+                    provider, messages, request.config, request.ask, clock
+                )
             except GraphBubbleUp:
                 raise
             except Exception as exc:
@@ -206,7 +215,7 @@ class _Caller:
                 delay *= 2
                 continue
             try:
-                value = check(message)
+                value = request.check(message)
             except (ValidationError, ValueError) as exc:
                 failure = invalid_answer(exc)
                 await self._record(ctx, provider, clock, message, failure, usage)
@@ -221,7 +230,7 @@ class _Caller:
         provider: Provider,
         messages: list[BaseMessage],
         config: RunnableConfig,
-        request: Mapping[str, Any],
+        ask: Ask,
         clock: _Clock,
     ) -> tuple[AIMessage, TokenUsage]:
         """Wait for a turn at the provider, then ask it within the time limit; count the tokens.
@@ -240,9 +249,7 @@ class _Caller:
                 clock.queue_ms = clock.since(queued)
                 generating = time.perf_counter()
                 try:
-                    message = await provider.answer(
-                        messages, config=config, time_limit=limit, **request
-                    )
+                    message = await provider.answer(messages, ask, config=config, time_limit=limit)
                 except TIMEOUTS:
                     clock.generation_ms = clock.since(generating)
                     clock.stop()
@@ -256,7 +263,7 @@ class _Caller:
                     if clock.generation_ms is None:
                         clock.generation_ms = clock.since(generating)
                     clock.stop()
-                usage = await provider.usage(messages, message, time_limit=limit, **request)
+                usage = await provider.usage(messages, message, ask, time_limit=limit)
         except QueueTimeout:
             clock.queue_ms = clock.since(queued)
             clock.stop()
@@ -344,7 +351,18 @@ def _as_text(message: AIMessage) -> str:
     return message.text
 
 
-class RoleModel(Runnable[LanguageModelInput, AIMessage]):
+class _AsyncRole(Runnable[LanguageModelInput, Out]):
+    """A role's Runnable: answers only asynchronously, as providers are reached with async I/O."""
+
+    _caller: _Caller
+
+    def invoke(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Out:
+        raise BadRequest(f"model role {self._caller.name!r} is async: call `await ainvoke(...)`")
+
+
+class RoleModel(_AsyncRole[AIMessage]):
     """A chat model for one role (a LangChain Runnable; async: use `ainvoke`).
 
     Token streaming reaches LangGraph's `messages` stream mode through the callbacks of the
@@ -370,11 +388,6 @@ class RoleModel(Runnable[LanguageModelInput, AIMessage]):
         """Answer with a validated `schema` instance (constrained decoding, then repair)."""
         return StructuredRole(self._caller, schema)
 
-    def invoke(
-        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> AIMessage:
-        raise BadRequest(f"model role {self.role!r} is async: call `await ainvoke(...)`")
-
     async def ainvoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AIMessage:
@@ -387,8 +400,7 @@ class RoleModel(Runnable[LanguageModelInput, AIMessage]):
             ctx,
             config,
             self._check_tool_calls,
-            tools=self._tools,
-            tool_choice=self._tool_choice,
+            Ask(tools=self._tools, tool_choice=self._tool_choice),
         )
         return message
 
@@ -417,17 +429,12 @@ class RoleModel(Runnable[LanguageModelInput, AIMessage]):
                 schema.model_validate(call["args"])
 
 
-class StructuredRole(Runnable[LanguageModelInput, S], Generic[S]):
+class StructuredRole(_AsyncRole[S], Generic[S]):
     """A role that answers with a validated pydantic model."""
 
     def __init__(self, caller: _Caller, schema: type[S]) -> None:
         self._caller = caller
         self.schema = schema
-
-    def invoke(
-        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> S:
-        raise BadRequest(f"model role {self._caller.name!r} is async: call `await ainvoke(...)`")
 
     async def ainvoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
@@ -435,7 +442,9 @@ class StructuredRole(Runnable[LanguageModelInput, S], Generic[S]):
         config = ensure_config(config)
         messages = self._caller.messages(input)
         ctx = self._caller.context(messages, config, {"schema": self.schema.model_json_schema()})
-        _, value = await self._caller.call(messages, ctx, config, self._parse, schema=self.schema)
+        _, value = await self._caller.call(
+            messages, ctx, config, self._parse, Ask(schema=self.schema)
+        )
         return value
 
     def _parse(self, message: AIMessage) -> S:

@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tools.tryton_demo import receive_goods
+
 CONFIG_FILE = "trytond.conf"  # written by tools.tryton_demo.copy_demo
 DATABASE = "demo"
 VAT_CATEGORY = "Purchased goods, VAT"  # the demo's product category carrying the 20 % input VAT
@@ -87,18 +89,7 @@ def _order(
     purchase.click("quote")
     purchase.click("confirm")
     received = {line["product"]: float(line["received"]) for line in spec["lines"]}
-    moves = [m for m in purchase.moves if received.get(m.product.code)]
-    if moves:
-        move_model = Model.get("stock.move")
-        shipment = Model.get("stock.shipment.in")(supplier=party, effective_date=today)
-        for move in moves:
-            shipment.incoming_moves.append(move_model(move.id))
-        shipment.save()
-        for incoming in shipment.incoming_moves:
-            incoming.quantity = received[incoming.product.code]
-        shipment.save()
-        shipment.click("receive")
-        shipment.click("do")
+    receive_goods(Model, purchase, party, received, today)
     purchase.reload()
     return purchase
 

@@ -200,44 +200,40 @@ _MONTHS = {
     "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
 }
 
-DATE_STYLES = (
-    "iso",
-    "dmy_dot",
-    "dmy_slash",
-    "us",
-    "en_long",
-    "de_long",
-    "fr_long",
-    "es_long",
-    "it_long",
-    "zh",
-)
+# Each style as a template: `d`, `m` the day and month numbers (`dd`, `mm` zero-padded), `y` the
+# year, `month` the month's name in the style's language.
+_DATE_TEMPLATES = {
+    "iso": "{y}-{mm}-{dd}",
+    "dmy_dot": "{dd}.{mm}.{y}",
+    "dmy_slash": "{dd}/{mm}/{y}",
+    "us": "{mm}/{dd}/{y}",
+    "en_long": "{d} {month} {y}",
+    "de_long": "{d}. {month} {y}",
+    "fr_long": "{d} {month} {y}",
+    "es_long": "{d} de {month} de {y}",
+    "it_long": "{d} {month} {y}",
+    "zh": "{y}年{m}月{d}日",
+}
+DATE_STYLES = tuple(_DATE_TEMPLATES)
 
 
 def date_text(day: dt.date, style: str) -> str:
     """`day` as a vendor of this style writes it."""
-    months = {lang: names.split() for lang, names in _MONTHS.items()}
-    if style == "iso":
-        return day.isoformat()
-    if style == "dmy_dot":
-        return f"{day:%d.%m.%Y}"
-    if style == "dmy_slash":
-        return f"{day:%d/%m/%Y}"
-    if style == "us":
-        return f"{day:%m/%d/%Y}"
-    if style == "en_long":
-        return f"{day.day} {months['en'][day.month - 1]} {day.year}"
-    if style == "de_long":
-        return f"{day.day}. {months['de'][day.month - 1]} {day.year}"
-    if style == "fr_long":
-        return f"{'1er' if day.day == 1 else day.day} {months['fr'][day.month - 1]} {day.year}"
-    if style == "es_long":
-        return f"{day.day} de {months['es'][day.month - 1]} de {day.year}"
-    if style == "it_long":
-        return f"{day.day} {months['it'][day.month - 1]} {day.year}"
-    if style == "zh":
-        return f"{day.year}年{day.month}月{day.day}日"
-    raise ValueError(f"unknown date style {style!r}")
+    template = _DATE_TEMPLATES.get(style)
+    if template is None:
+        raise ValueError(f"unknown date style {style!r}")
+    lang = style.removesuffix("_long")
+    month = _MONTHS[lang].split()[day.month - 1] if lang in _MONTHS else ""
+    # French writes the first of a month as an ordinal.
+    d = "1er" if style == "fr_long" and day.day == 1 else str(day.day)
+    return template.format(
+        d=d,
+        dd=f"{day.day:02d}",
+        m=day.month,
+        mm=f"{day.month:02d}",
+        y=f"{day.year:04d}",
+        month=month,
+    )
 
 
 _SEPARATORS = {"en": (",", "."), "de": (".", ","), "fr": (" ", ","), "ch": ("'", ".")}

@@ -120,11 +120,17 @@ def sheet(
 
 
 class _Pen:
-    """A canvas with a current font and a few drawing shortcuts."""
+    """A canvas writing into memory, with a current font and a few drawing shortcuts."""
 
-    def __init__(self, canvas: Canvas, fonts: tuple[str, str]) -> None:
-        self.c = canvas
+    def __init__(self, pagesize: tuple[float, float], fonts: tuple[str, str]) -> None:
+        self._buffer = io.BytesIO()
+        self.c = Canvas(self._buffer, pagesize=pagesize)
         self.regular, self.bold = fonts
+
+    def pdf(self) -> bytes:
+        """Close the document and return it."""
+        self.c.save()
+        return self._buffer.getvalue()
 
     def text(
         self,
@@ -239,6 +245,36 @@ def _injection(pen: _Pen, s: Sheet, y: float) -> None:
         pen.text(40, y, INJECTION, 6)
 
 
+def _end_page(pen: _Pen, s: Sheet, width: float, footer: float = 60) -> None:
+    _footer(pen, s, footer, width)
+    pen.c.showPage()
+
+
+def _title_and_fields(pen: _Pen, s: Sheet, top: float) -> float:
+    """The vendor top left, the title top right, the header fields below it with their labels
+    on their left, the buyer under the vendor; returns where the table may start."""
+    _vendor_block(pen, s, 40, top)
+    pen.text(
+        A4[0] - 40, top, s.labels["delivery" if s.note else "invoice"], 18, bold=True, align="right"
+    )
+    y = top - 40
+    for label, value in _header_fields(s):
+        pen.text(350, y, f"{label}:", 9)
+        pen.text(460, y, value, 9, bold=True)
+        y -= 13
+    return min(y, _buyer_block(pen, s, 40, top - 110)) - 20
+
+
+def _totals_under_table(pen: _Pen, s: Sheet, y: float) -> float:
+    """The totals in two columns under the table, the total in bold; returns the next line."""
+    y -= 10
+    for label, value in _totals(s):
+        pen.text(380, y, label, 9, bold=label == s.labels["total"])
+        pen.text(A4[0] - 44, y, value, 9, bold=label == s.labels["total"], align="right")
+        y -= 13
+    return y
+
+
 def _table(
     pen: _Pen,
     s: Sheet,
@@ -273,40 +309,22 @@ def _table(
 def _table_layout(case: Case, vendor: Vendor, rng: random.Random) -> bytes:
     """Ruled table; labels left of their values in a box at the top right."""
     s = sheet(case, vendor, rng)
-    buffer = io.BytesIO()
-    pen = _Pen(Canvas(buffer, pagesize=A4), s.fonts)
+    pen = _Pen(A4, s.fonts)
     width = A4[0] - 80
-    top = A4[1] - 50
-    _vendor_block(pen, s, 40, top)
-    pen.text(
-        A4[0] - 40, top, s.labels["delivery" if s.note else "invoice"], 18, bold=True, align="right"
-    )
-    y = top - 40
-    for label, value in _header_fields(s):
-        pen.text(350, y, f"{label}:", 9)
-        pen.text(460, y, value, 9, bold=True)
-        y -= 13
-    y = min(y, _buyer_block(pen, s, 40, top - 110)) - 20
+    y = _title_and_fields(pen, s, A4[1] - 50)
     y = _table(pen, s, list(enumerate(case.printed.lines, 1)), y, 40, width, ruled=True)
     if not s.note:
-        y -= 10
-        for label, value in _totals(s):
-            pen.text(380, y, label, 9, bold=label == s.labels["total"])
-            pen.text(A4[0] - 44, y, value, 9, bold=label == s.labels["total"], align="right")
-            y -= 13
+        y = _totals_under_table(pen, s, y)
     _injection(pen, s, y - 20)
-    _footer(pen, s, 60, width)
-    pen.c.showPage()
-    pen.c.save()
-    return buffer.getvalue()
+    _end_page(pen, s, width)
+    return pen.pdf()
 
 
 def _stacked_layout(case: Case, vendor: Vendor, rng: random.Random) -> bytes:
     """Labels above their values, in a row of boxes; an unruled table; letter paper."""
     s = sheet(case, vendor, rng)
-    buffer = io.BytesIO()
     size = LETTER if vendor.dates == ("us",) else A4
-    pen = _Pen(Canvas(buffer, pagesize=size), s.fonts)
+    pen = _Pen(size, s.fonts)
     width = size[0] - 80
     top = size[1] - 50
     pen.text(40, top, s.labels["delivery" if s.note else "invoice"], 22, bold=True)
@@ -332,10 +350,8 @@ def _stacked_layout(case: Case, vendor: Vendor, rng: random.Random) -> bytes:
             pen.text(x, y - 14, value, 11, bold=i == len(totals) - 1)
         y -= 30
     _injection(pen, s, y - 10)
-    _footer(pen, s, 60, width)
-    pen.c.showPage()
-    pen.c.save()
-    return buffer.getvalue()
+    _end_page(pen, s, width)
+    return pen.pdf()
 
 
 def _totals_right_layout(case: Case, vendor: Vendor, rng: random.Random) -> bytes:
@@ -349,8 +365,7 @@ def _totals_right_layout(case: Case, vendor: Vendor, rng: random.Random) -> byte
         )
     )
     s = sheet(case, vendor, rng, columns=columns)
-    buffer = io.BytesIO()
-    pen = _Pen(Canvas(buffer, pagesize=A4), s.fonts)
+    pen = _Pen(A4, s.fonts)
     width = A4[0] - 80
     right = A4[0] - 40
     top = A4[1] - 50
@@ -372,10 +387,8 @@ def _totals_right_layout(case: Case, vendor: Vendor, rng: random.Random) -> byte
             pen.text(right, y, value, 9, bold=label == s.labels["total"], align="right")
             y -= 13
     _injection(pen, s, y - 20)
-    _footer(pen, s, 60, width)
-    pen.c.showPage()
-    pen.c.save()
-    return buffer.getvalue()
+    _end_page(pen, s, width)
+    return pen.pdf()
 
 
 def _multipage_layout(case: Case, vendor: Vendor, rng: random.Random) -> bytes:
@@ -385,28 +398,13 @@ def _multipage_layout(case: Case, vendor: Vendor, rng: random.Random) -> bytes:
     per_page = rng.choice((5, 6, 7))
     lines = list(enumerate(case.printed.lines, 1))
     chunks = [lines[i : i + per_page] for i in range(0, len(lines), per_page)]
-    buffer = io.BytesIO()
-    pen = _Pen(Canvas(buffer, pagesize=A4), s.fonts)
+    pen = _Pen(A4, s.fonts)
     width = A4[0] - 80
     top = A4[1] - 50
     carried = Decimal(0)
     for page, chunk in enumerate(chunks, 1):
         if page == 1:
-            _vendor_block(pen, s, 40, top)
-            pen.text(
-                A4[0] - 40,
-                top,
-                s.labels["delivery" if s.note else "invoice"],
-                18,
-                bold=True,
-                align="right",
-            )
-            y = top - 40
-            for label, value in _header_fields(s):
-                pen.text(350, y, f"{label}:", 9)
-                pen.text(460, y, value, 9, bold=True)
-                y -= 13
-            y = min(y, _buyer_block(pen, s, 40, top - 110)) - 20
+            y = _title_and_fields(pen, s, top)
         else:
             pen.text(
                 40,
@@ -427,17 +425,11 @@ def _multipage_layout(case: Case, vendor: Vendor, rng: random.Random) -> bytes:
                 pen.text(40, y - 6, s.labels["carried"], 9)
                 pen.text(A4[0] - 44, y - 6, s.num(carried), 9, align="right")
         elif not s.note:
-            y -= 10
-            for label, value in _totals(s):
-                pen.text(380, y, label, 9, bold=label == s.labels["total"])
-                pen.text(A4[0] - 44, y, value, 9, bold=label == s.labels["total"], align="right")
-                y -= 13
+            y = _totals_under_table(pen, s, y)
             _injection(pen, s, y - 20)
         pen.text(A4[0] / 2, 40, s.labels["page"].format(n=page, m=len(chunks)), 8, align="center")
-        _footer(pen, s, 70, width)
-        pen.c.showPage()
-    pen.c.save()
-    return buffer.getvalue()
+        _end_page(pen, s, width, footer=70)
+    return pen.pdf()
 
 
 def _noisy(text: str, rng: random.Random, rate: float = 0.35) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from lxml import etree
@@ -60,34 +61,51 @@ def _xml(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+@dataclass(frozen=True)
+class _Party:
+    """A seller or buyer as the documents name it: `tax_id` and `email` only where printed."""
+
+    name: str
+    street: str
+    city: str  # postcode and city, split by `_postcode`
+    country: str
+    tax_id: str | None
+    email: str | None
+
+
+def _seller(vendor: Vendor) -> _Party:
+    return _Party(
+        vendor.name,
+        vendor.street,
+        vendor.city,
+        vendor.country,
+        vendor.tax_id_compact,
+        vendor.email,
+    )
+
+
+_BUYER = _Party(BUYER.name, BUYER.street, BUYER.city, BUYER.country, BUYER.vat, None)
+
+
 def _ubl_party(
-    cac: ElementMaker,
-    cbc: ElementMaker,
-    name: str,
-    street: str,
-    city: str,
-    country: str,
-    tax_id: str | None,
-    email: str | None,
-    *,
-    legal: bool = True,
+    cac: ElementMaker, cbc: ElementMaker, party: _Party, *, legal: bool = True
 ) -> etree._Element:
-    postcode, town = _postcode(city)
+    postcode, town = _postcode(party.city)
     parts = [
-        cac.PartyName(cbc.Name(name)),
+        cac.PartyName(cbc.Name(party.name)),
         cac.PostalAddress(
-            cbc.StreetName(street),
+            cbc.StreetName(party.street),
             cbc.CityName(town),
             cbc.PostalZone(postcode),
-            cac.Country(cbc.IdentificationCode(_COUNTRY.get(country, "DE"))),
+            cac.Country(cbc.IdentificationCode(_COUNTRY.get(party.country, "DE"))),
         ),
     ]
-    if tax_id:
-        parts.append(cac.PartyTaxScheme(cbc.CompanyID(tax_id), cac.TaxScheme(cbc.ID("VAT"))))
+    if party.tax_id:
+        parts.append(cac.PartyTaxScheme(cbc.CompanyID(party.tax_id), cac.TaxScheme(cbc.ID("VAT"))))
     if legal:
-        parts.append(cac.PartyLegalEntity(cbc.RegistrationName(name)))
-    if email:
-        parts.append(cac.Contact(cbc.ElectronicMail(email)))
+        parts.append(cac.PartyLegalEntity(cbc.RegistrationName(party.name)))
+    if party.email:
+        parts.append(cac.Contact(cbc.ElectronicMail(party.email)))
     return cac.Party(*parts)
 
 
@@ -115,23 +133,8 @@ def ubl_invoice(case: Case, vendor: Vendor) -> bytes:
     if t.po_number:
         head.append(cac.OrderReference(cbc.ID(t.po_number)))
     head += [
-        cac.AccountingSupplierParty(
-            _ubl_party(
-                cac,
-                cbc,
-                vendor.name,
-                vendor.street,
-                vendor.city,
-                vendor.country,
-                vendor.tax_id_compact,
-                vendor.email,
-            )
-        ),
-        cac.AccountingCustomerParty(
-            _ubl_party(
-                cac, cbc, BUYER.name, BUYER.street, BUYER.city, BUYER.country, BUYER.vat, None
-            )
-        ),
+        cac.AccountingSupplierParty(_ubl_party(cac, cbc, _seller(vendor))),
+        cac.AccountingCustomerParty(_ubl_party(cac, cbc, _BUYER)),
         cac.PaymentMeans(
             cbc.PaymentMeansCode("58"),
             cac.PayeeFinancialAccount(cbc.ID(vendor.iban.replace(" ", ""))),
@@ -197,32 +200,11 @@ def ubl_despatch(case: Case, vendor: Vendor) -> bytes:
         cbc.IssueDate(t.issue_date.isoformat()),
         cbc.DespatchAdviceTypeCode("351"),
         cac.OrderReference(cbc.ID(t.po_number or "")),
+        # A despatch advice names the parties without their tax registrations.
         cac.DespatchSupplierParty(
-            _ubl_party(
-                cac,
-                cbc,
-                vendor.name,
-                vendor.street,
-                vendor.city,
-                vendor.country,
-                None,
-                vendor.email,
-                legal=False,
-            )
+            _ubl_party(cac, cbc, replace(_seller(vendor), tax_id=None), legal=False)
         ),
-        cac.DeliveryCustomerParty(
-            _ubl_party(
-                cac,
-                cbc,
-                BUYER.name,
-                BUYER.street,
-                BUYER.city,
-                BUYER.country,
-                None,
-                None,
-                legal=False,
-            )
-        ),
+        cac.DeliveryCustomerParty(_ubl_party(cac, cbc, replace(_BUYER, tax_id=None), legal=False)),
         cac.Shipment(cbc.ID("1")),
         *lines,
     )
@@ -239,23 +221,21 @@ def cii_invoice(case: Case, vendor: Vendor) -> bytes:
     def date(day: object) -> etree._Element:
         return udt.DateTimeString(f"{day:%Y%m%d}", format="102")
 
-    def party(
-        name: str, street: str, city: str, country: str, tax: str | None, email: str | None
-    ) -> list[etree._Element]:
-        postcode, town = _postcode(city)
+    def party(p: _Party) -> list[etree._Element]:
+        postcode, town = _postcode(p.city)
         parts = [
-            ram.Name(name),
+            ram.Name(p.name),
             ram.PostalTradeAddress(
                 ram.PostcodeCode(postcode),
-                ram.LineOne(street),
+                ram.LineOne(p.street),
                 ram.CityName(town),
-                ram.CountryID(_COUNTRY.get(country, "DE")),
+                ram.CountryID(_COUNTRY.get(p.country, "DE")),
             ),
         ]
-        if email:
-            parts.append(ram.URIUniversalCommunication(ram.URIID(email, schemeID="EM")))
-        if tax:
-            parts.append(ram.SpecifiedTaxRegistration(ram.ID(tax, schemeID="VA")))
+        if p.email:
+            parts.append(ram.URIUniversalCommunication(ram.URIID(p.email, schemeID="EM")))
+        if p.tax_id:
+            parts.append(ram.SpecifiedTaxRegistration(ram.ID(p.tax_id, schemeID="VA")))
         return parts
 
     document = [
@@ -292,19 +272,8 @@ def cii_invoice(case: Case, vendor: Vendor) -> bytes:
             )
         )
     agreement = [
-        ram.SellerTradeParty(
-            *party(
-                vendor.name,
-                vendor.street,
-                vendor.city,
-                vendor.country,
-                vendor.tax_id_compact,
-                vendor.email,
-            )
-        ),
-        ram.BuyerTradeParty(
-            *party(BUYER.name, BUYER.street, BUYER.city, BUYER.country, BUYER.vat, None)
-        ),
+        ram.SellerTradeParty(*party(_seller(vendor))),
+        ram.BuyerTradeParty(*party(_BUYER)),
     ]
     if t.po_number:
         agreement.append(ram.BuyerOrderReferencedDocument(ram.IssuerAssignedID(t.po_number)))

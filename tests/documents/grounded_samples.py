@@ -17,10 +17,10 @@ from tools.documents import (
     Document,
     Hints,
     Invoice,
-    InvoiceLine,
     OrderHint,
     OrderLineHint,
     SupplierHint,
+    priced_invoice,
 )
 
 D = Decimal
@@ -138,30 +138,15 @@ def _invoice(
     tax_rate: str = "0",
     due: dt.date | None = None,
 ) -> Invoice:
-    items = [
-        InvoiceLine(
-            description=text,
-            product_code=code,
-            quantity=D(q),
-            unit_price=D(p),
-            amount=(D(q) * D(p)).quantize(D("0.01")),
-        )
-        for code, text, q, p in lines
-    ]
-    subtotal = sum((i.amount for i in items), D(0))
-    tax = (subtotal * D(tax_rate)).quantize(D("0.01"))
-    return Invoice(
-        vendor_name=vendor.name,
+    return priced_invoice(
+        vendor.name,
+        number,
+        issued,
+        po,
+        lines,
+        tax_rate=tax_rate,
+        due=due,
         vendor_tax_id=vendor.tax_ids[0],
-        invoice_number=number,
-        issue_date=issued,
-        due_date=due,
-        currency="EUR",
-        po_number=po,
-        lines=items,
-        subtotal=subtotal,
-        tax=tax,
-        total=subtotal + tax,
     )
 
 
@@ -188,9 +173,14 @@ def qty(value: Decimal) -> str:
 # -- PDFs ----------------------------------------------------------------------------------------
 
 
-def pdf_boxed_en(inv: Invoice, name: str = "bhp-boxed.pdf") -> Document:
+def pdf_boxed_en(
+    inv: Invoice,
+    name: str = "bhp-boxed.pdf",
+    footer: str = "Payment by bank transfer within 30 days. Thank you for your business.",
+) -> Document:
     """English, meta in stacked boxes (label above value), columns Description | Item | Qty |
-    Unit price | Amount with right-aligned numbers, dates written with month names."""
+    Unit price | Amount with right-aligned numbers, dates written with month names; `footer`
+    in small print at the bottom."""
     t = [
         Text(40, 50, "Blue Harbor Packaging", 16, bold=True),
         Text(40, 66, "12 Quay Street, Portside"),
@@ -225,7 +215,7 @@ def pdf_boxed_en(inv: Invoice, name: str = "bhp-boxed.pdf") -> Document:
         t += [Text(400, y, label), Text(550, y, f"EUR {en(value)}", right=True)]
         y += 14
     t += [Text(400, y, "Total due", bold=True), Text(550, y, f"EUR {en(inv.total)}", right=True)]
-    t += [Text(40, 780, "Payment by bank transfer within 30 days. Thank you for your business.", 7)]
+    t += [Text(40, 780, footer, 7)]
     return Document.from_bytes(placed_pdf([t]), name)
 
 

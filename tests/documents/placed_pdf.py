@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tools.documents._pdf_writer import assemble
+from tools.documents._pdf_writer import a4_pdf
 
 # Helvetica advance widths (1/1000 em) for what our test documents write; others count as 556.
 _NARROW = {" ": 278, ".": 278, ",": 278, ":": 278, "'": 191, "-": 333, "/": 278, "(": 333}
@@ -33,15 +33,8 @@ class Text:
 
 def placed_pdf(pages: list[list[Text]]) -> bytes:
     """A4 pages with each text where it is placed."""
-    kids = [5 + 2 * i for i in range(len(pages))]
-    objects: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>"
-        % (b" ".join(b"%d 0 R" % k for k in kids), len(pages)),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
-    ]
-    for number, page in zip(kids, pages, strict=True):
+    contents = []
+    for page in pages:
         body = b""
         for t in page:
             x = t.x - width(t.text, t.size) if t.right else t.x
@@ -52,12 +45,8 @@ def placed_pdf(pages: list[list[Text]]) -> bytes:
                 842 - t.y,
                 _escape(t.text),
             )
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-            b"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents %d 0 R >>" % (number + 1)
-        )
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(body), body))
-    return assemble(objects)
+        contents.append(body)
+    return a4_pdf(["Helvetica", "Helvetica-Bold"], contents)
 
 
 def _escape(text: str) -> bytes:

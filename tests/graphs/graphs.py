@@ -11,6 +11,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 from langgraph.types import interrupt
 
@@ -20,22 +21,21 @@ from tools.config import Connectors
 REPLY = " ".join(f"w{i}" for i in range(25))  # 25 tokens, streamed one by one
 
 
+def _chain(state: type[Any], *nodes: tuple[str, Any]) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """A graph over `state` that runs `nodes` (name, node) one after another from START."""
+    return StateGraph(state).add_sequence(list(nodes)).add_edge(START, nodes[0][0]).compile()
+
+
 async def respond(state: MessagesState) -> dict[str, Any]:
     model = GenericFakeChatModel(messages=iter([AIMessage(REPLY)]))
     return {"messages": [await model.ainvoke(state["messages"])]}
 
 
-_echo = StateGraph(MessagesState)
-_echo.add_node("respond", respond)
-_echo.add_edge(START, "respond")
-echo = _echo.compile()
+echo = _chain(MessagesState, ("respond", respond))
 
 
 # The echo graph as one node of a parent graph: its events and chunks come from a subgraph.
-_nested = StateGraph(MessagesState)
-_nested.add_node("inner", echo)
-_nested.add_edge(START, "inner")
-nested = _nested.compile()
+nested = _chain(MessagesState, ("inner", echo))
 
 
 def ask(state: MessagesState) -> dict[str, Any]:
@@ -43,20 +43,14 @@ def ask(state: MessagesState) -> dict[str, Any]:
     return {"messages": [AIMessage(f"answer: {answer}")]}
 
 
-_approve = StateGraph(MessagesState)
-_approve.add_node("ask", ask)
-_approve.add_edge(START, "ask")
-approve = _approve.compile()
+approve = _chain(MessagesState, ("ask", ask))
 
 
 def explode(state: MessagesState) -> dict[str, Any]:
     raise ValueError("invoice total 120.00 does not match lines 100.00")
 
 
-_fail = StateGraph(MessagesState)
-_fail.add_node("explode", explode)
-_fail.add_edge(START, "explode")
-fail = _fail.compile()
+fail = _chain(MessagesState, ("explode", explode))
 
 
 class StepState(TypedDict, total=False):
@@ -88,12 +82,7 @@ async def second(state: StepState, config: RunnableConfig) -> dict[str, Any]:
     return {"log": ["second"]}
 
 
-_steps = StateGraph(StepState)
-_steps.add_node("first", first)
-_steps.add_node("second", second)
-_steps.add_edge(START, "first")
-_steps.add_edge("first", "second")
-steps = _steps.compile()
+steps = _chain(StepState, ("first", first), ("second", second))
 
 
 class NoteState(TypedDict, total=False):
@@ -117,12 +106,7 @@ def recall(state: NoteState, *, store: BaseStore) -> dict[str, Any]:
     return {"recalled": [hit.key for hit in hits]}
 
 
-_notes = StateGraph(NoteState)
-_notes.add_node("remember", remember)
-_notes.add_node("recall", recall)
-_notes.add_edge(START, "remember")
-_notes.add_edge("remember", "recall")
-notes = _notes.compile()
+notes = _chain(NoteState, ("remember", remember), ("recall", recall))
 
 
 class DepsState(TypedDict, total=False):
@@ -146,7 +130,4 @@ async def read_deps(state: DepsState, config: RunnableConfig) -> dict[str, Any]:
     }
 
 
-_deps = StateGraph(DepsState)
-_deps.add_node("read_deps", read_deps)
-_deps.add_edge(START, "read_deps")
-deps = _deps.compile()
+deps = _chain(DepsState, ("read_deps", read_deps))

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from langgraph.pregel import Pregel
 
-from tests.invoice.samples import Outbox, invoice, run_config
+from tests.invoice.samples import invoice, run_config
 from tests.tryton_fixtures import RunningTryton
 from tools.tryton import TrytonClient
 from tools.tryton_demo import (
@@ -70,8 +70,10 @@ def tryton(numbers: tuple[dict[str, list[str]], RunningTryton]) -> RunningTryton
     return numbers[1]
 
 
-def _po(numbers: tuple[dict[str, list[str]], RunningTryton], method: str, test: int) -> str:
-    return numbers[0][method][test]
+@pytest.fixture(scope="module")
+def orders(numbers: tuple[dict[str, list[str]], RunningTryton]) -> dict[str, list[str]]:
+    """Per invoice method, the numbers of the tests' orders (see ORDERS_PER_METHOD)."""
+    return numbers[0]
 
 
 async def _invoices(tryton: RunningTryton, po: str) -> list[dict[str, Any]]:
@@ -91,27 +93,23 @@ def _lines(row: dict[str, Any]) -> list[tuple[str, float]]:
 
 
 async def test_every_method_confirms_the_order_as_tryton_does(
-    tryton: RunningTryton, numbers: tuple[dict[str, list[str]], RunningTryton]
+    tryton: RunningTryton, orders: dict[str, list[str]]
 ) -> None:
     drafted = {}
     for method in METHODS:
-        rows = await _invoices(tryton, _po(numbers, method, 0))
+        rows = await _invoices(tryton, orders[method][0])
         drafted[method] = [(row["state"], _lines(row)) for row in rows]
     both = [("BOLT-M8", 100.0), ("WIRE-CU25", 50.0)]
     assert drafted == {"order": [("draft", both)], "fulfillment": [("draft", both)], "manual": []}
-    assert tryton.facts.invoice_methods[_po(numbers, "order", 0)] == "order"
-    assert tryton.facts.invoice_methods[_po(numbers, "fulfillment", 0)] == "fulfillment"
+    assert tryton.facts.invoice_methods[orders["order"][0]] == "order"
+    assert tryton.facts.invoice_methods[orders["fulfillment"][0]] == "fulfillment"
 
 
 @pytest.mark.parametrize("method", METHODS)
 async def test_a_clean_invoice_is_booked_onto_trytons_draft_posted_once_and_paid(
-    graph: Pregel,
-    outbox: Outbox,
-    tryton: RunningTryton,
-    numbers: tuple[dict[str, list[str]], RunningTryton],
-    method: str,
+    graph: Pregel, tryton: RunningTryton, orders: dict[str, list[str]], method: str
 ) -> None:
-    po = _po(numbers, method, 0)
+    po = orders[method][0]
     before = await _invoices(tryton, po)
     inv = invoice(f"NWM-{method}-1", po, [(*BOLTS[:2], 100, BOLTS[2]), (*WIRE[:2], 50, WIRE[2])])
     state = await graph.ainvoke({"invoice": {**inv, "vendor_name": VENDOR}}, run_config())
@@ -142,13 +140,9 @@ async def test_a_clean_invoice_is_booked_onto_trytons_draft_posted_once_and_paid
 
 @pytest.mark.parametrize("method", METHODS)
 async def test_a_partial_bill_leaves_the_rest_billable_and_its_invoice_is_paid_too(
-    graph: Pregel,
-    outbox: Outbox,
-    tryton: RunningTryton,
-    numbers: tuple[dict[str, list[str]], RunningTryton],
-    method: str,
+    graph: Pregel, tryton: RunningTryton, orders: dict[str, list[str]], method: str
 ) -> None:
-    po = _po(numbers, method, 1)
+    po = orders[method][1]
     first = invoice(f"NWM-{method}-2a", po, [(*BOLTS[:2], 60, BOLTS[2])], vendor=VENDOR)
     state = await graph.ainvoke({"invoice": first}, run_config())
     assert state["status"] == "paid" and state["erp"]["amount"] == "15.00"
@@ -182,13 +176,9 @@ async def test_a_partial_bill_leaves_the_rest_billable_and_its_invoice_is_paid_t
 
 @pytest.mark.parametrize("method", ["order", "fulfillment"])
 async def test_billing_more_than_ordered_waits_for_a_person_and_leaves_trytons_draft_alone(
-    graph: Pregel,
-    outbox: Outbox,
-    tryton: RunningTryton,
-    numbers: tuple[dict[str, list[str]], RunningTryton],
-    method: str,
+    graph: Pregel, tryton: RunningTryton, orders: dict[str, list[str]], method: str
 ) -> None:
-    po = _po(numbers, method, 3)
+    po = orders[method][3]
     inv = invoice(f"NWM-{method}-4", po, [(*BOLTS[:2], 120, BOLTS[2])], vendor=VENDOR)
     state = await graph.ainvoke({"invoice": inv}, run_config())
 
@@ -202,12 +192,9 @@ async def test_billing_more_than_ordered_waits_for_a_person_and_leaves_trytons_d
 
 
 async def test_a_book_step_run_again_finds_the_fitted_draft_and_fits_nothing_twice(
-    graph: Pregel,
-    outbox: Outbox,
-    tryton: RunningTryton,
-    numbers: tuple[dict[str, list[str]], RunningTryton],
+    graph: Pregel, tryton: RunningTryton, orders: dict[str, list[str]]
 ) -> None:
-    po = _po(numbers, "order", 2)
+    po = orders["order"][2]
     inv = invoice("NWM-order-3", po, [(*BOLTS[:2], 70, BOLTS[2])], vendor=VENDOR)
     config = run_config()
     state = await graph.ainvoke({"invoice": inv}, config, interrupt_after=["book"])

@@ -34,6 +34,17 @@ async def _ledger_payments(tryton: RunningTryton, reference: str) -> tuple[list[
     return invoices, payments
 
 
+async def _paused(
+    graph: Pregel, start: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Run the workflow from `start` on a new thread until it waits for a person; return the
+    thread's config, the state and the one pause."""
+    config = run_config()
+    state = await graph.ainvoke(start, config)
+    (pause,) = state["__interrupt__"][0].value
+    return config, state, pause
+
+
 async def test_a_clean_match_is_booked_posted_and_paid_without_a_person(
     graph: Pregel, outbox: Outbox, tryton: RunningTryton
 ) -> None:
@@ -59,10 +70,8 @@ async def test_a_price_mismatch_waits_for_a_person_then_approval_pays_it(
     graph: Pregel, outbox: Outbox, tryton: RunningTryton
 ) -> None:
     inv = invoice("BHP-8001", "PO-00002", [("BOX-60", "Shipping carton 60 cm", 500, "1.15")])
-    config = run_config()
-    state = await graph.ainvoke({"invoice": inv}, config)
+    config, state, pause = await _paused(graph, {"invoice": inv})
 
-    (pause,) = state["__interrupt__"][0].value
     assert pause["action_request"]["action"] == "approve_invoice"
     assert pause["config"]["allow_accept"] is True
     assert "price_mismatch" in pause["description"] and "+9.5%" in pause["description"]
@@ -103,10 +112,8 @@ async def test_a_wrong_tax_waits_for_review_is_not_posted_when_accepted_and_is_p
     inv = invoice(
         "NWM-7102", "PO-00005", [("CUT-DISC", "Cutting disc 125 mm", 100, "1.80")], tax="34.20"
     )
-    config = run_config()
-    state = await graph.ainvoke({"invoice": inv}, config)
+    config, state, pause = await _paused(graph, {"invoice": inv})
 
-    (pause,) = state["__interrupt__"][0].value
     assert (
         "`tax_mismatch` (tax): tax 34.20 on the invoice, 36.00 at the order lines' rates "
         "(20% on 180.00)"
@@ -205,9 +212,7 @@ async def test_unknown_po_cannot_be_accepted_only_edited_or_rejected(
     inv = invoice(
         "NWM-7003", "PO-99999", [("BOLT-M8", "bolts", 10, "0.25")], vendor="Northwind Metals"
     )
-    config = run_config()
-    state = await graph.ainvoke({"invoice": inv}, config)
-    (pause,) = state["__interrupt__"][0].value
+    config, state, pause = await _paused(graph, {"invoice": inv})
     assert pause["config"]["allow_accept"] is False and "po_unknown" in pause["description"]
 
     state = await graph.ainvoke(Command(resume={"type": "accept"}), config)
@@ -269,9 +274,7 @@ async def test_unreadable_documents_wait_for_a_person_who_can_type_the_invoice_i
     graph: Pregel, outbox: Outbox
 ) -> None:
     broken = _intake(("scan.pdf", "application/pdf", b"%PDF-1.7\n1 0 obj <<"))
-    config = run_config()
-    state = await graph.ainvoke(broken, config)
-    (pause,) = state["__interrupt__"][0].value
+    config, state, pause = await _paused(graph, broken)
     assert pause["config"]["allow_accept"] is False
     assert "unreadable" in pause["description"] and state["invoice"] is None
 

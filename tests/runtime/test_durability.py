@@ -50,29 +50,64 @@ def _in_second_step(client: Any, markers: Path, thread_id: str) -> None:
     )
 
 
-def _second_worker(
-    processes: Callable[..., AgentOpsProcess], database_url: str, **env: str
-) -> AgentOpsProcess:
-    """Another process that can execute runs: `worker` on PostgreSQL, `serve` on SQLite."""
-    if database_url.startswith("postgres"):
-        return processes("worker", **env)
-    return processes("serve", **env)
+def _run_in_second_step(
+    processes: Callable[..., AgentOpsProcess],
+    markers: Path,
+    *,
+    sleep: float,
+    checkpointed: bool = False,
+    **env: str,
+) -> tuple[AgentOpsProcess, Any, str, str]:
+    """Start a server with `env` and a steps run on it; return once the run works on its second
+    step (and, when `checkpointed`, the first step's checkpoint is stored): the server, its
+    client, the thread and the run."""
+    server = processes(**env)
+    client = get_sync_client(url=server.url)
+    thread_id, run_id = _steps_run(client, markers, sleep=sleep)
+    if checkpointed:
+        _in_second_step(client, markers, thread_id)
+    else:
+        _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    return server, client, thread_id, run_id
+
+
+def _taken_over(
+    processes: Callable[..., AgentOpsProcess],
+    thread_id: str,
+    run_id: str,
+    status: str,
+    *,
+    what: str,
+    **env: str,
+) -> Any:
+    """Start another server with `env` on the same database, as after a crash or a restart;
+    return its client once it has brought the run to `status`."""
+    other = processes(**env)
+    rescuer = get_sync_client(url=other.url)
+    _wait_for(lambda: rescuer.runs.get(thread_id, run_id)["status"] == status, what=what)
+    return rescuer
+
+
+def _two_workers(processes: Callable[..., AgentOpsProcess], database_url: str) -> Any:
+    """Start a server and another process that executes runs (`worker` on PostgreSQL, `serve`
+    on SQLite), both claiming often; return the server's client."""
+    server = processes()
+    processes(
+        "worker" if database_url.startswith("postgres") else "serve", AGENT_OPS_POLL_SECONDS="0.02"
+    )
+    return get_sync_client(url=server.url)
 
 
 def test_killed_worker_run_resumes_from_last_checkpoint_on_another_worker(
     processes: Callable[..., AgentOpsProcess], markers: Path, database_url: str
 ) -> None:
-    first = processes()
-    client = get_sync_client(url=first.url)
-    thread_id, run_id = _steps_run(client, markers, sleep=60)
-    _in_second_step(client, markers, thread_id)
+    first, _, thread_id, run_id = _run_in_second_step(
+        processes, markers, sleep=60, checkpointed=True
+    )
     first.kill()
 
-    other = processes()  # a fresh server on the same database, as after a crash and restart
-    rescuer = get_sync_client(url=other.url)
-    _wait_for(
-        lambda: rescuer.runs.get(thread_id, run_id)["status"] == "success",
-        what="the run to finish on the second worker",
+    rescuer = _taken_over(
+        processes, thread_id, run_id, "success", what="the run to finish on the second worker"
     )
 
     run = rescuer.runs.get(thread_id, run_id)
@@ -88,9 +123,7 @@ def test_killed_worker_run_resumes_from_last_checkpoint_on_another_worker(
 def test_runs_raced_by_two_workers_are_each_executed_once(
     processes: Callable[..., AgentOpsProcess], markers: Path, database_url: str
 ) -> None:
-    server = processes()
-    _second_worker(processes, database_url, AGENT_OPS_POLL_SECONDS="0.02")
-    client = get_sync_client(url=server.url)
+    client = _two_workers(processes, database_url)
     runs = []
     for i in range(30):
         folder = markers / f"run{i}"
@@ -109,9 +142,7 @@ def test_runs_raced_by_two_workers_are_each_executed_once(
 def test_long_step_with_live_heartbeat_is_never_taken_by_another_worker(
     processes: Callable[..., AgentOpsProcess], markers: Path, database_url: str
 ) -> None:
-    server = processes()
-    _second_worker(processes, database_url, AGENT_OPS_POLL_SECONDS="0.02")
-    client = get_sync_client(url=server.url)
+    client = _two_workers(processes, database_url)
     thread_id, run_id = _steps_run(client, markers, sleep=3.0)  # 3 leases long
     client.runs.join(thread_id, run_id)
     run = client.runs.get(thread_id, run_id)
@@ -123,17 +154,13 @@ def test_long_step_with_live_heartbeat_is_never_taken_by_another_worker(
 def test_graceful_shutdown_requeues_in_flight_run_without_counting_the_attempt(
     processes: Callable[..., AgentOpsProcess], markers: Path, database_url: str
 ) -> None:
-    first = processes(AGENT_OPS_SHUTDOWN_GRACE_SECONDS="0.3")
-    client = get_sync_client(url=first.url)
-    thread_id, run_id = _steps_run(client, markers, sleep=60)
-    _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    first, _, thread_id, run_id = _run_in_second_step(
+        processes, markers, sleep=60, AGENT_OPS_SHUTDOWN_GRACE_SECONDS="0.3"
+    )
     assert first.terminate(timeout=30) == 0
 
-    other = processes()
-    rescuer = get_sync_client(url=other.url)
-    _wait_for(
-        lambda: rescuer.runs.get(thread_id, run_id)["status"] == "success",
-        what="the re-queued run to finish",
+    rescuer = _taken_over(
+        processes, thread_id, run_id, "success", what="the re-queued run to finish"
     )
     run = rescuer.runs.get(thread_id, run_id)
     assert run["attempt"] == 1, "a run handed back at shutdown keeps its attempt budget"
@@ -143,10 +170,9 @@ def test_graceful_shutdown_requeues_in_flight_run_without_counting_the_attempt(
 def test_graceful_shutdown_lets_a_short_run_finish(
     processes: Callable[..., AgentOpsProcess], markers: Path
 ) -> None:
-    server = processes(AGENT_OPS_SHUTDOWN_GRACE_SECONDS="20")
-    client = get_sync_client(url=server.url)
-    thread_id, run_id = _steps_run(client, markers, sleep=1.0)
-    _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    server, *_ = _run_in_second_step(
+        processes, markers, sleep=1.0, AGENT_OPS_SHUTDOWN_GRACE_SECONDS="20"
+    )
     assert server.terminate(timeout=30) == 0
     assert _count(markers, "second-done") == 1
 
@@ -154,17 +180,18 @@ def test_graceful_shutdown_lets_a_short_run_finish(
 def test_abandoned_run_ends_in_error_after_max_attempts(
     processes: Callable[..., AgentOpsProcess], markers: Path
 ) -> None:
-    first = processes(AGENT_OPS_MAX_ATTEMPTS="1")
-    client = get_sync_client(url=first.url)
-    thread_id, run_id = _steps_run(client, markers, sleep=60)
-    _wait_for(lambda: _count(markers, "second-started") == 1, what="the second step to start")
+    first, _, thread_id, run_id = _run_in_second_step(
+        processes, markers, sleep=60, AGENT_OPS_MAX_ATTEMPTS="1"
+    )
     first.kill()
 
-    other = processes(AGENT_OPS_MAX_ATTEMPTS="1")
-    rescuer = get_sync_client(url=other.url)
-    _wait_for(
-        lambda: rescuer.runs.get(thread_id, run_id)["status"] == "error",
+    rescuer = _taken_over(
+        processes,
+        thread_id,
+        run_id,
+        "error",
         what="the abandoned run to be given up",
+        AGENT_OPS_MAX_ATTEMPTS="1",
     )
     run = rescuer.runs.get(thread_id, run_id)
     assert "gave up after 1 attempts" in run["error"]
@@ -177,10 +204,9 @@ def test_restarted_server_takes_back_its_dead_predecessors_runs_without_waiting_
 ) -> None:
     # A lease far longer than the test may wait: only knowing the holder is dead can free it.
     slow_lease = {"AGENT_OPS_LEASE_SECONDS": "300", "AGENT_OPS_HEARTBEAT_SECONDS": "1"}
-    first = processes(**slow_lease)
-    client = get_sync_client(url=first.url)
-    thread_id, run_id = _steps_run(client, markers, sleep=600)
-    _in_second_step(client, markers, thread_id)
+    first, _, thread_id, run_id = _run_in_second_step(
+        processes, markers, sleep=600, checkpointed=True, **slow_lease
+    )
     first.kill()
 
     restarted = processes(**slow_lease)

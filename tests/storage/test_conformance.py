@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 
 from agent_ops.errors import Conflict, InvalidInput, NotFound, StorageError
 from agent_ops.storage import (
@@ -92,6 +93,14 @@ async def claim_exactly(storage: Storage, run_id: str, worker: str = "w1", **kw:
     run = await claim(storage, worker, **kw)
     assert run is not None and run.run_id == run_id, f"expected to claim {run_id}, got {run}"
     return run
+
+
+async def running_run(storage: Storage) -> tuple[str, Run]:
+    """A new thread and a run on it that worker w1 has claimed: the thread is busy."""
+    thread_id = await new_thread(storage)
+    run = await queue_run(storage, thread_id)
+    await claim_exactly(storage, run.run_id)
+    return thread_id, run
 
 
 async def finished_run(storage: Storage, thread_id: str, status: RunStatus = "success") -> Run:
@@ -389,9 +398,7 @@ async def test_create_run_on_missing_thread_is_not_found_unless_asked_to_create(
 
 
 async def test_reject_strategy_raises_conflict_naming_busy_run(storage: Storage) -> None:
-    thread_id = await new_thread(storage)
-    busy = await queue_run(storage, thread_id)
-    await claim_exactly(storage, busy.run_id)
+    thread_id, busy = await running_run(storage)
     with pytest.raises(Conflict) as caught:
         await queue_run(storage, thread_id, multitask_strategy="reject")
     message = str(caught.value)
@@ -428,9 +435,7 @@ async def test_pending_run_blocks_later_runs_of_its_thread(storage: Storage) -> 
 
 
 async def test_interrupt_strategy_cancels_pending_and_flags_running_run(storage: Storage) -> None:
-    thread_id = await new_thread(storage)
-    running = await queue_run(storage, thread_id)
-    await claim_exactly(storage, running.run_id)
+    thread_id, running = await running_run(storage)
     pending = await queue_run(storage, thread_id, multitask_strategy="enqueue")
     cancels = Inbox()
     storage.listen(RUN_CANCEL, cancels)
@@ -450,9 +455,7 @@ async def test_interrupt_strategy_cancels_pending_and_flags_running_run(storage:
 
 
 async def test_rollback_strategy_flags_running_run_for_rollback(storage: Storage) -> None:
-    thread_id = await new_thread(storage)
-    running = await queue_run(storage, thread_id)
-    await claim_exactly(storage, running.run_id)
+    thread_id, running = await running_run(storage)
     await queue_run(storage, thread_id, multitask_strategy="rollback")
     lease = await storage.renew_lease(running.run_id, worker_id="w1", lease_seconds=LONG_LEASE)
     assert lease.held and lease.cancel_action == "rollback"
@@ -641,9 +644,7 @@ async def test_thread_status_follows_the_finished_run(
     interrupts: dict[str, Any] | None,
     thread_status: ThreadStatus,
 ) -> None:
-    thread_id = await new_thread(storage)
-    run = await queue_run(storage, thread_id)
-    await claim_exactly(storage, run.run_id)
+    thread_id, run = await running_run(storage)
     done, queued = Inbox(), Inbox()
     storage.listen(RUN_DONE, done)
     storage.listen(RUN_QUEUED, queued)
@@ -666,9 +667,7 @@ async def test_thread_status_follows_the_finished_run(
 
 
 async def test_thread_stays_busy_when_another_run_is_queued(storage: Storage) -> None:
-    thread_id = await new_thread(storage)
-    first = await queue_run(storage, thread_id)
-    await claim_exactly(storage, first.run_id)
+    thread_id, first = await running_run(storage)
     second = await queue_run(storage, thread_id, multitask_strategy="enqueue")
     queued = Inbox()
     storage.listen(RUN_QUEUED, queued)
@@ -1007,12 +1006,17 @@ class Counter(TypedDict):
     n: int
 
 
-async def test_checkpointer_persists_graph_state_in_the_same_database(storage: Storage) -> None:
+def counter_graph(storage: Storage) -> CompiledStateGraph[Counter, None, Counter, Counter]:
+    """One step that adds 1 to `n`, checkpointed by `storage`'s own checkpointer."""
     builder = StateGraph(Counter)
     builder.add_node("bump", lambda state: {"n": state["n"] + 1})
     builder.add_edge(START, "bump")
     builder.add_edge("bump", END)
-    graph = builder.compile(checkpointer=storage.checkpointer)
+    return builder.compile(checkpointer=storage.checkpointer)
+
+
+async def test_checkpointer_persists_graph_state_in_the_same_database(storage: Storage) -> None:
+    graph = counter_graph(storage)
     config: RunnableConfig = {"configurable": {"thread_id": "t1"}}
     assert await graph.ainvoke({"n": 1}, config) == {"n": 2}
     state = await graph.aget_state(config)
@@ -1137,32 +1141,22 @@ async def test_rollback_cancel_of_a_pending_run_ends_it_interrupted(storage: Sto
 
 
 async def test_purge_removes_finished_stateless_threads_only(storage: Storage) -> None:
-    stateless = await storage.create_run(
-        run_id="s1",
-        thread_id="ts",
-        assistant_id="a",
-        kwargs={},
-        if_not_exists="create",
-        stateless=True,
-    )
-    kept = await storage.create_run(
-        run_id="s2",
-        thread_id="tk",
-        assistant_id="a",
-        kwargs={"on_completion": "keep"},
-        if_not_exists="create",
-        stateless=True,
-    )
+    async def stateless_run(run_id: str, thread_id: str, **kwargs: Any) -> Run:
+        """A run without a thread of its own: the thread is made for it, marked stateless."""
+        return await storage.create_run(
+            run_id=run_id,
+            thread_id=thread_id,
+            assistant_id="a",
+            kwargs=kwargs,
+            if_not_exists="create",
+            stateless=True,
+        )
+
+    stateless = await stateless_run("s1", "ts")
+    kept = await stateless_run("s2", "tk", on_completion="keep")
     await storage.create_thread(thread_id="tn")
     await storage.create_run(run_id="n1", thread_id="tn", assistant_id="a", kwargs={})
-    in_flight = await storage.create_run(
-        run_id="s3",
-        thread_id="tf",
-        assistant_id="a",
-        kwargs={},
-        if_not_exists="create",
-        stateless=True,
-    )
+    in_flight = await stateless_run("s3", "tf")
     for expected in (stateless, kept):
         claimed = await claim(storage, "w")
         assert claimed is not None and claimed.run_id == expected.run_id
@@ -1179,11 +1173,7 @@ async def test_purge_removes_finished_stateless_threads_only(storage: Storage) -
 
 
 async def test_rollback_run_deletes_the_run_and_its_checkpoints_only(storage: Storage) -> None:
-    builder = StateGraph(Counter)
-    builder.add_node("bump", lambda state: {"n": state["n"] + 1})
-    builder.add_edge(START, "bump")
-    builder.add_edge("bump", END)
-    graph = builder.compile(checkpointer=storage.checkpointer)
+    graph = counter_graph(storage)
     thread_id = await new_thread(storage)
     earlier = await finished_run(storage, thread_id)
     config: RunnableConfig = {

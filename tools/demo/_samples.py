@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from email.message import EmailMessage
 
-from tools.documents import Invoice, InvoiceLine, render_labelled, text_pdf, to_ubl
+from tools.documents import priced_invoice, render_labelled, text_pdf, to_ubl
 
 INBOX = "invoices@acme.example"
 REVIEWERS = "ap@acme.example"  # asked by mail when an invoice waits for a person
@@ -28,41 +27,6 @@ class Sample:
     after_first: bool = False  # send once the first sample's run has finished
 
 
-def _invoice(
-    vendor: str,
-    number: str,
-    po: str,
-    lines: list[tuple[str, str, str, str]],
-    today: dt.date,
-    *,
-    vat: str = "0",
-) -> Invoice:
-    made = [
-        InvoiceLine(
-            product_code=code,
-            description=text,
-            quantity=Decimal(qty),
-            unit_price=Decimal(price),
-            amount=(Decimal(qty) * Decimal(price)).quantize(Decimal("0.01")),
-        )
-        for code, text, qty, price in lines
-    ]
-    subtotal = sum((line.amount for line in made), Decimal(0))
-    tax = (subtotal * Decimal(vat)).quantize(Decimal("0.01"))
-    return Invoice(
-        vendor_name=vendor,
-        invoice_number=number,
-        issue_date=today,
-        due_date=today + dt.timedelta(days=30),
-        currency="EUR",
-        po_number=po,
-        lines=made,
-        subtotal=subtotal,
-        tax=tax,
-        total=subtotal + tax,
-    )
-
-
 def _mail(sender: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
@@ -73,28 +37,31 @@ def _mail(sender: str, subject: str, body: str) -> EmailMessage:
 
 
 def samples(today: dt.date) -> list[Sample]:
-    northwind = _invoice(
+    due = today + dt.timedelta(days=30)
+    northwind = priced_invoice(
         "Northwind Metals",
         "NWM-2026-0412",
+        today,
         "PO-00005",
         [
             ("DRILL-HSS", "HSS drill bit set (19 pcs)", "40", "24.00"),
             ("CUT-DISC", "Cutting disc 125 mm", "500", "1.80"),
         ],
-        today,
-        vat="0.20",  # the order's lines carry Tryton's 20 % supplier VAT
+        tax_rate="0.20",  # the order's lines carry Tryton's 20 % supplier VAT
+        due=due,
     )
     matching = _mail("billing@northwind.example", "Invoice NWM-2026-0412", "Our e-invoice.\n")
     matching.add_attachment(
         to_ubl(northwind), maintype="application", subtype="xml", filename="NWM-2026-0412.xml"
     )
 
-    boxes = _invoice(
+    boxes = priced_invoice(
         "Blue Harbor Packaging",
         "BHP-88231",
+        today,
         "PO-00002",
         [("BOX-60", "Shipping carton 60 cm", "1000", "1.15")],  # ordered at 1.05
-        today,
+        due=due,
     )
     overpriced = _mail("ar@blueharbor.example", "Invoice BHP-88231", "Please find our invoice.\n")
     overpriced.add_attachment(
@@ -104,12 +71,13 @@ def samples(today: dt.date) -> list[Sample]:
         filename="BHP-88231.pdf",
     )
 
-    hours = _invoice(
+    hours = priced_invoice(
         "Keller Industrial Services",
         "KIS-0042-7",
+        today,
         "PO-00077",  # no such order
         [("MAINT-H", "Maintenance technician hour", "6", "68.00")],
-        today,
+        due=due,
     )
     unknown_po = _mail(
         "office@keller.example", "Invoice KIS-0042-7", "\n".join(render_labelled(hours)) + "\n"

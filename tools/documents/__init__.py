@@ -13,7 +13,14 @@ from tools.documents._document import Document, guess_media_type
 from tools.documents._extract import extract_invoice
 from tools.documents._hints import Hints, OrderHint, OrderLineHint, SupplierHint
 from tools.documents._instructions import instructions_in, instructions_problem
-from tools.documents._invoice import Evidence, Extraction, Invoice, InvoiceLine, Method
+from tools.documents._invoice import (
+    Evidence,
+    Extraction,
+    Invoice,
+    InvoiceLine,
+    Method,
+    priced_invoice,
+)
 from tools.documents._layouts import LAYOUTS, Layout, Refused, register_layout
 from tools.documents._model import ModelInvoice
 from tools.documents._pdf_writer import text_pdf
@@ -50,6 +57,7 @@ __all__ = [
     "instructions_in",
     "instructions_problem",
     "needs_review",
+    "priced_invoice",
     "register_layout",
     "render_labelled",
     "render_rechnung",

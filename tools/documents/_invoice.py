@@ -8,6 +8,7 @@ dates are date; nothing here knows about Tryton.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Literal
 
@@ -65,6 +66,49 @@ class Invoice(_Strict):
     def amount_due(self) -> Decimal:
         """What remains to pay: the total less what was prepaid (EN 16931 BT-115)."""
         return self.total - self.prepaid
+
+
+def priced_invoice(
+    vendor: str,
+    number: str,
+    issued: dt.date,
+    po: str | None,
+    lines: Sequence[tuple[str, str, str, str]],
+    *,
+    tax_rate: str = "0",
+    due: dt.date | None = None,
+    vendor_tax_id: str | None = None,
+    currency: str = "EUR",
+) -> Invoice:
+    """Return an invoice priced as a vendor's system prices it, for writing sample documents:
+    each line (product code, description, quantity, unit price) amounted to the cent, their
+    subtotal, the tax at `tax_rate` (a fraction, "0.20") and the total."""
+    cent = Decimal("0.01")
+    items = [
+        InvoiceLine(
+            description=text,
+            product_code=code,
+            quantity=Decimal(quantity),
+            unit_price=Decimal(price),
+            amount=(Decimal(quantity) * Decimal(price)).quantize(cent),
+        )
+        for code, text, quantity, price in lines
+    ]
+    subtotal = sum((item.amount for item in items), Decimal(0))
+    tax = (subtotal * Decimal(tax_rate)).quantize(cent)
+    return Invoice(
+        vendor_name=vendor,
+        vendor_tax_id=vendor_tax_id,
+        invoice_number=number,
+        issue_date=issued,
+        due_date=due,
+        currency=currency,
+        po_number=po,
+        lines=items,
+        subtotal=subtotal,
+        tax=tax,
+        total=subtotal + tax,
+    )
 
 
 class Evidence(_Strict):

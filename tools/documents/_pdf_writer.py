@@ -6,29 +6,46 @@ that pypdf extracts), without a PDF library as a dependency for the eval and the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 LINES_PER_PAGE = 64
 
 
 def text_pdf(lines: list[str]) -> bytes:
     """Lay out lines in 9-point Courier, top to bottom, on as many pages as they need."""
     pages = [lines[i : i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)] or [[]]
-    font = 3  # object numbers: 1 catalog, 2 page tree, 3 font, then a page and its content each
-    kids = [4 + 2 * i for i in range(len(pages))]
-    objects: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>"
-        % (b" ".join(b"%d 0 R" % k for k in kids), len(pages)),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>",
-    ]
-    for number, page in zip(kids, pages, strict=True):
-        body = (
+    return a4_pdf(
+        ["Courier"],
+        [
             b"BT /F1 9 Tf 11 TL 40 800 Td\n"
             + b"".join(b"(" + _escape(line) + b") Tj T*\n" for line in page)
             + b"ET"
-        )
+            for page in pages
+        ],
+    )
+
+
+def a4_pdf(fonts: Sequence[str], contents: Sequence[bytes]) -> bytes:
+    """Return A4 pages, one a content stream, that may use the standard Type 1 `fonts` (in
+    WinAnsi encoding) as /F1, /F2, ... in their order."""
+    # Object numbers: 1 catalog, 2 page tree, the fonts, then a page and its content each.
+    first_page = 3 + len(fonts)
+    kids = [first_page + 2 * i for i in range(len(contents))]
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>"
+        % (b" ".join(b"%d 0 R" % k for k in kids), len(contents)),
+    ]
+    objects += [
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /%s /Encoding /WinAnsiEncoding >>"
+        % font.encode()
+        for font in fonts
+    ]
+    named = b" ".join(b"/F%d %d 0 R" % (n, 2 + n) for n in range(1, len(fonts) + 1))
+    for number, body in zip(kids, contents, strict=True):
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-            b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (font, number + 1)
+            b"/Resources << /Font << %s >> >> /Contents %d 0 R >>" % (named, number + 1)
         )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(body), body))
     return assemble(objects)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from tools.documents._invoice import Extraction, Invoice, Method
 from tools.documents._text import CURRENCIES, amounts_in, dates_in
@@ -166,35 +168,28 @@ def _squash(text: str) -> str:
 def _grounding(invoice: Invoice, text: str, found: _Findings) -> set[str]:
     """Fields whose value is written in the text; a value that is not there is a problem."""
     words, amounts, dates = _squash(text), amounts_in(text), dates_in(text)
+    # Where each field's value must be found: texts among the words, dates among the dates,
+    # money among the amounts (a zero adjustment need not be written at all).
+    places: list[tuple[tuple[str, ...], Callable[[Any], bool]]] = [
+        (
+            ("vendor_name", "vendor_tax_id", "invoice_number", "po_number", "currency"),
+            lambda value: _squash(value) in words,
+        ),
+        (("issue_date", "due_date"), lambda value: value in dates),
+        (("subtotal", "tax", "total"), lambda value: value in amounts),
+        (("allowances", "charges", "prepaid"), lambda value: value == 0 or value in amounts),
+    ]
     grounded: set[str] = set()
-    for name in ("vendor_name", "vendor_tax_id", "invoice_number", "po_number", "currency"):
-        value = getattr(invoice, name)
-        if value is None:
-            continue
-        if _squash(value) in words:
-            grounded.add(name)
-        else:
-            found.fail(name, f"{value!r} is not written in the document")
-    for name in ("issue_date", "due_date"):
-        value = getattr(invoice, name)
-        if value is None:
-            continue
-        if value in dates:
-            grounded.add(name)
-        else:
-            found.fail(name, f"{value} is not written in the document")
-    for name in ("subtotal", "tax", "total"):
-        value = getattr(invoice, name)
-        if value in amounts:
-            grounded.add(name)
-        else:
-            found.fail(name, f"{value} is not written in the document")
-    for name in ("allowances", "charges", "prepaid"):
-        value = getattr(invoice, name)
-        if value == 0 or value in amounts:
-            grounded.add(name)
-        else:
-            found.fail(name, f"{value} is not written in the document")
+    for names, written in places:
+        for name in names:
+            value = getattr(invoice, name)
+            if value is None:  # not on this invoice: nothing to find
+                continue
+            if written(value):
+                grounded.add(name)
+            else:
+                shown = repr(value) if isinstance(value, str) else str(value)
+                found.fail(name, f"{shown} is not written in the document")
     unwritten = [
         f"lines[{n}]"
         for n, line in enumerate(invoice.lines, start=1)

@@ -34,7 +34,7 @@ from types import TracebackType
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from tools.tryton_demo._process import CONFIG_FILE, DATABASE, INFO_FILE, write_config
-from tools.tryton_demo._seed import InvoiceMethod, Order, OrderLine
+from tools.tryton_demo._seed import InvoiceMethod, Order, OrderLine, receive_goods
 from tools.tryton_demo._version import seed_version
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "ensure_demo",
     "is_current",
     "load_facts",
+    "receive_goods",
     "seed_version",
 ]
 
@@ -75,16 +76,29 @@ class DemoFacts(BaseModel):
 def build_demo(directory: Path, *, timeout: float = 600) -> DemoFacts:
     """Create and seed the demo database in `directory` (in a separate process)."""
     directory.mkdir(parents=True, exist_ok=True)
+    _in_own_process(
+        "build", str(directory), doing=f"seeding Tryton in {directory}", timeout=timeout
+    )
+    return load_facts(directory)
+
+
+def _in_own_process(*args: str, doing: str, timeout: float, stdin: str | None = None) -> str:
+    """Run `python -m tools.tryton_demo ARGS` and return what it printed.
+
+    trytond keeps its configuration and pools per process, so each change to a demo database
+    runs in a process of its own; `doing` names the change in the error that carries its stderr.
+    """
     completed = subprocess.run(
-        [sys.executable, "-m", "tools.tryton_demo", "build", str(directory)],
+        [sys.executable, "-m", "tools.tryton_demo", *args],
         cwd=_PROJECT_ROOT,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"seeding Tryton in {directory} failed:\n{completed.stderr[-4000:]}")
-    return load_facts(directory)
+        raise RuntimeError(f"{doing} failed:\n{completed.stderr[-4000:]}")
+    return completed.stdout
 
 
 def is_current(directory: Path) -> bool:
@@ -118,37 +132,27 @@ def add_orders(
     """
     if invoice_method is not None:
         orders = [replace(order, invoice_method=invoice_method) for order in orders]
-    completed = subprocess.run(
-        [sys.executable, "-m", "tools.tryton_demo", "orders", str(directory)],
-        cwd=_PROJECT_ROOT,
-        input=TypeAdapter(list[Order]).dump_json(list(orders)).decode(),
-        capture_output=True,
-        text=True,
+    printed = _in_own_process(
+        "orders",
+        str(directory),
+        doing=f"adding {len(orders)} purchase orders to {directory}",
         timeout=timeout,
+        stdin=TypeAdapter(list[Order]).dump_json(list(orders)).decode(),
     )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"adding {len(orders)} purchase orders to {directory} failed:\n"
-            f"{completed.stderr[-4000:]}"
-        )
-    return completed.stdout.split()
+    return printed.split()
 
 
 def add_payment_journal(directory: Path, name: str, *, timeout: float = 600) -> int:
     """Add a payment journal called `name` in the company's currency to the built demo in
     `directory` (while no server serves it), as a company paying from a second bank; its id."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "tools.tryton_demo", "journal", str(directory), name],
-        cwd=_PROJECT_ROOT,
-        capture_output=True,
-        text=True,
+    printed = _in_own_process(
+        "journal",
+        str(directory),
+        name,
+        doing=f"adding payment journal {name!r} to {directory}",
         timeout=timeout,
     )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"adding payment journal {name!r} to {directory} failed:\n{completed.stderr[-4000:]}"
-        )
-    return int(completed.stdout.split()[-1])
+    return int(printed.split()[-1])
 
 
 def load_facts(directory: Path) -> DemoFacts:

@@ -8,7 +8,7 @@ trytond in-process so every record is created the way the Tryton client would cr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -396,13 +396,17 @@ def _order(
         line.unit_price = spec.unit_price
     purchase.click("quote")
     purchase.click("confirm")
-    _receive(Model, purchase, order, suppliers[order.supplier], today)
+    received = {spec.product: spec.received for spec in order.lines}
+    receive_goods(Model, purchase, suppliers[order.supplier], received, today)
     purchase.reload()
     return purchase
 
 
-def _receive(Model: Any, purchase: Any, order: Order, supplier: Any, today: dt.date) -> None:
-    received = {spec.product: spec.received for spec in order.lines}
+def receive_goods(
+    Model: Any, purchase: Any, supplier: Any, received: Mapping[str, float], today: dt.date
+) -> None:
+    """Receive `received` (product code -> quantity) of a confirmed `purchase` in one supplier
+    shipment, done, as a warehouse clerk would; products not named stay unreceived."""
     moves = [m for m in purchase.moves if received.get(m.product.code)]
     if not moves:
         return
