@@ -8,6 +8,7 @@ that waits for a person waits too, naming the first, and its rejection is mailed
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import imaplib
@@ -23,18 +24,20 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
 from agent_ops.deps import Deps
-from agent_ops.runtime import RunOptions, RunRequest
+from agent_ops.runtime import IntakeSource, RunOptions, RunRequest
 from agent_ops.runtime.intake import IntakeTriggers, Trigger
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.service import Runtime
 from agent_ops.settings import Settings
 from agent_ops.storage import create_storage
 from agent_ops.storage.records import Run
+from agent_ops.triggers import TriggerCreate, TriggerService
 from graphs.invoice import Connections, build
 from graphs.invoice._claims import NAMESPACE
 from tests.invoice.samples import PUBLIC_URL, invoice, run_config
 from tests.tryton_fixtures import RunningTryton
 from tools.documents import Invoice, render_labelled, to_ubl
+from tools.folder import FolderSettings, FolderWatcher
 from tools.mail import MailPoller
 from tools.mail.devserver import MailDevServer
 from tools.tryton import TrytonClient
@@ -264,3 +267,79 @@ async def test_a_mail_telling_the_workflow_to_pay_an_account_pays_nothing_and_wa
     assert extracted["outcome"] == "needs_review"
     assert "instructions" in extracted["reason"], extracted  # the reason names what it saw
     assert after == before, "no payment was made in Tryton"
+
+
+_ENDINGS = {("pay", "scheduled"), ("check", "duplicate")}
+
+
+async def test_one_invoice_by_mail_and_by_folder_at_once_is_one_thread_and_one_payment(
+    runtime: Runtime,
+    mail: MailDevServer,
+    tryton: RunningTryton,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    """#16's overlap rule on the real workflow: the same e-invoice sent by e-mail and dropped in
+    the scans folder, taken in by two processes' triggers at once, maps to one thread by the
+    document's hash; the runs queue on it and Tryton ends with one invoice and one payment."""
+    backend = database_url.split(":")[0]
+    number = f"NWM-BOTH-{backend}"
+    qty = 100 if backend == "sqlite" else 120  # not a near duplicate of another test's invoice
+    document = to_ubl(
+        made(number, "Northwind Metals Ltd", "PO-00001", [("BOLT-M8", "Bolt M8", qty, "0.25")])
+    )
+    scans = tmp_path / "scans"
+    scans.mkdir()
+
+    def sources() -> dict[str, IntakeSource]:  # each process polls through its own sources
+        return {
+            "mail": MailPoller(mail.imap_settings(INBOX)),
+            "folder:scans": FolderWatcher("scans", FolderSettings(path=scans)),
+        }
+
+    made_triggers = TriggerService(runtime)
+    for kind, source in (("email", "mail"), ("folder", "folder:scans")):
+        body = {
+            "name": f"invoices by {kind}",
+            "kind": kind,
+            "assistant_id": "invoice_approval",
+            "source": source,
+            "business_key": "invoice:{$.sha256[0]}",
+            "input_mapping": {"intake": "$.payload"},
+            "multitask_strategy": "enqueue",
+        }
+        await made_triggers.create(TriggerCreate.model_validate(body))
+    message = vendor_mail("Northwind Metals <billing@northwind.example>", number)
+    message.add_attachment(document, maintype="application", subtype="xml", filename="inv.xml")
+    deliver(mail, message)
+    (scans / "inv.xml").write_bytes(document)
+    processes = [TriggerService(runtime, sources=sources()) for _ in range(2)]
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=11)
+
+    started = await asyncio.gather(*(p.tick(due) for p in processes for _ in range(2)))
+
+    assert sum(started) == 2
+    [by_folder] = await runtime.storage.list_intake(source="folder:scans")
+    [by_mail] = await runtime.storage.list_intake(source="mail")  # others' mails left INBOX
+    assert by_mail.thread_id == by_folder.thread_id
+    runs = [await runtime.wait_for_run(item.run_id) for item in (by_mail, by_folder)]
+    assert all(run.status == "success" for run in runs), [(r.status, r.error) for r in runs]
+    state = (await runtime.storage.get_thread(by_mail.thread_id)).values
+    decisions = [(d["step"], d["outcome"]) for d in state["decisions"]]
+    outcomes = [outcome for step, outcome in decisions if (step, outcome) in _ENDINGS]
+    async with TrytonClient(tryton.settings()) as erp:
+        invoices = await erp.search(
+            "account.invoice",
+            [("type", "=", "in"), ("reference", "=", number), ("state", "!=", "cancelled")],
+            ("state",),
+        )
+        payments = await erp.search(
+            "account.payment",
+            [("line.move_origin", "in", [f"account.invoice,{i['id']}" for i in invoices])],
+            ("state",),
+        )
+    # The first run to take the thread paid; the one queued behind it found it paid already.
+    assert state["status"] == "duplicate"
+    assert outcomes == ["scheduled"] + ["duplicate"], decisions
+    assert [i["state"] for i in invoices] == ["posted"], decisions
+    assert [p["state"] for p in payments] == ["submitted"], decisions
