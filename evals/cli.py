@@ -79,6 +79,15 @@ def add_parser(commands: Any) -> None:
         "--database-url",
         help="runs and checkpoints here (default: a SQLite file in the experiment)",
     )
+    run.add_argument(
+        "--no-record",
+        action="store_true",
+        help="write the results folder only, not the experiment into the agent-ops database",
+    )
+    listing = sub.add_parser("list", help="recent experiments recorded in the agent-ops database")
+    listing.add_argument("--suite", help="only this suite's experiments")
+    listing.add_argument("--limit", type=int, default=20, help="at most N (%(default)s)")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of the table")
     compare = sub.add_parser("compare", help="metrics of B against A, and the cases that changed")
     compare.add_argument("a", help="baseline experiment (folder, or name under --results)")
     compare.add_argument("b", help="the experiment compared with it")
@@ -170,6 +179,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return _compare(args)
         if args.eval_command == "report":
             return _report(args)
+        if args.eval_command == "list":
+            return _list(args, settings)
         if args.eval_command == "shadow":
             return _shadow(args, settings)
         if args.dataset_command == "from-runs":
@@ -198,6 +209,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         replay=args.replay,
         replay_dir=args.replay_dir,
         database_url=args.database_url,
+        # The experiment and its cases also go to the server's database, as they run.
+        record_url=None if args.no_record else settings.database_url,
     )
     # One INFO line per run would bury the progress bar; warnings and errors still show.
     logging.getLogger("agent_ops.runtime").setLevel(max(logging.WARNING, logging.root.level))
@@ -226,6 +239,40 @@ def _compare(args: argparse.Namespace) -> int:
     for failure in result.failures:
         print(f"agent-ops: gate failed: {failure}", file=sys.stderr)
     return 1 if result.failures else 0
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_ops.storage import create_storage
+    from evals.harness.report import experiments_table
+
+    if args.limit < 1:
+        raise InvalidInput(f"--limit {args.limit}: must be at least 1")
+
+    async def read() -> Any:
+        storage = create_storage(settings.database_url, pool_size=2)
+        await storage.open()
+        try:
+            return await storage.list_eval_experiments(suite=args.suite, limit=args.limit)
+        finally:
+            await storage.close()
+
+    found = asyncio.run(read())
+    if args.json:
+        rows = [
+            {
+                "experiment": e.experiment_id,
+                "suite": e.suite,
+                "created_at": e.created_at.isoformat(timespec="seconds"),
+                "finished": e.finished_at is not None,
+                "cases": e.cases,
+                "metrics": e.metrics,
+            }
+            for e in found
+        ]
+        print(json.dumps(rows))
+    else:
+        print(experiments_table(found))
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -10,7 +10,8 @@ each method written once: defaults, ids, requests), `_policy` (the queue's rules
 
 from __future__ import annotations
 
-from agent_ops.storage import _outbox, _triggers, channels, protocol, records
+from agent_ops.storage import _evals, _outbox, _triggers, channels, protocol, records
+from agent_ops.storage._evals import *  # noqa: F403 (its __all__)
 from agent_ops.storage._outbox import *  # noqa: F403 (its __all__)
 from agent_ops.storage._triggers import *  # noqa: F403 (its __all__)
 from agent_ops.storage.channels import *  # noqa: F403 (its __all__)
@@ -24,6 +25,7 @@ __all__ = [
     *records.__all__,
     *_triggers.__all__,
     *_outbox.__all__,
+    *_evals.__all__,
     "create_storage",
 ]
 

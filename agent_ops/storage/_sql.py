@@ -28,6 +28,7 @@ CONCEPTS = (
     "triggers",
     "audit",
     "outbox",
+    "evals",
 )
 
 
@@ -49,6 +50,7 @@ class Modules:
     triggers: ModuleType
     audit: ModuleType
     outbox: ModuleType
+    evals: ModuleType
 
 
 def modules(package: str) -> Modules:

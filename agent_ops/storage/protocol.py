@@ -3,7 +3,8 @@
 `Storage` is one abstract class made of one part per concept, each written once above both
 backends: `Assistants`, `Threads`, `Crons`, `Items` (`_resources`) and `Runs`, `Events`,
 `Workers`, `Decisions`, `Intake`, `ApiKeys`, `AuditTrail` (`_store`), `Triggers`
-(`_triggers`) and `Outbox` (`_outbox`, outbound webhooks). Each method fills in its defaults and
+(`_triggers`), `Outbox` (`_outbox`, outbound webhooks) and `EvalResults` (`_evals`, offline
+evaluation experiments). Each method fills in its defaults and
 runs one transaction of the backend's SQL function of the same name. A backend adds only its
 connection: `open`, `close`, `_tx`, `notify` and `listen`. A part of agent-ops that needs one
 concept can type its parameter with that part alone (`ApiKeys` for the key check).
@@ -19,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Literal
 
+from agent_ops.storage._evals import EvalResults
 from agent_ops.storage._outbox import Outbox
 from agent_ops.storage._resources import Assistants, Crons, Items, Threads
 from agent_ops.storage._store import (
@@ -39,6 +41,7 @@ __all__ = [
     "AuditTrail",
     "Crons",
     "Decisions",
+    "EvalResults",
     "Events",
     "Intake",
     "Items",
@@ -65,6 +68,7 @@ class Storage(
     AuditTrail,
     Triggers,
     Outbox,
+    EvalResults,
     ABC,
 ):
     """One agent-ops database. All methods are safe to call from several processes at once."""

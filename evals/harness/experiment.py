@@ -32,6 +32,7 @@ from agent_ops.runtime import GraphRegistry, RunOptions, RunRequest, Runtime
 from agent_ops.settings import Settings
 from agent_ops.storage import Run, create_storage
 from evals.harness.dataset import Case, read_dataset
+from evals.harness.record import Recorder
 from evals.harness.results import CaseResult, Experiment, Status
 from evals.harness.scorers import Scorer, build_scorer, mean
 from evals.harness.suite import Suite
@@ -63,6 +64,9 @@ class ExperimentOptions:
     """The replay cache folder (default: the suite's `replay`)."""
     database_url: str | None = None
     """Where the runs and checkpoints go (default: runs.db in the experiment's folder)."""
+    record_url: str | None = None
+    """The database the experiment and its case runs are recorded in as it runs, besides the
+    folder (`agent-ops eval run`: the settings' database); None: the folder alone."""
 
 
 def models_config(options: ExperimentOptions) -> ModelsConfig:
@@ -273,29 +277,7 @@ async def run_experiment(
     for name, target in suite.rules.items():
         models.register_rule(name, _function(target, f"suite {suite.name}: rule {name!r}"))
     runtime = Runtime(run_settings, storage, registry, deps=Deps(models=models))
-    jobs = [(case, r) for r in range(options.repeat) for case in cases]
-    results: list[CaseResult] = []
-    gate = asyncio.Semaphore(options.concurrency)
-
-    async def one(case: Case, repeat: int) -> None:
-        async with gate:
-            results.append(
-                await _run_case(runtime, suite, case, repeat, dataset.folder, experiment)
-            )
-        if progress is not None:
-            progress(len(results), len(jobs))
-
-    clock = time.perf_counter()
-    await runtime.start()
-    try:
-        await asyncio.gather(*(one(case, r) for case, r in jobs))
-    finally:
-        await runtime.stop()
-    wall = time.perf_counter() - clock
-    order = {(case.id, r): i for i, (case, r) in enumerate(jobs)}
-    results.sort(key=lambda c: order[(c.id, c.repeat)])
-    summary = summarize(results, scorers)
-    meta = {
+    meta: dict[str, Any] = {
         "experiment": experiment,
         "suite": suite.name,
         "suite_file": str(suite.source),
@@ -308,18 +290,50 @@ async def run_experiment(
         "repeat": options.repeat,
         "limit": options.limit,
         "backend": run_settings.backend,
-        "replay": {
+        "started_at": started_at.isoformat(timespec="seconds"),
+    }
+    jobs = [(case, r) for r in range(options.repeat) for case in cases]
+    results: list[CaseResult] = []
+    gate = asyncio.Semaphore(options.concurrency)
+    recorder = Recorder(options.record_url, experiment, suite.name) if options.record_url else None
+
+    async def one(case: Case, repeat: int) -> None:
+        async with gate:
+            result = await _run_case(runtime, suite, case, repeat, dataset.folder, experiment)
+        results.append(result)
+        if recorder is not None:
+            await recorder.case(result)
+        if progress is not None:
+            progress(len(results), len(jobs))
+
+    if recorder is not None:
+        await recorder.start(meta)  # an unreachable database fails before any case runs
+    try:
+        clock = time.perf_counter()
+        await runtime.start()
+        try:
+            await asyncio.gather(*(one(case, r) for case, r in jobs))
+        finally:
+            await runtime.stop()
+        wall = time.perf_counter() - clock
+        order = {(case.id, r): i for i, (case, r) in enumerate(jobs)}
+        results.sort(key=lambda c: order[(c.id, c.repeat)])
+        summary = summarize(results, scorers)
+        meta["replay"] = {
             "folder": str(cache.folder),
             "mode": options.replay,
             "hits": cache.hits,
             "misses": cache.misses,
-        },
-        "started_at": started_at.isoformat(timespec="seconds"),
-        "wall_seconds": round(wall, 3),
-    }
-    (folder / "experiment.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    with (folder / "cases.jsonl").open("w", encoding="utf-8") as out:
-        for result in results:
-            out.write(json.dumps(result.to_json(), default=str, sort_keys=True) + "\n")
+        }
+        meta["wall_seconds"] = round(wall, 3)
+        (folder / "experiment.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        with (folder / "cases.jsonl").open("w", encoding="utf-8") as out:
+            for result in results:
+                out.write(json.dumps(result.to_json(), default=str, sort_keys=True) + "\n")
+        if recorder is not None:
+            await recorder.finish(meta, summary, results)
+    finally:
+        if recorder is not None:
+            await recorder.close()
     return Experiment(folder, meta, summary, results)

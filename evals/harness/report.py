@@ -9,10 +9,22 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from agent_ops.storage import EvalExperiment
 from evals.harness.compare import Comparison, lower_is_better
 from evals.harness.results import CaseResult, Experiment
 
-__all__ = ["comparison_table", "differences", "html_report", "json_report", "table"]
+__all__ = [
+    "comparison_table",
+    "differences",
+    "experiments_table",
+    "headline",
+    "html_report",
+    "json_report",
+    "table",
+]
+
+# Metrics every experiment has; the headline shows the suite's own scores before them.
+_COMMON = ("latency_ms.", "model_calls", "tokens", "cost_usd")
 
 _BIG_MATRIX = 30  # labels beyond which the matrix lists its largest confusions instead
 
@@ -39,6 +51,32 @@ def table(experiment: Experiment) -> str:
     statuses = ", ".join(f"{k} {v}" for k, v in experiment.summary.get("statuses", {}).items())
     head = f"{experiment.name}: {experiment.summary.get('cases', 0)} runs ({statuses})"
     return head + "\n" + _rows(["metric", "value"], rows)
+
+
+def headline(metrics: dict[str, float], scores: int = 3) -> dict[str, float]:
+    """The first `scores` of the suite's own metrics, then the p50 latency and the cost."""
+    own = [k for k in metrics if not k.startswith(_COMMON)][:scores]
+    return {k: metrics[k] for k in [*own, "latency_ms.p50", "cost_usd"] if k in metrics}
+
+
+def experiments_table(experiments: list[EvalExperiment]) -> str:
+    """Recorded experiments, newest first: id, suite, when, case runs and headline metrics
+    (`running` until it is scored)."""
+    rows = [
+        [
+            e.experiment_id,
+            e.suite,
+            f"{e.created_at:%Y-%m-%d %H:%M:%S}",
+            str(e.cases),
+            "running"
+            if e.metrics is None
+            else "  ".join(f"{k}={_fmt(v)}" for k, v in headline(e.metrics).items()),
+        ]
+        for e in experiments
+    ]
+    if not rows:
+        return "no experiments recorded"
+    return _rows(["experiment", "suite", "started (UTC)", "runs", "metrics"], rows)
 
 
 def comparison_table(result: Comparison) -> str:
