@@ -47,6 +47,7 @@ async def test_a_run_lands_its_experiment_and_every_case_as_the_folder_has_them(
         replay_dir=tmp_path / "replay",
         repeat=2,
         concurrency=2,
+        database_url=database_url,  # the runs and the record share the database, as in production
         record_url=database_url,
     )
     done = await run_experiment(options, Settings(), progress=None)
