@@ -66,6 +66,8 @@ class Redaction:
     """The masking of one call: which kinds it masks, and the placeholders it handed out."""
 
     kinds: frozenset[PiiKind]
+    phone_region: str | None = None
+    """the country whose numbers without a country code count as phone numbers"""
     values: dict[str, str] = field(default_factory=dict)
     """placeholder -> original value"""
     counts: Counter[str] = field(default_factory=Counter)
@@ -165,9 +167,11 @@ class Redaction:
         return candidate
 
     def _phones(self, text: str) -> str:
-        # Without a default region only numbers written with their country code are found;
-        # VALID leniency checks the number against the country's numbering plan.
-        matches = list(phonenumbers.PhoneNumberMatcher(text, None, phonenumbers.Leniency.VALID))
+        # Without a region only numbers written with their country code are found; VALID
+        # leniency checks the number against the country's numbering plan.
+        matches = list(
+            phonenumbers.PhoneNumberMatcher(text, self.phone_region, phonenumbers.Leniency.VALID)
+        )
         placeholders = [self._mask("phone", m.raw_string) for m in matches]
         for match, placeholder in reversed(list(zip(matches, placeholders, strict=True))):
             text = text[: match.start] + placeholder + text[match.end :]

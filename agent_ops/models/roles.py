@@ -128,8 +128,11 @@ class _Caller:
         prompt: Prompt | None,
         prompt_values: Mapping[str, object],
         sink: DecisionSink,
+        *,
+        phone_region: str | None = None,
     ) -> None:
         self.name = name
+        self.phone_region = phone_region
         self.config = config
         self.providers = list(providers)
         self.prompt = prompt
@@ -235,7 +238,7 @@ class _Caller:
         """The masking for a call to `provider`: only text bound for an external endpoint."""
         if provider.kind != "openai" or not self.config.redact:
             return None
-        return Redaction(frozenset(self.config.redact))
+        return Redaction(frozenset(self.config.redact), self.phone_region)
 
     async def _generate(
         self,

@@ -66,6 +66,21 @@ def test_look_alikes_that_fail_their_checksum_are_left_alone(text: str) -> None:
     assert redaction.summary() == {}
 
 
+def test_a_phone_region_setting_also_masks_that_countrys_numbers_without_a_country_code() -> None:
+    redaction = Redaction(
+        frozenset({"phone"}), Settings(redact_phone_region="HK").redact_phone_region
+    )
+
+    out = redaction.text("Call 9123 4567 or +49 30 1234567; invoice 4500012345 over 1.234,56")
+
+    assert out == "Call [PHONE_1] or [PHONE_2]; invoice 4500012345 over 1.234,56"
+
+
+def test_an_unknown_phone_region_is_refused_naming_it() -> None:
+    with pytest.raises(ValueError, match="AGENT_OPS_REDACT_PHONE_REGION='XX'"):
+        Settings(redact_phone_region="XX")
+
+
 def test_hkid_check_digit_follows_the_published_scheme() -> None:
     assert hkid_valid("A", "123456", "3")
     assert hkid_valid("C", "668668", "E") is False  # check is a digit or A
