@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import phonenumbers
 from langchain_core.messages import AIMessage, BaseMessage
@@ -96,8 +96,17 @@ class Redaction:
         return text
 
     def messages(self, messages: list[BaseMessage]) -> list[BaseMessage]:
-        """Return copies of `messages` with their text contents masked."""
-        return [m.model_copy(update={"content": self._content(m.content)}) for m in messages]
+        """Return copies of `messages` with their text and earlier tool-call arguments masked."""
+        masked = []
+        for m in messages:
+            update: dict[str, object] = {"content": self._content(m.content)}
+            if isinstance(m, AIMessage) and m.tool_calls:
+                # The endpoint is sent the arguments of earlier tool calls too.
+                update["tool_calls"] = [
+                    c | {"args": self._mask_value(c["args"])} for c in m.tool_calls
+                ]
+            masked.append(m.model_copy(update=update))
+        return masked
 
     def restore(self, message: AIMessage) -> AIMessage:
         """Put the original values back into an answer's text and tool-call arguments."""
@@ -124,6 +133,15 @@ class Redaction:
             else:
                 parts.append(part)
         return parts
+
+    def _mask_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self._mask_value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._mask_value(v) for v in value]
+        return value
 
     def _restore_value(self, value: object) -> object:
         if isinstance(value, str):

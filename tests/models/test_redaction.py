@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel
 
 from agent_ops.errors import ConfigError, ModelUnavailable
@@ -135,6 +135,31 @@ async def test_rules_providers_and_roles_with_redact_off_see_the_values() -> Non
     assert seen == [text]
     assert fake.requests[0]["messages"][-1]["content"] == text
     assert all(d.output is not None and "redacted" not in d.output for d in sink.decisions)
+
+
+async def test_earlier_tool_calls_and_tool_results_in_the_conversation_are_masked_too() -> None:
+    conversation = [
+        HumanMessage("Find the payee of INV-0042"),
+        AIMessage("", tool_calls=[{"id": "c1", "name": "lookup", "args": {"q": "jane@x.example"}}]),
+        ToolMessage("IBAN GB82 WEST 1234 5698 7654 32, mail jane@x.example", tool_call_id="c1"),
+    ]
+    with scripted_chat(["It is Jane, [EMAIL_1]"]) as fake:
+        config = ModelsConfig.model_validate(
+            {
+                "roles": {"respond": {"providers": ["openai:fake"]}},
+                "providers": {"openai:fake": {"base_url": fake.url}},
+            }
+        )
+        answer = (
+            await Models(config, Settings(), MemoryDecisions())
+            .role("respond")
+            .ainvoke(conversation)
+        )
+
+    human, call, result = fake.requests[0]["messages"]
+    assert json.loads(call["tool_calls"][0]["function"]["arguments"]) == {"q": "[EMAIL_1]"}
+    assert result["content"] == "IBAN [IBAN_1], mail [EMAIL_1]"
+    assert answer.text == "It is Jane, jane@x.example"
 
 
 async def test_a_failed_attempt_still_records_what_was_masked_before_it_left() -> None:
