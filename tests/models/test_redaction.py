@@ -5,18 +5,23 @@ whose request, as a scripted OpenAI-compatible server received it, holds only pl
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langgraph_sdk import get_client
 from pydantic import BaseModel
 
 from agent_ops.errors import ConfigError, ModelUnavailable
 from agent_ops.models import MemoryDecisions, Models, ModelsConfig, load_models_config
 from agent_ops.models.redact import PII_KINDS, Redaction, hkid_valid
 from agent_ops.settings import Settings
-from tests.models.fakes import closed_port, scripted_chat
+from tests.models.fakes import ScriptedChat, closed_port, scripted_chat
+from tests.servers import AgentOpsProcess
+
+GRAPHS = Path(__file__).parent / "graphs" / "langgraph.json"
 
 
 def masked(text: str, *kinds: str) -> tuple[str, Redaction]:
@@ -228,3 +233,68 @@ async def test_the_request_an_external_endpoint_receives_holds_placeholders_and_
     assert decision.output is not None
     assert decision.output["redacted"] == {"card": 1, "email": 1, "iban": 1, "phone": 1}
     assert "jane.doe" not in json.dumps(decision.output["redacted"])
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[AgentOpsProcess, ScriptedChat]]:
+    folder = tmp_path_factory.mktemp(f"redact-{request.param}")
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_cluster").create_database(f"r_{uuid.uuid4().hex}")
+    else:
+        url = f"sqlite:///{folder}/agent-ops.db"
+    with scripted_chat(["We will refund [IBAN_1] and write to [EMAIL_1]."] * 4) as chat:
+        config = folder / "models.yaml"
+        config.write_text(
+            "roles:\n"
+            "  respond:\n"
+            '    providers: ["openai:remote"]\n'
+            "    retries: 0\n"
+            f"providers:\n  openai:remote: {{base_url: '{chat.url}', model: gpt-4o}}\n"
+        )
+        server = AgentOpsProcess(
+            url,
+            folder,
+            config=GRAPHS,
+            env={"AGENT_OPS_MODELS_CONFIG": str(config), "AGENT_OPS_REDACT_PHONE_REGION": "HK"},
+            name=f"redact-{request.param}",
+        )
+        server.start()
+        try:
+            yield server, chat
+        finally:
+            server.stop()
+
+
+async def test_a_served_run_sends_placeholders_and_its_decision_log_names_what_was_masked(
+    served: tuple[AgentOpsProcess, ScriptedChat],
+) -> None:
+    server, chat = served
+    client = get_client(url=server.url)
+    thread = await client.threads.create()
+    question = (
+        "Please refund to DE89 3704 0044 0532 0130 00; I am jane.doe@example.com, 9123 4567,"
+        " HKID A123456(3). Invoice INV-0042 was 1.234,56 EUR."
+    )
+    run = await client.runs.create(
+        thread["thread_id"],
+        "model_reply",
+        input={"messages": [{"role": "user", "content": question}]},
+    )
+    done = await client.runs.join(thread["thread_id"], run["run_id"])
+
+    sent = chat.requests[-1]["messages"][-1]["content"]
+    assert sent == (
+        "Please refund to [IBAN_1]; I am [EMAIL_1], [PHONE_1], HKID [NATIONAL_ID_1]."
+        " Invoice INV-0042 was 1.234,56 EUR."
+    )
+    assert done["messages"][-1]["content"] == (
+        "We will refund DE89 3704 0044 0532 0130 00 and write to jane.doe@example.com."
+    )
+    (decision,) = await client.http.get(
+        f"/threads/{thread['thread_id']}/runs/{run['run_id']}/decisions"
+    )
+    assert decision["output"]["redacted"] == {"email": 1, "iban": 1, "national_id": 1, "phone": 1}
