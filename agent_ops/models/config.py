@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent_ops.errors import ConfigError, first_problem
+from agent_ops.models.redact import PII_KINDS, PiiKind
 
 ProviderKind = Literal["openai", "local", "rules", "embed"]
 PROVIDER_KINDS: tuple[ProviderKind, ...] = ("openai", "local", "rules", "embed")
@@ -93,6 +94,21 @@ class RoleConfig(_Strict):
         default="human_review",
         description="when every provider failed: raise, or pause for a person",
     )
+    redact: list[PiiKind] = Field(
+        default_factory=lambda: list(PII_KINDS),
+        description="personal identifiers masked before a message goes to an `openai:` (external)"
+        " provider; `[]` sends text as is. `local:` and `rules:` never leave the machine and are"
+        " never masked",
+    )
+
+    @field_validator("redact", mode="before")
+    @classmethod
+    def _kinds(cls, value: Any) -> Any:
+        # Name the unknown kind itself: the Literal's own message lists the choices only.
+        for kind in value if isinstance(value, list) else ():
+            if kind not in PII_KINDS:
+                raise ValueError(f"{kind!r} is not one of {', '.join(PII_KINDS)}")
+        return value
 
     @field_validator("providers")
     @classmethod

@@ -46,13 +46,20 @@ def input_hash(messages: Sequence[BaseMessage], extra: Mapping[str, Any] | None 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def message_output(message: BaseMessage) -> Json:
-    """The part of an answer the log keeps: its text and its tool calls."""
-    tool_calls = message.tool_calls if isinstance(message, AIMessage) else []
-    return {
-        "content": message.content,
-        "tool_calls": [{"name": c["name"], "args": c["args"]} for c in tool_calls],
-    }
+def message_output(
+    message: BaseMessage | None, redacted: Mapping[str, int] | None = None
+) -> Json | None:
+    """The part of an answer the log keeps: its text and its tool calls, plus `redacted`, the
+    kinds and counts of personal identifiers masked in the request (never the values), when any
+    were. A failed attempt has no answer; its output is None, or only `redacted`."""
+    out: Json = {}
+    if message is not None:
+        tool_calls = message.tool_calls if isinstance(message, AIMessage) else []
+        out["content"] = message.content
+        out["tool_calls"] = [{"name": c["name"], "args": c["args"]} for c in tool_calls]
+    if redacted:
+        out["redacted"] = dict(redacted)
+    return out or None
 
 
 @dataclass(frozen=True, slots=True)

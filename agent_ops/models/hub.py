@@ -73,7 +73,15 @@ class Models:
             role = role.model_copy(update={"on_failure": on_failure})
         providers = [self._provider(spec) for spec in role.providers]
         prompt = self.prompts.get(role.prompt) if role.prompt else None
-        caller = _Caller(name, role, providers, prompt, prompt_values, self._sink)
+        caller = _Caller(
+            name,
+            role,
+            providers,
+            prompt,
+            prompt_values,
+            self._sink,
+            phone_region=self._settings.redact_phone_region,
+        )
         return RoleModel(caller)
 
     def local_server(self, name: str) -> LocalModelServer:

@@ -50,6 +50,7 @@ from agent_ops.models.decisions import (
 )
 from agent_ops.models.prompts import Prompt
 from agent_ops.models.providers import RETRIABLE, TIMEOUTS, Ask, Provider
+from agent_ops.models.redact import Redaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -127,8 +128,11 @@ class _Caller:
         prompt: Prompt | None,
         prompt_values: Mapping[str, object],
         sink: DecisionSink,
+        *,
+        phone_region: str | None = None,
     ) -> None:
         self.name = name
+        self.phone_region = phone_region
         self.config = config
         self.providers = list(providers)
         self.prompt = prompt
@@ -186,11 +190,14 @@ class _Caller:
     ) -> tuple[AIMessage, T]:
         ctx = request.ctx
         delay = self.config.backoff_seconds
+        redaction = self._redaction(provider)
+        sent = messages if redaction is None else redaction.messages(messages)
+        masked = None if redaction is None else redaction.summary() or None
         for attempt in range(self.config.retries + 1):
             clock = _Clock()
             try:
                 message, usage = await self._generate(
-                    provider, messages, request.config, request.ask, clock
+                    provider, sent, request.config, request.ask, clock
                 )
             except GraphBubbleUp:
                 raise
@@ -200,7 +207,7 @@ class _Caller:
                     timeout=self.config.timeout_seconds,
                     setting=f"roles.{self.name}.timeout_seconds",
                 )
-                await self._record(ctx, provider, clock, None, failure, NO_TOKENS)
+                await self._record(ctx, provider, clock, None, failure, NO_TOKENS, masked)
                 if not isinstance(exc, RETRIABLE) or attempt == self.config.retries:
                     log.warning("role %s: %s failed: %s", self.name, provider.spec, failure)
                     raise _Failed(failure) from exc
@@ -214,16 +221,24 @@ class _Caller:
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
+            if redaction is not None:
+                message = redaction.restore(message)
             try:
                 value = request.check(message)
             except (ValidationError, ValueError) as exc:
                 failure = invalid_answer(exc)
-                await self._record(ctx, provider, clock, message, failure, usage)
+                await self._record(ctx, provider, clock, message, failure, usage, masked)
                 log.info("role %s: %s: %s", self.name, provider.spec, failure)
                 raise _Invalid(message, validation_text(exc, top="answer"), failure) from None
-            await self._record(ctx, provider, clock, message, None, usage)
+            await self._record(ctx, provider, clock, message, None, usage, masked)
             return message, value
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _redaction(self, provider: Provider) -> Redaction | None:
+        """The masking for a call to `provider`: only text bound for an external endpoint."""
+        if provider.kind != "openai" or not self.config.redact:
+            return None
+        return Redaction(frozenset(self.config.redact), self.phone_region)
 
     async def _generate(
         self,
@@ -278,13 +293,14 @@ class _Caller:
         message: AIMessage | None,
         failure: Failure | None,
         usage: TokenUsage,
+        masked: dict[str, int] | None,
     ) -> None:
         options = provider.options
         await self.sink.record_decision(
             ctx.decision(
                 provider=provider.spec,
                 model=provider.model,
-                output=None if message is None else message_output(message),
+                output=message_output(message, masked),
                 error=None if failure is None else failure.text,
                 error_kind=None if failure is None else failure.kind,
                 latency_ms=clock.stop(),

@@ -159,7 +159,7 @@ ThreadValues = dict[str, Any] | None
 class ModelDecision:
     """One model call as the decision log keeps it: who answered what, how fast, at what cost.
 
-    A failed attempt is a decision too (`error` set, `output` None), so a fallback shows both the
+    A failed attempt is a decision too (`error` set, no answer in `output`), so a fallback shows both the
     provider that failed and the one that answered.
     """
 
@@ -175,6 +175,9 @@ class ModelDecision:
     input_hash: str
     """sha256 of the canonical JSON of the messages sent; equal inputs hash equal."""
     output: Json | None
+    """The answer's `content` and `tool_calls`, and `redacted` (kinds and counts of personal
+    identifiers masked in the request, never the values) when any were; a failed attempt has no
+    answer: None, or only `redacted`."""
     error: str | None
     latency_ms: float
     input_tokens: int
