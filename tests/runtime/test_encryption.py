@@ -167,9 +167,14 @@ async def test_encrypted_checkpoints_under_another_key_or_none_fail_naming_the_s
     try:
         with pytest.raises(ConfigError, match="AGENT_OPS_ENCRYPTION_KEY") as failed:
             await other.threads.state(thread_id)
+        request = RunRequest("approve", RunOptions(command={"resume": "yes"}))
+        resumed = await other.runs.create_and_wait(thread_id, request)
     finally:
         await other.stop()
     assert ("another key" if second_key else "is not set") in str(failed.value)
+    # A run cannot go on from a checkpoint it cannot read: it ends in error naming the setting.
+    assert resumed.status == "error"
+    assert resumed.error is not None and "AGENT_OPS_ENCRYPTION_KEY" in resumed.error
 
 
 @pytest.mark.parametrize("key", ["not-a-key", "ab" * 15, "QUJD"])
