@@ -8,12 +8,14 @@ from __future__ import annotations
 import base64
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from langchain_core.messages import BaseMessage
+from langgraph_sdk import get_sync_client
 from pydantic import ValidationError
 
 from agent_ops.deps import Deps
@@ -22,7 +24,7 @@ from agent_ops.models import MemoryDecisions, Models, ModelsConfig
 from agent_ops.runtime import GraphRegistry, RunOptions, RunRequest, Runtime
 from agent_ops.settings import Settings
 from agent_ops.storage import create_storage
-from tests.servers import TEST_GRAPHS
+from tests.servers import TEST_GRAPHS, AgentOpsProcess
 
 SECRET = "Zanzibar-7731 IBAN of Ms Example"
 CHECKPOINT_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "writes")
@@ -192,3 +194,21 @@ def test_hex_and_base64_keys_of_aes_lengths_are_read() -> None:
         == (raw[:16])
     )
     assert Settings().checkpoint_key is None
+
+
+def test_over_http_a_state_read_under_another_key_is_a_500_naming_the_setting(
+    processes: Callable[..., AgentOpsProcess],
+) -> None:
+    first = processes(AGENT_OPS_ENCRYPTION_KEY=secrets.token_hex(32))
+    client = get_sync_client(url=first.url)
+    thread = client.threads.create()
+    run = client.runs.wait(
+        thread["thread_id"], "approve", input={"messages": [{"role": "user", "content": SECRET}]}
+    )
+    assert run["__interrupt__"], run
+    first.stop()
+    second = processes(AGENT_OPS_ENCRYPTION_KEY=base64.b64encode(secrets.token_bytes(32)).decode())
+    with pytest.raises(httpx.HTTPStatusError) as failed:
+        get_sync_client(url=second.url).threads.get_state(thread["thread_id"])
+    assert failed.value.response.status_code == 500
+    assert "AGENT_OPS_ENCRYPTION_KEY" in failed.value.response.json()["detail"]
