@@ -6,6 +6,8 @@ Also where a database URL is read (`DatabaseUrl.parse`), once for every package.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -40,6 +42,27 @@ class DatabaseUrl:
         raise ValueError(
             f"database URL {url!r} is not supported; use sqlite:///PATH or postgresql://..."
         )
+
+
+def aes_key(text: str) -> bytes:
+    """An AES key written as hex (32, 48 or 64 digits) or base64 (of 16, 24 or 32 bytes)."""
+    text = text.strip()
+    try:
+        key = bytes.fromhex(text) if len(text) in (32, 48, 64) else b""
+    except ValueError:
+        key = b""
+    if not key:
+        try:
+            key = base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
+        except binascii.Error:
+            key = b""
+    if len(key) not in (16, 24, 32):
+        raise ValueError(
+            f"AGENT_OPS_ENCRYPTION_KEY is not an AES key ({len(text)} characters, "
+            f"{len(key)} bytes decoded): give 16, 24 or 32 bytes as hex or base64, e.g. "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+        )
+    return key
 
 
 class Settings(BaseSettings):
@@ -230,6 +253,12 @@ class Settings(BaseSettings):
     approval_escalate_to: Literal["approver", "admin"] = Field(
         "admin", description="the role an overdue approval escalates to"
     )
+    # -- encryption at rest (agent_ops/storage/encryption.py) --
+    encryption_key: SecretStr | None = Field(
+        None,
+        description="AES key (16, 24 or 32 bytes, hex or base64) checkpoints are encrypted under; "
+        "unset: stored plain. `python -c 'import secrets; print(secrets.token_hex(32))'`",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -275,6 +304,13 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("encryption_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            aes_key(value.get_secret_value())
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -294,6 +330,11 @@ class Settings(BaseSettings):
     def database(self) -> DatabaseUrl:
         """The database URL, read."""
         return DatabaseUrl.parse(self.database_url)
+
+    @property
+    def checkpoint_key(self) -> bytes | None:
+        """The AES key of `encryption_key`, decoded; None when unset."""
+        return aes_key(self.encryption_key.get_secret_value()) if self.encryption_key else None
 
     @property
     def backend(self) -> Backend:

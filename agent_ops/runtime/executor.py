@@ -18,6 +18,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.types import Command, Send, StateSnapshot
 
+from agent_ops.errors import ConfigError
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry
 from agent_ops.runtime.requests import RunOptions
 from agent_ops.runtime.serde import dumps, to_jsonable
@@ -219,7 +220,10 @@ class Executor:
             )
             error = {"error": type(exc).__name__, "message": str(exc)}
             stream.publish("error", dumps(error))
-            values = await self._values(graph, config)
+            try:
+                values = await self._values(graph, config)
+            except ConfigError:  # the state cannot be read at all (encrypted under another key)
+                values = None
             return RunOutcome(
                 "error",
                 f"{type(exc).__name__}: {exc}",

@@ -70,6 +70,7 @@ class Runtime:
         # The composition root (CLI) and the runtime's own modules use storage and the
         # registry; the server goes through the concept objects below.
         self.storage = storage
+        storage.encrypt_checkpoints(settings.checkpoint_key)  # every checkpointer it builds
         self.registry = registry
         self.bus: StreamBus | None = None
         self.store = ServerStore(storage)

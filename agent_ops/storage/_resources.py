@@ -48,6 +48,8 @@ class Base:
     """What every concept's methods stand on: the backend's SQL modules, `_tx` and the checkpointer."""
 
     _saver: BaseCheckpointSaver[str] | None = None
+    _encryption_key: bytes | None = None
+    """AES key the checkpointer encrypts checkpoints under (`storage.encryption`); None: plain."""
     _sql: Modules
     """The backend's SQL, one module per concept (`sqlite/` and `postgres/` hold the same)."""
 
@@ -57,6 +59,12 @@ class Base:
         if self._saver is None:
             raise _policy.not_open()
         return self._saver
+
+    def encrypt_checkpoints(self, key: bytes | None) -> None:
+        """Have the checkpointer encrypt checkpoints under `key` (None: plain); before `open`."""
+        if self._saver is not None:
+            raise RuntimeError("set the checkpoints' encryption key before opening the storage")
+        self._encryption_key = key
 
     async def _tx(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run `fn(tx, *args)` as one transaction and deliver its wake-ups after commit."""

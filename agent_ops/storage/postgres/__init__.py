@@ -27,9 +27,11 @@ from agent_ops.errors import StorageError
 from agent_ops.storage import _policy
 from agent_ops.storage._sql import modules
 from agent_ops.storage.channels import Listener
+from agent_ops.storage.encryption import checkpoint_serializer
 from agent_ops.storage.postgres.link import (
     CONNECT_TIMEOUT_SECONDS,
     CONNECTION_KWARGS,
+    SealingPostgresSaver,
     Wakeups,
     connect,
     describe,
@@ -75,7 +77,9 @@ class PostgresStorage(Storage):
                     await self._pool.open(wait=True, timeout=2 * CONNECT_TIMEOUT_SECONDS)
                 except PoolTimeout as exc:
                     raise StorageError(f"cannot fill the connection pool to {self._where}") from exc
-                self._saver = AsyncPostgresSaver(self._pool)
+                key = self._encryption_key
+                saver = SealingPostgresSaver if key is not None else AsyncPostgresSaver
+                self._saver = saver(self._pool, serde=checkpoint_serializer(key))
                 await migrate(conn, self._saver, self._where)
             await self._wakeups.start()
         except BaseException:

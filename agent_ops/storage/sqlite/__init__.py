@@ -24,6 +24,7 @@ from agent_ops.storage import _policy
 from agent_ops.storage._sql import modules
 from agent_ops.storage._wakeups import Listeners
 from agent_ops.storage.channels import Listener
+from agent_ops.storage.encryption import checkpoint_serializer
 from agent_ops.storage.protocol import Storage
 from agent_ops.storage.sqlite.link import ThreadedSqliteSaver, connect, migrate
 from agent_ops.storage.sqlite.rows import Tx
@@ -57,7 +58,9 @@ class SqliteStorage(Storage):
             self._conn = await self._run(lambda: connect(self.path))
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
-        self._saver = ThreadedSqliteSaver(self._conn, self._run)
+        self._saver = ThreadedSqliteSaver(
+            self._conn, self._run, serde=checkpoint_serializer(self._encryption_key)
+        )
         await self._run(self._saver.setup)
         await self._tx(lambda tx: migrate(tx.conn))
 

@@ -22,6 +22,7 @@ from langgraph.checkpoint.base import (
     CheckpointMetadata,
     CheckpointTuple,
 )
+from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent_ops.storage.migrations import load_migrations
@@ -77,8 +78,10 @@ def migrate(c: sqlite3.Connection) -> None:
 class ThreadedSqliteSaver(SqliteSaver):
     """`SqliteSaver` whose async methods run its sync ones on the database thread."""
 
-    def __init__(self, conn: sqlite3.Connection, run: Runner) -> None:
-        super().__init__(conn)
+    def __init__(
+        self, conn: sqlite3.Connection, run: Runner, *, serde: SerializerProtocol | None = None
+    ) -> None:
+        super().__init__(conn, serde=serde)
         self._run = run
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
