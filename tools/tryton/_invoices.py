@@ -7,7 +7,7 @@ and a second caller then takes that draft), or a booking resumed after its prede
 its create still being carried out in Tryton. Two drafts with one vendor invoice number are worse
 than a wasted draft: Tryton refuses to post either as "similar".
 
-So booking follows the rule payments follow (`_payments`). Every writer settles after it writes,
+So booking follows the rule payments follow (`_keep_one`, shared with `_payments`). Every writer settles after it writes,
 and before it trusts what it found: of the live (not cancelled) invoices carrying the key, the
 survivor is the one past draft (validated, posted or paid), else the lowest id; every other is a
 draft and is deleted by whoever sees it. Posting is the commit point: only the survivor of what a
@@ -23,16 +23,14 @@ the client's timeout and a margin have passed since then before it looks and boo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
+from typing import Any
 
-from agent_ops.errors import ConnectorError, ConnectorRejected
 from tools.tryton import _records as records
 from tools.tryton._client import TrytonClient
+from tools.tryton._keep_one import keep_one
 from tools.tryton._models import Invoice
 from tools.tryton._payments import in_flight_until
-
-_ROUNDS = 6
 
 __all__ = ["settled", "wait_in_flight"]
 
@@ -40,7 +38,8 @@ __all__ = ["settled", "wait_in_flight"]
 async def settled(client: TrytonClient, key: str) -> Invoice | None:
     """The one live invoice carrying `key` once every other draft of it is deleted; the lowest
     cancelled one when all are cancelled; None when none carries it."""
-    for _ in range(_ROUNDS):
+
+    async def carrying() -> list[dict[str, Any]]:
         rows = await client.search(
             "account.invoice",
             [
@@ -50,34 +49,15 @@ async def settled(client: TrytonClient, key: str) -> Invoice | None:
             ("state", "comment"),
             order=[("id", "ASC")],
         )
-        rows = [row for row in rows if records.key_of(row.get("comment")) == key]
-        if not rows:
-            return None
-        live = [row for row in rows if row["state"] != "cancelled"]
-        going = [row for row in live if row["state"] != "draft"]
-        if len(going) > 1:
-            raise ConnectorError(
-                f"supplier invoices {[row['id'] for row in going]} all carry idempotency key "
-                f"{key!r} and are past draft: cancel all but one in Tryton",
-                system="tryton",
-                url=client.base_url,
-            )
-        survivor = (going or live or rows)[0]["id"]
-        extra = [row["id"] for row in live if row["id"] != survivor]
-        if not extra:
-            try:
-                return await _read(client, survivor)
-            except ConnectorRejected:  # deleted since the search by a writer that saw more
-                continue
-        for invoice_id in extra:
-            # Refused when deleted by another writer, or posted by one that had not seen the
-            # survivor yet: what stands now is read again in the next round.
-            with contextlib.suppress(ConnectorRejected):
-                await client.delete("account.invoice", invoice_id)
-    raise ConnectorError(
-        f"supplier invoices with idempotency key {key!r} did not settle to one in {_ROUNDS} rounds",
-        system="tryton",
-        url=client.base_url,
+        return [row for row in rows if records.key_of(row.get("comment")) == key]
+
+    return await keep_one(
+        client,
+        model="account.invoice",
+        what="supplier invoices",
+        key=key,
+        carrying=carrying,
+        read=lambda invoice_id: _read(client, invoice_id),
     )
 
 

@@ -22,15 +22,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+from typing import Any
 
 from agent_ops.errors import ConnectorError, ConnectorRejected
 from tools.tryton import _records as records
 from tools.tryton._client import TrytonClient
+from tools.tryton._keep_one import ROUNDS, keep_one
 from tools.tryton._models import Payment
 
 IN_FLIGHT_MARGIN = 5.0  # seconds beyond the client's timeout that a sent create may still land
 _LOOK_EVERY = 0.5
-_ROUNDS = 6
 
 __all__ = ["IN_FLIGHT_MARGIN", "in_flight_until", "settled", "submitted", "wait_in_flight"]
 
@@ -42,47 +43,28 @@ def in_flight_until(client: TrytonClient, since: dt.datetime) -> dt.datetime:
 
 async def settled(client: TrytonClient, key: str) -> Payment | None:
     """The one payment carrying `key` once every other is deleted, or None when there is none."""
-    for _ in range(_ROUNDS):
-        rows = await client.search(
+
+    async def carrying() -> list[dict[str, Any]]:
+        return await client.search(
             "account.payment",
             [("reference", "=", key), ("kind", "=", "payable")],
             ("state",),
             order=[("id", "ASC")],
         )
-        if not rows:
-            return None
-        going = [row for row in rows if row["state"] != "draft"]
-        survivor = (going or rows)[0]["id"]
-        if len(going) > 1:
-            raise ConnectorError(
-                f"payments {[row['id'] for row in going]} all carry idempotency key {key!r} and "
-                "are past draft: cancel all but one in Tryton",
-                system="tryton",
-                url=client.base_url,
-            )
-        extra = [row["id"] for row in rows if row["id"] != survivor]
-        if not extra:
-            try:
-                return await _read(client, survivor)
-            except ConnectorRejected:  # deleted since the search by a writer that saw more
-                continue
-        for payment_id in extra:
-            try:
-                await client.delete("account.payment", payment_id)
-            except ConnectorRejected:
-                # Deleted by another writer, or submitted by one that had not seen the
-                # survivor yet: what stands now is read again in the next round.
-                continue
-    raise ConnectorError(
-        f"payments with idempotency key {key!r} did not settle to one in {_ROUNDS} rounds",
-        system="tryton",
-        url=client.base_url,
+
+    return await keep_one(
+        client,
+        model="account.payment",
+        what="payments",
+        key=key,
+        carrying=carrying,
+        read=lambda payment_id: _read(client, payment_id),
     )
 
 
 async def submitted(client: TrytonClient, key: str, payment: Payment) -> Payment:
     """Submit the survivor `payment` of `key`; settle again when a concurrent writer deleted it."""
-    for _ in range(_ROUNDS):
+    for _ in range(ROUNDS):
         if payment.state != "draft":
             return payment
         # Refused when deleted as a duplicate or submitted meanwhile: settling tells which.
