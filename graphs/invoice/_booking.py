@@ -30,6 +30,44 @@ PAYMENTS_SENT = ("agent-ops", "invoice", "payments-sent")
 BOOKINGS_SENT = ("agent-ops", "invoice", "bookings-sent")
 
 
+class _Sends:
+    """When a step last sent a write to the ERP, kept in the store (which every process shares):
+    a step resumed after its predecessor died learns that a write may still be landing, and the
+    ERP call waits for it (see `tools.tryton`). Marked done once the step's call returned, so a
+    later resume does not wait. Without a store nothing is kept and nothing waited for."""
+
+    def __init__(self, namespace: tuple[str, ...], key: str, thread: str) -> None:
+        self._store = get_store()
+        self._namespace, self._key, self._thread = namespace, key, thread
+        self._known = False  # a record exists (found, or written by this step)
+
+    async def in_flight_since(self) -> dt.datetime | None:
+        """When the last write was sent by a step that did not finish; None if none."""
+        if self._store is None:
+            return None
+        item = await self._store.aget(self._namespace, self._key)
+        self._known = item is not None
+        if item is None or item.value.get("done"):
+            return None
+        return dt.datetime.fromisoformat(item.value["sent_at"])
+
+    async def sending(self) -> None:
+        """Record, just before a write is sent, that it is."""
+        await self._put(done=False)
+
+    async def done(self) -> None:
+        """Record that the step's writes all returned (nothing to write when none was kept)."""
+        if self._known:
+            await self._put(done=True)
+
+    async def _put(self, *, done: bool) -> None:
+        if self._store is not None:
+            sent_at = dt.datetime.now(dt.UTC).isoformat()
+            value = {"sent_at": sent_at, "thread": self._thread, "done": done}
+            await self._store.aput(self._namespace, self._key, value, index=False)
+            self._known = True
+
+
 def invoice_key(supplier_id: int, invoice_number: str) -> str:
     return f"agent-ops/invoice/{supplier_id}/{invoice_number.strip().casefold()}"
 
@@ -52,25 +90,8 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
         for line in match["lines"]
     ]
     key = invoice_key(match["supplier_id"], invoice.invoice_number)
-    store = get_store()
-    item = await store.aget(BOOKINGS_SENT, key) if store is not None else None
-    since = (
-        dt.datetime.fromisoformat(item.value["sent_at"])
-        if item is not None and not item.value.get("done")
-        else None
-    )
-
-    async def mark(done: bool) -> None:
-        if store is not None:
-            sent_at = dt.datetime.now(dt.UTC).isoformat()
-            value = {"sent_at": sent_at, "thread": thread, "done": done}
-            await store.aput(BOOKINGS_SENT, key, value, index=False)
-
-    sent: list[bool] = []
-
-    async def sending() -> None:
-        sent.append(True)
-        await mark(False)
+    sends = _Sends(BOOKINGS_SENT, key, thread)
+    since = await sends.in_flight_since()
 
     async with erp(config) as client:
         booked = await client.book_supplier_invoice(
@@ -82,10 +103,9 @@ async def book(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
             description=f"{invoice.vendor_name} {invoice.invoice_number}",
             comment=f"booked by agent-ops, thread {thread}, against {match['purchase_number']}",
             in_flight_since=since,
-            before_write=sending,
+            before_write=sends.sending,
         )
-        if sent or since is not None:
-            await mark(True)
+        await sends.done()
         mismatch = booked_totals(invoice, booked, policy_in(state, config).amount_tolerance)
         if mismatch is not None and booked.state == "draft":
             # Deleted, not kept: a later booking of the corrected invoice reuses the same key,
@@ -146,22 +166,15 @@ async def pay(state: InvoiceState, config: RunnableConfig) -> dict[str, Any]:
     a pay step resumed after its predecessor died therefore knows a create may still be landing
     in Tryton, and waits for it instead of making a second payment (see `tools.tryton`)."""
     invoice_id = state["erp"]["invoice_id"]
-    store = get_store()
-    item = await store.aget(PAYMENTS_SENT, str(invoice_id)) if store is not None else None
-    since = dt.datetime.fromisoformat(item.value["sent_at"]) if item is not None else None
-
-    async def sending() -> None:
-        if store is not None:
-            sent_at = dt.datetime.now(dt.UTC).isoformat()
-            value = {"sent_at": sent_at, "thread": thread_of(config)}
-            await store.aput(PAYMENTS_SENT, str(invoice_id), value, index=False)
+    sends = _Sends(PAYMENTS_SENT, str(invoice_id), thread_of(config))
+    since = await sends.in_flight_since()
 
     async with erp(config) as client:
         payment = await client.pay_invoice(
             idempotency_key=f"agent-ops/payment/{invoice_id}",
             invoice_id=invoice_id,
             in_flight_since=since,
-            before_create=sending,
+            before_create=sends.sending,
         )
     how = "created" if payment.created else "found already created"
     return {
