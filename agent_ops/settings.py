@@ -44,7 +44,7 @@ class DatabaseUrl:
         )
 
 
-def aes_key(text: str) -> bytes:
+def aes_key(text: str, setting: str = "AGENT_OPS_ENCRYPTION_KEY") -> bytes:
     """An AES key written as hex (32, 48 or 64 digits) or base64 (of 16, 24 or 32 bytes)."""
     text = text.strip()
     try:
@@ -58,7 +58,7 @@ def aes_key(text: str) -> bytes:
             key = b""
     if len(key) not in (16, 24, 32):
         raise ValueError(
-            f"AGENT_OPS_ENCRYPTION_KEY is not an AES key ({len(text)} characters, "
+            f"{setting} is not an AES key ({len(text)} characters, "
             f"{len(key)} bytes decoded): give 16, 24 or 32 bytes as hex or base64, e.g. "
             "`python -c 'import secrets; print(secrets.token_hex(32))'`"
         )
@@ -256,8 +256,14 @@ class Settings(BaseSettings):
     # -- encryption at rest (agent_ops/storage/encryption.py) --
     encryption_key: SecretStr | None = Field(
         None,
-        description="AES key (16, 24 or 32 bytes, hex or base64) checkpoints are encrypted under; "
+        description="AES key (16, 24 or 32 bytes, hex or base64) checkpoints and store values are "
+        "sealed under; "
         "unset: stored plain. `python -c 'import secrets; print(secrets.token_hex(32))'`",
+    )
+    encryption_old_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        [],
+        description="earlier encryption keys, comma-separated: they only open what they sealed, "
+        "until `agent-ops encryption rotate` has re-sealed it under `encryption_key`",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -273,6 +279,7 @@ class Settings(BaseSettings):
         "cors_allow_origins",
         "approval_four_eyes",
         "approval_two_approvers",
+        "encryption_old_keys",
         mode="before",
     )
     @classmethod
@@ -311,6 +318,13 @@ class Settings(BaseSettings):
             aes_key(value.get_secret_value())
         return value
 
+    @field_validator("encryption_old_keys")
+    @classmethod
+    def _old_aes_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for key in value:
+            aes_key(key.get_secret_value(), "AGENT_OPS_ENCRYPTION_OLD_KEYS")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -335,6 +349,11 @@ class Settings(BaseSettings):
     def checkpoint_key(self) -> bytes | None:
         """The AES key of `encryption_key`, decoded; None when unset."""
         return aes_key(self.encryption_key.get_secret_value()) if self.encryption_key else None
+
+    @property
+    def old_keys(self) -> list[bytes]:
+        """The AES keys of `encryption_old_keys`, decoded, which only open."""
+        return [aes_key(k.get_secret_value()) for k in self.encryption_old_keys]
 
     @property
     def backend(self) -> Backend:

@@ -42,6 +42,7 @@ from agent_ops.runtime.webhooks import WebhookDeliverer
 from agent_ops.runtime.worker import WorkerPool
 from agent_ops.settings import Settings
 from agent_ops.storage import RUN_DONE, AuditRecord, QueueStats, Run, Storage
+from agent_ops.storage.encryption import Keyring
 from agent_ops.types import RUN_STATUSES, Backend
 from agent_ops.values import Limits
 
@@ -70,7 +71,8 @@ class Runtime:
         # The composition root (CLI) and the runtime's own modules use storage and the
         # registry; the server goes through the concept objects below.
         self.storage = storage
-        storage.encrypt_checkpoints(settings.checkpoint_key)  # every checkpointer it builds
+        # Checkpoints and store values, sealed under the key, opened with it or an old one.
+        storage.encrypt_at_rest(Keyring(settings.checkpoint_key, settings.old_keys))
         self.registry = registry
         self.bus: StreamBus | None = None
         self.store = ServerStore(storage)

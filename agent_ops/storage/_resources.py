@@ -9,6 +9,7 @@ and hands the wake-ups it raised to listeners once it has committed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from agent_ops.storage._requests import (
     Page,
 )
 from agent_ops.storage._sql import Modules, Where
+from agent_ops.storage.encryption import Keyring, is_sealed
 from agent_ops.storage.records import (
     Assistant,
     Cron,
@@ -42,14 +44,38 @@ from agent_ops.types import (
 )
 
 R = TypeVar("R")
+_SCAN = 500
+"""Items read per page when a filter is matched in Python (on sealed values)."""
+
+
+def _matches(value: Json, wanted: Json | None) -> bool:
+    """True if `value` holds each of `wanted`'s top-level keys with an equal JSON value, as the
+    backends' SQL compares them (a bool is never equal to a number)."""
+    if not wanted:
+        return True
+    if not isinstance(value, dict):
+        return False
+    return all(name in value and _same(value[name], expected) for name, expected in wanted.items())
+
+
+def _same(a: Json, b: Json) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    return type(a) is type(b) and a == b
 
 
 class Base:
     """What every concept's methods stand on: the backend's SQL modules, `_tx` and the checkpointer."""
 
     _saver: BaseCheckpointSaver[str] | None = None
-    _encryption_key: bytes | None = None
-    """AES key the checkpointer encrypts checkpoints under (`storage.encryption`); None: plain."""
+    _keyring: Keyring = Keyring()
+    """The keys checkpoints and store values are sealed under (`storage.encryption`); none: plain."""
     _sql: Modules
     """The backend's SQL, one module per concept (`sqlite/` and `postgres/` hold the same)."""
 
@@ -60,11 +86,16 @@ class Base:
             raise _policy.not_open()
         return self._saver
 
-    def encrypt_checkpoints(self, key: bytes | None) -> None:
-        """Have the checkpointer encrypt checkpoints under `key` (None: plain); before `open`."""
+    @property
+    def keyring(self) -> Keyring:
+        """The keys checkpoints and store values are sealed under and opened with."""
+        return self._keyring
+
+    def encrypt_at_rest(self, keyring: Keyring) -> None:
+        """Seal checkpoints and store values under `keyring` (no key: plain); before `open`."""
         if self._saver is not None:
-            raise RuntimeError("set the checkpoints' encryption key before opening the storage")
-        self._encryption_key = key
+            raise RuntimeError("set the encryption keys before opening the storage")
+        self._keyring = keyring
 
     async def _tx(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run `fn(tx, *args)` as one transaction and deliver its wake-ups after commit."""
@@ -431,7 +462,7 @@ class Items(Base):
             self._sql.items.put_item,
             namespace,
             key,
-            value,
+            self._keyring.seal_value(value),
             ttl_seconds,
             vectors,
             tenant_id,
@@ -449,7 +480,7 @@ class Items(Base):
         found: StoreItem | None = await self._tx(
             self._sql.items.get_item, namespace, key, refresh_ttl, tenant_id
         )
-        return found
+        return None if found is None else self._opened(found)
 
     async def delete_item(
         self, namespace: Sequence[str], key: str, *, tenant_id: str = DEFAULT_TENANT
@@ -466,10 +497,24 @@ class Items(Base):
         tenant_id: str = DEFAULT_TENANT,
     ) -> list[StoreItem]:
         """Items under the prefix whose value contains `filter`'s top-level key/values."""
-        found: list[StoreItem] = await self._tx(
-            self._sql.items.search_items, namespace_prefix, filter, limit, offset, tenant_id
-        )
-        return found
+        if not filter or not self._keyring:
+            found: list[StoreItem] = await self._tx(
+                self._sql.items.search_items, namespace_prefix, filter, limit, offset, tenant_id
+            )
+            return [self._opened(item) for item in found]
+        # Sealed values cannot be compared in SQL: read the prefix's items newest first, page by
+        # page, and keep those whose opened value matches until the page asked for is full.
+        matched: list[StoreItem] = []
+        seen = 0
+        while len(matched) < offset + limit:
+            page: list[StoreItem] = await self._tx(
+                self._sql.items.search_items, namespace_prefix, None, _SCAN, seen, tenant_id
+            )
+            matched += [i for i in map(self._opened, page) if _matches(i.value, filter)]
+            seen += len(page)
+            if len(page) < _SCAN:
+                break
+        return matched[offset : offset + limit]
 
     async def search_vectors(
         self,
@@ -479,10 +524,17 @@ class Items(Base):
         tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[StoreItem, bytes]]:
         """Every live item under the prefix that matches `filter` and has vectors, with them."""
+        sealed = bool(self._keyring)  # sealed values are matched after opening, not in SQL
         found: list[tuple[StoreItem, bytes]] = await self._tx(
-            self._sql.items.search_vectors, namespace_prefix, filter, tenant_id
+            self._sql.items.search_vectors, namespace_prefix, None if sealed else filter, tenant_id
         )
-        return found
+        opened = [(self._opened(item), vectors) for item, vectors in found]
+        return [pair for pair in opened if not sealed or _matches(pair[0].value, filter)]
+
+    def _opened(self, item: StoreItem) -> StoreItem:
+        if not is_sealed(item.value):
+            return item
+        return replace(item, value=self._keyring.open_value(item.value))
 
     async def list_namespaces(
         self,

@@ -1,25 +1,36 @@
-"""Encryption at rest of checkpoints: the serializer both backends' checkpointers use.
+"""Encryption at rest: the keyring that seals checkpoints and store values, and the serializer
+both backends' checkpointers use.
 
 With a key, LangGraph's `EncryptedSerializer` with its pycryptodome AES cipher (EAX, the format
 LangGraph's own server writes under `LANGGRAPH_AES_KEY`) seals every checkpoint, channel value
-and pending write; blobs written before the key was set are still read (they carry no cipher
-name). A blob that cannot be opened, under another key or with none set, is a `ConfigError`
-naming `AGENT_OPS_ENCRYPTION_KEY` rather than a bare MAC or type error.
+and pending write; store values are sealed with the same cipher into a JSON string
+(`SEALED_PREFIX` + base64). Values written before the key was set are still read (a checkpoint
+blob carries no cipher name, a store value is not such a string). The old keys
+(`AGENT_OPS_ENCRYPTION_OLD_KEYS`) only open; a blob no key opens is a `ConfigError` naming both
+settings rather than a bare MAC or type error.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Sequence
 from typing import Any
 
-from langgraph.checkpoint.serde.base import CipherProtocol, SerializerProtocol
+from Crypto.Cipher import AES
+from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from agent_ops.errors import ConfigError
+from agent_ops.types import Json
 
-__all__ = ["Sealed", "checkpoint_serializer"]
+__all__ = ["SEALED_PREFIX", "Keyring", "Sealed", "checkpoint_serializer"]
 
 SETTING = "AGENT_OPS_ENCRYPTION_KEY"
+OLD_SETTING = "AGENT_OPS_ENCRYPTION_OLD_KEYS"
+SEALED_PREFIX = "sealed:aes:"
+"""How a sealed store value starts: a JSON string, never an item's value (always an object)."""
 
 
 class Sealed:
@@ -30,6 +41,85 @@ class Sealed:
 
     def __init__(self, value: Any) -> None:
         self.value = value
+
+
+class Keyring:
+    """The current key, which seals (None: values are written plain), and old keys that only
+    open, so a key can be rotated: `agent-ops encryption rotate` re-seals under the current one.
+
+    A `CipherProtocol` for LangGraph's `EncryptedSerializer`: `nonce (16) + tag (16) + text`
+    under AES-EAX, as LangGraph's own pycryptodome cipher writes it."""
+
+    def __init__(self, key: bytes | None = None, old_keys: Sequence[bytes] = ()) -> None:
+        if old_keys and key is None:
+            raise ConfigError(f"{OLD_SETTING} is set without {SETTING}; set the current key too")
+        self.key = key
+        self._keys = ([key] if key is not None else []) + [k for k in old_keys if k != key]
+
+    def __bool__(self) -> bool:
+        """True when values are sealed (a current key is set)."""
+        return self.key is not None
+
+    # -- CipherProtocol ----------------------------------------------------------------------
+    def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
+        if self.key is None:
+            raise ConfigError(f"cannot encrypt: {SETTING} is not set")
+        cipher = AES.new(self.key, AES.MODE_EAX)
+        text, tag = cipher.encrypt_and_digest(plaintext)
+        return "aes", cipher.nonce + tag + text
+
+    def decrypt(self, ciphername: str, ciphertext: bytes, what: str = "a checkpoint") -> bytes:
+        if ciphername != "aes":
+            raise ConfigError(f"{what} is encrypted with {ciphername!r}; {SETTING} is AES")
+        if not self._keys:
+            raise ConfigError(
+                f"{what} is encrypted but {SETTING} is not set; "
+                "start with the key it was written under"
+            )
+        for key in self._keys:
+            opened = self._open(key, ciphertext)
+            if opened is not None:
+                return opened
+        raise ConfigError(
+            f"cannot decrypt {what} with {SETTING} or {OLD_SETTING} ({len(self._keys)} keys "
+            "tried): it was written under another key (or altered); start with the key it was "
+            f"written under as {SETTING}, or add it to {OLD_SETTING}"
+        )
+
+    def is_current(self, ciphertext: bytes) -> bool:
+        """True if the current key opens `ciphertext` (no re-sealing needed)."""
+        return self.key is not None and self._open(self.key, ciphertext) is not None
+
+    @staticmethod
+    def _open(key: bytes, ciphertext: bytes) -> bytes | None:
+        cipher = AES.new(key, AES.MODE_EAX, nonce=ciphertext[:16])
+        try:
+            return cipher.decrypt_and_verify(ciphertext[32:], ciphertext[16:32])
+        except ValueError:  # pycryptodome: "MAC check failed": another key, or altered
+            return None
+
+    # -- store values --------------------------------------------------------------------------
+    def seal_value(self, value: Json) -> Json | str:
+        """The value as it is stored: sealed under the current key, or as given without one."""
+        if self.key is None:
+            return value
+        plain = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        return SEALED_PREFIX + base64.b64encode(self.encrypt(plain)[1]).decode()
+
+    def open_value(self, stored: Json | str) -> Json:
+        """The value a stored one holds (plain ones, written before the key, as they are)."""
+        if not isinstance(stored, str):
+            return stored
+        if not stored.startswith(SEALED_PREFIX):
+            raise ConfigError(f"a store value is a string ({stored[:20]!r}...), not an object")
+        blob = base64.b64decode(stored.removeprefix(SEALED_PREFIX))
+        opened: Json = json.loads(self.decrypt("aes", blob, what="a store value"))
+        return opened
+
+
+def is_sealed(stored: object) -> bool:
+    """True if a stored store value is sealed (a `SEALED_PREFIX` string)."""
+    return isinstance(stored, str) and stored.startswith(SEALED_PREFIX)
 
 
 class _Serializer(JsonPlusSerializer):
@@ -50,30 +140,8 @@ class _Serializer(JsonPlusSerializer):
         return super().loads_typed(data)
 
 
-class _NamedKeyCipher:
-    """A cipher whose failure to open a blob names the setting (a wrong key fails the MAC)."""
-
-    def __init__(self, cipher: CipherProtocol) -> None:
-        self._cipher = cipher
-
-    def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
-        return self._cipher.encrypt(plaintext)
-
-    def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
-        if ciphername != "aes":
-            raise ConfigError(f"a checkpoint is encrypted with {ciphername!r}; {SETTING} is AES")
-        try:
-            return self._cipher.decrypt(ciphername, ciphertext)
-        except ValueError as exc:  # pycryptodome: "MAC check failed"
-            raise ConfigError(
-                f"cannot decrypt a checkpoint with {SETTING}: it was written under another key "
-                "(or altered); keys cannot be rotated, start with the key it was written under"
-            ) from exc
-
-
-def checkpoint_serializer(key: bytes | None) -> SerializerProtocol:
-    """The checkpointer's serializer: AES under `key` (16, 24 or 32 bytes), or plain."""
-    if key is None:
+def checkpoint_serializer(keys: Keyring) -> SerializerProtocol:
+    """The checkpointer's serializer: sealing under the keyring's current key, or plain."""
+    if not keys:
         return _Serializer()
-    encrypted = EncryptedSerializer.from_pycryptodome_aes(_Serializer(), key=key)
-    return EncryptedSerializer(_NamedKeyCipher(encrypted.cipher), encrypted.serde)
+    return EncryptedSerializer(keys, _Serializer())

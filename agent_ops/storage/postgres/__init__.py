@@ -77,9 +77,9 @@ class PostgresStorage(Storage):
                     await self._pool.open(wait=True, timeout=2 * CONNECT_TIMEOUT_SECONDS)
                 except PoolTimeout as exc:
                     raise StorageError(f"cannot fill the connection pool to {self._where}") from exc
-                key = self._encryption_key
-                saver = SealingPostgresSaver if key is not None else AsyncPostgresSaver
-                self._saver = saver(self._pool, serde=checkpoint_serializer(key))
+                keys = self._keyring
+                saver = SealingPostgresSaver if keys else AsyncPostgresSaver
+                self._saver = saver(self._pool, serde=checkpoint_serializer(keys))
                 await migrate(conn, self._saver, self._where)
             await self._wakeups.start()
         except BaseException:

@@ -59,7 +59,7 @@ class SqliteStorage(Storage):
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
         self._saver = ThreadedSqliteSaver(
-            self._conn, self._run, serde=checkpoint_serializer(self._encryption_key)
+            self._conn, self._run, serde=checkpoint_serializer(self._keyring)
         )
         await self._run(self._saver.setup)
         await self._tx(lambda tx: migrate(tx.conn))
