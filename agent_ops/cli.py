@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from agent_ops.deps import Deps
 from agent_ops.errors import ConfigError, StorageError, first_problem
-from agent_ops.governance import audit_cli
+from agent_ops.governance import audit_cli, encryption_cli
 from agent_ops.models import Models
 from agent_ops.observability.logs import configure_logging
 from agent_ops.runtime import GraphRegistry, IntakeSource, Runtime
@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id", help="the key's id (`key_id` of `keys list`)")
     triggers_cli.add_parser(commands)
     audit_cli.add_parser(commands)
+    encryption_cli.add_parser(commands)
     route = commands.add_parser("route", help="the embedded router").add_subparsers(
         dest="route_command", required=True
     )
@@ -113,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(triggers_cli.run(args, settings))
         elif args.command == "audit":
             return audit_cli.run(args, settings)
+        elif args.command == "encryption":
+            return encryption_cli.run(args, settings)
         elif args.command == "serve":
             return _serve(settings)
         else:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from agent_ops.errors import ConfigError
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._records import Columns, Row
@@ -27,7 +28,7 @@ from agent_ops.storage._requests import (
     Page,
 )
 from agent_ops.storage._sql import Modules, Where
-from agent_ops.storage.encryption import Keyring, is_sealed
+from agent_ops.storage.encryption import Keyring, Resealed, is_sealed
 from agent_ops.storage.records import (
     Assistant,
     Cron,
@@ -96,6 +97,23 @@ class Base:
         if self._saver is not None:
             raise RuntimeError("set the encryption keys before opening the storage")
         self._keyring = keyring
+
+    def sealed_tables(self) -> list[str]:
+        """The tables `reseal_batch` goes through: the checkpointer's and `store_items`."""
+        return list(self._sql.sealed.TABLES)
+
+    async def reseal_batch(
+        self, table: str, *, after: tuple[Any, ...] | None = None, limit: int = 500
+    ) -> Resealed:
+        """Seal under the current key, in one transaction, the sealed values of up to `limit`
+        rows of `table` that follow the primary key `after` (and plain store values too);
+        ConfigError naming the settings for a value no key opens."""
+        if not self._keyring:
+            raise ConfigError("cannot re-seal: AGENT_OPS_ENCRYPTION_KEY is not set")
+        done: Resealed = await self._tx(
+            self._sql.sealed.reseal_batch, table, after, limit, self._keyring
+        )
+        return done
 
     async def _tx(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run `fn(tx, *args)` as one transaction and deliver its wake-ups after commit."""

@@ -29,6 +29,7 @@ CONCEPTS = (
     "audit",
     "outbox",
     "evals",
+    "sealed",
 )
 
 
@@ -51,6 +52,7 @@ class Modules:
     audit: ModuleType
     outbox: ModuleType
     evals: ModuleType
+    sealed: ModuleType
 
 
 def modules(package: str) -> Modules:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from Crypto.Cipher import AES
@@ -25,7 +26,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from agent_ops.errors import ConfigError
 from agent_ops.types import Json
 
-__all__ = ["SEALED_PREFIX", "Keyring", "Sealed", "checkpoint_serializer"]
+__all__ = ["SEALED_PREFIX", "Keyring", "Resealed", "Sealed", "checkpoint_serializer"]
 
 SETTING = "AGENT_OPS_ENCRYPTION_KEY"
 OLD_SETTING = "AGENT_OPS_ENCRYPTION_OLD_KEYS"
@@ -112,9 +113,62 @@ class Keyring:
             return stored
         if not stored.startswith(SEALED_PREFIX):
             raise ConfigError(f"a store value is a string ({stored[:20]!r}...), not an object")
-        blob = base64.b64decode(stored.removeprefix(SEALED_PREFIX))
-        opened: Json = json.loads(self.decrypt("aes", blob, what="a store value"))
+        opened: Json = json.loads(self.decrypt("aes", _blob(stored), what="a store value"))
         return opened
+
+
+@dataclass(slots=True)
+class Resealed:
+    """What one batch of `Storage.reseal_batch` found and did in one table."""
+
+    table: str
+    resealed: int = 0
+    """Rows sealed under an old key, now sealed under the current one."""
+    sealed: int = 0
+    """Plain store values (written before the key was set), now sealed."""
+    current: int = 0
+    """Rows already sealed under the current key, left as they were."""
+    plain: int = 0
+    """Plain checkpoint rows, left plain (see `reseal_blob`)."""
+    last: tuple[Any, ...] | None = None
+    """The primary key of the batch's last row, where the next batch starts; None: no rows."""
+    updates: list[tuple[tuple[Any, ...], Any, Any]] = field(default_factory=list)
+    """(key, new, old) of each row the batch rewrites: (type, blob) or a store value."""
+
+    def reseal_blob(self, keys: Keyring, key: tuple[Any, ...], typ: str, blob: bytes) -> None:
+        """Count a checkpoint row and queue it for re-sealing unless the current key seals it.
+
+        A plain one is left plain: on PostgreSQL part of a plain checkpoint is inline JSONB that
+        only the checkpointer writes, so sealing its blobs alone would leave it half sealed."""
+        self.last = key
+        if "+" not in typ:
+            self.plain += 1
+        elif keys.is_current(blob):
+            self.current += 1
+        else:
+            kind, cipher = typ.split("+", 1)
+            fresh = keys.encrypt(keys.decrypt(cipher, blob))
+            self.updates.append((key, (f"{kind}+{fresh[0]}", fresh[1]), None))
+            self.resealed += 1
+
+    def reseal_value(
+        self, keys: Keyring, key: tuple[Any, ...], stored: Json | str, as_read: Any
+    ) -> None:
+        """Count a store value and queue it for sealing under the current key unless it is;
+        `as_read` is the column as read, which the rewrite requires to be unchanged."""
+        self.last = key
+        if isinstance(stored, str) and keys.is_current(_blob(stored)):
+            self.current += 1
+            return
+        self.updates.append((key, keys.seal_value(keys.open_value(stored)), as_read))
+        if isinstance(stored, str):
+            self.resealed += 1
+        else:
+            self.sealed += 1
+
+
+def _blob(stored: str) -> bytes:
+    return base64.b64decode(stored.removeprefix(SEALED_PREFIX))
 
 
 def is_sealed(stored: object) -> bool:

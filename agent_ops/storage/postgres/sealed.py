@@ -1,0 +1,58 @@
+"""Re-sealing on PostgreSQL: the tables that hold sealed values, read and rewritten batch by
+batch under the current key (`agent-ops encryption rotate`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent_ops.storage.encryption import Keyring, Resealed
+from agent_ops.storage.postgres.rows import Tx, jsonb
+
+# table: (primary key columns, type column (None: a store value), sealed column). The
+# `checkpoints` table holds no sealed value: its JSONB keeps only versions and ids under a key.
+TABLES: dict[str, tuple[tuple[str, ...], str | None, str]] = {
+    "checkpoint_blobs": (("thread_id", "checkpoint_ns", "channel", "version"), "type", "blob"),
+    "checkpoint_writes": (
+        ("thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx"),
+        "type",
+        "blob",
+    ),
+    "store_items": (("tenant_id", "namespace", "key"), None, "value"),
+}
+
+
+async def reseal_batch(
+    tx: Tx, table: str, after: tuple[Any, ...] | None, limit: int, keys: Keyring
+) -> Resealed:
+    columns, type_column, sealed = TABLES[table]
+    names = ", ".join(columns)
+    marks = ", ".join("%s" for _ in columns)
+    where = f" WHERE ({names}) > ({marks})" if after else ""
+    cur = await tx.conn.execute(
+        f"SELECT {names}, {type_column or 'NULL'} AS _type, {sealed} AS _sealed FROM {table}"
+        f"{where} ORDER BY {names} LIMIT %s",
+        (*(after or ()), limit),
+    )
+    batch = Resealed(table)
+    for row in await cur.fetchall():
+        key = tuple(row[c] for c in columns)
+        if type_column is None:
+            batch.reseal_value(keys, key, row["_sealed"], row["_sealed"])
+        elif row["_type"] not in (None, "empty"):  # "empty": a channel without a value
+            batch.reseal_blob(keys, key, row["_type"], bytes(row["_sealed"]))
+        else:
+            batch.last = key
+    match = " AND ".join(f"{c} = %s" for c in columns)
+    for key, new, old in batch.updates:
+        if type_column is None:  # a value overwritten meanwhile keeps its newer content
+            await tx.conn.execute(
+                f"UPDATE {table} SET {sealed} = %s WHERE {match} AND {sealed} = %s",
+                (jsonb(new), *key, jsonb(old)),
+            )
+        else:
+            await tx.conn.execute(
+                f"UPDATE {table} SET {type_column} = %s, {sealed} = %s WHERE {match}",
+                (*new, *key),
+            )
+    batch.updates.clear()
+    return batch
