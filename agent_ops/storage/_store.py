@@ -17,6 +17,7 @@ from agent_ops.storage._requests import (
     NewRun,
 )
 from agent_ops.storage._resources import Base
+from agent_ops.storage.encryption import open_bytes
 from agent_ops.storage.records import (
     ApiKey,
     AuditRecord,
@@ -207,17 +208,21 @@ class Runs(Base):
 
 
 class Events(Base):
-    """The stored server-sent events of runs and threads, and their clean-up."""
+    """The stored server-sent events of runs and threads, and their clean-up; under an
+    encryption key their data is sealed (`storage.encryption`)."""
 
     async def append_events(self, run_id: str, events: Sequence[RunEvent]) -> None:
-        """Store events (ignoring ones already stored) and notify RUN_EVENTS."""
+        """Store events (ignoring ones already stored) and notify RUN_EVENTS; their data is
+        sealed under the encryption key, if one is set."""
         if events:
-            await self._tx(self._sql.events.append_events, run_id, list(events))
+            seal = self._keyring.seal_bytes
+            stored = [replace(e, data=seal(e.data)) for e in events]
+            await self._tx(self._sql.events.append_events, run_id, stored)
 
     async def read_events(self, run_id: str, *, after_seq: int = 0) -> list[RunEvent]:
         """Return stored events with `seq > after_seq` in order."""
         found: list[RunEvent] = await self._tx(self._sql.events.read_events, run_id, after_seq)
-        return found
+        return [replace(e, data=open_bytes(self._keyring, e.data)) for e in found]
 
     async def delete_events(self, *, finished_before: datetime) -> int:
         """Drop the events of runs that finished before the cutoff and the thread events
@@ -228,10 +233,11 @@ class Events(Base):
     async def append_thread_event(self, thread_id: str, event: str, data: bytes) -> ThreadEvent:
         """Store an event that happened on the thread outside any run (a state update), stamped
         with the database's time, and notify THREAD_EVENTS; NotFound for a missing thread."""
+        sealed = self._keyring.seal_bytes(data)
         stored: ThreadEvent = await self._tx(
-            self._sql.events.append_thread_event, thread_id, str(uuid.uuid4()), event, data
+            self._sql.events.append_thread_event, thread_id, str(uuid.uuid4()), event, sealed
         )
-        return stored
+        return replace(stored, data=data)
 
     async def read_thread_events(
         self, thread_id: str, *, since: datetime | None = None
@@ -240,7 +246,7 @@ class Events(Base):
         found: list[ThreadEvent] = await self._tx(
             self._sql.events.read_thread_events, thread_id, since
         )
-        return found
+        return [replace(e, data=open_bytes(self._keyring, e.data)) for e in found]
 
     async def purge_stateless_threads(self, *, finished_before: datetime) -> list[str]:
         """Delete the threads of stateless runs (`on_completion` "delete", the default) whose

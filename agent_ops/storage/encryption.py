@@ -26,12 +26,22 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from agent_ops.errors import ConfigError
 from agent_ops.types import Json
 
-__all__ = ["SEALED_PREFIX", "Keyring", "Resealed", "Sealed", "checkpoint_serializer"]
+__all__ = [
+    "SEALED_BYTES",
+    "SEALED_PREFIX",
+    "Keyring",
+    "Resealed",
+    "Sealed",
+    "checkpoint_serializer",
+    "open_bytes",
+]
 
 SETTING = "AGENT_OPS_ENCRYPTION_KEY"
 OLD_SETTING = "AGENT_OPS_ENCRYPTION_OLD_KEYS"
 SEALED_PREFIX = "sealed:aes:"
 """How a sealed store value starts: a JSON string, never an item's value (always an object)."""
+SEALED_BYTES = b"\x00sealed:aes:"
+"""How a sealed stream event starts: never JSON, which an event's data otherwise is."""
 
 
 class Sealed:
@@ -99,7 +109,11 @@ class Keyring:
         except ValueError:  # pycryptodome: "MAC check failed": another key, or altered
             return None
 
-    # -- store values --------------------------------------------------------------------------
+    # -- stream events and store values --------------------------------------------------------
+    def seal_bytes(self, data: bytes) -> bytes:
+        """Event data as it is stored: sealed under the current key, or as given without one."""
+        return data if self.key is None else SEALED_BYTES + self.encrypt(data)[1]
+
     def seal_value(self, value: Json) -> Json | str:
         """The value as it is stored: sealed under the current key, or as given without one."""
         if self.key is None:
@@ -125,7 +139,7 @@ class Resealed:
     resealed: int = 0
     """Rows sealed under an old key, now sealed under the current one."""
     sealed: int = 0
-    """Plain store values (written before the key was set), now sealed."""
+    """Plain store values and events (written before the key was set), now sealed."""
     current: int = 0
     """Rows already sealed under the current key, left as they were."""
     plain: int = 0
@@ -133,7 +147,8 @@ class Resealed:
     last: tuple[Any, ...] | None = None
     """The primary key of the batch's last row, where the next batch starts; None: no rows."""
     updates: list[tuple[tuple[Any, ...], Any, Any]] = field(default_factory=list)
-    """(key, new, old) of each row the batch rewrites: (type, blob) or a store value."""
+    """(key, new, old) of each row the batch rewrites: (type, blob), event data or a store
+    value (`old`: the value as read, which must be unchanged)."""
 
     def reseal_blob(self, keys: Keyring, key: tuple[Any, ...], typ: str, blob: bytes) -> None:
         """Count a checkpoint row and queue it for re-sealing unless the current key seals it.
@@ -150,6 +165,19 @@ class Resealed:
             fresh = keys.encrypt(keys.decrypt(cipher, blob))
             self.updates.append((key, (f"{kind}+{fresh[0]}", fresh[1]), None))
             self.resealed += 1
+
+    def reseal_bytes(self, keys: Keyring, key: tuple[Any, ...], stored: bytes) -> None:
+        """Count a stream event and queue it for sealing under the current key unless it is."""
+        self.last = key
+        sealed = stored.startswith(SEALED_BYTES)
+        if sealed and keys.is_current(stored[len(SEALED_BYTES) :]):
+            self.current += 1
+            return
+        self.updates.append((key, keys.seal_bytes(open_bytes(keys, stored)), None))
+        if sealed:
+            self.resealed += 1
+        else:
+            self.sealed += 1
 
     def reseal_value(
         self, keys: Keyring, key: tuple[Any, ...], stored: Json | str, as_read: Any
@@ -169,6 +197,13 @@ class Resealed:
 
 def _blob(stored: str) -> bytes:
     return base64.b64decode(stored.removeprefix(SEALED_PREFIX))
+
+
+def open_bytes(keys: Keyring, stored: bytes) -> bytes:
+    """The event data a stored one holds (plain ones, written before the key, as they are)."""
+    if not stored.startswith(SEALED_BYTES):
+        return stored
+    return keys.decrypt("aes", stored[len(SEALED_BYTES) :], what="a stream event")
 
 
 def is_sealed(stored: object) -> bool:

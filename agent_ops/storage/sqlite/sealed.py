@@ -3,23 +3,33 @@ under the current key (`agent-ops encryption rotate`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from agent_ops.storage.encryption import Keyring, Resealed
 from agent_ops.storage.sqlite.rows import Tx, dumps, loads
 
-# table: (primary key columns, type column (None: a store value), sealed column)
-TABLES: dict[str, tuple[tuple[str, ...], str | None, str]] = {
-    "checkpoints": (("thread_id", "checkpoint_ns", "checkpoint_id"), "type", "checkpoint"),
-    "writes": (("thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx"), "type", "value"),
-    "store_items": (("tenant_id", "namespace", "key"), None, "value"),
+Kind = Literal["checkpoint", "value", "event"]
+
+# table: (primary key columns, what it seals, the sealed column); a checkpoint's is typed by
+# its `type` column, "<kind>+aes" when sealed.
+TABLES: dict[str, tuple[tuple[str, ...], Kind, str]] = {
+    "checkpoints": (("thread_id", "checkpoint_ns", "checkpoint_id"), "checkpoint", "checkpoint"),
+    "writes": (
+        ("thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx"),
+        "checkpoint",
+        "value",
+    ),
+    "store_items": (("tenant_id", "namespace", "key"), "value", "value"),
+    "run_events": (("run_id", "seq"), "event", "data"),
+    "thread_events": (("thread_id", "event_id"), "event", "data"),
 }
 
 
 def reseal_batch(
     tx: Tx, table: str, after: tuple[Any, ...] | None, limit: int, keys: Keyring
 ) -> Resealed:
-    columns, type_column, sealed = TABLES[table]
+    columns, kind, sealed = TABLES[table]
+    type_column = "type" if kind == "checkpoint" else None
     names = ", ".join(columns)
     marks = ", ".join("?" for _ in columns)
     where = f" WHERE ({names}) > ({marks})" if after else ""
@@ -31,7 +41,9 @@ def reseal_batch(
     batch = Resealed(table)
     for row in rows:
         key = tuple(row[c] for c in columns)
-        if type_column is None:
+        if kind == "event":
+            batch.reseal_bytes(keys, key, bytes(row["_sealed"]))
+        elif kind == "value":
             batch.reseal_value(keys, key, loads(row["_sealed"]), row["_sealed"])
         elif row["_type"] is not None:
             batch.reseal_blob(keys, key, row["_type"], row["_sealed"])
@@ -39,7 +51,9 @@ def reseal_batch(
             batch.last = key
     match = " AND ".join(f"{c} = ?" for c in columns)
     for key, new, old in batch.updates:
-        if type_column is None:  # a value overwritten meanwhile keeps its newer content
+        if kind == "event":
+            tx.conn.execute(f"UPDATE {table} SET {sealed} = ? WHERE {match}", (new, *key))
+        elif kind == "value":  # a value overwritten meanwhile keeps its newer content
             tx.conn.execute(
                 f"UPDATE {table} SET {sealed} = ? WHERE {match} AND {sealed} = ?",
                 (dumps(new), *key, old),
