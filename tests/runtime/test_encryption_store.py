@@ -8,14 +8,17 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import psycopg
 import pytest
 from langgraph_sdk import get_sync_client
 
 from agent_ops.errors import ConfigError
+from agent_ops.runtime.store import ServerStore, build_index
 from agent_ops.storage import Storage, create_storage
 from agent_ops.storage.encryption import Keyring
+from tests.runtime.test_store import INDEX
 from tests.servers import AgentOpsProcess
 
 SECRET = "Zanzibar-7731 IBAN of Ms Example"
@@ -130,3 +133,19 @@ async def test_a_sealed_value_under_another_key_or_none_fails_naming_the_setting
         assert "AGENT_OPS_ENCRYPTION_OLD_KEYS" in str(failed.value)
     with pytest.raises(ConfigError, match="a store value"):
         await other.search_items(("x",))
+
+
+async def test_a_graphs_store_with_semantic_search_works_on_sealed_values(
+    opened: Opener, database_url: str, tmp_path: Path
+) -> None:
+    storage = await opened(Keyring(secrets.token_bytes(32)))
+    store = ServerStore(storage, build_index(INDEX, tmp_path))
+    await store.aput(("users", "u1"), "m1", {"text": "likes espresso", "kind": "taste"})
+    await store.aput(("users", "u1"), "m2", {"text": "works on invoices", "kind": "job"})
+    await store.aput(("users", "u1"), "m3", {"text": "drinks green tea", "kind": "taste"})
+
+    hits = await store.asearch(("users",), query="coffee", filter={"kind": "taste"}, limit=5)
+    assert [h.key for h in hits] == ["m1", "m3"]
+    assert hits[0].value == {"text": "likes espresso", "kind": "taste"}
+    assert hits[0].score is not None
+    assert not any("espresso" in value for value in stored_values(database_url))
