@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent_ops.types import Backend
@@ -320,9 +320,14 @@ class Settings(BaseSettings):
 
     @field_validator("encryption_old_keys")
     @classmethod
-    def _old_aes_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+    def _old_aes_keys(cls, value: list[SecretStr], info: ValidationInfo) -> list[SecretStr]:
         for key in value:
             aes_key(key.get_secret_value(), "AGENT_OPS_ENCRYPTION_OLD_KEYS")
+        if value and "encryption_key" in info.data and info.data["encryption_key"] is None:
+            raise ValueError(
+                "AGENT_OPS_ENCRYPTION_OLD_KEYS is set without AGENT_OPS_ENCRYPTION_KEY; old keys "
+                "only open what they sealed, so set the current key too"
+            )
         return value
 
     @field_validator("log_level", mode="before")

@@ -150,6 +150,12 @@ async def test_rotation_refuses_a_value_under_no_known_key_naming_both_settings(
 
 
 def test_old_keys_without_a_current_key_are_refused() -> None:
+    from pydantic import ValidationError
+
+    from agent_ops.settings import Settings
+
+    with pytest.raises(ValidationError, match=f"{OLD_ENV} is set without {KEY_ENV}"):
+        Settings(encryption_old_keys=secrets.token_hex(32))
     with pytest.raises(ConfigError, match=f"{OLD_ENV} is set without {KEY_ENV}"):
         Keyring(None, [secrets.token_bytes(32)])
 
