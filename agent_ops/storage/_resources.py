@@ -87,11 +87,6 @@ class Base:
             raise _policy.not_open()
         return self._saver
 
-    @property
-    def keyring(self) -> Keyring:
-        """The keys checkpoints and store values are sealed under and opened with."""
-        return self._keyring
-
     def encrypt_at_rest(self, keyring: Keyring) -> None:
         """Seal checkpoints and store values under `keyring` (no key: plain); before `open`."""
         if self._saver is not None:
