@@ -16,7 +16,7 @@ import logging
 import sys
 from typing import Any
 
-from agent_ops.errors import AgentOpsError
+from agent_ops.errors import AgentOpsError, ConfigError
 from agent_ops.settings import Settings
 from agent_ops.storage import create_storage
 from agent_ops.storage.encryption import Keyring
@@ -53,6 +53,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _rotate(settings: Settings, batch: int) -> None:
+    if settings.checkpoint_key is None:  # checked before the database is opened (and migrated)
+        raise ConfigError("cannot re-seal: AGENT_OPS_ENCRYPTION_KEY is not set")
     storage = create_storage(settings.database_url, pool_size=2)
     storage.encrypt_at_rest(Keyring(settings.checkpoint_key, settings.old_keys))
     await storage.open()
@@ -61,7 +63,10 @@ async def _rotate(settings: Settings, batch: int) -> None:
             totals = {"resealed": 0, "sealed": 0, "current": 0, "plain": 0}
             after = None
             while True:
-                done = await storage.reseal_batch(table, after=after, limit=batch)
+                try:
+                    done = await storage.reseal_batch(table, after=after, limit=batch)
+                except ConfigError as exc:  # which table, and where a rerun starts over
+                    raise ConfigError(f"table {table}, after row {after}: {exc}") from exc
                 if done.last is None:
                     break
                 after = done.last

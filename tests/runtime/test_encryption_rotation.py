@@ -31,7 +31,10 @@ def rotate(
     url: str, key: str, old: str = "", *, batch: int = 2
 ) -> subprocess.CompletedProcess[str]:
     """Run `agent-ops encryption rotate` as an operator would, in its own process."""
-    env = {**os.environ, "AGENT_OPS_DATABASE_URL": url, KEY_ENV: key, OLD_ENV: old}
+    env = {k: v for k, v in os.environ.items() if k not in (KEY_ENV, OLD_ENV)}
+    env |= {"AGENT_OPS_DATABASE_URL": url} | {
+        n: v for n, v in ((KEY_ENV, key), (OLD_ENV, old)) if v
+    }
     return subprocess.run(
         [sys.executable, "-m", "agent_ops", "encryption", "rotate", "--batch", str(batch)],
         env=env,
@@ -146,7 +149,13 @@ async def test_rotation_refuses_a_value_under_no_known_key_naming_both_settings(
     failed = rotate(database_url, secrets.token_hex(32), secrets.token_hex(32))
     assert failed.returncode == 2
     assert KEY_ENV in failed.stderr and OLD_ENV in failed.stderr, failed.stderr
-    assert "a store value" in failed.stderr
+    assert "table store_items" in failed.stderr and "a store value" in failed.stderr
+
+
+def test_rotation_without_a_current_key_is_refused_naming_it(database_url: str) -> None:
+    failed = rotate(database_url, "")
+    assert failed.returncode == 2
+    assert f"{KEY_ENV} is not set" in failed.stderr, failed.stderr
 
 
 def test_old_keys_without_a_current_key_are_refused() -> None:
