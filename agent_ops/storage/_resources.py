@@ -94,7 +94,7 @@ class Base:
         self._keyring = keyring
 
     def sealed_tables(self) -> list[str]:
-        """The tables `reseal_batch` goes through: the checkpointer's and `store_items`."""
+        """The tables `reseal_batch` goes through: the checkpointer's, `store_items`, the events'."""
         return list(self._sql.sealed.TABLES)
 
     async def reseal_batch(
