@@ -279,7 +279,6 @@ class Settings(BaseSettings):
         "cors_allow_origins",
         "approval_four_eyes",
         "approval_two_approvers",
-        "encryption_old_keys",
         mode="before",
     )
     @classmethod
@@ -316,6 +315,14 @@ class Settings(BaseSettings):
     def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             aes_key(value.get_secret_value())
+        return value
+
+    @field_validator("encryption_old_keys", mode="before")
+    @classmethod
+    def _old_keys_list(cls, value: object) -> object:
+        # As `_comma_list`: the environment holds the old keys comma-separated.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("encryption_old_keys")
