@@ -186,7 +186,7 @@ class Resealed:
     """The primary key of the batch's last row, where the next batch starts; None: no rows."""
     updates: list[tuple[tuple[Any, ...], Any, Any]] = field(default_factory=list)
     """(key, new, old) of each row the batch rewrites: (type, blob), event data or a store
-    value (`old`: the value as read, which must be unchanged)."""
+    value; `old` (a checkpoint's or a value's, as read) must be unchanged for the rewrite."""
 
     def reseal_blob(self, keys: Keyring, key: tuple[Any, ...], typ: str, blob: bytes) -> None:
         """Count a checkpoint row and queue it for re-sealing unless the current key seals it.
@@ -201,7 +201,7 @@ class Resealed:
         else:
             kind, cipher = typ.split("+", 1)
             fresh = keys.encrypt(keys.decrypt(cipher, blob))
-            self.updates.append((key, (f"{kind}+{fresh[0]}", fresh[1]), None))
+            self.updates.append((key, (f"{kind}+{fresh[0]}", fresh[1]), (typ, blob)))
             self.resealed += 1
 
     def reseal_bytes(self, keys: Keyring, key: tuple[Any, ...], stored: bytes) -> None:

@@ -63,10 +63,11 @@ async def reseal_batch(
                 f"UPDATE {table} SET {sealed} = %s WHERE {match} AND {sealed} = %s",
                 (jsonb(new), *key, jsonb(old)),
             )
-        else:
+        else:  # a checkpoint row rewritten meanwhile (a pending write replaced) is left
             await tx.conn.execute(
-                f"UPDATE {table} SET {type_column} = %s, {sealed} = %s WHERE {match}",
-                (*new, *key),
+                f"UPDATE {table} SET {type_column} = %s, {sealed} = %s WHERE {match}"
+                f" AND {type_column} = %s AND {sealed} = %s",
+                (*new, *key, *old),
             )
     batch.updates.clear()
     return batch

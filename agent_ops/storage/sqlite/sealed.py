@@ -58,9 +58,11 @@ def reseal_batch(
                 f"UPDATE {table} SET {sealed} = ? WHERE {match} AND {sealed} = ?",
                 (dumps(new), *key, old),
             )
-        else:
+        else:  # a checkpoint row rewritten meanwhile (a pending write replaced) is left
             tx.conn.execute(
-                f"UPDATE {table} SET {type_column} = ?, {sealed} = ? WHERE {match}", (*new, *key)
+                f"UPDATE {table} SET {type_column} = ?, {sealed} = ? WHERE {match}"
+                f" AND {type_column} = ? AND {sealed} = ?",
+                (*new, *key, *old),
             )
     batch.updates.clear()
     return batch
