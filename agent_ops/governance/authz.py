@@ -41,6 +41,7 @@ __all__ = [
     "guard_thread",
     "matches",
     "narrowed",
+    "readable_threads",
     "searching",
     "stamped",
     "store_namespace",
@@ -216,6 +217,18 @@ async def searching(resource: str, filters: Mapping[str, Any]) -> dict[str, Any]
         return dict(filters)
     metadata = narrowed(filters.get("metadata"), filter)
     return None if metadata is None else {**filters, "metadata": metadata}
+
+
+async def readable_threads(storage: Storage, thread_ids: Sequence[str]) -> set[str] | None:
+    """Which of `thread_ids` the threads handler's read filter lets the caller see (None: all,
+    there being no filter), in one query."""
+    filter = await check("threads", "read", {"thread_id": None, "metadata": {}})
+    if not filter or not thread_ids:
+        return None
+    found = await storage.search_threads(
+        ids=list(thread_ids), metadata=narrowed(None, filter), limit=len(thread_ids)
+    )
+    return {thread.thread_id for thread in found}
 
 
 async def guard_thread(storage: Storage, action: str, value: dict[str, Any]) -> Filter:

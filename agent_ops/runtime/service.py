@@ -243,7 +243,11 @@ class Runtime:
     async def pending_approvals(self) -> list[governance.PendingApproval]:
         """The caller's tenant's interrupts waiting for a decision, oldest first, with the
         approval rules that apply and whether each is overdue (escalating it if so)."""
-        return await self.approvals.pending(self.storage, governance.tenant_filter())
+        pending = await self.approvals.pending(self.storage, governance.tenant_filter())
+        readable = await governance.authz.readable_threads(  # an app's @auth.on read filter
+            self.storage, [p.thread_id for p in pending]
+        )
+        return [p for p in pending if readable is None or p.thread_id in readable]
 
     async def _check_tenants(self, path_params: Mapping[str, str], *, reading: bool) -> None:
         """NotFound for a thread, run, assistant or cron in the path that belongs to another

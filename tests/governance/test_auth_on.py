@@ -90,7 +90,10 @@ def app_config(folder: Path, handler: str) -> Path:
         json.dumps(
             {
                 "dependencies": [str(graphs)],
-                "graphs": {"echo": f"{graphs}/graphs.py:echo"},
+                "graphs": {
+                    "echo": f"{graphs}/graphs.py:echo",
+                    "approve": f"{graphs}/graphs.py:approve",
+                },
                 "auth": {"path": "./auth.py:auth"},
             }
         )
@@ -206,6 +209,21 @@ async def test_a_thread_a_run_creates_belongs_to_its_creator(
     await alice.runs.wait(tid, "echo", input=MESSAGES, if_not_exists="create")
     assert (await alice.threads.get(tid))["metadata"]["owner"] == "alice"
     assert await status_of(bob.threads.get(tid)) == 404
+
+
+async def test_waiting_approvals_list_only_the_callers_threads(
+    owner_server: AgentOpsProcess,
+) -> None:
+    alice = client(owner_server, "t-alice")
+    tid = (await alice.threads.create())["thread_id"]
+    await alice.runs.wait(tid, "approve", input=MESSAGES)  # waits for a decision
+    waiting = {}
+    for token in ("t-alice", "t-bob"):
+        async with httpx.AsyncClient(base_url=owner_server.url or "") as http:
+            answer = await http.get("/approvals", headers={"Authorization": f"Bearer {token}"})
+        answer.raise_for_status()
+        waiting[token] = {p["thread_id"] for p in answer.json()}
+    assert tid in waiting["t-alice"] and tid not in waiting["t-bob"]
 
 
 async def test_action_a_handler_refuses_is_403_naming_it(owner_server: AgentOpsProcess) -> None:
