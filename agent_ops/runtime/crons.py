@@ -142,6 +142,8 @@ class Crons:
         assistant = await self._assistants.resolve(request.run.assistant_id)
         if thread_id is not None:
             await self._storage.get_thread(thread_id)
+            asked = {"thread_id": thread_id, "assistant_id": assistant.assistant_id, "metadata": {}}
+            await authz.guard_run(self._storage, asked)  # governance: its firings run there
         request = replace(request, run=replace(request.run, assistant_id=assistant.assistant_id))
         cron = await self._storage.create_cron(
             cron_id=new_id(),

@@ -176,6 +176,7 @@ async def test_another_users_thread_is_missing_in_every_route(
         await stream_status(bob.runs.stream(tid, "echo", input=MESSAGES)),
         await stream_status(bob.runs.join_stream(tid, rid)),
         await stream_status(bob.threads.join_stream(tid)),
+        await status_of(bob.crons.create_for_thread(tid, "echo", schedule="0 0 1 1 *")),
     ]
     assert refused == [404] * len(refused)
     # Nothing bob tried changed alice's thread, and it is still hers to read and run.
@@ -209,6 +210,19 @@ async def test_a_thread_a_run_creates_belongs_to_its_creator(
     await alice.runs.wait(tid, "echo", input=MESSAGES, if_not_exists="create")
     assert (await alice.threads.get(tid))["metadata"]["owner"] == "alice"
     assert await status_of(bob.threads.get(tid)) == 404
+
+
+async def test_another_users_cron_is_missing_and_unsearchable(
+    owner_server: AgentOpsProcess,
+) -> None:
+    alice, bob = client(owner_server, "t-alice"), client(owner_server, "t-bob")
+    cron = await alice.crons.create("echo", schedule="0 0 1 1 *", input=MESSAGES)
+    cid = cron["cron_id"]
+    assert cid in {c["cron_id"] for c in await alice.crons.search(limit=100)}
+    assert cid not in {c["cron_id"] for c in await bob.crons.search(limit=100)}
+    assert await bob.crons.count() == 0 < await alice.crons.count()
+    assert await status_of(bob.crons.delete(cid)) == 404
+    assert cid in {c["cron_id"] for c in await alice.crons.search(limit=100)}
 
 
 async def test_waiting_approvals_list_only_the_callers_threads(
