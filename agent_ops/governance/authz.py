@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from agent_ops.errors import AgentOpsError, ConfigError, Forbidden, NotFound
+from agent_ops.governance import audit
 from agent_ops.governance.tenancy import hidden
-from agent_ops.storage import Storage
+from agent_ops.storage import AuditTrail, Storage
 from agent_ops.types import Json
 
 __all__ = [
@@ -72,8 +73,10 @@ class Refused(AgentOpsError):
 class Rules:
     """The `@auth.on` handlers of one `Auth` object, checked against what agent-ops applies."""
 
-    def __init__(self, spec: str, auth: Any) -> None:
+    def __init__(self, spec: str, auth: Any, trail: AuditTrail | None = None) -> None:
         self.spec = spec
+        self.trail = trail
+        """Where a refusal is recorded (the audit trail), as a role refusal is."""
         self._handlers: dict[tuple[str, str], Any] = {
             key: fns[-1] for key, fns in auth._handlers.items()
         }
@@ -147,22 +150,49 @@ async def check(resource: str, action: str, value: dict[str, Any]) -> Filter:
     try:
         result = await fn(ctx=ctx, value=value)
     except HTTPException as exc:
-        raise Refused(
+        refused = Refused(
             exc.status_code, f"auth handler {bound.rules.spec} ({name}, {doing}): {exc.detail}"
-        ) from exc
+        )
+        await _record(bound.rules, resource, value, refused)
+        raise refused from exc
     if result is None or result is True:
         return {}
     if result is False:
-        raise Forbidden(
+        forbidden = Forbidden(
             f"{doing} refused by the auth handler {bound.rules.spec}: {name} "
             f"({getattr(fn, '__name__', fn)!s}) returned False"
         )
+        await _record(bound.rules, resource, value, forbidden)
+        raise forbidden
     if isinstance(result, dict):
         return _checked_filter(result, bound.rules.spec, name)
     raise AgentOpsError(
         f"auth handler {bound.rules.spec}: {name} returned {type(result).__name__}; "
         "it may return None, True, False or a filter dict"
     )
+
+
+async def _record(rules: Rules, resource: str, value: Mapping[str, Any], exc: Exception) -> None:
+    """Record a handler's refusal in the audit trail (a governed event, as a role refusal)."""
+    if rules.trail is None:
+        return
+    named = next((value.get(k) for k in _IDS.get(resource, ()) if value.get(k)), None)
+    await audit.record(
+        rules.trail,
+        "auth.forbidden",
+        resource.removesuffix("s"),
+        None if named is None else str(named),
+        outcome="denied",
+        detail={"reason": str(exc)},
+    )
+
+
+_IDS: Final = {
+    "threads": ("thread_id",),
+    "assistants": ("assistant_id",),
+    "crons": ("cron_id",),
+    "store": ("key",),
+}
 
 
 def _checked_filter(result: dict[Any, Any], spec: str, name: str) -> Filter:

@@ -28,6 +28,7 @@ import anyio
 from agent_ops.errors import ConfigError, Unauthenticated
 from agent_ops.governance import authz
 from agent_ops.governance.identity import Identity, Role, highest_role
+from agent_ops.storage import AuditTrail
 from agent_ops.types import DEFAULT_TENANT
 
 __all__ = ["AuthHandler", "RequestFacts", "auth_handler", "declared_auth"]
@@ -119,9 +120,11 @@ class HandlerUser:
 class AuthHandler:
     """Calls one `@auth.authenticate` function and reads its user as an `Identity`."""
 
-    def __init__(self, spec: str, auth: Any, *, default_role: Role) -> None:
+    def __init__(
+        self, spec: str, auth: Any, *, default_role: Role, trail: AuditTrail | None = None
+    ) -> None:
         self.spec = spec
-        self.rules = authz.Rules(spec, auth)
+        self.rules = authz.Rules(spec, auth, trail)
         self._fn = auth._authenticate_handler
         self._default_role = default_role
         self._wanted = [p for p in inspect.signature(self._fn).parameters if p in _PARAMETERS]
@@ -213,7 +216,9 @@ def declared_auth(config: Path) -> str | None:
     return spec
 
 
-def auth_handler(spec: str, auth: Any, *, default_role: Role) -> AuthHandler:
+def auth_handler(
+    spec: str, auth: Any, *, default_role: Role, trail: AuditTrail | None = None
+) -> AuthHandler:
     """Wrap the imported `Auth` object; ConfigError when it is not one, has no authenticate
     function, or registers `@auth.on` handlers for what agent-ops does not ask about."""
     from langgraph_sdk import Auth
@@ -224,4 +229,4 @@ def auth_handler(spec: str, auth: Any, *, default_role: Role) -> AuthHandler:
         )
     if auth._authenticate_handler is None:
         raise ConfigError(f"auth handler {spec} has no @auth.authenticate function")
-    return AuthHandler(spec, auth, default_role=default_role)
+    return AuthHandler(spec, auth, default_role=default_role, trail=trail)

@@ -114,7 +114,7 @@ class Runtime:
         self.items = Items(storage, self.store, limits=limits)
         self.triggers = IntakeTriggers(self, triggers)
         self.auth = governance.Authentication(
-            settings, storage, _declared_handler(settings, registry)
+            settings, storage, _declared_handler(settings, registry, storage)
         )
 
     @property
@@ -327,7 +327,9 @@ class Runtime:
         await self.threads.purge_stateless(finished_before=stateless_cutoff)
 
 
-def _declared_handler(settings: Settings, registry: GraphRegistry) -> governance.AuthHandler | None:
+def _declared_handler(
+    settings: Settings, registry: GraphRegistry, trail: Storage
+) -> governance.AuthHandler | None:
     """The auth handler the registry's langgraph.json declares, imported (ConfigError if not)."""
     if registry.source is None:
         return None
@@ -336,4 +338,6 @@ def _declared_handler(settings: Settings, registry: GraphRegistry) -> governance
         return None
     base = registry.source.resolve().parent
     target = load_attr(spec, base, f"auth handler {spec}", "agent_ops_auth_handler")
-    return governance.auth_handler(spec, target, default_role=settings.auth_handler_role)
+    return governance.auth_handler(
+        spec, target, default_role=settings.auth_handler_role, trail=trail
+    )

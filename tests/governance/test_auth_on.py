@@ -248,6 +248,15 @@ async def test_action_a_handler_refuses_is_403_naming_it(owner_server: AgentOpsP
     detail = caught.value.response.json()["detail"]
     assert "assistants.create" in detail and "no_new_assistants" in detail
     assert "./auth.py:auth" in detail
+    async with httpx.AsyncClient(base_url=owner_server.url or "") as http:
+        trail = await http.get(
+            "/audit",
+            params={"action": "auth.forbidden", "actor": "alice", "limit": 500},
+            headers={"Authorization": "Bearer t-alice"},
+        )
+    refusals = [r for r in trail.json()["records"] if r["resource_type"] == "assistant"]
+    assert refusals and refusals[-1]["outcome"] == "denied"
+    assert "no_new_assistants" in refusals[-1]["detail"]["reason"]
     assert await alice.assistants.search(metadata={"owner": "alice"}) == []
 
 
