@@ -4,7 +4,7 @@
 `roles` (the table of operations and the role each needs), `keys` (API keys, stored as HMACs),
 `oidc` (JWT bearer tokens checked against a provider's JWKS), `handler` (a LangGraph-style
 custom auth handler from langgraph.json), `gate` (`Authentication`: the configured way, and the
-refusal to serve a network unauthenticated), `tenancy` (each tenant sees only its own rows), `audit` (the hash-chained audit trail), `approvals` (four-eyes and two-approver rules). The runtime's door calls these; the server only
+refusal to serve a network unauthenticated), `tenancy` (each tenant sees only its own rows), `authz` (a handler's `@auth.on` handlers), `audit` (the hash-chained audit trail), `approvals` (four-eyes and two-approver rules). The runtime's door calls these; the server only
 hands over a request's facts.
 
 May import `agent_ops.storage`, `agent_ops.settings`, `agent_ops.errors`, `agent_ops.types`.
@@ -12,7 +12,7 @@ May import `agent_ops.storage`, `agent_ops.settings`, `agent_ops.errors`, `agent
 
 from __future__ import annotations
 
-from agent_ops.governance import audit
+from agent_ops.governance import audit, authz
 from agent_ops.governance.approvals import ApprovalPolicy, PendingApproval
 from agent_ops.governance.gate import Authentication, is_loopback
 from agent_ops.governance.handler import AuthHandler, RequestFacts, auth_handler, declared_auth
@@ -54,6 +54,7 @@ __all__ = [
     "Role",
     "Stamp",
     "audit",
+    "authz",
     "auth_handler",
     "authorize",
     "bind_caller",

@@ -9,8 +9,8 @@ It returns a user id string, a dict with `identity` (and optional `permissions`,
 request with its status. agent-ops reads the role from the user's `role` (or the highest role
 named in `permissions`) and the tenant from `tenant` or `tenant_id`.
 
-`@auth.on` authorization handlers are not applied yet: a handler object that registers any stops
-start-up, rather than leaving the rules it states unenforced.
+Its `@auth.on` authorization handlers are applied by `authz`, for the user this returned; one
+registered for a resource or action agent-ops does not ask about stops start-up.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from typing import Any
 
 import anyio
 
-from agent_ops.errors import AgentOpsError, ConfigError, Unauthenticated
+from agent_ops.errors import ConfigError, Unauthenticated
+from agent_ops.governance import authz
 from agent_ops.governance.identity import Identity, Role, highest_role
+from agent_ops.storage import AuditTrail
 from agent_ops.types import DEFAULT_TENANT
 
 __all__ = ["AuthHandler", "RequestFacts", "auth_handler", "declared_auth"]
@@ -73,19 +75,56 @@ def _raw(key: bytes | str) -> bytes:
     return key.lower().encode("latin-1") if isinstance(key, str) else key
 
 
-class _Refused(AgentOpsError):
-    """The handler refused the request with its own status (`Auth.exceptions.HTTPException`)."""
+class HandlerUser:
+    """The user an authenticate function returned, as `@auth.on` handlers read it (LangGraph's
+    server hands them the same): `identity`, `permissions`, `display_name`, `is_authenticated`
+    as attributes, and the returned dict's keys by `user["key"]`."""
 
-    def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
+    __slots__ = ("_fields", "_raw")
+
+    def __init__(self, raw: Any, fields: Mapping[str, Any]) -> None:
+        self._raw = raw
+        self._fields = fields
+
+    @property
+    def identity(self) -> str:
+        return str(self._fields["identity"])
+
+    @property
+    def permissions(self) -> list[str]:
+        return list(self._fields.get("permissions") or [])
+
+    @property
+    def display_name(self) -> str:
+        return str(self._fields.get("display_name") or self.identity)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self._fields.get("is_authenticated", True) is not False
+
+    def __getitem__(self, key: str) -> Any:
+        return self._fields[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._fields
+
+    def __iter__(self) -> Any:
+        return iter(self._fields)
+
+    def __getattr__(self, name: str) -> Any:  # what else the app's own user object holds
+        if name in self._fields:
+            return self._fields[name]
+        return getattr(self._raw, name)
 
 
 class AuthHandler:
     """Calls one `@auth.authenticate` function and reads its user as an `Identity`."""
 
-    def __init__(self, spec: str, auth: Any, *, default_role: Role) -> None:
+    def __init__(
+        self, spec: str, auth: Any, *, default_role: Role, trail: AuditTrail | None = None
+    ) -> None:
         self.spec = spec
+        self.rules = authz.Rules(spec, auth, trail)
         self._fn = auth._authenticate_handler
         self._default_role = default_role
         self._wanted = [p for p in inspect.signature(self._fn).parameters if p in _PARAMETERS]
@@ -116,12 +155,14 @@ class AuthHandler:
             else:
                 user = await anyio.to_thread.run_sync(lambda: self._fn(**args))
         except HTTPException as exc:
-            raise _Refused(exc.status_code, f"auth handler {self.spec}: {exc.detail}") from exc
+            raise authz.Refused(exc.status_code, f"auth handler {self.spec}: {exc.detail}") from exc
         except AssertionError as exc:
             raise Unauthenticated(f"auth handler {self.spec} refused the request: {exc}") from exc
-        return self._identity(user)
+        identity, fields = self._identity(user)
+        authz.bind(self.rules, HandlerUser(user, fields), list(fields.get("permissions") or []))
+        return identity
 
-    def _identity(self, user: Any) -> Identity:
+    def _identity(self, user: Any) -> tuple[Identity, Mapping[str, Any]]:
         if user is None:
             raise Unauthenticated(f"auth handler {self.spec} returned no user")
         if isinstance(user, str):
@@ -152,7 +193,7 @@ class AuthHandler:
             role=role,
             via="handler",
             display_name=name if isinstance(name, str) else None,
-        )
+        ), fields
 
 
 def declared_auth(config: Path) -> str | None:
@@ -175,9 +216,11 @@ def declared_auth(config: Path) -> str | None:
     return spec
 
 
-def auth_handler(spec: str, auth: Any, *, default_role: Role) -> AuthHandler:
+def auth_handler(
+    spec: str, auth: Any, *, default_role: Role, trail: AuditTrail | None = None
+) -> AuthHandler:
     """Wrap the imported `Auth` object; ConfigError when it is not one, has no authenticate
-    function, or registers `@auth.on` rules (not applied yet, so refused rather than ignored)."""
+    function, or registers `@auth.on` handlers for what agent-ops does not ask about."""
     from langgraph_sdk import Auth
 
     if not isinstance(auth, Auth):
@@ -186,11 +229,4 @@ def auth_handler(spec: str, auth: Any, *, default_role: Role) -> AuthHandler:
         )
     if auth._authenticate_handler is None:
         raise ConfigError(f"auth handler {spec} has no @auth.authenticate function")
-    rules = [f"{r}.{a}" for r, a in auth._handlers] + (["*"] * bool(auth._global_handlers))
-    if rules:
-        raise ConfigError(
-            f"auth handler {spec} registers @auth.on rules ({', '.join(rules)}), which "
-            "agent-ops does not apply yet; remove them and use its roles (README: "
-            "Authentication and roles) rather than run with them unenforced"
-        )
-    return AuthHandler(spec, auth, default_role=default_role)
+    return AuthHandler(spec, auth, default_role=default_role, trail=trail)

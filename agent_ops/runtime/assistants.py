@@ -14,7 +14,7 @@ from typing import Any, TypedDict, Unpack
 from langgraph.pregel import Pregel
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
-from agent_ops.governance import audit, hidden, stamp, tenant_filter, visible
+from agent_ops.governance import audit, authz, hidden, stamp, tenant_filter, visible
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry, default_assistant_id
 from agent_ops.runtime.requests import check_configurable
@@ -88,13 +88,26 @@ class Assistants:
             raise hidden("assistant", assistant_id)
         return found
 
+    async def get(self, assistant_id: str) -> Assistant:
+        """Return the assistant (or a graph's default one) as `resolve` finds it, once an app's
+        `@auth.on` handler allows reading it."""
+        found = await self.resolve(assistant_id)
+        await authz.guard_assistant(self._storage, "read", _asked(found))  # governance
+        return found
+
     async def search(self, **filters: Any) -> list[Assistant]:
         """Search the caller's tenant's assistants and the shared defaults
         (`Storage.search_assistants` filters)."""
-        return await self._storage.search_assistants(**filters, tenant_id=tenant_filter())
+        narrowed = await authz.searching("assistants", filters)  # governance: a handler's filter
+        if narrowed is None:
+            return []
+        return await self._storage.search_assistants(**narrowed, tenant_id=tenant_filter())
 
     async def count(self, **filters: Any) -> int:
-        return await self._storage.count_assistants(**filters, tenant_id=tenant_filter())
+        narrowed = await authz.searching("assistants", filters)  # governance: a handler's filter
+        if narrowed is None:
+            return 0
+        return await self._storage.count_assistants(**narrowed, tenant_id=tenant_filter())
 
     async def create(
         self,
@@ -106,6 +119,10 @@ class Assistants:
         **fields: Unpack[AssistantFields],
     ) -> Assistant:
         """Create an assistant of a registered graph (a new id unless one is given)."""
+        asked: Json = {"assistant_id": assistant_id, "graph_id": graph_id, "name": name, **fields}
+        asked["metadata"] = dict(fields.get("metadata") or {})
+        await authz.check("assistants", "create", asked)  # governance: may set metadata
+        fields["metadata"] = asked.get("metadata")
         self.require_graph(graph_id)
         check_configurable(fields.get("config"))
         self._limits.metadata(fields.get("metadata"))
@@ -142,6 +159,10 @@ class Assistants:
     ) -> Assistant:
         """Change an assistant (a new version); a new graph must be registered."""
         current = await self.resolve(assistant_id)
+        asked = {**_asked(current), "graph_id": graph_id, "name": name, **fields}
+        await authz.guard_assistant(self._storage, "update", asked)  # governance
+        if "metadata" in fields:
+            fields["metadata"] = asked.get("metadata")
         if graph_id is not None:
             self.require_graph(graph_id)
         check_configurable(fields.get("config"))
@@ -156,19 +177,22 @@ class Assistants:
 
     async def delete(self, assistant_id: str) -> None:
         current = await self.resolve(assistant_id)
+        await authz.guard_assistant(self._storage, "delete", _asked(current))  # governance
         await self._storage.delete_assistant(current.assistant_id)
         await self._audit("assistant.delete", current)
 
     async def versions(
         self, assistant_id: str, *, metadata: Json | None, limit: int, offset: int
     ) -> list[Assistant]:
-        current = await self.resolve(assistant_id)
+        current = await self.get(assistant_id)
         return await self._storage.list_assistant_versions(
             current.assistant_id, metadata=metadata, limit=limit, offset=offset
         )
 
     async def set_latest(self, assistant_id: str, version: int) -> Assistant:
         current = await self.resolve(assistant_id)
+        asked = {**_asked(current), "version": version}
+        await authz.guard_assistant(self._storage, "update", asked)  # governance
         latest = await self._storage.set_assistant_version(current.assistant_id, version)
         await self._audit("assistant.set_latest", latest)
         return latest
@@ -182,12 +206,14 @@ class Assistants:
 
     async def drawing(self, assistant_id: str, *, xray: bool | int = False) -> Json:
         """Return the assistant's graph as nodes and edges (LangChain's drawable JSON)."""
+        await self.get(assistant_id)  # governance: an app's handler may hide it
         _, compiled = await self.graph(assistant_id)
         drawable = await compiled.aget_graph(xray=xray)
         return drawable.to_json()
 
     async def schemas(self, assistant_id: str) -> Json:
         """Return the JSON schemas of the assistant's graph."""
+        await self.get(assistant_id)  # governance: an app's handler may hide it
         current, compiled = await self.graph(assistant_id)
         return graph_schemas(current.graph_id, compiled)
 
@@ -195,11 +221,17 @@ class Assistants:
         self, assistant_id: str, *, namespace: str | None = None, recurse: bool = False
     ) -> Json:
         """Return the schemas of the assistant's subgraphs by namespace."""
+        await self.get(assistant_id)  # governance: an app's handler may hide it
         current, compiled = await self.graph(assistant_id)
         return {
             ns: graph_schemas(current.graph_id, sub)
             async for ns, sub in _pregels(compiled, namespace, recurse)
         }
+
+
+def _asked(assistant: Assistant) -> Json:
+    """An assistant as `@auth.on.assistants` handlers read it (LangGraph's value)."""
+    return {"assistant_id": assistant.assistant_id, "metadata": dict(assistant.metadata)}
 
 
 async def _pregels(

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from agent_ops.errors import InvalidInput
-from agent_ops.governance import acting_as, audit, bind_caller, stamp, tenant_filter
+from agent_ops.governance import acting_as, audit, authz, bind_caller, stamp, tenant_filter
 from agent_ops.runtime.admission import check_run_sizes, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
@@ -126,6 +126,15 @@ class Crons:
 
     async def create(self, thread_id: str | None, request: CronRequest) -> Cron:
         """Schedule runs of an assistant, on a thread (which must exist) or stateless."""
+        asked: Json = {
+            "payload": request.payload(),
+            "schedule": request.schedule,
+            "thread_id": thread_id,
+            "end_time": request.end_time,
+            "metadata": dict(request.run.metadata or {}),
+        }
+        await authz.check("crons", "create", asked)  # governance: may set metadata
+        request = replace(request, run=replace(request.run, metadata=asked.get("metadata")))
         check_schedule(request.schedule, request.timezone)
         self._limits.metadata(request.run.metadata)
         check_run_sizes(self._limits, request.run.options)
@@ -133,6 +142,8 @@ class Crons:
         assistant = await self._assistants.resolve(request.run.assistant_id)
         if thread_id is not None:
             await self._storage.get_thread(thread_id)
+            asked = {"thread_id": thread_id, "assistant_id": assistant.assistant_id, "metadata": {}}
+            await authz.guard_run(self._storage, asked)  # governance: its firings run there
         request = replace(request, run=replace(request.run, assistant_id=assistant.assistant_id))
         cron = await self._storage.create_cron(
             cron_id=new_id(),
@@ -157,13 +168,15 @@ class Crons:
         )
         return cron
 
-    async def get(self, cron_id: str) -> Cron:
-        return await self._storage.get_cron(checked_id(cron_id, "cron_id"))
+    async def get(self, cron_id: str, *, doing: str = "read") -> Cron:
+        found = await self._storage.get_cron(checked_id(cron_id, "cron_id"))
+        await authz.guard_cron(self._storage, doing, {"cron_id": cron_id})  # governance
+        return found
 
     async def update(self, cron_id: str, changes: Json) -> Cron:
         """Apply the fields a client set (`changes`); a new schedule or time zone, or turning
         the cron on, computes its next fire time again."""
-        current = await self.get(cron_id)
+        current = await self.get(cron_id, doing="update")
         schedule = changes.get("schedule") or current.schedule
         timezone = changes.get("timezone", current.payload.get("timezone"))
         check_schedule(schedule, timezone)
@@ -193,6 +206,7 @@ class Crons:
             check_webhook(url, allow_private=self._webhook_allow_private)
 
     async def delete(self, cron_id: str) -> None:
+        await self.get(cron_id, doing="delete")  # governance: an app's handler may hide it
         await self._storage.delete_cron(checked_id(cron_id, "cron_id"))
         await audit.record(self._storage, "cron.delete", "cron", cron_id)  # audit
 
@@ -214,6 +228,12 @@ class Crons:
         sort_order: SortOrder | None = None,
     ) -> list[Cron]:
         """Return the crons matching every given filter."""
+        asked = {
+            "assistant_id": assistant_id,
+            "thread_id": thread_id,
+            "metadata": dict(metadata or {}),
+        }
+        filter = await authz.check("crons", "search", {**asked, "limit": limit, "offset": offset})
         crons = await self._storage.search_crons(
             assistant_id=await self._assistant_id(assistant_id),
             thread_id=checked_id(thread_id, "thread_id") if thread_id else None,
@@ -227,11 +247,34 @@ class Crons:
         # Storage filters crons by columns only; metadata is matched here.
         if metadata:
             crons = [c for c in crons if all(c.metadata.get(k) == v for k, v in metadata.items())]
-        return crons
+        return [c for c in crons if authz.matches(c.metadata, filter)]  # governance
 
     async def count(self, *, assistant_id: str | None = None, thread_id: str | None = None) -> int:
+        asked = {"assistant_id": assistant_id, "thread_id": thread_id}
+        filter = await authz.check("crons", "search", asked)  # governance
+        if filter:  # storage counts by columns only: count what the filter lets through
+            return await self._count_matching(assistant_id, thread_id, filter)
         return await self._storage.count_crons(
             assistant_id=await self._assistant_id(assistant_id),
             thread_id=thread_id,
             tenant_id=tenant_filter(),
         )
+
+    async def _count_matching(
+        self, assistant_id: str | None, thread_id: str | None, filter: authz.Filter
+    ) -> int:
+        """Count the crons a handler's filter lets through, a page at a time (storage filters
+        crons by columns only)."""
+        counted, offset, page = 0, 0, 500
+        while True:
+            found = await self._storage.search_crons(
+                assistant_id=await self._assistant_id(assistant_id),
+                thread_id=thread_id,
+                limit=page,
+                offset=offset,
+                tenant_id=tenant_filter(),
+            )
+            counted += sum(authz.matches(c.metadata, filter) for c in found)
+            if len(found) < page:
+                return counted
+            offset += page

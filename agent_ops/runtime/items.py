@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent_ops.errors import InvalidInput, NotFound
-from agent_ops.governance import tenant_of_caller
+from agent_ops.governance import authz, tenant_of_caller
 from agent_ops.runtime.store import ServerStore
 from agent_ops.storage import Storage, StoreItem
 from agent_ops.types import Json
@@ -38,10 +38,14 @@ class Items:
 
     async def delete(self, namespace: Sequence[str], key: str) -> None:
         """Delete the caller's tenant's item (nothing if there is none)."""
+        namespace = await authz.store_namespace("delete", namespace, key=key)  # governance
         await self._storage.delete_item(namespace, key, tenant_id=tenant_of_caller())
 
     async def namespaces(self, **query: Any) -> list[tuple[str, ...]]:
         """The caller's tenant's namespaces (`Storage.list_namespaces` arguments)."""
+        asked = {k: v for k, v in query.items() if k != "prefix"}
+        prefix = await authz.store_namespace("list_namespaces", query.get("prefix"), **asked)
+        query["prefix"] = prefix or query.get("prefix")  # governance: the handler's namespace
         return await self._storage.list_namespaces(**query, tenant_id=tenant_of_caller())
 
     async def put(
@@ -54,6 +58,9 @@ class Items:
         ttl_minutes: float | None = None,
     ) -> None:
         """Insert or replace an item, embedding it unless `index` is False or none is set up."""
+        namespace = await authz.store_namespace(  # governance: a handler's namespace
+            "put", namespace, key=key, value=value, index=index
+        )
         check_namespace(namespace)
         self._limits.store_value(value)
         await self._store.put_value(
@@ -66,8 +73,9 @@ class Items:
 
     async def get(self, namespace: str, key: str, *, refresh_ttl: bool = True) -> StoreItem:
         """Return the item under a dotted namespace; NotFound naming both otherwise."""
+        labels = await authz.store_namespace("get", namespace.split("."), key=key)  # governance
         item = await self._storage.get_item(
-            namespace.split("."), key, refresh_ttl=refresh_ttl, tenant_id=tenant_of_caller()
+            labels, key, refresh_ttl=refresh_ttl, tenant_id=tenant_of_caller()
         )
         if item is None:
             raise NotFound(f"store item {key!r} not found in namespace {namespace!r}")
@@ -83,6 +91,9 @@ class Items:
         offset: int = 0,
     ) -> list[tuple[StoreItem, float | None]]:
         """Return items under `prefix`, best match first when a `query` is given."""
+        prefix = await authz.store_namespace(  # governance: a handler's namespace
+            "search", prefix, filter=filter, limit=limit, offset=offset, query=query
+        )
         if query and self._store.index is None:
             raise InvalidInput(
                 "query: semantic search is not configured (langgraph.json store.index); use filter"

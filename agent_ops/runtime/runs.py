@@ -22,6 +22,7 @@ from agent_ops.governance import (
     Identity,
     Stamp,
     audit,
+    authz,
     caller,
     hidden,
     stamp,
@@ -125,9 +126,16 @@ class Runs:
         self._poll_seconds = poll_seconds
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._finished_here: dict[str, Run] = {}
-        # Reads with no rule of their own go straight through.
-        self.get = storage.get_run
-        self.for_thread = storage.list_runs
+        # Reads ask an app's `@auth.on` handlers (governance.authz) about the run's thread.
+
+    async def get(self, run_id: str, *, thread_id: str | None = None) -> Run:
+        await authz.guard_thread(self._storage, "read", {"thread_id": thread_id, "run_id": run_id})
+        return await self._storage.get_run(run_id, thread_id=thread_id)
+
+    async def for_thread(self, thread_id: str, **page: Any) -> list[Run]:
+        """The thread's runs (`Storage.list_runs` arguments)."""
+        await authz.guard_thread(self._storage, "read", {"thread_id": thread_id})  # governance
+        return await self._storage.list_runs(thread_id, **page)
 
     # -- admission ---------------------------------------------------------------------------------
     async def plan(
@@ -135,6 +143,9 @@ class Runs:
     ) -> RunPlan:
         """Check a run request and resolve its assistant; return the run as storage queues it.
         `sized`: hold its input and metadata to the size limits (a client's request)."""
+        asked = _asked(thread_id, request)
+        filter = await authz.guard_run(self._storage, asked)  # governance: may set metadata
+        request = replace(request, metadata=asked.get("metadata"))
         if sized:
             self._limits.metadata(request.metadata)
             check_run_sizes(self._limits, request.options)
@@ -174,6 +185,7 @@ class Runs:
             thread_metadata={
                 "graph_id": assistant.graph_id,
                 "assistant_id": assistant.assistant_id,
+                **authz.stamped(filter),  # a thread the run creates stays its creator's
             },
             caller=stamp(),
             answers=answers,
@@ -295,6 +307,7 @@ class Runs:
     # -- reading -----------------------------------------------------------------------------------
     async def decisions(self, run_id: str, *, thread_id: str) -> list[ModelDecision]:
         """Return the run's model calls in order; NotFound for a run that never existed."""
+        await authz.guard_thread(self._storage, "read", {"thread_id": thread_id, "run_id": run_id})
         decisions = await self._storage.list_decisions(run_id=run_id, thread_id=thread_id)
         if not decisions:
             # The log outlives deleted runs, so only an empty answer needs the run to exist.
@@ -303,6 +316,7 @@ class Runs:
 
     async def webhook(self, run_id: str, *, thread_id: str) -> WebhookMessage:
         """Return how the run's webhook delivery stands; NotFound for a run without one."""
+        await authz.guard_thread(self._storage, "read", {"thread_id": thread_id, "run_id": run_id})
         for message in await self._storage.run_webhooks(run_id):
             # A deleted run's thread may be gone too: the message's own tenant decides.
             if message.thread_id == thread_id and visible(message.tenant_id, ""):
@@ -326,6 +340,7 @@ class Runs:
 
     async def join(self, run_id: str, *, thread_id: str) -> Run:
         """Return the thread's run once it has finished (NotFound at once if there is none)."""
+        await authz.guard_thread(self._storage, "read", {"thread_id": thread_id, "run_id": run_id})
         await self._storage.get_run(run_id, thread_id=thread_id)
         return await self.wait(run_id, thread_id=thread_id)
 
@@ -388,6 +403,9 @@ class Runs:
 
     async def delete(self, run_id: str, *, thread_id: str | None = None) -> None:
         """Delete a finished run (its events go with it)."""
+        await authz.guard_thread(
+            self._storage, "delete", {"thread_id": thread_id, "run_id": run_id}
+        )
         await self._storage.delete_run(run_id, thread_id=thread_id)
         await audit.record(  # audit
             self._storage, "run.delete", "run", run_id, detail={"thread_id": thread_id}
@@ -398,6 +416,9 @@ class Runs:
         self, run_id: str, *, thread_id: str, action: CancelAction, wait: bool = False
     ) -> None:
         """Cancel a run; with `wait`, return once it has stopped (a rolled-back one is gone)."""
+        await authz.guard_thread(
+            self._storage, "update", {"thread_id": thread_id, "action": action}
+        )
         await self._storage.cancel_runs([run_id], thread_id=thread_id, action=action)
         await audit.record(  # audit
             self._storage,
@@ -441,6 +462,8 @@ class Runs:
                     continue  # cancelling leaves unknown runs alone, as it always has
                 if not visible(run.tenant_id, run.owner):
                     raise hidden("run", run_id)
+                asked = {"thread_id": run.thread_id, "run_id": run_id, "action": action}
+                await authz.guard_thread(self._storage, "update", asked)  # governance
         await self._storage.cancel_runs(ids, thread_id=thread_id, action=action)
         for run_id in ids:  # audit
             await audit.record(
@@ -450,6 +473,19 @@ class Runs:
                 run_id,
                 detail={"thread_id": thread_id, "action": action},
             )
+
+
+def _asked(thread_id: str | None, request: RunRequest) -> dict[str, Any]:
+    """A run request as `@auth.on.threads.create_run` handlers read it (LangGraph's value)."""
+    return {
+        "thread_id": thread_id,
+        "assistant_id": request.assistant_id,
+        "metadata": dict(request.metadata or {}),
+        "multitask_strategy": request.multitask_strategy,
+        "if_not_exists": request.if_not_exists,
+        "after_seconds": request.after_seconds,
+        "kwargs": request.options.to_json(),
+    }
 
 
 def as_caller(options: RunOptions, identity: Identity) -> RunOptions:

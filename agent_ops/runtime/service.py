@@ -116,7 +116,7 @@ class Runtime:
         self.items = Items(storage, self.store, limits=limits)
         self.triggers = IntakeTriggers(self, triggers)
         self.auth = governance.Authentication(
-            settings, storage, _declared_handler(settings, registry)
+            settings, storage, _declared_handler(settings, registry, storage)
         )
 
     @property
@@ -245,7 +245,11 @@ class Runtime:
     async def pending_approvals(self) -> list[governance.PendingApproval]:
         """The caller's tenant's interrupts waiting for a decision, oldest first, with the
         approval rules that apply and whether each is overdue (escalating it if so)."""
-        return await self.approvals.pending(self.storage, governance.tenant_filter())
+        pending = await self.approvals.pending(self.storage, governance.tenant_filter())
+        readable = await governance.authz.readable_threads(  # an app's @auth.on read filter
+            self.storage, [p.thread_id for p in pending]
+        )
+        return [p for p in pending if readable is None or p.thread_id in readable]
 
     async def _check_tenants(self, path_params: Mapping[str, str], *, reading: bool) -> None:
         """NotFound for a thread, run, assistant or cron in the path that belongs to another
@@ -325,7 +329,9 @@ class Runtime:
         await self.threads.purge_stateless(finished_before=stateless_cutoff)
 
 
-def _declared_handler(settings: Settings, registry: GraphRegistry) -> governance.AuthHandler | None:
+def _declared_handler(
+    settings: Settings, registry: GraphRegistry, trail: Storage
+) -> governance.AuthHandler | None:
     """The auth handler the registry's langgraph.json declares, imported (ConfigError if not)."""
     if registry.source is None:
         return None
@@ -334,4 +340,6 @@ def _declared_handler(settings: Settings, registry: GraphRegistry) -> governance
         return None
     base = registry.source.resolve().parent
     target = load_attr(spec, base, f"auth handler {spec}", "agent_ops_auth_handler")
-    return governance.auth_handler(spec, target, default_role=settings.auth_handler_role)
+    return governance.auth_handler(
+        spec, target, default_role=settings.auth_handler_role, trail=trail
+    )

@@ -13,7 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from agent_ops.errors import BadRequest, Conflict, InvalidInput, NotFound
-from agent_ops.governance import ApprovalPolicy, audit, caller, stamp, tenant_filter, visible
+from agent_ops.governance import (
+    ApprovalPolicy,
+    audit,
+    authz,
+    caller,
+    stamp,
+    tenant_filter,
+    visible,
+)
 from agent_ops.runtime.admission import STATE_UPDATE_NODES, check_nodes
 from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.ids import checked_id, new_id
@@ -46,16 +54,26 @@ class Threads:
         self._limits = limits
         self._registry = registry
         self._streams = streams
-        # Reads with no rule of their own go straight through (the runtime's door has checked
-        # the tenant of a thread named in the path); searches are limited to the caller's tenant.
-        self.get = storage.get_thread
+        # The runtime's door has checked the tenant of a thread named in the path; searches
+        # are limited to the caller's tenant, and each use case asks an app's `@auth.on`
+        # handlers (governance.authz) first.
+
+    async def get(self, thread_id: str) -> Thread:
+        await authz.guard_thread(self._storage, "read", {"thread_id": thread_id})  # governance
+        return await self._storage.get_thread(thread_id)
 
     async def search(self, **filters: Any) -> list[Thread]:
         """Search the caller's tenant's threads (`Storage.search_threads` filters)."""
-        return await self._storage.search_threads(**filters, tenant_id=tenant_filter())
+        narrowed = await authz.searching("threads", filters)  # governance: a handler's filter
+        if narrowed is None:
+            return []
+        return await self._storage.search_threads(**narrowed, tenant_id=tenant_filter())
 
     async def count(self, **filters: Any) -> int:
-        return await self._storage.count_threads(**filters, tenant_id=tenant_filter())
+        narrowed = await authz.searching("threads", filters)  # governance: a handler's filter
+        if narrowed is None:
+            return 0
+        return await self._storage.count_threads(**narrowed, tenant_id=tenant_filter())
 
     async def create(
         self,
@@ -67,6 +85,13 @@ class Threads:
     ) -> Thread:
         """Create a thread (a new id unless one is given), replaying `supersteps` onto it."""
         thread_id = checked_id(thread_id, "thread_id") if thread_id else new_id()
+        asked: Json = {
+            "thread_id": thread_id,
+            "metadata": dict(metadata or {}),
+            "if_exists": if_exists,
+        }
+        filter = await authz.check("threads", "create", asked)  # governance: may set metadata
+        metadata = asked.get("metadata")
         self._limits.metadata(metadata)
         for step in supersteps:
             for update in step.get("updates", []):
@@ -74,7 +99,8 @@ class Threads:
         thread = await self._storage.create_thread(
             thread_id=thread_id, metadata=metadata, if_exists=if_exists or "raise", **stamp()
         )
-        if not visible(thread.tenant_id, thread.owner):  # if_exists=do_nothing found another's
+        found = visible(thread.tenant_id, thread.owner) and authz.matches(thread.metadata, filter)
+        if not found:  # if_exists=do_nothing found another's
             raise Conflict(f"thread {thread_id} already exists")
         await audit.record(  # audit
             self._storage,
@@ -95,6 +121,9 @@ class Threads:
 
     async def update(self, thread_id: str, *, metadata: Json) -> Thread:
         """Merge `metadata` into the thread's; the merged metadata must fit its limit."""
+        asked: Json = {"thread_id": thread_id, "metadata": dict(metadata)}
+        await authz.guard_thread(self._storage, "update", asked)  # governance: may set metadata
+        metadata = asked.get("metadata") or {}
         self._limits.metadata(metadata)
         current = await self._storage.get_thread(thread_id)
         self._limits.merged_metadata(current.metadata, metadata)
@@ -111,6 +140,7 @@ class Threads:
 
     async def delete(self, thread_id: str) -> None:
         """Delete a thread with its runs, events and checkpoints, in one transaction."""
+        await authz.guard_thread(self._storage, "delete", {"thread_id": thread_id})  # governance
         await self._storage.delete_thread(thread_id)
         await audit.record(self._storage, "thread.delete", "thread", thread_id)  # audit
 
@@ -153,6 +183,7 @@ class Threads:
         self, thread_id: str, checkpoint: Json | None = None, *, subgraphs: bool = False
     ) -> Json:
         """Return the thread's state (at `checkpoint`, else the latest)."""
+        await authz.guard_thread(self._storage, "read", {"thread_id": thread_id})  # governance
         thread = await self._storage.get_thread(thread_id)
         graph = await self._graph(thread)
         if graph is None:
@@ -174,6 +205,7 @@ class Threads:
         checkpoint: Json | None,
     ) -> list[Json]:
         """Return the thread's states, newest first."""
+        await authz.guard_thread(self._storage, "read", {"thread_id": thread_id})  # governance
         thread = await self._storage.get_thread(thread_id)
         graph = await self._graph(thread)
         if graph is None:
@@ -192,6 +224,7 @@ class Threads:
         self, thread_id: str, values: Any, *, as_node: str | None, checkpoint: Json | None
     ) -> Json:
         """Write values into the thread's state as if `as_node` had returned them."""
+        await authz.guard_thread(self._storage, "update", {"thread_id": thread_id})  # governance
         self._limits.input(values, "values")
         thread = await self._storage.get_thread(thread_id)
         if thread.status == "busy":
@@ -242,6 +275,7 @@ class Threads:
     async def copy(self, thread_id: str) -> Thread:
         """Copy a thread, its metadata, state and every checkpoint (with pending writes) to a
         new id, in one transaction."""
+        await authz.guard_thread(self._storage, "read", {"thread_id": thread_id})  # governance
         copied = await self._storage.copy_thread(thread_id, new_thread_id=new_id())
         await audit.record(  # audit
             self._storage,
@@ -257,6 +291,7 @@ class Threads:
         self, thread_id: str, modes: Sequence[str], *, last_event_id: str | None = None
     ) -> AsyncIterator[ThreadStreamEvent]:
         """Return the thread's events in `modes` after `last_event_id` (checked first)."""
+        await authz.guard_thread(self._storage, "read", {"thread_id": thread_id})  # governance
         return await self._streams().open(
             thread_id, thread_stream_modes(modes), last_event_id=last_event_id
         )

@@ -55,7 +55,7 @@ async def count_assistants(body: AssistantCount, runtime: RuntimeDep) -> int:
 
 @router.get("/assistants/{assistant_id}")
 async def get_assistant(assistant_id: str, runtime: RuntimeDep) -> dict[str, Any]:
-    return assistant_view(await runtime.assistants.resolve(assistant_id))
+    return assistant_view(await runtime.assistants.get(assistant_id))
 
 
 @router.patch("/assistants/{assistant_id}")

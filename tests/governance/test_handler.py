@@ -60,15 +60,3 @@ def test_handler_that_does_not_import_stops_startup(tmp_path: Path) -> None:
 def test_handler_that_is_not_an_auth_object_stops_startup(tmp_path: Path) -> None:
     config = handler_config(tmp_path, "auth = 'open sesame'\n")
     assert "not a langgraph_sdk.Auth object" in one_error_line(serve_once(tmp_path, config=config))
-
-
-def test_handler_with_authorization_rules_stops_startup_rather_than_ignore_them(
-    tmp_path: Path,
-) -> None:
-    rules = (
-        "from langgraph_sdk import Auth\nauth = Auth()\n"
-        "@auth.authenticate\nasync def who(authorization):\n    return 'x'\n"
-        "@auth.on.threads.create\nasync def own(ctx, value):\n    return {'owner': 'x'}\n"
-    )
-    line = one_error_line(serve_once(tmp_path, config=handler_config(tmp_path, rules)))
-    assert "@auth.on rules (threads.create)" in line

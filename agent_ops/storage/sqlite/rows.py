@@ -52,8 +52,27 @@ class Where(_sql.Where):
     def contains(self, column: str, wanted: Json | None) -> Where:
         for key, value in (wanted or {}).items():
             path = '$."' + key.replace('"', '\\"') + '"'
-            self.add(f"{column} -> ? = ?", path, dumps(value))
+            if isinstance(value, list):  # as PostgreSQL's @>: the stored list holds each one
+                self.add(f"json_type({column}, ?) = 'array'", path)
+                for item in value:  # the column read outside json_each, whose own `value`
+                    self.add(  # column would otherwise shadow a column of that name
+                        f"EXISTS (SELECT 1 FROM (SELECT {column} AS j) AS o,"
+                        " json_each(o.j, ?) AS e WHERE e.value IS ?)",
+                        path,
+                        _element(item),
+                    )
+            else:
+                self.add(f"{column} -> ? = ?", path, dumps(value))
         return self
+
+
+def _element(item: Any) -> Any:
+    """A list element as `json_each` reports it: scalars as SQL values, the rest as JSON text."""
+    if isinstance(item, bool):
+        return int(item)
+    if item is None or isinstance(item, str | int | float):
+        return item
+    return json.dumps(item, separators=(",", ":"))
 
 
 def one(cursor: sqlite3.Cursor, missing: Exception) -> sqlite3.Row:
