@@ -152,6 +152,12 @@ class Runtime:
                     CronScheduler(self.storage, self.runs.create).run_forever(),
                     name="agent-ops crons",
                 ),
+                asyncio.create_task(  # governance: overdue approvals escalate on a timer
+                    governance.EscalationSweep(
+                        self.storage, self.approvals, self.settings.approval_escalate_sweep_seconds
+                    ).run_forever(),
+                    name="agent-ops escalations",
+                ),
             ]
         try:
             await self.deps.start()
