@@ -258,6 +258,11 @@ class Settings(BaseSettings):
         description="URL posted (signed like run webhooks, through the outbox) when an "
         "approval escalates",
     )
+    approval_escalate_mail: str | None = Field(
+        None,
+        description="address mailed (through the mail connector's SMTP settings, through the "
+        "outbox) when an approval escalates",
+    )
     approval_escalate_sweep_seconds: float = Field(
         30.0, gt=0, description="how often each worker process looks for overdue approvals"
     )

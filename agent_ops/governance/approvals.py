@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from agent_ops.errors import Forbidden
 from agent_ops.governance import audit
-from agent_ops.governance.identity import Identity, Role
+from agent_ops.governance.identity import Identity, Role, bind_caller, caller
 from agent_ops.settings import Settings
 from agent_ops.storage import Notice, Storage, Thread
 
@@ -77,6 +77,7 @@ class ApprovalPolicy:
     expire_hours: float | None = None
     escalate_to: Role = "admin"
     escalate_webhook: str | None = None
+    escalate_mail: str | None = None
     label: str | None = None
     """The operator's name for this policy (`approval_policy_version`), shown before its digest."""
 
@@ -90,6 +91,7 @@ class ApprovalPolicy:
             expire_hours=settings.approval_expire_hours,
             escalate_to=settings.approval_escalate_to,
             escalate_webhook=settings.approval_escalate_webhook,
+            escalate_mail=settings.approval_escalate_mail,
             label=settings.approval_policy_version,
         )
 
@@ -243,33 +245,48 @@ class ApprovalPolicy:
             "escalated_to": self.escalate_to,
             "policy_version": self.version,
         }
-        notice = None
-        if self.escalate_webhook:
+        # Where the notice goes, and the id receivers dedupe on (a mail's Message-ID derives
+        # from it): one per way, stable for this thread's interrupts.
+        targets = [
+            (url, f"esc_{thread.thread_id}_{key[:16]}{suffix}")
+            for url, suffix in (
+                (self.escalate_webhook, ""),
+                (f"mailto:{self.escalate_mail}" if self.escalate_mail else None, "_mail"),
+            )
+            if url
+        ]
+        notices = []
+        if targets:
             runs = await storage.list_runs(thread.thread_id, limit=1)
-            notice = Notice(
-                message_id=f"esc_{thread.thread_id}_{key[:16]}",
-                run_id=runs[0].run_id if runs else "",
-                url=self.escalate_webhook,
-                payload={
-                    "type": ESCALATED,
-                    "tenant_id": thread.tenant_id,
-                    "thread_id": thread.thread_id,
-                    "graph_id": thread.metadata.get("graph_id"),
-                    "waiting_since": thread.updated_at.isoformat(),
-                    **facts,
-                },
-            )
-        if await storage.claim_escalation(thread.tenant_id, thread.thread_id, key, notice):
-            if notice is not None:
-                facts["notified"] = {"webhook": notice.url, "webhook_id": notice.message_id}
-            await audit.record(
-                storage,
-                ESCALATED,
-                "thread",
-                thread.thread_id,
-                detail=facts,
-                tenant=thread.tenant_id,
-            )
+            payload = {
+                "type": ESCALATED,
+                "tenant_id": thread.tenant_id,
+                "thread_id": thread.thread_id,
+                "graph_id": thread.metadata.get("graph_id"),
+                "waiting_since": thread.updated_at.isoformat(),
+                **facts,
+            }
+            run_id = runs[0].run_id if runs else ""
+            notices = [Notice(message_id, run_id, url, payload) for url, message_id in targets]
+        if await storage.claim_escalation(thread.tenant_id, thread.thread_id, key, notices):
+            if notices:
+                facts["notified"] = {n.url: n.message_id for n in notices}
+            # The escalation is the clock's doing, not the doing of whoever's request found it
+            # overdue (a resume, the inbox): the row's actor is `system`.
+            seen_by = caller()
+            bind_caller(None)
+            try:
+                await audit.record(
+                    storage,
+                    ESCALATED,
+                    "thread",
+                    thread.thread_id,
+                    detail=facts,
+                    tenant=thread.tenant_id,
+                    actor="system",
+                )
+            finally:
+                bind_caller(seen_by)
         return waited
 
     async def pending(self, storage: Storage, tenant: str | None) -> list[PendingApproval]:

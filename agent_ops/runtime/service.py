@@ -133,7 +133,8 @@ class Runtime:
         self._thread_streams = ThreadStreams(self.storage, self.bus)
         self._unlisten.append(self.storage.listen(RUN_DONE, self.runs.done))
         if self._worker_count > 0:
-            deliverer = WebhookDeliverer(self.storage, self.settings)  # a bad secret stops here
+            # A bad secret stops here; mail notices go through the connectors' SMTP, if any.
+            deliverer = WebhookDeliverer(self.storage, self.settings, mail=self.deps.mail)
             self.workers = WorkerPool(
                 self.storage,
                 self.registry,

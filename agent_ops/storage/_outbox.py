@@ -10,6 +10,7 @@ message is delivered at least once, by whichever process comes first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -119,13 +120,14 @@ class Outbox(Base):
         return done
 
     async def claim_escalation(
-        self, tenant_id: str, thread_id: str, interrupts: str, notice: Notice | None = None
+        self, tenant_id: str, thread_id: str, interrupts: str, notices: Sequence[Notice] = ()
     ) -> bool:
         """Take the escalation of a thread's interrupts (`interrupts`: a digest of their ids):
         True for the one caller that does, False for every other, in any process; the notice
-        is queued in the same transaction, so it is sent exactly when the claim holds."""
+        and mail notices are queued in the same transaction, so they are sent exactly when the
+        claim holds."""
         taken: bool = await self._tx(
-            self._sql.outbox.claim_escalation, tenant_id, thread_id, interrupts, notice
+            self._sql.outbox.claim_escalation, tenant_id, thread_id, interrupts, list(notices)
         )
         return taken
 

@@ -1,7 +1,8 @@
 """Escalation on a timer, through real servers with API keys on both backends: an approval that
 waits too long escalates although nobody looks at it, once however many processes sweep, with
-one signed notice posted to a local receiver through the outbox; afterwards only the escalation
-role may approve. Every decision's record carries the approval policy's version."""
+one signed notice posted to a local receiver and one mail in the local mail server, both through
+the outbox; afterwards only the escalation role may approve. Every decision's record carries the
+approval policy's version."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -23,9 +26,12 @@ from tests.governance.conftest import BACKENDS, SECRET, create_key, start
 from tests.governance.test_audit import audit_cli, exported
 from tests.servers import AgentOpsProcess
 from tests.triggers.receiver import Post, Receiver
+from tools.mail import ImapSession
+from tools.mail.devserver import MailDevServer
 
 HOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # 24 bytes, base64
 EXPIRE_SECONDS = 3
+BOSS = "boss@example.org"
 POLICY = {
     "AGENT_OPS_APPROVAL_FOUR_EYES": "approve",
     "AGENT_OPS_APPROVAL_EXPIRE_HOURS": str(EXPIRE_SECONDS / 3600),
@@ -35,26 +41,42 @@ POLICY = {
 
 @dataclass
 class Escalating:
-    """Two server processes on one database, sweeping for overdue approvals every 0.3 s, and
-    the receiver their escalation notices go to."""
+    """Two server processes on one database, sweeping for overdue approvals every 0.3 s, the
+    receiver their escalation notices are posted to and the mail server they are mailed through."""
 
     servers: list[AgentOpsProcess]
     receiver: Receiver
+    mail: MailDevServer
 
     def posts_for(self, thread_id: str) -> list[Post]:
         return [p for p in self.receiver.posts if json.loads(p.body)["thread_id"] == thread_id]
+
+    def mails_for(self, thread_id: str) -> list[EmailMessage]:
+        session = ImapSession(self.mail.imap_settings(BOSS)).open()
+        try:
+            session.select("INBOX")
+            found = [session.fetch(uid) for uid in session.uids()]
+        finally:
+            session.close()
+        mails = [message_from_bytes(raw, policy=policy.default) for raw, _ in filter(None, found)]
+        return [m for m in mails if thread_id in str(m["Subject"])]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def escalating(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Escalating]:
-    with Receiver() as receiver:
+    folder = tmp_path_factory.mktemp(f"escalate-mail-{request.param}")
+    with Receiver() as receiver, MailDevServer() as mail:
+        smtp = mail.smtp_settings("agent-ops@example.org").model_dump(mode="json")
+        (folder / "connectors.json").write_text(json.dumps({"mail": {"smtp": smtp}}))
         env = {
             "AGENT_OPS_AUTH": "keys",
             "AGENT_OPS_AUTH_SECRET": SECRET,
             **POLICY,
             "AGENT_OPS_APPROVAL_ESCALATE_WEBHOOK": receiver.url,
+            "AGENT_OPS_APPROVAL_ESCALATE_MAIL": BOSS,
+            "AGENT_OPS_CONNECTORS_CONFIG": str(folder / "connectors.json"),
             "AGENT_OPS_APPROVAL_ESCALATE_SWEEP_SECONDS": "0.3",
             "AGENT_OPS_WEBHOOK_SECRET": HOOK_SECRET,
             "AGENT_OPS_WEBHOOK_ALLOW_PRIVATE": "true",
@@ -68,7 +90,7 @@ def escalating(
         )
         second.start()
         request.addfinalizer(second.stop)
-        yield Escalating([first, second], receiver)
+        yield Escalating([first, second], receiver, mail)
 
 
 def _clients(server: AgentOpsProcess, *roles: str) -> tuple[str, list[Any], list[str]]:
@@ -96,7 +118,7 @@ def _expected_version() -> str:
     return ApprovalPolicy.from_settings(settings).version
 
 
-async def test_an_unread_overdue_approval_escalates_once_with_one_signed_notice(
+async def test_an_unread_overdue_approval_escalates_once_with_one_signed_notice_and_one_mail(
     escalating: Escalating,
 ) -> None:
     server = escalating.servers[0]
@@ -108,7 +130,7 @@ async def test_an_unread_overdue_approval_escalates_once_with_one_signed_notice(
     interrupt_id = paused["__interrupt__"][0]["id"]
     # Nobody reads the thread or the approvals inbox: the sweeps of both processes find it.
     for _ in range(300):
-        if escalating.posts_for(tid):
+        if escalating.posts_for(tid) and escalating.mails_for(tid):
             break
         await asyncio.sleep(0.1)
     await asyncio.sleep(1.5)  # several more sweeps of both processes: nothing more is sent
@@ -126,7 +148,16 @@ async def test_an_unread_overdue_approval_escalates_once_with_one_signed_notice(
     assert len(escalated) == 1, escalated
     record = escalated[0]
     assert record["actor"] == "system" and record["resource_id"] == tid
-    assert record["detail"]["notified"]["webhook_id"] == post.headers["webhook-id"]
+    assert record["detail"]["notified"] == {
+        escalating.receiver.url: post.headers["webhook-id"],
+        f"mailto:{BOSS}": post.headers["webhook-id"] + "_mail",
+    }
+    # One mail to the escalation address, through the mail connector, saying what waits.
+    mails = escalating.mails_for(tid)
+    assert len(mails) == 1, [m["Subject"] for m in mails]
+    assert mails[0]["Subject"].startswith("[agent-ops] approval escalated to admin: thread ")
+    text = mails[0].get_content()
+    assert f"interrupts: ['{interrupt_id}']" in text and f"tenant_id: {tenant}" in text
     assert record["detail"]["policy_version"] == _expected_version()
     # From now on only the escalation role may approve (the existing expiry rule).
     detail = await _refused(anna.runs.wait(tid, "approve", command={"resume": {"type": "accept"}}))

@@ -88,10 +88,10 @@ async def run_webhooks(tx: Tx, run_id: str) -> list[WebhookMessage]:
 
 
 async def claim_escalation(
-    tx: Tx, tenant_id: str, thread_id: str, interrupts: str, notice: Notice | None
+    tx: Tx, tenant_id: str, thread_id: str, interrupts: str, notices: list[Notice]
 ) -> bool:
     """Take the escalation of a thread's interrupts (False: another process already has), with
-    its notification's outbox row in the same transaction."""
+    its notices' outbox rows in the same transaction."""
     cur = await tx.conn.execute(
         "INSERT INTO approval_escalations (tenant_id, thread_id, interrupts) VALUES (%s, %s, %s)"
         " ON CONFLICT DO NOTHING RETURNING thread_id",
@@ -99,7 +99,7 @@ async def claim_escalation(
     )
     if await cur.fetchone() is None:
         return False
-    if notice is not None:
+    for notice in notices:
         await tx.conn.execute(
             "INSERT INTO webhook_outbox (message_id, run_id, thread_id, tenant_id, url, payload)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",

@@ -94,10 +94,10 @@ def run_webhooks(tx: Tx, run_id: str) -> list[WebhookMessage]:
 
 
 def claim_escalation(
-    tx: Tx, tenant_id: str, thread_id: str, interrupts: str, notice: Notice | None
+    tx: Tx, tenant_id: str, thread_id: str, interrupts: str, notices: list[Notice]
 ) -> bool:
     """Take the escalation of a thread's interrupts (False: another process already has), with
-    its notification's outbox row in the same transaction."""
+    its notices' outbox rows in the same transaction."""
     row = tx.conn.execute(
         "INSERT INTO approval_escalations (tenant_id, thread_id, interrupts, escalated_at)"
         " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING thread_id",
@@ -105,7 +105,7 @@ def claim_escalation(
     ).fetchone()
     if row is None:
         return False
-    if notice is not None:
+    for notice in notices:
         tx.conn.execute(
             "INSERT INTO webhook_outbox (message_id, run_id, thread_id, tenant_id, url, payload,"
             " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
