@@ -21,6 +21,7 @@ from agent_ops.governance import audit_cli, encryption_cli
 from agent_ops.models import Models
 from agent_ops.observability.logs import configure_logging
 from agent_ops.runtime import GraphRegistry, IntakeSource, Runtime
+from agent_ops.runtime.webhooks import MailSender
 from agent_ops.settings import Settings
 from agent_ops.storage import Storage, create_storage
 from agent_ops.triggers import cli as triggers_cli
@@ -335,7 +336,28 @@ def _deps(
         models=Models.from_settings(settings, storage),
         connectors=connectors,
         public_url=public_url.rstrip("/") if public_url else None,
+        mail=_mail_sender(connectors),
     )
+
+
+def _mail_sender(connectors: Connectors | None) -> MailSender | None:
+    """Send the server's own mail (escalation notices) through the mail connector's SMTP."""
+    smtp = connectors.config.mail.smtp if connectors and connectors.config.mail else None
+    if smtp is None:
+        return None
+    from langgraph.store.memory import InMemoryStore
+
+    from tools.mail import Mailer, SendEmail
+
+    # The outbox keeps the notice until it is sent; the Mailer's idempotency store only spares
+    # a repeat within this process (a repeat after a crash carries the same Message-ID).
+    mailer = Mailer(smtp, InMemoryStore())
+
+    async def send(to: str, subject: str, body: str, key: str) -> object:
+        mail = SendEmail(to=[to], subject=subject, body=body, idempotency_key=key, in_reply_to=None)
+        return await mailer.send(mail)
+
+    return send
 
 
 async def _worker(settings: Settings) -> None:

@@ -19,7 +19,7 @@ metadata, so they are never stored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload, runtime_checkable
 
@@ -78,6 +78,9 @@ class Deps:
     connectors: object | None = None
     public_url: str | None = None
     """Where people reach the server, for links in mails (no trailing slash)."""
+    mail: Callable[[str, str, str, str], Awaitable[object]] | None = None
+    """Sends the server's own mail (an escalated approval's notice): `(to, subject, body,
+    idempotency key)`; built from the connectors config's `mail.smtp`."""
 
     @overload
     def need(self, kind: Literal["models"]) -> Models: ...

@@ -253,6 +253,24 @@ class Settings(BaseSettings):
     approval_escalate_to: Literal["approver", "admin"] = Field(
         "admin", description="the role an overdue approval escalates to"
     )
+    approval_escalate_webhook: str | None = Field(
+        None,
+        description="URL posted (signed like run webhooks, through the outbox) when an "
+        "approval escalates",
+    )
+    approval_escalate_mail: str | None = Field(
+        None,
+        description="address mailed (through the mail connector's SMTP settings, through the "
+        "outbox) when an approval escalates",
+    )
+    approval_escalate_sweep_seconds: float = Field(
+        30.0, gt=0, description="how often each worker process looks for overdue approvals"
+    )
+    approval_policy_version: str | None = Field(
+        None,
+        description="a label for the approval policy in force, recorded beside its digest "
+        "with every approval decision",
+    )
     # -- encryption at rest (agent_ops/storage/encryption.py) --
     encryption_key: SecretStr | None = Field(
         None,

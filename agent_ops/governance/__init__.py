@@ -4,8 +4,10 @@
 `roles` (the table of operations and the role each needs), `keys` (API keys, stored as HMACs),
 `oidc` (JWT bearer tokens checked against a provider's JWKS), `handler` (a LangGraph-style
 custom auth handler from langgraph.json), `gate` (`Authentication`: the configured way, and the
-refusal to serve a network unauthenticated), `tenancy` (each tenant sees only its own rows), `authz` (a handler's `@auth.on` handlers), `audit` (the hash-chained audit trail), `approvals` (four-eyes and two-approver rules). The runtime's door calls these; the server only
-hands over a request's facts.
+refusal to serve a network unauthenticated), `tenancy` (each tenant sees only its own rows),
+`authz` (a handler's `@auth.on` handlers), `audit` (the hash-chained audit trail), `approvals`
+(four-eyes, two-approver and expiry rules), `escalation` (overdue approvals escalated on a
+timer). The runtime's door calls these; the server only hands over a request's facts.
 
 May import `agent_ops.storage`, `agent_ops.settings`, `agent_ops.errors`, `agent_ops.types`.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from agent_ops.governance import audit, authz
 from agent_ops.governance.approvals import ApprovalPolicy, PendingApproval
+from agent_ops.governance.escalation import EscalationSweep
 from agent_ops.governance.gate import Authentication, is_loopback
 from agent_ops.governance.handler import AuthHandler, RequestFacts, auth_handler, declared_auth
 from agent_ops.governance.identity import (
@@ -44,6 +47,7 @@ __all__ = [
     "ApprovalPolicy",
     "AuthHandler",
     "Authentication",
+    "EscalationSweep",
     "Identity",
     "IssuedKey",
     "KeyRing",

@@ -11,9 +11,15 @@ Two rules, each configured per graph (settings `approval_*`):
   from someone else, resumes the run.
 
 - expiry: an interrupt unanswered for longer than `approval_expire_hours` is overdue; it is
-  escalated (an `approval.escalated` record naming `approval_escalate_to`, once) and from then
-  on only that role may approve it. `pending` lists waiting interrupts with these facts, for
-  the approvals inbox.
+  escalated (an `approval.escalated` record naming `approval_escalate_to`, and a notice posted
+  to `approval_escalate_webhook`, once, whichever process sees it first: the sweep of
+  `escalation`, a resume or the inbox) and from then on only that role may approve it.
+  `pending` lists waiting interrupts with these facts, for the approvals inbox.
+
+Every record of a decision (`run.resume`, `approval.recorded`, `approval.refused`,
+`approval.escalated`) carries `policy_version`: the digest of the rules in force, after the
+operator's `approval_policy_version` label when one is set, so an auditor can tell which rules
+decided.
 
 A state update of an interrupted thread that a rule governs is refused (it could answer the
 interrupt around the rules). A rejection is never blocked: the rules guard approving, not stopping. Without authentication
@@ -23,18 +29,22 @@ network that way).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from agent_ops.errors import Forbidden
 from agent_ops.governance import audit
-from agent_ops.governance.identity import Identity, Role
+from agent_ops.governance.identity import Identity, Role, bind_caller, caller
 from agent_ops.settings import Settings
-from agent_ops.storage import Storage, Thread
+from agent_ops.storage import Notice, Storage, Thread
 
-__all__ = ["REJECTIONS", "ApprovalPolicy", "PendingApproval"]
+__all__ = ["ESCALATED", "REJECTIONS", "ApprovalPolicy", "PendingApproval"]
+
+ESCALATED: Final = "approval.escalated"
+"""The audit action, and the notice's `type`, of an approval that waited too long."""
 
 REJECTIONS = frozenset({"ignore", "response", "reject", "rejected", "deny", "denied"})
 """Decisions that stop rather than approve (agent-inbox's `ignore`/`response`, plain words)."""
@@ -66,6 +76,10 @@ class ApprovalPolicy:
     amount_field: str = "total"
     expire_hours: float | None = None
     escalate_to: Role = "admin"
+    escalate_webhook: str | None = None
+    escalate_mail: str | None = None
+    label: str | None = None
+    """The operator's name for this policy (`approval_policy_version`), shown before its digest."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApprovalPolicy:
@@ -76,7 +90,25 @@ class ApprovalPolicy:
             amount_field=settings.approval_amount_field,
             expire_hours=settings.approval_expire_hours,
             escalate_to=settings.approval_escalate_to,
+            escalate_webhook=settings.approval_escalate_webhook,
+            escalate_mail=settings.approval_escalate_mail,
+            label=settings.approval_policy_version,
         )
+
+    @property
+    def version(self) -> str:
+        """The rules' identity: `sha256:` and 16 hex digits of the canonical JSON of every rule
+        (where notices go is not a rule), after the operator's label (`v3 sha256:...`)."""
+        rules = {
+            "four_eyes": sorted(self.four_eyes),
+            "two_approvers": sorted(self.two_approvers),
+            "two_approvers_above": _number(self.two_approvers_above),
+            "amount_field": self.amount_field,
+            "expire_hours": _number(self.expire_hours),
+            "escalate_to": self.escalate_to,
+        }
+        digest = "sha256:" + hashlib.sha256(audit.canonical(rules).encode()).hexdigest()[:16]
+        return f"{self.label} {digest}" if self.label else digest
 
     def rules_for(self, graph_id: str, interrupts: Any) -> list[str]:
         """The rules that apply to a thread of `graph_id` paused on `interrupts`."""
@@ -104,10 +136,10 @@ class ApprovalPolicy:
         overdue = await self.escalate_if_overdue(storage, thread)
         if overdue:
             rules.append("expiry")
+        facts: dict[str, Any] = {"policy": rules, "policy_version": self.version}
         if not rules or answers.get("decision") in REJECTIONS:
-            return {"policy": rules} if rules else {}
+            return facts if rules else {"policy_version": self.version}
         me = identity.subject
-        facts: dict[str, Any] = {"policy": rules}
         if overdue and not identity.allows(self.escalate_to):
             await self._refuse(
                 storage,
@@ -145,7 +177,13 @@ class ApprovalPolicy:
                     "approval.recorded",
                     "thread",
                     thread.thread_id,
-                    detail={**answers, "policy": rules, "approvals": 1, "needed": 2},
+                    detail={
+                        **answers,
+                        "policy": rules,
+                        "policy_version": self.version,
+                        "approvals": 1,
+                        "needed": 2,
+                    },
                     tenant=thread.tenant_id,
                 )
                 raise Forbidden(
@@ -181,37 +219,74 @@ class ApprovalPolicy:
         """How long the thread's interrupt has waited (since the thread last changed)."""
         return ((now or datetime.now(UTC)) - thread.updated_at).total_seconds() / 3600
 
-    async def escalate_if_overdue(self, storage: Storage, thread: Thread) -> float | None:
-        """The hours an overdue interrupt has waited (None when it is not overdue); the first
-        time it is seen overdue, an `approval.escalated` record names the role it goes to."""
+    def overdue(self, thread: Thread, now: datetime | None = None) -> float | None:
+        """The hours an interrupted thread has waited, when that is longer than
+        `expire_hours`; None otherwise (or when it is not interrupted, or nothing expires)."""
         if self.expire_hours is None or thread.status != "interrupted":
             return None
-        waited = self.waited_hours(thread)
-        if waited <= self.expire_hours:
+        waited = self.waited_hours(thread, now)
+        return waited if waited > self.expire_hours else None
+
+    async def escalate_if_overdue(
+        self, storage: Storage, thread: Thread, now: datetime | None = None
+    ) -> float | None:
+        """The hours an overdue interrupt has waited (None when it is not overdue). The first
+        caller, in any process, to find it overdue escalates it: an `approval.escalated` record
+        naming the role it goes to, and a notice queued for `escalate_webhook`."""
+        waited = self.overdue(thread, now)
+        if waited is None:
             return None
         interrupts = audit.answers(thread.interrupts, None)["interrupts"]
-        async for row in audit.read(
-            storage,
-            tenant_id=thread.tenant_id,
-            action="approval.escalated",
-            resource_type="thread",
-            resource_id=thread.thread_id,
-        ):
-            if audit.view(row)["detail"].get("interrupts") == interrupts:
-                return waited
-        await audit.record(
-            storage,
-            "approval.escalated",
-            "thread",
-            thread.thread_id,
-            detail={
-                "interrupts": interrupts,
-                "waited_hours": round(waited, 3),
-                "expire_hours": self.expire_hours,
-                "escalated_to": self.escalate_to,
-            },
-            tenant=thread.tenant_id,
-        )
+        key = audit.digest(interrupts) or ""
+        facts = {
+            "interrupts": interrupts,
+            "waited_hours": round(waited, 3),
+            "expire_hours": self.expire_hours,
+            "escalated_to": self.escalate_to,
+            "policy_version": self.version,
+        }
+        # Where the notice goes, and the id receivers dedupe on (a mail's Message-ID derives
+        # from it): one per way, stable for this thread's interrupts.
+        targets = [
+            (url, f"esc_{thread.thread_id}_{key[:16]}{suffix}")
+            for url, suffix in (
+                (self.escalate_webhook, ""),
+                (f"mailto:{self.escalate_mail}" if self.escalate_mail else None, "_mail"),
+            )
+            if url
+        ]
+        notices = []
+        if targets:
+            runs = await storage.list_runs(thread.thread_id, limit=1)
+            payload = {
+                "type": ESCALATED,
+                "tenant_id": thread.tenant_id,
+                "thread_id": thread.thread_id,
+                "graph_id": thread.metadata.get("graph_id"),
+                "waiting_since": thread.updated_at.isoformat(),
+                **facts,
+            }
+            run_id = runs[0].run_id if runs else ""
+            notices = [Notice(message_id, run_id, url, payload) for url, message_id in targets]
+        if await storage.claim_escalation(thread.tenant_id, thread.thread_id, key, notices):
+            if notices:
+                facts["notified"] = {n.url: n.message_id for n in notices}
+            # The escalation is the clock's doing, not the doing of whoever's request found it
+            # overdue (a resume, the inbox): the row's actor is `system`.
+            seen_by = caller()
+            bind_caller(None)
+            try:
+                await audit.record(
+                    storage,
+                    ESCALATED,
+                    "thread",
+                    thread.thread_id,
+                    detail=facts,
+                    tenant=thread.tenant_id,
+                    actor="system",
+                )
+            finally:
+                bind_caller(seen_by)
         return waited
 
     async def pending(self, storage: Storage, tenant: str | None) -> list[PendingApproval]:
@@ -253,7 +328,7 @@ class ApprovalPolicy:
             "thread",
             thread.thread_id,
             outcome="denied",
-            detail={**answers, "reason": reason},
+            detail={**answers, "reason": reason, "policy_version": self.version},
             tenant=thread.tenant_id,
         )
         raise Forbidden(reason)
@@ -288,6 +363,11 @@ async def _approvers(storage: Storage, thread: Thread, interrupts: list[str]) ->
         if audit.view(row)["detail"].get("interrupts") == interrupts:
             approvers.add(row.actor)
     return approvers
+
+
+def _number(value: float | None) -> float | None:
+    # 4 and 4.0 are one rule; canonical JSON would spell them apart.
+    return None if value is None else float(value)
 
 
 def _ids(answers: Mapping[str, Any]) -> str:

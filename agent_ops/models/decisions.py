@@ -1,7 +1,8 @@
 """The decision log as the model layer writes it: one `ModelDecision` per provider attempt.
 
-The sink is the storage (its `record_decision`) in a server, or `MemoryDecisions` in a script or
-a test of graph logic. The run and thread come from the LangGraph config the runtime sets.
+The sink is the storage in a server (`AuditedDecisions`: its `record_decision`, and a
+`model.decision` row in the audit trail), or `MemoryDecisions` in a script or a test of graph
+logic. The run and thread come from the LangGraph config the runtime sets.
 """
 
 from __future__ import annotations
@@ -16,8 +17,23 @@ from typing import Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage
 
+from agent_ops.governance import audit, bind_caller, caller
+from agent_ops.storage import Storage
 from agent_ops.storage.records import ModelDecision
-from agent_ops.types import Json, ModelErrorKind, TokenSource
+from agent_ops.types import DEFAULT_TENANT, Json, ModelErrorKind, TokenSource
+
+__all__ = [
+    "NO_TOKENS",
+    "AuditedDecisions",
+    "CallContext",
+    "DecisionSink",
+    "MemoryDecisions",
+    "TokenUsage",
+    "audited",
+    "input_hash",
+    "message_output",
+    "reported_usage",
+]
 
 
 class DecisionSink(Protocol):
@@ -34,6 +50,60 @@ class MemoryDecisions:
 
     async def record_decision(self, decision: ModelDecision) -> None:
         self.decisions.append(decision)
+
+
+class AuditedDecisions:
+    """The decision log of a storage, with each decision also a `model.decision` row of the
+    audit trail: the model's part in a run is in the chain beside the people's."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def record_decision(self, decision: ModelDecision) -> None:
+        await self._storage.record_decision(decision)
+        # The row is the run's, in its tenant: the graph acts for the run's owner (the bound
+        # caller), but the decision is the model's, so the actor names the run.
+        owner = caller()
+        bind_caller(None)
+        try:
+            await audit.record(
+                self._storage,
+                "model.decision",
+                "decision",
+                decision.decision_id,
+                payload=decision.output,
+                detail=_facts(decision),
+                tenant=owner.tenant if owner is not None else DEFAULT_TENANT,
+                actor=f"run:{decision.run_id}" if decision.run_id else "system",
+            )
+        finally:
+            bind_caller(owner)
+
+
+def audited(sink: DecisionSink) -> DecisionSink:
+    """`sink` with its decisions also put in the audit trail, when it keeps one (a storage)."""
+    return AuditedDecisions(sink) if isinstance(sink, Storage) else sink
+
+
+def _facts(decision: ModelDecision) -> dict[str, Any]:
+    """What a `model.decision` row says: where, which model, on what input, with what result
+    (the answer itself is the row's digest)."""
+    facts: dict[str, Any] = {
+        "run_id": decision.run_id,
+        "thread_id": decision.thread_id,
+        "role": decision.role,
+        "provider": decision.provider,
+        "model": decision.model,
+        "input_hash": decision.input_hash,
+        "outcome": "failed" if decision.error is not None else "answered",
+    }
+    if decision.prompt_name:
+        facts["prompt"] = f"{decision.prompt_name}@{decision.prompt_version}"
+    if decision.error is not None:
+        facts["error_kind"] = decision.error_kind
+    if isinstance(decision.output, Mapping) and decision.output.get("redacted"):
+        facts["redacted"] = decision.output["redacted"]
+    return facts
 
 
 def input_hash(messages: Sequence[BaseMessage], extra: Mapping[str, Any] | None = None) -> str:

@@ -13,7 +13,7 @@ from typing import Literal
 from agent_ops.errors import ConfigError
 from agent_ops.models._queue import ModelQueue
 from agent_ops.models.config import ModelsConfig, load_models_config, parse_spec
-from agent_ops.models.decisions import DecisionSink
+from agent_ops.models.decisions import DecisionSink, audited
 from agent_ops.models.local import LocalModelServer
 from agent_ops.models.prompts import PromptLibrary
 from agent_ops.models.providers import ChatEndpoint, Provider, Rule, RuleProvider
@@ -40,7 +40,7 @@ class Models:
         # provider is asked through it. None in production.
         self.replay = replay
         self._settings = settings
-        self._sink = sink
+        self._sink = audited(sink)  # a storage's decisions go into the audit trail too
         self.prompts = PromptLibrary(config.prompts_dir or settings.prompts_dir, config.prompts)
         self._rules: dict[str, Rule] = {}
         self._local: dict[str, LocalModelServer] = {}

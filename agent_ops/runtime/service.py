@@ -135,7 +135,8 @@ class Runtime:
         self._thread_streams = ThreadStreams(self.storage, self.bus)
         self._unlisten.append(self.storage.listen(RUN_DONE, self.runs.done))
         if self._worker_count > 0:
-            deliverer = WebhookDeliverer(self.storage, self.settings)  # a bad secret stops here
+            # A bad secret stops here; mail notices go through the connectors' SMTP, if any.
+            deliverer = WebhookDeliverer(self.storage, self.settings, mail=self.deps.mail)
             self.workers = WorkerPool(
                 self.storage,
                 self.registry,
@@ -153,6 +154,12 @@ class Runtime:
                 asyncio.create_task(
                     CronScheduler(self.storage, self.runs.create).run_forever(),
                     name="agent-ops crons",
+                ),
+                asyncio.create_task(  # governance: overdue approvals escalate on a timer
+                    governance.EscalationSweep(
+                        self.storage, self.approvals, self.settings.approval_escalate_sweep_seconds
+                    ).run_forever(),
+                    name="agent-ops escalations",
                 ),
             ]
         try:

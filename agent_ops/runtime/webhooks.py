@@ -9,6 +9,10 @@ target is re-resolved and pinned to the checked address at every attempt, so a n
 a private address is refused. A failure (connection, timeout, 408, 429, 5xx) is retried after
 an exponential delay with jitter until the attempts run out; any other answer below 200 or from
 300 up gives up at once, as resending the same bytes would get the same refusal.
+
+A message addressed `mailto:` (an escalated approval's notice) is mailed instead, through the
+mail sender the composition root gives (the mail connector's SMTP settings): retried the same
+way when the SMTP server cannot be reached, given up when it refuses.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import binascii
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
@@ -27,7 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from standardwebhooks import Webhook
 
-from agent_ops.errors import ConfigError, InvalidInput
+from agent_ops.errors import ConfigError, ConnectorRejected, ConnectorUnavailable, InvalidInput
 from agent_ops.observability.metrics import WEBHOOK_ATTEMPTS
 from agent_ops.runtime.admission import resolve_public
 from agent_ops.runtime.liveness import this_process
@@ -35,7 +39,10 @@ from agent_ops.runtime.serde import dumps
 from agent_ops.settings import Settings
 from agent_ops.storage import WEBHOOK_QUEUED, Storage, WebhookMessage
 
-__all__ = ["WebhookDeliverer", "retry_delay", "signer"]
+__all__ = ["MailSender", "WebhookDeliverer", "retry_delay", "signer"]
+
+MailSender = Callable[[str, str, str, str], Awaitable[object]]
+"""Send one plain-text mail: `(to, subject, body, idempotency key)`."""
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +93,19 @@ class WebhookDeliverer:
     """Leases due outbox messages and posts them, in this process."""
 
     def __init__(
-        self, storage: Storage, settings: Settings, *, client: httpx.AsyncClient | None = None
+        self,
+        storage: Storage,
+        settings: Settings,
+        *,
+        client: httpx.AsyncClient | None = None,
+        mail: MailSender | None = None,
     ) -> None:
         self.owner = this_process().worker_id()
         self._storage = storage
         self._settings = settings
         self._signer = signer(settings)
         self._client = client
+        self._mail = mail
         self._wake = asyncio.Event()
         self._posting: set[asyncio.Task[None]] = set()
 
@@ -186,6 +199,9 @@ class WebhookDeliverer:
 
     async def _post(self, client: httpx.AsyncClient, message: WebhookMessage) -> None:
         """Post the message to the address its URL resolves to now; raise on failure."""
+        if message.url.startswith("mailto:"):
+            await self._send_mail(message)
+            return
         try:
             address = await resolve_public(
                 message.url, allow_private=self._settings.webhook_allow_private
@@ -209,6 +225,27 @@ class WebhookDeliverer:
         if status >= 500 or status in RETRIED_STATUSES:
             raise _Failed(f"{message.url} answered {status}")
         raise _Refused(f"{message.url} answered {status}; not retried")
+
+    async def _send_mail(self, message: WebhookMessage) -> None:
+        """Mail a notice to the `mailto:` address; raise on failure (retried if transient)."""
+        to = message.url.removeprefix("mailto:")
+        if self._mail is None:
+            raise _Refused(
+                f"{message.url}: no mail sender; AGENT_OPS_APPROVAL_ESCALATE_MAIL needs the "
+                "connectors config (AGENT_OPS_CONNECTORS_CONFIG) to hold mail.smtp"
+            )
+        payload = message.payload if isinstance(message.payload, dict) else {}
+        subject = (
+            f"[agent-ops] approval escalated to {payload.get('escalated_to')}: thread "
+            f"{message.thread_id} waited {payload.get('waited_hours')} h"
+        )
+        body = "\n".join(f"{name}: {value}" for name, value in payload.items())
+        try:
+            await self._mail(to, subject, body + "\n", message.message_id)
+        except ConnectorUnavailable as exc:
+            raise _Failed(str(exc)) from None
+        except ConnectorRejected as exc:
+            raise _Refused(str(exc)) from None
 
     async def _give_up(self, message: WebhookMessage, error: str) -> None:
         WEBHOOK_ATTEMPTS.labels(outcome="failed").inc()

@@ -10,6 +10,7 @@ message is delivered at least once, by whichever process comes first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from agent_ops.storage._resources import Base
 from agent_ops.storage.records import Run
 from agent_ops.types import Json
 
-__all__ = ["DeliveryState", "WebhookMessage", "completion_body", "webhook_message_id"]
+__all__ = ["DeliveryState", "Notice", "WebhookMessage", "completion_body", "webhook_message_id"]
 
 DeliveryState = Literal["pending", "delivered", "failed"]
 
@@ -48,6 +49,17 @@ class WebhookMessage:
         if self.delivered_at is not None:
             return "delivered"
         return "failed" if self.failed_at is not None else "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An outbound message that is not a run's completion (an escalated approval's notice),
+    delivered, signed and retried like one; `run_id` names the run it concerns."""
+
+    message_id: str
+    run_id: str
+    url: str
+    payload: Json
 
 
 def webhook_message_id(run_id: str) -> str:
@@ -106,6 +118,18 @@ class Outbox(Base):
             self._sql.outbox.webhook_failed, message_id, owner, error, retry_in
         )
         return done
+
+    async def claim_escalation(
+        self, tenant_id: str, thread_id: str, interrupts: str, notices: Sequence[Notice] = ()
+    ) -> bool:
+        """Take the escalation of a thread's interrupts (`interrupts`: a digest of their ids):
+        True for the one caller that does, False for every other, in any process; the notice
+        and mail notices are queued in the same transaction, so they are sent exactly when the
+        claim holds."""
+        taken: bool = await self._tx(
+            self._sql.outbox.claim_escalation, tenant_id, thread_id, interrupts, list(notices)
+        )
+        return taken
 
     async def run_webhooks(self, run_id: str) -> list[WebhookMessage]:
         """The outbound messages of one run, oldest first."""

@@ -202,5 +202,6 @@ async def test_an_overdue_approval_is_flagged_escalated_once_and_needs_the_escal
     records = exported(expiry_server, tenant)
     escalated = [r for r in records if r["action"] == "approval.escalated"]
     assert len(escalated) == 1 and escalated[0]["detail"]["escalated_to"] == "admin"
+    assert escalated[0]["actor"] == "system"  # found by a reader's request, done by the clock
     resume = next(r for r in records if r["action"] == "run.resume")
     assert resume["detail"]["policy"] == ["expiry"] and resume["actor"] == boss_id

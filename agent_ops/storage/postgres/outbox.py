@@ -5,6 +5,7 @@ each attempt's outcome recorded only by the lease's holder."""
 from __future__ import annotations
 
 from agent_ops.storage._outbox import (
+    Notice,
     WebhookMessage,
     completion_body,
     message_of,
@@ -84,3 +85,32 @@ async def run_webhooks(tx: Tx, run_id: str) -> list[WebhookMessage]:
         (run_id,),
     )
     return [message_of(r, COLUMNS) for r in await cur.fetchall()]
+
+
+async def claim_escalation(
+    tx: Tx, tenant_id: str, thread_id: str, interrupts: str, notices: list[Notice]
+) -> bool:
+    """Take the escalation of a thread's interrupts (False: another process already has), with
+    its notices' outbox rows in the same transaction."""
+    cur = await tx.conn.execute(
+        "INSERT INTO approval_escalations (tenant_id, thread_id, interrupts) VALUES (%s, %s, %s)"
+        " ON CONFLICT DO NOTHING RETURNING thread_id",
+        (tenant_id, thread_id, interrupts),
+    )
+    if await cur.fetchone() is None:
+        return False
+    for notice in notices:
+        await tx.conn.execute(
+            "INSERT INTO webhook_outbox (message_id, run_id, thread_id, tenant_id, url, payload)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
+            (
+                notice.message_id,
+                notice.run_id,
+                thread_id,
+                tenant_id,
+                notice.url,
+                jsonb(notice.payload),
+            ),
+        )
+        tx.notify(WEBHOOK_QUEUED, notice.message_id)
+    return True

@@ -5,6 +5,7 @@ attempt's outcome recorded only by the lease's holder."""
 from __future__ import annotations
 
 from agent_ops.storage._outbox import (
+    Notice,
     WebhookMessage,
     completion_body,
     message_of,
@@ -90,3 +91,35 @@ def run_webhooks(tx: Tx, run_id: str) -> list[WebhookMessage]:
         (run_id,),
     ).fetchall()
     return [message_of(r, COLUMNS) for r in rows]
+
+
+def claim_escalation(
+    tx: Tx, tenant_id: str, thread_id: str, interrupts: str, notices: list[Notice]
+) -> bool:
+    """Take the escalation of a thread's interrupts (False: another process already has), with
+    its notices' outbox rows in the same transaction."""
+    row = tx.conn.execute(
+        "INSERT INTO approval_escalations (tenant_id, thread_id, interrupts, escalated_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING thread_id",
+        (tenant_id, thread_id, interrupts, tx.now),
+    ).fetchone()
+    if row is None:
+        return False
+    for notice in notices:
+        tx.conn.execute(
+            "INSERT INTO webhook_outbox (message_id, run_id, thread_id, tenant_id, url, payload,"
+            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (message_id) DO NOTHING",
+            (
+                notice.message_id,
+                notice.run_id,
+                thread_id,
+                tenant_id,
+                notice.url,
+                dumps(notice.payload),
+                tx.now,
+                tx.now,
+            ),
+        )
+        tx.notify(WEBHOOK_QUEUED, notice.message_id)
+    return True
