@@ -60,7 +60,9 @@ async def test_failure_kinds_and_queue_and_generation_times_are_stored_and_read_
     )
     assert timed_out.generation_ms is not None and timed_out.generation_ms >= 300
     for d in stored:
-        assert d.queue_ms is not None and 0 <= d.queue_ms < 100  # nobody else in line
+        # Nobody else is in line, so the queue time stays below the slow answer's 1 s (a queue time
+        # that counted generation would reach it); the bound leaves room for a loaded machine.
+        assert d.queue_ms is not None and 0 <= d.queue_ms < 1000
         assert d.generation_ms is not None and d.queue_ms + d.generation_ms <= d.latency_ms + 1
 
 
