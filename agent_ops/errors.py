@@ -18,6 +18,12 @@ AgentOpsError
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+_Config = TypeVar("_Config", bound=BaseModel)
+
 
 class AgentOpsError(Exception):
     """Base of all errors agent-ops raises on purpose."""
@@ -132,6 +138,17 @@ def first_problem(exc: Exception, *, top: str = "(top level)") -> str:
         return str(exc)
     first = errors()[0]
     return f"{'.'.join(str(part) for part in first['loc']) or top}: {first['msg']}"
+
+
+def checked_config(
+    model: type[_Config], data: object, source: str, *, top: str = "(top level)"
+) -> _Config:
+    """Validate `data` as `model`; raise ConfigError `source: loc: msg` naming the first
+    problem (the one way a config file's content is checked)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {first_problem(exc, top=top)}") from None
 
 
 def validation_text(exc: Exception, *, top: str = "") -> str:

@@ -160,15 +160,11 @@ class AssistantPatch(_AssistantBody):
     graph_id: str | None = None
 
 
-class AssistantSearch(Body):
-    metadata: Json | None = None
-    graph_id: str | None = None
-    name: str | None = None
+class _Page(Body):
+    """A page of a listing: at most `limit` records, after the first `offset`."""
+
     limit: int = Field(10, ge=1, le=1000)
     offset: int = Field(0, ge=0)
-    sort_by: AssistantSortBy | None = None
-    sort_order: SortOrder | None = None
-    select: list[str] | None = None
 
 
 class AssistantCount(Body):
@@ -177,10 +173,14 @@ class AssistantCount(Body):
     name: str | None = None
 
 
-class AssistantVersions(Body):
+class AssistantSearch(AssistantCount, _Page):
+    sort_by: AssistantSortBy | None = None
+    sort_order: SortOrder | None = None
+    select: list[str] | None = None
+
+
+class AssistantVersions(_Page):
     metadata: Json | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
 
 
 class AssistantLatest(Body):
@@ -200,22 +200,17 @@ class ThreadPatch(Body):
     ttl: Json | None = None
 
 
-class ThreadSearch(Body):
-    ids: list[str] | None = None
-    metadata: Json | None = None
-    values: Json | None = None
-    status: ThreadStatus | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
-    sort_by: ThreadSortBy | None = None
-    sort_order: SortOrder | None = None
-    select: list[str] | None = None
-
-
 class ThreadCount(Body):
     metadata: Json | None = None
     values: Json | None = None
     status: ThreadStatus | None = None
+
+
+class ThreadSearch(ThreadCount, _Page):
+    ids: list[str] | None = None
+    sort_by: ThreadSortBy | None = None
+    sort_order: SortOrder | None = None
+    select: list[str] | None = None
 
 
 class ThreadStateUpdate(Body):
@@ -256,11 +251,9 @@ class StoreDelete(Body):
     key: str
 
 
-class StoreSearch(Body):
+class StoreSearch(_Page):
     namespace_prefix: list[str] = Field(default_factory=list)
     filter: Json | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
     query: str | None = None
     refresh_ttl: bool | None = None
 
@@ -273,25 +266,30 @@ class StoreNamespaces(Body):
     offset: int = Field(0, ge=0)
 
 
-class CronCreate(Body):
-    schedule: str
-    assistant_id: str
+class _CronRun(Body):
+    """What a cron's runs are started with, as created and as patched."""
+
     input: Any = None
     config: Json | None = None
     context: Json | None = None
     metadata: Json | None = None
-    checkpoint_during: bool | None = None
     interrupt_before: Breakpoints | None = None
     interrupt_after: Breakpoints | None = None
     webhook: str | None = None
     on_run_completed: OnCompletionBehavior | None = None
     end_time: datetime | None = None
-    enabled: bool = True
     timezone: str | None = None
     stream_mode: StreamModes = None
     stream_subgraphs: bool | None = None
     stream_resumable: bool | None = None
     durability: Durability | None = None
+
+
+class CronCreate(_CronRun):
+    schedule: str
+    assistant_id: str
+    checkpoint_during: bool | None = None
+    enabled: bool = True
     multitask_strategy: MultitaskStrategy | None = None
 
     def to_request(self) -> CronRequest:
@@ -322,41 +320,22 @@ class CronCreate(Body):
         )
 
 
-class CronPatch(Body):
+class CronPatch(_CronRun):
     schedule: str | None = None
-    input: Any = None
-    config: Json | None = None
-    context: Json | None = None
-    metadata: Json | None = None
-    webhook: str | None = None
-    interrupt_before: Breakpoints | None = None
-    interrupt_after: Breakpoints | None = None
-    on_run_completed: OnCompletionBehavior | None = None
-    end_time: datetime | None = None
     enabled: bool | None = None
-    timezone: str | None = None
-    stream_mode: StreamModes = None
-    stream_subgraphs: bool | None = None
-    stream_resumable: bool | None = None
-    durability: Durability | None = None
-
-
-class CronSearch(Body):
-    assistant_id: str | None = None
-    thread_id: str | None = None
-    enabled: bool | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
-    sort_by: CronSortBy | None = None
-    sort_order: SortOrder | None = None
-    select: list[str] | None = None
-    metadata: Json | None = None
 
 
 class CronCount(Body):
     assistant_id: str | None = None
     thread_id: str | None = None
     metadata: Json | None = None
+
+
+class CronSearch(CronCount, _Page):
+    enabled: bool | None = None
+    sort_by: CronSortBy | None = None
+    sort_order: SortOrder | None = None
+    select: list[str] | None = None
 
 
 class ThreadPrune(Body):

@@ -30,58 +30,68 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def fields_of(record: object, *names: str) -> dict[str, Any]:
+    """Return the named fields of a record as the API shows them, in that order (times as ISO
+    8601); a view lists its fields once here instead of restating `name: record.name`."""
+    return {name: _shown(getattr(record, name)) for name in names}
+
+
+def _shown(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 def assistant_view(a: Assistant) -> dict[str, Any]:
-    return {
-        "assistant_id": a.assistant_id,
-        "graph_id": a.graph_id,
-        "config": a.config,
-        "context": a.context,
-        "created_at": iso(a.created_at),
-        "updated_at": iso(a.updated_at),
-        "metadata": a.metadata,
-        "version": a.version,
-        "name": a.name,
-        "description": a.description,
-    }
+    return fields_of(
+        a,
+        "assistant_id",
+        "graph_id",
+        "config",
+        "context",
+        "created_at",
+        "updated_at",
+        "metadata",
+        "version",
+        "name",
+        "description",
+    )
 
 
 def thread_view(t: Thread) -> dict[str, Any]:
-    return {
-        "thread_id": t.thread_id,
-        "created_at": iso(t.created_at),
-        "updated_at": iso(t.updated_at),
-        "state_updated_at": iso(t.state_updated_at),
-        "metadata": t.metadata,
-        "status": t.status,
-        "values": t.values,
-        "interrupts": t.interrupts,
-        "error": t.error,
-    }
+    return fields_of(
+        t,
+        "thread_id",
+        "created_at",
+        "updated_at",
+        "state_updated_at",
+        "metadata",
+        "status",
+        "values",
+        "interrupts",
+        "error",
+    )
 
 
 def run_view(r: Run) -> dict[str, Any]:
-    return {
-        "run_id": r.run_id,
-        "thread_id": r.thread_id,
-        "assistant_id": r.assistant_id,
-        "created_at": iso(r.created_at),
-        "updated_at": iso(r.updated_at),
-        "status": r.status,
-        "metadata": r.metadata,
-        "kwargs": r.kwargs,
-        "multitask_strategy": r.multitask_strategy,
-        "attempt": r.attempt,
-        "error": r.error,
-    }
+    return fields_of(
+        r,
+        "run_id",
+        "thread_id",
+        "assistant_id",
+        "created_at",
+        "updated_at",
+        "status",
+        "metadata",
+        "kwargs",
+        "multitask_strategy",
+        "attempt",
+        "error",
+    )
 
 
 def item_view(i: StoreItem, score: float | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {
+    view = {
         "namespace": list(i.namespace),
-        "key": i.key,
-        "value": i.value,
-        "created_at": iso(i.created_at),
-        "updated_at": iso(i.updated_at),
+        **fields_of(i, "key", "value", "created_at", "updated_at"),
     }
     if score is not None:
         view["score"] = score
@@ -90,54 +100,55 @@ def item_view(i: StoreItem, score: float | None = None) -> dict[str, Any]:
 
 def cron_view(c: Cron) -> dict[str, Any]:
     return {
-        "cron_id": c.cron_id,
-        "assistant_id": c.assistant_id,
-        "thread_id": c.thread_id,
-        "schedule": c.schedule,
-        "payload": c.payload,
-        "metadata": c.metadata,
-        "next_run_date": iso(c.next_run_date),
-        "end_time": iso(c.end_time),
-        "enabled": c.enabled,
-        "created_at": iso(c.created_at),
-        "updated_at": iso(c.updated_at),
+        **fields_of(
+            c,
+            "cron_id",
+            "assistant_id",
+            "thread_id",
+            "schedule",
+            "payload",
+            "metadata",
+            "next_run_date",
+            "end_time",
+            "enabled",
+            "created_at",
+            "updated_at",
+        ),
         "user_id": None,
     }
 
 
 def intake_view(item: IntakeItem) -> dict[str, Any]:
-    return {
-        "source": item.source,
-        "key": item.key,
-        "origin": item.origin,
-        "summary": item.summary,
-        "run_id": item.run_id,
-        "thread_id": item.thread_id,
-        "assistant_id": item.assistant_id,
-        "created_at": iso(item.created_at),
-        "settled_at": iso(item.settled_at),
-    }
+    return fields_of(
+        item,
+        "source",
+        "key",
+        "origin",
+        "summary",
+        "run_id",
+        "thread_id",
+        "assistant_id",
+        "created_at",
+        "settled_at",
+    )
 
 
 def decision_view(d: ModelDecision) -> dict[str, Any]:
     return {
-        "decision_id": d.decision_id,
-        "run_id": d.run_id,
-        "thread_id": d.thread_id,
-        "role": d.role,
-        "provider": d.provider,
-        "model": d.model,
+        **fields_of(d, "decision_id", "run_id", "thread_id", "role", "provider", "model"),
         "prompt": {"name": d.prompt_name, "version": d.prompt_version},
-        "input_hash": d.input_hash,
-        "output": d.output,
-        "error": d.error,
-        "error_kind": d.error_kind,
-        "latency_ms": d.latency_ms,
-        "queue_ms": d.queue_ms,
-        "generation_ms": d.generation_ms,
+        **fields_of(
+            d,
+            "input_hash",
+            "output",
+            "error",
+            "error_kind",
+            "latency_ms",
+            "queue_ms",
+            "generation_ms",
+        ),
         "tokens": {"input": d.input_tokens, "output": d.output_tokens, "source": d.token_source},
-        "cost_usd": d.cost_usd,
-        "created_at": iso(d.created_at),
+        **fields_of(d, "cost_usd", "created_at"),
     }
 
 
@@ -145,26 +156,12 @@ def webhook_view(m: WebhookMessage) -> dict[str, Any]:
     """A run's webhook delivery: its state (pending, delivered, failed) and its attempts."""
     return {
         "webhook_id": m.message_id,
-        "run_id": m.run_id,
-        "thread_id": m.thread_id,
-        "url": m.url,
-        "state": m.state,
-        "attempts": m.attempts,
+        **fields_of(m, "run_id", "thread_id", "url", "state", "attempts"),
         "next_attempt_at": None if m.state != "pending" else iso(m.next_attempt_at),
         "delivering": m.lease_owner,
-        "delivered_at": iso(m.delivered_at),
-        "failed_at": iso(m.failed_at),
-        "last_error": m.last_error,
-        "created_at": iso(m.created_at),
+        **fields_of(m, "delivered_at", "failed_at", "last_error", "created_at"),
     }
 
 
 def trigger_view(state: TriggerState) -> dict[str, Any]:
-    return {
-        "source": state.source,
-        "assistant_id": state.assistant_id,
-        "polls": state.polls,
-        "started": state.started,
-        "failures": state.failures,
-        "last_error": state.last_error,
-    }
+    return fields_of(state, "source", "assistant_id", "polls", "started", "failures", "last_error")

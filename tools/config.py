@@ -38,13 +38,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from agent_ops.deps import deps_for
-from agent_ops.errors import ConfigError, first_problem
+from agent_ops.errors import ConfigError, checked_config
 from agent_ops.runtime import IntakeSource, Trigger
 from tools.folder import FolderSettings, FolderWatcher
 from tools.mail import MailPoller, MailSettings
@@ -173,10 +172,7 @@ def load_connectors_config(path: Path) -> ConnectorsConfig:
             f"connectors config {path}: unknown section {unknown[0]!r}; "
             f"known sections: {', '.join(SECTIONS)}"
         )
-    try:
-        return ConnectorsConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(f"connectors config {path}: {first_problem(exc, top='(top)')}") from None
+    return checked_config(ConnectorsConfig, raw, f"connectors config {path}", top="(top)")
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent_ops.errors import ConfigError, first_problem
+from agent_ops.errors import ConfigError, checked_config
 from agent_ops.models.redact import PII_KINDS, PiiKind
 
 ProviderKind = Literal["openai", "local", "rules", "embed"]
@@ -170,10 +170,7 @@ def load_models_config(path: Path | None) -> ModelsConfig:
             raise ConfigError(f"models config {path} must end in .yaml, .yml, .json or .toml")
     except (yaml.YAMLError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"models config {path} is not valid {path.suffix[1:]}: {exc}") from None
-    try:
-        config = ModelsConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"models config {path}: {first_problem(exc)}") from None
+    config = checked_config(ModelsConfig, data, f"models config {path}")
     if config.prompts_dir is not None and not config.prompts_dir.is_absolute():
         config = config.model_copy(update={"prompts_dir": path.parent / config.prompts_dir})
     return config

@@ -17,9 +17,9 @@ from typing import Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent_ops.errors import ConfigError, first_problem
+from agent_ops.errors import ConfigError, checked_config
 from agent_ops.models._embedder import Embedder, Matrix, shared_embedder
 
 UNKNOWN = "unknown"
@@ -67,10 +67,7 @@ class RouterConfig(BaseModel):
     @classmethod
     def checked(cls, data: object, source: str = "router config") -> RouterConfig:
         """Validate data as a RouterConfig; raise ConfigError naming the first problem."""
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise ConfigError(f"{source}: {first_problem(exc)}") from None
+        return checked_config(cls, data, source)
 
 
 @dataclass(frozen=True)

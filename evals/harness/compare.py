@@ -4,7 +4,7 @@ scores changed, improved or regressed; gates (`--fail-under`, `--max-regression`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent_ops.errors import InvalidInput
@@ -44,17 +44,7 @@ class Comparison:
     only_b: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "a": self.a,
-            "b": self.b,
-            "metrics": self.metrics,
-            "improved": self.improved,
-            "regressed": self.regressed,
-            "changed_output": self.changed_output,
-            "failures": self.failures,
-            "only_a": self.only_a,
-            "only_b": self.only_b,
-        }
+        return asdict(self)
 
 
 def _case_changes(a: CaseResult, b: CaseResult) -> tuple[list[str], list[str]]:

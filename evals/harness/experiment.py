@@ -34,7 +34,7 @@ from agent_ops.storage import Run, create_storage
 from evals.harness.dataset import Case, read_dataset
 from evals.harness.record import Recorder
 from evals.harness.results import CaseResult, Experiment, Status
-from evals.harness.scorers import Scorer, build_scorer, mean
+from evals.harness.scorers import Scorer, build_scorer, means
 from evals.harness.suite import Suite
 
 __all__ = [
@@ -194,12 +194,8 @@ def summarize(cases: list[CaseResult], scorers: list[Scorer]) -> dict[str, Any]:
     for tag in sorted({t for c in cases for t in c.tags}):
         # Per-case scores averaged over the tag's cases: the results sliced by tag.
         tagged = [c for c in cases if tag in c.tags]
-        row: dict[str, float] = {"cases": len(tagged)}
-        for key in sorted({k for c in tagged for k in c.scores}):
-            value = mean([c.scores.get(key) for c in tagged])
-            if value is not None:
-                row[key] = round(value, 6)
-        by_tag[tag] = row
+        averaged = means(tagged, sorted({k for c in tagged for k in c.scores}))
+        by_tag[tag] = {"cases": len(tagged), **{k: round(v, 6) for k, v in averaged.items()}}
     if by_tag:
         details["by_tag"] = by_tag
     latencies = [c.latency_ms for c in cases]

@@ -25,7 +25,7 @@ import importlib
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -33,7 +33,7 @@ from agent_ops.errors import InvalidInput
 from evals.harness.results import CaseResult
 from evals.harness.suite import ScorerSpec, lookup
 
-__all__ = ["KINDS", "Scorer", "build_scorer", "mean", "normalize"]
+__all__ = ["KINDS", "Scorer", "build_scorer", "mean", "means", "normalize"]
 
 
 class Scorer(Protocol):
@@ -52,6 +52,16 @@ def mean(values: Sequence[float | None]) -> float | None:
     """The mean of the values that apply (None: not applicable); None when none applies."""
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
+
+
+def means(cases: Sequence[CaseResult], keys: Iterable[str]) -> dict[str, float]:
+    """Return each key's mean score over the cases; a key that applies to no case is left out."""
+    found = {}
+    for key in keys:
+        value = mean([c.scores.get(key) for c in cases])
+        if value is not None:
+            found[key] = value
+    return found
 
 
 def _get(value: Any, path: str) -> Any:
@@ -146,12 +156,7 @@ class FieldMatch:
 
     def summarize(self, cases: Sequence[CaseResult]) -> tuple[dict[str, float], dict[str, Any]]:
         keys = [f"{self.name}.{f}" for f in self.fields] + [f"{self.name}.all"]
-        metrics = {}
-        for key in keys:
-            value = mean([c.scores.get(key) for c in cases])
-            if value is not None:
-                metrics[key] = value
-        return metrics, {}
+        return means(cases, keys), {}
 
 
 class Classification:
@@ -322,12 +327,7 @@ class CustomScorer:
         keys = sorted(
             {k for c in cases for k in c.scores if k == self.name or k.startswith(f"{self.name}.")}
         )
-        metrics = {}
-        for key in keys:
-            value = mean([c.scores.get(key) for c in cases])
-            if value is not None:
-                metrics[key] = value
-        return metrics, {}
+        return means(cases, keys), {}
 
 
 KINDS: dict[str, Callable[[ScorerSpec], Scorer]] = {

@@ -257,9 +257,9 @@ def quantity_text(value: Decimal, style: str) -> str:
     return number_text(value, style, places)
 
 
-def price_places(value: Decimal) -> int:
-    """Decimals a price is printed with: two, or as many as it has beyond."""
-    return max(2, -int(value.normalize().as_tuple().exponent))
+def price_text(value: Decimal, style: str) -> str:
+    """A unit price as printed: two decimals, or as many as it has beyond."""
+    return number_text(value, style, max(2, -int(value.normalize().as_tuple().exponent)))
 
 
 def money_text(value: Decimal, style: str, currency: str, mark: str) -> str:

@@ -13,20 +13,14 @@ from typing import Any
 from evals.invoices._cases import INJECTION, Case
 from evals.invoices._locale import (
     LABELS,
-    UNITS,
     date_text,
     money_text,
     number_text,
-    price_places,
+    price_text,
     quantity_text,
 )
-from evals.invoices._parties import BUYER, CATALOGUE, Vendor
+from evals.invoices._parties import BUYER, Vendor, unit_text
 from tools.mail import parse_mail
-
-
-def _unit(vendor: Vendor, code: str | None) -> str:
-    unit = next((p.unit for p in CATALOGUE if p.code == code), "u")
-    return UNITS[vendor.lang].get(unit, unit)
 
 
 def text_invoice(case: Case, vendor: Vendor) -> str:
@@ -68,8 +62,8 @@ def text_invoice(case: Case, vendor: Vendor) -> str:
     out.append("")
     for number, line in enumerate(t.lines, 1):
         qty = quantity_text(line.quantity, nums)
-        unit = _unit(vendor, line.product_code)
-        price = number_text(line.unit_price, nums, price_places(line.unit_price))
+        unit = unit_text(vendor, line.product_code)
+        price = price_text(line.unit_price, nums)
         amount = number_text(line.amount, nums)
         if not case.invoice:
             out.append(

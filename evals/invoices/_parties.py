@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from evals.invoices._locale import UNITS
+
 
 @dataclass(frozen=True)
 class Vendor:
@@ -257,3 +259,9 @@ CATALOGUE = (
 )
 
 VAT_RATE = Decimal("0.20")  # the demo company's purchase VAT, on every product of the catalogue
+
+
+def unit_text(vendor: Vendor, code: str | None) -> str:
+    """The unit of catalogue product `code` as `vendor` writes it (`u`, a piece, when unknown)."""
+    unit = next((p.unit for p in CATALOGUE if p.code == code), "u")
+    return UNITS[vendor.lang].get(unit, unit)

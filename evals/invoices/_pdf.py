@@ -21,14 +21,13 @@ from reportlab.pdfgen.canvas import Canvas
 from evals.invoices._cases import INJECTION, Case, Line
 from evals.invoices._locale import (
     LABELS,
-    UNITS,
     date_text,
     money_text,
     number_text,
-    price_places,
+    price_text,
     quantity_text,
 )
-from evals.invoices._parties import BUYER, CATALOGUE, Vendor
+from evals.invoices._parties import BUYER, Vendor, unit_text
 
 # reportlab's built-in Adobe CID font for simplified Chinese (no font file needed; its text
 # layer extracts as Unicode with pypdf and pdfplumber).
@@ -78,8 +77,6 @@ class Sheet:
         return money_text(value, self.vendor.numbers, self.case.printed.currency, self.vendor.money)
 
     def cell(self, line: Line, column: str, position: int) -> str:
-        units = UNITS[self.vendor.lang]
-        unit = next((p.unit for p in CATALOGUE if p.code == line.product_code), "u")
         if column == "pos":
             return str(position)
         if column == "code":
@@ -89,9 +86,9 @@ class Sheet:
         if column == "qty":
             return quantity_text(line.quantity, self.vendor.numbers)
         if column == "unit":
-            return units.get(unit, unit)
+            return unit_text(self.vendor, line.product_code)
         if column == "price":
-            return number_text(line.unit_price, self.vendor.numbers, price_places(line.unit_price))
+            return price_text(line.unit_price, self.vendor.numbers)
         return self.num(line.amount)
 
     def heading(self, column: str) -> str:

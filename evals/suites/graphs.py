@@ -9,6 +9,7 @@ does, with the run's model layer, without the ERP's hints (so it runs with no Tr
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -56,14 +57,6 @@ async def route(state: RouteState, config: RunnableConfig) -> dict[str, Any]:
     return {"route": decision.label, "score": decision.score, "margin": decision.margin}
 
 
-def _router_graph() -> Any:
-    builder = StateGraph(RouteState)
-    builder.add_node("route", route)
-    builder.add_edge(START, "route")
-    builder.add_edge("route", END)
-    return builder.compile()
-
-
 class ExtractionState(TypedDict, total=False):
     document: dict[str, Any]
     invoice: dict[str, Any] | None
@@ -83,13 +76,14 @@ async def extract(state: ExtractionState, config: RunnableConfig) -> dict[str, A
     return {"invoice": invoice, "extraction": extraction}
 
 
-def _extraction_graph() -> Any:
-    builder = StateGraph(ExtractionState)
-    builder.add_node("extract", extract)
-    builder.add_edge(START, "extract")
-    builder.add_edge("extract", END)
+def _one_step(state: type[Any], name: str, step: Callable[..., Awaitable[dict[str, Any]]]) -> Any:
+    """Return a compiled graph of one node: what a suite scores is that step alone."""
+    builder = StateGraph(state)
+    builder.add_node(name, step)
+    builder.add_edge(START, name)
+    builder.add_edge(name, END)
     return builder.compile()
 
 
-customer_router = _router_graph()
-invoice_extraction = _extraction_graph()
+customer_router = _one_step(RouteState, "route", route)
+invoice_extraction = _one_step(ExtractionState, "extract", extract)

@@ -193,28 +193,9 @@ def check_lines(
     for index, po_line in sorted(pairs.items()):
         line = invoice.lines[index]
         label = f"line {index + 1} ({po_line.product_code or po_line.description})"
-        billed = Decimal(str(po_line.invoiced_quantity))
-        open_qty = Decimal(str(po_line.quantity)) - billed
-        if line.quantity > open_qty:
-            found.append(
-                Finding(
-                    code="qty_over_ordered",
-                    field=f"lines[{index}].quantity",
-                    message=f"{label}: {line.quantity} billed, {po_line.quantity:g} ordered and "
-                    f"{po_line.invoiced_quantity:g} already invoiced",
-                )
-            )
-        elif policy.require_receipt:
-            received_open = Decimal(str(po_line.received_quantity)) - billed
-            if line.quantity > received_open:
-                found.append(
-                    Finding(
-                        code="qty_over_received",
-                        field=f"lines[{index}].quantity",
-                        message=f"{label}: {line.quantity} billed, {po_line.received_quantity:g} "
-                        f"received and {po_line.invoiced_quantity:g} already invoiced",
-                    )
-                )
+        over = _over_quantity(index, label, line.quantity, po_line, policy.require_receipt)
+        if over is not None:
+            found.append(over)
         ordered_price = po_line.unit_price
         price = net_unit_price(line)
         if ordered_price > 0:
@@ -240,6 +221,28 @@ def check_lines(
             )
         )
     return matched, found
+
+
+def _over_quantity(
+    index: int, label: str, quantity: Decimal, po_line: PurchaseLine, require_receipt: bool
+) -> Finding | None:
+    """Return a finding when the line bills more than is still open: ordered (and, when receipts
+    are required, received) less what was already invoiced; the ordered limit is checked first."""
+    billed = Decimal(str(po_line.invoiced_quantity))
+    limits: list[tuple[FindingCode, str, float]] = [
+        ("qty_over_ordered", "ordered", po_line.quantity)
+    ]
+    if require_receipt:
+        limits.append(("qty_over_received", "received", po_line.received_quantity))
+    for code, what, limit in limits:
+        if quantity > Decimal(str(limit)) - billed:
+            return Finding(
+                code=code,
+                field=f"lines[{index}].quantity",
+                message=f"{label}: {quantity} billed, {limit:g} {what} and "
+                f"{po_line.invoiced_quantity:g} already invoiced",
+            )
+    return None
 
 
 def _percent(rate: Decimal) -> str:

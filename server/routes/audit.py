@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from agent_ops import InvalidInput
 from agent_ops.runtime import AuditRecord, PendingApproval
 from server.deps import RuntimeDep
+from server.views import fields_of
 
 router = APIRouter(tags=["audit"])
 
@@ -56,19 +57,21 @@ def _since(text: str | None) -> str | None:
 def _view(row: AuditRecord) -> dict[str, Any]:
     return {
         "tenant": row.tenant_id,
-        "seq": row.seq,
-        "at": row.at,
-        "actor": row.actor,
-        "actor_role": row.actor_role,
-        "via": row.via,
-        "action": row.action,
-        "resource_type": row.resource_type,
-        "resource_id": row.resource_id,
-        "outcome": row.outcome,
-        "digest": row.digest,
+        **fields_of(
+            row,
+            "seq",
+            "at",
+            "actor",
+            "actor_role",
+            "via",
+            "action",
+            "resource_type",
+            "resource_id",
+            "outcome",
+            "digest",
+        ),
         "detail": json.loads(row.detail),
-        "prev_hash": row.prev_hash,
-        "hash": row.hash,
+        **fields_of(row, "prev_hash", "hash"),
     }
 
 
@@ -80,14 +83,15 @@ async def list_approvals(runtime: RuntimeDep) -> list[dict[str, Any]]:
 
 
 def _pending_view(pending: PendingApproval) -> dict[str, Any]:
-    return {
-        "thread_id": pending.thread_id,
-        "graph_id": pending.graph_id,
-        "interrupts": pending.interrupts,
-        "waiting_since": pending.waiting_since.isoformat(),
-        "waited_hours": pending.waited_hours,
-        "rules": pending.rules,
-        "approvers": pending.approvers,
-        "overdue": pending.overdue,
-        "escalated_to": pending.escalated_to,
-    }
+    return fields_of(
+        pending,
+        "thread_id",
+        "graph_id",
+        "interrupts",
+        "waiting_since",
+        "waited_hours",
+        "rules",
+        "approvers",
+        "overdue",
+        "escalated_to",
+    )

@@ -17,7 +17,7 @@ from agent_ops.triggers import (
     TriggerPatch,
     TriggerService,
 )
-from server.views import iso
+from server.views import fields_of
 
 router = APIRouter(tags=["triggers"])
 
@@ -34,22 +34,21 @@ Service = Annotated[TriggerService, Depends(_service)]
 
 def trigger_view(t: StoredTrigger, *, with_secret: bool = False) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "trigger_id": t.trigger_id,
-        "name": t.name,
-        "kind": t.kind,
-        "assistant_id": t.assistant_id,
-        "enabled": t.enabled,
+        **fields_of(t, "trigger_id", "name", "kind", "assistant_id", "enabled"),
         **t.spec,
-        "input_mapping": t.input_mapping,
-        "business_key": t.business_key,
-        "multitask_strategy": t.multitask_strategy,
-        "state": t.state,
-        "next_due": iso(t.next_due),
-        "last_fired_at": iso(t.last_fired_at),
-        "last_error": t.last_error,
-        "last_error_at": iso(t.last_error_at),
-        "created_at": iso(t.created_at),
-        "updated_at": iso(t.updated_at),
+        **fields_of(
+            t,
+            "input_mapping",
+            "business_key",
+            "multitask_strategy",
+            "state",
+            "next_due",
+            "last_fired_at",
+            "last_error",
+            "last_error_at",
+            "created_at",
+            "updated_at",
+        ),
     }
     if t.kind == "webhook":
         view["hook_path"] = HOOK_PATH.format(trigger_id=t.trigger_id)
@@ -61,20 +60,13 @@ def trigger_view(t: StoredTrigger, *, with_secret: bool = False) -> dict[str, An
 def _fired_view(trigger_id: str, fired: Fired) -> dict[str, Any]:
     return {
         "trigger_id": trigger_id,
-        "event_key": fired.event.event_key,
-        "run_id": fired.event.run_id,
-        "thread_id": fired.event.thread_id,
+        **fields_of(fired.event, "event_key", "run_id", "thread_id"),
         "started": fired.started,
     }
 
 
 def _event_view(e: TriggerEvent) -> dict[str, Any]:
-    return {
-        "event_key": e.event_key,
-        "run_id": e.run_id,
-        "thread_id": e.thread_id,
-        "created_at": iso(e.created_at),
-    }
+    return fields_of(e, "event_key", "run_id", "thread_id", "created_at")
 
 
 @router.post("/triggers")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from agent_ops.errors import ConnectorRejected, ConnectorUnavailable
+from agent_ops.errors import ConnectorError, ConnectorRejected, ConnectorUnavailable
 from agent_ops.runtime.intake import IntakeGate
 from tools.intake import IntakePayload
 from tools.mail._message import parse_mail
@@ -51,11 +51,8 @@ class ImapSession:
                 conn = imaplib.IMAP4(s.host, s.port, timeout=s.timeout_seconds)
         except (OSError, imaplib.IMAP4.abort) as exc:
             hint = tls_hint("mail.imap", s.tls) if isinstance(exc, ssl.SSLError) else ""
-            raise ConnectorUnavailable(
-                f"IMAP server {s.host}:{s.port} cannot be reached: "
-                f"{exc or type(exc).__name__}{hint}",
-                system="imap",
-                url=self.url,
+            raise self._error(
+                ConnectorUnavailable, f"cannot be reached: {exc or type(exc).__name__}{hint}"
             ) from exc
         self._conn = conn
         if s.tls == "starttls":
@@ -63,29 +60,22 @@ class ImapSession:
                 conn.starttls(ssl.create_default_context())
             except (OSError, imaplib.IMAP4.error) as exc:  # a setting to change: not transient
                 self.close()
-                raise ConnectorRejected(
-                    f"IMAP server {s.host}:{s.port} cannot be reached: "
+                raise self._error(
+                    ConnectorRejected,
+                    "cannot be reached: "
                     f"{_text(exc) or type(exc).__name__}{tls_hint('mail.imap', s.tls)}",
-                    system="imap",
-                    url=self.url,
                 ) from exc
         try:
             conn.login(s.user, s.password.get_secret_value())
             _, caps = conn.capability()
         except (OSError, imaplib.IMAP4.abort) as exc:
             self.close()
-            raise ConnectorUnavailable(
-                f"IMAP server {s.host}:{s.port} cannot be reached: {exc or type(exc).__name__}",
-                system="imap",
-                url=self.url,
+            raise self._error(
+                ConnectorUnavailable, f"cannot be reached: {exc or type(exc).__name__}"
             ) from exc
         except imaplib.IMAP4.error as exc:
             self.close()
-            raise ConnectorRejected(
-                f"IMAP server {s.host}:{s.port} refused user {s.user!r}: {_text(exc)}",
-                system="imap",
-                url=self.url,
-            ) from exc
+            raise self._error(ConnectorRejected, f"refused user {s.user!r}: {_text(exc)}") from exc
         self.capabilities = frozenset(caps[0].decode().upper().split()) if caps[0] else frozenset()
         return self
 
@@ -157,13 +147,13 @@ class ImapSession:
         status, data = reply
         if status != "OK":
             detail = b" ".join(d for d in data if isinstance(d, bytes)).decode(errors="replace")
-            raise ConnectorRejected(
-                f"IMAP server {self.settings.host}:{self.settings.port} would not {what}: "
-                f"{status} {detail}".strip(),
-                system="imap",
-                url=self.url,
-            )
+            raise self._error(ConnectorRejected, f"would not {what}: {status} {detail}".strip())
         return list(data)
+
+    def _error(self, error: type[ConnectorError], what: str) -> ConnectorError:
+        """Return an error of this server's: `IMAP server <host>:<port> <what>`."""
+        s = self.settings
+        return error(f"IMAP server {s.host}:{s.port} {what}", system="imap", url=self.url)
 
 
 class MailPoller:
