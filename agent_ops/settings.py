@@ -227,6 +227,13 @@ class Settings(BaseSettings):
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(
         [], description="browser origins allowed to call the API (CORS); none by default"
     )
+    # -- tool permissions (agent_ops/governance/tools.py) --
+    tool_allow: dict[str, list[str]] = Field(
+        {},
+        description="JSON: per graph id (`*`: every graph not named) the writes its runs may "
+        'make, as systems or system:operation globs, e.g. {"agent": ["sql:sql_note_*"]}; over '
+        "the shipped lists (invoice_approval: tryton, smtp); unnamed graphs may only read",
+    )
     # -- approval policy (agent_ops/governance/approvals.py) --
     approval_four_eyes: Annotated[list[str], NoDecode] = Field(
         [],

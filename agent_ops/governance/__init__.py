@@ -4,7 +4,7 @@
 `roles` (the table of operations and the role each needs), `keys` (API keys, stored as HMACs),
 `oidc` (JWT bearer tokens checked against a provider's JWKS), `handler` (a LangGraph-style
 custom auth handler from langgraph.json), `gate` (`Authentication`: the configured way, and the
-refusal to serve a network unauthenticated), `tenancy` (each tenant sees only its own rows), `audit` (the hash-chained audit trail), `approvals` (four-eyes and two-approver rules). The runtime's door calls these; the server only
+refusal to serve a network unauthenticated), `tenancy` (each tenant sees only its own rows), `audit` (the hash-chained audit trail), `approvals` (four-eyes and two-approver rules), `tools` (which writes a graph's runs may make). The runtime's door calls these; the server only
 hands over a request's facts.
 
 May import `agent_ops.storage`, `agent_ops.settings`, `agent_ops.errors`, `agent_ops.types`.
@@ -37,6 +37,7 @@ from agent_ops.governance.tenancy import (
     tenant_of_caller,
     visible,
 )
+from agent_ops.governance.tools import ToolPermissions, ToolScope
 
 __all__ = [
     "OPERATIONS",
@@ -53,6 +54,8 @@ __all__ = [
     "RequestFacts",
     "Role",
     "Stamp",
+    "ToolPermissions",
+    "ToolScope",
     "audit",
     "auth_handler",
     "authorize",
