@@ -12,28 +12,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.tools import BaseTool
 
-from agent_ops.deps import Deps
 from agent_ops.errors import ConfigError
-from agent_ops.governance import Identity, audit, bind_caller
+from agent_ops.governance import audit
 from agent_ops.governance.tools import ToolPermissions
-from agent_ops.runtime import GraphRegistry, RunOptions, RunRequest, Runtime
 from agent_ops.settings import Settings
-from agent_ops.storage import AuditRecord, Run, create_storage
-from tests.models.fakes import ScriptedChat, scripted_chat
+from agent_ops.storage import AuditRecord, Run
+from tests.governance.tool_agent import harness
+from tests.governance.tool_agent.harness import CLERK, tool_call
+from tests.models.fakes import Answer, ScriptedChat
 from tools.sql import SQLConfig, sql_tools
 
-GRAPHS = Path(__file__).parent / "tool_agent" / "langgraph.json"
 GOOD_IBAN = "DE89370400440532013000"
 ATTACKER_IBAN = "GB33BUKB20201555555555"
-CLERK = Identity(tenant="acme", subject="key:clerk", role="operator", via="key")
 
 INJECTED_MAIL = (
     "From: billing@copper-supplies.example\n"
@@ -66,14 +62,6 @@ QUERIES: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class AgentKit:
-    """The agent graph's connectors (tests/governance/tool_agent/agent.py reads these)."""
-
-    tools: list[BaseTool]
-    chat_url: str
-
-
 @pytest.fixture
 def vendors(tmp_path: Path) -> Path:
     """The vendor database the agent's tools write to: vendor 1 with its real account."""
@@ -93,68 +81,29 @@ def _facts(path: Path) -> tuple[str, int]:
     return str(iban), int(paid)
 
 
-def _call(name: str, arguments: dict[str, Any], call_id: str) -> dict[str, Any]:
-    """An assistant message asking for one tool call, as a chat endpoint answers it."""
-    return {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [
-            {
-                "id": call_id,
-                "type": "function",
-                "function": {"name": name, "arguments": json.dumps(arguments)},
-            }
-        ],
-    }
-
-
-RunAgent = Callable[[str, list[Any]], Awaitable[tuple[Run, list[AuditRecord], ScriptedChat]]]
+RunAgent = Callable[[str, list[Answer]], Awaitable[tuple[Run, list[AuditRecord], ScriptedChat]]]
 
 
 @pytest.fixture
-async def run_agent(database_url: str, vendors: Path) -> AsyncIterator[RunAgent]:
-    """Run graph `graph_id` once on the injected mail, its model answering `script`, as the
-    clerk of tenant acme; return the run, acme's audit trail and the chat endpoint."""
+def run_agent(database_url: str, vendors: Path) -> RunAgent:
+    """Run a graph id of the agent on the injected mail with the vendor database's tools."""
     tools = sql_tools(SQLConfig.model_validate({"url": f"sqlite:///{vendors}", "queries": QUERIES}))
-    settings = Settings(
-        database_url=database_url,
-        workers=1,
-        poll_seconds=0.1,
-        config=GRAPHS,
-        tool_allow={"vendor_clerk": ["sql:sql_set_bank_account"]},
-    )
-    runtimes: list[Runtime] = []
 
-    async def run(graph_id: str, script: list[Any]) -> tuple[Run, list[AuditRecord], ScriptedChat]:
-        with scripted_chat(script) as chat:
-            runtime = Runtime(
-                settings,
-                create_storage(database_url),
-                GraphRegistry.load(GRAPHS),
-                deps=Deps(connectors=AgentKit(tools, chat.url)),
-            )
-            runtimes.append(runtime)
-            await runtime.start()
-            bind_caller(CLERK)
-            try:
-                request = RunRequest(graph_id, RunOptions(input={"email": INJECTED_MAIL}))
-                done = await runtime.runs.create_and_wait(None, request)
-            finally:
-                bind_caller(None)
-            trail = [row async for row in audit.read(runtime.storage, tenant_id="acme")]
-        return done, trail, chat
+    async def run(
+        graph_id: str, script: list[Answer]
+    ) -> tuple[Run, list[AuditRecord], ScriptedChat]:
+        allow = {"vendor_clerk": ["sql:sql_set_bank_account"]}
+        return await harness.run_agent(database_url, graph_id, INJECTED_MAIL, tools, script, allow)
 
-    yield run
-    for runtime in runtimes:
-        await runtime.stop()
+    return run
 
 
 async def test_an_injected_mail_cannot_change_a_bank_account_the_door_refuses_and_audits_it(
     run_agent: RunAgent, vendors: Path
 ) -> None:
     script = [
-        _call("sql_find_vendor", {"vendor_id": 1}, "call_read"),  # reads are never gated
-        _call(
+        tool_call("sql_find_vendor", {"vendor_id": 1}, "call_read"),  # reads are never gated
+        tool_call(
             "sql_set_bank_account",
             {"vendor_id": 1, "iban": ATTACKER_IBAN, "idempotency_key": "mail-118:iban"},
             "call_iban",
@@ -190,7 +139,7 @@ async def test_an_injected_mail_cannot_pay_even_a_graph_allowed_to_change_accoun
 ) -> None:
     # The allow-list names operations: vendor_clerk may change an account, never pay.
     script = [
-        _call(
+        tool_call(
             "sql_pay_vendor",
             {"vendor_id": 1, "amount": "1200.00", "idempotency_key": "mail-118:pay"},
             "call_pay",
@@ -216,8 +165,8 @@ async def test_a_write_the_graphs_allow_list_names_is_made_and_recorded_once_wit
         "idempotency_key": "change-0001",
     }
     script = [
-        _call("sql_find_vendor", {"vendor_id": 1}, "call_read"),
-        _call("sql_set_bank_account", arguments, "call_iban"),
+        tool_call("sql_find_vendor", {"vendor_id": 1}, "call_read"),
+        tool_call("sql_set_bank_account", arguments, "call_iban"),
         "Vendor 1's account is changed, as the signed change request asked.",
     ]
     run, trail, _ = await run_agent("vendor_clerk", script)

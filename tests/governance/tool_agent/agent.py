@@ -1,8 +1,9 @@
 """A tool-calling agent that reads an e-mail: the model (a scripted chat endpoint in the tests)
 sees the mail and the tools, and whatever tool calls it answers are carried out by a ToolNode.
 
-One graph under two ids (langgraph.json): `mail_agent`, which no allow-list names, and
-`vendor_clerk`, which the tests' settings allow to change a vendor's bank account. The tools and
+One graph under three ids (langgraph.json): `mail_agent`, which no allow-list names,
+`vendor_clerk`, which the tests' settings allow to change a vendor's bank account, and
+`payments_clerk`, allowed to pay supplier invoices in Tryton. The tools and
 the chat endpoint come per run from the runtime's deps, as a deployment's connectors would.
 """
 
