@@ -6,6 +6,7 @@ for the task that runs a graph, so every node, tool and client the graph reaches
 whichever code path calls. A write (`guarded`) that the graph's allow-list does not name is
 refused with `Forbidden` naming the setting, after a `tool.denied` row; an allowed one runs and
 leaves one `tool.call` row (input and output digests, idempotency key, ok or error). A write
+named by `AGENT_OPS_TOOL_APPROVAL` also needs the run to resume an approver's answer. A write
 inside an allowed write of the same system (a tool's own HTTP calls) is part of it: neither
 checked again nor recorded again. Outside any run (a script or a test holding the connector and
 its credentials itself) there is no graph to ask: writes are neither checked nor recorded.
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from agent_ops.settings import Settings
 
 __all__ = [
+    "APPROVAL_SETTING",
     "SETTING",
     "SHIPPED",
     "ToolPermissions",
@@ -45,6 +47,7 @@ __all__ = [
 T = TypeVar("T")
 
 SETTING: Final = "AGENT_OPS_TOOL_ALLOW"
+APPROVAL_SETTING: Final = "AGENT_OPS_TOOL_APPROVAL"
 
 SHIPPED: Final[Mapping[str, tuple[str, ...]]] = {
     # The shipped invoice workflow books, posts and pays in Tryton and mails the sender; it
@@ -64,10 +67,17 @@ class ToolPermissions:
     `sql:sql_set_iban`); `*` is every write."""
 
     allow: Mapping[str, tuple[str, ...]]
+    approval: tuple[str, ...] = ()
+    """Writes (the same patterns) that run only in a run resumed by a person's answer."""
 
     @classmethod
-    def of(cls, declared: Mapping[str, Sequence[str]] | None = None) -> ToolPermissions:
-        """The shipped allow-lists with `declared` over them, graph by graph."""
+    def of(
+        cls,
+        declared: Mapping[str, Sequence[str]] | None = None,
+        approval: Sequence[str] = (),
+    ) -> ToolPermissions:
+        """The shipped allow-lists with `declared` over them, graph by graph; `approval`: the
+        writes that also need a person's answer in the run."""
         merged = dict(SHIPPED)
         for graph_id, patterns in (declared or {}).items():
             if isinstance(patterns, str):
@@ -82,11 +92,11 @@ class ToolPermissions:
                         "(`tryton`) or system:operation (`sql:sql_set_*`)"
                     )
             merged[graph_id] = tuple(p.strip() for p in patterns)
-        return cls(merged)
+        return cls(merged, tuple(p.strip() for p in approval if p.strip()))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ToolPermissions:
-        return cls.of(settings.tool_allow)
+        return cls.of(settings.tool_allow, settings.tool_approval)
 
     def patterns(self, graph_id: str) -> tuple[str, ...]:
         """The patterns that apply to `graph_id`: its own, else the `*` entry, else none."""
@@ -98,6 +108,13 @@ class ToolPermissions:
         """Whether a run of `graph_id` may make the write `operation` on `system`."""
         full = f"{system}:{operation}"
         return any(fnmatchcase(system, p) or fnmatchcase(full, p) for p in self.patterns(graph_id))
+
+    def approval_rule(self, system: str, operation: str) -> str | None:
+        """The `approval` pattern that makes this write wait for a person's answer, if any."""
+        full = f"{system}:{operation}"
+        return next(
+            (p for p in self.approval if fnmatchcase(system, p) or fnmatchcase(full, p)), None
+        )
 
     def refusal(self, graph_id: str, system: str, operation: str) -> str:
         """Why the write is refused, and the setting that would allow it."""
@@ -125,6 +142,9 @@ class ToolScope:
     thread_id: str | None
     trail: AuditTrail
     permissions: ToolPermissions
+    resumed_by: str | None = None
+    """Who answered the interrupt this run resumes (the approver the run admission checked);
+    None for a run that answers nobody's question, or that nobody authenticated resumed."""
 
 
 _scope: ContextVar[ToolScope | None] = ContextVar("agent_ops_tool_scope", default=None)
@@ -174,8 +194,20 @@ async def guarded(
     }
     resource = f"{system}:{operation}"
     given = _plain(payload)
+    reason = None
+    rule = run.permissions.approval_rule(system, operation)
     if not run.permissions.allows(run.graph_id, system, operation):
         reason = run.permissions.refusal(run.graph_id, system, operation)
+    elif rule is not None and run.resumed_by is None:
+        reason = (
+            f"{operation} (a write to {system}) needs a person's approval "
+            f"({APPROVAL_SETTING} includes {rule!r}): run {run.run_id} of graph "
+            f"{run.graph_id!r} was not resumed by an approver's answer; the graph must ask "
+            "(interrupt) and an approver resume it"
+        )
+    elif rule is not None:
+        facts["approved_by"] = run.resumed_by
+    if reason is not None:
         await _record(run, "tool.denied", resource, given, {**facts, "reason": reason}, "denied")
         raise Forbidden(reason)
     inside = _inside.set(system)

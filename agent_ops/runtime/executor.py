@@ -25,7 +25,7 @@ from agent_ops.runtime.requests import RunOptions
 from agent_ops.runtime.serde import dumps, to_jsonable
 from agent_ops.runtime.streams import RunStream
 from agent_ops.storage import Assistant, Run, Storage
-from agent_ops.types import Json, RunStatus
+from agent_ops.types import DEFAULT_OWNER, Json, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +220,9 @@ class Executor:
                 thread_id=run.thread_id,
                 trail=self._storage,
                 permissions=self._tools,
+                # The resume's owner is the approver its admission checked; without
+                # authentication nobody is known to have answered.
+                resumed_by=run.owner if options.resumes and run.owner != DEFAULT_OWNER else None,
             )
         )
         try:

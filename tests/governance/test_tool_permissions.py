@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 
 from agent_ops.errors import ConfigError
-from agent_ops.governance import audit
+from agent_ops.governance import audit, bind_caller
 from agent_ops.governance.tools import ToolPermissions
+from agent_ops.runtime import RunOptions, RunRequest
 from agent_ops.settings import Settings
 from agent_ops.storage import AuditRecord, Run
 from tests.governance.tool_agent import harness
-from tests.governance.tool_agent.harness import CLERK, tool_call
-from tests.models.fakes import Answer, ScriptedChat
+from tests.governance.tool_agent.harness import CLERK, MARIA, tool_call
+from tests.models.fakes import Answer, ScriptedChat, scripted_chat
 from tools.sql import SQLConfig, sql_tools
 
 GOOD_IBAN = "DE89370400440532013000"
@@ -225,3 +226,53 @@ def test_the_allow_list_setting_is_json_and_a_bare_string_is_refused_naming_it(
     assert not permissions.allows("invoice_approval", "tryton", "tryton_pay_invoice")
     with pytest.raises(ConfigError, match=r"AGENT_OPS_TOOL_ALLOW\['agent'\] is the string 'sql'"):
         ToolPermissions.of({"agent": "sql"})  # type: ignore[dict-item]
+
+
+async def test_a_write_that_needs_approval_runs_only_after_an_approver_answers_the_graph(
+    database_url: str, vendors: Path
+) -> None:
+    tools = sql_tools(SQLConfig.model_validate({"url": f"sqlite:///{vendors}", "queries": QUERIES}))
+    change = {"vendor_id": 1, "iban": "FR1420041010050500013M02606", "idempotency_key": "iban-0002"}
+    script: list[Answer] = [
+        tool_call("sql_set_bank_account", change, "call_unasked"),  # the run that asks nobody
+        tool_call("sql_set_bank_account", change, "call_asked"),  # the run that asks a person
+        "Vendor 1's account is changed.",
+    ]
+    rules = {
+        "tool_allow": {"vendor_clerk": ["sql:sql_set_bank_account"]},
+        "tool_approval": "sql:sql_set_bank_account",  # as the environment spells it
+    }
+    with scripted_chat(script) as chat:
+        async with harness.agent_runtime(database_url, tools, chat, **rules) as runtime:
+            asked = RunOptions(input={"email": INJECTED_MAIL})
+            unasked = await harness.run_as(CLERK, runtime, None, RunRequest("vendor_clerk", asked))
+            assert _facts(vendors) == (GOOD_IBAN, 0)
+
+            bind_caller(CLERK)
+            try:
+                thread = await runtime.threads.create()
+            finally:
+                bind_caller(None)
+            confirm = RunOptions(input={"email": INJECTED_MAIL, "confirm": True})
+            paused = await harness.run_as(
+                CLERK, runtime, thread.thread_id, RunRequest("vendor_clerk", confirm)
+            )
+            assert paused.status == "interrupted", paused.error
+            assert _facts(vendors) == (GOOD_IBAN, 0)  # asked, not yet answered
+            resume = RunOptions(command={"resume": {"type": "accept"}})
+            resumed = await harness.run_as(
+                MARIA, runtime, thread.thread_id, RunRequest("vendor_clerk", resume)
+            )
+            trail = await harness.trail_of(runtime)
+
+    assert unasked.status == "error" and unasked.error is not None
+    assert "needs a person's approval (AGENT_OPS_TOOL_APPROVAL includes" in unasked.error
+    assert resumed.status == "success", resumed.error
+    assert _facts(vendors) == ("FR1420041010050500013M02606", 0)
+    tool_rows = [(r.action, r.outcome, r.actor) for r in trail if r.resource_type == "tool"]
+    assert tool_rows == [
+        ("tool.denied", "denied", CLERK.subject),
+        ("tool.call", "ok", MARIA.subject),
+    ]
+    (made,) = [r for r in trail if r.action == "tool.call"]
+    assert json.loads(made.detail)["approved_by"] == MARIA.subject

@@ -3,7 +3,8 @@ sees the mail and the tools, and whatever tool calls it answers are carried out 
 
 One graph under three ids (langgraph.json): `mail_agent`, which no allow-list names,
 `vendor_clerk`, which the tests' settings allow to change a vendor's bank account, and
-`payments_clerk`, allowed to pay supplier invoices in Tryton. The tools and
+`payments_clerk`, allowed to pay supplier invoices in Tryton. With `confirm` in its input it
+asks a person (an interrupt) before carrying out the model's tool calls. The tools and
 the chat endpoint come per run from the runtime's deps, as a deployment's connectors would.
 """
 
@@ -18,6 +19,7 @@ from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
+from langgraph.types import interrupt
 
 from agent_ops.deps import deps_for
 
@@ -32,6 +34,7 @@ class AgentKit:
 
 class State(MessagesState, total=False):
     email: str
+    confirm: bool  # ask a person (interrupt) before carrying out the model's tool calls
 
 
 def _kit(config: RunnableConfig) -> Any:
@@ -50,6 +53,18 @@ async def agent(state: State, config: RunnableConfig) -> dict[str, Any]:
     return {"messages": [await model.bind_tools(kit.tools).ainvoke(state["messages"])]}
 
 
+def route(state: State) -> str:
+    if tools_condition(state) == END:
+        return END
+    return "confirm" if state.get("confirm") else "tools"
+
+
+async def confirm(state: State) -> dict[str, Any]:
+    calls = [call["name"] for call in getattr(state["messages"][-1], "tool_calls", [])]
+    interrupt({"action_request": {"action": "run_tools", "args": {"calls": calls}}})
+    return {}
+
+
 async def tools(state: State, config: RunnableConfig) -> dict[str, Any]:
     result: dict[str, Any] = await ToolNode(_kit(config).tools).ainvoke(state, config)
     return result
@@ -58,9 +73,11 @@ async def tools(state: State, config: RunnableConfig) -> dict[str, Any]:
 builder = StateGraph(State)
 builder.add_node("read_mail", read_mail)
 builder.add_node("agent", agent)
+builder.add_node("confirm", confirm)
 builder.add_node("tools", tools)
 builder.add_edge(START, "read_mail")
 builder.add_edge("read_mail", "agent")
-builder.add_conditional_edges("agent", tools_condition, ["tools", END])
+builder.add_conditional_edges("agent", route, ["confirm", "tools", END])
+builder.add_edge("confirm", "tools")
 builder.add_edge("tools", "agent")
 graph = builder.compile()

@@ -4,6 +4,8 @@ connectors, its model a scripted chat endpoint, started by a clerk of tenant acm
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from tests.models.fakes import Answer, ScriptedChat, scripted_chat
 
 GRAPHS = Path(__file__).parent / "langgraph.json"
 CLERK = Identity(tenant="acme", subject="key:clerk", role="operator", via="key")
+MARIA = Identity(tenant="acme", subject="key:maria", role="approver", via="key")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,39 @@ def tool_call(name: str, arguments: dict[str, Any], call_id: str) -> dict[str, A
     }
 
 
+@asynccontextmanager
+async def agent_runtime(
+    database_url: str, tools: list[BaseTool], chat: ScriptedChat, **settings: Any
+) -> AsyncIterator[Runtime]:
+    """A started runtime of the agent graphs with `tools` and `chat` as their connectors."""
+    runtime = Runtime(
+        Settings(database_url=database_url, workers=1, poll_seconds=0.1, config=GRAPHS, **settings),
+        create_storage(database_url),
+        GraphRegistry.load(GRAPHS),
+        deps=Deps(connectors=AgentKit(tools, chat.url)),
+    )
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+async def run_as(
+    identity: Identity, runtime: Runtime, thread_id: str | None, request: RunRequest
+) -> Run:
+    """Queue `request` as `identity` (who the run then acts for) and wait for its end."""
+    bind_caller(identity)
+    try:
+        return await runtime.runs.create_and_wait(thread_id, request)
+    finally:
+        bind_caller(None)
+
+
+async def trail_of(runtime: Runtime) -> list[AuditRecord]:
+    return [row async for row in audit.read(runtime.storage, tenant_id="acme")]
+
+
 async def run_agent(
     database_url: str,
     graph_id: str,
@@ -54,29 +90,9 @@ async def run_agent(
 ) -> tuple[Run, list[AuditRecord], ScriptedChat]:
     """Run `graph_id` once on `email`, its model answering `script`, as the clerk of acme;
     return the run, acme's audit trail and the chat endpoint (with the requests it got)."""
-    settings = Settings(
-        database_url=database_url,
-        workers=1,
-        poll_seconds=0.1,
-        config=GRAPHS,
-        tool_allow=tool_allow,
-    )
     with scripted_chat(script) as chat:
-        runtime = Runtime(
-            settings,
-            create_storage(database_url),
-            GraphRegistry.load(GRAPHS),
-            deps=Deps(connectors=AgentKit(tools, chat.url)),
-        )
-        await runtime.start()
-        try:
-            bind_caller(CLERK)
-            try:
-                request = RunRequest(graph_id, RunOptions(input={"email": email}))
-                done = await runtime.runs.create_and_wait(None, request)
-            finally:
-                bind_caller(None)
-            trail = [row async for row in audit.read(runtime.storage, tenant_id="acme")]
-        finally:
-            await runtime.stop()
+        async with agent_runtime(database_url, tools, chat, tool_allow=tool_allow) as runtime:
+            request = RunRequest(graph_id, RunOptions(input={"email": email}))
+            done = await run_as(CLERK, runtime, None, request)
+            trail = await trail_of(runtime)
     return done, trail, chat
