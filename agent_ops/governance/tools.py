@@ -148,8 +148,11 @@ class ToolScope:
 
 
 _scope: ContextVar[ToolScope | None] = ContextVar("agent_ops_tool_scope", default=None)
-# The system of the allowed write in progress: its own inner writes are part of it.
-_inside: ContextVar[str | None] = ContextVar("agent_ops_tool_inside", default=None)
+# The system and row facts of the allowed write in progress: its own inner writes are part of
+# it (a key only the inner write knows, as an OpenAPI tool's, is added to the outer row).
+_inside: ContextVar[tuple[str, dict[str, Any]] | None] = ContextVar(
+    "agent_ops_tool_inside", default=None
+)
 
 
 def bind_scope(value: ToolScope | None) -> Token[ToolScope | None]:
@@ -182,7 +185,12 @@ async def guarded(
     `output` turns the result into what the output's digest covers (default: the result).
     """
     run = _scope.get()
-    if run is None or _inside.get() == system:
+    if run is None:
+        return await call()
+    outer = _inside.get()
+    if outer is not None and outer[0] == system:
+        if key is not None and outer[1].get("idempotency_key") is None:
+            outer[1]["idempotency_key"] = key
         return await call()
     facts: dict[str, Any] = {
         "graph_id": run.graph_id,
@@ -210,7 +218,7 @@ async def guarded(
     if reason is not None:
         await _record(run, "tool.denied", resource, given, {**facts, "reason": reason}, "denied")
         raise Forbidden(reason)
-    inside = _inside.set(system)
+    inside = _inside.set((system, facts))
     try:
         result = await call()
     except Exception as exc:

@@ -27,6 +27,8 @@ from agent_ops.storage import AuditRecord, Run
 from tests.governance.tool_agent import harness
 from tests.governance.tool_agent.harness import CLERK, MARIA, tool_call
 from tests.models.fakes import Answer, ScriptedChat, scripted_chat
+from tests.tools.openapi_shop import ServedApp, Shop, shop_app
+from tools.openapi import OpenAPIConfig, openapi_tools
 from tools.sql import SQLConfig, sql_tools
 
 GOOD_IBAN = "DE89370400440532013000"
@@ -276,3 +278,36 @@ async def test_a_write_that_needs_approval_runs_only_after_an_approver_answers_t
     ]
     (made,) = [r for r in trail if r.action == "tool.call"]
     assert json.loads(made.detail)["approved_by"] == MARIA.subject
+
+
+async def test_an_http_write_is_refused_unless_allowed_and_its_row_carries_the_sent_key(
+    database_url: str,
+) -> None:
+    shop = Shop()
+    order = {"body": {"customer": "C-042", "lines": [{"sku": "bolt-m8", "quantity": 3}]}}
+    with ServedApp(shop_app(shop)) as server:
+        config = OpenAPIConfig(spec=f"{server.url}/openapi.json", allow=["create_order"])
+        tools = await openapi_tools(config)
+        allow = {"vendor_clerk": ["openapi:create_order"]}
+        script: list[Answer] = [tool_call("create_order", order, "call_order")]
+        refused, _, _ = await harness.run_agent(
+            database_url, "mail_agent", INJECTED_MAIL, tools, script, allow
+        )
+        assert shop.hits["POST /orders"] == 0 and shop.created == 0
+        script = [tool_call("create_order", order, "call_order"), "Ordered."]
+        made, trail, _ = await harness.run_agent(
+            database_url, "vendor_clerk", INJECTED_MAIL, tools, script, allow
+        )
+
+    assert refused.status == "error" and refused.error is not None
+    assert "graph 'mail_agent' may not call create_order (a write to openapi)" in refused.error
+    assert made.status == "success", made.error
+    assert shop.created == 1
+    rows = [(r.action, r.resource_id) for r in trail if r.resource_type == "tool"]
+    assert rows == [
+        ("tool.denied", "openapi:create_order"),
+        ("tool.call", "openapi:create_order"),  # one row: the HTTP send is part of the call
+    ]
+    call = next(r for r in trail if r.action == "tool.call")
+    # The key is made inside the tool, from the thread and the request; the row has the one sent.
+    assert json.loads(call.detail)["idempotency_key"] == shop.keys_seen[0]
