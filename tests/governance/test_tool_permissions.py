@@ -311,3 +311,26 @@ async def test_an_http_write_is_refused_unless_allowed_and_its_row_carries_the_s
     call = next(r for r in trail if r.action == "tool.call")
     # The key is made inside the tool, from the thread and the request; the row has the one sent.
     assert json.loads(call.detail)["idempotency_key"] == shop.keys_seen[0]
+
+
+async def test_an_allowed_write_the_system_refuses_is_recorded_as_an_error(
+    database_url: str,
+) -> None:
+    shop = Shop()
+    shop.fail("POST /orders", status=409)
+    order = {"body": {"customer": "C-042", "lines": [{"sku": "bolt-m8", "quantity": 3}]}}
+    with ServedApp(shop_app(shop)) as server:
+        config = OpenAPIConfig(spec=f"{server.url}/openapi.json", allow=["create_order"])
+        tools = await openapi_tools(config)
+        script: list[Answer] = [tool_call("create_order", order, "call_order")]
+        allow = {"vendor_clerk": ["openapi"]}
+        run, trail, _ = await harness.run_agent(
+            database_url, "vendor_clerk", INJECTED_MAIL, tools, script, allow
+        )
+
+    assert run.status == "error" and shop.created == 0
+    (row,) = [r for r in trail if r.resource_type == "tool"]
+    detail = json.loads(row.detail)
+    assert (row.action, row.outcome) == ("tool.call", "error")
+    assert detail["error"].startswith("ConnectorRejected: openapi refused POST")
+    assert "output_digest" not in detail
