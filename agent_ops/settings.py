@@ -227,6 +227,18 @@ class Settings(BaseSettings):
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(
         [], description="browser origins allowed to call the API (CORS); none by default"
     )
+    # -- tool permissions (agent_ops/governance/tools.py) --
+    tool_allow: dict[str, list[str]] = Field(
+        {},
+        description="JSON: per graph id (`*`: every graph not named) the writes its runs may "
+        'make, as systems or system:operation globs, e.g. {"agent": ["sql:sql_note_*"]}; over '
+        "the shipped lists (invoice_approval: tryton, smtp); unnamed graphs may only read",
+    )
+    tool_approval: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="writes (same patterns, comma-separated) that run only in a run resumed by "
+        "an approver's answer, e.g. tryton:tryton_pay_invoice",
+    )
     # -- approval policy (agent_ops/governance/approvals.py) --
     approval_four_eyes: Annotated[list[str], NoDecode] = Field(
         [],
@@ -297,6 +309,7 @@ class Settings(BaseSettings):
         "cors_allow_origins",
         "approval_four_eyes",
         "approval_two_approvers",
+        "tool_approval",
         mode="before",
     )
     @classmethod

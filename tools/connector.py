@@ -19,6 +19,8 @@ import httpx
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
+from agent_ops.governance.tools import guarded
+
 Effect = Literal["read", "write"]
 """`read`: no state changes, safe to repeat. `write`: changes the system; carries a key."""
 
@@ -102,6 +104,33 @@ def effect_marks(effect: Effect, system: str) -> tuple[dict[str, Any], list[str]
     ]
 
 
+# Arguments LangChain injects into a tool's function, not the model's: not part of the input.
+_INJECTED = frozenset({"config", "run_manager", "callbacks"})
+
+
+def governed(
+    coroutine: Callable[..., Awaitable[Any]], *, name: str, system: str
+) -> Callable[..., Awaitable[Any]]:
+    """Wrap a side-effecting tool's function so that each call goes through the tool
+    permissions' door (agent_ops.governance.tools.guarded): refused unless the run's graph may
+    make it, recorded when it may. The wrapper keeps the function's signature, so LangChain
+    still injects `config` where the function asks for it."""
+
+    @functools.wraps(coroutine)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        given = {k: v for k, v in kwargs.items() if k not in _INJECTED}
+        key = given.get("idempotency_key")
+        return await guarded(
+            system,
+            name,
+            lambda: coroutine(*args, **kwargs),
+            payload=given,
+            key=key if isinstance(key, str) else None,
+        )
+
+    return call
+
+
 def connector_tool(
     coroutine: Callable[..., Awaitable[Any]],
     *,
@@ -114,11 +143,12 @@ def connector_tool(
     """Wrap an async function as a LangChain tool marked read-only or side-effecting.
 
     The mark lives in `tool.metadata["effect"]` and in the tags (`read-only` or `side-effect`),
-    so a graph or a policy can tell the two apart without knowing the connector.
+    so a graph or a policy can tell the two apart without knowing the connector. A
+    side-effecting tool runs only where the run's graph may make it (`governed`).
     """
     metadata, tags = effect_marks(effect, system)
     return StructuredTool.from_function(
-        coroutine=coroutine,
+        coroutine=governed(coroutine, name=name, system=system) if effect == "write" else coroutine,
         name=name,
         description=description,
         args_schema=args_schema,

@@ -7,7 +7,8 @@ custom auth handler from langgraph.json), `gate` (`Authentication`: the configur
 refusal to serve a network unauthenticated), `tenancy` (each tenant sees only its own rows),
 `authz` (a handler's `@auth.on` handlers), `audit` (the hash-chained audit trail), `approvals`
 (four-eyes, two-approver and expiry rules), `escalation` (overdue approvals escalated on a
-timer). The runtime's door calls these; the server only hands over a request's facts.
+timer), `tools` (which writes a graph's runs may make). The runtime's door calls these; the
+server only hands over a request's facts.
 
 May import `agent_ops.storage`, `agent_ops.settings`, `agent_ops.errors`, `agent_ops.types`.
 """
@@ -40,6 +41,7 @@ from agent_ops.governance.tenancy import (
     tenant_of_caller,
     visible,
 )
+from agent_ops.governance.tools import ToolPermissions, ToolScope
 
 __all__ = [
     "OPERATIONS",
@@ -57,6 +59,8 @@ __all__ = [
     "RequestFacts",
     "Role",
     "Stamp",
+    "ToolPermissions",
+    "ToolScope",
     "audit",
     "authz",
     "auth_handler",

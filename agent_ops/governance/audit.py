@@ -47,7 +47,7 @@ __all__ = [
 GENESIS: Final = "0" * 64
 """The `prev_hash` of a chain's first row."""
 
-Outcome = Literal["ok", "denied"]
+Outcome = Literal["ok", "denied", "error"]  # error: a tool call that failed
 
 _HASHED: Final = tuple(f.name for f in fields(AuditRecord) if f.name != "hash")
 

@@ -19,12 +19,13 @@ from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.types import Command, Send, StateSnapshot
 
 from agent_ops.errors import ConfigError
+from agent_ops.governance.tools import ToolPermissions, ToolScope, bind_scope, reset_scope
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry
 from agent_ops.runtime.requests import RunOptions
 from agent_ops.runtime.serde import dumps, to_jsonable
 from agent_ops.runtime.streams import RunStream
 from agent_ops.storage import Assistant, Run, Storage
-from agent_ops.types import Json, RunStatus
+from agent_ops.types import DEFAULT_OWNER, Json, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +194,12 @@ class _Chunks:
 class Executor:
     """Runs claimed runs to an outcome, publishing their events on a stream."""
 
-    def __init__(self, storage: Storage, registry: GraphRegistry) -> None:
+    def __init__(
+        self, storage: Storage, registry: GraphRegistry, tools: ToolPermissions | None = None
+    ) -> None:
         self._storage = storage
         self._registry = registry
+        self._tools = tools if tools is not None else ToolPermissions.of()
 
     async def execute(self, run: Run, stream: RunStream) -> RunOutcome:
         """Run the graph; exceptions from the graph become an `error` outcome and event."""
@@ -205,6 +209,22 @@ class Executor:
         graph = await self._registry.get(assistant.graph_id, config)
         stream.publish("metadata", dumps({"run_id": run.run_id, "attempt": run.attempt}))
         steps: list[str] = []
+        # Every write the graph makes, by whichever path, is checked against its allow-list
+        # and recorded for this run (agent_ops/governance/tools.py).
+        scope = bind_scope(
+            ToolScope(
+                graph_id=assistant.graph_id,
+                tenant=run.tenant_id,
+                owner=run.owner,
+                run_id=run.run_id,
+                thread_id=run.thread_id,
+                trail=self._storage,
+                permissions=self._tools,
+                # The resume's owner is the approver its admission checked; without
+                # authentication nobody is known to have answered.
+                resumed_by=run.owner if options.resumes and run.owner != DEFAULT_OWNER else None,
+            )
+        )
         try:
             await self._stream(graph, run, options, assistant, config, stream, steps)
         except Exception as exc:
@@ -232,6 +252,8 @@ class Executor:
                 {"__error__": error},
                 tuple(steps),
             )
+        finally:
+            reset_scope(scope)
         return replace(await self.outcome(graph, config), steps=tuple(steps))
 
     async def _stream(

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agent_ops.governance import acting_as, audit, bind_caller, caller
+from agent_ops.governance import ToolPermissions, acting_as, audit, bind_caller, caller
 from agent_ops.observability.metrics import RUN_DURATION, RUNS_FINISHED
 from agent_ops.runtime.executor import Executor, RunOutcome
 from agent_ops.runtime.liveness import dead_here, this_process
@@ -58,7 +58,7 @@ class WorkerPool:
         self._storage = storage
         self._bus = bus
         self._settings = settings
-        self._executor = Executor(storage, registry)
+        self._executor = Executor(storage, registry, ToolPermissions.from_settings(settings))
         self._on_finished = on_finished
         self._slots = asyncio.Semaphore(settings.workers if concurrency is None else concurrency)
         self._wake = asyncio.Event()

@@ -93,9 +93,22 @@ async def test_one_invoice_reads_as_a_story_from_receipt_to_payment_by_a_named_a
         ("run.create", clerk_id, "clerk"),  # received: the document's digest is the row's
         ("run.interrupted", "system", None),
         ("run.resume", maria_id, "maria"),
+        # The resumed run's writes to Tryton, each at the tool permissions' door, acting for
+        # maria, who resumed it (agent_ops/governance/tools.py).
+        ("tool.call", maria_id, None),
+        ("tool.call", maria_id, None),
+        ("tool.call", maria_id, None),
         ("run.success", "system", None),
     ]
-    received, paused_row, approved, finished = story[1:]
+    received, paused_row, approved, *writes, finished = story[1:]
+    assert [(w["resource_id"], w["outcome"], w["via"]) for w in writes] == [
+        ("tryton:tryton_book_supplier_invoice", "ok", "run"),
+        ("tryton:tryton_post_invoice", "ok", "run"),
+        ("tryton:tryton_pay_invoice", "ok", "run"),
+    ]
+    assert {w["detail"]["run_id"] for w in writes} == {approved["resource_id"]}
+    assert all(w["digest"] and w["detail"]["output_digest"] for w in writes)
+    assert writes[2]["detail"]["idempotency_key"].startswith("agent-ops/payment/")
     assert received["digest"] and received["detail"]["request"].endswith("/runs/wait")
     # Extracted from the e-invoice, matched against the order, paused for a person.
     assert paused_row["detail"]["steps"] == ["receive", "extract", "check", "ask"]

@@ -32,6 +32,7 @@ from agent_ops.errors import (
     InvalidInput,
     validation_text,
 )
+from agent_ops.governance.tools import guarded
 from tools.connector import (
     IdempotencyKey,
     RetryPolicy,
@@ -81,7 +82,18 @@ class Mailer:
         self.url = f"smtp://{settings.host}:{settings.port}"
 
     async def send(self, mail: SendEmail) -> SentMail:
-        """Send `mail` once per idempotency key; a repeat returns the first send's result."""
+        """Send `mail` once per idempotency key; a repeat returns the first send's result.
+
+        Only where the run's graph may send mail (the tool permissions' door)."""
+        return await guarded(
+            "smtp",
+            "send_email",
+            lambda: self._send(mail),
+            payload=mail,
+            key=mail.idempotency_key,
+        )
+
+    async def _send(self, mail: SendEmail) -> SentMail:
         key = mail.idempotency_key
         known = await self.store.aget(SENT_NAMESPACE, key)
         entry = dict(known.value) if known is not None else None

@@ -21,7 +21,14 @@ from langchain_mcp_adapters.tools import load_mcp_tools
 from mcp import ClientSession
 
 from agent_ops.errors import ConfigError, ConnectorRejected, ConnectorUnavailable
-from tools.connector import Effect, RetryPolicy, TransientFailure, effect_marks, with_retries
+from tools.connector import (
+    Effect,
+    RetryPolicy,
+    TransientFailure,
+    effect_marks,
+    governed,
+    with_retries,
+)
 from tools.mcp._config import ALL_TOOLS, MCPConfig, MCPServer
 from tools.mcp._session import KeptSession, describe_failure
 
@@ -186,11 +193,12 @@ def _wrap(server_name: str, server: MCPServer, tool: BaseTool) -> BaseTool:
 
     metadata, tags = effect_marks(effect, system)
     metadata |= {"mcp_server": server_name, "mcp_tool": tool.name, "annotations": tool.metadata}
+    name = f"{server_name}_{tool.name}" if server.prefix else tool.name
     return StructuredTool(
-        name=f"{server_name}_{tool.name}" if server.prefix else tool.name,
+        name=name,
         description=tool.description,
         args_schema=tool.args_schema,
-        coroutine=call,
+        coroutine=governed(call, name=name, system=system) if effect == "write" else call,
         response_format="content_and_artifact",
         metadata=metadata,
         tags=tags,

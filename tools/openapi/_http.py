@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from agent_ops.errors import ConfigError, ConnectorError, ConnectorRejected, ConnectorUnavailable
+from agent_ops.governance.tools import guarded
 from tools.connector import (
     TRANSIENT_STATUSES,
     Effect,
@@ -109,7 +110,23 @@ class Caller:
     async def send(
         self, http: httpx.AsyncClient, request: httpx.Request, *, effect: Effect
     ) -> httpx.Response:
-        """Send `request` under the retry rule; return a 2xx answer or raise a ConnectorError."""
+        """Send `request` under the retry rule; return a 2xx answer or raise a ConnectorError.
+
+        A write goes through the tool permissions' door: only where the run's graph may."""
+        if effect == "read":
+            return await self._send(http, request, effect=effect)
+        return await guarded(
+            self.system,
+            f"{request.method} {_shown(request.url)}",
+            lambda: self._send(http, request, effect=effect),
+            payload={"body": request.content.decode(errors="replace")},
+            key=request.headers.get(self.config.idempotency_header),
+            output=lambda response: response.text,
+        )
+
+    async def _send(
+        self, http: httpx.AsyncClient, request: httpx.Request, *, effect: Effect
+    ) -> httpx.Response:
         url = _shown(request.url)
         request.headers.update(self._credentials.headers)  # client.send adds no client headers
 

@@ -24,6 +24,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
 from agent_ops.errors import ConnectorError, ConnectorRejected, ConnectorUnavailable
+from agent_ops.governance.tools import guarded
 from tools.connector import (
     TRANSIENT_STATUSES,
     Effect,
@@ -251,6 +252,18 @@ class TrytonClient:
         return rows, total
 
     async def _call(self, method: str, path: str, *, effect: Effect, **kwargs: Any) -> Any:
+        if effect == "write":
+            # The one door for Tryton writes: only where the run's graph may (a write inside
+            # an allowed Tryton tool or ERP operation is part of it).
+            return await guarded(
+                SYSTEM,
+                f"{method} {path}",
+                lambda: self._answer(method, path, effect=effect, **kwargs),
+                payload=kwargs.get("json"),
+            )
+        return await self._answer(method, path, effect=effect, **kwargs)
+
+    async def _answer(self, method: str, path: str, *, effect: Effect, **kwargs: Any) -> Any:
         response = await self._send(method, path, effect=effect, **kwargs)
         if response.status_code == 204:
             return None

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_ops.errors import ConfigError, ConnectorError, ConnectorRejected, InvalidInput
+from agent_ops.governance.tools import guarded
 from tools.tryton import _drafts as drafts
 from tools.tryton import _invoices as invoices
 from tools.tryton import _payments as payments
 from tools.tryton import _records as records
-from tools.tryton._client import TrytonClient
+from tools.tryton._client import SYSTEM, TrytonClient
 from tools.tryton._models import (
     Invoice,
     Payment,
@@ -35,6 +37,41 @@ from tools.tryton._models import (
 
 _POST_LOOK_EVERY = 0.5  # seconds between looks at an invoice whose post was refused
 _BOOKING_ROUNDS = 4  # a booking whose plan a concurrent writer upset starts again this often
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _write(
+    name: str,
+) -> Callable[
+    [Callable[Concatenate[TrytonERP, P], Awaitable[R]]],
+    Callable[Concatenate[TrytonERP, P], Awaitable[R]],
+]:
+    """Make an ERP write the operation `name` (its tool's name) at the tool permissions' door:
+    one check and one audit row, whether a graph calls it directly or through the tool."""
+
+    def wrap(
+        method: Callable[Concatenate[TrytonERP, P], Awaitable[R]],
+    ) -> Callable[Concatenate[TrytonERP, P], Awaitable[R]]:
+        @functools.wraps(method)
+        async def call(self: TrytonERP, *args: P.args, **kwargs: P.kwargs) -> R:
+            given: dict[str, Any] = {k: v for k, v in kwargs.items() if not callable(v)}
+            if args:
+                given["args"] = list(args)
+            key = kwargs.get("idempotency_key")
+            return await guarded(
+                SYSTEM,
+                name,
+                lambda: method(self, *args, **kwargs),
+                payload=given,
+                key=key if isinstance(key, str) else None,
+            )
+
+        return call
+
+    return wrap
 
 
 class _Superseded(Exception):
@@ -190,6 +227,7 @@ class TrytonERP:
 
     # -- writes --------------------------------------------------------------------------
 
+    @_write("tryton_book_supplier_invoice")
     async def book_supplier_invoice(
         self,
         *,
@@ -365,6 +403,7 @@ class TrytonERP:
             _check_booked(booked, booking.lines, self.client.base_url)
         return booked.model_copy(update={"created": True})
 
+    @_write("tryton_update_supplier_invoice")
     async def update_supplier_invoice(
         self,
         invoice_id: int,
@@ -398,6 +437,7 @@ class TrytonERP:
         row = await self.client.write("account.invoice", invoice_id, values, records.INVOICE_FIELDS)
         return records.invoice(row)
 
+    @_write("tryton_delete_draft_invoice")
     async def delete_draft_invoice(self, invoice_id: int) -> None:
         """Delete a draft supplier invoice: until it is posted it is no accounting record."""
         invoice = await self.get_invoice(invoice_id)
@@ -407,6 +447,7 @@ class TrytonERP:
             )
         await self.client.delete("account.invoice", invoice_id)
 
+    @_write("tryton_post_invoice")
     async def post_invoice(self, invoice_id: int, *, idempotency_key: str | None = None) -> Invoice:
         """Post a draft or validated invoice; an invoice already posted (or paid) is returned.
 
@@ -446,6 +487,7 @@ class TrytonERP:
                     raise
                 await asyncio.sleep(_POST_LOOK_EVERY)  # for the other post to commit
 
+    @_write("tryton_pay_invoice")
     async def pay_invoice(
         self,
         *,
