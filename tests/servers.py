@@ -1,4 +1,5 @@
-"""Real agent-ops processes for tests: `serve` on an ephemeral loopback port, and `worker`."""
+"""Real agent-ops processes for tests: `serve` on an ephemeral loopback port, and `worker`; and
+the one way a fixture makes a server of its own on a fresh database of each backend."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 TEST_GRAPHS = Path(__file__).parent / "graphs" / "langgraph.json"
 _LISTENING = re.compile(r"agent-ops listening on (http://\S+)")
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 class AgentOpsProcess:
@@ -92,3 +99,47 @@ class AgentOpsProcess:
             self.terminate(timeout=30)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+def fresh_database(request: pytest.FixtureRequest | None, folder: Path, prefix: str) -> str:
+    """A new database on the backend the fixture is parametrised with (none: SQLite): its URL."""
+    if request is not None and request.param == "postgres":
+        cluster = request.getfixturevalue("pg_cluster")
+        url: str = cluster.create_database(f"{prefix}_{uuid.uuid4().hex}")
+        return url
+    return f"sqlite:///{folder}/agent-ops.db"
+
+
+def new_server(
+    factory: pytest.TempPathFactory,
+    name: str,
+    env: dict[str, str],
+    *,
+    request: pytest.FixtureRequest | None = None,
+    config: Path = TEST_GRAPHS,
+) -> AgentOpsProcess:
+    """A server not yet started, in a folder of its own on a fresh database of the backend
+    `request` is parametrised with (none: SQLite); its workers poll every half second unless
+    `env` says otherwise."""
+    if request is not None:
+        name = f"{name}-{request.param}"
+    folder = factory.mktemp(name)
+    return AgentOpsProcess(
+        fresh_database(request, folder, name.replace("-", "_")),
+        folder,
+        config=config,
+        env={"AGENT_OPS_POLL_SECONDS": "0.5", **env},
+        name=name,
+    )
+
+
+@contextmanager
+def serving(server: AgentOpsProcess) -> Iterator[AgentOpsProcess]:
+    """Start `server` and stop it afterwards; AGENT_OPS_SHOW_SERVER_LOG=1 prints its log then."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        if os.environ.get("AGENT_OPS_SHOW_SERVER_LOG"):
+            print(server.log())

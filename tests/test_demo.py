@@ -8,14 +8,11 @@ over-priced one pays it.
 
 from __future__ import annotations
 
-import email
-import imaplib
 import json
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from email import policy
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ import pytest
 import yaml
 from langgraph_sdk import get_sync_client
 
+from tests.mailboxes import inbox_messages
 from tests.servers import AgentOpsProcess
 from tools.tryton_demo import ensure_demo, is_current, load_facts
 
@@ -77,16 +75,8 @@ def _threads(url: str, expected: int, timeout: float = 60.0) -> list[dict[str, A
 
 def _inbox(folder: Path, user: str) -> list[str]:
     imap = yaml.safe_load((folder / "connectors.yaml").read_text())["mail"]["imap"]
-    with imaplib.IMAP4("127.0.0.1", imap["port"]) as box:
-        box.login(user, imap["password"])
-        box.select("INBOX")
-        _, data = box.search(None, "ALL")
-        subjects = []
-        for number in data[0].split():
-            _, parts = box.fetch(number, "(RFC822)")
-            message = email.message_from_bytes(parts[0][1], policy=policy.default)  # type: ignore[index]
-            subjects.append(str(message["Subject"]).strip())  # long subjects come folded
-        return subjects
+    messages = inbox_messages("127.0.0.1", imap["port"], user, imap["password"])
+    return [str(message["Subject"]).strip() for message in messages]  # long subjects come folded
 
 
 def test_the_demo_shows_the_whole_flow_within_a_minute(demo: tuple[str, Path]) -> None:

@@ -23,9 +23,8 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
 from langgraph_sdk.errors import NotFoundError
 
-from tests.api.conftest import BACKENDS, fresh_database
-from tests.governance.conftest import SECRET, create_key
-from tests.servers import AgentOpsProcess
+from tests.governance.conftest import KEYS_AUTH, create_key
+from tests.servers import BACKENDS, AgentOpsProcess, new_server, serving
 
 SEED = 20261206
 TENANTS = ("fuzz-a", "fuzz-b")
@@ -36,20 +35,8 @@ MOST = 1000  # objects listed per search (the API's page limit)
 def fuzzed_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AgentOpsProcess]:
-    folder: Path = tmp_path_factory.mktemp(f"fuzz-{request.param}")
-    server = AgentOpsProcess(
-        fresh_database(request, folder, "fuzz"),
-        folder,
-        env={
-            "AGENT_OPS_POLL_SECONDS": "0.5",
-            "AGENT_OPS_AUTH": "keys",
-            "AGENT_OPS_AUTH_SECRET": SECRET,
-        },
-        name=f"fuzz-{request.param}",
-    )
-    server.start()
-    yield server
-    server.stop()
+    with serving(new_server(tmp_path_factory, "fuzz", KEYS_AUTH, request=request)) as server:
+        yield server
 
 
 def _fuzz(server: AgentOpsProcess, key: str, seed: int, seconds: str, cwd: Path) -> Any:

@@ -4,12 +4,10 @@ each refusal names the field (or setting) and the limit, and a refused write sto
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,9 +15,8 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import APIStatusError, NotFoundError, RateLimitError
 
-from tests.api.conftest import BACKENDS, fresh_database
-from tests.governance.conftest import SECRET, create_key
-from tests.servers import AgentOpsProcess
+from tests.governance.conftest import KEYS_AUTH, create_key
+from tests.servers import BACKENDS, AgentOpsProcess, new_server, serving
 
 METADATA_BYTES = 1024
 INPUT_BYTES = 4096
@@ -36,26 +33,16 @@ def _blob(size: int) -> str:
 def limited(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    folder: Path = tmp_path_factory.mktemp(f"limits-{request.param}")
-    server = AgentOpsProcess(
-        fresh_database(request, folder, "limits"),
-        folder,
-        env={
-            "AGENT_OPS_POLL_SECONDS": "0.5",
-            "AGENT_OPS_WORKERS": "2",
-            "AGENT_OPS_MAX_METADATA_BYTES": str(METADATA_BYTES),
-            "AGENT_OPS_MAX_INPUT_BYTES": str(INPUT_BYTES),
-            "AGENT_OPS_MAX_STORE_VALUE_BYTES": str(STORE_VALUE_BYTES),
-            "AGENT_OPS_MAX_STREAMS_PER_CALLER": str(STREAMS),
-        },
-        name=f"limits-{request.param}",
-    )
-    server.start()
-    assert server.url is not None
-    yield server.url
-    server.stop()
-    if os.environ.get("AGENT_OPS_SHOW_SERVER_LOG"):
-        print(server.log())
+    env = {
+        "AGENT_OPS_WORKERS": "2",
+        "AGENT_OPS_MAX_METADATA_BYTES": str(METADATA_BYTES),
+        "AGENT_OPS_MAX_INPUT_BYTES": str(INPUT_BYTES),
+        "AGENT_OPS_MAX_STORE_VALUE_BYTES": str(STORE_VALUE_BYTES),
+        "AGENT_OPS_MAX_STREAMS_PER_CALLER": str(STREAMS),
+    }
+    with serving(new_server(tmp_path_factory, "limits", env, request=request)) as server:
+        assert server.url is not None
+        yield server.url
 
 
 REFUSED = (APIStatusError, httpx.HTTPStatusError)
@@ -295,21 +282,9 @@ async def test_streams_over_the_cap_are_a_429_until_one_closes(limited: str) -> 
 
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentOpsProcess]:
-    folder = tmp_path_factory.mktemp("limits-keys")
-    server = AgentOpsProcess(
-        f"sqlite:///{folder}/agent-ops.db",
-        folder,
-        env={
-            "AGENT_OPS_WORKERS": "1",
-            "AGENT_OPS_AUTH": "keys",
-            "AGENT_OPS_AUTH_SECRET": SECRET,
-            "AGENT_OPS_MAX_STREAMS_PER_CALLER": "1",
-        },
-        name="limits-keys",
-    )
-    server.start()
-    yield server
-    server.stop()
+    env = {"AGENT_OPS_WORKERS": "1", **KEYS_AUTH, "AGENT_OPS_MAX_STREAMS_PER_CALLER": "1"}
+    with serving(new_server(tmp_path_factory, "limits-keys", env)) as server:
+        yield server
 
 
 async def test_with_auth_on_streams_count_per_identity_not_per_address(

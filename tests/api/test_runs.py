@@ -10,6 +10,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client, get_sync_client
 
+from tests.api.conftest import new_thread
 from tests.graphs.graphs import REPLY
 
 HI = {"messages": [{"role": "user", "content": "hi"}]}
@@ -68,9 +69,7 @@ async def test_raw_stream_has_ids_location_and_official_framing(url: str) -> Non
 
 
 async def test_interrupt_then_resume_with_command(url: str) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     paused = await client.runs.wait(tid, "approve", input={"messages": []})
     assert paused["__interrupt__"][0]["value"] == {"question": "approve?"}
     stored = await client.threads.get(tid)
@@ -100,9 +99,7 @@ def _slow_config(markers: Any, sleep: float) -> dict[str, Any]:
 
 
 async def test_multitask_reject_answers_409_naming_the_busy_run(url: str, tmp_path: Any) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     first = await client.runs.create(tid, "steps", input={}, config=_slow_config(tmp_path, 2))
     with pytest.raises(httpx.HTTPStatusError) as caught:
         await client.runs.create(
@@ -114,9 +111,7 @@ async def test_multitask_reject_answers_409_naming_the_busy_run(url: str, tmp_pa
 
 
 async def test_multitask_enqueue_runs_in_order(url: str, tmp_path: Any) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     created = []
     for i in range(3):
         folder = tmp_path / f"m{i}"
@@ -147,9 +142,7 @@ async def test_multitask_enqueue_runs_in_order(url: str, tmp_path: Any) -> None:
 
 
 async def test_cancel_interrupts_a_running_run(url: str, tmp_path: Any) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     run = await client.runs.create(tid, "steps", input={}, config=_slow_config(tmp_path, 30))
     for _ in range(200):
         if (tmp_path / "second-started").exists():
@@ -217,9 +210,7 @@ async def test_rollback_deletes_the_run_and_returns_the_thread_to_its_state_befo
 
 
 async def test_join_stream_after_reconnect_misses_no_event(url: str) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     run = await client.runs.create(tid, "echo", input=HI, stream_mode=["messages-tuple", "values"])
     await client.runs.join(tid, run["run_id"])
     path = f"/threads/{tid}/runs/{run['run_id']}/stream"
@@ -245,9 +236,7 @@ async def test_join_stream_after_reconnect_misses_no_event(url: str) -> None:
 async def test_graph_error_ends_run_in_error_with_message_and_server_keeps_serving(
     url: str,
 ) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     parts = [p async for p in client.runs.stream(tid, "fail", input=HI)]
     errors = [p for p in parts if p.event == "error"]
     assert errors and errors[0].data["error"] == "ValueError"
@@ -261,9 +250,7 @@ async def test_graph_error_ends_run_in_error_with_message_and_server_keeps_servi
 
 
 async def test_fork_from_an_earlier_checkpoint(url: str) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     await client.runs.wait(tid, "echo", input={"messages": [{"role": "user", "content": "one"}]})
     await client.runs.wait(tid, "echo", input={"messages": [{"role": "user", "content": "two"}]})
     history = await client.threads.get_history(tid, limit=20)
@@ -375,9 +362,7 @@ async def test_webhook_receives_the_finished_run_after_a_failed_attempt(url: str
 async def test_client_leaving_a_stream_with_on_disconnect_cancel_cancels_the_run(
     url: str, tmp_path: Any
 ) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     async with (
         httpx.AsyncClient(base_url=url) as http,
         http.stream(

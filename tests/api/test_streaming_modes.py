@@ -15,6 +15,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.schema import StreamPart
 
+from tests.api.conftest import new_thread
 from tests.graphs.graphs import REPLY
 from tests.pgcluster import PgCluster
 from tests.servers import AgentOpsProcess
@@ -149,9 +150,7 @@ async def test_background_run_with_events_is_joined_later_with_every_event(url: 
 async def test_thread_stream_delivers_the_events_of_a_run_started_after_joining(
     url: str, tmp_path: Path
 ) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     await client.runs.wait(tid, "echo", input=HI)  # finished before the join: not streamed
     stream = await client.threads.join_stream(tid)
     first = await _joined(stream)  # the join is under way before the run exists
@@ -175,9 +174,7 @@ async def test_thread_stream_delivers_the_events_of_a_run_started_after_joining(
 async def test_thread_stream_replays_every_run_from_the_start_and_after_any_event_id(
     url: str,
 ) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     runs = []
     for mode in ("values", "events"):
         runs.append(await client.runs.create(tid, "echo", input=HI, stream_mode=mode))
@@ -201,9 +198,7 @@ async def test_thread_stream_replays_every_run_from_the_start_and_after_any_even
 
 
 async def test_lifecycle_thread_stream_has_only_run_starts_and_ends(url: str) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     first = await client.runs.create(tid, "echo", input=HI, stream_mode="events")
     second = await client.runs.create(
         tid, "fail", input=HI, stream_mode="values", multitask_strategy="enqueue"
@@ -222,9 +217,7 @@ async def test_lifecycle_thread_stream_has_only_run_starts_and_ends(url: str) ->
 
 
 async def test_thread_stream_rejects_unknown_modes_and_ids_with_422_naming_them(url: str) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     with pytest.raises(httpx.HTTPStatusError) as caught:
         await anext(await client.threads.join_stream(tid, stream_mode="everything"))  # type: ignore[arg-type]
     assert caught.value.response.status_code == 422
@@ -245,9 +238,7 @@ async def test_thread_stream_rejects_unknown_modes_and_ids_with_422_naming_them(
 async def test_state_updates_join_the_thread_stream_between_runs_in_state_update_mode(
     url: str,
 ) -> None:
-    client = get_client(url=url)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
+    client, tid = await new_thread(url)
     before = await client.runs.create(tid, "echo", input=HI, stream_mode="values")
     await client.runs.join(tid, before["run_id"])
     live = await client.threads.join_stream(tid, stream_mode="state_update")

@@ -8,19 +8,18 @@ browser download. The server is a real `agent-ops serve` (uvicorn) on a loopback
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
+from tests.browser import checked_page, chromium
 from tests.models.fakes import scripted_chat
 from tests.servers import AgentOpsProcess
 
 CONFIG = Path(__file__).parent / "langgraph.json"
 PROMPTS = Path(__file__).parents[2] / "prompts"
-CHROMIUM = os.environ.get("AGENT_OPS_CHROMIUM", "/usr/bin/chromium")
 
 
 MODEL_REPLY = "Your parcel left the depot this morning."
@@ -77,12 +76,8 @@ def base_url(console_server: AgentOpsProcess) -> str:
 # while it is open, which would break every async test that runs after this package.
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="package")
@@ -109,15 +104,5 @@ def screenshot(artefacts: Path) -> Callable[[Page, str], Path]:
 @pytest.fixture
 def page(browser: Browser, base_url: str, tmp_path: Path) -> Iterator[Page]:
     """A fresh page; a failing test leaves its screenshot and the browser console beside it."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
-    # An API error the page caught is shown in its alert box: none may be left showing.
-    shown = page.locator("[role=alert]:visible").all_inner_texts()
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-    assert not shown, f"errors shown on the page: {shown}"
+    with checked_page(browser, base_url, tmp_path) as page:
+        yield page

@@ -14,31 +14,19 @@ import pytest
 from langgraph_sdk import get_sync_client
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser import checked_page
 from tests.console.conftest import CONFIG
-from tests.governance.conftest import SECRET, create_key
-from tests.servers import AgentOpsProcess
+from tests.governance.conftest import KEYS_AUTH, create_key
+from tests.servers import AgentOpsProcess, new_server, serving
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentOpsProcess]:
-    folder = tmp_path_factory.mktemp("console-keys")
-    server = AgentOpsProcess(
-        f"sqlite:///{folder}/agent-ops.db",
-        folder,
-        config=CONFIG,
-        env={
-            "AGENT_OPS_POLL_SECONDS": "0.5",
-            "AGENT_OPS_WORKERS": "2",
-            "AGENT_OPS_AUTH": "keys",
-            "AGENT_OPS_AUTH_SECRET": SECRET,
-        },
-        name="console-keys",
-    )
-    server.start()
-    yield server
-    server.stop()
+    env = {"AGENT_OPS_WORKERS": "2", **KEYS_AUTH}
+    with serving(new_server(tmp_path_factory, "console-keys", env, config=CONFIG)) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -61,19 +49,8 @@ def paused_thread(keyed_server: AgentOpsProcess, keys: dict[str, dict[str, Any]]
 
 @pytest.fixture
 def keyed_page(browser: Browser, keyed_server: AgentOpsProcess, tmp_path: Path) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=keyed_server.url, viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
-    shown = page.locator("[role=alert]:visible").all_inner_texts()
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-    assert not shown, f"errors shown on the page: {shown}"
+    with checked_page(browser, keyed_server.url, tmp_path) as page:
+        yield page
 
 
 def sign_in(page: Page, key: str) -> None:

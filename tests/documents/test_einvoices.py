@@ -12,6 +12,7 @@ import pytest
 from tests.documents.conftest import FACTURX, load
 from tools.documents import (
     Document,
+    Extraction,
     Invoice,
     InvoiceLine,
     extract_invoice,
@@ -23,8 +24,17 @@ from tools.documents import (
 EXPECTED = json.loads((FACTURX / "expected.json").read_text(encoding="utf-8"))
 
 
+async def _read(name: str) -> Extraction:
+    """The sample `name` read by the deterministic readers alone (no model)."""
+    return await extract_invoice(load(name), use_model=False)
+
+
+def _totals(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
+    return invoice.subtotal, invoice.tax, invoice.total
+
+
 async def test_ubl_en16931_sample_is_read_field_by_field() -> None:
-    extraction = await extract_invoice(load("ubl-21-en16931.xml"), use_model=False)
+    extraction = await _read("ubl-21-en16931.xml")
 
     assert (extraction.method, extraction.source, extraction.problems) == ("ubl", "ubl-2.1", [])
     assert not extraction.review
@@ -66,7 +76,7 @@ async def test_ubl_en16931_sample_is_read_field_by_field() -> None:
 
 
 async def test_factur_x_en16931_sample_is_read_with_line_and_document_adjustments() -> None:
-    extraction = await extract_invoice(load("factur-x-en16931.xml"), use_model=False)
+    extraction = await _read("factur-x-en16931.xml")
 
     invoice = extraction.invoice
     assert invoice is not None and extraction.method == "cii" and not extraction.review
@@ -84,7 +94,7 @@ async def test_factur_x_en16931_sample_is_read_with_line_and_document_adjustment
 
 
 async def test_zugferd_1_comfort_sample_is_read() -> None:
-    extraction = await extract_invoice(load("zugferd-comfort.xml"), use_model=False)
+    extraction = await _read("zugferd-comfort.xml")
 
     invoice = extraction.invoice
     assert invoice is not None and extraction.source == "zugferd-1.0" and not extraction.review
@@ -94,28 +104,20 @@ async def test_zugferd_1_comfort_sample_is_read() -> None:
         ("TB100A4", 20, Decimal("9.90")),
         ("ARNR2", 50, Decimal("5.50")),
     ]
-    assert (invoice.subtotal, invoice.tax, invoice.total) == (
-        473,
-        Decimal("56.87"),
-        Decimal("529.87"),
-    )
+    assert _totals(invoice) == (473, Decimal("56.87"), Decimal("529.87"))
 
 
 async def test_minimum_profile_has_no_lines_and_its_tax_basis_stands_for_the_subtotal() -> None:
-    extraction = await extract_invoice(load("factur-x-minimum.xml"), use_model=False)
+    extraction = await _read("factur-x-minimum.xml")
 
     invoice = extraction.invoice
     assert invoice is not None and not extraction.review
     assert invoice.lines == [] and "lines" not in extraction.confidence
-    assert (invoice.subtotal, invoice.tax, invoice.total) == (
-        100,
-        Decimal("4.90"),
-        Decimal("104.90"),
-    )
+    assert _totals(invoice) == (100, Decimal("4.90"), Decimal("104.90"))
 
 
 async def test_factur_x_pdf_is_read_from_its_embedded_xml_not_its_text() -> None:
-    extraction = await extract_invoice(load("invoice_EN16931.pdf"), use_model=False)
+    extraction = await _read("invoice_EN16931.pdf")
 
     assert extraction.method == "cii"
     assert extraction.source == "cii-d16b in invoice_EN16931.pdf/factur-x.xml"
@@ -126,7 +128,7 @@ async def test_factur_x_pdf_is_read_from_its_embedded_xml_not_its_text() -> None
 async def test_every_sample_invoice_matches_the_ground_truth_and_passes_every_check(
     name: str,
 ) -> None:
-    extraction = await extract_invoice(load(name), use_model=False)
+    extraction = await _read(name)
 
     assert extraction.problems == []
     assert extraction.invoice == Invoice.model_validate(EXPECTED[name])

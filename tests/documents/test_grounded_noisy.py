@@ -229,53 +229,57 @@ Total: EUR 79.20
 # -- day and month -------------------------------------------------------------------------------
 
 
-def _dated(issue: str, due: str, footer: str) -> Document:
-    return Document.from_text(
-        f"""Invoice no.: NWM-5504
-Invoice date: {issue}
-Due date: {due}
-Your order: PO-00005
+# The order and the one drill bit set it bills, with the totals: what the documents about dates
+# have in common below their dates.
+ONE_SET = """Your order: PO-00005
 
   Item                          Qty      Price     Amount
   HSS drill bit set (19 pcs)      1      24.00      24.00
 
 Subtotal: EUR 24.00
 VAT 20%: EUR 4.80
-Total: EUR 28.80
+Total: EUR 28.80"""
+
+
+def _dated(issue: str, due: str, footer: str) -> Document:
+    return Document.from_text(
+        f"""Invoice no.: NWM-5504
+Invoice date: {issue}
+Due date: {due}
+{ONE_SET}
 {footer}
 """
     )
 
 
-async def test_payment_terms_tell_the_order_of_day_and_month() -> None:
-    # 11/12 and 12/12 are both possible either way; only November 12 + 30 days is December 12.
-    extraction = await _read(_dated("11/12/2026", "12/12/2026", "Payment within 30 days net."))
+async def _read_dates(document: Document, issued: dt.date, due: dt.date) -> Extraction:
+    """Read `document`: it passes, issued on `issued` and due on `due`."""
+    extraction = await _read(document)
 
     assert not extraction.review, extraction.problems
     assert extraction.invoice is not None
-    assert extraction.invoice.issue_date == dt.date(2026, 11, 12)
-    assert extraction.invoice.due_date == dt.date(2026, 12, 12)
+    assert extraction.invoice.issue_date == issued
+    assert extraction.invoice.due_date == due
+    return extraction
+
+
+async def test_payment_terms_tell_the_order_of_day_and_month() -> None:
+    # 11/12 and 12/12 are both possible either way; only November 12 + 30 days is December 12.
+    document = _dated("11/12/2026", "12/12/2026", "Payment within 30 days net.")
+    extraction = await _read_dates(document, dt.date(2026, 11, 12), dt.date(2026, 12, 12))
     assert "payment terms" in extraction.evidence["issue_date"].how
 
 
 async def test_without_terms_only_a_usual_payment_term_tells_the_order() -> None:
     # December 3 to January 2 is 30 days; March 12 to February 1 would be 326.
-    extraction = await _read(_dated("12/03/2026", "01/02/2027", "Thank you for your business."))
-
-    assert not extraction.review, extraction.problems
-    assert extraction.invoice is not None
-    assert extraction.invoice.issue_date == dt.date(2026, 12, 3)
-    assert extraction.invoice.due_date == dt.date(2027, 1, 2)
+    document = _dated("12/03/2026", "01/02/2027", "Thank you for your business.")
+    extraction = await _read_dates(document, dt.date(2026, 12, 3), dt.date(2027, 1, 2))
     assert "usual payment term" in extraction.evidence["due_date"].how
 
 
 async def test_another_date_on_the_document_tells_the_order_of_day_and_month() -> None:
-    extraction = await _read(_dated("05/11/2026", "05/12/2026", "Delivered on 28/10/2026."))
-
-    assert not extraction.review, extraction.problems
-    assert extraction.invoice is not None
-    assert extraction.invoice.issue_date == dt.date(2026, 11, 5)
-    assert extraction.invoice.due_date == dt.date(2026, 12, 5)
+    document = _dated("05/11/2026", "05/12/2026", "Delivered on 28/10/2026.")
+    await _read_dates(document, dt.date(2026, 11, 5), dt.date(2026, 12, 5))
 
 
 async def test_a_labelled_due_date_that_cannot_be_read_for_certain_goes_to_a_person() -> None:
@@ -366,14 +370,7 @@ def _unlabelled(head: str, footer: str) -> Document:
 {head}
 
 Invoice no.: NWM-5507
-Your order: PO-00005
-
-  Item                          Qty      Price     Amount
-  HSS drill bit set (19 pcs)      1      24.00      24.00
-
-Subtotal: EUR 24.00
-VAT 20%: EUR 4.80
-Total: EUR 28.80
+{ONE_SET}
 
 {footer}
 """
@@ -381,14 +378,10 @@ Total: EUR 28.80
 
 
 async def test_a_due_date_stated_in_a_sentence_and_a_lone_head_date_are_read() -> None:
-    extraction = await _read(
-        _unlabelled("Hamburg, 20 November 2026", "Payment is due on 20 December 2026. Thank you.")
+    document = _unlabelled(
+        "Hamburg, 20 November 2026", "Payment is due on 20 December 2026. Thank you."
     )
-
-    assert not extraction.review, extraction.problems
-    assert extraction.invoice is not None
-    assert extraction.invoice.issue_date == dt.date(2026, 11, 20)
-    assert extraction.invoice.due_date == dt.date(2026, 12, 20)
+    extraction = await _read_dates(document, dt.date(2026, 11, 20), dt.date(2026, 12, 20))
     assert extraction.evidence["due_date"].how == "stated in a sentence"
 
 

@@ -12,21 +12,17 @@ from pathlib import Path
 import pytest
 
 from agent_ops.cli import main
-from agent_ops.runtime import GraphRegistry, RunOptions, RunRequest, Runtime
-from agent_ops.settings import Settings
-from agent_ops.storage import create_storage
+from agent_ops.runtime import RunOptions, RunRequest, Runtime
 from evals.harness import load_experiment, read_dataset
+from tests.runtimes import started_runtimes
 
 GRAPHS = Path(__file__).parents[2] / "evals" / "suites" / "langgraph.json"
 
 
 @pytest.fixture
 async def runtime(database_url: str) -> AsyncIterator[Runtime]:
-    settings = Settings(database_url=database_url, workers=1, poll_seconds=0.05, config=GRAPHS)
-    started = Runtime(settings, create_storage(database_url), GraphRegistry.load(GRAPHS))
-    await started.start()
-    yield started
-    await started.stop()
+    async with started_runtimes(database_url, GRAPHS) as start:
+        yield await start(workers=1, poll_seconds=0.05)
 
 
 async def _cli(args: list[str]) -> int:

@@ -13,19 +13,16 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from agent_ops.cli import main
 from evals.harness.compare import lower_is_better
-
-CHROMIUM = os.environ.get("AGENT_OPS_CHROMIUM", "/usr/bin/chromium")
+from tests.browser import chromium
 
 # Measured on the shipped router (all-MiniLM-L6-v2, nearest centroid, evals/datasets/banking77
 # train.csv) over the 1,410 held-out cases: 0.7404 (2026-12-06). The router is deterministic; the
@@ -64,12 +61,8 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
 
 @pytest.fixture(scope="module")
 def browser(reports: dict[str, dict[str, Any]]) -> Iterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _open(browser: Browser, report: dict[str, Any]) -> Page:

@@ -117,6 +117,17 @@ def _mailbox_sizes(server: MailDevServer, *users: str) -> dict[str, int]:
     return sizes
 
 
+def _production_was(row: dict[str, Any], status: str, *, pays: bool, human: bool) -> None:
+    """Production's side of a report row: its outcome, and the time it took (some)."""
+    assert row["production"] | {"seconds": 0} == {
+        "status": status,
+        "pays": pays,
+        "human": human,
+        "seconds": 0,
+    }
+    assert row["production"]["seconds"] > 0
+
+
 async def test_shadow_reports_agreement_per_past_run_and_nothing_reaches_tryton_or_mail(
     production: Runtime,
     database_url: str,
@@ -155,13 +166,7 @@ async def test_shadow_reports_agreement_per_past_run_and_nothing_reaches_tryton_
     assert len(rows) == 3
 
     paid = by_thread["paid"]
-    assert paid["production"] | {"seconds": 0} == {
-        "status": "paid",
-        "pays": True,
-        "human": False,
-        "seconds": 0,
-    }
-    assert paid["production"]["seconds"] > 0
+    _production_was(paid, "paid", pays=True, human=False)
     # The ERP holds production's booking of this invoice now: the shadow finds it booked and
     # says so; its decision is not counted, the fields it read are.
     assert paid["shadow"]["status"] == "duplicate"
@@ -170,13 +175,7 @@ async def test_shadow_reports_agreement_per_past_run_and_nothing_reaches_tryton_
     assert paid["fields"]["differ"] == [] and paid["fields"]["compared"] >= 8
 
     rejected = by_thread["rejected"]
-    assert rejected["production"] | {"seconds": 0} == {
-        "status": "rejected",
-        "pays": False,
-        "human": True,
-        "seconds": 0,
-    }
-    assert rejected["production"]["seconds"] > 0
+    _production_was(rejected, "rejected", pays=False, human=True)
     assert rejected["shadow"]["status"] == "needs_review"
     assert rejected["shadow"]["run_status"] == "interrupted"  # the pause for a person
     assert rejected["agree"] is True
@@ -185,13 +184,7 @@ async def test_shadow_reports_agreement_per_past_run_and_nothing_reaches_tryton_
     assert asked["to"] == AP and asked["sent"] is False and asked["reason"] == "dry run: not sent"
 
     waiting = by_thread["waiting"]
-    assert waiting["production"] | {"seconds": 0} == {
-        "status": "needs_review",
-        "pays": False,
-        "human": False,
-        "seconds": 0,
-    }
-    assert waiting["production"]["seconds"] > 0
+    _production_was(waiting, "needs_review", pays=False, human=False)
     assert waiting["shadow"]["status"] == "needs_review" and waiting["agree"] is True
 
     summary = report["summary"]

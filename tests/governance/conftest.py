@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,12 +19,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.servers import TEST_GRAPHS, AgentOpsProcess
+from tests.servers import BACKENDS, TEST_GRAPHS, AgentOpsProcess, new_server
 
 SECRET = "test-secret-" + "s" * 32
 ISSUER = "https://id.example.test"
 AUDIENCE = "agent-ops-tests"
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(autouse=True)
@@ -35,14 +33,6 @@ def _no_sdk_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def database_url(request: pytest.FixtureRequest, folder: Path) -> str:
-    if request.param == "postgres":
-        cluster = request.getfixturevalue("pg_cluster")
-        url: str = cluster.create_database(f"gov_{uuid.uuid4().hex}")
-        return url
-    return f"sqlite:///{folder}/agent-ops.db"
-
-
 def start(
     request: pytest.FixtureRequest,
     factory: pytest.TempPathFactory,
@@ -50,42 +40,39 @@ def start(
     env: dict[str, str],
     config: Path = TEST_GRAPHS,
 ) -> AgentOpsProcess:
-    folder = factory.mktemp(f"{name}-{request.param}")
-    server = AgentOpsProcess(
-        database_url(request, folder),
-        folder,
-        config=config,
-        env={"AGENT_OPS_POLL_SECONDS": "0.5", "AGENT_OPS_WORKERS": "2", **env},
-        name=f"{name}-{request.param}",
-    )
-    server.start()
+    env = {"AGENT_OPS_WORKERS": "2", **env}
+    server = new_server(factory, name, env, request=request, config=config).start()
     request.addfinalizer(server.stop)
     return server
 
 
 # -- API keys -------------------------------------------------------------------------------------
+# What turns API keys on for a server (the tests' own secret).
+KEYS_AUTH = {"AGENT_OPS_AUTH": "keys", "AGENT_OPS_AUTH_SECRET": SECRET}
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def keys_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AgentOpsProcess:
-    return start(
-        request,
-        tmp_path_factory,
-        "keys",
-        {"AGENT_OPS_AUTH": "keys", "AGENT_OPS_AUTH_SECRET": SECRET},
-    )
+    return start(request, tmp_path_factory, "keys", KEYS_AUTH)
 
 
-def keys_cli(server: AgentOpsProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `agent-ops keys ...` on the server's database, with its secret."""
+def server_cli(server: AgentOpsProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `agent-ops ...` (`keys`, `audit`) on the server's database, with its settings."""
     env = {**os.environ, **server.extra_env, "AGENT_OPS_DATABASE_URL": server.database_url}
     return subprocess.run(
-        [sys.executable, "-m", "agent_ops", "keys", *args],
+        [sys.executable, "-m", "agent_ops", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def keys_cli(server: AgentOpsProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `agent-ops keys ...` on the server's database, with its secret."""
+    return server_cli(server, "keys", *args)
 
 
 def create_key(server: AgentOpsProcess, tenant: str, role: str, *extra: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
-from tests.governance.conftest import BACKENDS, SECRET, create_key, start
+from tests.governance.conftest import BACKENDS, KEYS_AUTH, create_key, start
 from tests.governance.test_audit import exported
 from tests.servers import TEST_GRAPHS, AgentOpsProcess
 
@@ -60,8 +60,7 @@ def policy_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AgentOpsProcess:
     env = {
-        "AGENT_OPS_AUTH": "keys",
-        "AGENT_OPS_AUTH_SECRET": SECRET,
+        **KEYS_AUTH,
         "AGENT_OPS_APPROVAL_FOUR_EYES": "approve",
         "AGENT_OPS_APPROVAL_TWO_APPROVERS_ABOVE": "1000",
     }
@@ -167,11 +166,7 @@ async def test_an_amount_at_or_below_the_threshold_needs_one_approver(
 def expiry_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AgentOpsProcess:
-    env = {
-        "AGENT_OPS_AUTH": "keys",
-        "AGENT_OPS_AUTH_SECRET": SECRET,
-        "AGENT_OPS_APPROVAL_EXPIRE_HOURS": str(8 / 3600),  # eight seconds
-    }
+    env = {**KEYS_AUTH, "AGENT_OPS_APPROVAL_EXPIRE_HOURS": str(8 / 3600)}  # eight seconds
     return start(request, tmp_path_factory, "expiry", env)
 
 

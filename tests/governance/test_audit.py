@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -18,7 +16,7 @@ import psycopg
 import pytest
 from langgraph_sdk import get_client
 
-from tests.governance.conftest import create_key
+from tests.governance.conftest import KEYS_AUTH, create_key, server_cli
 from tests.servers import AgentOpsProcess
 
 
@@ -34,14 +32,7 @@ def _tenant() -> str:
 
 def audit_cli(server: AgentOpsProcess, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `agent-ops audit ...` on the server's database."""
-    env = {**os.environ, **server.extra_env, "AGENT_OPS_DATABASE_URL": server.database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "agent_ops", "audit", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return server_cli(server, "audit", *args)
 
 
 def exported(server: AgentOpsProcess, tenant: str, *extra: str) -> list[dict[str, Any]]:
@@ -288,10 +279,8 @@ async def test_concurrent_requests_keep_one_gapless_chain(keys_server: AgentOpsP
 async def test_two_servers_writing_at_once_keep_one_gapless_chain_on_postgres(
     pg_cluster: Any, tmp_path: Any
 ) -> None:
-    from tests.governance.conftest import SECRET
-
     url = pg_cluster.create_database(f"audit_{uuid.uuid4().hex}")
-    env = {"AGENT_OPS_AUTH": "keys", "AGENT_OPS_AUTH_SECRET": SECRET, "AGENT_OPS_WORKERS": "1"}
+    env = {**KEYS_AUTH, "AGENT_OPS_WORKERS": "1"}
     servers = [AgentOpsProcess(url, tmp_path, env=env, name=f"audit-{n}").start() for n in range(2)]
     try:
         tenant = _tenant()

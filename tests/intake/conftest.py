@@ -14,19 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from agent_ops.runtime.intake import IntakeGate, Trigger
+from agent_ops.runtime.intake import IntakeGate
 from agent_ops.runtime.registry import GraphRegistry
-from agent_ops.runtime.service import Runtime
-from agent_ops.settings import Settings
-from agent_ops.storage import IntakeItem, create_storage
+from agent_ops.storage import IntakeItem
 from agent_ops.types import Json
+from tests.runtimes import StartRuntime, started_runtimes
 from tools.mail.devserver import MailDevServer
 
 GRAPHS = Path(__file__).parent / "langgraph.json"
 INBOX = "invoices@example.org"
 VENDOR = "billing@vendor.example"
-
-StartRuntime = Callable[..., Awaitable[Runtime]]
 
 
 @pytest.fixture(scope="session")
@@ -47,24 +44,10 @@ def mailbox(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def start_runtime(
-    database_url: str, registry: GraphRegistry, tmp_path: Path
-) -> AsyncIterator[StartRuntime]:
+async def start_runtime(database_url: str, registry: GraphRegistry) -> AsyncIterator[StartRuntime]:
     """Start runtimes (one per simulated process) on the test's database; stopped afterwards."""
-    started: list[Runtime] = []
-
-    async def start(workers: int = 0, triggers: Sequence[Trigger] = ()) -> Runtime:
-        settings = Settings(
-            database_url=database_url, workers=workers, poll_seconds=0.1, config=GRAPHS
-        )
-        runtime = Runtime(settings, create_storage(database_url), registry, triggers=triggers)
-        await runtime.start()
-        started.append(runtime)
-        return runtime
-
-    yield start
-    for runtime in started:
-        await runtime.stop()
+    async with started_runtimes(database_url, GRAPHS, registry, poll_seconds=0.1) as start:
+        yield start
 
 
 def send_mail(

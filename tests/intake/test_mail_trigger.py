@@ -30,6 +30,12 @@ def folder_uids(server: MailDevServer, user: str, folder: str) -> list[int]:
         session.close()
 
 
+def assert_moved(server: MailDevServer, user: str, count: int, to: str = "Processed") -> None:
+    """The inbox is empty: all its `count` mails were moved to folder `to`."""
+    assert folder_uids(server, user, "INBOX") == []
+    assert len(folder_uids(server, user, to)) == count
+
+
 async def poll(runtime: Runtime, poller: MailPoller, assistant: str = "intake_report") -> int:
     return await IntakeTriggers(runtime, []).poll_once(Trigger(poller, assistant))
 
@@ -65,8 +71,7 @@ async def test_a_mail_with_a_pdf_starts_one_run_that_gets_the_document(
         "documents": [{"filename": "inv.pdf", "media_type": "application/pdf", "size": len(PDF)}],
     }
     # The mail left the inbox for the processed folder.
-    assert folder_uids(mail_server, mailbox, "INBOX") == []
-    assert len(folder_uids(mail_server, mailbox, "Processed")) == 1
+    assert_moved(mail_server, mailbox, 1)
 
 
 async def test_a_mail_without_attachment_still_starts_a_run_with_its_body(
@@ -132,8 +137,7 @@ async def test_two_pollers_on_one_mailbox_start_one_run_per_mail(
     assert sorted(i.summary["subject"] for i in items) == [f"Invoice {n}" for n in range(6)]
     assert len({i.run_id for i in items}) == 6
     assert len(await first.storage.search_threads(limit=50)) == 6
-    assert folder_uids(mail_server, mailbox, "INBOX") == []
-    assert len(folder_uids(mail_server, mailbox, "Processed")) == 6
+    assert_moved(mail_server, mailbox, 6)
 
 
 async def test_a_crash_between_the_ledger_and_the_move_is_finished_by_the_next_poll(
@@ -151,8 +155,7 @@ async def test_a_crash_between_the_ledger_and_the_move_is_finished_by_the_next_p
     assert await poll(runtime, poller) == 0  # no second run...
     [after] = await runtime.storage.list_intake(source="mail")
     assert after.run_id == item.run_id and after.settled_at is not None  # ...but moved
-    assert folder_uids(mail_server, mailbox, "INBOX") == []
-    assert len(folder_uids(mail_server, mailbox, "Processed")) == 1
+    assert_moved(mail_server, mailbox, 1)
     assert len(await runtime.storage.search_threads(limit=10)) == 1
 
 
@@ -163,8 +166,7 @@ async def test_without_move_mail_is_copied_flagged_and_expunged(
     send_mail(mail_server, mailbox, subject="Invoice copy")
     poller = MailPoller(mail_server.imap_settings(mailbox, move="copy", processed_folder="Done"))
     assert await poll(runtime, poller) == 1
-    assert folder_uids(mail_server, mailbox, "INBOX") == []
-    assert len(folder_uids(mail_server, mailbox, "Done")) == 1
+    assert_moved(mail_server, mailbox, 1, to="Done")
 
 
 async def test_wrong_password_is_a_clear_rejection(

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email
-import imaplib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from decimal import Decimal
-from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -35,6 +32,7 @@ from agent_ops.triggers import TriggerCreate, TriggerService
 from graphs.invoice import Connections, build
 from graphs.invoice._claims import NAMESPACE
 from tests.invoice.samples import PUBLIC_URL, invoice, run_config
+from tests.mailboxes import inbox_messages
 from tests.tryton_fixtures import RunningTryton
 from tools.documents import Invoice, render_labelled, to_ubl
 from tools.folder import FolderSettings, FolderWatcher
@@ -73,17 +71,7 @@ async def runtime(
 
 
 def inbox(server: MailDevServer, user: str) -> list[EmailMessage]:
-    with imaplib.IMAP4(server.host, server.imap_port) as box:
-        box.login(user, server.password)
-        box.select("INBOX")
-        _, data = box.search(None, "ALL")
-        found = []
-        for number in data[0].split():
-            _, parts = box.fetch(number, "(RFC822)")
-            message = email.message_from_bytes(parts[0][1], policy=policy.default)  # type: ignore[index]
-            assert isinstance(message, EmailMessage)
-            found.append(message)
-        return found
+    return inbox_messages(server.host, server.imap_port, user, server.password)
 
 
 def deliver(server: MailDevServer, message: EmailMessage) -> None:

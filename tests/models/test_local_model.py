@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 import pytest
@@ -16,13 +15,11 @@ from langchain_core.tools import tool
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from agent_ops.models import MemoryDecisions, Models, ModelsConfig
-from agent_ops.settings import Settings
+from agent_ops.models import MemoryDecisions, Models
+from tests.models.local_models import models_of
 from tests.models.respond_graph import respond_graph
 
 pytestmark = pytest.mark.llama
-
-PROMPTS = Path(__file__).parents[2] / "prompts"
 
 
 class TicketArgs(BaseModel):
@@ -44,13 +41,10 @@ class Ticket(TypedDict, total=False):
 
 @pytest.fixture(scope="module")
 async def local_models() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
-    config = ModelsConfig.model_validate(
+    async with models_of(
         {"providers": {"local:smollm2": {"max_tokens": 48, "temperature": 0.0}}}
-    )
-    sink = MemoryDecisions()
-    models = Models(config, Settings(prompts_dir=PROMPTS), sink)
-    yield models, sink
-    await models.aclose()
+    ) as local:
+        yield local
 
 
 async def test_smollm2_streams_tokens_and_makes_a_schema_valid_tool_call_in_a_graph(

@@ -10,19 +10,18 @@ import signal
 import statistics
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
+from contextlib import asynccontextmanager
 from typing import Literal
 
 import pytest
 from pydantic import BaseModel, Field
 
 from agent_ops.errors import ModelUnavailable
-from agent_ops.models import LocalModelServer, MemoryDecisions, Models, ModelsConfig
-from agent_ops.settings import Settings
+from agent_ops.models import LocalModelServer, MemoryDecisions, Models
+from tests.models.local_models import models_of
 
 pytestmark = pytest.mark.llama
 
-PROMPTS = Path(__file__).parents[2] / "prompts"
 STORY = "Write a long story about a lighthouse keeper and a storm, with many details."
 
 
@@ -58,40 +57,38 @@ async def turn_taken(server: LocalModelServer) -> None:
 ONE_TRY = {"retries": 0, "repair_attempts": 0, "on_failure": "error"}
 
 
-def _models(max_tokens: int) -> tuple[Models, MemoryDecisions]:
-    config = ModelsConfig.model_validate(
-        {
-            "roles": {
-                # Two roles on one server: they share its queue.
-                "extract": {"prompt": "extract", "queue_timeout_seconds": 900} | ONE_TRY,
-                "classify": {"prompt": "extract", "queue_timeout_seconds": 900} | ONE_TRY,
-                "respond": {"prompt": "respond", "timeout_seconds": 120} | ONE_TRY,
-                "judge": {"prompt": "respond", "timeout_seconds": 0.5} | ONE_TRY,
-                "route": {"prompt": "extract", "queue_timeout_seconds": 0.5} | ONE_TRY,
-            },
-            "providers": {"local:smollm2": {"max_tokens": max_tokens, "temperature": 0.0}},
-        }
-    )
-    sink = MemoryDecisions()
-    return Models(config, Settings(prompts_dir=PROMPTS), sink), sink
+@asynccontextmanager
+async def _started(max_tokens: int) -> AsyncIterator[tuple[Models, MemoryDecisions]]:
+    """Models of five roles on the one local server, that server started (its load is not a
+    test's time); the answers are held to `max_tokens`."""
+    config = {
+        "roles": {
+            # Two roles on one server: they share its queue.
+            "extract": {"prompt": "extract", "queue_timeout_seconds": 900} | ONE_TRY,
+            "classify": {"prompt": "extract", "queue_timeout_seconds": 900} | ONE_TRY,
+            "respond": {"prompt": "respond", "timeout_seconds": 120} | ONE_TRY,
+            "judge": {"prompt": "respond", "timeout_seconds": 0.5} | ONE_TRY,
+            "route": {"prompt": "extract", "queue_timeout_seconds": 0.5} | ONE_TRY,
+        },
+        "providers": {"local:smollm2": {"max_tokens": max_tokens, "temperature": 0.0}},
+    }
+    async with models_of(config) as (models, sink):
+        await models.local_server("smollm2").base_url()
+        yield models, sink
 
 
 @pytest.fixture
 async def local() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
-    models, sink = _models(64)
-    await models.local_server("smollm2").base_url()
-    yield models, sink
-    await models.aclose()
+    async with _started(64) as started:
+        yield started
 
 
 @pytest.fixture
 async def local_long() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
     """Answers of up to 1,024 tokens: a story still being written when the server is killed,
     however quiet the machine (64 tokens can be done within a second)."""
-    models, sink = _models(1024)
-    await models.local_server("smollm2").base_url()
-    yield models, sink
-    await models.aclose()
+    async with _started(1024) as started:
+        yield started
 
 
 async def test_eight_concurrent_extractions_take_turns_and_none_times_out_waiting(

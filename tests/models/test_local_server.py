@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from agent_ops.models import MemoryDecisions, Models, ModelsConfig
-from agent_ops.settings import Settings
+from agent_ops.models import MemoryDecisions, Models
+from tests.models.local_models import models_of
 
 pytestmark = pytest.mark.llama
 
@@ -108,12 +108,8 @@ def test_two_processes_ask_the_local_model_at_once_and_leave_no_server_behind() 
 
 @pytest.fixture
 async def local_models() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
-    sink = MemoryDecisions()
-    models = Models(
-        ModelsConfig.model_validate(CONFIG), Settings(prompts_dir=ROOT / "prompts"), sink
-    )
-    yield models, sink
-    await models.aclose()
+    async with models_of(CONFIG) as local:
+        yield local
 
 
 async def test_a_local_server_that_died_is_started_again_by_the_next_call(

@@ -14,9 +14,8 @@ import psycopg
 import pytest
 
 from agent_ops.errors import NotFound
-from agent_ops.runtime import GraphRegistry, RunOptions, RunRequest, Runtime
-from agent_ops.settings import Settings
-from agent_ops.storage import create_storage
+from agent_ops.runtime import RunOptions, RunRequest, Runtime
+from tests.runtimes import started_runtimes
 from tests.servers import TEST_GRAPHS
 
 TABLES = {
@@ -74,11 +73,8 @@ def _refuse(url: str, table: str, event: str) -> None:
 
 @pytest.fixture
 async def runtime(database_url: str) -> AsyncIterator[Runtime]:
-    settings = Settings(database_url=database_url, workers=1, poll_seconds=0.1, config=TEST_GRAPHS)
-    started = Runtime(settings, create_storage(database_url), GraphRegistry.load(TEST_GRAPHS))
-    await started.start()
-    yield started
-    await started.stop()
+    async with started_runtimes(database_url, TEST_GRAPHS) as start:
+        yield await start(workers=1, poll_seconds=0.1)
 
 
 async def _waiting_thread(runtime: Runtime) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -23,9 +22,8 @@ from agent_ops.errors import ConfigError
 from agent_ops.runtime.admission import resolve_public
 from agent_ops.runtime.webhooks import retry_delay, signer
 from agent_ops.settings import Settings
-from tests.api.conftest import BACKENDS, fresh_database
 from tests.graphs.graphs import REPLY
-from tests.servers import AgentOpsProcess
+from tests.servers import BACKENDS, new_server, serving
 from tests.triggers.receiver import Receiver, verified
 
 SECRET = "whsec_" + base64.b64encode(b"outbound webhook test secret 32b").decode()
@@ -36,25 +34,15 @@ MAX_ATTEMPTS = 3
 def _server(
     request: pytest.FixtureRequest, factory: pytest.TempPathFactory, name: str, **env: str
 ) -> Iterator[str]:
-    folder = factory.mktemp(f"{name}-{request.param}")
-    server = AgentOpsProcess(
-        fresh_database(request, folder, name.replace("-", "_")),
-        folder,
-        env={
-            "AGENT_OPS_POLL_SECONDS": "0.5",
-            "AGENT_OPS_WEBHOOK_SECRET": SECRET,
-            "AGENT_OPS_WEBHOOK_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
-            "AGENT_OPS_WEBHOOK_RETRY_SECONDS": "0.2",
-            **env,
-        },
-        name=f"{name}-{request.param}",
-    )
-    server.start()
-    assert server.url is not None
-    yield server.url
-    server.stop()
-    if os.environ.get("AGENT_OPS_SHOW_SERVER_LOG"):
-        print(server.log())
+    env = {
+        "AGENT_OPS_WEBHOOK_SECRET": SECRET,
+        "AGENT_OPS_WEBHOOK_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+        "AGENT_OPS_WEBHOOK_RETRY_SECONDS": "0.2",
+        **env,
+    }
+    with serving(new_server(factory, name, env, request=request)) as server:
+        assert server.url is not None
+        yield server.url
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

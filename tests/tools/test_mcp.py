@@ -22,12 +22,11 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
-from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode, tools_condition
 from pydantic import ValidationError
 
-from agent_ops.errors import ConfigError, ConnectorError, ConnectorRejected, ConnectorUnavailable
+from agent_ops.errors import ConfigError, ConnectorRejected, ConnectorUnavailable
 from tests.models.fakes import closed_port, scripted_chat
+from tests.tools.tool_agent import tool_agent, tool_call
 from tools.mcp import MCPConfig, MCPServer, MCPSessions, close_mcp_sessions, mcp_tools
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -413,37 +412,20 @@ async def test_a_graph_calls_mcp_tools_through_a_tool_node(
 ) -> None:
     tools = list((await _tools(server(allowed_tools=["add", "refuse"]), sessions)).values())
 
-    def call(call_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": call_id,
-            "type": "function",
-            "function": {"name": name, "arguments": json.dumps(args)},
-        }
-
     answers: list[str | dict[str, Any]] = [
         {
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                call("call_1", "test_add", {"a": 19, "b": 23}),
-                call("call_2", "test_refuse", {"reason": "no PO"}),
+                tool_call("call_1", "test_add", {"a": 19, "b": 23}),
+                tool_call("call_2", "test_refuse", {"reason": "no PO"}),
             ],
         },
         "The total is 42; the check was refused.",
     ]
     with scripted_chat(answers) as fake:
         model = ChatOpenAI(base_url=fake.url, api_key="unused", model="fake").bind_tools(tools)
-
-        async def agent(state: MessagesState) -> dict[str, Any]:
-            return {"messages": [await model.ainvoke(state["messages"])]}
-
-        builder = StateGraph(MessagesState)
-        builder.add_node("agent", agent)
-        builder.add_node("tools", ToolNode(tools, handle_tool_errors=ConnectorError))
-        builder.add_edge(START, "agent")
-        builder.add_conditional_edges("agent", tools_condition, ["tools", END])
-        builder.add_edge("tools", "agent")
-        graph = builder.compile()
+        graph = tool_agent(model, tools).compile()
         result = await graph.ainvoke({"messages": [HumanMessage("What is 19 + 23?")]})
 
     _, asked, added, refused, answer = result["messages"]

@@ -13,29 +13,20 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_openai import ChatOpenAI
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode, tools_condition
 
-from agent_ops.errors import ConnectorError
 from tests.models.fakes import scripted_chat
 from tests.tools.openapi_shop import ServedApp, Shop, shop_app
+from tests.tools.tool_agent import tool_agent, tool_call
 from tools.openapi import OpenAPIConfig, openapi_tools
 
 ORDER = {"customer": "C-042", "lines": [{"sku": "bolt-m8", "quantity": 3}]}
 
 
 def _order_call(call_id: str) -> dict[str, Any]:
-    arguments = json.dumps({"body": ORDER})
     return {
         "role": "assistant",
         "content": None,
-        "tool_calls": [
-            {
-                "id": call_id,
-                "type": "function",
-                "function": {"name": "create_order", "arguments": arguments},
-            }
-        ],
+        "tool_calls": [tool_call(call_id, "create_order", {"body": ORDER})],
     }
 
 
@@ -50,17 +41,7 @@ async def test_a_graph_places_one_order_through_a_tool_node_despite_a_lost_answe
         with scripted_chat(script) as chat:
             model = ChatOpenAI(base_url=chat.url, api_key="test", model="fake", max_retries=0)
             bound = model.bind_tools(tools)
-
-            async def agent(state: MessagesState) -> dict[str, Any]:
-                return {"messages": [await bound.ainvoke(state["messages"])]}
-
-            builder = StateGraph(MessagesState)
-            builder.add_node("agent", agent)
-            builder.add_node("tools", ToolNode(tools, handle_tool_errors=ConnectorError))
-            builder.add_edge(START, "agent")
-            builder.add_conditional_edges("agent", tools_condition, ["tools", END])
-            builder.add_edge("tools", "agent")
-            graph = builder.compile(checkpointer=InMemorySaver())
+            graph = tool_agent(bound, tools).compile(checkpointer=InMemorySaver())
 
             result = await graph.ainvoke(
                 {"messages": [HumanMessage("Order 3 M8 bolts for customer C-042.")]},

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Any
+
+import pytest
 
 from tests.tryton_fixtures import RunningTryton
 from tools.tryton import Invoice, InvoiceLineInput, TrytonClient, TrytonERP
@@ -139,61 +142,58 @@ async def test_a_writer_told_of_no_create_in_flight_records_its_own_before_sendi
     assert payment.created and payment.state == "submitted"
 
 
+@pytest.fixture
+async def writers(tryton: RunningTryton) -> AsyncIterator[tuple[TrytonERP, TrytonERP]]:
+    """Two connections to the one Tryton, as two worker processes each hold their own."""
+    async with TrytonClient(tryton.settings()) as one, TrytonClient(tryton.settings()) as two:
+        yield TrytonERP(one), TrytonERP(two)
+
+
 async def test_concurrent_pays_of_one_invoice_with_a_killed_writers_draft_leave_one_payment(
-    tryton: RunningTryton,
+    writers: tuple[TrytonERP, TrytonERP],
 ) -> None:
-    async with (
-        TrytonClient(tryton.settings()) as one,
-        TrytonClient(tryton.settings()) as two,
-    ):
-        first, second = TrytonERP(one), TrytonERP(two)
-        invoice = await _posted(first, "PO-00005", "race-many")
+    first, second = writers
+    invoice = await _posted(first, "PO-00005", "race-many")
 
-        made = await asyncio.gather(
-            first.pay_invoice(idempotency_key="pay-race-many", invoice_id=invoice.id),
-            _dead_writers_payment(second, invoice, "pay-race-many"),
-            second.pay_invoice(idempotency_key="pay-race-many", invoice_id=invoice.id),
-            first.pay_invoice(idempotency_key="pay-race-many", invoice_id=invoice.id),
-        )
-        final = await first.pay_invoice(idempotency_key="pay-race-many", invoice_id=invoice.id)
+    made = await asyncio.gather(
+        first.pay_invoice(idempotency_key="pay-race-many", invoice_id=invoice.id),
+        _dead_writers_payment(second, invoice, "pay-race-many"),
+        second.pay_invoice(idempotency_key="pay-race-many", invoice_id=invoice.id),
+        first.pay_invoice(idempotency_key="pay-race-many", invoice_id=invoice.id),
+    )
+    final = await first.pay_invoice(idempotency_key="pay-race-many", invoice_id=invoice.id)
 
-        ids = {made[0].id, made[2].id, made[3].id, final.id}
-        assert len(ids) == 1
-        assert [(row["id"], row["state"]) for row in await _payments(first, invoice)] == [
-            (final.id, "submitted")
-        ]
+    ids = {made[0].id, made[2].id, made[3].id, final.id}
+    assert len(ids) == 1
+    assert [(row["id"], row["state"]) for row in await _payments(first, invoice)] == [
+        (final.id, "submitted")
+    ]
 
 
 async def test_concurrent_posts_of_one_invoice_both_report_it_posted(
-    tryton: RunningTryton,
+    writers: tuple[TrytonERP, TrytonERP],
 ) -> None:
-    async with (
-        TrytonClient(tryton.settings()) as one,
-        TrytonClient(tryton.settings()) as two,
-    ):
-        first, second = TrytonERP(one), TrytonERP(two)
-        (order,) = await first.find_purchase_orders(number="PO-00001")
-        draft = await first.book_supplier_invoice(
-            idempotency_key="race-post",
-            supplier_id=order.supplier_id,
-            invoice_date=TODAY,
-            reference="SUPP-race-post",
-            lines=[
-                InvoiceLineInput(
-                    purchase_line_id=order.lines[0].id,
-                    quantity=1,
-                    unit_price=order.lines[0].unit_price,
-                )
-            ],
-        )
+    first, second = writers
+    (order,) = await first.find_purchase_orders(number="PO-00001")
+    draft = await first.book_supplier_invoice(
+        idempotency_key="race-post",
+        supplier_id=order.supplier_id,
+        invoice_date=TODAY,
+        reference="SUPP-race-post",
+        lines=[
+            InvoiceLineInput(
+                purchase_line_id=order.lines[0].id,
+                quantity=1,
+                unit_price=order.lines[0].unit_price,
+            )
+        ],
+    )
 
-        posted = await asyncio.gather(
-            *(erp.post_invoice(draft.id) for erp in (first, second, first, second))
-        )
+    posted = await asyncio.gather(
+        *(erp.post_invoice(draft.id) for erp in (first, second, first, second))
+    )
 
-        assert {(invoice.state, invoice.number) for invoice in posted} == {
-            ("posted", posted[0].number)
-        }
+    assert {(invoice.state, invoice.number) for invoice in posted} == {("posted", posted[0].number)}
 
 
 # -- bookings: one supplier invoice per key ----------------------------------------------------
