@@ -28,6 +28,7 @@ from agent_ops.storage._requests import (
 from agent_ops.storage._sql import Modules, Where
 from agent_ops.storage.records import (
     Assistant,
+    AuditEntry,
     Cron,
     StoreItem,
     Thread,
@@ -225,10 +226,18 @@ class Threads(Base):
         if_exists: OnConflictBehavior = "raise",
         tenant_id: str = DEFAULT_TENANT,
         owner: str = DEFAULT_OWNER,
+        audit: AuditEntry | None = None,
     ) -> Thread:
-        """Insert an idle thread; on an existing id (of any tenant) raise Conflict or return it."""
+        """Insert an idle thread; on an existing id (of any tenant) raise Conflict or return it.
+        `audit` is appended in the same transaction when the thread is inserted."""
         created: Thread = await self._tx(
-            self._sql.threads.create_thread, thread_id, metadata or {}, if_exists, tenant_id, owner
+            self._sql.threads.create_thread,
+            thread_id,
+            metadata or {},
+            if_exists,
+            tenant_id,
+            owner,
+            audit,
         )
         return created
 

@@ -7,7 +7,7 @@ from dataclasses import astuple, fields
 
 from agent_ops.storage._sql import Where
 from agent_ops.storage.postgres.rows import Tx
-from agent_ops.storage.records import AuditRecord
+from agent_ops.storage.records import AuditEntry, AuditRecord
 
 _COLUMNS = [f.name for f in fields(AuditRecord)]
 _GENESIS = "0" * 64
@@ -19,6 +19,9 @@ async def append_audit(
     # Writers of one tenant's chain queue on a transaction-scoped advisory lock; the SELECT after
     # it (a new snapshot under READ COMMITTED) sees the row the previous holder committed. The
     # primary key (tenant_id, seq) would refuse a duplicate even if this were got wrong.
+    # The lock is held to the commit, so a transaction takes it as its LAST lock (an action's
+    # row is appended after the action's own writes): one that held it while waiting for a
+    # thread's row could deadlock with one holding the thread that waits for the chain.
     await tx.conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended('agent_ops.audit/' || %s, 0))",
         (tenant_id,),
@@ -43,3 +46,9 @@ async def read_audit(tx: Tx, where: Where, limit: int) -> list[AuditRecord]:
         (*where.params, limit),
     )
     return [AuditRecord(**row) for row in await cur.fetchall()]
+
+
+async def append_entry(tx: Tx, entry: AuditEntry | None) -> None:
+    """Append an action's audit row in the action's transaction (nothing for None)."""
+    if entry is not None:
+        await append_audit(tx, entry.tenant_id, entry.seal)

@@ -19,6 +19,7 @@ from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.postgres import outbox
+from agent_ops.storage.postgres.audit import append_entry
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, no_transaction
 from agent_ops.storage.postgres.threads import (
     delete_checkpoints,
@@ -26,7 +27,7 @@ from agent_ops.storage.postgres.threads import (
     next_inflight,
     settle_thread,
 )
-from agent_ops.storage.records import LeaseState, Run
+from agent_ops.storage.records import AuditEntry, LeaseState, Run
 from agent_ops.types import Json
 
 # Skipping the runs this claim already passed over; locking the row against other claimers.
@@ -55,7 +56,7 @@ _END = (
 )
 
 
-async def create_run(tx: Tx, new: NewRun) -> Run:
+async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Run:
     """Queue a run, applying the multitask strategy to the runs in flight on its thread."""
     # Locking the thread row serialises run creation per thread, so two concurrent `reject`
     # requests cannot both see an idle thread.
@@ -111,6 +112,7 @@ async def create_run(tx: Tx, new: NewRun) -> Run:
         (new.thread_id,),
     )
     tx.notify(RUN_QUEUED, new.run_id)
+    await append_entry(tx, audit)  # last: the chain's lock is the transaction's last lock
     return rec.run(row, COLUMNS)
 
 
@@ -188,7 +190,9 @@ async def renew_lease(tx: Tx, run_id: str, worker_id: str, lease_seconds: float)
     return LeaseState(held=True, cancel_action=row["cancel_action"])
 
 
-async def finish_run(tx: Tx, run_id: str, worker_id: str, end: Ending) -> Run | None:
+async def finish_run(
+    tx: Tx, run_id: str, worker_id: str, end: Ending, audit: AuditEntry | None = None
+) -> Run | None:
     """End a run held by `worker_id` and settle its thread; None when the lease was lost."""
     _policy.check_final(run_id, end.status)
     if not await _lock_thread_of(tx, run_id):
@@ -215,6 +219,7 @@ async def finish_run(tx: Tx, run_id: str, worker_id: str, end: Ending) -> Run | 
     await settle_thread(tx, finished.thread_id, outcome, error)
     await _wake_after_end(tx, run_id, finished.thread_id)
     await outbox.enqueue(tx, finished)  # the webhook commits with the ending, or neither does
+    await append_entry(tx, audit)  # so does the record of the outcome (the chain's lock last)
     return finished
 
 
