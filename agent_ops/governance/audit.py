@@ -23,7 +23,7 @@ from typing import Any, Final, Literal
 
 from agent_ops.errors import InvalidInput
 from agent_ops.governance.identity import Identity, caller
-from agent_ops.storage import AuditRecord, AuditTrail
+from agent_ops.storage import AuditEntry, AuditRecord, AuditTrail
 from agent_ops.types import DEFAULT_TENANT
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "bind_request",
     "canonical",
     "digest",
+    "entry",
     "page",
     "pauses",
     "read",
@@ -97,10 +98,40 @@ async def record(
     identity: Identity | None = None,
     actor: str | None = None,
 ) -> AuditRecord:
-    """Append one row to the trail of `tenant` (default: the caller's, else the default tenant).
+    """Append one row to the trail of `tenant` (default: the caller's, else the default tenant),
+    in a transaction of its own; `entry` names the arguments. An action that is itself a state
+    change passes `entry(...)` to it instead, so the two commit together."""
+    row = entry(
+        action,
+        resource_type,
+        resource_id,
+        payload=payload,
+        detail=detail,
+        outcome=outcome,
+        tenant=tenant,
+        identity=identity,
+        actor=actor,
+    )
+    return await storage.append_audit(row.tenant_id, row.seal)
+
+
+def entry(
+    action: str,
+    resource_type: str,
+    resource_id: str | None,
+    *,
+    payload: Any = None,
+    detail: Mapping[str, Any] | None = None,
+    outcome: Outcome = "ok",
+    tenant: str | None = None,
+    identity: Identity | None = None,
+    actor: str | None = None,
+) -> AuditEntry:
+    """Return the row `action` on `resource_type`/`resource_id` makes, ready to be chained.
 
     The actor is `identity` (default: the caller of the request being served); without one it is
     `actor` if given, `anonymous` inside a request (authentication off) and `system` outside one.
+    Who and when are taken now; the chain's place and hash when the row is appended.
     """
     who = identity if identity is not None else caller()
     request = _request.get()
@@ -139,7 +170,7 @@ async def record(
         row = replace(unsealed, seq=seq, prev_hash=prev_hash)
         return replace(row, hash=row_hash(row))
 
-    return await storage.append_audit(chain, seal)
+    return AuditEntry(chain, seal)
 
 
 async def read(

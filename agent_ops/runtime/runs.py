@@ -39,6 +39,7 @@ from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import RunOptions, RunRequest
 from agent_ops.runtime.streams import StreamBus
 from agent_ops.storage import (
+    AuditEntry,
     IntakeEntry,
     IntakeItem,
     ModelDecision,
@@ -48,6 +49,7 @@ from agent_ops.storage import (
     WebhookMessage,
 )
 from agent_ops.types import (
+    DEFAULT_TENANT,
     INFLIGHT_RUN_STATUSES,
     TERMINAL_RUN_STATUSES,
     CancelAction,
@@ -253,30 +255,30 @@ class Runs:
         return await self._queue(await self.plan(thread_id, request))
 
     async def _queue(self, plan: RunPlan) -> Run:
-        run = await self._storage.create_run(
+        # The audit row commits with the run it records, or neither does.
+        return await self._storage.create_run(
             **plan.row(),
             multitask_strategy=plan.multitask_strategy,
             if_not_exists=plan.if_not_exists,
             after_seconds=plan.after_seconds,
             stateless=plan.stateless,
             **plan.caller,
+            audit=self._queued_entry(plan),
         )
-        await self._audit_queued(run, plan)  # audit
-        return run
 
-    async def _audit_queued(self, run: Run, plan: RunPlan) -> None:
-        """Record a queued run (a resume as the approval it carries) in the audit trail."""
-        facts = {"thread_id": run.thread_id, "assistant_id": run.assistant_id}
+    @staticmethod
+    def _queued_entry(plan: RunPlan) -> AuditEntry:
+        """The audit row of a queued run (a resume as the approval it carries)."""
+        facts = {"thread_id": plan.thread_id, "assistant_id": plan.assistant_id}
         if plan.options.resumes:
             facts |= plan.answers or {}
-        await audit.record(
-            self._storage,
+        return audit.entry(
             "run.resume" if plan.options.resumes else "run.create",
             "run",
-            run.run_id,
+            plan.run_id,
             payload=plan.options.to_json(),
             detail=facts,
-            tenant=run.tenant_id,
+            tenant=plan.caller.get("tenant_id") or DEFAULT_TENANT,
         )
 
     async def create_and_wait(self, thread_id: str | None, request: RunRequest) -> Run:

@@ -31,6 +31,7 @@ from agent_ops.runtime.state import empty_state, snapshot_view, state_config
 from agent_ops.runtime.thread_streams import ThreadStreamEvent, ThreadStreams, thread_stream_modes
 from agent_ops.storage import Storage, Thread
 from agent_ops.types import (
+    DEFAULT_TENANT,
     Json,
     OnConflictBehavior,
     PruneStrategy,
@@ -96,20 +97,36 @@ class Threads:
         for step in supersteps:
             for update in step.get("updates", []):
                 self._limits.input(update.get("values"), "supersteps[].updates[].values")
-        thread = await self._storage.create_thread(
-            thread_id=thread_id, metadata=metadata, if_exists=if_exists or "raise", **stamp()
-        )
-        found = visible(thread.tenant_id, thread.owner) and authz.matches(thread.metadata, filter)
-        if not found:  # if_exists=do_nothing found another's
-            raise Conflict(f"thread {thread_id} already exists")
-        await audit.record(  # audit
-            self._storage,
+        stamped = stamp()
+        created = audit.entry(
             "thread.create",
             "thread",
             thread_id,
             payload=metadata,
-            tenant=thread.tenant_id,
+            tenant=stamped.get("tenant_id") or DEFAULT_TENANT,
         )
+        # A new thread's row commits with it; one found by if_exists=do_nothing is recorded
+        # below, once the caller may see it.
+        found_ok = if_exists == "do_nothing"
+        thread = await self._storage.create_thread(
+            thread_id=thread_id,
+            metadata=metadata,
+            if_exists=if_exists or "raise",
+            **stamped,
+            audit=None if found_ok else created,
+        )
+        found = visible(thread.tenant_id, thread.owner) and authz.matches(thread.metadata, filter)
+        if not found:  # if_exists=do_nothing found another's
+            raise Conflict(f"thread {thread_id} already exists")
+        if found_ok:
+            await audit.record(  # audit
+                self._storage,
+                "thread.create",
+                "thread",
+                thread_id,
+                payload=metadata,
+                tenant=thread.tenant_id,
+            )
         if not supersteps:
             return thread
         for step in supersteps:

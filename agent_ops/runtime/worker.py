@@ -26,7 +26,7 @@ from agent_ops.runtime.liveness import dead_here, this_process
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.streams import StreamBus
 from agent_ops.settings import Settings
-from agent_ops.storage import RUN_CANCEL, RUN_QUEUED, Run, Storage
+from agent_ops.storage import RUN_CANCEL, RUN_QUEUED, AuditEntry, Run, Storage
 
 log = logging.getLogger(__name__)
 
@@ -215,8 +215,8 @@ class WorkerPool:
                 log.exception("run %s: rollback failed; ending it interrupted instead", run.run_id)
         if outcome is None:  # cancelled on request
             outcome = RunOutcome("interrupted", f"cancelled ({reason})", None, {}, {})
-        # Before the run is marked finished, so whoever sees it finished finds its record.
-        await self._audit_outcome(run, outcome)  # audit
+        # The record of the outcome commits with the ending (so whoever sees the run finished
+        # finds its record, and a crash leaves neither); a lost lease writes neither.
         finished = await self._storage.finish_run(
             run.run_id,
             worker_id=self.worker_id,
@@ -225,6 +225,7 @@ class WorkerPool:
             thread_values=outcome.values,
             thread_interrupts=outcome.interrupts if outcome.values is not None else None,
             output=outcome.output,
+            audit=self._outcome_entry(run, outcome),  # audit
         )
         self._bus.end(stream)
         if finished is None:
@@ -242,8 +243,8 @@ class WorkerPool:
             extra={"run_id": run.run_id, "thread_id": run.thread_id},
         )
 
-    async def _audit_outcome(self, run: Run, outcome: RunOutcome) -> None:
-        """Record what the run's graph did: its steps in order, how it ended, and for a pause
+    def _outcome_entry(self, run: Run, outcome: RunOutcome) -> AuditEntry:
+        """The audit row of what the run's graph did: its steps in order, how it ended, and for a pause
         the interrupts a resume will answer (the same ids its `run.resume` row names)."""
         facts: dict[str, Any] = {
             "thread_id": run.thread_id,
@@ -260,8 +261,7 @@ class WorkerPool:
         owner = caller()
         bind_caller(None)
         try:
-            await audit.record(
-                self._storage,
+            return audit.entry(
                 f"run.{outcome.status}",
                 "run",
                 run.run_id,

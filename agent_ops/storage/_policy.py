@@ -31,11 +31,12 @@ from agent_ops.types import (
 INFLIGHT_SQL: Final = "(" + ", ".join(f"'{s}'" for s in sorted(INFLIGHT_RUN_STATUSES)) + ")"
 
 
-def next_runnable_sql(*, now: str, also: str = "", lock: str = "") -> str:
+def next_runnable_sql(*, now: str, also: str = "", lock: str = "", limit: str = "1") -> str:
     """The claim's one rule, in a backend's dialect (`now` its clock, `also` a further condition,
-    `lock` its row lock): the oldest runnable run whose thread is free, that is nothing running
-    there under a live lease and no older in-flight run queued ahead of it. An expired running
-    run is itself the oldest in flight."""
+    `lock` its row lock, `limit` how many): the oldest runnable run whose thread is free, that
+    is nothing running there under a live lease and no older in-flight run queued ahead of it.
+    An expired running run is itself the oldest in flight. No two runs found are of one thread
+    (the older is in flight ahead of the younger), so `limit` above 1 takes several at once."""
     return f"""
 SELECT r.* FROM runs r
 WHERE r.status IN {INFLIGHT_SQL}
@@ -47,7 +48,7 @@ WHERE r.status IN {INFLIGHT_SQL}
       AND ((o.status = 'running' AND o.lease_expires_at >= {now})
            OR (o.created_at, o.run_id) < (r.created_at, r.run_id))){also}
 ORDER BY r.created_at, r.run_id
-LIMIT 1{lock}
+LIMIT {limit}{lock}
 """
 
 
@@ -180,6 +181,16 @@ def outcome_of_finish(status: str, waiting: bool) -> ThreadStatus:
     if status == "interrupted":
         return "interrupted" if waiting else "idle"
     return "error"
+
+
+def outcome_of_finish_sql(status: str, waiting: str) -> str:
+    """`outcome_of_finish` as an SQL expression over the expressions `status` and `waiting`,
+    for a backend that ends a run and settles its thread in one statement."""
+    return (
+        f"(CASE {status} WHEN 'success' THEN 'idle'"
+        f" WHEN 'interrupted' THEN CASE WHEN {waiting} THEN 'interrupted' ELSE 'idle' END"
+        " ELSE 'error' END)"
+    )
 
 
 def outcome_of_state(waiting: bool) -> ThreadStatus:

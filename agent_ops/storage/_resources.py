@@ -18,6 +18,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from agent_ops.errors import ConfigError
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
+from agent_ops.storage._cache import AssistantCache
 from agent_ops.storage._records import Columns, Row
 from agent_ops.storage._requests import (
     AssistantChanges,
@@ -28,9 +29,11 @@ from agent_ops.storage._requests import (
     Page,
 )
 from agent_ops.storage._sql import Modules, Where
+from agent_ops.storage.channels import ASSISTANT_CHANGED, Listener
 from agent_ops.storage.encryption import Keyring, Resealed, is_sealed
 from agent_ops.storage.records import (
     Assistant,
+    AuditEntry,
     Cron,
     StoreItem,
     Thread,
@@ -114,6 +117,10 @@ class Base:
         """Run `fn(tx, *args)` as one transaction and deliver its wake-ups after commit."""
         raise NotImplementedError
 
+    def listen(self, channel: str, listener: Listener) -> Callable[[], None]:
+        """Call `listener(payload)` for each wake-up on `channel` (the backend's)."""
+        raise NotImplementedError
+
     def _read(self, read: Callable[[Row, Columns], R], rows: list[Row]) -> list[R]:
         """Records from rows read in the backend's dialect."""
         columns: Columns = self._sql.rows.COLUMNS
@@ -126,7 +133,24 @@ class Base:
 
 
 class Assistants(Base):
-    """Assistants: a graph with its configuration, versioned on every change."""
+    """Assistants: a graph with its configuration, versioned on every change.
+
+    Reads are kept for a few seconds per process (`_cache`): a change here drops the copy
+    before it returns, one elsewhere by its ASSISTANT_CHANGED wake-up."""
+
+    _cached: AssistantCache | None = None
+
+    def _assistant_cache(self) -> AssistantCache:
+        if self._cached is None:
+            self._cached = AssistantCache()
+            self.listen(ASSISTANT_CHANGED, self._cached.drop)
+        return self._cached
+
+    def _changed(self, assistant_id: str) -> None:
+        """Drop the copy once a change committed (or failed): a read that began before it
+        is not kept either."""
+        if self._cached is not None:
+            self._cached.drop(assistant_id)
 
     def _assistant_filter(
         self, graph_id: str | None, name: str | None, metadata: Json | None, tenant_id: str | None
@@ -173,7 +197,13 @@ class Assistants(Base):
         return created
 
     async def get_assistant(self, assistant_id: str) -> Assistant:
+        cache = self._assistant_cache()
+        kept = cache.get(assistant_id)
+        if kept is not None:
+            return kept
+        generation = cache.generation
         found: Assistant = await self._tx(self._sql.assistants.get_assistant, assistant_id)
+        cache.put(found, generation)
         return found
 
     async def update_assistant(
@@ -189,13 +219,19 @@ class Assistants(Base):
     ) -> Assistant:
         """Store a new version (fields not given are kept, metadata is merged) and make it latest."""
         changes = AssistantChanges(graph_id, name, description, config, context, metadata)
-        updated: Assistant = await self._tx(
-            self._sql.assistants.update_assistant, assistant_id, changes
-        )
+        try:
+            updated: Assistant = await self._tx(
+                self._sql.assistants.update_assistant, assistant_id, changes
+            )
+        finally:
+            self._changed(assistant_id)
         return updated
 
     async def delete_assistant(self, assistant_id: str) -> None:
-        await self._tx(self._sql.assistants.delete_assistant, assistant_id)
+        try:
+            await self._tx(self._sql.assistants.delete_assistant, assistant_id)
+        finally:
+            self._changed(assistant_id)
 
     async def search_assistants(
         self,
@@ -242,9 +278,12 @@ class Assistants(Base):
 
     async def set_assistant_version(self, assistant_id: str, version: int) -> Assistant:
         """Make an earlier version the current one."""
-        current: Assistant = await self._tx(
-            self._sql.assistants.set_assistant_version, assistant_id, version
-        )
+        try:
+            current: Assistant = await self._tx(
+                self._sql.assistants.set_assistant_version, assistant_id, version
+            )
+        finally:
+            self._changed(assistant_id)
         return current
 
 
@@ -269,10 +308,18 @@ class Threads(Base):
         if_exists: OnConflictBehavior = "raise",
         tenant_id: str = DEFAULT_TENANT,
         owner: str = DEFAULT_OWNER,
+        audit: AuditEntry | None = None,
     ) -> Thread:
-        """Insert an idle thread; on an existing id (of any tenant) raise Conflict or return it."""
+        """Insert an idle thread; on an existing id (of any tenant) raise Conflict or return it.
+        `audit` is appended in the same transaction when the thread is inserted."""
         created: Thread = await self._tx(
-            self._sql.threads.create_thread, thread_id, metadata or {}, if_exists, tenant_id, owner
+            self._sql.threads.create_thread,
+            thread_id,
+            metadata or {},
+            if_exists,
+            tenant_id,
+            owner,
+            audit,
         )
         return created
 

@@ -20,6 +20,7 @@ from agent_ops.storage._resources import Base
 from agent_ops.storage.encryption import open_bytes
 from agent_ops.storage.records import (
     ApiKey,
+    AuditEntry,
     AuditRecord,
     IntakeEntry,
     IntakeItem,
@@ -59,8 +60,10 @@ class Runs(Base):
         thread_metadata: Json | None = None,
         tenant_id: str = DEFAULT_TENANT,
         owner: str = DEFAULT_OWNER,
+        audit: AuditEntry | None = None,
     ) -> Run:
-        """Queue a run in one transaction, applying the multitask strategy.
+        """Queue a run in one transaction, applying the multitask strategy; `audit` is its
+        audit row, appended in the same transaction.
 
         A missing thread is created when `if_not_exists == "create"` (with `thread_metadata`),
         else NotFound; an existing thread gains the `thread_metadata` keys it lacks. With runs in flight on the thread: `reject` raises Conflict naming the
@@ -82,7 +85,7 @@ class Runs(Base):
             tenant_id=tenant_id,
             owner=owner,
         )
-        queued: Run = await self._tx(self._sql.runs.create_run, new)
+        queued: Run = await self._tx(self._sql.runs.create_run, new, audit)
         return queued
 
     async def get_run(self, run_id: str, *, thread_id: str | None = None) -> Run:
@@ -141,9 +144,11 @@ class Runs(Base):
         thread_values: Json | None = None,
         thread_interrupts: Json | None = None,
         output: Json | None = None,
+        audit: AuditEntry | None = None,
     ) -> Run | None:
         """End a run and update its thread in one transaction; return the finished run, or None
-        if the lease was lost.
+        if the lease was lost. `audit` is the row recording the outcome, appended in the same
+        transaction (and not at all when the lease was lost).
 
         `output` is stored on the run (`Run.output`) for `runs/wait` and `join`.
         Thread status afterwards: busy if another run of the thread is in flight, else
@@ -152,7 +157,9 @@ class Runs(Base):
         Notifies RUN_DONE and RUN_QUEUED (the thread's next run may now go).
         """
         end = Ending(status, error, thread_values, thread_interrupts, output)
-        finished: Run | None = await self._tx(self._sql.runs.finish_run, run_id, worker_id, end)
+        finished: Run | None = await self._tx(
+            self._sql.runs.finish_run, run_id, worker_id, end, audit
+        )
         return finished
 
     async def rollback_run(

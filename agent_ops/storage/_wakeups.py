@@ -27,6 +27,11 @@ class Tx(Generic[C]):
     now: float = field(default_factory=time.time)
     """When the transaction began (epoch seconds): SQLite stamps rows with it."""
     wakeups: dict[tuple[str, str], None] = field(default_factory=dict)
+    token: str = ""
+    """Marks this process's NOTIFYs (PostgreSQL), which it delivers itself."""
+    sent: int = 0
+    """How many of the wake-ups a statement of the transaction already sent to other processes
+    (PostgreSQL folds them into the transaction's last statement when it can)."""
 
     def notify(self, channel: str, payload: str) -> None:
         """Raise a wake-up, delivered after commit; a repeated one is delivered once."""

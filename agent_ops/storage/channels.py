@@ -13,11 +13,21 @@ RUN_CANCEL: Final = "run_cancel"  # cancellation was requested for a running run
 RUN_EVENTS: Final = "run_events"  # new stream events were stored (payload: run id)
 THREAD_EVENTS: Final = "thread_events"  # a thread event was stored (payload: thread id)
 WEBHOOK_QUEUED: Final = "webhook_queued"  # an outbound webhook became due (payload: message id)
-CHANNELS: Final = (RUN_QUEUED, RUN_DONE, RUN_CANCEL, RUN_EVENTS, THREAD_EVENTS, WEBHOOK_QUEUED)
+ASSISTANT_CHANGED: Final = "assistant_changed"  # updated or deleted (payload: assistant id)
+CHANNELS: Final = (
+    RUN_QUEUED,
+    RUN_DONE,
+    RUN_CANCEL,
+    RUN_EVENTS,
+    THREAD_EVENTS,
+    WEBHOOK_QUEUED,
+    ASSISTANT_CHANGED,
+)
 
 Listener = Callable[[str], None]
 
 __all__ = [
+    "ASSISTANT_CHANGED",
     "CHANNELS",
     "RUN_CANCEL",
     "RUN_DONE",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from agent_ops.types import (
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "AuditRecord",
     "Assistant",
     "Cron",
@@ -259,3 +261,14 @@ class AuditRecord:
     detail: str
     prev_hash: str
     hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """An audit row not yet in its chain: the tenant whose chain it joins, and how to seal it
+    once its place is known (`seal(seq, prev_hash)` returns the row with its hash). A state
+    change given one appends it in its own transaction, so the action and its record commit
+    or roll back together."""
+
+    tenant_id: str
+    seal: Callable[[int, str], AuditRecord]

@@ -37,7 +37,7 @@ from agent_ops.storage.postgres.link import (
     describe,
     migrate,
 )
-from agent_ops.storage.postgres.rows import NOTIFY_CHANNEL, Tx
+from agent_ops.storage.postgres.rows import NOTIFY_CHANNEL, Tx, notes
 from agent_ops.storage.protocol import Storage
 
 __all__ = ["PostgresStorage"]
@@ -101,7 +101,7 @@ class PostgresStorage(Storage):
             raise _policy.not_open()
         try:
             async with self._pool.connection() as conn:
-                tx = Tx(conn)
+                tx = Tx(conn, token=self._wakeups.token)
                 if getattr(fn, "no_transaction", False):
                     result = await fn(tx, *args)
                     await self._send_wakeups(tx)
@@ -115,11 +115,11 @@ class PostgresStorage(Storage):
         return result
 
     async def _send_wakeups(self, tx: Tx) -> None:
-        if tx.wakeups:
-            token = self._wakeups.token
+        pending = notes(tx)  # those a statement of the transaction did not send already
+        if pending:
             await tx.conn.execute(
                 "SELECT pg_notify(%s, note) FROM unnest(%s::text[]) AS note",
-                (NOTIFY_CHANNEL, [f"{c}|{p}|{token}" for c, p in tx.raised()]),
+                (NOTIFY_CHANNEL, pending),
             )
 
     # -- wake-ups -------------------------------------------------------------------------------

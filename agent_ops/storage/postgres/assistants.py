@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
+from agent_ops.storage.channels import ASSISTANT_CHANGED
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb, no_transaction, one
 from agent_ops.storage.records import Assistant
 
@@ -42,6 +43,7 @@ async def get_assistant(tx: Tx, assistant_id: str, *, lock: bool = False) -> Ass
 
 
 async def update_assistant(tx: Tx, assistant_id: str, changes: AssistantChanges) -> Assistant:
+    tx.notify(ASSISTANT_CHANGED, assistant_id)  # other processes drop their copy
     current = await get_assistant(tx, assistant_id, lock=True)
     cur = await tx.conn.execute(
         "UPDATE assistants SET graph_id = %s, name = %s, description = %s, config = %s,"
@@ -55,6 +57,7 @@ async def update_assistant(tx: Tx, assistant_id: str, changes: AssistantChanges)
 
 
 async def delete_assistant(tx: Tx, assistant_id: str) -> None:
+    tx.notify(ASSISTANT_CHANGED, assistant_id)  # other processes drop their copy
     gone = await tx.conn.execute(
         "DELETE FROM assistants WHERE assistant_id = %s RETURNING assistant_id", (assistant_id,)
     )
@@ -73,6 +76,7 @@ async def list_assistant_versions(
 
 
 async def set_assistant_version(tx: Tx, assistant_id: str, version: int) -> Assistant:
+    tx.notify(ASSISTANT_CHANGED, assistant_id)  # other processes drop their copy
     await get_assistant(tx, assistant_id, lock=True)
     found = await tx.conn.execute(
         "UPDATE assistants AS a SET graph_id = v.graph_id, name = v.name,"

@@ -9,32 +9,37 @@ from datetime import datetime
 from agent_ops.storage import _policy
 from agent_ops.storage._policy import INFLIGHT_SQL
 from agent_ops.storage.channels import RUN_EVENTS, THREAD_EVENTS
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, no_transaction
+from agent_ops.storage.postgres.rows import COLUMNS, NOTIFY_CHANNEL, Tx, no_transaction, notes
 from agent_ops.storage.postgres.threads import delete_checkpoints
 from agent_ops.storage.records import RunEvent, ThreadEvent
 
 
 @no_transaction
 async def append_events(tx: Tx, run_id: str, events: Sequence[RunEvent]) -> None:
-    # One statement: the batch goes in whole or not at all, and only for a known run.
+    # One statement: the batch goes in whole or not at all, and only for a known run; it also
+    # wakes the other processes' streams (RUN_EVENTS), only when it added.
+    tx.notify(RUN_EVENTS, run_id)
     cur = await tx.conn.execute(
         "WITH known AS (SELECT 1 FROM runs WHERE run_id = %(run)s),"
         " added AS (INSERT INTO run_events (run_id, seq, event, data)"
         " SELECT %(run)s, e.seq, e.event, e.data"
         " FROM unnest(%(seq)s::bigint[], %(event)s::text[], %(data)s::bytea[]) AS e(seq, event, data)"
         " WHERE EXISTS (SELECT 1 FROM known) ON CONFLICT (run_id, seq) DO NOTHING)"
-        " SELECT EXISTS (SELECT 1 FROM known) AS known",
+        " SELECT EXISTS (SELECT 1 FROM known) AS known,"
+        " (SELECT count(pg_notify(%(channel)s, note)) FROM unnest(%(notes)s::text[]) AS note"
+        " WHERE EXISTS (SELECT 1 FROM known)) AS notified",
         {
             "run": run_id,
             "seq": [e.seq for e in events],
             "event": [e.event for e in events],
             "data": [e.data for e in events],
+            "channel": NOTIFY_CHANNEL,
+            "notes": notes(tx),
         },
     )
     row = await cur.fetchone()
     if row is None or not row["known"]:
         raise _policy.missing("run", run_id)
-    tx.notify(RUN_EVENTS, run_id)
 
 
 @no_transaction

@@ -36,6 +36,14 @@ def no_transaction(fn: F) -> F:
     return fn
 
 
+def notes(tx: Tx) -> list[str]:
+    """The NOTIFY payloads of the wake-ups raised and not yet sent, for the statement about to
+    run to send (`SELECT pg_notify(channel, note) FROM unnest(notes)`); they count as sent."""
+    pending = list(tx.raised())[tx.sent :]
+    tx.sent += len(pending)
+    return [f"{channel}|{payload}|{tx.token}" for channel, payload in pending]
+
+
 def jsonb(value: Any) -> Jsonb:
     return Jsonb(value)
 

@@ -4,14 +4,23 @@ Claims lock with `FOR NO KEY UPDATE SKIP LOCKED`, so any number of workers in an
 processes take distinct runs without waiting on each other (NO KEY: appending events, which
 references the run, does not block a claim); a thread's runs still go one at a time, oldest first.
 
-Lock order keeps concurrent transactions free of deadlocks: a thread row before its runs. The one
-path that holds a run first (a claim ending an exhausted run) only tries the thread with SKIP
-LOCKED and leaves the run to a later claim when the thread is busy.
+Lock order keeps concurrent transactions free of deadlocks: a thread row before its runs, and a
+tenant's audit chain head last of all. A claim is one statement in autocommit; ending a run it
+found exhausted is a transaction of its own that tries the thread with SKIP LOCKED and leaves the
+run to a later claim when the thread is busy.
+
+The common state changes are a few statements each: queuing under `reject`/`enqueue` locks the
+thread and then writes the run and the thread's status in one statement; finishing locks the
+thread and then ends the run, settles the thread and finds its next run in one; the audit row
+that records either is two more, the second also sending the transaction's wake-ups.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
 
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
@@ -19,6 +28,7 @@ from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.postgres import outbox
+from agent_ops.storage.postgres.audit import append_entry
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, no_transaction
 from agent_ops.storage.postgres.threads import (
     delete_checkpoints,
@@ -26,15 +36,18 @@ from agent_ops.storage.postgres.threads import (
     next_inflight,
     settle_thread,
 )
-from agent_ops.storage.records import LeaseState, Run
+from agent_ops.storage.records import AuditEntry, LeaseState, Run
 from agent_ops.types import Json
 
-# Skipping the runs this claim already passed over; locking the row against other claimers.
+# Skipping the runs this claim already passed over; locking the rows against other claimers.
 _NEXT_RUNNABLE = _policy.next_runnable_sql(
-    now="now()", also="\n  AND r.run_id <> ALL(%s)", lock="\nFOR NO KEY UPDATE OF r SKIP LOCKED"
+    now="now()",
+    also="\n  AND r.run_id <> ALL(%s)",
+    lock="\nFOR NO KEY UPDATE OF r SKIP LOCKED",
+    limit="%s",
 )
-# Find and take the next run in one round trip: the run comes back taken (`taken_`), or as it
-# is when it used all its attempts and the caller must end it instead.
+# Find and take up to n runnable runs in one statement: each comes back taken (`taken_`), or as
+# it is when it used all its attempts and must be ended instead.
 _TAKE_NEXT = f"""
 WITH next AS ({_NEXT_RUNNABLE}),
 taken AS (
@@ -47,15 +60,79 @@ taken AS (
 )
 SELECT true AS taken_, * FROM taken
 UNION ALL
-SELECT false AS taken_, * FROM next WHERE NOT EXISTS (SELECT 1 FROM taken)
+SELECT false AS taken_, * FROM next WHERE run_id NOT IN (SELECT run_id FROM taken)
+ORDER BY created_at, run_id
 """
 _END = (
     "UPDATE runs SET status = %s, error = %s, finished_at = now(), updated_at = now(),"
     " lease_expires_at = NULL WHERE run_id = %s"
 )
+# Queue a run on a locked thread under `reject` or `enqueue`, in one statement: the thread learns
+# its graph (keys it has win) and turns busy, and the run goes in, unless `reject` finds a run
+# in flight, whose ids and statuses come back instead (the run's columns are then NULL).
+_QUEUE = f"""
+WITH params AS (
+  SELECT %s::text AS run_id, %s::text AS thread_id, %s::text AS assistant_id,
+    %s::text AS tenant_id, %s::text AS owner, %s::jsonb AS metadata, %s::jsonb AS kwargs,
+    %s::text AS multitask_strategy, %s::boolean AS stateless, %s::float8 AS after_seconds,
+    %s::boolean AS enqueue, %s::jsonb AS thread_metadata
+),
+busy AS (
+  SELECT r.run_id, r.status FROM runs r, params p
+  WHERE r.thread_id = p.thread_id AND r.status IN {INFLIGHT_SQL} ORDER BY r.created_at, r.run_id
+),
+added AS (
+  INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,
+    multitask_strategy, stateless, not_before, status)
+  SELECT run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,
+    multitask_strategy, stateless, now() + make_interval(secs => after_seconds), 'pending'
+  FROM params WHERE enqueue OR NOT EXISTS (SELECT 1 FROM busy)
+  ON CONFLICT (run_id) DO NOTHING RETURNING *
+),
+thread AS (
+  UPDATE threads t SET metadata = p.thread_metadata || t.metadata, status = 'busy',
+    updated_at = now()
+  FROM params p WHERE t.thread_id = p.thread_id AND EXISTS (SELECT 1 FROM added)
+)
+SELECT added.*,
+  ARRAY(SELECT run_id FROM busy) AS busy_ids_, ARRAY(SELECT status FROM busy) AS busy_statuses_
+FROM (SELECT 1) AS one LEFT JOIN added ON true
+"""
+# End a run on its locked thread in one statement: the run, the thread's state and status (busy
+# while another run is in flight, else as `_policy.outcome_of_finish` says), and the thread's
+# next run in flight, whose worker may go now. The CTEs share one snapshot, in which the ending
+# run is still running: `next` leaves it out by id.
+_OUTCOME = _policy.outcome_of_finish_sql(
+    "%(status)s", "COALESCE(%(interrupts)s, t.interrupts) <> '{}'::jsonb"
+)
+_FINISH = f"""
+WITH done AS (
+  UPDATE runs SET status = %(status)s, error = %(error)s, output = %(output)s,
+    finished_at = now(), updated_at = now(), lease_expires_at = NULL
+  WHERE run_id = %(r)s AND worker_id = %(w)s AND status = 'running' RETURNING *
+),
+next AS (
+  SELECT run_id FROM runs WHERE thread_id = %(t)s AND run_id <> %(r)s
+    AND status IN {INFLIGHT_SQL} ORDER BY created_at, run_id LIMIT 1
+),
+thread AS (
+  UPDATE threads t SET "values" = COALESCE(%(values)s, t."values"),
+    interrupts = COALESCE(%(interrupts)s, t.interrupts), state_updated_at = now(),
+    status = CASE WHEN EXISTS (SELECT 1 FROM next) THEN 'busy' ELSE {_OUTCOME} END,
+    error = CASE WHEN {_OUTCOME} = 'error' THEN %(error)s END, updated_at = now()
+  WHERE t.thread_id = %(t)s AND EXISTS (SELECT 1 FROM done)
+)
+SELECT done.*, (SELECT run_id FROM next) AS next_run_ FROM done
+"""
 
 
-async def create_run(tx: Tx, new: NewRun) -> Run:
+def _enqueue(new: NewRun) -> tuple[bool, Jsonb]:
+    """The last parameters of `_QUEUE`: whether the run waits behind runs in flight, and what
+    the thread learns."""
+    return new.multitask_strategy == "enqueue", jsonb(new.thread_metadata)
+
+
+async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Run:
     """Queue a run, applying the multitask strategy to the runs in flight on its thread."""
     # Locking the thread row serialises run creation per thread, so two concurrent `reject`
     # requests cannot both see an idle thread.
@@ -63,7 +140,23 @@ async def create_run(tx: Tx, new: NewRun) -> Run:
     cur = await c.execute(
         "SELECT thread_id FROM threads WHERE thread_id = %s FOR NO KEY UPDATE", (new.thread_id,)
     )
-    if await cur.fetchone() is None:
+    found = await cur.fetchone() is not None
+    if found and new.multitask_strategy in ("reject", "enqueue"):
+        # Nothing in flight is changed: what remains is one statement, run after the lock so
+        # its snapshot sees every run committed before this transaction got the thread.
+        cur = await c.execute(_QUEUE, (*new.params(jsonb), new.after_seconds, *_enqueue(new)))
+        row = await cur.fetchone()
+        assert row is not None, "the statement always returns one row"
+        if row["run_id"] is None:
+            # Refused by the strategy (this raises Conflict), or the run id is taken.
+            busy = zip(row["busy_ids_"], row["busy_statuses_"], strict=True)
+            _policy.replace_inflight(new, list(busy))
+            raise _policy.exists("run", new.run_id)
+        del row["busy_ids_"], row["busy_statuses_"]
+        tx.notify(RUN_QUEUED, new.run_id)
+        await append_entry(tx, audit)  # last: the chain's lock is the transaction's last lock
+        return rec.run(row, COLUMNS)
+    if not found:
         if (error := _policy.missing_thread(new)) is not None:
             raise error
         await c.execute(
@@ -111,6 +204,7 @@ async def create_run(tx: Tx, new: NewRun) -> Run:
         (new.thread_id,),
     )
     tx.notify(RUN_QUEUED, new.run_id)
+    await append_entry(tx, audit)  # last: the chain's lock is the transaction's last lock
     return rec.run(row, COLUMNS)
 
 
@@ -144,36 +238,59 @@ async def delete_run(tx: Tx, run_id: str, thread_id: str | None) -> None:
     await tx.conn.execute("DELETE FROM runs WHERE run_id = %s", (run_id,))
 
 
+@no_transaction
 async def claim_runs(
     tx: Tx, worker_id: str, lease_seconds: float, max_attempts: int, limit: int
 ) -> list[Run]:
-    """Claim up to `limit` runnable runs, ending abandoned runs that used all their attempts."""
+    """Claim up to `limit` runnable runs, ending abandoned runs that used all their attempts.
+
+    The claim is one statement in autocommit (atomic by itself); an exhausted run it finds is
+    ended in a transaction of its own, which checks again that it is still exhausted."""
     c = tx.conn
     claimed: list[Run] = []
     passed: list[str] = []  # exhausted runs whose thread another transaction holds
     while len(claimed) < limit:
-        cur = await c.execute(_TAKE_NEXT, (passed, worker_id, lease_seconds, max_attempts))
-        row = await cur.fetchone()
-        if row is None:
-            break
-        if row.pop("taken_"):
-            claimed.append(rec.run(row, COLUMNS))
-        else:
-            cur = await c.execute(
-                "SELECT 1 FROM threads WHERE thread_id = %s FOR NO KEY UPDATE SKIP LOCKED",
-                (row["thread_id"],),
-            )
-            if await cur.fetchone() is None:
-                passed.append(row["run_id"])
-                continue
-            reason = _policy.abandoned(row["worker_id"], row["attempt"])
-            cur = await c.execute(_END + " RETURNING *", ("error", reason, row["run_id"]))
-            ended = await cur.fetchone()
-            assert ended is not None, "the claim holds the run's row"
-            await settle_thread(tx, row["thread_id"], "error", reason)
-            await outbox.enqueue(tx, rec.run(ended, COLUMNS))  # its webhook tells of the failure
-            tx.notify(RUN_DONE, row["run_id"])
+        cur = await c.execute(
+            _TAKE_NEXT, (passed, limit - len(claimed), worker_id, lease_seconds, max_attempts)
+        )
+        exhausted = []
+        for row in await cur.fetchall():
+            if row.pop("taken_"):
+                claimed.append(rec.run(row, COLUMNS))
+            else:
+                exhausted.append(row)
+        if not exhausted:
+            break  # all taken, or the queue is drained
+        for row in exhausted:
+            async with c.transaction():
+                if not await _end_exhausted(tx, row):
+                    passed.append(row["run_id"])
     return claimed
+
+
+async def _end_exhausted(tx: Tx, found: DictRow) -> bool:
+    """End a run whose worker died once too often, as the claim `found` it; False if its
+    thread is held elsewhere (a later claim ends it) or the run changed since."""
+    c = tx.conn
+    cur = await c.execute(
+        "SELECT 1 FROM threads WHERE thread_id = %s FOR NO KEY UPDATE SKIP LOCKED",
+        (found["thread_id"],),
+    )
+    if await cur.fetchone() is None:
+        return False
+    reason = _policy.abandoned(found["worker_id"], found["attempt"])
+    cur = await c.execute(
+        _END + " AND status = 'running' AND lease_expires_at < now()"
+        " AND worker_id IS NOT DISTINCT FROM %s AND attempt = %s RETURNING *",
+        ("error", reason, found["run_id"], found["worker_id"], found["attempt"]),
+    )
+    ended = await cur.fetchone()
+    if ended is None:
+        return False
+    await settle_thread(tx, found["thread_id"], "error", reason)
+    await outbox.enqueue(tx, rec.run(ended, COLUMNS))  # its webhook tells of the failure
+    tx.notify(RUN_DONE, found["run_id"])
+    return True
 
 
 async def renew_lease(tx: Tx, run_id: str, worker_id: str, lease_seconds: float) -> LeaseState:
@@ -188,33 +305,37 @@ async def renew_lease(tx: Tx, run_id: str, worker_id: str, lease_seconds: float)
     return LeaseState(held=True, cancel_action=row["cancel_action"])
 
 
-async def finish_run(tx: Tx, run_id: str, worker_id: str, end: Ending) -> Run | None:
+async def finish_run(
+    tx: Tx, run_id: str, worker_id: str, end: Ending, audit: AuditEntry | None = None
+) -> Run | None:
     """End a run held by `worker_id` and settle its thread; None when the lease was lost."""
     _policy.check_final(run_id, end.status)
-    if not await _lock_thread_of(tx, run_id):
+    thread_id = await _lock_thread_of(tx, run_id)
+    if thread_id is None:
         return None
     cur = await tx.conn.execute(
-        "UPDATE runs SET status = %s, error = %s, output = %s, finished_at = now(),"
-        " updated_at = now(), lease_expires_at = NULL"
-        " WHERE run_id = %s AND worker_id = %s AND status = 'running' RETURNING *",
-        (end.status, end.error, maybe_jsonb(end.output), run_id, worker_id),
+        _FINISH,
+        {
+            "r": run_id,
+            "w": worker_id,
+            "t": thread_id,
+            "status": end.status,
+            "error": end.error,
+            "output": maybe_jsonb(end.output),
+            "values": maybe_jsonb(end.thread_values),
+            "interrupts": maybe_jsonb(end.thread_interrupts),
+        },
     )
     row = await cur.fetchone()
     if row is None:
         return None
+    following = row.pop("next_run_")
     finished = rec.run(row, COLUMNS)
-    cur = await tx.conn.execute(
-        'UPDATE threads SET "values" = COALESCE(%s, "values"),'
-        " interrupts = COALESCE(%s, interrupts), state_updated_at = now()"
-        " WHERE thread_id = %s RETURNING interrupts <> '{}'::jsonb AS waiting",
-        (maybe_jsonb(end.thread_values), maybe_jsonb(end.thread_interrupts), finished.thread_id),
-    )
-    thread = await cur.fetchone()
-    outcome = _policy.outcome_of_finish(end.status, bool(thread and thread["waiting"]))
-    error = end.error if outcome == "error" else None
-    await settle_thread(tx, finished.thread_id, outcome, error)
-    await _wake_after_end(tx, run_id, finished.thread_id)
+    tx.notify(RUN_DONE, run_id)
+    if following is not None:
+        tx.notify(RUN_QUEUED, following)
     await outbox.enqueue(tx, finished)  # the webhook commits with the ending, or neither does
+    await append_entry(tx, audit)  # so does the record of the outcome (the chain's lock last)
     return finished
 
 
@@ -309,14 +430,15 @@ async def cancel_runs(
     return after
 
 
-async def _lock_thread_of(tx: Tx, run_id: str) -> bool:
-    """Lock the thread of a run (threads before runs); False if the run is gone."""
+async def _lock_thread_of(tx: Tx, run_id: str) -> str | None:
+    """Lock the thread of a run (threads before runs); return its id, None if the run is gone."""
     cur = await tx.conn.execute(
         "SELECT t.thread_id FROM threads t JOIN runs r USING (thread_id) WHERE r.run_id = %s"
         " FOR NO KEY UPDATE OF t",
         (run_id,),
     )
-    return await cur.fetchone() is not None
+    row = await cur.fetchone()
+    return None if row is None else str(row["thread_id"])
 
 
 async def _wake_after_end(tx: Tx, run_id: str, thread_id: str) -> None:

@@ -5,14 +5,20 @@ from __future__ import annotations
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
+from agent_ops.storage.postgres.audit import append_entry
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, no_transaction, one
-from agent_ops.storage.records import Thread
+from agent_ops.storage.records import AuditEntry, Thread
 from agent_ops.types import Json
 
 
-@no_transaction
 async def create_thread(
-    tx: Tx, thread_id: str, metadata: Json, if_exists: str, tenant_id: str, owner: str
+    tx: Tx,
+    thread_id: str,
+    metadata: Json,
+    if_exists: str,
+    tenant_id: str,
+    owner: str,
+    audit: AuditEntry | None = None,
 ) -> Thread:
     cur = await tx.conn.execute(
         "INSERT INTO threads (thread_id, tenant_id, owner, metadata) VALUES (%s, %s, %s, %s)"
@@ -24,6 +30,7 @@ async def create_thread(
         if if_exists == "do_nothing":
             return await get_thread(tx, thread_id)
         raise _policy.exists("thread", thread_id)
+    await append_entry(tx, audit)
     return rec.thread(row, COLUMNS)
 
 

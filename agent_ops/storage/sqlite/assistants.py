@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
+from agent_ops.storage.channels import ASSISTANT_CHANGED
 from agent_ops.storage.records import Assistant
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, Where, dumps, one
 
@@ -38,6 +39,7 @@ def get_assistant(tx: Tx, assistant_id: str) -> Assistant:
 
 
 def update_assistant(tx: Tx, assistant_id: str, changes: AssistantChanges) -> Assistant:
+    tx.notify(ASSISTANT_CHANGED, assistant_id)  # other processes drop their copy
     current = get_assistant(tx, assistant_id)
     row = tx.conn.execute(
         "UPDATE assistants SET graph_id = ?, name = ?, description = ?, config = ?, context = ?,"
@@ -50,6 +52,7 @@ def update_assistant(tx: Tx, assistant_id: str, changes: AssistantChanges) -> As
 
 
 def delete_assistant(tx: Tx, assistant_id: str) -> None:
+    tx.notify(ASSISTANT_CHANGED, assistant_id)  # other processes drop their copy
     gone = tx.conn.execute("DELETE FROM assistants WHERE assistant_id = ?", (assistant_id,))
     if gone.rowcount == 0:
         raise _policy.missing("assistant", assistant_id)
@@ -65,6 +68,7 @@ def list_assistant_versions(tx: Tx, assistant_id: str, where: Where, page: Page)
 
 
 def set_assistant_version(tx: Tx, assistant_id: str, version: int) -> Assistant:
+    tx.notify(ASSISTANT_CHANGED, assistant_id)  # other processes drop their copy
     get_assistant(tx, assistant_id)
     found = tx.conn.execute(
         "UPDATE assistants AS a SET graph_id = v.graph_id, name = v.name,"

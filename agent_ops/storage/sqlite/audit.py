@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import astuple, fields
 
 from agent_ops.storage._sql import Where
-from agent_ops.storage.records import AuditRecord
+from agent_ops.storage.records import AuditEntry, AuditRecord
 from agent_ops.storage.sqlite.rows import Tx
 
 _COLUMNS = [f.name for f in fields(AuditRecord)]
@@ -34,3 +34,9 @@ def read_audit(tx: Tx, where: Where, limit: int) -> list[AuditRecord]:
         (*where.params, limit),
     ).fetchall()
     return [AuditRecord(*row) for row in rows]
+
+
+def append_entry(tx: Tx, entry: AuditEntry | None) -> None:
+    """Append an action's audit row in the action's transaction (nothing for None)."""
+    if entry is not None:
+        append_audit(tx, entry.tenant_id, entry.seal)

@@ -13,8 +13,9 @@ from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
-from agent_ops.storage.records import LeaseState, Run
+from agent_ops.storage.records import AuditEntry, LeaseState, Run
 from agent_ops.storage.sqlite import outbox
+from agent_ops.storage.sqlite.audit import append_entry
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, maybe_dumps
 from agent_ops.storage.sqlite.threads import (
     delete_checkpoints,
@@ -31,7 +32,7 @@ _END = (
 )
 
 
-def create_run(tx: Tx, new: NewRun) -> Run:
+def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Run:
     """Queue a run, applying the multitask strategy to the runs in flight on its thread."""
     c, now = tx.conn, tx.now
     if c.execute("SELECT 1 FROM threads WHERE thread_id = ?", (new.thread_id,)).fetchone() is None:
@@ -85,6 +86,7 @@ def create_run(tx: Tx, new: NewRun) -> Run:
         (now, new.thread_id),
     )
     tx.notify(RUN_QUEUED, new.run_id)
+    append_entry(tx, audit)  # last: the chain's lock is the transaction's last lock
     return rec.run(row, COLUMNS)
 
 
@@ -151,7 +153,9 @@ def renew_lease(tx: Tx, run_id: str, worker_id: str, lease_seconds: float) -> Le
     return LeaseState(held=True, cancel_action=row["cancel_action"])
 
 
-def finish_run(tx: Tx, run_id: str, worker_id: str, end: Ending) -> Run | None:
+def finish_run(
+    tx: Tx, run_id: str, worker_id: str, end: Ending, audit: AuditEntry | None = None
+) -> Run | None:
     """End a run held by `worker_id` and settle its thread; None when the lease was lost."""
     _policy.check_final(run_id, end.status)
     status, error = end.status, end.error
@@ -179,6 +183,7 @@ def finish_run(tx: Tx, run_id: str, worker_id: str, end: Ending) -> Run | None:
     settle_thread(tx, finished.thread_id, outcome, error if outcome == "error" else None)
     _wake_after_end(tx, run_id, finished.thread_id)
     outbox.enqueue(tx, finished)  # the webhook commits with the ending, or neither does
+    append_entry(tx, audit)  # so does the record of the outcome (the chain's lock last)
     return finished
 
 

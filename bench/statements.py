@@ -1,0 +1,162 @@
+"""`python -m bench.statements`: count the SQL statements one `threads.create` + `runs.wait`
+costs agent-ops on PostgreSQL, by phase.
+
+A throw-away PostgreSQL cluster logs every statement (`log_statement=all`) while the bench's
+`echo` graph runs `--runs` times on fresh threads through the official sdk, after a few untimed
+warm-up runs. Statements are grouped into the transaction (or autocommit statement) they belong
+to, per backend process, and each group is named by what it touches. Counts depend on the code,
+not on the machine's load, so this is the number to compare before and after a change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from langgraph_sdk import get_client
+
+from bench import servers
+from bench.workload import ECHO_INPUT
+
+# A log entry starts with the time and the backend's pid; continuation lines start with a tab.
+_ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \w+ \[(\d+)\] (\w+):  (.*)$")
+_STATEMENT = re.compile(r"^(?:statement|execute [^:]*): (.*)$", re.S)
+
+# The phases, in the order a run meets them: the first whose pattern matches a group names it.
+PHASES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("thread create", re.compile(r"INSERT INTO threads \(thread_id, tenant_id, owner, metadata\)")),
+    ("run create", re.compile(r"INSERT INTO runs|runs_created")),
+    ("claim", re.compile(r"status = 'running', worker_id")),
+    ("finish", re.compile(r"finished_at = now\(\)")),
+    ("events", re.compile(r"run_events")),
+    ("assistant read", re.compile(r"FROM assistants")),
+    ("checkpoints (LangGraph saver)", re.compile(r"checkpoint")),
+    ("audit row alone", re.compile(r"audit")),
+    ("background (crons, workers, outbox)", re.compile(r"crons|workers|outbox|intake|triggers")),
+    ("wake-up alone (NOTIFY)", re.compile(r"pg_notify")),
+)
+
+
+@dataclass
+class Group:
+    """One transaction (BEGIN..COMMIT) or one autocommit statement of one backend."""
+
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def phase(self) -> str:
+        text = "\n".join(self.statements)
+        for name, pattern in PHASES:
+            if pattern.search(text):
+                return name
+        return "other"
+
+    @property
+    def audit(self) -> int:
+        return sum("audit" in s for s in self.statements)
+
+
+def statements(log: str) -> Iterator[tuple[str, str]]:
+    """Yield (pid, statement) for every statement the log holds, continuation lines joined."""
+    pid, kind, text = "", "", ""
+    for line in log.splitlines():
+        match = _ENTRY.match(line)
+        if match is None:
+            text += "\n" + line.strip()
+            continue
+        if kind == "LOG" and (found := _STATEMENT.match(text)):
+            yield pid, found.group(1).strip()
+        pid, kind, text = match.groups()
+    if kind == "LOG" and (found := _STATEMENT.match(text)):
+        yield pid, found.group(1).strip()
+
+
+def groups(log: str) -> list[Group]:
+    """Group each backend's statements into its transactions and autocommit statements."""
+    open_: dict[str, Group] = {}
+    done: list[Group] = []
+    for pid, sql in statements(log):
+        word = sql.split(None, 1)[0].upper() if sql else ""
+        if word == "BEGIN":
+            open_[pid] = Group([sql])
+        elif pid in open_:
+            open_[pid].statements.append(sql)
+            if word in ("COMMIT", "ROLLBACK"):
+                done.append(open_.pop(pid))
+        else:
+            done.append(Group([sql]))
+    return done
+
+
+async def _runs(url: str, count: int) -> None:
+    client = get_client(url=url)
+    for _ in range(count):
+        thread = await client.threads.create()
+        await client.runs.wait(thread["thread_id"], "echo", input=ECHO_INPUT)
+
+
+def measure(runs: int, keep: Path | None = None) -> tuple[Counter[str], Counter[str], int]:
+    """Return statements by phase, audit statements by phase, and the number of groups,
+    each summed over `runs` runs."""
+    from tests.pgcluster import PgCluster  # the test suite's throw-away cluster
+
+    cluster = PgCluster()
+    cluster.start()
+    try:
+        url = cluster.create_database("statements")
+        log = cluster.root / "server.log"
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            servers.agent_ops(url, Path(tmp) / "serve.log") as server,
+        ):
+            asyncio.run(_runs(server.url, 3))  # warm-up: migrations, assistants, pools
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("ALTER SYSTEM SET log_statement = 'all'")
+                conn.execute("ALTER SYSTEM SET log_line_prefix = '%m [%p] '")
+                conn.execute("SELECT pg_reload_conf()")
+            time.sleep(1.0)
+            start = log.stat().st_size
+            asyncio.run(_runs(server.url, runs))
+            time.sleep(1.0)  # let the last finish and its notifications reach the log
+            text = log.read_bytes()[start:].decode(errors="replace")
+    finally:
+        cluster.stop()
+    if keep is not None:
+        keep.write_text(text)
+    found = groups(text)
+    by_phase: Counter[str] = Counter()
+    audit: Counter[str] = Counter()
+    for group in found:
+        by_phase[group.phase] += len(group.statements)
+        audit[group.phase] += group.audit
+    return by_phase, audit, len(found)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.statements", description=__doc__)
+    parser.add_argument("--runs", type=int, default=10, help="runs to count (default 10)")
+    parser.add_argument("--keep", type=Path, help="write the statement log here")
+    args = parser.parse_args(argv)
+    by_phase, audit, count = measure(args.runs, args.keep)
+    print(f"SQL statements per threads.create + runs.wait on PostgreSQL ({args.runs} runs):")
+    print(f"  {'phase':<38} {'statements':>10} {'of which audit':>15}")
+    background = "background (crons, workers, outbox)"
+    for name, _ in (*PHASES, ("other", None)):
+        if by_phase[name]:
+            line = f"  {name:<38} {by_phase[name] / args.runs:>10.1f}"
+            print(line + f" {audit[name] / args.runs:>15.1f}")
+    per_run = sum(n for name, n in by_phase.items() if name != background) / args.runs
+    print(f"  {'total (without background)':<38} {per_run:>10.1f}")
+    print(f"  transactions and autocommit statements: {count / args.runs:.1f} per run")
+
+
+if __name__ == "__main__":
+    main()
