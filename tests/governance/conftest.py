@@ -9,15 +9,18 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from langgraph_sdk import get_client
 
 from tests.servers import BACKENDS, TEST_GRAPHS, AgentOpsProcess, new_server
 
@@ -83,6 +86,24 @@ def create_key(server: AgentOpsProcess, tenant: str, role: str, *extra: str) -> 
     assert len(lines) == 1, done.stdout
     created: dict[str, Any] = json.loads(lines[0])
     return created
+
+
+def tenant_clients(server: AgentOpsProcess, *roles: str) -> tuple[str, list[Any], list[str]]:
+    """A new tenant with one key per role: its id, an SDK client per key, and each key's actor."""
+    tenant = f"t{uuid.uuid4().hex[:10]}"
+    keys = [create_key(server, tenant, role) for role in roles]
+    assert server.url is not None
+    clients = [get_client(url=server.url, api_key=k["key"]) for k in keys]
+    return tenant, clients, [f"key:{k['key_id']}" for k in keys]
+
+
+async def refusal(call: Any) -> str:
+    """The detail of the 403 that `call` is answered with."""
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        await call
+    assert caught.value.response.status_code == 403
+    detail: str = caught.value.response.json()["detail"]
+    return detail
 
 
 # -- OIDC -----------------------------------------------------------------------------------------

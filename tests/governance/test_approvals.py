@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from langgraph_sdk import get_client
 
-from tests.governance.conftest import BACKENDS, KEYS_AUTH, create_key, start
+from tests.governance.conftest import (
+    BACKENDS,
+    KEYS_AUTH,
+    create_key,
+    refusal,
+    start,
+    tenant_clients,
+)
 from tests.governance.test_audit import exported
 from tests.servers import TEST_GRAPHS, AgentOpsProcess
 
@@ -68,27 +72,13 @@ def policy_server(
     return start(request, tmp_path_factory, "policy", env, config=config)
 
 
-def _clients(server: AgentOpsProcess, *roles: str) -> tuple[str, list[Any], list[str]]:
-    tenant = f"t{uuid.uuid4().hex[:10]}"
-    keys = [create_key(server, tenant, role) for role in roles]
-    assert server.url is not None
-    clients = [get_client(url=server.url, api_key=k["key"]) for k in keys]
-    return tenant, clients, [f"key:{k['key_id']}" for k in keys]
-
-
-async def _refused(call: Any) -> str:
-    with pytest.raises(httpx.HTTPStatusError) as caught:
-        await call
-    assert caught.value.response.status_code == 403
-    detail: str = caught.value.response.json()["detail"]
-    return detail
-
-
 async def test_whoever_started_the_run_cannot_approve_it(policy_server: AgentOpsProcess) -> None:
-    tenant, (maria, john), (maria_id, john_id) = _clients(policy_server, "approver", "approver")
+    tenant, (maria, john), (maria_id, john_id) = tenant_clients(
+        policy_server, "approver", "approver"
+    )
     tid = (await maria.threads.create())["thread_id"]
     await maria.runs.wait(tid, "approve", input={"messages": []})
-    detail = await _refused(maria.runs.wait(tid, "approve", command={"resume": {"type": "accept"}}))
+    detail = await refusal(maria.runs.wait(tid, "approve", command={"resume": {"type": "accept"}}))
     assert "four-eyes rule" in detail and "AGENT_OPS_APPROVAL_FOUR_EYES" in detail
     assert f"{maria_id!r} owns thread {tid}" in detail
     done = await john.runs.wait(tid, "approve", command={"resume": {"type": "accept"}})
@@ -101,13 +91,13 @@ async def test_whoever_started_the_run_cannot_approve_it(policy_server: AgentOps
 
 
 async def test_whoever_edited_the_state_cannot_approve_it(policy_server: AgentOpsProcess) -> None:
-    _, (clerk, editor, other, rejecter), (_, editor_id, _, _) = _clients(
+    _, (clerk, editor, other, rejecter), (_, editor_id, _, _) = tenant_clients(
         policy_server, "operator", "approver", "approver", "approver"
     )
     tid = (await clerk.threads.create())["thread_id"]
     await clerk.runs.wait(tid, "approve", input={"messages": []})
     # While it waits, a state update could answer the interrupt around the rules: refused.
-    detail = await _refused(editor.threads.update_state(tid, {"messages": []}, as_node="ask"))
+    detail = await refusal(editor.threads.update_state(tid, {"messages": []}, as_node="ask"))
     assert f"approval policy (four-eyes) governs the interrupt of thread {tid}" in detail
     # A rejection is not an approval: the rules never stop someone from stopping a payment.
     done = await rejecter.runs.wait(tid, "approve", command={"resume": {"type": "ignore"}})
@@ -116,9 +106,7 @@ async def test_whoever_edited_the_state_cannot_approve_it(policy_server: AgentOp
     await editor.threads.update_state(tid, {"messages": [{"role": "user", "content": "x"}]})
     paused = await clerk.runs.wait(tid, "approve", input={"messages": []})
     assert paused["__interrupt__"]
-    detail = await _refused(
-        editor.runs.wait(tid, "approve", command={"resume": {"type": "accept"}})
-    )
+    detail = await refusal(editor.runs.wait(tid, "approve", command={"resume": {"type": "accept"}}))
     assert f"{editor_id!r} edited the state of thread {tid}" in detail
     # Someone who neither started nor edited it may approve the next pause.
     await clerk.runs.wait(tid, "approve", input={"messages": []})
@@ -129,16 +117,16 @@ async def test_whoever_edited_the_state_cannot_approve_it(policy_server: AgentOp
 async def test_an_amount_above_the_threshold_needs_two_distinct_approvers(
     policy_server: AgentOpsProcess,
 ) -> None:
-    tenant, (clerk, anna, ben), (_, anna_id, ben_id) = _clients(
+    tenant, (clerk, anna, ben), (_, anna_id, ben_id) = tenant_clients(
         policy_server, "operator", "approver", "approver"
     )
     tid = (await clerk.threads.create())["thread_id"]
     paused = await clerk.runs.wait(tid, "pay", input={"total": 5000})
     interrupt_id = paused["__interrupt__"][0]["id"]
     approve = {"resume": {"type": "accept"}}
-    first = await _refused(anna.runs.wait(tid, "pay", command=approve))
+    first = await refusal(anna.runs.wait(tid, "pay", command=approve))
     assert "two-approver rule" in first and "recorded (1 of 2)" in first
-    again = await _refused(anna.runs.wait(tid, "pay", command=approve))
+    again = await refusal(anna.runs.wait(tid, "pay", command=approve))
     assert f"{anna_id!r} has already approved interrupt {interrupt_id}" in again
     assert (await clerk.threads.get(tid))["status"] == "interrupted"
     done = await ben.runs.wait(tid, "pay", command=approve)
@@ -155,7 +143,7 @@ async def test_an_amount_above_the_threshold_needs_two_distinct_approvers(
 async def test_an_amount_at_or_below_the_threshold_needs_one_approver(
     policy_server: AgentOpsProcess,
 ) -> None:
-    _, (clerk, anna), _ = _clients(policy_server, "operator", "approver")
+    _, (clerk, anna), _ = tenant_clients(policy_server, "operator", "approver")
     tid = (await clerk.threads.create())["thread_id"]
     await clerk.runs.wait(tid, "pay", input={"total": 1000})
     done = await anna.runs.wait(tid, "pay", command={"resume": {"type": "accept"}})
@@ -173,7 +161,7 @@ def expiry_server(
 async def test_an_overdue_approval_is_flagged_escalated_once_and_needs_the_escalation_role(
     expiry_server: AgentOpsProcess,
 ) -> None:
-    tenant, (clerk, anna, boss), (_, anna_id, boss_id) = _clients(
+    tenant, (clerk, anna, boss), (_, anna_id, boss_id) = tenant_clients(
         expiry_server, "operator", "approver", "admin"
     )
     headers = {"x-api-key": create_key(expiry_server, tenant, "approver")["key"]}
@@ -189,7 +177,7 @@ async def test_an_overdue_approval_is_flagged_escalated_once_and_needs_the_escal
         assert waiting[0]["overdue"] is True and waiting[0]["escalated_to"] == "admin"
         assert waiting[0]["interrupts"] == [interrupt_id] and waiting[0]["waited_hours"] > 0
         await http.get("/approvals", headers=headers)  # seen again: escalated only once
-    detail = await _refused(anna.runs.wait(tid, "approve", command={"resume": {"type": "accept"}}))
+    detail = await refusal(anna.runs.wait(tid, "approve", command={"resume": {"type": "accept"}}))
     assert "expiry rule (AGENT_OPS_APPROVAL_EXPIRE_HOURS=" in detail
     assert f"escalated to role 'admin'; {anna_id!r} has role 'approver'" in detail
     done = await boss.runs.wait(tid, "approve", command={"resume": {"type": "accept"}})

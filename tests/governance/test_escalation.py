@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
 
-import httpx
 import pytest
-from langgraph_sdk import get_client
 from standardwebhooks import Webhook
 
 from agent_ops.governance import ApprovalPolicy
 from agent_ops.settings import Settings
-from tests.governance.conftest import BACKENDS, SECRET, create_key, start
+from tests.governance.conftest import BACKENDS, SECRET, refusal, start, tenant_clients
 from tests.governance.test_audit import audit_cli, exported
 from tests.servers import AgentOpsProcess
 from tests.triggers.receiver import Post, Receiver
@@ -93,22 +89,6 @@ def escalating(
         yield Escalating([first, second], receiver, mail)
 
 
-def _clients(server: AgentOpsProcess, *roles: str) -> tuple[str, list[Any], list[str]]:
-    tenant = f"t{uuid.uuid4().hex[:10]}"
-    keys = [create_key(server, tenant, role) for role in roles]
-    assert server.url is not None
-    clients = [get_client(url=server.url, api_key=k["key"]) for k in keys]
-    return tenant, clients, [f"key:{k['key_id']}" for k in keys]
-
-
-async def _refused(call: Any) -> str:
-    with pytest.raises(httpx.HTTPStatusError) as caught:
-        await call
-    assert caught.value.response.status_code == 403
-    detail: str = caught.value.response.json()["detail"]
-    return detail
-
-
 def _expected_version() -> str:
     settings = Settings(
         approval_four_eyes=["approve"],
@@ -122,7 +102,7 @@ async def test_an_unread_overdue_approval_escalates_once_with_one_signed_notice_
     escalating: Escalating,
 ) -> None:
     server = escalating.servers[0]
-    tenant, (clerk, anna, boss), (_, anna_id, boss_id) = _clients(
+    tenant, (clerk, anna, boss), (_, anna_id, boss_id) = tenant_clients(
         server, "operator", "approver", "admin"
     )
     tid = (await clerk.threads.create())["thread_id"]
@@ -160,7 +140,7 @@ async def test_an_unread_overdue_approval_escalates_once_with_one_signed_notice_
     assert f"interrupts: ['{interrupt_id}']" in text and f"tenant_id: {tenant}" in text
     assert record["detail"]["policy_version"] == _expected_version()
     # From now on only the escalation role may approve (the existing expiry rule).
-    detail = await _refused(anna.runs.wait(tid, "approve", command={"resume": {"type": "accept"}}))
+    detail = await refusal(anna.runs.wait(tid, "approve", command={"resume": {"type": "accept"}}))
     assert f"escalated to role 'admin'; {anna_id!r} has role 'approver'" in detail
     done = await boss.runs.wait(tid, "approve", command={"resume": {"type": "accept"}})
     assert f"'by': '{boss_id}'" in done["messages"][-1]["content"]
@@ -174,10 +154,10 @@ async def test_every_approval_decision_records_the_policy_version(
     escalating: Escalating,
 ) -> None:
     server = escalating.servers[1]
-    tenant, (maria, boss), (maria_id, boss_id) = _clients(server, "approver", "admin")
+    tenant, (maria, boss), (maria_id, boss_id) = tenant_clients(server, "approver", "admin")
     tid = (await maria.threads.create())["thread_id"]
     await maria.runs.wait(tid, "approve", input={"messages": []})
-    detail = await _refused(maria.runs.wait(tid, "approve", command={"resume": {"type": "accept"}}))
+    detail = await refusal(maria.runs.wait(tid, "approve", command={"resume": {"type": "accept"}}))
     assert f"{maria_id!r} owns thread {tid}" in detail
     await boss.runs.wait(tid, "approve", command={"resume": {"type": "accept"}})
     version = _expected_version()
