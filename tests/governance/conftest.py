@@ -22,6 +22,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from langgraph_sdk import get_client
 
+from tests.commands import run_command
 from tests.servers import BACKENDS, TEST_GRAPHS, AgentOpsProcess, new_server
 
 SECRET = "test-secret-" + "s" * 32
@@ -64,13 +65,7 @@ def keys_server(
 def server_cli(server: AgentOpsProcess, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `agent-ops ...` (`keys`, `audit`) on the server's database, with its settings."""
     env = {**os.environ, **server.extra_env, "AGENT_OPS_DATABASE_URL": server.database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "agent_ops", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_command(*args, env=env)
 
 
 def keys_cli(server: AgentOpsProcess, *args: str) -> subprocess.CompletedProcess[str]:

@@ -150,11 +150,15 @@ async def test_an_amount_at_or_below_the_threshold_needs_one_approver(
     assert done["answer"]["type"] == "accept"
 
 
+# Long enough for the first read right after the pause to find it not yet overdue.
+EXPIRE_SECONDS = 3
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def expiry_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AgentOpsProcess:
-    env = {**KEYS_AUTH, "AGENT_OPS_APPROVAL_EXPIRE_HOURS": str(8 / 3600)}  # eight seconds
+    env = {**KEYS_AUTH, "AGENT_OPS_APPROVAL_EXPIRE_HOURS": str(EXPIRE_SECONDS / 3600)}
     return start(request, tmp_path_factory, "expiry", env)
 
 
@@ -172,7 +176,7 @@ async def test_an_overdue_approval_is_flagged_escalated_once_and_needs_the_escal
     async with httpx.AsyncClient(base_url=expiry_server.url) as http:
         waiting = (await http.get("/approvals", headers=headers)).json()
         assert [(w["thread_id"], w["overdue"]) for w in waiting] == [(tid, False)]
-        await asyncio.sleep(8.5)
+        await asyncio.sleep(EXPIRE_SECONDS + 0.5)
         waiting = (await http.get("/approvals", headers=headers)).json()
         assert waiting[0]["overdue"] is True and waiting[0]["escalated_to"] == "admin"
         assert waiting[0]["interrupts"] == [interrupt_id] and waiting[0]["waited_hours"] > 0
