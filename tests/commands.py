@@ -103,13 +103,14 @@ def _read(stream: IO[str], lines: queue.Queue[str]) -> None:
 
 
 def run_command(
-    *args: str, env: dict[str, str], timeout: float = 60
+    *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """Run `agent-ops *args` with exactly `env` in the current directory, like `subprocess.run`
-    with `capture_output=True, text=True`; a command still running after `timeout` is killed."""
+    """Run `agent-ops *args` with exactly `env` in `cwd` (default: the current directory), like
+    `subprocess.run` with `capture_output=True, text=True`; one still running after `timeout`
+    is killed."""
     with _lock, tempfile.TemporaryDirectory(prefix="agent-ops-command-") as folder:
         out, err = Path(folder) / "stdout", Path(folder) / "stderr"
-        request = {"argv": list(args), "env": env, "cwd": os.getcwd()}
+        request = {"argv": list(args), "env": env, "cwd": str(cwd or os.getcwd())}
         forker, lines = _started()
         assert forker.stdin is not None
         forker.stdin.write(json.dumps({**request, "stdout": str(out), "stderr": str(err)}) + "\n")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -222,13 +221,14 @@ def serve_once(
     tmp_path: Path, *args: str, config: Path = TEST_GRAPHS, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run `agent-ops serve` on a fresh SQLite file until it exits (a start-up refusal)."""
-    return subprocess.run(
-        [sys.executable, "-m", "agent_ops", "serve", "--config", str(config), "--port", "0"]
-        + list(args),
+    return run_command(
+        "serve",
+        "--config",
+        str(config),
+        "--port",
+        "0",
+        *args,
         env={**os.environ, "AGENT_OPS_DATABASE_URL": f"sqlite:///{tmp_path}/a.db", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
         cwd=tmp_path,
     )
 
