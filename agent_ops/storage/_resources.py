@@ -26,6 +26,7 @@ from agent_ops.storage._requests import (
     Namespaces,
     NewAssistant,
     NewCron,
+    NewThread,
     Page,
 )
 from agent_ops.storage._sql import Modules, Where
@@ -312,15 +313,8 @@ class Threads(Base):
     ) -> Thread:
         """Insert an idle thread; on an existing id (of any tenant) raise Conflict or return it.
         `audit` is appended in the same transaction when the thread is inserted."""
-        created: Thread = await self._tx(
-            self._sql.threads.create_thread,
-            thread_id,
-            metadata or {},
-            if_exists,
-            tenant_id,
-            owner,
-            audit,
-        )
+        new = NewThread(thread_id, metadata or {}, tenant_id, owner)
+        created: Thread = await self._tx(self._sql.threads.create_thread, new, if_exists, audit)
         return created
 
     async def get_thread(self, thread_id: str) -> Thread:
