@@ -32,7 +32,6 @@ from agent_ops import (
     ThreadStatus,
 )
 from agent_ops.runtime import (
-    AssistantFields,
     Breakpoints,
     CronRequest,
     RunOptions,
@@ -57,6 +56,13 @@ StreamModes = Annotated[tuple[StreamMode, ...] | None, BeforeValidator(_stream_m
 
 class Body(StorableBody):
     """Every request body: unknown fields and values neither backend could store are a 422."""
+
+    def arguments(self, *leave_out: str) -> dict[str, Any]:
+        """Return the fields, less `leave_out`, as keyword arguments of the runtime call whose
+        parameters they name one for one (so a route does not restate each name)."""
+        return {
+            name: getattr(self, name) for name in type(self).model_fields if name not in leave_out
+        }
 
 
 class Checkpoint(Body):
@@ -139,15 +145,6 @@ class _AssistantBody(Body):
     config: Json | None = None
     context: Json | None = None
     metadata: Json | None = None
-
-    def fields(self) -> AssistantFields:
-        """Return what describes the assistant besides its graph and name."""
-        return {
-            "description": self.description,
-            "config": self.config,
-            "context": self.context,
-            "metadata": self.metadata,
-        }
 
 
 class AssistantCreate(_AssistantBody):

@@ -22,35 +22,18 @@ router = APIRouter(tags=["assistants"])
 
 @router.post("/assistants")
 async def create_assistant(body: AssistantCreate, runtime: RuntimeDep) -> dict[str, Any]:
-    assistant = await runtime.assistants.create(
-        graph_id=body.graph_id,
-        assistant_id=body.assistant_id,
-        name=body.name,
-        if_exists=body.if_exists,
-        **body.fields(),
-    )
-    return assistant_view(assistant)
+    return assistant_view(await runtime.assistants.create(**body.arguments()))
 
 
 @router.post("/assistants/search")
 async def search_assistants(body: AssistantSearch, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    found = await runtime.assistants.search(
-        graph_id=body.graph_id,
-        name=body.name,
-        metadata=body.metadata,
-        limit=body.limit,
-        offset=body.offset,
-        sort_by=body.sort_by,
-        sort_order=body.sort_order,
-    )
+    found = await runtime.assistants.search(**body.arguments("select"))
     return select_fields([assistant_view(a) for a in found], body.select)
 
 
 @router.post("/assistants/count")
 async def count_assistants(body: AssistantCount, runtime: RuntimeDep) -> int:
-    return await runtime.assistants.count(
-        graph_id=body.graph_id, name=body.name, metadata=body.metadata
-    )
+    return await runtime.assistants.count(**body.arguments())
 
 
 @router.get("/assistants/{assistant_id}")
@@ -62,10 +45,7 @@ async def get_assistant(assistant_id: str, runtime: RuntimeDep) -> dict[str, Any
 async def patch_assistant(
     assistant_id: str, body: AssistantPatch, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    updated = await runtime.assistants.update(
-        assistant_id, graph_id=body.graph_id, name=body.name, **body.fields()
-    )
-    return assistant_view(updated)
+    return assistant_view(await runtime.assistants.update(assistant_id, **body.arguments()))
 
 
 @router.delete("/assistants/{assistant_id}", status_code=204)

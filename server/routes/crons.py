@@ -27,16 +27,7 @@ async def create_thread_cron(
 
 @router.post("/runs/crons/search")
 async def search_crons(body: CronSearch, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    crons = await runtime.crons.search(
-        assistant_id=body.assistant_id,
-        thread_id=body.thread_id,
-        enabled=body.enabled,
-        metadata=body.metadata,
-        limit=body.limit,
-        offset=body.offset,
-        sort_by=body.sort_by,
-        sort_order=body.sort_order,
-    )
+    crons = await runtime.crons.search(**body.arguments("select"))
     return select_fields([cron_view(c) for c in crons], body.select)
 
 

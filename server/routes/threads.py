@@ -40,24 +40,13 @@ async def create_thread(body: ThreadCreate, runtime: RuntimeDep) -> dict[str, An
 
 @router.post("/threads/search")
 async def search_threads(body: ThreadSearch, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    threads = await runtime.threads.search(
-        ids=body.ids,
-        metadata=body.metadata,
-        values=body.values,
-        status=body.status,
-        limit=body.limit,
-        offset=body.offset,
-        sort_by=body.sort_by,
-        sort_order=body.sort_order,
-    )
+    threads = await runtime.threads.search(**body.arguments("select"))
     return select_fields([thread_view(t) for t in threads], body.select)
 
 
 @router.post("/threads/count")
 async def count_threads(body: ThreadCount, runtime: RuntimeDep) -> int:
-    return await runtime.threads.count(
-        metadata=body.metadata, values=body.values, status=body.status
-    )
+    return await runtime.threads.count(**body.arguments())
 
 
 @router.post("/threads/prune")
