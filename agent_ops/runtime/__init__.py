@@ -15,6 +15,7 @@ packages import this surface (`__all__`), not the modules behind it.
 from __future__ import annotations
 
 from agent_ops.governance import Identity, PendingApproval, RequestFacts
+from agent_ops.governance.audit import view as audit_view
 from agent_ops.runtime.assistants import AssistantFields, Assistants
 from agent_ops.runtime.crons import Crons, check_schedule, next_fire
 from agent_ops.runtime.ids import checked_id, new_id
@@ -82,6 +83,7 @@ __all__ = [
     "Trigger",
     "TriggerState",
     "WebhookMessage",
+    "audit_view",
     "check_schedule",
     "checked_id",
     "durability_of",
