@@ -31,17 +31,15 @@ async def home_slash() -> RedirectResponse:
     return RedirectResponse("/console")
 
 
-# Each page's path, template and navigation tab. The approvals inbox is the first page: it is
-# what operators act on; the audit page reads the tenant's trail from `GET /audit`.
-_SHELLS = (
-    ("", "inbox.html", "inbox"),
-    ("/inbox/{thread_id}", "review.html", "inbox"),
-    ("/chat", "chat.html", "chat"),
-    ("/threads", "threads.html", "threads"),
-    ("/threads/{thread_id}", "thread.html", "threads"),
-    ("/metrics", "metrics.html", "metrics"),
-    ("/audit", "audit.html", "audit"),
-)
+# The page shells by navigation tab: path -> template. The approvals inbox is the first page
+# (it is what operators act on); the audit page reads the tenant's trail from `GET /audit`.
+_SHELLS = {
+    "inbox": {"": "inbox.html", "/inbox/{thread_id}": "review.html"},
+    "threads": {"/threads": "threads.html", "/threads/{thread_id}": "thread.html"},
+    "chat": {"/chat": "chat.html"},
+    "metrics": {"/metrics": "metrics.html"},
+    "audit": {"/audit": "audit.html"},
+}
 
 
 def _shell(path: str, template: str, tab: str) -> None:
@@ -60,8 +58,9 @@ def _shell(path: str, template: str, tab: str) -> None:
         router.add_api_route(path, shell, response_class=HTMLResponse, methods=["GET"])
 
 
-for _path, _template, _tab in _SHELLS:
-    _shell(_path, _template, _tab)
+for _tab, _pages in _SHELLS.items():
+    for _path, _template in _pages.items():
+        _shell(_path, _template, _tab)
 
 
 # The page shells' route templates: they hold no data (every datum is an API call carrying the
