@@ -164,16 +164,21 @@ class _Page(Body):
     offset: int = Field(0, ge=0)
 
 
+class Searching(_Page):
+    """A search: a page of records, with only the `select`ed fields of each shown."""
+
+    select: list[str] | None = None
+
+
 class AssistantCount(Body):
     metadata: Json | None = None
     graph_id: str | None = None
     name: str | None = None
 
 
-class AssistantSearch(AssistantCount, _Page):
+class AssistantSearch(AssistantCount, Searching):
     sort_by: AssistantSortBy | None = None
     sort_order: SortOrder | None = None
-    select: list[str] | None = None
 
 
 class AssistantVersions(_Page):
@@ -203,11 +208,10 @@ class ThreadCount(Body):
     status: ThreadStatus | None = None
 
 
-class ThreadSearch(ThreadCount, _Page):
+class ThreadSearch(ThreadCount, Searching):
     ids: list[str] | None = None
     sort_by: ThreadSortBy | None = None
     sort_order: SortOrder | None = None
-    select: list[str] | None = None
 
 
 class ThreadStateUpdate(Body):
@@ -328,11 +332,10 @@ class CronCount(Body):
     metadata: Json | None = None
 
 
-class CronSearch(CronCount, _Page):
+class CronSearch(CronCount, Searching):
     enabled: bool | None = None
     sort_by: CronSortBy | None = None
     sort_order: SortOrder | None = None
-    select: list[str] | None = None
 
 
 class ThreadPrune(Body):

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from server.deps import RuntimeDep
+from server.routes._listing import add_listing
 from server.schemas import (
     AssistantCount,
     AssistantCreate,
@@ -15,7 +16,7 @@ from server.schemas import (
     AssistantSearch,
     AssistantVersions,
 )
-from server.views import assistant_view, select_fields
+from server.views import assistant_view
 
 router = APIRouter(tags=["assistants"])
 
@@ -25,15 +26,7 @@ async def create_assistant(body: AssistantCreate, runtime: RuntimeDep) -> dict[s
     return assistant_view(await runtime.assistants.create(**body.arguments()))
 
 
-@router.post("/assistants/search")
-async def search_assistants(body: AssistantSearch, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    found = await runtime.assistants.search(**body.arguments("select"))
-    return select_fields([assistant_view(a) for a in found], body.select)
-
-
-@router.post("/assistants/count")
-async def count_assistants(body: AssistantCount, runtime: RuntimeDep) -> int:
-    return await runtime.assistants.count(**body.arguments())
+add_listing(router, "/assistants", "assistants", (AssistantSearch, AssistantCount), assistant_view)
 
 
 @router.get("/assistants/{assistant_id}")
