@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from agent_ops.errors import Conflict, NotFound
+from agent_ops.storage._base import Base
 from agent_ops.storage._records import reader
 from agent_ops.storage._requests import Encode
-from agent_ops.storage._resources import Base
 from agent_ops.types import DEFAULT_TENANT, Json
 
 __all__ = ["EvalCaseRun", "EvalExperiment", "EvalResults", "NewEvalCase"]

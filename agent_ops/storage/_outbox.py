@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from agent_ops.storage._base import Base
 from agent_ops.storage._records import reader
-from agent_ops.storage._resources import Base
 from agent_ops.storage.records import Run
 from agent_ops.types import Json
 

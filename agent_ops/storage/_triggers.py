@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from agent_ops.errors import Conflict, NotFound
+from agent_ops.storage._base import Base
 from agent_ops.storage._records import reader
 from agent_ops.storage._requests import Encode, NewRun
-from agent_ops.storage._resources import Base
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, MultitaskStrategy
 
 __all__ = [
