@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_ops.errors import InvalidInput
 from evals.harness.dataset import Case, attachment
+from tools.json_path import walk
 
 __all__ = ["SUITES_DIR", "ScorerSpec", "Suite", "find_suite", "lookup"]
 
@@ -101,14 +102,10 @@ class Suite(BaseModel):
 
 def lookup(value: Any, path: str, case_id: str = "?") -> Any:
     """`a.b.0.c` in nested dicts and lists; a missing step is InvalidInput naming it."""
-    for step in path.split(".") if path else []:
-        if isinstance(value, dict) and step in value:
-            value = value[step]
-        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
-            value = value[int(step)]
-        else:
-            raise InvalidInput(f"case {case_id}: no {step!r} in {path!r}")
-    return value
+    try:
+        return walk(value, path.split(".") if path else [])
+    except LookupError as missing:
+        raise InvalidInput(f"case {case_id}: no {missing.args[0]!r} in {path!r}") from None
 
 
 def find_suite(name: str) -> Path:
