@@ -1,8 +1,9 @@
 """Storage: one interface (`Storage`) over the embedded SQLite file and PostgreSQL.
 
 Layout, top to bottom: `protocol` (`Storage`: one abstract class, one part per concept),
-`records` (the rows as values) and `channels` (the wake-ups); `_resources`/`_store` (those parts,
-each method written once: defaults, ids, requests), `_policy` (the queue's rules and error texts), `_records` (rows to records),
+`records` (the rows as values) and `channels` (the wake-ups); `_base` (what every part stands
+on), `_assistants`/`_threads`/`_crons`/`_items`/`_store` (those parts, each method written once:
+defaults, ids, requests), `_policy` (the queue's rules and error texts), `_records` (rows to records),
 `_wakeups` (the transaction that collects wake-ups, the listeners); then `sqlite/` and
 `postgres/`, mirrored module for module, holding SQL and nothing else. Imports only
 `agent_ops.errors` and `agent_ops.types` from the rest of agent-ops.
