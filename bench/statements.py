@@ -8,8 +8,8 @@ to, per backend process, and each group is named by what it touches. Counts depe
 not on the machine's load, so this is the number to compare before and after a change.
 
 Before the statements are logged, `--cpu-runs` more runs measure the CPU time one run costs the
-server process and PostgreSQL's backends (from /proc, so Linux only): unlike wall time, it barely
-moves when other work shares the machine, so a change's effect shows on a busy one too.
+server process and PostgreSQL's backends (from /proc, so Linux only): it moves far less than
+wall time when other work shares the machine (compare A/B runs made in the same conditions).
 """
 
 from __future__ import annotations
