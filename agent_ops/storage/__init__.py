@@ -31,7 +31,9 @@ __all__ = [
 ]
 
 
-def create_storage(database_url: str, *, pool_size: int = 10) -> protocol.Storage:
+def create_storage(
+    database_url: str, *, pool_size: int = 10, prepared_statements: bool = True
+) -> protocol.Storage:
     """Build the backend named by the URL's scheme; call `await storage.open()` before use."""
     if database_url.startswith("sqlite:///"):
         from agent_ops.storage.sqlite import SqliteStorage
@@ -40,5 +42,7 @@ def create_storage(database_url: str, *, pool_size: int = 10) -> protocol.Storag
     if database_url.startswith(("postgresql://", "postgres://")):
         from agent_ops.storage.postgres import PostgresStorage
 
-        return PostgresStorage(database_url, pool_size=pool_size)
+        return PostgresStorage(
+            database_url, pool_size=pool_size, prepared_statements=prepared_statements
+        )
     raise ValueError(f"database URL {database_url!r} is not supported")
