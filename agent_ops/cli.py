@@ -247,7 +247,11 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
     url = f"http://{settings.host}:{sock.getsockname()[1]}"
 
     async def run() -> None:
-        storage = create_storage(settings.database_url, pool_size=settings.database_pool_size)
+        storage = create_storage(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            prepared_statements=settings.database_prepared_statements,
+        )
         deps = _deps(settings, storage, connectors, public_url=settings.public_url or url)
         runtime = Runtime(settings, storage, registry, triggers=triggers, deps=deps)
         runtime.auth.check_bind(settings.host)
@@ -368,7 +372,11 @@ async def _worker(settings: Settings) -> None:
         )
     registry = GraphRegistry.load(settings.config)
     connectors = _connectors(settings)  # a worker polls no triggers, but its graphs reach them
-    storage = create_storage(settings.database_url, pool_size=settings.database_pool_size)
+    storage = create_storage(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        prepared_statements=settings.database_prepared_statements,
+    )
     # A worker listens nowhere: links in mails point at the configured public URL.
     deps = _deps(settings, storage, connectors, public_url=settings.url)
     runtime = Runtime(settings, storage, registry, deps=deps)

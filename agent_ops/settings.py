@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         description="sqlite:///path/to/file.db (embedded default) or postgresql://user@host/db",
     )
     database_pool_size: int = Field(10, ge=1, description="PostgreSQL pool size per process")
+    database_prepared_statements: bool = Field(
+        True,
+        description="PostgreSQL: prepare repeated statements (halves the database's CPU per run);"
+        " turn off behind a PgBouncer in transaction mode older than 1.21 or without"
+        " max_prepared_statements",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8123, ge=0, le=65535)
     public_url: str | None = Field(

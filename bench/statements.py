@@ -6,12 +6,17 @@ A throw-away PostgreSQL cluster logs every statement (`log_statement=all`) while
 warm-up runs. Statements are grouped into the transaction (or autocommit statement) they belong
 to, per backend process, and each group is named by what it touches. Counts depend on the code,
 not on the machine's load, so this is the number to compare before and after a change.
+
+Before the statements are logged, `--cpu-runs` more runs measure the CPU time one run costs the
+server process and PostgreSQL's backends (from /proc, so Linux only): it moves far less than
+wall time when other work shares the machine (compare A/B runs made in the same conditions).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import tempfile
 import time
@@ -103,9 +108,51 @@ async def _runs(url: str, count: int) -> None:
         await client.runs.wait(thread["thread_id"], "echo", input=ECHO_INPUT)
 
 
-def measure(runs: int, keep: Path | None = None) -> tuple[Counter[str], Counter[str], int]:
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cluster_cpu_seconds(data: Path) -> float:
+    """CPU time so far of a PostgreSQL server: its postmaster and the backends it forked."""
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if postmaster in (parent, int(entry.name)):
+                total += cpu_seconds(int(entry.name))
+        except (OSError, ValueError):  # a backend that ended meanwhile
+            continue
+    return total
+
+
+@dataclass
+class Cpu:
+    """Milliseconds of CPU per threads.create + runs.wait, and of wall time, over `runs` runs."""
+
+    runs: int
+    server: float
+    postgres: float
+    wall: float
+
+
+def _cpu(url: str, server_pid: int, data: Path, runs: int) -> Cpu:
+    before = (cpu_seconds(server_pid), _cluster_cpu_seconds(data), time.perf_counter())
+    asyncio.run(_runs(url, runs))
+    after = (cpu_seconds(server_pid), _cluster_cpu_seconds(data), time.perf_counter())
+    server, postgres, wall = (1000 * (b - a) / runs for a, b in zip(before, after, strict=True))
+    return Cpu(runs, server, postgres, wall)
+
+
+def measure(
+    runs: int, keep: Path | None = None, cpu_runs: int = 200
+) -> tuple[Counter[str], Counter[str], int, Cpu]:
     """Return statements by phase, audit statements by phase, and the number of groups,
-    each summed over `runs` runs."""
+    each summed over `runs` runs, and the CPU one run costs (over `cpu_runs` runs)."""
     from tests.pgcluster import PgCluster  # the test suite's throw-away cluster
 
     cluster = PgCluster()
@@ -117,7 +164,8 @@ def measure(runs: int, keep: Path | None = None) -> tuple[Counter[str], Counter[
             tempfile.TemporaryDirectory() as tmp,
             servers.agent_ops(url, Path(tmp) / "serve.log") as server,
         ):
-            asyncio.run(_runs(server.url, 3))  # warm-up: migrations, assistants, pools
+            asyncio.run(_runs(server.url, 10))  # warm-up: migrations, pools, prepared statements
+            cpu = _cpu(server.url, server.pid, cluster.root / "data", cpu_runs)
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("ALTER SYSTEM SET log_statement = 'all'")
                 conn.execute("ALTER SYSTEM SET log_line_prefix = '%m [%p] '")
@@ -137,15 +185,18 @@ def measure(runs: int, keep: Path | None = None) -> tuple[Counter[str], Counter[
     for group in found:
         by_phase[group.phase] += len(group.statements)
         audit[group.phase] += group.audit
-    return by_phase, audit, len(found)
+    return by_phase, audit, len(found), cpu
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.statements", description=__doc__)
     parser.add_argument("--runs", type=int, default=10, help="runs to count (default 10)")
     parser.add_argument("--keep", type=Path, help="write the statement log here")
+    parser.add_argument(
+        "--cpu-runs", type=int, default=200, help="runs to measure CPU time on (default 200)"
+    )
     args = parser.parse_args(argv)
-    by_phase, audit, count = measure(args.runs, args.keep)
+    by_phase, audit, count, cpu = measure(args.runs, args.keep, args.cpu_runs)
     print(f"SQL statements per threads.create + runs.wait on PostgreSQL ({args.runs} runs):")
     print(f"  {'phase':<38} {'statements':>10} {'of which audit':>15}")
     background = "background (crons, workers, outbox)"
@@ -156,6 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     per_run = sum(n for name, n in by_phase.items() if name != background) / args.runs
     print(f"  {'total (without background)':<38} {per_run:>10.1f}")
     print(f"  transactions and autocommit statements: {count / args.runs:.1f} per run")
+    print(
+        f"CPU per run ({cpu.runs} runs, statements not logged): server process"
+        f" {cpu.server:.2f} ms, PostgreSQL {cpu.postgres:.2f} ms; wall {cpu.wall:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ from agent_ops import (
     ThreadStatus,
 )
 from agent_ops.runtime import (
-    AssistantFields,
     Breakpoints,
     CronRequest,
     RunOptions,
@@ -57,6 +56,13 @@ StreamModes = Annotated[tuple[StreamMode, ...] | None, BeforeValidator(_stream_m
 
 class Body(StorableBody):
     """Every request body: unknown fields and values neither backend could store are a 422."""
+
+    def arguments(self, *leave_out: str) -> dict[str, Any]:
+        """Return the fields, less `leave_out`, as keyword arguments of the runtime call whose
+        parameters they name one for one (so a route does not restate each name)."""
+        return {
+            name: getattr(self, name) for name in type(self).model_fields if name not in leave_out
+        }
 
 
 class Checkpoint(Body):
@@ -140,15 +146,6 @@ class _AssistantBody(Body):
     context: Json | None = None
     metadata: Json | None = None
 
-    def fields(self) -> AssistantFields:
-        """Return what describes the assistant besides its graph and name."""
-        return {
-            "description": self.description,
-            "config": self.config,
-            "context": self.context,
-            "metadata": self.metadata,
-        }
-
 
 class AssistantCreate(_AssistantBody):
     graph_id: str
@@ -167,16 +164,21 @@ class _Page(Body):
     offset: int = Field(0, ge=0)
 
 
+class Searching(_Page):
+    """A search: a page of records, with only the `select`ed fields of each shown."""
+
+    select: list[str] | None = None
+
+
 class AssistantCount(Body):
     metadata: Json | None = None
     graph_id: str | None = None
     name: str | None = None
 
 
-class AssistantSearch(AssistantCount, _Page):
+class AssistantSearch(AssistantCount, Searching):
     sort_by: AssistantSortBy | None = None
     sort_order: SortOrder | None = None
-    select: list[str] | None = None
 
 
 class AssistantVersions(_Page):
@@ -206,11 +208,10 @@ class ThreadCount(Body):
     status: ThreadStatus | None = None
 
 
-class ThreadSearch(ThreadCount, _Page):
+class ThreadSearch(ThreadCount, Searching):
     ids: list[str] | None = None
     sort_by: ThreadSortBy | None = None
     sort_order: SortOrder | None = None
-    select: list[str] | None = None
 
 
 class ThreadStateUpdate(Body):
@@ -331,11 +332,10 @@ class CronCount(Body):
     metadata: Json | None = None
 
 
-class CronSearch(CronCount, _Page):
+class CronSearch(CronCount, Searching):
     enabled: bool | None = None
     sort_by: CronSortBy | None = None
     sort_order: SortOrder | None = None
-    select: list[str] | None = None
 
 
 class ThreadPrune(Body):

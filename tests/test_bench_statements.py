@@ -3,7 +3,10 @@ autocommit statements become one group, named by the phase of a run they belong 
 
 from __future__ import annotations
 
-from bench.statements import groups
+import os
+import time
+
+from bench.statements import cpu_seconds, groups
 
 LOG = """\
 2026-12-07 00:10:00.001 UTC [11] LOG:  statement: BEGIN
@@ -26,3 +29,12 @@ def test_statements_are_grouped_by_transaction_and_named_by_phase() -> None:
         ("wake-up alone (NOTIFY)", 1, 0),
     ]
     assert "FOR NO KEY UPDATE" in found[1].statements[1]  # a continuation line joins its statement
+
+
+def test_cpu_seconds_counts_the_work_a_process_does() -> None:
+    before = cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:  # busy, so the kernel charges this process
+        pass
+    spent = cpu_seconds(os.getpid()) - before
+    assert 0.2 <= spent < 5.0

@@ -27,6 +27,7 @@ triggers:              # source -> assistant id (or graph id) that each item run
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,14 +155,20 @@ def _reviewers(config: dict[str, Any]) -> list[Any]:
     return reviewers if isinstance(reviewers, list) else []
 
 
+def read_yaml(path: Path, what: str, error: Callable[[str], Exception] = ConfigError) -> Any:
+    """The YAML document in `path`; a file that cannot be read or parsed is `error`, naming
+    `what` the file is and the path."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"{what} {path}: cannot read it: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise error(f"{what} {path}: not valid YAML: {exc}") from exc
+
+
 def load_connectors_config(path: Path) -> ConnectorsConfig:
     """Read and check the config file; any problem is a ConfigError naming the file and field."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"connectors config {path}: cannot read it: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"connectors config {path}: not valid YAML: {exc}") from exc
+    raw = read_yaml(path, "connectors config")
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

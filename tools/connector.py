@@ -96,6 +96,30 @@ async def with_retries(
             attempt += 1
 
 
+async def http_with_retries(
+    send: Callable[[], Awaitable[httpx.Response]],
+    *,
+    effect: Effect,
+    policy: RetryPolicy,
+    describe: Callable[[httpx.Response], str],
+    retry_after: Callable[[httpx.Response], float | None] = lambda _: None,
+) -> httpx.Response:
+    """Send an HTTP request under `policy`: a transport error, or an answer with a transient
+    status (described by `describe`), is a TransientFailure that may be repeated as
+    `with_retries` allows; any other answer is returned as it is."""
+
+    async def attempt() -> httpx.Response:
+        try:
+            response = await send()
+        except httpx.TransportError as exc:
+            raise classify_transport_error(exc) from exc
+        if response.status_code in TRANSIENT_STATUSES:
+            raise TransientFailure(describe(response), sent=True, retry_after=retry_after(response))
+        return response
+
+    return await with_retries(attempt, effect=effect, policy=policy)
+
+
 def effect_marks(effect: Effect, system: str) -> tuple[dict[str, Any], list[str]]:
     """The metadata and tags that mark a tool read-only or side-effecting."""
     return {"effect": effect, "system": system}, [

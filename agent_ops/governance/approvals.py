@@ -30,7 +30,7 @@ network that way).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -39,7 +39,7 @@ from agent_ops.errors import Forbidden
 from agent_ops.governance import audit
 from agent_ops.governance.identity import Identity, Role, bind_caller, caller
 from agent_ops.settings import Settings
-from agent_ops.storage import Notice, Storage, Thread
+from agent_ops.storage import AuditRecord, Notice, Storage, Thread
 
 __all__ = ["ESCALATED", "REJECTIONS", "ApprovalPolicy", "PendingApproval"]
 
@@ -334,18 +334,23 @@ class ApprovalPolicy:
         raise Forbidden(reason)
 
 
+def _thread_audit(storage: Storage, thread: Thread, action: str) -> AsyncIterator[AuditRecord]:
+    """The thread's audit rows of `action`, in chain order."""
+    return audit.read(
+        storage,
+        tenant_id=thread.tenant_id,
+        action=action,
+        resource_type="thread",
+        resource_id=thread.thread_id,
+    )
+
+
 async def _involved(storage: Storage, thread: Thread) -> dict[str, str]:
     """Who took part in the thread, with what they did: owned it, started a run, edited it."""
     found = {thread.owner: "owns"}
     for run in await storage.list_runs(thread.thread_id, limit=1000):
         found.setdefault(run.owner, "started a run on")
-    async for row in audit.read(
-        storage,
-        tenant_id=thread.tenant_id,
-        action="thread.update_state",
-        resource_type="thread",
-        resource_id=thread.thread_id,
-    ):
+    async for row in _thread_audit(storage, thread, "thread.update_state"):
         found.setdefault(row.actor, "edited the state of")
     return found
 
@@ -353,13 +358,7 @@ async def _involved(storage: Storage, thread: Thread) -> dict[str, str]:
 async def _approvers(storage: Storage, thread: Thread, interrupts: list[str]) -> set[str]:
     """Who has already approved this very interrupt (the same ids) of the thread."""
     approvers = set()
-    async for row in audit.read(
-        storage,
-        tenant_id=thread.tenant_id,
-        action="approval.recorded",
-        resource_type="thread",
-        resource_id=thread.thread_id,
-    ):
+    async for row in _thread_audit(storage, thread, "approval.recorded"):
         if audit.view(row)["detail"].get("interrupts") == interrupts:
             approvers.add(row.actor)
     return approvers

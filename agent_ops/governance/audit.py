@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict, Unpack
 
 from agent_ops.errors import InvalidInput
 from agent_ops.governance.identity import Identity, caller
@@ -28,6 +28,7 @@ from agent_ops.types import DEFAULT_TENANT
 
 __all__ = [
     "GENESIS",
+    "Facts",
     "Outcome",
     "answers",
     "Verification",
@@ -40,6 +41,7 @@ __all__ = [
     "read",
     "record",
     "row_hash",
+    "time_text",
     "timestamp",
     "verify",
     "view",
@@ -79,10 +81,31 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def time_text(text: str) -> str | None:
+    """An ISO date or time (UTC when it names no zone) as the trail's time text; None when
+    `text` is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
 def row_hash(row: AuditRecord) -> str:
     """The hash a row must carry: SHA-256 of the canonical JSON of all its other fields."""
     body = {name: getattr(row, name) for name in _HASHED}
     return hashlib.sha256(canonical(body).encode()).hexdigest()
+
+
+class Facts(TypedDict, total=False):
+    """What a row says besides its action and resource (see `entry`)."""
+
+    payload: Any
+    detail: Mapping[str, Any] | None
+    outcome: Outcome
+    tenant: str | None
+    identity: Identity | None
+    actor: str | None
 
 
 async def record(
@@ -90,49 +113,26 @@ async def record(
     action: str,
     resource_type: str,
     resource_id: str | None,
-    *,
-    payload: Any = None,
-    detail: Mapping[str, Any] | None = None,
-    outcome: Outcome = "ok",
-    tenant: str | None = None,
-    identity: Identity | None = None,
-    actor: str | None = None,
+    **facts: Unpack[Facts],
 ) -> AuditRecord:
     """Append one row to the trail of `tenant` (default: the caller's, else the default tenant),
     in a transaction of its own; `entry` names the arguments. An action that is itself a state
     change passes `entry(...)` to it instead, so the two commit together."""
-    row = entry(
-        action,
-        resource_type,
-        resource_id,
-        payload=payload,
-        detail=detail,
-        outcome=outcome,
-        tenant=tenant,
-        identity=identity,
-        actor=actor,
-    )
+    row = entry(action, resource_type, resource_id, **facts)
     return await storage.append_audit(row.tenant_id, row.seal)
 
 
 def entry(
-    action: str,
-    resource_type: str,
-    resource_id: str | None,
-    *,
-    payload: Any = None,
-    detail: Mapping[str, Any] | None = None,
-    outcome: Outcome = "ok",
-    tenant: str | None = None,
-    identity: Identity | None = None,
-    actor: str | None = None,
+    action: str, resource_type: str, resource_id: str | None, **given: Unpack[Facts]
 ) -> AuditEntry:
     """Return the row `action` on `resource_type`/`resource_id` makes, ready to be chained.
 
     The actor is `identity` (default: the caller of the request being served); without one it is
     `actor` if given, `anonymous` inside a request (authentication off) and `system` outside one.
-    Who and when are taken now; the chain's place and hash when the row is appended.
+    Who and when are taken now; the chain's place and hash when the row is appended. The
+    `payload` is kept as its digest, `detail` as written, `outcome` is `ok` unless given.
     """
+    identity, actor, detail = given.get("identity"), given.get("actor"), given.get("detail")
     who = identity if identity is not None else caller()
     request = _request.get()
     via: str | None
@@ -148,7 +148,7 @@ def entry(
         facts.setdefault("actor_name", who.display_name)
     if request is not None:
         facts.setdefault("request", request)
-    chain = tenant or (who.tenant if who is not None else DEFAULT_TENANT)
+    chain = given.get("tenant") or (who.tenant if who is not None else DEFAULT_TENANT)
     unsealed = AuditRecord(
         tenant_id=chain,
         seq=0,
@@ -159,8 +159,8 @@ def entry(
         action=action,
         resource_type=resource_type,
         resource_id=resource_id,
-        outcome=outcome,
-        digest=digest(payload),
+        outcome=given.get("outcome", "ok"),
+        digest=digest(given.get("payload")),
         detail=canonical(facts),
         prev_hash=GENESIS,
         hash="",
@@ -315,10 +315,15 @@ async def page(
     tenant: str | None,
     after: str | None = None,
     limit: int = 50,
+    since: str | None = None,
     **filters: str | None,
 ) -> tuple[list[AuditRecord], str | None]:
-    """One page of the trail in chain order, and the cursor of the next (`<tenant>/<seq>` of
-    the page's last row; None when this page is the last)."""
+    """One page of the trail in chain order from `since` (an ISO time), and the cursor of the
+    next (`<tenant>/<seq>` of the page's last row; None when this page is the last)."""
+    if since is not None:
+        filters["since"] = time_text(since)
+        if filters["since"] is None:
+            raise InvalidInput(f"since {since!r} is not an ISO date or time")
     position = None
     if after is not None:
         name, _, seq = after.rpartition("/")

@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import sys
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,15 +43,13 @@ def parse_since(text: str, *, now: datetime | None = None) -> str:
     try:
         moment = (now or datetime.now(UTC)) - parse_duration(text)
     except InvalidInput:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
+        written = audit.time_text(text)
+        if written is None:
             raise InvalidInput(
                 f"--since {text!r} is neither an ISO date or time (2026-12-01, "
                 "2026-12-01T09:00:00+00:00) nor an age (24h, 7d)"
             ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
+        return written
     return audit.timestamp(moment)
 
 
@@ -88,31 +87,15 @@ class _Writer:
     def __init__(self, form: str) -> None:
         self._csv = None
         if form == "csv":
-            self._csv = csv.DictWriter(sys.stdout, fieldnames=list(_csv_row(None)))
+            self._csv = csv.DictWriter(sys.stdout, fieldnames=_COLUMNS)
             self._csv.writeheader()
 
     def write(self, row: AuditRecord) -> None:
         if self._csv is not None:
-            self._csv.writerow(_csv_row(row))
+            self._csv.writerow({name: getattr(row, name) for name in _COLUMNS})
         else:
             print(json.dumps(audit.view(row), ensure_ascii=False))
 
 
-def _csv_row(row: AuditRecord | None) -> dict[str, Any]:
-    names = [
-        "tenant_id",
-        "seq",
-        "at",
-        "actor",
-        "actor_role",
-        "via",
-        "action",
-        "resource_type",
-        "resource_id",
-        "outcome",
-        "digest",
-        "detail",
-        "prev_hash",
-        "hash",
-    ]
-    return {name: None if row is None else getattr(row, name) for name in names}
+# A CSV row is the record's fields in their order, `detail` as the JSON text the hash covers.
+_COLUMNS = [f.name for f in fields(AuditRecord)]

@@ -18,14 +18,14 @@ Everything here is a no-op unless the request was authenticated by a handler tha
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from agent_ops.errors import AgentOpsError, ConfigError, Forbidden, NotFound
 from agent_ops.governance import audit
-from agent_ops.governance.tenancy import hidden
+from agent_ops.governance.tenancy import hidden, tenant_filter
 from agent_ops.storage import AuditTrail, Storage
 from agent_ops.types import Json
 
@@ -247,6 +247,23 @@ async def searching(resource: str, filters: Mapping[str, Any]) -> dict[str, Any]
         return dict(filters)
     metadata = narrowed(filters.get("metadata"), filter)
     return None if metadata is None else {**filters, "metadata": metadata}
+
+
+_Found = TypeVar("_Found")
+
+
+async def governed_search(
+    resource: str,
+    filters: Mapping[str, Any],
+    query: Callable[..., Awaitable[_Found]],
+    nothing: _Found,
+) -> _Found:
+    """Run a search or count of `resource` (`query`, a storage method) over the caller's tenant
+    with `filters` narrowed by the handler's filter; `nothing` when the two cannot both hold."""
+    narrowed = await searching(resource, filters)
+    if narrowed is None:
+        return nothing
+    return await query(**narrowed, tenant_id=tenant_filter())
 
 
 async def readable_threads(storage: Storage, thread_ids: Sequence[str]) -> set[str] | None:

@@ -10,8 +10,6 @@ delivers the notice at least once (receivers dedupe on its `webhook-id`).
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import UTC, datetime
 from typing import Final
 
@@ -20,19 +18,16 @@ from agent_ops.storage import Storage
 
 __all__ = ["EscalationSweep"]
 
-log = logging.getLogger(__name__)
-
 PAGE: Final = 200
 """Interrupted threads read per query."""
 
 
 class EscalationSweep:
-    """Escalates the overdue approvals of every tenant, now or on a timer."""
+    """Escalates the overdue approvals of every tenant (the runtime sweeps on a timer)."""
 
-    def __init__(self, storage: Storage, policy: ApprovalPolicy, interval: float) -> None:
+    def __init__(self, storage: Storage, policy: ApprovalPolicy) -> None:
         self._storage = storage
         self._policy = policy
-        self._interval = interval
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Escalate every approval overdue at `now` (default: the current time); return how
@@ -58,14 +53,3 @@ class EscalationSweep:
             if len(threads) < PAGE:
                 return overdue
             offset += PAGE
-
-    async def run_forever(self) -> None:
-        """Sweep every interval until cancelled; a failed sweep is logged and tried again."""
-        if self._policy.expire_hours is None:
-            return
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("sweeping for overdue approvals failed; trying again")
-            await asyncio.sleep(self._interval)

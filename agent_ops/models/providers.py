@@ -18,9 +18,10 @@ import asyncio
 import inspect
 import json
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import openai
@@ -63,46 +64,6 @@ class Ask:
     schema: type[BaseModel] | None = None
 
 
-class Provider(Protocol):
-    """Something that answers chat messages for a role."""
-
-    spec: str
-    kind: ProviderKind
-    model: str
-    options: ProviderOptions
-    queue: ModelQueue
-    """Where callers wait their turn; shared by every role that uses the same endpoint."""
-
-    async def ready(self) -> None:
-        """Make the endpoint reachable (start a local server); called before queueing."""
-        ...
-
-    async def answer(
-        self,
-        messages: Sequence[BaseMessage],
-        ask: Ask,
-        *,
-        config: RunnableConfig | None = None,
-        time_limit: float,
-    ) -> AIMessage:
-        """Answer once (no retries) within `time_limit` seconds; raise on failure.
-
-        Call it during a turn of `queue`.
-        """
-        ...
-
-    async def usage(
-        self, messages: Sequence[BaseMessage], answer: AIMessage, ask: Ask, *, time_limit: float
-    ) -> TokenUsage:
-        """Return the tokens of a call that `answer` answered, and who gave the numbers."""
-        ...
-
-    async def settle(self, limit: float) -> None:
-        """After an answer timed out: return once the endpoint stopped working on it (at most
-        `limit` seconds), so the queue's next caller does not wait inside its own time limit."""
-        ...
-
-
 TokenCounter = Callable[[Mapping[str, Any], str], Awaitable[CountedTokens]]
 """Counts a chat request body's prompt tokens and an answer text's tokens (the local server)."""
 
@@ -119,7 +80,53 @@ def response_format(kind: ProviderKind, schema: type[BaseModel]) -> dict[str, An
     return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": body}}
 
 
-class ChatEndpoint:
+@dataclass(eq=False)  # a provider is one endpoint: compared (and hashed) by identity
+class Provider(ABC):
+    """Something that answers chat messages for a role.
+
+    The defaults are those of a provider with nothing to start, no tokens to count beyond those
+    an answer reports, and nothing left running after a timeout; each provider overrides what it
+    does otherwise.
+    """
+
+    spec: str
+    kind: ProviderKind
+    model: str
+    options: ProviderOptions
+    queue: ModelQueue
+    """Where callers wait their turn; shared by every role that uses the same endpoint."""
+
+    async def ready(self) -> None:
+        """Make the endpoint reachable (start a local server); called before queueing."""
+        return None
+
+    @abstractmethod
+    async def answer(
+        self,
+        messages: Sequence[BaseMessage],
+        ask: Ask,
+        *,
+        config: RunnableConfig | None = None,
+        time_limit: float,
+    ) -> AIMessage:
+        """Answer once (no retries) within `time_limit` seconds; raise on failure.
+
+        Call it during a turn of `queue`.
+        """
+
+    async def usage(
+        self, messages: Sequence[BaseMessage], answer: AIMessage, ask: Ask, *, time_limit: float
+    ) -> TokenUsage:
+        """Return the tokens of a call that `answer` answered, and who gave the numbers."""
+        return reported_usage(answer) or NO_TOKENS
+
+    async def settle(self, limit: float) -> None:
+        """After an answer timed out: return once the endpoint stopped working on it (at most
+        `limit` seconds), so the queue's next caller does not wait inside its own time limit."""
+        return None
+
+
+class ChatEndpoint(Provider):
     """An OpenAI-compatible chat endpoint reached through `ChatOpenAI`."""
 
     def __init__(
@@ -135,11 +142,7 @@ class ChatEndpoint:
         count_tokens: TokenCounter | None = None,
         wait_idle: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
-        self.spec = spec
-        self.kind = kind
-        self.model = model
-        self.options = options
-        self.queue = queue
+        super().__init__(spec, kind, model, options, queue)
         self._base_url = base_url
         self._api_key = api_key
         self._count_tokens = count_tokens
@@ -223,20 +226,16 @@ class ChatEndpoint:
         return client
 
 
-class RuleProvider:
-    """A deterministic Python rule standing in for a model (cheap, exact, auditable)."""
+class RuleProvider(Provider):
+    """A deterministic Python rule standing in for a model (cheap, exact, auditable).
 
-    kind: ProviderKind = "rules"
+    Nothing to start, and a rule cut short by its timeout is not running any more: `ready` and
+    `settle` are `Provider`'s; its tokens are those its answer reports, if any.
+    """
 
     def __init__(self, spec: str, name: str, rule: Rule, queue: ModelQueue) -> None:
-        self.spec = spec
-        self.model = name
-        self.options = ProviderOptions()
-        self.queue = queue
+        super().__init__(spec, "rules", name, ProviderOptions(), queue)
         self._rule = rule
-
-    async def ready(self) -> None:
-        return None
 
     async def answer(
         self,
@@ -257,11 +256,3 @@ class RuleProvider:
         if isinstance(result, dict | list):
             return AIMessage(content=json.dumps(result))
         return AIMessage(content=str(result))
-
-    async def usage(
-        self, messages: Sequence[BaseMessage], answer: AIMessage, ask: Ask, *, time_limit: float
-    ) -> TokenUsage:
-        return reported_usage(answer) or NO_TOKENS
-
-    async def settle(self, limit: float) -> None:
-        return None  # a rule cut short by its timeout is not running any more

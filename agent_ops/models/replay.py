@@ -27,8 +27,6 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
 from agent_ops.errors import ConfigError, ModelUnavailable
-from agent_ops.models._queue import ModelQueue
-from agent_ops.models.config import ProviderKind, ProviderOptions
 from agent_ops.models.decisions import TokenUsage
 from agent_ops.models.providers import Ask, Provider
 
@@ -127,25 +125,20 @@ class ReplayCache:
         os.replace(tmp, path)
 
 
-class ReplayProvider:
+class ReplayProvider(Provider):
     """A provider seen through the replay cache: the role's loop (retries, repair, decision log)
-    is unchanged; only the asking is answered from disk when it can be."""
+    is unchanged; only the asking is answered from disk when it can be.
+
+    `ready` is `Provider`'s no-op: nothing to start for a replayed answer; the inner provider is
+    readied on a miss, so a re-run from the cache never starts a local model server.
+    """
 
     def __init__(self, inner: Provider, cache: ReplayCache) -> None:
+        super().__init__(inner.spec, inner.kind, inner.model, inner.options, inner.queue)
         self.inner = inner
         self.cache = cache
-        self.spec: str = inner.spec
-        self.kind: ProviderKind = inner.kind
-        self.model: str = inner.model
-        self.options: ProviderOptions = inner.options
-        self.queue: ModelQueue = inner.queue
         # The usage of answers handed out and not yet asked for (`usage` follows `answer`).
         self._usage: dict[int, TokenUsage] = {}
-
-    async def ready(self) -> None:
-        # Nothing to start for a replayed answer: the inner provider is readied on a miss, so a
-        # re-run from the cache never starts a local model server.
-        return None
 
     async def answer(
         self,

@@ -3,7 +3,8 @@
 One module per concept, each owning its rules: `runs` (admission, waiting, cancelling),
 `threads` (rows with their checkpoints, state, streams), `assistants`, `crons` (schedule maths
 and the scheduler), `items` (the key-value store), `intake` (triggers); `requests` holds the
-typed run requests; `service.Runtime` composes them with this process's workers. Below the door:
+typed run requests; `periodic` repeats background steps (crons, escalation, triggers) on a
+timer; `service.Runtime` composes them with this process's workers. Below the door:
 `worker`/`executor` (a run's execution), `streams`/`thread_streams` (the stream bus), `registry`
 (graphs from langgraph.json), `store` (LangGraph's BaseStore for graphs).
 
@@ -15,11 +16,13 @@ packages import this surface (`__all__`), not the modules behind it.
 from __future__ import annotations
 
 from agent_ops.governance import Identity, PendingApproval, RequestFacts
+from agent_ops.governance.audit import view as audit_view
 from agent_ops.runtime.assistants import AssistantFields, Assistants
 from agent_ops.runtime.crons import Crons, check_schedule, next_fire
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.intake import IntakeGate, IntakeSource, IntakeTriggers, Trigger, TriggerState
 from agent_ops.runtime.items import Items
+from agent_ops.runtime.periodic import every
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.requests import (
     Breakpoints,
@@ -82,9 +85,11 @@ __all__ = [
     "Trigger",
     "TriggerState",
     "WebhookMessage",
+    "audit_view",
     "check_schedule",
     "checked_id",
     "durability_of",
+    "every",
     "new_id",
     "next_fire",
     "stream_modes",

@@ -14,7 +14,7 @@ from typing import Any, TypedDict, Unpack
 from langgraph.pregel import Pregel
 
 from agent_ops.errors import BadRequest, InvalidInput, NotFound
-from agent_ops.governance import audit, authz, hidden, stamp, tenant_filter, visible
+from agent_ops.governance import audit, authz, hidden, stamp, visible
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry, default_assistant_id
 from agent_ops.runtime.requests import check_configurable
@@ -98,16 +98,12 @@ class Assistants:
     async def search(self, **filters: Any) -> list[Assistant]:
         """Search the caller's tenant's assistants and the shared defaults
         (`Storage.search_assistants` filters)."""
-        narrowed = await authz.searching("assistants", filters)  # governance: a handler's filter
-        if narrowed is None:
-            return []
-        return await self._storage.search_assistants(**narrowed, tenant_id=tenant_filter())
+        return await authz.governed_search(
+            "assistants", filters, self._storage.search_assistants, []
+        )
 
     async def count(self, **filters: Any) -> int:
-        narrowed = await authz.searching("assistants", filters)  # governance: a handler's filter
-        if narrowed is None:
-            return 0
-        return await self._storage.count_assistants(**narrowed, tenant_id=tenant_filter())
+        return await authz.governed_search("assistants", filters, self._storage.count_assistants, 0)
 
     async def create(
         self,

@@ -10,7 +10,6 @@ evaluated in the cron's time zone (UTC unless its payload names one).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -77,20 +76,11 @@ def _fired(cron: Cron) -> RunRequest:
 
 
 class CronScheduler:
-    """Fires due crons as runs, checking every `interval` seconds."""
+    """Fires due crons as runs at each `tick` (the runtime ticks it every second)."""
 
-    def __init__(self, storage: Storage, create_run: CreateRun, *, interval: float = 1.0) -> None:
+    def __init__(self, storage: Storage, create_run: CreateRun) -> None:
         self._storage = storage
         self._create_run = create_run
-        self._interval = interval
-
-    async def run_forever(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("cron scheduler tick failed")
-            await asyncio.sleep(self._interval)
 
     async def tick(self) -> int:
         """Fire every due cron once; return how many fired."""

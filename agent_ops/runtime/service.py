@@ -32,6 +32,7 @@ from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.crons import Crons, CronScheduler
 from agent_ops.runtime.intake import IntakeTriggers, Trigger
 from agent_ops.runtime.items import Items
+from agent_ops.runtime.periodic import every
 from agent_ops.runtime.registry import GraphRegistry, default_assistant_id, load_attr
 from agent_ops.runtime.runs import Runs
 from agent_ops.runtime.store import ServerStore, build_index
@@ -152,16 +153,26 @@ class Runtime:
             self._background = [
                 asyncio.create_task(self._sweep_loop(), name="agent-ops sweeper"),
                 asyncio.create_task(
-                    CronScheduler(self.storage, self.runs.create).run_forever(),
+                    every(
+                        1.0,
+                        CronScheduler(self.storage, self.runs.create).tick,
+                        "cron scheduler tick failed",
+                    ),
                     name="agent-ops crons",
                 ),
-                asyncio.create_task(  # governance: overdue approvals escalate on a timer
-                    governance.EscalationSweep(
-                        self.storage, self.approvals, self.settings.approval_escalate_sweep_seconds
-                    ).run_forever(),
-                    name="agent-ops escalations",
-                ),
             ]
+            if self.approvals.expire_hours is not None:  # governance: overdue approvals escalate
+                sweep = governance.EscalationSweep(self.storage, self.approvals)
+                self._background.append(
+                    asyncio.create_task(
+                        every(
+                            self.settings.approval_escalate_sweep_seconds,
+                            sweep.sweep,
+                            "sweeping for overdue approvals failed; trying again",
+                        ),
+                        name="agent-ops escalations",
+                    )
+                )
         try:
             await self.deps.start()
             await self.triggers.start()
@@ -212,14 +223,7 @@ class Runtime:
         try:
             identity = await self.auth.authenticate(facts)
         except Unauthenticated as exc:  # audit: a refused credential is a governed event
-            await governance.audit.record(
-                self.storage,
-                "auth.failed",
-                "request",
-                None,
-                outcome="denied",
-                detail={"reason": str(exc)},
-            )
+            await self._refused("auth.failed", exc)
             raise
         governance.bind_caller(identity)
         if identity is not None:
@@ -227,17 +231,16 @@ class Runtime:
             try:
                 operation = governance.authorize(identity, method, route)
             except Forbidden as exc:  # audit: so is a role refusal
-                await governance.audit.record(
-                    self.storage,
-                    "auth.forbidden",
-                    "request",
-                    None,
-                    outcome="denied",
-                    detail={"reason": str(exc)},
-                )
+                await self._refused("auth.forbidden", exc)
                 raise
             await self._check_tenants(facts.path_params, reading=operation.role == "viewer")
         return identity
+
+    async def _refused(self, action: str, exc: Exception) -> None:
+        """Record a request refused at the door, with the reason it was given."""
+        await governance.audit.record(
+            self.storage, action, "request", None, outcome="denied", detail={"reason": str(exc)}
+        )
 
     async def audit_page(
         self, *, after: str | None = None, limit: int = 50, **filters: str | None

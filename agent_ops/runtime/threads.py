@@ -65,16 +65,10 @@ class Threads:
 
     async def search(self, **filters: Any) -> list[Thread]:
         """Search the caller's tenant's threads (`Storage.search_threads` filters)."""
-        narrowed = await authz.searching("threads", filters)  # governance: a handler's filter
-        if narrowed is None:
-            return []
-        return await self._storage.search_threads(**narrowed, tenant_id=tenant_filter())
+        return await authz.governed_search("threads", filters, self._storage.search_threads, [])
 
     async def count(self, **filters: Any) -> int:
-        narrowed = await authz.searching("threads", filters)  # governance: a handler's filter
-        if narrowed is None:
-            return 0
-        return await self._storage.count_threads(**narrowed, tenant_id=tenant_filter())
+        return await authz.governed_search("threads", filters, self._storage.count_threads, 0)
 
     async def create(
         self,
@@ -82,9 +76,10 @@ class Threads:
         thread_id: str | None = None,
         metadata: Json | None = None,
         if_exists: OnConflictBehavior | None = None,
-        supersteps: Sequence[Json] = (),
+        supersteps: Sequence[Json] | None = None,
     ) -> Thread:
         """Create a thread (a new id unless one is given), replaying `supersteps` onto it."""
+        supersteps = supersteps or ()
         thread_id = checked_id(thread_id, "thread_id") if thread_id else new_id()
         asked: Json = {
             "thread_id": thread_id,

@@ -1,8 +1,9 @@
 """Storage: one interface (`Storage`) over the embedded SQLite file and PostgreSQL.
 
 Layout, top to bottom: `protocol` (`Storage`: one abstract class, one part per concept),
-`records` (the rows as values) and `channels` (the wake-ups); `_resources`/`_store` (those parts,
-each method written once: defaults, ids, requests), `_policy` (the queue's rules and error texts), `_records` (rows to records),
+`records` (the rows as values) and `channels` (the wake-ups); `_base` (what every part stands
+on), `_assistants`/`_threads`/`_crons`/`_items`/`_store` (those parts, each method written once:
+defaults, ids, requests), `_policy` (the queue's rules and error texts), `_records` (rows to records),
 `_wakeups` (the transaction that collects wake-ups, the listeners); then `sqlite/` and
 `postgres/`, mirrored module for module, holding SQL and nothing else. Imports only
 `agent_ops.errors` and `agent_ops.types` from the rest of agent-ops.
@@ -30,7 +31,9 @@ __all__ = [
 ]
 
 
-def create_storage(database_url: str, *, pool_size: int = 10) -> protocol.Storage:
+def create_storage(
+    database_url: str, *, pool_size: int = 10, prepared_statements: bool = True
+) -> protocol.Storage:
     """Build the backend named by the URL's scheme; call `await storage.open()` before use."""
     if database_url.startswith("sqlite:///"):
         from agent_ops.storage.sqlite import SqliteStorage
@@ -39,5 +42,7 @@ def create_storage(database_url: str, *, pool_size: int = 10) -> protocol.Storag
     if database_url.startswith(("postgresql://", "postgres://")):
         from agent_ops.storage.postgres import PostgresStorage
 
-        return PostgresStorage(database_url, pool_size=pool_size)
+        return PostgresStorage(
+            database_url, pool_size=pool_size, prepared_statements=prepared_statements
+        )
     raise ValueError(f"database URL {database_url!r} is not supported")

@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from agent_ops.errors import Conflict, NotFound
-from agent_ops.storage._records import Columns
-from agent_ops.storage._resources import Base
+from agent_ops.storage._base import Base
+from agent_ops.storage._records import reader
+from agent_ops.storage._requests import Encode
 from agent_ops.types import DEFAULT_TENANT, Json
 
 __all__ = ["EvalCaseRun", "EvalExperiment", "EvalResults", "NewEvalCase"]
@@ -51,6 +52,39 @@ class NewEvalCase:
     error: str | None = None
     run_id: str | None = None
     scores: dict[str, float | None] = field(default_factory=dict)
+
+    def params(self, experiment_id: str, json: Encode) -> tuple[Any, ...]:
+        """experiment_id, case_id, repeat, status, outputs, expected, scores, latency_ms,
+        input_tokens, output_tokens, cost_usd, error, run_id"""
+        return (
+            experiment_id,
+            self.case_id,
+            self.repeat,
+            self.status,
+            json(self.outputs),
+            json(self.expected),
+            json(self.scores),
+            self.latency_ms,
+            self.input_tokens,
+            self.output_tokens,
+            self.cost_usd,
+            self.error,
+            self.run_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """What scoring an experiment stores: the final settings, the metrics and every case's
+    scores, keyed by case id and repeat."""
+
+    settings: Json
+    metrics: dict[str, float]
+    scores: dict[tuple[str, int], dict[str, float | None]]
+
+    def score_params(self, experiment_id: str, json: Encode) -> list[tuple[Any, ...]]:
+        """scores, experiment_id, case_id, repeat: one tuple per case run"""
+        return [(json(s), experiment_id, case, repeat) for (case, repeat), s in self.scores.items()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +135,9 @@ class EvalResults(Base):
     ) -> EvalExperiment:
         """Store the final settings (with what only the end knows: cache hits, wall time), the
         metrics and every case's scores (keyed by case id and repeat) in one transaction."""
+        scored = Scored(settings, metrics, scores)
         finished: EvalExperiment = await self._tx(
-            self._sql.evals.finish_eval_experiment, experiment_id, settings, metrics, scores
+            self._sql.evals.finish_eval_experiment, experiment_id, scored
         )
         return finished
 
@@ -127,36 +162,10 @@ class EvalResults(Base):
 
 
 # -- rows to records (both backends) -------------------------------------------------------------
-def experiment_of(row: Any, cols: Columns) -> EvalExperiment:
-    return EvalExperiment(
-        experiment_id=row["experiment_id"],
-        tenant_id=row["tenant_id"],
-        suite=row["suite"],
-        settings=cols.json(row["settings"]),
-        metrics=None if row["metrics"] is None else cols.json(row["metrics"]),
-        cases=int(row["cases"]),
-        created_at=cols.time(row["created_at"]),
-        finished_at=cols.maybe_time(row["finished_at"]),
-    )
-
-
-def case_of(row: Any, cols: Columns) -> EvalCaseRun:
-    return EvalCaseRun(
-        experiment_id=row["experiment_id"],
-        case_id=row["case_id"],
-        repeat=int(row["repeat"]),
-        status=row["status"],
-        outputs=None if row["outputs"] is None else cols.json(row["outputs"]),
-        expected=cols.json(row["expected"]),
-        scores=cols.json(row["scores"]),
-        latency_ms=float(row["latency_ms"]),
-        input_tokens=int(row["input_tokens"]),
-        output_tokens=int(row["output_tokens"]),
-        cost_usd=float(row["cost_usd"]),
-        error=row["error"],
-        run_id=row["run_id"],
-        created_at=cols.time(row["created_at"]),
-    )
+experiment_of = reader(
+    EvalExperiment, json="settings metrics", time="created_at", maybe_time="finished_at"
+)
+case_of = reader(EvalCaseRun, json="outputs expected scores", time="created_at")
 
 
 def missing_experiment(experiment_id: str) -> NotFound:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from agent_ops.storage._records import Columns
-from agent_ops.storage._resources import Base
+from agent_ops.storage._base import Base
+from agent_ops.storage._records import reader
 from agent_ops.storage.records import Run
 from agent_ops.types import Json
 
@@ -91,6 +91,15 @@ def completion_body(run: Run) -> dict[str, Any]:
     return body
 
 
+def completion_notice(run: Run) -> Notice | None:
+    """The completion message of a run that names a webhook (None when it names none): what
+    both backends' `enqueue` write in the transaction that ends the run."""
+    url = run.kwargs.get("webhook")
+    if not url:
+        return None
+    return Notice(webhook_message_id(run.run_id), run.run_id, url, completion_body(run))
+
+
 class Outbox(Base):
     """Outbound webhooks: leased for delivery by any process, each outcome recorded."""
 
@@ -137,20 +146,9 @@ class Outbox(Base):
         return found
 
 
-def message_of(row: Any, cols: Columns) -> WebhookMessage:
-    return WebhookMessage(
-        message_id=row["message_id"],
-        run_id=row["run_id"],
-        thread_id=row["thread_id"],
-        tenant_id=row["tenant_id"],
-        url=row["url"],
-        payload=cols.json(row["payload"]),
-        attempts=int(row["attempts"]),
-        next_attempt_at=cols.time(row["next_attempt_at"]),
-        lease_owner=row["lease_owner"],
-        lease_until=cols.maybe_time(row["lease_until"]),
-        delivered_at=cols.maybe_time(row["delivered_at"]),
-        failed_at=cols.maybe_time(row["failed_at"]),
-        last_error=row["last_error"],
-        created_at=cols.time(row["created_at"]),
-    )
+message_of = reader(
+    WebhookMessage,
+    json="payload",
+    time="next_attempt_at created_at",
+    maybe_time="lease_until delivered_at failed_at",
+)

@@ -143,6 +143,13 @@ def exists(kind: str, name: str) -> Conflict:
     return Conflict(f"{kind} {name} already exists")
 
 
+def keep_existing(if_exists: str, kind: str, name: str) -> None:
+    """On an insert that found the id taken: return when `if_exists` is "do_nothing" (the
+    caller answers with the stored one), else raise Conflict."""
+    if if_exists != "do_nothing":
+        raise exists(kind, name)
+
+
 def intake_missing(source: str, key: str) -> NotFound:
     return NotFound(f"intake item {key!r} of source {source!r} not found")
 

@@ -99,8 +99,9 @@ def _build(record: type[R], shape: _Shape, r: Row, c: Columns) -> R:
     return record(**values)
 
 
-def _reader(record: type[R], **kinds: Any) -> Callable[[Row, Columns], R]:
-    """A function reading `record` from a row; `kinds` as `_shape` takes them."""
+def reader(record: type[R], **kinds: Any) -> Callable[[Row, Columns], R]:
+    """A function reading `record` from a row; `kinds` as `_shape` takes them (the other
+    fields are read as the column of the same name holds them)."""
     shape = _shape(record, **kinds)
 
     def read(r: Row, c: Columns) -> R:
@@ -109,32 +110,32 @@ def _reader(record: type[R], **kinds: Any) -> Callable[[Row, Columns], R]:
     return read
 
 
-assistant = _reader(Assistant, json="config context metadata")
+assistant = reader(Assistant, json="config context metadata")
 # A version row has no `updated_at`: the version's creation is its last change.
-assistant_version = _reader(
+assistant_version = reader(
     Assistant, json="config context metadata", columns={"updated_at": "created_at"}
 )
-thread = _reader(
+thread = reader(
     Thread, json="metadata values interrupts", time="created_at updated_at state_updated_at"
 )
-run = _reader(
+run = reader(
     Run,
     json="metadata kwargs output",
     time="not_before created_at updated_at",
     maybe_time="lease_expires_at",
     flag="stateless",
 )
-item = _reader(StoreItem, json="value", maybe_time="expires_at", namespace="namespace")
-cron = _reader(Cron, json="payload metadata", maybe_time="next_run_date end_time", flag="enabled")
-intake = _reader(
+item = reader(StoreItem, json="value", maybe_time="expires_at", namespace="namespace")
+cron = reader(Cron, json="payload metadata", maybe_time="next_run_date end_time", flag="enabled")
+intake = reader(
     IntakeItem,
     json="summary",
     time="created_at",
     maybe_time="settled_at",
     columns={"key": "item_key"},
 )
-decision = _reader(ModelDecision, json="output", time="created_at")
-api_key = _reader(ApiKey, time="created_at", maybe_time="expires_at revoked_at")
+decision = reader(ModelDecision, json="output", time="created_at")
+api_key = reader(ApiKey, time="created_at", maybe_time="expires_at revoked_at")
 
 
 def intake_params(entry: IntakeEntry, new: NewRun, json: Callable[[Any], Any]) -> tuple[Any, ...]:

@@ -20,6 +20,7 @@ __all__ = [
     "NewAssistant",
     "NewCron",
     "NewRun",
+    "NewThread",
     "Page",
 ]
 
@@ -78,6 +79,20 @@ class AssistantChanges:
             json(self.context if self.context is not None else current.context),
             json({**current.metadata, **(self.metadata or {})}),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class NewThread:
+    """A thread to insert, idle and empty."""
+
+    thread_id: str
+    metadata: Json
+    tenant_id: str = DEFAULT_TENANT
+    owner: str = DEFAULT_OWNER
+
+    def params(self, json: Encode) -> tuple[Any, ...]:
+        """thread_id, tenant_id, owner, metadata"""
+        return (self.thread_id, self.tenant_id, self.owner, json(self.metadata))
 
 
 @dataclass(frozen=True, slots=True)

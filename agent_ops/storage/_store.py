@@ -1,5 +1,6 @@
 """The `Storage` methods written once above both backends: runs and the queue, stream events,
-workers, the decision log, the intake ledger and API keys, over the named resources of `_resources`.
+workers, the decision log, the intake ledger and API keys, over the named resources
+(`_assistants`, `_threads`, `_crons`, `_items`).
 
 Ids are made here (a thread event's), defaults are filled in here, and each method is one
 transaction of the backend's SQL function of the same name.
@@ -12,11 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from agent_ops.storage._base import Base
 from agent_ops.storage._requests import (
     Ending,
     NewRun,
 )
-from agent_ops.storage._resources import Base
 from agent_ops.storage.encryption import open_bytes
 from agent_ops.storage.records import (
     ApiKey,

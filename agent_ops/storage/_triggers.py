@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from agent_ops.errors import Conflict, NotFound
-from agent_ops.storage._records import Columns
-from agent_ops.storage._requests import NewRun
-from agent_ops.storage._resources import Base
+from agent_ops.storage._base import Base
+from agent_ops.storage._records import reader
+from agent_ops.storage._requests import Encode, NewRun
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, MultitaskStrategy
 
 __all__ = [
@@ -67,6 +67,25 @@ class NewTrigger:
     next_due: datetime | None = None
     tenant_id: str = DEFAULT_TENANT
     owner: str = DEFAULT_OWNER
+
+    def params(self, json: Encode, time: Encode) -> tuple[Any, ...]:
+        """trigger_id, tenant_id, owner, name, kind, assistant_id, enabled, spec, input_mapping,
+        business_key, multitask_strategy, secret, next_due; `json` and `time` take None"""
+        return (
+            self.trigger_id,
+            self.tenant_id,
+            self.owner,
+            self.name,
+            self.kind,
+            self.assistant_id,
+            self.enabled,
+            json(self.spec),
+            json(self.input_mapping),
+            self.business_key,
+            self.multitask_strategy,
+            self.secret,
+            time(self.next_due),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,50 +244,14 @@ class Triggers(Base):
 
 
 # -- rows to records (both backends) -------------------------------------------------------------
-def trigger_of(row: Any, cols: Columns) -> StoredTrigger:
-    return StoredTrigger(
-        trigger_id=row["trigger_id"],
-        tenant_id=row["tenant_id"],
-        owner=row["owner"],
-        name=row["name"],
-        kind=row["kind"],
-        assistant_id=row["assistant_id"],
-        enabled=bool(row["enabled"]),
-        spec=cols.json(row["spec"]),
-        input_mapping=None if row["input_mapping"] is None else cols.json(row["input_mapping"]),
-        business_key=row["business_key"],
-        multitask_strategy=row["multitask_strategy"],
-        secret=row["secret"],
-        state=cols.json(row["state"]),
-        state_version=int(row["state_version"]),
-        next_due=cols.maybe_time(row["next_due"]),
-        last_fired_at=cols.maybe_time(row["last_fired_at"]),
-        last_error=row["last_error"],
-        last_error_at=cols.maybe_time(row["last_error_at"]),
-        created_at=cols.time(row["created_at"]),
-        updated_at=cols.time(row["updated_at"]),
-    )
-
-
-def event_of(row: Any, cols: Columns) -> TriggerEvent:
-    return TriggerEvent(
-        trigger_id=row["trigger_id"],
-        event_key=row["event_key"],
-        run_id=row["run_id"],
-        thread_id=row["thread_id"],
-        created_at=cols.time(row["created_at"]),
-    )
-
-
-def observation_of(row: Any, cols: Columns) -> TriggerObservation:
-    return TriggerObservation(
-        seq=int(row["seq"]),
-        trigger_id=row["trigger_id"],
-        observed_at=cols.time(row["observed_at"]),
-        value=None if row["value"] is None else cols.json(row["value"]),
-        row_count=int(row["row_count"]),
-        fired=bool(row["fired"]),
-    )
+trigger_of = reader(
+    StoredTrigger,
+    json="spec input_mapping state",
+    maybe_time="next_due last_fired_at last_error_at",
+    flag="enabled",
+)
+event_of = reader(TriggerEvent, time="created_at")
+observation_of = reader(TriggerObservation, json="value", time="observed_at", flag="fired")
 
 
 def missing_trigger(trigger_id: str) -> NotFound:

@@ -1,10 +1,10 @@
 """The storage seam: what the runtime and server need of a database, met by SQLite and PostgreSQL.
 
 `Storage` is one abstract class made of one part per concept, each written once above both
-backends: `Assistants`, `Threads`, `Crons`, `Items` (`_resources`) and `Runs`, `Events`,
-`Workers`, `Decisions`, `Intake`, `ApiKeys`, `AuditTrail` (`_store`), `Triggers`
-(`_triggers`), `Outbox` (`_outbox`, outbound webhooks) and `EvalResults` (`_evals`, offline
-evaluation experiments). Each method fills in its defaults and
+backends on `_base.Base`: `Assistants` (`_assistants`), `Threads` (`_threads`), `Crons`
+(`_crons`), `Items` (`_items`), `Runs`, `Events`, `Workers`, `Decisions`, `Intake`, `ApiKeys`,
+`AuditTrail` (`_store`), `Triggers` (`_triggers`), `Outbox` (`_outbox`, outbound webhooks) and
+`EvalResults` (`_evals`, offline evaluation experiments). Each method fills in its defaults and
 runs one transaction of the backend's SQL function of the same name. A backend adds only its
 connection: `open`, `close`, `_tx`, `notify` and `listen`. A part of agent-ops that needs one
 concept can type its parameter with that part alone (`ApiKeys` for the key check).
@@ -20,9 +20,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Literal
 
+from agent_ops.storage._assistants import Assistants
+from agent_ops.storage._crons import Crons
 from agent_ops.storage._evals import EvalResults
+from agent_ops.storage._items import Items
 from agent_ops.storage._outbox import Outbox
-from agent_ops.storage._resources import Assistants, Crons, Items, Threads
 from agent_ops.storage._store import (
     ApiKeys,
     AuditTrail,
@@ -32,6 +34,7 @@ from agent_ops.storage._store import (
     Runs,
     Workers,
 )
+from agent_ops.storage._threads import Threads
 from agent_ops.storage._triggers import Triggers
 from agent_ops.storage.channels import Listener
 

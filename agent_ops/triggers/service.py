@@ -10,7 +10,6 @@ the trigger and still moves its schedule on, so later events fire.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from agent_ops.runtime import (
     RunRequest,
     Runs,
     checked_id,
+    every,
     new_id,
 )
 from agent_ops.storage import (
@@ -329,12 +329,7 @@ class TriggerService:
 
     async def run_forever(self, interval: float) -> None:
         """Tick every `interval` seconds until cancelled."""
-        while True:
-            try:
-                await self.tick()
-            except Exception:  # a storage outage or a bug: log it and keep the schedule alive
-                log.exception("trigger scheduler tick failed")
-            await asyncio.sleep(interval)
+        await every(interval, self.tick, "trigger scheduler tick failed")
 
     # -- helpers ----------------------------------------------------------------------------------
     async def _assistant(self, assistant_id: str) -> str:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_ops.errors import InvalidInput
 from evals.harness.dataset import Case, attachment
+from tools.config import read_yaml
+from tools.json_path import walk
 
 __all__ = ["SUITES_DIR", "ScorerSpec", "Suite", "find_suite", "lookup"]
 
@@ -56,12 +57,7 @@ class Suite(BaseModel):
     @classmethod
     def load(cls, path: Path) -> Suite:
         """Read a suite file; paths in it become absolute (relative to the file)."""
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InvalidInput(f"cannot read suite {path}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise InvalidInput(f"suite {path} is not valid YAML: {exc}") from None
+        data = read_yaml(path, "suite", InvalidInput)
         if not isinstance(data, dict):
             raise InvalidInput(f"suite {path} must be a YAML mapping")
         try:
@@ -101,14 +97,10 @@ class Suite(BaseModel):
 
 def lookup(value: Any, path: str, case_id: str = "?") -> Any:
     """`a.b.0.c` in nested dicts and lists; a missing step is InvalidInput naming it."""
-    for step in path.split(".") if path else []:
-        if isinstance(value, dict) and step in value:
-            value = value[step]
-        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
-            value = value[int(step)]
-        else:
-            raise InvalidInput(f"case {case_id}: no {step!r} in {path!r}")
-    return value
+    try:
+        return walk(value, path.split(".") if path else [])
+    except LookupError as missing:
+        raise InvalidInput(f"case {case_id}: no {missing.args[0]!r} in {path!r}") from None
 
 
 def find_suite(name: str) -> Path:

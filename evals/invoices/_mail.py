@@ -11,15 +11,8 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from evals.invoices._cases import INJECTION, Case
-from evals.invoices._locale import (
-    LABELS,
-    date_text,
-    money_text,
-    number_text,
-    price_text,
-    quantity_text,
-)
-from evals.invoices._parties import BUYER, Vendor, unit_text
+from evals.invoices._locale import LABELS
+from evals.invoices._parties import BUYER, Hand, Vendor
 from tools.mail import parse_mail
 
 
@@ -29,12 +22,9 @@ def text_invoice(case: Case, vendor: Vendor) -> str:
     rng = random.Random(case.style)
     t = case.printed
     labels = LABELS[vendor.lang]
-    style = rng.choice(vendor.dates)
+    hand = Hand(vendor, t.currency, rng.choice(vendor.dates))
     way = rng.randrange(3)
-    nums = vendor.numbers
-
-    def money(value: object) -> str:
-        return money_text(value, nums, t.currency, vendor.money)  # type: ignore[arg-type]
+    money = hand.money
 
     out = [
         labels["greeting"],
@@ -45,13 +35,13 @@ def text_invoice(case: Case, vendor: Vendor) -> str:
     if case.invoice:
         head = [
             (labels["number"], t.invoice_number),
-            (labels["date"], date_text(t.issue_date, style)),
-            (labels["due"], date_text(t.due_date, style) if t.due_date else ""),
+            (labels["date"], hand.date(t.issue_date)),
+            (labels["due"], hand.date(t.due_date)),
         ]
     else:
         head = [
             (labels["delivery_no"], f"DN-{t.invoice_number}"),
-            (labels["note_date"], date_text(t.issue_date, style)),
+            (labels["note_date"], hand.date(t.issue_date)),
         ]
     if t.po_number:
         head.append((labels["order"], t.po_number))
@@ -61,10 +51,10 @@ def text_invoice(case: Case, vendor: Vendor) -> str:
         out += [f"{label}: {value}" for label, value in head]
     out.append("")
     for number, line in enumerate(t.lines, 1):
-        qty = quantity_text(line.quantity, nums)
-        unit = unit_text(vendor, line.product_code)
-        price = price_text(line.unit_price, nums)
-        amount = number_text(line.amount, nums)
+        qty = hand.quantity(line.quantity)
+        unit = hand.unit(line.product_code)
+        price = hand.price(line.unit_price)
+        amount = hand.number(line.amount)
         if not case.invoice:
             out.append(
                 f"{number}. {qty} {unit} {line.description} ({line.product_code}) - {labels['delivered']}"

@@ -7,10 +7,18 @@ none of it is the seeded demo's: the harness creates these vendors and products 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from evals.invoices._locale import UNITS
+from evals.invoices._locale import (
+    UNITS,
+    date_text,
+    money_text,
+    number_text,
+    price_text,
+    quantity_text,
+)
 
 
 @dataclass(frozen=True)
@@ -265,3 +273,30 @@ def unit_text(vendor: Vendor, code: str | None) -> str:
     """The unit of catalogue product `code` as `vendor` writes it (`u`, a piece, when unknown)."""
     unit = next((p.unit for p in CATALOGUE if p.code == code), "u")
     return UNITS[vendor.lang].get(unit, unit)
+
+
+@dataclass(frozen=True)
+class Hand:
+    """How `vendor` writes the values of one document: its numbers, money, dates and units."""
+
+    vendor: Vendor
+    currency: str
+    date_style: str  # one of the vendor's `dates`, drawn per document
+
+    def date(self, day: dt.date | None) -> str:
+        return date_text(day, self.date_style) if day else ""
+
+    def number(self, value: Decimal) -> str:
+        return number_text(value, self.vendor.numbers)
+
+    def money(self, value: Decimal) -> str:
+        return money_text(value, self.vendor.numbers, self.currency, self.vendor.money)
+
+    def quantity(self, value: Decimal) -> str:
+        return quantity_text(value, self.vendor.numbers)
+
+    def price(self, value: Decimal) -> str:
+        return price_text(value, self.vendor.numbers)
+
+    def unit(self, code: str | None) -> str:
+        return unit_text(self.vendor, code)

@@ -19,15 +19,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 from evals.invoices._cases import INJECTION, Case, Line
-from evals.invoices._locale import (
-    LABELS,
-    date_text,
-    money_text,
-    number_text,
-    price_text,
-    quantity_text,
-)
-from evals.invoices._parties import BUYER, Vendor, unit_text
+from evals.invoices._locale import LABELS
+from evals.invoices._parties import BUYER, Hand, Vendor
 
 # reportlab's built-in Adobe CID font for simplified Chinese (no font file needed; its text
 # layer extracts as Unicode with pypdf and pdfplumber).
@@ -66,15 +59,19 @@ class Sheet:
     columns: tuple[str, ...]
     note: bool  # a delivery note, not an invoice
 
+    @property
+    def hand(self) -> Hand:
+        return Hand(self.vendor, self.case.printed.currency, self.date_style)
+
     def date(self, which: str) -> str:
-        day = self.case.printed.issue_date if which == "date" else self.case.printed.due_date
-        return date_text(day, self.date_style) if day else ""
+        printed = self.case.printed
+        return self.hand.date(printed.issue_date if which == "date" else printed.due_date)
 
     def num(self, value: Decimal) -> str:
-        return number_text(value, self.vendor.numbers)
+        return self.hand.number(value)
 
     def money(self, value: Decimal) -> str:
-        return money_text(value, self.vendor.numbers, self.case.printed.currency, self.vendor.money)
+        return self.hand.money(value)
 
     def cell(self, line: Line, column: str, position: int) -> str:
         if column == "pos":
@@ -84,11 +81,11 @@ class Sheet:
         if column == "description":
             return line.description
         if column == "qty":
-            return quantity_text(line.quantity, self.vendor.numbers)
+            return self.hand.quantity(line.quantity)
         if column == "unit":
-            return unit_text(self.vendor, line.product_code)
+            return self.hand.unit(line.product_code)
         if column == "price":
-            return price_text(line.unit_price, self.vendor.numbers)
+            return self.hand.price(line.unit_price)
         return self.num(line.amount)
 
     def heading(self, column: str) -> str:

@@ -99,14 +99,15 @@ class Result:
     kind: str
     expected: str
     codes: tuple[str, ...]
-    status: str | None
-    findings: tuple[str, ...]
-    wrong: tuple[str, ...]  # fields read wrong (empty when all right, or nothing to compare)
-    error: str | None
     seconds: float
-    extraction: str  # method and source
-    outcome_mails: int  # mails the sender was sent about the outcome
-    reason: str
+    # What the run came to; the defaults are a run that came to nothing (it raised).
+    status: str | None = None
+    findings: tuple[str, ...] = ()
+    wrong: tuple[str, ...] = ()  # fields read wrong (empty when all right, or nothing to compare)
+    error: str | None = None
+    extraction: str = ""  # method and source
+    outcome_mails: int = 0  # mails the sender was sent about the outcome
+    reason: str = ""
 
     @property
     def accepted(self) -> bool:
@@ -175,17 +176,12 @@ def result(case: Case, state: dict[str, Any], seconds: float, mails: int) -> Res
         for d in state.get("decisions") or []
         if d.get("step") in ("extract", "check", "book")
     ]
-    return Result(
-        id=case.id,
-        format=case.format,
-        kind=case.kind,
-        expected=case.expected,
-        codes=case.codes,
+    return _of_case(
+        case,
+        seconds,
         status=state.get("status"),
         findings=findings,
         wrong=tuple(wrong),
-        error=None,
-        seconds=seconds,
         extraction=f"{extraction.get('method', '?')} ({extraction.get('source', '?')})",
         outcome_mails=mails,
         reason=" | ".join(reasons)[:600],
@@ -213,20 +209,19 @@ def from_row(row: dict[str, Any]) -> Result:
 
 def failed(case: Case, error: BaseException, seconds: float) -> Result:
     """A case whose run raised: counted as an error, with its message."""
+    return _of_case(case, seconds, error=f"{type(error).__name__}: {error}"[:600])
+
+
+def _of_case(case: Case, seconds: float, **outcome: Any) -> Result:
+    """`case`'s result: what the case is, with what its run came to."""
     return Result(
         id=case.id,
         format=case.format,
         kind=case.kind,
         expected=case.expected,
         codes=case.codes,
-        status=None,
-        findings=(),
-        wrong=(),
-        error=f"{type(error).__name__}: {error}"[:600],
         seconds=seconds,
-        extraction="",
-        outcome_mails=0,
-        reason="",
+        **outcome,
     )
 
 

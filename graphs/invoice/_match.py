@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from graphs.invoice._policy import Policy
-from tools.documents import Invoice, InvoiceLine
+from tools.documents import Invoice, InvoiceLine, SumGap, sum_gaps
 from tools.tryton import Invoice as ErpInvoice
 from tools.tryton import PurchaseLine, PurchaseOrder, Supplier
 
@@ -126,46 +126,35 @@ def _money(value: Decimal) -> str:
 
 def arithmetic(invoice: Invoice, tolerance: Decimal) -> list[Finding]:
     """Line amounts, subtotal and total add up (to `tolerance`)."""
-    found = []
-    for index, line in enumerate(invoice.lines):
-        expected = line.quantity * line.unit_price - line.allowances + line.charges
-        if abs(expected - line.amount) > tolerance:
-            extra = ""
-            if line.allowances or line.charges:
-                extra = f" - {line.allowances} + {line.charges}"
-            found.append(
-                Finding(
-                    code="arithmetic",
-                    field=f"lines[{index}].amount",
-                    message=f"line {index + 1}: {line.quantity} x {line.unit_price}{extra} = "
-                    f"{_money(expected)}, the invoice says {_money(line.amount)}",
-                )
-            )
-    if invoice.lines:
-        total_lines = sum((line.amount for line in invoice.lines), Decimal(0))
-        if abs(total_lines - invoice.subtotal) > tolerance:
-            found.append(
-                Finding(
-                    code="arithmetic",
-                    field="subtotal",
-                    message=f"lines add up to {_money(total_lines)}, "
-                    f"the subtotal says {_money(invoice.subtotal)}",
-                )
-            )
-    net = invoice.subtotal - invoice.allowances + invoice.charges
-    if abs(net + invoice.tax - invoice.total) > tolerance:
+    return [_sum_off(invoice, gap) for gap in sum_gaps(invoice, tolerance)]
+
+
+def _sum_off(invoice: Invoice, gap: SumGap) -> Finding:
+    if gap.field == "amount":
+        line = invoice.lines[gap.line]
+        extra = ""
+        if line.allowances or line.charges:
+            extra = f" - {line.allowances} + {line.charges}"
+        field = f"lines[{gap.line}].amount"
+        message = (
+            f"line {gap.line + 1}: {line.quantity} x {line.unit_price}{extra} = "
+            f"{_money(gap.expected)}, the invoice says {_money(line.amount)}"
+        )
+    elif gap.field == "subtotal":
+        field = "subtotal"
+        message = (
+            f"lines add up to {_money(gap.expected)}, the subtotal says {_money(invoice.subtotal)}"
+        )
+    else:
         adjusted = ""
         if invoice.allowances or invoice.charges:
             adjusted = f" - allowances {invoice.allowances} + charges {invoice.charges}"
-        found.append(
-            Finding(
-                code="arithmetic",
-                field="total",
-                message=f"subtotal {_money(invoice.subtotal)}{adjusted} + tax "
-                f"{_money(invoice.tax)} is not the total {_money(invoice.total)}",
-            )
+        field = "total"
+        message = (
+            f"subtotal {_money(invoice.subtotal)}{adjusted} + tax "
+            f"{_money(invoice.tax)} is not the total {_money(invoice.total)}"
         )
-    return found
+    return Finding(code="arithmetic", field=field, message=message)
 
 
 def net_unit_price(line: InvoiceLine) -> Decimal:

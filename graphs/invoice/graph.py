@@ -4,6 +4,8 @@ ERP totals differ from the document goes back to a person instead of to post."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 
@@ -22,26 +24,19 @@ def _after_receive(state: InvoiceState) -> str:
     return "check" if state.get("invoice") is not None else "extract"
 
 
-def _after_check(state: InvoiceState) -> str:
-    status = state.get("status")
-    if status == "approved":
-        return "book"
-    if status == "duplicate":
-        return "notify"
-    return "ask"
+def _by_status(otherwise: str, **nodes: str) -> tuple[Callable[[InvoiceState], str], list[str]]:
+    """A router on the run's status (`nodes` by status, `otherwise` for the rest) and its targets."""
+
+    def route(state: InvoiceState) -> str:
+        return nodes.get(state.get("status") or "", otherwise)
+
+    return route, [*dict.fromkeys([*nodes.values(), otherwise])]
 
 
-def _after_book(state: InvoiceState) -> str:
-    return "post" if state.get("status") == "booked" else "ask"
-
-
-def _after_review(state: InvoiceState) -> str:
-    status = state.get("status")
-    if status == "approved":
-        return "book"
-    if status == "rejected":
-        return "notify"
-    return "check"  # edited: check the corrected fields again
+_AFTER_CHECK = _by_status("ask", approved="book", duplicate="notify")
+_AFTER_BOOK = _by_status("ask", booked="post")
+# An edited review goes through check again, with the corrected fields.
+_AFTER_REVIEW = _by_status("check", approved="book", rejected="notify")
 
 
 def build() -> StateGraph[InvoiceState]:
@@ -59,10 +54,10 @@ def build() -> StateGraph[InvoiceState]:
     builder.add_edge(START, "receive")
     builder.add_conditional_edges("receive", _after_receive, ["extract", "check"])
     builder.add_edge("extract", "check")
-    builder.add_conditional_edges("check", _after_check, ["book", "notify", "ask"])
+    builder.add_conditional_edges("check", *_AFTER_CHECK)
     builder.add_edge("ask", "review")
-    builder.add_conditional_edges("review", _after_review, ["book", "notify", "check"])
-    builder.add_conditional_edges("book", _after_book, ["post", "ask"])
+    builder.add_conditional_edges("review", *_AFTER_REVIEW)
+    builder.add_conditional_edges("book", *_AFTER_BOOK)
     builder.add_edge("post", "pay")
     builder.add_edge("pay", "ledger")
     builder.add_edge("ledger", "notify")

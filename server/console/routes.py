@@ -26,46 +26,41 @@ def _page(request: Request, template: str, **context: object) -> HTMLResponse:
     return _templates.TemplateResponse(request, template, {"root": root, **context})
 
 
-@router.get("", response_class=HTMLResponse)
-async def home(request: Request) -> HTMLResponse:
-    """The approvals inbox is the console's first page: it is what operators act on."""
-    return _page(request, "inbox.html", page="inbox")
-
-
 @router.get("/", response_class=RedirectResponse)
 async def home_slash() -> RedirectResponse:
     return RedirectResponse("/console")
 
 
-@router.get("/inbox/{thread_id}", response_class=HTMLResponse)
-async def review(request: Request, thread_id: ThreadId) -> HTMLResponse:
-    return _page(request, "review.html", page="inbox", thread_id=thread_id)
+# The page shells by navigation tab: path -> template. The approvals inbox is the first page
+# (it is what operators act on); the audit page reads the tenant's trail from `GET /audit`.
+_SHELLS = {
+    "inbox": {"": "inbox.html", "/inbox/{thread_id}": "review.html"},
+    "threads": {"/threads": "threads.html", "/threads/{thread_id}": "thread.html"},
+    "chat": {"/chat": "chat.html"},
+    "metrics": {"/metrics": "metrics.html"},
+    "audit": {"/audit": "audit.html"},
+}
 
 
-@router.get("/chat", response_class=HTMLResponse)
-async def chat(request: Request) -> HTMLResponse:
-    return _page(request, "chat.html", page="chat")
+def _shell(path: str, template: str, tab: str) -> None:
+    """Serve the page shell at `path`; a thread id in it is checked (422) and handed over."""
+    if "{thread_id}" in path:
+
+        async def of_thread(request: Request, thread_id: ThreadId) -> HTMLResponse:
+            return _page(request, template, page=tab, thread_id=thread_id)
+
+        router.add_api_route(path, of_thread, response_class=HTMLResponse, methods=["GET"])
+    else:
+
+        async def shell(request: Request) -> HTMLResponse:
+            return _page(request, template, page=tab)
+
+        router.add_api_route(path, shell, response_class=HTMLResponse, methods=["GET"])
 
 
-@router.get("/threads", response_class=HTMLResponse)
-async def threads(request: Request) -> HTMLResponse:
-    return _page(request, "threads.html", page="threads")
-
-
-@router.get("/threads/{thread_id}", response_class=HTMLResponse)
-async def thread(request: Request, thread_id: ThreadId) -> HTMLResponse:
-    return _page(request, "thread.html", page="threads", thread_id=thread_id)
-
-
-@router.get("/metrics", response_class=HTMLResponse)
-async def metrics(request: Request) -> HTMLResponse:
-    return _page(request, "metrics.html", page="metrics")
-
-
-@router.get("/audit", response_class=HTMLResponse)
-async def audit(request: Request) -> HTMLResponse:
-    """The audit trail: what the tenant's callers did, read from `GET /audit`."""
-    return _page(request, "audit.html", page="audit")
+for _tab, _pages in _SHELLS.items():
+    for _path, _template in _pages.items():
+        _shell(_path, _template, _tab)
 
 
 # The page shells' route templates: they hold no data (every datum is an API call carrying the

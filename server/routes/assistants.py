@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from server.deps import RuntimeDep
+from server.routes._listing import add_listing
 from server.schemas import (
     AssistantCount,
     AssistantCreate,
@@ -15,42 +16,17 @@ from server.schemas import (
     AssistantSearch,
     AssistantVersions,
 )
-from server.views import assistant_view, select_fields
+from server.views import assistant_view
 
 router = APIRouter(tags=["assistants"])
 
 
 @router.post("/assistants")
 async def create_assistant(body: AssistantCreate, runtime: RuntimeDep) -> dict[str, Any]:
-    assistant = await runtime.assistants.create(
-        graph_id=body.graph_id,
-        assistant_id=body.assistant_id,
-        name=body.name,
-        if_exists=body.if_exists,
-        **body.fields(),
-    )
-    return assistant_view(assistant)
+    return assistant_view(await runtime.assistants.create(**body.arguments()))
 
 
-@router.post("/assistants/search")
-async def search_assistants(body: AssistantSearch, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    found = await runtime.assistants.search(
-        graph_id=body.graph_id,
-        name=body.name,
-        metadata=body.metadata,
-        limit=body.limit,
-        offset=body.offset,
-        sort_by=body.sort_by,
-        sort_order=body.sort_order,
-    )
-    return select_fields([assistant_view(a) for a in found], body.select)
-
-
-@router.post("/assistants/count")
-async def count_assistants(body: AssistantCount, runtime: RuntimeDep) -> int:
-    return await runtime.assistants.count(
-        graph_id=body.graph_id, name=body.name, metadata=body.metadata
-    )
+add_listing(router, "/assistants", "assistants", (AssistantSearch, AssistantCount), assistant_view)
 
 
 @router.get("/assistants/{assistant_id}")
@@ -62,10 +38,7 @@ async def get_assistant(assistant_id: str, runtime: RuntimeDep) -> dict[str, Any
 async def patch_assistant(
     assistant_id: str, body: AssistantPatch, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    updated = await runtime.assistants.update(
-        assistant_id, graph_id=body.graph_id, name=body.name, **body.fields()
-    )
-    return assistant_view(updated)
+    return assistant_view(await runtime.assistants.update(assistant_id, **body.arguments()))
 
 
 @router.delete("/assistants/{assistant_id}", status_code=204)

@@ -3,14 +3,11 @@ and the approvals waiting for a decision, with the policy's rules and escalation
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from agent_ops import InvalidInput
-from agent_ops.runtime import AuditRecord, PendingApproval
+from agent_ops.runtime import PendingApproval, audit_view
 from server.deps import RuntimeDep
 from server.views import fields_of
 
@@ -35,44 +32,11 @@ async def list_audit(
         actor=actor,
         resource_type=resource_type,
         resource_id=resource_id,
-        since=_since(since),
+        since=since,
         after=after,
         limit=limit,
     )
-    return {"records": [_view(row) for row in rows], "next": following}
-
-
-def _since(text: str | None) -> str | None:
-    """`since` as the trail's time text (UTC, fixed width); InvalidInput naming a bad value."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"since {text!r} is not an ISO date or time") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _view(row: AuditRecord) -> dict[str, Any]:
-    return {
-        "tenant": row.tenant_id,
-        **fields_of(
-            row,
-            "seq",
-            "at",
-            "actor",
-            "actor_role",
-            "via",
-            "action",
-            "resource_type",
-            "resource_id",
-            "outcome",
-            "digest",
-        ),
-        "detail": json.loads(row.detail),
-        **fields_of(row, "prev_hash", "hash"),
-    }
+    return {"records": [audit_view(row) for row in rows], "next": following}
 
 
 @router.get("/approvals")

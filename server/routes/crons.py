@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from server.deps import RuntimeDep, ThreadId
+from server.routes._listing import add_listing
 from server.schemas import CronCount, CronCreate, CronPatch, CronSearch
-from server.views import cron_view, select_fields
+from server.views import cron_view
 
 router = APIRouter(tags=["crons"])
 
@@ -25,24 +26,10 @@ async def create_thread_cron(
     return cron_view(await runtime.crons.create(thread_id, body.to_request()))
 
 
-@router.post("/runs/crons/search")
-async def search_crons(body: CronSearch, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    crons = await runtime.crons.search(
-        assistant_id=body.assistant_id,
-        thread_id=body.thread_id,
-        enabled=body.enabled,
-        metadata=body.metadata,
-        limit=body.limit,
-        offset=body.offset,
-        sort_by=body.sort_by,
-        sort_order=body.sort_order,
-    )
-    return select_fields([cron_view(c) for c in crons], body.select)
-
-
-@router.post("/runs/crons/count")
-async def count_crons(body: CronCount, runtime: RuntimeDep) -> int:
-    return await runtime.crons.count(assistant_id=body.assistant_id, thread_id=body.thread_id)
+# The runtime counts crons by assistant and thread; a count body's metadata is not a filter.
+add_listing(
+    router, "/runs/crons", "crons", (CronSearch, CronCount), cron_view, not_counted=("metadata",)
+)
 
 
 @router.get("/runs/crons/{cron_id}")

@@ -51,11 +51,5 @@ async def search_items(body: StoreSearch, runtime: RuntimeDep) -> dict[str, Any]
 
 @router.post("/store/namespaces")
 async def list_namespaces(body: StoreNamespaces, runtime: RuntimeDep) -> dict[str, Any]:
-    found = await runtime.items.namespaces(
-        prefix=body.prefix,
-        suffix=body.suffix,
-        max_depth=body.max_depth,
-        limit=body.limit,
-        offset=body.offset,
-    )
+    found = await runtime.items.namespaces(**body.arguments())
     return {"namespaces": [list(ns) for ns in found]}

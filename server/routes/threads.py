@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from agent_ops.runtime import ThreadStreamEvent
 from server.deps import RuntimeDep, ThreadId
+from server.routes._listing import add_listing
 from server.schemas import (
     Checkpoint,
     StateAtCheckpoint,
@@ -22,42 +23,18 @@ from server.schemas import (
 )
 from server.sse import encode, sse_response
 from server.stream_slots import StreamSlot
-from server.views import select_fields, thread_view
+from server.views import thread_view
 
 router = APIRouter(tags=["threads"])
 
 
 @router.post("/threads")
 async def create_thread(body: ThreadCreate, runtime: RuntimeDep) -> dict[str, Any]:
-    thread = await runtime.threads.create(
-        thread_id=body.thread_id,
-        metadata=body.metadata,
-        if_exists=body.if_exists,
-        supersteps=body.supersteps or (),
-    )
-    return thread_view(thread)
+    # `ttl` is accepted (the sdk may send it) and, as before, not acted on.
+    return thread_view(await runtime.threads.create(**body.arguments("ttl")))
 
 
-@router.post("/threads/search")
-async def search_threads(body: ThreadSearch, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    threads = await runtime.threads.search(
-        ids=body.ids,
-        metadata=body.metadata,
-        values=body.values,
-        status=body.status,
-        limit=body.limit,
-        offset=body.offset,
-        sort_by=body.sort_by,
-        sort_order=body.sort_order,
-    )
-    return select_fields([thread_view(t) for t in threads], body.select)
-
-
-@router.post("/threads/count")
-async def count_threads(body: ThreadCount, runtime: RuntimeDep) -> int:
-    return await runtime.threads.count(
-        metadata=body.metadata, values=body.values, status=body.status
-    )
+add_listing(router, "/threads", "threads", (ThreadSearch, ThreadCount), thread_view)
 
 
 @router.post("/threads/prune")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langgraph_sdk import get_sync_client
@@ -23,14 +24,19 @@ def client(base_url: str) -> SyncLangGraphClient:
     return get_sync_client(url=base_url)
 
 
+def _thread_ran(client: SyncLangGraphClient, graph: str, **run: Any) -> str:
+    """A new thread with one run of `graph` waited for; its id."""
+    thread_id: str = client.threads.create()["thread_id"]
+    client.runs.wait(thread_id, graph, **run)
+    return thread_id
+
+
 def test_threads_are_paged_and_filtered_by_assistant_and_status(
     page: Page, client: SyncLangGraphClient
 ) -> None:
     made = []
     for _ in range(3):
-        thread = client.threads.create()
-        client.runs.wait(thread["thread_id"], "listed", input=HI)
-        made.append(thread["thread_id"])
+        made.append(_thread_ran(client, "listed", input=HI))
     page.goto("/console/threads?limit=2")
     page.get_by_label("Assistant").select_option("listed")
     page.get_by_role("button", name="Filter").click()
@@ -57,12 +63,11 @@ def test_threads_are_paged_and_filtered_by_assistant_and_status(
 def test_timeline_shows_each_step_its_nodes_writes_and_state(
     page: Page, client: SyncLangGraphClient, screenshot: Callable[[Page, str], Path]
 ) -> None:
-    thread = client.threads.create()
-    client.runs.wait(thread["thread_id"], "agent", input=HI)
+    thread_id = _thread_ran(client, "agent", input=HI)
     page.goto("/console/threads")
-    page.locator(f'#threads tr[data-thread-id="{thread["thread_id"]}"] a').click()
+    page.locator(f'#threads tr[data-thread-id="{thread_id}"] a').click()
     steps = page.locator("#timeline > li.checkpoint")
-    history = client.threads.get_history(thread["thread_id"])
+    history = client.threads.get_history(thread_id)
     expect(steps).to_have_count(len(history))
     ran = page.locator("#timeline .task").evaluate_all("ts => ts.map(t => t.dataset.node)")
     assert ran == ["__start__", "call_tool", "run_tool", "answer"]
@@ -87,7 +92,7 @@ def test_timeline_shows_each_step_its_nodes_writes_and_state(
     )
     screenshot(page, "timeline")
     page.get_by_role("link", name="Continue in the chat").click()
-    expect(page.locator("#chat-thread")).to_have_text(thread["thread_id"])
+    expect(page.locator("#chat-thread")).to_have_text(thread_id)
     expect(page.locator("#chat-log .msg")).to_have_count(2)
     expect(page.locator("#chat-assistant")).to_be_disabled()
 
@@ -95,9 +100,8 @@ def test_timeline_shows_each_step_its_nodes_writes_and_state(
 def test_timeline_shows_a_failed_step_with_its_error(
     page: Page, client: SyncLangGraphClient
 ) -> None:
-    thread = client.threads.create()
-    client.runs.wait(thread["thread_id"], "fail", input=HI, raise_error=False)
-    page.goto(f"/console/threads/{thread['thread_id']}")
+    thread_id = _thread_ran(client, "fail", input=HI, raise_error=False)
+    page.goto(f"/console/threads/{thread_id}")
     expect(page.locator("#thread-meta")).to_contain_text("status error")
     failed = page.locator('#timeline .task.failed[data-node="explode"]')
     expect(failed).to_contain_text("invoice total 120.00 does not match lines 100.00")
@@ -106,9 +110,7 @@ def test_timeline_shows_a_failed_step_with_its_error(
 def test_fork_from_a_checkpoint_runs_again_and_keeps_the_original(
     page: Page, client: SyncLangGraphClient
 ) -> None:
-    thread = client.threads.create()
-    thread_id = thread["thread_id"]
-    client.runs.wait(thread_id, "agent", input=HI)
+    thread_id = _thread_ran(client, "agent", input=HI)
     before = {s["checkpoint"]["checkpoint_id"] for s in client.threads.get_history(thread_id)}
     page.goto(f"/console/threads/{thread_id}")
     # Step 1 is the checkpoint after the tool call, with run_tool next: run the rest again.
@@ -129,9 +131,7 @@ def test_fork_from_a_checkpoint_runs_again_and_keeps_the_original(
 def test_timeline_shows_the_model_decisions_of_a_step(
     page: Page, client: SyncLangGraphClient
 ) -> None:
-    thread = client.threads.create()
-    thread_id = thread["thread_id"]
-    client.runs.wait(thread_id, "model_reply", input=HI)
+    thread_id = _thread_ran(client, "model_reply", input=HI)
     (run,) = client.runs.list(thread_id)
     (logged,) = client.http.get(f"/threads/{thread_id}/runs/{run['run_id']}/decisions")
     page.goto(f"/console/threads/{thread_id}")
@@ -165,9 +165,7 @@ def test_threads_are_filtered_by_metadata(page: Page, client: SyncLangGraphClien
 def test_timeline_diff_shows_a_replaced_value_before_and_after(
     page: Page, client: SyncLangGraphClient
 ) -> None:
-    thread = client.threads.create()
-    thread_id = thread["thread_id"]
-    client.runs.wait(thread_id, "approval_gate", input={"request": {"amount": 5000}})
+    thread_id = _thread_ran(client, "approval_gate", input={"request": {"amount": 5000}})
     client.runs.wait(thread_id, "approval_gate", command={"resume": [{"type": "accept"}]})
     page.goto(f"/console/threads/{thread_id}")
     last = page.locator("#timeline > li.checkpoint").last

@@ -10,6 +10,7 @@ import pytest
 from agent_ops.cli import main
 from agent_ops.errors import InvalidInput
 from evals.harness import Case, Suite, import_csv, read_dataset, write_dataset
+from tests.refusals import refusal
 
 
 def test_a_dataset_written_is_read_back_case_for_case(tmp_path: Path) -> None:
@@ -35,10 +36,8 @@ def test_a_dataset_written_is_read_back_case_for_case(tmp_path: Path) -> None:
 def test_a_malformed_line_is_refused_naming_its_number(
     tmp_path: Path, line: str, message: str
 ) -> None:
-    path = tmp_path / "d.jsonl"
-    path.write_text('{"id": "a", "inputs": {"x": 1}}\n' + line + "\n")
-    with pytest.raises(InvalidInput, match=message):
-        read_dataset(path)
+    text = '{"id": "a", "inputs": {"x": 1}}\n' + line + "\n"
+    refusal(tmp_path / "d.jsonl", text, read_dataset, InvalidInput, match=message)
 
 
 def test_csv_import_maps_columns_to_inputs_expected_and_tags(tmp_path: Path) -> None:

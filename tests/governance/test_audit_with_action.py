@@ -50,8 +50,11 @@ async def actions(store: Storage) -> list[str]:
     return [row.action for row in await store.read_audit(limit=100)]
 
 
-async def queue(store: Storage, thread_id: str, entry: AuditEntry | None, **extra: str) -> str:
-    run_id = new_id()
+async def queue(
+    store: Storage, thread_id: str, entry: AuditEntry | None, run_id: str = "", **extra: str
+) -> str:
+    """Queue a run (a new id unless `run_id`) on `thread_id` with `entry` as its record."""
+    run_id = run_id or new_id()
     await store.create_run(
         run_id=run_id,
         thread_id=thread_id,
@@ -67,14 +70,8 @@ async def queue(store: Storage, thread_id: str, entry: AuditEntry | None, **extr
 async def test_a_queued_run_and_its_record_commit_together(storage: Storage) -> None:
     run_id = new_id()
     thread_id = new_id()
-    await storage.create_run(
-        run_id=run_id,
-        thread_id=thread_id,
-        assistant_id="echo",
-        kwargs={},
-        if_not_exists="create",
-        audit=audit.entry("run.create", "run", run_id, detail={"thread_id": thread_id}),
-    )
+    entry = audit.entry("run.create", "run", run_id, detail={"thread_id": thread_id})
+    await queue(storage, thread_id, entry, run_id=run_id)
     rows = await storage.read_audit(limit=10)
     assert [(r.action, r.resource_id, r.seq) for r in rows] == [("run.create", run_id, 1)]
     assert (await storage.get_run(run_id)).status == "pending"

@@ -16,7 +16,13 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.governance.conftest import BACKENDS, one_error_line, serve_once, start
+from tests.governance.conftest import (
+    BACKENDS,
+    handler_config,
+    one_error_line,
+    serve_once,
+    start,
+)
 from tests.servers import TEST_GRAPHS, AgentOpsProcess
 
 # Written as LangGraph's docs write one ("Custom auth", "Resource-specific handlers").
@@ -83,21 +89,11 @@ async def readers(ctx: Auth.types.AuthContext, value: dict):
 
 
 def app_config(folder: Path, handler: str) -> Path:
-    (folder / "auth.py").write_text(handler)
-    config = folder / "langgraph.json"
-    graphs = TEST_GRAPHS.parent
-    config.write_text(
-        json.dumps(
-            {
-                "dependencies": [str(graphs)],
-                "graphs": {
-                    "echo": f"{graphs}/graphs.py:echo",
-                    "approve": f"{graphs}/graphs.py:approve",
-                },
-                "auth": {"path": "./auth.py:auth"},
-            }
-        )
-    )
+    """The governance suite's handler config, serving `echo` beside `approve`."""
+    config = handler_config(folder, handler)
+    app = json.loads(config.read_text())
+    app["graphs"]["echo"] = f"{TEST_GRAPHS.parent}/graphs.py:echo"
+    config.write_text(json.dumps(app))
     return config
 
 

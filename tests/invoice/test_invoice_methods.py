@@ -88,6 +88,23 @@ async def _invoices(tryton: RunningTryton, po: str) -> list[dict[str, Any]]:
     return rows
 
 
+Item = tuple[tuple[str, str, str], int]  # a product (code, description, unit price), a quantity
+
+
+def _northwind(number: str, po: str, *items: Item) -> dict[str, Any]:
+    """Northwind's invoice `number` on `po` billing `items`."""
+    lines = [(code, text, qty, price) for (code, text, price), qty in items]
+    return invoice(number, po, lines, vendor=VENDOR)
+
+
+async def _billed(graph: Pregel, number: str, po: str, *items: Item) -> dict[str, Any]:
+    """Run Northwind's invoice `number` through the workflow until it ends or waits: the state."""
+    state: dict[str, Any] = await graph.ainvoke(
+        {"invoice": _northwind(number, po, *items)}, run_config()
+    )
+    return state
+
+
 def _lines(row: dict[str, Any]) -> list[tuple[str, float]]:
     return sorted((line["product"]["code"], line["quantity"]) for line in row["lines"])
 
@@ -111,8 +128,7 @@ async def test_a_clean_invoice_is_booked_onto_trytons_draft_posted_once_and_paid
 ) -> None:
     po = orders[method][0]
     before = await _invoices(tryton, po)
-    inv = invoice(f"NWM-{method}-1", po, [(*BOLTS[:2], 100, BOLTS[2]), (*WIRE[:2], 50, WIRE[2])])
-    state = await graph.ainvoke({"invoice": {**inv, "vendor_name": VENDOR}}, run_config())
+    state = await _billed(graph, f"NWM-{method}-1", po, (BOLTS, 100), (WIRE, 50))
 
     assert state["status"] == "paid" and state["erp"]["amount"] == "85.00"
     (booking,) = [d for d in state["decisions"] if d["step"] == "book"]
@@ -143,8 +159,7 @@ async def test_a_partial_bill_leaves_the_rest_billable_and_its_invoice_is_paid_t
     graph: Pregel, tryton: RunningTryton, orders: dict[str, list[str]], method: str
 ) -> None:
     po = orders[method][1]
-    first = invoice(f"NWM-{method}-2a", po, [(*BOLTS[:2], 60, BOLTS[2])], vendor=VENDOR)
-    state = await graph.ainvoke({"invoice": first}, run_config())
+    state = await _billed(graph, f"NWM-{method}-2a", po, (BOLTS, 60))
     assert state["status"] == "paid" and state["erp"]["amount"] == "15.00"
 
     rows = await _invoices(tryton, po)
@@ -162,8 +177,7 @@ async def test_a_partial_bill_leaves_the_rest_billable_and_its_invoice_is_paid_t
         ]
         assert all(row["reference"] is None for row in waiting)
 
-    rest = invoice(f"NWM-{method}-2b", po, [(*BOLTS[:2], 40, BOLTS[2]), (*WIRE[:2], 50, WIRE[2])])
-    state = await graph.ainvoke({"invoice": {**rest, "vendor_name": VENDOR}}, run_config())
+    state = await _billed(graph, f"NWM-{method}-2b", po, (BOLTS, 40), (WIRE, 50))
     assert state["status"] == "paid" and state["erp"]["amount"] == "70.00"
     # Where Tryton drafted, the second invoice is made of the lines of its two drafts (the
     # wire's, fitted, and the bolts' it drafted again); no draft is left over.
@@ -179,8 +193,7 @@ async def test_billing_more_than_ordered_waits_for_a_person_and_leaves_trytons_d
     graph: Pregel, tryton: RunningTryton, orders: dict[str, list[str]], method: str
 ) -> None:
     po = orders[method][3]
-    inv = invoice(f"NWM-{method}-4", po, [(*BOLTS[:2], 120, BOLTS[2])], vendor=VENDOR)
-    state = await graph.ainvoke({"invoice": inv}, run_config())
+    state = await _billed(graph, f"NWM-{method}-4", po, (BOLTS, 120))
 
     (pause,) = state["__interrupt__"][0].value
     assert "qty_over_ordered" in pause["description"]
@@ -195,7 +208,7 @@ async def test_a_book_step_run_again_finds_the_fitted_draft_and_fits_nothing_twi
     graph: Pregel, tryton: RunningTryton, orders: dict[str, list[str]]
 ) -> None:
     po = orders["order"][2]
-    inv = invoice("NWM-order-3", po, [(*BOLTS[:2], 70, BOLTS[2])], vendor=VENDOR)
+    inv = _northwind("NWM-order-3", po, (BOLTS, 70))
     config = run_config()
     state = await graph.ainvoke({"invoice": inv}, config, interrupt_after=["book"])
     assert state["status"] == "booked"

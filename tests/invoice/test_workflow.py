@@ -49,8 +49,9 @@ async def test_a_clean_match_is_booked_posted_and_paid_without_a_person(
     graph: Pregel, outbox: Outbox, tryton: RunningTryton
 ) -> None:
     inv = invoice("NWM-7001", "PO-00001", [("BOLT-M8", "Steel bolt M8x40", 400, "0.25")])
-    config = run_config()
-    state = await graph.ainvoke({"invoice": inv, "sender": "billing@northwind.example"}, config)
+    state = await graph.ainvoke(
+        {"invoice": inv, "sender": "billing@northwind.example"}, run_config()
+    )
 
     assert state["status"] == "paid"
     assert [d["step"] for d in state["decisions"]] == ["receive", "check", "book", "post", "pay"]
@@ -177,9 +178,8 @@ async def test_a_rejection_records_the_reason_and_tells_the_vendor(
     graph: Pregel, outbox: Outbox, tryton: RunningTryton
 ) -> None:
     inv = invoice("KIS-9001", "PO-00003", [("MAINT-H", "Maintenance technician hour", 12, "68.00")])
-    config = run_config()
-    state = await graph.ainvoke({"invoice": inv, "sender": "ar@keller.example"}, config)
-    assert "qty_over_received" in state["__interrupt__"][0].value[0]["description"]
+    config, _, pause = await _paused(graph, {"invoice": inv, "sender": "ar@keller.example"})
+    assert "qty_over_received" in pause["description"]
 
     state = await graph.ainvoke(
         Command(resume={"type": "response", "args": "The work was not done yet."}), config

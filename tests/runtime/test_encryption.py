@@ -8,7 +8,8 @@ from __future__ import annotations
 import base64
 import secrets
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -50,6 +51,16 @@ def _runtime(url: str, key: str | None) -> Runtime:
     return Runtime(settings, create_storage(url), GraphRegistry.load(TEST_GRAPHS), deps=_deps())
 
 
+@asynccontextmanager
+async def _running(url: str, key: str | None) -> AsyncIterator[Runtime]:
+    runtime = _runtime(url, key)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
 def _checkpoint_bytes(url: str) -> bytes:
     """Every column of every row of the checkpointer's tables, as stored (blobs as bytes)."""
     if url.startswith("sqlite"):
@@ -82,10 +93,12 @@ async def _ask(runtime: Runtime, question: str) -> Any:
     return run
 
 
-async def _start_approval(runtime: Runtime) -> str:
-    """Run the `approve` graph on a new thread up to its interrupt; return the thread id."""
+async def _start_approval(url: str, key: str | None) -> str:
+    """Run the `approve` graph on a new thread up to its interrupt, in a runtime that stops
+    after it (as a restart would); return the thread id."""
     request = RunRequest("approve", RunOptions(input={"messages": [("user", SECRET)]}))
-    run = await runtime.runs.create_and_wait(None, request)
+    async with _running(url, key) as runtime:
+        run = await runtime.runs.create_and_wait(None, request)
     assert run.status == "interrupted", run.error
     return run.thread_id
 
@@ -102,13 +115,9 @@ async def _approve(runtime: Runtime, thread_id: str) -> list[str]:
 async def test_checkpoints_hold_no_plain_text_under_a_key_and_read_back(
     database_url: str, encrypted: bool
 ) -> None:
-    runtime = _runtime(database_url, secrets.token_hex(32) if encrypted else None)
-    await runtime.start()
-    try:
+    async with _running(database_url, secrets.token_hex(32) if encrypted else None) as runtime:
         run = await _ask(runtime, SECRET)
         state = await runtime.threads.state(run.thread_id)
-    finally:
-        await runtime.stop()
     assert state["values"]["question"] == SECRET
     assert state["values"]["answer"] == f"you said {SECRET}"
     stored = _checkpoint_bytes(database_url)
@@ -118,18 +127,9 @@ async def test_checkpoints_hold_no_plain_text_under_a_key_and_read_back(
 
 async def test_a_run_resumed_after_a_restart_with_the_same_key_finishes(database_url: str) -> None:
     key = secrets.token_hex(16)
-    first = _runtime(database_url, key)
-    await first.start()
-    try:
-        thread_id = await _start_approval(first)
-    finally:
-        await first.stop()
-    second = _runtime(database_url, key)
-    await second.start()
-    try:
+    thread_id = await _start_approval(database_url, key)
+    async with _running(database_url, key) as second:
         messages = await _approve(second, thread_id)
-    finally:
-        await second.stop()
     assert messages == [SECRET, "answer: yes"]
     assert SECRET.encode() not in _checkpoint_bytes(database_url)
 
@@ -137,19 +137,10 @@ async def test_a_run_resumed_after_a_restart_with_the_same_key_finishes(database
 async def test_checkpoints_written_before_the_key_was_set_still_read_and_resume(
     database_url: str,
 ) -> None:
-    plain = _runtime(database_url, None)
-    await plain.start()
-    try:
-        thread_id = await _start_approval(plain)
-    finally:
-        await plain.stop()
-    keyed = _runtime(database_url, secrets.token_hex(32))
-    await keyed.start()
-    try:
+    thread_id = await _start_approval(database_url, None)
+    async with _running(database_url, secrets.token_hex(32)) as keyed:
         before = await keyed.threads.state(thread_id)
         messages = await _approve(keyed, thread_id)
-    finally:
-        await keyed.stop()
     assert [m["content"] for m in before["values"]["messages"]] == [SECRET]
     assert messages == [SECRET, "answer: yes"]
 
@@ -158,21 +149,12 @@ async def test_checkpoints_written_before_the_key_was_set_still_read_and_resume(
 async def test_encrypted_checkpoints_under_another_key_or_none_fail_naming_the_setting(
     database_url: str, second_key: str | None
 ) -> None:
-    first = _runtime(database_url, secrets.token_hex(32))
-    await first.start()
-    try:
-        thread_id = await _start_approval(first)
-    finally:
-        await first.stop()
-    other = _runtime(database_url, secrets.token_hex(32) if second_key else None)
-    await other.start()
-    try:
+    thread_id = await _start_approval(database_url, secrets.token_hex(32))
+    async with _running(database_url, secrets.token_hex(32) if second_key else None) as other:
         with pytest.raises(ConfigError, match="AGENT_OPS_ENCRYPTION_KEY") as failed:
             await other.threads.state(thread_id)
         request = RunRequest("approve", RunOptions(command={"resume": "yes"}))
         resumed = await other.runs.create_and_wait(thread_id, request)
-    finally:
-        await other.stop()
     assert ("another key" if second_key else "is not set") in str(failed.value)
     # A run cannot go on from a checkpoint it cannot read: it ends in error naming the setting.
     assert resumed.status == "error"

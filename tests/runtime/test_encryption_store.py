@@ -91,7 +91,7 @@ async def test_filtered_pages_of_sealed_values_keep_their_order_limit_and_offset
     opened: Opener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Pages of 5 rows, so the match runs over several pages of the scan.
-    monkeypatch.setattr("agent_ops.storage._resources._SCAN", 5)
+    monkeypatch.setattr("agent_ops.storage._items._SCAN", 5)
     storage: Storage = await opened(Keyring(secrets.token_bytes(32)))
     for n in range(12):
         await storage.put_item(("pages",), f"k{n:02}", {"even": n % 2 == 0, "n": n})

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent_ops.errors import ConfigError
 from agent_ops.triggers import TriggerService
 from agent_ops.triggers.declared import load_declared, reconcile
+from tests.refusals import refusal
 from tests.triggers.conftest import GRAPHS, StartRuntime
 
 DECLARED = """
@@ -65,10 +65,7 @@ def test_a_wrong_declaration_is_a_config_error_naming_it(
     tmp_path: Path, text: str, named: str
 ) -> None:
     path = tmp_path / "triggers.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError, match="triggers config") as caught:
-        load_declared(path)
-    assert named in str(caught.value)
+    assert named in refusal(path, text, load_declared, match="triggers config")
 
 
 def test_serve_stops_at_start_up_on_an_unknown_assistant(tmp_path: Path) -> None:

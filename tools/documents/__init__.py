@@ -30,7 +30,9 @@ from tools.documents._validation import (
     BASE_CONFIDENCE,
     DEFAULT_MIN_CONFIDENCE,
     Checks,
+    SumGap,
     needs_review,
+    sum_gaps,
     validate,
 )
 
@@ -51,6 +53,7 @@ __all__ = [
     "OrderHint",
     "OrderLineHint",
     "Refused",
+    "SumGap",
     "SupplierHint",
     "extract_invoice",
     "guess_media_type",
@@ -61,6 +64,7 @@ __all__ = [
     "register_layout",
     "render_labelled",
     "render_rechnung",
+    "sum_gaps",
     "text_pdf",
     "to_ubl",
     "validate",

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from tools.documents._invoice import Extraction, Invoice, Method
 from tools.documents._text import CURRENCIES, amounts_in, dates_in
@@ -113,26 +113,52 @@ def _required(invoice: Invoice, found: _Findings) -> None:
             found.fail(name, f"{getattr(invoice, name)} is negative")
 
 
-def _arithmetic(invoice: Invoice, tolerance: Decimal, found: _Findings) -> None:
-    for number, line in enumerate(invoice.lines, start=1):
+@dataclass(frozen=True)
+class SumGap:
+    """A sum on an invoice that does not add up: what the invoice states, what its parts make."""
+
+    field: Literal["amount", "subtotal", "total"]  # `amount` is line `line`'s (from 0)
+    stated: Decimal
+    expected: Decimal
+    line: int = 0
+
+
+def sum_gaps(invoice: Invoice, tolerance: Decimal) -> list[SumGap]:
+    """Each line, the lines against the subtotal, and subtotal with allowances, charges and tax
+    against the total: the sums off by more than `tolerance`."""
+    gaps = []
+    for index, line in enumerate(invoice.lines):
         expected = line.quantity * line.unit_price - line.allowances + line.charges
         if abs(expected - line.amount) > tolerance:
-            found.fail(
-                f"lines[{number}].amount",
-                f"{line.amount} but quantity {line.quantity} x unit price {line.unit_price}"
-                f"{_adjusted(line.allowances, line.charges)} = {_cents(expected)}",
-            )
+            gaps.append(SumGap("amount", line.amount, expected, index))
     if invoice.lines:
         lines = sum((line.amount for line in invoice.lines), Decimal(0))
         if abs(lines - invoice.subtotal) > tolerance:
-            found.fail("subtotal", f"{invoice.subtotal} but the lines add up to {lines}")
+            gaps.append(SumGap("subtotal", invoice.subtotal, lines))
     expected = invoice.subtotal - invoice.allowances + invoice.charges + invoice.tax
     if abs(expected - invoice.total) > tolerance:
-        found.fail(
-            "total",
-            f"{invoice.total} but subtotal {invoice.subtotal}"
-            f"{_adjusted(invoice.allowances, invoice.charges)} + tax {invoice.tax} = {expected}",
-        )
+        gaps.append(SumGap("total", invoice.total, expected))
+    return gaps
+
+
+def _arithmetic(invoice: Invoice, tolerance: Decimal, found: _Findings) -> None:
+    for gap in sum_gaps(invoice, tolerance):
+        if gap.field == "amount":
+            line = invoice.lines[gap.line]
+            found.fail(
+                f"lines[{gap.line + 1}].amount",
+                f"{line.amount} but quantity {line.quantity} x unit price {line.unit_price}"
+                f"{_adjusted(line.allowances, line.charges)} = {_cents(gap.expected)}",
+            )
+        elif gap.field == "subtotal":
+            found.fail("subtotal", f"{invoice.subtotal} but the lines add up to {gap.expected}")
+        else:
+            found.fail(
+                "total",
+                f"{invoice.total} but subtotal {invoice.subtotal}"
+                f"{_adjusted(invoice.allowances, invoice.charges)} + tax {invoice.tax} = "
+                f"{gap.expected}",
+            )
     if invoice.prepaid > invoice.total + tolerance:
         found.fail("prepaid", f"{invoice.prepaid} is more than the total {invoice.total}")
 

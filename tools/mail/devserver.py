@@ -76,29 +76,16 @@ class MailDevServer:
 
     def imap_settings(self, user: str, **overrides: object) -> ImapSettings:
         """Settings that read `user`'s mailbox on this server."""
-        values: dict[str, object] = {
-            "host": self.host,
-            "port": self.imap_port,
-            "tls": "none",
-            "user": user,
-            "password": self.password,
-            "poll_seconds": 0.2,
-            "timeout_seconds": 5.0,
-        }
-        values.update(overrides)
-        return ImapSettings.model_validate(values)
+        values = self._plain(self.imap_port, user=user, password=self.password, poll_seconds=0.2)
+        return ImapSettings.model_validate(values | overrides)
 
     def smtp_settings(self, sender: str, **overrides: object) -> SmtpSettings:
         """Settings that send through this server as `sender`."""
-        values: dict[str, object] = {
-            "host": self.host,
-            "port": self.smtp_port,
-            "tls": "none",
-            "sender": sender,
-            "timeout_seconds": 5.0,
-        }
-        values.update(overrides)
-        return SmtpSettings.model_validate(values)
+        return SmtpSettings.model_validate(self._plain(self.smtp_port, sender=sender) | overrides)
+
+    def _plain(self, port: int, **values: object) -> dict[str, object]:
+        # Both protocols talk to this server in the clear, with a short timeout for tests.
+        return {"host": self.host, "port": port, "tls": "none", "timeout_seconds": 5.0, **values}
 
     def _serve(self) -> None:
         try:

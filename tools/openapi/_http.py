@@ -23,13 +23,11 @@ import httpx
 from agent_ops.errors import ConfigError, ConnectorError, ConnectorRejected, ConnectorUnavailable
 from agent_ops.governance.tools import guarded
 from tools.connector import (
-    TRANSIENT_STATUSES,
     Effect,
     RetryPolicy,
     TransientFailure,
-    classify_transport_error,
+    http_with_retries,
     tls_context,
-    with_retries,
 )
 from tools.openapi._config import ApiKeyAuth, BasicAuth, BearerAuth, OpenAPIConfig
 
@@ -130,21 +128,14 @@ class Caller:
         url = _shown(request.url)
         request.headers.update(self._credentials.headers)  # client.send adds no client headers
 
-        async def attempt() -> httpx.Response:
-            try:
-                response = await http.send(request)
-            except httpx.TransportError as exc:
-                raise classify_transport_error(exc) from exc
-            if response.status_code in TRANSIENT_STATUSES:
-                raise TransientFailure(
-                    f"{response.status_code} {response.reason_phrase}: {server_message(response)}",
-                    sent=True,
-                    retry_after=_retry_after(response),
-                )
-            return response
-
         try:
-            response = await with_retries(attempt, effect=effect, policy=self._policy)
+            response = await http_with_retries(
+                lambda: http.send(request),
+                effect=effect,
+                policy=self._policy,
+                describe=lambda r: f"{r.status_code} {r.reason_phrase}: {server_message(r)}",
+                retry_after=_retry_after,
+            )
         except TransientFailure as failure:
             raise self._unavailable(request.method, url, failure, effect) from failure
         status = response.status_code

@@ -20,6 +20,7 @@ import yaml
 
 from agent_ops.errors import ConfigError
 from tools.connector import tls_context
+from tools.json_path import walk
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -85,16 +86,13 @@ class Document:
                 f"{self.source}: $ref {ref!r} points outside the document; only local "
                 "references (#/components/...) are supported"
             )
-        node: Any = self.data
-        for raw in filter(None, ref[1:].split("/")):
-            part = unquote(raw).replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                raise ConfigError(f"{self.source}: $ref {ref!r} names nothing in the document")
-        return node
+        parts = (unquote(raw).replace("~1", "/").replace("~0", "~") for raw in ref[1:].split("/"))
+        try:
+            return walk(self.data, filter(None, parts))
+        except LookupError:
+            raise ConfigError(
+                f"{self.source}: $ref {ref!r} names nothing in the document"
+            ) from None
 
     def server_url(self) -> str | None:
         """The first `servers` URL, resolved against the document's own URL when relative."""

@@ -26,13 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_val
 from agent_ops.errors import ConnectorError, ConnectorRejected, ConnectorUnavailable
 from agent_ops.governance.tools import guarded
 from tools.connector import (
-    TRANSIENT_STATUSES,
     Effect,
     RetryPolicy,
     TransientFailure,
-    classify_transport_error,
+    http_with_retries,
     tls_context,
-    with_retries,
 )
 from tools.tryton import _json
 
@@ -284,23 +282,16 @@ class TrytonClient:
             headers = {**(headers or {}), "Content-Type": "application/json"}
         url = self.base_url + path
 
-        async def attempt() -> httpx.Response:
-            try:
-                response = await self._http.request(
-                    method,
-                    path,
-                    content=content,
-                    params=httpx.QueryParams(tuple(params)) if params else None,
-                    headers=headers,
-                )
-            except httpx.TransportError as exc:
-                raise classify_transport_error(exc) from exc
-            if response.status_code in TRANSIENT_STATUSES:
-                raise TransientFailure(_status_text(response), sent=True)
-            return response
-
+        query = httpx.QueryParams(tuple(params)) if params else None
         try:
-            response = await with_retries(attempt, effect=effect, policy=self._policy)
+            response = await http_with_retries(
+                lambda: self._http.request(
+                    method, path, content=content, params=query, headers=headers
+                ),
+                effect=effect,
+                policy=self._policy,
+                describe=_status_text,
+            )
         except TransientFailure as failure:
             tries = (
                 ""

@@ -35,6 +35,7 @@ from tools.tryton._models import (
     VendorLedger,
 )
 
+OPEN = ("state", "in", ["confirmed", "processing"])  # a purchase order that may still be billed
 _POST_LOOK_EVERY = 0.5  # seconds between looks at an invoice whose post was refused
 _BOOKING_ROUNDS = 4  # a booking whose plan a concurrent writer upset starts again this often
 
@@ -151,16 +152,8 @@ class TrytonERP:
         if not domain:
             raise InvalidInput("give a purchase order number, a supplier id or a supplier name")
         if open_only:
-            domain.append(("state", "in", ["confirmed", "processing"]))
-        rows = await self.client.search(
-            "purchase.purchase",
-            domain,
-            records.PURCHASE_FIELDS,
-            order=[("purchase_date", "DESC"), ("id", "DESC")],
-            limit=limit,
-        )
-        lines = await self._purchase_lines([row["id"] for row in rows])
-        return [records.purchase(row, lines.get(row["id"], [])) for row in rows]
+            domain.append(OPEN)
+        return await self._purchases(domain, limit)
 
     async def get_purchase_order(self, purchase_id: int) -> PurchaseOrder:
         """One purchase order with its lines, received and invoiced quantities."""
@@ -209,13 +202,8 @@ class TrytonERP:
         ]
         if open_only:
             domain.append(("reconciliation", "=", None))
-        rows = await self.client.search(
-            "account.move.line",
-            domain,
-            records.LEDGER_FIELDS,
-            order=[("date", "DESC"), ("id", "DESC")],
-            offset=offset,
-            limit=limit,
+        rows = await self._newest(
+            "account.move.line", domain, records.LEDGER_FIELDS, "date", limit=limit, offset=offset
         )
         lines = [records.ledger_line(row) for row in rows]
         return VendorLedger(
@@ -387,12 +375,7 @@ class TrytonERP:
         concurrent writer's survives (then `row`'s was deleted, as a draft of the key)."""
         kept = await invoices.settled(self.client, booking.key)
         if kept is None:
-            raise ConnectorError(
-                f"supplier invoice {row['id']} with idempotency key {booking.key!r} was deleted "
-                "right after it was written, and no other carries the key",
-                system="tryton",
-                url=self.client.base_url,
-            )
+            raise self._none_kept("supplier invoice", row["id"], booking.key)
         if kept.id != row["id"]:
             if kept.state == "draft" and not _bills(kept, booking.lines):
                 # the survivor is a concurrent writer's, still being filled: book again onto it
@@ -567,12 +550,7 @@ class TrytonERP:
         row = await self.client.create("account.payment", values, ("id",))
         kept = await payments.settled(self.client, idempotency_key)
         if kept is None:
-            raise ConnectorError(
-                f"payment {row['id']} with idempotency key {idempotency_key!r} was deleted "
-                "right after it was created, and no other carries the key",
-                system="tryton",
-                url=self.client.base_url,
-            )
+            raise self._none_kept("payment", row["id"], idempotency_key)
         if submit:
             kept = await payments.submitted(self.client, idempotency_key, kept)
         return kept.model_copy(update={"created": kept.id == row["id"]})
@@ -647,6 +625,38 @@ class TrytonERP:
             values["journal"] = journals[0]["id"]
         return values
 
+    def _none_kept(self, what: str, record_id: int, key: str) -> ConnectorError:
+        """A record just written with `key` that settling did not keep, and no other carries it."""
+        return ConnectorError(
+            f"{what} {record_id} with idempotency key {key!r} was deleted right after it was "
+            "written, and no other carries the key",
+            system="tryton",
+            url=self.client.base_url,
+        )
+
+    async def _newest(
+        self,
+        model: str,
+        domain: list[Any],
+        fields: Sequence[str],
+        by: str,
+        *,
+        limit: int,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The records of `model` that `domain` finds, newest first by `by` (then by id)."""
+        order = [(by, "DESC"), ("id", "DESC")]
+        return await self.client.search(
+            model, domain, fields, order=order, offset=offset, limit=limit
+        )
+
+    async def _purchases(self, domain: list[Any], limit: int) -> list[PurchaseOrder]:
+        """The purchase orders `domain` finds, newest first, with their lines."""
+        fields = records.PURCHASE_FIELDS
+        rows = await self._newest("purchase.purchase", domain, fields, "purchase_date", limit=limit)
+        lines = await self._purchase_lines([row["id"] for row in rows])
+        return [records.purchase(row, lines.get(row["id"], [])) for row in rows]
+
     async def _purchase_lines(self, purchase_ids: list[int]) -> dict[int, list[PurchaseLine]]:
         if not purchase_ids:
             return {}
@@ -704,7 +714,7 @@ class TrytonERP:
         """
         orders = await self.client.search(
             "purchase.purchase",
-            [("state", "in", ["confirmed", "processing"])],
+            [OPEN],
             ("party",),
             limit=limit,
         )
@@ -756,15 +766,7 @@ class TrytonERP:
         """The confirmed or processing purchase orders of these suppliers, with their lines."""
         if not supplier_ids:
             return []
-        rows = await self.client.search(
-            "purchase.purchase",
-            [("party", "in", list(supplier_ids)), ("state", "in", ["confirmed", "processing"])],
-            records.PURCHASE_FIELDS,
-            order=[("purchase_date", "DESC"), ("id", "DESC")],
-            limit=limit,
-        )
-        lines = await self._purchase_lines([row["id"] for row in rows])
-        return [records.purchase(row, lines.get(row["id"], [])) for row in rows]
+        return await self._purchases([("party", "in", list(supplier_ids)), OPEN], limit)
 
 
 def _is_journal(row: dict[str, Any], chosen: int | str) -> bool:

@@ -1,8 +1,8 @@
 """The scale-out backend: PostgreSQL shared by any number of `serve` and `worker` processes.
 
 One psycopg pool per process serves our queries and LangGraph's official checkpointer. Every
-connection is in autocommit with prepared statements off, so the store also works behind
-PgBouncer in transaction mode; a state change is one explicit transaction. Wake-ups travel as
+connection is in autocommit; a state change is one explicit transaction. The pool prepares
+repeated statements, which a PgBouncer in transaction mode needs 1.21+ for (or the setting off). Wake-ups travel as
 `NOTIFY agent_ops` on commit and come back through one dedicated LISTEN connection per process.
 
 The modules here mirror `sqlite/` name for name and function for function; the rules they
@@ -31,6 +31,7 @@ from agent_ops.storage.encryption import checkpoint_serializer
 from agent_ops.storage.postgres.link import (
     CONNECT_TIMEOUT_SECONDS,
     CONNECTION_KWARGS,
+    PREPARE_THRESHOLD,
     SealingPostgresSaver,
     Wakeups,
     connect,
@@ -49,9 +50,14 @@ class PostgresStorage(Storage):
     backend: Literal["sqlite", "postgres"] = "postgres"
     _sql = modules(__name__)
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, prepared_statements: bool = True) -> None:
         self.url = url
         self.pool_size = pool_size
+        # The pool's connections prepare a statement on its PREPARE_THRESHOLD-th use (one-offs
+        # such as migrations and the saver's setup never are); off, every statement is parsed
+        # and planned anew, which is half of PostgreSQL's CPU per run.
+        threshold = PREPARE_THRESHOLD if prepared_statements else None
+        self._pool_kwargs = {**CONNECTION_KWARGS, "prepare_threshold": threshold}
         self._where = describe(url)
         self._wakeups = Wakeups(url, token=uuid.uuid4().hex)
         self._pool: AsyncConnectionPool[AsyncConnection[DictRow]] | None = None
@@ -66,7 +72,7 @@ class PostgresStorage(Storage):
                 self._pool = AsyncConnectionPool(
                     self.url,
                     connection_class=AsyncConnection[DictRow],
-                    kwargs=CONNECTION_KWARGS,
+                    kwargs=self._pool_kwargs,
                     min_size=1,
                     max_size=self.pool_size,
                     open=False,

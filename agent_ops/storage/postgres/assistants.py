@@ -6,9 +6,22 @@ from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
 from agent_ops.storage.channels import ASSISTANT_CHANGED
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, Where, jsonb, no_transaction, one
+from agent_ops.storage.postgres.rows import (
+    COLUMNS,
+    Tx,
+    Where,
+    insert_new,
+    jsonb,
+    no_transaction,
+    one,
+)
 from agent_ops.storage.records import Assistant
 
+_INSERT = (
+    "INSERT INTO assistants (assistant_id, tenant_id, owner, graph_id, name, description,"
+    " config, context, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (assistant_id) DO NOTHING RETURNING *"
+)
 _COPY_VERSION = (
     "INSERT INTO assistant_versions (assistant_id, version, tenant_id, owner, graph_id, name,"
     " description, config, context, metadata, created_at) SELECT assistant_id, version,"
@@ -18,17 +31,10 @@ _COPY_VERSION = (
 
 
 async def create_assistant(tx: Tx, new: NewAssistant, if_exists: str) -> Assistant:
-    cur = await tx.conn.execute(
-        "INSERT INTO assistants (assistant_id, tenant_id, owner, graph_id, name, description,"
-        " config, context, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (assistant_id) DO NOTHING RETURNING *",
-        new.params(jsonb),
-    )
-    row = await cur.fetchone()
+    params = new.params(jsonb)
+    row = await insert_new(tx, _INSERT, params, if_exists, "assistant", new.assistant_id)
     if row is None:
-        if if_exists == "do_nothing":
-            return await get_assistant(tx, new.assistant_id)
-        raise _policy.exists("assistant", new.assistant_id)
+        return await get_assistant(tx, new.assistant_id)
     await tx.conn.execute(_COPY_VERSION, (new.assistant_id,))
     return rec.assistant(row, COLUMNS)
 

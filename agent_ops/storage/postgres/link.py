@@ -33,8 +33,11 @@ MIGRATION_WAIT_SECONDS: Final = 120.0
 CONNECT_TIMEOUT_SECONDS: Final = 5
 LISTEN_APPLICATION_NAME: Final = "agent-ops-listen"
 
-# Autocommit with prepared statements off, so every connection also works behind PgBouncer in
-# transaction mode; state changes open explicit transactions.
+# Autocommit; state changes open explicit transactions. Prepared statements are off here (the
+# direct connections: migrations, LISTEN) and on in the pool unless turned off
+# (`AGENT_OPS_DATABASE_PREPARED_STATEMENTS=false`) for a PgBouncer in transaction mode that does
+# not track them (before 1.21, or `max_prepared_statements = 0`).
+PREPARE_THRESHOLD: Final = 5  # psycopg's default: a statement is prepared on its 5th use
 CONNECTION_KWARGS: Final[dict[str, Any]] = {
     "autocommit": True,
     "prepare_threshold": None,

@@ -4,13 +4,7 @@ each attempt's outcome recorded only by the lease's holder."""
 
 from __future__ import annotations
 
-from agent_ops.storage._outbox import (
-    Notice,
-    WebhookMessage,
-    completion_body,
-    message_of,
-    webhook_message_id,
-)
+from agent_ops.storage._outbox import Notice, WebhookMessage, completion_notice, message_of
 from agent_ops.storage.channels import WEBHOOK_QUEUED
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, no_transaction
 from agent_ops.storage.records import Run
@@ -32,16 +26,19 @@ RETURNING o.*
 
 async def enqueue(tx: Tx, run: Run) -> None:
     """Add the completion message of a run that names a webhook (inside its ending)."""
-    url = run.kwargs.get("webhook")
-    if not url:
-        return
-    message_id = webhook_message_id(run.run_id)
+    notice = completion_notice(run)
+    if notice is not None:
+        await _queue(tx, run.tenant_id, run.thread_id, notice)
+
+
+async def _queue(tx: Tx, tenant_id: str, thread_id: str, notice: Notice) -> None:
+    """Write one outbound message (a message id already queued is left as it is)."""
     await tx.conn.execute(
         "INSERT INTO webhook_outbox (message_id, run_id, thread_id, tenant_id, url, payload)"
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
-        (message_id, run.run_id, run.thread_id, run.tenant_id, url, jsonb(completion_body(run))),
+        (notice.message_id, notice.run_id, thread_id, tenant_id, notice.url, jsonb(notice.payload)),
     )
-    tx.notify(WEBHOOK_QUEUED, message_id)
+    tx.notify(WEBHOOK_QUEUED, notice.message_id)
 
 
 @no_transaction
@@ -56,11 +53,10 @@ async def claim_webhooks(
 async def webhook_delivered(tx: Tx, message_id: str, owner: str) -> bool:
     cur = await tx.conn.execute(
         "UPDATE webhook_outbox SET delivered_at = now(), lease_owner = NULL, lease_until = NULL"
-        " WHERE message_id = %s AND lease_owner = %s AND delivered_at IS NULL"
-        " RETURNING message_id",
+        " WHERE message_id = %s AND lease_owner = %s AND delivered_at IS NULL",
         (message_id, owner),
     )
-    return await cur.fetchone() is not None
+    return cur.rowcount == 1  # 0: the lease lapsed and another process holds the message
 
 
 @no_transaction
@@ -71,11 +67,10 @@ async def webhook_failed(
         "UPDATE webhook_outbox SET last_error = %(error)s, lease_owner = NULL, lease_until = NULL,"
         " next_attempt_at = now() + make_interval(secs => COALESCE(%(retry)s::float8, 0)),"
         " failed_at = CASE WHEN %(retry)s::float8 IS NULL THEN now() END"
-        " WHERE message_id = %(id)s AND lease_owner = %(owner)s AND delivered_at IS NULL"
-        " RETURNING message_id",
+        " WHERE message_id = %(id)s AND lease_owner = %(owner)s AND delivered_at IS NULL",
         {"error": error, "retry": retry_in, "id": message_id, "owner": owner},
     )
-    return await cur.fetchone() is not None
+    return cur.rowcount == 1
 
 
 @no_transaction
@@ -100,17 +95,5 @@ async def claim_escalation(
     if await cur.fetchone() is None:
         return False
     for notice in notices:
-        await tx.conn.execute(
-            "INSERT INTO webhook_outbox (message_id, run_id, thread_id, tenant_id, url, payload)"
-            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
-            (
-                notice.message_id,
-                notice.run_id,
-                thread_id,
-                tenant_id,
-                notice.url,
-                jsonb(notice.payload),
-            ),
-        )
-        tx.notify(WEBHOOK_QUEUED, notice.message_id)
+        await _queue(tx, tenant_id, thread_id, notice)
     return True

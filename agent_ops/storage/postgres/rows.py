@@ -5,7 +5,7 @@ JSON is stored as jsonb, times as timestamptz, a namespace as text[]; rows come 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
@@ -76,6 +76,17 @@ async def one(cursor: AsyncCursor[DictRow], missing: Exception) -> DictRow:
     row = await cursor.fetchone()
     if row is None:
         raise missing
+    return row
+
+
+async def insert_new(
+    tx: Tx, insert: str, params: Sequence[Any], if_exists: str, kind: str, name: str
+) -> DictRow | None:
+    """Run `insert` (an `INSERT ... ON CONFLICT DO NOTHING RETURNING *`) and return the row it
+    wrote; None when the id was taken and `if_exists` answers with the stored one."""
+    row = await (await tx.conn.execute(insert, params)).fetchone()
+    if row is None:
+        _policy.keep_existing(if_exists, kind, name)
     return row
 
 

@@ -5,31 +5,32 @@ from __future__ import annotations
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
+from agent_ops.storage._requests import NewThread
 from agent_ops.storage.postgres.audit import append_entry
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, no_transaction, one
+from agent_ops.storage.postgres.rows import (
+    COLUMNS,
+    Tx,
+    insert_new,
+    jsonb,
+    maybe_jsonb,
+    no_transaction,
+    one,
+)
 from agent_ops.storage.records import AuditEntry, Thread
 from agent_ops.types import Json
 
+_INSERT = (
+    "INSERT INTO threads (thread_id, tenant_id, owner, metadata) VALUES (%s, %s, %s, %s)"
+    " ON CONFLICT (thread_id) DO NOTHING RETURNING *"
+)
+
 
 async def create_thread(
-    tx: Tx,
-    thread_id: str,
-    metadata: Json,
-    if_exists: str,
-    tenant_id: str,
-    owner: str,
-    audit: AuditEntry | None = None,
+    tx: Tx, new: NewThread, if_exists: str, audit: AuditEntry | None = None
 ) -> Thread:
-    cur = await tx.conn.execute(
-        "INSERT INTO threads (thread_id, tenant_id, owner, metadata) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (thread_id) DO NOTHING RETURNING *",
-        (thread_id, tenant_id, owner, jsonb(metadata)),
-    )
-    row = await cur.fetchone()
+    row = await insert_new(tx, _INSERT, new.params(jsonb), if_exists, "thread", new.thread_id)
     if row is None:
-        if if_exists == "do_nothing":
-            return await get_thread(tx, thread_id)
-        raise _policy.exists("thread", thread_id)
+        return await get_thread(tx, new.thread_id)
     await append_entry(tx, audit)
     return rec.thread(row, COLUMNS)
 

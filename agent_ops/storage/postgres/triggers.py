@@ -11,27 +11,14 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from agent_ops.storage._triggers import (
-    Firing,
-    FiringResult,
-    NewTrigger,
-    StoredTrigger,
-    TriggerEvent,
-    TriggerObservation,
-    duplicate_name,
-    event_of,
-    missing_trigger,
-    observation_of,
-    stale_state,
-    trigger_of,
-)
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb
+from agent_ops.storage import _triggers
+from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, one
 from agent_ops.storage.postgres.runs import create_run
 
 _JSON = frozenset({"spec", "input_mapping", "state"})
 
 
-async def create_trigger(tx: Tx, new: NewTrigger) -> StoredTrigger:
+async def create_trigger(tx: Tx, new: _triggers.NewTrigger) -> _triggers.StoredTrigger:
     try:
         async with tx.conn.transaction():  # a savepoint: the duplicate leaves the tx usable
             cur = await tx.conn.execute(
@@ -39,45 +26,35 @@ async def create_trigger(tx: Tx, new: NewTrigger) -> StoredTrigger:
                 " enabled, spec, input_mapping, business_key, multitask_strategy, secret,"
                 " next_due) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " RETURNING *",
-                (
-                    new.trigger_id,
-                    new.tenant_id,
-                    new.owner,
-                    new.name,
-                    new.kind,
-                    new.assistant_id,
-                    new.enabled,
-                    jsonb(new.spec),
-                    maybe_jsonb(new.input_mapping),
-                    new.business_key,
-                    new.multitask_strategy,
-                    new.secret,
-                    new.next_due,
-                ),
+                new.params(maybe_jsonb, lambda time: time),
             )
     except psycopg.errors.UniqueViolation:
-        raise duplicate_name(new.name) from None
-    return trigger_of(await cur.fetchone(), COLUMNS)
+        raise _triggers.duplicate_name(new.name) from None
+    return _triggers.trigger_of(await one(cur, LookupError("the INSERT returned no row")), COLUMNS)
 
 
-async def get_trigger(tx: Tx, trigger_id: str) -> StoredTrigger:
+async def get_trigger(tx: Tx, trigger_id: str) -> _triggers.StoredTrigger:
     cur = await tx.conn.execute("SELECT * FROM triggers WHERE trigger_id = %s", (trigger_id,))
     row = await cur.fetchone()
     if row is None:
-        raise missing_trigger(trigger_id)
-    return trigger_of(row, COLUMNS)
+        raise _triggers.missing_trigger(trigger_id)
+    return _triggers.trigger_of(row, COLUMNS)
 
 
-async def list_triggers(tx: Tx, tenant_id: str | None, kind: str | None) -> list[StoredTrigger]:
+async def list_triggers(
+    tx: Tx, tenant_id: str | None, kind: str | None
+) -> list[_triggers.StoredTrigger]:
     cur = await tx.conn.execute(
         "SELECT * FROM triggers WHERE (%s::text IS NULL OR tenant_id = %s)"
         " AND (%s::text IS NULL OR kind = %s) ORDER BY created_at, trigger_id",
         (tenant_id, tenant_id, kind, kind),
     )
-    return [trigger_of(r, COLUMNS) for r in await cur.fetchall()]
+    return [_triggers.trigger_of(r, COLUMNS) for r in await cur.fetchall()]
 
 
-async def update_trigger(tx: Tx, trigger_id: str, changes: dict[str, Any]) -> StoredTrigger:
+async def update_trigger(
+    tx: Tx, trigger_id: str, changes: dict[str, Any]
+) -> _triggers.StoredTrigger:
     sets: list[sql.Composable] = [sql.SQL("updated_at = now()")]
     params: list[Any] = []
     for column, value in changes.items():
@@ -92,20 +69,20 @@ async def update_trigger(tx: Tx, trigger_id: str, changes: dict[str, Any]) -> St
         async with tx.conn.transaction():
             cur = await tx.conn.execute(query, (*params, trigger_id))
     except psycopg.errors.UniqueViolation:
-        raise duplicate_name(str(changes.get("name"))) from None
+        raise _triggers.duplicate_name(str(changes.get("name"))) from None
     row = await cur.fetchone()
     if row is None:
-        raise missing_trigger(trigger_id)
-    return trigger_of(row, COLUMNS)
+        raise _triggers.missing_trigger(trigger_id)
+    return _triggers.trigger_of(row, COLUMNS)
 
 
 async def delete_trigger(tx: Tx, trigger_id: str) -> None:
     cur = await tx.conn.execute("DELETE FROM triggers WHERE trigger_id = %s", (trigger_id,))
     if cur.rowcount == 0:
-        raise missing_trigger(trigger_id)
+        raise _triggers.missing_trigger(trigger_id)
 
 
-async def due_triggers(tx: Tx, now: datetime, limit: int) -> list[StoredTrigger]:
+async def due_triggers(tx: Tx, now: datetime, limit: int) -> list[_triggers.StoredTrigger]:
     # A read only: the claim is `fire_trigger`'s conditional UPDATE, so two processes may both
     # see a due trigger and only one fires it.
     cur = await tx.conn.execute(
@@ -113,10 +90,10 @@ async def due_triggers(tx: Tx, now: datetime, limit: int) -> list[StoredTrigger]
         " ORDER BY next_due, trigger_id LIMIT %s",
         (now, limit),
     )
-    return [trigger_of(r, COLUMNS) for r in await cur.fetchall()]
+    return [_triggers.trigger_of(r, COLUMNS) for r in await cur.fetchall()]
 
 
-async def fire_trigger(tx: Tx, firing: Firing) -> FiringResult:
+async def fire_trigger(tx: Tx, firing: _triggers.Firing) -> _triggers.FiringResult:
     c = tx.conn
     if firing.claim is not None:
         cur = await c.execute(
@@ -124,7 +101,7 @@ async def fire_trigger(tx: Tx, firing: Firing) -> FiringResult:
             (firing.claim.following, firing.trigger_id, firing.claim.due),
         )
         if cur.rowcount == 0:
-            return FiringResult(claimed=False)
+            return _triggers.FiringResult(claimed=False)
     started = False
     event = None
     if firing.event_key is not None and firing.run is not None:
@@ -150,7 +127,7 @@ async def fire_trigger(tx: Tx, firing: Firing) -> FiringResult:
                 (firing.trigger_id,),
             )
             started = True
-        event = None if row is None else event_of(row, COLUMNS)
+        event = None if row is None else _triggers.event_of(row, COLUMNS)
     if firing.observed is not None:
         o = firing.observed
         cur = await c.execute(
@@ -159,13 +136,13 @@ async def fire_trigger(tx: Tx, firing: Firing) -> FiringResult:
             (jsonb(o.state), firing.trigger_id, o.version),
         )
         if cur.rowcount == 0:
-            raise stale_state(firing.trigger_id, o.version)
+            raise _triggers.stale_state(firing.trigger_id, o.version)
         await c.execute(
             "INSERT INTO trigger_observations (trigger_id, value, row_count, fired)"
             " VALUES (%s, %s, %s, %s)",
             (firing.trigger_id, maybe_jsonb(o.value), o.row_count, started),
         )
-    return FiringResult(claimed=True, event=event, started=started)
+    return _triggers.FiringResult(claimed=True, event=event, started=started)
 
 
 async def record_trigger_error(tx: Tx, trigger_id: str, error: str) -> None:
@@ -182,17 +159,19 @@ async def record_trigger_fired(tx: Tx, trigger_id: str) -> None:
     )
 
 
-async def trigger_events(tx: Tx, trigger_id: str) -> list[TriggerEvent]:
+async def trigger_events(tx: Tx, trigger_id: str) -> list[_triggers.TriggerEvent]:
     cur = await tx.conn.execute(
         "SELECT * FROM trigger_events WHERE trigger_id = %s ORDER BY created_at, event_key",
         (trigger_id,),
     )
-    return [event_of(r, COLUMNS) for r in await cur.fetchall()]
+    return [_triggers.event_of(r, COLUMNS) for r in await cur.fetchall()]
 
 
-async def trigger_observations(tx: Tx, trigger_id: str, limit: int) -> list[TriggerObservation]:
+async def trigger_observations(
+    tx: Tx, trigger_id: str, limit: int
+) -> list[_triggers.TriggerObservation]:
     cur = await tx.conn.execute(
         "SELECT * FROM trigger_observations WHERE trigger_id = %s ORDER BY seq DESC LIMIT %s",
         (trigger_id, limit),
     )
-    return [observation_of(r, COLUMNS) for r in await cur.fetchall()]
+    return [_triggers.observation_of(r, COLUMNS) for r in await cur.fetchall()]

@@ -7,8 +7,14 @@ from agent_ops.storage import _records as rec
 from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
 from agent_ops.storage.channels import ASSISTANT_CHANGED
 from agent_ops.storage.records import Assistant
-from agent_ops.storage.sqlite.rows import COLUMNS, Tx, Where, dumps, one
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, Where, dumps, insert_new, one
 
+_INSERT = (
+    "INSERT INTO assistants (assistant_id, tenant_id, owner, graph_id, name, description,"
+    " config, context, metadata, version, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
+    " ON CONFLICT (assistant_id) DO NOTHING RETURNING *"
+)
 _COPY_VERSION = (
     "INSERT INTO assistant_versions (assistant_id, version, tenant_id, owner, graph_id, name,"
     " description, config, context, metadata, created_at) SELECT assistant_id, version,"
@@ -18,17 +24,10 @@ _COPY_VERSION = (
 
 
 def create_assistant(tx: Tx, new: NewAssistant, if_exists: str) -> Assistant:
-    row = tx.conn.execute(
-        "INSERT INTO assistants (assistant_id, tenant_id, owner, graph_id, name, description,"
-        " config, context, metadata, version, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
-        " ON CONFLICT (assistant_id) DO NOTHING RETURNING *",
-        (*new.params(dumps), tx.now, tx.now),
-    ).fetchone()
+    params = (*new.params(dumps), tx.now, tx.now)
+    row = insert_new(tx, _INSERT, params, if_exists, "assistant", new.assistant_id)
     if row is None:
-        if if_exists == "do_nothing":
-            return get_assistant(tx, new.assistant_id)
-        raise _policy.exists("assistant", new.assistant_id)
+        return get_assistant(tx, new.assistant_id)
     tx.conn.execute(_COPY_VERSION, (new.assistant_id,))
     return rec.assistant(row, COLUMNS)
 

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 
-from agent_ops.storage._evals import (
-    EvalCaseRun,
-    EvalExperiment,
-    NewEvalCase,
-    case_of,
-    duplicate_case,
-    duplicate_experiment,
-    experiment_of,
-    missing_experiment,
-)
+from agent_ops.storage import _evals
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps
 from agent_ops.types import Json
 
 
 def create_eval_experiment(
     tx: Tx, experiment_id: str, suite: str, settings: Json, tenant_id: str
-) -> EvalExperiment:
+) -> _evals.EvalExperiment:
     try:
         row = tx.conn.execute(
             "INSERT INTO eval_experiments (experiment_id, tenant_id, suite, settings, created_at)"
@@ -28,11 +19,11 @@ def create_eval_experiment(
             (experiment_id, tenant_id, suite, dumps(settings), tx.now),
         ).fetchone()
     except sqlite3.IntegrityError:
-        raise duplicate_experiment(experiment_id) from None
-    return experiment_of(row, COLUMNS)
+        raise _evals.duplicate_experiment(experiment_id) from None
+    return _evals.experiment_of(row, COLUMNS)
 
 
-def add_eval_case(tx: Tx, experiment_id: str, case: NewEvalCase) -> None:
+def add_eval_case(tx: Tx, experiment_id: str, case: _evals.NewEvalCase) -> None:
     if (
         tx.conn.execute(
             "UPDATE eval_experiments SET cases = cases + 1 WHERE experiment_id = ?"
@@ -41,78 +32,59 @@ def add_eval_case(tx: Tx, experiment_id: str, case: NewEvalCase) -> None:
         ).fetchone()
         is None
     ):
-        raise missing_experiment(experiment_id)
+        raise _evals.missing_experiment(experiment_id)
     try:
         tx.conn.execute(
             "INSERT INTO eval_cases (experiment_id, case_id, repeat, status, outputs, expected,"
             " scores, latency_ms, input_tokens, output_tokens, cost_usd, error, run_id,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                experiment_id,
-                case.case_id,
-                case.repeat,
-                case.status,
-                dumps(case.outputs),
-                dumps(case.expected),
-                dumps(case.scores),
-                case.latency_ms,
-                case.input_tokens,
-                case.output_tokens,
-                case.cost_usd,
-                case.error,
-                case.run_id,
-                tx.now,
-            ),
+            (*case.params(experiment_id, dumps), tx.now),
         )
     except sqlite3.IntegrityError:
-        raise duplicate_case(experiment_id, case) from None
+        raise _evals.duplicate_case(experiment_id, case) from None
 
 
 def finish_eval_experiment(
-    tx: Tx,
-    experiment_id: str,
-    settings: Json,
-    metrics: dict[str, float],
-    scores: dict[tuple[str, int], dict[str, float | None]],
-) -> EvalExperiment:
+    tx: Tx, experiment_id: str, scored: _evals.Scored
+) -> _evals.EvalExperiment:
     row = tx.conn.execute(
         "UPDATE eval_experiments SET settings = ?, metrics = ?, finished_at = ? WHERE experiment_id = ?"
         " RETURNING *",
-        (dumps(settings), dumps(metrics), tx.now, experiment_id),
+        (dumps(scored.settings), dumps(scored.metrics), tx.now, experiment_id),
     ).fetchone()
     if row is None:
-        raise missing_experiment(experiment_id)
+        raise _evals.missing_experiment(experiment_id)
     tx.conn.executemany(
         "UPDATE eval_cases SET scores = ? WHERE experiment_id = ? AND case_id = ? AND repeat = ?",
-        [(dumps(s), experiment_id, case_id, repeat) for (case_id, repeat), s in scores.items()],
+        scored.score_params(experiment_id, dumps),
     )
-    return experiment_of(row, COLUMNS)
+    return _evals.experiment_of(row, COLUMNS)
 
 
-def get_eval_experiment(tx: Tx, experiment_id: str) -> EvalExperiment:
+def get_eval_experiment(tx: Tx, experiment_id: str) -> _evals.EvalExperiment:
     row = tx.conn.execute(
         "SELECT * FROM eval_experiments WHERE experiment_id = ?", (experiment_id,)
     ).fetchone()
     if row is None:
-        raise missing_experiment(experiment_id)
-    return experiment_of(row, COLUMNS)
+        raise _evals.missing_experiment(experiment_id)
+    return _evals.experiment_of(row, COLUMNS)
 
 
 def list_eval_experiments(
     tx: Tx, tenant_id: str | None, suite: str | None, limit: int
-) -> list[EvalExperiment]:
+) -> list[_evals.EvalExperiment]:
     rows = tx.conn.execute(
         "SELECT * FROM eval_experiments WHERE (:tenant IS NULL OR tenant_id = :tenant)"
         " AND (:suite IS NULL OR suite = :suite)"
         " ORDER BY created_at DESC, experiment_id DESC LIMIT :limit",
         {"tenant": tenant_id, "suite": suite, "limit": limit},
     ).fetchall()
-    return [experiment_of(r, COLUMNS) for r in rows]
+    return [_evals.experiment_of(r, COLUMNS) for r in rows]
 
 
-def eval_cases(tx: Tx, experiment_id: str) -> list[EvalCaseRun]:
+def eval_cases(tx: Tx, experiment_id: str) -> list[_evals.EvalCaseRun]:
     rows = tx.conn.execute(
         "SELECT * FROM eval_cases WHERE experiment_id = ? ORDER BY created_at, case_id, repeat",
         (experiment_id,),
     ).fetchall()
-    return [case_of(r, COLUMNS) for r in rows]
+    return [_evals.case_of(r, COLUMNS) for r in rows]

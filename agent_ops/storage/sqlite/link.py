@@ -12,14 +12,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
-    ChannelVersions,
-    Checkpoint,
-    CheckpointMetadata,
     CheckpointTuple,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
@@ -30,6 +27,7 @@ from agent_ops.storage.migrations import load_migrations
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 Runner = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 
@@ -75,6 +73,18 @@ def migrate(c: sqlite3.Connection) -> None:
         log.info("applied migration %04d_%s", migration.version, migration.name)
 
 
+def _on_db_thread(
+    sync: Callable[Concatenate[SqliteSaver, P], T],
+) -> Callable[Concatenate[ThreadedSqliteSaver, P], Coroutine[Any, Any, T]]:
+    """The async form of a `SqliteSaver` method: the sync one, run on the database thread."""
+
+    async def method(self: ThreadedSqliteSaver, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        result: T = await self._run(lambda: sync(self, *args, **kwargs))
+        return result
+
+    return method
+
+
 class ThreadedSqliteSaver(SqliteSaver):
     """`SqliteSaver` whose async methods run its sync ones on the database thread."""
 
@@ -83,10 +93,6 @@ class ThreadedSqliteSaver(SqliteSaver):
     ) -> None:
         super().__init__(conn, serde=serde)
         self._run = run
-
-    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        result: CheckpointTuple | None = await self._run(lambda: self.get_tuple(config))
-        return result
 
     async def alist(
         self,
@@ -102,34 +108,9 @@ class ThreadedSqliteSaver(SqliteSaver):
         for item in items:
             yield item
 
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        result: RunnableConfig = await self._run(
-            lambda: self.put(config, checkpoint, metadata, new_versions)
-        )
-        return result
-
-    async def aput_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        await self._run(lambda: self.put_writes(config, writes, task_id, task_path))
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        await self._run(lambda: self.delete_thread(thread_id))
-
-    async def aget_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, Any]:
-        result: Mapping[str, Any] = await self._run(
-            lambda: self.get_delta_channel_history(config=config, channels=channels)
-        )
-        return result
+    # One call on the database thread each: the sync method does the whole operation.
+    aget_tuple = _on_db_thread(SqliteSaver.get_tuple)
+    aput = _on_db_thread(SqliteSaver.put)
+    aput_writes = _on_db_thread(SqliteSaver.put_writes)
+    adelete_thread = _on_db_thread(SqliteSaver.delete_thread)
+    aget_delta_channel_history = _on_db_thread(SqliteSaver.get_delta_channel_history)

@@ -4,13 +4,7 @@ attempt's outcome recorded only by the lease's holder."""
 
 from __future__ import annotations
 
-from agent_ops.storage._outbox import (
-    Notice,
-    WebhookMessage,
-    completion_body,
-    message_of,
-    webhook_message_id,
-)
+from agent_ops.storage._outbox import Notice, WebhookMessage, completion_notice, message_of
 from agent_ops.storage.channels import WEBHOOK_QUEUED
 from agent_ops.storage.records import Run
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps
@@ -30,26 +24,29 @@ RETURNING *
 
 def enqueue(tx: Tx, run: Run) -> None:
     """Add the completion message of a run that names a webhook (inside its ending)."""
-    url = run.kwargs.get("webhook")
-    if not url:
-        return
-    message_id = webhook_message_id(run.run_id)
+    notice = completion_notice(run)
+    if notice is not None:
+        _queue(tx, run.tenant_id, run.thread_id, notice)
+
+
+def _queue(tx: Tx, tenant_id: str, thread_id: str, notice: Notice) -> None:
+    """Write one outbound message (a message id already queued is left as it is)."""
     tx.conn.execute(
         "INSERT INTO webhook_outbox (message_id, run_id, thread_id, tenant_id, url, payload,"
         " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (message_id) DO NOTHING",
         (
-            message_id,
-            run.run_id,
-            run.thread_id,
-            run.tenant_id,
-            url,
-            dumps(completion_body(run)),
+            notice.message_id,
+            notice.run_id,
+            thread_id,
+            tenant_id,
+            notice.url,
+            dumps(notice.payload),
             tx.now,
             tx.now,
         ),
     )
-    tx.notify(WEBHOOK_QUEUED, message_id)
+    tx.notify(WEBHOOK_QUEUED, notice.message_id)
 
 
 def claim_webhooks(tx: Tx, owner: str, lease_seconds: float, limit: int) -> list[WebhookMessage]:
@@ -61,19 +58,19 @@ def claim_webhooks(tx: Tx, owner: str, lease_seconds: float, limit: int) -> list
 
 
 def webhook_delivered(tx: Tx, message_id: str, owner: str) -> bool:
-    row = tx.conn.execute(
+    cur = tx.conn.execute(
         "UPDATE webhook_outbox SET delivered_at = ?, lease_owner = NULL, lease_until = NULL"
-        " WHERE message_id = ? AND lease_owner = ? AND delivered_at IS NULL RETURNING message_id",
+        " WHERE message_id = ? AND lease_owner = ? AND delivered_at IS NULL",
         (tx.now, message_id, owner),
-    ).fetchone()
-    return row is not None
+    )
+    return cur.rowcount == 1  # 0: the lease lapsed and another process holds the message
 
 
 def webhook_failed(tx: Tx, message_id: str, owner: str, error: str, retry_in: float | None) -> bool:
-    row = tx.conn.execute(
+    cur = tx.conn.execute(
         "UPDATE webhook_outbox SET last_error = ?, lease_owner = NULL, lease_until = NULL,"
         " next_attempt_at = ?, failed_at = ?"
-        " WHERE message_id = ? AND lease_owner = ? AND delivered_at IS NULL RETURNING message_id",
+        " WHERE message_id = ? AND lease_owner = ? AND delivered_at IS NULL",
         (
             error,
             tx.now + (retry_in or 0.0),
@@ -81,8 +78,8 @@ def webhook_failed(tx: Tx, message_id: str, owner: str, error: str, retry_in: fl
             message_id,
             owner,
         ),
-    ).fetchone()
-    return row is not None
+    )
+    return cur.rowcount == 1
 
 
 def run_webhooks(tx: Tx, run_id: str) -> list[WebhookMessage]:
@@ -106,20 +103,5 @@ def claim_escalation(
     if row is None:
         return False
     for notice in notices:
-        tx.conn.execute(
-            "INSERT INTO webhook_outbox (message_id, run_id, thread_id, tenant_id, url, payload,"
-            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (message_id) DO NOTHING",
-            (
-                notice.message_id,
-                notice.run_id,
-                thread_id,
-                tenant_id,
-                notice.url,
-                dumps(notice.payload),
-                tx.now,
-                tx.now,
-            ),
-        )
-        tx.notify(WEBHOOK_QUEUED, notice.message_id)
+        _queue(tx, tenant_id, thread_id, notice)
     return True

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,6 +81,17 @@ def one(cursor: sqlite3.Cursor, missing: Exception) -> sqlite3.Row:
     row: sqlite3.Row | None = cursor.fetchone()
     if row is None:
         raise missing
+    return row
+
+
+def insert_new(
+    tx: Tx, insert: str, params: Sequence[Any], if_exists: str, kind: str, name: str
+) -> sqlite3.Row | None:
+    """Run `insert` (an `INSERT ... ON CONFLICT DO NOTHING RETURNING *`) and return the row it
+    wrote; None when the id was taken and `if_exists` answers with the stored one."""
+    row: sqlite3.Row | None = tx.conn.execute(insert, params).fetchone()
+    if row is None:
+        _policy.keep_existing(if_exists, kind, name)
     return row
 
 

@@ -5,31 +5,26 @@ from __future__ import annotations
 from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
+from agent_ops.storage._requests import NewThread
 from agent_ops.storage.records import AuditEntry, Thread
 from agent_ops.storage.sqlite.audit import append_entry
-from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, loads, one
+from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, insert_new, loads, one
 from agent_ops.types import Json
+
+_INSERT = (
+    "INSERT INTO threads (thread_id, tenant_id, owner, status, metadata, created_at,"
+    " updated_at, state_updated_at) VALUES (?, ?, ?, 'idle', ?, ?, ?, ?)"
+    " ON CONFLICT (thread_id) DO NOTHING RETURNING *"
+)
 
 
 def create_thread(
-    tx: Tx,
-    thread_id: str,
-    metadata: Json,
-    if_exists: str,
-    tenant_id: str,
-    owner: str,
-    audit: AuditEntry | None = None,
+    tx: Tx, new: NewThread, if_exists: str, audit: AuditEntry | None = None
 ) -> Thread:
-    row = tx.conn.execute(
-        "INSERT INTO threads (thread_id, tenant_id, owner, status, metadata, created_at,"
-        " updated_at, state_updated_at) VALUES (?, ?, ?, 'idle', ?, ?, ?, ?)"
-        " ON CONFLICT (thread_id) DO NOTHING RETURNING *",
-        (thread_id, tenant_id, owner, dumps(metadata), tx.now, tx.now, tx.now),
-    ).fetchone()
+    params = (*new.params(dumps), tx.now, tx.now, tx.now)
+    row = insert_new(tx, _INSERT, params, if_exists, "thread", new.thread_id)
     if row is None:
-        if if_exists == "do_nothing":
-            return get_thread(tx, thread_id)
-        raise _policy.exists("thread", thread_id)
+        return get_thread(tx, new.thread_id)
     append_entry(tx, audit)
     return rec.thread(row, COLUMNS)
 

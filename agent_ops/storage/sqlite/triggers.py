@@ -8,73 +8,44 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from agent_ops.storage._triggers import (
-    Firing,
-    FiringResult,
-    NewTrigger,
-    StoredTrigger,
-    TriggerEvent,
-    TriggerObservation,
-    duplicate_name,
-    event_of,
-    missing_trigger,
-    observation_of,
-    stale_state,
-    trigger_of,
-)
+from agent_ops.storage import _triggers
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, epoch, maybe_dumps
 from agent_ops.storage.sqlite.runs import create_run
 
 _JSON = frozenset({"spec", "input_mapping", "state"})
 
 
-def create_trigger(tx: Tx, new: NewTrigger) -> StoredTrigger:
+def create_trigger(tx: Tx, new: _triggers.NewTrigger) -> _triggers.StoredTrigger:
     try:
         row = tx.conn.execute(
             "INSERT INTO triggers (trigger_id, tenant_id, owner, name, kind, assistant_id,"
             " enabled, spec, input_mapping, business_key, multitask_strategy, secret, next_due,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " RETURNING *",
-            (
-                new.trigger_id,
-                new.tenant_id,
-                new.owner,
-                new.name,
-                new.kind,
-                new.assistant_id,
-                int(new.enabled),
-                dumps(new.spec),
-                maybe_dumps(new.input_mapping),
-                new.business_key,
-                new.multitask_strategy,
-                new.secret,
-                epoch(new.next_due),
-                tx.now,
-                tx.now,
-            ),
+            (*new.params(maybe_dumps, epoch), tx.now, tx.now),
         ).fetchone()
     except sqlite3.IntegrityError:
-        raise duplicate_name(new.name) from None
-    return trigger_of(row, COLUMNS)
+        raise _triggers.duplicate_name(new.name) from None
+    return _triggers.trigger_of(row, COLUMNS)
 
 
-def get_trigger(tx: Tx, trigger_id: str) -> StoredTrigger:
+def get_trigger(tx: Tx, trigger_id: str) -> _triggers.StoredTrigger:
     row = tx.conn.execute("SELECT * FROM triggers WHERE trigger_id = ?", (trigger_id,)).fetchone()
     if row is None:
-        raise missing_trigger(trigger_id)
-    return trigger_of(row, COLUMNS)
+        raise _triggers.missing_trigger(trigger_id)
+    return _triggers.trigger_of(row, COLUMNS)
 
 
-def list_triggers(tx: Tx, tenant_id: str | None, kind: str | None) -> list[StoredTrigger]:
+def list_triggers(tx: Tx, tenant_id: str | None, kind: str | None) -> list[_triggers.StoredTrigger]:
     rows = tx.conn.execute(
         "SELECT * FROM triggers WHERE (? IS NULL OR tenant_id = ?) AND (? IS NULL OR kind = ?)"
         " ORDER BY created_at, trigger_id",
         (tenant_id, tenant_id, kind, kind),
     )
-    return [trigger_of(r, COLUMNS) for r in rows]
+    return [_triggers.trigger_of(r, COLUMNS) for r in rows]
 
 
-def update_trigger(tx: Tx, trigger_id: str, changes: dict[str, Any]) -> StoredTrigger:
+def update_trigger(tx: Tx, trigger_id: str, changes: dict[str, Any]) -> _triggers.StoredTrigger:
     sets: list[str] = ["updated_at = ?"]
     params: list[Any] = [tx.now]
     for column, value in changes.items():
@@ -95,27 +66,27 @@ def update_trigger(tx: Tx, trigger_id: str, changes: dict[str, Any]) -> StoredTr
             (*params, trigger_id),
         ).fetchone()
     except sqlite3.IntegrityError:
-        raise duplicate_name(str(changes.get("name"))) from None
+        raise _triggers.duplicate_name(str(changes.get("name"))) from None
     if row is None:
-        raise missing_trigger(trigger_id)
-    return trigger_of(row, COLUMNS)
+        raise _triggers.missing_trigger(trigger_id)
+    return _triggers.trigger_of(row, COLUMNS)
 
 
 def delete_trigger(tx: Tx, trigger_id: str) -> None:
     if tx.conn.execute("DELETE FROM triggers WHERE trigger_id = ?", (trigger_id,)).rowcount == 0:
-        raise missing_trigger(trigger_id)
+        raise _triggers.missing_trigger(trigger_id)
 
 
-def due_triggers(tx: Tx, now: datetime, limit: int) -> list[StoredTrigger]:
+def due_triggers(tx: Tx, now: datetime, limit: int) -> list[_triggers.StoredTrigger]:
     rows = tx.conn.execute(
         "SELECT * FROM triggers WHERE enabled AND next_due IS NOT NULL AND next_due <= ?"
         " ORDER BY next_due, trigger_id LIMIT ?",
         (now.timestamp(), limit),
     )
-    return [trigger_of(r, COLUMNS) for r in rows]
+    return [_triggers.trigger_of(r, COLUMNS) for r in rows]
 
 
-def fire_trigger(tx: Tx, firing: Firing) -> FiringResult:
+def fire_trigger(tx: Tx, firing: _triggers.Firing) -> _triggers.FiringResult:
     c = tx.conn
     if firing.claim is not None:
         won = c.execute(
@@ -123,7 +94,7 @@ def fire_trigger(tx: Tx, firing: Firing) -> FiringResult:
             (epoch(firing.claim.following), firing.trigger_id, epoch(firing.claim.due)),
         ).rowcount
         if not won:
-            return FiringResult(claimed=False)
+            return _triggers.FiringResult(claimed=False)
     started = False
     event = None
     if firing.event_key is not None and firing.run is not None:
@@ -149,7 +120,7 @@ def fire_trigger(tx: Tx, firing: Firing) -> FiringResult:
                 (tx.now, firing.trigger_id),
             )
             started = True
-        event = event_of(row, COLUMNS)
+        event = _triggers.event_of(row, COLUMNS)
     if firing.observed is not None:
         o = firing.observed
         won = c.execute(
@@ -160,13 +131,13 @@ def fire_trigger(tx: Tx, firing: Firing) -> FiringResult:
         if not won:
             # Another poll wrote a newer state: this one is stale. Raising rolls back the run
             # this transaction may have queued with it.
-            raise stale_state(firing.trigger_id, o.version)
+            raise _triggers.stale_state(firing.trigger_id, o.version)
         c.execute(
             "INSERT INTO trigger_observations (trigger_id, observed_at, value, row_count, fired)"
             " VALUES (?, ?, ?, ?, ?)",
             (firing.trigger_id, tx.now, maybe_dumps(o.value), o.row_count, int(started)),
         )
-    return FiringResult(claimed=True, event=event, started=started)
+    return _triggers.FiringResult(claimed=True, event=event, started=started)
 
 
 def record_trigger_error(tx: Tx, trigger_id: str, error: str) -> None:
@@ -183,17 +154,17 @@ def record_trigger_fired(tx: Tx, trigger_id: str) -> None:
     )
 
 
-def trigger_events(tx: Tx, trigger_id: str) -> list[TriggerEvent]:
+def trigger_events(tx: Tx, trigger_id: str) -> list[_triggers.TriggerEvent]:
     rows = tx.conn.execute(
         "SELECT * FROM trigger_events WHERE trigger_id = ? ORDER BY created_at, event_key",
         (trigger_id,),
     )
-    return [event_of(r, COLUMNS) for r in rows]
+    return [_triggers.event_of(r, COLUMNS) for r in rows]
 
 
-def trigger_observations(tx: Tx, trigger_id: str, limit: int) -> list[TriggerObservation]:
+def trigger_observations(tx: Tx, trigger_id: str, limit: int) -> list[_triggers.TriggerObservation]:
     rows = tx.conn.execute(
         "SELECT * FROM trigger_observations WHERE trigger_id = ? ORDER BY seq DESC LIMIT ?",
         (trigger_id, limit),
     )
-    return [observation_of(r, COLUMNS) for r in rows]
+    return [_triggers.observation_of(r, COLUMNS) for r in rows]

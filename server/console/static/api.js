@@ -18,6 +18,9 @@ export function signIn(key) {
 
 export const signedIn = () => sessionStorage.getItem(KEY) !== null;
 
+// The page's elements with these ids, in order (a page module names them as it destructures).
+export const byIds = (...ids) => ids.map((id) => document.getElementById(id));
+
 export class ApiError extends Error {
   constructor(status, detail) {
     super(`${status}: ${detail}`);

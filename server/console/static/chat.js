@@ -1,18 +1,13 @@
 // Chat with any assistant: tokens stream in (stream mode messages-tuple), the thread's values
 // then redraw the conversation with tool calls as cards; Stop cancels the run.
-import { get, h, post, roleNote, showError, stream, whoami } from "./api.js";
+import { byIds, get, h, post, roleNote, showError, stream, whoami } from "./api.js";
 import { conversation, messageNode, text } from "./messages.js";
 
 const root = document.body.dataset.api || "";
-const form = document.getElementById("chat-form");
-const picker = document.getElementById("chat-assistant");
-const log = document.getElementById("chat-log");
-const input = document.getElementById("chat-input");
-const send = document.getElementById("chat-send");
-const stop = document.getElementById("chat-stop");
-const status = document.getElementById("chat-status");
-const error = document.getElementById("chat-error");
-const threadLabel = document.getElementById("chat-thread");
+const [form, picker, log, input, send, stop, status, error, threadLabel] = byIds(
+  "chat-form", "chat-assistant", "chat-log", "chat-input", "chat-send", "chat-stop",
+  "chat-status", "chat-error", "chat-thread",
+);
 
 let threadId = null;
 let runId = null;

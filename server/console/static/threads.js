@@ -1,26 +1,20 @@
 // The threads list: newest first, filtered by status, assistant (graph), metadata and creation
 // date, paged; the filter and page live in the URL so a view can be linked.
-import { age, h, post, showError } from "./api.js";
+import { age, byIds, h, post, showError } from "./api.js";
 
 const root = document.body.dataset.api || "";
 const params = new URLSearchParams(location.search);
 const size = Math.max(1, Number(params.get("limit")) || 20);
 const page = Math.max(0, Number(params.get("page")) || 0);
-const status = params.get("status") || "";
-const graph = params.get("graph") || "";
-const meta = params.get("meta") || "";
-const from = params.get("from") || "";
-const to = params.get("to") || "";
+// The filters, each read from the URL ("" when unset) and from its own field of the form.
+const FILTERS = ["status", "graph", "meta", "from", "to"];
+const [status, graph, meta, from, to] = FILTERS.map((name) => params.get(name) || "");
 
 const body = document.querySelector("#threads tbody");
-const error = document.getElementById("threads-error");
-const statusPicker = document.getElementById("filter-status");
-const graphPicker = document.getElementById("filter-graph");
-const metaInput = document.getElementById("filter-meta");
-const fromInput = document.getElementById("filter-from");
-const toInput = document.getElementById("filter-to");
-const prev = document.getElementById("page-prev");
-const next = document.getElementById("page-next");
+const [error, prev, next] = byIds("threads-error", "page-prev", "page-next");
+const [statusPicker, graphPicker, metaInput, fromInput, toInput] = byIds(
+  ...FILTERS.map((name) => `filter-${name}`),
+);
 
 function go(changes) {
   const query = new URLSearchParams({

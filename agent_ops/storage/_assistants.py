@@ -1,0 +1,172 @@
+"""Assistants in storage: the `Storage` part written once above both backends (each method one
+transaction of the backend's `assistants` module function of that name, or of `rows` for search
+and count), with a short per-process cache of reads.
+"""
+
+from __future__ import annotations
+
+from agent_ops.storage import _records as rec
+from agent_ops.storage._base import Base
+from agent_ops.storage._cache import AssistantCache
+from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
+from agent_ops.storage._sql import Where
+from agent_ops.storage.channels import ASSISTANT_CHANGED
+from agent_ops.storage.records import Assistant
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, OnConflictBehavior, SortOrder
+
+__all__ = ["Assistants"]
+
+
+class Assistants(Base):
+    """Assistants: a graph with its configuration, versioned on every change.
+
+    Reads are kept for a few seconds per process (`_cache`): a change here drops the copy
+    before it returns, one elsewhere by its ASSISTANT_CHANGED wake-up."""
+
+    _cached: AssistantCache | None = None
+
+    def _assistant_cache(self) -> AssistantCache:
+        if self._cached is None:
+            self._cached = AssistantCache()
+            self.listen(ASSISTANT_CHANGED, self._cached.drop)
+        return self._cached
+
+    def _changed(self, assistant_id: str) -> None:
+        """Drop the copy once a change committed (or failed): a read that began before it
+        is not kept either."""
+        if self._cached is not None:
+            self._cached.drop(assistant_id)
+
+    def _assistant_filter(
+        self, graph_id: str | None, name: str | None, metadata: Json | None, tenant_id: str | None
+    ) -> Where:
+        where = self._clause().equals("graph_id", graph_id).substring("name", name)
+        if tenant_id is not None:
+            # The registry's default assistants (default tenant, owner system) serve every tenant.
+            mark = where.placeholder
+            where.add(
+                f"(tenant_id = {mark} OR (tenant_id = {mark} AND owner = {mark}))",
+                tenant_id,
+                DEFAULT_TENANT,
+                DEFAULT_OWNER,
+            )
+        return where.contains("metadata", metadata)
+
+    async def create_assistant(
+        self,
+        *,
+        assistant_id: str,
+        graph_id: str,
+        name: str,
+        description: str | None = None,
+        config: Json | None = None,
+        context: Json | None = None,
+        metadata: Json | None = None,
+        if_exists: OnConflictBehavior = "raise",
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
+    ) -> Assistant:
+        """Insert version 1; on an existing id raise Conflict or return the stored one."""
+        new = NewAssistant(
+            assistant_id,
+            graph_id,
+            name,
+            description,
+            config or {},
+            context or {},
+            metadata or {},
+            tenant_id,
+            owner,
+        )
+        created: Assistant = await self._tx(self._sql.assistants.create_assistant, new, if_exists)
+        return created
+
+    async def get_assistant(self, assistant_id: str) -> Assistant:
+        cache = self._assistant_cache()
+        kept = cache.get(assistant_id)
+        if kept is not None:
+            return kept
+        generation = cache.generation
+        found: Assistant = await self._tx(self._sql.assistants.get_assistant, assistant_id)
+        cache.put(found, generation)
+        return found
+
+    async def update_assistant(
+        self,
+        assistant_id: str,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        config: Json | None = None,
+        context: Json | None = None,
+        metadata: Json | None = None,
+    ) -> Assistant:
+        """Store a new version (fields not given are kept, metadata is merged) and make it latest."""
+        changes = AssistantChanges(graph_id, name, description, config, context, metadata)
+        try:
+            updated: Assistant = await self._tx(
+                self._sql.assistants.update_assistant, assistant_id, changes
+            )
+        finally:
+            self._changed(assistant_id)
+        return updated
+
+    async def delete_assistant(self, assistant_id: str) -> None:
+        try:
+            await self._tx(self._sql.assistants.delete_assistant, assistant_id)
+        finally:
+            self._changed(assistant_id)
+
+    async def search_assistants(
+        self,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        metadata: Json | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        sort_by: str | None = None,
+        sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
+    ) -> list[Assistant]:
+        """Filter by graph id, name substring (case-insensitive) and metadata containment; with
+        `tenant_id`, that tenant's assistants and the shared ones (default tenant, owner
+        system: the registry's defaults)."""
+        where = self._assistant_filter(graph_id, name, metadata, tenant_id)
+        page = Page(limit, offset, sort_by, sort_order)
+        return self._read(
+            rec.assistant, await self._tx(self._sql.rows.search, "assistants", where, page)
+        )
+
+    async def count_assistants(
+        self,
+        *,
+        graph_id: str | None = None,
+        name: str | None = None,
+        metadata: Json | None = None,
+        tenant_id: str | None = None,
+    ) -> int:
+        where = self._assistant_filter(graph_id, name, metadata, tenant_id)
+        counted: int = await self._tx(self._sql.rows.count, "assistants", where)
+        return counted
+
+    async def list_assistant_versions(
+        self, assistant_id: str, *, metadata: Json | None = None, limit: int = 10, offset: int = 0
+    ) -> list[Assistant]:
+        """Return stored versions, newest first."""
+        where = self._clause().equals("assistant_id", assistant_id).contains("metadata", metadata)
+        versions: list[Assistant] = await self._tx(
+            self._sql.assistants.list_assistant_versions, assistant_id, where, Page(limit, offset)
+        )
+        return versions
+
+    async def set_assistant_version(self, assistant_id: str, version: int) -> Assistant:
+        """Make an earlier version the current one."""
+        try:
+            current: Assistant = await self._tx(
+                self._sql.assistants.set_assistant_version, assistant_id, version
+            )
+        finally:
+            self._changed(assistant_id)
+        return current

@@ -1,0 +1,127 @@
+"""Crons in storage: the `Storage` part written once above both backends (each method one
+transaction of the backend's `crons` module function of that name, or of `rows` for search
+and count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from agent_ops.storage import _records as rec
+from agent_ops.storage._base import Base
+from agent_ops.storage._requests import CronChanges, NewCron, Page
+from agent_ops.storage._sql import Where
+from agent_ops.storage.records import Cron
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, SortOrder
+
+__all__ = ["Crons"]
+
+
+class Crons(Base):
+    """Crons: schedules that queue runs, each due firing claimed by one caller."""
+
+    def _cron_filter(
+        self, assistant_id: str | None, thread_id: str | None, tenant_id: str | None
+    ) -> Where:
+        where = self._clause().equals("assistant_id", assistant_id).equals("thread_id", thread_id)
+        return where.equals("tenant_id", tenant_id)
+
+    async def create_cron(
+        self,
+        *,
+        cron_id: str,
+        assistant_id: str,
+        thread_id: str | None,
+        schedule: str,
+        payload: Json,
+        metadata: Json | None,
+        next_run_date: datetime,
+        end_time: datetime | None,
+        enabled: bool = True,
+        tenant_id: str = DEFAULT_TENANT,
+        owner: str = DEFAULT_OWNER,
+    ) -> Cron:
+        new = NewCron(
+            cron_id,
+            assistant_id,
+            thread_id,
+            schedule,
+            payload,
+            metadata or {},
+            next_run_date,
+            end_time,
+            enabled,
+            tenant_id,
+            owner,
+        )
+        created: Cron = await self._tx(self._sql.crons.create_cron, new)
+        return created
+
+    async def get_cron(self, cron_id: str) -> Cron:
+        found: Cron = await self._tx(self._sql.crons.get_cron, cron_id)
+        return found
+
+    async def update_cron(
+        self,
+        cron_id: str,
+        *,
+        schedule: str | None = None,
+        payload: Json | None = None,
+        metadata: Json | None = None,
+        next_run_date: datetime | None = None,
+        end_time: datetime | None = None,
+        enabled: bool | None = None,
+    ) -> Cron:
+        given = {
+            "schedule": schedule,
+            "payload": payload,
+            "next_run_date": next_run_date,
+            "end_time": end_time,
+            "enabled": enabled,
+        }
+        changes = CronChanges(
+            columns={column: value for column, value in given.items() if value is not None},
+            metadata=metadata or {},
+        )
+        updated: Cron = await self._tx(self._sql.crons.update_cron, cron_id, changes)
+        return updated
+
+    async def delete_cron(self, cron_id: str) -> None:
+        await self._tx(self._sql.crons.delete_cron, cron_id)
+
+    async def search_crons(
+        self,
+        *,
+        assistant_id: str | None = None,
+        thread_id: str | None = None,
+        enabled: bool | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        sort_by: str | None = None,
+        sort_order: SortOrder | None = None,
+        tenant_id: str | None = None,
+    ) -> list[Cron]:
+        where = self._cron_filter(assistant_id, thread_id, tenant_id).equals("enabled", enabled)
+        page = Page(limit, offset, sort_by, sort_order)
+        return self._read(rec.cron, await self._tx(self._sql.rows.search, "crons", where, page))
+
+    async def count_crons(
+        self,
+        *,
+        assistant_id: str | None = None,
+        thread_id: str | None = None,
+        tenant_id: str | None = None,
+    ) -> int:
+        where = self._cron_filter(assistant_id, thread_id, tenant_id)
+        counted: int = await self._tx(self._sql.rows.count, "crons", where)
+        return counted
+
+    async def claim_due_crons(
+        self, *, now: datetime, next_run: Callable[[Cron], datetime | None]
+    ) -> list[Cron]:
+        """Advance every enabled cron due at `now` to `next_run(cron)` (None disables it) in one
+        transaction and return them as they were, so each due firing is returned to exactly
+        one caller across all processes."""
+        due: list[Cron] = await self._tx(self._sql.crons.claim_due_crons, now, next_run)
+        return due

@@ -1,0 +1,41 @@
+"""The two listing routes of a searchable concept (assistants, threads, crons):
+`POST <path>/search`, a page of views with only the `select`ed fields, and `POST <path>/count`.
+Each is the body parsed, one runtime call with the body's fields, and the view.
+
+No `from __future__ import annotations` here: FastAPI reads the routes' body types from their
+annotations, which are set per concept below.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+
+from server.deps import RuntimeDep
+from server.schemas import Body, Searching
+from server.views import select_fields
+
+
+def add_listing(
+    router: APIRouter,
+    path: str,
+    concept: str,
+    bodies: tuple[type[Searching], type[Body]],
+    view: Callable[[Any], dict[str, Any]],
+    *,
+    not_counted: tuple[str, ...] = (),
+) -> None:
+    """Add `path/search` and `path/count` for `runtime.<concept>` (its `search` and `count`);
+    `not_counted` names count-body fields the runtime's count does not take."""
+
+    async def search(body: Any, runtime: RuntimeDep) -> list[dict[str, Any]]:
+        found = await getattr(runtime, concept).search(**body.arguments("select"))
+        return select_fields([view(record) for record in found], body.select)
+
+    async def count(body: Any, runtime: RuntimeDep) -> int:
+        counted: int = await getattr(runtime, concept).count(**body.arguments(*not_counted))
+        return counted
+
+    search.__annotations__["body"], count.__annotations__["body"] = bodies
+    router.add_api_route(f"{path}/search", search, methods=["POST"], name=f"search_{concept}")
+    router.add_api_route(f"{path}/count", count, methods=["POST"], name=f"count_{concept}")
