@@ -5,21 +5,13 @@ and count).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from agent_ops.storage import _records as rec
 from agent_ops.storage._base import Base
-from agent_ops.storage._requests import NewThread, Page
+from agent_ops.storage._requests import NewThread
 from agent_ops.storage._sql import Where
+from agent_ops.storage.queries import ANY_THREAD, FIRST_PAGE, Page, ThreadFilter
 from agent_ops.storage.records import AuditEntry, Thread
-from agent_ops.types import (
-    DEFAULT_OWNER,
-    DEFAULT_TENANT,
-    Json,
-    OnConflictBehavior,
-    SortOrder,
-    ThreadStatus,
-)
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, OnConflictBehavior, ThreadStatus
 
 __all__ = ["Threads"]
 
@@ -27,15 +19,10 @@ __all__ = ["Threads"]
 class Threads(Base):
     """Threads: a conversation's state and status, outside any one run."""
 
-    def _thread_filter(
-        self,
-        metadata: Json | None,
-        values: Json | None,
-        status: ThreadStatus | None,
-        tenant_id: str | None,
-    ) -> Where:
-        where = self._clause().equals("status", status).contains("metadata", metadata)
-        return where.contains('"values"', values).equals("tenant_id", tenant_id)
+    def _thread_where(self, filter: ThreadFilter) -> Where:
+        where = self._clause().equals("status", filter.status).contains("metadata", filter.metadata)
+        where = where.contains('"values"', filter.values).equals("tenant_id", filter.tenant_id)
+        return where.one_of("thread_id", filter.ids)
 
     async def create_thread(
         self,
@@ -74,33 +61,13 @@ class Threads(Base):
         return copied
 
     async def search_threads(
-        self,
-        *,
-        ids: Sequence[str] | None = None,
-        metadata: Json | None = None,
-        values: Json | None = None,
-        status: ThreadStatus | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        sort_by: str | None = None,
-        sort_order: SortOrder | None = None,
-        tenant_id: str | None = None,
+        self, filter: ThreadFilter = ANY_THREAD, page: Page = FIRST_PAGE
     ) -> list[Thread]:
-        """Filter by ids, metadata and values containment (top-level keys), status and tenant."""
-        where = self._thread_filter(metadata, values, status, tenant_id).one_of("thread_id", ids)
-        page = Page(limit, offset, sort_by, sort_order)
+        where = self._thread_where(filter)
         return self._read(rec.thread, await self._tx(self._sql.rows.search, "threads", where, page))
 
-    async def count_threads(
-        self,
-        *,
-        metadata: Json | None = None,
-        values: Json | None = None,
-        status: ThreadStatus | None = None,
-        tenant_id: str | None = None,
-    ) -> int:
-        where = self._thread_filter(metadata, values, status, tenant_id)
-        counted: int = await self._tx(self._sql.rows.count, "threads", where)
+    async def count_threads(self, filter: ThreadFilter = ANY_THREAD) -> int:
+        counted: int = await self._tx(self._sql.rows.count, "threads", self._thread_where(filter))
         return counted
 
     async def set_thread_state(
