@@ -77,8 +77,7 @@ class Assistants(Base):
             tenant_id,
             owner,
         )
-        created: Assistant = await self._tx(self._sql.assistants.create_assistant, new, if_exists)
-        return created
+        return await self._tx(self._sql.assistants.create_assistant, new, if_exists)
 
     async def get_assistant(self, assistant_id: str) -> Assistant:
         cache = self._assistant_cache()
@@ -127,18 +126,16 @@ class Assistants(Base):
 
     async def count_assistants(self, filter: AssistantFilter = ANY_ASSISTANT) -> int:
         where = self._assistant_where(filter)
-        counted: int = await self._tx(self._sql.rows.count, "assistants", where)
-        return counted
+        return await self._tx(self._sql.rows.count, "assistants", where)
 
     async def list_assistant_versions(
         self, assistant_id: str, *, metadata: Json | None = None, limit: int = 10, offset: int = 0
     ) -> list[Assistant]:
         """Return stored versions, newest first."""
         where = self._clause().equals("assistant_id", assistant_id).contains("metadata", metadata)
-        versions: list[Assistant] = await self._tx(
+        return await self._tx(
             self._sql.assistants.list_assistant_versions, assistant_id, where, Page(limit, offset)
         )
-        return versions
 
     async def set_assistant_version(self, assistant_id: str, version: int) -> Assistant:
         """Make an earlier version the current one."""

@@ -55,12 +55,10 @@ class Crons(Base):
             tenant_id,
             owner,
         )
-        created: Cron = await self._tx(self._sql.crons.create_cron, new)
-        return created
+        return await self._tx(self._sql.crons.create_cron, new)
 
     async def get_cron(self, cron_id: str) -> Cron:
-        found: Cron = await self._tx(self._sql.crons.get_cron, cron_id)
-        return found
+        return await self._tx(self._sql.crons.get_cron, cron_id)
 
     async def update_cron(
         self,
@@ -84,8 +82,7 @@ class Crons(Base):
             columns={column: value for column, value in given.items() if value is not None},
             metadata=metadata or {},
         )
-        updated: Cron = await self._tx(self._sql.crons.update_cron, cron_id, changes)
-        return updated
+        return await self._tx(self._sql.crons.update_cron, cron_id, changes)
 
     async def delete_cron(self, cron_id: str) -> None:
         await self._tx(self._sql.crons.delete_cron, cron_id)
@@ -97,8 +94,7 @@ class Crons(Base):
         return self._read(rec.cron, await self._tx(self._sql.rows.search, "crons", where, page))
 
     async def count_crons(self, filter: CronFilter = ANY_CRON) -> int:
-        counted: int = await self._tx(self._sql.rows.count, "crons", self._cron_where(filter))
-        return counted
+        return await self._tx(self._sql.rows.count, "crons", self._cron_where(filter))
 
     async def claim_due_crons(
         self, *, now: datetime, next_run: Callable[[Cron], datetime | None]
@@ -106,5 +102,4 @@ class Crons(Base):
         """Advance every enabled cron due at `now` to `next_run(cron)` (None disables it) in one
         transaction and return them as they were, so each due firing is returned to exactly
         one caller across all processes."""
-        due: list[Cron] = await self._tx(self._sql.crons.claim_due_crons, now, next_run)
-        return due
+        return await self._tx(self._sql.crons.claim_due_crons, now, next_run)

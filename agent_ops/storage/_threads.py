@@ -37,17 +37,14 @@ class Threads(Base):
         """Insert an idle thread; on an existing id (of any tenant) raise Conflict or return it.
         `audit` is appended in the same transaction when the thread is inserted."""
         new = NewThread(thread_id, metadata or {}, tenant_id, owner)
-        created: Thread = await self._tx(self._sql.threads.create_thread, new, if_exists, audit)
-        return created
+        return await self._tx(self._sql.threads.create_thread, new, if_exists, audit)
 
     async def get_thread(self, thread_id: str) -> Thread:
-        found: Thread = await self._tx(self._sql.threads.get_thread, thread_id)
-        return found
+        return await self._tx(self._sql.threads.get_thread, thread_id)
 
     async def update_thread(self, thread_id: str, *, metadata: Json) -> Thread:
         """Merge `metadata` into the thread's metadata."""
-        updated: Thread = await self._tx(self._sql.threads.update_thread, thread_id, metadata)
-        return updated
+        return await self._tx(self._sql.threads.update_thread, thread_id, metadata)
 
     async def delete_thread(self, thread_id: str) -> None:
         """Delete the thread with its runs, their events and its checkpoints, in one
@@ -57,8 +54,7 @@ class Threads(Base):
     async def copy_thread(self, thread_id: str, *, new_thread_id: str) -> Thread:
         """Copy the thread (metadata, values, interrupts; a busy one's copy is idle) with every
         checkpoint and pending write to `new_thread_id`, in one transaction."""
-        copied: Thread = await self._tx(self._sql.threads.copy_thread, thread_id, new_thread_id)
-        return copied
+        return await self._tx(self._sql.threads.copy_thread, thread_id, new_thread_id)
 
     async def search_threads(
         self, filter: ThreadFilter = ANY_THREAD, page: Page = FIRST_PAGE
@@ -67,8 +63,7 @@ class Threads(Base):
         return self._read(rec.thread, await self._tx(self._sql.rows.search, "threads", where, page))
 
     async def count_threads(self, filter: ThreadFilter = ANY_THREAD) -> int:
-        counted: int = await self._tx(self._sql.rows.count, "threads", self._thread_where(filter))
-        return counted
+        return await self._tx(self._sql.rows.count, "threads", self._thread_where(filter))
 
     async def set_thread_state(
         self,
@@ -83,7 +78,6 @@ class Threads(Base):
         `status=None` recomputes it: busy with a run in flight, interrupted with interrupts,
         idle otherwise.
         """
-        updated: Thread = await self._tx(
+        return await self._tx(
             self._sql.threads.set_thread_state, thread_id, values, interrupts, status
         )
-        return updated
