@@ -39,7 +39,7 @@ from agent_ops.errors import Forbidden
 from agent_ops.governance import audit
 from agent_ops.governance.identity import Identity, Role, bind_caller, caller
 from agent_ops.settings import Settings
-from agent_ops.storage import AuditRecord, Notice, Storage, Thread
+from agent_ops.storage import AuditRecord, Notice, Page, Storage, Thread, ThreadFilter
 
 __all__ = ["ESCALATED", "REJECTIONS", "ApprovalPolicy", "PendingApproval"]
 
@@ -294,11 +294,7 @@ class ApprovalPolicy:
         rules that apply, approvals recorded so far, and whether each is overdue."""
         found = []
         threads = await storage.search_threads(
-            status="interrupted",
-            tenant_id=tenant,
-            limit=1000,
-            sort_by="updated_at",
-            sort_order="asc",
+            ThreadFilter(status="interrupted", tenant_id=tenant), Page(1000, 0, "updated_at", "asc")
         )
         for thread in threads:
             graph_id = str(thread.metadata.get("graph_id") or "")

@@ -26,7 +26,7 @@ from typing import Any, Final, TypeVar
 from agent_ops.errors import AgentOpsError, ConfigError, Forbidden, NotFound
 from agent_ops.governance import audit
 from agent_ops.governance.tenancy import hidden, tenant_filter
-from agent_ops.storage import AuditTrail, Storage
+from agent_ops.storage import AuditTrail, Page, Storage, ThreadFilter, paged
 from agent_ops.types import Json
 
 __all__ = [
@@ -249,21 +249,42 @@ async def searching(resource: str, filters: Mapping[str, Any]) -> dict[str, Any]
     return None if metadata is None else {**filters, "metadata": metadata}
 
 
+_Filter = TypeVar("_Filter")
 _Found = TypeVar("_Found")
+
+
+async def governed_query(
+    resource: str, filters: Mapping[str, Any], kind: type[_Filter]
+) -> tuple[_Filter, Page] | None:
+    """The filter (`kind`, over the caller's tenant) and page of a search or count of
+    `resource` with `filters` narrowed by the handler's filter; None when the two cannot both
+    hold (the search finds nothing)."""
+    narrowed = await searching(resource, filters)
+    if narrowed is None:
+        return None
+    return paged(kind, {**narrowed, "tenant_id": tenant_filter()})
 
 
 async def governed_search(
     resource: str,
     filters: Mapping[str, Any],
-    query: Callable[..., Awaitable[_Found]],
-    nothing: _Found,
-) -> _Found:
-    """Run a search or count of `resource` (`query`, a storage method) over the caller's tenant
-    with `filters` narrowed by the handler's filter; `nothing` when the two cannot both hold."""
-    narrowed = await searching(resource, filters)
-    if narrowed is None:
-        return nothing
-    return await query(**narrowed, tenant_id=tenant_filter())
+    kind: type[_Filter],
+    search: Callable[[_Filter, Page], Awaitable[list[_Found]]],
+) -> list[_Found]:
+    """Run a search of `resource` (`search`, a storage method) as `governed_query` asks."""
+    asked = await governed_query(resource, filters, kind)
+    return [] if asked is None else await search(*asked)
+
+
+async def governed_count(
+    resource: str,
+    filters: Mapping[str, Any],
+    kind: type[_Filter],
+    count: Callable[[_Filter], Awaitable[int]],
+) -> int:
+    """Run a count of `resource` (`count`, a storage method) as `governed_query` asks."""
+    asked = await governed_query(resource, filters, kind)
+    return 0 if asked is None else await count(asked[0])
 
 
 async def readable_threads(storage: Storage, thread_ids: Sequence[str]) -> set[str] | None:
@@ -273,7 +294,8 @@ async def readable_threads(storage: Storage, thread_ids: Sequence[str]) -> set[s
     if not filter or not thread_ids:
         return None
     found = await storage.search_threads(
-        ids=list(thread_ids), metadata=narrowed(None, filter), limit=len(thread_ids)
+        ThreadFilter(ids=list(thread_ids), metadata=narrowed(None, filter)),
+        Page(limit=len(thread_ids)),
     )
     return {thread.thread_id for thread in found}
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from agent_ops.governance.approvals import ApprovalPolicy
-from agent_ops.storage import Storage
+from agent_ops.storage import Page, Storage, ThreadFilter
 
 __all__ = ["EscalationSweep"]
 
@@ -39,11 +39,7 @@ class EscalationSweep:
         offset = 0
         while True:
             threads = await self._storage.search_threads(
-                status="interrupted",
-                limit=PAGE,
-                offset=offset,
-                sort_by="updated_at",
-                sort_order="asc",
+                ThreadFilter(status="interrupted"), Page(PAGE, offset, "updated_at", "asc")
             )
             for thread in threads:
                 if self._policy.overdue(thread, moment) is None:

@@ -18,7 +18,7 @@ from agent_ops.governance import audit, authz, hidden, stamp, visible
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry, default_assistant_id
 from agent_ops.runtime.requests import check_configurable
-from agent_ops.storage import Assistant, Storage
+from agent_ops.storage import Assistant, AssistantFilter, Storage
 from agent_ops.types import Json, OnConflictBehavior
 from agent_ops.values import DEFAULT_LIMITS, Limits
 
@@ -99,11 +99,13 @@ class Assistants:
         """Search the caller's tenant's assistants and the shared defaults
         (`Storage.search_assistants` filters)."""
         return await authz.governed_search(
-            "assistants", filters, self._storage.search_assistants, []
+            "assistants", filters, AssistantFilter, self._storage.search_assistants
         )
 
     async def count(self, **filters: Any) -> int:
-        return await authz.governed_search("assistants", filters, self._storage.count_assistants, 0)
+        return await authz.governed_count(
+            "assistants", filters, AssistantFilter, self._storage.count_assistants
+        )
 
     async def create(
         self,

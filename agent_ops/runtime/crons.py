@@ -24,7 +24,7 @@ from agent_ops.runtime.admission import check_run_sizes, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import CronRequest, RunRequest, run_of_cron_payload
-from agent_ops.storage import Cron, Run, Storage
+from agent_ops.storage import Cron, CronFilter, Page, Run, Storage
 from agent_ops.types import CronSortBy, Json, SortOrder
 from agent_ops.values import DEFAULT_LIMITS, Limits
 
@@ -225,14 +225,10 @@ class Crons:
         }
         filter = await authz.check("crons", "search", {**asked, "limit": limit, "offset": offset})
         crons = await self._storage.search_crons(
-            assistant_id=await self._assistant_id(assistant_id),
-            thread_id=checked_id(thread_id, "thread_id") if thread_id else None,
-            enabled=enabled,
-            limit=limit,
-            offset=offset,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            tenant_id=tenant_filter(),
+            await self._filter(
+                assistant_id, checked_id(thread_id, "thread_id") if thread_id else None, enabled
+            ),
+            Page(limit, offset, sort_by, sort_order),
         )
         # Storage filters crons by columns only; metadata is matched here.
         if metadata:
@@ -242,28 +238,29 @@ class Crons:
     async def count(self, *, assistant_id: str | None = None, thread_id: str | None = None) -> int:
         asked = {"assistant_id": assistant_id, "thread_id": thread_id}
         filter = await authz.check("crons", "search", asked)  # governance
+        columns = await self._filter(assistant_id, thread_id)
         if filter:  # storage counts by columns only: count what the filter lets through
-            return await self._count_matching(assistant_id, thread_id, filter)
-        return await self._storage.count_crons(
+            return await self._count_matching(columns, filter)
+        return await self._storage.count_crons(columns)
+
+    async def _filter(
+        self, assistant_id: str | None, thread_id: str | None, enabled: bool | None = None
+    ) -> CronFilter:
+        """The column filter of a search or count over the caller's tenant (a count takes
+        `thread_id` as given: one that is not a UUID counts nothing rather than refusing)."""
+        return CronFilter(
             assistant_id=await self._assistant_id(assistant_id),
             thread_id=thread_id,
+            enabled=enabled,
             tenant_id=tenant_filter(),
         )
 
-    async def _count_matching(
-        self, assistant_id: str | None, thread_id: str | None, filter: authz.Filter
-    ) -> int:
+    async def _count_matching(self, columns: CronFilter, filter: authz.Filter) -> int:
         """Count the crons a handler's filter lets through, a page at a time (storage filters
         crons by columns only)."""
         counted, offset, page = 0, 0, 500
         while True:
-            found = await self._storage.search_crons(
-                assistant_id=await self._assistant_id(assistant_id),
-                thread_id=thread_id,
-                limit=page,
-                offset=offset,
-                tenant_id=tenant_filter(),
-            )
+            found = await self._storage.search_crons(columns, Page(page, offset))
             counted += sum(authz.matches(c.metadata, filter) for c in found)
             if len(found) < page:
                 return counted

@@ -29,7 +29,7 @@ from agent_ops.runtime.registry import CompiledGraph, GraphRegistry
 from agent_ops.runtime.serde import dumps
 from agent_ops.runtime.state import empty_state, snapshot_view, state_config
 from agent_ops.runtime.thread_streams import ThreadStreamEvent, ThreadStreams, thread_stream_modes
-from agent_ops.storage import Storage, Thread
+from agent_ops.storage import Storage, Thread, ThreadFilter
 from agent_ops.types import (
     DEFAULT_TENANT,
     Json,
@@ -65,10 +65,14 @@ class Threads:
 
     async def search(self, **filters: Any) -> list[Thread]:
         """Search the caller's tenant's threads (`Storage.search_threads` filters)."""
-        return await authz.governed_search("threads", filters, self._storage.search_threads, [])
+        return await authz.governed_search(
+            "threads", filters, ThreadFilter, self._storage.search_threads
+        )
 
     async def count(self, **filters: Any) -> int:
-        return await authz.governed_search("threads", filters, self._storage.count_threads, 0)
+        return await authz.governed_count(
+            "threads", filters, ThreadFilter, self._storage.count_threads
+        )
 
     async def create(
         self,

@@ -1,7 +1,8 @@
 """Storage: one interface (`Storage`) over the embedded SQLite file and PostgreSQL.
 
 Layout, top to bottom: `protocol` (`Storage`: one abstract class, one part per concept),
-`records` (the rows as values) and `channels` (the wake-ups); `_base` (what every part stands
+`records` (the rows as values), `queries` (a search's filter and page) and `channels` (the
+wake-ups); `_base` (what every part stands
 on), `_assistants`/`_threads`/`_crons`/`_items`/`_store` (those parts, each method written once:
 defaults, ids, requests), `_policy` (the queue's rules and error texts), `_records` (rows to records),
 `_wakeups` (the transaction that collects wake-ups, the listeners); then `sqlite/` and
@@ -11,18 +12,20 @@ defaults, ids, requests), `_policy` (the queue's rules and error texts), `_recor
 
 from __future__ import annotations
 
-from agent_ops.storage import _evals, _outbox, _triggers, channels, protocol, records
+from agent_ops.storage import _evals, _outbox, _triggers, channels, protocol, queries, records
 from agent_ops.storage._evals import *  # noqa: F403 (its __all__)
 from agent_ops.storage._outbox import *  # noqa: F403 (its __all__)
 from agent_ops.storage._triggers import *  # noqa: F403 (its __all__)
 from agent_ops.storage.channels import *  # noqa: F403 (its __all__)
 from agent_ops.storage.protocol import *  # noqa: F403 (its __all__)
+from agent_ops.storage.queries import *  # noqa: F403 (its __all__)
 from agent_ops.storage.records import *  # noqa: F403 (its __all__)
 
 # As asyncio's package does: each module names its public part, the package is their union.
 __all__ = [
     *channels.__all__,
     *protocol.__all__,
+    *queries.__all__,
     *records.__all__,
     *_triggers.__all__,
     *_outbox.__all__,

@@ -8,11 +8,12 @@ from __future__ import annotations
 from agent_ops.storage import _records as rec
 from agent_ops.storage._base import Base
 from agent_ops.storage._cache import AssistantCache
-from agent_ops.storage._requests import AssistantChanges, NewAssistant, Page
+from agent_ops.storage._requests import AssistantChanges, NewAssistant
 from agent_ops.storage._sql import Where
 from agent_ops.storage.channels import ASSISTANT_CHANGED
+from agent_ops.storage.queries import ANY_ASSISTANT, FIRST_PAGE, AssistantFilter, Page
 from agent_ops.storage.records import Assistant
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, OnConflictBehavior, SortOrder
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, OnConflictBehavior
 
 __all__ = ["Assistants"]
 
@@ -37,20 +38,18 @@ class Assistants(Base):
         if self._cached is not None:
             self._cached.drop(assistant_id)
 
-    def _assistant_filter(
-        self, graph_id: str | None, name: str | None, metadata: Json | None, tenant_id: str | None
-    ) -> Where:
-        where = self._clause().equals("graph_id", graph_id).substring("name", name)
-        if tenant_id is not None:
+    def _assistant_where(self, filter: AssistantFilter) -> Where:
+        where = self._clause().equals("graph_id", filter.graph_id).substring("name", filter.name)
+        if filter.tenant_id is not None:
             # The registry's default assistants (default tenant, owner system) serve every tenant.
             mark = where.placeholder
             where.add(
                 f"(tenant_id = {mark} OR (tenant_id = {mark} AND owner = {mark}))",
-                tenant_id,
+                filter.tenant_id,
                 DEFAULT_TENANT,
                 DEFAULT_OWNER,
             )
-        return where.contains("metadata", metadata)
+        return where.contains("metadata", filter.metadata)
 
     async def create_assistant(
         self,
@@ -78,8 +77,7 @@ class Assistants(Base):
             tenant_id,
             owner,
         )
-        created: Assistant = await self._tx(self._sql.assistants.create_assistant, new, if_exists)
-        return created
+        return await self._tx(self._sql.assistants.create_assistant, new, if_exists)
 
     async def get_assistant(self, assistant_id: str) -> Assistant:
         cache = self._assistant_cache()
@@ -119,47 +117,25 @@ class Assistants(Base):
             self._changed(assistant_id)
 
     async def search_assistants(
-        self,
-        *,
-        graph_id: str | None = None,
-        name: str | None = None,
-        metadata: Json | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        sort_by: str | None = None,
-        sort_order: SortOrder | None = None,
-        tenant_id: str | None = None,
+        self, filter: AssistantFilter = ANY_ASSISTANT, page: Page = FIRST_PAGE
     ) -> list[Assistant]:
-        """Filter by graph id, name substring (case-insensitive) and metadata containment; with
-        `tenant_id`, that tenant's assistants and the shared ones (default tenant, owner
-        system: the registry's defaults)."""
-        where = self._assistant_filter(graph_id, name, metadata, tenant_id)
-        page = Page(limit, offset, sort_by, sort_order)
+        where = self._assistant_where(filter)
         return self._read(
             rec.assistant, await self._tx(self._sql.rows.search, "assistants", where, page)
         )
 
-    async def count_assistants(
-        self,
-        *,
-        graph_id: str | None = None,
-        name: str | None = None,
-        metadata: Json | None = None,
-        tenant_id: str | None = None,
-    ) -> int:
-        where = self._assistant_filter(graph_id, name, metadata, tenant_id)
-        counted: int = await self._tx(self._sql.rows.count, "assistants", where)
-        return counted
+    async def count_assistants(self, filter: AssistantFilter = ANY_ASSISTANT) -> int:
+        where = self._assistant_where(filter)
+        return await self._tx(self._sql.rows.count, "assistants", where)
 
     async def list_assistant_versions(
         self, assistant_id: str, *, metadata: Json | None = None, limit: int = 10, offset: int = 0
     ) -> list[Assistant]:
         """Return stored versions, newest first."""
         where = self._clause().equals("assistant_id", assistant_id).contains("metadata", metadata)
-        versions: list[Assistant] = await self._tx(
+        return await self._tx(
             self._sql.assistants.list_assistant_versions, assistant_id, where, Page(limit, offset)
         )
-        return versions
 
     async def set_assistant_version(self, assistant_id: str, version: int) -> Assistant:
         """Make an earlier version the current one."""

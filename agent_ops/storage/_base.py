@@ -59,13 +59,13 @@ class Base:
         ConfigError naming the settings for a value no key opens."""
         if not self._keyring:
             raise ConfigError("cannot re-seal: AGENT_OPS_ENCRYPTION_KEY is not set")
-        done: Resealed = await self._tx(
-            self._sql.sealed.reseal_batch, table, after, limit, self._keyring
-        )
-        return done
+        return await self._tx(self._sql.sealed.reseal_batch, table, after, limit, self._keyring)
 
-    async def _tx(self, fn: Callable[..., Any], /, *args: Any) -> Any:
-        """Run `fn(tx, *args)` as one transaction and deliver its wake-ups after commit."""
+    async def _tx(self, fn: Callable[..., R], /, *args: Any) -> R:
+        """Run `fn(tx, *args)` as one transaction and deliver its wake-ups after commit.
+
+        Typed by what the caller returns: the backends' SQL functions are untyped module
+        attributes, so `return await self._tx(...)` takes the method's declared type."""
         raise NotImplementedError
 
     def listen(self, channel: str, listener: Listener) -> Callable[[], None]:

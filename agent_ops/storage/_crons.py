@@ -10,10 +10,11 @@ from datetime import datetime
 
 from agent_ops.storage import _records as rec
 from agent_ops.storage._base import Base
-from agent_ops.storage._requests import CronChanges, NewCron, Page
+from agent_ops.storage._requests import CronChanges, NewCron
 from agent_ops.storage._sql import Where
+from agent_ops.storage.queries import ANY_CRON, FIRST_PAGE, CronFilter, Page
 from agent_ops.storage.records import Cron
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, SortOrder
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 __all__ = ["Crons"]
 
@@ -21,11 +22,10 @@ __all__ = ["Crons"]
 class Crons(Base):
     """Crons: schedules that queue runs, each due firing claimed by one caller."""
 
-    def _cron_filter(
-        self, assistant_id: str | None, thread_id: str | None, tenant_id: str | None
-    ) -> Where:
-        where = self._clause().equals("assistant_id", assistant_id).equals("thread_id", thread_id)
-        return where.equals("tenant_id", tenant_id)
+    def _cron_where(self, filter: CronFilter) -> Where:
+        where = self._clause().equals("assistant_id", filter.assistant_id)
+        where = where.equals("thread_id", filter.thread_id).equals("enabled", filter.enabled)
+        return where.equals("tenant_id", filter.tenant_id)
 
     async def create_cron(
         self,
@@ -55,12 +55,10 @@ class Crons(Base):
             tenant_id,
             owner,
         )
-        created: Cron = await self._tx(self._sql.crons.create_cron, new)
-        return created
+        return await self._tx(self._sql.crons.create_cron, new)
 
     async def get_cron(self, cron_id: str) -> Cron:
-        found: Cron = await self._tx(self._sql.crons.get_cron, cron_id)
-        return found
+        return await self._tx(self._sql.crons.get_cron, cron_id)
 
     async def update_cron(
         self,
@@ -84,38 +82,19 @@ class Crons(Base):
             columns={column: value for column, value in given.items() if value is not None},
             metadata=metadata or {},
         )
-        updated: Cron = await self._tx(self._sql.crons.update_cron, cron_id, changes)
-        return updated
+        return await self._tx(self._sql.crons.update_cron, cron_id, changes)
 
     async def delete_cron(self, cron_id: str) -> None:
         await self._tx(self._sql.crons.delete_cron, cron_id)
 
     async def search_crons(
-        self,
-        *,
-        assistant_id: str | None = None,
-        thread_id: str | None = None,
-        enabled: bool | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        sort_by: str | None = None,
-        sort_order: SortOrder | None = None,
-        tenant_id: str | None = None,
+        self, filter: CronFilter = ANY_CRON, page: Page = FIRST_PAGE
     ) -> list[Cron]:
-        where = self._cron_filter(assistant_id, thread_id, tenant_id).equals("enabled", enabled)
-        page = Page(limit, offset, sort_by, sort_order)
+        where = self._cron_where(filter)
         return self._read(rec.cron, await self._tx(self._sql.rows.search, "crons", where, page))
 
-    async def count_crons(
-        self,
-        *,
-        assistant_id: str | None = None,
-        thread_id: str | None = None,
-        tenant_id: str | None = None,
-    ) -> int:
-        where = self._cron_filter(assistant_id, thread_id, tenant_id)
-        counted: int = await self._tx(self._sql.rows.count, "crons", where)
-        return counted
+    async def count_crons(self, filter: CronFilter = ANY_CRON) -> int:
+        return await self._tx(self._sql.rows.count, "crons", self._cron_where(filter))
 
     async def claim_due_crons(
         self, *, now: datetime, next_run: Callable[[Cron], datetime | None]
@@ -123,5 +102,4 @@ class Crons(Base):
         """Advance every enabled cron due at `now` to `next_run(cron)` (None disables it) in one
         transaction and return them as they were, so each due firing is returned to exactly
         one caller across all processes."""
-        due: list[Cron] = await self._tx(self._sql.crons.claim_due_crons, now, next_run)
-        return due
+        return await self._tx(self._sql.crons.claim_due_crons, now, next_run)

@@ -116,10 +116,9 @@ class EvalResults(Base):
         """Record an experiment as started; Conflict when one of that id exists."""
         if not experiment_id or not suite:
             raise ValueError("an experiment needs an id and a suite")
-        created: EvalExperiment = await self._tx(
+        return await self._tx(
             self._sql.evals.create_eval_experiment, experiment_id, suite, settings, tenant_id
         )
-        return created
 
     async def add_eval_case(self, experiment_id: str, case: NewEvalCase) -> None:
         """Record one case run; NotFound when there is no such experiment, Conflict when that
@@ -136,29 +135,21 @@ class EvalResults(Base):
         """Store the final settings (with what only the end knows: cache hits, wall time), the
         metrics and every case's scores (keyed by case id and repeat) in one transaction."""
         scored = Scored(settings, metrics, scores)
-        finished: EvalExperiment = await self._tx(
-            self._sql.evals.finish_eval_experiment, experiment_id, scored
-        )
-        return finished
+        return await self._tx(self._sql.evals.finish_eval_experiment, experiment_id, scored)
 
     async def get_eval_experiment(self, experiment_id: str) -> EvalExperiment:
         """Return an experiment; NotFound when there is none."""
-        found: EvalExperiment = await self._tx(self._sql.evals.get_eval_experiment, experiment_id)
-        return found
+        return await self._tx(self._sql.evals.get_eval_experiment, experiment_id)
 
     async def list_eval_experiments(
         self, *, tenant_id: str | None = None, suite: str | None = None, limit: int = 20
     ) -> list[EvalExperiment]:
         """The newest experiments first."""
-        found: list[EvalExperiment] = await self._tx(
-            self._sql.evals.list_eval_experiments, tenant_id, suite, limit
-        )
-        return found
+        return await self._tx(self._sql.evals.list_eval_experiments, tenant_id, suite, limit)
 
     async def eval_cases(self, experiment_id: str) -> list[EvalCaseRun]:
         """An experiment's case runs in the order they were recorded."""
-        found: list[EvalCaseRun] = await self._tx(self._sql.evals.eval_cases, experiment_id)
-        return found
+        return await self._tx(self._sql.evals.eval_cases, experiment_id)
 
 
 # -- rows to records (both backends) -------------------------------------------------------------

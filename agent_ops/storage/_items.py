@@ -148,5 +148,4 @@ class Items(Base):
         tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[str, ...]]:
         query = Namespaces(prefix, suffix, max_depth, limit, offset, tenant_id)
-        found: list[tuple[str, ...]] = await self._tx(self._sql.items.list_namespaces, query)
-        return found
+        return await self._tx(self._sql.items.list_namespaces, query)

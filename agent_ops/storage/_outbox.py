@@ -108,25 +108,18 @@ class Outbox(Base):
     ) -> list[WebhookMessage]:
         """Lease up to `limit` due messages (not delivered, not given up, `next_attempt_at`
         passed, no live lease) to `owner`, counting the attempt; soonest due first."""
-        claimed: list[WebhookMessage] = await self._tx(
-            self._sql.outbox.claim_webhooks, owner, lease_seconds, limit
-        )
-        return claimed
+        return await self._tx(self._sql.outbox.claim_webhooks, owner, lease_seconds, limit)
 
     async def webhook_delivered(self, message_id: str, *, owner: str) -> bool:
         """Mark a message delivered; False if `owner` no longer holds its lease."""
-        done: bool = await self._tx(self._sql.outbox.webhook_delivered, message_id, owner)
-        return done
+        return await self._tx(self._sql.outbox.webhook_delivered, message_id, owner)
 
     async def webhook_failed(
         self, message_id: str, *, owner: str, error: str, retry_in: float | None
     ) -> bool:
         """Record a failed attempt: due again in `retry_in` seconds, or given up when None;
         False if `owner` no longer holds the lease."""
-        done: bool = await self._tx(
-            self._sql.outbox.webhook_failed, message_id, owner, error, retry_in
-        )
-        return done
+        return await self._tx(self._sql.outbox.webhook_failed, message_id, owner, error, retry_in)
 
     async def claim_escalation(
         self, tenant_id: str, thread_id: str, interrupts: str, notices: Sequence[Notice] = ()
@@ -135,15 +128,13 @@ class Outbox(Base):
         True for the one caller that does, False for every other, in any process; the notice
         and mail notices are queued in the same transaction, so they are sent exactly when the
         claim holds."""
-        taken: bool = await self._tx(
+        return await self._tx(
             self._sql.outbox.claim_escalation, tenant_id, thread_id, interrupts, list(notices)
         )
-        return taken
 
     async def run_webhooks(self, run_id: str) -> list[WebhookMessage]:
         """The outbound messages of one run, oldest first."""
-        found: list[WebhookMessage] = await self._tx(self._sql.outbox.run_webhooks, run_id)
-        return found
+        return await self._tx(self._sql.outbox.run_webhooks, run_id)
 
 
 message_of = reader(

@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from agent_ops.storage._policy import NewRun
+from agent_ops.storage.queries import Page
 from agent_ops.storage.records import Assistant
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, SortOrder
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 __all__ = [
     "AssistantChanges",
@@ -135,16 +136,6 @@ class CronChanges:
 
     columns: dict[str, Any] = field(default_factory=dict)
     metadata: Json = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """Which slice of a search, in which order (`sort_by` is checked against the columns)."""
-
-    limit: int
-    offset: int
-    sort_by: str | None = None
-    sort_order: SortOrder | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,13 +86,11 @@ class Runs(Base):
             tenant_id=tenant_id,
             owner=owner,
         )
-        queued: Run = await self._tx(self._sql.runs.create_run, new, audit)
-        return queued
+        return await self._tx(self._sql.runs.create_run, new, audit)
 
     async def get_run(self, run_id: str, *, thread_id: str | None = None) -> Run:
         """Return the run; NotFound if it is missing or belongs to another thread."""
-        found: Run = await self._tx(self._sql.runs.get_run, run_id, thread_id)
-        return found
+        return await self._tx(self._sql.runs.get_run, run_id, thread_id)
 
     async def list_runs(
         self,
@@ -103,10 +101,7 @@ class Runs(Base):
         status: RunStatus | None = None,
     ) -> list[Run]:
         """Return the thread's runs, newest first."""
-        found: list[Run] = await self._tx(
-            self._sql.runs.list_runs, thread_id, limit, offset, status
-        )
-        return found
+        return await self._tx(self._sql.runs.list_runs, thread_id, limit, offset, status)
 
     async def delete_run(self, run_id: str, *, thread_id: str | None = None) -> None:
         """Delete a finished run and its events; Conflict while it is pending or running."""
@@ -123,17 +118,13 @@ class Runs(Base):
         `attempt += 1`. An expired run that already used `max_attempts` attempts is ended with
         status error and a reason naming the attempts instead of being claimed (RUN_DONE).
         """
-        claimed: list[Run] = await self._tx(
+        return await self._tx(
             self._sql.runs.claim_runs, worker_id, lease_seconds, max_attempts, limit
         )
-        return claimed
 
     async def renew_lease(self, run_id: str, *, worker_id: str, lease_seconds: float) -> LeaseState:
         """Extend the lease if `worker_id` still holds it; report a requested cancellation."""
-        lease: LeaseState = await self._tx(
-            self._sql.runs.renew_lease, run_id, worker_id, lease_seconds
-        )
-        return lease
+        return await self._tx(self._sql.runs.renew_lease, run_id, worker_id, lease_seconds)
 
     async def finish_run(
         self,
@@ -158,10 +149,7 @@ class Runs(Base):
         Notifies RUN_DONE and RUN_QUEUED (the thread's next run may now go).
         """
         end = Ending(status, error, thread_values, thread_interrupts, output)
-        finished: Run | None = await self._tx(
-            self._sql.runs.finish_run, run_id, worker_id, end, audit
-        )
-        return finished
+        return await self._tx(self._sql.runs.finish_run, run_id, worker_id, end, audit)
 
     async def rollback_run(
         self,
@@ -179,20 +167,17 @@ class Runs(Base):
         status afterwards: busy if another run is in flight, else `interrupted` when
         `thread_interrupts` is not empty, else `idle`. Notifies RUN_DONE and RUN_QUEUED.
         """
-        undone: bool = await self._tx(
+        return await self._tx(
             self._sql.runs.rollback_run, run_id, worker_id, thread_values, thread_interrupts
         )
-        return undone
 
     async def release_run(self, run_id: str, *, worker_id: str) -> bool:
         """Put a running run back to pending without counting the attempt (graceful shutdown)."""
-        released: bool = await self._tx(self._sql.runs.release_run, run_id, worker_id)
-        return released
+        return await self._tx(self._sql.runs.release_run, run_id, worker_id)
 
     async def lease_holders(self) -> list[str]:
         """Return the worker ids holding the leases of running runs."""
-        holders: list[str] = await self._tx(self._sql.runs.lease_holders)
-        return holders
+        return await self._tx(self._sql.runs.lease_holders)
 
     async def expire_leases(self, worker_ids: Sequence[str]) -> int:
         """Expire now the leases `worker_ids` hold (their processes are known dead), so the
@@ -200,8 +185,7 @@ class Runs(Base):
         RUN_QUEUED for each."""
         if not worker_ids:
             return 0
-        expired: int = await self._tx(self._sql.runs.expire_leases, list(worker_ids))
-        return expired
+        return await self._tx(self._sql.runs.expire_leases, list(worker_ids))
 
     async def cancel_runs(
         self, run_ids: Sequence[str], *, thread_id: str | None = None, action: CancelAction
@@ -209,10 +193,7 @@ class Runs(Base):
         """Cancel in-flight runs: pending ones end `interrupted` at once; running ones are flagged
         with `cancel_action` and RUN_CANCEL is notified so their worker stops them. Finished runs
         are left alone. Return the runs as they are after the change."""
-        after: list[Run] = await self._tx(
-            self._sql.runs.cancel_runs, list(run_ids), thread_id, action
-        )
-        return after
+        return await self._tx(self._sql.runs.cancel_runs, list(run_ids), thread_id, action)
 
 
 class Events(Base):
@@ -235,8 +216,7 @@ class Events(Base):
     async def delete_events(self, *, finished_before: datetime) -> int:
         """Drop the events of runs that finished before the cutoff and the thread events
         stored before it; return how many went."""
-        removed: int = await self._tx(self._sql.events.delete_events, finished_before)
-        return removed
+        return await self._tx(self._sql.events.delete_events, finished_before)
 
     async def append_thread_event(self, thread_id: str, event: str, data: bytes) -> ThreadEvent:
         """Store an event that happened on the thread outside any run (a state update), stamped
@@ -260,10 +240,7 @@ class Events(Base):
         """Delete the threads of stateless runs (`on_completion` "delete", the default) whose
         runs all finished before the cutoff, with their runs and checkpoints; return the
         thread ids."""
-        purged: list[str] = await self._tx(
-            self._sql.events.purge_stateless_threads, finished_before
-        )
-        return purged
+        return await self._tx(self._sql.events.purge_stateless_threads, finished_before)
 
 
 class Workers(Base):
@@ -277,8 +254,7 @@ class Workers(Base):
         await self._tx(self._sql.workers.remove_worker, worker_id)
 
     async def queue_stats(self, *, live_within_seconds: float) -> QueueStats:
-        stats: QueueStats = await self._tx(self._sql.workers.queue_stats, live_within_seconds)
-        return stats
+        return await self._tx(self._sql.workers.queue_stats, live_within_seconds)
 
 
 class Decisions(Base):
@@ -292,11 +268,10 @@ class Decisions(Base):
         self, *, run_id: str | None = None, thread_id: str | None = None
     ) -> list[ModelDecision]:
         """Return the decisions of a run and/or thread in the order they were recorded."""
-        found: list[ModelDecision] = await self._tx(
+        return await self._tx(
             self._sql.decisions.list_decisions,
             self._clause().equals("run_id", run_id).equals("thread_id", thread_id),
         )
-        return found
 
 
 class Intake(Base):
@@ -335,20 +310,15 @@ class Intake(Base):
             tenant_id=tenant_id,
             owner=owner,
         )
-        taken: tuple[IntakeItem, bool] = await self._tx(
-            self._sql.intake.create_intake_run, entry, new
-        )
-        return taken
+        return await self._tx(self._sql.intake.create_intake_run, entry, new)
 
     async def get_intake(self, source: str, key: str) -> IntakeItem | None:
         """Return the ledger row of an item, or None if it was never taken in."""
-        found: IntakeItem | None = await self._tx(self._sql.intake.get_intake, source, key)
-        return found
+        return await self._tx(self._sql.intake.get_intake, source, key)
 
     async def settle_intake(self, source: str, key: str) -> IntakeItem:
         """Record that the item has left its source (first time wins); NotFound if unknown."""
-        settled: IntakeItem = await self._tx(self._sql.intake.settle_intake, source, key)
-        return settled
+        return await self._tx(self._sql.intake.settle_intake, source, key)
 
     async def list_intake(
         self,
@@ -360,8 +330,7 @@ class Intake(Base):
     ) -> list[IntakeItem]:
         """Return ledger rows, newest first, optionally of one source or one tenant."""
         where = self._clause().equals("source", source).equals("tenant_id", tenant_id)
-        found: list[IntakeItem] = await self._tx(self._sql.intake.list_intake, where, limit, offset)
-        return found
+        return await self._tx(self._sql.intake.list_intake, where, limit, offset)
 
 
 class ApiKeys(Base):
@@ -369,23 +338,19 @@ class ApiKeys(Base):
 
     async def create_api_key(self, key: ApiKey) -> ApiKey:
         """Store a new key; its `created_at` is the database's time."""
-        created: ApiKey = await self._tx(self._sql.keys.create_api_key, key)
-        return created
+        return await self._tx(self._sql.keys.create_api_key, key)
 
     async def get_api_key(self, key_id: str) -> ApiKey | None:
         """Return the key with this id, revoked and expired ones too; None if there is none."""
-        found: ApiKey | None = await self._tx(self._sql.keys.get_api_key, key_id)
-        return found
+        return await self._tx(self._sql.keys.get_api_key, key_id)
 
     async def list_api_keys(self) -> list[ApiKey]:
         """Return every key, oldest first."""
-        found: list[ApiKey] = await self._tx(self._sql.keys.list_api_keys)
-        return found
+        return await self._tx(self._sql.keys.list_api_keys)
 
     async def revoke_api_key(self, key_id: str) -> ApiKey:
         """Mark the key revoked (the first revocation's time stays); NotFound if unknown."""
-        revoked: ApiKey = await self._tx(self._sql.keys.revoke_api_key, key_id)
-        return revoked
+        return await self._tx(self._sql.keys.revoke_api_key, key_id)
 
 
 class AuditTrail(Base):
@@ -397,8 +362,7 @@ class AuditTrail(Base):
         """Append `seal(seq, prev_hash)` as the tenant's next row, in one transaction that holds
         the tenant's chain locked, so concurrent appends take distinct, gapless sequences (the
         first row gets seq 1 and prev_hash "0" * 64)."""
-        appended: AuditRecord = await self._tx(self._sql.audit.append_audit, tenant_id, seal)
-        return appended
+        return await self._tx(self._sql.audit.append_audit, tenant_id, seal)
 
     async def read_audit(
         self,
@@ -427,5 +391,4 @@ class AuditTrail(Base):
         if after is not None:
             p = where.placeholder
             where.add(f"(tenant_id > {p} OR (tenant_id = {p} AND seq > {p}))", after[0], *after)
-        found: list[AuditRecord] = await self._tx(self._sql.audit.read_audit, where, limit)
-        return found
+        return await self._tx(self._sql.audit.read_audit, where, limit)

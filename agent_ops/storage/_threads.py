@@ -5,21 +5,13 @@ and count).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from agent_ops.storage import _records as rec
 from agent_ops.storage._base import Base
-from agent_ops.storage._requests import NewThread, Page
+from agent_ops.storage._requests import NewThread
 from agent_ops.storage._sql import Where
+from agent_ops.storage.queries import ANY_THREAD, FIRST_PAGE, Page, ThreadFilter
 from agent_ops.storage.records import AuditEntry, Thread
-from agent_ops.types import (
-    DEFAULT_OWNER,
-    DEFAULT_TENANT,
-    Json,
-    OnConflictBehavior,
-    SortOrder,
-    ThreadStatus,
-)
+from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json, OnConflictBehavior, ThreadStatus
 
 __all__ = ["Threads"]
 
@@ -27,15 +19,10 @@ __all__ = ["Threads"]
 class Threads(Base):
     """Threads: a conversation's state and status, outside any one run."""
 
-    def _thread_filter(
-        self,
-        metadata: Json | None,
-        values: Json | None,
-        status: ThreadStatus | None,
-        tenant_id: str | None,
-    ) -> Where:
-        where = self._clause().equals("status", status).contains("metadata", metadata)
-        return where.contains('"values"', values).equals("tenant_id", tenant_id)
+    def _thread_where(self, filter: ThreadFilter) -> Where:
+        where = self._clause().equals("status", filter.status).contains("metadata", filter.metadata)
+        where = where.contains('"values"', filter.values).equals("tenant_id", filter.tenant_id)
+        return where.one_of("thread_id", filter.ids)
 
     async def create_thread(
         self,
@@ -50,17 +37,14 @@ class Threads(Base):
         """Insert an idle thread; on an existing id (of any tenant) raise Conflict or return it.
         `audit` is appended in the same transaction when the thread is inserted."""
         new = NewThread(thread_id, metadata or {}, tenant_id, owner)
-        created: Thread = await self._tx(self._sql.threads.create_thread, new, if_exists, audit)
-        return created
+        return await self._tx(self._sql.threads.create_thread, new, if_exists, audit)
 
     async def get_thread(self, thread_id: str) -> Thread:
-        found: Thread = await self._tx(self._sql.threads.get_thread, thread_id)
-        return found
+        return await self._tx(self._sql.threads.get_thread, thread_id)
 
     async def update_thread(self, thread_id: str, *, metadata: Json) -> Thread:
         """Merge `metadata` into the thread's metadata."""
-        updated: Thread = await self._tx(self._sql.threads.update_thread, thread_id, metadata)
-        return updated
+        return await self._tx(self._sql.threads.update_thread, thread_id, metadata)
 
     async def delete_thread(self, thread_id: str) -> None:
         """Delete the thread with its runs, their events and its checkpoints, in one
@@ -70,38 +54,16 @@ class Threads(Base):
     async def copy_thread(self, thread_id: str, *, new_thread_id: str) -> Thread:
         """Copy the thread (metadata, values, interrupts; a busy one's copy is idle) with every
         checkpoint and pending write to `new_thread_id`, in one transaction."""
-        copied: Thread = await self._tx(self._sql.threads.copy_thread, thread_id, new_thread_id)
-        return copied
+        return await self._tx(self._sql.threads.copy_thread, thread_id, new_thread_id)
 
     async def search_threads(
-        self,
-        *,
-        ids: Sequence[str] | None = None,
-        metadata: Json | None = None,
-        values: Json | None = None,
-        status: ThreadStatus | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        sort_by: str | None = None,
-        sort_order: SortOrder | None = None,
-        tenant_id: str | None = None,
+        self, filter: ThreadFilter = ANY_THREAD, page: Page = FIRST_PAGE
     ) -> list[Thread]:
-        """Filter by ids, metadata and values containment (top-level keys), status and tenant."""
-        where = self._thread_filter(metadata, values, status, tenant_id).one_of("thread_id", ids)
-        page = Page(limit, offset, sort_by, sort_order)
+        where = self._thread_where(filter)
         return self._read(rec.thread, await self._tx(self._sql.rows.search, "threads", where, page))
 
-    async def count_threads(
-        self,
-        *,
-        metadata: Json | None = None,
-        values: Json | None = None,
-        status: ThreadStatus | None = None,
-        tenant_id: str | None = None,
-    ) -> int:
-        where = self._thread_filter(metadata, values, status, tenant_id)
-        counted: int = await self._tx(self._sql.rows.count, "threads", where)
-        return counted
+    async def count_threads(self, filter: ThreadFilter = ANY_THREAD) -> int:
+        return await self._tx(self._sql.rows.count, "threads", self._thread_where(filter))
 
     async def set_thread_state(
         self,
@@ -116,7 +78,6 @@ class Threads(Base):
         `status=None` recomputes it: busy with a run in flight, interrupted with interrupts,
         idle otherwise.
         """
-        updated: Thread = await self._tx(
+        return await self._tx(
             self._sql.threads.set_thread_state, thread_id, values, interrupts, status
         )
-        return updated

@@ -183,44 +183,34 @@ class Triggers(Base):
 
     async def create_trigger(self, new: NewTrigger) -> StoredTrigger:
         """Store a trigger; Conflict when its tenant has one of that name."""
-        created: StoredTrigger = await self._tx(self._sql.triggers.create_trigger, new)
-        return created
+        return await self._tx(self._sql.triggers.create_trigger, new)
 
     async def get_trigger(self, trigger_id: str) -> StoredTrigger:
         """Return a trigger; NotFound when there is none."""
-        found: StoredTrigger = await self._tx(self._sql.triggers.get_trigger, trigger_id)
-        return found
+        return await self._tx(self._sql.triggers.get_trigger, trigger_id)
 
     async def list_triggers(
         self, *, tenant_id: str | None = None, kind: str | None = None
     ) -> list[StoredTrigger]:
-        found: list[StoredTrigger] = await self._tx(
-            self._sql.triggers.list_triggers, tenant_id, kind
-        )
-        return found
+        return await self._tx(self._sql.triggers.list_triggers, tenant_id, kind)
 
     async def update_trigger(self, trigger_id: str, changes: dict[str, Any]) -> StoredTrigger:
         """Set the CHANGEABLE columns in `changes`; NotFound when there is no such trigger."""
         unknown = set(changes) - CHANGEABLE
         if unknown:
             raise ValueError(f"trigger columns {sorted(unknown)} cannot be changed")
-        updated: StoredTrigger = await self._tx(
-            self._sql.triggers.update_trigger, trigger_id, changes
-        )
-        return updated
+        return await self._tx(self._sql.triggers.update_trigger, trigger_id, changes)
 
     async def delete_trigger(self, trigger_id: str) -> None:
         await self._tx(self._sql.triggers.delete_trigger, trigger_id)
 
     async def due_triggers(self, *, now: datetime, limit: int = 100) -> list[StoredTrigger]:
         """Enabled triggers whose `next_due` is at or before `now`, soonest first."""
-        found: list[StoredTrigger] = await self._tx(self._sql.triggers.due_triggers, now, limit)
-        return found
+        return await self._tx(self._sql.triggers.due_triggers, now, limit)
 
     async def fire_trigger(self, firing: Firing) -> FiringResult:
         """Run one firing as one transaction (see `Firing`)."""
-        result: FiringResult = await self._tx(self._sql.triggers.fire_trigger, firing)
-        return result
+        return await self._tx(self._sql.triggers.fire_trigger, firing)
 
     async def record_trigger_error(self, trigger_id: str, error: str) -> None:
         await self._tx(self._sql.triggers.record_trigger_error, trigger_id, error)
@@ -230,17 +220,13 @@ class Triggers(Base):
         await self._tx(self._sql.triggers.record_trigger_fired, trigger_id)
 
     async def trigger_events(self, trigger_id: str) -> list[TriggerEvent]:
-        found: list[TriggerEvent] = await self._tx(self._sql.triggers.trigger_events, trigger_id)
-        return found
+        return await self._tx(self._sql.triggers.trigger_events, trigger_id)
 
     async def trigger_observations(
         self, trigger_id: str, *, limit: int = 100
     ) -> list[TriggerObservation]:
         """The newest observations first."""
-        found: list[TriggerObservation] = await self._tx(
-            self._sql.triggers.trigger_observations, trigger_id, limit
-        )
-        return found
+        return await self._tx(self._sql.triggers.trigger_observations, trigger_id, limit)
 
 
 # -- rows to records (both backends) -------------------------------------------------------------

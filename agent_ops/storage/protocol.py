@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from agent_ops.storage._assistants import Assistants
 from agent_ops.storage._crons import Crons
@@ -56,6 +56,8 @@ __all__ = [
     "Workers",
 ]
 
+R = TypeVar("R")
+
 
 class Storage(
     Assistants,
@@ -87,7 +89,7 @@ class Storage(
         """Stop listening and close the connections; a closed storage refuses every call."""
 
     @abstractmethod
-    async def _tx(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+    async def _tx(self, fn: Callable[..., R], /, *args: Any) -> R:
         """Run `fn(tx, *args)` as one transaction and deliver its wake-ups after commit."""
 
     @abstractmethod

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from agent_ops.errors import InvalidInput
-from agent_ops.storage import Run, Storage
+from agent_ops.storage import AssistantFilter, Page, Run, Storage, ThreadFilter
 from agent_ops.types import RunStatus
 from evals.harness.dataset import Case, write_dataset
 
@@ -108,11 +108,7 @@ async def _threads(storage: Storage, metadata: dict[str, str]) -> list[str]:
     offset = 0
     while True:
         page = await storage.search_threads(
-            metadata=metadata,
-            limit=_PAGE,
-            offset=offset,
-            sort_by="created_at",
-            sort_order="asc",
+            ThreadFilter(metadata=metadata), Page(_PAGE, offset, "created_at", "asc")
         )
         ids.extend(t.thread_id for t in page)
         if len(page) < _PAGE:
@@ -124,7 +120,9 @@ async def _assistants_of(storage: Storage, graph_id: str) -> set[str]:
     ids: set[str] = set()
     offset = 0
     while True:
-        page = await storage.search_assistants(graph_id=graph_id, limit=_PAGE, offset=offset)
+        page = await storage.search_assistants(
+            AssistantFilter(graph_id=graph_id), Page(_PAGE, offset)
+        )
         ids.update(a.assistant_id for a in page)
         if len(page) < _PAGE:
             return ids

@@ -11,7 +11,7 @@ import pytest
 from agent_ops.errors import ConfigError, ConnectorUnavailable
 from agent_ops.runtime.intake import IntakeGate, IntakeTriggers, Trigger
 from agent_ops.runtime.service import Runtime
-from agent_ops.storage import IntakeItem
+from agent_ops.storage import IntakeItem, Page
 from agent_ops.types import Json
 from tests.intake.conftest import CrashAfterCommit, StartRuntime
 from tools.folder import REASON_SUFFIX, FolderSettings, FolderWatcher
@@ -124,7 +124,7 @@ async def test_a_file_left_in_processing_by_a_crash_is_finished_once_stale(
     assert names(scans / "failed") == []
     [item] = await runtime.storage.list_intake(source="folder:scans")
     assert item.settled_at is not None
-    assert len(await runtime.storage.search_threads(limit=10)) == 1
+    assert len(await runtime.storage.search_threads(page=Page(limit=10))) == 1
 
 
 async def test_a_file_over_the_size_limit_fails_with_the_reason(

@@ -14,6 +14,7 @@ import pytest
 from agent_ops.errors import ConnectorRejected, ConnectorUnavailable
 from agent_ops.runtime.intake import IntakeTriggers, Trigger
 from agent_ops.runtime.service import Runtime
+from agent_ops.storage import Page
 from tests.intake.conftest import CrashAfterCommit, StartRuntime, send_mail, wait_until
 from tools.mail import ImapSession, MailPoller
 from tools.mail.devserver import MailDevServer, free_port
@@ -117,7 +118,7 @@ async def test_later_polls_take_in_only_new_mail(
     assert await poll(runtime, poller) == 1
     items = await runtime.storage.list_intake(source="mail")
     assert [i.summary["subject"] for i in items] == ["Invoice B", "Invoice A"]
-    assert len(await runtime.storage.search_threads(limit=10)) == 2
+    assert len(await runtime.storage.search_threads(page=Page(limit=10))) == 2
 
 
 async def test_two_pollers_on_one_mailbox_start_one_run_per_mail(
@@ -136,7 +137,7 @@ async def test_two_pollers_on_one_mailbox_start_one_run_per_mail(
     items = await first.storage.list_intake(source="mail")
     assert sorted(i.summary["subject"] for i in items) == [f"Invoice {n}" for n in range(6)]
     assert len({i.run_id for i in items}) == 6
-    assert len(await first.storage.search_threads(limit=50)) == 6
+    assert len(await first.storage.search_threads(page=Page(limit=50))) == 6
     assert_moved(mail_server, mailbox, 6)
 
 
@@ -156,7 +157,7 @@ async def test_a_crash_between_the_ledger_and_the_move_is_finished_by_the_next_p
     [after] = await runtime.storage.list_intake(source="mail")
     assert after.run_id == item.run_id and after.settled_at is not None  # ...but moved
     assert_moved(mail_server, mailbox, 1)
-    assert len(await runtime.storage.search_threads(limit=10)) == 1
+    assert len(await runtime.storage.search_threads(page=Page(limit=10))) == 1
 
 
 async def test_without_move_mail_is_copied_flagged_and_expunged(

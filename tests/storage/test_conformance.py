@@ -27,10 +27,14 @@ from agent_ops.storage import (
     RUN_EVENTS,
     RUN_QUEUED,
     THREAD_EVENTS,
+    AssistantFilter,
     Cron,
+    CronFilter,
+    Page,
     Run,
     RunEvent,
     Storage,
+    ThreadFilter,
     create_storage,
 )
 from agent_ops.types import RunStatus, ThreadStatus
@@ -198,7 +202,7 @@ async def test_search_assistants_filters_by_graph_name_and_metadata(storage: Sto
     )
 
     async def ids(**kw: Any) -> set[str]:
-        return {a.assistant_id for a in await storage.search_assistants(**kw)}
+        return {a.assistant_id for a in await storage.search_assistants(AssistantFilter(**kw))}
 
     assert await ids(graph_id="invoices") == {"a1", "a2"}
     assert await ids(name="invoice") == {"a1", "a2"}  # substring, case-insensitive
@@ -207,8 +211,10 @@ async def test_search_assistants_filters_by_graph_name_and_metadata(storage: Sto
     assert await ids(graph_id="invoices", metadata={"team": "fin"}) == {"a1"}
     assert await ids(name="%") == set()  # wildcards are literal text
     assert await storage.count_assistants() == 3
-    assert await storage.count_assistants(graph_id="invoices") == 2
-    assert await storage.count_assistants(metadata={"team": "fin"}, name="rout") == 1
+    assert await storage.count_assistants(AssistantFilter(graph_id="invoices")) == 2
+    assert (
+        await storage.count_assistants(AssistantFilter(metadata={"team": "fin"}, name="rout")) == 1
+    )
 
 
 async def test_search_assistants_sorts_and_pages(storage: Storage) -> None:
@@ -216,19 +222,21 @@ async def test_search_assistants_sorts_and_pages(storage: Storage) -> None:
         await storage.create_assistant(assistant_id=name, graph_id="agent", name=name)
     newest_first = await storage.search_assistants()
     assert [a.name for a in newest_first] == ["gamma", "alpha", "beta"]
-    by_name = await storage.search_assistants(sort_by="name", sort_order="asc")
+    by_name = await storage.search_assistants(page=Page(sort_by="name", sort_order="asc"))
     assert [a.name for a in by_name] == ["alpha", "beta", "gamma"]
-    page = await storage.search_assistants(sort_by="name", sort_order="asc", limit=1, offset=1)
+    page = await storage.search_assistants(
+        page=Page(sort_by="name", sort_order="asc", limit=1, offset=1)
+    )
     assert [a.name for a in page] == ["beta"]
 
 
 async def test_unknown_sort_column_is_invalid_input_naming_it(storage: Storage) -> None:
     with pytest.raises(InvalidInput, match="password"):
-        await storage.search_assistants(sort_by="password")
+        await storage.search_assistants(page=Page(sort_by="password"))
     with pytest.raises(InvalidInput, match="password"):
-        await storage.search_threads(sort_by="password")
+        await storage.search_threads(page=Page(sort_by="password"))
     with pytest.raises(InvalidInput, match="password"):
-        await storage.search_crons(sort_by="password")
+        await storage.search_crons(page=Page(sort_by="password"))
 
 
 async def test_missing_assistant_raises_not_found_naming_it(storage: Storage) -> None:
@@ -307,7 +315,7 @@ async def test_search_threads_by_ids_metadata_values_and_status(storage: Storage
     await queue_run(storage, t3)
 
     async def ids(**kw: Any) -> set[str]:
-        return {t.thread_id for t in await storage.search_threads(**kw)}
+        return {t.thread_id for t in await storage.search_threads(ThreadFilter(**kw))}
 
     assert await ids(metadata={"customer": "acme"}) == {t1, t2}
     assert await ids(metadata={"customer": "acme", "kind": "order"}) == {t2}
@@ -318,17 +326,19 @@ async def test_search_threads_by_ids_metadata_values_and_status(storage: Storage
     assert await ids(ids=[t1, t3, "unknown"]) == {t1, t3}
     assert await ids(ids=[]) == set()
     assert await storage.count_threads() == 3
-    assert await storage.count_threads(metadata={"customer": "acme"}) == 2
-    assert await storage.count_threads(values={"total": 12}) == 1
-    assert await storage.count_threads(status="busy") == 1
+    assert await storage.count_threads(ThreadFilter(metadata={"customer": "acme"})) == 2
+    assert await storage.count_threads(ThreadFilter(values={"total": 12})) == 1
+    assert await storage.count_threads(ThreadFilter(status="busy")) == 1
 
 
 async def test_search_threads_sorts_and_pages(storage: Storage) -> None:
     made = [await new_thread(storage) for _ in range(3)]
     assert [t.thread_id for t in await storage.search_threads()] == made[::-1]
-    oldest_first = await storage.search_threads(sort_by="created_at", sort_order="asc")
+    oldest_first = await storage.search_threads(page=Page(sort_by="created_at", sort_order="asc"))
     assert [t.thread_id for t in oldest_first] == made
-    page = await storage.search_threads(sort_by="created_at", sort_order="asc", limit=2, offset=1)
+    page = await storage.search_threads(
+        page=Page(sort_by="created_at", sort_order="asc", limit=2, offset=1)
+    )
     assert [t.thread_id for t in page] == made[1:]
 
 
@@ -880,11 +890,17 @@ async def test_cron_create_get_search_count_update_delete(storage: Storage) -> N
     assert first.enabled and not second.enabled and first.metadata == {"team": "fin"}
 
     assert {c.cron_id for c in await storage.search_crons()} == {first.cron_id, second.cron_id}
-    assert [c.cron_id for c in await storage.search_crons(assistant_id="other")] == [second.cron_id]
-    assert [c.cron_id for c in await storage.search_crons(thread_id=thread_id)] == [first.cron_id]
-    assert [c.cron_id for c in await storage.search_crons(enabled=False)] == [second.cron_id]
+    assert [c.cron_id for c in await storage.search_crons(CronFilter(assistant_id="other"))] == [
+        second.cron_id
+    ]
+    assert [c.cron_id for c in await storage.search_crons(CronFilter(thread_id=thread_id))] == [
+        first.cron_id
+    ]
+    assert [c.cron_id for c in await storage.search_crons(CronFilter(enabled=False))] == [
+        second.cron_id
+    ]
     assert await storage.count_crons() == 2
-    assert await storage.count_crons(assistant_id="agent") == 1
+    assert await storage.count_crons(CronFilter(assistant_id="agent")) == 1
 
     later = datetime.now(UTC) + timedelta(hours=1)
     updated = await storage.update_cron(

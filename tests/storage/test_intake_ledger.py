@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from agent_ops.errors import Conflict, NotFound
-from agent_ops.storage import RUN_QUEUED, IntakeEntry, IntakeItem, Storage
+from agent_ops.storage import RUN_QUEUED, IntakeEntry, IntakeItem, Page, Storage
 
 
 def new_id() -> str:
@@ -64,7 +64,7 @@ async def test_an_item_seen_again_returns_the_stored_row_and_queues_nothing(
     )
     assert created and not created_again
     assert again == first  # the first copy's origin and run, not the second's
-    assert len(await storage.search_threads(limit=10)) == 1
+    assert len(await storage.search_threads(page=Page(limit=10))) == 1
     # The same key under another source is another item.
     _, other = await take_in(storage, IntakeEntry("mail", "ab" * 32))
     assert other
@@ -82,7 +82,7 @@ async def test_many_processes_taking_in_one_item_at_once_start_exactly_one_run(
     )
     assert sum(created for _, created in outcomes) == 1
     assert len({item.run_id for item, _ in outcomes}) == 1
-    assert len(await storage.search_threads(limit=20)) == 1
+    assert len(await storage.search_threads(page=Page(limit=20))) == 1
 
 
 async def test_a_run_that_cannot_be_queued_leaves_no_ledger_row(storage: Storage) -> None:

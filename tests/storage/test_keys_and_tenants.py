@@ -9,7 +9,7 @@ import pytest
 
 from agent_ops.errors import NotFound, Unauthenticated
 from agent_ops.governance import KeyRing
-from agent_ops.storage import ApiKey, IntakeEntry, Storage
+from agent_ops.storage import ApiKey, IntakeEntry, Storage, ThreadFilter
 
 SECRET = "k" * 40
 
@@ -83,8 +83,10 @@ async def test_threads_and_runs_carry_the_tenant_they_were_made_in(storage: Stor
     )
     assert (run.tenant_id, run.owner) == ("globex", "key:2")
     assert (await storage.get_thread("t-globex")).tenant_id == "globex"
-    assert [t.thread_id for t in await storage.search_threads(tenant_id="acme")] == ["t-acme"]
-    assert await storage.count_threads(tenant_id="globex") == 1
+    assert [t.thread_id for t in await storage.search_threads(ThreadFilter(tenant_id="acme"))] == [
+        "t-acme"
+    ]
+    assert await storage.count_threads(ThreadFilter(tenant_id="globex")) == 1
     assert await storage.count_threads() == 2
 
 
