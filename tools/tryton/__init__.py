@@ -4,11 +4,34 @@ Build a `TrytonSettings` once, open a `TrytonClient` on it (`async with`), wrap 
 `TrytonERP` for typed calls, and hand `tryton_tools(erp)` to a graph for LangChain tools.
 """
 
-from tools.tryton import _models
 from tools.tryton._client import TrytonClient, TrytonSettings
 from tools.tryton._erp import InvoiceLineInput, TrytonERP
-from tools.tryton._models import *  # noqa: F403 (the models are public as _models lists them)
+from tools.tryton._models import (
+    Invoice,
+    InvoiceLine,
+    LedgerLine,
+    Payment,
+    PurchaseLine,
+    PurchaseOrder,
+    Supplier,
+    SupplierProfile,
+    VendorLedger,
+)
 from tools.tryton._tools import tryton_tools
 
-__all__ = ["InvoiceLineInput", "TrytonClient", "TrytonERP", "TrytonSettings", "tryton_tools"]
-__all__ += _models.__all__
+__all__ = [
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceLineInput",
+    "LedgerLine",
+    "Payment",
+    "PurchaseLine",
+    "PurchaseOrder",
+    "Supplier",
+    "SupplierProfile",
+    "TrytonClient",
+    "TrytonERP",
+    "TrytonSettings",
+    "VendorLedger",
+    "tryton_tools",
+]

@@ -11,18 +11,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = [
-    "Invoice",
-    "InvoiceLine",
-    "LedgerLine",
-    "Payment",
-    "PurchaseLine",
-    "PurchaseOrder",
-    "Supplier",
-    "SupplierProfile",
-    "VendorLedger",
-]
-
 
 class _Result(BaseModel):
     model_config = ConfigDict(frozen=True)
