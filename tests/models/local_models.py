@@ -19,15 +19,12 @@ PROMPTS = Path(__file__).parents[2] / "prompts"
 
 @dataclass(frozen=True)
 class LocalModels:
-    """The models of a test's config and the sink their decisions went to."""
+    """The models of a test's config, the sink their decisions went to, and the embedded SmolLM2
+    server their local roles share (one object for the models' lifetime, restarts included)."""
 
     models: Models
     sink: MemoryDecisions
-
-    @property
-    def server(self) -> LocalModelServer:
-        """The embedded SmolLM2 server the config's local roles share."""
-        return self.models.local_server("smollm2")
+    server: LocalModelServer
 
 
 @asynccontextmanager
@@ -37,7 +34,7 @@ async def models_of(config: dict[str, Any], *, started: bool = False) -> AsyncIt
     sink = MemoryDecisions()
     models = Models(ModelsConfig.model_validate(config), Settings(prompts_dir=PROMPTS), sink)
     try:
-        local = LocalModels(models, sink)
+        local = LocalModels(models, sink, models.local_server("smollm2"))
         if started:
             await local.server.base_url()
         yield local
