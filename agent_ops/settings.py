@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -75,6 +76,32 @@ def _split_commas(value: object) -> object:
 _Item = TypeVar("_Item")
 CommaList = Annotated[list[_Item], NoDecode, BeforeValidator(_split_commas)]
 """A list setting, written comma-separated in the environment (not as JSON)."""
+
+
+def _phone_region(value: str) -> None:
+    import phonenumbers  # only this check needs it at settings time
+
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"AGENT_OPS_REDACT_PHONE_REGION={value!r} is not a country phonenumbers knows"
+            " (an ISO 3166 code in capitals, e.g. HK, DE)"
+        )
+
+
+def _long_secret(value: SecretStr) -> None:
+    if len(value.get_secret_value()) < 32:
+        raise ValueError(
+            f"AGENT_OPS_AUTH_SECRET has {len(value.get_secret_value())} characters; "
+            "use 32 or more (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+
+
+# The checks of optional settings, run only on a value that is set.
+_CHECKS: dict[str, Callable[[Any], object]] = {
+    "redact_phone_region": _phone_region,
+    "auth_secret": _long_secret,
+    "encryption_key": lambda value: aes_key(value.get_secret_value()),
+}
 
 
 # Kinds of setting, each with the check every setting of its kind has, written once.
@@ -320,33 +347,12 @@ class Settings(BaseSettings):
         DatabaseUrl.parse(value)
         return value
 
-    @field_validator("redact_phone_region")
+    @field_validator("redact_phone_region", "auth_secret", "encryption_key")
     @classmethod
-    def _phone_region(cls, value: str | None) -> str | None:
-        import phonenumbers  # only this check needs it at settings time
-
-        if value is not None and value not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(
-                f"AGENT_OPS_REDACT_PHONE_REGION={value!r} is not a country phonenumbers knows"
-                " (an ISO 3166 code in capitals, e.g. HK, DE)"
-            )
-        return value
-
-    @field_validator("auth_secret")
-    @classmethod
-    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 32:
-            raise ValueError(
-                f"AGENT_OPS_AUTH_SECRET has {len(value.get_secret_value())} characters; "
-                "use 32 or more (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
-            )
-        return value
-
-    @field_validator("encryption_key")
-    @classmethod
-    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+    def _checked_when_set(cls, value: Any, info: ValidationInfo) -> Any:
+        # Unset is always allowed; a set value passes its setting's check, whose error names it.
         if value is not None:
-            aes_key(value.get_secret_value())
+            _CHECKS[info.field_name or ""](value)
         return value
 
     @field_validator("encryption_old_keys")
