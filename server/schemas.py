@@ -32,6 +32,8 @@ from agent_ops import (
     ThreadStatus,
 )
 from agent_ops.runtime import (
+    AssistantChanges,
+    AssistantRequest,
     Breakpoints,
     CronRequest,
     RunOptions,
@@ -146,15 +148,39 @@ class _AssistantBody(Body):
     context: Json | None = None
     metadata: Json | None = None
 
+    def changes(self, graph_id: str | None) -> AssistantChanges:
+        """Return what the body describes an assistant with, on `graph_id`."""
+        return AssistantChanges(
+            graph_id=graph_id,
+            name=self.name,
+            description=self.description,
+            config=self.config,
+            context=self.context,
+            metadata=self.metadata,
+        )
+
 
 class AssistantCreate(_AssistantBody):
     graph_id: str
     assistant_id: str | None = None
     if_exists: OnConflictBehavior | None = None
 
+    def to_request(self) -> AssistantRequest:
+        """Return the body as the runtime's request for a new assistant."""
+        return AssistantRequest(
+            graph_id=self.graph_id,
+            assistant_id=self.assistant_id,
+            if_exists=self.if_exists,
+            described=self.changes(None),
+        )
+
 
 class AssistantPatch(_AssistantBody):
     graph_id: str | None = None
+
+    def to_changes(self) -> AssistantChanges:
+        """Return the body as the assistant's changes."""
+        return self.changes(self.graph_id)
 
 
 class _Page(Body):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from agent_ops.governance import Identity, PendingApproval, RequestFacts
 from agent_ops.governance.audit import view as audit_view
-from agent_ops.runtime.assistants import AssistantFields, Assistants
+from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.crons import Crons, check_schedule, next_fire
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.intake import IntakeGate, IntakeSource, IntakeTriggers, Trigger, TriggerState
@@ -25,6 +25,7 @@ from agent_ops.runtime.items import Items
 from agent_ops.runtime.periodic import every
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.requests import (
+    AssistantRequest,
     Breakpoints,
     CronRequest,
     RunOptions,
@@ -38,6 +39,7 @@ from agent_ops.runtime.thread_streams import ThreadStreamEvent
 from agent_ops.runtime.threads import Threads
 from agent_ops.storage import (
     Assistant,
+    AssistantChanges,
     AuditRecord,
     Cron,
     IntakeItem,
@@ -53,7 +55,8 @@ from agent_ops.storage import (
 __all__ = [
     "METRICS_CONTENT_TYPE",
     "Assistant",
-    "AssistantFields",
+    "AssistantChanges",
+    "AssistantRequest",
     "AuditRecord",
     "Assistants",
     "Breakpoints",

@@ -89,19 +89,8 @@ class Assistants(Base):
         cache.put(found, generation)
         return found
 
-    async def update_assistant(
-        self,
-        assistant_id: str,
-        *,
-        graph_id: str | None = None,
-        name: str | None = None,
-        description: str | None = None,
-        config: Json | None = None,
-        context: Json | None = None,
-        metadata: Json | None = None,
-    ) -> Assistant:
+    async def update_assistant(self, assistant_id: str, changes: AssistantChanges) -> Assistant:
         """Store a new version (fields not given are kept, metadata is merged) and make it latest."""
-        changes = AssistantChanges(graph_id, name, description, config, context, metadata)
         try:
             updated: Assistant = await self._tx(
                 self._sql.assistants.update_assistant, assistant_id, changes

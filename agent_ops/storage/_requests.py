@@ -4,7 +4,7 @@ and hand the backends one of these instead of a long list of arguments."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -59,16 +59,21 @@ class NewAssistant:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AssistantChanges:
-    """A new version: None keeps the current value; `metadata` is merged into the current."""
+    """A new version: None keeps the current value; `metadata` is merged into the current.
+    The API's patch body builds one, and the runtime hands the same value to storage."""
 
-    graph_id: str | None
-    name: str | None
-    description: str | None
-    config: Json | None
-    context: Json | None
-    metadata: Json | None
+    graph_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+
+    def given(self) -> Json:
+        """Return the fields by name (None where not given), as handlers and the audit read them."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def applied_to(self, current: Assistant, json: Encode) -> tuple[Any, ...]:
         """graph_id, name, description, config, context, metadata of the new version"""

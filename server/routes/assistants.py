@@ -23,7 +23,7 @@ router = APIRouter(tags=["assistants"])
 
 @router.post("/assistants")
 async def create_assistant(body: AssistantCreate, runtime: RuntimeDep) -> dict[str, Any]:
-    return assistant_view(await runtime.assistants.create(**body.arguments()))
+    return assistant_view(await runtime.assistants.create(body.to_request()))
 
 
 add_listing(router, "/assistants", "assistants", (AssistantSearch, AssistantCount), assistant_view)
@@ -38,7 +38,7 @@ async def get_assistant(assistant_id: str, runtime: RuntimeDep) -> dict[str, Any
 async def patch_assistant(
     assistant_id: str, body: AssistantPatch, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return assistant_view(await runtime.assistants.update(assistant_id, **body.arguments()))
+    return assistant_view(await runtime.assistants.update(assistant_id, body.to_changes()))
 
 
 @router.delete("/assistants/{assistant_id}", status_code=204)

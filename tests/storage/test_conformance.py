@@ -27,6 +27,7 @@ from agent_ops.storage import (
     RUN_EVENTS,
     RUN_QUEUED,
     THREAD_EVENTS,
+    AssistantChanges,
     AssistantFilter,
     Cron,
     CronFilter,
@@ -162,7 +163,9 @@ async def test_update_assistant_adds_version_keeping_unset_fields_and_merging_me
         config={"c": 1},
         metadata={"team": "finance", "tier": 1},
     )
-    updated = await storage.update_assistant("a1", name="two", metadata={"tier": 2})
+    updated = await storage.update_assistant(
+        "a1", AssistantChanges(name="two", metadata={"tier": 2})
+    )
     assert updated.version == 2
     assert updated.name == "two" and updated.graph_id == "agent" and updated.config == {"c": 1}
     assert updated.metadata == {"team": "finance", "tier": 2}
@@ -173,8 +176,8 @@ async def test_versions_list_newest_first_and_an_earlier_one_can_be_restored(
     storage: Storage,
 ) -> None:
     await storage.create_assistant(assistant_id="a1", graph_id="agent", name="v1")
-    await storage.update_assistant("a1", name="v2", metadata={"stage": "beta"})
-    await storage.update_assistant("a1", name="v3")
+    await storage.update_assistant("a1", AssistantChanges(name="v2", metadata={"stage": "beta"}))
+    await storage.update_assistant("a1", AssistantChanges(name="v3"))
     versions = await storage.list_assistant_versions("a1")
     assert [(v.version, v.name) for v in versions] == [(3, "v3"), (2, "v2"), (1, "v1")]
     beta = await storage.list_assistant_versions("a1", metadata={"stage": "beta"})
@@ -243,7 +246,7 @@ async def test_missing_assistant_raises_not_found_naming_it(storage: Storage) ->
     with pytest.raises(NotFound, match="nope"):
         await storage.get_assistant("nope")
     with pytest.raises(NotFound, match="nope"):
-        await storage.update_assistant("nope", name="x")
+        await storage.update_assistant("nope", AssistantChanges(name="x"))
     with pytest.raises(NotFound, match="nope"):
         await storage.delete_assistant("nope")
     with pytest.raises(NotFound, match="nope"):
@@ -252,7 +255,7 @@ async def test_missing_assistant_raises_not_found_naming_it(storage: Storage) ->
 
 async def test_deleted_assistant_is_gone_with_its_versions(storage: Storage) -> None:
     await storage.create_assistant(assistant_id="a1", graph_id="agent", name="one")
-    await storage.update_assistant("a1", name="two")
+    await storage.update_assistant("a1", AssistantChanges(name="two"))
     await storage.delete_assistant("a1")
     with pytest.raises(NotFound):
         await storage.get_assistant("a1")
