@@ -7,12 +7,12 @@ the storing itself, with embeddings for semantic search, is the graphs' `ServerS
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
 
 from agent_ops.errors import InvalidInput, NotFound
 from agent_ops.governance import authz, tenant_of_caller
 from agent_ops.runtime.store import ServerStore
-from agent_ops.storage import Storage, StoreItem
+from agent_ops.storage import Namespaces, Storage, StoreItem
 from agent_ops.types import Json
 from agent_ops.values import DEFAULT_LIMITS, Limits
 
@@ -41,12 +41,18 @@ class Items:
         namespace = await authz.store_namespace("delete", namespace, key=key)  # governance
         await self._storage.delete_item(namespace, key, tenant_id=tenant_of_caller())
 
-    async def namespaces(self, **query: Any) -> list[tuple[str, ...]]:
-        """The caller's tenant's namespaces (`Storage.list_namespaces` arguments)."""
-        asked = {k: v for k, v in query.items() if k != "prefix"}
-        prefix = await authz.store_namespace("list_namespaces", query.get("prefix"), **asked)
-        query["prefix"] = prefix or query.get("prefix")  # governance: the handler's namespace
-        return await self._storage.list_namespaces(**query, tenant_id=tenant_of_caller())
+    async def namespaces(self, query: Namespaces) -> list[tuple[str, ...]]:
+        """The caller's tenant's namespaces that `query` asks for."""
+        prefix = await authz.store_namespace(  # governance: the handler's namespace
+            "list_namespaces",
+            query.prefix,
+            suffix=query.suffix,
+            max_depth=query.max_depth,
+            limit=query.limit,
+            offset=query.offset,
+        )
+        query = replace(query, prefix=prefix or query.prefix, tenant_id=tenant_of_caller())
+        return await self._storage.list_namespaces(query)
 
     async def put(
         self,

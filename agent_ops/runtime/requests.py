@@ -1,5 +1,5 @@
 """Requests as the runtime takes them: one frozen value per kind (a run, a cron's run, a new
-assistant, a thread).
+assistant, a new thread).
 
 The server builds them from its request bodies, the cron scheduler from a cron's stored payload,
 a trigger from an intake item. `RunOptions` is the part a run row keeps (its `kwargs` column) and
@@ -198,3 +198,18 @@ class AssistantRequest:
     def given(self) -> Json:
         """Return the fields by name, as handlers and the audit read them."""
         return {**self.described.given(), "graph_id": self.graph_id}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadRequest:
+    """A request for a new thread: its id (a new one when None), its metadata, what to do when
+    the id exists (None: raise), and the supersteps of state updates to replay onto it."""
+
+    thread_id: str | None = None
+    metadata: Json | None = None
+    if_exists: OnConflictBehavior | None = None
+    supersteps: Sequence[Json] = ()
+
+
+NEW_THREAD = ThreadRequest()
+"""A thread with a new id and nothing else asked (frozen, so shared)."""

@@ -37,7 +37,7 @@ from langgraph.store.base import (
 
 from agent_ops.errors import ConfigError, InvalidInput
 from agent_ops.governance import stamp, tenant_of_caller
-from agent_ops.storage import Storage, StoreItem
+from agent_ops.storage import Namespaces, Storage, StoreItem
 
 _EMBEDDED = ("local:minilm", "embed:minilm", "minilm", "all-minilm-l6-v2")
 
@@ -243,12 +243,14 @@ class ServerStore(BaseStore):
                 else:
                     suffix = condition.path
             return await self.storage.list_namespaces(
-                prefix=prefix,
-                suffix=suffix,
-                max_depth=op.max_depth,
-                limit=op.limit,
-                offset=op.offset,
-                tenant_id=tenant_of_caller(),
+                Namespaces(
+                    prefix=prefix,
+                    suffix=suffix,
+                    max_depth=op.max_depth,
+                    limit=op.limit,
+                    offset=op.offset,
+                    tenant_id=tenant_of_caller(),
+                )
             )
         raise InvalidInput(f"unknown store operation {type(op).__name__}")
 

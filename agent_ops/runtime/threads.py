@@ -26,6 +26,7 @@ from agent_ops.runtime.admission import STATE_UPDATE_NODES, check_nodes
 from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry
+from agent_ops.runtime.requests import NEW_THREAD, ThreadRequest
 from agent_ops.runtime.serde import dumps
 from agent_ops.runtime.state import empty_state, snapshot_view, state_config
 from agent_ops.runtime.thread_streams import ThreadStreamEvent, ThreadStreams, thread_stream_modes
@@ -33,7 +34,6 @@ from agent_ops.storage import Storage, Thread, ThreadFilter
 from agent_ops.types import (
     DEFAULT_TENANT,
     Json,
-    OnConflictBehavior,
     PruneStrategy,
 )
 from agent_ops.values import DEFAULT_LIMITS, Limits
@@ -74,20 +74,13 @@ class Threads:
             "threads", filters, ThreadFilter, self._storage.count_threads
         )
 
-    async def create(
-        self,
-        *,
-        thread_id: str | None = None,
-        metadata: Json | None = None,
-        if_exists: OnConflictBehavior | None = None,
-        supersteps: Sequence[Json] | None = None,
-    ) -> Thread:
-        """Create a thread (a new id unless one is given), replaying `supersteps` onto it."""
-        supersteps = supersteps or ()
-        thread_id = checked_id(thread_id, "thread_id") if thread_id else new_id()
+    async def create(self, request: ThreadRequest = NEW_THREAD) -> Thread:
+        """Create a thread (a new id unless one is given), replaying its supersteps onto it."""
+        supersteps, if_exists = request.supersteps, request.if_exists
+        thread_id = checked_id(request.thread_id, "thread_id") if request.thread_id else new_id()
         asked: Json = {
             "thread_id": thread_id,
-            "metadata": dict(metadata or {}),
+            "metadata": dict(request.metadata or {}),
             "if_exists": if_exists,
         }
         filter = await authz.check("threads", "create", asked)  # governance: may set metadata

@@ -14,6 +14,7 @@ from agent_ops.storage.records import Assistant
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 __all__ = [
+    "ALL_NAMESPACES",
     "AssistantChanges",
     "CronChanges",
     "Ending",
@@ -143,16 +144,21 @@ class CronChanges:
     metadata: Json = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Namespaces:
-    """Which store namespaces to list: under `prefix`, ending in `suffix`, cut at `max_depth`."""
+    """Which store namespaces to list: under `prefix`, ending in `suffix`, cut at `max_depth`.
+    The API's body builds one, the runtime sets its tenant, and storage reads the same value."""
 
-    prefix: Sequence[str] | None
-    suffix: Sequence[str] | None
-    max_depth: int | None
-    limit: int
-    offset: int
+    prefix: Sequence[str] | None = None
+    suffix: Sequence[str] | None = None
+    max_depth: int | None = None
+    limit: int = 100
+    offset: int = 0
     tenant_id: str = DEFAULT_TENANT
+
+
+ALL_NAMESPACES = Namespaces()
+"""The default tenant's namespaces, the first 100 (frozen, so shared)."""
 
 
 @dataclass(frozen=True, slots=True)

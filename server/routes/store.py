@@ -51,5 +51,5 @@ async def search_items(body: StoreSearch, runtime: RuntimeDep) -> dict[str, Any]
 
 @router.post("/store/namespaces")
 async def list_namespaces(body: StoreNamespaces, runtime: RuntimeDep) -> dict[str, Any]:
-    found = await runtime.items.namespaces(**body.arguments())
+    found = await runtime.items.namespaces(body.to_query())
     return {"namespaces": [list(ns) for ns in found]}

@@ -30,8 +30,7 @@ router = APIRouter(tags=["threads"])
 
 @router.post("/threads")
 async def create_thread(body: ThreadCreate, runtime: RuntimeDep) -> dict[str, Any]:
-    # `ttl` is accepted (the sdk may send it) and, as before, not acted on.
-    return thread_view(await runtime.threads.create(**body.arguments("ttl")))
+    return thread_view(await runtime.threads.create(body.to_request()))
 
 
 add_listing(router, "/threads", "threads", (ThreadSearch, ThreadCount), thread_view)

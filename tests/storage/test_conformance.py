@@ -31,6 +31,7 @@ from agent_ops.storage import (
     AssistantFilter,
     Cron,
     CronFilter,
+    Namespaces,
     Page,
     Run,
     RunEvent,
@@ -849,11 +850,21 @@ async def test_list_namespaces_with_prefix_suffix_and_max_depth(storage: Storage
         ("a", "e"),
         ("f", "b", "c"),
     ]
-    assert await storage.list_namespaces(prefix=["a", "b"]) == [("a", "b", "c"), ("a", "b", "d")]
-    assert await storage.list_namespaces(suffix=["b", "c"]) == [("a", "b", "c"), ("f", "b", "c")]
-    assert await storage.list_namespaces(max_depth=2) == [("a", "b"), ("a", "e"), ("f", "b")]
-    assert await storage.list_namespaces(prefix=["a"], max_depth=1) == [("a",)]
-    assert await storage.list_namespaces(limit=1, offset=1) == [("a", "b", "d")]
+    assert await storage.list_namespaces(Namespaces(prefix=["a", "b"])) == [
+        ("a", "b", "c"),
+        ("a", "b", "d"),
+    ]
+    assert await storage.list_namespaces(Namespaces(suffix=["b", "c"])) == [
+        ("a", "b", "c"),
+        ("f", "b", "c"),
+    ]
+    assert await storage.list_namespaces(Namespaces(max_depth=2)) == [
+        ("a", "b"),
+        ("a", "e"),
+        ("f", "b"),
+    ]
+    assert await storage.list_namespaces(Namespaces(prefix=["a"], max_depth=1)) == [("a",)]
+    assert await storage.list_namespaces(Namespaces(limit=1, offset=1)) == [("a", "b", "d")]
 
 
 async def test_items_expire_after_their_ttl_unless_read_with_refresh(storage: Storage) -> None:
