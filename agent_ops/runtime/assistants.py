@@ -19,7 +19,15 @@ from agent_ops.governance import audit, authz, hidden, stamp, visible
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry, default_assistant_id
 from agent_ops.runtime.requests import AssistantRequest, check_configurable
-from agent_ops.storage import Assistant, AssistantChanges, AssistantFilter, Storage
+from agent_ops.storage import (
+    ANY_ASSISTANT,
+    FIRST_PAGE,
+    Assistant,
+    AssistantChanges,
+    AssistantFilter,
+    Page,
+    Storage,
+)
 from agent_ops.types import Json
 from agent_ops.values import DEFAULT_LIMITS, Limits
 
@@ -87,17 +95,14 @@ class Assistants:
         await authz.guard_assistant(self._storage, "read", _asked(found))  # governance
         return found
 
-    async def search(self, **filters: Any) -> list[Assistant]:
-        """Search the caller's tenant's assistants and the shared defaults
-        (`Storage.search_assistants` filters)."""
+    async def search(self, filter: AssistantFilter, page: Page = FIRST_PAGE) -> list[Assistant]:
+        """Search the caller's tenant's assistants and the shared defaults."""
         return await authz.governed_search(
-            "assistants", filters, AssistantFilter, self._storage.search_assistants
+            "assistants", filter, page, self._storage.search_assistants
         )
 
-    async def count(self, **filters: Any) -> int:
-        return await authz.governed_count(
-            "assistants", filters, AssistantFilter, self._storage.count_assistants
-        )
+    async def count(self, filter: AssistantFilter = ANY_ASSISTANT) -> int:
+        return await authz.governed_count("assistants", filter, self._storage.count_assistants)
 
     async def create(self, request: AssistantRequest) -> Assistant:
         """Create an assistant of a registered graph (a new id unless one is given)."""

@@ -30,7 +30,7 @@ from agent_ops.runtime.requests import NEW_THREAD, ThreadRequest
 from agent_ops.runtime.serde import dumps
 from agent_ops.runtime.state import empty_state, snapshot_view, state_config
 from agent_ops.runtime.thread_streams import ThreadStreamEvent, ThreadStreams, thread_stream_modes
-from agent_ops.storage import Storage, Thread, ThreadFilter
+from agent_ops.storage import ANY_THREAD, FIRST_PAGE, Page, Storage, Thread, ThreadFilter
 from agent_ops.types import (
     DEFAULT_TENANT,
     Json,
@@ -63,16 +63,12 @@ class Threads:
         await authz.guard_thread(self._storage, "read", {"thread_id": thread_id})  # governance
         return await self._storage.get_thread(thread_id)
 
-    async def search(self, **filters: Any) -> list[Thread]:
-        """Search the caller's tenant's threads (`Storage.search_threads` filters)."""
-        return await authz.governed_search(
-            "threads", filters, ThreadFilter, self._storage.search_threads
-        )
+    async def search(self, filter: ThreadFilter, page: Page = FIRST_PAGE) -> list[Thread]:
+        """Search the caller's tenant's threads."""
+        return await authz.governed_search("threads", filter, page, self._storage.search_threads)
 
-    async def count(self, **filters: Any) -> int:
-        return await authz.governed_count(
-            "threads", filters, ThreadFilter, self._storage.count_threads
-        )
+    async def count(self, filter: ThreadFilter = ANY_THREAD) -> int:
+        return await authz.governed_count("threads", filter, self._storage.count_threads)
 
     async def create(self, request: ThreadRequest = NEW_THREAD) -> Thread:
         """Create a thread (a new id unless one is given), replaying its supersteps onto it."""
@@ -158,7 +154,8 @@ class Threads:
         return how many were pruned."""
         ids = [checked_id(t, "thread_ids") for t in thread_ids]
         if tenant_filter() is not None:  # another tenant's threads are skipped as missing
-            ids = [t.thread_id for t in await self.search(ids=ids, limit=len(ids) or 1)]
+            found = await self.search(ThreadFilter(ids=ids), Page(limit=len(ids) or 1))
+            ids = [t.thread_id for t in found]
         if strategy == "keep_latest":
             try:
                 await self._storage.checkpointer.aprune(ids, strategy="keep_latest")

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from agent_ops.runtime import AssistantFilter
 from server.deps import RuntimeDep
 from server.routes._listing import add_listing
 from server.schemas import (
@@ -26,7 +27,14 @@ async def create_assistant(body: AssistantCreate, runtime: RuntimeDep) -> dict[s
     return assistant_view(await runtime.assistants.create(body.to_request()))
 
 
-add_listing(router, "/assistants", "assistants", (AssistantSearch, AssistantCount), assistant_view)
+add_listing(
+    router,
+    "/assistants",
+    "assistants",
+    (AssistantSearch, AssistantCount),
+    AssistantFilter,
+    assistant_view,
+)
 
 
 @router.get("/assistants/{assistant_id}")
