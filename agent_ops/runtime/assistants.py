@@ -25,6 +25,7 @@ from agent_ops.storage import (
     Assistant,
     AssistantChanges,
     AssistantFilter,
+    NewAssistant,
     Page,
     Storage,
 )
@@ -47,13 +48,13 @@ class Assistants:
     async def create_defaults(self) -> None:
         """Make sure every registered graph has its default assistant."""
         for graph_id in self._registry.ids():
-            await self._storage.create_assistant(
+            default = NewAssistant(
                 assistant_id=default_assistant_id(graph_id),
                 graph_id=graph_id,
                 name=graph_id,
                 metadata={"created_by": "system"},
-                if_exists="do_nothing",
             )
+            await self._storage.create_assistant(default, "do_nothing")
 
     def require_graph(self, graph_id: str) -> None:
         """Raise InvalidInput naming the registered graphs unless `graph_id` is one."""
@@ -114,19 +115,19 @@ class Assistants:
         self.require_graph(request.graph_id)
         check_configurable(described.config)
         self._limits.metadata(metadata)
-        made = await self._storage.create_assistant(
+        new = NewAssistant(
             assistant_id=checked_id(request.assistant_id, "assistant_id")
             if request.assistant_id
             else new_id(),
             graph_id=request.graph_id,
             name=described.name or request.graph_id,
             description=described.description,
-            config=described.config,
-            context=described.context,
-            metadata=metadata,
-            if_exists=request.if_exists or "raise",
+            config=described.config or {},
+            context=described.context or {},
+            metadata=metadata or {},
             **stamp(),
         )
+        made = await self._storage.create_assistant(new, request.if_exists or "raise")
         await self._audit("assistant.create", made, {**request.given(), "metadata": metadata})
         return made
 

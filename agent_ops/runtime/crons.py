@@ -24,7 +24,7 @@ from agent_ops.runtime.admission import check_run_sizes, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import CronRequest, RunRequest, run_of_cron_payload
-from agent_ops.storage import ANY_CRON, FIRST_PAGE, Cron, CronFilter, Page, Run, Storage
+from agent_ops.storage import ANY_CRON, FIRST_PAGE, Cron, CronFilter, NewCron, Page, Run, Storage
 from agent_ops.types import Json
 from agent_ops.values import DEFAULT_LIMITS, Limits
 
@@ -135,18 +135,19 @@ class Crons:
             asked = {"thread_id": thread_id, "assistant_id": assistant.assistant_id, "metadata": {}}
             await authz.guard_run(self._storage, asked)  # governance: its firings run there
         request = replace(request, run=replace(request.run, assistant_id=assistant.assistant_id))
-        cron = await self._storage.create_cron(
+        new = NewCron(
             cron_id=new_id(),
             assistant_id=assistant.assistant_id,
             thread_id=thread_id,
             schedule=request.schedule,
             payload=request.payload(),
-            metadata=request.run.metadata,
+            metadata=request.run.metadata or {},
             next_run_date=next_fire(request.schedule, datetime.now(UTC), request.timezone),
             end_time=request.end_time,
             enabled=request.enabled,
             **stamp(),
         )
+        cron = await self._storage.create_cron(new)
         await audit.record(  # audit
             self._storage,
             "cron.create",

@@ -15,7 +15,13 @@ from __future__ import annotations
 from agent_ops.storage import _evals, _outbox, _triggers, channels, protocol, queries, records
 from agent_ops.storage._evals import *  # noqa: F403 (its __all__)
 from agent_ops.storage._outbox import *  # noqa: F403 (its __all__)
-from agent_ops.storage._requests import ALL_NAMESPACES, AssistantChanges, Namespaces
+from agent_ops.storage._requests import (
+    ALL_NAMESPACES,
+    AssistantChanges,
+    Namespaces,
+    NewAssistant,
+    NewCron,
+)
 from agent_ops.storage._triggers import *  # noqa: F403 (its __all__)
 from agent_ops.storage.channels import *  # noqa: F403 (its __all__)
 from agent_ops.storage.protocol import *  # noqa: F403 (its __all__)
@@ -27,6 +33,8 @@ __all__ = [
     "ALL_NAMESPACES",
     "AssistantChanges",
     "Namespaces",
+    "NewAssistant",
+    "NewCron",
     *channels.__all__,
     *protocol.__all__,
     *queries.__all__,

@@ -31,17 +31,17 @@ Encode = Callable[[Any], Any]
 """How a backend stores a value of a JSON or time column."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewAssistant:
     """Version 1 of an assistant."""
 
     assistant_id: str
     graph_id: str
     name: str
-    description: str | None
-    config: Json
-    context: Json
-    metadata: Json
+    description: str | None = None
+    config: Json = field(default_factory=dict)
+    context: Json = field(default_factory=dict)
+    metadata: Json = field(default_factory=dict)
     tenant_id: str = DEFAULT_TENANT
     owner: str = DEFAULT_OWNER
 
@@ -102,7 +102,7 @@ class NewThread:
         return (self.thread_id, self.tenant_id, self.owner, json(self.metadata))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewCron:
     """A schedule that queues a run of `assistant_id` (on `thread_id`, or a new thread each time)."""
 
@@ -113,8 +113,8 @@ class NewCron:
     payload: Json
     metadata: Json
     next_run_date: datetime
-    end_time: datetime | None
-    enabled: bool
+    end_time: datetime | None = None
+    enabled: bool = True
     tenant_id: str = DEFAULT_TENANT
     owner: str = DEFAULT_OWNER
 

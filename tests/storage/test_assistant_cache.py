@@ -10,13 +10,21 @@ import uuid
 import pytest
 
 from agent_ops.errors import NotFound
-from agent_ops.storage import ASSISTANT_CHANGED, AssistantChanges, Storage, create_storage
+from agent_ops.storage import (
+    ASSISTANT_CHANGED,
+    AssistantChanges,
+    NewAssistant,
+    Storage,
+    create_storage,
+)
 from agent_ops.storage._cache import CACHE_SECONDS
 
 
 async def _assistant(storage: Storage) -> str:
     assistant_id = str(uuid.uuid4())
-    await storage.create_assistant(assistant_id=assistant_id, graph_id="echo", name="first")
+    await storage.create_assistant(
+        NewAssistant(assistant_id=assistant_id, graph_id="echo", name="first")
+    )
     return assistant_id
 
 

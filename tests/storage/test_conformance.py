@@ -32,6 +32,8 @@ from agent_ops.storage import (
     Cron,
     CronFilter,
     Namespaces,
+    NewAssistant,
+    NewCron,
     Page,
     Run,
     RunEvent,
@@ -121,20 +123,22 @@ async def finished_run(storage: Storage, thread_id: str, status: RunStatus = "su
 async def make_assistant(storage: Storage, graph_id: str = "agent", **kw: Any) -> str:
     assistant_id = new_id()
     kw.setdefault("name", f"assistant {assistant_id[:8]}")
-    await storage.create_assistant(assistant_id=assistant_id, graph_id=graph_id, **kw)
+    await storage.create_assistant(NewAssistant(assistant_id=assistant_id, graph_id=graph_id, **kw))
     return assistant_id
 
 
 # -- assistants ---------------------------------------------------------------------------------
 async def test_create_assistant_stores_version_one(storage: Storage) -> None:
     created = await storage.create_assistant(
-        assistant_id="a1",
-        graph_id="agent",
-        name="Invoices",
-        description="approves invoices",
-        config={"configurable": {"k": 1}},
-        context={"tone": "dry"},
-        metadata={"team": "finance"},
+        NewAssistant(
+            assistant_id="a1",
+            graph_id="agent",
+            name="Invoices",
+            description="approves invoices",
+            config={"configurable": {"k": 1}},
+            context={"tone": "dry"},
+            metadata={"team": "finance"},
+        )
     )
     assert created.version == 1
     assert created.tenant_id == "default" and created.owner == "system"
@@ -145,11 +149,15 @@ async def test_create_assistant_stores_version_one(storage: Storage) -> None:
 
 
 async def test_create_existing_assistant_conflicts_or_returns_stored_one(storage: Storage) -> None:
-    first = await storage.create_assistant(assistant_id="a1", graph_id="agent", name="one")
+    first = await storage.create_assistant(
+        NewAssistant(assistant_id="a1", graph_id="agent", name="one")
+    )
     with pytest.raises(Conflict, match="a1"):
-        await storage.create_assistant(assistant_id="a1", graph_id="agent", name="two")
+        await storage.create_assistant(
+            NewAssistant(assistant_id="a1", graph_id="agent", name="two")
+        )
     again = await storage.create_assistant(
-        assistant_id="a1", graph_id="other", name="two", if_exists="do_nothing"
+        NewAssistant(assistant_id="a1", graph_id="other", name="two"), "do_nothing"
     )
     assert again == first
 
@@ -158,11 +166,13 @@ async def test_update_assistant_adds_version_keeping_unset_fields_and_merging_me
     storage: Storage,
 ) -> None:
     await storage.create_assistant(
-        assistant_id="a1",
-        graph_id="agent",
-        name="one",
-        config={"c": 1},
-        metadata={"team": "finance", "tier": 1},
+        NewAssistant(
+            assistant_id="a1",
+            graph_id="agent",
+            name="one",
+            config={"c": 1},
+            metadata={"team": "finance", "tier": 1},
+        )
     )
     updated = await storage.update_assistant(
         "a1", AssistantChanges(name="two", metadata={"tier": 2})
@@ -176,7 +186,7 @@ async def test_update_assistant_adds_version_keeping_unset_fields_and_merging_me
 async def test_versions_list_newest_first_and_an_earlier_one_can_be_restored(
     storage: Storage,
 ) -> None:
-    await storage.create_assistant(assistant_id="a1", graph_id="agent", name="v1")
+    await storage.create_assistant(NewAssistant(assistant_id="a1", graph_id="agent", name="v1"))
     await storage.update_assistant("a1", AssistantChanges(name="v2", metadata={"stage": "beta"}))
     await storage.update_assistant("a1", AssistantChanges(name="v3"))
     versions = await storage.list_assistant_versions("a1")
@@ -196,13 +206,20 @@ async def test_versions_list_newest_first_and_an_earlier_one_can_be_restored(
 
 async def test_search_assistants_filters_by_graph_name_and_metadata(storage: Storage) -> None:
     await storage.create_assistant(
-        assistant_id="a1", graph_id="invoices", name="Invoice Approver", metadata={"team": "fin"}
+        NewAssistant(
+            assistant_id="a1",
+            graph_id="invoices",
+            name="Invoice Approver",
+            metadata={"team": "fin"},
+        )
     )
     await storage.create_assistant(
-        assistant_id="a2", graph_id="invoices", name="Invoice Checker", metadata={"team": "ops"}
+        NewAssistant(
+            assistant_id="a2", graph_id="invoices", name="Invoice Checker", metadata={"team": "ops"}
+        )
     )
     await storage.create_assistant(
-        assistant_id="a3", graph_id="router", name="Router", metadata={"team": "fin"}
+        NewAssistant(assistant_id="a3", graph_id="router", name="Router", metadata={"team": "fin"})
     )
 
     async def ids(**kw: Any) -> set[str]:
@@ -223,7 +240,7 @@ async def test_search_assistants_filters_by_graph_name_and_metadata(storage: Sto
 
 async def test_search_assistants_sorts_and_pages(storage: Storage) -> None:
     for name in ("beta", "alpha", "gamma"):
-        await storage.create_assistant(assistant_id=name, graph_id="agent", name=name)
+        await storage.create_assistant(NewAssistant(assistant_id=name, graph_id="agent", name=name))
     newest_first = await storage.search_assistants()
     assert [a.name for a in newest_first] == ["gamma", "alpha", "beta"]
     by_name = await storage.search_assistants(page=Page(sort_by="name", sort_order="asc"))
@@ -255,12 +272,14 @@ async def test_missing_assistant_raises_not_found_naming_it(storage: Storage) ->
 
 
 async def test_deleted_assistant_is_gone_with_its_versions(storage: Storage) -> None:
-    await storage.create_assistant(assistant_id="a1", graph_id="agent", name="one")
+    await storage.create_assistant(NewAssistant(assistant_id="a1", graph_id="agent", name="one"))
     await storage.update_assistant("a1", AssistantChanges(name="two"))
     await storage.delete_assistant("a1")
     with pytest.raises(NotFound):
         await storage.get_assistant("a1")
-    recreated = await storage.create_assistant(assistant_id="a1", graph_id="agent", name="new")
+    recreated = await storage.create_assistant(
+        NewAssistant(assistant_id="a1", graph_id="agent", name="new")
+    )
     assert recreated.version == 1
     assert [v.name for v in await storage.list_assistant_versions("a1")] == ["new"]
 
@@ -888,12 +907,12 @@ async def make_cron(storage: Storage, **kw: Any) -> Cron:
         "thread_id": None,
         "schedule": "*/5 * * * *",
         "payload": {"input": {}},
-        "metadata": None,
+        "metadata": {},
         "next_run_date": datetime.now(UTC) - timedelta(minutes=1),
         "end_time": None,
     }
     options.update(kw)
-    return await storage.create_cron(**options)
+    return await storage.create_cron(NewCron(**options))
 
 
 async def test_cron_create_get_search_count_update_delete(storage: Storage) -> None:
