@@ -24,7 +24,17 @@ from agent_ops.runtime.admission import check_run_sizes, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import CronRequest, RunRequest, run_of_cron_payload
-from agent_ops.storage import ANY_CRON, FIRST_PAGE, Cron, CronFilter, NewCron, Page, Run, Storage
+from agent_ops.storage import (
+    ANY_CRON,
+    FIRST_PAGE,
+    Cron,
+    CronChanges,
+    CronFilter,
+    NewCron,
+    Page,
+    Run,
+    Storage,
+)
 from agent_ops.types import Json
 from agent_ops.values import DEFAULT_LIMITS, Limits
 
@@ -177,15 +187,15 @@ class Crons:
         self._check_webhook(changes.get("webhook"))
         payload = {**current.payload, **{k: v for k, v in changes.items() if k not in _ROW_FIELDS}}
         reschedule = "schedule" in changes or "timezone" in changes or changes.get("enabled")
-        changed = await self._storage.update_cron(
-            current.cron_id,
+        columns = CronChanges(
             schedule=changes.get("schedule"),
             payload=payload,
-            metadata=changes.get("metadata"),
+            metadata=changes.get("metadata") or {},
             end_time=changes.get("end_time"),
             enabled=changes.get("enabled"),
             next_run_date=next_fire(schedule, datetime.now(UTC), timezone) if reschedule else None,
         )
+        changed = await self._storage.update_cron(current.cron_id, columns)
         await audit.record(  # audit
             self._storage, "cron.update", "cron", cron_id, payload=changes, tenant=changed.tenant_id
         )

@@ -18,6 +18,7 @@ from agent_ops.storage._outbox import *  # noqa: F403 (its __all__)
 from agent_ops.storage._requests import (
     ALL_NAMESPACES,
     AssistantChanges,
+    CronChanges,
     Namespaces,
     NewAssistant,
     NewCron,
@@ -32,6 +33,7 @@ from agent_ops.storage.records import *  # noqa: F403 (its __all__)
 __all__ = [
     "ALL_NAMESPACES",
     "AssistantChanges",
+    "CronChanges",
     "Namespaces",
     "NewAssistant",
     "NewCron",

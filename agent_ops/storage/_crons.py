@@ -14,7 +14,6 @@ from agent_ops.storage._requests import CronChanges, NewCron
 from agent_ops.storage._sql import Where
 from agent_ops.storage.queries import ANY_CRON, FIRST_PAGE, CronFilter, Page
 from agent_ops.storage.records import Cron
-from agent_ops.types import Json
 
 __all__ = ["Crons"]
 
@@ -33,28 +32,7 @@ class Crons(Base):
     async def get_cron(self, cron_id: str) -> Cron:
         return await self._tx(self._sql.crons.get_cron, cron_id)
 
-    async def update_cron(
-        self,
-        cron_id: str,
-        *,
-        schedule: str | None = None,
-        payload: Json | None = None,
-        metadata: Json | None = None,
-        next_run_date: datetime | None = None,
-        end_time: datetime | None = None,
-        enabled: bool | None = None,
-    ) -> Cron:
-        given = {
-            "schedule": schedule,
-            "payload": payload,
-            "next_run_date": next_run_date,
-            "end_time": end_time,
-            "enabled": enabled,
-        }
-        changes = CronChanges(
-            columns={column: value for column, value in given.items() if value is not None},
-            metadata=metadata or {},
-        )
+    async def update_cron(self, cron_id: str, changes: CronChanges) -> Cron:
         return await self._tx(self._sql.crons.update_cron, cron_id, changes)
 
     async def delete_cron(self, cron_id: str) -> None:

@@ -136,12 +136,23 @@ class NewCron:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CronChanges:
-    """Columns to set (only those given) and metadata to merge into the current."""
+    """A cron's new column values (None keeps the current one) and metadata to merge into
+    its current metadata."""
 
-    columns: dict[str, Any] = field(default_factory=dict)
+    schedule: str | None = None
+    payload: Json | None = None
+    next_run_date: datetime | None = None
+    end_time: datetime | None = None
+    enabled: bool | None = None
     metadata: Json = field(default_factory=dict)
+
+    @property
+    def columns(self) -> dict[str, Any]:
+        """The columns to set, by name: those given (metadata is merged, not set)."""
+        given = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "metadata"}
+        return {column: value for column, value in given.items() if value is not None}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,6 +30,7 @@ from agent_ops.storage import (
     AssistantChanges,
     AssistantFilter,
     Cron,
+    CronChanges,
     CronFilter,
     Namespaces,
     NewAssistant,
@@ -937,7 +938,8 @@ async def test_cron_create_get_search_count_update_delete(storage: Storage) -> N
 
     later = datetime.now(UTC) + timedelta(hours=1)
     updated = await storage.update_cron(
-        first.cron_id, schedule="0 * * * *", next_run_date=later, metadata={"tier": 2}
+        first.cron_id,
+        CronChanges(schedule="0 * * * *", next_run_date=later, metadata={"tier": 2}),
     )
     assert updated.schedule == "0 * * * *" and updated.payload == {"input": {}}
     assert updated.next_run_date is not None
@@ -950,7 +952,7 @@ async def test_cron_create_get_search_count_update_delete(storage: Storage) -> N
     with pytest.raises(NotFound, match=first.cron_id):
         await storage.delete_cron(first.cron_id)
     with pytest.raises(NotFound, match=first.cron_id):
-        await storage.update_cron(first.cron_id, enabled=False)
+        await storage.update_cron(first.cron_id, CronChanges(enabled=False))
 
 
 async def test_cron_on_a_missing_thread_is_not_found(storage: Storage) -> None:
@@ -1157,7 +1159,9 @@ async def test_thread_metadata_update_merges_top_level_keys(storage: Storage) ->
 
 async def test_cron_metadata_update_merges_top_level_keys(storage: Storage) -> None:
     cron = await make_cron(storage, metadata={"owner": {"team": "fin", "id": 1}})
-    updated = await storage.update_cron(cron.cron_id, metadata={"owner": {"team": "ops"}})
+    updated = await storage.update_cron(
+        cron.cron_id, CronChanges(metadata={"owner": {"team": "ops"}})
+    )
     assert updated.metadata == {"owner": {"team": "ops"}}
 
 
