@@ -39,6 +39,7 @@ from agent_ops.runtime import (
     Namespaces,
     RunOptions,
     RunRequest,
+    SearchOp,
     ThreadRequest,
     durability_of,
     stream_modes,
@@ -307,6 +308,13 @@ class StoreSearch(_Page):
     filter: Json | None = None
     query: str | None = None
     refresh_ttl: bool | None = None
+
+    def to_search(self) -> SearchOp:
+        """Return the body as LangGraph's search operation (`refresh_ttl` is accepted, as the
+        sdk may send it, and not acted on: a search refreshes no item's TTL)."""
+        return SearchOp(
+            tuple(self.namespace_prefix), self.filter, self.limit, self.offset, self.query
+        )
 
 
 class StoreNamespaces(Body):

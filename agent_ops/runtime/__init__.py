@@ -6,7 +6,8 @@ and the scheduler), `items` (the key-value store), `intake` (triggers); `request
 typed run requests; `periodic` repeats background steps (crons, escalation, triggers) on a
 timer; `service.Runtime` composes them with this process's workers. Below the door:
 `worker`/`executor` (a run's execution), `streams`/`thread_streams` (the stream bus), `registry`
-(graphs from langgraph.json), `store` (LangGraph's BaseStore for graphs).
+(graphs from langgraph.json), `store` (LangGraph's BaseStore for graphs, whose `SearchOp` is
+also the API's store search).
 
 May import `agent_ops.storage`, `agent_ops.models`, `agent_ops.observability`, `agent_ops.errors`,
 `agent_ops.types`, `agent_ops.settings`, `agent_ops.deps` (bound into every graph's config); never `server`, `graphs`, `tools` or `evals`. Other
@@ -14,6 +15,8 @@ packages import this surface (`__all__`), not the modules behind it.
 """
 
 from __future__ import annotations
+
+from langgraph.store.base import SearchOp
 
 from agent_ops.governance import Identity, PendingApproval, RequestFacts
 from agent_ops.governance.audit import view as audit_view
@@ -93,6 +96,7 @@ __all__ = [
     "Runs",
     "Runtime",
     "Scoped",
+    "SearchOp",
     "StoreItem",
     "Thread",
     "ThreadStreamEvent",

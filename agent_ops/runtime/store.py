@@ -165,18 +165,12 @@ class ServerStore(BaseStore):
             namespace, key, value, ttl_seconds=ttl_seconds, vectors=vectors, **stamp()
         )
 
-    async def find(
-        self,
-        prefix: tuple[str, ...],
-        *,
-        query: str | None = None,
-        filter: dict[str, Any] | None = None,
-        limit: int = 10,
-        offset: int = 0,
-    ) -> list[tuple[StoreItem, float | None]]:
-        """Items under `prefix` matching `filter`: with a `query` and an index, best match first
-        with scores; otherwise newest first, unscored (a query without an index is ignored, as
-        LangGraph's stores do; the HTTP route refuses it instead)."""
+    async def find(self, search: SearchOp) -> list[tuple[StoreItem, float | None]]:
+        """Items under the search's prefix matching its `filter`: with a `query` and an index,
+        best match first with scores; otherwise newest first, unscored (a query without an index
+        is ignored, as LangGraph's stores do; the HTTP route refuses it instead)."""
+        prefix, query, filter = search.namespace_prefix, search.query, search.filter
+        limit, offset = search.limit, search.offset
         if not query or self.index is None:
             items = await self.storage.search_items(
                 prefix, filter=filter, limit=limit, offset=offset, tenant_id=tenant_of_caller()
@@ -225,13 +219,7 @@ class ServerStore(BaseStore):
                 )
             return None
         if isinstance(op, SearchOp):
-            found = await self.find(
-                op.namespace_prefix,
-                query=op.query,
-                filter=op.filter,
-                limit=op.limit,
-                offset=op.offset,
-            )
+            found = await self.find(op)
             return [_search_item(i, score) for i, score in found]
         if isinstance(op, ListNamespacesOp):
             prefix = suffix = None
