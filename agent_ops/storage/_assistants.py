@@ -80,14 +80,10 @@ class Assistants(Base):
     async def search_assistants(
         self, filter: AssistantFilter = ANY_ASSISTANT, page: Page = FIRST_PAGE
     ) -> list[Assistant]:
-        where = self._assistant_where(filter)
-        return self._read(
-            rec.assistant, await self._tx(self._sql.rows.search, "assistants", where, page)
-        )
+        return await self._search("assistants", rec.assistant, self._assistant_where(filter), page)
 
     async def count_assistants(self, filter: AssistantFilter = ANY_ASSISTANT) -> int:
-        where = self._assistant_where(filter)
-        return await self._tx(self._sql.rows.count, "assistants", where)
+        return await self._count("assistants", self._assistant_where(filter))
 
     async def list_assistant_versions(
         self, assistant_id: str, *, metadata: Json | None = None, limit: int = 10, offset: int = 0
