@@ -80,10 +80,14 @@ class Assistants(Base):
     async def search_assistants(
         self, filter: AssistantFilter = ANY_ASSISTANT, page: Page = FIRST_PAGE
     ) -> list[Assistant]:
-        return await self._search("assistants", rec.assistant, self._assistant_where(filter), page)
+        where = self._assistant_where(filter)
+        return self._read(
+            rec.assistant, await self._tx(self._sql.rows.search, "assistants", where, page)
+        )
 
     async def count_assistants(self, filter: AssistantFilter = ANY_ASSISTANT) -> int:
-        return await self._count("assistants", self._assistant_where(filter))
+        where = self._assistant_where(filter)
+        return await self._tx(self._sql.rows.count, "assistants", where)
 
     async def list_assistant_versions(
         self, assistant_id: str, *, metadata: Json | None = None, limit: int = 10, offset: int = 0

@@ -19,7 +19,6 @@ from agent_ops.storage._records import Columns, Row
 from agent_ops.storage._sql import Modules, Where
 from agent_ops.storage.channels import Listener
 from agent_ops.storage.encryption import Keyring, Resealed
-from agent_ops.storage.queries import Page
 
 __all__ = ["Base"]
 
@@ -77,16 +76,6 @@ class Base:
         """Records from rows read in the backend's dialect."""
         columns: Columns = self._sql.rows.COLUMNS
         return [read(r, columns) for r in rows]
-
-    async def _search(
-        self, table: str, read: Callable[[Row, Columns], R], where: Where, page: Page
-    ) -> list[R]:
-        """A page of `table`'s rows matching `where`, as records (every concept's search)."""
-        return self._read(read, await self._tx(self._sql.rows.search, table, where, page))
-
-    async def _count(self, table: str, where: Where) -> int:
-        """How many of `table`'s rows match `where` (every concept's count)."""
-        return await self._tx(self._sql.rows.count, table, where)
 
     def _clause(self) -> Where:
         """An empty WHERE clause in the backend's dialect."""

@@ -41,10 +41,11 @@ class Crons(Base):
     async def search_crons(
         self, filter: CronFilter = ANY_CRON, page: Page = FIRST_PAGE
     ) -> list[Cron]:
-        return await self._search("crons", rec.cron, self._cron_where(filter), page)
+        where = self._cron_where(filter)
+        return self._read(rec.cron, await self._tx(self._sql.rows.search, "crons", where, page))
 
     async def count_crons(self, filter: CronFilter = ANY_CRON) -> int:
-        return await self._count("crons", self._cron_where(filter))
+        return await self._tx(self._sql.rows.count, "crons", self._cron_where(filter))
 
     async def claim_due_crons(
         self, *, now: datetime, next_run: Callable[[Cron], datetime | None]

@@ -59,10 +59,11 @@ class Threads(Base):
     async def search_threads(
         self, filter: ThreadFilter = ANY_THREAD, page: Page = FIRST_PAGE
     ) -> list[Thread]:
-        return await self._search("threads", rec.thread, self._thread_where(filter), page)
+        where = self._thread_where(filter)
+        return self._read(rec.thread, await self._tx(self._sql.rows.search, "threads", where, page))
 
     async def count_threads(self, filter: ThreadFilter = ANY_THREAD) -> int:
-        return await self._count("threads", self._thread_where(filter))
+        return await self._tx(self._sql.rows.count, "threads", self._thread_where(filter))
 
     async def set_thread_state(
         self,
