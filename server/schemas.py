@@ -7,9 +7,9 @@ this module reads a request as a dict.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
 
 from agent_ops import (
@@ -32,10 +32,15 @@ from agent_ops import (
     ThreadStatus,
 )
 from agent_ops.runtime import (
+    AssistantChanges,
+    AssistantRequest,
     Breakpoints,
     CronRequest,
+    Namespaces,
     RunOptions,
     RunRequest,
+    SearchOp,
+    ThreadRequest,
     durability_of,
     stream_modes,
 )
@@ -54,15 +59,27 @@ def _stream_modes(value: Any) -> Any:
 StreamModes = Annotated[tuple[StreamMode, ...] | None, BeforeValidator(_stream_modes)]
 
 
+Request = TypeVar("Request")
+_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
+
+
 class Body(StorableBody):
     """Every request body: unknown fields and values neither backend could store are a 422."""
 
-    def arguments(self, *leave_out: str) -> dict[str, Any]:
-        """Return the fields, less `leave_out`, as keyword arguments of the runtime call whose
-        parameters they name one for one (so a route does not restate each name)."""
-        return {
-            name: getattr(self, name) for name in type(self).model_fields if name not in leave_out
-        }
+    def read_as(self, kind: type[Request]) -> Request:
+        """Return the body as `kind`, a frozen request of the runtime whose fields are named as
+        the body's: pydantic reads each of `kind`'s fields from the body's fields and checks it
+        against its annotation (a field the body lacks takes `kind`'s default, a body field
+        `kind` lacks is left out)."""
+        return _adapter(kind).validate_python(dict(self))
+
+
+def _adapter(kind: type[Request]) -> TypeAdapter[Request]:
+    """Return the (kept) pydantic reader of `kind`: building one reads its annotations."""
+    found = _ADAPTERS.get(kind)
+    if found is None:
+        found = _ADAPTERS[kind] = TypeAdapter(kind)
+    return found
 
 
 class Checkpoint(Body):
@@ -146,15 +163,39 @@ class _AssistantBody(Body):
     context: Json | None = None
     metadata: Json | None = None
 
+    def changes(self, graph_id: str | None) -> AssistantChanges:
+        """Return what the body describes an assistant with, on `graph_id`."""
+        return AssistantChanges(
+            graph_id=graph_id,
+            name=self.name,
+            description=self.description,
+            config=self.config,
+            context=self.context,
+            metadata=self.metadata,
+        )
+
 
 class AssistantCreate(_AssistantBody):
     graph_id: str
     assistant_id: str | None = None
     if_exists: OnConflictBehavior | None = None
 
+    def to_request(self) -> AssistantRequest:
+        """Return the body as the runtime's request for a new assistant."""
+        return AssistantRequest(
+            graph_id=self.graph_id,
+            assistant_id=self.assistant_id,
+            if_exists=self.if_exists,
+            described=self.changes(None),
+        )
+
 
 class AssistantPatch(_AssistantBody):
     graph_id: str | None = None
+
+    def to_changes(self) -> AssistantChanges:
+        """Return the body as the assistant's changes."""
+        return self.changes(self.graph_id)
 
 
 class _Page(Body):
@@ -195,6 +236,16 @@ class ThreadCreate(Body):
     if_exists: OnConflictBehavior | None = None
     supersteps: list[Json] | None = None
     ttl: Json | None = None
+
+    def to_request(self) -> ThreadRequest:
+        """Return the body as the runtime's request for a new thread (`ttl` is accepted, as
+        the sdk may send it, and not acted on)."""
+        return ThreadRequest(
+            thread_id=self.thread_id,
+            metadata=self.metadata,
+            if_exists=self.if_exists,
+            supersteps=self.supersteps or (),
+        )
 
 
 class ThreadPatch(Body):
@@ -258,6 +309,13 @@ class StoreSearch(_Page):
     query: str | None = None
     refresh_ttl: bool | None = None
 
+    def to_search(self) -> SearchOp:
+        """Return the body as LangGraph's search operation (`refresh_ttl` is accepted, as the
+        sdk may send it, and not acted on: a search refreshes no item's TTL)."""
+        return SearchOp(
+            tuple(self.namespace_prefix), self.filter, self.limit, self.offset, self.query
+        )
+
 
 class StoreNamespaces(Body):
     prefix: list[str] | None = None
@@ -265,6 +323,10 @@ class StoreNamespaces(Body):
     max_depth: int | None = Field(None, ge=1)
     limit: int = Field(100, ge=1, le=1000)
     offset: int = Field(0, ge=0)
+
+    def to_query(self) -> Namespaces:
+        """Return the body as the runtime's namespace query."""
+        return self.read_as(Namespaces)
 
 
 class _CronRun(Body):

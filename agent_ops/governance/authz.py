@@ -20,13 +20,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any, Final, TypeVar
 
 from agent_ops.errors import AgentOpsError, ConfigError, Forbidden, NotFound
 from agent_ops.governance import audit
 from agent_ops.governance.tenancy import hidden, tenant_filter
-from agent_ops.storage import AuditTrail, Page, Storage, ThreadFilter, paged
+from agent_ops.storage import AuditTrail, Page, Scoped, Storage, ThreadFilter
 from agent_ops.types import Json
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "matches",
     "narrowed",
     "readable_threads",
-    "searching",
     "stamped",
     "store_namespace",
 ]
@@ -235,56 +234,47 @@ def narrowed(metadata: Json | None, filter: Filter) -> Json | None:
     return merged
 
 
-async def searching(resource: str, filters: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Ask the handler about a search or count of `resource` (its filters are the value);
-    return the filters with the handler's filter added to their metadata, or None when the
-    two cannot both hold (the search finds nothing). What the handler changes in its copy of
-    the filters is not searched for: only the filter it returns narrows them."""
-    asked = copy.deepcopy(dict(filters))
-    asked["metadata"] = asked.get("metadata") or {}  # a dict, as LangGraph's handlers expect
-    filter = await check(resource, "search", asked)
-    if not filter:
-        return dict(filters)
-    metadata = narrowed(filters.get("metadata"), filter)
-    return None if metadata is None else {**filters, "metadata": metadata}
-
-
-_Filter = TypeVar("_Filter")
+_Filter = TypeVar("_Filter", bound=Scoped)
 _Found = TypeVar("_Found")
 
 
 async def governed_query(
-    resource: str, filters: Mapping[str, Any], kind: type[_Filter]
-) -> tuple[_Filter, Page] | None:
-    """The filter (`kind`, over the caller's tenant) and page of a search or count of
-    `resource` with `filters` narrowed by the handler's filter; None when the two cannot both
-    hold (the search finds nothing)."""
-    narrowed = await searching(resource, filters)
-    if narrowed is None:
+    resource: str, filter: _Filter, page: Page | None = None
+) -> _Filter | None:
+    """Ask the handler about a search (with its `page`) or count of `resource`: the value it
+    reads is the filter's and page's fields, as LangGraph's handlers read a search. Return the
+    filter over the caller's tenant with the handler's filter added to its metadata, or None
+    when the two cannot both hold (the search finds nothing). What the handler changes in its
+    copy is not searched for: only the filter it returns narrows the search."""
+    asked = {f.name: copy.deepcopy(getattr(filter, f.name)) for f in fields(filter)}
+    del asked["tenant_id"]  # the caller's, set below
+    asked["metadata"] = asked["metadata"] or {}  # a dict, as LangGraph's handlers expect
+    if page is not None:
+        asked.update((f.name, getattr(page, f.name)) for f in fields(page))
+    handlers = await check(resource, "search", asked)
+    metadata = narrowed(filter.metadata, handlers) if handlers else filter.metadata
+    if handlers and metadata is None:
         return None
-    return paged(kind, {**narrowed, "tenant_id": tenant_filter()})
+    return replace(filter, metadata=metadata, tenant_id=tenant_filter())
 
 
 async def governed_search(
     resource: str,
-    filters: Mapping[str, Any],
-    kind: type[_Filter],
+    filter: _Filter,
+    page: Page,
     search: Callable[[_Filter, Page], Awaitable[list[_Found]]],
 ) -> list[_Found]:
     """Run a search of `resource` (`search`, a storage method) as `governed_query` asks."""
-    asked = await governed_query(resource, filters, kind)
-    return [] if asked is None else await search(*asked)
+    asked = await governed_query(resource, filter, page)
+    return [] if asked is None else await search(asked, page)
 
 
 async def governed_count(
-    resource: str,
-    filters: Mapping[str, Any],
-    kind: type[_Filter],
-    count: Callable[[_Filter], Awaitable[int]],
+    resource: str, filter: _Filter, count: Callable[[_Filter], Awaitable[int]]
 ) -> int:
     """Run a count of `resource` (`count`, a storage method) as `governed_query` asks."""
-    asked = await governed_query(resource, filters, kind)
-    return 0 if asked is None else await count(asked[0])
+    asked = await governed_query(resource, filter)
+    return 0 if asked is None else await count(asked)
 
 
 async def readable_threads(storage: Storage, thread_ids: Sequence[str]) -> set[str] | None:

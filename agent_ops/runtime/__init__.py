@@ -6,7 +6,8 @@ and the scheduler), `items` (the key-value store), `intake` (triggers); `request
 typed run requests; `periodic` repeats background steps (crons, escalation, triggers) on a
 timer; `service.Runtime` composes them with this process's workers. Below the door:
 `worker`/`executor` (a run's execution), `streams`/`thread_streams` (the stream bus), `registry`
-(graphs from langgraph.json), `store` (LangGraph's BaseStore for graphs).
+(graphs from langgraph.json), `store` (LangGraph's BaseStore for graphs, whose `SearchOp` is
+also the API's store search).
 
 May import `agent_ops.storage`, `agent_ops.models`, `agent_ops.observability`, `agent_ops.errors`,
 `agent_ops.types`, `agent_ops.settings`, `agent_ops.deps` (bound into every graph's config); never `server`, `graphs`, `tools` or `evals`. Other
@@ -15,10 +16,12 @@ packages import this surface (`__all__`), not the modules behind it.
 
 from __future__ import annotations
 
+from langgraph.store.base import SearchOp
+
 from agent_ops.governance import Identity, PendingApproval, RequestFacts
 from agent_ops.governance.audit import AuditFilter
 from agent_ops.governance.audit import view as audit_view
-from agent_ops.runtime.assistants import AssistantFields, Assistants
+from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.crons import Crons, check_schedule, next_fire
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.intake import IntakeGate, IntakeSource, IntakeTriggers, Trigger, TriggerState
@@ -26,10 +29,12 @@ from agent_ops.runtime.items import Items
 from agent_ops.runtime.periodic import every
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.requests import (
+    AssistantRequest,
     Breakpoints,
     CronRequest,
     RunOptions,
     RunRequest,
+    ThreadRequest,
     durability_of,
     stream_modes,
 )
@@ -39,27 +44,37 @@ from agent_ops.runtime.thread_streams import ThreadStreamEvent
 from agent_ops.runtime.threads import Threads
 from agent_ops.storage import (
     Assistant,
+    AssistantChanges,
+    AssistantFilter,
     AuditRecord,
     Cron,
+    CronFilter,
     IntakeItem,
     ModelDecision,
+    Namespaces,
+    Page,
     QueueStats,
     Run,
     RunEvent,
+    Scoped,
     StoreItem,
     Thread,
+    ThreadFilter,
     WebhookMessage,
 )
 
 __all__ = [
     "METRICS_CONTENT_TYPE",
     "Assistant",
-    "AssistantFields",
+    "AssistantChanges",
+    "AssistantFilter",
+    "AssistantRequest",
     "AuditFilter",
     "AuditRecord",
     "Assistants",
     "Breakpoints",
     "Cron",
+    "CronFilter",
     "CronRequest",
     "Crons",
     "GraphRegistry",
@@ -70,6 +85,8 @@ __all__ = [
     "IntakeTriggers",
     "Items",
     "ModelDecision",
+    "Namespaces",
+    "Page",
     "PendingApproval",
     "QueueStats",
     "RequestFacts",
@@ -80,9 +97,13 @@ __all__ = [
     "RunRequest",
     "Runs",
     "Runtime",
+    "Scoped",
+    "SearchOp",
     "StoreItem",
     "Thread",
     "ThreadStreamEvent",
+    "ThreadFilter",
+    "ThreadRequest",
     "Threads",
     "Trigger",
     "TriggerState",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, TypedDict, Unpack
+from dataclasses import replace
+from typing import Any
 
 from langgraph.pregel import Pregel
 
@@ -17,19 +18,19 @@ from agent_ops.errors import BadRequest, InvalidInput, NotFound
 from agent_ops.governance import audit, authz, hidden, stamp, visible
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry, default_assistant_id
-from agent_ops.runtime.requests import check_configurable
-from agent_ops.storage import Assistant, AssistantFilter, Storage
-from agent_ops.types import Json, OnConflictBehavior
+from agent_ops.runtime.requests import AssistantRequest, check_configurable
+from agent_ops.storage import (
+    ANY_ASSISTANT,
+    FIRST_PAGE,
+    Assistant,
+    AssistantChanges,
+    AssistantFilter,
+    NewAssistant,
+    Page,
+    Storage,
+)
+from agent_ops.types import Json
 from agent_ops.values import DEFAULT_LIMITS, Limits
-
-
-class AssistantFields(TypedDict, total=False):
-    """What describes an assistant besides its graph and name, given on create or update."""
-
-    description: str | None
-    config: Json | None
-    context: Json | None
-    metadata: Json | None
 
 
 class Assistants:
@@ -47,13 +48,13 @@ class Assistants:
     async def create_defaults(self) -> None:
         """Make sure every registered graph has its default assistant."""
         for graph_id in self._registry.ids():
-            await self._storage.create_assistant(
+            default = NewAssistant(
                 assistant_id=default_assistant_id(graph_id),
                 graph_id=graph_id,
                 name=graph_id,
                 metadata={"created_by": "system"},
-                if_exists="do_nothing",
             )
+            await self._storage.create_assistant(default, "do_nothing")
 
     def require_graph(self, graph_id: str) -> None:
         """Raise InvalidInput naming the registered graphs unless `graph_id` is one."""
@@ -95,44 +96,39 @@ class Assistants:
         await authz.guard_assistant(self._storage, "read", _asked(found))  # governance
         return found
 
-    async def search(self, **filters: Any) -> list[Assistant]:
-        """Search the caller's tenant's assistants and the shared defaults
-        (`Storage.search_assistants` filters)."""
+    async def search(self, filter: AssistantFilter, page: Page = FIRST_PAGE) -> list[Assistant]:
+        """Search the caller's tenant's assistants and the shared defaults."""
         return await authz.governed_search(
-            "assistants", filters, AssistantFilter, self._storage.search_assistants
+            "assistants", filter, page, self._storage.search_assistants
         )
 
-    async def count(self, **filters: Any) -> int:
-        return await authz.governed_count(
-            "assistants", filters, AssistantFilter, self._storage.count_assistants
-        )
+    async def count(self, filter: AssistantFilter = ANY_ASSISTANT) -> int:
+        return await authz.governed_count("assistants", filter, self._storage.count_assistants)
 
-    async def create(
-        self,
-        *,
-        graph_id: str,
-        assistant_id: str | None = None,
-        name: str | None = None,
-        if_exists: OnConflictBehavior | None = None,
-        **fields: Unpack[AssistantFields],
-    ) -> Assistant:
+    async def create(self, request: AssistantRequest) -> Assistant:
         """Create an assistant of a registered graph (a new id unless one is given)."""
-        asked: Json = {"assistant_id": assistant_id, "graph_id": graph_id, "name": name, **fields}
-        asked["metadata"] = dict(fields.get("metadata") or {})
+        described = request.described
+        asked: Json = {"assistant_id": request.assistant_id, **request.given()}
+        asked["metadata"] = dict(described.metadata or {})
         await authz.check("assistants", "create", asked)  # governance: may set metadata
-        fields["metadata"] = asked.get("metadata")
-        self.require_graph(graph_id)
-        check_configurable(fields.get("config"))
-        self._limits.metadata(fields.get("metadata"))
-        made = await self._storage.create_assistant(
-            assistant_id=checked_id(assistant_id, "assistant_id") if assistant_id else new_id(),
-            graph_id=graph_id,
-            name=name or graph_id,
-            if_exists=if_exists or "raise",
-            **fields,
+        metadata = asked.get("metadata")
+        self.require_graph(request.graph_id)
+        check_configurable(described.config)
+        self._limits.metadata(metadata)
+        new = NewAssistant(
+            assistant_id=checked_id(request.assistant_id, "assistant_id")
+            if request.assistant_id
+            else new_id(),
+            graph_id=request.graph_id,
+            name=described.name or request.graph_id,
+            description=described.description,
+            config=described.config or {},
+            context=described.context or {},
+            metadata=metadata or {},
             **stamp(),
         )
-        await self._audit("assistant.create", made, {"graph_id": graph_id, "name": name, **fields})
+        made = await self._storage.create_assistant(new, request.if_exists or "raise")
+        await self._audit("assistant.create", made, {**request.given(), "metadata": metadata})
         return made
 
     async def _audit(self, action: str, assistant: Assistant, payload: Any = None) -> None:
@@ -147,30 +143,18 @@ class Assistants:
             tenant=assistant.tenant_id,
         )
 
-    async def update(
-        self,
-        assistant_id: str,
-        *,
-        graph_id: str | None = None,
-        name: str | None = None,
-        **fields: Unpack[AssistantFields],
-    ) -> Assistant:
+    async def update(self, assistant_id: str, changes: AssistantChanges) -> Assistant:
         """Change an assistant (a new version); a new graph must be registered."""
         current = await self.resolve(assistant_id)
-        asked = {**_asked(current), "graph_id": graph_id, "name": name, **fields}
+        asked = {**_asked(current), **changes.given()}
         await authz.guard_assistant(self._storage, "update", asked)  # governance
-        if "metadata" in fields:
-            fields["metadata"] = asked.get("metadata")
-        if graph_id is not None:
-            self.require_graph(graph_id)
-        check_configurable(fields.get("config"))
-        self._limits.merged_metadata(current.metadata, fields.get("metadata"))
-        changed = await self._storage.update_assistant(
-            current.assistant_id, graph_id=graph_id, name=name, **fields
-        )
-        await self._audit(
-            "assistant.update", changed, {"graph_id": graph_id, "name": name, **fields}
-        )
+        changes = replace(changes, metadata=asked.get("metadata"))
+        if changes.graph_id is not None:
+            self.require_graph(changes.graph_id)
+        check_configurable(changes.config)
+        self._limits.merged_metadata(current.metadata, changes.metadata)
+        changed = await self._storage.update_assistant(current.assistant_id, changes)
+        await self._audit("assistant.update", changed, changes.given())
         return changed
 
     async def delete(self, assistant_id: str) -> None:

@@ -24,8 +24,18 @@ from agent_ops.runtime.admission import check_run_sizes, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import CronRequest, RunRequest, run_of_cron_payload
-from agent_ops.storage import Cron, CronFilter, Page, Run, Storage
-from agent_ops.types import CronSortBy, Json, SortOrder
+from agent_ops.storage import (
+    ANY_CRON,
+    FIRST_PAGE,
+    Cron,
+    CronChanges,
+    CronFilter,
+    NewCron,
+    Page,
+    Run,
+    Storage,
+)
+from agent_ops.types import Json
 from agent_ops.values import DEFAULT_LIMITS, Limits
 
 log = logging.getLogger(__name__)
@@ -135,18 +145,19 @@ class Crons:
             asked = {"thread_id": thread_id, "assistant_id": assistant.assistant_id, "metadata": {}}
             await authz.guard_run(self._storage, asked)  # governance: its firings run there
         request = replace(request, run=replace(request.run, assistant_id=assistant.assistant_id))
-        cron = await self._storage.create_cron(
+        new = NewCron(
             cron_id=new_id(),
             assistant_id=assistant.assistant_id,
             thread_id=thread_id,
             schedule=request.schedule,
             payload=request.payload(),
-            metadata=request.run.metadata,
+            metadata=request.run.metadata or {},
             next_run_date=next_fire(request.schedule, datetime.now(UTC), request.timezone),
             end_time=request.end_time,
             enabled=request.enabled,
             **stamp(),
         )
+        cron = await self._storage.create_cron(new)
         await audit.record(  # audit
             self._storage,
             "cron.create",
@@ -176,15 +187,15 @@ class Crons:
         self._check_webhook(changes.get("webhook"))
         payload = {**current.payload, **{k: v for k, v in changes.items() if k not in _ROW_FIELDS}}
         reschedule = "schedule" in changes or "timezone" in changes or changes.get("enabled")
-        changed = await self._storage.update_cron(
-            current.cron_id,
+        columns = CronChanges(
             schedule=changes.get("schedule"),
             payload=payload,
-            metadata=changes.get("metadata"),
+            metadata=changes.get("metadata") or {},
             end_time=changes.get("end_time"),
             enabled=changes.get("enabled"),
             next_run_date=next_fire(schedule, datetime.now(UTC), timezone) if reschedule else None,
         )
+        changed = await self._storage.update_cron(current.cron_id, columns)
         await audit.record(  # audit
             self._storage, "cron.update", "cron", cron_id, payload=changes, tenant=changed.tenant_id
         )
@@ -205,42 +216,32 @@ class Crons:
             return None
         return (await self._assistants.resolve(assistant_id)).assistant_id
 
-    async def search(
-        self,
-        *,
-        assistant_id: str | None = None,
-        thread_id: str | None = None,
-        enabled: bool | None = None,
-        metadata: Json | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        sort_by: CronSortBy | None = None,
-        sort_order: SortOrder | None = None,
-    ) -> list[Cron]:
+    async def search(self, filter: CronFilter, page: Page = FIRST_PAGE) -> list[Cron]:
         """Return the crons matching every given filter."""
         asked = {
-            "assistant_id": assistant_id,
-            "thread_id": thread_id,
-            "metadata": dict(metadata or {}),
+            "assistant_id": filter.assistant_id,
+            "thread_id": filter.thread_id,
+            "metadata": dict(filter.metadata or {}),
         }
-        filter = await authz.check("crons", "search", {**asked, "limit": limit, "offset": offset})
+        handlers = await authz.check(
+            "crons", "search", {**asked, "limit": page.limit, "offset": page.offset}
+        )
+        thread_id = checked_id(filter.thread_id, "thread_id") if filter.thread_id else None
         crons = await self._storage.search_crons(
-            await self._filter(
-                assistant_id, checked_id(thread_id, "thread_id") if thread_id else None, enabled
-            ),
-            Page(limit, offset, sort_by, sort_order),
+            await self._filter(filter.assistant_id, thread_id, filter.enabled), page
         )
         # Storage filters crons by columns only; metadata is matched here.
-        if metadata:
+        if metadata := filter.metadata:
             crons = [c for c in crons if all(c.metadata.get(k) == v for k, v in metadata.items())]
-        return [c for c in crons if authz.matches(c.metadata, filter)]  # governance
+        return [c for c in crons if authz.matches(c.metadata, handlers)]  # governance
 
-    async def count(self, *, assistant_id: str | None = None, thread_id: str | None = None) -> int:
-        asked = {"assistant_id": assistant_id, "thread_id": thread_id}
-        filter = await authz.check("crons", "search", asked)  # governance
-        columns = await self._filter(assistant_id, thread_id)
-        if filter:  # storage counts by columns only: count what the filter lets through
-            return await self._count_matching(columns, filter)
+    async def count(self, filter: CronFilter = ANY_CRON) -> int:
+        """Count the crons of an assistant or thread (`filter.metadata` is not matched)."""
+        asked = {"assistant_id": filter.assistant_id, "thread_id": filter.thread_id}
+        handlers = await authz.check("crons", "search", asked)  # governance
+        columns = await self._filter(filter.assistant_id, filter.thread_id)
+        if handlers:  # storage counts by columns only: count what the filter lets through
+            return await self._count_matching(columns, handlers)
         return await self._storage.count_crons(columns)
 
     async def _filter(

@@ -7,12 +7,14 @@ the storing itself, with embeddings for semantic search, is the graphs' `ServerS
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import fields, replace
+
+from langgraph.store.base import SearchOp
 
 from agent_ops.errors import InvalidInput, NotFound
 from agent_ops.governance import authz, tenant_of_caller
 from agent_ops.runtime.store import ServerStore
-from agent_ops.storage import Storage, StoreItem
+from agent_ops.storage import Namespaces, Storage, StoreItem
 from agent_ops.types import Json
 from agent_ops.values import DEFAULT_LIMITS, Limits
 
@@ -41,12 +43,14 @@ class Items:
         namespace = await authz.store_namespace("delete", namespace, key=key)  # governance
         await self._storage.delete_item(namespace, key, tenant_id=tenant_of_caller())
 
-    async def namespaces(self, **query: Any) -> list[tuple[str, ...]]:
-        """The caller's tenant's namespaces (`Storage.list_namespaces` arguments)."""
-        asked = {k: v for k, v in query.items() if k != "prefix"}
-        prefix = await authz.store_namespace("list_namespaces", query.get("prefix"), **asked)
-        query["prefix"] = prefix or query.get("prefix")  # governance: the handler's namespace
-        return await self._storage.list_namespaces(**query, tenant_id=tenant_of_caller())
+    async def namespaces(self, query: Namespaces) -> list[tuple[str, ...]]:
+        """The caller's tenant's namespaces that `query` asks for."""
+        # An app's store handler reads the query's fields (the namespace apart) by name.
+        asked = {f.name: getattr(query, f.name) for f in fields(query)}
+        del asked["prefix"], asked["tenant_id"]
+        prefix = await authz.store_namespace("list_namespaces", query.prefix, **asked)
+        query = replace(query, prefix=prefix or query.prefix, tenant_id=tenant_of_caller())
+        return await self._storage.list_namespaces(query)
 
     async def put(
         self,
@@ -81,23 +85,13 @@ class Items:
             raise NotFound(f"store item {key!r} not found in namespace {namespace!r}")
         return item
 
-    async def search(
-        self,
-        prefix: Sequence[str],
-        *,
-        query: str | None = None,
-        filter: Json | None = None,
-        limit: int = 10,
-        offset: int = 0,
-    ) -> list[tuple[StoreItem, float | None]]:
-        """Return items under `prefix`, best match first when a `query` is given."""
-        prefix = await authz.store_namespace(  # governance: a handler's namespace
-            "search", prefix, filter=filter, limit=limit, offset=offset, query=query
-        )
-        if query and self._store.index is None:
+    async def search(self, search: SearchOp) -> list[tuple[StoreItem, float | None]]:
+        """Return items under the search's prefix, best match first when a `query` is given."""
+        asked = search._asdict()  # governance: as for namespaces; a search refreshes no TTL
+        del asked["namespace_prefix"], asked["refresh_ttl"]
+        prefix = await authz.store_namespace("search", search.namespace_prefix, **asked)
+        if search.query and self._store.index is None:
             raise InvalidInput(
                 "query: semantic search is not configured (langgraph.json store.index); use filter"
             )
-        return await self._store.find(
-            tuple(prefix), query=query, filter=filter, limit=limit, offset=offset
-        )
+        return await self._store.find(search._replace(namespace_prefix=tuple(prefix)))

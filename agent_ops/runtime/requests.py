@@ -1,4 +1,5 @@
-"""Run requests as the runtime takes them: one frozen value per kind (a run, a cron's run).
+"""Requests as the runtime takes them: one frozen value per kind (a run, a cron's run, a new
+assistant, a new thread).
 
 The server builds them from its request bodies, the cron scheduler from a cron's stored payload,
 a trigger from an intake item. `RunOptions` is the part a run row keeps (its `kwargs` column) and
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 from agent_ops.errors import InvalidInput
+from agent_ops.storage import AssistantChanges
 from agent_ops.types import (
     STREAM_MODES,
     DisconnectMode,
@@ -21,6 +23,7 @@ from agent_ops.types import (
     Json,
     MultitaskStrategy,
     OnCompletionBehavior,
+    OnConflictBehavior,
     StreamMode,
 )
 
@@ -179,3 +182,34 @@ def run_of_cron_payload(payload: Json) -> RunRequest:
         multitask_strategy=run_fields.pop("multitask_strategy", None),
         options=RunOptions.from_json({**run_fields, "durability": durability}),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssistantRequest:
+    """A request for a new assistant of `graph_id`: the id it takes (a new one when None), what
+    to do when that id exists (None: raise), and what describes it (`described`: name,
+    description, config, context, metadata, read as a change is; its graph_id is this one)."""
+
+    graph_id: str
+    assistant_id: str | None = None
+    if_exists: OnConflictBehavior | None = None
+    described: AssistantChanges = AssistantChanges()
+
+    def given(self) -> Json:
+        """Return the fields by name, as handlers and the audit read them."""
+        return {**self.described.given(), "graph_id": self.graph_id}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadRequest:
+    """A request for a new thread: its id (a new one when None), its metadata, what to do when
+    the id exists (None: raise), and the supersteps of state updates to replay onto it."""
+
+    thread_id: str | None = None
+    metadata: Json | None = None
+    if_exists: OnConflictBehavior | None = None
+    supersteps: Sequence[Json] = ()
+
+
+NEW_THREAD = ThreadRequest()
+"""A thread with a new id and nothing else asked (frozen, so shared)."""

@@ -37,7 +37,7 @@ from langgraph.store.base import (
 
 from agent_ops.errors import ConfigError, InvalidInput
 from agent_ops.governance import stamp, tenant_of_caller
-from agent_ops.storage import Storage, StoreItem
+from agent_ops.storage import Namespaces, Storage, StoreItem
 
 _EMBEDDED = ("local:minilm", "embed:minilm", "minilm", "all-minilm-l6-v2")
 
@@ -165,18 +165,12 @@ class ServerStore(BaseStore):
             namespace, key, value, ttl_seconds=ttl_seconds, vectors=vectors, **stamp()
         )
 
-    async def find(
-        self,
-        prefix: tuple[str, ...],
-        *,
-        query: str | None = None,
-        filter: dict[str, Any] | None = None,
-        limit: int = 10,
-        offset: int = 0,
-    ) -> list[tuple[StoreItem, float | None]]:
-        """Items under `prefix` matching `filter`: with a `query` and an index, best match first
-        with scores; otherwise newest first, unscored (a query without an index is ignored, as
-        LangGraph's stores do; the HTTP route refuses it instead)."""
+    async def find(self, search: SearchOp) -> list[tuple[StoreItem, float | None]]:
+        """Items under the search's prefix matching its `filter`: with a `query` and an index,
+        best match first with scores; otherwise newest first, unscored (a query without an index
+        is ignored, as LangGraph's stores do; the HTTP route refuses it instead)."""
+        prefix, query, filter = search.namespace_prefix, search.query, search.filter
+        limit, offset = search.limit, search.offset
         if not query or self.index is None:
             items = await self.storage.search_items(
                 prefix, filter=filter, limit=limit, offset=offset, tenant_id=tenant_of_caller()
@@ -225,13 +219,7 @@ class ServerStore(BaseStore):
                 )
             return None
         if isinstance(op, SearchOp):
-            found = await self.find(
-                op.namespace_prefix,
-                query=op.query,
-                filter=op.filter,
-                limit=op.limit,
-                offset=op.offset,
-            )
+            found = await self.find(op)
             return [_search_item(i, score) for i, score in found]
         if isinstance(op, ListNamespacesOp):
             prefix = suffix = None
@@ -243,12 +231,14 @@ class ServerStore(BaseStore):
                 else:
                     suffix = condition.path
             return await self.storage.list_namespaces(
-                prefix=prefix,
-                suffix=suffix,
-                max_depth=op.max_depth,
-                limit=op.limit,
-                offset=op.offset,
-                tenant_id=tenant_of_caller(),
+                Namespaces(
+                    prefix=prefix,
+                    suffix=suffix,
+                    max_depth=op.max_depth,
+                    limit=op.limit,
+                    offset=op.offset,
+                    tenant_id=tenant_of_caller(),
+                )
             )
         raise InvalidInput(f"unknown store operation {type(op).__name__}")
 

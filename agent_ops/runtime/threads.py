@@ -26,14 +26,14 @@ from agent_ops.runtime.admission import STATE_UPDATE_NODES, check_nodes
 from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry
+from agent_ops.runtime.requests import NEW_THREAD, ThreadRequest
 from agent_ops.runtime.serde import dumps
 from agent_ops.runtime.state import empty_state, snapshot_view, state_config
 from agent_ops.runtime.thread_streams import ThreadStreamEvent, ThreadStreams, thread_stream_modes
-from agent_ops.storage import Storage, Thread, ThreadFilter
+from agent_ops.storage import ANY_THREAD, FIRST_PAGE, Page, Storage, Thread, ThreadFilter
 from agent_ops.types import (
     DEFAULT_TENANT,
     Json,
-    OnConflictBehavior,
     PruneStrategy,
 )
 from agent_ops.values import DEFAULT_LIMITS, Limits
@@ -63,31 +63,20 @@ class Threads:
         await authz.guard_thread(self._storage, "read", {"thread_id": thread_id})  # governance
         return await self._storage.get_thread(thread_id)
 
-    async def search(self, **filters: Any) -> list[Thread]:
-        """Search the caller's tenant's threads (`Storage.search_threads` filters)."""
-        return await authz.governed_search(
-            "threads", filters, ThreadFilter, self._storage.search_threads
-        )
+    async def search(self, filter: ThreadFilter, page: Page = FIRST_PAGE) -> list[Thread]:
+        """Search the caller's tenant's threads."""
+        return await authz.governed_search("threads", filter, page, self._storage.search_threads)
 
-    async def count(self, **filters: Any) -> int:
-        return await authz.governed_count(
-            "threads", filters, ThreadFilter, self._storage.count_threads
-        )
+    async def count(self, filter: ThreadFilter = ANY_THREAD) -> int:
+        return await authz.governed_count("threads", filter, self._storage.count_threads)
 
-    async def create(
-        self,
-        *,
-        thread_id: str | None = None,
-        metadata: Json | None = None,
-        if_exists: OnConflictBehavior | None = None,
-        supersteps: Sequence[Json] | None = None,
-    ) -> Thread:
-        """Create a thread (a new id unless one is given), replaying `supersteps` onto it."""
-        supersteps = supersteps or ()
-        thread_id = checked_id(thread_id, "thread_id") if thread_id else new_id()
+    async def create(self, request: ThreadRequest = NEW_THREAD) -> Thread:
+        """Create a thread (a new id unless one is given), replaying its supersteps onto it."""
+        supersteps, if_exists = request.supersteps, request.if_exists
+        thread_id = checked_id(request.thread_id, "thread_id") if request.thread_id else new_id()
         asked: Json = {
             "thread_id": thread_id,
-            "metadata": dict(metadata or {}),
+            "metadata": dict(request.metadata or {}),
             "if_exists": if_exists,
         }
         filter = await authz.check("threads", "create", asked)  # governance: may set metadata
@@ -165,7 +154,8 @@ class Threads:
         return how many were pruned."""
         ids = [checked_id(t, "thread_ids") for t in thread_ids]
         if tenant_filter() is not None:  # another tenant's threads are skipped as missing
-            ids = [t.thread_id for t in await self.search(ids=ids, limit=len(ids) or 1)]
+            found = await self.search(ThreadFilter(ids=ids), Page(limit=len(ids) or 1))
+            ids = [t.thread_id for t in found]
         if strategy == "keep_latest":
             try:
                 await self._storage.checkpointer.aprune(ids, strategy="keep_latest")

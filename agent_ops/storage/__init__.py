@@ -15,6 +15,14 @@ from __future__ import annotations
 from agent_ops.storage import _evals, _outbox, _triggers, channels, protocol, queries, records
 from agent_ops.storage._evals import *  # noqa: F403 (its __all__)
 from agent_ops.storage._outbox import *  # noqa: F403 (its __all__)
+from agent_ops.storage._requests import (
+    ALL_NAMESPACES,
+    AssistantChanges,
+    CronChanges,
+    Namespaces,
+    NewAssistant,
+    NewCron,
+)
 from agent_ops.storage._triggers import *  # noqa: F403 (its __all__)
 from agent_ops.storage.channels import *  # noqa: F403 (its __all__)
 from agent_ops.storage.protocol import *  # noqa: F403 (its __all__)
@@ -23,6 +31,12 @@ from agent_ops.storage.records import *  # noqa: F403 (its __all__)
 
 # As asyncio's package does: each module names its public part, the package is their union.
 __all__ = [
+    "ALL_NAMESPACES",
+    "AssistantChanges",
+    "CronChanges",
+    "Namespaces",
+    "NewAssistant",
+    "NewCron",
     *channels.__all__,
     *protocol.__all__,
     *queries.__all__,

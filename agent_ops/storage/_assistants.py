@@ -5,8 +5,11 @@ and count), with a short per-process cache of reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from agent_ops.storage import _records as rec
-from agent_ops.storage._base import Base
+from agent_ops.storage._base import Base, R
 from agent_ops.storage._cache import AssistantCache
 from agent_ops.storage._requests import AssistantChanges, NewAssistant
 from agent_ops.storage._sql import Where
@@ -52,31 +55,9 @@ class Assistants(Base):
         return where.contains("metadata", filter.metadata)
 
     async def create_assistant(
-        self,
-        *,
-        assistant_id: str,
-        graph_id: str,
-        name: str,
-        description: str | None = None,
-        config: Json | None = None,
-        context: Json | None = None,
-        metadata: Json | None = None,
-        if_exists: OnConflictBehavior = "raise",
-        tenant_id: str = DEFAULT_TENANT,
-        owner: str = DEFAULT_OWNER,
+        self, new: NewAssistant, if_exists: OnConflictBehavior = "raise"
     ) -> Assistant:
         """Insert version 1; on an existing id raise Conflict or return the stored one."""
-        new = NewAssistant(
-            assistant_id,
-            graph_id,
-            name,
-            description,
-            config or {},
-            context or {},
-            metadata or {},
-            tenant_id,
-            owner,
-        )
         return await self._tx(self._sql.assistants.create_assistant, new, if_exists)
 
     async def get_assistant(self, assistant_id: str) -> Assistant:
@@ -89,32 +70,12 @@ class Assistants(Base):
         cache.put(found, generation)
         return found
 
-    async def update_assistant(
-        self,
-        assistant_id: str,
-        *,
-        graph_id: str | None = None,
-        name: str | None = None,
-        description: str | None = None,
-        config: Json | None = None,
-        context: Json | None = None,
-        metadata: Json | None = None,
-    ) -> Assistant:
+    async def update_assistant(self, assistant_id: str, changes: AssistantChanges) -> Assistant:
         """Store a new version (fields not given are kept, metadata is merged) and make it latest."""
-        changes = AssistantChanges(graph_id, name, description, config, context, metadata)
-        try:
-            updated: Assistant = await self._tx(
-                self._sql.assistants.update_assistant, assistant_id, changes
-            )
-        finally:
-            self._changed(assistant_id)
-        return updated
+        return await self._change(self._sql.assistants.update_assistant, assistant_id, changes)
 
     async def delete_assistant(self, assistant_id: str) -> None:
-        try:
-            await self._tx(self._sql.assistants.delete_assistant, assistant_id)
-        finally:
-            self._changed(assistant_id)
+        await self._change(self._sql.assistants.delete_assistant, assistant_id)
 
     async def search_assistants(
         self, filter: AssistantFilter = ANY_ASSISTANT, page: Page = FIRST_PAGE
@@ -139,10 +100,12 @@ class Assistants(Base):
 
     async def set_assistant_version(self, assistant_id: str, version: int) -> Assistant:
         """Make an earlier version the current one."""
+        return await self._change(self._sql.assistants.set_assistant_version, assistant_id, version)
+
+    async def _change(self, step: Callable[..., R], assistant_id: str, *args: Any) -> R:
+        """Run `step` on the assistant in one transaction, dropping the cached copy once it
+        committed (or failed)."""
         try:
-            current: Assistant = await self._tx(
-                self._sql.assistants.set_assistant_version, assistant_id, version
-            )
+            return await self._tx(step, assistant_id, *args)
         finally:
             self._changed(assistant_id)
-        return current

@@ -14,7 +14,6 @@ from agent_ops.storage._requests import CronChanges, NewCron
 from agent_ops.storage._sql import Where
 from agent_ops.storage.queries import ANY_CRON, FIRST_PAGE, CronFilter, Page
 from agent_ops.storage.records import Cron
-from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 __all__ = ["Crons"]
 
@@ -27,61 +26,13 @@ class Crons(Base):
         where = where.equals("thread_id", filter.thread_id).equals("enabled", filter.enabled)
         return where.equals("tenant_id", filter.tenant_id)
 
-    async def create_cron(
-        self,
-        *,
-        cron_id: str,
-        assistant_id: str,
-        thread_id: str | None,
-        schedule: str,
-        payload: Json,
-        metadata: Json | None,
-        next_run_date: datetime,
-        end_time: datetime | None,
-        enabled: bool = True,
-        tenant_id: str = DEFAULT_TENANT,
-        owner: str = DEFAULT_OWNER,
-    ) -> Cron:
-        new = NewCron(
-            cron_id,
-            assistant_id,
-            thread_id,
-            schedule,
-            payload,
-            metadata or {},
-            next_run_date,
-            end_time,
-            enabled,
-            tenant_id,
-            owner,
-        )
+    async def create_cron(self, new: NewCron) -> Cron:
         return await self._tx(self._sql.crons.create_cron, new)
 
     async def get_cron(self, cron_id: str) -> Cron:
         return await self._tx(self._sql.crons.get_cron, cron_id)
 
-    async def update_cron(
-        self,
-        cron_id: str,
-        *,
-        schedule: str | None = None,
-        payload: Json | None = None,
-        metadata: Json | None = None,
-        next_run_date: datetime | None = None,
-        end_time: datetime | None = None,
-        enabled: bool | None = None,
-    ) -> Cron:
-        given = {
-            "schedule": schedule,
-            "payload": payload,
-            "next_run_date": next_run_date,
-            "end_time": end_time,
-            "enabled": enabled,
-        }
-        changes = CronChanges(
-            columns={column: value for column, value in given.items() if value is not None},
-            metadata=metadata or {},
-        )
+    async def update_cron(self, cron_id: str, changes: CronChanges) -> Cron:
         return await self._tx(self._sql.crons.update_cron, cron_id, changes)
 
     async def delete_cron(self, cron_id: str) -> None:

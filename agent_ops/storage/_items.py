@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from agent_ops.storage._base import Base
-from agent_ops.storage._requests import Namespaces
+from agent_ops.storage._requests import ALL_NAMESPACES, Namespaces
 from agent_ops.storage.encryption import is_sealed
 from agent_ops.storage.records import StoreItem
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
@@ -137,15 +137,5 @@ class Items(Base):
             return item
         return replace(item, value=self._keyring.open_value(item.value))
 
-    async def list_namespaces(
-        self,
-        *,
-        prefix: Sequence[str] | None = None,
-        suffix: Sequence[str] | None = None,
-        max_depth: int | None = None,
-        limit: int = 100,
-        offset: int = 0,
-        tenant_id: str = DEFAULT_TENANT,
-    ) -> list[tuple[str, ...]]:
-        query = Namespaces(prefix, suffix, max_depth, limit, offset, tenant_id)
+    async def list_namespaces(self, query: Namespaces = ALL_NAMESPACES) -> list[tuple[str, ...]]:
         return await self._tx(self._sql.items.list_namespaces, query)

@@ -4,7 +4,7 @@ and hand the backends one of these instead of a long list of arguments."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from agent_ops.storage.records import Assistant
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 __all__ = [
+    "ALL_NAMESPACES",
     "AssistantChanges",
     "CronChanges",
     "Ending",
@@ -30,17 +31,17 @@ Encode = Callable[[Any], Any]
 """How a backend stores a value of a JSON or time column."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewAssistant:
     """Version 1 of an assistant."""
 
     assistant_id: str
     graph_id: str
     name: str
-    description: str | None
-    config: Json
-    context: Json
-    metadata: Json
+    description: str | None = None
+    config: Json = field(default_factory=dict)
+    context: Json = field(default_factory=dict)
+    metadata: Json = field(default_factory=dict)
     tenant_id: str = DEFAULT_TENANT
     owner: str = DEFAULT_OWNER
 
@@ -59,16 +60,21 @@ class NewAssistant:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AssistantChanges:
-    """A new version: None keeps the current value; `metadata` is merged into the current."""
+    """A new version: None keeps the current value; `metadata` is merged into the current.
+    The API's patch body builds one, and the runtime hands the same value to storage."""
 
-    graph_id: str | None
-    name: str | None
-    description: str | None
-    config: Json | None
-    context: Json | None
-    metadata: Json | None
+    graph_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+
+    def given(self) -> Json:
+        """Return the fields by name (None where not given), as handlers and the audit read them."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def applied_to(self, current: Assistant, json: Encode) -> tuple[Any, ...]:
         """graph_id, name, description, config, context, metadata of the new version"""
@@ -96,7 +102,7 @@ class NewThread:
         return (self.thread_id, self.tenant_id, self.owner, json(self.metadata))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewCron:
     """A schedule that queues a run of `assistant_id` (on `thread_id`, or a new thread each time)."""
 
@@ -107,8 +113,8 @@ class NewCron:
     payload: Json
     metadata: Json
     next_run_date: datetime
-    end_time: datetime | None
-    enabled: bool
+    end_time: datetime | None = None
+    enabled: bool = True
     tenant_id: str = DEFAULT_TENANT
     owner: str = DEFAULT_OWNER
 
@@ -130,24 +136,40 @@ class NewCron:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CronChanges:
-    """Columns to set (only those given) and metadata to merge into the current."""
+    """A cron's new column values (None keeps the current one) and metadata to merge into
+    its current metadata."""
 
-    columns: dict[str, Any] = field(default_factory=dict)
+    schedule: str | None = None
+    payload: Json | None = None
+    next_run_date: datetime | None = None
+    end_time: datetime | None = None
+    enabled: bool | None = None
     metadata: Json = field(default_factory=dict)
 
+    @property
+    def columns(self) -> dict[str, Any]:
+        """The columns to set, by name: those given (metadata is merged, not set)."""
+        given = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "metadata"}
+        return {column: value for column, value in given.items() if value is not None}
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Namespaces:
-    """Which store namespaces to list: under `prefix`, ending in `suffix`, cut at `max_depth`."""
+    """Which store namespaces to list: under `prefix`, ending in `suffix`, cut at `max_depth`.
+    The API's body builds one, the runtime sets its tenant, and storage reads the same value."""
 
-    prefix: Sequence[str] | None
-    suffix: Sequence[str] | None
-    max_depth: int | None
-    limit: int
-    offset: int
+    prefix: Sequence[str] | None = None
+    suffix: Sequence[str] | None = None
+    max_depth: int | None = None
+    limit: int = 100
+    offset: int = 0
     tenant_id: str = DEFAULT_TENANT
+
+
+ALL_NAMESPACES = Namespaces()
+"""The default tenant's namespaces, the first 100 (frozen, so shared)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,12 @@
 """What a search or count asks for, as values: one filter per searchable concept and the one
-`Page` (which slice, in which order). The runtime builds a filter once from the request, and
-`search_<concept>(filter, page)` and `count_<concept>(filter)` read the same object."""
+`Page` (which slice, in which order). The API's search body builds a filter and a page, the
+runtime narrows them (tenant, an app's handler), and `search_<concept>(filter, page)` and
+`count_<concept>(filter)` read the same objects."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from agent_ops.types import Json, SortOrder, ThreadStatus
 
@@ -20,7 +20,6 @@ __all__ = [
     "Page",
     "Scoped",
     "ThreadFilter",
-    "paged",
 ]
 
 
@@ -36,9 +35,11 @@ class Page:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Scoped:
-    """What every filter holds: the tenant searched (None: every tenant's rows)."""
+    """What every filter holds: the tenant searched (None: every tenant's rows) and pairs the
+    metadata contains (top-level keys)."""
 
     tenant_id: str | None = None
+    metadata: Json | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,8 +50,6 @@ class AssistantFilter(Scoped):
     graph_id: str | None = None
     name: str | None = None
     """A substring of the name, case-insensitive (wildcards are literal text)."""
-    metadata: Json | None = None
-    """Pairs the metadata contains (top-level keys)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,8 +58,6 @@ class ThreadFilter(Scoped):
 
     ids: Sequence[str] | None = None
     """Only these threads (an empty list: none)."""
-    metadata: Json | None = None
-    """Pairs the metadata contains (top-level keys)."""
     values: Json | None = None
     """Pairs the latest values contain (top-level keys)."""
     status: ThreadStatus | None = None
@@ -68,7 +65,8 @@ class ThreadFilter(Scoped):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CronFilter(Scoped):
-    """Which crons, by column (a cron's metadata is matched by the runtime, not here)."""
+    """Which crons, by column; a cron's metadata is matched by the runtime, not here, and
+    a count does not match it (as LangGraph's server counts)."""
 
     assistant_id: str | None = None
     thread_id: str | None = None
@@ -80,14 +78,3 @@ FIRST_PAGE = Page()
 ANY_ASSISTANT = AssistantFilter()
 ANY_THREAD = ThreadFilter()
 ANY_CRON = CronFilter()
-
-F = TypeVar("F")
-_PAGE_FIELDS = ("limit", "offset", "sort_by", "sort_order")
-
-
-def paged(kind: type[F], fields: Mapping[str, Any]) -> tuple[F, Page]:
-    """Split a request's fields into the filter `kind` (the rest) and the `Page` (limit, offset,
-    sort_by, sort_order); a field neither knows is a TypeError naming it."""
-    rest = dict(fields)
-    page = Page(**{name: rest.pop(name) for name in _PAGE_FIELDS if name in rest})
-    return kind(**rest), page

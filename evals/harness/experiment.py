@@ -28,7 +28,7 @@ from agent_ops.models import (
     load_models_config,
     parse_spec,
 )
-from agent_ops.runtime import GraphRegistry, RunOptions, RunRequest, Runtime
+from agent_ops.runtime import GraphRegistry, RunOptions, RunRequest, Runtime, ThreadRequest
 from agent_ops.settings import Settings
 from agent_ops.storage import Run, create_storage
 from evals.harness.dataset import Case, read_dataset
@@ -130,9 +130,8 @@ async def _run_case(
     runtime: Runtime, suite: Suite, case: Case, repeat: int, folder: Path, experiment: str
 ) -> CaseResult:
     graph_input = suite.graph_input(case, folder)
-    thread = await runtime.threads.create(
-        metadata={"eval_experiment": experiment, "eval_case": case.id, "eval_repeat": repeat}
-    )
+    mark = {"eval_experiment": experiment, "eval_case": case.id, "eval_repeat": repeat}
+    thread = await runtime.threads.create(ThreadRequest(metadata=mark))
     request = RunRequest(
         suite.graph,
         RunOptions(

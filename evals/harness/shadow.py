@@ -26,7 +26,7 @@ from typing import Any
 from agent_ops.deps import Deps
 from agent_ops.errors import InvalidInput
 from agent_ops.models import Models, load_models_config
-from agent_ops.runtime import GraphRegistry, RunOptions, RunRequest, Runtime
+from agent_ops.runtime import GraphRegistry, RunOptions, RunRequest, Runtime, ThreadRequest
 from agent_ops.settings import Settings
 from agent_ops.storage import Run, Storage, create_storage
 from evals.harness.dataset import Case
@@ -242,9 +242,8 @@ async def run_shadow(
     await runtime.start()
     try:
         for production in chosen:
-            thread = await runtime.threads.create(
-                metadata={"shadow_of": production.case.id, "shadow": name}
-            )
+            mark = {"shadow_of": production.case.id, "shadow": name}
+            thread = await runtime.threads.create(ThreadRequest(metadata=mark))
             request = RunRequest(
                 graph,
                 RunOptions(

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from agent_ops.runtime import AssistantFilter
 from server.deps import RuntimeDep
 from server.routes._listing import add_listing
 from server.schemas import (
@@ -23,10 +24,17 @@ router = APIRouter(tags=["assistants"])
 
 @router.post("/assistants")
 async def create_assistant(body: AssistantCreate, runtime: RuntimeDep) -> dict[str, Any]:
-    return assistant_view(await runtime.assistants.create(**body.arguments()))
+    return assistant_view(await runtime.assistants.create(body.to_request()))
 
 
-add_listing(router, "/assistants", "assistants", (AssistantSearch, AssistantCount), assistant_view)
+add_listing(
+    router,
+    "/assistants",
+    "assistants",
+    (AssistantSearch, AssistantCount),
+    AssistantFilter,
+    assistant_view,
+)
 
 
 @router.get("/assistants/{assistant_id}")
@@ -38,7 +46,7 @@ async def get_assistant(assistant_id: str, runtime: RuntimeDep) -> dict[str, Any
 async def patch_assistant(
     assistant_id: str, body: AssistantPatch, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return assistant_view(await runtime.assistants.update(assistant_id, **body.arguments()))
+    return assistant_view(await runtime.assistants.update(assistant_id, body.to_changes()))
 
 
 @router.delete("/assistants/{assistant_id}", status_code=204)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from agent_ops.runtime import CronFilter
 from server.deps import RuntimeDep, ThreadId
 from server.routes._listing import add_listing
 from server.schemas import CronCount, CronCreate, CronPatch, CronSearch
@@ -27,9 +28,7 @@ async def create_thread_cron(
 
 
 # The runtime counts crons by assistant and thread; a count body's metadata is not a filter.
-add_listing(
-    router, "/runs/crons", "crons", (CronSearch, CronCount), cron_view, not_counted=("metadata",)
-)
+add_listing(router, "/runs/crons", "crons", (CronSearch, CronCount), CronFilter, cron_view)
 
 
 @router.get("/runs/crons/{cron_id}")

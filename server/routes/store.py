@@ -39,17 +39,11 @@ async def delete_item(body: StoreDelete, runtime: RuntimeDep) -> Response:
 
 @router.post("/store/items/search")
 async def search_items(body: StoreSearch, runtime: RuntimeDep) -> dict[str, Any]:
-    found = await runtime.items.search(
-        body.namespace_prefix,
-        query=body.query,
-        filter=body.filter,
-        limit=body.limit,
-        offset=body.offset,
-    )
+    found = await runtime.items.search(body.to_search())
     return {"items": [item_view(item, score) for item, score in found]}
 
 
 @router.post("/store/namespaces")
 async def list_namespaces(body: StoreNamespaces, runtime: RuntimeDep) -> dict[str, Any]:
-    found = await runtime.items.namespaces(**body.arguments())
+    found = await runtime.items.namespaces(body.to_query())
     return {"namespaces": [list(ns) for ns in found]}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from agent_ops.runtime import ThreadStreamEvent
+from agent_ops.runtime import ThreadFilter, ThreadStreamEvent
 from server.deps import RuntimeDep, ThreadId
 from server.routes._listing import add_listing
 from server.schemas import (
@@ -30,11 +30,10 @@ router = APIRouter(tags=["threads"])
 
 @router.post("/threads")
 async def create_thread(body: ThreadCreate, runtime: RuntimeDep) -> dict[str, Any]:
-    # `ttl` is accepted (the sdk may send it) and, as before, not acted on.
-    return thread_view(await runtime.threads.create(**body.arguments("ttl")))
+    return thread_view(await runtime.threads.create(body.to_request()))
 
 
-add_listing(router, "/threads", "threads", (ThreadSearch, ThreadCount), thread_view)
+add_listing(router, "/threads", "threads", (ThreadSearch, ThreadCount), ThreadFilter, thread_view)
 
 
 @router.post("/threads/prune")

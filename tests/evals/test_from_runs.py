@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent_ops.cli import main
-from agent_ops.runtime import RunOptions, RunRequest, Runtime
+from agent_ops.runtime import AssistantChanges, AssistantRequest, RunOptions, RunRequest, Runtime
 from evals.harness import load_experiment, read_dataset
 from tests.runtimes import started_runtimes
 
@@ -149,8 +149,9 @@ async def test_a_graph_id_takes_all_its_assistants_and_an_assistant_id_only_its_
     runtime: Runtime, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await _history(runtime)
+    limit = AssistantChanges(config={"configurable": {"auto_approve_limit": 10000}})
     generous = await runtime.assistants.create(
-        graph_id="approval_gate", config={"configurable": {"auto_approve_limit": 10000}}
+        AssistantRequest(graph_id="approval_gate", described=limit)
     )
     thread = (await runtime.threads.create()).thread_id
     request = RunRequest(

@@ -27,9 +27,14 @@ from agent_ops.storage import (
     RUN_EVENTS,
     RUN_QUEUED,
     THREAD_EVENTS,
+    AssistantChanges,
     AssistantFilter,
     Cron,
+    CronChanges,
     CronFilter,
+    Namespaces,
+    NewAssistant,
+    NewCron,
     Page,
     Run,
     RunEvent,
@@ -119,20 +124,22 @@ async def finished_run(storage: Storage, thread_id: str, status: RunStatus = "su
 async def make_assistant(storage: Storage, graph_id: str = "agent", **kw: Any) -> str:
     assistant_id = new_id()
     kw.setdefault("name", f"assistant {assistant_id[:8]}")
-    await storage.create_assistant(assistant_id=assistant_id, graph_id=graph_id, **kw)
+    await storage.create_assistant(NewAssistant(assistant_id=assistant_id, graph_id=graph_id, **kw))
     return assistant_id
 
 
 # -- assistants ---------------------------------------------------------------------------------
 async def test_create_assistant_stores_version_one(storage: Storage) -> None:
     created = await storage.create_assistant(
-        assistant_id="a1",
-        graph_id="agent",
-        name="Invoices",
-        description="approves invoices",
-        config={"configurable": {"k": 1}},
-        context={"tone": "dry"},
-        metadata={"team": "finance"},
+        NewAssistant(
+            assistant_id="a1",
+            graph_id="agent",
+            name="Invoices",
+            description="approves invoices",
+            config={"configurable": {"k": 1}},
+            context={"tone": "dry"},
+            metadata={"team": "finance"},
+        )
     )
     assert created.version == 1
     assert created.tenant_id == "default" and created.owner == "system"
@@ -143,11 +150,15 @@ async def test_create_assistant_stores_version_one(storage: Storage) -> None:
 
 
 async def test_create_existing_assistant_conflicts_or_returns_stored_one(storage: Storage) -> None:
-    first = await storage.create_assistant(assistant_id="a1", graph_id="agent", name="one")
+    first = await storage.create_assistant(
+        NewAssistant(assistant_id="a1", graph_id="agent", name="one")
+    )
     with pytest.raises(Conflict, match="a1"):
-        await storage.create_assistant(assistant_id="a1", graph_id="agent", name="two")
+        await storage.create_assistant(
+            NewAssistant(assistant_id="a1", graph_id="agent", name="two")
+        )
     again = await storage.create_assistant(
-        assistant_id="a1", graph_id="other", name="two", if_exists="do_nothing"
+        NewAssistant(assistant_id="a1", graph_id="other", name="two"), "do_nothing"
     )
     assert again == first
 
@@ -156,13 +167,17 @@ async def test_update_assistant_adds_version_keeping_unset_fields_and_merging_me
     storage: Storage,
 ) -> None:
     await storage.create_assistant(
-        assistant_id="a1",
-        graph_id="agent",
-        name="one",
-        config={"c": 1},
-        metadata={"team": "finance", "tier": 1},
+        NewAssistant(
+            assistant_id="a1",
+            graph_id="agent",
+            name="one",
+            config={"c": 1},
+            metadata={"team": "finance", "tier": 1},
+        )
     )
-    updated = await storage.update_assistant("a1", name="two", metadata={"tier": 2})
+    updated = await storage.update_assistant(
+        "a1", AssistantChanges(name="two", metadata={"tier": 2})
+    )
     assert updated.version == 2
     assert updated.name == "two" and updated.graph_id == "agent" and updated.config == {"c": 1}
     assert updated.metadata == {"team": "finance", "tier": 2}
@@ -172,9 +187,9 @@ async def test_update_assistant_adds_version_keeping_unset_fields_and_merging_me
 async def test_versions_list_newest_first_and_an_earlier_one_can_be_restored(
     storage: Storage,
 ) -> None:
-    await storage.create_assistant(assistant_id="a1", graph_id="agent", name="v1")
-    await storage.update_assistant("a1", name="v2", metadata={"stage": "beta"})
-    await storage.update_assistant("a1", name="v3")
+    await storage.create_assistant(NewAssistant(assistant_id="a1", graph_id="agent", name="v1"))
+    await storage.update_assistant("a1", AssistantChanges(name="v2", metadata={"stage": "beta"}))
+    await storage.update_assistant("a1", AssistantChanges(name="v3"))
     versions = await storage.list_assistant_versions("a1")
     assert [(v.version, v.name) for v in versions] == [(3, "v3"), (2, "v2"), (1, "v1")]
     beta = await storage.list_assistant_versions("a1", metadata={"stage": "beta"})
@@ -192,13 +207,20 @@ async def test_versions_list_newest_first_and_an_earlier_one_can_be_restored(
 
 async def test_search_assistants_filters_by_graph_name_and_metadata(storage: Storage) -> None:
     await storage.create_assistant(
-        assistant_id="a1", graph_id="invoices", name="Invoice Approver", metadata={"team": "fin"}
+        NewAssistant(
+            assistant_id="a1",
+            graph_id="invoices",
+            name="Invoice Approver",
+            metadata={"team": "fin"},
+        )
     )
     await storage.create_assistant(
-        assistant_id="a2", graph_id="invoices", name="Invoice Checker", metadata={"team": "ops"}
+        NewAssistant(
+            assistant_id="a2", graph_id="invoices", name="Invoice Checker", metadata={"team": "ops"}
+        )
     )
     await storage.create_assistant(
-        assistant_id="a3", graph_id="router", name="Router", metadata={"team": "fin"}
+        NewAssistant(assistant_id="a3", graph_id="router", name="Router", metadata={"team": "fin"})
     )
 
     async def ids(**kw: Any) -> set[str]:
@@ -219,7 +241,7 @@ async def test_search_assistants_filters_by_graph_name_and_metadata(storage: Sto
 
 async def test_search_assistants_sorts_and_pages(storage: Storage) -> None:
     for name in ("beta", "alpha", "gamma"):
-        await storage.create_assistant(assistant_id=name, graph_id="agent", name=name)
+        await storage.create_assistant(NewAssistant(assistant_id=name, graph_id="agent", name=name))
     newest_first = await storage.search_assistants()
     assert [a.name for a in newest_first] == ["gamma", "alpha", "beta"]
     by_name = await storage.search_assistants(page=Page(sort_by="name", sort_order="asc"))
@@ -243,7 +265,7 @@ async def test_missing_assistant_raises_not_found_naming_it(storage: Storage) ->
     with pytest.raises(NotFound, match="nope"):
         await storage.get_assistant("nope")
     with pytest.raises(NotFound, match="nope"):
-        await storage.update_assistant("nope", name="x")
+        await storage.update_assistant("nope", AssistantChanges(name="x"))
     with pytest.raises(NotFound, match="nope"):
         await storage.delete_assistant("nope")
     with pytest.raises(NotFound, match="nope"):
@@ -251,12 +273,14 @@ async def test_missing_assistant_raises_not_found_naming_it(storage: Storage) ->
 
 
 async def test_deleted_assistant_is_gone_with_its_versions(storage: Storage) -> None:
-    await storage.create_assistant(assistant_id="a1", graph_id="agent", name="one")
-    await storage.update_assistant("a1", name="two")
+    await storage.create_assistant(NewAssistant(assistant_id="a1", graph_id="agent", name="one"))
+    await storage.update_assistant("a1", AssistantChanges(name="two"))
     await storage.delete_assistant("a1")
     with pytest.raises(NotFound):
         await storage.get_assistant("a1")
-    recreated = await storage.create_assistant(assistant_id="a1", graph_id="agent", name="new")
+    recreated = await storage.create_assistant(
+        NewAssistant(assistant_id="a1", graph_id="agent", name="new")
+    )
     assert recreated.version == 1
     assert [v.name for v in await storage.list_assistant_versions("a1")] == ["new"]
 
@@ -846,11 +870,21 @@ async def test_list_namespaces_with_prefix_suffix_and_max_depth(storage: Storage
         ("a", "e"),
         ("f", "b", "c"),
     ]
-    assert await storage.list_namespaces(prefix=["a", "b"]) == [("a", "b", "c"), ("a", "b", "d")]
-    assert await storage.list_namespaces(suffix=["b", "c"]) == [("a", "b", "c"), ("f", "b", "c")]
-    assert await storage.list_namespaces(max_depth=2) == [("a", "b"), ("a", "e"), ("f", "b")]
-    assert await storage.list_namespaces(prefix=["a"], max_depth=1) == [("a",)]
-    assert await storage.list_namespaces(limit=1, offset=1) == [("a", "b", "d")]
+    assert await storage.list_namespaces(Namespaces(prefix=["a", "b"])) == [
+        ("a", "b", "c"),
+        ("a", "b", "d"),
+    ]
+    assert await storage.list_namespaces(Namespaces(suffix=["b", "c"])) == [
+        ("a", "b", "c"),
+        ("f", "b", "c"),
+    ]
+    assert await storage.list_namespaces(Namespaces(max_depth=2)) == [
+        ("a", "b"),
+        ("a", "e"),
+        ("f", "b"),
+    ]
+    assert await storage.list_namespaces(Namespaces(prefix=["a"], max_depth=1)) == [("a",)]
+    assert await storage.list_namespaces(Namespaces(limit=1, offset=1)) == [("a", "b", "d")]
 
 
 async def test_items_expire_after_their_ttl_unless_read_with_refresh(storage: Storage) -> None:
@@ -874,12 +908,12 @@ async def make_cron(storage: Storage, **kw: Any) -> Cron:
         "thread_id": None,
         "schedule": "*/5 * * * *",
         "payload": {"input": {}},
-        "metadata": None,
+        "metadata": {},
         "next_run_date": datetime.now(UTC) - timedelta(minutes=1),
         "end_time": None,
     }
     options.update(kw)
-    return await storage.create_cron(**options)
+    return await storage.create_cron(NewCron(**options))
 
 
 async def test_cron_create_get_search_count_update_delete(storage: Storage) -> None:
@@ -904,7 +938,8 @@ async def test_cron_create_get_search_count_update_delete(storage: Storage) -> N
 
     later = datetime.now(UTC) + timedelta(hours=1)
     updated = await storage.update_cron(
-        first.cron_id, schedule="0 * * * *", next_run_date=later, metadata={"tier": 2}
+        first.cron_id,
+        CronChanges(schedule="0 * * * *", next_run_date=later, metadata={"tier": 2}),
     )
     assert updated.schedule == "0 * * * *" and updated.payload == {"input": {}}
     assert updated.next_run_date is not None
@@ -917,7 +952,7 @@ async def test_cron_create_get_search_count_update_delete(storage: Storage) -> N
     with pytest.raises(NotFound, match=first.cron_id):
         await storage.delete_cron(first.cron_id)
     with pytest.raises(NotFound, match=first.cron_id):
-        await storage.update_cron(first.cron_id, enabled=False)
+        await storage.update_cron(first.cron_id, CronChanges(enabled=False))
 
 
 async def test_cron_on_a_missing_thread_is_not_found(storage: Storage) -> None:
@@ -1124,7 +1159,9 @@ async def test_thread_metadata_update_merges_top_level_keys(storage: Storage) ->
 
 async def test_cron_metadata_update_merges_top_level_keys(storage: Storage) -> None:
     cron = await make_cron(storage, metadata={"owner": {"team": "fin", "id": 1}})
-    updated = await storage.update_cron(cron.cron_id, metadata={"owner": {"team": "ops"}})
+    updated = await storage.update_cron(
+        cron.cron_id, CronChanges(metadata={"owner": {"team": "ops"}})
+    )
     assert updated.metadata == {"owner": {"team": "ops"}}
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from agent_ops.errors import NotFound, Unauthenticated
 from agent_ops.governance import KeyRing
-from agent_ops.storage import ApiKey, IntakeEntry, Storage, ThreadFilter
+from agent_ops.storage import ApiKey, IntakeEntry, NewAssistant, Storage, ThreadFilter
 
 SECRET = "k" * 40
 
@@ -69,7 +69,7 @@ async def test_key_ring_verifies_only_the_exact_live_key(storage: Storage) -> No
 
 
 async def test_threads_and_runs_carry_the_tenant_they_were_made_in(storage: Storage) -> None:
-    await storage.create_assistant(assistant_id="a" * 8, graph_id="echo", name="echo")
+    await storage.create_assistant(NewAssistant(assistant_id="a" * 8, graph_id="echo", name="echo"))
     made = await storage.create_thread(thread_id="t-acme", tenant_id="acme", owner="key:1")
     assert (made.tenant_id, made.owner) == ("acme", "key:1")
     run = await storage.create_run(
