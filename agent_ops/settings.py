@@ -92,6 +92,9 @@ class Settings(BaseSettings):
         Path("langgraph.json"), description="graph registry (LangGraph CLI format)"
     )
     workers: int = Field(8, ge=0, description="runs executed at once per process (0: API only)")
+    processes: int = Field(
+        1, ge=1, description="`serve` processes sharing the listening socket (PostgreSQL only)"
+    )
     lease_seconds: float = Field(30.0, gt=0, description="how long a claim lasts without heartbeat")
     heartbeat_seconds: float = Field(5.0, gt=0, description="how often a running run renews it")
     max_attempts: int = Field(3, ge=1, description="attempts before an abandoned run ends in error")
