@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent_ops.types import Backend
@@ -65,6 +66,57 @@ def aes_key(text: str, setting: str = "AGENT_OPS_ENCRYPTION_KEY") -> bytes:
     return key
 
 
+def _split_commas(value: object) -> object:
+    # Environment variables hold lists comma-separated (`https://a.example,https://b.example`).
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+_Item = TypeVar("_Item")
+CommaList = Annotated[list[_Item], NoDecode, BeforeValidator(_split_commas)]
+"""A list setting, written comma-separated in the environment (not as JSON)."""
+
+
+def _phone_region(value: str) -> None:
+    import phonenumbers  # only this check needs it at settings time
+
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"AGENT_OPS_REDACT_PHONE_REGION={value!r} is not a country phonenumbers knows"
+            " (an ISO 3166 code in capitals, e.g. HK, DE)"
+        )
+
+
+def _long_secret(value: SecretStr) -> None:
+    if len(value.get_secret_value()) < 32:
+        raise ValueError(
+            f"AGENT_OPS_AUTH_SECRET has {len(value.get_secret_value())} characters; "
+            "use 32 or more (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+
+
+# The checks of optional settings, run only on a value that is set.
+_CHECKS: dict[str, Callable[[Any], object]] = {
+    "redact_phone_region": _phone_region,
+    "auth_secret": _long_secret,
+    "encryption_key": lambda value: aes_key(value.get_secret_value()),
+}
+
+
+# Kinds of setting, each with the check every setting of its kind has, written once.
+def _seconds(default: float, description: str, *, zero: bool = False) -> Any:
+    """A time in seconds: above 0, or with `zero` 0 too (nothing kept, no grace)."""
+    if zero:
+        return Field(default, ge=0, description=description)
+    return Field(default, gt=0, description=description)
+
+
+def _count(default: int, description: str, *, least: int = 1) -> Any:
+    """A whole number (a size, a limit, a number of attempts) of at least `least`."""
+    return Field(default, ge=least, description=description)
+
+
 class Settings(BaseSettings):
     """Everything agent-ops reads from its environment (`AGENT_OPS_*` variables or `.env`)."""
 
@@ -76,7 +128,7 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         description="sqlite:///path/to/file.db (embedded default) or postgresql://user@host/db",
     )
-    database_pool_size: int = Field(10, ge=1, description="PostgreSQL pool size per process")
+    database_pool_size: int = _count(10, "PostgreSQL pool size per process")
     database_prepared_statements: bool = Field(
         True,
         description="PostgreSQL: prepare repeated statements (halves the database's CPU per run);"
@@ -91,47 +143,36 @@ class Settings(BaseSettings):
     config: Path = Field(
         Path("langgraph.json"), description="graph registry (LangGraph CLI format)"
     )
-    workers: int = Field(8, ge=0, description="runs executed at once per process (0: API only)")
-    processes: int = Field(
-        1, ge=1, description="`serve` processes sharing the listening socket (PostgreSQL only)"
+    workers: int = _count(8, "runs executed at once per process (0: API only)", least=0)
+    processes: int = _count(1, "`serve` processes sharing the listening socket (PostgreSQL only)")
+    lease_seconds: float = _seconds(30.0, "how long a claim lasts without heartbeat")
+    heartbeat_seconds: float = _seconds(5.0, "how often a running run renews it")
+    max_attempts: int = _count(3, "attempts before an abandoned run ends in error")
+    poll_seconds: float = _seconds(2.0, "safety-net poll for runs when no wake-up arrives")
+    shutdown_grace_seconds: float = _seconds(
+        20.0, "on shutdown, how long in-flight runs may finish before re-queue", zero=True
     )
-    lease_seconds: float = Field(30.0, gt=0, description="how long a claim lasts without heartbeat")
-    heartbeat_seconds: float = Field(5.0, gt=0, description="how often a running run renews it")
-    max_attempts: int = Field(3, ge=1, description="attempts before an abandoned run ends in error")
-    poll_seconds: float = Field(
-        2.0, gt=0, description="safety-net poll for runs when no wake-up arrives"
+    event_retention_seconds: float = _seconds(
+        3600.0, "how long a finished run's stream stays replayable", zero=True
     )
-    shutdown_grace_seconds: float = Field(
-        20.0, ge=0, description="on shutdown, how long in-flight runs may finish before re-queue"
+    stateless_retention_seconds: float = _seconds(
+        60.0, "how long a finished stateless run's thread stays readable", zero=True
     )
-    event_retention_seconds: float = Field(
-        3600.0, ge=0, description="how long a finished run's stream stays replayable"
+    max_body_bytes: int = _count(
+        10 * 1024 * 1024, "largest request body accepted (413 above it)", least=1024
     )
-    stateless_retention_seconds: float = Field(
-        60.0, ge=0, description="how long a finished stateless run's thread stays readable"
-    )
-    max_body_bytes: int = Field(
-        10 * 1024 * 1024, ge=1024, description="largest request body accepted (413 above it)"
-    )
-    max_batch_runs: int = Field(
-        100, ge=1, description="most runs one POST /runs/batch may create (422 above it)"
-    )
+    max_batch_runs: int = _count(100, "most runs one POST /runs/batch may create (422 above it)")
     # -- per-field limits (bytes of compact JSON, each answered with 413 naming the field) --
-    max_input_bytes: int = Field(
-        4 * 1024 * 1024,
-        ge=1,
-        description="largest run input, command or context, or thread state update values",
+    max_input_bytes: int = _count(
+        4 * 1024 * 1024, "largest run input, command or context, or thread state update values"
     )
-    max_metadata_bytes: int = Field(
-        64 * 1024, ge=1, description="largest metadata of a thread, assistant, run or cron"
+    max_metadata_bytes: int = _count(
+        64 * 1024, "largest metadata of a thread, assistant, run or cron"
     )
-    max_store_value_bytes: int = Field(
-        1024 * 1024, ge=1, description="largest value of one store item"
-    )
-    max_streams_per_caller: int = Field(
+    max_store_value_bytes: int = _count(1024 * 1024, "largest value of one store item")
+    max_streams_per_caller: int = _count(
         32,
-        ge=1,
-        description="SSE streams one caller (identity, or client address without auth) may "
+        "SSE streams one caller (identity, or client address without auth) may "
         "hold open at once (429 above it)",
     )
     webhook_allow_private: bool = Field(
@@ -144,26 +185,22 @@ class Settings(BaseSettings):
         description="signs outbound run webhooks (Standard Webhooks: whsec_ + base64); "
         "unset: they are sent unsigned",
     )
-    webhook_max_attempts: int = Field(
-        8, ge=1, description="attempts at an outbound webhook before it is given up"
+    webhook_max_attempts: int = _count(8, "attempts at an outbound webhook before it is given up")
+    webhook_retry_seconds: float = _seconds(
+        2.0, "first retry delay of an outbound webhook (doubles, with jitter)"
     )
-    webhook_retry_seconds: float = Field(
-        2.0, gt=0, description="first retry delay of an outbound webhook (doubles, with jitter)"
-    )
-    webhook_timeout_seconds: float = Field(
-        10.0, gt=0, description="how long one outbound webhook attempt may take"
+    webhook_timeout_seconds: float = _seconds(
+        10.0, "how long one outbound webhook attempt may take"
     )
     # -- triggers (agent_ops/triggers) --
-    trigger_tick_seconds: float = Field(
-        1.0, gt=0, description="how often a process with workers looks for due cron/SQL triggers"
+    trigger_tick_seconds: float = _seconds(
+        1.0, "how often a process with workers looks for due cron/SQL triggers"
     )
     triggers_config: Path | None = Field(
         None, description="triggers declared in a file (YAML/JSON), reconciled at start-up"
     )
-    trigger_misfire_grace_seconds: float = Field(
-        60.0,
-        ge=0,
-        description="how late a due trigger may fire as on time (later: its misfire policy)",
+    trigger_misfire_grace_seconds: float = _seconds(
+        60.0, "how late a due trigger may fire as on time (later: its misfire policy)", zero=True
     )
     models_config: Path | None = Field(
         None, description="models config (YAML/JSON/TOML): roles -> providers; none: all local"
@@ -187,12 +224,10 @@ class Settings(BaseSettings):
     local_model_start: Literal["lazy", "serve"] = Field(
         "lazy", description="start the local model server on first use or when serve starts"
     )
-    local_model_threads: int = Field(2, ge=1, description="CPU threads of the local model")
-    local_model_context: int = Field(4096, ge=256, description="context window in tokens")
-    local_model_start_timeout: float = Field(
-        120.0,
-        gt=0,
-        description="seconds the local model server may take to answer its health check",
+    local_model_threads: int = _count(2, "CPU threads of the local model")
+    local_model_context: int = _count(4096, "context window in tokens", least=256)
+    local_model_start_timeout: float = _seconds(
+        120.0, "seconds the local model server may take to answer its health check"
     )
     connectors_config: Path | None = Field(
         None, description="connectors config (YAML): mail, folders and the triggers they start"
@@ -218,7 +253,7 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = Field(
         None, description="where the provider publishes its signing keys (JWKS)"
     )
-    oidc_algorithms: Annotated[list[str], NoDecode] = Field(
+    oidc_algorithms: CommaList[str] = Field(
         ["RS256", "ES256"], description="signature algorithms accepted on OIDC tokens"
     )
     oidc_role_claim: str = Field(
@@ -233,7 +268,7 @@ class Settings(BaseSettings):
         description="role of a user a langgraph.json auth handler returns without `role` or a "
         "role among its `permissions`",
     )
-    cors_allow_origins: Annotated[list[str], NoDecode] = Field(
+    cors_allow_origins: CommaList[str] = Field(
         [], description="browser origins allowed to call the API (CORS); none by default"
     )
     # -- tool permissions (agent_ops/governance/tools.py) --
@@ -243,18 +278,18 @@ class Settings(BaseSettings):
         'make, as systems or system:operation globs, e.g. {"agent": ["sql:sql_note_*"]}; over '
         "the shipped lists (invoice_approval: tryton, smtp); unnamed graphs may only read",
     )
-    tool_approval: Annotated[list[str], NoDecode] = Field(
+    tool_approval: CommaList[str] = Field(
         [],
         description="writes (same patterns, comma-separated) that run only in a run resumed by "
         "an approver's answer, e.g. tryton:tryton_pay_invoice",
     )
     # -- approval policy (agent_ops/governance/approvals.py) --
-    approval_four_eyes: Annotated[list[str], NoDecode] = Field(
+    approval_four_eyes: CommaList[str] = Field(
         [],
         description="graph ids (`*`: all) whose interrupts nobody who started or edited the "
         "thread may approve",
     )
-    approval_two_approvers: Annotated[list[str], NoDecode] = Field(
+    approval_two_approvers: CommaList[str] = Field(
         [], description="graph ids (`*`: all) whose interrupts need two distinct approvers"
     )
     approval_two_approvers_above: float | None = Field(
@@ -284,8 +319,8 @@ class Settings(BaseSettings):
         description="address mailed (through the mail connector's SMTP settings, through the "
         "outbox) when an approval escalates",
     )
-    approval_escalate_sweep_seconds: float = Field(
-        30.0, gt=0, description="how often each worker process looks for overdue approvals"
+    approval_escalate_sweep_seconds: float = _seconds(
+        30.0, "how often each worker process looks for overdue approvals"
     )
     approval_policy_version: str | None = Field(
         None,
@@ -299,7 +334,7 @@ class Settings(BaseSettings):
         "sealed under; "
         "unset: stored plain. `python -c 'import secrets; print(secrets.token_hex(32))'`",
     )
-    encryption_old_keys: Annotated[list[SecretStr], NoDecode] = Field(
+    encryption_old_keys: CommaList[SecretStr] = Field(
         [],
         description="earlier encryption keys, comma-separated: they only open what they sealed, "
         "until `agent-ops encryption rotate` has re-sealed it under `encryption_key`",
@@ -313,56 +348,12 @@ class Settings(BaseSettings):
         DatabaseUrl.parse(value)
         return value
 
-    @field_validator(
-        "oidc_algorithms",
-        "cors_allow_origins",
-        "approval_four_eyes",
-        "approval_two_approvers",
-        "tool_approval",
-        mode="before",
-    )
+    @field_validator("redact_phone_region", "auth_secret", "encryption_key")
     @classmethod
-    def _comma_list(cls, value: object) -> object:
-        # Environment variables hold lists comma-separated (`https://a.example,https://b.example`).
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    @field_validator("redact_phone_region")
-    @classmethod
-    def _phone_region(cls, value: str | None) -> str | None:
-        import phonenumbers  # only this check needs it at settings time
-
-        if value is not None and value not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(
-                f"AGENT_OPS_REDACT_PHONE_REGION={value!r} is not a country phonenumbers knows"
-                " (an ISO 3166 code in capitals, e.g. HK, DE)"
-            )
-        return value
-
-    @field_validator("auth_secret")
-    @classmethod
-    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 32:
-            raise ValueError(
-                f"AGENT_OPS_AUTH_SECRET has {len(value.get_secret_value())} characters; "
-                "use 32 or more (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
-            )
-        return value
-
-    @field_validator("encryption_key")
-    @classmethod
-    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+    def _checked_when_set(cls, value: Any, info: ValidationInfo) -> Any:
+        # Unset is always allowed; a set value passes its setting's check, whose error names it.
         if value is not None:
-            aes_key(value.get_secret_value())
-        return value
-
-    @field_validator("encryption_old_keys", mode="before")
-    @classmethod
-    def _old_keys_list(cls, value: object) -> object:
-        # As `_comma_list`: the environment holds the old keys comma-separated.
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            _CHECKS[info.field_name or ""](value)
         return value
 
     @field_validator("encryption_old_keys")

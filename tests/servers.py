@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 
@@ -143,3 +144,22 @@ def serving(server: AgentOpsProcess) -> Iterator[AgentOpsProcess]:
         server.stop()
         if os.environ.get("AGENT_OPS_SHOW_SERVER_LOG"):
             print(server.log())
+
+
+def server_per_backend(
+    name: str,
+    env: dict[str, str],
+    *,
+    scope: Literal["session", "package", "module"] = "session",
+) -> Any:
+    """A fixture: a server called `name` with `env` on a fresh database of each backend, started
+    once per `scope` and stopped after it."""
+
+    @pytest.fixture(scope=scope, params=BACKENDS)
+    def server(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[AgentOpsProcess]:
+        with serving(new_server(tmp_path_factory, name, env, request=request)) as started:
+            yield started
+
+    return server

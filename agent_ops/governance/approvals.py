@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -66,6 +66,10 @@ class PendingApproval:
     escalated_to: Role | None
 
 
+# The rules whose setting is not `approval_<rule>`.
+_SETTING: Final = {"label": "policy_version"}
+
+
 @dataclass(frozen=True, slots=True)
 class ApprovalPolicy:
     """The approval rules in force, read once from the settings."""
@@ -83,17 +87,13 @@ class ApprovalPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApprovalPolicy:
-        return cls(
-            four_eyes=frozenset(settings.approval_four_eyes),
-            two_approvers=frozenset(settings.approval_two_approvers),
-            two_approvers_above=settings.approval_two_approvers_above,
-            amount_field=settings.approval_amount_field,
-            expire_hours=settings.approval_expire_hours,
-            escalate_to=settings.approval_escalate_to,
-            escalate_webhook=settings.approval_escalate_webhook,
-            escalate_mail=settings.approval_escalate_mail,
-            label=settings.approval_policy_version,
-        )
+        # Each rule is the setting `approval_<rule>` (the label is `approval_policy_version`);
+        # a list of graph ids is kept as a set.
+        rules: dict[str, Any] = {}
+        for rule in fields(cls):
+            value = getattr(settings, f"approval_{_SETTING.get(rule.name, rule.name)}")
+            rules[rule.name] = frozenset(value) if isinstance(value, list) else value
+        return cls(**rules)
 
     @property
     def version(self) -> str:

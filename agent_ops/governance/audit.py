@@ -21,6 +21,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypedDict, Unpack
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from agent_ops.errors import InvalidInput
 from agent_ops.governance.identity import Identity, caller
 from agent_ops.storage import AuditEntry, AuditRecord, AuditTrail
@@ -28,6 +30,7 @@ from agent_ops.types import DEFAULT_TENANT
 
 __all__ = [
     "GENESIS",
+    "AuditFilter",
     "Facts",
     "Outcome",
     "answers",
@@ -309,30 +312,51 @@ def view(row: AuditRecord) -> dict[str, Any]:
     return out
 
 
+class AuditFilter(BaseModel):
+    """Which page of the trail a reader asks for: exact values of four columns, the first time
+    (`since`, an ISO date or time), the cursor of the previous page and the page's size. Read
+    once from the `GET /audit` query and handed through the runtime as it is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: str | None = None
+    actor: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    since: str | None = None
+    after: str | None = None
+    limit: int = Field(50, ge=1, le=500)
+
+
+# The filters compared with a column as given (`since` and `after` are read first).
+_EXACT: Final = {"action", "actor", "resource_type", "resource_id"}
+
+
 async def page(
-    storage: AuditTrail,
-    *,
-    tenant: str | None,
-    after: str | None = None,
-    limit: int = 50,
-    since: str | None = None,
-    **filters: str | None,
+    storage: AuditTrail, wanted: AuditFilter, *, tenant: str | None
 ) -> tuple[list[AuditRecord], str | None]:
-    """One page of the trail in chain order from `since` (an ISO time), and the cursor of the
-    next (`<tenant>/<seq>` of the page's last row; None when this page is the last)."""
-    if since is not None:
-        filters["since"] = time_text(since)
-        if filters["since"] is None:
-            raise InvalidInput(f"since {since!r} is not an ISO date or time")
+    """One page of the trail in chain order from `since`, and the cursor of the next
+    (`<tenant>/<seq>` of the page's last row; None when this page is the last)."""
+    since = None
+    if wanted.since is not None:
+        since = time_text(wanted.since)
+        if since is None:
+            raise InvalidInput(f"since {wanted.since!r} is not an ISO date or time")
     position = None
-    if after is not None:
-        name, _, seq = after.rpartition("/")
+    if wanted.after is not None:
+        name, _, seq = wanted.after.rpartition("/")
         if not name or not seq.isdigit():
             raise InvalidInput(
-                f"after {after!r} is not a cursor <tenant>/<seq> from a previous page"
+                f"after {wanted.after!r} is not a cursor <tenant>/<seq> from a previous page"
             )
         position = (name, int(seq))
-    rows = await storage.read_audit(tenant_id=tenant, after=position, limit=limit + 1, **filters)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows = await storage.read_audit(
+        tenant_id=tenant,
+        since=since,
+        after=position,
+        limit=wanted.limit + 1,
+        **wanted.model_dump(include=_EXACT),
+    )
+    more = len(rows) > wanted.limit
+    rows = rows[: wanted.limit]
     return rows, f"{rows[-1].tenant_id}/{rows[-1].seq}" if more else None

@@ -25,7 +25,7 @@ from agent_ops.models.decisions import DecisionSink, MemoryDecisions
 from agent_ops.models.hub import Models
 from agent_ops.models.local import LocalModelServer, default_model_path
 from agent_ops.models.prompts import Prompt, PromptLibrary
-from agent_ops.models.providers import Ask, Provider, Rule
+from agent_ops.models.providers import Ask, Call, Provider, Rule
 from agent_ops.models.redact import PII_KINDS, PiiKind, Redaction
 from agent_ops.models.replay import REPLAY_MODES, ReplayCache, ReplayMode
 from agent_ops.models.roles import RoleModel, StructuredRole
@@ -44,6 +44,7 @@ __all__ = [
     "REPLAY_MODES",
     "UNKNOWN",
     "Ask",
+    "Call",
     "DecisionSink",
     "LabelledText",
     "LocalModelServer",

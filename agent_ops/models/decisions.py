@@ -11,9 +11,9 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict, Unpack
 
 from langchain_core.messages import AIMessage, BaseMessage
 
@@ -24,6 +24,7 @@ from agent_ops.types import DEFAULT_TENANT, Json, ModelErrorKind, TokenSource
 
 __all__ = [
     "NO_TOKENS",
+    "Attempt",
     "AuditedDecisions",
     "CallContext",
     "DecisionSink",
@@ -156,6 +157,20 @@ def reported_usage(message: AIMessage) -> TokenUsage | None:
     return TokenUsage(usage["input_tokens"], usage["output_tokens"], "provider")
 
 
+class Attempt(TypedDict):
+    """How one provider attempt went, in `ModelDecision`'s own field names."""
+
+    provider: str
+    model: str
+    output: Json | None
+    error: str | None
+    latency_ms: float
+    cost_usd: float
+    error_kind: NotRequired[ModelErrorKind | None]
+    queue_ms: NotRequired[float | None]
+    generation_ms: NotRequired[float | None]
+
+
 @dataclass(frozen=True, slots=True)
 class CallContext:
     """What every decision of one role call shares."""
@@ -168,38 +183,16 @@ class CallContext:
     input_hash: str
 
     def decision(
-        self,
-        *,
-        provider: str,
-        model: str,
-        output: Json | None,
-        error: str | None,
-        latency_ms: float,
-        usage: TokenUsage = NO_TOKENS,
-        cost_usd: float = 0.0,
-        error_kind: ModelErrorKind | None = None,
-        queue_ms: float | None = None,
-        generation_ms: float | None = None,
+        self, *, usage: TokenUsage = NO_TOKENS, **attempt: Unpack[Attempt]
     ) -> ModelDecision:
+        """The decision one attempt makes: this call's shared facts, the attempt's, its usage."""
+        shared = {f.name: getattr(self, f.name) for f in fields(self)}
         return ModelDecision(
             decision_id=str(uuid.uuid4()),
-            run_id=self.run_id,
-            thread_id=self.thread_id,
-            role=self.role,
-            provider=provider,
-            model=model,
-            prompt_name=self.prompt_name,
-            prompt_version=self.prompt_version,
-            input_hash=self.input_hash,
-            output=output,
-            error=error,
-            latency_ms=latency_ms,
+            created_at=datetime.now(UTC),
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             token_source=usage.source,
-            cost_usd=cost_usd,
-            created_at=datetime.now(UTC),
-            error_kind=error_kind,
-            queue_ms=queue_ms,
-            generation_ms=generation_ms,
+            **shared,
+            **attempt,
         )

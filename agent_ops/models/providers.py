@@ -9,7 +9,7 @@ answers too). llama-cpp-python's server reports none when streaming, so a local 
 usage is counted by the local server's tokenizer, after the answer, outside its latency.
 
 Each provider has a `queue` (see `_queue.py`); the role takes a turn there before `answer`, so
-`answer`'s `time_limit` runs only while the endpoint works on the request.
+`answer`'s `call.time_limit` runs only while the endpoint works on the request.
 """
 
 from __future__ import annotations
@@ -64,6 +64,17 @@ class Ask:
     schema: type[BaseModel] | None = None
 
 
+@dataclass(frozen=True)
+class Call:
+    """One asking of a provider: the messages, what is asked besides, the run's config (for
+    LangChain's callbacks, so tokens stream) and the seconds the answer may take."""
+
+    messages: Sequence[BaseMessage]
+    ask: Ask
+    time_limit: float
+    config: RunnableConfig | None = None
+
+
 TokenCounter = Callable[[Mapping[str, Any], str], Awaitable[CountedTokens]]
 """Counts a chat request body's prompt tokens and an answer text's tokens (the local server)."""
 
@@ -101,22 +112,13 @@ class Provider(ABC):
         return None
 
     @abstractmethod
-    async def answer(
-        self,
-        messages: Sequence[BaseMessage],
-        ask: Ask,
-        *,
-        config: RunnableConfig | None = None,
-        time_limit: float,
-    ) -> AIMessage:
-        """Answer once (no retries) within `time_limit` seconds; raise on failure.
+    async def answer(self, call: Call) -> AIMessage:
+        """Answer once (no retries) within `call.time_limit` seconds; raise on failure.
 
         Call it during a turn of `queue`.
         """
 
-    async def usage(
-        self, messages: Sequence[BaseMessage], answer: AIMessage, ask: Ask, *, time_limit: float
-    ) -> TokenUsage:
+    async def usage(self, call: Call, answer: AIMessage) -> TokenUsage:
         """Return the tokens of a call that `answer` answered, and who gave the numbers."""
         return reported_usage(answer) or NO_TOKENS
 
@@ -178,31 +180,22 @@ class ChatEndpoint(Provider):
     async def ready(self) -> None:
         await self._base_url()
 
-    async def answer(
-        self,
-        messages: Sequence[BaseMessage],
-        ask: Ask,
-        *,
-        config: RunnableConfig | None = None,
-        time_limit: float,
-    ) -> AIMessage:
-        client = await self._client(time_limit)
-        async with asyncio.timeout(time_limit):
-            message = await self._bound(client, ask).ainvoke(list(messages), config)
+    async def answer(self, call: Call) -> AIMessage:
+        client = await self._client(call.time_limit)
+        async with asyncio.timeout(call.time_limit):
+            message = await self._bound(client, call.ask).ainvoke(list(call.messages), call.config)
         assert isinstance(message, AIMessage)
         return message
 
-    async def usage(
-        self, messages: Sequence[BaseMessage], answer: AIMessage, ask: Ask, *, time_limit: float
-    ) -> TokenUsage:
+    async def usage(self, call: Call, answer: AIMessage) -> TokenUsage:
         reported = reported_usage(answer)
         if reported is not None or self._count_tokens is None:
             return reported or NO_TOKENS
-        client = await self._client(time_limit)
-        bound = self._bound(client, ask)
+        client = await self._client(call.time_limit)
+        bound = self._bound(client, call.ask)
         extra = bound.kwargs if isinstance(bound, RunnableBinding) else {}
         # The body ChatOpenAI sent, so the server renders the very prompt it answered.
-        body = client._get_request_payload(list(messages), **extra)
+        body = client._get_request_payload(list(call.messages), **extra)
         try:
             counted = await self._count_tokens(body, answer.text)
         except (ModelUnavailable, httpx.HTTPError) as exc:
@@ -237,16 +230,9 @@ class RuleProvider(Provider):
         super().__init__(spec, "rules", name, ProviderOptions(), queue)
         self._rule = rule
 
-    async def answer(
-        self,
-        messages: Sequence[BaseMessage],
-        ask: Ask,
-        *,
-        config: RunnableConfig | None = None,
-        time_limit: float,
-    ) -> AIMessage:
-        async with asyncio.timeout(time_limit):
-            result = self._rule(messages)
+    async def answer(self, call: Call) -> AIMessage:
+        async with asyncio.timeout(call.time_limit):
+            result = self._rule(call.messages)
             if inspect.isawaitable(result):
                 result = await result
         if isinstance(result, AIMessage):

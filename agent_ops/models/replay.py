@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, messages_from_dict, messages_to_dict
-from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
 from agent_ops.errors import ConfigError, ModelUnavailable
 from agent_ops.models.decisions import TokenUsage
-from agent_ops.models.providers import Ask, Provider
+from agent_ops.models.providers import Call, Provider
 
 __all__ = ["REPLAY_MODES", "ReplayCache", "ReplayMode", "ReplayProvider", "request_key"]
 
@@ -140,16 +139,14 @@ class ReplayProvider(Provider):
         # The usage of answers handed out and not yet asked for (`usage` follows `answer`).
         self._usage: dict[int, TokenUsage] = {}
 
-    async def answer(
-        self,
-        messages: Sequence[BaseMessage],
-        ask: Ask,
-        *,
-        config: RunnableConfig | None = None,
-        time_limit: float,
-    ) -> AIMessage:
+    async def answer(self, call: Call) -> AIMessage:
+        ask = call.ask
         key = request_key(
-            self.inner, messages, tools=ask.tools, tool_choice=ask.tool_choice, schema=ask.schema
+            self.inner,
+            call.messages,
+            tools=ask.tools,
+            tool_choice=ask.tool_choice,
+            schema=ask.schema,
         )
         found = self.cache.get(key)
         if found is not None:
@@ -163,16 +160,14 @@ class ReplayProvider(Provider):
                 f"{key[:12]} (replay mode asks no model; run with mode record to add it)"
             )
         await self.inner.ready()
-        message = await self.inner.answer(messages, ask, config=config, time_limit=time_limit)
-        usage = await self.inner.usage(messages, message, ask, time_limit=time_limit)
+        message = await self.inner.answer(call)
+        usage = await self.inner.usage(call, message)
         self.cache.misses += 1
         self.cache.put(key, message, usage)
         self._usage[id(message)] = usage
         return message
 
-    async def usage(
-        self, messages: Sequence[BaseMessage], answer: AIMessage, ask: Ask, *, time_limit: float
-    ) -> TokenUsage:
+    async def usage(self, call: Call, answer: AIMessage) -> TokenUsage:
         return self._usage.pop(id(answer), TokenUsage(0, 0, "none"))
 
     async def settle(self, limit: float) -> None:

@@ -49,7 +49,7 @@ from agent_ops.models.decisions import (
     message_output,
 )
 from agent_ops.models.prompts import Prompt
-from agent_ops.models.providers import RETRIABLE, TIMEOUTS, Ask, Provider
+from agent_ops.models.providers import RETRIABLE, TIMEOUTS, Ask, Call, Provider
 from agent_ops.models.redact import Redaction
 
 log = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ class _Caller:
         Only the asking runs under `timeout_seconds`: starting a local server and waiting in the
         queue do not, the wait has its own bound.
         """
-        limit = self.config.timeout_seconds
+        call = Call(messages, ask, self.config.timeout_seconds, config)
         await provider.ready()
         queued = time.perf_counter()
         try:
@@ -264,7 +264,7 @@ class _Caller:
                 clock.queue_ms = clock.since(queued)
                 generating = time.perf_counter()
                 try:
-                    message = await provider.answer(messages, ask, config=config, time_limit=limit)
+                    message = await provider.answer(call)
                 except TIMEOUTS:
                     clock.generation_ms = clock.since(generating)
                     clock.stop()
@@ -278,7 +278,7 @@ class _Caller:
                     if clock.generation_ms is None:
                         clock.generation_ms = clock.since(generating)
                     clock.stop()
-                usage = await provider.usage(messages, message, ask, time_limit=limit)
+                usage = await provider.usage(call, message)
         except QueueTimeout:
             clock.queue_ms = clock.since(queued)
             clock.stop()
@@ -348,6 +348,7 @@ class _Caller:
                 output=message_output(message),
                 error=None,
                 latency_ms=(time.perf_counter() - started) * 1000,
+                cost_usd=0.0,
             )
         )
         return message, value

@@ -16,6 +16,7 @@ packages import this surface (`__all__`), not the modules behind it.
 from __future__ import annotations
 
 from agent_ops.governance import Identity, PendingApproval, RequestFacts
+from agent_ops.governance.audit import AuditFilter
 from agent_ops.governance.audit import view as audit_view
 from agent_ops.runtime.assistants import AssistantFields, Assistants
 from agent_ops.runtime.crons import Crons, check_schedule, next_fire
@@ -54,6 +55,7 @@ __all__ = [
     "METRICS_CONTENT_TYPE",
     "Assistant",
     "AssistantFields",
+    "AuditFilter",
     "AuditRecord",
     "Assistants",
     "Breakpoints",

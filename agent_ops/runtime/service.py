@@ -243,14 +243,11 @@ class Runtime:
         )
 
     async def audit_page(
-        self, *, after: str | None = None, limit: int = 50, **filters: str | None
+        self, wanted: governance.audit.AuditFilter
     ) -> tuple[list[AuditRecord], str | None]:
         """A page of the caller's tenant's audit trail (every tenant's without authentication)
-        and the cursor of the next; `filters` are exact `action`, `actor`, `resource_type`,
-        `resource_id`, and `since` (an ISO time)."""
-        return await governance.audit.page(
-            self.storage, tenant=governance.tenant_filter(), after=after, limit=limit, **filters
-        )
+        and the cursor of the next."""
+        return await governance.audit.page(self.storage, wanted, tenant=governance.tenant_filter())
 
     async def pending_approvals(self) -> list[governance.PendingApproval]:
         """The caller's tenant's interrupts waiting for a decision, oldest first, with the

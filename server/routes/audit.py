@@ -3,11 +3,12 @@ and the approvals waiting for a decision, with the policy's rules and escalation
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from agent_ops.runtime import PendingApproval, audit_view
+from agent_ops.runtime import AuditFilter, PendingApproval, audit_view
 from server.deps import RuntimeDep
 from server.views import fields_of
 
@@ -16,26 +17,11 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit")
 async def list_audit(
-    runtime: RuntimeDep,
-    action: str | None = None,
-    actor: str | None = None,
-    resource_type: str | None = None,
-    resource_id: str | None = None,
-    since: str | None = None,
-    after: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    runtime: RuntimeDep, wanted: Annotated[AuditFilter, Query()]
 ) -> dict[str, Any]:
     """Return audit records oldest first (filters match exactly; `since` is an ISO time) and
     `next`, the `after` cursor of the following page (null on the last page)."""
-    rows, following = await runtime.audit_page(
-        action=action,
-        actor=actor,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        since=since,
-        after=after,
-        limit=limit,
-    )
+    rows, following = await runtime.audit_page(wanted)
     return {"records": [audit_view(row) for row in rows], "next": following}
 
 
@@ -47,15 +33,5 @@ async def list_approvals(runtime: RuntimeDep) -> list[dict[str, Any]]:
 
 
 def _pending_view(pending: PendingApproval) -> dict[str, Any]:
-    return fields_of(
-        pending,
-        "thread_id",
-        "graph_id",
-        "interrupts",
-        "waiting_since",
-        "waited_hours",
-        "rules",
-        "approvers",
-        "overdue",
-        "escalated_to",
-    )
+    # The inbox shows the whole record, in its declared order (a field added there is shown).
+    return fields_of(pending, *(field.name for field in fields(pending)))

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.servers import BACKENDS, AgentOpsProcess, new_server, serving
+from tests.servers import AgentOpsProcess, server_per_backend
 
-
-@pytest.fixture(scope="session", params=BACKENDS)
-def api_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AgentOpsProcess]:
-    env = {
+api_server = server_per_backend(
+    "api",
+    {
         "AGENT_OPS_WORKERS": "8",
         "AGENT_OPS_STATELESS_RETENTION_SECONDS": "1",
         # The webhook tests post to a receiver on loopback, which production refuses.
         "AGENT_OPS_WEBHOOK_ALLOW_PRIVATE": "true",
-    }
-    with serving(new_server(tmp_path_factory, "api", env, request=request)) as server:
-        yield server
+    },
+)
 
 
 @pytest.fixture

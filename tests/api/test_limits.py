@@ -16,7 +16,7 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import APIStatusError, NotFoundError, RateLimitError
 
 from tests.governance.conftest import KEYS_AUTH, create_key
-from tests.servers import BACKENDS, AgentOpsProcess, new_server, serving
+from tests.servers import AgentOpsProcess, new_server, server_per_backend, serving
 
 METADATA_BYTES = 1024
 INPUT_BYTES = 4096
@@ -29,20 +29,23 @@ def _blob(size: int) -> str:
     return "x" * size
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def limited(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    env = {
+limited_server = server_per_backend(
+    "limits",
+    {
         "AGENT_OPS_WORKERS": "2",
         "AGENT_OPS_MAX_METADATA_BYTES": str(METADATA_BYTES),
         "AGENT_OPS_MAX_INPUT_BYTES": str(INPUT_BYTES),
         "AGENT_OPS_MAX_STORE_VALUE_BYTES": str(STORE_VALUE_BYTES),
         "AGENT_OPS_MAX_STREAMS_PER_CALLER": str(STREAMS),
-    }
-    with serving(new_server(tmp_path_factory, "limits", env, request=request)) as server:
-        assert server.url is not None
-        yield server.url
+    },
+    scope="module",
+)
+
+
+@pytest.fixture(scope="module")
+def limited(limited_server: AgentOpsProcess) -> str:
+    assert limited_server.url is not None
+    return limited_server.url
 
 
 REFUSED = (APIStatusError, httpx.HTTPStatusError)

@@ -7,6 +7,7 @@ reader must use positions, not character columns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tools.documents._pdf_writer import a4_pdf
@@ -29,6 +30,37 @@ class Text:
     size: float = 9
     bold: bool = False
     right: bool = False
+
+
+@dataclass(frozen=True)
+class Column:
+    """Where a column of a layout stands, what its heading says, and which edge it aligns to."""
+
+    x: float
+    heading: str = ""
+    right: bool = False
+
+
+def row(
+    y: float, columns: Sequence[Column], cells: Sequence[str], size: float = 9, bold: bool = False
+) -> list[Text]:
+    """One row of a table: each cell in its column."""
+    return [
+        Text(c.x, y, cell, size, bold=bold, right=c.right)
+        for c, cell in zip(columns, cells, strict=True)
+    ]
+
+
+def heading(y: float, columns: Sequence[Column], size: float = 9) -> list[Text]:
+    """The columns' headings, bold, in one row."""
+    return row(y, columns, [c.heading for c in columns], size, bold=True)
+
+
+def rows(
+    y: float, columns: Sequence[Column], cells: Sequence[Sequence[str]], step: float = 16
+) -> list[Text]:
+    """Rows one under the other from `y`, `step` apart: a table's lines, a meta block, totals."""
+    return [text for n, line in enumerate(cells) for text in row(y + n * step, columns, line)]
 
 
 def placed_pdf(pages: list[list[Text]]) -> bytes:

@@ -16,7 +16,7 @@ import datetime as dt
 from decimal import Decimal
 
 from tests.documents.grounded_samples import demo_hints
-from tests.documents.placed_pdf import Text, placed_pdf
+from tests.documents.placed_pdf import Column, Text, heading, placed_pdf, row, rows
 from tools.documents import Document, Extraction, extract_invoice
 from tools.documents._table import table_headers
 from tools.documents._words import text_words
@@ -318,31 +318,23 @@ Total factura: 28,80 €
 
 
 def _right_aligned(quantity: str, amount: str) -> Document:
+    columns = [Column(40, "Menge"), Column(60, "Bezeichnung")]
+    columns += [Column(400, "Einzelpreis", right=True), Column(550, "Gesamtpreis", right=True)]
+    # the quantity right-aligned in a narrow column, so close to the text that they join
+    joined = [Column(56, right=True), *columns[1:]]
+    meta = [("Rechnungsnummer", "NWM-5506"), ("Rechnungsdatum", "20.11.2026")]
+    meta += [("Ihre Bestellung", "PO-00005")]
+    totals = [("Nettobetrag", f"{amount} €")]
+    totals += [("zzgl. 20 % USt.", "0,00 €" if amount == "0,00" else "9,00 €")]
+    totals += [("Rechnungsbetrag", "54,00 €")]
     t = [
         Text(40, 40, "Northwind Metals", 14, bold=True),
         Text(40, 56, "VAT DE123456704"),
         Text(400, 40, "RECHNUNG", 16, bold=True),
-        Text(350, 70, "Rechnungsnummer"),
-        Text(450, 70, "NWM-5506"),
-        Text(350, 84, "Rechnungsdatum"),
-        Text(450, 84, "20.11.2026"),
-        Text(350, 98, "Ihre Bestellung"),
-        Text(450, 98, "PO-00005"),
-        Text(40, 150, "Menge", bold=True),
-        Text(60, 150, "Bezeichnung", bold=True),
-        Text(400, 150, "Einzelpreis", bold=True, right=True),
-        Text(550, 150, "Gesamtpreis", bold=True, right=True),
-        # the quantity right-aligned in a narrow column, so close to the text that they join
-        Text(56, 168, quantity, right=True),
-        Text(60, 168, "Cutting disc 125 mm"),
-        Text(400, 168, "1,80", right=True),
-        Text(550, 168, amount, right=True),
-        Text(400, 200, "Nettobetrag"),
-        Text(550, 200, f"{amount} €", right=True),
-        Text(400, 214, "zzgl. 20 % USt."),
-        Text(550, 214, "0,00 €" if amount == "0,00" else "9,00 €", right=True),
-        Text(400, 228, "Rechnungsbetrag"),
-        Text(550, 228, "54,00 €", right=True),
+        *rows(70, [Column(350), Column(450)], meta, step=14),
+        *heading(150, columns),
+        *row(168, joined, [quantity, "Cutting disc 125 mm", "1,80", amount]),
+        *rows(200, [Column(400), Column(550, right=True)], totals, step=14),
     ]
     return Document.from_bytes(placed_pdf([t]), "rechnung.pdf")
 

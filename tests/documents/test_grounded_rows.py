@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.documents.grounded_samples import NWM, demo_hints, en, qty
-from tests.documents.placed_pdf import Text, placed_pdf
+from tests.documents.placed_pdf import Column, Text, heading, placed_pdf, row, rows
 from tools.documents import Document, extract_invoice
 
 D = Decimal
@@ -20,56 +20,38 @@ LINES = [
 ]
 
 
-def _pdf() -> Document:
-    def header(y: float) -> list[Text]:
-        return [
-            Text(40, y, "Item", 8, bold=True),
-            Text(130, y, "Description", 8, bold=True),
-            Text(350, y, "Qty", 8, bold=True, right=True),
-            Text(360, y, "Unit", 8, bold=True),
-            Text(470, y, "Unit price", 8, bold=True, right=True),
-            Text(550, y, "Amount", 8, bold=True, right=True),
-        ]
+COLUMNS = [Column(40, "Item"), Column(130, "Description"), Column(350, "Qty", right=True)]
+COLUMNS += [Column(360, "Unit"), Column(470, "Unit price", right=True)]
+COLUMNS += [Column(550, "Amount", right=True)]
+TOTALS = [Column(350), Column(550, right=True)]
 
-    def row(y: float, code: str, text: str, quantity: Decimal, price: Decimal) -> list[Text]:
-        return [
-            Text(40, y, code),
-            Text(130, y, text),
-            Text(350, y, qty(quantity), right=True),
-            Text(360, y, "pcs"),
-            Text(470, y, en(price), right=True),
-            Text(550, y, en(quantity * price), right=True),
-        ]
+
+def _pdf() -> Document:
+    def cells(code: str, text: str, quantity: Decimal, price: Decimal) -> list[str]:
+        return [code, text, qty(quantity), "pcs", en(price), en(quantity * price)]
 
     (c1, t1, wrapped, q1, p1), (c2, t2, _, q2, p2) = LINES
     subtotal = q1 * p1 + q2 * p2
+    meta = [("Invoice no.:", "NWM-7781"), ("Invoice date:", "2026-11-20")]
+    meta += [("Your order:", "PO-00001")]
     page1 = [
         Text(40, 50, "NORTHWIND METALS", 14, bold=True),
         Text(40, 64, "VAT DE123456704", 7),
         Text(360, 110, "INVOICE", 18, bold=True),
-        Text(360, 130, "Invoice no.:"),
-        Text(460, 130, "NWM-7781"),
-        Text(360, 142, "Invoice date:"),
-        Text(460, 142, "2026-11-20"),
-        Text(360, 154, "Your order:"),
-        Text(460, 154, "PO-00001"),
-        *header(220),
-        *row(238, c1, t1, q1, p1),
+        *rows(130, [Column(360), Column(460)], meta, step=12),
+        *heading(220, COLUMNS, size=8),
+        *row(238, COLUMNS, cells(c1, t1, q1, p1)),
         Text(130, 250, wrapped or ""),  # the description goes on under itself
-        Text(350, 760, "Carried forward"),
-        Text(550, 760, en(q1 * p1), right=True),
+        *row(760, TOTALS, ["Carried forward", en(q1 * p1)]),
         Text(40, 780, "Northwind Metals · thank you for your business", 7),
     ]
+    totals = [("Net total", en(subtotal)), ("VAT 0 %", "0.00")]
+    totals += [("Total due", f"EUR {en(subtotal)}")]
     page2 = [
         Text(40, 50, "Northwind Metals — invoice continued", 8),
-        *header(80),
-        *row(98, c2, t2, q2, p2),
-        Text(350, 140, "Net total"),
-        Text(550, 140, en(subtotal), right=True),
-        Text(350, 154, "VAT 0 %"),
-        Text(550, 154, "0.00", right=True),
-        Text(350, 168, "Total due"),
-        Text(550, 168, f"EUR {en(subtotal)}", right=True),
+        *heading(80, COLUMNS, size=8),
+        *row(98, COLUMNS, cells(c2, t2, q2, p2)),
+        *rows(140, TOTALS, totals, step=14),
     ]
     return Document.from_bytes(placed_pdf([page1, page2]), "nwm-units.pdf")
 

@@ -10,6 +10,7 @@ import asyncio
 import imaplib
 import json
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,26 @@ def connections(tryton: RunningTryton, mail: MailDevServer) -> Connections:
     )
 
 
+@dataclass(frozen=True)
+class Production:
+    """Production as the shadow finds it: its runtime, its database, its connectors and the
+    systems behind them."""
+
+    runtime: Runtime
+    database_url: str
+    connections: Connections
+    tryton: RunningTryton
+    mail: MailDevServer
+
+    @property
+    def backend(self) -> str:
+        return self.database_url.split(":")[0]
+
+
 @pytest.fixture
-async def production(database_url: str, connections: Connections) -> AsyncIterator[Runtime]:
+async def production(
+    database_url: str, connections: Connections, tryton: RunningTryton, mail: MailDevServer
+) -> AsyncIterator[Production]:
     settings = Settings(database_url=database_url, workers=2, poll_seconds=0.05, config=ROOT_CONFIG)
     runtime = Runtime(
         settings,
@@ -60,7 +79,7 @@ async def production(database_url: str, connections: Connections) -> AsyncIterat
         deps=Deps(connectors=connections, public_url=settings.url),
     )
     await runtime.start()
-    yield runtime
+    yield Production(runtime, database_url, connections, tryton, mail)
     await runtime.stop()
 
 
@@ -129,30 +148,28 @@ def _production_was(row: dict[str, Any], status: str, *, pays: bool, human: bool
 
 
 async def test_shadow_reports_agreement_per_past_run_and_nothing_reaches_tryton_or_mail(
-    production: Runtime,
-    database_url: str,
-    connections: Connections,
-    tryton: RunningTryton,
-    mail: MailDevServer,
+    production: Production,
     tmp_path: Path,
 ) -> None:
-    backend = database_url.split(":")[0]
-    threads = await _history(production, backend)
-    erp_before = await _erp_records(tryton)
-    mail_before = _mailbox_sizes(mail, AP, NORTHWIND, BLUE_HARBOR)
+    backend = production.backend
+    threads = await _history(production.runtime, backend)
+    erp_before = await _erp_records(production.tryton)
+    mail_before = _mailbox_sizes(production.mail, AP, NORTHWIND, BLUE_HARBOR)
     # Production did reach both: the paid invoice, the review requests and outcome mails.
     assert any(i["reference"] == f"NWM-SH-{backend}" for i in erp_before["invoices"])
     assert mail_before[AP] >= 2 and mail_before[NORTHWIND] >= 1 and mail_before[BLUE_HARBOR] >= 1
 
     report = await run_shadow(
-        ShadowOptions(assistant="invoice_approval", production_url=database_url, results=tmp_path),
+        ShadowOptions(
+            assistant="invoice_approval", production_url=production.database_url, results=tmp_path
+        ),
         Settings(config=ROOT_CONFIG),
-        connectors=connections,
+        connectors=production.connections,
     )
 
     # Nothing reached Tryton (no new or changed invoice, payment or move) or any mailbox.
-    assert await _erp_records(tryton) == erp_before
-    assert _mailbox_sizes(mail, AP, NORTHWIND, BLUE_HARBOR) == mail_before
+    assert await _erp_records(production.tryton) == erp_before
+    assert _mailbox_sizes(production.mail, AP, NORTHWIND, BLUE_HARBOR) == mail_before
 
     assert report["stop_before"] == ["book"]
     assert report["folder"].endswith(report["shadow"])
@@ -160,7 +177,7 @@ async def test_shadow_reports_agreement_per_past_run_and_nothing_reaches_tryton_
     by_thread = {}
     for name, thread in threads.items():
         [first, *_] = sorted(
-            await production.storage.list_runs(thread, limit=10), key=lambda r: r.created_at
+            await production.runtime.storage.list_runs(thread, limit=10), key=lambda r: r.created_at
         )
         by_thread[name] = rows[first.run_id]
     assert len(rows) == 3
@@ -201,37 +218,34 @@ async def test_shadow_reports_agreement_per_past_run_and_nothing_reaches_tryton_
 
 
 async def test_a_dry_run_that_reaches_a_write_is_refused_at_the_erp_connector(
-    production: Runtime,
-    database_url: str,
-    connections: Connections,
-    tryton: RunningTryton,
+    production: Production,
     tmp_path: Path,
 ) -> None:
     """Not stopped before `book`: the approved invoice's booking is refused by the connector,
     the shadow run fails naming it, and Tryton is unchanged."""
-    backend = database_url.split(":")[0]
-    thread = (await production.threads.create()).thread_id
+    backend = production.backend
+    thread = (await production.runtime.threads.create()).thread_id
     qty = 20 if backend == "sqlite" else 30
     clean = invoice(f"NWM-DRY-{backend}", "PO-00001", [("BOLT-M8", "Steel bolt", qty, "0.25")])
     # Production still waits at a stop before booking: the ERP has nothing of this invoice yet.
     stopped = RunOptions(input={"invoice": clean}, interrupt_before=["book"])
-    assert (await _run(production, thread, stopped))["status"] == "approved"
-    erp_before = await _erp_records(tryton)
+    assert (await _run(production.runtime, thread, stopped))["status"] == "approved"
+    erp_before = await _erp_records(production.tryton)
     report = await run_shadow(
         ShadowOptions(
             assistant="invoice_approval",
-            production_url=database_url,
+            production_url=production.database_url,
             results=tmp_path,
             stop_before=("notify",),
         ),
         Settings(config=ROOT_CONFIG),
-        connectors=connections,
+        connectors=production.connections,
     )
     [row] = report["runs"]
     assert row["shadow"]["run_status"] == "error" and row["agree"] is None
     assert "dry run: " in (row["error"] or ""), row["error"]
     assert "would write to the ERP; nothing was sent" in (row["error"] or "")
-    assert await _erp_records(tryton) == erp_before
+    assert await _erp_records(production.tryton) == erp_before
 
 
 def test_shadow_of_an_assistant_without_runs_is_one_error_line_and_exit_code_2(
@@ -265,34 +279,34 @@ def _secrets(settings: Any) -> dict[str, Any]:
 
 
 async def test_the_shadow_command_reads_the_connectors_config_and_prints_the_report(
-    production: Runtime,
-    database_url: str,
-    connections: Connections,
-    tryton: RunningTryton,
-    mail: MailDevServer,
+    production: Production,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`agent-ops eval shadow` as an operator runs it: the server's connectors config (Tryton and
     SMTP), the server's database; the report's path is the last line."""
-    backend = database_url.split(":")[0]
-    thread = (await production.threads.create()).thread_id
+    backend = production.backend
+    thread = (await production.runtime.threads.create()).thread_id
     dear = invoice(f"BHP-CLI-{backend}", "PO-00002", [("BOX-60", "Shipping carton", 5, "1.30")])
     options = RunOptions(input={"invoice": dear, "sender": BLUE_HARBOR}, config=REVIEWED)
-    assert (await _run(production, thread, options))["status"] == "needs_review"
-    assert connections.smtp is not None
+    assert (await _run(production.runtime, thread, options))["status"] == "needs_review"
+    assert production.connections.smtp is not None
     config = tmp_path / "connectors.yaml"
     config.write_text(
         yaml.safe_dump(
-            {"tryton": _secrets(connections.tryton), "mail": {"smtp": _secrets(connections.smtp)}}
+            {
+                "tryton": _secrets(production.connections.tryton),
+                "mail": {"smtp": _secrets(production.connections.smtp)},
+            }
         )
     )
     monkeypatch.setenv("AGENT_OPS_CONNECTORS_CONFIG", str(config))
     monkeypatch.setenv("AGENT_OPS_CONFIG", str(ROOT_CONFIG))
-    erp_before = await _erp_records(tryton)
-    mail_before = _mailbox_sizes(mail, AP, BLUE_HARBOR)
-    args = ["eval", "shadow", "--assistant", "invoice_approval", "--database-url", database_url]
+    erp_before = await _erp_records(production.tryton)
+    mail_before = _mailbox_sizes(production.mail, AP, BLUE_HARBOR)
+    url = production.database_url
+    args = ["eval", "shadow", "--assistant", "invoice_approval", "--database-url", url]
     code = await asyncio.to_thread(main, [*args, "--results", str(tmp_path / "out")])
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0, out
@@ -309,5 +323,5 @@ async def test_the_shadow_command_reads_the_connectors_config_and_prints_the_rep
     compared = row["fields"]["compared"]
     assert row["fields"]["agreeing"] == compared > 0
     assert any(line.endswith(f"(agree); fields {compared}/{compared}") for line in out), out
-    assert await _erp_records(tryton) == erp_before
-    assert _mailbox_sizes(mail, AP, BLUE_HARBOR) == mail_before
+    assert await _erp_records(production.tryton) == erp_before
+    assert _mailbox_sizes(production.mail, AP, BLUE_HARBOR) == mail_before

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any, Literal, TypedDict
 
 import pytest
@@ -15,8 +14,7 @@ from langchain_core.tools import tool
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from agent_ops.models import MemoryDecisions, Models
-from tests.models.local_models import models_of
+from tests.models.local_models import LocalModels, models_fixture
 from tests.models.respond_graph import respond_graph
 
 pytestmark = pytest.mark.llama
@@ -39,27 +37,23 @@ class Ticket(TypedDict, total=False):
     reply: str
 
 
-@pytest.fixture(scope="module")
-async def local_models() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
-    async with models_of(
-        {"providers": {"local:smollm2": {"max_tokens": 48, "temperature": 0.0}}}
-    ) as local:
-        yield local
+local = models_fixture(
+    {"providers": {"local:smollm2": {"max_tokens": 48, "temperature": 0.0}}}, scope="module"
+)
 
 
 async def test_smollm2_streams_tokens_and_makes_a_schema_valid_tool_call_in_a_graph(
-    local_models: tuple[Models, MemoryDecisions],
+    local: LocalModels,
 ) -> None:
-    models, sink = local_models
 
     async def extract(state: Ticket) -> Ticket:
-        role = models.role("extract").bind_tools([file_ticket], tool_choice="file_ticket")
+        role = local.models.role("extract").bind_tools([file_ticket], tool_choice="file_ticket")
         message = await role.ainvoke(state["request"])
         (call,) = message.tool_calls
         return {"args": call["args"]}
 
     async def respond(state: Ticket) -> Ticket:
-        message = await models.role("respond").ainvoke(state["request"])
+        message = await local.models.role("respond").ainvoke(state["request"])
         return {"reply": message.text}
 
     builder = StateGraph(Ticket)
@@ -98,7 +92,7 @@ async def test_smollm2_streams_tokens_and_makes_a_schema_valid_tool_call_in_a_gr
     assert chunks["extract"], "the tool call arrived through the messages stream"
     assert len(chunks["respond"]) > 3, "the reply streamed token by token"
     assert final["reply"] == "".join(chunks["respond"])
-    extract_log, respond_log = sink.decisions[-2:]
+    extract_log, respond_log = local.sink.decisions[-2:]
     assert extract_log.provider == respond_log.provider == "local:smollm2"
     assert extract_log.output is not None
     assert extract_log.output["tool_calls"] == [{"name": "file_ticket", "args": final["args"]}]
@@ -114,16 +108,15 @@ async def test_smollm2_streams_tokens_and_makes_a_schema_valid_tool_call_in_a_gr
 
 
 async def test_smollm2_structured_output_is_constrained_to_the_schema(
-    local_models: tuple[Models, MemoryDecisions],
+    local: LocalModels,
 ) -> None:
-    models, sink = local_models
     answer = (
-        await models.role("extract")
+        await local.models.role("extract")
         .with_structured_output(TicketArgs)
         .ainvoke("Printer jam on floor 2, ticket PRN-1234, low priority.")
     )
     assert isinstance(answer, TicketArgs)
-    last = sink.decisions[-1]
+    last = local.sink.decisions[-1]
     assert last.error is None and last.input_tokens > 0 and last.output_tokens > 0
     rate = last.output_tokens / (last.latency_ms / 1000)
     print(
@@ -132,11 +125,10 @@ async def test_smollm2_structured_output_is_constrained_to_the_schema(
 
 
 async def test_a_streamed_and_a_plain_call_of_one_prompt_log_the_same_prompt_tokens(
-    local_models: tuple[Models, MemoryDecisions],
+    local: LocalModels,
 ) -> None:
-    models, sink = local_models
     question = "What is the capital of France?"
-    graph = respond_graph(models).compile()
+    graph = respond_graph(local.models).compile()
 
     async def streamed() -> list[str]:
         return [
@@ -145,9 +137,9 @@ async def test_a_streamed_and_a_plain_call_of_one_prompt_log_the_same_prompt_tok
         ]
 
     # At once: the server must not cut the stream short when the second request arrives.
-    chunks, plain = await asyncio.gather(streamed(), models.role("respond").ainvoke(question))
+    chunks, plain = await asyncio.gather(streamed(), local.models.role("respond").ainvoke(question))
 
-    by_source = {d.token_source: d for d in sink.decisions[-2:]}
+    by_source = {d.token_source: d for d in local.sink.decisions[-2:]}
     counted, reported = by_source["counted"], by_source["provider"]
     assert len(chunks) > 3, "the streamed answer came token by token"
     assert "".join(chunks) == plain.text  # greedy: the same answer both ways

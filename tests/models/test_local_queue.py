@@ -9,16 +9,14 @@ import os
 import signal
 import statistics
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field
 
 from agent_ops.errors import ModelUnavailable
-from agent_ops.models import LocalModelServer, MemoryDecisions, Models
-from tests.models.local_models import models_of
+from agent_ops.models import LocalModelServer
+from tests.models.local_models import LocalModels, models_fixture
 
 pytestmark = pytest.mark.llama
 
@@ -57,11 +55,9 @@ async def turn_taken(server: LocalModelServer) -> None:
 ONE_TRY = {"retries": 0, "repair_attempts": 0, "on_failure": "error"}
 
 
-@asynccontextmanager
-async def _started(max_tokens: int) -> AsyncIterator[tuple[Models, MemoryDecisions]]:
-    """Models of five roles on the one local server, that server started (its load is not a
-    test's time); the answers are held to `max_tokens`."""
-    config = {
+def _config(max_tokens: int) -> dict[str, Any]:
+    """Models of five roles on the one local server; the answers are held to `max_tokens`."""
+    return {
         "roles": {
             # Two roles on one server: they share its queue.
             "extract": {"prompt": "extract", "queue_timeout_seconds": 900} | ONE_TRY,
@@ -72,32 +68,20 @@ async def _started(max_tokens: int) -> AsyncIterator[tuple[Models, MemoryDecisio
         },
         "providers": {"local:smollm2": {"max_tokens": max_tokens, "temperature": 0.0}},
     }
-    async with models_of(config) as (models, sink):
-        await models.local_server("smollm2").base_url()
-        yield models, sink
 
 
-@pytest.fixture
-async def local() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
-    async with _started(64) as started:
-        yield started
-
-
-@pytest.fixture
-async def local_long() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
-    """Answers of up to 1,024 tokens: a story still being written when the server is killed,
-    however quiet the machine (64 tokens can be done within a second)."""
-    async with _started(1024) as started:
-        yield started
+local = models_fixture(_config(64), started=True)
+# Answers of up to 1,024 tokens: a story still being written when the server is killed, however
+# quiet the machine (64 tokens can be done within a second).
+local_long = models_fixture(_config(1024), started=True)
 
 
 async def test_eight_concurrent_extractions_take_turns_and_none_times_out_waiting(
-    local: tuple[Models, MemoryDecisions],
+    local: LocalModels,
 ) -> None:
-    models, sink = local
-    server = models.local_server("smollm2")
+    server = local.server
     roles = [
-        models.role("extract" if i % 2 else "classify").with_structured_output(Extracted)
+        local.models.role("extract" if i % 2 else "classify").with_structured_output(Extracted)
         for i in range(8)
     ]
     most_busy = 0
@@ -116,11 +100,11 @@ async def test_eight_concurrent_extractions_take_turns_and_none_times_out_waitin
     wall_ms = (time.perf_counter() - started) * 1000
     watcher.cancel()
 
-    assert len(sink.decisions) == 8
+    assert len(local.sink.decisions) == 8
     assert most_busy == 1, "the server was never asked two things at once"
-    queue = [d.queue_ms or 0.0 for d in sink.decisions]
-    generation = [d.generation_ms or 0.0 for d in sink.decisions]
-    for d in sink.decisions:
+    queue = [d.queue_ms or 0.0 for d in local.sink.decisions]
+    generation = [d.generation_ms or 0.0 for d in local.sink.decisions]
+    for d in local.sink.decisions:
         assert d.queue_ms is not None and d.generation_ms is not None
         # The attempt's time is its wait plus its generation, and nothing is counted twice.
         assert d.queue_ms + d.generation_ms <= d.latency_ms + 1
@@ -136,7 +120,7 @@ async def test_eight_concurrent_extractions_take_turns_and_none_times_out_waitin
     last = queue.index(max(queue))
     assert max(queue) >= 0.95 * (sum(generation) - generation[last])
     completed = sum(not isinstance(r, BaseException) for r in results)
-    failed = [d.error for d in sink.decisions if d.error]
+    failed = [d.error for d in local.sink.decisions if d.error]
     print(
         f"\n8 concurrent extractions: {completed}/8 completed in {wall_ms / 1000:.1f}s;"
         f" queue wait p50 {statistics.median(queue) / 1000:.1f}s max {max(queue) / 1000:.1f}s;"
@@ -146,13 +130,12 @@ async def test_eight_concurrent_extractions_take_turns_and_none_times_out_waitin
 
 
 async def test_a_server_killed_mid_answer_is_reported_as_server_died(
-    local_long: tuple[Models, MemoryDecisions],
+    local_long: LocalModels,
 ) -> None:
-    models, sink = local_long
-    server = models.local_server("smollm2")
+    server = local_long.server
     pid = server.pid
     assert pid is not None
-    call = asyncio.create_task(models.role("respond").ainvoke(STORY))
+    call = asyncio.create_task(local_long.models.role("respond").ainvoke(STORY))
     await turn_taken(server)
     await asyncio.sleep(1.5)  # the request is at the server, which is generating
     assert not call.done(), "the story was finished before the server could be killed"
@@ -161,7 +144,7 @@ async def test_a_server_killed_mid_answer_is_reported_as_server_died(
     with pytest.raises(ModelUnavailable, match="local:smollm2: server died: ") as caught:
         await call
 
-    (died,) = sink.decisions
+    (died,) = local_long.sink.decisions
     assert died.error_kind == "server_died"
     assert died.error is not None and "RemoteProtocolError" in died.error
     assert str(caught.value).endswith(died.error)
@@ -169,14 +152,13 @@ async def test_a_server_killed_mid_answer_is_reported_as_server_died(
 
 
 async def test_a_tiny_generation_timeout_names_its_seconds_and_leaves_the_server_free(
-    local: tuple[Models, MemoryDecisions],
+    local: LocalModels,
 ) -> None:
-    models, sink = local
-    server = models.local_server("smollm2")
+    server = local.server
     with pytest.raises(ModelUnavailable, match=r"within 0\.5s of generation"):
-        await models.role("judge").ainvoke(STORY)
+        await local.models.role("judge").ainvoke(STORY)
 
-    (timed_out,) = sink.decisions
+    (timed_out,) = local.sink.decisions
     assert timed_out.error_kind == "generation_timeout"
     assert timed_out.error == (
         "generation timeout: no complete answer within 0.5s of generation"
@@ -191,21 +173,20 @@ async def test_a_tiny_generation_timeout_names_its_seconds_and_leaves_the_server
 
 
 async def test_roles_on_one_server_share_its_queue_and_a_full_queue_names_its_setting(
-    local: tuple[Models, MemoryDecisions],
+    local: LocalModels,
 ) -> None:
-    models, sink = local
-    server = models.local_server("smollm2")
-    story = asyncio.create_task(models.role("respond").ainvoke(STORY))
+    server = local.server
+    story = asyncio.create_task(local.models.role("respond").ainvoke(STORY))
     await turn_taken(server)
 
     with pytest.raises(ModelUnavailable) as caught:
-        await models.role("route").ainvoke("Route: invoice or complaint?")
+        await local.models.role("route").ainvoke("Route: invoice or complaint?")
     answer = await story
 
     message = str(caught.value)
     assert "queue timeout: waited 0.5s for a turn at local:smollm2 (1 at a time, 1 ahead" in message
     assert "roles.route.queue_timeout_seconds = 0.5s" in message
-    gave_up, answered = sink.decisions
+    gave_up, answered = local.sink.decisions
     assert gave_up.error_kind == "queue_timeout" and gave_up.generation_ms is None
     # The max_tokens bound holds on the local server (64 tokens, counted).
     assert answered.error is None and 0 < answered.output_tokens <= 65

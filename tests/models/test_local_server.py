@@ -11,13 +11,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from agent_ops.models import MemoryDecisions, Models
-from tests.models.local_models import models_of
+from tests.models.local_models import LocalModels, models_fixture
 
 pytestmark = pytest.mark.llama
 
@@ -106,29 +104,25 @@ def test_two_processes_ask_the_local_model_at_once_and_leave_no_server_behind() 
     assert wait_gone(servers) == [], "a local model server outlived its agent-ops process"
 
 
-@pytest.fixture
-async def local_models() -> AsyncIterator[tuple[Models, MemoryDecisions]]:
-    async with models_of(CONFIG) as local:
-        yield local
+local = models_fixture(CONFIG)
 
 
 async def test_a_local_server_that_died_is_started_again_by_the_next_call(
-    local_models: tuple[Models, MemoryDecisions],
+    local: LocalModels,
 ) -> None:
-    models, sink = local_models
-    server = models.local_server("smollm2")
-    await models.role("respond").ainvoke("Say hello.")
+    server = local.server
+    await local.models.role("respond").ainvoke("Say hello.")
     first = server.pid
     assert first is not None
     os.kill(first, signal.SIGKILL)
 
-    answer = await models.role("respond").ainvoke("Say hello.")
+    answer = await local.models.role("respond").ainvoke("Say hello.")
 
     assert answer.text.strip()
     assert server.pid not in (None, first)
     # Asked before asyncio reaped the dead server, the old port refuses once and the retry
     # starts a new server; asked after, the call starts it at once.
-    assert sink.decisions[0].error is None and sink.decisions[-1].error is None, [
-        (d.error, d.latency_ms) for d in sink.decisions
+    assert local.sink.decisions[0].error is None and local.sink.decisions[-1].error is None, [
+        (d.error, d.latency_ms) for d in local.sink.decisions
     ]
-    assert all("Connection" in (d.error or "") for d in sink.decisions[1:-1])
+    assert all("Connection" in (d.error or "") for d in local.sink.decisions[1:-1])

@@ -143,11 +143,7 @@ def _line(f: Fields, d: _Dialect, position: int) -> InvoiceLine:
         # ZUGFeRD 1 BASIC carries no net price (BT-146); the amount implies it.
         unit_price = ((amount + allowances - charges) / quantity).quantize(Decimal("0.0001"))
     else:
-        price = f.decimal(f"{field}.unit_price", "BT-146", f"{net}/ram:ChargeAmount")
-        per = f.decimal(
-            f"{field}.unit_price", "BT-149", f"{net}/ram:BasisQuantity", default=Decimal(1)
-        )
-        unit_price = price / per if per else price
+        unit_price = f.unit_price(field, f"{net}/ram:ChargeAmount", f"{net}/ram:BasisQuantity")
     return InvoiceLine(
         description=f.need(f"{field}.description", "BT-153", "ram:SpecifiedTradeProduct/ram:Name"),
         product_code=f.text(

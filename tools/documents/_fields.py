@@ -61,6 +61,13 @@ class Fields:
             self.problems.append(f"{field}: {raw!r} is not a number ({term}, {paths[0]})")
             return Decimal(0)
 
+    def unit_price(self, field: str, price: str, base: str) -> Decimal:
+        """The net price of one unit of line `field`: the price (BT-146) at path `price` over its
+        base quantity (BT-149) at path `base`, one when absent; the price itself when zero."""
+        amount = self.decimal(f"{field}.unit_price", "BT-146", price)
+        per = self.decimal(f"{field}.unit_price", "BT-149", base, default=Decimal(1))
+        return amount / per if per else amount
+
     def total(self, field: str, path: str) -> Decimal:
         """The sum of every element at path (zero when there is none)."""
         total = Decimal(0)

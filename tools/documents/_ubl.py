@@ -68,10 +68,7 @@ def read_ubl(root: etree._Element) -> tuple[Invoice | None, list[str]]:
 def _line(f: Fields) -> InvoiceLine:
     number = f.text("cbc:ID") or "?"
     field = f"lines[{number}]"
-    price = f.decimal(f"{field}.unit_price", "BT-146", "cac:Price/cbc:PriceAmount")
-    per = f.decimal(
-        f"{field}.unit_price", "BT-149", "cac:Price/cbc:BaseQuantity", default=Decimal(1)
-    )
+    unit_price = f.unit_price(field, "cac:Price/cbc:PriceAmount", "cac:Price/cbc:BaseQuantity")
     return InvoiceLine(
         description=f.need(f"{field}.description", "BT-153", "cac:Item/cbc:Name"),
         product_code=f.text(
@@ -80,7 +77,7 @@ def _line(f: Fields) -> InvoiceLine:
             "cac:Item/cac:StandardItemIdentification/cbc:ID",
         ),
         quantity=f.decimal(f"{field}.quantity", "BT-129", "cbc:InvoicedQuantity"),
-        unit_price=price / per if per else price,
+        unit_price=unit_price,
         amount=f.decimal(f"{field}.amount", "BT-131", "cbc:LineExtensionAmount"),
         allowances=f.total(
             f"{field}.allowances", "cac:AllowanceCharge[cbc:ChargeIndicator='false']/cbc:Amount"

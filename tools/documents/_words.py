@@ -53,11 +53,10 @@ class Word:
 
 
 @dataclass(frozen=True)
-class Cell:
-    """Words of one line that stand together (no wide gap between them)."""
+class Cell(Word):
+    """Words of one line that stand together (no wide gap between them): their joined text and
+    the box around them, with the line they stand on."""
 
-    text: str
-    box: Box
     line: int  # index of its line in the document
 
 

@@ -163,9 +163,7 @@ class TrytonERP:
 
     async def get_invoice(self, invoice_id: int) -> Invoice:
         """One invoice with its lines."""
-        return records.invoice(
-            await self.client.read("account.invoice", invoice_id, records.INVOICE_FIELDS)
-        )
+        return await invoices.INVOICES.read(self.client, invoice_id)
 
     async def find_supplier_invoices(
         self, supplier_id: int, *, reference: str | None = None, limit: int = 10

@@ -28,11 +28,13 @@ from typing import Any
 
 from tools.tryton import _records as records
 from tools.tryton._client import TrytonClient
-from tools.tryton._keep_one import keep_one
+from tools.tryton._keep_one import Keyed, keep_one
 from tools.tryton._models import Invoice
 from tools.tryton._payments import in_flight_until
 
-__all__ = ["settled", "wait_in_flight"]
+__all__ = ["INVOICES", "settled", "wait_in_flight"]
+
+INVOICES = Keyed("account.invoice", "supplier invoices", records.INVOICE_FIELDS, records.invoice)
 
 
 async def settled(client: TrytonClient, key: str) -> Invoice | None:
@@ -51,14 +53,7 @@ async def settled(client: TrytonClient, key: str) -> Invoice | None:
         )
         return [row for row in rows if records.key_of(row.get("comment")) == key]
 
-    return await keep_one(
-        client,
-        model="account.invoice",
-        what="supplier invoices",
-        key=key,
-        carrying=carrying,
-        read=lambda invoice_id: _read(client, invoice_id),
-    )
+    return await keep_one(client, INVOICES, key, carrying)
 
 
 async def wait_in_flight(client: TrytonClient, since: dt.datetime | None) -> None:
@@ -69,7 +64,3 @@ async def wait_in_flight(client: TrytonClient, since: dt.datetime | None) -> Non
     left = (in_flight_until(client, since) - dt.datetime.now(dt.UTC)).total_seconds()
     if left > 0:
         await asyncio.sleep(left)
-
-
-async def _read(client: TrytonClient, invoice_id: int) -> Invoice:
-    return records.invoice(await client.read("account.invoice", invoice_id, records.INVOICE_FIELDS))

@@ -27,13 +27,22 @@ from typing import Any
 from agent_ops.errors import ConnectorError, ConnectorRejected
 from tools.tryton import _records as records
 from tools.tryton._client import TrytonClient
-from tools.tryton._keep_one import ROUNDS, keep_one
+from tools.tryton._keep_one import ROUNDS, Keyed, keep_one
 from tools.tryton._models import Payment
 
 IN_FLIGHT_MARGIN = 5.0  # seconds beyond the client's timeout that a sent create may still land
 _LOOK_EVERY = 0.5
 
-__all__ = ["IN_FLIGHT_MARGIN", "in_flight_until", "settled", "submitted", "wait_in_flight"]
+__all__ = [
+    "IN_FLIGHT_MARGIN",
+    "PAYMENTS",
+    "in_flight_until",
+    "settled",
+    "submitted",
+    "wait_in_flight",
+]
+
+PAYMENTS = Keyed("account.payment", "payments", records.PAYMENT_FIELDS, records.payment)
 
 
 def in_flight_until(client: TrytonClient, since: dt.datetime) -> dt.datetime:
@@ -52,14 +61,7 @@ async def settled(client: TrytonClient, key: str) -> Payment | None:
             order=[("id", "ASC")],
         )
 
-    return await keep_one(
-        client,
-        model="account.payment",
-        what="payments",
-        key=key,
-        carrying=carrying,
-        read=lambda payment_id: _read(client, payment_id),
-    )
+    return await keep_one(client, PAYMENTS, key, carrying)
 
 
 async def submitted(client: TrytonClient, key: str, payment: Payment) -> Payment:
@@ -100,7 +102,3 @@ async def wait_in_flight(
         if (found := await settled(client, key)) is not None:
             return found
     return None
-
-
-async def _read(client: TrytonClient, payment_id: int) -> Payment:
-    return records.payment(await client.read("account.payment", payment_id, records.PAYMENT_FIELDS))
