@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8123; 0 = any)")
     serve.add_argument("--workers", type=int, help="runs executed at once in this process")
+    serve.add_argument("--processes", type=int, help="serving processes (PostgreSQL; default 1)")
     worker = commands.add_parser("worker", help="run workers only (scale out on PostgreSQL)")
     worker.add_argument("--config", type=Path, help="langgraph.json (default: ./langgraph.json)")
     worker.add_argument("--workers", type=int, help="runs executed at once in this process")
@@ -86,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {
         key: value
-        for key in ("config", "host", "port", "workers")
+        for key in ("config", "host", "port", "workers", "processes")
         if (value := getattr(args, key, None)) is not None
     }
     return Settings.load(**overrides)
@@ -221,6 +223,11 @@ def _with_demo(settings: Settings) -> Iterator[tuple[Settings, Demo | None]]:
 
 
 def _serve(settings: Settings) -> int:
+    if settings.processes > 1 and settings.backend == "sqlite":
+        raise ConfigError(
+            f"AGENT_OPS_PROCESSES={settings.processes} needs PostgreSQL: processes on one"
+            " SQLite file do not wake each other; use one process (more --workers) there"
+        )
     with _with_demo(settings) as (settings, demo):
         return _serve_with(settings, demo)
 
@@ -245,6 +252,11 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
     # be 0) and a port in use stops start-up before the database is touched.
     sock = _bind(settings.host, settings.port)
     url = f"http://{settings.host}:{sock.getsockname()[1]}"
+    # More processes serve the same socket (the kernel gives each connection to one of them)
+    # and meet in PostgreSQL as `agent-ops worker` processes do: one Python process is
+    # CPU-bound well below what PostgreSQL can take.
+    copies = _fork(settings.processes - 1)
+    first = copies is not None
 
     async def run() -> None:
         storage = create_storage(
@@ -270,7 +282,7 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
         # uvicorn exposes readiness only as a flag, so poll it briefly.
         while not server.started and not serving.done():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
-        if server.started:
+        if server.started and first:
             log.info(
                 "agent-ops listening on %s (%s backend, graphs: %s)",
                 url,
@@ -286,13 +298,48 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
             await runtime.stop()
             raise ConfigError(f"cannot serve on {url}")
 
-    with (
-        sock,
-        contextlib.suppress(KeyboardInterrupt),
-        asyncio.Runner(loop_factory=_loop_factory()) as r,
-    ):
-        r.run(run())
+    try:
+        with (
+            sock,
+            contextlib.suppress(KeyboardInterrupt),
+            asyncio.Runner(loop_factory=_loop_factory()) as r,
+        ):
+            r.run(run())
+    except BaseException:
+        if copies is None:
+            log.exception("serving process %d failed", os.getpid())
+            os._exit(1)
+        raise
+    finally:
+        if copies is None:
+            os._exit(0)  # a copy ends here, leaving the first process's clean-up to it
+        _stop_copies(copies)
     return 0
+
+
+def _fork(count: int) -> list[int] | None:
+    """Fork `count` copies of this process before any loop or connection exists; return
+    their pids in the first process, None in a copy."""
+    pids: list[int] = []
+    sys.stdout.flush()  # or the copies would print what is buffered again
+    sys.stderr.flush()
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            return None
+        pids.append(pid)
+    return pids
+
+
+def _stop_copies(pids: list[int]) -> None:
+    """Stop the copies as the first process stopped (SIGTERM: finish or re-queue their runs)
+    and wait for them."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -62,21 +62,31 @@ def _sqlite_target(scratch: Path) -> Iterator[Setup]:
     yield Setup(server, {"backend": "sqlite", "sqlite_path": scratch / "floor.db"}, database_url)
 
 
-@contextmanager
-def _postgres_target(scratch: Path) -> Iterator[Setup]:
-    # tests/ is not installed; the throw-away cluster is shared with the test suite.
-    sys.path.insert(0, str(servers.REPO_ROOT))
-    from tests.pgcluster import PgCluster
+def _postgres_target(processes: int) -> Target:
+    """agent-ops on PostgreSQL as `agent-ops serve --processes N` (see `--processes`)."""
 
-    cluster = PgCluster()
-    try:
-        cluster.start()
-        server_url = cluster.create_database("bench_server")
-        floor_url = cluster.create_database("bench_floor")
-        server = partial(servers.agent_ops, server_url, LOGS / "postgres.log")
-        yield Setup(server, {"backend": "postgres", "postgres_url": floor_url}, server_url)
-    finally:
-        cluster.stop()
+    @contextmanager
+    def target(scratch: Path) -> Iterator[Setup]:
+        # tests/ is not installed; the throw-away cluster is shared with the test suite.
+        sys.path.insert(0, str(servers.REPO_ROOT))
+        from tests.pgcluster import PgCluster
+
+        cluster = PgCluster()
+        try:
+            cluster.start()
+            server_url = cluster.create_database("bench_server")
+            floor_url = cluster.create_database("bench_floor")
+            server = partial(
+                servers.agent_ops,
+                server_url,
+                LOGS / "postgres.log",
+                env={"AGENT_OPS_PROCESSES": str(processes)},
+            )
+            yield Setup(server, {"backend": "postgres", "postgres_url": floor_url}, server_url)
+        finally:
+            cluster.stop()
+
+    return target
 
 
 def _dev_target(jobs_per_worker: int | None) -> Target:
@@ -258,8 +268,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         help="passed to `langgraph dev --n-jobs-per-worker` (default: its own default)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="`agent-ops serve --processes` on PostgreSQL (default: one per core, as a "
+        "production deployment runs it; SQLite always serves from one process)",
+    )
     parser.add_argument("--output", type=Path, default=report.RESULTS, help="JSON results file")
     args = parser.parse_args(argv)
+    if args.processes < 1:
+        parser.error(f"--processes must be at least 1, not {args.processes}")
     invoices = args.benchmark == "invoice"
     if invoices and args.memory:
         parser.error("--memory is a benchmark of its own; leave out `invoice` or --memory")
@@ -323,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     targets: dict[str, Target] = {
         "sqlite": _sqlite_target,
-        "postgres": _postgres_target,
+        "postgres": _postgres_target(args.processes),
         "langgraph-dev": _dev_target(args.dev_jobs_per_worker),
     }
     chosen = [name for name in TARGETS if name in args.only.split(",")]
@@ -351,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
+            "postgres_processes": args.processes,
             "versions": _versions(),
         },
         "targets": results,
@@ -359,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         document = {section: document}
     path = report.write(document, args.output)
     print(report.table(results, rows))
+    if "postgres" in chosen:
+        print(
+            f"\nagent-ops on PostgreSQL served from {args.processes} process(es)"
+            f" (`agent-ops serve --processes {args.processes}`, one per core unless --processes"
+            " says otherwise: what a production deployment runs); on SQLite from one."
+        )
     print(f"\nresults: {path}   server logs: {LOGS}")
     return 0 if all(r["status"] == "ok" for r in results.values()) else 1
 

@@ -10,6 +10,8 @@ not on the machine's load, so this is the number to compare before and after a c
 Before the statements are logged, `--cpu-runs` more runs measure the CPU time one run costs the
 server process and PostgreSQL's backends (from /proc, so Linux only): it moves far less than
 wall time when other work shares the machine (compare A/B runs made in the same conditions).
+`--sqlite` measures only that CPU figure, for the server on SQLite (its database work is in the
+server process; there is no statement log to read).
 """
 
 from __future__ import annotations
@@ -188,6 +190,19 @@ def measure(
     return by_phase, audit, len(found), cpu
 
 
+def measure_sqlite(cpu_runs: int) -> Cpu:
+    """Return the CPU one run costs the server on a fresh SQLite database (over `cpu_runs`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'server.db'}"
+        with servers.agent_ops(url, Path(tmp) / "serve.log") as server:
+            asyncio.run(_runs(server.url, 10))  # warm-up: migrations, imports, caches
+            before = (cpu_seconds(server.pid), time.perf_counter())
+            asyncio.run(_runs(server.url, cpu_runs))
+            after = (cpu_seconds(server.pid), time.perf_counter())
+    server_ms, wall = (1000 * (b - a) / cpu_runs for a, b in zip(before, after, strict=True))
+    return Cpu(cpu_runs, server_ms, 0.0, wall)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.statements", description=__doc__)
     parser.add_argument("--runs", type=int, default=10, help="runs to count (default 10)")
@@ -195,7 +210,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--cpu-runs", type=int, default=200, help="runs to measure CPU time on (default 200)"
     )
+    parser.add_argument(
+        "--sqlite", action="store_true", help="measure only the CPU per run, on SQLite"
+    )
     args = parser.parse_args(argv)
+    if args.sqlite:
+        cpu = measure_sqlite(args.cpu_runs)
+        print(
+            f"CPU per run on SQLite ({cpu.runs} runs): server process {cpu.server:.2f} ms;"
+            f" wall {cpu.wall:.2f} ms"
+        )
+        return
     by_phase, audit, count, cpu = measure(args.runs, args.keep, args.cpu_runs)
     print(f"SQL statements per threads.create + runs.wait on PostgreSQL ({args.runs} runs):")
     print(f"  {'phase':<38} {'statements':>10} {'of which audit':>15}")

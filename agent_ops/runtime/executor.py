@@ -138,12 +138,20 @@ def thread_interrupts(state: StateSnapshot) -> Json:
     }
 
 
+_NO_VALUES = object()
+
+
 class _Chunks:
     """Publishes what `graph.astream` yields as the events of the modes the client asked for.
 
     `messages` chunks become `messages` tuples (`messages-tuple`) and/or the `messages/*`
     events of the non-tuple `messages` mode; a chunk from a subgraph gets its namespace
     appended to the event name (`values|parent:<task id>`).
+
+    It also keeps what the outcome of a run that ends without a pause needs: the graph's last
+    root `values` chunk (LangGraph reads the same channels for it as for the thread's state),
+    and whether the graph paused (a root `__interrupt__` update, sent for `interrupt()` and
+    for `interrupt_before`/`interrupt_after` alike).
     """
 
     def __init__(self, stream: RunStream, requested: Sequence[str], steps: list[str]) -> None:
@@ -151,13 +159,22 @@ class _Chunks:
         self._tuples = "messages-tuple" in requested
         self._seen: dict[str, BaseMessage] | None = {} if "messages" in requested else None
         self._updates = "updates" in requested
+        self._values = "values" in requested
         self._steps = steps
+        self.last_values: Any = _NO_VALUES
+        self.paused = False
 
     def publish(self, ns: Sequence[str], mode: str, chunk: Any) -> None:
         if mode == "updates" and not ns and isinstance(chunk, dict):
             self._steps.extend(node for node in chunk if not node.startswith("__"))
+            self.paused = self.paused or "__interrupt__" in chunk
             if not self._updates:
                 return  # streamed only to learn the steps, for the run's audit record
+        if mode == "values" and not ns:
+            self.last_values = chunk
+            self.paused = self.paused or (isinstance(chunk, dict) and "__interrupt__" in chunk)
+            if not self._values:
+                return  # streamed only for the outcome
         suffix = "|" + "|".join(ns) if ns else ""
         if mode != "messages":
             self._stream.publish(mode + suffix, dumps(_without_private_keys(mode, chunk)))
@@ -225,8 +242,9 @@ class Executor:
                 resumed_by=run.owner if options.resumes and run.owner != DEFAULT_OWNER else None,
             )
         )
+        chunks = _Chunks(stream, options.stream_mode, steps)
         try:
-            await self._stream(graph, run, options, assistant, config, stream, steps)
+            await self._stream(graph, run, options, assistant, config, chunks, stream)
         except Exception as exc:
             # With the traceback: the run's error names only the exception, and an operator
             # (or a chaos test) needs to know where it came from.
@@ -254,7 +272,10 @@ class Executor:
             )
         finally:
             reset_scope(scope)
-        return replace(await self.outcome(graph, config), steps=tuple(steps))
+        finished = _streamed_outcome(chunks)
+        if finished is None:  # a pause, or nothing streamed: the thread's state says
+            finished = await self.outcome(graph, config)
+        return replace(finished, steps=tuple(steps))
 
     async def _stream(
         self,
@@ -263,13 +284,14 @@ class Executor:
         options: RunOptions,
         assistant: Assistant,
         config: RunnableConfig,
+        chunks: _Chunks,
         stream: RunStream,
-        steps: list[str],
     ) -> None:
         requested = options.stream_mode
-        # `updates` always: its chunks name each node as it completes (the run's steps).
-        modes = sorted({_GRAPH_MODE[m] for m in requested if m != "events"} | {"updates"})
-        chunks = _Chunks(stream, requested, steps)
+        # `updates` always: its chunks name each node as it completes (the run's steps) and
+        # tell a pause; `values` always: its last chunk is the outcome of a run that ends.
+        graph_modes = {_GRAPH_MODE[m] for m in requested if m != "events"}
+        modes = sorted(graph_modes | {"updates", "values"})
         payload = await self._resume_point(graph, run, options, config)
         subgraphs = options.stream_subgraphs
         streaming: dict[str, Any] = {
@@ -371,6 +393,18 @@ class Executor:
             output["__interrupt__"] = [i for group in interrupts.values() for i in group]
         status: RunStatus = "interrupted" if (interrupts or state.next) else "success"
         return RunOutcome(status, None, values, interrupts, output)
+
+
+def _streamed_outcome(chunks: _Chunks) -> RunOutcome | None:
+    """The outcome of a run that ended without a pause, from its last `values` chunk: the same
+    values `outcome` would read back from the thread's newest checkpoint, without the read.
+    None when the graph paused or streamed no values (then the state is read)."""
+    if chunks.paused or chunks.last_values is _NO_VALUES:
+        return None
+    values = to_jsonable(chunks.last_values)
+    if not isinstance(values, dict):
+        values = {"__root__": values}
+    return RunOutcome("success", None, values, {}, dict(values))
 
 
 def _latest(config: RunnableConfig) -> RunnableConfig:

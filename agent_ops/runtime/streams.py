@@ -1,8 +1,8 @@
 """The stream bus: every run's events, live in the process that executes it and kept in the store.
 
 The executing process appends events to an in-memory log that local subscribers read at once,
-and flushes them to the store in batches (at least every `flush_seconds`, and always before the
-run's final status is written). Subscribers elsewhere, or arriving after the run, read the store
+and flushes them to the store in batches (at least every `flush_seconds`; the last batch goes in
+the transaction that writes the run's final status). Subscribers elsewhere, or arriving after the run, read the store
 and wake on RUN_EVENTS/RUN_DONE. Sequence numbers are the SSE `id:`s, so a client reconnecting
 with `Last-Event-ID` resumes after the last event it saw, from memory or from the store.
 """
@@ -105,13 +105,19 @@ class StreamBus:
             await self._storage.append_events(stream.run_id, batch)
             stream.flushed(len(batch))
 
-    async def finish(self, stream: RunStream) -> None:
-        """Persist every remaining event; call before writing the run's final status."""
+    async def settle(self, stream: RunStream) -> list[RunEvent]:
+        """Stop the periodic flush; return the events not yet stored, for the run's ending to
+        store in its own transaction (then `stream.flushed`), or `finish` to store now."""
         flusher = self._flushers.pop(stream.run_id, None)
         if flusher is not None:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
+        return stream.unflushed()
+
+    async def finish(self, stream: RunStream) -> None:
+        """Persist every remaining event; call before a change to the run that stores none."""
+        await self.settle(stream)
         await self.flush(stream)
 
     def end(self, stream: RunStream) -> None:

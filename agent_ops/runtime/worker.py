@@ -196,8 +196,9 @@ class WorkerPool:
             outcome = None
         finally:
             heartbeat.cancel()
-        await self._bus.finish(stream)
         reason = entry.stop_reason
+        if reason is not None and reason != "interrupt":
+            await self._bus.finish(stream)
         if reason == "lease_lost":
             log.warning("run %s stopped: its lease was lost", run.run_id)
             self._bus.end(stream)
@@ -215,8 +216,10 @@ class WorkerPool:
                 log.exception("run %s: rollback failed; ending it interrupted instead", run.run_id)
         if outcome is None:  # cancelled on request
             outcome = RunOutcome("interrupted", f"cancelled ({reason})", None, {}, {})
-        # The record of the outcome commits with the ending (so whoever sees the run finished
-        # finds its record, and a crash leaves neither); a lost lease writes neither.
+        # The record of the outcome and the last events commit with the ending (so whoever sees
+        # the run finished finds its record and every event, and a crash leaves neither record
+        # nor ending); a lost lease writes neither, only the events.
+        last = await self._bus.settle(stream)
         finished = await self._storage.finish_run(
             run.run_id,
             worker_id=self.worker_id,
@@ -226,7 +229,9 @@ class WorkerPool:
             thread_interrupts=outcome.interrupts if outcome.values is not None else None,
             output=outcome.output,
             audit=self._outcome_entry(run, outcome),  # audit
+            events=last,
         )
+        stream.flushed(len(last))
         self._bus.end(stream)
         if finished is None:
             log.warning("run %s finished after its lease was lost; outcome dropped", run.run_id)

@@ -10,7 +10,7 @@ from typing import Any
 
 from agent_ops.storage._policy import NewRun
 from agent_ops.storage.queries import Page
-from agent_ops.storage.records import Assistant
+from agent_ops.storage.records import Assistant, RunEvent
 from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 
 __all__ = [
@@ -181,3 +181,5 @@ class Ending:
     thread_values: Json | None = None
     thread_interrupts: Json | None = None
     output: Json | None = None
+    events: Sequence[RunEvent] = ()
+    """The run's last stream events, stored with the ending (even when the lease was lost)."""

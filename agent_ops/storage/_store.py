@@ -137,10 +137,13 @@ class Runs(Base):
         thread_interrupts: Json | None = None,
         output: Json | None = None,
         audit: AuditEntry | None = None,
+        events: Sequence[RunEvent] = (),
     ) -> Run | None:
         """End a run and update its thread in one transaction; return the finished run, or None
         if the lease was lost. `audit` is the row recording the outcome, appended in the same
-        transaction (and not at all when the lease was lost).
+        transaction (and not at all when the lease was lost). `events` are the run's last stream
+        events, stored in the same transaction (sealed as `append_events` seals them), even when
+        the lease was lost, so the ending needs no flush of its own.
 
         `output` is stored on the run (`Run.output`) for `runs/wait` and `join`.
         Thread status afterwards: busy if another run of the thread is in flight, else
@@ -148,7 +151,8 @@ class Runs(Base):
         `thread_values`/`thread_interrupts` given as None leave the stored ones unchanged.
         Notifies RUN_DONE and RUN_QUEUED (the thread's next run may now go).
         """
-        end = Ending(status, error, thread_values, thread_interrupts, output)
+        stored = [replace(e, data=self._keyring.seal_bytes(e.data)) for e in events]
+        end = Ending(status, error, thread_values, thread_interrupts, output, stored)
         return await self._tx(self._sql.runs.finish_run, run_id, worker_id, end, audit)
 
     async def rollback_run(

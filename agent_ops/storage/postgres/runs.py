@@ -101,12 +101,19 @@ FROM (SELECT 1) AS one LEFT JOIN added ON true
 # End a run on its locked thread in one statement: the run, the thread's state and status (busy
 # while another run is in flight, else as `_policy.outcome_of_finish` says), and the thread's
 # next run in flight, whose worker may go now. The CTEs share one snapshot, in which the ending
-# run is still running: `next` leaves it out by id.
+# run is still running: `next` leaves it out by id. The run's last stream events go in too
+# (`stored`), whether or not the lease still holds, as a separate flush would have stored them.
 _OUTCOME = _policy.outcome_of_finish_sql(
     "%(status)s", "COALESCE(%(interrupts)s, t.interrupts) <> '{}'::jsonb"
 )
 _FINISH = f"""
-WITH done AS (
+WITH stored AS (
+  INSERT INTO run_events (run_id, seq, event, data)
+  SELECT %(r)s, e.seq, e.event, e.data
+  FROM unnest(%(seq)s::bigint[], %(event)s::text[], %(data)s::bytea[]) AS e(seq, event, data)
+  ON CONFLICT (run_id, seq) DO NOTHING
+),
+done AS (
   UPDATE runs SET status = %(status)s, error = %(error)s, output = %(output)s,
     finished_at = now(), updated_at = now(), lease_expires_at = NULL
   WHERE run_id = %(r)s AND worker_id = %(w)s AND status = 'running' RETURNING *
@@ -324,6 +331,9 @@ async def finish_run(
             "output": maybe_jsonb(end.output),
             "values": maybe_jsonb(end.thread_values),
             "interrupts": maybe_jsonb(end.thread_interrupts),
+            "seq": [e.seq for e in end.events],
+            "event": [e.event for e in end.events],
+            "data": [e.data for e in end.events],
         },
     )
     row = await cur.fetchone()

@@ -15,14 +15,19 @@ from agent_ops.storage.sqlite.threads import delete_checkpoints
 
 
 def append_events(tx: Tx, run_id: str, events: Sequence[RunEvent]) -> None:
-    c = tx.conn
-    if c.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+    if tx.conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
         raise _policy.missing("run", run_id)
-    c.executemany(
-        "INSERT OR IGNORE INTO run_events (run_id, seq, event, data) VALUES (?, ?, ?, ?)",
-        [(run_id, e.seq, e.event, e.data) for e in events],
-    )
+    insert_events(tx, run_id, events)
     tx.notify(RUN_EVENTS, run_id)
+
+
+def insert_events(tx: Tx, run_id: str, events: Sequence[RunEvent]) -> None:
+    """Store events of the run if it exists, ignoring ones already stored."""
+    tx.conn.executemany(
+        "INSERT OR IGNORE INTO run_events (run_id, seq, event, data) SELECT ?, ?, ?, ?"
+        " WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = ?)",
+        [(run_id, e.seq, e.event, e.data, run_id) for e in events],
+    )
 
 
 def read_events(tx: Tx, run_id: str, after_seq: int) -> list[RunEvent]:

@@ -16,6 +16,7 @@ from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.records import AuditEntry, LeaseState, Run
 from agent_ops.storage.sqlite import outbox
 from agent_ops.storage.sqlite.audit import append_entry
+from agent_ops.storage.sqlite.events import insert_events
 from agent_ops.storage.sqlite.rows import COLUMNS, Tx, dumps, maybe_dumps
 from agent_ops.storage.sqlite.threads import (
     delete_checkpoints,
@@ -160,6 +161,8 @@ def finish_run(
     _policy.check_final(run_id, end.status)
     status, error = end.status, end.error
     c, now = tx.conn, tx.now
+    # Stored whether or not the lease still holds, as a separate flush would have stored them.
+    insert_events(tx, run_id, end.events)
     row = c.execute(
         "UPDATE runs SET status = ?, error = ?, output = ?, finished_at = ?, updated_at = ?,"
         " lease_expires_at = NULL WHERE run_id = ? AND worker_id = ? AND status = 'running'"
