@@ -125,8 +125,13 @@ def graph_input(options: RunOptions) -> Any:
 
 def state_values(state: StateSnapshot) -> Json:
     """Return a snapshot's values as a JSON object (a non-dict state goes under `__root__`)."""
-    values = to_jsonable(state.values)
-    return values if isinstance(values, dict) else {"__root__": values}
+    return _values_object(state.values)
+
+
+def _values_object(values: Any) -> Json:
+    """Return a graph's values as a JSON object: a non-dict state goes under `__root__`."""
+    found = to_jsonable(values)
+    return found if isinstance(found, dict) else {"__root__": found}
 
 
 def thread_interrupts(state: StateSnapshot) -> Json:
@@ -401,9 +406,7 @@ def _streamed_outcome(chunks: _Chunks) -> RunOutcome | None:
     None when the graph paused or streamed no values (then the state is read)."""
     if chunks.paused or chunks.last_values is _NO_VALUES:
         return None
-    values = to_jsonable(chunks.last_values)
-    if not isinstance(values, dict):
-        values = {"__root__": values}
+    values = _values_object(chunks.last_values)
     return RunOutcome("success", None, values, {}, dict(values))
 
 
