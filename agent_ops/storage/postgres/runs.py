@@ -28,7 +28,13 @@ from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.postgres import outbox
-from agent_ops.storage.postgres.audit import append_entry
+from agent_ops.storage.postgres.audit import (
+    HEAD_COLUMNS,
+    append_after_head,
+    append_entry,
+    head_cte,
+    head_params,
+)
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, no_transaction
 from agent_ops.storage.postgres.threads import (
     delete_checkpoints,
@@ -93,9 +99,11 @@ thread AS (
   UPDATE threads t SET metadata = p.thread_metadata || t.metadata, status = 'busy',
     updated_at = now()
   FROM params p WHERE t.thread_id = p.thread_id AND EXISTS (SELECT 1 FROM added)
-)
+),
+{head_cte("added")}
 SELECT added.*,
-  ARRAY(SELECT run_id FROM busy) AS busy_ids_, ARRAY(SELECT status FROM busy) AS busy_statuses_
+  ARRAY(SELECT run_id FROM busy) AS busy_ids_, ARRAY(SELECT status FROM busy) AS busy_statuses_,
+  {HEAD_COLUMNS}
 FROM (SELECT 1) AS one LEFT JOIN added ON true
 """
 # End a run on its locked thread in one statement: the run, the thread's state and status (busy
@@ -128,8 +136,9 @@ thread AS (
     status = CASE WHEN EXISTS (SELECT 1 FROM next) THEN 'busy' ELSE {_OUTCOME} END,
     error = CASE WHEN {_OUTCOME} = 'error' THEN %(error)s END, updated_at = now()
   WHERE t.thread_id = %(t)s AND EXISTS (SELECT 1 FROM done)
-)
-SELECT done.*, (SELECT run_id FROM next) AS next_run_ FROM done
+),
+{head_cte("done", "%(audit_tenant)s", "%(genesis)s")}
+SELECT done.*, (SELECT run_id FROM next) AS next_run_, {HEAD_COLUMNS} FROM done
 """
 
 
@@ -151,7 +160,8 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
     if found and new.multitask_strategy in ("reject", "enqueue"):
         # Nothing in flight is changed: what remains is one statement, run after the lock so
         # its snapshot sees every run committed before this transaction got the thread.
-        cur = await c.execute(_QUEUE, (*new.params(jsonb), new.after_seconds, *_enqueue(new)))
+        params = (*new.params(jsonb), new.after_seconds, *_enqueue(new), *head_params(audit))
+        cur = await c.execute(_QUEUE, params)
         row = await cur.fetchone()
         assert row is not None, "the statement always returns one row"
         if row["run_id"] is None:
@@ -161,7 +171,7 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
             raise _policy.exists("run", new.run_id)
         del row["busy_ids_"], row["busy_statuses_"]
         tx.notify(RUN_QUEUED, new.run_id)
-        await append_entry(tx, audit)  # last: the chain's lock is the transaction's last lock
+        await append_after_head(tx, audit, row)  # the head was the statement's last lock
         return rec.run(row, COLUMNS)
     if not found:
         if (error := _policy.missing_thread(new)) is not None:
@@ -334,18 +344,20 @@ async def finish_run(
             "seq": [e.seq for e in end.events],
             "event": [e.event for e in end.events],
             "data": [e.data for e in end.events],
+            **dict(zip(("audit_tenant", "genesis"), head_params(audit), strict=True)),
         },
     )
     row = await cur.fetchone()
     if row is None:
         return None
     following = row.pop("next_run_")
+    head = {"head_seq_": row.pop("head_seq_"), "head_hash_": row.pop("head_hash_")}
     finished = rec.run(row, COLUMNS)
     tx.notify(RUN_DONE, run_id)
     if following is not None:
         tx.notify(RUN_QUEUED, following)
     await outbox.enqueue(tx, finished)  # the webhook commits with the ending, or neither does
-    await append_entry(tx, audit)  # so does the record of the outcome (the chain's lock last)
+    await append_after_head(tx, audit, head)  # so does the record of the outcome
     return finished
 
 
