@@ -81,18 +81,26 @@ WITH params AS (
   SELECT %s::text AS run_id, %s::text AS thread_id, %s::text AS assistant_id,
     %s::text AS tenant_id, %s::text AS owner, %s::jsonb AS metadata, %s::jsonb AS kwargs,
     %s::text AS multitask_strategy, %s::boolean AS stateless, %s::float8 AS after_seconds,
-    %s::boolean AS enqueue, %s::jsonb AS thread_metadata
+    %s::boolean AS enqueue, %s::jsonb AS thread_metadata, %s::text AS worker_id,
+    %s::float8 AS lease_seconds
 ),
 busy AS (
   SELECT r.run_id, r.status FROM runs r, params p
   WHERE r.thread_id = p.thread_id AND r.status IN {INFLIGHT_SQL} ORDER BY r.created_at, r.run_id
 ),
+start AS (  -- handed to the offered worker, as `NewRun.handed` says
+  SELECT p.*, p.worker_id IS NOT NULL AND p.after_seconds <= 0
+    AND NOT EXISTS (SELECT 1 FROM busy) AS handed FROM params p
+),
 added AS (
   INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,
-    multitask_strategy, stateless, not_before, status)
+    multitask_strategy, stateless, not_before, status, worker_id, lease_expires_at, attempt)
   SELECT run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,
-    multitask_strategy, stateless, now() + make_interval(secs => after_seconds), 'pending'
-  FROM params WHERE enqueue OR NOT EXISTS (SELECT 1 FROM busy)
+    multitask_strategy, stateless, now() + make_interval(secs => after_seconds),
+    CASE WHEN handed THEN 'running' ELSE 'pending' END, CASE WHEN handed THEN worker_id END,
+    CASE WHEN handed THEN now() + make_interval(secs => lease_seconds) END,
+    CASE WHEN handed THEN 1 ELSE 0 END
+  FROM start WHERE enqueue OR NOT EXISTS (SELECT 1 FROM busy)
   ON CONFLICT (run_id) DO NOTHING RETURNING *
 ),
 thread AS (
@@ -142,10 +150,11 @@ SELECT done.*, (SELECT run_id FROM next) AS next_run_, {HEAD_COLUMNS} FROM done
 """
 
 
-def _enqueue(new: NewRun) -> tuple[bool, Jsonb]:
-    """The last parameters of `_QUEUE`: whether the run waits behind runs in flight, and what
-    the thread learns."""
-    return new.multitask_strategy == "enqueue", jsonb(new.thread_metadata)
+def _enqueue(new: NewRun) -> tuple[bool, Jsonb, str | None, float]:
+    """The last parameters of `_QUEUE`'s params: whether the run waits behind runs in flight,
+    what the thread learns, the worker offered the run and its lease."""
+    enqueue = new.multitask_strategy == "enqueue"
+    return enqueue, jsonb(new.thread_metadata), new.worker_id, new.lease_seconds
 
 
 async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Run:
@@ -208,10 +217,11 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
         tx.notify(RUN_DONE, other)
     cur = await c.execute(
         "INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,"
-        " multitask_strategy, stateless, not_before, status)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s), 'pending')"
+        " multitask_strategy, stateless, not_before, status, worker_id, lease_expires_at,"
+        " attempt) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s),"
+        " %s, %s, now() + make_interval(secs => %s::float8), %s)"
         " ON CONFLICT (run_id) DO NOTHING RETURNING *",
-        (*new.params(jsonb), new.after_seconds),
+        (*new.params(jsonb), new.after_seconds, *new.start(idle=not inflight)),
     )
     row = await cur.fetchone()
     if row is None:
