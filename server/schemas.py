@@ -330,7 +330,7 @@ class StoreNamespaces(Body):
 
 
 class _CronRun(Body):
-    """What a cron's runs are started with, as created and as patched."""
+    """What a cron's runs are started with, as created (a patch is the runtime's `CronPatch`)."""
 
     input: Any = None
     config: Json | None = None
@@ -381,11 +381,6 @@ class CronCreate(_CronRun):
                 ),
             ),
         )
-
-
-class CronPatch(_CronRun):
-    schedule: str | None = None
-    enabled: bool | None = None
 
 
 class CronCount(Body):
