@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from agent_ops.runtime import CronFilter, CronPatch
+from agent_ops.runtime import CronPatch
 from server.deps import RuntimeDep, ThreadId
 from server.routes._listing import add_listing
 from server.schemas import CronCount, CronCreate, CronSearch
@@ -28,7 +28,7 @@ async def create_thread_cron(
 
 
 # The runtime counts crons by assistant and thread; a count body's metadata is not a filter.
-add_listing(router, "/runs/crons", "crons", (CronSearch, CronCount), CronFilter, cron_view)
+add_listing(router, "/runs/crons", "crons", (CronSearch, CronCount), cron_view)
 
 
 @router.get("/runs/crons/{cron_id}")
