@@ -21,7 +21,7 @@ from croniter import croniter
 from pydantic import MISSING, ConfigDict, field_validator
 
 from agent_ops.errors import InvalidInput
-from agent_ops.governance import acting_as, audit, authz, bind_caller, stamp, tenant_filter
+from agent_ops.governance import acting_as, audit, authz, bind_caller, stamp
 from agent_ops.runtime.admission import check_run_sizes, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
@@ -283,58 +283,28 @@ class Crons:
         await self._storage.delete_cron(checked_id(cron_id, "cron_id"))
         await audit.record(self._storage, "cron.delete", "cron", cron_id)  # audit
 
-    async def _assistant_id(self, assistant_id: str | None) -> str | None:
-        if not assistant_id:
-            return None
-        return (await self._assistants.resolve(assistant_id)).assistant_id
-
     async def search(self, filter: CronFilter, page: Page = FIRST_PAGE) -> list[Cron]:
-        """Return the crons matching every given filter."""
-        asked = {
-            "assistant_id": filter.assistant_id,
-            "thread_id": filter.thread_id,
-            "metadata": dict(filter.metadata or {}),
-        }
-        handlers = await authz.check(
-            "crons", "search", {**asked, "limit": page.limit, "offset": page.offset}
-        )
-        thread_id = checked_id(filter.thread_id, "thread_id") if filter.thread_id else None
-        crons = await self._storage.search_crons(
-            await self._filter(filter.assistant_id, thread_id, filter.enabled), page
-        )
-        # Storage filters crons by columns only; metadata is matched here.
-        if metadata := filter.metadata:
-            crons = [c for c in crons if all(c.metadata.get(k) == v for k, v in metadata.items())]
-        return [c for c in crons if authz.matches(c.metadata, handlers)]  # governance
+        """Return the crons matching every given filter (metadata too, in storage, with an
+        app's handler filter added to it: the same governed search as threads and assistants)."""
+        if filter.thread_id:
+            checked_id(filter.thread_id, "thread_id")
+        return await authz.governed_search("crons", filter, page, self._search)
 
     async def count(self, filter: CronFilter = ANY_CRON) -> int:
-        """Count the crons of an assistant or thread (`filter.metadata` is not matched)."""
-        asked = {"assistant_id": filter.assistant_id, "thread_id": filter.thread_id}
-        handlers = await authz.check("crons", "search", asked)  # governance
-        columns = await self._filter(filter.assistant_id, filter.thread_id)
-        if handlers:  # storage counts by columns only: count what the filter lets through
-            return await self._count_matching(columns, handlers)
-        return await self._storage.count_crons(columns)
+        """Count the crons of an assistant or thread: `filter.metadata` is not matched, as
+        LangGraph's server counts (an app's handler filter is)."""
+        return await authz.governed_count("crons", replace(filter, metadata=None), self._count)
 
-    async def _filter(
-        self, assistant_id: str | None, thread_id: str | None, enabled: bool | None = None
-    ) -> CronFilter:
-        """The column filter of a search or count over the caller's tenant (a count takes
-        `thread_id` as given: one that is not a UUID counts nothing rather than refusing)."""
-        return CronFilter(
-            assistant_id=await self._assistant_id(assistant_id),
-            thread_id=thread_id,
-            enabled=enabled,
-            tenant_id=tenant_filter(),
-        )
+    async def _search(self, filter: CronFilter, page: Page) -> list[Cron]:
+        return await self._storage.search_crons(await self._resolved(filter), page)
 
-    async def _count_matching(self, columns: CronFilter, filter: authz.Filter) -> int:
-        """Count the crons a handler's filter lets through, a page at a time (storage filters
-        crons by columns only)."""
-        counted, offset, page = 0, 0, 500
-        while True:
-            found = await self._storage.search_crons(columns, Page(page, offset))
-            counted += sum(authz.matches(c.metadata, filter) for c in found)
-            if len(found) < page:
-                return counted
-            offset += page
+    async def _count(self, filter: CronFilter) -> int:
+        return await self._storage.count_crons(await self._resolved(filter))
+
+    async def _resolved(self, filter: CronFilter) -> CronFilter:
+        """The filter with its assistant named by id (a graph id stands for its default one);
+        a count takes `thread_id` as given: one that is not a UUID counts nothing."""
+        if not filter.assistant_id:
+            return filter
+        assistant = await self._assistants.resolve(filter.assistant_id)
+        return replace(filter, assistant_id=assistant.assistant_id)

@@ -155,3 +155,27 @@ async def test_store_items_are_per_tenant_for_the_api_and_for_graphs(
     await acme.store.delete_item(["notes", tag], "payroll")
     kept = await globex.store.get_item(["notes", tag], "payroll")
     assert kept["value"] == {"text": "globex payroll figures"}
+
+
+async def test_cron_search_by_metadata_finds_only_the_callers_tenants_and_pages_the_matches(
+    keys_server: AgentOpsProcess,
+) -> None:
+    acme = _client(keys_server, "acme", "admin")
+    globex = _client(keys_server, "globex", "admin")
+    mark = {"case": uuid.uuid4().hex}
+    # Crons that do not match come first, so a page taken before matching would miss these.
+    others = [await acme.crons.create("echo", schedule="0 3 * * *") for _ in range(3)]
+    ours = [await acme.crons.create("echo", schedule="0 3 * * *", metadata=mark) for _ in range(2)]
+    theirs = await globex.crons.create("echo", schedule="0 3 * * *", metadata=mark)
+    try:
+        found = await acme.crons.search(
+            metadata=mark, limit=2, sort_by="created_at", sort_order="asc"
+        )
+        assert {c["cron_id"] for c in found} == {c["cron_id"] for c in ours}
+        seen = await globex.crons.search(metadata=mark, limit=100)
+        assert [c["cron_id"] for c in seen] == [theirs["cron_id"]]
+        assert await acme.crons.search(metadata={**mark, "other": 1}) == []
+    finally:
+        for cron in [*others, *ours]:
+            await acme.crons.delete(cron["cron_id"])
+        await globex.crons.delete(theirs["cron_id"])
