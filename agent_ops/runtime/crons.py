@@ -4,6 +4,8 @@
 computed here, once); `CronScheduler` turns due crons into runs, each due firing exactly once
 across processes. Every process with workers runs one scheduler; `claim_due_crons` advances a due cron to its next
 fire time in the same transaction that hands it out, so a firing is claimed by one process only.
+`CronPatch` is a cron's changes as the API's PATCH body parses them and `Crons.update` reads
+them, a field not sent told from one sent as null by its type.
 Schedules are standard 5-field cron expressions (a 6th field, seconds, is accepted too),
 evaluated in the cron's time zone (UTC unless its payload names one).
 """
