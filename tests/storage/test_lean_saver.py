@@ -1,0 +1,400 @@
+"""The lean checkpointer stores exactly what LangGraph's official PostgreSQL saver stores.
+
+Each test gives the same saves to both savers, each on a database of its own, and compares the
+three tables row for row as PostgreSQL prints them (`row::text`: every column, bytea in hex), so
+a column a newer official saver fills and the lean one does not fails here. Graphs run through
+LangGraph's own runtime with a saver that hands every save to both, so the inputs are what real
+runs produce (interrupts, resumes, fan-out, failures, subgraphs, delta channels), not only what
+a test author thought of.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.channels.delta import DeltaChannel
+from langgraph.checkpoint.base import (
+    Checkpoint,
+    CheckpointTuple,
+    empty_checkpoint,
+)
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, RESUME, TASKS, _DeltaSnapshot
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.types import Command, Interrupt, Send, interrupt
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from psycopg_pool import AsyncConnectionPool
+
+from agent_ops.storage.postgres.link import CONNECTION_KWARGS
+from agent_ops.storage.postgres.saver import LeanPostgresSaver
+from graphs.invoice._state import InvoiceState, decision
+from tests.invoice.samples import invoice
+from tests.pgcluster import PgCluster
+
+pytestmark = pytest.mark.postgres
+
+_TABLES = {
+    "checkpoints": "thread_id, checkpoint_ns, checkpoint_id",
+    "checkpoint_blobs": "thread_id, checkpoint_ns, channel, version",
+    "checkpoint_writes": "thread_id, checkpoint_ns, checkpoint_id, task_id, idx",
+}
+
+
+class RecordingSerializer(JsonPlusSerializer):
+    """The default serializer, noting on which thread each value was dumped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[int] = []
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        self.threads.append(threading.get_ident())
+        return super().dumps_typed(obj)
+
+
+async def _pool(url: str) -> AsyncConnectionPool[AsyncConnection[DictRow]]:
+    pool = AsyncConnectionPool(
+        url,
+        connection_class=AsyncConnection[DictRow],
+        kwargs={**CONNECTION_KWARGS, "prepare_threshold": 5},
+        min_size=1,
+        max_size=4,
+        open=False,
+    )
+    await pool.open(wait=True)
+    return pool
+
+
+class Tee(LeanPostgresSaver):
+    """The lean saver, handing every save to the official saver (on a database of its own)
+    first, with the same arguments; reads are the lean saver's."""
+
+    def __init__(self, lean: LeanPostgresSaver, official: AsyncPostgresSaver) -> None:
+        super().__init__(lean.conn, serde=lean.serde)
+        self.official = official
+
+    async def aput(self, *args: Any, **kwargs: Any) -> RunnableConfig:
+        expected = await self.official.aput(*args, **kwargs)
+        got = await super().aput(*args, **kwargs)
+        assert got == expected
+        return got
+
+    async def aput_writes(self, *args: Any, **kwargs: Any) -> None:
+        await self.official.aput_writes(*args, **kwargs)
+        await super().aput_writes(*args, **kwargs)
+
+    async def assert_same(self, *threads: str) -> None:
+        """The same rows in all three tables, and the same checkpoints read back."""
+        for table, key in _TABLES.items():
+            assert await _rows(self.official, table, key) == await _rows(self, table, key)
+        for thread_id in threads:
+            config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+            expected = [_comparable(t) async for t in self.official.alist(config)]
+            assert expected, f"no checkpoints on thread {thread_id}"
+            assert [_comparable(t) async for t in self.alist(config)] == expected
+            for namespace in {t.config["configurable"]["checkpoint_ns"] for t in expected}:
+                ns_config: RunnableConfig = {
+                    "configurable": {"thread_id": thread_id, "checkpoint_ns": namespace}
+                }
+                latest = await self.official.aget_tuple(ns_config)
+                assert _comparable(await self.aget_tuple(ns_config)) == _comparable(latest)
+
+
+def _comparable(found: CheckpointTuple | None) -> Any:
+    # An error write loads as a fresh exception object, equal to another only by identity.
+    if found is None:
+        return None
+    writes = [
+        (t, c, repr(v) if isinstance(v, Exception) else v) for t, c, v in found.pending_writes or []
+    ]
+    return found._replace(pending_writes=writes)
+
+
+async def _rows(saver: AsyncPostgresSaver, table: str, key: str) -> list[str]:
+    assert isinstance(saver.conn, AsyncConnectionPool)
+    async with saver.conn.connection() as conn:
+        cur = await conn.execute(f"SELECT t::text AS row FROM {table} t ORDER BY {key}")
+        return [r["row"] for r in await cur.fetchall()]
+
+
+@pytest.fixture
+async def tee(pg_cluster: PgCluster) -> AsyncIterator[Tee]:
+    pools = [await _pool(pg_cluster.create_database(f"test_{uuid.uuid4().hex}")) for _ in range(2)]
+    serde = RecordingSerializer()
+    official = AsyncPostgresSaver(pools[0], serde=serde)
+    made = Tee(LeanPostgresSaver(pools[1], serde=serde), official)
+    await official.setup()
+    await made.setup()
+    yield made
+    for pool in pools:
+        await pool.close()
+
+
+def _config(thread_id: str, checkpoint_id: str | None = None, ns: str = "") -> RunnableConfig:
+    configurable = {"thread_id": thread_id, "checkpoint_ns": ns}
+    if checkpoint_id is not None:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+def _checkpoint(values: dict[str, Any], versions: dict[str, str]) -> Checkpoint:
+    made = empty_checkpoint()
+    made["channel_values"] = values
+    made["channel_versions"] = versions
+    return made
+
+
+# -- saves made by hand: each branch of the official saver's code -------------------------------
+
+
+async def test_checkpoints_with_inline_values_blobs_and_snapshots_store_the_official_rows(
+    tee: Tee,
+) -> None:
+    thread = str(uuid.uuid4())
+    values = {
+        "text": "hello",
+        "count": 3,
+        "ratio": 1.5,
+        "flag": True,
+        "nothing": None,
+        "doc": {"lines": [1, 2, 3], "note": "ünïcode"},
+        "messages": [HumanMessage("hi", id="m1"), AIMessage("hello", id="m2")],
+        "delta": _DeltaSnapshot(["a", "b"]),
+        "unchanged": {"kept": True},
+    }
+    versions = {k: f"{i:032}.0.5" for i, k in enumerate([*values, "empty"], start=1)}
+    # "unchanged" has no new version (its blob is an earlier one's); "empty" has no value.
+    new_versions = {k: v for k, v in versions.items() if k != "unchanged"}
+    first = _checkpoint(values, versions)
+    parent = await tee.aput(_config(thread), first, {"source": "input", "step": -1}, new_versions)
+    second = _checkpoint({"text": "again", "messages": values["messages"]}, versions)
+    await tee.aput(parent, second, {"source": "loop", "step": 0, "note": None}, {})
+    await tee.assert_same(thread)
+
+
+async def test_a_checkpoint_saved_again_keeps_its_blobs_and_takes_the_new_metadata(
+    tee: Tee,
+) -> None:
+    thread = str(uuid.uuid4())
+    versions = {"doc": "1.0.1", "text": "1.0.2"}
+    saved = _checkpoint({"doc": {"v": 1}, "text": "a"}, versions)
+    await tee.aput(_config(thread), saved, {"step": 0}, versions)
+    # The same ids with other values: the blob row stays, the checkpoint row is replaced.
+    again = {**saved, "channel_values": {"doc": {"v": 2}, "text": "b"}}
+    await tee.aput(_config(thread), again, {"step": 1, "source": "update"}, versions)
+    await tee.aput(_config(thread), again, {"step": 1, "source": "update"}, versions)
+    await tee.assert_same(thread)
+
+
+async def test_writes_take_the_insert_or_upsert_variant_as_the_official_saver_does(
+    tee: Tee,
+) -> None:
+    thread = str(uuid.uuid4())
+    config = await tee.aput(_config(thread), _checkpoint({}, {}), {"step": -1}, {})
+    ordinary = [("text", "x"), ("doc", {"a": 1}), ("none", None), ("big", "y" * 200_000)]
+    await tee.aput_writes(config, ordinary, "task-1", "~path")
+    # Ordinary writes again under the same idx: the first ones stay (DO NOTHING).
+    await tee.aput_writes(config, [("text", "changed"), ("doc", {"a": 2})], "task-1", "~path")
+    # Special writes alone are upserted, a retried task's error replacing the earlier one.
+    await tee.aput_writes(config, [(ERROR, ValueError("first"))], "task-2")
+    await tee.aput_writes(config, [(ERROR, ValueError("second"))], "task-2")
+    await tee.aput_writes(config, [(INTERRUPT, [Interrupt(value={"ask": 1}, id="i1")])], "t3")
+    # One batch with a special channel twice: row by row, the last (upsert) or first (insert)
+    # of a fixed idx is what remains.
+    await tee.aput_writes(config, [(RESUME, "yes"), (RESUME, "no")], "task-4")
+    await tee.aput_writes(
+        config, [("text", 1), (ERROR, KeyError("a")), (ERROR, KeyError("b"))], "t5"
+    )
+    await tee.aput_writes(config, [(TASKS, Send("node", {"n": 1})), (TASKS, Send("node", 2))], "t6")
+    await tee.aput_writes(config, [], "task-7")
+    await tee.assert_same(thread)
+
+
+async def test_small_values_are_dumped_on_the_loop_and_big_ones_in_a_thread(tee: Tee) -> None:
+    lean = LeanPostgresSaver(tee.conn, serde=tee.serde)
+    serde = tee.serde
+    assert isinstance(serde, RecordingSerializer)
+    loop_thread = threading.get_ident()
+    thread = str(uuid.uuid4())
+    config = _config(thread)
+    small = _checkpoint({"doc": {"lines": list(range(50))}}, {"doc": "1.0.1"})
+    serde.threads.clear()
+    config = await lean.aput(config, small, {}, {"doc": "1.0.1"})
+    await lean.aput_writes(config, [("doc", {"n": 1})], "t")
+    assert serde.threads == [loop_thread, loop_thread]
+
+    big = _checkpoint({"doc": {"text": "z" * 100_000}}, {"doc": "2.0.1"})
+    serde.threads.clear()
+    config = await lean.aput(config, big, {}, {"doc": "2.0.1"})
+    await lean.aput_writes(config, [("doc", ["z" * 100_000])], "t")
+    assert len(serde.threads) == 2
+    assert loop_thread not in serde.threads
+
+
+# -- saves made by real runs: LangGraph's runtime drives both savers ----------------------------
+
+
+async def test_an_invoice_review_interrupted_and_resumed_stores_the_official_rows(
+    tee: Tee,
+) -> None:
+    def receive(state: InvoiceState) -> dict[str, Any]:
+        return {
+            "status": "received",
+            "sender": "ap@northwind.example",
+            "policy": {"auto_approve_below": "1000.00", "currency": "EUR"},
+            "decisions": [decision("receive", "received", "mail with one PDF", "rules")],
+        }
+
+    def extract(state: InvoiceState) -> dict[str, Any]:
+        return {
+            "extraction": {"method": "text", "confidence": 0.93, "problems": []},
+            "decisions": [decision("extract", "read", "all fields found", "model:extractor")],
+        }
+
+    def match(state: InvoiceState) -> dict[str, Any]:
+        return {
+            "match": {"po": "PO-00001", "findings": ["price_mismatch"], "lines": 2},
+            "claim": None,
+            "decisions": [decision("match", "needs_review", "price differs by 2%", "rules")],
+        }
+
+    def review(state: InvoiceState) -> dict[str, Any]:
+        answer = interrupt({"question": "approve?", "invoice": state["invoice"]["invoice_number"]})
+        status = "approved" if answer["approve"] else "rejected"
+        return {
+            "status": status,
+            "reason": answer["note"],
+            "decisions": [decision("review", status, answer["note"], "person:ap-clerk")],
+        }
+
+    def book(state: InvoiceState) -> dict[str, Any]:
+        return {
+            "status": "booked",
+            "erp": {"invoice_id": 17, "invoice_number": "SUP-17", "amount": "520.00"},
+            "notifications": [{"to": state["sender"], "subject": "booked"}],
+        }
+
+    builder = StateGraph(InvoiceState)
+    builder.add_sequence([receive, extract, match, review, book])
+    builder.add_edge(START, "receive")
+    graph = builder.compile(checkpointer=tee)
+
+    thread = str(uuid.uuid4())
+    config: RunnableConfig = {"configurable": {"thread_id": thread}}
+    sample = invoice(
+        "INV-1001",
+        "PO-00001",
+        [("BOLT-M8", "Bolt M8", 400, "0.25"), ("WIRE-CU25", "Copper wire", 300, "1.40")],
+    )
+    paused = await graph.ainvoke({"invoice": sample}, config)
+    assert paused["__interrupt__"][0].value["invoice"] == "INV-1001"
+    done = await graph.ainvoke(Command(resume={"approve": True, "note": "agreed price"}), config)
+    assert done["status"] == "booked"
+    assert [d["step"] for d in done["decisions"]] == [
+        "receive",
+        "extract",
+        "match",
+        "review",
+    ]
+    await graph.aupdate_state(config, {"reason": "edited by a person"}, as_node="book")
+    await tee.assert_same(thread)
+
+
+class Greeting(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+class Chat(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+    topics: list[str]
+    answers: Annotated[list[str], operator.add]
+    notes: Annotated[
+        list[str],
+        DeltaChannel(lambda state, writes: [*state, *sum(writes, [])], snapshot_frequency=2),
+    ]
+    attempts: int
+
+
+async def test_fan_out_failures_retries_subgraphs_and_delta_channels_store_the_official_rows(
+    tee: Tee,
+) -> None:
+    failing = {"left": True}
+
+    def plan(state: Chat) -> dict[str, Any]:
+        return {"topics": ["left", "right", "middle"], "notes": ["planned"], "attempts": None}
+
+    def route(state: Chat) -> list[Send]:
+        return [Send("answer", {"topics": [t]}) for t in state["topics"]]
+
+    def answer(state: Chat) -> dict[str, Any]:
+        topic = state["topics"][0]
+        if failing.pop(topic, False):
+            raise RuntimeError(f"{topic} failed once")
+        return {"answers": [f"on {topic}"], "notes": [topic]}
+
+    def ask(state: Greeting) -> dict[str, Any]:
+        name = interrupt("your name?")
+        return {"messages": [AIMessage(f"hello {name}")]}
+
+    inner = StateGraph(Greeting)
+    inner.add_node("ask", ask)
+    inner.add_edge(START, "ask")
+
+    def summarise(state: Chat) -> dict[str, Any]:
+        text = ", ".join(sorted(state["answers"]))
+        return {"messages": [AIMessage(text)], "notes": ["summarised"], "attempts": 1}
+
+    outer = StateGraph(Chat)
+    outer.add_node("plan", plan)
+    outer.add_node("answer", answer)
+    outer.add_node("greet", inner.compile())
+    outer.add_node("summarise", summarise)
+    outer.add_edge(START, "plan")
+    outer.add_conditional_edges("plan", route, ["answer"])
+    outer.add_edge("answer", "greet")
+    outer.add_edge("greet", "summarise")
+    outer.add_edge("summarise", END)
+    graph = outer.compile(checkpointer=tee)
+
+    thread = str(uuid.uuid4())
+    config: RunnableConfig = {"configurable": {"thread_id": thread}}
+    start = {"messages": [HumanMessage("three topics please")]}
+    with pytest.raises(RuntimeError, match="left failed once"):
+        await graph.ainvoke(start, config)
+    paused = await graph.ainvoke(None, config)  # the failed task again; the others kept
+    assert paused["__interrupt__"][0].value == "your name?"
+    done = await graph.ainvoke(Command(resume="Ada"), config)
+    assert done["messages"][-1].content == "on left, on middle, on right"
+    assert done["notes"][0] == "planned" and done["notes"][-1] == "summarised"
+    again = await graph.ainvoke({"messages": [HumanMessage("once more")]}, config)
+    assert again["__interrupt__"]
+    await tee.assert_same(thread)
+
+
+async def test_concurrent_runs_on_one_saver_store_the_official_rows(tee: Tee) -> None:
+    def reply(state: Chat) -> dict[str, Any]:
+        return {"messages": [AIMessage(f"echo {len(state['messages'])}")]}
+
+    builder = StateGraph(Chat)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    graph = builder.compile(checkpointer=tee)
+    threads = [str(uuid.uuid4()) for _ in range(8)]
+    await asyncio.gather(
+        *(
+            graph.ainvoke({"messages": [HumanMessage("hi")]}, {"configurable": {"thread_id": t}})
+            for t in threads
+        )
+    )
+    await tee.assert_same(*threads)
