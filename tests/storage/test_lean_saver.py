@@ -226,20 +226,22 @@ async def test_small_values_are_dumped_on_the_loop_and_big_ones_in_a_thread(tee:
     serde = tee.serde
     assert isinstance(serde, RecordingSerializer)
     loop_thread = threading.get_ident()
-    thread = str(uuid.uuid4())
-    config = _config(thread)
-    small = _checkpoint({"doc": {"lines": list(range(50))}}, {"doc": "1.0.1"})
+    config = _config(str(uuid.uuid4()))
+    conversation = [HumanMessage(f"message {i}", id=str(i)) for i in range(100)]
+    small = {"doc": {"lines": list(range(50)), "text": "z" * 100_000}, "messages": conversation}
     serde.threads.clear()
-    config = await lean.aput(config, small, {}, {"doc": "1.0.1"})
-    await lean.aput_writes(config, [("doc", {"n": 1})], "t")
-    assert serde.threads == [loop_thread, loop_thread]
+    config = await lean.aput(config, _checkpoint(small, {}), {}, {"doc": "1", "messages": "1"})
+    await lean.aput_writes(config, [("doc", {"n": 1}), ("messages", conversation[:3])], "t")
+    assert serde.threads == [loop_thread] * 4
 
-    big = _checkpoint({"doc": {"text": "z" * 100_000}}, {"doc": "2.0.1"})
-    serde.threads.clear()
-    config = await lean.aput(config, big, {}, {"doc": "2.0.1"})
-    await lean.aput_writes(config, [("doc", ["z" * 100_000])], "t")
-    assert len(serde.threads) == 2
-    assert loop_thread not in serde.threads
+    long_conversation = conversation * 3
+    for big in ({"doc": {"text": "z" * (2 << 20)}}, {"messages": long_conversation}):
+        serde.threads.clear()
+        channel = next(iter(big))
+        config = await lean.aput(config, _checkpoint(big, {}), {}, {channel: "2"})
+        await lean.aput_writes(config, list(big.items()), "t")
+        assert len(serde.threads) == 2
+        assert loop_thread not in serde.threads
 
 
 # -- saves made by real runs: LangGraph's runtime drives both savers ----------------------------
