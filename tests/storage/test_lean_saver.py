@@ -400,3 +400,48 @@ async def test_concurrent_runs_on_one_saver_store_the_official_rows(tee: Tee) ->
         )
     )
     await tee.assert_same(*threads)
+
+
+class GatedSerializer(JsonPlusSerializer):
+    """The default serializer, holding the load of the string "hold" until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        value = super().loads_typed(data)
+        if value == "hold":
+            self.holding.set()
+            self.release.wait(timeout=10)
+        return value
+
+
+async def test_reads_on_a_pool_do_not_wait_for_each_other(tee: Tee) -> None:
+    gate = GatedSerializer()
+    lean = LeanPostgresSaver(tee.conn, serde=gate)
+    official = AsyncPostgresSaver(tee.official.conn, serde=gate)
+    threads = {"held": str(uuid.uuid4()), "other": str(uuid.uuid4())}
+    for saver in (lean, official):
+        for name, thread in threads.items():
+            config = await saver.aput(_config(thread), _checkpoint({}, {}), {}, {})
+            await saver.aput_writes(config, [("x", name if name == "other" else "hold")], "t")
+
+    async def read_while_another_is_held(saver: AsyncPostgresSaver) -> Any:
+        gate.holding.clear()
+        gate.release.clear()
+        held = asyncio.create_task(saver.aget_tuple(_config(threads["held"])))
+        try:
+            assert await asyncio.to_thread(gate.holding.wait, 5)
+            return await asyncio.wait_for(saver.aget_tuple(_config(threads["other"])), 1)
+        finally:
+            gate.release.set()
+            found = await held
+            assert found is not None and found.pending_writes == [("t", "x", "hold")]
+
+    other = await read_while_another_is_held(lean)
+    assert other is not None and other.pending_writes == [("t", "x", "other")]
+    # The official saver's lock keeps the second read waiting while the first loads its writes.
+    with pytest.raises(TimeoutError):
+        await read_while_another_is_held(official)

@@ -7,13 +7,14 @@ statement (the blobs as `unnest` arrays in a data-modifying CTE) and a task's wr
 statement, run in autocommit on a pool connection of their own. Rows are built by the parent's
 own code (`_dump_blobs`, `_dump_writes`, the same inline/blob split and JSONB), so what is stored
 does not depend on which saver wrote it; tests/storage/test_lean_saver.py compares the two row
-for row. Reads are the parent's.
+for row. Reads are the parent's queries, on a pool without its process-wide lock.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Final, TypeVar
 
 from langchain_core.runnables import RunnableConfig
@@ -26,7 +27,8 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -80,9 +82,9 @@ INLINE_CHARS: Final = 1 << 20
 class LeanPostgresSaver(AsyncPostgresSaver):
     """`AsyncPostgresSaver` writing a checkpoint, and a task's writes, in one statement each.
 
-    Built on a pool, each save takes its own connection and no process-wide lock (the lock is
-    there for one shared connection, which still gets it here). With a pipeline the parent's
-    code runs unchanged.
+    Built on a pool, each save and read takes its own connection and no process-wide lock (the
+    lock is there for one shared connection, which still gets it here). With a pipeline the
+    parent's code runs unchanged.
     """
 
     async def aput(
@@ -205,6 +207,21 @@ class LeanPostgresSaver(AsyncPostgresSaver):
         """The checkpoint and new versions to store for those given: the same ones here; a
         subclass may wrap values (and widen the versions) before they are split and dumped."""
         return checkpoint, new_versions
+
+    @asynccontextmanager
+    async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:
+        """The parent's cursor (reads, deletes, pruning), without its process-wide lock on a
+        pool: there each cursor has a connection of its own, and the lock would make every read
+        of the process wait for the one before, deserialising included."""
+        if pipeline or not isinstance(self.conn, AsyncConnectionPool):
+            async with super()._cursor(pipeline=pipeline) as cur:
+                yield cur
+            return
+        async with (
+            self.conn.connection() as conn,
+            conn.cursor(binary=True, row_factory=dict_row) as cur,
+        ):
+            yield cur
 
     async def _write(self, sql: str, params: dict[str, Any]) -> None:
         """Run one statement, atomic by itself: in autocommit, or in its own transaction."""
