@@ -33,7 +33,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import Command, Interrupt, Send, interrupt
 from psycopg import AsyncConnection
-from psycopg.rows import DictRow
+from psycopg.pq import TransactionStatus
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from agent_ops.storage.postgres.link import CONNECTION_KWARGS
@@ -445,3 +446,23 @@ async def test_reads_on_a_pool_do_not_wait_for_each_other(tee: Tee) -> None:
     # The official saver's lock keeps the second read waiting while the first loads its writes.
     with pytest.raises(TimeoutError):
         await read_while_another_is_held(official)
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+async def test_on_one_connection_each_save_is_committed_at_once(tee: Tee, autocommit: bool) -> None:
+    url = tee.conn.conninfo if isinstance(tee.conn, AsyncConnectionPool) else ""
+    async with await AsyncConnection.connect(
+        url, autocommit=autocommit, row_factory=dict_row
+    ) as conn:
+        lean = LeanPostgresSaver(conn, serde=tee.serde)
+        thread = str(uuid.uuid4())
+        values = {"doc": {"a": 1}, "text": "t"}
+        versions = {"doc": "1"}
+        config = await lean.aput(_config(thread), _checkpoint(values, versions), {}, versions)
+        await lean.aput_writes(config, [("doc", {"a": 2}), (ERROR, ValueError("x"))], "t")
+        assert conn.info.transaction_status == TransactionStatus.IDLE
+        # Seen from another connection: committed, not left in an open transaction.
+        counts = {table: len(await _rows(tee, table, key)) for table, key in _TABLES.items()}
+        assert counts == {"checkpoints": 1, "checkpoint_blobs": 1, "checkpoint_writes": 2}
+        found = await lean.aget_tuple(_config(thread))
+        assert found is not None and found.checkpoint["channel_values"] == values
