@@ -15,6 +15,7 @@ import operator
 import threading
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -39,7 +40,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from agent_ops.storage.postgres.link import CONNECTION_KWARGS
 from agent_ops.storage.postgres.saver import LeanPostgresSaver
-from graphs.invoice._state import InvoiceState, decision
+from graphs.invoice import InvoiceState, Policy
+from graphs.invoice._state import decision
 from tests.invoice.samples import invoice
 from tests.pgcluster import PgCluster
 
@@ -255,7 +257,7 @@ async def test_an_invoice_review_interrupted_and_resumed_stores_the_official_row
         return {
             "status": "received",
             "sender": "ap@northwind.example",
-            "policy": {"auto_approve_below": "1000.00", "currency": "EUR"},
+            "policy": Policy().model_dump(mode="json"),  # as the workflow's receive step keeps it
             "decisions": [decision("receive", "received", "mail with one PDF", "rules")],
         }
 
@@ -429,23 +431,26 @@ async def test_reads_on_a_pool_do_not_wait_for_each_other(tee: Tee) -> None:
             config = await saver.aput(_config(thread), _checkpoint({}, {}), {}, {})
             await saver.aput_writes(config, [("x", name if name == "other" else "hold")], "t")
 
-    async def read_while_another_is_held(saver: AsyncPostgresSaver) -> Any:
+    @asynccontextmanager
+    async def one_read_held(saver: AsyncPostgresSaver) -> AsyncIterator[None]:
         gate.holding.clear()
         gate.release.clear()
         held = asyncio.create_task(saver.aget_tuple(_config(threads["held"])))
         try:
             assert await asyncio.to_thread(gate.holding.wait, 5)
-            return await asyncio.wait_for(saver.aget_tuple(_config(threads["other"])), 1)
+            yield
         finally:
             gate.release.set()
             found = await held
             assert found is not None and found.pending_writes == [("t", "x", "hold")]
 
-    other = await read_while_another_is_held(lean)
+    async with one_read_held(lean), asyncio.timeout(10):
+        other = await lean.aget_tuple(_config(threads["other"]))
     assert other is not None and other.pending_writes == [("t", "x", "other")]
     # The official saver's lock keeps the second read waiting while the first loads its writes.
     with pytest.raises(TimeoutError):
-        await read_while_another_is_held(official)
+        async with one_read_held(official), asyncio.timeout(0.5):
+            await official.aget_tuple(_config(threads["other"]))
 
 
 @pytest.mark.parametrize("autocommit", [True, False])
