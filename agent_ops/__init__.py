@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from agent_ops import types
 from agent_ops.errors import (
     AgentOpsError,
     BadRequest,
@@ -28,28 +29,7 @@ from agent_ops.errors import (
     StorageError,
     validation_text,
 )
-from agent_ops.types import (
-    STREAM_MODES,
-    AssistantSortBy,
-    Backend,
-    CancelAction,
-    CancelStatus,
-    CronSortBy,
-    DisconnectMode,
-    Durability,
-    IfNotExists,
-    Json,
-    MultitaskStrategy,
-    OnCompletionBehavior,
-    OnConflictBehavior,
-    PruneStrategy,
-    RunStatus,
-    SortOrder,
-    StreamMode,
-    ThreadSortBy,
-    ThreadStatus,
-    ThreadStreamMode,
-)
+from agent_ops.types import *  # noqa: F403 (its __all__: the API's vocabulary)
 from agent_ops.values import MAX_INT, StorableBody, check_storable
 
 if TYPE_CHECKING:
@@ -57,42 +37,23 @@ if TYPE_CHECKING:
     from agent_ops.settings import DatabaseUrl, Settings
 
 __all__ = [
+    *types.__all__,
     "MAX_INT",
-    "STREAM_MODES",
     "AgentOpsError",
-    "AssistantSortBy",
-    "Backend",
     "BadRequest",
-    "CancelAction",
-    "CancelStatus",
     "ConfigError",
     "Conflict",
     "ConnectorError",
     "ConnectorRejected",
     "ConnectorUnavailable",
-    "CronSortBy",
     "DatabaseUrl",
     "Deps",
-    "DisconnectMode",
-    "Durability",
     "Forbidden",
-    "IfNotExists",
     "InvalidInput",
-    "Json",
     "ModelUnavailable",
-    "MultitaskStrategy",
     "NotFound",
-    "OnCompletionBehavior",
-    "OnConflictBehavior",
-    "PruneStrategy",
-    "RunStatus",
     "Settings",
-    "SortOrder",
     "StorageError",
-    "StreamMode",
-    "ThreadSortBy",
-    "ThreadStatus",
-    "ThreadStreamMode",
     "StorableBody",
     "check_storable",
     "deps_for",

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -313,7 +314,7 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
     finally:
         if copies is None:
             os._exit(0)  # a copy ends here, leaving the first process's clean-up to it
-        _stop_copies(copies)
+        _stop_copies(copies, settings.shutdown_grace_seconds + _COPY_STOP_MARGIN)
     return 0
 
 
@@ -331,15 +332,41 @@ def _fork(count: int) -> list[int] | None:
     return pids
 
 
-def _stop_copies(pids: list[int]) -> None:
-    """Stop the copies as the first process stopped (SIGTERM: finish or re-queue their runs)
-    and wait for them."""
+# How long past its runs' shutdown grace a copy may take to stop before it is killed: uvicorn
+# gives open connections the grace plus 5 s, then the runtime re-queues what is still running.
+_COPY_STOP_MARGIN = 10.0
+
+
+def _stop_copies(pids: list[int], grace: float) -> None:
+    """Stop the copies as the first process stopped (SIGTERM: finish or re-queue their runs),
+    wait up to `grace` seconds for them, then SIGKILL any still there: a copy hung on shutdown
+    must not hold the first process, and the port with it, forever (the runs it held are
+    re-queued when their leases lapse, as after a crash)."""
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-    for pid in pids:
+    running = set(pids)
+    deadline = time.monotonic() + grace
+    while running:
+        running = {pid for pid in running if not _ended(pid)}
+        if not running or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    for pid in sorted(running):
+        log.warning("serving process %d did not stop within %.0f s; killing it", pid, grace)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+            os.waitpid(pid, 0)  # bounded: SIGKILL ends even a stopped process
+
+
+def _ended(pid: int) -> bool:
+    """Whether the copy `pid` has ended (and is reaped), without waiting."""
+    try:
+        ended, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return ended == pid
 
 
 def _bind(host: str, port: int) -> socket.socket:

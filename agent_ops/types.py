@@ -8,6 +8,31 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal, get_args
 
+# The API's vocabulary that `agent_ops` re-exports to every package (its `__all__` adds these);
+# the rest here (tenancy defaults, status sets, sort columns) serves agent_ops' own modules.
+__all__ = [
+    "STREAM_MODES",
+    "AssistantSortBy",
+    "Backend",
+    "CancelAction",
+    "CancelStatus",
+    "CronSortBy",
+    "DisconnectMode",
+    "Durability",
+    "IfNotExists",
+    "Json",
+    "MultitaskStrategy",
+    "OnCompletionBehavior",
+    "OnConflictBehavior",
+    "PruneStrategy",
+    "RunStatus",
+    "SortOrder",
+    "StreamMode",
+    "ThreadSortBy",
+    "ThreadStatus",
+    "ThreadStreamMode",
+]
+
 Json = dict[str, Any]
 
 Backend = Literal["sqlite", "postgres"]

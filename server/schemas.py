@@ -6,10 +6,11 @@ this module reads a request as a dict.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, TypeAdapter
+from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from agent_ops import (
@@ -33,13 +34,17 @@ from agent_ops import (
 )
 from agent_ops.runtime import (
     AssistantChanges,
+    AssistantFilter,
     AssistantRequest,
     Breakpoints,
+    CronFilter,
     CronRequest,
     Namespaces,
+    Page,
     RunOptions,
     RunRequest,
     SearchOp,
+    ThreadFilter,
     ThreadRequest,
     durability_of,
     stream_modes,
@@ -59,27 +64,12 @@ def _stream_modes(value: Any) -> Any:
 StreamModes = Annotated[tuple[StreamMode, ...] | None, BeforeValidator(_stream_modes)]
 
 
-Request = TypeVar("Request")
-_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
-
-
 class Body(StorableBody):
-    """Every request body: unknown fields and values neither backend could store are a 422."""
+    """Every request body: unknown fields and values neither backend could store are a 422.
 
-    def read_as(self, kind: type[Request]) -> Request:
-        """Return the body as `kind`, a frozen request of the runtime whose fields are named as
-        the body's: pydantic reads each of `kind`'s fields from the body's fields and checks it
-        against its annotation (a field the body lacks takes `kind`'s default, a body field
-        `kind` lacks is left out)."""
-        return _adapter(kind).validate_python(dict(self))
-
-
-def _adapter(kind: type[Request]) -> TypeAdapter[Request]:
-    """Return the (kept) pydantic reader of `kind`: building one reads its annotations."""
-    found = _ADAPTERS.get(kind)
-    if found is None:
-        found = _ADAPTERS[kind] = TypeAdapter(kind)
-    return found
+    A body becomes the runtime's frozen value by an explicit constructor call (`to_request`,
+    `to_filter`, `to_page`, ...), never by matching field names at run time: a field renamed on
+    either side is then a type error, not a filter silently left at its default."""
 
 
 class Checkpoint(Body):
@@ -209,6 +199,12 @@ class Searching(_Page):
     """A search: a page of records, with only the `select`ed fields of each shown."""
 
     select: list[str] | None = None
+    sort_by: str | None = None  # each concept's body names its sortable columns
+    sort_order: SortOrder | None = None
+
+    def to_page(self) -> Page:
+        """Return the slice of the search the body asks for."""
+        return Page(self.limit, self.offset, self.sort_by, self.sort_order)
 
 
 class AssistantCount(Body):
@@ -216,10 +212,13 @@ class AssistantCount(Body):
     graph_id: str | None = None
     name: str | None = None
 
+    def to_filter(self) -> AssistantFilter:
+        """Return the assistants the body asks for."""
+        return AssistantFilter(metadata=self.metadata, graph_id=self.graph_id, name=self.name)
+
 
 class AssistantSearch(AssistantCount, Searching):
     sort_by: AssistantSortBy | None = None
-    sort_order: SortOrder | None = None
 
 
 class AssistantVersions(_Page):
@@ -258,11 +257,18 @@ class ThreadCount(Body):
     values: Json | None = None
     status: ThreadStatus | None = None
 
+    def to_filter(self) -> ThreadFilter:
+        """Return the threads the body asks for."""
+        return ThreadFilter(metadata=self.metadata, values=self.values, status=self.status)
+
 
 class ThreadSearch(ThreadCount, Searching):
     ids: list[str] | None = None
     sort_by: ThreadSortBy | None = None
-    sort_order: SortOrder | None = None
+
+    def to_filter(self) -> ThreadFilter:
+        """Return the threads the body asks for (a search may name them)."""
+        return replace(super().to_filter(), ids=self.ids)
 
 
 class ThreadStateUpdate(Body):
@@ -326,11 +332,17 @@ class StoreNamespaces(Body):
 
     def to_query(self) -> Namespaces:
         """Return the body as the runtime's namespace query."""
-        return self.read_as(Namespaces)
+        return Namespaces(
+            prefix=self.prefix,
+            suffix=self.suffix,
+            max_depth=self.max_depth,
+            limit=self.limit,
+            offset=self.offset,
+        )
 
 
 class _CronRun(Body):
-    """What a cron's runs are started with, as created and as patched."""
+    """What a cron's runs are started with, as created (a patch is the runtime's `CronPatch`)."""
 
     input: Any = None
     config: Json | None = None
@@ -383,21 +395,25 @@ class CronCreate(_CronRun):
         )
 
 
-class CronPatch(_CronRun):
-    schedule: str | None = None
-    enabled: bool | None = None
-
-
 class CronCount(Body):
     assistant_id: str | None = None
     thread_id: str | None = None
     metadata: Json | None = None
 
+    def to_filter(self) -> CronFilter:
+        """Return the crons the body asks for."""
+        return CronFilter(
+            assistant_id=self.assistant_id, thread_id=self.thread_id, metadata=self.metadata
+        )
+
 
 class CronSearch(CronCount, Searching):
     enabled: bool | None = None
     sort_by: CronSortBy | None = None
-    sort_order: SortOrder | None = None
+
+    def to_filter(self) -> CronFilter:
+        """Return the crons the body asks for (a search may ask for enabled or disabled ones)."""
+        return replace(super().to_filter(), enabled=self.enabled)
 
 
 class ThreadPrune(Body):

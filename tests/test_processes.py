@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
+import socket
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -58,6 +63,31 @@ def test_two_processes_serve_one_port_run_runs_and_stop_together(
         code = server.terminate() if server.proc and server.proc.poll() is None else None
     assert code == 0, server.log()
     assert not Path(f"/proc/{copies[0]}").exists(), "the copy outlived the first process"
+
+
+@pytest.mark.postgres
+def test_a_copy_hung_on_shutdown_is_killed_after_the_grace_and_frees_the_port(
+    tmp_path: Path, pg_url: str
+) -> None:
+    env = {"AGENT_OPS_PROCESSES": "2", "AGENT_OPS_SHUTDOWN_GRACE_SECONDS": "0"}
+    server = AgentOpsProcess(pg_url, tmp_path, env=env).start()
+    assert server.proc is not None and server.url is not None
+    [copy] = _children(server.proc.pid)
+    os.kill(copy, signal.SIGSTOP)  # hung: it cannot act on the SIGTERM it is sent
+    started = time.monotonic()
+    try:
+        code = server.terminate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(copy, signal.SIGKILL)  # only if the first process left it behind
+    took = time.monotonic() - started
+    # The bound: the grace (0 s) plus the 10 s margin, plus the first process's own stop.
+    assert code == 0 and took < 20, f"stopped with {code} after {took:.1f} s"
+    assert f"serving process {copy} did not stop within 10 s; killing it" in server.log()
+    assert not Path(f"/proc/{copy}").exists(), "the hung copy outlived the first process"
+    parts = urlsplit(server.url)
+    with socket.socket() as again:  # nothing holds the port any more
+        again.bind((parts.hostname or "127.0.0.1", parts.port or 0))
 
 
 def test_processes_on_sqlite_are_refused_naming_the_setting(tmp_path: Path) -> None:

@@ -117,27 +117,17 @@ def _to_messages(value: LanguageModelInput) -> list[BaseMessage]:
     return list(convert_to_messages(value))
 
 
+@dataclass(frozen=True, slots=True)
 class _Caller:
     """The attempt/retry/repair/fallback loop shared by chat and structured calls."""
 
-    def __init__(
-        self,
-        name: str,
-        config: RoleConfig,
-        providers: Sequence[Provider],
-        prompt: Prompt | None,
-        prompt_values: Mapping[str, object],
-        sink: DecisionSink,
-        *,
-        phone_region: str | None = None,
-    ) -> None:
-        self.name = name
-        self.phone_region = phone_region
-        self.config = config
-        self.providers = list(providers)
-        self.prompt = prompt
-        self.prompt_values = dict(prompt_values)
-        self.sink = sink
+    name: str
+    config: RoleConfig
+    providers: Sequence[Provider]
+    prompt: Prompt | None
+    prompt_values: Mapping[str, object]
+    sink: DecisionSink
+    phone_region: str | None = field(default=None, kw_only=True)
 
     def messages(self, value: LanguageModelInput) -> list[BaseMessage]:
         messages = _to_messages(value)

@@ -22,7 +22,7 @@ from agent_ops.governance import Identity, PendingApproval, RequestFacts
 from agent_ops.governance.audit import AuditFilter
 from agent_ops.governance.audit import view as audit_view
 from agent_ops.runtime.assistants import Assistants
-from agent_ops.runtime.crons import Crons, check_schedule, next_fire
+from agent_ops.runtime.crons import CronPatch, Crons, check_schedule, next_fire
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.intake import IntakeGate, IntakeSource, IntakeTriggers, Trigger, TriggerState
 from agent_ops.runtime.items import Items
@@ -75,6 +75,7 @@ __all__ = [
     "Breakpoints",
     "Cron",
     "CronFilter",
+    "CronPatch",
     "CronRequest",
     "Crons",
     "GraphRegistry",

@@ -14,7 +14,7 @@ from typing import Any
 
 from langgraph.pregel import Pregel
 
-from agent_ops.errors import BadRequest, InvalidInput, NotFound
+from agent_ops.errors import BadRequest, NotFound
 from agent_ops.governance import audit, authz, hidden, stamp, visible
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry, default_assistant_id
@@ -58,11 +58,7 @@ class Assistants:
 
     def require_graph(self, graph_id: str) -> None:
         """Raise InvalidInput naming the registered graphs unless `graph_id` is one."""
-        if graph_id not in self._registry:
-            raise InvalidInput(
-                f"graph {graph_id!r} is not registered; registered graphs: "
-                f"{', '.join(self._registry.ids())}"
-            )
+        self._registry.entry(graph_id)  # the registry's own check and message
 
     def require_registered(self, assistant: Assistant) -> None:
         """Raise BadRequest unless the assistant's graph is registered in this process."""

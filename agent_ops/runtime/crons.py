@@ -4,6 +4,8 @@
 computed here, once); `CronScheduler` turns due crons into runs, each due firing exactly once
 across processes. Every process with workers runs one scheduler; `claim_due_crons` advances a due cron to its next
 fire time in the same transaction that hands it out, so a firing is claimed by one process only.
+`CronPatch` is a cron's changes as the API's PATCH body parses them and `Crons.update` reads
+them, a field not sent told from one sent as null by its type.
 Schedules are standard 5-field cron expressions (a 6th field, seconds, is accepted too),
 evaluated in the cron's time zone (UTC unless its payload names one).
 """
@@ -14,16 +16,24 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+from pydantic import MISSING, ConfigDict, field_validator
 
 from agent_ops.errors import InvalidInput
-from agent_ops.governance import acting_as, audit, authz, bind_caller, stamp, tenant_filter
+from agent_ops.governance import acting_as, audit, authz, bind_caller, stamp
 from agent_ops.runtime.admission import check_run_sizes, check_webhook
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
-from agent_ops.runtime.requests import CronRequest, RunRequest, run_of_cron_payload
+from agent_ops.runtime.requests import (
+    Breakpoints,
+    CronRequest,
+    RunRequest,
+    check_configurable,
+    run_of_cron_payload,
+)
 from agent_ops.storage import (
     ANY_CRON,
     FIRST_PAGE,
@@ -35,8 +45,8 @@ from agent_ops.storage import (
     Run,
     Storage,
 )
-from agent_ops.types import Json
-from agent_ops.values import DEFAULT_LIMITS, Limits
+from agent_ops.types import Durability, Json, OnCompletionBehavior, StreamMode
+from agent_ops.values import DEFAULT_LIMITS, Limits, StorableBody
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +54,62 @@ CreateRun = Callable[[str | None, RunRequest], Awaitable[Run]]
 
 # Fields of a cron's changes kept on its row rather than in its payload.
 _ROW_FIELDS = frozenset({"schedule", "end_time", "enabled"})
+
+
+class CronPatch(StorableBody):
+    """A cron's changes: the API's PATCH body, and the typed request the runtime reads.
+
+    A field the client left out is `MISSING` and keeps its value; one it sent as null is None,
+    which each field below says what it does with. The type says which, so the runtime reads
+    every field by a name the type checker sees.
+    """
+
+    # The docstrings below describe the fields in the API's schema (/docs, /openapi.json).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    schedule: str | None | MISSING = MISSING
+    """A new schedule (its next fire time is computed again); null keeps the current one."""
+    enabled: bool | None | MISSING = MISSING
+    """Turning the cron on computes its next fire time again; null keeps it as it is."""
+    end_time: datetime | None | MISSING = MISSING
+    """After this the cron fires no more; null clears it (as the sdk's `end_time=None`)."""
+    timezone: str | None | MISSING = MISSING
+    """The schedule's time zone (its next fire time is computed again); null: UTC again."""
+    metadata: Json | None | MISSING = MISSING
+    """Merged into the cron's metadata and set as its runs'; null clears only the runs'."""
+    webhook: str | None | MISSING = MISSING
+    """Checked now, not at each firing, where the cron could only log that it cannot start."""
+
+    # What each firing's run is started with; null resets an option to its default.
+    input: Any | MISSING = MISSING
+    """The graph's input."""
+    config: Json | None | MISSING = MISSING
+    """The run's config (`configurable` keys starting with `__` are the server's: refused)."""
+    context: Json | None | MISSING = MISSING
+    """The graph's static context."""
+    interrupt_before: Breakpoints | None | MISSING = MISSING
+    """The nodes to interrupt before (`*`: every node)."""
+    interrupt_after: Breakpoints | None | MISSING = MISSING
+    """The nodes to interrupt after (`*`: every node)."""
+    on_run_completed: OnCompletionBehavior | None | MISSING = MISSING
+    """A stateless cron's thread after each run: `delete` or `keep`."""
+    stream_mode: tuple[StreamMode, ...] | None | MISSING = MISSING
+    """One stream mode or a list of them (null: `values`)."""
+    stream_subgraphs: bool | None | MISSING = MISSING
+    """Whether subgraphs' events are streamed too."""
+    stream_resumable: bool | None | MISSING = MISSING
+    """Whether the stream is kept for a client to resume."""
+    durability: Durability | None | MISSING = MISSING
+    """When the run's checkpoints are written: `sync`, `async` or `exit`."""
+
+    @field_validator("stream_mode", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value  # one mode, or a list of them
+
+    def sent(self) -> Json:
+        """Return the fields the client sent, by name (as the audit and the payload keep them)."""
+        return self.model_dump()  # a MISSING field is left out
 
 
 def check_schedule(schedule: str, timezone: str | None = None) -> None:
@@ -174,30 +240,38 @@ class Crons:
         await authz.guard_cron(self._storage, doing, {"cron_id": cron_id})  # governance
         return found
 
-    async def update(self, cron_id: str, changes: Json) -> Cron:
-        """Apply the fields a client set (`changes`); a new schedule or time zone, or turning
-        the cron on, computes its next fire time again."""
+    async def update(self, cron_id: str, patch: CronPatch) -> Cron:
+        """Apply the fields a client sent; a new schedule or time zone, or turning the cron
+        on, computes its next fire time again."""
         current = await self.get(cron_id, doing="update")
-        schedule = changes.get("schedule") or current.schedule
-        timezone = changes.get("timezone", current.payload.get("timezone"))
+        given = patch.schedule if isinstance(patch.schedule, str) else MISSING
+        schedule = current.schedule if given is MISSING else given
+        timezone = current.payload.get("timezone") if patch.timezone is MISSING else patch.timezone
         check_schedule(schedule, timezone)
-        self._limits.merged_metadata(current.metadata, changes.get("metadata"))
-        for field in ("input", "command", "context"):
-            self._limits.input(changes.get(field), field)
-        self._check_webhook(changes.get("webhook"))
-        payload = {**current.payload, **{k: v for k, v in changes.items() if k not in _ROW_FIELDS}}
-        reschedule = "schedule" in changes or "timezone" in changes or changes.get("enabled")
+        metadata = None if patch.metadata is MISSING else patch.metadata
+        self._limits.merged_metadata(current.metadata, metadata)
+        for field, value in (("input", patch.input), ("context", patch.context)):
+            self._limits.input(None if value is MISSING else value, field)
+        if isinstance(patch.config, dict):
+            check_configurable(patch.config)
+        if isinstance(patch.webhook, str):
+            self._check_webhook(patch.webhook)
+        sent = patch.sent()
+        payload = {**current.payload, **{k: v for k, v in sent.items() if k not in _ROW_FIELDS}}
+        reschedule = patch.schedule is not MISSING or patch.timezone is not MISSING
         columns = CronChanges(
-            schedule=changes.get("schedule"),
+            schedule=given,
             payload=payload,
-            metadata=changes.get("metadata") or {},
-            end_time=changes.get("end_time"),
-            enabled=changes.get("enabled"),
-            next_run_date=next_fire(schedule, datetime.now(UTC), timezone) if reschedule else None,
+            metadata=metadata or {},
+            end_time=patch.end_time,
+            enabled=MISSING if patch.enabled is None else patch.enabled,
+            next_run_date=next_fire(schedule, datetime.now(UTC), timezone)
+            if reschedule or patch.enabled is True
+            else MISSING,
         )
         changed = await self._storage.update_cron(current.cron_id, columns)
         await audit.record(  # audit
-            self._storage, "cron.update", "cron", cron_id, payload=changes, tenant=changed.tenant_id
+            self._storage, "cron.update", "cron", cron_id, payload=sent, tenant=changed.tenant_id
         )
         return changed
 
@@ -211,58 +285,28 @@ class Crons:
         await self._storage.delete_cron(checked_id(cron_id, "cron_id"))
         await audit.record(self._storage, "cron.delete", "cron", cron_id)  # audit
 
-    async def _assistant_id(self, assistant_id: str | None) -> str | None:
-        if not assistant_id:
-            return None
-        return (await self._assistants.resolve(assistant_id)).assistant_id
-
     async def search(self, filter: CronFilter, page: Page = FIRST_PAGE) -> list[Cron]:
-        """Return the crons matching every given filter."""
-        asked = {
-            "assistant_id": filter.assistant_id,
-            "thread_id": filter.thread_id,
-            "metadata": dict(filter.metadata or {}),
-        }
-        handlers = await authz.check(
-            "crons", "search", {**asked, "limit": page.limit, "offset": page.offset}
-        )
-        thread_id = checked_id(filter.thread_id, "thread_id") if filter.thread_id else None
-        crons = await self._storage.search_crons(
-            await self._filter(filter.assistant_id, thread_id, filter.enabled), page
-        )
-        # Storage filters crons by columns only; metadata is matched here.
-        if metadata := filter.metadata:
-            crons = [c for c in crons if all(c.metadata.get(k) == v for k, v in metadata.items())]
-        return [c for c in crons if authz.matches(c.metadata, handlers)]  # governance
+        """Return the crons matching every given filter (metadata too, in storage, with an
+        app's handler filter added to it: the same governed search as threads and assistants)."""
+        if filter.thread_id:
+            checked_id(filter.thread_id, "thread_id")
+        return await authz.governed_search("crons", filter, page, self._search)
 
     async def count(self, filter: CronFilter = ANY_CRON) -> int:
-        """Count the crons of an assistant or thread (`filter.metadata` is not matched)."""
-        asked = {"assistant_id": filter.assistant_id, "thread_id": filter.thread_id}
-        handlers = await authz.check("crons", "search", asked)  # governance
-        columns = await self._filter(filter.assistant_id, filter.thread_id)
-        if handlers:  # storage counts by columns only: count what the filter lets through
-            return await self._count_matching(columns, handlers)
-        return await self._storage.count_crons(columns)
+        """Count the crons of an assistant or thread: `filter.metadata` is not matched, as
+        LangGraph's server counts (an app's handler filter is)."""
+        return await authz.governed_count("crons", replace(filter, metadata=None), self._count)
 
-    async def _filter(
-        self, assistant_id: str | None, thread_id: str | None, enabled: bool | None = None
-    ) -> CronFilter:
-        """The column filter of a search or count over the caller's tenant (a count takes
-        `thread_id` as given: one that is not a UUID counts nothing rather than refusing)."""
-        return CronFilter(
-            assistant_id=await self._assistant_id(assistant_id),
-            thread_id=thread_id,
-            enabled=enabled,
-            tenant_id=tenant_filter(),
-        )
+    async def _search(self, filter: CronFilter, page: Page) -> list[Cron]:
+        return await self._storage.search_crons(await self._resolved(filter), page)
 
-    async def _count_matching(self, columns: CronFilter, filter: authz.Filter) -> int:
-        """Count the crons a handler's filter lets through, a page at a time (storage filters
-        crons by columns only)."""
-        counted, offset, page = 0, 0, 500
-        while True:
-            found = await self._storage.search_crons(columns, Page(page, offset))
-            counted += sum(authz.matches(c.metadata, filter) for c in found)
-            if len(found) < page:
-                return counted
-            offset += page
+    async def _count(self, filter: CronFilter) -> int:
+        return await self._storage.count_crons(await self._resolved(filter))
+
+    async def _resolved(self, filter: CronFilter) -> CronFilter:
+        """The filter with its assistant named by id (a graph id stands for its default one);
+        a count takes `thread_id` as given: one that is not a UUID counts nothing."""
+        if not filter.assistant_id:
+            return filter
+        assistant = await self._assistants.resolve(filter.assistant_id)
+        return replace(filter, assistant_id=assistant.assistant_id)

@@ -14,7 +14,7 @@ from langgraph.store.base import SearchOp
 from agent_ops.errors import InvalidInput, NotFound
 from agent_ops.governance import authz, tenant_of_caller
 from agent_ops.runtime.store import ServerStore
-from agent_ops.storage import Namespaces, Storage, StoreItem
+from agent_ops.storage import Namespaces, StoreItem
 from agent_ops.types import Json
 from agent_ops.values import DEFAULT_LIMITS, Limits
 
@@ -31,17 +31,15 @@ def check_namespace(namespace: Sequence[str]) -> None:
 class Items:
     """The key-value store of one process, as the API reaches it."""
 
-    def __init__(
-        self, storage: Storage, store: ServerStore, *, limits: Limits = DEFAULT_LIMITS
-    ) -> None:
-        self._storage = storage
-        self._limits = limits
+    def __init__(self, store: ServerStore, *, limits: Limits = DEFAULT_LIMITS) -> None:
+        # The store holds the storage its reads and deletes go to, so the two cannot differ.
         self._store = store
+        self._limits = limits
 
     async def delete(self, namespace: Sequence[str], key: str) -> None:
         """Delete the caller's tenant's item (nothing if there is none)."""
         namespace = await authz.store_namespace("delete", namespace, key=key)  # governance
-        await self._storage.delete_item(namespace, key, tenant_id=tenant_of_caller())
+        await self._store.storage.delete_item(namespace, key, tenant_id=tenant_of_caller())
 
     async def namespaces(self, query: Namespaces) -> list[tuple[str, ...]]:
         """The caller's tenant's namespaces that `query` asks for."""
@@ -50,7 +48,7 @@ class Items:
         del asked["prefix"], asked["tenant_id"]
         prefix = await authz.store_namespace("list_namespaces", query.prefix, **asked)
         query = replace(query, prefix=prefix or query.prefix, tenant_id=tenant_of_caller())
-        return await self._storage.list_namespaces(query)
+        return await self._store.storage.list_namespaces(query)
 
     async def put(
         self,
@@ -78,7 +76,7 @@ class Items:
     async def get(self, namespace: str, key: str, *, refresh_ttl: bool = True) -> StoreItem:
         """Return the item under a dotted namespace; NotFound naming both otherwise."""
         labels = await authz.store_namespace("get", namespace.split("."), key=key)  # governance
-        item = await self._storage.get_item(
+        item = await self._store.storage.get_item(
             labels, key, refresh_ttl=refresh_ttl, tenant_id=tenant_of_caller()
         )
         if item is None:

@@ -114,7 +114,7 @@ class Runtime:
             limits=limits,
             webhook_allow_private=settings.webhook_allow_private,
         )
-        self.items = Items(storage, self.store, limits=limits)
+        self.items = Items(self.store, limits=limits)
         self.triggers = IntakeTriggers(self, triggers)
         self.auth = governance.Authentication(
             settings, storage, _declared_handler(settings, registry, storage)

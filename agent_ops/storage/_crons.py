@@ -24,7 +24,7 @@ class Crons(Base):
     def _cron_where(self, filter: CronFilter) -> Where:
         where = self._clause().equals("assistant_id", filter.assistant_id)
         where = where.equals("thread_id", filter.thread_id).equals("enabled", filter.enabled)
-        return where.equals("tenant_id", filter.tenant_id)
+        return where.equals("tenant_id", filter.tenant_id).contains("metadata", filter.metadata)
 
     async def create_cron(self, new: NewCron) -> Cron:
         return await self._tx(self._sql.crons.create_cron, new)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from pydantic import MISSING
+
 from agent_ops.storage._policy import NewRun
 from agent_ops.storage.queries import Page
 from agent_ops.storage.records import Assistant, RunEvent
@@ -138,21 +140,21 @@ class NewCron:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CronChanges:
-    """A cron's new column values (None keeps the current one) and metadata to merge into
-    its current metadata."""
+    """A cron's new column values (`MISSING` keeps the current one; None sets NULL, which only
+    `end_time` may be) and metadata to merge into its current metadata."""
 
-    schedule: str | None = None
-    payload: Json | None = None
-    next_run_date: datetime | None = None
-    end_time: datetime | None = None
-    enabled: bool | None = None
+    schedule: str | MISSING = MISSING
+    payload: Json | MISSING = MISSING
+    next_run_date: datetime | MISSING = MISSING
+    end_time: datetime | None | MISSING = MISSING
+    enabled: bool | MISSING = MISSING
     metadata: Json = field(default_factory=dict)
 
     @property
     def columns(self) -> dict[str, Any]:
         """The columns to set, by name: those given (metadata is merged, not set)."""
         given = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "metadata"}
-        return {column: value for column, value in given.items() if value is not None}
+        return {column: value for column, value in given.items() if value is not MISSING}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -65,8 +65,8 @@ class ThreadFilter(Scoped):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CronFilter(Scoped):
-    """Which crons, by column; a cron's metadata is matched by the runtime, not here, and
-    a count does not match it (as LangGraph's server counts)."""
+    """Which crons: every given field holds (the runtime asks a count for no metadata, as
+    LangGraph's server counts)."""
 
     assistant_id: str | None = None
     thread_id: str | None = None

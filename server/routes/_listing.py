@@ -1,7 +1,6 @@
 """The two listing routes of a searchable concept (assistants, threads, crons):
 `POST <path>/search`, a page of views with only the `select`ed fields, and `POST <path>/count`.
-Each is the body parsed, one runtime call with the body read as the concept's filter (and
-page), and the view.
+Each is the body parsed, one runtime call with the body's filter (and page), and the view.
 
 No `from __future__ import annotations` here: FastAPI reads the routes' body types from their
 annotations, which are set per concept below.
@@ -12,7 +11,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from agent_ops.runtime import Page, Scoped
 from server.deps import RuntimeDep
 from server.schemas import Body, Searching
 from server.views import select_fields
@@ -23,19 +21,17 @@ def add_listing(
     path: str,
     concept: str,
     bodies: tuple[type[Searching], type[Body]],
-    filter_kind: type[Scoped],
     view: Callable[[Any], dict[str, Any]],
 ) -> None:
     """Add `path/search` and `path/count` for `runtime.<concept>` (its `search(filter, page)`
-    and `count(filter)`), a body read as `filter_kind` and, for a search, a `Page`."""
+    and `count(filter)`), with the body's `to_filter()` and, for a search, its `to_page()`."""
 
     async def search(body: Any, runtime: RuntimeDep) -> list[dict[str, Any]]:
-        page = body.read_as(Page)
-        found = await getattr(runtime, concept).search(body.read_as(filter_kind), page)
+        found = await getattr(runtime, concept).search(body.to_filter(), body.to_page())
         return select_fields([view(record) for record in found], body.select)
 
     async def count(body: Any, runtime: RuntimeDep) -> int:
-        counted: int = await getattr(runtime, concept).count(body.read_as(filter_kind))
+        counted: int = await getattr(runtime, concept).count(body.to_filter())
         return counted
 
     search.__annotations__["body"], count.__annotations__["body"] = bodies

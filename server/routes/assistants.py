@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from agent_ops.runtime import AssistantFilter
 from server.deps import RuntimeDep
 from server.routes._listing import add_listing
 from server.schemas import (
@@ -32,7 +31,6 @@ add_listing(
     "/assistants",
     "assistants",
     (AssistantSearch, AssistantCount),
-    AssistantFilter,
     assistant_view,
 )
 

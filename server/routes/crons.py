@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from agent_ops.runtime import CronFilter
+from agent_ops.runtime import CronPatch
 from server.deps import RuntimeDep, ThreadId
 from server.routes._listing import add_listing
-from server.schemas import CronCount, CronCreate, CronPatch, CronSearch
+from server.schemas import CronCount, CronCreate, CronSearch
 from server.views import cron_view
 
 router = APIRouter(tags=["crons"])
@@ -28,7 +28,7 @@ async def create_thread_cron(
 
 
 # The runtime counts crons by assistant and thread; a count body's metadata is not a filter.
-add_listing(router, "/runs/crons", "crons", (CronSearch, CronCount), CronFilter, cron_view)
+add_listing(router, "/runs/crons", "crons", (CronSearch, CronCount), cron_view)
 
 
 @router.get("/runs/crons/{cron_id}")
@@ -38,7 +38,7 @@ async def get_cron(cron_id: str, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.patch("/runs/crons/{cron_id}")
 async def patch_cron(cron_id: str, body: CronPatch, runtime: RuntimeDep) -> dict[str, Any]:
-    return cron_view(await runtime.crons.update(cron_id, body.model_dump(exclude_unset=True)))
+    return cron_view(await runtime.crons.update(cron_id, body))
 
 
 @router.delete("/runs/crons/{cron_id}", status_code=204)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from agent_ops.runtime import ThreadFilter, ThreadStreamEvent
+from agent_ops.runtime import ThreadStreamEvent
 from server.deps import RuntimeDep, ThreadId
 from server.routes._listing import add_listing
 from server.schemas import (
@@ -33,7 +33,7 @@ async def create_thread(body: ThreadCreate, runtime: RuntimeDep) -> dict[str, An
     return thread_view(await runtime.threads.create(body.to_request()))
 
 
-add_listing(router, "/threads", "threads", (ThreadSearch, ThreadCount), ThreadFilter, thread_view)
+add_listing(router, "/threads", "threads", (ThreadSearch, ThreadCount), thread_view)
 
 
 @router.post("/threads/prune")

@@ -22,6 +22,11 @@ def _client(server: AgentOpsProcess, tenant: str, role: str) -> LangGraphClient:
     return get_client(url=server.url, api_key=create_key(server, tenant, role)["key"])
 
 
+def _tenants(server: AgentOpsProcess, role: str) -> tuple[LangGraphClient, LangGraphClient]:
+    """Clients of the two tenants, acme and globex, each with a key of `role`."""
+    return _client(server, "acme", role), _client(server, "globex", role)
+
+
 async def _missing(call: Awaitable[Any]) -> str:
     with pytest.raises(httpx.HTTPStatusError) as caught:
         await call
@@ -33,8 +38,7 @@ async def _missing(call: Awaitable[Any]) -> str:
 async def test_another_tenants_thread_and_runs_are_missing_everywhere(
     keys_server: AgentOpsProcess,
 ) -> None:
-    acme = _client(keys_server, "acme", "approver")
-    globex = _client(keys_server, "globex", "approver")
+    acme, globex = _tenants(keys_server, "approver")
     mark = {"case": uuid.uuid4().hex}
     thread = await acme.threads.create(metadata=mark)
     tid = thread["thread_id"]
@@ -85,8 +89,7 @@ async def test_another_tenants_thread_and_runs_are_missing_everywhere(
 async def test_runs_and_threads_made_by_a_run_belong_to_its_tenant(
     keys_server: AgentOpsProcess,
 ) -> None:
-    acme = _client(keys_server, "acme", "operator")
-    globex = _client(keys_server, "globex", "operator")
+    acme, globex = _tenants(keys_server, "operator")
     tid = str(uuid.uuid4())
     await acme.runs.wait(tid, "echo", input={"messages": []}, if_not_exists="create")
     assert (await acme.threads.get(tid))["thread_id"] == tid
@@ -98,8 +101,7 @@ async def test_runs_and_threads_made_by_a_run_belong_to_its_tenant(
 async def test_assistants_and_crons_are_per_tenant_and_defaults_are_shared(
     keys_server: AgentOpsProcess,
 ) -> None:
-    acme = _client(keys_server, "acme", "admin")
-    globex = _client(keys_server, "globex", "admin")
+    acme, globex = _tenants(keys_server, "admin")
     name = f"acme-{uuid.uuid4().hex[:8]}"
     mine = await acme.assistants.create("echo", name=name)
     aid = mine["assistant_id"]
@@ -131,8 +133,7 @@ async def test_assistants_and_crons_are_per_tenant_and_defaults_are_shared(
 async def test_store_items_are_per_tenant_for_the_api_and_for_graphs(
     keys_server: AgentOpsProcess,
 ) -> None:
-    acme = _client(keys_server, "acme", "operator")
-    globex = _client(keys_server, "globex", "operator")
+    acme, globex = _tenants(keys_server, "operator")
     tag = uuid.uuid4().hex[:8]
     await globex.store.put_item(["notes", tag], "payroll", {"text": "globex payroll figures"})
     # acme's graph writes and searches its tenant's store, from an async and a sync node.
@@ -155,3 +156,26 @@ async def test_store_items_are_per_tenant_for_the_api_and_for_graphs(
     await acme.store.delete_item(["notes", tag], "payroll")
     kept = await globex.store.get_item(["notes", tag], "payroll")
     assert kept["value"] == {"text": "globex payroll figures"}
+
+
+async def test_cron_search_by_metadata_finds_only_the_callers_tenants_and_pages_the_matches(
+    keys_server: AgentOpsProcess,
+) -> None:
+    acme, globex = _tenants(keys_server, "admin")
+    mark = {"case": uuid.uuid4().hex}
+    # Crons that do not match come first, so a page taken before matching would miss these.
+    others = [await acme.crons.create("echo", schedule="0 3 * * *") for _ in range(3)]
+    ours = [await acme.crons.create("echo", schedule="0 3 * * *", metadata=mark) for _ in range(2)]
+    theirs = await globex.crons.create("echo", schedule="0 3 * * *", metadata=mark)
+    try:
+        found = await acme.crons.search(
+            metadata=mark, limit=2, sort_by="created_at", sort_order="asc"
+        )
+        assert {c["cron_id"] for c in found} == {c["cron_id"] for c in ours}
+        seen = await globex.crons.search(metadata=mark, limit=100)
+        assert [c["cron_id"] for c in seen] == [theirs["cron_id"]]
+        assert await acme.crons.search(metadata={**mark, "other": 1}) == []
+    finally:
+        for cron in [*others, *ours]:
+            await acme.crons.delete(cron["cron_id"])
+        await globex.crons.delete(theirs["cron_id"])

@@ -4,34 +4,18 @@ Build a `TrytonSettings` once, open a `TrytonClient` on it (`async with`), wrap 
 `TrytonERP` for typed calls, and hand `tryton_tools(erp)` to a graph for LangChain tools.
 """
 
+from tools.tryton import _models
 from tools.tryton._client import TrytonClient, TrytonSettings
 from tools.tryton._erp import InvoiceLineInput, TrytonERP
-from tools.tryton._models import (
-    Invoice,
-    InvoiceLine,
-    LedgerLine,
-    Payment,
-    PurchaseLine,
-    PurchaseOrder,
-    Supplier,
-    SupplierProfile,
-    VendorLedger,
-)
+from tools.tryton._models import *  # noqa: F403 (its __all__)
 from tools.tryton._tools import tryton_tools
 
+# As agent_ops.storage does: the models module names its public part, the package adds its own.
 __all__ = [
-    "Invoice",
-    "InvoiceLine",
+    *_models.__all__,
     "InvoiceLineInput",
-    "LedgerLine",
-    "Payment",
-    "PurchaseLine",
-    "PurchaseOrder",
-    "Supplier",
-    "SupplierProfile",
     "TrytonClient",
     "TrytonERP",
     "TrytonSettings",
-    "VendorLedger",
     "tryton_tools",
 ]

@@ -11,6 +11,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+# The package re-exports exactly these (`tools.tryton.__all__` is their union with its own).
+__all__ = [
+    "Invoice",
+    "InvoiceLine",
+    "LedgerLine",
+    "Payment",
+    "PurchaseLine",
+    "PurchaseOrder",
+    "Supplier",
+    "SupplierProfile",
+    "VendorLedger",
+]
+
 
 class _Result(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -1,6 +1,6 @@
 """The scale-out backend: PostgreSQL shared by any number of `serve` and `worker` processes.
 
-One psycopg pool per process serves our queries and LangGraph's official checkpointer. Every
+One psycopg pool per process serves our queries and the checkpointer (`saver`). Every
 connection is in autocommit; a state change is one explicit transaction. The pool prepares
 repeated statements, which a PgBouncer in transaction mode needs 1.21+ for (or the setting off). Wake-ups travel as
 `NOTIFY agent_ops` on commit and come back through one dedicated LISTEN connection per process.
@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 import orjson
 import psycopg
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import set_json_loads
@@ -39,6 +38,7 @@ from agent_ops.storage.postgres.link import (
     migrate,
 )
 from agent_ops.storage.postgres.rows import NOTIFY_CHANNEL, Tx, notes
+from agent_ops.storage.postgres.saver import LeanPostgresSaver
 from agent_ops.storage.protocol import Storage
 
 __all__ = ["PostgresStorage"]
@@ -84,7 +84,7 @@ class PostgresStorage(Storage):
                 except PoolTimeout as exc:
                     raise StorageError(f"cannot fill the connection pool to {self._where}") from exc
                 keys = self._keyring
-                saver = SealingPostgresSaver if keys else AsyncPostgresSaver
+                saver = SealingPostgresSaver if keys else LeanPostgresSaver
                 self._saver = saver(self._pool, serde=checkpoint_serializer(keys))
                 await migrate(conn, self._saver, self._where)
             await self._wakeups.start()
