@@ -11,8 +11,11 @@ run to a later claim when the thread is busy.
 
 The common state changes are a few statements each: queuing under `reject`/`enqueue` locks the
 thread and then writes the run and the thread's status in one statement; finishing locks the
-thread and then ends the run, settles the thread and finds its next run in one; the audit row
-that records either is two more, the second also sending the transaction's wake-ups.
+thread and then ends the run, settles the thread and finds its next run in one. That statement
+also locks the tenant's audit chain head (after its own writes, `audit.head_cte`), and one more
+appends the audit row that records the change and sends the transaction's wake-ups. A run queued
+with a worker of this process offered (`NewRun.worker_id`) is written already claimed by it when
+its thread has nothing in flight.
 """
 
 from __future__ import annotations
