@@ -274,7 +274,7 @@ class Runs:
 
         if self.workers is None:  # no workers in this process: a claim elsewhere takes it
             return await create(None, 0.0)
-        return await self.workers.queue(create)
+        return await self.workers.queue(plan.run_id, create)
 
     @staticmethod
     def _queued_entry(plan: RunPlan) -> AuditEntry:

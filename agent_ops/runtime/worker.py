@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agent_ops.errors import NotFound
 from agent_ops.governance import ToolPermissions, acting_as, audit, bind_caller, caller
 from agent_ops.observability.metrics import RUN_DURATION, RUNS_FINISHED
 from agent_ops.runtime.executor import Executor, RunOutcome
@@ -164,8 +165,11 @@ class WorkerPool:
             self._wake.set()
 
     # -- the hand-off ---------------------------------------------------------------------------
-    async def queue(self, create: Callable[[str | None, float], Awaitable[Run]]) -> Run:
-        """Queue a run with `create(worker_id, lease_seconds)`, offering it a free slot here.
+    async def queue(
+        self, run_id: str, create: Callable[[str | None, float], Awaitable[Run]]
+    ) -> Run:
+        """Queue the run `run_id` with `create(worker_id, lease_seconds)`, offering it a free
+        slot here.
 
         A run the store hands over (queued already claimed by this worker, when it may start at
         once) starts here without a claim; otherwise, or with no slot free, it waits for a
@@ -174,21 +178,43 @@ class WorkerPool:
             return await create(None, 0.0)
         await self._slots.acquire()  # a slot is free: this does not wait
         try:
+            # Awaited in this task, not shielded in another: the run must be marked handed
+            # before its RUN_QUEUED reaches `_on_queued`, which the loop delivers after this.
             run = await create(self.worker_id, self._settings.lease_seconds)
+        except asyncio.CancelledError:
+            # The caller gave up, perhaps after the run committed: look, and start it here if
+            # so (left alone, it would wait for its lease to lapse and be taken back).
+            self._keep(asyncio.ensure_future(self._adopt_if_queued(run_id)))
+            raise
         except BaseException:
             self._slots.release()
             raise
+        self._adopt(run)
+        return run
+
+    async def _adopt_if_queued(self, run_id: str) -> None:
+        try:
+            run = await self._storage.get_run(run_id)
+        except Exception as exc:
+            self._slots.release()
+            if isinstance(exc, NotFound):  # the queuing rolled back
+                return
+            raise
+        self._adopt(run)
+
+    def _adopt(self, run: Run) -> None:
+        """Start a run queued with a slot reserved for it, if the store handed it over; else
+        give the slot back."""
         if run.status != "running" or run.worker_id != self.worker_id:
             self._slots.release()
-            return run
-        # Before its RUN_QUEUED reaches `_on_queued` (delivered later, from the loop).
+            return
         self._handed.add(run.run_id)
         if self._stopping:  # shutting down meanwhile: back to the queue for another process
             self._slots.release()
-            await self._storage.release_run(run.run_id, worker_id=self.worker_id)
-            return await self._storage.get_run(run.run_id)
+            release = self._storage.release_run(run.run_id, worker_id=self.worker_id)
+            self._keep(asyncio.ensure_future(release))
+            return
         self._start(run)
-        return run
 
     def _start(self, run: Run) -> None:
         """Execute a run this worker holds the lease of, in a slot already taken for it."""
