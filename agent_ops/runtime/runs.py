@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
@@ -38,6 +38,7 @@ from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.requests import RunOptions, RunRequest
 from agent_ops.runtime.streams import StreamBus
+from agent_ops.runtime.worker import WorkerPool
 from agent_ops.storage import (
     AuditEntry,
     IntakeEntry,
@@ -127,6 +128,8 @@ class Runs:
         self._bus = bus
         self._poll_seconds = poll_seconds
         self._waiters: dict[str, set[asyncio.Event]] = {}
+        self.workers: WorkerPool | None = None
+        """This process's workers, once started: a run queued here may be handed to them."""
         self._finished_here: dict[str, Run] = {}
         # Reads ask an app's `@auth.on` handlers (governance.authz) about the run's thread.
 
@@ -255,16 +258,23 @@ class Runs:
         return await self._queue(await self.plan(thread_id, request))
 
     async def _queue(self, plan: RunPlan) -> Run:
-        # The audit row commits with the run it records, or neither does.
-        return await self._storage.create_run(
-            **plan.row(),
-            multitask_strategy=plan.multitask_strategy,
-            if_not_exists=plan.if_not_exists,
-            after_seconds=plan.after_seconds,
-            stateless=plan.stateless,
-            **plan.caller,
-            audit=self._queued_entry(plan),
-        )
+        def create(worker_id: str | None, lease_seconds: float) -> Awaitable[Run]:
+            # The audit row commits with the run it records, or neither does.
+            return self._storage.create_run(
+                **plan.row(),
+                multitask_strategy=plan.multitask_strategy,
+                if_not_exists=plan.if_not_exists,
+                after_seconds=plan.after_seconds,
+                stateless=plan.stateless,
+                **plan.caller,
+                audit=self._queued_entry(plan),
+                worker_id=worker_id,
+                lease_seconds=lease_seconds,
+            )
+
+        if self.workers is None:  # no workers in this process: a claim elsewhere takes it
+            return await create(None, 0.0)
+        return await self.workers.queue(plan.run_id, create)
 
     @staticmethod
     def _queued_entry(plan: RunPlan) -> AuditEntry:

@@ -147,6 +147,7 @@ class Runtime:
                 on_finished=self.runs.finished_here,
             )
             await self.workers.start()
+            self.runs.workers = self.workers  # runs queued here may go straight to a free slot
             self._deliverer = asyncio.create_task(
                 deliverer.run_forever(), name="agent-ops webhooks"
             )

@@ -5,20 +5,27 @@ by the worker holding its lease: the heartbeat renews the lease while the graph 
 long a node takes, and if renewal fails for longer than the lease (or the heartbeat task itself
 dies) the run is stopped here before another worker may claim it. Cancellation requests arrive
 through the store (RUN_CANCEL wake-up, confirmed by the lease renewal).
+
+A run queued in this process while a slot is free is handed to it in the statement that queues
+it (`WorkerPool.queue`): it starts here at once, with no claim and no wake-up hop. From there on
+it is a claimed run like any other (leased, renewed, taken back by another worker if this
+process dies).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agent_ops.errors import NotFound
 from agent_ops.governance import ToolPermissions, acting_as, audit, bind_caller, caller
 from agent_ops.observability.metrics import RUN_DURATION, RUNS_FINISHED
 from agent_ops.runtime.executor import Executor, RunOutcome
@@ -63,6 +70,10 @@ class WorkerPool:
         self._slots = asyncio.Semaphore(settings.workers if concurrency is None else concurrency)
         self._wake = asyncio.Event()
         self._running: dict[str, _Running] = {}
+        self._handed: set[str] = set()  # runs handed over whose RUN_QUEUED is still to come
+        # The context runs execute in: the pool's own, never that of the request that queued a
+        # handed run (its caller, its audit actor).
+        self._home = contextvars.copy_context()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
@@ -70,7 +81,7 @@ class WorkerPool:
 
     async def start(self) -> None:
         self._unlisten = [
-            self._storage.listen(RUN_QUEUED, lambda _: self._wake.set()),
+            self._storage.listen(RUN_QUEUED, self._on_queued),
             self._storage.listen(RUN_CANCEL, self._on_cancel),
         ]
         await self._storage.heartbeat_worker(
@@ -141,13 +152,76 @@ class WorkerPool:
             for _ in range(free - len(runs)):
                 self._slots.release()
             for run in runs:
-                task = asyncio.create_task(self._execute(run), name=f"run {run.run_id}")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._start(run)
             if len(runs) < free and not self._stopping:
                 # The queue is drained: sleep until a run is queued (or the safety-net poll).
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)
+
+    def _on_queued(self, run_id: str) -> None:
+        if run_id in self._handed:  # handed to this pool as it was queued: nothing to claim
+            self._handed.discard(run_id)
+        else:
+            self._wake.set()
+
+    # -- the hand-off ---------------------------------------------------------------------------
+    async def queue(
+        self, run_id: str, create: Callable[[str | None, float], Awaitable[Run]]
+    ) -> Run:
+        """Queue the run `run_id` with `create(worker_id, lease_seconds)`, offering it a free
+        slot here.
+
+        A run the store hands over (queued already claimed by this worker, when it may start at
+        once) starts here without a claim; otherwise, or with no slot free, it waits for a
+        claim as any queued run does (`create(None, 0)`)."""
+        if self._stopping or self._slots.locked():
+            return await create(None, 0.0)
+        await self._slots.acquire()  # a slot is free: this does not wait
+        try:
+            # Awaited in this task, not shielded in another: the run must be marked handed
+            # before its RUN_QUEUED reaches `_on_queued`, which the loop delivers after this.
+            run = await create(self.worker_id, self._settings.lease_seconds)
+        except asyncio.CancelledError:
+            # The caller gave up, perhaps after the run committed: look, and start it here if
+            # so (left alone, it would wait for its lease to lapse and be taken back).
+            self._keep(asyncio.ensure_future(self._adopt_if_queued(run_id)))
+            raise
+        except BaseException:
+            self._slots.release()
+            raise
+        self._adopt(run)
+        return run
+
+    async def _adopt_if_queued(self, run_id: str) -> None:
+        try:
+            run = await self._storage.get_run(run_id)
+        except Exception as exc:
+            self._slots.release()
+            if isinstance(exc, NotFound):  # the queuing rolled back
+                return
+            raise
+        self._adopt(run)
+
+    def _adopt(self, run: Run) -> None:
+        """Start a run queued with a slot reserved for it, if the store handed it over; else
+        give the slot back."""
+        if run.status != "running" or run.worker_id != self.worker_id:
+            self._slots.release()
+            return
+        self._handed.add(run.run_id)
+        if self._stopping:  # shutting down meanwhile: back to the queue for another process
+            self._slots.release()
+            release = self._storage.release_run(run.run_id, worker_id=self.worker_id)
+            self._keep(asyncio.ensure_future(release))
+            return
+        self._start(run)
+
+    def _start(self, run: Run) -> None:
+        """Execute a run this worker holds the lease of, in a slot already taken for it."""
+        task = asyncio.create_task(
+            self._execute(run), name=f"run {run.run_id}", context=self._home.copy()
+        )
+        self._keep(task)
 
     async def _beat(self) -> None:
         while True:
@@ -168,6 +242,7 @@ class WorkerPool:
             log.exception("run %s: recording its outcome failed", run.run_id)
         finally:
             self._running.pop(run.run_id, None)
+            self._handed.discard(run.run_id)
             self._slots.release()
             RUN_DURATION.observe(time.monotonic() - started)
 

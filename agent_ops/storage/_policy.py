@@ -73,6 +73,22 @@ class NewRun:
     tenant_id: str = DEFAULT_TENANT
     """The tenant of the run, and of its thread when queuing it creates one."""
     owner: str = DEFAULT_OWNER
+    worker_id: str | None = None
+    """A worker of the creating process with a free slot: the run is queued already claimed
+    by it (the hand-off) when it may start at once."""
+    lease_seconds: float = 0.0
+
+    def handed(self, idle: bool) -> bool:
+        """Whether the run goes to `worker_id` at once: one was offered, the run has no delay,
+        and its thread has no run in flight (`idle`), so no claim could pass it over."""
+        return self.worker_id is not None and self.after_seconds <= 0 and idle
+
+    def start(self, idle: bool) -> tuple[str, str | None, float | None, int]:
+        """The run's status, worker, lease (seconds from now, None for none) and attempt as it
+        is queued: running under the offered worker's lease, or pending for a claim."""
+        if self.handed(idle):
+            return "running", self.worker_id, self.lease_seconds, 1
+        return "pending", None, None, 0
 
     def params(self, json: Callable[[Any], Any]) -> tuple[Any, ...]:
         """run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,

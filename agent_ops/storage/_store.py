@@ -62,9 +62,17 @@ class Runs(Base):
         tenant_id: str = DEFAULT_TENANT,
         owner: str = DEFAULT_OWNER,
         audit: AuditEntry | None = None,
+        worker_id: str | None = None,
+        lease_seconds: float = 0.0,
     ) -> Run:
         """Queue a run in one transaction, applying the multitask strategy; `audit` is its
         audit row, appended in the same transaction.
+
+        With `worker_id` (a worker of this process with a free slot), a run that may start at
+        once (no `after_seconds`, no other run in flight on its thread) is queued already
+        claimed by it, as `claim_runs` would leave it (running, attempt 1, a lease of
+        `lease_seconds`): the hand-off, which saves the claim; check `Run.status`. Any other run
+        is queued pending, as without it.
 
         A missing thread is created when `if_not_exists == "create"` (with `thread_metadata`),
         else NotFound; an existing thread gains the `thread_metadata` keys it lacks. With runs in flight on the thread: `reject` raises Conflict naming the
@@ -85,6 +93,8 @@ class Runs(Base):
             thread_metadata=thread_metadata or {},
             tenant_id=tenant_id,
             owner=owner,
+            worker_id=worker_id,
+            lease_seconds=lease_seconds,
         )
         return await self._tx(self._sql.runs.create_run, new, audit)
 

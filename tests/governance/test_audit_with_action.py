@@ -13,7 +13,7 @@ import pytest
 
 from agent_ops.errors import Conflict, NotFound
 from agent_ops.governance import audit
-from agent_ops.storage import AuditEntry, AuditRecord, Storage, create_storage
+from agent_ops.storage import AuditEntry, AuditRecord, Run, Storage, create_storage
 
 BACKENDS = ["sqlite_url", pytest.param("pg_url", marks=pytest.mark.postgres)]
 WORKER = "worker-1"
@@ -188,3 +188,58 @@ async def test_concurrent_actions_chain_their_records_gaplessly(storage: Storage
     assert [r.seq for r in rows] == list(range(1, 121))
     found = await audit.verify(storage)
     assert found.ok and found.rows == 120, found.describe()
+
+
+async def test_racing_writes_of_one_thread_record_each_action_once_without_deadlock(
+    storage: Storage,
+) -> None:
+    """The same thread created by many requests at once, runs queued on it while earlier ones
+    finish there, and records of their own beside them, all in one tenant's chain: only the
+    writes that happened are recorded, nothing deadlocks (the chain's head is each transaction's
+    last lock, also where it is locked inside the action's own statement), the chain is intact."""
+    thread_id = new_id()
+
+    async def create() -> None:
+        await storage.create_thread(
+            thread_id=thread_id,
+            if_exists="do_nothing",
+            audit=audit.entry("thread.create", "thread", thread_id),
+        )
+
+    await asyncio.gather(*(create() for _ in range(10)))
+
+    async def enqueue(n: int) -> None:
+        entry = audit.entry("run.create", "run", str(n))
+        await queue(storage, thread_id, entry, multitask_strategy="enqueue")
+        await audit.record(storage, "run.cancel", "run", str(n))
+
+    async def finish_one() -> None:
+        # The thread's runs go one at a time: claim the next, finish it with its record.
+        taken: list[Run] = []
+        for _ in range(2000):
+            taken = await storage.claim_runs(
+                worker_id=WORKER, lease_seconds=30, max_attempts=3, limit=1
+            )
+            if taken:
+                break
+            await asyncio.sleep(0.005)  # the next run is not queued yet
+        assert taken, "a queued run was never claimable"
+        run = taken[0]
+        await storage.finish_run(
+            run.run_id,
+            worker_id=WORKER,
+            status="success",
+            audit=audit.entry("run.success", "run", run.run_id),
+        )
+
+    async def finish_all(n: int) -> None:
+        for _ in range(n):
+            await finish_one()
+
+    await asyncio.gather(finish_all(12), *(enqueue(n) for n in range(12)))
+    rows = await storage.read_audit(limit=1000)
+    assert [r.action for r in rows].count("thread.create") == 1
+    assert [r.action for r in rows].count("run.success") == 12
+    assert [r.seq for r in rows] == list(range(1, 1 + 1 + 3 * 12))
+    found = await audit.verify(storage)
+    assert found.ok and found.rows == 37, found.describe()

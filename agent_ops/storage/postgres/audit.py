@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import astuple, fields
+from typing import Any
+
+from psycopg.rows import DictRow
 
 from agent_ops.storage._sql import Where
 from agent_ops.storage.postgres.rows import NOTIFY_CHANNEL, Tx, notes
@@ -21,6 +24,31 @@ _LOCK_HEAD = (
     "INSERT INTO audit_heads AS h (tenant_id, seq, hash) VALUES (%s, 0, %s)"
     " ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq RETURNING seq, hash"
 )
+# The same lock as a CTE of an action's main statement, one statement and one round trip fewer.
+# It reads the CTE `after` names (the action's own write), so PostgreSQL takes the head only
+# once that write is done: the head stays the statement's, and the transaction's, last lock
+# (see `append_audit`), and an action that wrote nothing (refused, lease lost, id taken) takes
+# no head at all. `tenant` NULL (no audit row asked for) takes none either.
+HEAD_COLUMNS = "(SELECT seq FROM head_) AS head_seq_, (SELECT hash FROM head_) AS head_hash_"
+
+
+def head_cte(after: str, tenant: str = "%s", genesis: str = "%s") -> str:
+    """The `head_` CTE locking the chain head of `tenant` once `after` wrote a row; select
+    `HEAD_COLUMNS` from the statement and hand its row to `append_after_head`."""
+    return (
+        "head_ AS (INSERT INTO audit_heads AS h (tenant_id, seq, hash)"
+        f" SELECT p.tenant, 0, p.genesis FROM (SELECT {tenant}::text AS tenant,"
+        f" {genesis}::text AS genesis) p WHERE p.tenant IS NOT NULL"
+        f" AND EXISTS (SELECT 1 FROM {after})"
+        " ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq RETURNING seq, hash)"
+    )
+
+
+def head_params(entry: AuditEntry | None) -> tuple[str | None, str]:
+    """The parameters of `head_cte` (tenant, genesis) for an action's audit row or None."""
+    return (None if entry is None else entry.tenant_id), _GENESIS
+
+
 # The row and the new head in one statement, which also sends the transaction's wake-ups (the
 # row is the last write of its transaction).
 _CASTS = ", ".join("%s::bigint" if c == "seq" else "%s::text" for c in _COLUMNS)
@@ -43,7 +71,14 @@ async def append_audit(
     cur = await tx.conn.execute(_LOCK_HEAD, (tenant_id, _GENESIS))
     head = await cur.fetchone()
     assert head is not None, "an upsert returns its row"
-    record = seal(int(head["seq"]) + 1, head["hash"])
+    return await _append(tx, tenant_id, seal, int(head["seq"]), head["hash"])
+
+
+async def _append(
+    tx: Tx, tenant_id: str, seal: Callable[[int, str], AuditRecord], seq: int, prev: str
+) -> AuditRecord:
+    """Append the row after the locked head (`seq`, `prev`) and move the head to it."""
+    record = seal(seq + 1, prev)
     await tx.conn.execute(
         _APPEND,
         (record.seq, record.hash, tenant_id, NOTIFY_CHANNEL, notes(tx), *astuple(record)),
@@ -64,3 +99,14 @@ async def append_entry(tx: Tx, entry: AuditEntry | None) -> None:
     """Append an action's audit row in the action's transaction (nothing for None)."""
     if entry is not None:
         await append_audit(tx, entry.tenant_id, entry.seal)
+
+
+async def append_after_head(
+    tx: Tx, entry: AuditEntry | None, row: DictRow | dict[str, Any]
+) -> None:
+    """Append an action's audit row (nothing for None) after the head its main statement
+    locked (`head_cte`); take the head's columns out of the statement's `row` either way."""
+    seq, prev = row.pop("head_seq_"), row.pop("head_hash_")
+    if entry is not None:
+        assert seq is not None, "the statement wrote its row, so it locked the head"
+        await _append(tx, entry.tenant_id, entry.seal, int(seq), prev)

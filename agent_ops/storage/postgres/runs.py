@@ -11,8 +11,11 @@ run to a later claim when the thread is busy.
 
 The common state changes are a few statements each: queuing under `reject`/`enqueue` locks the
 thread and then writes the run and the thread's status in one statement; finishing locks the
-thread and then ends the run, settles the thread and finds its next run in one; the audit row
-that records either is two more, the second also sending the transaction's wake-ups.
+thread and then ends the run, settles the thread and finds its next run in one. That statement
+also locks the tenant's audit chain head (after its own writes, `audit.head_cte`), and one more
+appends the audit row that records the change and sends the transaction's wake-ups. A run queued
+with a worker of this process offered (`NewRun.worker_id`) is written already claimed by it when
+its thread has nothing in flight.
 """
 
 from __future__ import annotations
@@ -28,7 +31,13 @@ from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
 from agent_ops.storage.postgres import outbox
-from agent_ops.storage.postgres.audit import append_entry
+from agent_ops.storage.postgres.audit import (
+    HEAD_COLUMNS,
+    append_after_head,
+    append_entry,
+    head_cte,
+    head_params,
+)
 from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, no_transaction
 from agent_ops.storage.postgres.threads import (
     delete_checkpoints,
@@ -75,27 +84,37 @@ WITH params AS (
   SELECT %s::text AS run_id, %s::text AS thread_id, %s::text AS assistant_id,
     %s::text AS tenant_id, %s::text AS owner, %s::jsonb AS metadata, %s::jsonb AS kwargs,
     %s::text AS multitask_strategy, %s::boolean AS stateless, %s::float8 AS after_seconds,
-    %s::boolean AS enqueue, %s::jsonb AS thread_metadata
+    %s::boolean AS enqueue, %s::jsonb AS thread_metadata, %s::text AS worker_id,
+    %s::float8 AS lease_seconds
 ),
 busy AS (
   SELECT r.run_id, r.status FROM runs r, params p
   WHERE r.thread_id = p.thread_id AND r.status IN {INFLIGHT_SQL} ORDER BY r.created_at, r.run_id
 ),
+start AS (  -- handed to the offered worker, as `NewRun.handed` says
+  SELECT p.*, p.worker_id IS NOT NULL AND p.after_seconds <= 0
+    AND NOT EXISTS (SELECT 1 FROM busy) AS handed FROM params p
+),
 added AS (
   INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,
-    multitask_strategy, stateless, not_before, status)
+    multitask_strategy, stateless, not_before, status, worker_id, lease_expires_at, attempt)
   SELECT run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,
-    multitask_strategy, stateless, now() + make_interval(secs => after_seconds), 'pending'
-  FROM params WHERE enqueue OR NOT EXISTS (SELECT 1 FROM busy)
+    multitask_strategy, stateless, now() + make_interval(secs => after_seconds),
+    CASE WHEN handed THEN 'running' ELSE 'pending' END, CASE WHEN handed THEN worker_id END,
+    CASE WHEN handed THEN now() + make_interval(secs => lease_seconds) END,
+    CASE WHEN handed THEN 1 ELSE 0 END
+  FROM start WHERE enqueue OR NOT EXISTS (SELECT 1 FROM busy)
   ON CONFLICT (run_id) DO NOTHING RETURNING *
 ),
 thread AS (
   UPDATE threads t SET metadata = p.thread_metadata || t.metadata, status = 'busy',
     updated_at = now()
   FROM params p WHERE t.thread_id = p.thread_id AND EXISTS (SELECT 1 FROM added)
-)
+),
+{head_cte("added")}
 SELECT added.*,
-  ARRAY(SELECT run_id FROM busy) AS busy_ids_, ARRAY(SELECT status FROM busy) AS busy_statuses_
+  ARRAY(SELECT run_id FROM busy) AS busy_ids_, ARRAY(SELECT status FROM busy) AS busy_statuses_,
+  {HEAD_COLUMNS}
 FROM (SELECT 1) AS one LEFT JOIN added ON true
 """
 # End a run on its locked thread in one statement: the run, the thread's state and status (busy
@@ -128,15 +147,17 @@ thread AS (
     status = CASE WHEN EXISTS (SELECT 1 FROM next) THEN 'busy' ELSE {_OUTCOME} END,
     error = CASE WHEN {_OUTCOME} = 'error' THEN %(error)s END, updated_at = now()
   WHERE t.thread_id = %(t)s AND EXISTS (SELECT 1 FROM done)
-)
-SELECT done.*, (SELECT run_id FROM next) AS next_run_ FROM done
+),
+{head_cte("done", "%(audit_tenant)s", "%(genesis)s")}
+SELECT done.*, (SELECT run_id FROM next) AS next_run_, {HEAD_COLUMNS} FROM done
 """
 
 
-def _enqueue(new: NewRun) -> tuple[bool, Jsonb]:
-    """The last parameters of `_QUEUE`: whether the run waits behind runs in flight, and what
-    the thread learns."""
-    return new.multitask_strategy == "enqueue", jsonb(new.thread_metadata)
+def _enqueue(new: NewRun) -> tuple[bool, Jsonb, str | None, float]:
+    """The last parameters of `_QUEUE`'s params: whether the run waits behind runs in flight,
+    what the thread learns, the worker offered the run and its lease."""
+    enqueue = new.multitask_strategy == "enqueue"
+    return enqueue, jsonb(new.thread_metadata), new.worker_id, new.lease_seconds
 
 
 async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Run:
@@ -151,7 +172,8 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
     if found and new.multitask_strategy in ("reject", "enqueue"):
         # Nothing in flight is changed: what remains is one statement, run after the lock so
         # its snapshot sees every run committed before this transaction got the thread.
-        cur = await c.execute(_QUEUE, (*new.params(jsonb), new.after_seconds, *_enqueue(new)))
+        params = (*new.params(jsonb), new.after_seconds, *_enqueue(new), *head_params(audit))
+        cur = await c.execute(_QUEUE, params)
         row = await cur.fetchone()
         assert row is not None, "the statement always returns one row"
         if row["run_id"] is None:
@@ -161,7 +183,7 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
             raise _policy.exists("run", new.run_id)
         del row["busy_ids_"], row["busy_statuses_"]
         tx.notify(RUN_QUEUED, new.run_id)
-        await append_entry(tx, audit)  # last: the chain's lock is the transaction's last lock
+        await append_after_head(tx, audit, row)  # the head was the statement's last lock
         return rec.run(row, COLUMNS)
     if not found:
         if (error := _policy.missing_thread(new)) is not None:
@@ -198,10 +220,11 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
         tx.notify(RUN_DONE, other)
     cur = await c.execute(
         "INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,"
-        " multitask_strategy, stateless, not_before, status)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s), 'pending')"
+        " multitask_strategy, stateless, not_before, status, worker_id, lease_expires_at,"
+        " attempt) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s),"
+        " %s, %s, now() + make_interval(secs => %s::float8), %s)"
         " ON CONFLICT (run_id) DO NOTHING RETURNING *",
-        (*new.params(jsonb), new.after_seconds),
+        (*new.params(jsonb), new.after_seconds, *new.start(idle=not inflight)),
     )
     row = await cur.fetchone()
     if row is None:
@@ -334,18 +357,20 @@ async def finish_run(
             "seq": [e.seq for e in end.events],
             "event": [e.event for e in end.events],
             "data": [e.data for e in end.events],
+            **dict(zip(("audit_tenant", "genesis"), head_params(audit), strict=True)),
         },
     )
     row = await cur.fetchone()
     if row is None:
         return None
     following = row.pop("next_run_")
+    head = {"head_seq_": row.pop("head_seq_"), "head_hash_": row.pop("head_hash_")}
     finished = rec.run(row, COLUMNS)
     tx.notify(RUN_DONE, run_id)
     if following is not None:
         tx.notify(RUN_QUEUED, following)
     await outbox.enqueue(tx, finished)  # the webhook commits with the ending, or neither does
-    await append_entry(tx, audit)  # so does the record of the outcome (the chain's lock last)
+    await append_after_head(tx, audit, head)  # so does the record of the outcome
     return finished
 
 

@@ -6,7 +6,12 @@ from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
 from agent_ops.storage._requests import NewThread
-from agent_ops.storage.postgres.audit import append_entry
+from agent_ops.storage.postgres.audit import (
+    HEAD_COLUMNS,
+    append_after_head,
+    head_cte,
+    head_params,
+)
 from agent_ops.storage.postgres.rows import (
     COLUMNS,
     Tx,
@@ -19,19 +24,22 @@ from agent_ops.storage.postgres.rows import (
 from agent_ops.storage.records import AuditEntry, Thread
 from agent_ops.types import Json
 
+# The thread and the lock of its audit chain's head in one statement (the head after the row).
 _INSERT = (
-    "INSERT INTO threads (thread_id, tenant_id, owner, metadata) VALUES (%s, %s, %s, %s)"
-    " ON CONFLICT (thread_id) DO NOTHING RETURNING *"
+    "WITH added AS (INSERT INTO threads (thread_id, tenant_id, owner, metadata)"
+    " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id) DO NOTHING RETURNING *),"
+    f" {head_cte('added')} SELECT added.*, {HEAD_COLUMNS} FROM added"
 )
 
 
 async def create_thread(
     tx: Tx, new: NewThread, if_exists: str, audit: AuditEntry | None = None
 ) -> Thread:
-    row = await insert_new(tx, _INSERT, new.params(jsonb), if_exists, "thread", new.thread_id)
+    params = (*new.params(jsonb), *head_params(audit))
+    row = await insert_new(tx, _INSERT, params, if_exists, "thread", new.thread_id)
     if row is None:
         return await get_thread(tx, new.thread_id)
-    await append_entry(tx, audit)
+    await append_after_head(tx, audit, row)
     return rec.thread(row, COLUMNS)
 
 

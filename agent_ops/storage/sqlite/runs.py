@@ -73,12 +73,22 @@ def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Run:
     for other in replaced.end:
         c.execute(_END, ("interrupted", replaced.reason, now, now, other))
         tx.notify(RUN_DONE, other)
+    status, worker_id, lease, attempt = new.start(idle=not inflight)
     row = c.execute(
         "INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,"
-        " multitask_strategy, stateless, not_before, created_at, updated_at, status, attempt)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)"
+        " multitask_strategy, stateless, not_before, created_at, updated_at, status, worker_id,"
+        " lease_expires_at, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (run_id) DO NOTHING RETURNING *",
-        (*new.params(dumps), now + new.after_seconds, now, now),
+        (
+            *new.params(dumps),
+            now + new.after_seconds,
+            now,
+            now,
+            status,
+            worker_id,
+            None if lease is None else now + lease,
+            attempt,
+        ),
     ).fetchone()
     if row is None:
         raise _policy.exists("run", new.run_id)
