@@ -10,7 +10,7 @@ for a run's marker and for a state update). A client reconnecting with `Last-Eve
 right after that event, or from the thread's first retained source with `-`; without it the
 stream starts with the runs still in flight. Run events come from the stream bus (memory or
 store, so any process can serve any thread); new runs and state updates are noticed through
-RUN_QUEUED and THREAD_EVENTS.
+RUN_QUEUED (RUN_STARTED for a run handed to a worker as it was queued) and THREAD_EVENTS.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import orjson
 from agent_ops.errors import InvalidInput, NotFound
 from agent_ops.runtime.serde import dumps
 from agent_ops.runtime.streams import StreamBus
-from agent_ops.storage import RUN_QUEUED, THREAD_EVENTS, Run, Storage, ThreadEvent
+from agent_ops.storage import RUN_QUEUED, RUN_STARTED, THREAD_EVENTS, Run, Storage, ThreadEvent
 from agent_ops.types import TERMINAL_RUN_STATUSES, ThreadStreamMode
 
 THREAD_STREAM_MODES: Final = frozenset(get_args(ThreadStreamMode))
@@ -137,6 +137,7 @@ class ThreadStreams:
 
         unlisten = [
             self._storage.listen(RUN_QUEUED, lambda _: woken.set()),
+            self._storage.listen(RUN_STARTED, lambda _: woken.set()),  # a run handed over
             self._storage.listen(THREAD_EVENTS, on_thread_event),
         ]
         try:

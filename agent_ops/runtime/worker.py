@@ -70,7 +70,6 @@ class WorkerPool:
         self._slots = asyncio.Semaphore(settings.workers if concurrency is None else concurrency)
         self._wake = asyncio.Event()
         self._running: dict[str, _Running] = {}
-        self._handed: set[str] = set()  # runs handed over whose RUN_QUEUED is still to come
         # The context runs execute in: the pool's own, never that of the request that queued a
         # handed run (its caller, its audit actor).
         self._home = contextvars.copy_context()
@@ -81,7 +80,8 @@ class WorkerPool:
 
     async def start(self) -> None:
         self._unlisten = [
-            self._storage.listen(RUN_QUEUED, self._on_queued),
+            # A run handed to a worker as it is queued raises RUN_STARTED instead: nothing to claim.
+            self._storage.listen(RUN_QUEUED, lambda _: self._wake.set()),
             self._storage.listen(RUN_CANCEL, self._on_cancel),
         ]
         await self._storage.heartbeat_worker(
@@ -158,12 +158,6 @@ class WorkerPool:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)
 
-    def _on_queued(self, run_id: str) -> None:
-        if run_id in self._handed:  # handed to this pool as it was queued: nothing to claim
-            self._handed.discard(run_id)
-        else:
-            self._wake.set()
-
     # -- the hand-off ---------------------------------------------------------------------------
     async def queue(
         self, run_id: str, create: Callable[[str | None, float], Awaitable[Run]]
@@ -178,8 +172,7 @@ class WorkerPool:
             return await create(None, 0.0)
         await self._slots.acquire()  # a slot is free: this does not wait
         try:
-            # Awaited in this task, not shielded in another: the run must be marked handed
-            # before its RUN_QUEUED reaches `_on_queued`, which the loop delivers after this.
+            # Awaited in this task, not shielded in another, so a cancelled caller is seen here.
             run = await create(self.worker_id, self._settings.lease_seconds)
         except asyncio.CancelledError:
             # The caller gave up, perhaps after the run committed: look, and start it here if
@@ -208,7 +201,6 @@ class WorkerPool:
         if run.status != "running" or run.worker_id != self.worker_id:
             self._slots.release()
             return
-        self._handed.add(run.run_id)
         if self._stopping:  # shutting down meanwhile: back to the queue for another process
             self._slots.release()
             release = self._storage.release_run(run.run_id, worker_id=self.worker_id)
@@ -242,7 +234,6 @@ class WorkerPool:
             log.exception("run %s: recording its outcome failed", run.run_id)
         finally:
             self._running.pop(run.run_id, None)
-            self._handed.discard(run.run_id)
             self._slots.release()
             RUN_DURATION.observe(time.monotonic() - started)
 

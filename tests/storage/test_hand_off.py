@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agent_ops.storage import Run, Storage, create_storage
+from agent_ops.storage import RUN_QUEUED, RUN_STARTED, Run, Storage, create_storage
 from agent_ops.types import MultitaskStrategy
 
 BACKENDS = ["sqlite_url", pytest.param("pg_url", marks=pytest.mark.postgres)]
@@ -117,3 +117,23 @@ async def test_a_handed_run_of_a_worker_known_dead_is_taken_back_at_once(
     assert await storage.expire_leases(["w1"]) == 1
     [taken] = await claim(storage, "w2")
     assert (taken.run_id, taken.worker_id, taken.attempt) == (run.run_id, "w2", 2)
+
+
+async def test_a_handed_run_raises_run_started_not_run_queued_so_no_worker_wakes_to_claim_it(
+    storage: Storage,
+) -> None:
+    heard: dict[str, list[str]] = {RUN_QUEUED: [], RUN_STARTED: []}
+    for channel, runs in heard.items():
+        storage.listen(channel, runs.append)
+    thread_id = new_id()
+    await storage.create_thread(thread_id=thread_id)
+    handed = await offer(storage, thread_id)  # the one-statement queuing path
+    created = await offer(storage, new_id())  # the path that creates its thread
+    behind = await offer(storage, thread_id, strategy="enqueue")  # cannot start at once
+    assert (handed.status, created.status, behind.status) == ("running", "running", "pending")
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(heard[RUN_STARTED]) < 2 or not heard[RUN_QUEUED]:
+        assert asyncio.get_running_loop().time() < deadline, f"wake-ups heard: {heard}"
+        await asyncio.sleep(0.01)
+    assert sorted(heard[RUN_STARTED]) == sorted([handed.run_id, created.run_id])
+    assert heard[RUN_QUEUED] == [behind.run_id]

@@ -29,7 +29,7 @@ from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
-from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
+from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED, queued
 from agent_ops.storage.postgres import outbox
 from agent_ops.storage.postgres.audit import (
     HEAD_COLUMNS,
@@ -182,7 +182,7 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
             _policy.replace_inflight(new, list(busy))
             raise _policy.exists("run", new.run_id)
         del row["busy_ids_"], row["busy_statuses_"]
-        tx.notify(RUN_QUEUED, new.run_id)
+        tx.notify(queued(row["status"]), new.run_id)
         await append_after_head(tx, audit, row)  # the head was the statement's last lock
         return rec.run(row, COLUMNS)
     if not found:
@@ -233,7 +233,7 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
         "UPDATE threads SET status = 'busy', updated_at = now() WHERE thread_id = %s",
         (new.thread_id,),
     )
-    tx.notify(RUN_QUEUED, new.run_id)
+    tx.notify(queued(row["status"]), new.run_id)
     await append_entry(tx, audit)  # last: the chain's lock is the transaction's last lock
     return rec.run(row, COLUMNS)
 

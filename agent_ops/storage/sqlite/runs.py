@@ -12,7 +12,7 @@ from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
-from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED
+from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED, queued
 from agent_ops.storage.records import AuditEntry, LeaseState, Run
 from agent_ops.storage.sqlite import outbox
 from agent_ops.storage.sqlite.audit import append_entry
@@ -96,7 +96,7 @@ def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Run:
         "UPDATE threads SET status = 'busy', updated_at = ? WHERE thread_id = ?",
         (now, new.thread_id),
     )
-    tx.notify(RUN_QUEUED, new.run_id)
+    tx.notify(queued(row["status"]), new.run_id)
     append_entry(tx, audit)  # last: the chain's lock is the transaction's last lock
     return rec.run(row, COLUMNS)
 
