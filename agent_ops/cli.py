@@ -251,13 +251,26 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
     triggers = connectors.config.build_triggers() if connectors is not None else []
     # Bound before anything starts, so the graphs' deps can carry the address (the port may
     # be 0) and a port in use stops start-up before the database is touched.
-    sock = _bind(settings.host, settings.port)
-    url = f"http://{settings.host}:{sock.getsockname()[1]}"
-    # More processes serve the same socket (the kernel gives each connection to one of them)
-    # and meet in PostgreSQL as `agent-ops worker` processes do: one Python process is
-    # CPU-bound well below what PostgreSQL can take.
+    group = settings.processes > 1
+    sock = _bind(settings.host, settings.port, reuse_port=group)
+    port = sock.getsockname()[1]
+    url = f"http://{settings.host}:{port}"
+    # More processes serve the same port and meet in PostgreSQL as `agent-ops worker`
+    # processes do: one Python process is CPU-bound well below what PostgreSQL can take.
     copies = _fork(settings.processes - 1)
     first = copies is not None
+    if not first:
+        # Each process listens on its own socket of one SO_REUSEPORT group, so the kernel
+        # spreads connections over them by address hash. One shared socket let whichever
+        # process woke first accept every queued connection in one go (asyncio accepts up
+        # to the backlog per wake-up), and a run is carried out by the process that took
+        # its request, so one process could end up doing all the work.
+        sock.close()
+        try:
+            sock = _join(settings.host, port)
+        except OSError:
+            log.exception("serving process %d cannot join port %d", os.getpid(), port)
+            os._exit(1)
 
     async def run() -> None:
         storage = create_storage(
@@ -369,16 +382,41 @@ def _ended(pid: int) -> bool:
     return ended == pid
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to `host:port` (port 0: any free one); a ConfigError if it cannot be."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def _bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to `host:port` (port 0: any free one); a ConfigError if it cannot be.
+
+    `reuse_port` binds it into an SO_REUSEPORT group the other serving processes join. The
+    port is first bound without the option, so a port some other server holds (even one that
+    set SO_REUSEPORT itself) is refused rather than silently shared with it."""
+    sock = _socket(host)
     try:
         sock.bind((host, port))
+        if reuse_port:
+            port = sock.getsockname()[1]
+            sock.close()
+            sock = _join(host, port)
     except OSError as exc:
         sock.close()
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def _join(host: str, port: int) -> socket.socket:
+    """A socket bound into the SO_REUSEPORT group on `host:port` (an OSError if it cannot be)."""
+    sock = _socket(host)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _socket(host: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     return sock
 
 

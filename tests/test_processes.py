@@ -24,18 +24,19 @@ def _children(pid: int) -> list[int]:
 
 
 async def _runs(url: str, clients: int, each: int) -> list[dict[str, object]]:
-    client = get_client(url=url)
-
     async def one() -> list[dict[str, object]]:
         outputs = []
         for n in range(each):
-            thread = await client.threads.create()
-            content = f"hello {n}"
-            output = await client.runs.wait(
-                thread["thread_id"],
-                "echo",
-                input={"messages": [{"role": "user", "content": content}]},
-            )
+            # A client (so a connection) per run: the kernel spreads connections, not
+            # requests, over the processes, and a run is carried out where its request came.
+            async with get_client(url=url) as client:
+                thread = await client.threads.create()
+                content = f"hello {n}"
+                output = await client.runs.wait(
+                    thread["thread_id"],
+                    "echo",
+                    input={"messages": [{"role": "user", "content": content}]},
+                )
             assert isinstance(output, dict)
             outputs.append(output)
         return outputs
@@ -96,4 +97,22 @@ def test_processes_on_sqlite_are_refused_naming_the_setting(tmp_path: Path) -> N
     result = run_command("serve", "--config", str(TEST_GRAPHS), "--port", "0", env=env)
     assert result.returncode == 2
     assert "agent-ops: error: AGENT_OPS_PROCESSES=3 needs PostgreSQL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_port_another_server_holds_is_refused_even_if_it_set_reuse_port(
+    tmp_path: Path, pg_url: str, processes: str
+) -> None:
+    with socket.socket() as other:  # another server, in the group a copy would join
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        env = {**os.environ, "AGENT_OPS_DATABASE_URL": pg_url, "AGENT_OPS_PROCESSES": processes}
+        args = ("serve", "--config", str(TEST_GRAPHS), "--host", "127.0.0.1", "--port", str(port))
+        result = run_command(*args, env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"agent-ops: error: cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
