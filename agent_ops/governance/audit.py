@@ -39,6 +39,7 @@ __all__ = [
     "canonical",
     "digest",
     "entry",
+    "hash_parts",
     "page",
     "pauses",
     "read",
@@ -100,6 +101,37 @@ def row_hash(row: AuditRecord) -> str:
     return hashlib.sha256(canonical(body).encode()).hexdigest()
 
 
+# The fields only a chain's head decides, as `hash_parts` leaves them out: how each is spelled
+# in the canonical JSON around its value (a hash is hex text, needing no escape).
+_HEAD_SPELLING: Final = {"prev_hash": ('"prev_hash":"', GENESIS), "seq": ('"seq":', "0")}
+
+
+def hash_parts(row: AuditRecord) -> tuple[tuple[str, ...], tuple[bytes, ...]]:
+    """What a database needs to hash `row` once it knows its place in the chain: the canonical
+    JSON `row_hash` hashes, cut out around the values of `prev_hash` and `seq`. Returns the two
+    field names in the order they come and the three UTF-8 parts around them, so that
+    `sha256(parts[0] + v1 + parts[1] + v2 + parts[2])` is `row_hash` of the row holding those
+    values, v1 and v2 spelled as canonical JSON spells them (the hash's hex text without
+    quotes, the seq's decimal digits)."""
+    text = canonical(
+        {name: getattr(row, name) for name in _HASHED} | {"seq": 0, "prev_hash": GENESIS}
+    )
+    cuts = []
+    for name, (key, value) in _HEAD_SPELLING.items():
+        # A quote inside a string value is escaped, so the key with its colon can only be the
+        # top-level field's own.
+        if text.count(key) != 1:
+            raise AssertionError(f"{key!r} is not once in the canonical row")
+        start = text.index(key) + len(key)
+        if text[start : start + len(value)] != value:
+            raise AssertionError(f"{name} is not spelled as {value!r} in the canonical row")
+        cuts.append((start, start + len(value), name))
+    cuts.sort()
+    (a, b, first), (c, d, second) = cuts
+    parts = (text[:a], text[b:c], text[d:])
+    return (first, second), tuple(part.encode() for part in parts)
+
+
 class Facts(TypedDict, total=False):
     """What a row says besides its action and resource (see `entry`)."""
 
@@ -122,7 +154,7 @@ async def record(
     in a transaction of its own; `entry` names the arguments. An action that is itself a state
     change passes `entry(...)` to it instead, so the two commit together."""
     row = entry(action, resource_type, resource_id, **facts)
-    return await storage.append_audit(row.tenant_id, row.seal)
+    return await storage.append_audit(row)
 
 
 def entry(
@@ -173,7 +205,7 @@ def entry(
         row = replace(unsealed, seq=seq, prev_hash=prev_hash)
         return replace(row, hash=row_hash(row))
 
-    return AuditEntry(chain, seal)
+    return AuditEntry(chain, seal, hash_parts)
 
 
 async def read(

@@ -9,7 +9,7 @@ transaction of the backend's SQL function of the same name.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -370,13 +370,11 @@ class ApiKeys(Base):
 class AuditTrail(Base):
     """The audit trail: append-only rows, one hash chain per tenant."""
 
-    async def append_audit(
-        self, tenant_id: str, seal: Callable[[int, str], AuditRecord]
-    ) -> AuditRecord:
-        """Append `seal(seq, prev_hash)` as the tenant's next row, in one transaction that holds
-        the tenant's chain locked, so concurrent appends take distinct, gapless sequences (the
-        first row gets seq 1 and prev_hash "0" * 64)."""
-        return await self._tx(self._sql.audit.append_audit, tenant_id, seal)
+    async def append_audit(self, entry: AuditEntry) -> AuditRecord:
+        """Append the entry as its tenant's next row while holding the tenant's chain locked, so
+        concurrent appends take distinct, gapless sequences (the first row gets seq 1 and
+        prev_hash "0" * 64)."""
+        return await self._tx(self._sql.audit.append_audit, entry)
 
     async def read_audit(
         self,

@@ -272,3 +272,7 @@ class AuditEntry:
 
     tenant_id: str
     seal: Callable[[int, str], AuditRecord]
+    parts: Callable[[AuditRecord], tuple[tuple[str, ...], tuple[bytes, ...]]]
+    """The hashed text of a sealed row cut around its place (`prev_hash`, `seq`): what lets
+    PostgreSQL hash the row in the statement that finds its place (see
+    `agent_ops.governance.audit.hash_parts`)."""

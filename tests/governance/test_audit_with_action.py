@@ -42,8 +42,15 @@ def crashing(entry: AuditEntry) -> AuditEntry:
 
 
 def refused(entry: AuditEntry) -> AuditEntry:
-    """The entry, but the database refuses its row (it claims sequence 1, which is taken)."""
-    return replace(entry, seal=lambda seq, prev_hash: entry.seal(1, prev_hash))
+    """The entry, but the database refuses its row (it has no `detail`, which the table
+    requires). Not a taken sequence: PostgreSQL finds the row's place in the statement that
+    writes it, so a sealed row cannot claim one (tests/storage/test_audit_in_statement.py
+    refuses a taken one there)."""
+
+    def seal(seq: int, prev_hash: str) -> AuditRecord:
+        return replace(entry.seal(seq, prev_hash), detail=None)  # type: ignore[arg-type]
+
+    return replace(entry, seal=seal)
 
 
 async def actions(store: Storage) -> list[str]:
@@ -92,7 +99,7 @@ async def test_a_record_the_database_refuses_rolls_back_the_run(storage: Storage
     await audit.record(storage, "thread.create", "thread", "first")  # takes sequence 1
     thread_id = new_id()
     await storage.create_thread(thread_id=thread_id)
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+    with pytest.raises(Exception, match="(?i)not.null"):
         await queue(storage, thread_id, refused(audit.entry("run.create", "run", "r")))
     assert await storage.list_runs(thread_id) == []
     assert (await storage.get_thread(thread_id)).status == "idle"

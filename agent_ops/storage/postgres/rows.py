@@ -36,12 +36,27 @@ def no_transaction(fn: F) -> F:
     return fn
 
 
+def note(tx: Tx, channel: str, payload: str) -> str:
+    """The NOTIFY payload of one wake-up of this transaction's process."""
+    return f"{channel}|{payload}|{tx.token}"
+
+
 def notes(tx: Tx) -> list[str]:
     """The NOTIFY payloads of the wake-ups raised and not yet sent, for the statement about to
     run to send (`SELECT pg_notify(channel, note) FROM unnest(notes)`); they count as sent."""
     pending = list(tx.raised())[tx.sent :]
     tx.sent += len(pending)
-    return [f"{channel}|{payload}|{tx.token}" for channel, payload in pending]
+    return [note(tx, channel, payload) for channel, payload in pending]
+
+
+def sent_by_statement(tx: Tx, channel: str, payload: str) -> None:
+    """Raise a wake-up the statement that just ran already sent (SQL chose it from what the
+    statement did), so it is delivered here after commit but not sent again. That statement
+    sent `notes(tx)` too, so every wake-up raised before it counts as sent."""
+    assert tx.sent == len(tx.wakeups), "the statement sent the wake-ups raised before it"
+    if (channel, payload) not in tx.wakeups:  # else it went out already (PostgreSQL folds
+        tx.notify(channel, payload)  # a repeated NOTIFY of one transaction into one)
+        tx.sent += 1
 
 
 def jsonb(value: Any) -> Jsonb:

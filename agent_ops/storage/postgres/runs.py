@@ -31,14 +31,17 @@ from agent_ops.storage._policy import INFLIGHT_SQL, NewRun
 from agent_ops.storage._requests import Ending
 from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED, queued
 from agent_ops.storage.postgres import outbox
-from agent_ops.storage.postgres.audit import (
-    HEAD_COLUMNS,
-    append_after_head,
-    append_entry,
-    head_cte,
-    head_params,
+from agent_ops.storage.postgres.audit import append_entry, audit_ctes, notes_cte, prepare
+from agent_ops.storage.postgres.rows import (
+    COLUMNS,
+    Tx,
+    jsonb,
+    maybe_jsonb,
+    no_transaction,
+    note,
+    notes,
+    sent_by_statement,
 )
-from agent_ops.storage.postgres.rows import COLUMNS, Tx, jsonb, maybe_jsonb, no_transaction
 from agent_ops.storage.postgres.threads import (
     delete_checkpoints,
     is_waiting,
@@ -111,11 +114,11 @@ thread AS (
     updated_at = now()
   FROM params p WHERE t.thread_id = p.thread_id AND EXISTS (SELECT 1 FROM added)
 ),
-{head_cte("added")}
+{audit_ctes("added")},
+{notes_cte("ARRAY(SELECT CASE WHEN status = 'running' THEN %s::text ELSE %s::text END FROM added)")}
 SELECT added.*,
-  ARRAY(SELECT run_id FROM busy) AS busy_ids_, ARRAY(SELECT status FROM busy) AS busy_statuses_,
-  {HEAD_COLUMNS}
-FROM (SELECT 1) AS one LEFT JOIN added ON true
+  ARRAY(SELECT run_id FROM busy) AS busy_ids_, ARRAY(SELECT status FROM busy) AS busy_statuses_
+FROM notes_ LEFT JOIN added ON true
 """
 # End a run on its locked thread in one statement: the run, the thread's state and status (busy
 # while another run is in flight, else as `_policy.outcome_of_finish` says), and the thread's
@@ -148,8 +151,15 @@ thread AS (
     error = CASE WHEN {_OUTCOME} = 'error' THEN %(error)s END, updated_at = now()
   WHERE t.thread_id = %(t)s AND EXISTS (SELECT 1 FROM done)
 ),
-{head_cte("done", "%(audit_tenant)s", "%(genesis)s")}
-SELECT done.*, (SELECT run_id FROM next) AS next_run_, {HEAD_COLUMNS} FROM done
+{audit_ctes("done", "%(audit_tenant)s", "%(audit_given)s", "%(audit_parts)s")},
+{
+    notes_cte(
+        "ARRAY(SELECT %(done_note)s::text FROM done)"
+        " || ARRAY(SELECT %(queued_note)s::text || next.run_id || %(token)s::text FROM next, done)",
+        "%(notes)s",
+    )
+}
+SELECT done.*, (SELECT run_id FROM next) AS next_run_ FROM notes_ LEFT JOIN done ON true
 """
 
 
@@ -172,7 +182,17 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
     if found and new.multitask_strategy in ("reject", "enqueue"):
         # Nothing in flight is changed: what remains is one statement, run after the lock so
         # its snapshot sees every run committed before this transaction got the thread.
-        params = (*new.params(jsonb), new.after_seconds, *_enqueue(new), *head_params(audit))
+        # The statement also appends the audit row and sends the wake-ups: the run's own
+        # depends on whether it was handed, so SQL picks it.
+        wakeups = (note(tx, queued("running"), new.run_id), note(tx, queued("pending"), new.run_id))
+        params = (
+            *new.params(jsonb),
+            new.after_seconds,
+            *_enqueue(new),
+            *prepare(audit)[1],
+            notes(tx),
+            *wakeups,
+        )
         cur = await c.execute(_QUEUE, params)
         row = await cur.fetchone()
         assert row is not None, "the statement always returns one row"
@@ -182,8 +202,7 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
             _policy.replace_inflight(new, list(busy))
             raise _policy.exists("run", new.run_id)
         del row["busy_ids_"], row["busy_statuses_"]
-        tx.notify(queued(row["status"]), new.run_id)
-        await append_after_head(tx, audit, row)  # the head was the statement's last lock
+        sent_by_statement(tx, queued(row["status"]), new.run_id)
         return rec.run(row, COLUMNS)
     if not found:
         if (error := _policy.missing_thread(new)) is not None:
@@ -343,6 +362,9 @@ async def finish_run(
     thread_id = await _lock_thread_of(tx, run_id)
     if thread_id is None:
         return None
+    tenant, given, parts = prepare(audit)[1]
+    # The next run's wake-up, spelled around its id (which only the statement knows).
+    queued_prefix, queued_suffix = note(tx, RUN_QUEUED, "\n").split("\n")
     cur = await tx.conn.execute(
         _FINISH,
         {
@@ -357,20 +379,29 @@ async def finish_run(
             "seq": [e.seq for e in end.events],
             "event": [e.event for e in end.events],
             "data": [e.data for e in end.events],
-            **dict(zip(("audit_tenant", "genesis"), head_params(audit), strict=True)),
+            "audit_tenant": tenant,
+            "audit_given": given,
+            "audit_parts": parts,
+            "notes": notes(tx),
+            "done_note": note(tx, RUN_DONE, run_id),
+            "queued_note": queued_prefix,
+            "token": queued_suffix,
         },
     )
     row = await cur.fetchone()
-    if row is None:
-        return None
+    assert row is not None, "the statement always returns one row"
     following = row.pop("next_run_")
-    head = {"head_seq_": row.pop("head_seq_"), "head_hash_": row.pop("head_hash_")}
+    if row["run_id"] is None:
+        return None  # the lease was lost: nothing written, no wake-up sent
     finished = rec.run(row, COLUMNS)
-    tx.notify(RUN_DONE, run_id)
+    sent_by_statement(tx, RUN_DONE, run_id)
     if following is not None:
-        tx.notify(RUN_QUEUED, following)
-    await outbox.enqueue(tx, finished)  # the webhook commits with the ending, or neither does
-    await append_after_head(tx, audit, head)  # so does the record of the outcome
+        sent_by_statement(tx, RUN_QUEUED, following)
+    # The webhook commits with the ending and its record, or none does. Its row comes after
+    # the chain's head, which is safe: it is a new row (a message id no other transaction
+    # holds), and its key check on the run locks (KEY SHARE) a row this transaction already
+    # holds changed, so it waits for no one.
+    await outbox.enqueue(tx, finished)
     return finished
 
 

@@ -6,12 +6,7 @@ from agent_ops.storage import _policy
 from agent_ops.storage import _records as rec
 from agent_ops.storage._policy import INFLIGHT_SQL
 from agent_ops.storage._requests import NewThread
-from agent_ops.storage.postgres.audit import (
-    HEAD_COLUMNS,
-    append_after_head,
-    head_cte,
-    head_params,
-)
+from agent_ops.storage.postgres.audit import audit_ctes, prepare
 from agent_ops.storage.postgres.rows import (
     COLUMNS,
     Tx,
@@ -24,22 +19,24 @@ from agent_ops.storage.postgres.rows import (
 from agent_ops.storage.records import AuditEntry, Thread
 from agent_ops.types import Json
 
-# The thread and the lock of its audit chain's head in one statement (the head after the row).
+# The thread and its audit row in one statement (the chain's head after the thread's row).
 _INSERT = (
     "WITH added AS (INSERT INTO threads (thread_id, tenant_id, owner, metadata)"
     " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id) DO NOTHING RETURNING *),"
-    f" {head_cte('added')} SELECT added.*, {HEAD_COLUMNS} FROM added"
+    f" {audit_ctes('added')} SELECT added.* FROM added"
 )
 
 
+@no_transaction
 async def create_thread(
     tx: Tx, new: NewThread, if_exists: str, audit: AuditEntry | None = None
 ) -> Thread:
-    params = (*new.params(jsonb), *head_params(audit))
+    """One statement in autocommit: the thread and its audit row commit together (it raises no
+    wake-ups); reading a thread that was there already needs no isolation from it."""
+    params = (*new.params(jsonb), *prepare(audit)[1])
     row = await insert_new(tx, _INSERT, params, if_exists, "thread", new.thread_id)
     if row is None:
         return await get_thread(tx, new.thread_id)
-    await append_after_head(tx, audit, row)
     return rec.thread(row, COLUMNS)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import astuple, fields
 
 from agent_ops.storage._sql import Where
@@ -13,13 +12,14 @@ _COLUMNS = [f.name for f in fields(AuditRecord)]
 _GENESIS = "0" * 64
 
 
-def append_audit(tx: Tx, tenant_id: str, seal: Callable[[int, str], AuditRecord]) -> AuditRecord:
+def append_audit(tx: Tx, entry: AuditEntry) -> AuditRecord:
     # The transaction is BEGIN IMMEDIATE: it holds SQLite's write lock, so no other writer can
     # take the same sequence between this read and the insert.
     last = tx.conn.execute(
         "SELECT seq, hash FROM audit_log WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1",
-        (tenant_id,),
+        (entry.tenant_id,),
     ).fetchone()
+    seal = entry.seal
     record = seal(1, _GENESIS) if last is None else seal(int(last[0]) + 1, str(last[1]))
     marks = ", ".join("?" for _ in _COLUMNS)
     tx.conn.execute(
@@ -39,4 +39,4 @@ def read_audit(tx: Tx, where: Where, limit: int) -> list[AuditRecord]:
 def append_entry(tx: Tx, entry: AuditEntry | None) -> None:
     """Append an action's audit row in the action's transaction (nothing for None)."""
     if entry is not None:
-        append_audit(tx, entry.tenant_id, entry.seal)
+        append_audit(tx, entry)
