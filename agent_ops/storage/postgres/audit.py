@@ -17,7 +17,7 @@ from agent_ops.storage.records import AuditEntry, AuditRecord
 
 _COLUMNS = [f.name for f in fields(AuditRecord)]
 _GENESIS = "0" * 64
-# What the head decides; every other field comes with the entry (`fields_` of `audit_`).
+# What the head decides; every other field comes with the entry (`given_` of `audit_`).
 _PLACE = ("tenant_id", "seq", "prev_hash", "hash")
 _GIVEN = [c for c in _COLUMNS if c not in _PLACE]
 
@@ -35,7 +35,7 @@ def _hash_sql(order: tuple[str, ...], prev: str, seq: str) -> str:
     )
 
 
-# The order canonical JSON puts the two fields in (sorted keys): `audit_params` checks every
+# The order canonical JSON puts the two fields in (sorted keys): `prepare` checks every
 # entry's parts against it.
 _ORDER = ("prev_hash", "seq")
 _FIRST_HASH = _hash_sql(_ORDER, f"'{_GENESIS}'", "1")
@@ -44,7 +44,7 @@ _NEXT_HASH = _hash_sql(_ORDER, "h.hash", "h.seq + 1")
 
 def audit_ctes(after: str | None, tenant: str = "%s", given: str = "%s", parts: str = "%s") -> str:
     """CTEs appending an entry's row once `after` (a CTE of the action's own write) wrote a row:
-    `audit_` (the entry, from `audit_params`), `head_` (the tenant's chain head, locked and moved
+    `audit_` (the entry, from `prepare`), `head_` (the tenant's chain head, locked and moved
     to the new row) and `logged_` (the row). `tenant` NULL (no entry) takes no head.
 
     The head is locked and moved by ONE upsert (PostgreSQL does not apply two changes of one row

@@ -12,8 +12,8 @@ run to a later claim when the thread is busy.
 The common state changes are a few statements each: queuing under `reject`/`enqueue` locks the
 thread and then writes the run and the thread's status in one statement; finishing locks the
 thread and then ends the run, settles the thread and finds its next run in one. That statement
-also locks the tenant's audit chain head (after its own writes, `audit.head_cte`), and one more
-appends the audit row that records the change and sends the transaction's wake-ups. A run queued
+also appends the audit row that records the change (after its own writes, `audit.audit_ctes`)
+and sends the transaction's wake-ups, those that depend on what it did chosen in SQL. A run queued
 with a worker of this process offered (`NewRun.worker_id`) is written already claimed by it when
 its thread has nothing in flight.
 """
@@ -397,10 +397,11 @@ async def finish_run(
     sent_by_statement(tx, RUN_DONE, run_id)
     if following is not None:
         sent_by_statement(tx, RUN_QUEUED, following)
-    # The webhook commits with the ending and its record, or none does. Its row comes after
-    # the chain's head, which is safe: it is a new row (a message id no other transaction
-    # holds), and its key check on the run locks (KEY SHARE) a row this transaction already
-    # holds changed, so it waits for no one.
+    # The webhook commits with the ending and its record, or none does. Its insert comes after
+    # the chain's head, the transaction's last lock, and may: it waits for no row lock (the
+    # table has no foreign key) and for no other insert of its key, as the message id is the
+    # run's and only a transaction ending this run writes it, which must first take the thread
+    # and the run this one holds.
     await outbox.enqueue(tx, finished)
     return finished
 
