@@ -24,7 +24,9 @@ from agent_ops.storage import (
     RUN_DONE,
     RUN_QUEUED,
     RUN_STARTED,
+    AuditEntry,
     AuditRecord,
+    Run,
     Storage,
     create_storage,
 )
@@ -45,6 +47,17 @@ AWKWARD = {
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+@asynccontextmanager
+async def opened(url: str, **options: Any) -> AsyncIterator[Storage]:
+    """A storage opened on `url` for the block (one more process on the same database)."""
+    storage = create_storage(url, **options)
+    await storage.open()
+    try:
+        yield storage
+    finally:
+        await storage.close()
 
 
 async def rows_of(storage: Storage, tenant: str | None = None) -> list[AuditRecord]:
@@ -72,7 +85,27 @@ async def claim_one(storage: Storage) -> str:
     return run.run_id
 
 
-async def queue(storage: Storage, thread_id: str, strategy: str = "reject", **extra: Any) -> str:
+async def finish(
+    storage: Storage, run_id: str, status: str = "success", worker: str = WORKER, **facts: Any
+) -> Run | None:
+    """Finish a run with the record of its outcome (`run.<status>`)."""
+    return await storage.finish_run(
+        run_id,
+        worker_id=worker,
+        status=status,  # type: ignore[arg-type]
+        error="boom" if status == "error" else None,
+        audit=audit.entry(f"run.{status}", "run", run_id, **facts),
+    )
+
+
+async def queue(
+    storage: Storage,
+    thread_id: str,
+    strategy: str = "reject",
+    entry: AuditEntry | None = None,
+    **extra: Any,
+) -> str:
+    """Queue a run with its record (`run.create` naming the strategy unless `entry`)."""
     run_id = new_id()
     await storage.create_run(
         run_id=run_id,
@@ -80,7 +113,7 @@ async def queue(storage: Storage, thread_id: str, strategy: str = "reject", **ex
         assistant_id="echo",
         kwargs={},
         multitask_strategy=strategy,  # type: ignore[arg-type]
-        audit=audit.entry("run.create", "run", run_id, detail={"strategy": strategy}),
+        audit=entry or audit.entry("run.create", "run", run_id, detail={"strategy": strategy}),
         **extra,
     )
     return run_id
@@ -98,30 +131,14 @@ async def test_every_path_that_records_an_action_writes_rows_python_verifies(
     assert await claim_one(storage) == first
     interrupting = await queue(storage, thread_id, "interrupt")  # ends and flags in flight
     assert (await storage.get_run(waiting)).status == "interrupted"
-    done = await storage.finish_run(
-        first,
-        worker_id=WORKER,
-        status="interrupted",
-        audit=audit.entry("run.interrupted", "run", first),
-    )
+    done = await finish(storage, first, "interrupted")
     assert done is not None and done.status == "interrupted"
     assert await claim_one(storage) == interrupting
     rolling = await queue(storage, thread_id, "rollback")
-    failed = await storage.finish_run(
-        interrupting,
-        worker_id=WORKER,
-        status="error",
-        error="boom",
-        audit=audit.entry("run.error", "run", interrupting, outcome="error"),
-    )
+    failed = await finish(storage, interrupting, "error", outcome="error")
     assert failed is not None and failed.status == "error"
     assert await claim_one(storage) == rolling
-    ok = await storage.finish_run(
-        rolling,
-        worker_id=WORKER,
-        status="success",
-        audit=audit.entry("run.success", "run", rolling),
-    )
+    ok = await finish(storage, rolling)
     assert ok is not None and ok.status == "success"
     elsewhere = await queue(storage, new_id(), if_not_exists="create")  # a thread made for it
     await audit.record(storage, "run.cancel", "run", elsewhere)  # a row alone
@@ -148,21 +165,10 @@ async def test_unicode_long_and_missing_fields_hash_the_same_in_sql(storage: Sto
         thread_id=thread_id,
         audit=audit.entry("thread.create", "thread", thread_id, detail=AWKWARD, payload=AWKWARD),
     )
-    run_id = new_id()
-    await storage.create_run(
-        run_id=run_id,
-        thread_id=thread_id,
-        assistant_id="echo",
-        kwargs={},
-        audit=audit.entry("run.create", "run", None, detail=long_detail, actor="cli:ünï"),
-    )
+    entry = audit.entry("run.create", "run", None, detail=long_detail, actor="cli:ünï")
+    run_id = await queue(storage, thread_id, entry=entry)
     await claim_one(storage)
-    await storage.finish_run(
-        run_id,
-        worker_id=WORKER,
-        status="success",
-        audit=audit.entry("run.success", "run", run_id, detail=None, payload=None),
-    )
+    await finish(storage, run_id, detail=None, payload=None)
     await audit.record(storage, "note", "thread", '日本語 🙂 "x"', detail=AWKWARD)
     rows = await assert_chained(storage)
     assert len(rows) == 4
@@ -200,12 +206,7 @@ async def test_actions_that_write_nothing_record_nothing(storage: Storage) -> No
         await queue(storage, thread_id)  # refused: no row
     await claim_one(storage)
     runs = await storage.list_runs(thread_id)
-    lost = await storage.finish_run(
-        runs[0].run_id,
-        worker_id="not-the-holder",
-        status="success",
-        audit=audit.entry("run.success", "run", runs[0].run_id),
-    )
+    lost = await finish(storage, runs[0].run_id, worker="not-the-holder")
     assert lost is None
     rows = await assert_chained(storage)
     assert [r.action for r in rows] == ["thread.create", "run.create"]
@@ -214,9 +215,7 @@ async def test_actions_that_write_nothing_record_nothing(storage: Storage) -> No
 async def test_many_concurrent_actions_on_one_tenant_chain_without_gap_or_deadlock(
     database_url: str,
 ) -> None:
-    storage = create_storage(database_url, pool_size=20)
-    await storage.open()
-    try:
+    async with opened(database_url, pool_size=20) as storage:
 
         async def life(n: int) -> None:
             thread_id = new_id()
@@ -225,9 +224,7 @@ async def test_many_concurrent_actions_on_one_tenant_chain_without_gap_or_deadlo
             )
             run_id = await queue(storage, thread_id)
             await audit.record(storage, "note", "run", run_id, detail={"n": n})
-            await storage.finish_run(  # not claimed: the lease is not held, nothing recorded
-                run_id, worker_id=WORKER, status="success", audit=audit.entry("x", "run", run_id)
-            )
+            assert await finish(storage, run_id) is None  # not claimed: nothing recorded
 
         await asyncio.wait_for(asyncio.gather(*(life(n) for n in range(40))), timeout=120)
         claimed = await storage.claim_runs(
@@ -236,15 +233,7 @@ async def test_many_concurrent_actions_on_one_tenant_chain_without_gap_or_deadlo
         assert len(claimed) == 40
         await asyncio.wait_for(
             asyncio.gather(
-                *(
-                    storage.finish_run(
-                        run.run_id,
-                        worker_id=WORKER,
-                        status="success",
-                        audit=audit.entry("run.success", "run", run.run_id),
-                    )
-                    for run in claimed
-                ),
+                *(finish(storage, run.run_id) for run in claimed),
                 *(audit.record(storage, "note", "thread", str(n)) for n in range(40)),
             ),
             timeout=120,
@@ -252,8 +241,6 @@ async def test_many_concurrent_actions_on_one_tenant_chain_without_gap_or_deadlo
         rows = await assert_chained(storage)
         assert [r.seq for r in rows] == list(range(1, 1 + 40 * 5))
         assert len({r.hash for r in rows}) == len(rows)
-    finally:
-        await storage.close()
 
 
 # -- PostgreSQL only: what the statement itself costs and refuses -------------------------------
@@ -261,10 +248,8 @@ async def test_many_concurrent_actions_on_one_tenant_chain_without_gap_or_deadlo
 
 @pytest.fixture
 async def pg(pg_url: str) -> AsyncIterator[Storage]:
-    storage = create_storage(pg_url)
-    await storage.open()
-    yield storage
-    await storage.close()
+    async with opened(pg_url) as storage:
+        yield storage
 
 
 @pytest.fixture
@@ -328,12 +313,7 @@ async def test_each_action_appends_its_row_in_its_own_statement(
 
     await claim_one(pg)
     async with sent() as log:
-        await pg.finish_run(
-            run_id,
-            worker_id=WORKER,
-            status="success",
-            audit=audit.entry("run.success", "run", run_id),
-        )
+        await finish(pg, run_id)
     assert [s.split()[0] for s in log] == ["BEGIN", "SELECT", "WITH", "COMMIT"], log
     assert len(list(audit_statements(log))) == 1
 
@@ -390,9 +370,7 @@ class Inbox:
 async def test_wakeups_chosen_by_the_statement_reach_another_process_once(
     pg: Storage, pg_url: str
 ) -> None:
-    other = create_storage(pg_url)
-    await other.open()
-    try:
+    async with opened(pg_url) as other:
         heard = {ch: Inbox() for ch in (RUN_QUEUED, RUN_STARTED, RUN_DONE)}
         here = {ch: Inbox() for ch in (RUN_QUEUED, RUN_STARTED, RUN_DONE)}
         for channel in heard:
@@ -404,12 +382,7 @@ async def test_wakeups_chosen_by_the_statement_reach_another_process_once(
         second = await queue(pg, thread_id, "enqueue")
         await heard[RUN_QUEUED].wait_for(first, second)
         assert await claim_one(pg) == first
-        await pg.finish_run(
-            first,
-            worker_id=WORKER,
-            status="success",
-            audit=audit.entry("run.success", "run", first),
-        )
+        await finish(pg, first)
         await heard[RUN_DONE].wait_for(first)
         await heard[RUN_QUEUED].wait_for(second)  # the thread's next run may go now
         idle = new_id()
@@ -427,8 +400,6 @@ async def test_wakeups_chosen_by_the_statement_reach_another_process_once(
             assert inboxes[RUN_DONE].got == [first]
             assert inboxes[RUN_STARTED].got == [handed, made]
             assert handed not in inboxes[RUN_QUEUED].got and made not in inboxes[RUN_QUEUED].got
-    finally:
-        await other.close()
     await assert_chained(pg)
 
 
