@@ -144,7 +144,7 @@ class Settings(BaseSettings):
         Path("langgraph.json"), description="graph registry (LangGraph CLI format)"
     )
     workers: int = _count(8, "runs executed at once per process (0: API only)", least=0)
-    processes: int = _count(1, "`serve` processes sharing the listening socket (PostgreSQL only)")
+    processes: int = _count(1, "`serve` processes serving the one port (PostgreSQL only)")
     lease_seconds: float = _seconds(30.0, "how long a claim lasts without heartbeat")
     heartbeat_seconds: float = _seconds(5.0, "how often a running run renews it")
     max_attempts: int = _count(3, "attempts before an abandoned run ends in error")

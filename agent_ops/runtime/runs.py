@@ -118,6 +118,7 @@ class Runs:
         max_batch: int = 100,
         approvals: ApprovalPolicy | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        workers: Callable[[], WorkerPool | None] = lambda: None,
     ) -> None:
         self._storage = storage
         self._approvals = approvals or ApprovalPolicy()
@@ -128,8 +129,9 @@ class Runs:
         self._bus = bus
         self._poll_seconds = poll_seconds
         self._waiters: dict[str, set[asyncio.Event]] = {}
-        self.workers: WorkerPool | None = None
-        """This process's workers, once started: a run queued here may be handed to them."""
+        # This process's workers, once started (None without): a run queued here may be
+        # handed to them.
+        self._workers = workers
         self._finished_here: dict[str, Run] = {}
         # Reads ask an app's `@auth.on` handlers (governance.authz) about the run's thread.
 
@@ -272,9 +274,10 @@ class Runs:
                 lease_seconds=lease_seconds,
             )
 
-        if self.workers is None:  # no workers in this process: a claim elsewhere takes it
+        workers = self._workers()
+        if workers is None:  # no workers in this process: a claim elsewhere takes it
             return await create(None, 0.0)
-        return await self.workers.queue(plan.run_id, create)
+        return await workers.queue(plan.run_id, create)
 
     @staticmethod
     def _queued_entry(plan: RunPlan) -> AuditEntry:

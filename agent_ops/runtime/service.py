@@ -100,6 +100,7 @@ class Runtime:
             max_batch=settings.max_batch_runs,
             approvals=self.approvals,
             limits=limits,
+            workers=lambda: self.workers,
         )
         self.threads = Threads(
             storage,
@@ -146,8 +147,7 @@ class Runtime:
                 concurrency=self._worker_count,
                 on_finished=self.runs.finished_here,
             )
-            await self.workers.start()
-            self.runs.workers = self.workers  # runs queued here may go straight to a free slot
+            await self.workers.start()  # from here on runs queued here may go to a free slot
             self._deliverer = asyncio.create_task(
                 deliverer.run_forever(), name="agent-ops webhooks"
             )
