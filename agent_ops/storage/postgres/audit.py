@@ -12,7 +12,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from agent_ops.storage._sql import Where
-from agent_ops.storage.postgres.rows import Tx, no_transaction, notes
+from agent_ops.storage.postgres.rows import NOTIFY_CHANNEL, Tx, no_transaction, notes
 from agent_ops.storage.records import AuditEntry, AuditRecord
 
 _COLUMNS = [f.name for f in fields(AuditRecord)]
@@ -96,7 +96,7 @@ def notes_cte(extra: str = "", notes: str = "%s") -> str:
     must read it (`CROSS JOIN notes_`) or PostgreSQL skips it."""
     more = f" || {extra}" if extra else ""
     return (
-        "notes_ AS (SELECT count(pg_notify('agent_ops', note)) AS notes_sent_"
+        f"notes_ AS (SELECT count(pg_notify('{NOTIFY_CHANNEL}', note)) AS notes_sent_"
         f" FROM unnest({notes}::text[]{more}) AS note)"
     )
 
