@@ -19,6 +19,7 @@ from typing import Protocol
 from agent_ops.errors import AgentOpsError, ConfigError, NotFound
 from agent_ops.governance import tenant_filter
 from agent_ops.runtime.assistants import Assistants
+from agent_ops.runtime.periodic import cancel_and_wait
 from agent_ops.runtime.requests import RunOptions, RunRequest
 from agent_ops.runtime.runs import Runs
 from agent_ops.storage import IntakeEntry, IntakeItem, Storage
@@ -144,9 +145,7 @@ class IntakeTriggers:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
 
     async def ledger(

@@ -32,7 +32,7 @@ from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.crons import Crons, CronScheduler
 from agent_ops.runtime.intake import IntakeTriggers, Trigger
 from agent_ops.runtime.items import Items
-from agent_ops.runtime.periodic import every
+from agent_ops.runtime.periodic import cancel_and_wait, every
 from agent_ops.runtime.registry import GraphRegistry, default_assistant_id, load_attr
 from agent_ops.runtime.runs import Runs
 from agent_ops.runtime.store import ServerStore, build_index
@@ -183,14 +183,11 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.triggers.stop()
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await cancel_and_wait(*self._background)
         if self.workers is not None:
             await self.workers.stop()
         if self._deliverer is not None:  # after the workers: runs ending in their grace post too
-            self._deliverer.cancel()
-            await asyncio.gather(self._deliverer, return_exceptions=True)
+            await cancel_and_wait(self._deliverer)
         for unlisten in self._unlisten:
             unlisten()
         if self.bus is not None:

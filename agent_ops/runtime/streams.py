@@ -15,6 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
+from agent_ops.runtime.periodic import cancel_and_wait
 from agent_ops.storage import RUN_DONE, RUN_EVENTS, RunEvent, Storage
 from agent_ops.types import TERMINAL_RUN_STATUSES
 
@@ -110,9 +111,7 @@ class StreamBus:
         store in its own transaction (then `stream.flushed`), or `finish` to store now."""
         flusher = self._flushers.pop(stream.run_id, None)
         if flusher is not None:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            await cancel_and_wait(flusher)
         return stream.unflushed()
 
     async def finish(self, stream: RunStream) -> None:

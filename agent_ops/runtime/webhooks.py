@@ -35,6 +35,7 @@ from agent_ops.errors import ConfigError, ConnectorRejected, ConnectorUnavailabl
 from agent_ops.observability.metrics import WEBHOOK_ATTEMPTS
 from agent_ops.runtime.admission import resolve_public
 from agent_ops.runtime.liveness import this_process
+from agent_ops.runtime.periodic import cancel_and_wait
 from agent_ops.runtime.serde import dumps
 from agent_ops.settings import Settings
 from agent_ops.storage import WEBHOOK_QUEUED, Storage, WebhookMessage
@@ -123,9 +124,7 @@ class WebhookDeliverer:
                 await self._round(client)
         finally:
             unlisten()
-            for task in self._posting:
-                task.cancel()
-            await asyncio.gather(*self._posting, return_exceptions=True)
+            await cancel_and_wait(*self._posting)
             if own:
                 await client.aclose()
 

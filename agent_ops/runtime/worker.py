@@ -30,6 +30,7 @@ from agent_ops.governance import ToolPermissions, acting_as, audit, bind_caller,
 from agent_ops.observability.metrics import RUN_DURATION, RUNS_FINISHED
 from agent_ops.runtime.executor import Executor, RunOutcome
 from agent_ops.runtime.liveness import dead_here, this_process
+from agent_ops.runtime.periodic import cancel_and_wait
 from agent_ops.runtime.registry import GraphRegistry
 from agent_ops.runtime.streams import StreamBus
 from agent_ops.settings import Settings
@@ -121,9 +122,7 @@ class WorkerPool:
                 for entry in list(self._running.values()):
                     self._stop_run(entry, "shutdown")
                 await asyncio.wait(pending, timeout=10)
-        for loop in self._loops:
-            loop.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        await cancel_and_wait(*self._loops)
         with contextlib.suppress(Exception):
             await self._storage.remove_worker(self.worker_id)
         log.info("worker %s stopped", self.worker_id)
