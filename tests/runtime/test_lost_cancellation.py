@@ -12,15 +12,12 @@ the first `CancelledError` it gets, as the raced `wait_for` does.
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from agent_ops.runtime.periodic import cancel_and_wait
 from agent_ops.runtime.streams import StreamBus
-from agent_ops.storage import RunEvent, Storage, create_storage
+from agent_ops.storage import RunEvent, Storage
+from tests.storage.test_conformance import new_thread, queue_run
 
 
 async def _loses_first_cancel(lost: asyncio.Event) -> None:
@@ -58,27 +55,10 @@ async def test_cancel_and_wait_leaves_no_error_unretrieved_and_returns_for_ended
     assert isinstance(failed.exception(), RuntimeError) and finished.result() is None
 
 
-@pytest.fixture
-async def storage(database_url: str) -> AsyncIterator[Storage]:
-    store = create_storage(database_url)
-    await store.open()
-    yield store
-    await store.close()
-
-
 async def test_a_run_ends_although_its_flusher_lost_the_cancel_and_each_event_is_kept_once(
     storage: Storage,
 ) -> None:
-    thread_id, run_id = str(uuid.uuid4()), str(uuid.uuid4())
-    await storage.create_thread(thread_id=thread_id)
-    await storage.create_run(
-        run_id=run_id,
-        thread_id=thread_id,
-        assistant_id="echo",
-        kwargs={},
-        if_not_exists="reject",
-        multitask_strategy="reject",
-    )
+    run_id = (await queue_run(storage, await new_thread(storage))).run_id
     real = storage.append_events
     waiting = asyncio.Event()
     lost = asyncio.Event()
