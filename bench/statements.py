@@ -40,9 +40,9 @@ _STATEMENT = re.compile(r"^(?:statement|execute [^:]*): (.*)$", re.S)
 # The phases, in the order a run meets them: the first whose pattern matches a group names it.
 PHASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("thread create", re.compile(r"INSERT INTO threads \(thread_id, tenant_id, owner, metadata\)")),
-    ("run create", re.compile(r"INSERT INTO runs|runs_created")),
+    ("run create", re.compile(r"INSERT INTO runs|runs_created|agent_ops_queue_run_")),
     ("claim", re.compile(r"status = 'running', worker_id")),
-    ("finish", re.compile(r"finished_at = now\(\)")),
+    ("finish", re.compile(r"finished_at = now\(\)|agent_ops_finish_run_")),
     ("events", re.compile(r"run_events")),
     ("assistant read", re.compile(r"FROM assistants")),
     ("checkpoints (LangGraph saver)", re.compile(r"checkpoint")),

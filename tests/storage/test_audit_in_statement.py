@@ -30,6 +30,7 @@ from agent_ops.storage import (
     Storage,
     create_storage,
 )
+from agent_ops.storage.postgres.runs import _FINISH_ROUTINE, _QUEUE_ROUTINE
 
 WORKER = "worker-1"
 LEASE = 30.0
@@ -306,16 +307,20 @@ async def test_each_action_appends_its_row_in_its_own_statement(
     assert len(log) == 1, log  # autocommit: no BEGIN, no COMMIT, no second statement
     assert "INSERT INTO threads" in log[0] and "audit_log" in log[0]
 
+    # Queuing and finishing lock the thread and then write: one call of a routine doing both
+    # (storage/postgres/routines.py), autocommit; its statement appends the row.
     async with sent() as log:
         run_id = await queue(pg, thread_id)
-    assert [s.split()[0] for s in log] == ["BEGIN", "SELECT", "WITH", "COMMIT"], log
-    assert len(list(audit_statements(log))) == 1
+    assert len(log) == 1 and "FROM agent_ops_queue_run_" in log[0], log
+    assert "audit_log" in _QUEUE_ROUTINE.definition
+    assert [r.action for r in await pg.read_audit(limit=10)][-1] == "run.create"
 
     await claim_one(pg)
     async with sent() as log:
         await finish(pg, run_id)
-    assert [s.split()[0] for s in log] == ["BEGIN", "SELECT", "WITH", "COMMIT"], log
-    assert len(list(audit_statements(log))) == 1
+    assert len(log) == 1 and "FROM agent_ops_finish_run_" in log[0], log
+    assert "audit_log" in _FINISH_ROUTINE.definition
+    assert [r.action for r in await pg.read_audit(limit=10)][-1] == "run.success"
 
     async with sent() as log:
         await audit.record(pg, "run.cancel", "run", run_id)

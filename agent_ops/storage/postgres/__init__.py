@@ -1,7 +1,8 @@
 """The scale-out backend: PostgreSQL shared by any number of `serve` and `worker` processes.
 
 One psycopg pool per process serves our queries and the checkpointer (`saver`). Every
-connection is in autocommit; a state change is one explicit transaction. The pool prepares
+connection is in autocommit; a state change is one explicit transaction, or one call of a
+routine (`routines.py`) that locks and then writes on the server. The pool prepares
 repeated statements, which a PgBouncer in transaction mode needs 1.21+ for (or the setting off). Wake-ups travel as
 `NOTIFY agent_ops` on commit and come back through one dedicated LISTEN connection per process.
 
@@ -38,7 +39,7 @@ from agent_ops.storage.postgres.link import (
     describe,
     migrate,
 )
-from agent_ops.storage.postgres.rows import NOTIFY_CHANNEL, Tx, notes
+from agent_ops.storage.postgres.rows import Tx, send_pending
 from agent_ops.storage.postgres.saver import LeanPostgresSaver
 from agent_ops.storage.protocol import Storage
 
@@ -111,23 +112,15 @@ class PostgresStorage(Storage):
                 tx = Tx(conn, token=self._wakeups.token)
                 if getattr(fn, "no_transaction", False):
                     result = await fn(tx, *args)
-                    await self._send_wakeups(tx)
+                    await send_pending(tx)
                 else:
                     async with conn.transaction():
                         result = await fn(tx, *args)
-                        await self._send_wakeups(tx)
+                        await send_pending(tx)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StorageError(f"PostgreSQL at {self._where} failed: {exc}") from exc
         self._wakeups.deliver_all(tx.raised())
         return result
-
-    async def _send_wakeups(self, tx: Tx) -> None:
-        pending = notes(tx)  # those a statement of the transaction did not send already
-        if pending:
-            await tx.conn.execute(
-                "SELECT pg_notify(%s, note) FROM unnest(%s::text[]) AS note",
-                (NOTIFY_CHANNEL, pending),
-            )
 
     # -- wake-ups -------------------------------------------------------------------------------
     async def notify(self, channel: str, payload: str) -> None:

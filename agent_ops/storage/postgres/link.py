@@ -22,7 +22,9 @@ from agent_ops.errors import StorageError
 from agent_ops.storage._wakeups import Listeners
 from agent_ops.storage.encryption import Sealed
 from agent_ops.storage.migrations import load_migrations
+from agent_ops.storage.postgres.routines import install
 from agent_ops.storage.postgres.rows import NOTIFY_CHANNEL
+from agent_ops.storage.postgres.runs import ROUTINES
 from agent_ops.storage.postgres.saver import LeanPostgresSaver
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ async def migrate(conn: AsyncConnection[DictRow], saver: AsyncPostgresSaver, whe
             row = await cur.fetchone()
             if row is not None and row["locked"]:
                 await _apply_migrations(conn)
+                await install(conn, ROUTINES)
                 await saver.setup()  # on a pool connection, while this transaction holds the lock
                 return
         if asyncio.get_running_loop().time() > deadline:

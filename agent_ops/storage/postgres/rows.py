@@ -49,6 +49,15 @@ def notes(tx: Tx) -> list[str]:
     return [note(tx, channel, payload) for channel, payload in pending]
 
 
+async def send_pending(tx: Tx) -> None:
+    """Send the wake-ups raised and not sent yet, as one statement of the transaction."""
+    pending = notes(tx)
+    if pending:
+        await tx.conn.execute(
+            "SELECT pg_notify(%s, note) FROM unnest(%s::text[]) AS note", (NOTIFY_CHANNEL, pending)
+        )
+
+
 def sent_by_statement(tx: Tx, channel: str, payload: str) -> None:
     """Raise a wake-up the statement that just ran already sent (SQL chose it from what the
     statement did), so it is delivered here after commit but not sent again. That statement

@@ -9,11 +9,13 @@ tenant's audit chain head last of all. A claim is one statement in autocommit; e
 found exhausted is a transaction of its own that tries the thread with SKIP LOCKED and leaves the
 run to a later claim when the thread is busy.
 
-The common state changes are a few statements each: queuing under `reject`/`enqueue` locks the
-thread and then writes the run and the thread's status in one statement; finishing locks the
-thread and then ends the run, settles the thread and finds its next run in one. That statement
-also appends the audit row that records the change (after its own writes, `audit.audit_ctes`)
-and sends the transaction's wake-ups, those that depend on what it did chosen in SQL. A run queued
+The common state changes are one call each, in autocommit, of a routine (`routines.py`) that
+locks the thread and then runs one statement: queuing under `reject`/`enqueue` writes the run and
+the thread's status; finishing ends the run, settles the thread and finds its next run. That
+statement also appends the audit row that records the change (after its own writes,
+`audit.audit_ctes`) and sends the wake-ups, those that depend on what it did chosen in SQL. The
+other strategies, a thread created with its run, and a run naming a webhook (its completion
+message commits with its ending) take a transaction. A run queued
 with a worker of this process offered (`NewRun.worker_id`) is written already claimed by it when
 its thread has nothing in flight.
 """
@@ -21,6 +23,7 @@ its thread has nothing in flight.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
@@ -32,6 +35,7 @@ from agent_ops.storage._requests import Ending
 from agent_ops.storage.channels import RUN_CANCEL, RUN_DONE, RUN_QUEUED, queued
 from agent_ops.storage.postgres import outbox
 from agent_ops.storage.postgres.audit import append_entry, audit_ctes, notes_cte, prepare
+from agent_ops.storage.postgres.routines import positional, routine
 from agent_ops.storage.postgres.rows import (
     COLUMNS,
     Tx,
@@ -40,6 +44,7 @@ from agent_ops.storage.postgres.rows import (
     no_transaction,
     note,
     notes,
+    send_pending,
     sent_by_statement,
 )
 from agent_ops.storage.postgres.threads import (
@@ -81,7 +86,7 @@ _END = (
 )
 # Queue a run on a locked thread under `reject` or `enqueue`, in one statement: the thread learns
 # its graph (keys it has win) and turns busy, and the run goes in, unless `reject` finds a run
-# in flight, whose ids and statuses come back instead (the run's columns are then NULL).
+# in flight, whose ids and statuses come back instead (the run is then NULL).
 _QUEUE = f"""
 WITH params AS (
   SELECT %s::text AS run_id, %s::text AS thread_id, %s::text AS assistant_id,
@@ -94,9 +99,10 @@ busy AS (
   SELECT r.run_id, r.status FROM runs r, params p
   WHERE r.thread_id = p.thread_id AND r.status IN {INFLIGHT_SQL} ORDER BY r.created_at, r.run_id
 ),
-start AS (  -- handed to the offered worker, as `NewRun.handed` says
+start AS (  -- handed to the offered worker, as `NewRun.handed` says; none on a missing thread
   SELECT p.*, p.worker_id IS NOT NULL AND p.after_seconds <= 0
     AND NOT EXISTS (SELECT 1 FROM busy) AS handed FROM params p
+  WHERE EXISTS (SELECT 1 FROM threads t WHERE t.thread_id = p.thread_id)
 ),
 added AS (
   INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,
@@ -116,10 +122,23 @@ thread AS (
 ),
 {audit_ctes("added")},
 {notes_cte("ARRAY(SELECT CASE WHEN status = 'running' THEN %s::text ELSE %s::text END FROM added)")}
-SELECT added.*,
-  ARRAY(SELECT run_id FROM busy) AS busy_ids_, ARRAY(SELECT status FROM busy) AS busy_statuses_
+SELECT CASE WHEN added.run_id IS NULL THEN NULL ELSE ROW(added.*)::runs END,
+  ARRAY(SELECT run_id FROM busy), ARRAY(SELECT status FROM busy), locked
 FROM notes_ LEFT JOIN added ON true
 """
+# Lock the thread, then queue (a statement of its own: its snapshot sees every run committed
+# before the lock was granted), in one call. `locked` says whether the thread exists; when it
+# does not, the statement wrote nothing and the caller takes the general path.
+_QUEUE_ROUTINE = routine(
+    "queue_run",
+    ("text", "text", "text", "text", "text", "jsonb", "jsonb", "text", "boolean", "float8")
+    + ("boolean", "jsonb", "text", "float8", "text", "text[]", "bytea[]", "text[]", "text", "text"),
+    "TABLE (q_run runs, q_busy_ids text[], q_busy_statuses text[], q_locked boolean)",
+    "#variable_conflict use_column\nDECLARE locked boolean;\nBEGIN\n"
+    "  PERFORM 1 FROM threads WHERE thread_id = $2 FOR NO KEY UPDATE;\n"
+    f"  locked := FOUND;\n  RETURN QUERY {positional(_QUEUE)};\nEND",
+    "(q.q_run).*, q.q_busy_ids, q.q_busy_statuses, q.q_locked",
+)
 # End a run on its locked thread in one statement: the run, the thread's state and status (busy
 # while another run is in flight, else as `_policy.outcome_of_finish` says), and the thread's
 # next run in flight, whose worker may go now. The CTEs share one snapshot, in which the ending
@@ -161,6 +180,39 @@ thread AS (
 }
 SELECT done.*, (SELECT run_id FROM next) AS next_run_ FROM notes_ LEFT JOIN done ON true
 """
+_FINISH_ARGS = (
+    ("r", "text"), ("w", "text"), ("status", "text"), ("error", "text"), ("output", "jsonb"),
+    ("values", "jsonb"), ("interrupts", "jsonb"), ("seq", "bigint[]"), ("event", "text[]"),
+    ("data", "bytea[]"), ("audit_tenant", "text"), ("audit_given", "text[]"),
+    ("audit_parts", "bytea[]"), ("notes", "text[]"), ("done_note", "text"),
+    ("queued_note", "text"), ("token", "text"),
+)  # fmt: skip
+# Lock the run's thread, then end the run (a statement of its own, as in `_QUEUE_ROUTINE`), in
+# one call; no row when the run is gone. A run naming a webhook is left as it is (`q_webhook`):
+# its completion message must commit with its ending, so the caller ends it in a transaction.
+_FINISH_ROUTINE = routine(
+    "finish_run",
+    tuple(kind for _, kind in _FINISH_ARGS),
+    "TABLE (q_run runs, q_next text, q_webhook boolean)",
+    "#variable_conflict use_column\nDECLARE locked_thread text; hook jsonb;\nBEGIN\n"
+    "  SELECT t.thread_id, r.kwargs -> 'webhook' INTO locked_thread, hook\n"
+    "  FROM threads t JOIN runs r USING (thread_id) WHERE r.run_id = $1 FOR NO KEY UPDATE OF t;\n"
+    "  IF NOT FOUND THEN RETURN; END IF;\n"
+    "  IF hook IS NOT NULL AND hook NOT IN ('null'::jsonb, 'false'::jsonb, '\"\"'::jsonb) THEN\n"
+    "    RETURN QUERY SELECT NULL::runs, NULL::text, true;\n    RETURN;\n  END IF;\n"
+    "  RETURN QUERY "
+    + positional(
+        _FINISH.replace("%(t)s", "locked_thread").replace(
+            "SELECT done.*, (SELECT run_id FROM next) AS next_run_ FROM",
+            "SELECT CASE WHEN done.run_id IS NULL THEN NULL ELSE ROW(done.*)::runs END,"
+            " (SELECT run_id FROM next), false FROM",
+        ),
+        tuple(name for name, _ in _FINISH_ARGS),
+    )
+    + ";\nEND",
+    "(q.q_run).*, q.q_next, q.q_webhook",
+)
+ROUTINES = (_QUEUE_ROUTINE, _FINISH_ROUTINE)
 
 
 def _enqueue(new: NewRun) -> tuple[bool, Jsonb, str | None, float]:
@@ -170,20 +222,13 @@ def _enqueue(new: NewRun) -> tuple[bool, Jsonb, str | None, float]:
     return enqueue, jsonb(new.thread_metadata), new.worker_id, new.lease_seconds
 
 
+@no_transaction
 async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Run:
     """Queue a run, applying the multitask strategy to the runs in flight on its thread."""
-    # Locking the thread row serialises run creation per thread, so two concurrent `reject`
-    # requests cannot both see an idle thread.
-    c = tx.conn
-    cur = await c.execute(
-        "SELECT thread_id FROM threads WHERE thread_id = %s FOR NO KEY UPDATE", (new.thread_id,)
-    )
-    found = await cur.fetchone() is not None
-    if found and new.multitask_strategy in ("reject", "enqueue"):
-        # Nothing in flight is changed: what remains is one statement, run after the lock so
-        # its snapshot sees every run committed before this transaction got the thread.
-        # The statement also appends the audit row and sends the wake-ups: the run's own
-        # depends on whether it was handed, so SQL picks it.
+    if new.multitask_strategy in ("reject", "enqueue"):
+        # Nothing in flight is changed: the routine locks the thread and queues in one call.
+        # It also appends the audit row and sends the wake-ups: the run's own depends on
+        # whether it was handed, so SQL picks it.
         wakeups = (note(tx, queued("running"), new.run_id), note(tx, queued("pending"), new.run_id))
         params = (
             *new.params(jsonb),
@@ -193,17 +238,33 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
             notes(tx),
             *wakeups,
         )
-        cur = await c.execute(_QUEUE, params)
+        cur = await tx.conn.execute(_QUEUE_ROUTINE.call, params)
         row = await cur.fetchone()
-        assert row is not None, "the statement always returns one row"
-        if row["run_id"] is None:
-            # Refused by the strategy (this raises Conflict), or the run id is taken.
-            busy = zip(row["busy_ids_"], row["busy_statuses_"], strict=True)
-            _policy.replace_inflight(new, list(busy))
-            raise _policy.exists("run", new.run_id)
-        del row["busy_ids_"], row["busy_statuses_"]
-        sent_by_statement(tx, queued(row["status"]), new.run_id)
-        return rec.run(row, COLUMNS)
+        assert row is not None, "the routine always returns one row"
+        busy = list(zip(row.pop("q_busy_ids"), row.pop("q_busy_statuses"), strict=True))
+        if row.pop("q_locked"):
+            if row["run_id"] is None:
+                # Refused by the strategy (this raises Conflict), or the run id is taken.
+                _policy.replace_inflight(new, busy)
+                raise _policy.exists("run", new.run_id)
+            sent_by_statement(tx, queued(row["status"]), new.run_id)
+            return rec.run(row, COLUMNS)
+    async with tx.conn.transaction():
+        run = await _create_run_locked(tx, new, audit)
+        await send_pending(tx)
+    return run
+
+
+async def _create_run_locked(tx: Tx, new: NewRun, audit: AuditEntry | None) -> Run:
+    """Queue a run in the caller's transaction: on a thread that may not exist yet (created
+    when the request allows it), or under a strategy that changes the runs in flight."""
+    # Locking the thread row serialises run creation per thread, so two concurrent requests
+    # cannot both see an idle thread.
+    c = tx.conn
+    cur = await c.execute(
+        "SELECT thread_id FROM threads WHERE thread_id = %s FOR NO KEY UPDATE", (new.thread_id,)
+    )
+    found = await cur.fetchone() is not None
     if not found:
         if (error := _policy.missing_thread(new)) is not None:
             raise error
@@ -354,56 +415,91 @@ async def renew_lease(tx: Tx, run_id: str, worker_id: str, lease_seconds: float)
     return LeaseState(held=True, cancel_action=row["cancel_action"])
 
 
+@no_transaction
 async def finish_run(
     tx: Tx, run_id: str, worker_id: str, end: Ending, audit: AuditEntry | None = None
 ) -> Run | None:
     """End a run held by `worker_id` and settle its thread; None when the lease was lost."""
     _policy.check_final(run_id, end.status)
+    cur = await tx.conn.execute(
+        _FINISH_ROUTINE.call, _finish_params(tx, run_id, worker_id, end, audit)
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None  # the run is gone
+    if row.pop("q_webhook"):
+        async with tx.conn.transaction():
+            finished = await _finish_with_webhook(tx, run_id, worker_id, end, audit)
+            await send_pending(tx)
+        return finished
+    return _finished(tx, run_id, row, row.pop("q_next"))
+
+
+async def _finish_with_webhook(
+    tx: Tx, run_id: str, worker_id: str, end: Ending, audit: AuditEntry | None
+) -> Run | None:
+    """End a run naming a webhook in the caller's transaction, with its completion message:
+    the webhook commits with the ending and its record, or none does."""
     thread_id = await _lock_thread_of(tx, run_id)
     if thread_id is None:
         return None
+    params = dict(
+        zip(
+            (n for n, _ in _FINISH_ARGS),
+            _finish_params(tx, run_id, worker_id, end, audit),
+            strict=True,
+        )
+    )
+    cur = await tx.conn.execute(_FINISH, {**params, "t": thread_id})
+    row = await cur.fetchone()
+    assert row is not None, "the statement always returns one row"
+    finished = _finished(tx, run_id, row, row.pop("next_run_"))
+    if finished is not None:
+        # Its insert comes after the chain's head, the transaction's last lock, and may: it
+        # waits for no row lock (the table has no foreign key) and for no other insert of its
+        # key, as the message id is the run's and only a transaction ending this run writes
+        # it, which must first take the thread and the run this one holds.
+        await outbox.enqueue(tx, finished)
+    return finished
+
+
+def _finish_params(
+    tx: Tx, run_id: str, worker_id: str, end: Ending, audit: AuditEntry | None
+) -> tuple[Any, ...]:
+    """The parameters of an ending, in the order of `_FINISH_ARGS`."""
     tenant, given, parts = prepare(audit)[1]
     # The next run's wake-up, spelled around its id (which only the statement knows).
     queued_prefix, queued_suffix = note(tx, RUN_QUEUED, "\n").split("\n")
-    cur = await tx.conn.execute(
-        _FINISH,
-        {
-            "r": run_id,
-            "w": worker_id,
-            "t": thread_id,
-            "status": end.status,
-            "error": end.error,
-            "output": maybe_jsonb(end.output),
-            "values": maybe_jsonb(end.thread_values),
-            "interrupts": maybe_jsonb(end.thread_interrupts),
-            "seq": [e.seq for e in end.events],
-            "event": [e.event for e in end.events],
-            "data": [e.data for e in end.events],
-            "audit_tenant": tenant,
-            "audit_given": given,
-            "audit_parts": parts,
-            "notes": notes(tx),
-            "done_note": note(tx, RUN_DONE, run_id),
-            "queued_note": queued_prefix,
-            "token": queued_suffix,
-        },
+    return (
+        run_id,
+        worker_id,
+        end.status,
+        end.error,
+        maybe_jsonb(end.output),
+        maybe_jsonb(end.thread_values),
+        maybe_jsonb(end.thread_interrupts),
+        [e.seq for e in end.events],
+        [e.event for e in end.events],
+        [e.data for e in end.events],
+        tenant,
+        given,
+        parts,
+        notes(tx),
+        note(tx, RUN_DONE, run_id),
+        queued_prefix,
+        queued_suffix,
     )
-    row = await cur.fetchone()
-    assert row is not None, "the statement always returns one row"
-    following = row.pop("next_run_")
+
+
+def _finished(tx: Tx, run_id: str, row: DictRow, following: str | None) -> Run | None:
+    """The ended run from the ending's row (None when the lease was lost: nothing written, no
+    wake-up sent); the wake-ups the statement sent are delivered here after it."""
     if row["run_id"] is None:
-        return None  # the lease was lost: nothing written, no wake-up sent
-    finished = rec.run(row, COLUMNS)
+        return None
     sent_by_statement(tx, RUN_DONE, run_id)
     if following is not None:
         sent_by_statement(tx, RUN_QUEUED, following)
-    # The webhook commits with the ending and its record, or none does. Its insert comes after
-    # the chain's head, the transaction's last lock, and may: it waits for no row lock (the
-    # table has no foreign key) and for no other insert of its key, as the message id is the
-    # run's and only a transaction ending this run writes it, which must first take the thread
-    # and the run this one holds.
-    await outbox.enqueue(tx, finished)
-    return finished
+    return rec.run(row, COLUMNS)
 
 
 async def rollback_run(
