@@ -421,6 +421,9 @@ async def finish_run(
 ) -> Run | None:
     """End a run held by `worker_id` and settle its thread; None when the lease was lost."""
     _policy.check_final(run_id, end.status)
+    # Nothing is raised before the call, so a routine that ends nothing (a run naming a
+    # webhook) leaves no wake-up unsent for the transaction after it.
+    assert not tx.wakeups, "an ending is the first work of its connection"
     cur = await tx.conn.execute(
         _FINISH_ROUTINE.call, _finish_params(tx, run_id, worker_id, end, audit)
     )
