@@ -440,6 +440,36 @@ async def test_reject_strategy_raises_conflict_naming_busy_run(storage: Storage)
     assert [r.run_id for r in await storage.list_runs(thread_id)] == [busy.run_id]
 
 
+async def test_racing_reject_requests_on_an_idle_thread_queue_exactly_one(
+    storage: Storage, database_url: str
+) -> None:
+    """Queuing locks the thread before it looks for runs in flight (on PostgreSQL inside one
+    routine call, whose statement after the lock sees what the lock waited for), so of many
+    `reject` requests racing for one idle thread from two processes' pools one is queued and
+    every other is refused naming it."""
+    thread_id = new_id()
+    await storage.create_thread(thread_id=thread_id)
+    other = create_storage(database_url)
+    await other.open()
+    try:
+        results = await asyncio.gather(
+            *(
+                queue_run(each, thread_id, multitask_strategy="reject")
+                for _ in range(12)
+                for each in (storage, other)
+            ),
+            return_exceptions=True,
+        )
+    finally:
+        await other.close()
+    queued = [r for r in results if isinstance(r, Run)]
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(queued) == 1 and len(refused) == 23, results
+    assert all(queued[0].run_id in str(error) for error in refused)
+    assert [r.run_id for r in await storage.list_runs(thread_id)] == [queued[0].run_id]
+    assert (await storage.get_thread(thread_id)).status == "busy"
+
+
 async def test_enqueue_strategy_runs_a_thread_one_at_a_time_in_creation_order(
     storage: Storage,
 ) -> None:
