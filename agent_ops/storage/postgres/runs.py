@@ -38,6 +38,7 @@ from agent_ops.storage.postgres.audit import append_entry, audit_ctes, notes_cte
 from agent_ops.storage.postgres.routines import positional, routine
 from agent_ops.storage.postgres.rows import (
     COLUMNS,
+    NOTIFY_CHANNEL,
     Tx,
     jsonb,
     maybe_jsonb,
@@ -99,10 +100,9 @@ busy AS (
   SELECT r.run_id, r.status FROM runs r, params p
   WHERE r.thread_id = p.thread_id AND r.status IN {INFLIGHT_SQL} ORDER BY r.created_at, r.run_id
 ),
-start AS (  -- handed to the offered worker, as `NewRun.handed` says; none on a missing thread
+start AS (  -- handed to the offered worker, as `NewRun.handed` says
   SELECT p.*, p.worker_id IS NOT NULL AND p.after_seconds <= 0
     AND NOT EXISTS (SELECT 1 FROM busy) AS handed FROM params p
-  WHERE EXISTS (SELECT 1 FROM threads t WHERE t.thread_id = p.thread_id)
 ),
 added AS (
   INSERT INTO runs (run_id, thread_id, assistant_id, tenant_id, owner, metadata, kwargs,
@@ -123,7 +123,7 @@ thread AS (
 {audit_ctes("added")},
 {notes_cte("ARRAY(SELECT CASE WHEN status = 'running' THEN %s::text ELSE %s::text END FROM added)")}
 SELECT CASE WHEN added.run_id IS NULL THEN NULL ELSE ROW(added.*)::runs END,
-  ARRAY(SELECT run_id FROM busy), ARRAY(SELECT status FROM busy), locked
+  ARRAY(SELECT run_id FROM busy), ARRAY(SELECT status FROM busy), true
 FROM notes_ LEFT JOIN added ON true
 """
 # Lock the thread, then queue (a statement of its own: its snapshot sees every run committed
@@ -134,9 +134,14 @@ _QUEUE_ROUTINE = routine(
     ("text", "text", "text", "text", "text", "jsonb", "jsonb", "text", "boolean", "float8")
     + ("boolean", "jsonb", "text", "float8", "text", "text[]", "bytea[]", "text[]", "text", "text"),
     "TABLE (q_run runs, q_busy_ids text[], q_busy_statuses text[], q_locked boolean)",
-    "#variable_conflict use_column\nDECLARE locked boolean;\nBEGIN\n"
+    "#variable_conflict use_column\nBEGIN\n"
     "  PERFORM 1 FROM threads WHERE thread_id = $2 FOR NO KEY UPDATE;\n"
-    f"  locked := FOUND;\n  RETURN QUERY {positional(_QUEUE)};\nEND",
+    # No thread, no lock: the statement must not run unlocked (a thread committed meanwhile
+    # would be visible to it), so only the wake-ups raised before go out.
+    "  IF NOT FOUND THEN\n"
+    f"    PERFORM pg_notify('{NOTIFY_CHANNEL}', note) FROM unnest($18::text[]) AS note;\n"
+    "    RETURN QUERY SELECT NULL::runs, NULL::text[], NULL::text[], false;\n    RETURN;\n"
+    f"  END IF;\n  RETURN QUERY {positional(_QUEUE)};\nEND",
     "(q.q_run).*, q.q_busy_ids, q.q_busy_statuses, q.q_locked",
 )
 # End a run on its locked thread in one statement: the run, the thread's state and status (busy
@@ -197,8 +202,11 @@ _FINISH_ROUTINE = routine(
     "#variable_conflict use_column\nDECLARE locked_thread text; hook jsonb;\nBEGIN\n"
     "  SELECT t.thread_id, r.kwargs -> 'webhook' INTO locked_thread, hook\n"
     "  FROM threads t JOIN runs r USING (thread_id) WHERE r.run_id = $1 FOR NO KEY UPDATE OF t;\n"
-    "  IF NOT FOUND THEN RETURN; END IF;\n"
+    "  IF NOT FOUND THEN\n"
+    f"    PERFORM pg_notify('{NOTIFY_CHANNEL}', note) FROM unnest($14::text[]) AS note;\n"
+    "    RETURN;\n  END IF;\n"
     "  IF hook IS NOT NULL AND hook NOT IN ('null'::jsonb, 'false'::jsonb, '\"\"'::jsonb) THEN\n"
+    f"    PERFORM pg_notify('{NOTIFY_CHANNEL}', note) FROM unnest($14::text[]) AS note;\n"
     "    RETURN QUERY SELECT NULL::runs, NULL::text, true;\n    RETURN;\n  END IF;\n"
     "  RETURN QUERY "
     + positional(
@@ -241,9 +249,10 @@ async def create_run(tx: Tx, new: NewRun, audit: AuditEntry | None = None) -> Ru
         cur = await tx.conn.execute(_QUEUE_ROUTINE.call, params)
         row = await cur.fetchone()
         assert row is not None, "the routine always returns one row"
-        busy = list(zip(row.pop("q_busy_ids"), row.pop("q_busy_statuses"), strict=True))
+        ids, statuses = row.pop("q_busy_ids"), row.pop("q_busy_statuses")
         if row.pop("q_locked"):
             if row["run_id"] is None:
+                busy = list(zip(ids, statuses, strict=True))
                 # Refused by the strategy (this raises Conflict), or the run id is taken.
                 _policy.replace_inflight(new, busy)
                 raise _policy.exists("run", new.run_id)
@@ -421,9 +430,6 @@ async def finish_run(
 ) -> Run | None:
     """End a run held by `worker_id` and settle its thread; None when the lease was lost."""
     _policy.check_final(run_id, end.status)
-    # Nothing is raised before the call, so a routine that ends nothing (a run naming a
-    # webhook) leaves no wake-up unsent for the transaction after it.
-    assert not tx.wakeups, "an ending is the first work of its connection"
     cur = await tx.conn.execute(
         _FINISH_ROUTINE.call, _finish_params(tx, run_id, worker_id, end, audit)
     )
