@@ -127,8 +127,8 @@ SELECT CASE WHEN added.run_id IS NULL THEN NULL ELSE ROW(added.*)::runs END,
 FROM notes_ LEFT JOIN added ON true
 """
 # Lock the thread, then queue (a statement of its own: its snapshot sees every run committed
-# before the lock was granted), in one call. `locked` says whether the thread exists; when it
-# does not, the statement wrote nothing and the caller takes the general path.
+# before the lock was granted), in one call. `q_locked` says whether the thread was found and
+# locked; when it was not, nothing was written and the caller takes the general path.
 _QUEUE_ROUTINE = routine(
     "queue_run",
     ("text", "text", "text", "text", "text", "jsonb", "jsonb", "text", "boolean", "float8")
