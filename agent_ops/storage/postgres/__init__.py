@@ -140,8 +140,9 @@ async def _configure(conn: AsyncConnection[DictRow]) -> None:
     # past 64 bits as floats (the value they were sent as) and parses faster.
     set_json_loads(orjson.loads, conn)
     # Lists go as binary arrays: the text form escapes and quotes every element in Python
-    # (a bytea element is hex-encoded first), which cost a run's statements on PostgreSQL
-    # half their parameter conversion (`python -m bench.statements`). psycopg registers the
+    # (a bytea element is hex-encoded first): most of the 13 % of server CPU py-spy found in
+    # parameter conversion; binary halves one statement's (73-89 -> 37 us), though per run it
+    # is about 1.5 % of server CPU (README, "Lists as binary arrays"). psycopg registers the
     # text dumper last as the more lenient one, for lists of unknown element type: ours carry
     # one type each and every statement names its array's type. An empty list still goes as
     # text (binary needs an element type).

@@ -33,7 +33,8 @@ class Routine:
     name: str
     definition: str
     call: str
-    """`SELECT ... FROM name(%s, ...) AS q`, its parameters in the order of `args`."""
+    """`SELECT ... FROM name(%s::type, ...) AS q`, its parameters in the order of the
+    function's argument types."""
 
 
 def positional(sql: str, names: tuple[str, ...] = ()) -> str:
