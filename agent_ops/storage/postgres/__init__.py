@@ -22,7 +22,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.array import ListBinaryDumper
 from psycopg.types.json import set_json_loads
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from agent_ops.errors import StorageError
 from agent_ops.storage import _policy
@@ -33,6 +33,7 @@ from agent_ops.storage.postgres.link import (
     CONNECT_TIMEOUT_SECONDS,
     CONNECTION_KWARGS,
     PREPARE_THRESHOLD,
+    Pool,
     SealingPostgresSaver,
     Wakeups,
     connect,
@@ -62,7 +63,7 @@ class PostgresStorage(Storage):
         self._pool_kwargs = {**CONNECTION_KWARGS, "prepare_threshold": threshold}
         self._where = describe(url)
         self._wakeups = Wakeups(url, token=uuid.uuid4().hex)
-        self._pool: AsyncConnectionPool[AsyncConnection[DictRow]] | None = None
+        self._pool: Pool | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -71,9 +72,8 @@ class PostgresStorage(Storage):
         conn = await connect(self.url)
         try:
             async with conn:
-                self._pool = AsyncConnectionPool(
+                self._pool = Pool(
                     self.url,
-                    connection_class=AsyncConnection[DictRow],
                     kwargs=self._pool_kwargs,
                     min_size=1,
                     max_size=self.pool_size,
