@@ -191,7 +191,7 @@ class Runtime:
         for unlisten in self._unlisten:
             unlisten()
         if self.bus is not None:
-            self.bus.close()
+            await self.bus.close()
         try:
             await self.deps.aclose()  # after the workers: no run uses them any more
         finally:

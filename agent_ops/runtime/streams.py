@@ -74,11 +74,14 @@ class StreamBus:
             storage.listen(RUN_DONE, self._poke),
         ]
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Stop listening and stop every flusher, returning once they have ended (so none
+        writes after the storage under it closes)."""
         for unlisten in self._unlisten:
             unlisten()
-        for task in self._flushers.values():
-            task.cancel()
+        flushers = list(self._flushers.values())
+        self._flushers.clear()
+        await cancel_and_wait(*flushers)
 
     def _poke(self, run_id: str) -> None:
         for waiter in self._waiters.get(run_id, ()):

@@ -83,9 +83,40 @@ async def test_a_run_ends_although_its_flusher_lost_the_cancel_and_each_event_is
         assert done, "the run's ending still waits for the flusher"
         left = settling.result()
     finally:
-        bus.close()
+        await bus.close()
     assert lost.is_set()
     del storage.append_events  # the store's own again
     stored = await storage.read_events(run_id, after_seq=0)
     # Stored by the flush that lost its cancel, or left for the run's ending: once either way.
     assert sorted(e.seq for e in [*stored, *left]) == [e.seq for e in published]
+
+
+async def test_closing_the_bus_returns_only_once_its_flushers_have_stopped_writing(
+    storage: Storage,
+) -> None:
+    """The service closes the bus and then the storage: a flusher still writing then would
+    write through a closed pool. `close` waits for every flusher, one mid-write included."""
+    run_id = (await queue_run(storage, await new_thread(storage))).run_id
+    real = storage.append_events
+    writing = asyncio.Event()
+    in_write = False
+
+    async def append_events(run: str, events: list[RunEvent], **kwargs: Any) -> None:
+        nonlocal in_write
+        in_write = True
+        writing.set()
+        try:
+            await asyncio.sleep(0.2)  # a slow write
+            await real(run, events, **kwargs)
+        finally:
+            in_write = False
+
+    storage.append_events = append_events  # type: ignore[method-assign]
+    bus = StreamBus(storage, flush_seconds=0.01)
+    stream = await bus.start(run_id)
+    stream.publish("values", b'{"n": 1}')
+    await asyncio.wait_for(writing.wait(), 5)
+    async with asyncio.timeout(5):  # not `wait_for`: it runs `close` in a task of its own
+        await bus.close()
+    assert not in_write  # the write was stopped, not left running past the close
+    del storage.append_events

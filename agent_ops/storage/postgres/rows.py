@@ -28,10 +28,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def no_transaction(fn: F) -> F:
-    """Mark a SQL function whose statements need no transaction around them: it reads or
-    writes with one statement (atomic by itself), or with several whose order needs no
-    isolation. `_tx` runs it in autocommit, saving the BEGIN and COMMIT round trips; its
-    wake-ups go out after it, so a listener still never hears of an uncommitted change."""
+    """Mark a SQL function that `_tx` must not wrap in a transaction: it reads or writes with
+    one statement (atomic by itself), with several whose order needs no isolation, or it opens
+    a transaction itself where it needs one (`create_run` and `finish_run` call one routine on
+    their common path and fall back to a transaction on `tx.conn` on the others). `_tx` runs it
+    in autocommit, saving the BEGIN and COMMIT round trips; its wake-ups go out after it, so a
+    listener still never hears of an uncommitted change."""
     fn.no_transaction = True  # type: ignore[attr-defined]
     return fn
 

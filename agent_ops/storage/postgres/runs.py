@@ -430,36 +430,28 @@ async def finish_run(
 ) -> Run | None:
     """End a run held by `worker_id` and settle its thread; None when the lease was lost."""
     _policy.check_final(run_id, end.status)
-    cur = await tx.conn.execute(
-        _FINISH_ROUTINE.call, _finish_params(tx, run_id, worker_id, end, audit)
-    )
+    params = _finish_params(tx, run_id, worker_id, end, audit)  # the audit row sealed once
+    cur = await tx.conn.execute(_FINISH_ROUTINE.call, params)
     row = await cur.fetchone()
     if row is None:
         return None  # the run is gone
     if row.pop("q_webhook"):
         async with tx.conn.transaction():
-            finished = await _finish_with_webhook(tx, run_id, worker_id, end, audit)
+            finished = await _finish_with_webhook(tx, run_id, params)
             await send_pending(tx)
         return finished
     return _finished(tx, run_id, row, row.pop("q_next"))
 
 
-async def _finish_with_webhook(
-    tx: Tx, run_id: str, worker_id: str, end: Ending, audit: AuditEntry | None
-) -> Run | None:
+async def _finish_with_webhook(tx: Tx, run_id: str, params: tuple[Any, ...]) -> Run | None:
     """End a run naming a webhook in the caller's transaction, with its completion message:
-    the webhook commits with the ending and its record, or none does."""
+    the webhook commits with the ending and its record, or none does. `params` are the
+    ending's, as `_finish_params` gave them for the routine, which declined the run."""
     thread_id = await _lock_thread_of(tx, run_id)
     if thread_id is None:
         return None
-    params = dict(
-        zip(
-            (n for n, _ in _FINISH_ARGS),
-            _finish_params(tx, run_id, worker_id, end, audit),
-            strict=True,
-        )
-    )
-    cur = await tx.conn.execute(_FINISH, {**params, "t": thread_id})
+    named = dict(zip((n for n, _ in _FINISH_ARGS), params, strict=True))
+    cur = await tx.conn.execute(_FINISH, {**named, "t": thread_id})
     row = await cur.fetchone()
     assert row is not None, "the statement always returns one row"
     finished = _finished(tx, run_id, row, row.pop("next_run_"))
