@@ -60,7 +60,8 @@ class Pool(AsyncConnectionPool[AsyncConnection[DictRow]]):
     for good, and a client already dequeued waited out its timeout (`couldn't get a connection
     after 30.00 sec`). Under 16 clients one process lost 8 of its 10 connections in 90 s. Here
     the return runs in a task of its own, which finishes; the caller still sees its cancellation
-    at once. It costs about 6 us per return (tests/storage/test_pool_returns.py).
+    at once. The task costs about 6 us per return (README, Benchmarks); the race is tested in
+    tests/storage/test_pool_returns.py.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
