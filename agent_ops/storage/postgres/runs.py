@@ -126,6 +126,16 @@ SELECT CASE WHEN added.run_id IS NULL THEN NULL ELSE ROW(added.*)::runs END,
   ARRAY(SELECT run_id FROM busy), ARRAY(SELECT status FROM busy), true
 FROM notes_ LEFT JOIN added ON true
 """
+
+
+def _send_notes(param: str) -> str:
+    """A routine's line sending the wake-ups its text[] argument `param` holds, on a path that
+    returns before its statement (whose `notes_cte` sends them otherwise)."""
+    return (
+        f"    PERFORM pg_notify('{NOTIFY_CHANNEL}', note) FROM unnest({param}::text[]) AS note;\n"
+    )
+
+
 # Lock the thread, then queue (a statement of its own: its snapshot sees every run committed
 # before the lock was granted), in one call. `q_locked` says whether the thread was found and
 # locked; when it was not, nothing was written and the caller takes the general path.
@@ -139,7 +149,7 @@ _QUEUE_ROUTINE = routine(
     # No thread, no lock: the statement must not run unlocked (a thread committed meanwhile
     # would be visible to it), so only the wake-ups raised before go out.
     "  IF NOT FOUND THEN\n"
-    f"    PERFORM pg_notify('{NOTIFY_CHANNEL}', note) FROM unnest($18::text[]) AS note;\n"
+    f"{_send_notes('$18')}"
     "    RETURN QUERY SELECT NULL::runs, NULL::text[], NULL::text[], false;\n    RETURN;\n"
     f"  END IF;\n  RETURN QUERY {positional(_QUEUE)};\nEND",
     "(q.q_run).*, q.q_busy_ids, q.q_busy_statuses, q.q_locked",
@@ -203,10 +213,10 @@ _FINISH_ROUTINE = routine(
     "  SELECT t.thread_id, r.kwargs -> 'webhook' INTO locked_thread, hook\n"
     "  FROM threads t JOIN runs r USING (thread_id) WHERE r.run_id = $1 FOR NO KEY UPDATE OF t;\n"
     "  IF NOT FOUND THEN\n"
-    f"    PERFORM pg_notify('{NOTIFY_CHANNEL}', note) FROM unnest($14::text[]) AS note;\n"
+    f"{_send_notes('$14')}"
     "    RETURN;\n  END IF;\n"
     "  IF hook IS NOT NULL AND hook NOT IN ('null'::jsonb, 'false'::jsonb, '\"\"'::jsonb) THEN\n"
-    f"    PERFORM pg_notify('{NOTIFY_CHANNEL}', note) FROM unnest($14::text[]) AS note;\n"
+    f"{_send_notes('$14')}"
     "    RETURN QUERY SELECT NULL::runs, NULL::text, true;\n    RETURN;\n  END IF;\n"
     "  RETURN QUERY "
     + positional(
