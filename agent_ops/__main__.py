@@ -1,7 +1,5 @@
 """`python -m agent_ops` runs the agent-ops command."""
 
-import sys
+from agent_ops.cli import run
 
-from agent_ops.cli import main
-
-sys.exit(main())
+run()

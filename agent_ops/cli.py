@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -13,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
@@ -93,6 +94,19 @@ def _settings(args: argparse.Namespace) -> Settings:
         if (value := getattr(args, key, None)) is not None
     }
     return Settings.load(**overrides)
+
+
+def run() -> NoReturn:
+    """The process entry (`agent-ops`, `python -m agent_ops`): `main`, then the exit.
+
+    Everything still alive is frozen first (`gc.freeze`), so the interpreter's final
+    collections skip it: with langchain, LangGraph, FastAPI and the graphs imported, they took
+    about 0.8 s of every `serve` stop and every one-shot command, after the work was done.
+    Objects freed by their reference count still are; only garbage cycles left at exit are not
+    finalised, and the logs are flushed before (`logging.shutdown` runs at exit as usual)."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,6 +310,9 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
         # uvicorn exposes readiness only as a flag, so poll it briefly.
         while not server.started and not serving.done():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
+        # What start-up made (modules, compiled graphs, the registry, settings) lives as long as
+        # the process: frozen, the collector stops walking it on every full collection.
+        gc.freeze()
         if server.started and first:
             log.info(
                 "agent-ops listening on %s (%s backend, graphs: %s)",
