@@ -48,7 +48,7 @@ from agent_ops.errors import ConfigError, checked_config
 from agent_ops.runtime import IntakeSource, Trigger
 from tools.folder import FolderSettings, FolderWatcher
 from tools.mail import MailPoller, MailSettings
-from tools.mcp import MCPConfig, MCPSessions, close_mcp_sessions, mcp_tools
+from tools.mcp import MCPConfig, MCPSessions, close_mcp_sessions
 from tools.openapi import OpenAPIConfig
 from tools.sql import SQLConfig
 from tools.tryton import TrytonSettings
@@ -199,6 +199,8 @@ class Connectors:
         """The allowed tools of the configured MCP servers, over the kept sessions."""
         if self.config.mcp is None:
             raise ConfigError("the connectors config has no `mcp` section")
+        from tools.mcp import mcp_tools  # loads mcp on first use (tools/mcp/__init__.py)
+
         return await mcp_tools(self.config.mcp, self.mcp_sessions)
 
     async def aclose(self) -> None:

@@ -8,9 +8,9 @@ which it was (see `ModelErrorKind`).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
-import openai
 from pydantic import ValidationError
 
 from agent_ops.errors import validation_text
@@ -77,12 +77,15 @@ def failure_of(exc: BaseException, *, timeout: float, setting: str) -> Failure:
     if isinstance(exc, QueueTimeout):
         return Failure("queue_timeout", f"queue timeout: {exc}")
     names = {type(link).__name__ for link in _chain(exc)}
-    if isinstance(exc, TimeoutError | openai.APITimeoutError) or names & _TIMED_OUT:
+    # Only a client raises openai's errors, and making one imports it (providers.is_retriable).
+    openai = sys.modules.get("openai")
+    timed_out = (TimeoutError,) if openai is None else (TimeoutError, openai.APITimeoutError)
+    if isinstance(exc, timed_out) or names & _TIMED_OUT:
         return Failure(
             "generation_timeout",
             f"generation timeout: no complete answer within {timeout:g}s of generation ({setting})",
         )
-    if isinstance(exc, openai.APIStatusError):
+    if openai is not None and isinstance(exc, openai.APIStatusError):
         # The client's message carries the body the endpoint sent ("Error code: 500 - {...}").
         return Failure("http_status", f"HTTP {exc.status_code}: {describe(exc)}")
     if names & _REFUSED:

@@ -15,21 +15,21 @@ Each provider has a `queue` (see `_queue.py`); the role takes a turn there befor
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import json
 import logging
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import openai
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig
 from langchain_core.tools import BaseTool
-from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
 from agent_ops.errors import ModelUnavailable
@@ -38,20 +38,57 @@ from agent_ops.models.config import ProviderKind, ProviderOptions
 from agent_ops.models.decisions import NO_TOKENS, TokenUsage, reported_usage
 from agent_ops.models.local import CountedTokens
 
+if TYPE_CHECKING:
+    from langchain_openai import ChatOpenAI
+
 log = logging.getLogger(__name__)
 
 Rule = Callable[[Sequence[BaseMessage]], Any]
 """A `rules:` provider: messages in; a str, dict, pydantic model or AIMessage out (may be async)."""
 
-# Failures worth another attempt at the same endpoint; anything else goes to the next provider.
-RETRIABLE: tuple[type[BaseException], ...] = (
-    openai.APIConnectionError,  # includes APITimeoutError
-    openai.RateLimitError,
-    openai.InternalServerError,
-    TimeoutError,
-)
-# How a time limit on an answer shows: ours (asyncio) or the HTTP client's, whichever fires first.
-TIMEOUTS: tuple[type[BaseException], ...] = (TimeoutError, openai.APITimeoutError)
+# `openai` (with `langchain_openai`) is imported by the first endpoint client made, not at start:
+# it is about 0.45 s of a server's 2.7 s start-up, and a process whose roles never reach an
+# endpoint (rules only, or no model call yet) has no use for it. Its errors can only come from
+# such a client, so before that import no exception is one of them.
+
+
+async def _chat_openai() -> type[ChatOpenAI]:
+    """`ChatOpenAI`, imported the first time in a thread, so the event loop (heartbeats, other
+    runs' requests) goes on meanwhile."""
+    if "langchain_openai" not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, "langchain_openai")
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI
+
+
+def is_retriable(exc: BaseException) -> bool:
+    """A failure worth another attempt at the same endpoint; anything else goes to the next
+    provider: a time limit, a refused or dropped connection, a rate limit, a 5xx."""
+    if isinstance(exc, TimeoutError):
+        return True
+    if "openai" not in sys.modules:
+        return False
+    import openai
+
+    return isinstance(
+        exc,
+        openai.APIConnectionError  # includes APITimeoutError
+        | openai.RateLimitError
+        | openai.InternalServerError,
+    )
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """How a time limit on an answer shows: ours (asyncio) or the HTTP client's, whichever
+    fires first."""
+    if isinstance(exc, TimeoutError):
+        return True
+    if "openai" not in sys.modules:
+        return False
+    import openai
+
+    return isinstance(exc, openai.APITimeoutError)
 
 
 @dataclass(frozen=True)
@@ -161,7 +198,7 @@ class ChatEndpoint(Provider):
             # gets the field it reads.
             local = self.kind == "local"
             limit = self.options.max_tokens
-            self._clients[key] = ChatOpenAI(
+            self._clients[key] = (await _chat_openai())(
                 model=self.model,
                 base_url=url,
                 api_key=self._api_key or "unused",  # type: ignore[arg-type]

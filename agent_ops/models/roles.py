@@ -49,7 +49,7 @@ from agent_ops.models.decisions import (
     message_output,
 )
 from agent_ops.models.prompts import Prompt
-from agent_ops.models.providers import RETRIABLE, TIMEOUTS, Ask, Call, Provider
+from agent_ops.models.providers import Ask, Call, Provider, is_retriable, is_timeout
 from agent_ops.models.redact import Redaction
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ class _Caller:
                     setting=f"roles.{self.name}.timeout_seconds",
                 )
                 await self._record(ctx, provider, clock, None, failure, NO_TOKENS, masked)
-                if not isinstance(exc, RETRIABLE) or attempt == self.config.retries:
+                if not is_retriable(exc) or attempt == self.config.retries:
                     log.warning("role %s: %s failed: %s", self.name, provider.spec, failure)
                     raise _Failed(failure) from exc
                 log.info(
@@ -255,14 +255,16 @@ class _Caller:
                 generating = time.perf_counter()
                 try:
                     message = await provider.answer(call)
-                except TIMEOUTS:
-                    clock.generation_ms = clock.since(generating)
-                    clock.stop()
-                    # The endpoint may still be generating the answer nobody waits for (a
-                    # local server finishes it, up to max_tokens); the turn is held until it
-                    # stops, so the next caller's time limit is spent on its own answer. Those
-                    # behind wait in the queue meanwhile, which their queue bound covers.
-                    await provider.settle(self.config.queue_timeout_seconds)
+                except Exception as exc:
+                    if is_timeout(exc):
+                        clock.generation_ms = clock.since(generating)
+                        clock.stop()
+                        # The endpoint may still be generating the answer nobody waits for (a
+                        # local server finishes it, up to max_tokens); the turn is held until it
+                        # stops, so the next caller's time limit is spent on its own answer.
+                        # Those behind wait in the queue meanwhile, which their queue bound
+                        # covers.
+                        await provider.settle(self.config.queue_timeout_seconds)
                     raise
                 finally:
                     if clock.generation_ms is None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from langchain_mcp_adapters.sessions import Connection, StdioConnection, StreamableHttpConnection
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
 from tools.connector import Effect
+
+if TYPE_CHECKING:
+    from langchain_mcp_adapters.sessions import Connection
 
 ALL_TOOLS = "*"
 
@@ -78,6 +80,9 @@ class MCPServer(BaseModel):
 
     def connection(self) -> Connection:
         """The langchain-mcp-adapters connection for this server."""
+        # Imported here, not with the config: parsing a config must not load `mcp` (tools/mcp/_kept).
+        from langchain_mcp_adapters.sessions import StdioConnection, StreamableHttpConnection
+
         if self.transport == "http":
             return StreamableHttpConnection(
                 transport="streamable_http",
