@@ -133,3 +133,33 @@ def test_json_logs_carry_run_and_thread_ids(tmp_path: Path) -> None:
     assert records, server.log()
     finished = [r for r in records if r.get("thread_id") == thread["thread_id"]]
     assert finished and all("run_id" in r and r["level"] == "info" for r in finished)
+
+
+def test_a_server_loads_neither_openai_nor_mcp_before_a_role_or_an_mcp_tool_needs_them(
+    tmp_path: Path,
+) -> None:
+    """The shipped graphs served with the default models and no MCP servers: `openai` and `mcp`
+    (about 0.7 s of a 2.7 s start-up) wait for the first endpoint client or MCP session."""
+    from langgraph_sdk import get_sync_client
+
+    from tests.servers import AgentOpsProcess
+
+    shipped = Path(__file__).resolve().parents[1] / "langgraph.json"
+    server = AgentOpsProcess(
+        f"sqlite:///{tmp_path}/i.db",
+        tmp_path,
+        config=shipped,
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+    ).start()
+    try:
+        graphs = {a["graph_id"] for a in get_sync_client(url=server.url).assistants.search()}
+    finally:
+        server.stop()
+    assert graphs == {"approval_gate", "invoice_approval"}
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in server.log().splitlines()
+        if line.startswith("import time:")
+    }
+    assert {"langgraph", "fastapi", "graphs.invoice"} <= imported  # the log has the imports
+    assert not imported & {"openai", "langchain_openai", "mcp", "langchain_mcp_adapters"}
