@@ -77,17 +77,23 @@ def failure_of(exc: BaseException, *, timeout: float, setting: str) -> Failure:
     if isinstance(exc, QueueTimeout):
         return Failure("queue_timeout", f"queue timeout: {exc}")
     names = {type(link).__name__ for link in _chain(exc)}
+    timed_out = isinstance(exc, TimeoutError) or bool(names & _TIMED_OUT)
+    status: int | None = None
     # Only a client raises openai's errors, and making one imports it (providers.is_retriable).
-    openai = sys.modules.get("openai")
-    timed_out = (TimeoutError,) if openai is None else (TimeoutError, openai.APITimeoutError)
-    if isinstance(exc, timed_out) or names & _TIMED_OUT:
+    if "openai" in sys.modules:
+        import openai  # loaded, or loading in a thread: the import waits for it to finish
+
+        timed_out = timed_out or isinstance(exc, openai.APITimeoutError)
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+    if timed_out:
         return Failure(
             "generation_timeout",
             f"generation timeout: no complete answer within {timeout:g}s of generation ({setting})",
         )
-    if openai is not None and isinstance(exc, openai.APIStatusError):
+    if status is not None:
         # The client's message carries the body the endpoint sent ("Error code: 500 - {...}").
-        return Failure("http_status", f"HTTP {exc.status_code}: {describe(exc)}")
+        return Failure("http_status", f"HTTP {status}: {describe(exc)}")
     if names & _REFUSED:
         return Failure("connection_refused", f"connection refused: {_with_cause(exc)}")
     if names & _DROPPED:

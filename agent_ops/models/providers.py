@@ -69,7 +69,7 @@ def is_retriable(exc: BaseException) -> bool:
         return True
     if "openai" not in sys.modules:
         return False
-    import openai
+    import openai  # loaded, or loading in a thread: the import waits for it to finish
 
     return isinstance(
         exc,
@@ -86,7 +86,7 @@ def is_timeout(exc: BaseException) -> bool:
         return True
     if "openai" not in sys.modules:
         return False
-    import openai
+    import openai  # loaded, or loading in a thread: the import waits for it to finish
 
     return isinstance(exc, openai.APITimeoutError)
 
