@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from types import ModuleType
 
 from pydantic import ValidationError
 
@@ -72,28 +73,42 @@ def _with_cause(exc: BaseException) -> str:
     return text
 
 
+def loaded_openai() -> ModuleType | None:
+    """The `openai` package once something has imported it, else None.
+
+    It is imported with the first endpoint client (`providers._chat_openai`), not at start-up
+    (about 0.45 s), and only such a client raises its errors: before that, no exception is one.
+    An import still under way in another thread is waited for, not read half-made."""
+    if "openai" not in sys.modules:
+        return None
+    import openai
+
+    return openai
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """How a time limit on an answer shows: ours (asyncio) or the HTTP client's, whichever
+    fires first."""
+    openai = loaded_openai()
+    return isinstance(exc, TimeoutError) or (
+        openai is not None and isinstance(exc, openai.APITimeoutError)
+    )
+
+
 def failure_of(exc: BaseException, *, timeout: float, setting: str) -> Failure:
     """Classify an attempt's exception; `timeout` and `setting` name the generation bound."""
     if isinstance(exc, QueueTimeout):
         return Failure("queue_timeout", f"queue timeout: {exc}")
     names = {type(link).__name__ for link in _chain(exc)}
-    timed_out = isinstance(exc, TimeoutError) or bool(names & _TIMED_OUT)
-    status: int | None = None
-    # Only a client raises openai's errors, and making one imports it (providers.is_retriable).
-    if "openai" in sys.modules:
-        import openai  # loaded, or loading in a thread: the import waits for it to finish
-
-        timed_out = timed_out or isinstance(exc, openai.APITimeoutError)
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-    if timed_out:
+    if is_timeout(exc) or names & _TIMED_OUT:
         return Failure(
             "generation_timeout",
             f"generation timeout: no complete answer within {timeout:g}s of generation ({setting})",
         )
-    if status is not None:
+    openai = loaded_openai()
+    if openai is not None and isinstance(exc, openai.APIStatusError):
         # The client's message carries the body the endpoint sent ("Error code: 500 - {...}").
-        return Failure("http_status", f"HTTP {status}: {describe(exc)}")
+        return Failure("http_status", f"HTTP {exc.status_code}: {describe(exc)}")
     if names & _REFUSED:
         return Failure("connection_refused", f"connection refused: {_with_cause(exc)}")
     if names & _DROPPED:

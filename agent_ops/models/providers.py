@@ -33,6 +33,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
 from agent_ops.errors import ModelUnavailable
+from agent_ops.models._failures import loaded_openai
 from agent_ops.models._queue import ModelQueue
 from agent_ops.models.config import ProviderKind, ProviderOptions
 from agent_ops.models.decisions import NO_TOKENS, TokenUsage, reported_usage
@@ -46,15 +47,11 @@ log = logging.getLogger(__name__)
 Rule = Callable[[Sequence[BaseMessage]], Any]
 """A `rules:` provider: messages in; a str, dict, pydantic model or AIMessage out (may be async)."""
 
-# `openai` (with `langchain_openai`) is imported by the first endpoint client made, not at start:
-# it is about 0.45 s of a server's 2.7 s start-up, and a process whose roles never reach an
-# endpoint (rules only, or no model call yet) has no use for it. Its errors can only come from
-# such a client, so before that import no exception is one of them.
-
 
 async def _chat_openai() -> type[ChatOpenAI]:
-    """`ChatOpenAI`, imported the first time in a thread, so the event loop (heartbeats, other
-    runs' requests) goes on meanwhile."""
+    """`ChatOpenAI`, imported with the first endpoint client, not at start-up (with `openai`,
+    about 0.45 s of a 2.7 s start), and in a thread, so the event loop (heartbeats, other runs'
+    requests) goes on meanwhile. A process whose roles never reach an endpoint never loads it."""
     if "langchain_openai" not in sys.modules:
         await asyncio.to_thread(importlib.import_module, "langchain_openai")
     from langchain_openai import ChatOpenAI
@@ -65,30 +62,16 @@ async def _chat_openai() -> type[ChatOpenAI]:
 def is_retriable(exc: BaseException) -> bool:
     """A failure worth another attempt at the same endpoint; anything else goes to the next
     provider: a time limit, a refused or dropped connection, a rate limit, a 5xx."""
-    if isinstance(exc, TimeoutError):
-        return True
-    if "openai" not in sys.modules:
-        return False
-    import openai  # loaded, or loading in a thread: the import waits for it to finish
-
-    return isinstance(
-        exc,
-        openai.APIConnectionError  # includes APITimeoutError
-        | openai.RateLimitError
-        | openai.InternalServerError,
+    openai = loaded_openai()
+    return isinstance(exc, TimeoutError) or (
+        openai is not None
+        and isinstance(
+            exc,
+            openai.APIConnectionError  # includes APITimeoutError
+            | openai.RateLimitError
+            | openai.InternalServerError,
+        )
     )
-
-
-def is_timeout(exc: BaseException) -> bool:
-    """How a time limit on an answer shows: ours (asyncio) or the HTTP client's, whichever
-    fires first."""
-    if isinstance(exc, TimeoutError):
-        return True
-    if "openai" not in sys.modules:
-        return False
-    import openai  # loaded, or loading in a thread: the import waits for it to finish
-
-    return isinstance(exc, openai.APITimeoutError)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,14 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, ValidationError
 
 from agent_ops.errors import BadRequest, InvalidInput, ModelUnavailable, validation_text
-from agent_ops.models._failures import EmptyAnswer, Failure, NotJson, failure_of, invalid_answer
+from agent_ops.models._failures import (
+    EmptyAnswer,
+    Failure,
+    NotJson,
+    failure_of,
+    invalid_answer,
+    is_timeout,
+)
 from agent_ops.models._queue import QueueTimeout
 from agent_ops.models.config import RoleConfig
 from agent_ops.models.decisions import (
@@ -49,7 +56,7 @@ from agent_ops.models.decisions import (
     message_output,
 )
 from agent_ops.models.prompts import Prompt
-from agent_ops.models.providers import Ask, Call, Provider, is_retriable, is_timeout
+from agent_ops.models.providers import Ask, Call, Provider, is_retriable
 from agent_ops.models.redact import Redaction
 
 log = logging.getLogger(__name__)
