@@ -101,7 +101,7 @@ def run() -> NoReturn:
 
     Everything still alive is frozen first (`gc.freeze`), so the interpreter's final
     collections skip it: with langchain, LangGraph, FastAPI and the graphs imported, they took
-    about 0.8 s of every `serve` stop and every one-shot command, after the work was done.
+    about 0.7 s of every `serve` stop and every one-shot command, after the work was done.
     Objects freed by their reference count still are; only garbage cycles left at exit are not
     finalised, and the logs are flushed before (`logging.shutdown` runs at exit as usual)."""
     code = main()
