@@ -23,6 +23,7 @@ from agent_ops.governance.tools import ToolPermissions, ToolScope, bind_scope, r
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry
 from agent_ops.runtime.requests import RunOptions
 from agent_ops.runtime.serde import dumps, to_jsonable
+from agent_ops.runtime.state import checkpoint_of, interrupt_view
 from agent_ops.runtime.streams import RunStream
 from agent_ops.storage import Assistant, Run, Storage
 from agent_ops.types import DEFAULT_OWNER, Json, RunStatus
@@ -90,12 +91,22 @@ def _public(configurable: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in configurable.items() if not str(k).startswith("__")}
 
 
-def _without_private_keys(mode: str, chunk: Any) -> Any:
-    """Leave `__` keys out of the configs a `checkpoints` or `debug` chunk carries: LangGraph
-    copies the run's whole configurable there, the deps included (models, connectors and their
-    secrets), which are the server's, not the client's."""
+def _client_view(mode: str, chunk: Any) -> Any:
+    """A `checkpoints` or `debug` chunk as the LangGraph server streams it.
+
+    `__` keys are left out of the configs it carries: LangGraph copies the run's whole
+    configurable there, the deps included (models, connectors and their secrets), which are the
+    server's, not the client's. A `debug` checkpoint also gets the `checkpoint` and
+    `parent_checkpoint` addresses, and its subgraph tasks their checkpoint's configurable
+    (as `checkpoint`, in place of `state`).
+    """
     if mode == "debug" and isinstance(chunk, dict) and chunk.get("type") == "checkpoint":
-        return {**chunk, "payload": _without_private_keys("checkpoints", chunk.get("payload"))}
+        payload = _client_view("checkpoints", chunk.get("payload"))
+        if isinstance(payload, dict):
+            payload["checkpoint"] = checkpoint_of(payload.get("config"))
+            payload["parent_checkpoint"] = checkpoint_of(payload.get("parent_config"))
+            payload["tasks"] = [_task_address(task) for task in payload.get("tasks") or ()]
+        return {**chunk, "payload": payload}
     if mode != "checkpoints" or not isinstance(chunk, dict):
         return chunk
     scrubbed = dict(chunk)
@@ -104,6 +115,15 @@ def _without_private_keys(mode: str, chunk: Any) -> Any:
         if isinstance(config, dict) and isinstance(config.get("configurable"), dict):
             scrubbed[key] = {**config, "configurable": _public(config["configurable"])}
     return scrubbed
+
+
+def _task_address(task: Any) -> Any:
+    state = task.get("state") if isinstance(task, dict) else None
+    if not isinstance(state, dict) or not state.get("configurable"):
+        return task
+    address = {k: v for k, v in task.items() if k != "state"}
+    address["checkpoint"] = _public(state["configurable"])
+    return address
 
 
 def graph_input(options: RunOptions) -> Any:
@@ -137,7 +157,7 @@ def _values_object(values: Any) -> Json:
 def thread_interrupts(state: StateSnapshot) -> Json:
     """Return interrupts keyed by task id, as the LangGraph server reports them on a thread."""
     return {
-        task.id: [{"value": to_jsonable(i.value), "id": i.id} for i in task.interrupts]
+        task.id: [interrupt_view(i) for i in task.interrupts]
         for task in state.tasks
         if task.interrupts
     }
@@ -173,16 +193,16 @@ class _Chunks:
         if mode == "updates" and not ns and isinstance(chunk, dict):
             self._steps.extend(node for node in chunk if not node.startswith("__"))
             self.paused = self.paused or "__interrupt__" in chunk
-            if not self._updates:
-                return  # streamed only to learn the steps, for the run's audit record
         if mode == "values" and not ns:
             self.last_values = chunk
             self.paused = self.paused or (isinstance(chunk, dict) and "__interrupt__" in chunk)
-            if not self._values:
-                return  # streamed only for the outcome
+        # `updates` and `values` are always streamed (the run's steps, its outcome); a client
+        # that did not ask for them gets none, from the root graph or a subgraph.
+        if (mode == "updates" and not self._updates) or (mode == "values" and not self._values):
+            return
         suffix = "|" + "|".join(ns) if ns else ""
         if mode != "messages":
-            self._stream.publish(mode + suffix, dumps(_without_private_keys(mode, chunk)))
+            self._stream.publish(mode + suffix, dumps(_client_view(mode, chunk)))
             return
         message, metadata = cast(tuple[Any, dict[str, Any]], chunk)
         if self._tuples:
@@ -395,7 +415,10 @@ class Executor:
         interrupts = thread_interrupts(state)
         output = dict(values)
         if interrupts:
-            output["__interrupt__"] = [i for group in interrupts.values() for i in group]
+            # As a `values` chunk carries them: each interrupt whole (`response_schema` too).
+            output["__interrupt__"] = [
+                to_jsonable(i) for task in state.tasks for i in task.interrupts
+            ]
         status: RunStatus = "interrupted" if (interrupts or state.next) else "success"
         return RunOutcome(status, None, values, interrupts, output)
 

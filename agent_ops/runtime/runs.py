@@ -185,7 +185,8 @@ class Runs:
             assistant_id=assistant.assistant_id,
             options=options,
             metadata=request.metadata or {},
-            multitask_strategy=request.multitask_strategy or "reject",
+            # The LangGraph server's default: a second run on a busy thread waits its turn.
+            multitask_strategy=request.multitask_strategy or "enqueue",
             if_not_exists="create" if stateless else (request.if_not_exists or "reject"),
             after_seconds=float(request.after_seconds or 0),
             stateless=stateless,

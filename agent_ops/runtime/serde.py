@@ -18,7 +18,8 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, BaseModel):
         return obj.model_dump(mode="python")
     if isinstance(obj, Interrupt):
-        return {"value": obj.value, "id": obj.id}
+        # All three fields, as the LangGraph server streams the dataclass.
+        return {"value": obj.value, "id": obj.id, "response_schema": obj.response_schema}
     if isinstance(obj, Send):
         return {"node": obj.node, "arg": obj.arg}
     if isinstance(obj, Command):

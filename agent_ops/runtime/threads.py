@@ -28,7 +28,7 @@ from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry
 from agent_ops.runtime.requests import NEW_THREAD, ThreadRequest
 from agent_ops.runtime.serde import dumps
-from agent_ops.runtime.state import empty_state, snapshot_view, state_config
+from agent_ops.runtime.state import checkpoint_of, empty_state, snapshot_view, state_config
 from agent_ops.runtime.thread_streams import ThreadStreamEvent, ThreadStreams, thread_stream_modes
 from agent_ops.storage import ANY_THREAD, FIRST_PAGE, Page, Storage, Thread, ThreadFilter
 from agent_ops.types import (
@@ -276,7 +276,13 @@ class Threads:
         await self._storage.append_thread_event(
             thread_id, "state_update", dumps({"state": view, "thread_id": thread_id})
         )
-        return {"checkpoint": view["checkpoint"] or config.get("configurable")}
+        checkpoint = checkpoint_of(config) or view["checkpoint"]
+        # With the deprecated `configurable` and `checkpoint_id`, as the LangGraph server answers.
+        return {
+            "checkpoint": checkpoint,
+            "configurable": checkpoint,
+            "checkpoint_id": (checkpoint or {}).get("checkpoint_id"),
+        }
 
     async def copy(self, thread_id: str) -> Thread:
         """Copy a thread, its metadata, state and every checkpoint (with pending writes) to a

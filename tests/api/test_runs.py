@@ -110,21 +110,27 @@ async def test_multitask_reject_answers_409_naming_the_busy_run(url: str, tmp_pa
     await client.runs.join(tid, first["run_id"])
 
 
-async def test_multitask_enqueue_runs_in_order(url: str, tmp_path: Any) -> None:
+async def test_runs_on_a_busy_thread_queue_in_order_with_enqueue_and_by_default(
+    url: str, tmp_path: Any
+) -> None:
+    """`enqueue` is the LangGraph server's default too: run1 names no strategy."""
     client, tid = await new_thread(url)
     created = []
-    for i in range(3):
+    for i, strategy in enumerate(("enqueue", None, "enqueue")):
         folder = tmp_path / f"m{i}"
         folder.mkdir()
+        kwargs = {"multitask_strategy": strategy} if strategy else {}
         created.append(
             await client.runs.create(
                 tid,
                 "steps",
                 input={"log": [f"run{i}"]},
                 config=_slow_config(folder, 0.2),
-                multitask_strategy="enqueue",
+                **kwargs,  # type: ignore[arg-type]
             )
         )
+    assert [run["multitask_strategy"] for run in created] == ["enqueue"] * 3
+    assert [run["status"] for run in created[1:]] == ["pending", "pending"]
     for run in created:
         await client.runs.join(tid, run["run_id"])
     state = await client.threads.get_state(tid)

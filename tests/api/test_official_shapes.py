@@ -1,0 +1,183 @@
+"""What the LangGraph server answers, field for field, where a client may read it: the modes a
+subgraph streams, interrupts with their `response_schema`, the addresses in a thread's state
+and in `debug` checkpoints, and the answer to a state update.
+
+Each expectation was read from `langgraph dev` (langgraph-api 0.16.7) running the same graphs
+(tests/graphs/shapes.py) with the same sdk calls; `python -m tests.api.test_official_shapes
+URL` runs these tests against any server, the official one included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from langgraph_sdk import get_client
+
+from tests.graphs.shapes import DECISION_SCHEMA
+
+ITEMS = {"items": ["in"]}
+
+
+async def _events(client: Any, *args: Any, **kwargs: Any) -> list[tuple[str, Any]]:
+    return [(part.event, part.data) async for part in client.runs.stream(*args, **kwargs)]
+
+
+async def test_a_subgraph_streams_only_the_modes_the_client_asked_for(url: str) -> None:
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    paused = await _events(
+        client, tid, "subgraph_ask", input=ITEMS, stream_mode=["updates"], stream_subgraphs=True
+    )
+    resumed = await _events(
+        client,
+        tid,
+        "subgraph_ask",
+        command={"resume": "yes"},
+        stream_mode=["updates"],
+        stream_subgraphs=True,
+    )
+    names = [name.split(":")[0] for name, _ in paused + resumed]
+    assert names == [
+        "metadata",
+        "updates",  # parent_first
+        "updates|child",  # sub_a
+        "updates|child",  # the pause, inside the subgraph
+        "updates",  # the pause, as the parent sees it
+        "metadata",
+        "updates|child",  # sub_ask answered
+        "updates",  # child
+        "updates",  # parent_last
+    ]
+    assert [list(data) for name, data in resumed if name != "metadata"] == [
+        ["sub_ask"],
+        ["child"],
+        ["parent_last"],
+    ]
+
+
+async def test_an_interrupt_carries_its_response_schema_in_streams_waits_and_states(
+    url: str,
+) -> None:
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    events = await _events(client, tid, "decide", input=ITEMS, stream_mode=["values", "updates"])
+    streamed = [data["__interrupt__"] for name, data in events if "__interrupt__" in data]
+    assert len(streamed) == 2  # the `updates` and the `values` chunk
+    for interrupts in streamed:
+        (interrupt,) = interrupts
+        assert interrupt["value"] == {"question": "pay?"}
+        assert interrupt["response_schema"] == DECISION_SCHEMA
+    state = await client.threads.get_state(tid)
+    assert state["interrupts"] == [
+        {
+            "id": streamed[0][0]["id"],
+            "value": {"question": "pay?"},
+            "response_schema": DECISION_SCHEMA,
+        }
+    ]
+    assert state["tasks"][0]["interrupts"] == state["interrupts"]
+    thread = await client.threads.get(tid)
+    assert list(thread["interrupts"].values()) == [state["interrupts"]]
+    done = await client.runs.wait(tid, "decide", command={"resume": {"ok": True}})
+    assert done == {"items": ["in", "ok=True", "after"]}
+
+    # Without a schema: streams and waits carry `response_schema: null`, a state leaves it out.
+    other = (await client.threads.create())["thread_id"]
+    waited = await client.runs.wait(other, "subgraph_ask", input=ITEMS)
+    (interrupt,) = waited["__interrupt__"]
+    assert interrupt["response_schema"] is None
+    assert set(interrupt) == {"id", "value", "response_schema"}
+    (in_state,) = (await client.threads.get_state(other))["interrupts"]
+    assert set(in_state) == {"id", "value"}
+
+
+async def test_a_state_carries_checkpoint_addresses_as_the_official_server_gives_them(
+    url: str,
+) -> None:
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "subgraph_ask", input=ITEMS)
+    state = await client.threads.get_state(tid)
+    # The root checkpoint has no `checkpoint_map`; the deprecated ids are still sent.
+    assert set(state["checkpoint"]) == {"checkpoint_id", "checkpoint_ns", "thread_id"}
+    assert state["checkpoint"]["thread_id"] == tid
+    assert state["checkpoint_id"] == state["checkpoint"]["checkpoint_id"]
+    assert state["parent_checkpoint_id"] == state["parent_checkpoint"]["checkpoint_id"]
+    # Read without `subgraphs`, the paused subgraph's task gives its checkpoint's address.
+    (task,) = state["tasks"]
+    assert task["name"] == "child" and task["state"] is None
+    assert task["checkpoint"] == {"checkpoint_ns": f"child:{task['id']}", "thread_id": tid}
+    # Read with `subgraphs`, it gives the subgraph's state, whose checkpoint has a map.
+    deep = await client.threads.get_state(tid, subgraphs=True)
+    (task,) = deep["tasks"]
+    assert task["checkpoint"] is None
+    inner = task["state"]["checkpoint"]
+    assert inner["checkpoint_ns"] == f"child:{task['id']}"
+    assert inner["checkpoint_map"][""] == deep["checkpoint"]["checkpoint_id"]
+    assert task["state"]["values"] == {"items": ["in", "parent_first", "sub_a"]}
+    assert [t["name"] for t in task["state"]["tasks"]] == ["sub_ask"]
+
+
+async def test_a_state_update_answers_with_the_checkpoint_and_its_deprecated_forms(
+    url: str,
+) -> None:
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "decide", input=ITEMS)
+    await client.runs.wait(tid, "decide", command={"resume": {"ok": False}})
+    answer = await client.threads.update_state(tid, {"items": ["edited"]}, as_node="after")
+    checkpoint = answer["checkpoint"]
+    assert checkpoint["thread_id"] == tid and checkpoint["checkpoint_ns"] == ""
+    assert answer["configurable"] == checkpoint
+    assert answer["checkpoint_id"] == checkpoint["checkpoint_id"]
+    state = await client.threads.get_state(tid)
+    assert state["checkpoint"]["checkpoint_id"] == checkpoint["checkpoint_id"]
+    assert state["values"]["items"][-1] == "edited"
+
+
+async def test_debug_checkpoints_carry_their_addresses_and_subgraph_tasks_theirs(
+    url: str,
+) -> None:
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    events = await _events(client, tid, "subgraph_ask", input=ITEMS, stream_mode="debug")
+    checkpoints = [data["payload"] for name, data in events if data.get("type") == "checkpoint"]
+    assert checkpoints
+    for payload in checkpoints:
+        config = payload["config"]["configurable"]
+        assert payload["checkpoint"] == {
+            "checkpoint_id": config["checkpoint_id"],
+            "checkpoint_ns": "",
+            "thread_id": tid,
+        }
+        parent = payload["parent_config"]
+        assert payload["parent_checkpoint"] == (
+            None
+            if parent is None
+            else {
+                "checkpoint_id": parent["configurable"]["checkpoint_id"],
+                "checkpoint_ns": "",
+                "thread_id": tid,
+            }
+        )
+    # The checkpoint that schedules the subgraph names its task's checkpoint, not a `state`.
+    tasks = [
+        task for payload in checkpoints for task in payload["tasks"] if task["name"] == "child"
+    ]
+    assert tasks
+    for task in tasks:
+        assert "state" not in task
+        assert task["checkpoint"] == {"checkpoint_ns": f"child:{task['id']}", "thread_id": tid}
+
+
+async def _against(url: str) -> None:
+    for name, test in sorted(globals().items()):
+        if name.startswith("test_"):
+            await test(url)
+            print("ok", name)
+
+
+if __name__ == "__main__":
+    asyncio.run(_against(sys.argv[1]))
