@@ -107,7 +107,7 @@ class GraphRegistry:
         self._store = store
         self._deps = (deps or Deps()).bind()
         self._bound = {
-            gid: self._attach(entry.target)
+            gid: self._attach(entry.target, gid)
             for gid, entry in self._entries.items()
             if not entry.is_factory
         }
@@ -135,15 +135,18 @@ class GraphRegistry:
         made = _call_factory(entry.target, merge_configs(config, self._deps))
         if inspect.isawaitable(made):
             made = await made
-        return self._attach(made, what=f"factory of graph {graph_id!r}")
+        return self._attach(made, graph_id, what=f"factory of graph {graph_id!r}")
 
-    def _attach(self, graph: Any, what: str = "graph") -> CompiledGraph:
+    def _attach(self, graph: Any, graph_id: str, what: str = "graph") -> CompiledGraph:
+        update: dict[str, Any] = {"checkpointer": self._checkpointer, "store": self._store}
         if isinstance(graph, StateGraph):
-            compiled: CompiledGraph = graph.compile(
-                checkpointer=self._checkpointer, store=self._store
-            )
-        elif isinstance(graph, Pregel):
-            compiled = graph.copy(update={"checkpointer": self._checkpointer, "store": self._store})
+            graph = graph.compile()
+        if isinstance(graph, Pregel):
+            # A graph left with LangGraph's default name takes its id, as on the LangGraph
+            # server: the root run of `events` streams and traces is named after it.
+            if graph.name == "LangGraph":
+                update["name"] = graph_id
+            compiled: CompiledGraph = graph.copy(update=update)
         else:
             raise ConfigError(f"{what} returned {type(graph).__name__}, not a LangGraph graph")
         # The graph's own config is merged under every run's, so each node sees the deps

@@ -430,8 +430,9 @@ class Runs:
     # -- cancelling --------------------------------------------------------------------------------
     async def cancel(
         self, run_id: str, *, thread_id: str, action: CancelAction, wait: bool = False
-    ) -> None:
-        """Cancel a run; with `wait`, return once it has stopped (a rolled-back one is gone)."""
+    ) -> Run | None:
+        """Cancel a run; with `wait`, return it once it has stopped (None when rolled back:
+        it is gone)."""
         await authz.guard_thread(
             self._storage, "update", {"thread_id": thread_id, "action": action}
         )
@@ -444,12 +445,13 @@ class Runs:
             detail={"thread_id": thread_id, "action": action},
         )
         if not wait:
-            return
+            return None
         try:
-            await self.wait(run_id, thread_id=thread_id)
+            return await self.wait(run_id, thread_id=thread_id)
         except NotFound:
             if action != "rollback":
                 raise  # a rolled-back run is deleted: its absence is the awaited outcome
+            return None
 
     async def cancel_many(
         self,

@@ -138,8 +138,17 @@ async def cancel_run(
     wait: bool = False,
     action: CancelAction = "interrupt",
 ) -> Response:
-    await runtime.runs.cancel(run_id, thread_id=thread_id, action=action, wait=wait)
-    return Response(status_code=202 if not wait else 204)
+    stopped = await runtime.runs.cancel(run_id, thread_id=thread_id, action=action, wait=wait)
+    if not wait:
+        return Response(status_code=202)
+    # As the LangGraph server answers: what joining the run returns ({} once rolled back).
+    return JsonResponse(
+        stopped.output if stopped is not None and stopped.output is not None else {},
+        headers={
+            "Location": f"/threads/{thread_id}/runs/{run_id}/join",
+            "Content-Location": f"/threads/{thread_id}/runs/{run_id}",
+        },
+    )
 
 
 @router.post("/runs/cancel", status_code=204)

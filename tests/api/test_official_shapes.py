@@ -172,6 +172,29 @@ async def test_debug_checkpoints_carry_their_addresses_and_subgraph_tasks_theirs
         assert task["checkpoint"] == {"checkpoint_ns": f"child:{task['id']}", "thread_id": tid}
 
 
+async def test_a_graph_left_unnamed_is_named_after_its_id_in_events(url: str) -> None:
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    events = await _events(client, tid, "decide", input=ITEMS, stream_mode="events")
+    roots = [data for name, data in events if name == "events" and not data["parent_ids"]]
+    assert [(data["event"], data["name"]) for data in roots] == [
+        ("on_chain_start", "decide"),
+        ("on_chain_end", "decide"),
+    ]
+
+
+async def test_a_cancel_waited_for_answers_a_json_object(url: str) -> None:
+    """Not an empty 204: the sdk hands the body to the caller (tests/api/test_runs.py pins
+    what ours holds: the run's output, as joining it gives)."""
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "decide", input=ITEMS)
+    run = await client.runs.create(tid, "decide", command={"resume": {"ok": True}})
+    answer = await client.runs.cancel(tid, run["run_id"], wait=True)
+    assert isinstance(answer, dict)
+    assert (await client.runs.get(tid, run["run_id"]))["status"] in ("interrupted", "success")
+
+
 async def _against(url: str) -> None:
     for name, test in sorted(globals().items()):
         if name.startswith("test_"):

@@ -154,7 +154,10 @@ async def test_cancel_interrupts_a_running_run(url: str, tmp_path: Any) -> None:
         if (tmp_path / "second-started").exists():
             break
         await asyncio.sleep(0.05)
-    await client.runs.cancel(tid, run["run_id"], wait=True)
+    answer = await client.runs.cancel(tid, run["run_id"], wait=True)
+    # Waited for, a cancel answers what joining the run does, as the LangGraph server's does.
+    assert isinstance(answer, dict)
+    assert answer == await client.runs.join(tid, run["run_id"])
     cancelled = await client.runs.get(tid, run["run_id"])
     assert cancelled["status"] == "interrupted"
     assert not (tmp_path / "second-done").exists()
