@@ -27,7 +27,7 @@ from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.intake import IntakeGate, IntakeSource, IntakeTriggers, Trigger, TriggerState
 from agent_ops.runtime.items import Items
 from agent_ops.runtime.periodic import every
-from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.registry import GraphRegistry, GraphUnavailable
 from agent_ops.runtime.requests import (
     AssistantRequest,
     Breakpoints,
@@ -79,6 +79,7 @@ __all__ = [
     "CronRequest",
     "Crons",
     "GraphRegistry",
+    "GraphUnavailable",
     "Identity",
     "IntakeGate",
     "IntakeItem",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -176,35 +177,42 @@ class Assistants:
         return latest
 
     # -- the graph behind an assistant -------------------------------------------------------------
-    async def graph(self, assistant_id: str) -> tuple[Assistant, CompiledGraph]:
-        """Return the assistant and its graph, built with the assistant's config."""
+    @asynccontextmanager
+    async def graph(self, assistant_id: str) -> AsyncIterator[tuple[Assistant, CompiledGraph]]:
+        """The assistant and its graph, built with the assistant's config, for the block."""
         current = await self.resolve(assistant_id)
-        compiled = await self._registry.get(current.graph_id, {"configurable": current.config})
-        return current, compiled
+        async with self._registry.open(
+            current.graph_id, {"configurable": current.config}, access="assistants.read"
+        ) as compiled:
+            yield current, compiled
 
     async def drawing(self, assistant_id: str, *, xray: bool | int = False) -> Json:
         """Return the assistant's graph as nodes and edges (LangChain's drawable JSON)."""
         await self.get(assistant_id)  # governance: an app's handler may hide it
-        _, compiled = await self.graph(assistant_id)
-        drawable = await compiled.aget_graph(xray=xray)
-        return drawable.to_json()
+        async with self.graph(assistant_id) as (_, compiled):
+            drawable = (await compiled.aget_graph(xray=xray)).to_json()
+        # As the LangGraph server draws it: a node's data without the runnable's class path.
+        for node in drawable.get("nodes", ()):
+            if isinstance(node.get("data"), dict):
+                node["data"].pop("id", None)
+        return drawable
 
     async def schemas(self, assistant_id: str) -> Json:
         """Return the JSON schemas of the assistant's graph."""
         await self.get(assistant_id)  # governance: an app's handler may hide it
-        current, compiled = await self.graph(assistant_id)
-        return graph_schemas(current.graph_id, compiled)
+        async with self.graph(assistant_id) as (current, compiled):
+            return graph_schemas(current.graph_id, compiled)
 
     async def subgraphs(
         self, assistant_id: str, *, namespace: str | None = None, recurse: bool = False
     ) -> Json:
         """Return the schemas of the assistant's subgraphs by namespace."""
         await self.get(assistant_id)  # governance: an app's handler may hide it
-        current, compiled = await self.graph(assistant_id)
-        return {
-            ns: graph_schemas(current.graph_id, sub)
-            async for ns, sub in _pregels(compiled, namespace, recurse)
-        }
+        async with self.graph(assistant_id) as (current, compiled):
+            return {
+                ns: graph_schemas(current.graph_id, sub)
+                async for ns, sub in _pregels(compiled, namespace, recurse)
+            }
 
 
 def _asked(assistant: Assistant) -> Json:

@@ -6,7 +6,10 @@ starting over, so steps that completed are not executed again.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
+import typing
 import uuid
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
@@ -17,10 +20,11 @@ from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.types import Command, Send, StateSnapshot
+from pydantic import BaseModel
 
 from agent_ops.errors import ConfigError
 from agent_ops.governance.tools import ToolPermissions, ToolScope, bind_scope, reset_scope
-from agent_ops.runtime.registry import CompiledGraph, GraphRegistry
+from agent_ops.runtime.registry import CompiledGraph, GraphRegistry, GraphUnavailable
 from agent_ops.runtime.requests import RunOptions
 from agent_ops.runtime.serde import dumps, to_jsonable
 from agent_ops.runtime.state import checkpoint_of, interrupt_view
@@ -85,6 +89,43 @@ def run_config(run: Run, options: RunOptions, assistant: Assistant) -> RunnableC
     if "recursion_limit" in requested:
         config["recursion_limit"] = requested["recursion_limit"]
     return config  # type: ignore[return-value]
+
+
+def run_context(assistant: Assistant, options: RunOptions) -> Json:
+    """The run's context (LangGraph's runtime context), as the LangGraph server makes it: the
+    assistant's under the run's; when neither gives one, the run's configurable (the older
+    way to pass the same values), which `graph_context` then narrows to the graph's fields."""
+    given = {**assistant.context, **(options.context or {})}
+    if given:
+        return given
+    return {
+        **_public(assistant.config.get("configurable") or {}),
+        **_public((options.config or {}).get("configurable") or {}),
+    }
+
+
+def graph_context(graph: CompiledGraph, context: Json) -> Json:
+    """`context` without the keys the graph's context schema does not declare (a dataclass or
+    pydantic model would refuse them), so LangGraph fills in the schema's defaults."""
+    fields = _context_fields(getattr(graph, "context_schema", None))
+    if fields is None or not context:
+        return context
+    return {k: v for k, v in context.items() if k in fields}
+
+
+@functools.lru_cache(maxsize=256)
+def _context_fields(schema: Any) -> frozenset[str] | None:
+    """The field names of a context schema; None for no schema (everything passes)."""
+    if schema is None:
+        return None
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return frozenset(schema.model_fields)
+    if dataclasses.is_dataclass(schema):
+        return frozenset(f.name for f in dataclasses.fields(schema))
+    try:
+        return frozenset(typing.get_type_hints(schema))
+    except Exception:  # a schema whose fields cannot be read: leave the context as it is
+        return None
 
 
 def _public(configurable: dict[str, Any]) -> dict[str, Any]:
@@ -248,8 +289,25 @@ class Executor:
         options = RunOptions.from_json(run.kwargs)
         assistant = await self._storage.get_assistant(run.assistant_id)
         config = run_config(run, options, assistant)
-        graph = await self._registry.get(assistant.graph_id, config)
         stream.publish("metadata", dumps({"run_id": run.run_id, "attempt": run.attempt}))
+        # A factory's graph (and what its context manager holds open) lasts the run.
+        async with self._registry.open(
+            assistant.graph_id,
+            config,
+            access="threads.create_run",
+            context=run_context(assistant, options),
+        ) as graph:
+            return await self._run_graph(graph, run, options, assistant, config, stream)
+
+    async def _run_graph(
+        self,
+        graph: CompiledGraph,
+        run: Run,
+        options: RunOptions,
+        assistant: Assistant,
+        config: RunnableConfig,
+        stream: RunStream,
+    ) -> RunOutcome:
         steps: list[str] = []
         # Every write the graph makes, by whichever path, is checked against its allow-list
         # and recorded for this run (agent_ops/governance/tools.py).
@@ -281,20 +339,11 @@ class Executor:
                 exc_info=exc,
                 extra={"run_id": run.run_id, "thread_id": run.thread_id},
             )
-            error = {"error": type(exc).__name__, "message": str(exc)}
-            stream.publish("error", dumps(error))
             try:
                 values = await self._values(graph, config)
             except ConfigError:  # the state cannot be read at all (encrypted under another key)
                 values = None
-            return RunOutcome(
-                "error",
-                f"{type(exc).__name__}: {exc}",
-                values,
-                {},
-                {"__error__": error},
-                tuple(steps),
-            )
+            return error_outcome(exc, stream, values, tuple(steps))
         finally:
             reset_scope(scope)
         finished = _streamed_outcome(chunks)
@@ -320,7 +369,7 @@ class Executor:
         payload = await self._resume_point(graph, run, options, config)
         subgraphs = options.stream_subgraphs
         streaming: dict[str, Any] = {
-            "context": {**assistant.context, **(options.context or {})} or None,
+            "context": graph_context(graph, run_context(assistant, options)),
             "stream_mode": modes,
             "subgraphs": subgraphs,
             "interrupt_before": options.interrupt_before,
@@ -387,7 +436,6 @@ class Executor:
         """
         assistant = await self._storage.get_assistant(run.assistant_id)
         config = run_config(run, RunOptions.from_json(run.kwargs), assistant)
-        graph = await self._registry.get(assistant.graph_id, config)
         root: RunnableConfig = {"configurable": {"thread_id": run.thread_id, "checkpoint_ns": ""}}
         head: RunnableConfig | None = None
         # Close the listing before reading state: the PostgreSQL saver holds its connection
@@ -402,7 +450,8 @@ class Executor:
                     break
         if head is None:
             return None, {}
-        state = await graph.aget_state(head)
+        async with self._registry.open(assistant.graph_id, config) as graph:
+            state = await graph.aget_state(head)
         return state_values(state), thread_interrupts(state)
 
     async def _values(self, graph: CompiledGraph, config: RunnableConfig) -> Json | None:
@@ -421,6 +470,21 @@ class Executor:
             ]
         status: RunStatus = "interrupted" if (interrupts or state.next) else "success"
         return RunOutcome(status, None, values, interrupts, output)
+
+
+def error_outcome(
+    exc: BaseException, stream: RunStream, values: Json | None = None, steps: tuple[str, ...] = ()
+) -> RunOutcome:
+    """The outcome of a run that failed with `exc`, its `error` event published.
+
+    A graph that could not be had is reported as the LangGraph server reports it, by the
+    factory's own exception type (the message says which factory failed)."""
+    cause = exc.__cause__ if isinstance(exc, GraphUnavailable) and exc.__cause__ else exc
+    error = {"error": type(cause).__name__, "message": str(exc)}
+    stream.publish("error", dumps(error))
+    return RunOutcome(
+        "error", f"{type(exc).__name__}: {exc}", values, {}, {"__error__": error}, steps
+    )
 
 
 def _streamed_outcome(chunks: _Chunks) -> RunOutcome | None:

@@ -218,9 +218,10 @@ class Runs:
         checkpoint_id = options.checkpoint_id or (options.checkpoint or {}).get("checkpoint_id")
         if not breakpoints and not checkpoint_id:
             return
-        assistant, graph = await self._assistants.graph(assistant_id)
-        for field, names in breakpoints:
-            check_nodes(graph, names, field, graph_id=assistant.graph_id)
+        if breakpoints:
+            async with self._assistants.graph(assistant_id) as (assistant, graph):
+                for field, names in breakpoints:
+                    check_nodes(graph, names, field, graph_id=assistant.graph_id)
         if checkpoint_id:
             if thread_id is None:
                 raise InvalidInput(

@@ -9,8 +9,11 @@ thread.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
+
+from langchain_core.runnables import RunnableConfig
 
 from agent_ops.errors import BadRequest, Conflict, InvalidInput, NotFound
 from agent_ops.governance import (
@@ -25,7 +28,7 @@ from agent_ops.governance import (
 from agent_ops.runtime.admission import STATE_UPDATE_NODES, check_nodes
 from agent_ops.runtime.executor import state_values, thread_interrupts
 from agent_ops.runtime.ids import checked_id, new_id
-from agent_ops.runtime.registry import CompiledGraph, GraphRegistry
+from agent_ops.runtime.registry import AccessContext, CompiledGraph, GraphRegistry
 from agent_ops.runtime.requests import NEW_THREAD, ThreadRequest
 from agent_ops.runtime.serde import dumps
 from agent_ops.runtime.state import checkpoint_of, empty_state, snapshot_view, state_config
@@ -179,11 +182,18 @@ class Threads:
         await self._storage.purge_stateless_threads(finished_before=finished_before)
 
     # -- state -------------------------------------------------------------------------------------
-    async def _graph(self, thread: Thread) -> CompiledGraph | None:
+    @asynccontextmanager
+    async def _graph(
+        self, thread: Thread, access: AccessContext = "threads.read"
+    ) -> AsyncIterator[CompiledGraph | None]:
+        """The graph of the thread's runs, for the block; None when it has had none."""
         graph_id = thread.metadata.get("graph_id")
         if not graph_id or graph_id not in self._registry:
-            return None
-        return await self._registry.get(graph_id, {"configurable": {"thread_id": thread.thread_id}})
+            yield None
+            return
+        config: RunnableConfig = {"configurable": {"thread_id": thread.thread_id}}
+        async with self._registry.open(graph_id, config, access=access) as graph:
+            yield graph
 
     async def state(
         self, thread_id: str, checkpoint: Json | None = None, *, subgraphs: bool = False
@@ -191,10 +201,10 @@ class Threads:
         """Return the thread's state (at `checkpoint`, else the latest)."""
         await authz.guard_thread(self._storage, "read", {"thread_id": thread_id})  # governance
         thread = await self._storage.get_thread(thread_id)
-        graph = await self._graph(thread)
-        if graph is None:
-            return empty_state()
-        state = await graph.aget_state(state_config(thread_id, checkpoint), subgraphs=subgraphs)
+        async with self._graph(thread) as graph:
+            if graph is None:
+                return empty_state()
+            state = await graph.aget_state(state_config(thread_id, checkpoint), subgraphs=subgraphs)
         if checkpoint and checkpoint.get("checkpoint_id") and not state.config:
             raise NotFound(
                 f"checkpoint {checkpoint['checkpoint_id']} not found on thread {thread_id}"
@@ -213,18 +223,18 @@ class Threads:
         """Return the thread's states, newest first."""
         await authz.guard_thread(self._storage, "read", {"thread_id": thread_id})  # governance
         thread = await self._storage.get_thread(thread_id)
-        graph = await self._graph(thread)
-        if graph is None:
-            return []
-        return [
-            snapshot_view(state)
-            async for state in graph.aget_state_history(
-                state_config(thread_id, checkpoint),
-                limit=limit,
-                before=state_config(thread_id, before) if before else None,
-                filter=metadata,
-            )
-        ]
+        async with self._graph(thread) as graph:
+            if graph is None:
+                return []
+            return [
+                snapshot_view(state)
+                async for state in graph.aget_state_history(
+                    state_config(thread_id, checkpoint),
+                    limit=limit,
+                    before=state_config(thread_id, before) if before else None,
+                    filter=metadata,
+                )
+            ]
 
     async def update_state(
         self, thread_id: str, values: Any, *, as_node: str | None, checkpoint: Json | None
@@ -236,24 +246,21 @@ class Threads:
         if thread.status == "busy":
             raise Conflict(f"thread {thread_id} is busy with a run; update its state afterwards")
         await self._approvals.guard_state_update(self._storage, thread, caller())  # governance
-        graph = await self._graph(thread)
-        if graph is None:
-            raise BadRequest(
-                f"thread {thread_id} has no graph yet; run it once (or create it with a "
-                "graph_id in its metadata) before updating its state"
-            )
-        if as_node is not None:
-            check_nodes(
-                graph,
-                [as_node],
-                "as_node",
-                graph_id=thread.metadata["graph_id"],
-                also=STATE_UPDATE_NODES,
-            )
-        config = await graph.aupdate_state(
-            state_config(thread_id, checkpoint), values, as_node=as_node
-        )
-        state = await graph.aget_state(state_config(thread_id))
+        async with self._graph(thread, "threads.update") as graph:
+            if graph is None:
+                raise BadRequest(
+                    f"thread {thread_id} has no graph yet; run it once (or create it with a "
+                    "graph_id in its metadata) before updating its state"
+                )
+            graph_id = thread.metadata["graph_id"]
+            if as_node is not None:
+                check_nodes(graph, [as_node], "as_node", graph_id=graph_id, also=STATE_UPDATE_NODES)
+            # With the graph's id in the configurable, LangGraph records it in the checkpoint's
+            # metadata, as the LangGraph server's updates carry it.
+            target = state_config(thread_id, checkpoint)
+            target["configurable"]["graph_id"] = graph_id
+            config = await graph.aupdate_state(target, values, as_node=as_node)
+            state = await graph.aget_state(state_config(thread_id))
         await self._storage.set_thread_state(
             thread_id,
             values=state_values(state),

@@ -28,10 +28,10 @@ from typing import Any, Literal
 from agent_ops.errors import NotFound
 from agent_ops.governance import ToolPermissions, acting_as, audit, bind_caller, caller
 from agent_ops.observability.metrics import RUN_DURATION, RUNS_FINISHED
-from agent_ops.runtime.executor import Executor, RunOutcome
+from agent_ops.runtime.executor import Executor, RunOutcome, error_outcome
 from agent_ops.runtime.liveness import dead_here, this_process
 from agent_ops.runtime.periodic import cancel_and_wait
-from agent_ops.runtime.registry import GraphRegistry
+from agent_ops.runtime.registry import GraphRegistry, GraphUnavailable
 from agent_ops.runtime.streams import StreamBus
 from agent_ops.settings import Settings
 from agent_ops.storage import RUN_CANCEL, RUN_QUEUED, AuditEntry, Run, Storage
@@ -259,6 +259,11 @@ class WorkerPool:
             if entry.stop_reason is None:
                 raise
             outcome = None
+        except (GraphUnavailable, NotFound) as exc:
+            # Its graph could not be had (a factory failed) or its assistant is gone: the run
+            # ends in error naming why, rather than staying claimed until its lease runs out.
+            log.warning("run %s failed: %s", run.run_id, exc, extra={"run_id": run.run_id})
+            outcome = error_outcome(exc, stream)
         finally:
             heartbeat.cancel()
         reason = entry.stop_reason

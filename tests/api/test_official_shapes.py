@@ -195,6 +195,32 @@ async def test_a_cancel_waited_for_answers_a_json_object(url: str) -> None:
     assert (await client.runs.get(tid, run["run_id"]))["status"] in ("interrupted", "success")
 
 
+async def test_a_drawing_names_nodes_without_their_class_paths(url: str) -> None:
+    client = get_client(url=url)
+    (assistant,) = await client.assistants.search(graph_id="decide")
+    drawn = await client.assistants.get_graph(assistant["assistant_id"])
+    assert {node["id"] for node in drawn["nodes"]} == {"__start__", "decide", "after", "__end__"}
+    named = [node for node in drawn["nodes"] if isinstance(node.get("data"), dict)]
+    assert {node["data"]["name"] for node in named} >= {"decide", "after"}
+    assert not [node for node in named if "id" in node["data"]]
+
+
+async def test_a_context_schema_gets_its_defaults_and_the_configurable_stands_in_for_it(
+    url: str,
+) -> None:
+    """With no context a dataclass context is built from its defaults (not None); the run's
+    configurable, narrowed to the schema's fields, stands in for a context not given."""
+    client = get_client(url=url)
+    greet = {"items": []}
+    assert await client.runs.wait(None, "greet", input=greet) == {"items": ["plain:nobody"]}
+    given = await client.runs.wait(None, "greet", input=greet, context={"user": "ann"})
+    assert given == {"items": ["plain:ann"]}
+    configured = await client.runs.wait(
+        None, "greet", input=greet, config={"configurable": {"tone": "warm", "other": 1}}
+    )
+    assert configured == {"items": ["warm:nobody"]}
+
+
 async def _against(url: str) -> None:
     for name, test in sorted(globals().items()):
         if name.startswith("test_"):

@@ -1,12 +1,15 @@
-"""Graphs whose shapes the API's answers depend on: an interrupt inside a subgraph, and an
-interrupt that says what answer it expects (`response_schema`)."""
+"""Graphs whose shapes the API's answers depend on: an interrupt inside a subgraph, an
+interrupt that says what answer it expects (`response_schema`), and a context schema with
+defaults."""
 
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 
@@ -52,3 +55,19 @@ def _decide(state: Items) -> dict[str, Any]:
 
 
 decide = _graph(("decide", _decide), ("after", _append("after")))
+
+
+@dataclass
+class Tone:
+    user: str = "nobody"
+    tone: str = "plain"
+
+
+def _greet(state: Items, runtime: Runtime[Tone]) -> dict[str, Any]:
+    return {"items": [f"{runtime.context.tone}:{runtime.context.user}"]}
+
+
+_greeting = StateGraph(Items, context_schema=Tone)
+_greeting.add_node("greet", _greet)
+_greeting.add_edge(START, "greet")
+greet = _greeting.compile()
