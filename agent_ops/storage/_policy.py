@@ -194,24 +194,28 @@ def check_final(run_id: str, status: str) -> None:
         raise InvalidInput(f"cannot finish run {run_id} with status {status!r}; it is not final")
 
 
-def outcome_of_finish(status: str, waiting: bool) -> ThreadStatus:
+def outcome_of_finish(status: str, error: str | None, waiting: bool) -> ThreadStatus:
     """The thread's status after its run ended with `status` (unless another run is in flight).
 
-    `waiting`: the thread holds interrupts after the run (an interrupted run may have none left).
+    An interrupted run without an error paused itself (an `interrupt()` or a breakpoint): its
+    thread waits for whoever continues it, as on the LangGraph server, even with no interrupt
+    to answer (a breakpoint). A cancelled one (its error says why) leaves the thread waiting
+    only while interrupts do (`waiting`).
     """
     if status == "success":
         return "idle"
     if status == "interrupted":
-        return "interrupted" if waiting else "idle"
+        return "interrupted" if waiting or error is None else "idle"
     return "error"
 
 
-def outcome_of_finish_sql(status: str, waiting: str) -> str:
-    """`outcome_of_finish` as an SQL expression over the expressions `status` and `waiting`,
-    for a backend that ends a run and settles its thread in one statement."""
+def outcome_of_finish_sql(status: str, error: str, waiting: str) -> str:
+    """`outcome_of_finish` as an SQL expression over the expressions `status`, `error` and
+    `waiting`, for a backend that ends a run and settles its thread in one statement."""
     return (
         f"(CASE {status} WHEN 'success' THEN 'idle'"
-        f" WHEN 'interrupted' THEN CASE WHEN {waiting} THEN 'interrupted' ELSE 'idle' END"
+        f" WHEN 'interrupted' THEN CASE WHEN {waiting} OR {error} IS NULL"
+        " THEN 'interrupted' ELSE 'idle' END"
         " ELSE 'error' END)"
     )
 

@@ -221,6 +221,22 @@ async def test_a_context_schema_gets_its_defaults_and_the_configurable_stands_in
     assert configured == {"items": ["warm:nobody"]}
 
 
+async def test_a_thread_paused_at_a_breakpoint_is_interrupted(
+    url: str,
+) -> None:
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    paused = await client.runs.wait(tid, "subgraph_ask", input=ITEMS, interrupt_before=["child"])
+    assert paused == {"items": ["in", "parent_first"]}
+    thread = await client.threads.get(tid)
+    assert (thread["status"], thread["interrupts"]) == ("interrupted", {})
+    assert (await client.threads.get_state(tid))["next"] == ["child"]
+    # Continued without a command, the run goes on to the subgraph's own pause.
+    await client.runs.wait(tid, "subgraph_ask", input=None)
+    thread = await client.threads.get(tid)
+    assert thread["status"] == "interrupted" and len(thread["interrupts"]) == 1
+
+
 async def _against(url: str) -> None:
     for name, test in sorted(globals().items()):
         if name.startswith("test_"):

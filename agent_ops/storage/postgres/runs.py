@@ -160,7 +160,7 @@ _QUEUE_ROUTINE = routine(
 # run is still running: `next` leaves it out by id. The run's last stream events go in too
 # (`stored`), whether or not the lease still holds, as a separate flush would have stored them.
 _OUTCOME = _policy.outcome_of_finish_sql(
-    "%(status)s", "COALESCE(%(interrupts)s, t.interrupts) <> '{}'::jsonb"
+    "%(status)s", "%(error)s", "COALESCE(%(interrupts)s, t.interrupts) <> '{}'::jsonb"
 )
 _FINISH = f"""
 WITH stored AS (

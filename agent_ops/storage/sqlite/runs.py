@@ -192,7 +192,7 @@ def finish_run(
             finished.thread_id,
         ),
     )
-    outcome = _policy.outcome_of_finish(status, is_waiting(tx, finished.thread_id))
+    outcome = _policy.outcome_of_finish(status, error, is_waiting(tx, finished.thread_id))
     settle_thread(tx, finished.thread_id, outcome, error if outcome == "error" else None)
     _wake_after_end(tx, run_id, finished.thread_id)
     outbox.enqueue(tx, finished)  # the webhook commits with the ending, or neither does
