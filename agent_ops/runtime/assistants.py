@@ -7,13 +7,18 @@ config.
 
 from __future__ import annotations
 
+import logging
+import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, NotRequired, Required, get_type_hints
 
+from langchain_core.runnables.utils import create_model
 from langgraph.pregel import Pregel
+from pydantic import PydanticUserError, TypeAdapter
+from typing_extensions import TypedDict, is_typeddict
 
 from agent_ops.errors import BadRequest, NotFound
 from agent_ops.governance import audit, authz, hidden, stamp, visible
@@ -32,6 +37,8 @@ from agent_ops.storage import (
 )
 from agent_ops.types import Json
 from agent_ops.values import DEFAULT_LIMITS, Limits
+
+log = logging.getLogger(__name__)
 
 
 class Assistants:
@@ -201,17 +208,16 @@ class Assistants:
         """Return the JSON schemas of the assistant's graph."""
         await self.get(assistant_id)  # governance: an app's handler may hide it
         async with self.graph(assistant_id) as (current, compiled):
-            return graph_schemas(current.graph_id, compiled)
+            return {"graph_id": current.graph_id, **graph_schemas(compiled)}
 
     async def subgraphs(
         self, assistant_id: str, *, namespace: str | None = None, recurse: bool = False
     ) -> Json:
-        """Return the schemas of the assistant's subgraphs by namespace."""
+        """Return the schemas of the assistant's subgraphs by namespace (without a graph id)."""
         await self.get(assistant_id)  # governance: an app's handler may hide it
-        async with self.graph(assistant_id) as (current, compiled):
+        async with self.graph(assistant_id) as (_, compiled):
             return {
-                ns: graph_schemas(current.graph_id, sub)
-                async for ns, sub in _pregels(compiled, namespace, recurse)
+                ns: graph_schemas(sub) async for ns, sub in _pregels(compiled, namespace, recurse)
             }
 
 
@@ -228,13 +234,100 @@ async def _pregels(
             yield ns, sub
 
 
-def graph_schemas(graph_id: str, compiled: CompiledGraph) -> dict[str, Any]:
-    """Return a graph's schemas as the LangGraph server reports them."""
+# Keys of `configurable` the server fills in itself; the LangGraph server leaves them out too.
+_SERVER_CONFIGURABLE = (
+    "__pregel_checkpointer",
+    "__pregel_store",
+    "checkpoint_id",
+    "checkpoint_ns",
+    "thread_id",
+)
+
+
+def graph_schemas(compiled: CompiledGraph) -> dict[str, Any]:
+    """Return a graph's schemas as the LangGraph server reports them: each one on its own, and
+    None (with a warning in the log) for one that cannot be drawn, so the others still come."""
     return {
-        "graph_id": graph_id,
-        "input_schema": compiled.get_input_jsonschema(),
-        "output_schema": compiled.get_output_jsonschema(),
-        "state_schema": compiled.get_output_jsonschema(),
-        "config_schema": compiled.get_config_jsonschema(),
-        "context_schema": compiled.get_context_jsonschema(),
+        "input_schema": _schema("input", compiled, _input_schema),
+        "output_schema": _schema("output", compiled, _output_schema),
+        "state_schema": _schema("state", compiled, _state_schema),
+        "config_schema": _schema("config", compiled, _configurable_schema),
+        "context_schema": _schema("context", compiled, _context_schema),
     }
+
+
+def _schema(
+    kind: str, compiled: CompiledGraph, draw: Callable[[CompiledGraph], Json | None]
+) -> Json | None:
+    try:
+        return draw(compiled)
+    except Exception as exc:  # pydantic and langgraph raise many kinds; the rest still count
+        log.warning("graph %s: no %s schema (%s: %s)", compiled.name, kind, type(exc).__name__, exc)
+        return None
+
+
+def _input_schema(compiled: CompiledGraph) -> Json:
+    try:
+        return compiled.get_input_jsonschema()
+    except PydanticUserError:
+        return TypeAdapter(
+            _portable(getattr(compiled, "builder", None), "input_schema")
+        ).json_schema()
+
+
+def _output_schema(compiled: CompiledGraph) -> Json:
+    try:
+        return compiled.get_output_jsonschema()
+    except PydanticUserError:
+        return TypeAdapter(
+            _portable(getattr(compiled, "builder", None), "output_schema")
+        ).json_schema()
+
+
+def _portable(owner: Any, attribute: str) -> Any:
+    """Return the `typing.TypedDict` that `owner.attribute` holds as a `typing_extensions` copy:
+    pydantic refuses the first before Python 3.12 and draws the second as 3.12 draws the first.
+    Anything else is returned as it is."""
+    declared = getattr(owner, attribute, None)
+    if not (is_typeddict(declared) and sys.version_info < (3, 12)):
+        return declared
+    hints = get_type_hints(declared, include_extras=True)
+    fields = {
+        key: Required[hint] if key in declared.__required_keys__ else NotRequired[hint]
+        for key, hint in hints.items()
+    }
+    portable = TypedDict(declared.__name__, fields)  # type: ignore[misc]  # built at runtime
+    portable.__doc__ = declared.__doc__
+    return portable
+
+
+def _state_schema(compiled: CompiledGraph) -> Json:
+    """The graph's stream channels as one object, each typed by the updates its channel takes
+    (Any where that type has no JSON schema): what the LangGraph server calls the state."""
+    fields: dict[str, Any] = {}
+    for key in compiled.stream_channels_list:
+        update_type = compiled.channels[key].UpdateType
+        try:
+            create_model(key, __root__=(update_type, None)).model_json_schema()
+        except Exception:  # pydantic refuses the type in many ways; Any stands in for it
+            update_type = Any
+        fields[key] = (update_type, None)
+    return create_model(compiled.get_name("State"), **fields).model_json_schema()
+
+
+def _configurable_schema(compiled: CompiledGraph) -> Json:
+    """The `configurable` part of the config alone (the context schema, as LangGraph 1 builds
+    it), without the keys the server sets itself; {} for a graph without one."""
+    if compiled.context_schema is None:
+        return {}
+    schema: Json = TypeAdapter(_portable(compiled, "context_schema")).json_schema()
+    for key in _SERVER_CONFIGURABLE:
+        schema.get("properties", {}).pop(key, None)
+    return schema
+
+
+def _context_schema(compiled: CompiledGraph) -> Json | None:
+    try:
+        return compiled.get_context_jsonschema()
+    except PydanticUserError:
+        return TypeAdapter(_portable(compiled, "context_schema")).json_schema()

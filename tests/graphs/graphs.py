@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import operator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -12,6 +13,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 from langgraph.types import interrupt
 
@@ -131,3 +133,39 @@ async def read_deps(state: DepsState, config: RunnableConfig) -> dict[str, Any]:
 
 
 deps = _chain(DepsState, ("read_deps", read_deps))
+
+
+# A context schema and input/output schemas, all `typing` TypedDicts and a dataclass: the
+# shapes whose JSON schemas pydantic refuses on Python 3.11 (`GET /assistants/{id}/schemas`).
+@dataclass
+class Ctx:
+    user: str = "nobody"
+    tone: str = "plain"
+
+
+class Question(TypedDict):
+    question: str
+
+
+class Answer(TypedDict):
+    answer: str
+
+
+class Asked(Question, Answer):
+    scratch: str
+
+
+def answer(state: Asked, runtime: Runtime[Ctx]) -> dict[str, Any]:
+    context = runtime.context or Ctx()
+    return {"answer": f"{context.tone}:{context.user}:{state['question']}", "scratch": "x"}
+
+
+contextual = (
+    StateGraph(Asked, context_schema=Ctx, input_schema=Question, output_schema=Answer)
+    .add_node("answer", answer)
+    .add_edge(START, "answer")
+    .compile()
+)
+
+# The contextual graph as a node of a parent graph, for `GET /assistants/{id}/subgraphs`.
+wrapped = _chain(Asked, ("inner", contextual))
