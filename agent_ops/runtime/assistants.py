@@ -20,7 +20,7 @@ from langgraph.pregel import Pregel
 from pydantic import PydanticUserError, TypeAdapter
 from typing_extensions import TypedDict, is_typeddict
 
-from agent_ops.errors import BadRequest, NotFound
+from agent_ops.errors import BadRequest, InvalidInput, NotFound
 from agent_ops.governance import audit, authz, hidden, stamp, visible
 from agent_ops.runtime.ids import checked_id, new_id
 from agent_ops.runtime.registry import CompiledGraph, GraphRegistry, default_assistant_id
@@ -65,8 +65,12 @@ class Assistants:
             await self._storage.create_assistant(default, "do_nothing")
 
     def require_graph(self, graph_id: str) -> None:
-        """Raise InvalidInput naming the registered graphs unless `graph_id` is one."""
-        self._registry.entry(graph_id)  # the registry's own check and message
+        """Raise NotFound naming the registered graphs unless `graph_id` is one (the LangGraph
+        server answers an assistant of an unknown graph with 404)."""
+        if graph_id not in self._registry:
+            raise NotFound(
+                f"graph {graph_id!r} not found; registered graphs: {', '.join(self._registry.ids())}"
+            )
 
     def require_registered(self, assistant: Assistant) -> None:
         """Raise BadRequest unless the assistant's graph is registered in this process."""
@@ -84,8 +88,9 @@ class Assistants:
             try:
                 uuid.UUID(assistant_id)
             except ValueError:
-                raise NotFound(
-                    f"assistant {assistant_id!r} not found: not a UUID and not a registered "
+                # 422, as the LangGraph server answers an id that cannot name an assistant
+                raise InvalidInput(
+                    f"invalid assistant {assistant_id!r}: neither a UUID nor a registered "
                     f"graph ({', '.join(self._registry.ids())})"
                 ) from None
         found = await self._storage.get_assistant(assistant_id)
@@ -118,6 +123,7 @@ class Assistants:
         metadata = asked.get("metadata")
         self.require_graph(request.graph_id)
         check_configurable(described.config)
+        config, context = _paired(described.config, described.context)
         self._limits.metadata(metadata)
         new = NewAssistant(
             assistant_id=checked_id(request.assistant_id, "assistant_id")
@@ -126,8 +132,8 @@ class Assistants:
             graph_id=request.graph_id,
             name=described.name or request.graph_id,
             description=described.description,
-            config=described.config or {},
-            context=described.context or {},
+            config=config or {},
+            context=context or {},
             metadata=metadata or {},
             **stamp(),
         )
@@ -152,10 +158,11 @@ class Assistants:
         current = await self.resolve(assistant_id)
         asked = {**_asked(current), **changes.given()}
         await authz.guard_assistant(self._storage, "update", asked)  # governance
-        changes = replace(changes, metadata=asked.get("metadata"))
         if changes.graph_id is not None:
             self.require_graph(changes.graph_id)
         check_configurable(changes.config)
+        config, context = _paired(changes.config, changes.context)
+        changes = replace(changes, metadata=asked.get("metadata"), config=config, context=context)
         self._limits.merged_metadata(current.metadata, changes.metadata)
         changed = await self._storage.update_assistant(current.assistant_id, changes)
         await self._audit("assistant.update", changed, changes.given())
@@ -219,6 +226,23 @@ class Assistants:
             return {
                 ns: graph_schemas(sub) async for ns, sub in _pregels(compiled, namespace, recurse)
             }
+
+
+def _paired(config: Json | None, context: Json | None) -> tuple[Json | None, Json | None]:
+    """Return config and context kept one and the same, as the LangGraph server keeps them: the
+    context is `config.configurable` when that is given, else `configurable` is the context.
+    Raise BadRequest when both are given."""
+    configurable = (config or {}).get("configurable")
+    if configurable and context:
+        raise BadRequest(
+            "config.configurable and context are both given; give context alone (it replaces "
+            "configurable since LangGraph 0.6)"
+        )
+    if configurable:
+        return config, configurable
+    if context:
+        return {**(config or {}), "configurable": context}, context
+    return config, context
 
 
 def _asked(assistant: Assistant) -> Json:

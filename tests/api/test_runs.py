@@ -312,7 +312,7 @@ def test_sync_client_round_trip(url: str) -> None:
             404,
             "not found",
         ),
-        ("/runs/wait", {"assistant_id": "nope"}, 404, "echo"),
+        ("/runs/wait", {"assistant_id": "nope"}, 422, "echo"),  # as the LangGraph server
         ("/runs/wait", {"assistant_id": "echo", "inptu": {}}, 422, "inptu"),
         ("/runs/wait", {"assistant_id": "echo", "stream_mode": ["bogus"]}, 422, "bogus"),
         (

@@ -1,0 +1,82 @@
+"""Assistant routes answer as the LangGraph server does (values taken from `langgraph dev`,
+langgraph-api 0.16.7): config and context kept in step, status codes of refusals, graph drawing."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+
+
+async def test_a_context_given_alone_is_also_the_configurable_of_the_config(url: str) -> None:
+    client = get_client(url=url)
+    made = await client.assistants.create("contextual", context={"user": "x"}, name="ctx")
+    assert made["config"] == {"configurable": {"user": "x"}}
+    assert made["context"] == {"user": "x"}
+    changed = await client.assistants.update(made["assistant_id"], context={"user": "y"})
+    assert changed["config"] == {"configurable": {"user": "y"}}
+    assert changed["context"] == {"user": "y"}
+    result = await client.runs.wait(None, made["assistant_id"], input={"question": "q"})
+    assert result["answer"] == "plain:y:q"
+
+
+async def test_a_configurable_given_alone_is_also_the_context(url: str) -> None:
+    client = get_client(url=url)
+    made = await client.assistants.create("echo", config={"configurable": {"k": 1}, "tags": ["t"]})
+    assert made["config"] == {"configurable": {"k": 1}, "tags": ["t"]}
+    assert made["context"] == {"k": 1}
+    changed = await client.assistants.update(
+        made["assistant_id"], config={"configurable": {"k": 2}}
+    )
+    assert changed["config"] == {"configurable": {"k": 2}}
+    assert changed["context"] == {"k": 2}
+
+
+async def test_configurable_and_context_together_are_refused_with_400(url: str) -> None:
+    both = {"config": {"configurable": {"k": 1}}, "context": {"user": "x"}}
+    async with httpx.AsyncClient(base_url=url) as http:
+        created = await http.post("/assistants", json={"graph_id": "echo", **both})
+        assert created.status_code == 400
+        assert "context" in created.json()["detail"]
+        made = (await http.post("/assistants", json={"graph_id": "echo"})).json()
+        patched = await http.patch(f"/assistants/{made['assistant_id']}", json=both)
+        assert patched.status_code == 400
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+async def test_an_assistant_of_an_unknown_graph_is_404_listing_the_graphs(
+    url: str, method: str
+) -> None:
+    async with httpx.AsyncClient(base_url=url) as http:
+        if method == "POST":
+            response = await http.post("/assistants", json={"graph_id": "nope"})
+        else:
+            made = (await http.post("/assistants", json={"graph_id": "echo"})).json()
+            response = await http.patch(
+                f"/assistants/{made['assistant_id']}", json={"graph_id": "nope"}
+            )
+    assert response.status_code == 404
+    assert "'nope'" in response.json()["detail"] and "echo" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/assistants/nope", "/assistants/nope/graph"])
+async def test_an_assistant_id_neither_uuid_nor_graph_is_422(url: str, path: str) -> None:
+    async with httpx.AsyncClient(base_url=url) as http:
+        response = await http.get(path)
+    assert response.status_code == 422
+    assert "'nope'" in response.json()["detail"]
+
+
+async def test_a_drawn_graph_names_its_nodes_without_their_class_path(url: str) -> None:
+    drawn = await get_client(url=url).assistants.get_graph("echo")
+    assert drawn == {
+        "nodes": [
+            {"id": "__start__", "type": "runnable", "data": {"name": "__start__"}},
+            {"id": "respond", "type": "runnable", "data": {"name": "respond"}},
+            {"id": "__end__"},
+        ],
+        "edges": [
+            {"source": "__start__", "target": "respond"},
+            {"source": "respond", "target": "__end__"},
+        ],
+    }
