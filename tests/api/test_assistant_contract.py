@@ -1,5 +1,5 @@
 """Assistant routes answer as the LangGraph server does (values taken from `langgraph dev`,
-langgraph-api 0.16.7): config and context kept in step, status codes of refusals, graph drawing."""
+langgraph-api 0.16.7): config and context kept in step, status codes of refusals, graph drawing. The assistants made here are of graphs that other tests do not count."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ async def test_a_context_given_alone_is_also_the_configurable_of_the_config(url:
 
 async def test_a_configurable_given_alone_is_also_the_context(url: str) -> None:
     client = get_client(url=url)
-    made = await client.assistants.create("echo", config={"configurable": {"k": 1}, "tags": ["t"]})
+    made = await client.assistants.create(
+        "wrapped", config={"configurable": {"k": 1}, "tags": ["t"]}
+    )
     assert made["config"] == {"configurable": {"k": 1}, "tags": ["t"]}
     assert made["context"] == {"k": 1}
     changed = await client.assistants.update(
@@ -35,10 +37,10 @@ async def test_a_configurable_given_alone_is_also_the_context(url: str) -> None:
 async def test_configurable_and_context_together_are_refused_with_400(url: str) -> None:
     both = {"config": {"configurable": {"k": 1}}, "context": {"user": "x"}}
     async with httpx.AsyncClient(base_url=url) as http:
-        created = await http.post("/assistants", json={"graph_id": "echo", **both})
+        created = await http.post("/assistants", json={"graph_id": "wrapped", **both})
         assert created.status_code == 400
         assert "context" in created.json()["detail"]
-        made = (await http.post("/assistants", json={"graph_id": "echo"})).json()
+        made = (await http.post("/assistants", json={"graph_id": "wrapped"})).json()
         patched = await http.patch(f"/assistants/{made['assistant_id']}", json=both)
         assert patched.status_code == 400
 
@@ -51,7 +53,7 @@ async def test_an_assistant_of_an_unknown_graph_is_404_listing_the_graphs(
         if method == "POST":
             response = await http.post("/assistants", json={"graph_id": "nope"})
         else:
-            made = (await http.post("/assistants", json={"graph_id": "echo"})).json()
+            made = (await http.post("/assistants", json={"graph_id": "wrapped"})).json()
             response = await http.patch(
                 f"/assistants/{made['assistant_id']}", json={"graph_id": "nope"}
             )
