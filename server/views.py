@@ -114,6 +114,9 @@ def cron_view(c: Cron) -> dict[str, Any]:
             "created_at",
             "updated_at",
         ),
+        # kept in the payload; the sdk's Cron has them as fields of their own
+        "timezone": c.payload.get("timezone"),
+        "on_run_completed": c.payload.get("on_run_completed"),
         "user_id": None,
     }
 

@@ -148,6 +148,10 @@ def _fired(cron: Cron) -> RunRequest:
     if cron.thread_id is not None and request.multitask_strategy is None:
         # Firings on one thread queue behind each other rather than being rejected as busy.
         request = replace(request, multitask_strategy="enqueue")
+    if cron.thread_id is None:
+        # A stateless firing's thread goes (or stays) as the cron says: `keep` must keep it.
+        on_completion = cron.payload.get("on_run_completed") or "delete"
+        request = replace(request, options=replace(request.options, on_completion=on_completion))
     return request
 
 
@@ -211,6 +215,8 @@ class Crons:
             asked = {"thread_id": thread_id, "assistant_id": assistant.assistant_id, "metadata": {}}
             await authz.guard_run(self._storage, asked)  # governance: its firings run there
         request = replace(request, run=replace(request.run, assistant_id=assistant.assistant_id))
+        if thread_id is None and request.on_run_completed is None:
+            request = replace(request, on_run_completed="delete")  # the LangGraph server's default
         new = NewCron(
             cron_id=new_id(),
             assistant_id=assistant.assistant_id,
