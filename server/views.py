@@ -88,14 +88,11 @@ def run_view(r: Run) -> dict[str, Any]:
     )
 
 
-def item_view(i: StoreItem, score: float | None = None) -> dict[str, Any]:
-    view = {
+def item_view(i: StoreItem) -> dict[str, Any]:
+    return {
         "namespace": list(i.namespace),
         **fields_of(i, "key", "value", "created_at", "updated_at"),
     }
-    if score is not None:
-        view["score"] = score
-    return view
 
 
 def cron_view(c: Cron) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import fields, replace
 
 from langgraph.store.base import SearchOp
 
-from agent_ops.errors import InvalidInput, NotFound
+from agent_ops.errors import InvalidInput
 from agent_ops.governance import authz, tenant_of_caller
 from agent_ops.runtime.store import ServerStore
 from agent_ops.storage import Namespaces, StoreItem
@@ -73,15 +73,13 @@ class Items:
             ttl_seconds=None if ttl_minutes is None else ttl_minutes * 60,
         )
 
-    async def get(self, namespace: str, key: str, *, refresh_ttl: bool = True) -> StoreItem:
-        """Return the item under a dotted namespace; NotFound naming both otherwise."""
+    async def get(self, namespace: str, key: str, *, refresh_ttl: bool = True) -> StoreItem | None:
+        """Return the item under a dotted namespace, or None: the LangGraph server answers a
+        missing item with null, and the sdk's `get_item` hands its caller None."""
         labels = await authz.store_namespace("get", namespace.split("."), key=key)  # governance
-        item = await self._store.storage.get_item(
+        return await self._store.storage.get_item(
             labels, key, refresh_ttl=refresh_ttl, tenant_id=tenant_of_caller()
         )
-        if item is None:
-            raise NotFound(f"store item {key!r} not found in namespace {namespace!r}")
-        return item
 
     async def search(self, search: SearchOp) -> list[tuple[StoreItem, float | None]]:
         """Return items under the search's prefix, best match first when a `query` is given."""

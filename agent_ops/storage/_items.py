@@ -1,6 +1,7 @@
 """Store items (long-term memory) in storage: the `Storage` part written once above both
 backends (each method one transaction of the backend's `items` module function of that name),
-and the matching of filters in Python against values sealed at rest.
+and the matching of filters in Python: against values sealed at rest, and for filters with
+comparison operators (`{"n": {"$gt": 1}}`), which the SQL does not compare.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from agent_ops.errors import InvalidInput
 from agent_ops.storage._base import Base
 from agent_ops.storage._requests import ALL_NAMESPACES, Namespaces
 from agent_ops.storage.encryption import is_sealed
@@ -17,17 +19,69 @@ from agent_ops.types import DEFAULT_OWNER, DEFAULT_TENANT, Json
 __all__ = ["Items"]
 
 _SCAN = 500
-"""Items read per page when a filter is matched in Python (on sealed values)."""
+"""Items read per page when a filter is matched in Python (sealed values, operators)."""
+
+_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
+"""The comparison operators of LangGraph's store filters."""
 
 
 def _matches(value: Json, wanted: Json | None) -> bool:
     """True if `value` holds each of `wanted`'s top-level keys with an equal JSON value, as the
-    backends' SQL compares them (a bool is never equal to a number)."""
+    backends' SQL compares them (a bool is never equal to a number), or, for a key given as
+    operators (`{"$gte": 2, "$lt": 5}`), with a value that passes every one of them."""
     if not wanted:
         return True
     if not isinstance(value, dict):
         return False
-    return all(name in value and _same(value[name], expected) for name, expected in wanted.items())
+    return all(
+        all(_passes(value, name, op, arg) for op, arg in expected.items())
+        if _is_operators(expected)
+        else name in value and _same(value[name], expected)
+        for name, expected in wanted.items()
+    )
+
+
+def _is_operators(expected: Json) -> bool:
+    return isinstance(expected, dict) and any(str(k).startswith("$") for k in expected)
+
+
+def _with_operators(filter: Json | None) -> bool:
+    """True if `filter` compares some key with operators (checked: each one is known)."""
+    found = False
+    for name, expected in (filter or {}).items():
+        if _is_operators(expected):
+            found = True
+            for op in expected:
+                if op not in _OPERATORS:
+                    raise InvalidInput(
+                        f"filter on {name!r}: unknown operator {op!r}; "
+                        f"known: {', '.join(_OPERATORS)}"
+                    )
+    return found
+
+
+def _passes(value: Json, name: str, op: str, arg: Json) -> bool:
+    """True if `value[name]` passes `op` against `arg`: `$eq`/`$ne` compare as equality does,
+    the others compare numbers (a missing key or a non-number passes none of them)."""
+    present = name in value
+    if op == "$eq":
+        return present and _same(value[name], arg)
+    if op == "$ne":
+        return not (present and _same(value[name], arg))
+    actual = value.get(name)
+    if not (_is_number(actual) and _is_number(arg)):
+        return False
+    if op == "$gt":
+        return bool(actual > arg)
+    if op == "$gte":
+        return bool(actual >= arg)
+    if op == "$lt":
+        return bool(actual < arg)
+    return bool(actual <= arg)  # $lte, the one left after _with_operators' check
+
+
+def _is_number(x: Json) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
 
 
 def _same(a: Json, b: Json) -> bool:
@@ -98,13 +152,13 @@ class Items(Base):
         tenant_id: str = DEFAULT_TENANT,
     ) -> list[StoreItem]:
         """Items under the prefix whose value contains `filter`'s top-level key/values."""
-        if not filter or not self._keyring:
+        if not filter or not (_with_operators(filter) or self._keyring):
             found: list[StoreItem] = await self._tx(
                 self._sql.items.search_items, namespace_prefix, filter, limit, offset, tenant_id
             )
             return [self._opened(item) for item in found]
-        # Sealed values cannot be compared in SQL: read the prefix's items newest first, page by
-        # page, and keep those whose opened value matches until the page asked for is full.
+        # Sealed values and operators are not compared in SQL: read the prefix's items newest
+        # first, page by page, and keep those whose opened value matches until the page is full.
         matched: list[StoreItem] = []
         seen = 0
         while len(matched) < offset + limit:
@@ -125,12 +179,16 @@ class Items(Base):
         tenant_id: str = DEFAULT_TENANT,
     ) -> list[tuple[StoreItem, bytes]]:
         """Every live item under the prefix that matches `filter` and has vectors, with them."""
-        sealed = bool(self._keyring)  # sealed values are matched after opening, not in SQL
+        # sealed values and operators are matched after opening, not in SQL
+        in_python = _with_operators(filter) or bool(self._keyring)
         found: list[tuple[StoreItem, bytes]] = await self._tx(
-            self._sql.items.search_vectors, namespace_prefix, None if sealed else filter, tenant_id
+            self._sql.items.search_vectors,
+            namespace_prefix,
+            None if in_python else filter,
+            tenant_id,
         )
         opened = [(self._opened(item), vectors) for item, vectors in found]
-        return [pair for pair in opened if not sealed or _matches(pair[0].value, filter)]
+        return [pair for pair in opened if not in_python or _matches(pair[0].value, filter)]
 
     def _opened(self, item: StoreItem) -> StoreItem:
         if not is_sealed(item.value):

@@ -27,8 +27,9 @@ async def get_item(
     namespace: Annotated[str, Query()],
     key: Annotated[str, Query()],
     refresh_ttl: bool = True,
-) -> dict[str, Any]:
-    return item_view(await runtime.items.get(namespace, key, refresh_ttl=refresh_ttl))
+) -> dict[str, Any] | None:
+    item = await runtime.items.get(namespace, key, refresh_ttl=refresh_ttl)
+    return None if item is None else item_view(item)  # null, as the LangGraph server answers
 
 
 @router.delete("/store/items", status_code=204)
@@ -40,7 +41,8 @@ async def delete_item(body: StoreDelete, runtime: RuntimeDep) -> Response:
 @router.post("/store/items/search")
 async def search_items(body: StoreSearch, runtime: RuntimeDep) -> dict[str, Any]:
     found = await runtime.items.search(body.to_search())
-    return {"items": [item_view(item, score) for item, score in found]}
+    # every found item has a score, null without a query, as the LangGraph server sends them
+    return {"items": [{**item_view(item), "score": score} for item, score in found]}
 
 
 @router.post("/store/namespaces")

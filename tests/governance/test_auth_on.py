@@ -265,7 +265,7 @@ async def test_store_namespace_rewritten_per_user(owner_server: AgentOpsProcess)
     assert item["namespace"] == ["alice", "notes"]  # where the handler put it
     assert (await bob.store.get_item(["notes"], "plan"))["value"] == {"text": "bob's plan"}
     # Naming alice's real namespace does not reach it either: bob's is prefixed again.
-    assert await status_of(bob.store.get_item(["alice", "notes"], "plan")) == 404
+    assert await bob.store.get_item(["alice", "notes"], "plan") is None
     found = await bob.store.search_items(["notes"])
     assert [i["value"]["text"] for i in found["items"]] == ["bob's plan"]
     spaces = await bob.store.list_namespaces()

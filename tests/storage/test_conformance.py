@@ -885,6 +885,28 @@ async def test_search_items_by_namespace_prefix_and_value_filter(storage: Storag
     assert len(await storage.search_items(["docs"], limit=2, offset=2)) == 1
 
 
+async def test_search_items_with_comparison_operators_as_langgraph_stores_have_them(
+    storage: Storage,
+) -> None:
+    await storage.put_item(["ops"], "1", {"total": 10, "kind": "invoice"})
+    await storage.put_item(["ops"], "2", {"total": 20, "kind": "order"})
+    await storage.put_item(["ops"], "3", {"total": 30.5, "kind": "invoice"})
+    await storage.put_item(["ops"], "4", {"kind": "invoice"})  # no total: passes no comparison
+    await storage.put_item(["ops"], "5", {"total": True})  # a bool is not a number
+
+    async def keys(filter: dict[str, Any]) -> set[str]:
+        return {i.key for i in await storage.search_items(["ops"], filter=filter)}
+
+    assert await keys({"total": {"$gt": 10}}) == {"2", "3"}
+    assert await keys({"total": {"$gte": 10, "$lt": 30}}) == {"1", "2"}
+    assert await keys({"total": {"$lte": 20}, "kind": "invoice"}) == {"1"}
+    assert await keys({"kind": {"$eq": "invoice"}}) == {"1", "3", "4"}
+    assert await keys({"kind": {"$ne": "invoice"}}) == {"2", "5"}
+    assert len(await storage.search_items(["ops"], filter={"total": {"$gt": 0}}, limit=1)) == 1
+    with pytest.raises(InvalidInput, match=r"\$like"):
+        await storage.search_items(["ops"], filter={"kind": {"$like": "inv%"}})
+
+
 async def test_list_namespaces_with_prefix_suffix_and_max_depth(storage: Storage) -> None:
     for namespace in (
         ["a", "b", "c"],
