@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from agent_ops import (
@@ -262,9 +262,53 @@ class ThreadCount(Body):
         return ThreadFilter(metadata=self.metadata, values=self.values, status=self.status)
 
 
+def _extract_paths(extract: dict[str, str] | None) -> dict[str, str] | None:
+    """Check a search's `extract` as the LangGraph server does: at most 10 aliases, each an
+    identifier that is not a thread field, each path under values, metadata, config or
+    interrupts (`values.messages[-1].content`)."""
+    if not extract:
+        return extract
+    if len(extract) > _MAX_EXTRACT:
+        raise ValueError(f"at most {_MAX_EXTRACT} extract paths, got {len(extract)}")
+    for alias, path in extract.items():
+        if not alias.isidentifier() or not alias.isascii():
+            raise ValueError(f"extract alias {alias!r} is not an identifier")
+        if alias in _THREAD_FIELDS:
+            raise ValueError(f"extract alias {alias!r} is a thread field")
+        root = path.split(".")[0].split("[")[0]
+        if root not in _EXTRACTABLE:
+            raise ValueError(
+                f"extract path {path!r} must start with one of {', '.join(_EXTRACTABLE)}"
+            )
+    return extract
+
+
+_MAX_EXTRACT = 10
+_EXTRACTABLE = ("config", "interrupts", "metadata", "values")
+_THREAD_FIELDS = frozenset(
+    {
+        "thread_id",
+        "created_at",
+        "updated_at",
+        "state_updated_at",
+        "metadata",
+        "config",
+        "context",
+        "status",
+        "values",
+        "interrupts",
+        "error",
+        "extracted",
+    }
+)
+
+
 class ThreadSearch(ThreadCount, Searching):
     ids: list[str] | None = None
     sort_by: ThreadSortBy | None = None
+    extract: Annotated[dict[str, str] | None, AfterValidator(_extract_paths)] = None
+    """Aliases of paths into each thread (`{"last": "values.messages[-1]"}`), shown under
+    `extracted` (null where a path leads nowhere), selected or not."""
 
     def to_filter(self) -> ThreadFilter:
         """Return the threads the body asks for (a search may name them)."""

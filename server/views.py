@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,30 @@ def select_fields(views: list[dict[str, Any]], select: list[str] | None) -> list
     if not select:
         return views
     return [{k: v for k, v in view.items() if k in select} for view in views]
+
+
+def extracted(view: dict[str, Any], extract: dict[str, str]) -> dict[str, Any]:
+    """The values at `extract`'s paths (`values.messages[-1].content`) into a view, by alias;
+    None where a path leads nowhere, as the LangGraph server answers."""
+    return {alias: _at(view, path) for alias, path in extract.items()}
+
+
+def _at(view: dict[str, Any], path: str) -> Any:
+    current: Any = view
+    for part in re.split(r"\.|\[", path):
+        if not part:
+            continue
+        if part.endswith("]"):
+            try:
+                index = int(part[:-1])
+                current = current[index] if isinstance(current, list) else None
+            except (ValueError, IndexError):
+                return None
+        else:
+            current = current.get(part) if isinstance(current, dict) else None
+        if current is None:
+            return None
+    return current
 
 
 def iso(value: datetime | None) -> str | None:

@@ -13,7 +13,7 @@ from fastapi import APIRouter
 
 from server.deps import RuntimeDep
 from server.schemas import Body, Searching
-from server.views import select_fields
+from server.views import extracted, select_fields
 
 
 def add_listing(
@@ -28,7 +28,14 @@ def add_listing(
 
     async def search(body: Any, runtime: RuntimeDep) -> list[dict[str, Any]]:
         found = await getattr(runtime, concept).search(body.to_filter(), body.to_page())
-        return select_fields([view(record) for record in found], body.select)
+        views = [view(record) for record in found]
+        extract = getattr(body, "extract", None)  # threads' searches only
+        if not extract:
+            return select_fields(views, body.select)
+        shown = select_fields(views, body.select)
+        return [
+            {**s, "extracted": extracted(v, extract)} for s, v in zip(shown, views, strict=True)
+        ]
 
     async def count(body: Any, runtime: RuntimeDep) -> int:
         counted: int = await getattr(runtime, concept).count(body.to_filter())

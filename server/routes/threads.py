@@ -52,11 +52,17 @@ async def get_thread(thread_id: ThreadId, runtime: RuntimeDep) -> dict[str, Any]
     return thread_view(await runtime.threads.get(thread_id))
 
 
-@router.patch("/threads/{thread_id}")
+@router.patch("/threads/{thread_id}", response_model=None)
 async def patch_thread(
-    thread_id: ThreadId, body: ThreadPatch, runtime: RuntimeDep
-) -> dict[str, Any]:
-    return thread_view(await runtime.threads.update(thread_id, metadata=body.metadata))
+    thread_id: ThreadId,
+    body: ThreadPatch,
+    runtime: RuntimeDep,
+    prefer: Annotated[str | None, Header()] = None,
+) -> dict[str, Any] | Response:
+    updated = await runtime.threads.update(thread_id, metadata=body.metadata)
+    if prefer == "return=minimal":  # the sdk's update(return_minimal=True): no body, as asked
+        return Response(status_code=204)
+    return thread_view(updated)
 
 
 @router.delete("/threads/{thread_id}", status_code=204)
