@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any, NotRequired, Required, get_type_hints
+from typing import TYPE_CHECKING, Any, NotRequired, Required, get_type_hints
 
 from langchain_core.runnables.utils import create_model
 from langgraph.pregel import Pregel
@@ -34,9 +34,13 @@ from agent_ops.storage import (
     NewAssistant,
     Page,
     Storage,
+    ThreadFilter,
 )
 from agent_ops.types import Json
 from agent_ops.values import DEFAULT_LIMITS, Limits
+
+if TYPE_CHECKING:
+    from agent_ops.runtime.threads import Threads
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +49,17 @@ class Assistants:
     """The assistants of one store, checked against the graphs of one registry."""
 
     def __init__(
-        self, storage: Storage, registry: GraphRegistry, *, limits: Limits = DEFAULT_LIMITS
+        self,
+        storage: Storage,
+        registry: GraphRegistry,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        threads: Threads | None = None,
     ) -> None:
         self._storage = storage
         self._limits = limits
         self._registry = registry
+        self._threads = threads  # deletes an assistant's threads with it, when asked
         # Reads with no rule of their own go straight through; a rule (a tenant filter, say)
         # would turn one into a method here.
 
@@ -162,17 +172,30 @@ class Assistants:
             self.require_graph(changes.graph_id)
         check_configurable(changes.config)
         config, context = _paired(changes.config, changes.context)
-        changes = replace(changes, metadata=asked.get("metadata"), config=config, context=context)
+        # an empty config keeps the current one, as on the LangGraph server
+        changes = replace(
+            changes, metadata=asked.get("metadata"), config=config or None, context=context
+        )
         self._limits.merged_metadata(current.metadata, changes.metadata)
         changed = await self._storage.update_assistant(current.assistant_id, changes)
         await self._audit("assistant.update", changed, changes.given())
         return changed
 
-    async def delete(self, assistant_id: str) -> None:
+    async def delete(self, assistant_id: str, *, delete_threads: bool = False) -> None:
+        """Delete the assistant; with `delete_threads`, also every thread whose metadata names
+        it (`metadata.assistant_id`, as runs set it), each as deleting that thread does."""
         current = await self.resolve(assistant_id)
         await authz.guard_assistant(self._storage, "delete", _asked(current))  # governance
         await self._storage.delete_assistant(current.assistant_id)
         await self._audit("assistant.delete", current)
+        if not delete_threads:
+            return
+        if self._threads is None:
+            raise BadRequest("deleting an assistant's threads needs the runtime's threads")
+        named = ThreadFilter(metadata={"assistant_id": current.assistant_id})
+        while found := await self._threads.search(named, Page(limit=100)):
+            for thread in found:
+                await self._threads.delete(thread.thread_id)
 
     async def versions(
         self, assistant_id: str, *, metadata: Json | None, limit: int, offset: int

@@ -90,7 +90,14 @@ class Runtime:
             metadata_bytes=settings.max_metadata_bytes,
             store_value_bytes=settings.max_store_value_bytes,
         )
-        self.assistants = Assistants(storage, registry, limits=limits)
+        self.threads = Threads(
+            storage,
+            registry,
+            lambda: self.thread_streams,
+            approvals=self.approvals,
+            limits=limits,
+        )
+        self.assistants = Assistants(storage, registry, limits=limits, threads=self.threads)
         self.runs = Runs(
             storage,
             self.assistants,
@@ -101,13 +108,6 @@ class Runtime:
             approvals=self.approvals,
             limits=limits,
             workers=lambda: self.workers,
-        )
-        self.threads = Threads(
-            storage,
-            registry,
-            lambda: self.thread_streams,
-            approvals=self.approvals,
-            limits=limits,
         )
         self.crons = Crons(
             storage,

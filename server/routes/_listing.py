@@ -7,10 +7,12 @@ annotations, which are set per concept below.
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
+from agent_ops.runtime import Page
 from server.deps import RuntimeDep
 from server.schemas import Body, Searching
 from server.views import extracted, select_fields
@@ -26,9 +28,15 @@ def add_listing(
     """Add `path/search` and `path/count` for `runtime.<concept>` (its `search(filter, page)`
     and `count(filter)`), with the body's `to_filter()` and, for a search, its `to_page()`."""
 
-    async def search(body: Any, runtime: RuntimeDep) -> list[dict[str, Any]]:
-        found = await getattr(runtime, concept).search(body.to_filter(), body.to_page())
-        views = [view(record) for record in found]
+    async def search(body: Any, runtime: RuntimeDep, response: Response) -> list[dict[str, Any]]:
+        page = body.to_page()
+        # One record more than asked says whether a next page exists, for the headers the sdk
+        # pages with (`response_format="object"` reads X-Pagination-Next).
+        found = await getattr(runtime, concept).search(
+            body.to_filter(), replace(page, limit=page.limit + 1)
+        )
+        response.headers.update(_pagination(page, len(found)))
+        views = [view(record) for record in found[: page.limit]]
         extract = getattr(body, "extract", None)  # threads' searches only
         if not extract:
             return select_fields(views, body.select)
@@ -44,3 +52,13 @@ def add_listing(
     search.__annotations__["body"], count.__annotations__["body"] = bodies
     router.add_api_route(f"{path}/search", search, methods=["POST"], name=f"search_{concept}")
     router.add_api_route(f"{path}/count", count, methods=["POST"], name=f"count_{concept}")
+
+
+def _pagination(page: Page, found: int) -> dict[str, str]:
+    """The LangGraph server's paging headers for a page that found `found` records when asked
+    for one more than its limit: the next offset while there is more, and a total that counts
+    at least one record past this page then (the server does not count them all)."""
+    if found > page.limit:
+        following = page.offset + page.limit
+        return {"X-Pagination-Next": str(following), "X-Pagination-Total": str(following + 1)}
+    return {"X-Pagination-Total": str(page.offset + found)}

@@ -48,8 +48,10 @@ async def patch_assistant(
 
 
 @router.delete("/assistants/{assistant_id}", status_code=204)
-async def delete_assistant(assistant_id: str, runtime: RuntimeDep) -> Response:
-    await runtime.assistants.delete(assistant_id)
+async def delete_assistant(
+    assistant_id: str, runtime: RuntimeDep, delete_threads: bool = False
+) -> Response:
+    await runtime.assistants.delete(assistant_id, delete_threads=delete_threads)
     return Response(status_code=204)
 
 

@@ -82,3 +82,48 @@ async def test_a_drawn_graph_names_its_nodes_without_their_class_path(url: str) 
             {"source": "respond", "target": "__end__"},
         ],
     }
+
+
+async def test_an_update_with_an_empty_config_keeps_the_current_one(url: str) -> None:
+    client = get_client(url=url)
+    made = await client.assistants.create("wrapped", config={"configurable": {"k": 1}})
+    kept = await client.assistants.update(made["assistant_id"], config={})
+    assert kept["config"] == {"configurable": {"k": 1}} and kept["version"] == 2
+
+
+async def test_deleting_an_assistant_with_delete_threads_deletes_the_threads_it_ran(
+    url: str,
+) -> None:
+    client = get_client(url=url)
+    made = await client.assistants.create("wrapped", name="doomed")
+    ran = await client.threads.create()
+    await client.runs.wait(ran["thread_id"], made["assistant_id"], input={"question": "q"})
+    other = await client.threads.create()
+    await client.assistants.delete(made["assistant_id"], delete_threads=True)
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        await client.threads.get(ran["thread_id"])
+    assert caught.value.response.status_code == 404
+    assert (await client.threads.get(other["thread_id"]))["thread_id"] == other["thread_id"]
+
+
+@pytest.mark.parametrize("path", ["/assistants/search", "/threads/search", "/runs/crons/search"])
+async def test_a_search_pages_with_the_langgraph_servers_headers(url: str, path: str) -> None:
+    async with httpx.AsyncClient(base_url=url) as http:
+        # at least two records: the echo default assistant, or a made thread or cron
+        await http.post("/threads", json={})
+        await http.post("/threads", json={})
+        cron = {"assistant_id": "wrapped", "schedule": "0 0 * * *", "input": {"question": "q"}}
+        await http.post("/runs/crons", json=cron)
+        await http.post("/runs/crons", json=cron)
+        first = await http.post(path, json={"limit": 1})
+        assert first.headers["X-Pagination-Next"] == "1"
+        assert first.headers["X-Pagination-Total"] == "2"
+        total = await http.post(path, json={"limit": 1000})
+        assert "X-Pagination-Next" not in total.headers
+        assert total.headers["X-Pagination-Total"] == str(len(total.json()))
+
+
+async def test_the_sdk_pages_assistants_as_an_object_with_next(url: str) -> None:
+    client = get_client(url=url)
+    page = await client.assistants.search(limit=1, response_format="object")
+    assert len(page["assistants"]) == 1 and page["next"] == "1"
