@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from agent_ops.errors import AgentOpsError, ConfigError, NotFound
+from agent_ops.errors import AgentOpsError, ConfigError, InvalidInput, NotFound
 from agent_ops.governance import tenant_filter
 from agent_ops.runtime.assistants import Assistants
 from agent_ops.runtime.periodic import cancel_and_wait
@@ -137,7 +137,7 @@ class IntakeTriggers:
         for trigger in self.triggers:
             try:
                 await self.runtime.assistants.resolve(trigger.assistant_id)
-            except NotFound as exc:
+            except (NotFound, InvalidInput) as exc:  # an unknown UUID, or neither UUID nor graph
                 raise ConfigError(f"trigger {trigger.source.name!r}: {exc}") from None
         self._tasks = [
             asyncio.create_task(self._poll_forever(t), name=f"agent-ops trigger {t.source.name}")

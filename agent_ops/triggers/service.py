@@ -335,7 +335,7 @@ class TriggerService:
     async def _assistant(self, assistant_id: str) -> str:
         try:
             assistant = await self._runtime.assistants.resolve(assistant_id)
-        except NotFound as exc:
+        except (NotFound, InvalidInput) as exc:  # an unknown UUID, or neither UUID nor graph
             raise InvalidInput(f"assistant_id: {exc}") from None
         return assistant.assistant_id
 

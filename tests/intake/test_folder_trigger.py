@@ -147,5 +147,5 @@ async def test_a_missing_folder_is_a_clear_error(start_runtime: StartRuntime, sc
 async def test_a_trigger_naming_an_unknown_assistant_stops_start_up(
     start_runtime: StartRuntime, scans: Path
 ) -> None:
-    with pytest.raises(ConfigError, match="trigger 'folder:scans': assistant 'nope' not found"):
+    with pytest.raises(ConfigError, match="trigger 'folder:scans': invalid assistant 'nope'"):
         await start_runtime(triggers=[Trigger(watcher(scans), "nope")])
