@@ -336,7 +336,7 @@ def _portable(owner: Any, attribute: str) -> Any:
     pydantic refuses the first before Python 3.12 and draws the second as 3.12 draws the first.
     Anything else is returned as it is."""
     declared = getattr(owner, attribute, None)
-    if not (is_typeddict(declared) and sys.version_info < (3, 12)):
+    if declared is None or not (is_typeddict(declared) and sys.version_info < (3, 12)):
         return declared
     hints = get_type_hints(declared, include_extras=True)
     fields = {
@@ -353,7 +353,7 @@ def _state_schema(compiled: CompiledGraph) -> Json:
     (Any where that type has no JSON schema): what the LangGraph server calls the state."""
     fields: dict[str, Any] = {}
     for key in compiled.stream_channels_list:
-        update_type = compiled.channels[key].UpdateType
+        update_type = getattr(compiled.channels[key], "UpdateType", Any)
         try:
             create_model(key, __root__=(update_type, None)).model_json_schema()
         except Exception:  # pydantic refuses the type in many ways; Any stands in for it

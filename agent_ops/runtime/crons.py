@@ -150,7 +150,9 @@ def _fired(cron: Cron) -> RunRequest:
         request = replace(request, multitask_strategy="enqueue")
     if cron.thread_id is None:
         # A stateless firing's thread goes (or stays) as the cron says: `keep` must keep it.
-        on_completion = cron.payload.get("on_run_completed") or "delete"
+        on_completion: OnCompletionBehavior = (
+            "keep" if cron.payload.get("on_run_completed") == "keep" else "delete"
+        )
         request = replace(request, options=replace(request.options, on_completion=on_completion))
     return request
 

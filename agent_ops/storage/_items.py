@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TypeGuard
 
 from agent_ops.errors import InvalidInput
 from agent_ops.storage._base import Base
@@ -80,7 +81,7 @@ def _passes(value: Json, name: str, op: str, arg: Json) -> bool:
     return bool(actual <= arg)  # $lte, the one left after _with_operators' check
 
 
-def _is_number(x: Json) -> bool:
+def _is_number(x: object) -> TypeGuard[int | float]:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
