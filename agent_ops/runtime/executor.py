@@ -346,8 +346,8 @@ class Executor:
             return error_outcome(exc, stream, values, tuple(steps))
         finally:
             reset_scope(scope)
-        finished = _streamed_outcome(chunks)
-        if finished is None:  # a pause, or nothing streamed: the thread's state says
+        finished = _streamed_outcome(chunks) if _outputs_all(graph) else None
+        if finished is None:  # a pause, nothing streamed, or an output schema: the state says
             finished = await self.outcome(graph, config)
         return replace(finished, steps=tuple(steps))
 
@@ -379,7 +379,11 @@ class Executor:
         if "events" in requested:
             await self._stream_events(graph, run, payload, config, streaming, chunks, stream)
             return
-        async for item in graph.astream(payload, config, **streaming):
+        # As the LangGraph server streams them: `values` of the graph's output channels (a
+        # graph with an output schema shows only those), not of its whole state.
+        async for item in graph.astream(
+            payload, config, output_keys=graph.output_channels, **streaming
+        ):
             ns, mode, chunk = item if subgraphs else ((), *item)
             chunks.publish(ns, mode, chunk)
 
@@ -462,7 +466,13 @@ class Executor:
         state = await graph.aget_state(_latest(config))
         values = state_values(state)
         interrupts = thread_interrupts(state)
-        output = dict(values)
+        # The thread keeps the whole state; the run's output is what its graph outputs.
+        keys = graph.output_channels
+        output = (
+            dict(values)
+            if _outputs_all(graph) or not isinstance(keys, list)
+            else {k: values[k] for k in keys if k in values}
+        )
         if interrupts:
             # As a `values` chunk carries them: each interrupt whole (`response_schema` too).
             output["__interrupt__"] = [
@@ -485,6 +495,11 @@ def error_outcome(
     return RunOutcome(
         "error", f"{type(exc).__name__}: {exc}", values, {}, {"__error__": error}, steps
     )
+
+
+def _outputs_all(graph: CompiledGraph) -> bool:
+    """Whether the graph outputs its whole state (no output schema narrows it)."""
+    return bool(graph.output_channels == graph.stream_channels_asis)
 
 
 def _streamed_outcome(chunks: _Chunks) -> RunOutcome | None:

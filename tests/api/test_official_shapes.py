@@ -237,6 +237,22 @@ async def test_a_thread_paused_at_a_breakpoint_is_interrupted(
     assert thread["status"] == "interrupted" and len(thread["interrupts"]) == 1
 
 
+async def test_a_graph_with_an_output_schema_outputs_only_its_keys_and_keeps_its_state(
+    url: str,
+) -> None:
+    client = get_client(url=url)
+    tid = (await client.threads.create())["thread_id"]
+    events = await _events(client, tid, "answer_only", input={"question": "why"})
+    assert [(name, data) for name, data in events if name != "metadata"] == [
+        ("values", {"answer": "WHY"})
+    ]
+    whole = {"question": "why", "answer": "WHY", "scratch": "worked"}
+    assert (await client.threads.get(tid))["values"] == whole
+    assert (await client.threads.get_state(tid))["values"] == whole
+    waited = await client.runs.wait(None, "answer_only", input={"question": "how"})
+    assert waited == {"answer": "HOW"}
+
+
 async def _against(url: str) -> None:
     for name, test in sorted(globals().items()):
         if name.startswith("test_"):

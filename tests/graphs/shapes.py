@@ -71,3 +71,25 @@ _greeting = StateGraph(Items, context_schema=Tone)
 _greeting.add_node("greet", _greet)
 _greeting.add_edge(START, "greet")
 greet = _greeting.compile()
+
+
+class Question(TypedDict):
+    question: str
+
+
+class Answer(TypedDict):
+    answer: str
+
+
+class Worked(Question, Answer):
+    scratch: str
+
+
+def _answer(state: Worked) -> dict[str, Any]:
+    return {"answer": state["question"].upper(), "scratch": "worked"}
+
+
+_answering = StateGraph(Worked, input_schema=Question, output_schema=Answer)
+_answering.add_node("answer", _answer)
+_answering.add_edge(START, "answer")
+answer_only = _answering.compile()
