@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NotRequired, Required, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, Required, get_type_hints
 
 from langchain_core.runnables.utils import create_model
 from langgraph.pregel import Pregel
@@ -314,21 +314,22 @@ def _schema(
 
 
 def _input_schema(compiled: CompiledGraph) -> Json:
-    try:
-        return compiled.get_input_jsonschema()
-    except PydanticUserError:
-        return TypeAdapter(
-            _portable(getattr(compiled, "builder", None), "input_schema")
-        ).json_schema()
+    return _io_schema(compiled, "input")
 
 
 def _output_schema(compiled: CompiledGraph) -> Json:
+    return _io_schema(compiled, "output")
+
+
+def _io_schema(compiled: CompiledGraph, side: Literal["input", "output"]) -> Json:
+    """The graph's input or output schema; a `typing.TypedDict` pydantic refuses on Python
+    3.11 is drawn from a `typing_extensions` copy of it."""
     try:
-        return compiled.get_output_jsonschema()
+        drawn: Json = getattr(compiled, f"get_{side}_jsonschema")()
+        return drawn
     except PydanticUserError:
-        return TypeAdapter(
-            _portable(getattr(compiled, "builder", None), "output_schema")
-        ).json_schema()
+        owner = getattr(compiled, "builder", None)
+        return TypeAdapter(_portable(owner, f"{side}_schema")).json_schema()
 
 
 def _portable(owner: Any, attribute: str) -> Any:
