@@ -37,10 +37,10 @@ def add_listing(
         )
         response.headers.update(_pagination(page, len(found)))
         views = [view(record) for record in found[: page.limit]]
+        shown = select_fields(views, body.select)
         extract = getattr(body, "extract", None)  # threads' searches only
         if not extract:
-            return select_fields(views, body.select)
-        shown = select_fields(views, body.select)
+            return shown
         return [
             {**s, "extracted": extracted(v, extract)} for s, v in zip(shown, views, strict=True)
         ]
