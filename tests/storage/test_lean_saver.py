@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypedDict
 
+import psycopg
 import pytest
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -40,12 +41,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from agent_ops.storage.postgres.link import CONNECTION_KWARGS
-from agent_ops.storage.postgres.saver import (
-    INSERT_WRITES_SQL,
-    PUT_SQL,
-    UPSERT_WRITES_SQL,
-    LeanPostgresSaver,
-)
+from agent_ops.storage.postgres.saver import SAVE_SQL, LeanPostgresSaver
 from graphs.invoice import InvoiceState, Policy
 from graphs.invoice._state import decision
 from tests.invoice.samples import invoice
@@ -190,11 +186,11 @@ def test_the_lean_statements_insert_the_official_columns_with_its_conflict_rules
     # A new migration, column or conflict rule in a newer official saver fails here: re-read its
     # aput and aput_writes, then update saver.py (and the versions README names).
     assert len(AsyncPostgresSaver.MIGRATIONS) == 10
-    blobs, checkpoint = PUT_SQL.split("\n)\n")
+    blobs, upserted, inserted, checkpoints = re.split(r"\n\)(?:, \w+ AS \()?\n", SAVE_SQL)
     assert _insert(blobs) == _insert(AsyncPostgresSaver.UPSERT_CHECKPOINT_BLOBS_SQL)
-    assert _insert(checkpoint) == _insert(AsyncPostgresSaver.UPSERT_CHECKPOINTS_SQL)
-    assert _insert(UPSERT_WRITES_SQL) == _insert(AsyncPostgresSaver.UPSERT_CHECKPOINT_WRITES_SQL)
-    assert _insert(INSERT_WRITES_SQL) == _insert(AsyncPostgresSaver.INSERT_CHECKPOINT_WRITES_SQL)
+    assert _insert(upserted) == _insert(AsyncPostgresSaver.UPSERT_CHECKPOINT_WRITES_SQL)
+    assert _insert(inserted) == _insert(AsyncPostgresSaver.INSERT_CHECKPOINT_WRITES_SQL)
+    assert _insert(checkpoints) == _insert(AsyncPostgresSaver.UPSERT_CHECKPOINTS_SQL)
 
 
 # -- saves made by hand: each branch of the official saver's code -------------------------------
@@ -510,3 +506,135 @@ async def test_on_one_connection_each_save_is_committed_at_once(tee: Tee, autoco
         assert counts == {"checkpoints": 1, "checkpoint_blobs": 1, "checkpoint_writes": 2}
         found = await lean.aget_tuple(_config(thread))
         assert found is not None and found.checkpoint["channel_values"] == values
+
+
+# -- saves of concurrent runs grouped into one statement -----------------------------------------
+
+
+class CountingSaver(LeanPostgresSaver):
+    """The lean saver noting how many saves each statement it sends carries; `gate`, while
+    set, holds every statement until released."""
+
+    def __init__(self, conn: Any, serde: Any) -> None:
+        super().__init__(conn, serde=serde)
+        self.sent: list[int] = []
+        self.gate: asyncio.Event | None = None
+        assert self._group is not None
+        send = self._group._send
+
+        async def counted(batch: list[Any]) -> None:
+            self.sent.append(len(batch))
+            if self.gate is not None:
+                await self.gate.wait()
+            await send(batch)
+
+        self._group._send = counted  # type: ignore[method-assign]
+
+
+async def test_concurrent_saves_share_statements_and_store_the_official_rows(tee: Tee) -> None:
+    counting = CountingSaver(tee.conn, tee.serde)
+
+    class Both(Tee):
+        async def aput(self, *args: Any, **kwargs: Any) -> RunnableConfig:
+            expected = await self.official.aput(*args, **kwargs)
+            got = await counting.aput(*args, **kwargs)
+            assert got == expected
+            return got
+
+        async def aput_writes(self, *args: Any, **kwargs: Any) -> None:
+            await self.official.aput_writes(*args, **kwargs)
+            await counting.aput_writes(*args, **kwargs)
+
+    both = Both(counting, tee.official)
+    threads = [str(uuid.uuid4()) for _ in range(40)]
+
+    async def run(thread: str) -> None:
+        values = {"doc": {"thread": thread}, "text": "t"}
+        versions = {"doc": "1", "text": "1"}
+        config = await both.aput(_config(thread), _checkpoint(values, versions), {}, versions)
+        await asyncio.gather(
+            both.aput_writes(config, [("doc", {"n": 1}), ("text", "u")], "task-1"),
+            both.aput_writes(config, [(ERROR, ValueError("x"))], "task-2"),
+        )
+
+    await asyncio.gather(*(run(t) for t in threads))
+    await both.assert_same(*threads)
+    assert sum(counting.sent) == 3 * len(threads)
+    # Saves that arrived while a statement was in flight shared the next one (the official
+    # saver's lock, taken first by each save here, spaces them out: 73 statements in one run).
+    assert max(counting.sent) > 1 and len(counting.sent) < 3 * len(threads), counting.sent
+
+
+async def test_a_save_that_fails_fails_alone_and_the_others_of_its_statement_are_stored(
+    tee: Tee,
+) -> None:
+    saver = CountingSaver(tee.conn, tee.serde)
+    saver.gate = asyncio.Event()
+    good = [str(uuid.uuid4()) for _ in range(3)]
+    first = asyncio.create_task(saver.aput(_config(str(uuid.uuid4())), _checkpoint({}, {}), {}, {}))
+    await asyncio.sleep(0.05)  # the first statement is in flight, held: the rest queue behind
+    queued = [
+        asyncio.create_task(saver.aput(_config(t), _checkpoint({"n": 1}, {}), {}, {}))
+        for t in good[:2]
+    ]
+    # PostgreSQL text cannot hold NUL: this save's statement fails.
+    bad = asyncio.create_task(saver.aput(_config("bad\x00thread"), _checkpoint({}, {}), {}, {}))
+    queued.append(asyncio.create_task(saver.aput(_config(good[2]), _checkpoint({}, {}), {}, {})))
+    await asyncio.sleep(0.05)
+    saver.gate.set()
+    await first
+    with pytest.raises(psycopg.DataError):
+        await bad
+    await asyncio.gather(*queued)
+    # The group of four failed, then went again one save at a time.
+    assert saver.sent[:2] == [1, 4] and saver.sent[2:] == [1, 1, 1, 1]
+    for thread in good:
+        assert await saver.aget_tuple(_config(thread)) is not None
+
+
+async def test_saves_to_the_same_row_never_share_a_statement_and_keep_their_order(
+    tee: Tee,
+) -> None:
+    saver = CountingSaver(tee.conn, tee.serde)
+    thread = str(uuid.uuid4())
+    config = await saver.aput(_config(thread), _checkpoint({}, {}), {}, {})
+    saver.sent.clear()
+    saver.gate = asyncio.Event()
+    held = asyncio.create_task(saver.aput_writes(config, [(ERROR, ValueError("0"))], "t"))
+    await asyncio.sleep(0.05)
+    # Each replaces the task's error row (the upsert variant): one statement may touch a row
+    # once, so each goes in a statement of its own, in the order they came.
+    later = [
+        asyncio.create_task(saver.aput_writes(config, [(ERROR, ValueError(str(n)))], "t"))
+        for n in range(1, 4)
+    ]
+    other = asyncio.create_task(saver.aput_writes(config, [("x", 1)], "u"))
+    await asyncio.sleep(0.05)
+    saver.gate.set()
+    await asyncio.gather(held, *later, other)
+    assert saver.sent == [1, 2, 1, 1]
+    found = await saver.aget_tuple(config)
+    assert found is not None
+    errors = [v for task, channel, v in found.pending_writes or [] if channel == ERROR]
+    assert [str(e) for e in errors] == [repr(ValueError("3"))]
+
+
+async def test_a_save_whose_caller_stopped_waiting_before_it_was_sent_is_not_stored(
+    tee: Tee,
+) -> None:
+    saver = CountingSaver(tee.conn, tee.serde)
+    saver.gate = asyncio.Event()
+    kept, dropped = str(uuid.uuid4()), str(uuid.uuid4())
+    first = asyncio.create_task(saver.aput(_config(kept), _checkpoint({}, {}), {}, {}))
+    await asyncio.sleep(0.05)
+    cancelled = asyncio.create_task(saver.aput(_config(dropped), _checkpoint({}, {}), {}, {}))
+    await asyncio.sleep(0.05)
+    cancelled.cancel()
+    saver.gate.set()
+    await first
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    await asyncio.sleep(0.05)
+    assert saver.sent == [1]
+    assert await saver.aget_tuple(_config(kept)) is not None
+    assert await saver.aget_tuple(_config(dropped)) is None

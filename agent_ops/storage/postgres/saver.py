@@ -13,8 +13,10 @@ for row. Reads are the parent's queries, on a pool without its process-wide lock
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from langchain_core.runnables import RunnableConfig
@@ -26,8 +28,9 @@ from langgraph.checkpoint.base import (
     get_serializable_checkpoint_metadata,
 )
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncConnection, AsyncCursor, AsyncPipeline
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -36,39 +39,51 @@ __all__ = ["LeanPostgresSaver"]
 
 _T = TypeVar("_T")
 
-# The official UPSERT_CHECKPOINT_BLOBS_SQL (blobs DO NOTHING) and UPSERT_CHECKPOINTS_SQL
-# (checkpoint DO UPDATE checkpoint and metadata) as one statement. A data-modifying CTE runs to
-# completion whether or not the outer query reads it.
-PUT_SQL: Final = """
+# One statement for any number of saves: the official UPSERT_CHECKPOINT_BLOBS_SQL (blobs DO
+# NOTHING), UPSERT_CHECKPOINT_WRITES_SQL and INSERT_CHECKPOINT_WRITES_SQL (the upsert variant
+# for a batch of special writes only) and UPSERT_CHECKPOINTS_SQL (checkpoint DO UPDATE checkpoint
+# and metadata), each over arrays. A data-modifying CTE runs to completion whether or not the
+# outer query reads it; an empty array inserts nothing.
+SAVE_SQL: Final = """
 WITH blobs AS (
   INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
-  SELECT %(thread_id)s::text, %(ns)s::text, b.channel, b.version, b.type, b.blob
-  FROM unnest(%(channels)s::text[], %(versions)s::text[], %(types)s::text[], %(blobs)s::bytea[])
-    AS b(channel, version, type, blob)
+  SELECT * FROM unnest(%(b_thread)s::text[], %(b_ns)s::text[], %(b_channel)s::text[],
+    %(b_version)s::text[], %(b_type)s::text[], %(b_blob)s::bytea[])
   ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING
+), upserted AS (
+  INSERT INTO checkpoint_writes
+    (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
+  SELECT * FROM unnest(%(u_thread)s::text[], %(u_ns)s::text[], %(u_checkpoint)s::text[],
+    %(u_task)s::text[], %(u_path)s::text[], %(u_idx)s::int[], %(u_channel)s::text[],
+    %(u_type)s::text[], %(u_blob)s::bytea[])
+  ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+  DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob
+), inserted AS (
+  INSERT INTO checkpoint_writes
+    (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
+  SELECT * FROM unnest(%(i_thread)s::text[], %(i_ns)s::text[], %(i_checkpoint)s::text[],
+    %(i_task)s::text[], %(i_path)s::text[], %(i_idx)s::int[], %(i_channel)s::text[],
+    %(i_type)s::text[], %(i_blob)s::bytea[])
+  ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING
 )
 INSERT INTO checkpoints
   (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
-VALUES (%(thread_id)s::text, %(ns)s::text, %(id)s, %(parent)s, %(checkpoint)s, %(metadata)s)
+SELECT * FROM unnest(%(c_thread)s::text[], %(c_ns)s::text[], %(c_id)s::text[],
+  %(c_parent)s::text[], %(c_checkpoint)s::jsonb[], %(c_metadata)s::jsonb[])
 ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
 DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata
 """
+_BLOBS: Final = ("b_thread", "b_ns", "b_channel", "b_version", "b_type", "b_blob")
+_WRITE_COLUMNS: Final = ("thread", "ns", "checkpoint", "task", "path", "idx", "channel", "type")
+_UPSERTED: Final = (*(f"u_{c}" for c in _WRITE_COLUMNS), "u_blob")
+_INSERTED: Final = (*(f"i_{c}" for c in _WRITE_COLUMNS), "i_blob")
+_CHECKPOINTS: Final = ("c_thread", "c_ns", "c_id", "c_parent", "c_checkpoint", "c_metadata")
 
-_WRITES_SQL: Final = """
-INSERT INTO checkpoint_writes
-  (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
-SELECT %(thread_id)s::text, %(ns)s::text, %(checkpoint_id)s::text, %(task_id)s::text,
-  %(task_path)s::text, w.idx, w.channel, w.type, w.blob
-FROM unnest(%(idx)s::int[], %(channels)s::text[], %(types)s::text[], %(blobs)s::bytea[])
-  AS w(idx, channel, type, blob)
-ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
-"""
-# The official UPSERT_CHECKPOINT_WRITES_SQL and INSERT_CHECKPOINT_WRITES_SQL.
-UPSERT_WRITES_SQL: Final = (
-    _WRITES_SQL + "DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type,"
-    " blob = EXCLUDED.blob"
-)
-INSERT_WRITES_SQL: Final = _WRITES_SQL + "DO NOTHING"
+# Saves in one group statement at most: a bound on the statement's size, far above the runs
+# one process has in flight.
+GROUP_MOST: Final = 64
+# Group statements one process keeps in flight at once (README, Benchmarks: 1 against 2).
+GROUP_FLUSHES: Final = 1
 
 # Values serialised on the event loop when the walk in `_small` finds under this many elements
 # and characters; bigger ones in a thread. Measured (README, Benchmarks): the invoice workflow's
@@ -84,8 +99,20 @@ class LeanPostgresSaver(AsyncPostgresSaver):
 
     Built on a pool, each save and read takes its own connection and no process-wide lock (the
     lock is there for one shared connection, which still gets it here). With a pipeline the
-    parent's code runs unchanged.
+    parent's code runs unchanged. On a pool, the saves of concurrent runs share statements
+    (`_GroupWriter`), at most `flushes` of them in flight at once.
     """
+
+    def __init__(
+        self,
+        conn: Any,
+        pipe: AsyncPipeline | None = None,
+        serde: SerializerProtocol | None = None,
+        *,
+        flushes: int = GROUP_FLUSHES,
+    ) -> None:
+        super().__init__(conn, pipe, serde)
+        self._group = _GroupWriter(conn, flushes) if isinstance(conn, AsyncConnectionPool) else None
 
     async def aput(
         self,
@@ -133,17 +160,20 @@ class LeanPostgresSaver(AsyncPostgresSaver):
             blob_values,
             blob_versions,
         )
-        await self._write(
-            PUT_SQL,
-            {
-                "thread_id": thread_id,
-                "ns": checkpoint_ns,
-                **_columns(rows, 2, ("channels", "versions", "types", "blobs")),
-                "id": checkpoint["id"],
-                "parent": checkpoint_id,
-                "checkpoint": Jsonb(copy),
-                "metadata": Jsonb(get_serializable_checkpoint_metadata(config, metadata)),
-            },
+        await self._save(
+            _Save(
+                (
+                    thread_id,
+                    checkpoint_ns,
+                    checkpoint["id"],
+                    checkpoint_id,
+                    Jsonb(copy),
+                    Jsonb(get_serializable_checkpoint_metadata(config, metadata)),
+                ),
+                rows,
+                (),
+                upsert=False,
+            )
         )
         return next_config
 
@@ -179,17 +209,7 @@ class LeanPostgresSaver(AsyncPostgresSaver):
         kept = list(by_idx.values()) if upsert else list(reversed(by_idx.values()))
         if not kept:
             return
-        await self._write(
-            UPSERT_WRITES_SQL if upsert else INSERT_WRITES_SQL,
-            {
-                "thread_id": configurable["thread_id"],
-                "ns": configurable["checkpoint_ns"],
-                "checkpoint_id": configurable["checkpoint_id"],
-                "task_id": task_id,
-                "task_path": task_path,
-                **_columns(kept, 5, ("idx", "channels", "types", "blobs")),
-            },
-        )
+        await self._save(_Save(None, (), kept, upsert=upsert))
 
     def _dumps_on_loop(self, values: list[Any]) -> bool:
         """Whether to serialise `values` on the event loop rather than in a thread."""
@@ -223,20 +243,131 @@ class LeanPostgresSaver(AsyncPostgresSaver):
         ):
             yield cur
 
-    async def _write(self, sql: str, params: dict[str, Any]) -> None:
-        """Run one statement, atomic by itself: in autocommit, or in its own transaction."""
-        if isinstance(self.conn, AsyncConnectionPool):
-            # The pool ends the connection's transaction on return, if it has one open.
-            async with self.conn.connection() as conn:
-                await conn.execute(sql, params)
+    async def _save(self, save: _Save) -> None:
+        """Store `save`, atomic by itself: on a pool, in a group statement with the saves of
+        other runs that arrive while one is in flight; on one connection, alone."""
+        if self._group is not None:
+            await self._group.save(save)
             return
+        assert isinstance(self.conn, AsyncConnection)
         async with self.lock:  # one connection serves one statement at a time
-            await _execute_alone(self.conn, sql, params)
+            await _execute_alone(self.conn, SAVE_SQL, _params([save]))
 
 
-def _columns(rows: Sequence[tuple[Any, ...]], first: int, names: Sequence[str]) -> dict[str, Any]:
-    """The dumped rows' columns from `first` on, one array each for `unnest`, by name."""
-    return {name: [row[first + i] for row in rows] for i, name in enumerate(names)}
+@dataclass(slots=True, eq=False)
+class _Save:
+    """One `aput` (a checkpoint row and its blobs) or `aput_writes` (a task's writes) as rows of
+    the save statement, and the future its caller waits on."""
+
+    checkpoint: tuple[Any, ...] | None
+    blobs: Sequence[tuple[Any, ...]]
+    writes: Sequence[tuple[Any, ...]]
+    upsert: bool
+    done: asyncio.Future[None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.done = asyncio.get_running_loop().create_future()
+
+    def keys(self) -> set[tuple[Any, ...]]:
+        """The rows this save may update: one statement may not touch a row twice."""
+        keys = {(*row[:5], row[5]) for row in self.writes}
+        if self.checkpoint is not None:
+            keys.add(self.checkpoint[:3])
+        return keys
+
+
+class _GroupWriter:
+    """Saves sent as few statements as they can be (group commit across runs): the first save
+    is sent at once; those that arrive while a statement is in flight wait for it and then go
+    together, in one statement, on one connection.
+
+    Each save still commits before its caller goes on, and a failing group is sent again one
+    save at a time, so a bad save fails only its own caller. A save whose caller stopped waiting
+    (its run was cancelled) before it was sent is dropped. Two saves touching the same row never
+    share a statement: the later one waits for the next.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool[Any], flushes: int) -> None:
+        self._pool = pool
+        self._flushes = flushes
+        self._running = 0
+        self._pending: deque[_Save] = deque()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def save(self, save: _Save) -> None:
+        self._pending.append(save)
+        if self._running < self._flushes:
+            self._running += 1
+            task = asyncio.get_running_loop().create_task(self._flush())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        await save.done
+
+    async def _flush(self) -> None:
+        batch: list[_Save] = []
+        try:
+            while batch := self._take():
+                await self._send_settling(batch)
+        except BaseException:  # cancelled (the loop is closing), and so are the batch's saves
+            for save in batch:
+                save.done.cancel()
+            raise
+        finally:
+            self._running -= 1
+
+    async def _send_settling(self, batch: list[_Save]) -> None:
+        """Send `batch` and settle each save's future; a failing batch is sent again one save
+        at a time, so that only the save that fails fails its caller."""
+        try:
+            await self._send(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0].done.done():
+                    batch[0].done.set_exception(exc)
+                return
+            for save in batch:
+                await self._send_settling([save])
+            return
+        for save in batch:
+            if not save.done.done():
+                save.done.set_result(None)
+
+    def _take(self) -> list[_Save]:
+        batch: list[_Save] = []
+        keys: set[tuple[Any, ...]] = set()
+        later: list[_Save] = []
+        while self._pending and len(batch) < GROUP_MOST:
+            save = self._pending.popleft()
+            if save.done.done():
+                continue
+            touched = save.keys()
+            if keys.isdisjoint(touched):
+                batch.append(save)
+                keys |= touched
+            else:
+                later.append(save)
+        self._pending.extendleft(reversed(later))
+        return batch
+
+    async def _send(self, batch: list[_Save]) -> None:
+        # The pool ends the connection's transaction on return, if it has one open.
+        async with self._pool.connection() as conn:
+            await conn.execute(SAVE_SQL, _params(batch))
+
+
+def _params(saves: Sequence[_Save]) -> dict[str, Any]:
+    """The save statement's arrays for `saves`."""
+    return {
+        **_arrays([row for s in saves for row in s.blobs], _BLOBS),
+        **_arrays([row for s in saves if s.upsert for row in s.writes], _UPSERTED),
+        **_arrays([row for s in saves if not s.upsert for row in s.writes], _INSERTED),
+        **_arrays([s.checkpoint for s in saves if s.checkpoint is not None], _CHECKPOINTS),
+    }
+
+
+def _arrays(rows: Sequence[tuple[Any, ...]], names: Sequence[str]) -> dict[str, list[Any]]:
+    """One array per column of `rows`, by name, for `unnest`."""
+    return {name: [row[i] for row in rows] for i, name in enumerate(names)}
 
 
 async def _execute_alone(conn: AsyncConnection[Any], sql: str, params: dict[str, Any]) -> None:
