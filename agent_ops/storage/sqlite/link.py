@@ -31,18 +31,22 @@ P = ParamSpec("P")
 Runner = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 
+# How long a call waits for a lock another process holds (on the database thread).
+BUSY_TIMEOUT_MS = 10_000
+
+
 def connect(path: str) -> sqlite3.Connection:
     """Open the file in WAL mode; rows are read by column name."""
-    conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     # Switching a fresh file to WAL needs it to itself, and SQLite answers "database is locked"
     # at once (no busy wait) while another process is creating or migrating the same file:
     # retry within the same 10 s the busy timeout allows.
-    give_up = time.monotonic() + 10.0
+    give_up = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     while True:
         try:
             conn.executescript(
-                "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                 " PRAGMA foreign_keys=ON;"
             )
             return conn
