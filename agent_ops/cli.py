@@ -259,6 +259,7 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
             self._captured_signals.clear()
 
     from server.app import create_app
+    from server.wire import CoalescingHttpToolsProtocol
 
     registry = GraphRegistry.load(settings.config)
     connectors = _connectors(settings)
@@ -300,6 +301,7 @@ def _serve_with(settings: Settings, demo: Demo | None) -> int:
         triggers_cli.start_scheduler(runtime, settings, *_trigger_inputs(connectors))
         config = uvicorn.Config(
             create_app(runtime, started=True),
+            http=CoalescingHttpToolsProtocol,
             log_config=None,
             access_log=False,
             lifespan="on",
