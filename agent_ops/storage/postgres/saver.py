@@ -39,32 +39,39 @@ __all__ = ["LeanPostgresSaver"]
 
 _T = TypeVar("_T")
 
+# A task's writes as arrays, by name suffix (the parameter is `<side>_<suffix>`) and type.
+_WRITE_ARRAYS: Final = (
+    ("thread", "text"), ("ns", "text"), ("checkpoint", "text"), ("task", "text"),
+    ("path", "text"), ("idx", "int"), ("channel", "text"), ("type", "text"), ("blob", "bytea"),
+)  # fmt: skip
+
+
+def _insert_writes(side: str, conflict: str) -> str:
+    """The INSERT of the writes in the `side` arrays, `conflict` deciding what a retry does."""
+    arrays = ", ".join(f"%({side}_{name})s::{kind}[]" for name, kind in _WRITE_ARRAYS)
+    return (
+        "INSERT INTO checkpoint_writes\n"
+        "    (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)\n"
+        f"  SELECT * FROM unnest({arrays})\n"
+        f"  ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) {conflict}"
+    )
+
+
 # One statement for any number of saves: the official UPSERT_CHECKPOINT_BLOBS_SQL (blobs DO
 # NOTHING), UPSERT_CHECKPOINT_WRITES_SQL and INSERT_CHECKPOINT_WRITES_SQL (the upsert variant
 # for a batch of special writes only) and UPSERT_CHECKPOINTS_SQL (checkpoint DO UPDATE checkpoint
 # and metadata), each over arrays. A data-modifying CTE runs to completion whether or not the
 # outer query reads it; an empty array inserts nothing.
-SAVE_SQL: Final = """
+SAVE_SQL: Final = f"""
 WITH blobs AS (
   INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
   SELECT * FROM unnest(%(b_thread)s::text[], %(b_ns)s::text[], %(b_channel)s::text[],
     %(b_version)s::text[], %(b_type)s::text[], %(b_blob)s::bytea[])
   ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING
 ), upserted AS (
-  INSERT INTO checkpoint_writes
-    (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
-  SELECT * FROM unnest(%(u_thread)s::text[], %(u_ns)s::text[], %(u_checkpoint)s::text[],
-    %(u_task)s::text[], %(u_path)s::text[], %(u_idx)s::int[], %(u_channel)s::text[],
-    %(u_type)s::text[], %(u_blob)s::bytea[])
-  ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
-  DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob
+  {_insert_writes("u", "DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob")}
 ), inserted AS (
-  INSERT INTO checkpoint_writes
-    (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
-  SELECT * FROM unnest(%(i_thread)s::text[], %(i_ns)s::text[], %(i_checkpoint)s::text[],
-    %(i_task)s::text[], %(i_path)s::text[], %(i_idx)s::int[], %(i_channel)s::text[],
-    %(i_type)s::text[], %(i_blob)s::bytea[])
-  ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING
+  {_insert_writes("i", "DO NOTHING")}
 )
 INSERT INTO checkpoints
   (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
@@ -74,9 +81,8 @@ ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
 DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata
 """
 _BLOBS: Final = ("b_thread", "b_ns", "b_channel", "b_version", "b_type", "b_blob")
-_WRITE_COLUMNS: Final = ("thread", "ns", "checkpoint", "task", "path", "idx", "channel", "type")
-_UPSERTED: Final = (*(f"u_{c}" for c in _WRITE_COLUMNS), "u_blob")
-_INSERTED: Final = (*(f"i_{c}" for c in _WRITE_COLUMNS), "i_blob")
+_UPSERTED: Final = tuple(f"u_{name}" for name, _ in _WRITE_ARRAYS)
+_INSERTED: Final = tuple(f"i_{name}" for name, _ in _WRITE_ARRAYS)
 _CHECKPOINTS: Final = ("c_thread", "c_ns", "c_id", "c_parent", "c_checkpoint", "c_metadata")
 
 # Saves in one group statement at most: a bound on the statement's size, far above the runs
