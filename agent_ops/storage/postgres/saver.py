@@ -4,7 +4,8 @@ tables as the official `AsyncPostgresSaver`, in fewer round trips.
 The official saver sends one statement per blob and one per pending write (pipelined, behind a
 process-wide lock and a thread hop for serialising). Here a checkpoint with its blobs is one
 statement (the blobs as `unnest` arrays in a data-modifying CTE) and a task's writes are one
-statement, run in autocommit on a pool connection of their own. Rows are built by the parent's
+statement, run in autocommit on a pool connection of their own; on a pool, the saves of
+concurrent runs share one such statement (`_GroupWriter`). Rows are built by the parent's
 own code (`_dump_blobs`, `_dump_writes`, the same inline/blob split and JSONB), so what is stored
 does not depend on which saver wrote it; tests/storage/test_lean_saver.py compares the two row
 for row. Reads are the parent's queries, on a pool without its process-wide lock.
@@ -88,8 +89,6 @@ _CHECKPOINTS: Final = ("c_thread", "c_ns", "c_id", "c_parent", "c_checkpoint", "
 # Saves in one group statement at most: a bound on the statement's size, far above the runs
 # one process has in flight.
 GROUP_MOST: Final = 64
-# Group statements one process keeps in flight at once (README, Benchmarks: 1 against 2).
-GROUP_FLUSHES: Final = 1
 
 # Values serialised on the event loop when the walk in `_small` finds under this many elements
 # and characters; bigger ones in a thread. Measured (README, Benchmarks): the invoice workflow's
@@ -106,7 +105,7 @@ class LeanPostgresSaver(AsyncPostgresSaver):
     Built on a pool, each save and read takes its own connection and no process-wide lock (the
     lock is there for one shared connection, which still gets it here). With a pipeline the
     parent's code runs unchanged. On a pool, the saves of concurrent runs share statements
-    (`_GroupWriter`), at most `flushes` of them in flight at once.
+    (`_GroupWriter`).
     """
 
     def __init__(
@@ -114,11 +113,9 @@ class LeanPostgresSaver(AsyncPostgresSaver):
         conn: Any,
         pipe: AsyncPipeline | None = None,
         serde: SerializerProtocol | None = None,
-        *,
-        flushes: int = GROUP_FLUSHES,
     ) -> None:
         super().__init__(conn, pipe, serde)
-        self._group = _GroupWriter(conn, flushes) if isinstance(conn, AsyncConnectionPool) else None
+        self._group = _GroupWriter(conn) if isinstance(conn, AsyncConnectionPool) else None
 
     async def aput(
         self,
@@ -275,8 +272,10 @@ class _Save:
         self.done = asyncio.get_running_loop().create_future()
 
     def keys(self) -> set[tuple[Any, ...]]:
-        """The rows this save may update: one statement may not touch a row twice."""
-        keys = {(*row[:5], row[5]) for row in self.writes}
+        """The primary keys of the rows this save may update (one statement may not touch a row
+        twice): a write's thread, namespace, checkpoint, task and idx; a checkpoint's first
+        three."""
+        keys = {(*row[:4], row[5]) for row in self.writes}
         if self.checkpoint is not None:
             keys.add(self.checkpoint[:3])
         return keys
@@ -285,7 +284,8 @@ class _Save:
 class _GroupWriter:
     """Saves sent as few statements as they can be (group commit across runs): the first save
     is sent at once; those that arrive while a statement is in flight wait for it and then go
-    together, in one statement, on one connection.
+    together, in one statement, on one connection. One statement at a time: more in flight
+    would leave fewer saves to share each.
 
     Each save still commits before its caller goes on, and a failing group is sent again one
     save at a time, so a bad save fails only its own caller. A save whose caller stopped waiting
@@ -293,17 +293,16 @@ class _GroupWriter:
     share a statement: the later one waits for the next.
     """
 
-    def __init__(self, pool: AsyncConnectionPool[Any], flushes: int) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self._pool = pool
-        self._flushes = flushes
-        self._running = 0
+        self._flushing = False
         self._pending: deque[_Save] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def save(self, save: _Save) -> None:
         self._pending.append(save)
-        if self._running < self._flushes:
-            self._running += 1
+        if not self._flushing:
+            self._flushing = True
             task = asyncio.get_running_loop().create_task(self._flush())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -319,7 +318,7 @@ class _GroupWriter:
                 save.done.cancel()
             raise
         finally:
-            self._running -= 1
+            self._flushing = False
 
     async def _send_settling(self, batch: list[_Save]) -> None:
         """Send `batch` and settle each save's future; a failing batch is sent again one save
