@@ -33,14 +33,16 @@ class CoalescingTransport:
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
-        self._held: list[bytes | bytearray | memoryview] = []
+        self._held: list[bytes] = []
         self._size = 0
         self._due = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        self._held.append(data)
+        # A transport owns what it is given: a caller may reuse a bytearray or a memoryview's
+        # buffer once `write` returns, so those are copied before they are held.
+        self._held.append(data if isinstance(data, bytes) else bytes(data))
         self._size += len(data)
         if self._size >= FLUSH_BYTES:
             self.flush()

@@ -12,7 +12,7 @@ from typing import Any
 import uvicorn
 from uvicorn.server import ServerState
 
-from server.wire import FLUSH_BYTES, CoalescingHttpToolsProtocol
+from server.wire import FLUSH_BYTES, CoalescingHttpToolsProtocol, CoalescingTransport
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
@@ -138,3 +138,19 @@ async def test_an_answer_to_a_bad_request_is_flushed_before_the_connection_close
         answer = await asyncio.wait_for(reader.read(), 5)
         writer.close()
     assert answer.startswith(b"HTTP/1.1 400")
+
+
+async def test_a_buffer_reused_after_its_write_goes_out_as_it_was_written() -> None:
+    sent: list[bytes] = []
+
+    class Sink:
+        def write(self, data: bytes) -> None:
+            sent.append(bytes(data))
+
+    transport = CoalescingTransport(Sink(), asyncio.get_running_loop())  # type: ignore[arg-type]
+    buffer = bytearray(b"first")
+    transport.write(buffer)
+    buffer[:] = b"later"  # the caller's to reuse once write returned
+    transport.write(memoryview(b"!"))
+    await asyncio.sleep(0)
+    assert sent == [b"first!"]
